@@ -1,0 +1,1 @@
+// CNN module: see the issue that builds it.

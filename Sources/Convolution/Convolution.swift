@@ -1,0 +1,1 @@
+// Convolution module: see the issue that builds it.

@@ -1,0 +1,1 @@
+// Datasets module: see the issue that builds it.

@@ -1,0 +1,1 @@
+// Visualization module: see the issue that builds it.

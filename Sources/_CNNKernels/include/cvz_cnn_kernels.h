@@ -1,0 +1,1 @@
+int cvz_cnn_kernels_placeholder(void);

@@ -1,0 +1,1 @@
+int cvz_conv_kernels_placeholder(void);
