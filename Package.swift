@@ -19,15 +19,16 @@ let package = Package(
     .executableTarget(
       name: "convviz",
       dependencies: [
-        "ImageCodecs", "Convolution", "CNN", "Datasets", "Visualization",
+        "ImageCodecs", "Convolution", "CNN", "Datasets", "Visualization", "AtomicFiles",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .target(name: "ImageCodecs", dependencies: ["_CodecShims"]),
+    .target(name: "AtomicFiles"),
+    .target(name: "ImageCodecs", dependencies: ["_CodecShims", "AtomicFiles"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
     .target(name: "Convolution", dependencies: ["_ConvKernels"]),
-    .target(name: "CNN", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
+    .target(name: "CNN", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS", "AtomicFiles"]),
     .target(name: "Datasets", dependencies: ["ImageCodecs", "Tensors", "CZlib"]),
-    .target(name: "Visualization", dependencies: ["CNN", "Tensors", "ImageCodecs"]),
+    .target(name: "Visualization", dependencies: ["CNN", "Tensors", "ImageCodecs", "AtomicFiles"]),
 
     // MARK: Implementation details
     .systemLibrary(
@@ -64,6 +65,7 @@ let package = Package(
       name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs"]),
     .testTarget(
       name: "VisualizationTests", dependencies: ["Visualization", "CNN", "Tensors", "ImageCodecs"]),
+    .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles"]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz"]),
   ]
 )
