@@ -25,7 +25,7 @@ let package = Package(
     .target(name: "AtomicFiles"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "AtomicFiles"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
-    .target(name: "Convolution", dependencies: ["_ConvKernels"]),
+    .target(name: "Convolution", dependencies: ["_ConvKernels", "ImageCodecs"]),
     .target(name: "CNN", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS", "AtomicFiles"]),
     .target(name: "Datasets", dependencies: ["ImageCodecs", "Tensors", "CZlib"]),
     .target(name: "Visualization", dependencies: ["CNN", "Tensors", "ImageCodecs", "AtomicFiles"]),
@@ -57,7 +57,9 @@ let package = Package(
     .testTarget(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "ConvolutionTests", dependencies: ["Convolution"]),
+    .testTarget(
+      name: "ConvolutionTests", dependencies: ["Convolution", "ImageCodecs"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
       name: "CNNTests", dependencies: ["CNN", "Tensors"],
       resources: [.copy("Fixtures")]),

@@ -1,1 +1,0 @@
-// CNN module: see the issue that builds it.
