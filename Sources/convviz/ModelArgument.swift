@@ -7,12 +7,14 @@ import Foundation
 enum ModelArgument {
   case preset(Preset)
   case specFile(path: String, spec: ModelSpec)
+  case modelFile(path: String, file: ModelFile)
 
   /// The architecture, whatever the source.
   var spec: ModelSpec {
     switch self {
     case .preset(let preset): return preset.spec
     case .specFile(_, let spec): return spec
+    case .modelFile(_, let file): return file.spec
     }
   }
 
@@ -20,15 +22,18 @@ enum ModelArgument {
   var title: String {
     switch self {
     case .preset(let preset): return preset.rawValue
-    case .specFile(let path, _): return (path as NSString).lastPathComponent
+    case .specFile(let path, _), .modelFile(let path, _):
+      return (path as NSString).lastPathComponent
     }
   }
 
-  /// Resolves `text`: a preset name first, then a spec file.
+  /// Resolves `text`: a preset name first, then a model file (recognised by
+  /// its magic bytes) when `allowModelFile`, then a spec file.
   ///
-  /// Problems are command-line mistakes (`ValidationError`): an unknown
-  /// name lists the presets; a spec that does not parse names the file and line.
-  static func resolve(_ text: String) throws -> ModelArgument {
+  /// An unknown name or an unparsable spec is a command-line mistake
+  /// (`ValidationError`, listing the presets or naming the file and line); a
+  /// damaged model file throws its `ModelFileError`.
+  static func resolve(_ text: String, allowModelFile: Bool = true) throws -> ModelArgument {
     if let preset = Preset(rawValue: text) { return .preset(preset) }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: text, isDirectory: &isDirectory) else {
@@ -41,6 +46,12 @@ enum ModelArgument {
     }
     guard let data = FileManager.default.contents(atPath: text) else {
       throw ValidationError("\(text): cannot read the file")
+    }
+    if data.starts(with: ModelFile.magic) {
+      guard allowModelFile else {
+        throw ValidationError("\(text) is a trained model file; give a preset or a spec file")
+      }
+      return .modelFile(path: text, file: try ModelFile.read(from: text))
     }
     guard let specText = String(data: data, encoding: .utf8) else {
       throw ValidationError("\(text): not a text model spec (not UTF-8)")
