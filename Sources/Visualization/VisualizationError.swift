@@ -1,4 +1,5 @@
 import AtomicFiles
+import ImageCodecs
 
 /// Why a visualisation could not be made or written.
 public enum VisualizationError: Error, CustomStringConvertible {
@@ -14,8 +15,8 @@ public enum VisualizationError: Error, CustomStringConvertible {
   case missingWeights(layer: String)
   /// The image shrank below a layer's window on the way through the model.
   case inputTooSmall(layer: Int, width: Int, height: Int, window: String)
-  /// An image could not be encoded or decoded.
-  case image(path: String, reason: String)
+  /// An image could not be read, encoded or written.
+  case codec(CodecError)
 
   public var description: String {
     switch self {
@@ -31,8 +32,8 @@ public enum VisualizationError: Error, CustomStringConvertible {
       return "the model file has no weights for layer \(layer); it may be damaged, retrain with `convviz train`"
     case .inputTooSmall(let layer, let width, let height, let window):
       return "the image is \(width)×\(height) at layer \(layer), smaller than its \(window) window; use a larger image"
-    case .image(let path, let reason):
-      return "\(path): \(reason)"
+    case .codec(let error):
+      return error.description
     }
   }
 }
