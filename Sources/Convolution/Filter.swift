@@ -18,13 +18,22 @@ import _ConvKernels
 public func apply(
   _ operation: FilterOperation, to image: Image, options: FilterOptions
 ) throws(FilterError) -> Image {
+  try apply(operation, to: image, options: options, baselineOnly: false)
+}
+
+/// `apply`, optionally forcing the C loops compiled for the baseline x86-64
+/// target even on an AVX2 machine, so tests cover both copies.
+func apply(
+  _ operation: FilterOperation, to image: Image, options: FilterOptions, baselineOnly: Bool
+) throws(FilterError) -> Image {
   let g = try FilterGeometry(operation: operation, image: image, options: options)
   try checkScaleAndBias(options)
   let (count, overflow) = g.outputWidth.multipliedReportingOverflow(by: g.outputHeight * image.channels)
   guard !overflow, count < Int(Int32.max) * 4 else {
     throw .outputTooLarge(width: g.outputWidth, height: g.outputHeight)
   }
-  let job = FilterJob(operation: operation, image: image, geometry: g, options: options)
+  let job = FilterJob(operation: operation, image: image, geometry: g, options: options,
+                      baselineOnly: baselineOnly)
   switch image.bitDepth {
   case .eight:
     let samples = try job.run(input: image.samples8, outputCount: count)
@@ -36,12 +45,28 @@ public func apply(
   }
 }
 
+/// Bytes of scratch memory one band of `apply` allocates: a ring of
+/// (kernel rows − 1)·dilation + 1 padded float rows plus L1-sized buffers.
+/// At most one band per core runs at a time.
+func scratchBytesPerBand(geometry g: FilterGeometry, colourChannels: Int) -> Int {
+  var f = cvz_filter()
+  f.out_width = Int32(g.outputWidth)
+  f.stride_x = Int32(g.stride.x)
+  f.dilation_x = Int32(g.dilation.x)
+  f.dilation_y = Int32(g.dilation.y)
+  f.colour_channels = Int32(colourChannels)
+  f.kernels.0.rows = Int32(g.kernelRows)
+  f.kernels.0.cols = Int32(g.kernelCols)
+  return cvz_filter_scratch_bytes(&f)
+}
+
 /// One call of `apply`: owns the C description of the filter and runs it in bands.
 private struct FilterJob {
   let operation: FilterOperation
   let image: Image
   let geometry: FilterGeometry
   let options: FilterOptions
+  let baselineOnly: Bool
 
   /// Output rows per band: enough bands to balance the cores, few enough that
   /// each band's ring start-up (kernel height − 1 rows) stays negligible.
@@ -169,6 +194,7 @@ private struct FilterJob {
     case .normalize: f.range = Int32(CVZ_RANGE_NORMALIZE)
     }
     f.max_value = image.bitDepth == .eight ? 255 : 65535
+    f.baseline_only = baselineOnly ? 1 : 0
     return f
   }
 }

@@ -101,7 +101,7 @@ static int has_avx2(void) {
 
 int cvz_filter_rows(const cvz_filter *f, int row_begin, int row_end) {
 #ifdef CVZ_HAVE_AVX2_CLONE
-  if (has_avx2()) return run_rows_avx2(f, row_begin, row_end, NULL, NULL);
+  if (!f->baseline_only && has_avx2()) return run_rows_avx2(f, row_begin, row_end, NULL, NULL);
 #endif
   return run_rows_generic(f, row_begin, row_end, NULL, NULL);
 }
@@ -110,7 +110,7 @@ int cvz_filter_range(const cvz_filter *f, int row_begin, int row_end, float *low
   *low = INFINITY;
   *high = -INFINITY;
 #ifdef CVZ_HAVE_AVX2_CLONE
-  if (has_avx2()) return run_rows_avx2(f, row_begin, row_end, low, high);
+  if (!f->baseline_only && has_avx2()) return run_rows_avx2(f, row_begin, row_end, low, high);
 #endif
   return run_rows_generic(f, row_begin, row_end, low, high);
 }
