@@ -28,20 +28,24 @@ func apply(
 ) throws(FilterError) -> Image {
   let g = try FilterGeometry(operation: operation, image: image, options: options)
   try checkScaleAndBias(options)
-  let (count, overflow) = g.outputWidth.multipliedReportingOverflow(by: g.outputHeight * image.channels)
+  let (count, overflow) = g.outputWidth.multipliedReportingOverflow(
+    by: g.outputHeight * image.channels)
   guard !overflow, count < Int(Int32.max) * 4 else {
     throw .outputTooLarge(width: g.outputWidth, height: g.outputHeight)
   }
-  let job = FilterJob(operation: operation, image: image, geometry: g, options: options,
-                      baselineOnly: baselineOnly)
+  let job = FilterJob(
+    operation: operation, image: image, geometry: g, options: options,
+    baselineOnly: baselineOnly)
   switch image.bitDepth {
   case .eight:
     let samples = try job.run(input: image.samples8, outputCount: count)
-    return Image(width: g.outputWidth, height: g.outputHeight, layout: image.layout, samples: samples)
+    return Image(
+      width: g.outputWidth, height: g.outputHeight, layout: image.layout, samples: samples)
   case .sixteen:
     let samples = try job.run(input: image.samples16, outputCount: count)
-    return Image(width: g.outputWidth, height: g.outputHeight, layout: image.layout,
-                 samples16: samples)
+    return Image(
+      width: g.outputWidth, height: g.outputHeight, layout: image.layout,
+      samples16: samples)
   }
 }
 
@@ -72,7 +76,8 @@ private struct FilterJob {
   /// each band's ring start-up (kernel height − 1 rows) stays negligible.
   private func bands() -> [Range<Int>] {
     let height = geometry.outputHeight
-    let work = geometry.outputWidth * height * image.channels * geometry.kernelRows
+    let work =
+      geometry.outputWidth * height * image.channels * geometry.kernelRows
       * geometry.kernelCols
     let cores = ProcessInfo.processInfo.activeProcessorCount
     let count = work < 1 << 18 ? 1 : min(height, cores * 4)
@@ -87,9 +92,10 @@ private struct FilterJob {
     let output = [Sample](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
       input.withUnsafeBufferPointer { source in
         withKernelWeights { kernels in
-          var f = description(input: UnsafeRawPointer(source.baseAddress!),
-                              output: UnsafeMutableRawPointer(buffer.baseAddress!),
-                              sampleBytes: MemoryLayout<Sample>.size, kernels: kernels)
+          var f = description(
+            input: UnsafeRawPointer(source.baseAddress!),
+            output: UnsafeMutableRawPointer(buffer.baseAddress!),
+            sampleBytes: MemoryLayout<Sample>.size, kernels: kernels)
           if !runBands(&f) { scratchBytes = cvz_filter_scratch_bytes(&f) }
         }
       }
@@ -109,12 +115,14 @@ private struct FilterJob {
       context.filter = f
       context.forEachBand { c, b in
         withUnsafePointer(to: c.filter) {
-          c.status[b] = cvz_filter_range($0, Int32(bands[b].lowerBound), Int32(bands[b].upperBound),
-                                         c.lows.baseAddress! + b, c.highs.baseAddress! + b)
+          c.status[b] = cvz_filter_range(
+            $0, Int32(bands[b].lowerBound), Int32(bands[b].upperBound),
+            c.lows.baseAddress! + b, c.highs.baseAddress! + b)
         }
       }
       if context.status.contains(where: { $0 != 0 }) { return false }
-      let low = context.lows.min() ?? 0, high = context.highs.max() ?? 0
+      let low = context.lows.min() ?? 0
+      let high = context.highs.max() ?? 0
       f.norm_low = low
       f.norm_factor = high > low ? f.max_value / (high - low) : 0
     }
@@ -136,7 +144,8 @@ private struct FilterJob {
     for k in kernels {
       let w = all.count
       all += k.weights
-      var column: Int?, row: Int?
+      var column: Int?
+      var row: Int?
       if let factors = k.separableFactors {
         column = all.count
         all += factors.column
@@ -147,10 +156,12 @@ private struct FilterJob {
     }
     all.withUnsafeBufferPointer { buffer in
       let base = buffer.baseAddress!
-      body(zip(kernels, offsets).map { k, o in
-        cvz_kernel(rows: Int32(k.rows), cols: Int32(k.cols), weights: base + o.weights,
-                   column_factor: o.column.map { base + $0 }, row_factor: o.row.map { base + $0 })
-      })
+      body(
+        zip(kernels, offsets).map { k, o in
+          cvz_kernel(
+            rows: Int32(k.rows), cols: Int32(k.cols), weights: base + o.weights,
+            column_factor: o.column.map { base + $0 }, row_factor: o.row.map { base + $0 })
+        })
     }
   }
 

@@ -44,7 +44,8 @@ typedef struct {
 static layout_t layout_of(const cvz_filter *f) {
   layout_t l;
   const cvz_kernel *k = &f->kernels[0];
-  l.span_w = (ptrdiff_t)(f->out_width - 1) * f->stride_x + (ptrdiff_t)(k->cols - 1) * f->dilation_x + 1;
+  l.span_w = (ptrdiff_t)(f->out_width - 1) * f->stride_x
+             + (ptrdiff_t)(k->cols - 1) * f->dilation_x + 1;
   l.row_len = l.span_w * f->colour_channels;
   l.ring_rows = (ptrdiff_t)(k->rows - 1) * f->dilation_y + 1;
   l.chunk = 1024 / f->colour_channels;
