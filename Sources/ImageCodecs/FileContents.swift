@@ -27,8 +27,9 @@ enum FileContents {
     if status.st_mode & S_IFMT == S_IFDIR { throw .isDirectory(path) }
     // Regular files come in one read of their size; pipes and devices (and
     // files that grow meanwhile) continue in chunks until end of file.
-    var bytes = try readChunk(fd, path: path, capacity: max(Int(status.st_size), 1))
-    if bytes.count == Int(status.st_size) || status.st_mode & S_IFMT != S_IFREG {
+    let expected = max(Int(status.st_size), 1)
+    var bytes = try readChunk(fd, path: path, capacity: expected)
+    if bytes.count == expected {
       while true {
         let chunk = try readChunk(fd, path: path, capacity: 1 << 16)
         if chunk.isEmpty { break }
