@@ -64,7 +64,8 @@ let package = Package(
       name: "CNNTests", dependencies: ["CNN", "Tensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs"]),
+      name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs"],
+      resources: [.copy("Fixtures")]),
     .testTarget(
       name: "VisualizationTests", dependencies: ["Visualization", "CNN", "Tensors", "ImageCodecs"]),
     .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles"]),

@@ -1,1 +1,54 @@
-int cvz_cnn_kernels_placeholder(void);
+// Fast CPU kernels for convviz's CNN layers.
+//
+// Why C: the hot loops (im2col, col2im, the per-image GEMM drivers and the
+// two-worker batch split) must run without Swift's bounds checks, array
+// copy-on-write checks and Sendable plumbing. Swift calls these with plain
+// pointers; every kernel has a naive Swift reference in the CNN module and
+// the tests compare the two.
+//
+// Layout: activations are NCHW float32, conv kernels are Keras HWIO
+// (kh, kw, cin, cout), dense kernels (in, out), all row-major.
+//
+// Threading: OpenBLAS is switched to one thread once, and each entry point
+// splits the batch into CVZ_CHUNKS fixed halves run on up to two threads.
+// Weight gradients go into per-chunk buffers summed in chunk order, so
+// results do not depend on thread timing (bit-reproducible training).
+#ifndef CVZ_CNN_KERNELS_H
+#define CVZ_CNN_KERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The geometry of one Conv2D call. Output extent and the top/left padding
+/// are computed by the caller (Keras/TF 'same' puts the extra cell at the
+/// bottom/right, which needs no field: reads past the input are zero).
+typedef struct {
+  int batch, in_channels, in_height, in_width;
+  int out_channels, kernel_height, kernel_width;
+  int stride_y, stride_x, pad_top, pad_left;
+  int out_height, out_width;
+} cvz_conv_geometry;
+
+/// output (N, cout, OH, OW) = conv(input (N, cin, H, W), kernel HWIO) + bias.
+void cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input,
+                        const float *kernel_hwio, const float *bias,
+                        float *output);
+
+/// Adds the kernel (HWIO) and bias gradients into d_kernel_hwio and d_bias
+/// and, when d_input is not NULL, writes the input gradient (N, cin, H, W).
+void cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
+                         const float *kernel_hwio, const float *d_output,
+                         float *d_input, float *d_kernel_hwio, float *d_bias);
+
+/// Row-major C (M, N) = alpha * op(A) * op(B) + beta * C, with the M rows
+/// split between the workers (a plain cblas_sgemm when the product is small).
+void cvz_sgemm(int transpose_a, int transpose_b, int m, int n, int k,
+               float alpha, const float *a, int lda, const float *b, int ldb,
+               float beta, float *c, int ldc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

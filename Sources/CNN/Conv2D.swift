@@ -1,0 +1,132 @@
+import Tensors
+import _CNNKernels
+
+/// A 2-D convolution layer (Keras `Conv2D`): cross-correlation plus bias.
+///
+/// Input (N, cin, H, W) → output (N, filters, H′, W′) with
+/// H′ = (H − kh) / sh + 1 for `.valid` and ceil(H / sh) for `.same` (see
+/// `Padding`). The kernel is stored in Keras's HWIO layout
+/// (kh, kw, cin, filters), named "kernel"; the bias (filters) is "bias".
+/// The work runs in `cvz_conv2d_forward/backward` (per-image im2col GEMMs on
+/// two workers); `conv2dForwardReference` is the naive loop it is tested against.
+public struct Conv2D: Layer {
+  struct Cache {
+    var input: Tensor
+    var geometry: cvz_conv_geometry
+  }
+
+  public let filters: Int
+  public let kernelSize: (height: Int, width: Int)
+  public let strides: (y: Int, x: Int)
+  public let padding: Padding
+  public let inputChannels: Int
+  public var kernel: Parameter
+  public var bias: Parameter
+  private var cache: Cache?
+
+  public var kind: String { "Conv2D" }
+
+  /// A layer with a Glorot-uniform kernel drawn from `generator` and zero bias.
+  public init(
+    inputChannels: Int, filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1),
+    padding: Padding = .valid, generator: inout SeededGenerator
+  ) {
+    let (kh, kw) = kernelSize
+    let kernel = GlorotUniform.sample(
+      shape: Shape(kh, kw, inputChannels, filters), fanIn: kh * kw * inputChannels,
+      fanOut: kh * kw * filters, using: &generator)
+    self.init(kernel: kernel, bias: Tensor(zeros: Shape(filters)), strides: strides, padding: padding)
+  }
+
+  /// A layer with the given HWIO `kernel` (kh, kw, cin, filters) and `bias` (filters).
+  public init(kernel: Tensor, bias: Tensor, strides: (Int, Int) = (1, 1), padding: Padding = .valid) {
+    precondition(kernel.shape.rank == 4, "Conv2D kernel must be (kh, kw, cin, filters)")
+    precondition(bias.shape == Shape(kernel.shape[3]), "Conv2D bias must be (filters)")
+    precondition(strides.0 >= 1 && strides.1 >= 1, "Conv2D strides must be at least 1")
+    filters = kernel.shape[3]
+    kernelSize = (kernel.shape[0], kernel.shape[1])
+    inputChannels = kernel.shape[2]
+    self.strides = strides
+    self.padding = padding
+    self.kernel = Parameter(name: "kernel", value: kernel)
+    self.bias = Parameter(name: "bias", value: bias)
+  }
+
+  public func outputShape(for inputShape: Shape) -> Shape {
+    precondition(inputShape.rank == 3 && inputShape[0] == inputChannels,
+      "Conv2D expects (\(inputChannels), H, W), got \(inputShape)")
+    let g = geometry(batch: 1, height: inputShape[1], width: inputShape[2])
+    return Shape(filters, Int(g.out_height), Int(g.out_width))
+  }
+
+  func geometry(batch: Int, height: Int, width: Int) -> cvz_conv_geometry {
+    let window = WindowGeometry(
+      inputHeight: height, inputWidth: width, kernel: (kernelSize.height, kernelSize.width),
+      strides: (strides.y, strides.x), padding: padding)
+    return cvz_conv_geometry(
+      batch: Int32(batch), in_channels: Int32(inputChannels), in_height: Int32(height),
+      in_width: Int32(width), out_channels: Int32(filters),
+      kernel_height: Int32(kernelSize.height), kernel_width: Int32(kernelSize.width),
+      stride_y: Int32(strides.y), stride_x: Int32(strides.x), pad_top: Int32(window.padTop),
+      pad_left: Int32(window.padLeft), out_height: Int32(window.outputHeight),
+      out_width: Int32(window.outputWidth))
+  }
+
+  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    precondition(input.shape.rank == 4 && input.shape[1] == inputChannels,
+      "Conv2D expects (N, \(inputChannels), H, W), got \(input.shape)")
+    var g = geometry(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
+    var output = Tensor(
+      zeros: Shape(input.shape[0], filters, Int(g.out_height), Int(g.out_width)))
+    input.storage.withUnsafeBufferPointer { x in
+      kernel.value.storage.withUnsafeBufferPointer { k in
+        bias.value.storage.withUnsafeBufferPointer { b in
+          output.storage.withUnsafeMutableBufferPointer { y in
+            cvz_conv2d_forward(&g, x.baseAddress, k.baseAddress, b.baseAddress, y.baseAddress)
+          }
+        }
+      }
+    }
+    cache = mode == .training ? Cache(input: input, geometry: g) : nil
+    return output
+  }
+
+  public mutating func backward(_ dOutput: Tensor) -> Tensor {
+    backward(dOutput, needsInputGradient: true)
+  }
+
+  public mutating func backwardParametersOnly(_ dOutput: Tensor) {
+    _ = backward(dOutput, needsInputGradient: false)
+  }
+
+  private mutating func backward(_ dOutput: Tensor, needsInputGradient: Bool) -> Tensor {
+    guard var cache else { preconditionFailure("Conv2D.backward without a training forward") }
+    self.cache = nil
+    let expected = Shape(
+      Int(cache.geometry.batch), filters, Int(cache.geometry.out_height),
+      Int(cache.geometry.out_width))
+    precondition(dOutput.shape == expected, "Conv2D dOutput must be \(expected), got \(dOutput.shape)")
+    var dInput = Tensor(zeros: needsInputGradient ? cache.input.shape : Shape(0))
+    cache.input.storage.withUnsafeBufferPointer { x in
+      kernel.value.storage.withUnsafeBufferPointer { k in
+        dOutput.storage.withUnsafeBufferPointer { dy in
+          dInput.storage.withUnsafeMutableBufferPointer { dx in
+            kernel.grad.storage.withUnsafeMutableBufferPointer { dk in
+              bias.grad.storage.withUnsafeMutableBufferPointer { db in
+                cvz_conv2d_backward(
+                  &cache.geometry, x.baseAddress, k.baseAddress, dy.baseAddress,
+                  needsInputGradient ? dx.baseAddress : nil, dk.baseAddress, db.baseAddress)
+              }
+            }
+          }
+        }
+      }
+    }
+    return dInput
+  }
+
+  public mutating func forEachParameter(_ body: (inout Parameter) -> Void) {
+    body(&kernel)
+    body(&bias)
+  }
+}

@@ -1,0 +1,70 @@
+import Tensors
+
+/// Inverted dropout (Keras `Dropout`): in training, zeroes each element with
+/// probability `rate` and scales the survivors by 1 / (1 − rate), so
+/// inference is the identity.
+///
+/// Any shape → the same shape. The mask comes from the layer's own
+/// `SeededGenerator`, one uniform draw per element in storage order, so a
+/// seed fixes every mask; `generatorState` exposes it for checkpoints.
+public struct Dropout: Layer {
+  struct Cache {
+    var mask: [Float]
+  }
+
+  public let rate: Float
+  public var generator: SeededGenerator
+  private var cache: Cache?
+
+  public init(rate: Float, generator: SeededGenerator) {
+    precondition(rate >= 0 && rate < 1, "dropout rate must be in [0, 1), got \(rate)")
+    self.rate = rate
+    self.generator = generator
+  }
+
+  public var kind: String { "Dropout" }
+
+  public var generatorState: [UInt64]? {
+    get { generator.state }
+    set {
+      if let newValue, let restored = SeededGenerator(state: newValue) { generator = restored }
+    }
+  }
+
+  public func outputShape(for inputShape: Shape) -> Shape { inputShape }
+
+  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    guard mode == .training, rate > 0 else {
+      cache = mode == .training ? Cache(mask: []) : nil
+      return input
+    }
+    let keep = 1 - rate
+    let scale = 1 / keep
+    var mask = [Float](repeating: 0, count: input.count)
+    var output = input
+    mask.withUnsafeMutableBufferPointer { m in
+      output.storage.withUnsafeMutableBufferPointer { y in
+        for i in 0..<m.count {
+          m[i] = generator.nextUnitFloat() < keep ? scale : 0
+          y[i] *= m[i]
+        }
+      }
+    }
+    cache = Cache(mask: mask)
+    return output
+  }
+
+  public mutating func backward(_ dOutput: Tensor) -> Tensor {
+    guard let cache else { preconditionFailure("Dropout.backward without a training forward") }
+    self.cache = nil
+    guard !cache.mask.isEmpty else { return dOutput }
+    precondition(cache.mask.count == dOutput.count, "Dropout dOutput shape mismatch")
+    var dInput = dOutput
+    dInput.storage.withUnsafeMutableBufferPointer { d in
+      cache.mask.withUnsafeBufferPointer { m in
+        for i in 0..<d.count { d[i] *= m[i] }
+      }
+    }
+    return dInput
+  }
+}

@@ -1,0 +1,121 @@
+import Tensors
+
+/// A stack of layers applied in order, with the per-sample input shape.
+///
+/// Input (N, inputShape...) → (N, outputShape...). `trainingStep` runs
+/// forward in training mode, the loss, and backward; when the last layer is a
+/// softmax it is fused with the cross-entropy (stable, on the logits), as
+/// Keras does. Parameters are visited layer by layer in a fixed order.
+public struct Sequential: Sendable {
+  public let inputShape: Shape
+  public var layers: [any Layer]
+
+  /// Checks that each layer accepts the previous layer's output shape.
+  public init(inputShape: Shape, layers: [any Layer]) {
+    self.inputShape = inputShape
+    self.layers = layers
+    _ = layerOutputShapes()
+  }
+
+  /// The per-sample output shape of every layer, in order.
+  public func layerOutputShapes() -> [Shape] {
+    var shape = inputShape
+    return layers.map { layer in
+      shape = layer.outputShape(for: shape)
+      return shape
+    }
+  }
+
+  public var outputShape: Shape { layerOutputShapes().last ?? inputShape }
+
+  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    forward(input, mode: mode, layerCount: layers.count)
+  }
+
+  private mutating func forward(_ input: Tensor, mode: Mode, layerCount: Int) -> Tensor {
+    precondition(input.sampleShape == inputShape,
+      "model expects samples of shape \(inputShape), got \(input.sampleShape)")
+    var x = input
+    for i in 0..<layerCount { x = layers[i].forward(x, mode: mode) }
+    return x
+  }
+
+  /// Backpropagates `dOutput` through the first `layerCount` layers (all by
+  /// default), adding into parameter gradients. The first layer skips its
+  /// input gradient, which nothing needs.
+  public mutating func backward(_ dOutput: Tensor, layerCount: Int? = nil) {
+    var d = dOutput
+    let count = layerCount ?? layers.count
+    guard count > 0 else { return }
+    for i in stride(from: count - 1, through: 1, by: -1) { d = layers[i].backward(d) }
+    layers[0].backwardParametersOnly(d)
+  }
+
+  /// One training step on a batch: zeroes the gradients, then forward,
+  /// cross-entropy against class-index `labels`, and backward. Returns the
+  /// mean loss and the model's output (probabilities if it ends in softmax).
+  public mutating func trainingStep(input: Tensor, labels: [Int]) -> (loss: Float, output: Tensor) {
+    zeroGradients()
+    if let last = layers.last as? Activation, last.function == .softmax {
+      let logits = forward(input, mode: .training, layerCount: layers.count - 1)
+      let result = SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: labels)
+      backward(result.dLogits, layerCount: layers.count - 1)
+      return (result.loss, result.probabilities)
+    }
+    let output = forward(input, mode: .training)
+    let result = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: labels)
+    backward(result.dProbabilities)
+    return (result.loss, output)
+  }
+
+  /// Inference-mode outputs for `input`, computed `batchSize` samples at a time
+  /// to bound memory.
+  public mutating func predict(_ input: Tensor, batchSize: Int = 100) -> Tensor {
+    precondition(batchSize >= 1, "batch size must be at least 1")
+    let n = input.batchCount
+    guard n > batchSize else { return forward(input, mode: .inference) }
+    var parts: [Tensor] = []
+    for start in stride(from: 0, to: n, by: batchSize) {
+      parts.append(forward(input.samples(start..<min(start + batchSize, n)), mode: .inference))
+    }
+    return Tensor.concatenatingSamples(parts)
+  }
+
+  /// Mean cross-entropy and accuracy of inference-mode predictions.
+  public mutating func evaluate(input: Tensor, labels: [Int], batchSize: Int = 100) -> (
+    loss: Float, accuracy: Double
+  ) {
+    let output = predict(input, batchSize: batchSize)
+    let loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: labels).loss
+    let predicted = output.argmaxPerSample()
+    let correct = zip(predicted, labels).filter { $0 == $1 }.count
+    return (loss, labels.isEmpty ? 0 : Double(correct) / Double(labels.count))
+  }
+
+  /// Visits every parameter, layer by layer, in a fixed order.
+  public mutating func forEachParameter(_ body: (inout Parameter) -> Void) {
+    for i in layers.indices { layers[i].forEachParameter(body) }
+  }
+
+  public mutating func zeroGradients() {
+    forEachParameter { $0.grad.zero() }
+  }
+
+  /// The total number of trainable scalars.
+  public var parameterCount: Int {
+    var copy = self
+    var total = 0
+    copy.forEachParameter { total += $0.value.count }
+    return total
+  }
+
+  /// The random-generator state of each layer (nil for layers without one),
+  /// for checkpoints. Setting restores the layers that have a generator.
+  public var generatorStates: [[UInt64]?] {
+    get { layers.map(\.generatorState) }
+    set {
+      precondition(newValue.count == layers.count, "one state per layer expected")
+      for i in layers.indices { layers[i].generatorState = newValue[i] }
+    }
+  }
+}

@@ -1,1 +1,0 @@
-// Convolution module: see the issue that builds it.

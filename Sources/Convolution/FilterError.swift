@@ -1,0 +1,39 @@
+/// Why a filter could not run. The CLI prefixes the input file's name.
+public enum FilterError: Error, Equatable, Sendable, CustomStringConvertible {
+  case invalidStride(AxisPair)
+  case invalidDilation(AxisPair)
+  case negativePadding(top: Int, bottom: Int, left: Int, right: Int)
+  case nonFiniteScaleOrBias(scale: Float, bias: Float)
+  /// The dilated kernel (`kernelWidth`×`kernelHeight` after dilation) does not
+  /// fit in the padded image, so there would be no output pixel.
+  case kernelLargerThanImage(
+    kernelWidth: Int, kernelHeight: Int, paddedWidth: Int, paddedHeight: Int)
+  /// The image has no pixels.
+  case emptyImage
+  /// The output would have more samples than the address space allows.
+  case outputTooLarge(width: Int, height: Int)
+  /// Scratch memory for a band of rows could not be allocated.
+  case outOfMemory(bytes: Int)
+
+  public var description: String {
+    switch self {
+    case let .invalidStride(s):
+      return "stride \(s) is invalid; hint: stride must be at least 1 on each axis"
+    case let .invalidDilation(d):
+      return "dilation \(d) is invalid; hint: dilation must be at least 1 on each axis"
+    case let .negativePadding(t, b, l, r):
+      return "padding (top \(t), bottom \(b), left \(l), right \(r)) is negative"
+    case let .nonFiniteScaleOrBias(scale, bias):
+      return "scale \(scale) and bias \(bias) must be finite numbers"
+    case let .kernelLargerThanImage(kw, kh, pw, ph):
+      return "kernel spans \(kw)×\(kh) pixels (with dilation) but the padded image is only "
+        + "\(pw)×\(ph); hint: use --padding same or a smaller kernel"
+    case .emptyImage:
+      return "image has no pixels"
+    case let .outputTooLarge(w, h):
+      return "output \(w)×\(h) is too large"
+    case let .outOfMemory(bytes):
+      return "could not allocate \(bytes) bytes of filter scratch memory"
+    }
+  }
+}

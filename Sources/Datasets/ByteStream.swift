@@ -1,0 +1,132 @@
+import CZlib
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a file front to back, inflating it on the fly when it is gzip.
+///
+/// Gzip is recognised by its magic bytes `1f 8b`, never by the file name, so
+/// `train-images-idx3-ubyte` may hold either form. Reads are chunked and
+/// buffers grow only as data actually arrives, so a header that promises
+/// terabytes cannot make us allocate them.
+struct ByteStream: ~Copyable {
+  let path: String
+  /// Whether the file starts with the gzip magic bytes.
+  let isGzip: Bool
+  /// The size of the file on disk (compressed size for gzip).
+  let fileSize: Int
+  /// Bytes delivered so far (decompressed).
+  private(set) var position = 0
+  private let file: gzFile
+
+  private static let chunkSize = 1 << 20
+
+  init(path: String) throws(DatasetError) {
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+      throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+    }
+    guard (info.st_mode & S_IFMT) == S_IFREG else {
+      throw .unreadable(path: path, reason: "not a regular file")
+    }
+    guard let raw = fopen(path, "rb") else {
+      throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+    }
+    var magic: [UInt8] = [0, 0]
+    let got = fread(&magic, 1, 2, raw)
+    fclose(raw)
+    guard let file = gzopen(path, "rb") else {
+      throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+    }
+    gzbuffer(file, UInt32(1 << 17))
+    self.path = path
+    self.isGzip = got == 2 && magic == [0x1f, 0x8b]
+    self.fileSize = Int(info.st_size)
+    self.file = file
+  }
+
+  deinit { gzclose(file) }
+
+  /// Reads up to `count` bytes; fewer only at the end of the data.
+  ///
+  /// Damaged gzip data (including a stream cut short) throws rather than
+  /// looking like an early end of file.
+  mutating func read(upTo count: Int) throws(DatasetError) -> [UInt8] {
+    // Trust the size on disk for raw files; for gzip, grow as data arrives.
+    let hint = isGzip ? fileSize * 8 + 4096 : max(fileSize - position, 0)
+    var bytes = try readChunk(min(count, max(hint, 1)))
+    while bytes.count < count {
+      let chunk = try readChunk(min(count - bytes.count, Self.chunkSize))
+      if chunk.isEmpty { break }
+      bytes += chunk
+    }
+    return bytes
+  }
+
+  /// Reads exactly `count` bytes, or throws `sizeMismatch` naming how much of
+  /// the `expectedTotal` bytes that start at offset `totalStart` was present.
+  mutating func read(
+    exactly count: Int, expectedTotal: Int, totalStart: Int
+  ) throws(DatasetError) -> [UInt8] {
+    let bytes = try read(upTo: count)
+    guard bytes.count == count else {
+      throw .sizeMismatch(
+        path: path, expectedBytes: expectedTotal, actualBytes: position - totalStart)
+    }
+    return bytes
+  }
+
+  /// Skips `count` bytes; returns how many were actually there.
+  mutating func skip(_ count: Int) throws(DatasetError) -> Int {
+    var scratch = [UInt8](repeating: 0, count: min(count, Self.chunkSize))
+    var skipped = 0
+    while skipped < count {
+      let want = min(count - skipped, scratch.count)
+      let got = scratch.withUnsafeMutableBytes { gzread(file, $0.baseAddress!, UInt32(want)) }
+      try checkStreamError()
+      guard got > 0 else { break }
+      skipped += Int(got)
+      position += Int(got)
+    }
+    return skipped
+  }
+
+  /// Reads what is left, for measuring how much data follows the expected end.
+  mutating func countRemaining() throws(DatasetError) -> Int {
+    try skip(Int.max)
+  }
+
+  /// One `gzread` loop into a buffer of `capacity` bytes, stopping early at the end.
+  private mutating func readChunk(_ capacity: Int) throws(DatasetError) -> [UInt8] {
+    var failed = false
+    let file = self.file
+    let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+      initialized = 0
+      while initialized < capacity {
+        let want = UInt32(min(capacity - initialized, Int(Int32.max)))
+        let got = gzread(file, buffer.baseAddress! + initialized, want)
+        if got < 0 { failed = true }
+        if got <= 0 { break }
+        initialized += Int(got)
+      }
+    }
+    position += bytes.count
+    try checkStreamError()
+    if failed { throw .unreadable(path: path, reason: "read failed") }
+    return bytes
+  }
+
+  private func checkStreamError() throws(DatasetError) {
+    var code: Int32 = 0
+    let message = gzerror(file, &code)
+    guard code != Z_OK else { return }
+    let text = message.map { String(cString: $0) } ?? "zlib error \(code)"
+    if code == Z_ERRNO {
+      throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+    }
+    throw .corruptGzip(path: path, message: text)
+  }
+}

@@ -1,0 +1,50 @@
+import ImageCodecs
+
+/// The on-disk layouts a data set can come in.
+public enum DatasetFormat: String, Sendable, CaseIterable, CustomStringConvertible {
+  /// Four IDX files: MNIST or Fashion-MNIST.
+  case mnist
+  /// CIFAR-10 binary batches.
+  case cifar10
+  /// One sub-folder of PNG/JPEG images per class.
+  case imageFolder = "folder"
+
+  public var description: String { rawValue }
+
+  /// Guesses the format of the data set in `folder` from the files it holds.
+  public static func detect(_ folder: String) throws(DatasetError) -> DatasetFormat {
+    guard FileSystem.isDirectory(folder) else {
+      if FileSystem.isFile(folder) {
+        throw .unreadable(path: folder, reason: "a data set is a folder, not a file")
+      }
+      throw .unreadable(path: folder, reason: "no such folder")
+    }
+    if MNIST.looksLike(folder) { return .mnist }
+    if CIFAR10.looksLike(folder) { return .cifar10 }
+    if ImageFolder.looksLike(folder) { return .imageFolder }
+    throw .unknownFormat(path: folder)
+  }
+}
+
+extension DatasetSplits {
+  /// Reads the data set in `folder`, detecting its format unless `format` is given.
+  ///
+  /// - Parameters:
+  ///   - channels: for image folders, 1 or 3 (nil: from the first image).
+  ///     MNIST is always 1 channel and CIFAR-10 always 3.
+  ///   - seed: shuffles image-folder training files before any validation split.
+  ///   - decode: reads one PNG or JPEG file (image folders only).
+  public static func load(
+    _ folder: String, format: DatasetFormat? = nil, channels: Int? = nil, seed: UInt64 = 0,
+    decode: ImageFolder.Decoder
+  ) throws(DatasetError) -> DatasetSplits {
+    let resolved: DatasetFormat
+    if let format { resolved = format } else { resolved = try DatasetFormat.detect(folder) }
+    switch resolved {
+    case .mnist: return try MNIST.load(folder: folder)
+    case .cifar10: return try CIFAR10.load(folder: folder)
+    case .imageFolder:
+      return try ImageFolder.load(folder: folder, channels: channels, seed: seed, decode: decode)
+    }
+  }
+}

@@ -1,1 +1,0 @@
-// Datasets module: see the issue that builds it.

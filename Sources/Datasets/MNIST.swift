@@ -1,0 +1,83 @@
+import Tensors
+
+/// Loads MNIST or Fashion-MNIST from a folder of the four official IDX files.
+///
+/// The files may be gzip or raw, named with or without `.gz`:
+/// `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`,
+/// `t10k-labels-idx1-ubyte`. Images become (N, 1, rows, columns) floats x/255.
+public enum MNIST {
+  /// The base names of the image and label files of each split.
+  static let trainFiles = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+  static let testFiles = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+  /// Whether `folder` holds at least the training images of an MNIST-style set.
+  public static func looksLike(_ folder: String) -> Bool {
+    locate(trainFiles.0, in: folder) != nil
+  }
+
+  /// Reads both splits; the test split is optional, the training split is not.
+  ///
+  /// Labels are class indices 0...9; `classNames` are "0"..."9" (for
+  /// Fashion-MNIST the caller may substitute the garment names).
+  public static func load(folder: String) throws(DatasetError) -> DatasetSplits {
+    guard let train = try loadSplit(folder: folder, files: trainFiles, required: true) else {
+      throw .missingFile(path: folder, expected: "\(trainFiles.0) or \(trainFiles.0).gz")
+    }
+    let test = try loadSplit(folder: folder, files: testFiles, required: false)
+    return DatasetSplits(train: train, test: test, format: .mnist)
+  }
+
+  /// Reads one images/labels pair into a `Dataset`.
+  public static func load(imagesPath: String, labelsPath: String) throws(DatasetError) -> Dataset {
+    let images = try IDXFile.read(imagesPath)
+    guard images.elementType == .uint8, images.dims.count == 3 else {
+      throw .unexpectedShape(
+        path: imagesPath, found: images.summary,
+        expected: "unsigned bytes of shape (N, rows, columns)")
+    }
+    let labels = try IDXFile.read(labelsPath)
+    guard labels.elementType == .uint8, labels.dims.count == 1 else {
+      throw .unexpectedShape(
+        path: labelsPath, found: labels.summary, expected: "unsigned bytes of shape (N)")
+    }
+    guard images.dims[0] == labels.dims[0] else {
+      throw .countMismatch(
+        imagesPath: imagesPath, images: images.dims[0], labelsPath: labelsPath,
+        labels: labels.dims[0])
+    }
+    let classNames = (0..<10).map(String.init)
+    let labelValues = labels.bytes.map(Int.init)
+    if let bad = labelValues.first(where: { $0 >= classNames.count }) {
+      throw .labelOutOfRange(path: labelsPath, label: bad, classCount: classNames.count)
+    }
+    let shape = Shape(images.dims[0], 1, images.dims[1], images.dims[2])
+    let storage = images.bytes.map { PixelConversion.unitScale[Int($0)] }
+    return Dataset(
+      images: Tensor(shape: shape, storage: storage), labels: labelValues,
+      classNames: classNames)
+  }
+
+  private static func loadSplit(
+    folder: String, files: (String, String), required: Bool
+  ) throws(DatasetError) -> Dataset? {
+    let imagesPath = locate(files.0, in: folder)
+    let labelsPath = locate(files.1, in: folder)
+    if imagesPath == nil && labelsPath == nil && !required { return nil }
+    guard let imagesPath else {
+      throw .missingFile(path: folder, expected: "\(files.0) or \(files.0).gz")
+    }
+    guard let labelsPath else {
+      throw .missingFile(path: folder, expected: "\(files.1) or \(files.1).gz")
+    }
+    return try load(imagesPath: imagesPath, labelsPath: labelsPath)
+  }
+
+  /// The path of `name` or `name.gz` in `folder`, whichever exists (raw first).
+  static func locate(_ name: String, in folder: String) -> String? {
+    for candidate in [name, name + ".gz"] {
+      let path = FileSystem.join(folder, candidate)
+      if FileSystem.isFile(path) { return path }
+    }
+    return nil
+  }
+}

@@ -1,1 +1,0 @@
-// Visualization module: see the issue that builds it.

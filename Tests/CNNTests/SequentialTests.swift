@@ -1,0 +1,137 @@
+import CNN
+import Tensors
+import XCTest
+
+final class SequentialTests: XCTestCase {
+  /// The seed's MNIST network, built layer by layer.
+  static func mnistCNN(seed: UInt64) -> Sequential {
+    var g = SeededGenerator(seed: seed)
+    return Sequential(
+      inputShape: Shape(1, 28, 28),
+      layers: [
+        Conv2D(inputChannels: 1, filters: 32, kernelSize: (3, 3), generator: &g),
+        Activation(.relu),
+        Conv2D(inputChannels: 32, filters: 32, kernelSize: (3, 3), generator: &g),
+        Activation(.relu),
+        Pooling2D(.max),
+        Dropout(rate: 0.25, generator: g.split()),
+        Flatten(),
+        Dense(inputFeatures: 4608, units: 200, generator: &g),
+        Activation(.relu),
+        Dense(inputFeatures: 200, units: 10, generator: &g),
+        Activation(.softmax),
+      ])
+  }
+
+  /// A small net for 8×8 two-class images.
+  static func tinyNet(seed: UInt64) -> Sequential {
+    var g = SeededGenerator(seed: seed)
+    return Sequential(
+      inputShape: Shape(1, 8, 8),
+      layers: [
+        Conv2D(inputChannels: 1, filters: 4, kernelSize: (3, 3), padding: .same, generator: &g),
+        Activation(.relu),
+        Pooling2D(.max),
+        Dropout(rate: 0.2, generator: g.split()),
+        Flatten(),
+        Dense(inputFeatures: 64, units: 2, generator: &g),
+        Activation(.softmax),
+      ])
+  }
+
+  /// Horizontal (class 0) or vertical (class 1) bars with noise.
+  static func bars(count: Int, seed: UInt64) -> (Tensor, [Int]) {
+    var g = SeededGenerator(seed: seed)
+    var images = Tensor(zeros: Shape(count, 1, 8, 8))
+    var labels: [Int] = []
+    for n in 0..<count {
+      let label = Int(g.next() % 2)
+      let line = Int(g.next() % 8)
+      for y in 0..<8 {
+        for x in 0..<8 {
+          let on = label == 0 ? y == line : x == line
+          images.storage[images.offset(n: n, c: 0, y: y, x: x)] = (on ? 1 : 0) + g.nextFloat(in: -0.2, 0.2)
+        }
+      }
+      labels.append(label)
+    }
+    return (images, labels)
+  }
+
+  func testMNISTShapesAndParameterCount() {
+    let model = Self.mnistCNN(seed: 0)
+    XCTAssertEqual(
+      model.layerOutputShapes(),
+      [Shape(32, 26, 26), Shape(32, 26, 26), Shape(32, 24, 24), Shape(32, 24, 24), Shape(32, 12, 12),
+       Shape(32, 12, 12), Shape(4608), Shape(200), Shape(200), Shape(10), Shape(10)])
+    XCTAssertEqual(model.parameterCount, 933_378)
+    var names: [String] = []
+    var copy = model
+    copy.forEachParameter { names.append($0.name) }
+    XCTAssertEqual(names, ["kernel", "bias", "kernel", "bias", "kernel", "bias", "kernel", "bias"])
+  }
+
+  private func sgd(_ model: inout Sequential, rate: Float) {
+    model.forEachParameter { p in
+      for i in 0..<p.value.count { p.value.storage[i] -= rate * p.grad.storage[i] }
+    }
+  }
+
+  func testTrainingLearnsBars() {
+    var model = Self.tinyNet(seed: 1)
+    let (images, labels) = Self.bars(count: 64, seed: 2)
+    let first = model.trainingStep(input: images, labels: labels).loss
+    sgd(&model, rate: 0.5)
+    for _ in 0..<60 {
+      _ = model.trainingStep(input: images, labels: labels)
+      sgd(&model, rate: 0.5)
+    }
+    let (testImages, testLabels) = Self.bars(count: 100, seed: 3)
+    let result = model.evaluate(input: testImages, labels: testLabels, batchSize: 30)
+    XCTAssertLessThan(result.loss, first / 2)
+    XCTAssertGreaterThan(result.accuracy, 0.9)
+  }
+
+  func testSameSeedIsBitIdentical() {
+    let (images, labels) = Self.bars(count: 10, seed: 4)
+    func run() -> ([Float], Tensor) {
+      var model = Self.tinyNet(seed: 5)
+      for _ in 0..<3 {
+        _ = model.trainingStep(input: images, labels: labels)
+        sgd(&model, rate: 0.1)
+      }
+      var weights: [Float] = []
+      model.forEachParameter { weights += $0.value.storage }
+      return (weights, model.trainingStep(input: images, labels: labels).output)
+    }
+    let (w1, o1) = run()
+    let (w2, o2) = run()
+    XCTAssertEqual(w1, w2)
+    XCTAssertEqual(o1, o2)
+    XCTAssertNotEqual(Self.tinyNet(seed: 6).layers.count, 0)
+    var other = Self.tinyNet(seed: 6)
+    var a: [Float] = []
+    other.forEachParameter { a += $0.value.storage }
+    XCTAssertNotEqual(a, Array(w1.prefix(a.count)))
+  }
+
+  func testGeneratorStatesRoundTrip() {
+    var model = Self.tinyNet(seed: 7)
+    let (images, labels) = Self.bars(count: 8, seed: 8)
+    let saved = model.generatorStates
+    XCTAssertEqual(saved.compactMap { $0 }.count, 1)
+    let first = model.trainingStep(input: images, labels: labels)
+    model.generatorStates = saved
+    let again = model.trainingStep(input: images, labels: labels)
+    XCTAssertEqual(first.output, again.output)
+  }
+
+  func testPredictInBatchesMatchesWholeBatch() {
+    var model = Self.tinyNet(seed: 9)
+    let (images, _) = Self.bars(count: 25, seed: 10)
+    let whole = model.predict(images, batchSize: 100)
+    let pieces = model.predict(images, batchSize: 7)
+    XCTAssertEqual(whole.shape, Shape(25, 2))
+    XCTAssertLessThan(whole.maxAbsoluteDifference(to: pieces), 1e-6)
+  }
+}

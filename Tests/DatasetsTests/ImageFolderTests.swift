@@ -1,0 +1,143 @@
+import Datasets
+import Foundation
+import ImageCodecs
+import Tensors
+import XCTest
+
+/// A stand-in decoder for a trivial format — width, height, layout code, then
+/// the samples — so these tests exercise listing, shuffling, conversion and
+/// error reporting without depending on PNG/JPEG.
+private struct FakeDecodeError: Error, CustomStringConvertible {
+  var description: String { "not a fake image" }
+}
+
+private let fakeDecoder: ImageFolder.Decoder = { path in
+  let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+  guard bytes.count >= 3, let layout = Image.Layout(rawValue: Int(bytes[2])) else {
+    throw FakeDecodeError()
+  }
+  let (w, h) = (Int(bytes[0]), Int(bytes[1]))
+  guard bytes.count == 3 + w * h * layout.channels else { throw FakeDecodeError() }
+  return Image(width: w, height: h, layout: layout, samples: Array(bytes[3...]))
+}
+
+private func fakeImage(width: Int = 2, height: Int = 2, layout: Image.Layout = .gray,
+                       fill: UInt8) -> [UInt8] {
+  [UInt8(width), UInt8(height), UInt8(layout.rawValue)]
+    + [UInt8](repeating: fill, count: width * height * layout.channels)
+}
+
+final class ImageFolderTests: XCTestCase {
+  func testClassesSortedAndLabelsFollowFolders() throws {
+    let folder = try TemporaryFolder()
+    try folder.write(fakeImage(fill: 10), to: "zebra/a.png")
+    try folder.write(fakeImage(fill: 20), to: "ant/b.JPG")
+    try folder.write(fakeImage(fill: 30), to: "ant/c.jpeg")
+    try folder.write([1, 2, 3], to: "ant/notes.txt")
+    XCTAssertEqual(try DatasetFormat.detect(folder.path), .imageFolder)
+    let splits = try DatasetSplits.load(folder.path, seed: 1, decode: fakeDecoder)
+    let train = splits.train
+    XCTAssertEqual(train.classNames, ["ant", "zebra"])
+    XCTAssertEqual(train.images.shape, Shape(3, 1, 2, 2))
+    XCTAssertNil(splits.test)
+    // Whatever the shuffle order, each image keeps its own label.
+    for i in 0..<3 {
+      let value = train.images.storage[i * 4]
+      XCTAssertEqual(train.labels[i], value == Float(10) / 255 ? 1 : 0)
+    }
+    XCTAssertEqual(train.classCounts, [2, 1])
+  }
+
+  func testShuffleBeforeValidationSplitPutsEveryClassInBothParts() throws {
+    let folder = try TemporaryFolder()
+    for (c, name) in ["cat", "dog", "fox"].enumerated() {
+      for i in 0..<20 {
+        try folder.write(fakeImage(fill: UInt8(c * 20 + i)), to: "\(name)/\(i).png")
+      }
+    }
+    let train = try ImageFolder.load(folder: folder.path, seed: 0, decode: fakeDecoder).train
+    let (fit, validation) = train.splitValidation(fraction: 0.2)
+    XCTAssertEqual(validation.count, 12)
+    XCTAssertTrue(fit.classCounts.allSatisfy { $0 > 0 }, "\(fit.classCounts)")
+    XCTAssertTrue(validation.classCounts.allSatisfy { $0 > 0 }, "\(validation.classCounts)")
+    // Without shuffling the last 12 would all be "fox"; the labels must be mixed.
+    XCTAssertNotEqual(train.labels, train.labels.sorted())
+    // Pixel values encode (class, index), so image and label stayed paired.
+    for i in 0..<train.count {
+      let value = Int((train.images.storage[i * 4] * 255).rounded())
+      XCTAssertEqual(value / 20, train.labels[i])
+    }
+  }
+
+  func testSameSeedSameOrderDifferentSeedDifferentOrder() throws {
+    let folder = try TemporaryFolder()
+    for i in 0..<12 { try folder.write(fakeImage(fill: UInt8(i)), to: "c\(i % 3)/\(i).png") }
+    let a = try ImageFolder.load(folder: folder.path, seed: 7, decode: fakeDecoder).train
+    let b = try ImageFolder.load(folder: folder.path, seed: 7, decode: fakeDecoder).train
+    let c = try ImageFolder.load(folder: folder.path, seed: 8, decode: fakeDecoder).train
+    XCTAssertEqual(a, b)
+    XCTAssertNotEqual(a.images, c.images)
+  }
+
+  func testTrainAndTestSubRoots() throws {
+    let folder = try TemporaryFolder()
+    try folder.write(fakeImage(fill: 1), to: "train/bird/0.png")
+    try folder.write(fakeImage(fill: 2), to: "train/cat/0.png")
+    try folder.write(fakeImage(fill: 3), to: "test/cat/0.png")
+    let splits = try DatasetSplits.load(folder.path, seed: 0, decode: fakeDecoder)
+    XCTAssertEqual(splits.train.classNames, ["bird", "cat"])
+    XCTAssertEqual(splits.test?.labels, [1], "test labels index the training classes")
+    XCTAssertEqual(splits.test?.classNames, ["bird", "cat"])
+    try folder.write(fakeImage(fill: 3), to: "test/dog/0.png")
+    XCTAssertThrowsDatasetError(
+      try DatasetSplits.load(folder.path, decode: fakeDecoder),
+      .unknownClass(path: folder.path + "/test/dog", knownClasses: ["bird", "cat"]))
+  }
+
+  func testEmptyClassAndNoClasses() throws {
+    let folder = try TemporaryFolder()
+    try folder.write(fakeImage(fill: 1), to: "a/0.png")
+    try folder.makeFolder("b")
+    try folder.write([0], to: "b/readme.txt")
+    XCTAssertThrowsDatasetError(
+      try ImageFolder.load(folder: folder.path, seed: 0, decode: fakeDecoder),
+      .emptyClass(path: folder.path + "/b"))
+    let bare = try TemporaryFolder()
+    try bare.write(fakeImage(fill: 1), to: "loose.png")
+    XCTAssertThrowsDatasetError(
+      try ImageFolder.load(folder: bare.path, seed: 0, decode: fakeDecoder),
+      .noClasses(path: bare.path))
+    XCTAssertThrowsDatasetError(try DatasetFormat.detect(bare.path), .unknownFormat(path: bare.path))
+  }
+
+  func testOddSizeAndUndecodableFilesAreNamed() throws {
+    let folder = try TemporaryFolder()
+    for i in 0..<6 { try folder.write(fakeImage(fill: 1), to: "a/\(i).png") }
+    let odd = try folder.write(fakeImage(width: 3, fill: 1), to: "a/odd.png")
+    XCTAssertThrowsDatasetError(
+      try ImageFolder.load(folder: folder.path, seed: 3, decode: fakeDecoder),
+      .imageSizeMismatch(path: odd, width: 3, height: 2, expectedWidth: 2, expectedHeight: 2))
+    try FileManager.default.removeItem(atPath: odd)
+    let broken = try folder.write([9, 9], to: "a/broken.png")
+    XCTAssertThrowsDatasetError(
+      try ImageFolder.load(folder: folder.path, seed: 3, decode: fakeDecoder),
+      .undecodableImage(path: broken, message: "not a fake image"))
+  }
+
+  func testChannelConversion() throws {
+    let folder = try TemporaryFolder()
+    // One RGB pixel (255, 0, 0) and one gray-alpha pixel (51, alpha 0).
+    try folder.write([1, 1, 3, 255, 0, 0], to: "red/0.png")
+    try folder.write([1, 1, 2, 51, 0], to: "gray/0.png")
+    let rgb = try ImageFolder.load(folder: folder.path, channels: 3, seed: 0, decode: fakeDecoder)
+    let grayIndex = rgb.train.labels.firstIndex(of: 0)!
+    let redIndex = 1 - grayIndex
+    XCTAssertEqual(rgb.train.images.shape, Shape(2, 3, 1, 1))
+    XCTAssertEqual(Array(rgb.train.images.storage[(redIndex * 3)..<(redIndex * 3 + 3)]), [1, 0, 0])
+    XCTAssertEqual(
+      Array(rgb.train.images.storage[(grayIndex * 3)..<(grayIndex * 3 + 3)]),
+      [Float](repeating: Float(51) / 255, count: 3))
+    let gray = try ImageFolder.load(folder: folder.path, channels: 1, seed: 0, decode: fakeDecoder)
+    XCTAssertEqual(gray.train.images.storage[redIndex], 0.299, accuracy: 1e-6)
+  }
+}
