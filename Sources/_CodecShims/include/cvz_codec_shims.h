@@ -1,1 +1,133 @@
-int cvz_codec_shims_placeholder(void);
+/*
+ * cvz_codec_shims: the only code in convviz that calls libpng and libjpeg.
+ *
+ * Why this shim exists: both libraries report errors by longjmp() out of an
+ * error callback. A longjmp that crosses a Swift frame skips Swift's cleanup
+ * (reference counts, defers) and is undefined behaviour, and libjpeg's default
+ * error_exit() even calls exit(). So every call into the libraries happens
+ * here, in C, under a setjmp() taken by the shim function itself. Error
+ * handlers copy the library's message into the caller's `cvz_error`, never
+ * call back into Swift, and the shim function frees what it allocated and
+ * returns -1 (or NULL). Swift sees only the plain structs and `cvz_`
+ * functions below.
+ *
+ * Decoding is two-step so the caller can check the pixel count from the
+ * header before it allocates the pixel buffer: `*_open` reads the header,
+ * `*_read` decodes into the caller's buffer, `*_close` frees the decoder
+ * (always call it, also after an error).
+ */
+#ifndef CVZ_CODEC_SHIMS_H
+#define CVZ_CODEC_SHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What kind of failure a shim function reported. */
+typedef enum cvz_error_kind {
+  CVZ_OK = 0,
+  /* The data breaks the format; `message` has the library's words. */
+  CVZ_ERROR_CORRUPT = 1,
+  /* The data ends before the image is complete. */
+  CVZ_ERROR_TRUNCATED = 2,
+  /* Valid data this build cannot decode (e.g. 12-bit JPEG). */
+  CVZ_ERROR_UNSUPPORTED = 3,
+  /* malloc failed. */
+  CVZ_ERROR_NO_MEMORY = 4,
+  /* An encoder failed (the message says why). */
+  CVZ_ERROR_ENCODE = 5
+} cvz_error_kind;
+
+enum { CVZ_MESSAGE_CAPACITY = 200 };
+
+/* Filled by a shim function that returns -1 or NULL. */
+typedef struct cvz_error {
+  cvz_error_kind kind;
+  char message[CVZ_MESSAGE_CAPACITY];
+} cvz_error;
+
+/*
+ * The decoded image the header promises. Samples are interleaved, top row
+ * first, rows packed without padding; 16-bit samples are in host byte order.
+ */
+typedef struct cvz_image_info {
+  uint32_t width;
+  uint32_t height;
+  /* 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. */
+  int channels;
+  /* 8 or 16. */
+  int bit_depth;
+} cvz_image_info;
+
+/* A buffer allocated by the shim's encoders; free with cvz_buffer_free. */
+typedef struct cvz_buffer {
+  uint8_t *data;
+  size_t size;
+} cvz_buffer;
+
+void cvz_buffer_free(cvz_buffer *buffer);
+
+/* MARK: PNG */
+
+typedef struct cvz_png_decoder cvz_png_decoder;
+
+/*
+ * Reads the PNG signature and every chunk up to the image data. The result
+ * describes the expanded image: palette becomes RGB (RGBA with tRNS), tRNS on
+ * gray/RGB becomes alpha, gray below 8 bits is scaled to 0...255. Gamma chunks
+ * are not applied: samples are returned as stored. `data` must stay valid
+ * until cvz_png_close. Returns NULL on error (nothing to close then).
+ */
+cvz_png_decoder *cvz_png_open(const uint8_t *data, size_t size, cvz_image_info *info,
+                              cvz_error *error);
+
+/*
+ * Decodes the image into `pixels` (width * height * channels samples of
+ * bit_depth bits), then checks the chunks after the image data.
+ * Returns 0, or -1 with `error` filled. Only one call per decoder.
+ */
+int cvz_png_read(cvz_png_decoder *decoder, void *pixels, size_t pixels_size, cvz_error *error);
+
+void cvz_png_close(cvz_png_decoder *decoder);
+
+/*
+ * Encodes `pixels` (interleaved, host byte order for 16-bit) as a PNG with
+ * zlib `compression_level` 0...9. On success `out` owns a new buffer.
+ */
+int cvz_png_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
+                   int bit_depth, int compression_level, cvz_buffer *out, cvz_error *error);
+
+/* MARK: JPEG */
+
+typedef struct cvz_jpeg_decoder cvz_jpeg_decoder;
+
+/*
+ * Reads the JPEG header. Gray files decode to 1 channel; YCbCr, RGB, CMYK and
+ * YCCK files to 3 (RGB; CMYK is converted, Adobe-inverted or plain). Always
+ * 8-bit. A "premature end of JPEG file" warning is an error here
+ * (CVZ_ERROR_TRUNCATED), unlike in libjpeg, which pads with gray.
+ */
+cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, cvz_image_info *info,
+                                cvz_error *error);
+
+/* Decodes into `pixels` (width * height * channels bytes). Returns 0 or -1. */
+int cvz_jpeg_read(cvz_jpeg_decoder *decoder, uint8_t *pixels, size_t pixels_size,
+                  cvz_error *error);
+
+void cvz_jpeg_close(cvz_jpeg_decoder *decoder);
+
+/*
+ * Encodes 8-bit `pixels` with `channels` 1 (gray), 3 (RGB) or 4 (RGBA, alpha
+ * ignored) at `quality` 1...100, 4:2:0 subsampling for color.
+ */
+int cvz_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                    int quality, cvz_buffer *out, cvz_error *error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,69 @@
+/// The EXIF orientation tag (0x0112): how the stored pixels must be turned
+/// to show the picture upright. Raw values are the tag's 1...8.
+///
+/// See the EXIF 2.32 specification, tag "Orientation", or
+/// https://magnushoff.com/articles/jpeg-orientation/ for pictures.
+public enum EXIFOrientation: Int, Sendable, CaseIterable {
+  case up = 1, upMirrored, down, downMirrored, leftMirrored, right, rightMirrored, left
+
+  /// Reads the orientation from the first APP1 "Exif" segment before the
+  /// image data of a JPEG. Nil when there is none or it is malformed:
+  /// a broken EXIF block never makes a decodable image fail.
+  init?(jpeg bytes: UnsafeBufferPointer<UInt8>) {
+    guard bytes.count > 4, bytes[0] == 0xFF, bytes[1] == 0xD8 else { return nil }
+    var position = 2
+    while position + 4 <= bytes.count {
+      guard bytes[position] == 0xFF else { return nil }
+      let marker = bytes[position + 1]
+      if marker == 0xFF { position += 1; continue }  // fill byte
+      if marker == 0xDA || marker == 0xD9 { return nil }  // image data or end: no EXIF
+      if marker == 0x01 || (0xD0...0xD7).contains(marker) { position += 2; continue }
+      let length = Int(bytes[position + 2]) << 8 | Int(bytes[position + 3])
+      let start = position + 4, end = position + 2 + length
+      guard length >= 2, end <= bytes.count else { return nil }
+      if marker == 0xE1, let value = Self.orientation(inAPP1: bytes[start..<end]) {
+        self.init(rawValue: value)
+        return
+      }
+      position = end
+    }
+    return nil
+  }
+
+  /// The orientation value in an APP1 payload ("Exif\0\0" + TIFF header +
+  /// IFD0), in either byte order; nil if the payload is not EXIF or has no
+  /// valid tag.
+  static func orientation(inAPP1 payload: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
+    let exifHeader: [UInt8] = [0x45, 0x78, 0x69, 0x66, 0, 0]
+    guard payload.count >= 14, payload.prefix(6).elementsEqual(exifHeader) else { return nil }
+    let tiff = payload.startIndex + 6
+    let tiffCount = payload.endIndex - tiff
+    let bigEndian: Bool
+    switch (payload[tiff], payload[tiff + 1]) {
+    case (0x4D, 0x4D): bigEndian = true
+    case (0x49, 0x49): bigEndian = false
+    default: return nil
+    }
+    func read(_ offset: Int, _ size: Int) -> Int? {
+      guard offset >= 0, offset + size <= tiffCount else { return nil }
+      var value = 0
+      for i in 0..<size {
+        let byte = Int(payload[tiff + offset + (bigEndian ? i : size - 1 - i)])
+        value = value << 8 | byte
+      }
+      return value
+    }
+    guard read(2, 2) == 42, let ifd = read(4, 4), let entries = read(ifd, 2) else { return nil }
+    for entry in 0..<entries {
+      let at = ifd + 2 + entry * 12
+      guard let tag = read(at, 2) else { return nil }
+      guard tag == 0x0112 else { continue }
+      // Type SHORT (3), count 1: the value sits in the first 2 bytes of the field.
+      guard read(at + 2, 2) == 3, read(at + 4, 4) == 1, let value = read(at + 8, 2),
+        (1...8).contains(value)
+      else { return nil }
+      return value
+    }
+    return nil
+  }
+}

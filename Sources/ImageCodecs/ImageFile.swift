@@ -1,0 +1,95 @@
+import AtomicFiles
+
+/// Reading and writing PNG and JPEG files.
+///
+/// The format of input comes from its bytes, never from its name; the format
+/// of output comes from the destination's extension. Writes are atomic (see
+/// `AtomicFile`): a failed write leaves the destination as it was.
+public enum ImageFile {
+  /// Reads and decodes the image at `path`.
+  public static func read(_ path: String, options: DecodeOptions = .default)
+    throws(CodecError) -> Image
+  {
+    let bytes = try FileContents.read(path)
+    return try decode(bytes, name: path, options: options)
+  }
+
+  /// Decodes an encoded PNG or JPEG; `name` is used in error messages.
+  public static func decode(_ bytes: [UInt8], name: String, options: DecodeOptions = .default)
+    throws(CodecError) -> Image
+  {
+    if bytes.isEmpty { throw .emptyFile(name) }
+    let result: Result<Image, CodecError> = bytes.withUnsafeBufferPointer { buffer in
+      do throws(CodecError) {
+        switch sniff(buffer) ?? (looksLikeDamagedPNG(buffer) ? .png : nil) {
+        case .png: return .success(try PNGCodec.decode(buffer, path: name, options: options))
+        case .jpeg: return .success(try JPEGCodec.decode(buffer, path: name, options: options))
+        case nil: return .failure(.unknownFormat(name))
+        }
+      } catch {
+        return .failure(error)
+      }
+    }
+    return try result.get()
+  }
+
+  /// The format the first bytes announce: the 8-byte PNG signature, or a
+  /// JPEG start-of-image marker followed by another marker (FF D8 FF).
+  public static func sniff(_ bytes: [UInt8]) -> ImageFormat? {
+    bytes.withUnsafeBufferPointer { sniff($0) }
+  }
+
+  static func sniff(_ bytes: UnsafeBufferPointer<UInt8>) -> ImageFormat? {
+    if bytes.count >= 8 && bytes.prefix(8).elementsEqual(PNGCodec.signature) { return .png }
+    if bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF {
+      return .jpeg
+    }
+    return nil
+  }
+
+  /// A PNG whose signature was damaged, e.g. by a text-mode transfer that
+  /// rewrote line ends, or one flipped bit. libpng then explains what is
+  /// wrong, which is more useful than "unknown format".
+  static func looksLikeDamagedPNG(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard bytes.count >= 8 else { return false }
+    let differing = zip(bytes.prefix(8), PNGCodec.signature).filter { $0 != $1 }.count
+    return differing <= 2 || bytes[1...3].elementsEqual([0x50, 0x4E, 0x47])
+  }
+
+  /// Encodes `image` as `format`. `quality` (1...100) applies to JPEG only.
+  /// JPEG drops alpha and stores 16-bit images at 8 bits; PNG keeps both.
+  public static func encode(_ image: Image, as format: ImageFormat, quality: Int = 90)
+    throws(CodecError) -> [UInt8]
+  {
+    try encodedBuffer(image, as: format, quality: quality).array
+  }
+
+  /// Encodes `image` in the format named by `path`'s extension (.png, .jpg,
+  /// .jpeg, any case) and writes it atomically.
+  public static func write(_ image: Image, to path: String, quality: Int = 90)
+    throws(CodecError)
+  {
+    guard let format = ImageFormat(pathExtensionOf: path) else {
+      throw .unsupportedExtension(path)
+    }
+    let encoded = try encodedBuffer(image, as: format, quality: quality)
+    do {
+      try AtomicFile.write(encoded.bytes, to: path)
+    } catch {
+      switch error {
+      case .cannotCreate(_, let reason), .cannotWrite(_, let reason),
+        .cannotRename(_, let reason):
+        throw .writeFailed(path, reason: reason)
+      }
+    }
+  }
+
+  private static func encodedBuffer(_ image: Image, as format: ImageFormat, quality: Int)
+    throws(CodecError) -> ShimBuffer
+  {
+    switch format {
+    case .png: return try PNGCodec.encode(image)
+    case .jpeg: return try JPEGCodec.encode(image, quality: quality)
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import _CodecShims
+
+/// PNG decoding and encoding through the libpng shim.
+///
+/// Decoded samples are the stored ones: palette entries expand to RGB (RGBA
+/// when a tRNS chunk is present), tRNS on gray/RGB becomes an alpha channel,
+/// gray below 8 bits scales to 0...255 (1-bit: 0/255), 16-bit stays 16-bit.
+/// Gamma chunks (gAMA, cHRM, sRGB, iCCP) and sBIT are not applied, as in
+/// Pillow and pypng. Every CRC is checked, ancillary chunks included.
+enum PNGCodec {
+  static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+
+  static func decode(_ bytes: UnsafeBufferPointer<UInt8>, path: String,
+                     options: DecodeOptions) throws(CodecError) -> Image {
+    var info = cvz_image_info()
+    var error = cvz_error()
+    guard let decoder = cvz_png_open(bytes.baseAddress, bytes.count, &info, &error) else {
+      if error.text == "Not a PNG file" {
+        throw .corrupt(path, .png, message: "bad signature: the first 8 bytes are not a PNG's")
+      }
+      throw CodecError(decoding: error, path: path, format: .png)
+    }
+    defer { cvz_png_close(decoder) }
+    let width = Int(info.width), height = Int(info.height)
+    try CodecError.checkSize(
+      width: width, height: height, limit: options.pixelLimit, path: path, format: .png)
+    guard let layout = Image.Layout(rawValue: Int(info.channels)) else {
+      throw .unsupported(path, message: "PNG decodes to \(info.channels) channels")
+    }
+    let count = width * height * layout.channels
+    let fill = { (pixels: UnsafeMutableRawPointer, size: Int) -> Bool in
+      cvz_png_read(decoder, pixels, size, &error) == 0
+    }
+    if info.bit_depth == 16 {
+      guard let samples = decodedSamples(UInt16.self, count: count, fill: fill) else {
+        throw CodecError(decoding: error, path: path, format: .png)
+      }
+      return Image(width: width, height: height, layout: layout, samples16: samples)
+    }
+    guard let samples = decodedSamples(UInt8.self, count: count, fill: fill) else {
+      throw CodecError(decoding: error, path: path, format: .png)
+    }
+    return Image(width: width, height: height, layout: layout, samples: samples)
+  }
+
+  /// zlib level 6, libpng's adaptive filters: Pillow's defaults.
+  static func encode(_ image: Image, compressionLevel: Int = 6) throws(CodecError) -> ShimBuffer {
+    var buffer = cvz_buffer()
+    var error = cvz_error()
+    let status: Int32
+    if image.bitDepth == .sixteen {
+      status = image.samples16.withUnsafeBytes { raw in
+        cvz_png_encode(raw.baseAddress, UInt32(image.width), UInt32(image.height),
+                       Int32(image.channels), 16, Int32(compressionLevel), &buffer, &error)
+      }
+    } else {
+      status = image.samples8.withUnsafeBytes { raw in
+        cvz_png_encode(raw.baseAddress, UInt32(image.width), UInt32(image.height),
+                       Int32(image.channels), 8, Int32(compressionLevel), &buffer, &error)
+      }
+    }
+    guard status == 0 else { throw .encodeFailed(.png, message: error.text) }
+    return ShimBuffer(buffer)
+  }
+}
+
+/// Owns a buffer the shim's encoder allocated and frees it when released.
+final class ShimBuffer {
+  private var buffer: cvz_buffer
+
+  init(_ buffer: cvz_buffer) { self.buffer = buffer }
+  deinit { cvz_buffer_free(&buffer) }
+
+  var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: buffer.data, count: buffer.size) }
+  var array: [UInt8] { Array(bytes) }
+}

@@ -1,0 +1,50 @@
+import _CodecShims
+
+extension cvz_error {
+  /// The message the shim copied from the library, without the trailing NULs.
+  var text: String {
+    withUnsafeBytes(of: message) { raw in
+      String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+    }
+  }
+}
+
+extension CodecError {
+  /// Turns a shim failure while decoding `path` into the matching case
+  /// (as swift-nio's `syscall` wrapper turns -1 into an error).
+  init(decoding error: cvz_error, path: String, format: ImageFormat) {
+    switch error.kind {
+    case CVZ_ERROR_TRUNCATED: self = .truncated(path, format)
+    case CVZ_ERROR_UNSUPPORTED: self = .unsupported(path, message: error.text)
+    case CVZ_ERROR_NO_MEMORY: self = .outOfMemory(path)
+    default: self = .corrupt(path, format, message: error.text)
+    }
+  }
+
+  /// Checks a header's size against `limit` before any pixel buffer exists.
+  static func checkSize(width: Int, height: Int, limit: Int, path: String,
+                        format: ImageFormat) throws(CodecError) {
+    guard width > 0, height > 0 else {
+      throw .corrupt(path, format, message: "image is \(width)×\(height), it has no pixels")
+    }
+    let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+    if overflow || pixels > limit {
+      throw .tooManyPixels(path, width: width, height: height, limit: limit)
+    }
+  }
+}
+
+/// Allocates `count` samples and lets `fill` decode into them; `fill` returns
+/// false when decoding failed, and the partial samples are then dropped.
+func decodedSamples<T: FixedWidthInteger>(
+  _ type: T.Type, count: Int, fill: (UnsafeMutableRawPointer, Int) -> Bool
+) -> [T]? {
+  var succeeded = false
+  let samples = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+    // Zero-filled first would cost a pass over the image; the shim writes
+    // every sample on success, and on failure the array is discarded.
+    succeeded = fill(UnsafeMutableRawPointer(buffer.baseAddress!), count * MemoryLayout<T>.stride)
+    initialized = count
+  }
+  return succeeded ? samples : nil
+}

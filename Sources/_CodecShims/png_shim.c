@@ -1,0 +1,236 @@
+/*
+ * PNG through libpng 1.6. See cvz_codec_shims.h for the error contract:
+ * every function takes its own setjmp before calling libpng, and the error
+ * callbacks only write into the caller's cvz_error and longjmp back.
+ */
+#include <png.h>
+#include <setjmp.h>
+#include <stdlib.h>
+
+#include "shim_common.h"
+
+struct cvz_png_decoder {
+  png_structp png;
+  png_infop info;
+  const uint8_t *data;
+  size_t size;
+  size_t offset;
+  /* Set when libpng asked for bytes past the end: the file is truncated. */
+  int ran_out;
+  /* The cvz_error of the shim call in progress. */
+  cvz_error *error;
+  /* libpng explains a bad IHDR in warnings before its generic error. */
+  char first_warning[CVZ_MESSAGE_CAPACITY];
+  cvz_image_info image;
+};
+
+static int host_is_little_endian(void) {
+  const uint16_t probe = 1;
+  return *(const uint8_t *)&probe == 1;
+}
+
+static void on_decode_error(png_structp png, png_const_charp message) {
+  struct cvz_png_decoder *decoder = png_get_error_ptr(png);
+  const cvz_error_kind kind = decoder->ran_out ? CVZ_ERROR_TRUNCATED : CVZ_ERROR_CORRUPT;
+  if (strcmp(message, "Invalid IHDR data") == 0 && decoder->first_warning[0] != '\0') {
+    char detailed[CVZ_MESSAGE_CAPACITY];
+    snprintf(detailed, sizeof detailed, "IHDR: %s", decoder->first_warning);
+    cvz_set_error(decoder->error, kind, detailed);
+  } else {
+    cvz_set_error(decoder->error, kind, message);
+  }
+  png_longjmp(png, 1);
+}
+
+/* Warnings (benign errors included) are not errors; keep them off stderr. */
+static void on_warning(png_structp png, png_const_charp message) {
+  (void)png;
+  (void)message;
+}
+
+static void on_decode_warning(png_structp png, png_const_charp message) {
+  struct cvz_png_decoder *decoder = png_get_error_ptr(png);
+  if (decoder->first_warning[0] != '\0') return;
+  snprintf(decoder->first_warning, sizeof decoder->first_warning, "%s", message);
+}
+
+static void read_bytes(png_structp png, png_bytep out, size_t count) {
+  struct cvz_png_decoder *decoder = png_get_io_ptr(png);
+  if (count > decoder->size - decoder->offset) {
+    decoder->ran_out = 1;
+    png_error(png, "file ends before the image is complete");
+  }
+  memcpy(out, decoder->data + decoder->offset, count);
+  decoder->offset += count;
+}
+
+cvz_png_decoder *cvz_png_open(const uint8_t *data, size_t size, cvz_image_info *info,
+                              cvz_error *error) {
+  cvz_clear_error(error);
+  struct cvz_png_decoder *decoder = calloc(1, sizeof *decoder);
+  if (decoder == NULL) {
+    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
+    return NULL;
+  }
+  decoder->data = data;
+  decoder->size = size;
+  decoder->error = error;
+  decoder->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, decoder, on_decode_error,
+                                        on_decode_warning);
+  if (decoder->png != NULL) decoder->info = png_create_info_struct(decoder->png);
+  if (decoder->png == NULL || decoder->info == NULL) {
+    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
+    cvz_png_close(decoder);
+    return NULL;
+  }
+  if (setjmp(png_jmpbuf(decoder->png))) {
+    cvz_png_close(decoder);
+    return NULL;
+  }
+  png_structp png = decoder->png;
+  png_infop pinfo = decoder->info;
+  png_set_read_fn(png, decoder, read_bytes);
+  /* libpng only warns about a bad CRC in an ancillary chunk; we reject it. */
+  png_set_crc_action(png, PNG_CRC_DEFAULT, PNG_CRC_ERROR_QUIT);
+  png_read_info(png, pinfo);
+
+  int color_type = png_get_color_type(png, pinfo);
+  int bit_depth = png_get_bit_depth(png, pinfo);
+  if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+  /* Scales 1/2/4-bit gray to 0...255 by bit replication (1 -> 255). */
+  if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+  if (png_get_valid(png, pinfo, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+  if (bit_depth == 16 && host_is_little_endian()) png_set_swap(png);
+  png_set_interlace_handling(png);
+  png_read_update_info(png, pinfo);
+
+  decoder->image.width = png_get_image_width(png, pinfo);
+  decoder->image.height = png_get_image_height(png, pinfo);
+  decoder->image.channels = png_get_channels(png, pinfo);
+  decoder->image.bit_depth = png_get_bit_depth(png, pinfo);
+  *info = decoder->image;
+  return decoder;
+}
+
+int cvz_png_read(cvz_png_decoder *decoder, void *pixels, size_t pixels_size, cvz_error *error) {
+  cvz_clear_error(error);
+  decoder->error = error;
+  const cvz_image_info image = decoder->image;
+  const size_t row_bytes = (size_t)image.width * (size_t)image.channels * (size_t)(image.bit_depth / 8);
+  if (row_bytes == 0 || png_get_rowbytes(decoder->png, decoder->info) != row_bytes ||
+      pixels_size / row_bytes < image.height) {
+    cvz_set_error(error, CVZ_ERROR_CORRUPT, "pixel buffer does not match the header");
+    return -1;
+  }
+  png_bytep *rows = malloc((size_t)image.height * sizeof *rows);
+  if (rows == NULL) {
+    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
+    return -1;
+  }
+  for (uint32_t y = 0; y < image.height; y++) rows[y] = (png_bytep)pixels + (size_t)y * row_bytes;
+  if (setjmp(png_jmpbuf(decoder->png))) {
+    free(rows);
+    return -1;
+  }
+  png_read_image(decoder->png, rows);
+  /* Reads the chunks after the image data, so their CRCs are checked too. */
+  png_read_end(decoder->png, decoder->info);
+  free(rows);
+  return 0;
+}
+
+void cvz_png_close(cvz_png_decoder *decoder) {
+  if (decoder == NULL) return;
+  if (decoder->png != NULL) png_destroy_read_struct(&decoder->png, &decoder->info, NULL);
+  free(decoder);
+}
+
+/* MARK: Encoding */
+
+struct png_encoder {
+  png_structp png;
+  png_infop info;
+  uint8_t *data;
+  size_t size;
+  size_t capacity;
+  cvz_error *error;
+};
+
+static void on_encode_error(png_structp png, png_const_charp message) {
+  struct png_encoder *encoder = png_get_error_ptr(png);
+  cvz_set_error(encoder->error, CVZ_ERROR_ENCODE, message);
+  png_longjmp(png, 1);
+}
+
+static void write_bytes(png_structp png, png_bytep bytes, size_t count) {
+  struct png_encoder *encoder = png_get_io_ptr(png);
+  if (count > encoder->capacity - encoder->size) {
+    size_t capacity = encoder->capacity < 4096 ? 4096 : encoder->capacity;
+    while (count > capacity - encoder->size) {
+      if (capacity > SIZE_MAX / 2) png_error(png, "out of memory");
+      capacity *= 2;
+    }
+    uint8_t *grown = realloc(encoder->data, capacity);
+    if (grown == NULL) png_error(png, "out of memory");
+    encoder->data = grown;
+    encoder->capacity = capacity;
+  }
+  memcpy(encoder->data + encoder->size, bytes, count);
+  encoder->size += count;
+}
+
+static void flush_bytes(png_structp png) { (void)png; }
+
+static void free_encoder(struct png_encoder *encoder) {
+  if (encoder->png != NULL) png_destroy_write_struct(&encoder->png, &encoder->info);
+  free(encoder->data);
+  free(encoder);
+}
+
+int cvz_png_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
+                   int bit_depth, int compression_level, cvz_buffer *out, cvz_error *error) {
+  cvz_clear_error(error);
+  out->data = NULL;
+  out->size = 0;
+  static const int color_types[] = {
+    PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+  if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16)) {
+    cvz_set_error(error, CVZ_ERROR_ENCODE, "unsupported channel count or bit depth");
+    return -1;
+  }
+  struct png_encoder *encoder = calloc(1, sizeof *encoder);
+  if (encoder == NULL) {
+    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
+    return -1;
+  }
+  encoder->error = error;
+  encoder->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, encoder, on_encode_error,
+                                         on_warning);
+  if (encoder->png != NULL) encoder->info = png_create_info_struct(encoder->png);
+  if (encoder->png == NULL || encoder->info == NULL) {
+    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
+    free_encoder(encoder);
+    return -1;
+  }
+  if (setjmp(png_jmpbuf(encoder->png))) {
+    free_encoder(encoder);
+    return -1;
+  }
+  png_structp png = encoder->png;
+  png_set_write_fn(png, encoder, write_bytes, flush_bytes);
+  png_set_compression_level(png, compression_level);
+  png_set_IHDR(png, encoder->info, width, height, bit_depth, color_types[channels - 1],
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, encoder->info);
+  if (bit_depth == 16 && host_is_little_endian()) png_set_swap(png);
+  const size_t row_bytes = (size_t)width * (size_t)channels * (size_t)(bit_depth / 8);
+  for (uint32_t y = 0; y < height; y++) {
+    png_write_row(png, (png_const_bytep)pixels + (size_t)y * row_bytes);
+  }
+  png_write_end(png, encoder->info);
+  out->data = encoder->data;
+  out->size = encoder->size;
+  encoder->data = NULL;
+  free_encoder(encoder);
+  return 0;
+}

@@ -1,1 +1,0 @@
-int cvz_codec_shims_placeholder(void) { return 0; }

@@ -1,0 +1,71 @@
+import Foundation
+import XCTest
+
+/// Runs the built `convviz` binary, as a user would, and captures what it
+/// printed and its exit status. Shared by every CLI test file.
+struct CommandResult {
+  var status: Int32
+  var standardOutput: String
+  var standardError: String
+}
+
+enum ConvvizBinary {
+  /// The folder holding the built products (`.build/debug`), found next to
+  /// the test bundle.
+  static var productsDirectory: URL {
+    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+      return bundle.bundleURL.deletingLastPathComponent()
+    }
+    return Bundle.main.bundleURL
+  }
+
+  static var url: URL { productsDirectory.appendingPathComponent("convviz") }
+
+  /// Runs `convviz arguments...` in `directory` (default: a fresh temporary
+  /// folder is not created; the caller's working directory is used).
+  @discardableResult
+  static func run(
+    _ arguments: [String], in directory: URL? = nil, file: StaticString = #filePath,
+    line: UInt = #line
+  ) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = url
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read before waiting so a chatty command cannot fill the pipe and block.
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(
+      status: process.terminationStatus,
+      standardOutput: String(decoding: outData, as: UTF8.self),
+      standardError: String(decoding: errData, as: UTF8.self))
+  }
+}
+
+/// A temporary folder removed when the test ends.
+final class ScratchFolder {
+  let url: URL
+  var path: String { url.path }
+
+  init() throws {
+    url = FileManager.default.temporaryDirectory
+      .appendingPathComponent("convviz-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  }
+
+  func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+  /// Names of the entries in the folder (or a sub-folder), sorted.
+  func contents(_ sub: String = "") -> [String] {
+    let folder = sub.isEmpty ? url : url.appendingPathComponent(sub)
+    return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
+  }
+
+  deinit { try? FileManager.default.removeItem(at: url) }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import XCTest
+
+@testable import ImageCodecs
+
+/// Paths and bytes of the files in Fixtures/ (see Fixtures/make_golden.py).
+enum Fixtures {
+  static let folder: String = {
+    guard let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
+      preconditionFailure("Fixtures folder missing from the test bundle")
+    }
+    return url.path
+  }()
+
+  static func path(_ name: String) -> String { folder + "/" + name }
+
+  static func bytes(_ name: String) throws -> [UInt8] {
+    [UInt8](try Data(contentsOf: URL(fileURLWithPath: path(name))))
+  }
+
+  static func names(in subfolder: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: path(subfolder))
+      .filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") }.sorted()
+  }
+
+  /// One line of golden.tsv: what a trusted decoder produced.
+  struct Golden {
+    var name: String
+    var width: Int
+    var height: Int
+    var layout: String
+    var bitDepth: Int
+    var sha256: String
+  }
+
+  static func goldens() throws -> [Golden] {
+    let text = try String(contentsOfFile: path("golden.tsv"), encoding: .utf8)
+    return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
+      let f = line.split(separator: "\t").map(String.init)
+      return Golden(name: f[0], width: Int(f[1])!, height: Int(f[2])!, layout: f[3],
+                    bitDepth: Int(f[4])!, sha256: f[5])
+    }
+  }
+
+  /// A temporary folder removed at the end of the test.
+  static func temporaryFolder(_ test: XCTestCase) throws -> String {
+    let url = FileManager.default.temporaryDirectory
+      .appendingPathComponent("convviz-codecs-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+    return url.path
+  }
+}
+
+extension Image {
+  /// The samples as golden.tsv hashes them: 16-bit little-endian.
+  var sampleBytes: [UInt8] {
+    if bitDepth == .eight { return samples8 }
+    return samples16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+  }
+
+  var layoutName: String {
+    switch layout {
+    case .gray: return "gray"
+    case .grayAlpha: return "grayAlpha"
+    case .rgb: return "rgb"
+    case .rgba: return "rgba"
+    }
+  }
+}
+
+/// Runs `body`, which must throw a `CodecError`, and returns it.
+func codecError(_ body: () throws(CodecError) -> Void, file: StaticString = #filePath,
+                line: UInt = #line) -> CodecError? {
+  do {
+    try body()
+    XCTFail("expected a CodecError", file: file, line: line)
+    return nil
+  } catch {
+    return error
+  }
+}

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Builds the ImageCodecs test fixtures and their golden pixel hashes. Run once.
+
+Usage: python3 make_golden.py /path/to/shared   (needs pypng, Pillow, numpy,
+and djpeg/cjpeg/jpegtran from Debian's libjpeg-turbo-progs 2.1.5, the same
+library convviz links, so JPEG goldens are exact).
+
+Writes next to this script:
+  pngsuite/            PngSuite files (valid and x*.png), with its license
+  jpeg/                libjpeg-turbo test images, crops of the sample photos,
+                       gray, CMYK and EXIF-orientation files made here
+  crafted/             headers declaring huge or empty images
+  golden.tsv           name, width, height, layout, bit depth, sha256 of the
+                       samples (interleaved, top row first, 16-bit little-endian)
+  cmyk.rgb             raw RGB expected for jpeg/cmyk.jpg (compared with a
+                       tolerance: Pillow's libjpeg is not ours)
+
+Trusted decoders: pypng for PNG (exact 16-bit, no gamma, no sBIT shift; the
+palette/tRNS/low-bit expansion below is the PNG spec's), djpeg for JPEG.
+"""
+import hashlib
+import io
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import png
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAYOUTS = {1: "gray", 2: "grayAlpha", 3: "rgb", 4: "rgba"}
+
+
+def png_golden(path):
+    """Pixels as libpng with expand + tRNS-to-alpha gives them, from pypng."""
+    reader = png.Reader(filename=path)
+    width, height, rows, info = reader.read()
+    rows = [list(r) for r in rows]
+    depth = info["bitdepth"]
+    if reader.color_type == 3:
+        palette = [tuple(p) for p in info["palette"]]
+        has_alpha = any(len(p) == 4 for p in palette)
+        entries = [p + (255,) if has_alpha and len(p) == 3 else p for p in palette]
+        channels = 4 if has_alpha else 3
+        data = np.array([[c for i in r for c in entries[i]] for r in rows], dtype=np.uint16)
+        depth = 8
+    else:
+        channels = info["planes"]
+        data = np.array(rows, dtype=np.uint32).reshape(height, width, channels)
+        trns = info.get("transparent")
+        maxval = (1 << depth) - 1
+        if trns is not None:
+            key = np.array(trns if isinstance(trns, tuple) else (trns,), dtype=np.uint32)
+            alpha = np.where(np.all(data == key, axis=2), 0, maxval)[:, :, None]
+            data = np.concatenate([data, alpha], axis=2)
+            channels += 1
+        if depth < 8:
+            data = data * (255 // maxval)
+            depth = 8
+        data = data.reshape(height, width * channels)
+    dtype = "<u2" if depth == 16 else "u1"
+    raw = np.ascontiguousarray(data.astype(dtype)).tobytes()
+    return width, height, LAYOUTS[channels], depth, raw
+
+
+def read_pnm(data):
+    """Parses djpeg's binary PGM/PPM output."""
+    fields, pos = [], 0
+    while len(fields) < 4:
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        start = pos
+        while not data[pos:pos + 1].isspace():
+            pos += 1
+        fields.append(data[start:pos])
+    kind, width, height = fields[0], int(fields[1]), int(fields[2])
+    channels = 1 if kind == b"P5" else 3
+    raw = data[pos + 1:pos + 1 + width * height * channels]
+    return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, channels)
+
+
+def djpeg(path):
+    return read_pnm(subprocess.run(["djpeg", "-pnm", path], check=True, capture_output=True).stdout)
+
+
+def golden_row(name, pixels):
+    height, width, channels = pixels.shape
+    raw = np.ascontiguousarray(pixels).tobytes()
+    return (name, width, height, LAYOUTS[channels], 8, hashlib.sha256(raw).hexdigest())
+
+
+def orient(pixels, orientation):
+    """Pillow's ImageOps.exif_transpose, on a numpy array."""
+    return {
+        1: lambda a: a,
+        2: np.fliplr,
+        3: lambda a: np.rot90(a, 2),
+        4: np.flipud,
+        5: lambda a: np.transpose(a, (1, 0, 2)),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.rot90(np.transpose(a, (1, 0, 2)), 2),
+        8: lambda a: np.rot90(a, 1),
+    }[orientation](pixels)
+
+
+def exif_app1(orientation, big_endian):
+    """An APP1 segment holding only IFD0 with the orientation tag."""
+    e = ">" if big_endian else "<"
+    tiff = (b"MM" if big_endian else b"II") + struct.pack(e + "HI", 42, 8)
+    tiff += struct.pack(e + "H", 1) + struct.pack(e + "HHIHH", 0x0112, 3, 1, orientation, 0)
+    tiff += struct.pack(e + "I", 0)
+    payload = b"Exif\0\0" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def with_app1(jpeg, segment):
+    assert jpeg[:2] == b"\xff\xd8"
+    return jpeg[:2] + segment + jpeg[2:]
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def crafted_png(width, height):
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 16)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat)
+            + png_chunk(b"IEND", b""))
+
+
+def with_sof_size(jpeg, width, height):
+    data = bytearray(jpeg)
+    at = data.index(b"\xff\xc0")
+    data[at + 5:at + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def main(shared):
+    rows = []
+    suite = os.path.join(HERE, "pngsuite")
+    os.makedirs(suite, exist_ok=True)
+    source = os.path.join(shared, "data", "pngsuite")
+    for name in sorted(os.listdir(source)):
+        if name.endswith(".png") and name != "PngSuite.png" or name == "PngSuite.LICENSE":
+            shutil.copy(os.path.join(source, name), suite)
+        if name.endswith(".png") and name[0] != "x" and name != "PngSuite.png":
+            width, height, layout, depth, raw = png_golden(os.path.join(source, name))
+            rows.append(("pngsuite/" + name, width, height, layout, depth,
+                         hashlib.sha256(raw).hexdigest()))
+
+    jpeg = os.path.join(HERE, "jpeg")
+    os.makedirs(jpeg, exist_ok=True)
+    tests = os.path.join(shared, "data", "jpeg-testimages")
+    for name in ["testorig.jpg", "testimgint.jpg", "testimgari.jpg", "monkey12.jpg", "LICENSE.txt"]:
+        shutil.copy(os.path.join(tests, name), jpeg)
+    # Lossless crops keep each photo's own coding (tables, subsampling).
+    for name, crop in [("rocket.jpg", "96x64+208+160"), ("hubble_deep_field.jpg", "96x64+400+400")]:
+        out = os.path.join(jpeg, name.replace(".jpg", "-crop.jpg"))
+        subprocess.run(["jpegtran", "-copy", "none", "-crop", crop, "-outfile", out,
+                        os.path.join(shared, "samples", name)], check=True)
+    testorig = os.path.join(tests, "testorig.ppm")
+    subprocess.run(["cjpeg", "-grayscale", "-outfile", os.path.join(jpeg, "gray.jpg"), testorig],
+                   check=True)
+    subprocess.run(["cjpeg", "-progressive", "-sample", "1x1", "-quality", "80", "-outfile",
+                    os.path.join(jpeg, "progressive444.jpg"), testorig], check=True)
+    for name in ["testorig.jpg", "testimgint.jpg", "testimgari.jpg", "rocket-crop.jpg",
+                 "hubble_deep_field-crop.jpg", "gray.jpg", "progressive444.jpg"]:
+        rows.append(golden_row("jpeg/" + name, djpeg(os.path.join(jpeg, name))))
+
+    # EXIF orientation: an asymmetric 12x8 picture, every orientation, both
+    # byte orders. Goldens are djpeg's pixels turned as exif_transpose does.
+    picture = np.zeros((8, 12, 3), dtype=np.uint8)
+    picture[:4, :6] = (230, 20, 20)
+    picture[:4, 6:] = (20, 230, 20)
+    picture[4:, :6] = (20, 20, 230)
+    picture[4:, 6:] = (240, 240, 30)
+    picture[0, 0] = (255, 255, 255)
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, "JPEG", quality=95, subsampling=0)
+    plain = buffer.getvalue()
+    with open(os.path.join(jpeg, "orientation-none.jpg"), "wb") as f:
+        f.write(plain)
+    stored = djpeg(os.path.join(jpeg, "orientation-none.jpg"))
+    rows.append(golden_row("jpeg/orientation-none.jpg", stored))
+    for orientation in range(1, 9):
+        for big_endian in (False, True):
+            name = "orientation-%d-%s.jpg" % (orientation, "be" if big_endian else "le")
+            with open(os.path.join(jpeg, name), "wb") as f:
+                f.write(with_app1(plain, exif_app1(orientation, big_endian)))
+            rows.append(golden_row("jpeg/" + name, orient(stored, orientation)))
+    # A broken EXIF block (IFD offset past the end) is ignored, not fatal.
+    broken = bytearray(exif_app1(6, False))
+    broken[14:18] = struct.pack("<I", 4000)
+    with open(os.path.join(jpeg, "orientation-broken.jpg"), "wb") as f:
+        f.write(with_app1(plain, bytes(broken)))
+    rows.append(golden_row("jpeg/orientation-broken.jpg", stored))
+
+    # CMYK: Pillow writes Adobe-inverted CMYK. Expected RGB = C*K/255 on the
+    # inverted values, from Pillow's own decode of the same file.
+    cmyk = Image.fromarray(picture).resize((24, 16)).convert("CMYK")
+    cmyk.save(os.path.join(jpeg, "cmyk.jpg"), "JPEG", quality=95)
+    decoded = np.asarray(Image.open(os.path.join(jpeg, "cmyk.jpg"))).astype(np.uint32)
+    inverted = 255 - decoded  # Pillow returns plain CMYK; the file stores it inverted
+    product = inverted[:, :, :3] * inverted[:, :, 3:4] + 128
+    rgb = ((product + (product >> 8)) >> 8).astype(np.uint8)
+    rgb.tofile(os.path.join(HERE, "cmyk.rgb"))
+
+    crafted = os.path.join(HERE, "crafted")
+    os.makedirs(crafted, exist_ok=True)
+    with open(os.path.join(crafted, "huge-20000x20000.png"), "wb") as f:
+        f.write(crafted_png(20000, 20000))
+    with open(os.path.join(crafted, "zero-width.png"), "wb") as f:
+        f.write(crafted_png(0, 16))
+    with open(os.path.join(tests, "testorig.jpg"), "rb") as f:
+        original = f.read()
+    with open(os.path.join(crafted, "huge-65500x65500.jpg"), "wb") as f:
+        f.write(with_sof_size(original, 65500, 65500))
+    with open(os.path.join(crafted, "zero-height.jpg"), "wb") as f:
+        f.write(with_sof_size(original, 227, 0))
+
+    with open(os.path.join(HERE, "golden.tsv"), "w") as f:
+        f.write("# name\twidth\theight\tlayout\tbitDepth\tsha256 (made by make_golden.py)\n")
+        for row in rows:
+            f.write("\t".join(str(v) for v in row) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "/work/shared")

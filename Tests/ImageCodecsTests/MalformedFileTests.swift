@@ -1,0 +1,180 @@
+import XCTest
+
+@testable import ImageCodecs
+
+/// Every broken input gets its own typed error that names the file; none
+/// crashes (swift-png's one-test-per-malformed-file style).
+final class MalformedFileTests: XCTestCase {
+  private func readError(_ name: String, options: DecodeOptions = .default) -> CodecError? {
+    codecError { () throws(CodecError) in _ = try ImageFile.read(Fixtures.path(name), options: options) }
+  }
+
+  private func assertCorruptPNG(_ name: String, _ message: String, line: UInt = #line) {
+    let path = Fixtures.path("pngsuite/" + name)
+    XCTAssertEqual(readError("pngsuite/" + name), .corrupt(path, .png, message: message),
+                   line: line)
+  }
+
+  func testPngSuiteCorruptFilesAreRejectedWithTheReason() throws {
+    assertCorruptPNG("xc1n0g08.png", "IHDR: Invalid color type in IHDR")
+    assertCorruptPNG("xc9n2c08.png", "IHDR: Invalid color type in IHDR")
+    assertCorruptPNG("xd0n2c08.png", "IHDR: Invalid bit depth in IHDR")
+    assertCorruptPNG("xd3n2c08.png", "IHDR: Invalid bit depth in IHDR")
+    assertCorruptPNG("xd9n2c08.png", "IHDR: Invalid bit depth in IHDR")
+    assertCorruptPNG("xcsn0g01.png", "IDAT: CRC error")
+    assertCorruptPNG("xhdn0g08.png", "IHDR: CRC error")
+    assertCorruptPNG("xdtn0g01.png", "IEND: out of place")
+    assertCorruptPNG("xcrn0g04.png", "PNG file corrupted by ASCII conversion")
+    assertCorruptPNG("xlfn0g04.png", "PNG file corrupted by ASCII conversion")
+    assertCorruptPNG("xs7n0g01.png", "PNG file corrupted by ASCII conversion")
+    for name in ["xs1n0g01.png", "xs2n0g01.png", "xs4n0g01.png"] {
+      assertCorruptPNG(name, "bad signature: the first 8 bytes are not a PNG's")
+    }
+    let covered = 14
+    XCTAssertEqual(try Fixtures.names(in: "pngsuite").filter { $0.hasPrefix("x") }.count, covered)
+  }
+
+  func testCRCErrorInAncillaryChunkIsAnError() throws {
+    // libpng only warns about these by default; a flipped byte inside gAMA
+    // (an ancillary chunk) must still reject the file.
+    var bytes = try Fixtures.bytes("pngsuite/g03n0g16.png")
+    let gama = try XCTUnwrap(find(Array("gAMA".utf8), in: bytes))
+    bytes[gama + 5] ^= 0xFF
+    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.decode(bytes, name: "g.png") },
+                   .corrupt("g.png", .png, message: "gAMA: CRC error"))
+  }
+
+  func testCRCErrorInChunkAfterImageDataIsAnError() throws {
+    // Chunks after IDAT are only read by png_read_end; corrupt the IEND CRC.
+    var bytes = try Fixtures.bytes("pngsuite/basn0g08.png")
+    bytes[bytes.count - 1] ^= 0xFF
+    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.decode(bytes, name: "e.png") },
+                   .corrupt("e.png", .png, message: "IEND: CRC error"))
+  }
+
+  func testTruncatedFilesAreRejectedAtEveryTenthOfTheirLength() throws {
+    let files: [(String, ImageFormat)] = [
+      ("pngsuite/basn2c08.png", .png), ("pngsuite/basi6a16.png", .png),
+      ("jpeg/testorig.jpg", .jpeg), ("jpeg/testimgint.jpg", .jpeg),
+      ("jpeg/testimgari.jpg", .jpeg), ("jpeg/gray.jpg", .jpeg), ("jpeg/cmyk.jpg", .jpeg),
+    ]
+    for (name, format) in files {
+      let bytes = try Fixtures.bytes(name)
+      for tenth in 1...9 {
+        let cut = Array(bytes.prefix(bytes.count * tenth / 10))
+        XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.decode(cut, name: "cut") },
+                       .truncated("cut", format), "\(name) cut at \(tenth)0%")
+      }
+      // Only the end marker missing: still truncated.
+      let noEnd = Array(bytes.dropLast(format == .png ? 4 : 2))
+      XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.decode(noEnd, name: "cut") },
+                     .truncated("cut", format), "\(name) without its end")
+    }
+  }
+
+  func testTwelveBitJPEGGetsAClearError() {
+    let path = Fixtures.path("jpeg/monkey12.jpg")
+    let error = readError("jpeg/monkey12.jpg")
+    XCTAssertEqual(error, .unsupported(
+      path, message: "12-bit JPEG is not supported by this libjpeg (8-bit samples only)"))
+    XCTAssertEqual(error?.description,
+                   "\(path): unsupported image: 12-bit JPEG is not supported by this libjpeg "
+                   + "(8-bit samples only)")
+  }
+
+  func testEmptyGarbageDirectoryAndMissingFiles() throws {
+    let folder = try Fixtures.temporaryFolder(self)
+    let empty = folder + "/empty.png"
+    let garbage = folder + "/garbage.png"
+    XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))
+    XCTAssertTrue(FileManager.default.createFile(
+      atPath: garbage, contents: Data("this is not an image, whatever its name says".utf8)))
+    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.read(empty) }, .emptyFile(empty))
+    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.read(garbage) }, .unknownFormat(garbage))
+    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.read(folder) }, .isDirectory(folder))
+    let missing = folder + "/missing.png"
+    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.read(missing) }, .fileNotFound(missing))
+    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.read(missing + "/x.png") },
+                   .fileNotFound(missing + "/x.png"))
+    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.decode([], name: "none") }, .emptyFile("none"))
+    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.decode([0xFF], name: "one") },
+                   .unknownFormat("one"))
+    XCTAssertEqual(CodecError.unknownFormat(garbage).description,
+                   "\(garbage): not a PNG or JPEG file (unrecognized content)")
+  }
+
+  func testUnopenableFileNamesTheReason() throws {
+    // A symlink loop fails to open for everyone, root included.
+    let folder = try Fixtures.temporaryFolder(self)
+    let loop = folder + "/loop.png"
+    try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
+    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.read(loop) },
+                   .unreadable(loop, reason: "Too many levels of symbolic links"))
+  }
+
+  func testUnreadableFileNamesTheReason() throws {
+    guard getuid() != 0 else { throw XCTSkip("root reads files whatever their mode") }
+    let folder = try Fixtures.temporaryFolder(self)
+    let path = folder + "/secret.png"
+    XCTAssertTrue(FileManager.default.createFile(
+      atPath: path, contents: Data(try Fixtures.bytes("pngsuite/basn0g08.png")),
+      attributes: [.posixPermissions: 0]))
+    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.read(path) },
+                   .unreadable(path, reason: "Permission denied"))
+  }
+
+  func testFormatComesFromBytesNotExtension() throws {
+    let folder = try Fixtures.temporaryFolder(self)
+    let misnamed = folder + "/photo.png"
+    let jpeg = try Fixtures.bytes("jpeg/testorig.jpg")
+    XCTAssertTrue(FileManager.default.createFile(atPath: misnamed, contents: Data(jpeg)))
+    XCTAssertEqual(try ImageFile.read(misnamed), try ImageFile.read(Fixtures.path("jpeg/testorig.jpg")))
+    XCTAssertEqual(ImageFile.sniff(jpeg), .jpeg)
+    XCTAssertEqual(ImageFile.sniff(try Fixtures.bytes("pngsuite/basn0g08.png")), .png)
+    XCTAssertNil(ImageFile.sniff(Array("GIF89a".utf8)))
+  }
+
+  func testPixelLimitRefusesHugeHeadersBeforeDecoding() {
+    // Both files are a few hundred bytes; decoding them would need gigabytes.
+    let png = Fixtures.path("crafted/huge-20000x20000.png")
+    XCTAssertEqual(readError("crafted/huge-20000x20000.png"),
+                   .tooManyPixels(png, width: 20000, height: 20000, limit: 178_956_970))
+    let jpeg = Fixtures.path("crafted/huge-65500x65500.jpg")
+    XCTAssertEqual(readError("crafted/huge-65500x65500.jpg"),
+                   .tooManyPixels(jpeg, width: 65500, height: 65500, limit: 178_956_970))
+    XCTAssertEqual(
+      CodecError.tooManyPixels("big.png", width: 20000, height: 20000, limit: 178_956_970)
+        .description,
+      "big.png: image is 20000×20000 = 400000000 pixels, more than the limit of 178956970; "
+        + "raise it with --max-pixels if you trust the file")
+  }
+
+  func testPixelLimitOptionLowersAndRaisesTheLimit() throws {
+    let path = Fixtures.path("pngsuite/basn0g08.png")
+    XCTAssertEqual(readError("pngsuite/basn0g08.png", options: DecodeOptions(pixelLimit: 1023)),
+                   .tooManyPixels(path, width: 32, height: 32, limit: 1023))
+    XCTAssertNoThrow(try ImageFile.read(path, options: DecodeOptions(pixelLimit: 1024)))
+    // Raised above 20000², the crafted header passes the check and the
+    // missing image data is found instead.
+    let huge = Fixtures.path("crafted/huge-20000x20000.png")
+    let raised = DecodeOptions(pixelLimit: 400_000_000)
+    XCTAssertEqual(readError("crafted/huge-20000x20000.png", options: raised),
+                   .corrupt(huge, .png, message: "Not enough image data"))
+  }
+
+  func testZeroWidthOrHeightIsAnError() {
+    XCTAssertEqual(readError("crafted/zero-width.png"),
+                   .corrupt(Fixtures.path("crafted/zero-width.png"), .png,
+                            message: "IHDR: Image width is zero in IHDR"))
+    XCTAssertEqual(readError("crafted/zero-height.jpg"),
+                   .corrupt(Fixtures.path("crafted/zero-height.jpg"), .jpeg,
+                            message: "Empty JPEG image (DNL not supported)"))
+  }
+
+  private func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+    guard haystack.count >= needle.count else { return nil }
+    return (0...(haystack.count - needle.count)).first {
+      haystack[$0..<($0 + needle.count)].elementsEqual(needle)
+    }
+  }
+}
