@@ -91,7 +91,7 @@ struct Filter: ParsableCommand {
     if case .pixels(let n) = padding, n < 0 { throw ValidationError("--padding must be valid, same or a number ≥ 0") }
   }
 
-  mutating func run() throws {
+  func run() throws {
     let operations = try (kernel.isEmpty ? ["edges"] : kernel).map(resolveKernel)
     let sources = try InputImage.expand(inputs)
     let options = filterOptions()

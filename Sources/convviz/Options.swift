@@ -59,8 +59,8 @@ enum PaddingChoice: ExpressibleByArgument, Equatable {
   }
 }
 
-extension Border: @retroactive ExpressibleByArgument {}
-extension RangeMode: @retroactive ExpressibleByArgument {}
+extension Border: ExpressibleByArgument {}
+extension RangeMode: ExpressibleByArgument {}
 
 /// The image format of outputs written into a folder.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -7,8 +7,7 @@ import Glibc
 /// scriptable.
 enum Terminal {
   static func say(_ line: String) {
-    print(line)
-    fflush(stdout)
+    writeAll(line + "\n", to: STDOUT_FILENO)
   }
 
   static func warn(_ line: String) {
@@ -20,7 +19,18 @@ enum Terminal {
   }
 
   static func toStandardError(_ text: String) {
-    fputs(text, stderr)
+    writeAll(text, to: STDERR_FILENO)
+  }
+
+  /// One write(2) per message, so lines from parallel workers do not interleave.
+  private static func writeAll(_ text: String, to fd: Int32) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+      let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+      if n <= 0 { return }
+      offset += n
+    }
   }
 
   static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
