@@ -240,8 +240,9 @@ extension ByteWriter {
     u32(UInt32(metadata.history.count))
     for row in metadata.history {
       u32(UInt32(row.epoch))
+      // No wall-clock time: equal seeds must give bit-identical files.
       for value in [row.loss, row.accuracy, row.validationLoss ?? .nan,
-                    row.validationAccuracy ?? .nan, row.seconds] {
+                    row.validationAccuracy ?? .nan] {
         f64(value)
       }
     }
@@ -292,15 +293,15 @@ extension ByteReader {
     metadata.batchSize = Int(try u32("batch size"))
     metadata.validationSplit = try f64("validation split")
     metadata.optimizer = try optimizer()
-    for _ in 0..<(try count("history rows", minimumSize: 44)) {
+    for _ in 0..<(try count("history rows", minimumSize: 36)) {
       let epoch = Int(try u32("history epoch"))
       var values: [Double] = []
-      for _ in 0..<5 { values.append(try f64("history value")) }
+      for _ in 0..<4 { values.append(try f64("history value")) }
       metadata.history.append(
         EpochRecord(
           epoch: epoch, loss: values[0], accuracy: values[1],
           validationLoss: values[2].isNaN ? nil : values[2],
-          validationAccuracy: values[3].isNaN ? nil : values[3], seconds: values[4]))
+          validationAccuracy: values[3].isNaN ? nil : values[3], seconds: nil))
     }
     return metadata
   }

@@ -189,3 +189,10 @@ func validatedSlots(
   }
   return state.slots.map(\.tensors)
 }
+
+extension Optimizer {
+  /// Applies one update to every parameter of `model`.
+  public mutating func step(_ model: inout Sequential) {
+    step { body in model.forEachParameter(body) }
+  }
+}

@@ -9,12 +9,14 @@ public struct EpochRecord: Equatable, Sendable {
   /// nil when training had no validation split.
   public var validationLoss: Double?
   public var validationAccuracy: Double?
-  /// Wall-clock time of the epoch, including validation.
-  public var seconds: Double
+  /// Wall-clock time of the epoch including validation; nil once read back
+  /// from a model file, which leaves times out so that equal seeds give
+  /// bit-identical files.
+  public var seconds: Double?
 
   public init(
     epoch: Int, loss: Double, accuracy: Double, validationLoss: Double? = nil,
-    validationAccuracy: Double? = nil, seconds: Double
+    validationAccuracy: Double? = nil, seconds: Double? = nil
   ) {
     self.epoch = epoch
     self.loss = loss
@@ -31,7 +33,7 @@ public struct EpochRecord: Equatable, Sendable {
   public var csvRow: String {
     func field(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
     return "\(epoch),\(loss),\(accuracy),\(field(validationLoss)),"
-      + "\(field(validationAccuracy)),\(seconds)"
+      + "\(field(validationAccuracy)),\(field(seconds))"
   }
 }
 

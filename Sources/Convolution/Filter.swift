@@ -1,4 +1,7 @@
+import Dispatch
+import Foundation
 import ImageCodecs
+import _ConvKernels
 
 /// Filters `image` with `operation`: colour channels one by one, alpha kept.
 ///
@@ -7,9 +10,199 @@ import ImageCodecs
 ///   kernel's anchor (row/column (F−1)/2), clamped into the image, so it is
 ///   resampled by stride and never blurred.
 /// - Gray conversion is the caller's (ImageCodecs), before filtering.
-/// - Matches `applyReference` up to float rounding order (±1 at exact ties).
+/// - Runs the C row kernels (`_ConvKernels`) on bands of output rows across
+///   all cores; separable kernels take two 1-D passes. Memory beyond input and
+///   output is a few float rows per band. `.normalize` makes two passes.
+/// - Matches `applyReference`; with non-integer weights a sample may differ by
+///   1 where the exact value sits within float error of a rounding tie.
 public func apply(
   _ operation: FilterOperation, to image: Image, options: FilterOptions
 ) throws(FilterError) -> Image {
-  try applyReference(operation, to: image, options: options)
+  let g = try FilterGeometry(operation: operation, image: image, options: options)
+  try checkScaleAndBias(options)
+  let (count, overflow) = g.outputWidth.multipliedReportingOverflow(by: g.outputHeight * image.channels)
+  guard !overflow, count < Int(Int32.max) * 4 else {
+    throw .outputTooLarge(width: g.outputWidth, height: g.outputHeight)
+  }
+  let job = FilterJob(operation: operation, image: image, geometry: g, options: options)
+  switch image.bitDepth {
+  case .eight:
+    let samples = try job.run(input: image.samples8, outputCount: count)
+    return Image(width: g.outputWidth, height: g.outputHeight, layout: image.layout, samples: samples)
+  case .sixteen:
+    let samples = try job.run(input: image.samples16, outputCount: count)
+    return Image(width: g.outputWidth, height: g.outputHeight, layout: image.layout,
+                 samples16: samples)
+  }
+}
+
+/// One call of `apply`: owns the C description of the filter and runs it in bands.
+private struct FilterJob {
+  let operation: FilterOperation
+  let image: Image
+  let geometry: FilterGeometry
+  let options: FilterOptions
+
+  /// Output rows per band: enough bands to balance the cores, few enough that
+  /// each band's ring start-up (kernel height − 1 rows) stays negligible.
+  private func bands() -> [Range<Int>] {
+    let height = geometry.outputHeight
+    let work = geometry.outputWidth * height * image.channels * geometry.kernelRows
+      * geometry.kernelCols
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let count = work < 1 << 18 ? 1 : min(height, cores * 4)
+    let per = (height + count - 1) / count
+    return stride(from: 0, to: height, by: per).map { $0..<min($0 + per, height) }
+  }
+
+  func run<Sample: FixedWidthInteger & UnsignedInteger>(
+    input: [Sample], outputCount: Int
+  ) throws(FilterError) -> [Sample] {
+    var scratchBytes: Int?
+    let output = [Sample](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
+      input.withUnsafeBufferPointer { source in
+        withKernelWeights { kernels in
+          var f = description(input: UnsafeRawPointer(source.baseAddress!),
+                              output: UnsafeMutableRawPointer(buffer.baseAddress!),
+                              sampleBytes: MemoryLayout<Sample>.size, kernels: kernels)
+          if !runBands(&f) { scratchBytes = cvz_filter_scratch_bytes(&f) }
+        }
+      }
+      initialized = scratchBytes == nil ? outputCount : 0
+    }
+    if let scratchBytes { throw .outOfMemory(bytes: scratchBytes) }
+    return output
+  }
+
+  /// Runs the normalize range pass if needed, then the output pass; false
+  /// when a band could not allocate its scratch memory.
+  private func runBands(_ f: inout cvz_filter) -> Bool {
+    let bands = bands()
+    let context = BandContext(bandCount: bands.count)
+    defer { context.deallocate() }
+    if options.range == .normalize {
+      context.filter = f
+      context.forEachBand { c, b in
+        withUnsafePointer(to: c.filter) {
+          c.status[b] = cvz_filter_range($0, Int32(bands[b].lowerBound), Int32(bands[b].upperBound),
+                                         c.lows.baseAddress! + b, c.highs.baseAddress! + b)
+        }
+      }
+      if context.status.contains(where: { $0 != 0 }) { return false }
+      let low = context.lows.min() ?? 0, high = context.highs.max() ?? 0
+      f.norm_low = low
+      f.norm_factor = high > low ? f.max_value / (high - low) : 0
+    }
+    context.filter = f
+    context.forEachBand { c, b in
+      withUnsafePointer(to: c.filter) {
+        c.status[b] = cvz_filter_rows($0, Int32(bands[b].lowerBound), Int32(bands[b].upperBound))
+      }
+    }
+    return !context.status.contains(where: { $0 != 0 })
+  }
+
+  /// The kernels' weights and factors as one contiguous Float buffer that
+  /// outlives the C calls, with a cvz_kernel for each kernel pointing into it.
+  private func withKernelWeights(_ body: ([cvz_kernel]) -> Void) {
+    let kernels = operation.kernels
+    var all: [Float] = []
+    var offsets: [(weights: Int, column: Int?, row: Int?)] = []
+    for k in kernels {
+      let w = all.count
+      all += k.weights
+      var column: Int?, row: Int?
+      if let factors = k.separableFactors {
+        column = all.count
+        all += factors.column
+        row = all.count
+        all += factors.row
+      }
+      offsets.append((w, column, row))
+    }
+    all.withUnsafeBufferPointer { buffer in
+      let base = buffer.baseAddress!
+      body(zip(kernels, offsets).map { k, o in
+        cvz_kernel(rows: Int32(k.rows), cols: Int32(k.cols), weights: base + o.weights,
+                   column_factor: o.column.map { base + $0 }, row_factor: o.row.map { base + $0 })
+      })
+    }
+  }
+
+  private func description(
+    input: UnsafeRawPointer, output: UnsafeMutableRawPointer, sampleBytes: Int,
+    kernels: [cvz_kernel]
+  ) -> cvz_filter {
+    let g = geometry
+    var f = cvz_filter()
+    f.input = input
+    f.output = output
+    f.sample_bytes = Int32(sampleBytes)
+    f.width = Int32(image.width)
+    f.height = Int32(image.height)
+    f.channels = Int32(image.channels)
+    f.colour_channels = Int32(image.layout.hasAlpha ? image.channels - 1 : image.channels)
+    f.out_width = Int32(g.outputWidth)
+    f.out_height = Int32(g.outputHeight)
+    f.stride_x = Int32(g.stride.x)
+    f.stride_y = Int32(g.stride.y)
+    f.dilation_x = Int32(g.dilation.x)
+    f.dilation_y = Int32(g.dilation.y)
+    f.pad_top = Int32(g.padTop)
+    f.pad_left = Int32(g.padLeft)
+    f.anchor_row = Int32(g.anchorRow)
+    f.anchor_col = Int32(g.anchorCol)
+    switch options.border {
+    case .zero: f.border = Int32(CVZ_BORDER_ZERO)
+    case .replicate: f.border = Int32(CVZ_BORDER_REPLICATE)
+    case .reflect: f.border = Int32(CVZ_BORDER_REFLECT)
+    case .wrap: f.border = Int32(CVZ_BORDER_WRAP)
+    }
+    f.kernel_count = Int32(kernels.count)
+    f.kernels.0 = kernels[0]
+    if kernels.count == 2 { f.kernels.1 = kernels[1] }
+    f.scale = options.scale
+    f.bias = options.bias
+    switch options.range {
+    case .clamp: f.range = Int32(CVZ_RANGE_CLAMP)
+    case .abs: f.range = Int32(CVZ_RANGE_ABS)
+    case .normalize: f.range = Int32(CVZ_RANGE_NORMALIZE)
+    }
+    f.max_value = image.bitDepth == .eight ? 255 : 65535
+    return f
+  }
+}
+
+/// What the band workers share: the C job (raw pointers into arrays that the
+/// caller keeps alive for the whole run) and one result slot per band, each
+/// written by exactly one worker. Hence `@unchecked Sendable`.
+private final class BandContext: @unchecked Sendable {
+  var filter = cvz_filter()
+  let status: UnsafeMutableBufferPointer<Int32>
+  let lows: UnsafeMutableBufferPointer<Float>
+  let highs: UnsafeMutableBufferPointer<Float>
+
+  init(bandCount: Int) {
+    status = .allocate(capacity: bandCount)
+    lows = .allocate(capacity: bandCount)
+    highs = .allocate(capacity: bandCount)
+    status.initialize(repeating: 0)
+    lows.initialize(repeating: 0)
+    highs.initialize(repeating: 0)
+  }
+
+  func deallocate() {
+    status.deallocate()
+    lows.deallocate()
+    highs.deallocate()
+  }
+
+  /// Runs `body` for every band, on all cores when there is more than one.
+  func forEachBand(_ body: @escaping @Sendable (BandContext, Int) -> Void) {
+    if status.count == 1 {
+      body(self, 0)
+    } else {
+      DispatchQueue.concurrentPerform(iterations: status.count) { body(self, $0) }
+    }
+  }
 }

@@ -27,9 +27,14 @@ public struct FilterGeometry: Sendable, Equatable {
   ) throws(FilterError) {
     precondition(kernelRows >= 1 && kernelCols >= 1, "kernel must not be empty")
     let s = options.stride, d = options.dilation
-    guard s.x >= 1, s.y >= 1 else { throw .invalidStride(s) }
-    guard d.x >= 1, d.y >= 1 else { throw .invalidDilation(d) }
+    let steps = 1...FilterGeometry.maximumStep
+    guard steps.contains(s.x), steps.contains(s.y) else { throw .invalidStride(s) }
+    guard steps.contains(d.x), steps.contains(d.y) else { throw .invalidDilation(d) }
     guard inputWidth >= 1, inputHeight >= 1 else { throw .emptyImage }
+    guard kernelRows <= FilterGeometry.maximumStep, kernelCols <= FilterGeometry.maximumStep,
+          inputWidth <= 1 << 30, inputHeight <= 1 << 30 else {
+      throw .outputTooLarge(width: inputWidth, height: inputHeight)
+    }
     let spanX = d.x * (kernelCols - 1) + 1, spanY = d.y * (kernelRows - 1) + 1
     switch options.padding {
     case .valid:
@@ -38,8 +43,10 @@ public struct FilterGeometry: Sendable, Equatable {
       (padLeft, padRight) = FilterGeometry.samePadding(input: inputWidth, stride: s.x, span: spanX)
       (padTop, padBottom) = FilterGeometry.samePadding(input: inputHeight, stride: s.y, span: spanY)
     case let .explicit(top, bottom, left, right):
-      guard top >= 0, bottom >= 0, left >= 0, right >= 0 else {
-        throw .negativePadding(top: top, bottom: bottom, left: left, right: right)
+      let sizes = 0...FilterGeometry.maximumStep
+      guard sizes.contains(top), sizes.contains(bottom), sizes.contains(left),
+            sizes.contains(right) else {
+        throw .invalidPadding(top: top, bottom: bottom, left: left, right: right)
       }
       (padTop, padBottom, padLeft, padRight) = (top, bottom, left, right)
     }
@@ -80,9 +87,13 @@ public struct FilterGeometry: Sendable, Equatable {
   public var anchorRow: Int { (kernelRows - 1) / 2 }
   public var anchorCol: Int { (kernelCols - 1) / 2 }
 
+  /// Largest stride, dilation or explicit padding accepted (2²⁴): far beyond
+  /// any image, small enough that no size arithmetic can overflow.
+  public static let maximumStep = 1 << 24
+
   /// TF 'same': the smaller half before, the odd pixel after.
   private static func samePadding(input: Int, stride: Int, span: Int) -> (Int, Int) {
-    let outputs = (input + stride - 1) / stride
+    let outputs = (input - 1) / stride + 1
     let total = max((outputs - 1) * stride + span - input, 0)
     return (total / 2, total - total / 2)
   }

@@ -1,3 +1,5 @@
+import ImageCodecs
+
 /// Everything that can go wrong while reading a data set from disk.
 ///
 /// Every case names the file or folder at fault, so the one-line
@@ -33,8 +35,10 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
   case emptyClass(path: String)
   /// A test class folder whose name is not among the training classes.
   case unknownClass(path: String, knownClasses: [String])
-  /// An image file that could not be decoded.
+  /// An image file that could not be decoded by a custom decoder.
   case undecodableImage(path: String, message: String)
+  /// An image file that ImageCodecs could not read; its message names the file.
+  case imageCodec(CodecError)
   /// An image whose size differs from the rest of the data set.
   case imageSizeMismatch(path: String, width: Int, height: Int, expectedWidth: Int,
                          expectedHeight: Int)
@@ -82,6 +86,8 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
         + knownClasses.joined(separator: ", ") + ")"
     case let .undecodableImage(path, message):
       return "\(path): cannot decode image: \(message)"
+    case let .imageCodec(error):
+      return error.description
     case let .imageSizeMismatch(path, width, height, expectedWidth, expectedHeight):
       return "\(path): image is \(width)×\(height) but the data set's images are "
         + "\(expectedWidth)×\(expectedHeight); resize it or remove it"

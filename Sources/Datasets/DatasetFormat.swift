@@ -36,7 +36,7 @@ extension DatasetSplits {
   ///   - decode: reads one PNG or JPEG file (image folders only).
   public static func load(
     _ folder: String, format: DatasetFormat? = nil, channels: Int? = nil, seed: UInt64 = 0,
-    decode: ImageFolder.Decoder
+    decode: @escaping ImageFolder.Decoder = ImageFolder.imageCodecs
   ) throws(DatasetError) -> DatasetSplits {
     let resolved: DatasetFormat
     if let format { resolved = format } else { resolved = try DatasetFormat.detect(folder) }

@@ -12,8 +12,12 @@ import Tensors
 /// `image_dataset_from_directory`. Files with extension png, jpg or jpeg (any
 /// case) are read; other files are ignored. All images must share one size.
 public enum ImageFolder {
-  /// Decodes one image file; errors are reported as `undecodableImage`.
+  /// Decodes one image file. `CodecError`s become `imageCodec`, other
+  /// errors `undecodableImage`.
   public typealias Decoder = @Sendable (String) throws -> Image
+
+  /// PNG and JPEG through ImageCodecs, with its default options.
+  public static let imageCodecs: Decoder = { path in try ImageFile.read(path) }
 
   static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
   /// Worker threads for decoding: the machine this targets has two cores.
@@ -33,7 +37,7 @@ public enum ImageFolder {
   /// - Parameter channels: 1 or 3; nil takes it from the first image (gray → 1,
   ///   colour → 3).
   public static func load(
-    folder: String, channels: Int? = nil, seed: UInt64, decode: Decoder
+    folder: String, channels: Int? = nil, seed: UInt64, decode: Decoder = imageCodecs
   ) throws(DatasetError) -> DatasetSplits {
     let trainRoot = FileSystem.join(folder, "train")
     let testRoot = FileSystem.join(folder, "test")
@@ -170,6 +174,8 @@ public enum ImageFolder {
       return try decode(path)
     } catch let error as DatasetError {
       throw error
+    } catch let error as CodecError {
+      throw .imageCodec(error)
     } catch {
       throw .undecodableImage(path: path, message: String(describing: error))
     }

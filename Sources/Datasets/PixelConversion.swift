@@ -1,17 +1,26 @@
 import ImageCodecs
 
-/// Turns decoded images into CHW float planes in [0, 1].
-enum PixelConversion {
+/// Turns decoded images into CHW float planes in [0, 1], as the loaders do.
+public enum PixelConversion {
   /// `Float(b) / 255` for every byte: exact division, as Keras's `x / 255` and
   /// PyTorch's `ToTensor` compute it, at table-lookup cost.
   static let unitScale: [Float] = (0...255).map { Float($0) / 255 }
 
   /// The channel count a model would use for `layout` when none is asked for:
   /// gray stays gray, anything with colour becomes RGB.
-  static func naturalChannels(_ layout: Image.Layout) -> Int {
+  public static func naturalChannels(_ layout: Image.Layout) -> Int {
     switch layout {
     case .gray, .grayAlpha: return 1
     case .rgb, .rgba: return 3
+    }
+  }
+
+  /// `image` as `channels` (1 or 3) planes of height×width floats, the
+  /// layout of one sample of a `Dataset`; see `writePlanes`.
+  public static func planes(of image: Image, channels: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: channels * image.pixelCount) { buffer, initialized in
+      writePlanes(of: image, channels: channels, into: buffer)
+      initialized = buffer.count
     }
   }
 

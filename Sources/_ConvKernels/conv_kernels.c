@@ -1,1 +1,116 @@
-int cvz_conv_kernels_placeholder(void) { return 0; }
+/*
+ * The filter's row loops, compiled twice: once for the baseline target and
+ * once with AVX2+FMA, chosen per call by __builtin_cpu_supports. The loops
+ * themselves live in conv_rows.h, included once per target below.
+ */
+#include "cvz_conv_kernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Where coordinate i (maybe outside 0..n-1) reads from, or -1 for "zero". */
+static ptrdiff_t border_index(ptrdiff_t i, ptrdiff_t n, int border) {
+  if (i >= 0 && i < n) return i;
+  switch (border) {
+  case CVZ_BORDER_REPLICATE:
+    return i < 0 ? 0 : n - 1;
+  case CVZ_BORDER_WRAP:
+    return ((i % n) + n) % n;
+  case CVZ_BORDER_REFLECT: {
+    if (n == 1) return 0;
+    ptrdiff_t period = 2 * (n - 1);
+    ptrdiff_t m = ((i % period) + period) % period;
+    return m < n ? m : period - m;
+  }
+  default:
+    return -1;
+  }
+}
+
+static ptrdiff_t clamp_index(ptrdiff_t i, ptrdiff_t n) { return i < 0 ? 0 : i >= n ? n - 1 : i; }
+
+/* Sizes of the per-call scratch buffers, in floats (or ints for xmap). */
+typedef struct {
+  ptrdiff_t span_w;    /* padded input pixels one output row reads */
+  ptrdiff_t row_len;   /* floats in one ring row: span_w * colour channels */
+  ptrdiff_t ring_rows; /* (rows - 1) * dilation_y + 1 */
+  ptrdiff_t chunk;     /* output pixels computed together, so buffers stay in L1 */
+  ptrdiff_t tmp_len;   /* floats of a chunk's vertical pass (separable kernels) */
+  ptrdiff_t acc_len;   /* floats of a chunk's response: chunk * colour channels */
+} layout_t;
+
+static layout_t layout_of(const cvz_filter *f) {
+  layout_t l;
+  const cvz_kernel *k = &f->kernels[0];
+  l.span_w = (ptrdiff_t)(f->out_width - 1) * f->stride_x + (ptrdiff_t)(k->cols - 1) * f->dilation_x + 1;
+  l.row_len = l.span_w * f->colour_channels;
+  l.ring_rows = (ptrdiff_t)(k->rows - 1) * f->dilation_y + 1;
+  l.chunk = 1024 / f->colour_channels;
+  if (l.chunk > f->out_width) l.chunk = f->out_width;
+  l.tmp_len = ((l.chunk - 1) * f->stride_x + (ptrdiff_t)(k->cols - 1) * f->dilation_x + 1)
+              * f->colour_channels;
+  l.acc_len = l.chunk * f->colour_channels;
+  return l;
+}
+
+/* Rounded up to 16 floats so every buffer starts 64-byte aligned. */
+static size_t pad16(ptrdiff_t n) { return (size_t)((n + 15) & ~(ptrdiff_t)15); }
+
+static size_t scratch_floats(const layout_t *l) {
+  return pad16(l->ring_rows * l->row_len) /* ring */
+         + pad16(l->tmp_len)              /* tmp: vertical pass of a separable kernel */
+         + 2 * pad16(l->acc_len)          /* acc: one chunk per kernel */
+         + pad16(l->ring_rows)            /* tags: which padded row each ring slot holds */
+         + pad16(l->span_w);              /* xmap: source column of each padded column */
+}
+
+size_t cvz_filter_scratch_bytes(const cvz_filter *f) {
+  layout_t l = layout_of(f);
+  return scratch_floats(&l) * sizeof(float);
+}
+
+/* Rounds v (already in 0..2^22) to nearest, ties to even, in the default FP
+ * mode: adding 1.5 * 2^23 pushes the fraction out of the mantissa. Plain
+ * arithmetic, so it vectorises on every target (rintf needs SSE4.1). */
+#define CVZ_ROUND_MAGIC 12582912.0f
+
+#define CVZ_NAME(name) name##_generic
+#define CVZ_TARGET
+#include "conv_rows.h"
+#undef CVZ_NAME
+#undef CVZ_TARGET
+
+#if defined(__x86_64__) || defined(__i386__)
+#define CVZ_HAVE_AVX2_CLONE 1
+#define CVZ_NAME(name) name##_avx2
+#define CVZ_TARGET __attribute__((target("avx2,fma")))
+#include "conv_rows.h"
+#undef CVZ_NAME
+#undef CVZ_TARGET
+#endif
+
+static int has_avx2(void) {
+#ifdef CVZ_HAVE_AVX2_CLONE
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return 0;
+#endif
+}
+
+int cvz_filter_rows(const cvz_filter *f, int row_begin, int row_end) {
+#ifdef CVZ_HAVE_AVX2_CLONE
+  if (has_avx2()) return run_rows_avx2(f, row_begin, row_end, NULL, NULL);
+#endif
+  return run_rows_generic(f, row_begin, row_end, NULL, NULL);
+}
+
+int cvz_filter_range(const cvz_filter *f, int row_begin, int row_end, float *low, float *high) {
+  *low = INFINITY;
+  *high = -INFINITY;
+#ifdef CVZ_HAVE_AVX2_CLONE
+  if (has_avx2()) return run_rows_avx2(f, row_begin, row_end, low, high);
+#endif
+  return run_rows_generic(f, row_begin, row_end, low, high);
+}

@@ -14,7 +14,7 @@ struct ConvViz: ParsableCommand {
       command line.
       """,
     version: "0.1.0",
-    subcommands: [Filter.self, Kernels.self])
+    subcommands: [Filter.self, Kernels.self, Summary.self])
 
   /// Parses and runs like ArgumentParser's own `main`, but prints a failure of
   /// the work itself (a corrupt image, an unwritable folder) as one line,

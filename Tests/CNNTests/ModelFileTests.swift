@@ -25,8 +25,8 @@ final class ModelFileTests: XCTestCase {
       optimizer: .adam(learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7),
       history: [
         EpochRecord(epoch: 1, loss: 1.5, accuracy: 0.25, validationLoss: 1.25,
-          validationAccuracy: 0.5, seconds: 0.75),
-        EpochRecord(epoch: 2, loss: 0.5, accuracy: 0.875, seconds: 0.5),
+          validationAccuracy: 0.5),
+        EpochRecord(epoch: 2, loss: 0.5, accuracy: 0.875),
       ])
     let state = checkpoint
       ? CheckpointState(
@@ -76,6 +76,14 @@ final class ModelFileTests: XCTestCase {
     XCTAssertEqual(length, bytes.count - 28)
     let specLength = bytes[24..<28].reversed().reduce(0) { $0 << 8 | Int($1) }
     XCTAssertEqual(String(decoding: bytes[28..<(28 + specLength)], as: UTF8.self), spec.canonicalText)
+  }
+
+  /// Epoch times vary run to run; files must not, so they are not stored.
+  func testEpochSecondsAreNotStored() throws {
+    var timed = sampleFile(checkpoint: false)
+    timed.metadata.history[0].seconds = 12.5
+    XCTAssertEqual(timed.encoded(), sampleFile(checkpoint: false).encoded())
+    XCTAssertNil(try ModelFile.decode(timed.encoded(), path: "m.bin").metadata.history[0].seconds)
   }
 
   func testCRC32MatchesZlib() {

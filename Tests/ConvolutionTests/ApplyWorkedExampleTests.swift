@@ -93,6 +93,18 @@ final class ApplyWorkedExampleTests: XCTestCase {
     }
   }
 
+  func testApplyThrowsGeometryErrors() {
+    let image = gray([[1, 2], [3, 4]])
+    XCTAssertThrowsError(try apply(.kernel(Kernel([[1, 1, 1]])), to: image, options: FilterOptions())) {
+      XCTAssertEqual($0 as? FilterError, .kernelLargerThanImage(
+        kernelWidth: 3, kernelHeight: 1, paddedWidth: 2, paddedHeight: 2))
+    }
+    XCTAssertThrowsError(try apply(.kernel(Kernel([[1]])), to: image,
+                                   options: FilterOptions(stride: AxisPair(0)))) {
+      XCTAssertEqual($0 as? FilterError, .invalidStride(AxisPair(0)))
+    }
+  }
+
   func testSixteenBitKeepsDepthAndRange() throws {
     let image = Image(width: 3, height: 1, layout: .gray, samples16: [1000, 40000, 65535])
     let out = try filter(.kernel(Kernel([[1, 1]])), image)

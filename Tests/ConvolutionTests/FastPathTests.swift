@@ -15,11 +15,14 @@ final class FastPathTests: XCTestCase {
     }
   }
 
+  /// `widths` beyond 1024 samples make the C code split rows into several
+  /// column chunks; the default stays small so the reference is quick.
   private func randomCase(
-    integerWeights: Bool, using rng: inout some RandomNumberGenerator
+    integerWeights: Bool, widths: ClosedRange<Int> = 1...23, heights: ClosedRange<Int> = 1...17,
+    using rng: inout some RandomNumberGenerator
   ) -> Case {
     let layout = Image.Layout.allCases.randomElement(using: &rng)!
-    let width = Int.random(in: 1...23, using: &rng), height = Int.random(in: 1...17, using: &rng)
+    let width = Int.random(in: widths, using: &rng), height = Int.random(in: heights, using: &rng)
     let count = width * height * layout.channels
     let sixteen = Bool.random(using: &rng)
     let image = sixteen
@@ -100,9 +103,20 @@ final class FastPathTests: XCTestCase {
     }
   }
 
+  func testRowsWiderThanOneColumnChunk() throws {
+    var rng = SystemRandomNumberGenerator()
+    for _ in 0..<12 {
+      let c = randomCase(integerWeights: true, widths: 1030...1300, heights: 2...6, using: &rng)
+      guard let expected = try? applyReference(c.operation, to: c.image, options: c.options) else {
+        continue
+      }
+      assertClose(try apply(c.operation, to: c.image, options: c.options), expected, "\(c)")
+    }
+  }
+
   func testWideImageCrossesBandsAndVectorBlocks() throws {
     var rng = SystemRandomNumberGenerator()
-    let (width, height) = (211, 23)
+    let (width, height) = (700, 13)
     let image = Image(width: width, height: height, layout: .rgb,
                       samples: (0..<(width * height * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) })
     for op in [try BuiltinKernel.blur.operation(), try BuiltinKernel.edges.operation(),

@@ -69,7 +69,7 @@ final class FilterGeometryTests: XCTestCase {
     }
   }
 
-  func testTypedErrors() {
+  func testTypedErrors() throws {
     XCTAssertThrowsError(try geometry(5, 5, FilterOptions(stride: AxisPair(x: 0, y: 1)))) {
       XCTAssertEqual($0 as? FilterError, .invalidStride(AxisPair(x: 0, y: 1)))
     }
@@ -87,8 +87,21 @@ final class FilterGeometryTests: XCTestCase {
     XCTAssertNoThrow(try geometry(2, 2, FilterOptions(padding: .symmetric(1))))
     XCTAssertThrowsError(try geometry(5, 5, FilterOptions(padding: .explicit(
       top: 0, bottom: -1, left: 0, right: 0)))) {
-      XCTAssertEqual($0 as? FilterError, .negativePadding(top: 0, bottom: -1, left: 0, right: 0))
+      XCTAssertEqual($0 as? FilterError, .invalidPadding(top: 0, bottom: -1, left: 0, right: 0))
     }
+    // Absurd values are refused instead of overflowing the size arithmetic.
+    XCTAssertThrowsError(try geometry(5, 5, FilterOptions(stride: AxisPair(Int.max), padding: .same))) {
+      XCTAssertEqual($0 as? FilterError, .invalidStride(AxisPair(Int.max)))
+    }
+    XCTAssertThrowsError(try geometry(5, 5, FilterOptions(dilation: AxisPair(x: 1, y: Int.max)))) {
+      XCTAssertEqual($0 as? FilterError, .invalidDilation(AxisPair(x: 1, y: Int.max)))
+    }
+    XCTAssertThrowsError(try geometry(5, 5, FilterOptions(padding: .symmetric(Int.max)))) {
+      XCTAssertEqual($0 as? FilterError, .invalidPadding(
+        top: Int.max, bottom: Int.max, left: Int.max, right: Int.max))
+    }
+    let huge = try geometry(5, 5, FilterOptions(stride: AxisPair(1 << 24), padding: .same))
+    XCTAssertEqual([huge.outputWidth, huge.outputHeight], [1, 1])
     XCTAssertThrowsError(try geometry(0, 5, FilterOptions())) {
       XCTAssertEqual($0 as? FilterError, .emptyImage)
     }

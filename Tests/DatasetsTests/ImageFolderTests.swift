@@ -141,3 +141,57 @@ final class ImageFolderTests: XCTestCase {
     XCTAssertEqual(gray.train.images.storage[redIndex], 0.299, accuracy: 1e-6)
   }
 }
+
+/// The same loader with the real PNG/JPEG decoder, on files written by ImageCodecs.
+final class ImageFolderCodecTests: XCTestCase {
+  func testDecodesPNGAndJPEGClassFolders() throws {
+    let folder = try TemporaryFolder()
+    try folder.makeFolder("train/dark")
+    try folder.makeFolder("train/light")
+    try folder.makeFolder("test/light")
+    let dark = Image(width: 4, height: 3, layout: .gray, samples: [UInt8](repeating: 10, count: 12))
+    let light = Image(
+      width: 4, height: 3, layout: .rgb, samples: [UInt8](repeating: 240, count: 36))
+    for i in 0..<3 {
+      try ImageFile.write(dark, to: folder.path + "/train/dark/\(i).png")
+      try ImageFile.write(light, to: folder.path + "/train/light/\(i).png")
+    }
+    try ImageFile.write(light, to: folder.path + "/train/light/photo.jpg", quality: 95)
+    try ImageFile.write(light, to: folder.path + "/test/light/0.png")
+    let splits = try DatasetSplits.load(folder.path, channels: 1, seed: 0)
+    XCTAssertEqual(splits.format, .imageFolder)
+    XCTAssertEqual(splits.train.images.shape, Shape(7, 1, 3, 4))
+    XCTAssertEqual(splits.train.classCounts, [3, 4])
+    for i in 0..<splits.train.count {
+      let value = splits.train.images.storage[i * 12 + 5]
+      if splits.train.labels[i] == 0 {
+        XCTAssertEqual(value, Float(10) / 255)
+      } else {
+        XCTAssertEqual(value, Float(240) / 255, accuracy: 3 / 255, "JPEG is lossy")
+      }
+    }
+    XCTAssertEqual(splits.test?.labels, [1])
+    XCTAssertEqual(splits.test?.images.shape, Shape(1, 1, 3, 4))
+  }
+
+  func testCorruptImageReportsTheCodecError() throws {
+    let folder = try TemporaryFolder()
+    let good = Image(width: 2, height: 2, layout: .gray, samples: [1, 2, 3, 4])
+    try folder.makeFolder("a")
+    try ImageFile.write(good, to: folder.path + "/a/0.png")
+    let bad = try folder.write(Array("not really a png".utf8), to: "a/1.png")
+    XCTAssertThrowsError(try ImageFolder.load(folder: folder.path, seed: 0)) { error in
+      guard case .imageCodec(let codecError)? = error as? DatasetError else {
+        return XCTFail("expected imageCodec, got \(error)")
+      }
+      XCTAssertTrue(codecError.description.hasPrefix(bad), codecError.description)
+    }
+  }
+
+  func testPlanesMatchLoaderLayout() {
+    let image = Image(width: 2, height: 1, layout: .rgb, samples: [255, 0, 51, 0, 255, 102])
+    XCTAssertEqual(
+      PixelConversion.planes(of: image, channels: 3), [1, 0, 0, 1, 51 / 255, 102 / 255])
+    XCTAssertEqual(PixelConversion.naturalChannels(.grayAlpha), 1)
+  }
+}

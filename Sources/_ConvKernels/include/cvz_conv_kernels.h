@@ -1,1 +1,79 @@
-int cvz_conv_kernels_placeholder(void);
+/*
+ * cvz_conv_kernels.h: the image filter's inner loops, in C.
+ *
+ * Why C: these loops must vectorise. Written as plain loops over float rows,
+ * clang -O3 turns them into SSE2 code, and a second copy compiled with
+ * target("avx2,fma") is picked at run time when the CPU has it, so one binary
+ * is fast on current machines and still runs on old ones (no -march=native).
+ *
+ * Model: the caller (Swift) splits the output rows into bands and calls
+ * cvz_filter_rows once per band, in parallel. Each call reads the interleaved
+ * uint8/uint16 input directly, converts just the input rows it needs into a
+ * small ring of padded float rows (border applied), and writes finished
+ * output rows. Memory per call is O(kernel height x row width), never a
+ * float copy of the image. The semantics are those of Swift's
+ * convolveReference/applyReference, which the tests compare against.
+ */
+#ifndef CVZ_CONV_KERNELS_H
+#define CVZ_CONV_KERNELS_H
+
+#include <stddef.h>
+
+enum {
+  CVZ_BORDER_ZERO = 0,
+  CVZ_BORDER_REPLICATE = 1,
+  CVZ_BORDER_REFLECT = 2, /* OpenCV BORDER_REFLECT_101: dcb|abcd|cba */
+  CVZ_BORDER_WRAP = 3
+};
+
+enum {
+  CVZ_RANGE_CLAMP = 0,    /* round to nearest even, cut to 0..max_value */
+  CVZ_RANGE_ABS = 1,      /* |v|, then as clamp */
+  CVZ_RANGE_NORMALIZE = 2 /* (v - norm_low) * norm_factor, then as clamp */
+};
+
+/* One kernel. column_factor/row_factor are its rank-1 factors, or both NULL. */
+typedef struct {
+  int rows, cols;
+  const float *weights; /* rows * cols, row-major */
+  const float *column_factor;
+  const float *row_factor;
+} cvz_kernel;
+
+/* A whole filter job. Output pixel (ox, oy), colour channel c, is
+ *   scale * R + bias,  R = sum_{i,j} w[i][j] * in[oy*stride_y - pad_top + i*dilation_y]
+ *                                             [ox*stride_x - pad_left + j*dilation_x][c]
+ * (R = sqrt(R0^2 + R1^2) when kernel_count is 2), mapped by `range`.
+ * The alpha channel (the last one, when channels > colour_channels) is copied
+ * from the input pixel under the anchor tap, clamped into the image. */
+typedef struct {
+  const void *input;  /* width * height * channels samples */
+  void *output;       /* out_width * out_height * channels samples */
+  int sample_bytes;   /* 1 (uint8) or 2 (uint16) */
+  int width, height, channels, colour_channels;
+  int out_width, out_height;
+  int stride_x, stride_y, dilation_x, dilation_y;
+  int pad_top, pad_left;
+  int anchor_row, anchor_col;
+  int border;         /* CVZ_BORDER_* */
+  int kernel_count;   /* 1, or 2 for gradient magnitude; both kernels the same size */
+  cvz_kernel kernels[2];
+  float scale, bias;
+  int range;          /* CVZ_RANGE_* */
+  float norm_low, norm_factor;
+  float max_value;    /* 255 or 65535 */
+} cvz_filter;
+
+/* Filters output rows [row_begin, row_end) into f->output.
+ * Returns 0, or -1 when scratch memory could not be allocated. */
+int cvz_filter_rows(const cvz_filter *f, int row_begin, int row_end);
+
+/* The smallest and largest scale * R + bias over the colour samples of output
+ * rows [row_begin, row_end) (first pass of CVZ_RANGE_NORMALIZE); writes nothing
+ * to f->output. Returns 0, or -1 when scratch memory could not be allocated. */
+int cvz_filter_range(const cvz_filter *f, int row_begin, int row_end, float *low, float *high);
+
+/* Bytes of scratch memory one call allocates, for callers that budget memory. */
+size_t cvz_filter_scratch_bytes(const cvz_filter *f);
+
+#endif

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Datasets
+
+extension DatasetFormat: ExpressibleByArgument {}
+
+/// Where the data comes from, shared by `train` and `evaluate`.
+struct DataOptions: ParsableArguments {
+  @Option(
+    name: .customLong("data"),
+    help: ArgumentHelp(
+      "Data set folder: MNIST/Fashion-MNIST IDX files, CIFAR-10 binary batches, or one "
+        + "sub-folder of PNG/JPEG images per class (optionally under train/ and test/).",
+      valueName: "dir"))
+  var folder: String
+
+  @Option(help: "Force the data set format instead of detecting it.")
+  var format: DatasetFormat?
+
+  @Option(help: ArgumentHelp("Use only the first N samples of each split (quick runs).",
+                             valueName: "n"))
+  var limit: Int?
+
+  func validate() throws {
+    if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+  }
+}

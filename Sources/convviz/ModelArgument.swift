@@ -1,0 +1,65 @@
+import ArgumentParser
+import CNN
+import Foundation
+
+/// What a `MODEL` argument names: a built-in preset, a spec file, or (for
+/// commands that accept one) a trained model file.
+enum ModelArgument {
+  case preset(Preset)
+  case specFile(path: String, spec: ModelSpec)
+  case modelFile(path: String, file: ModelFile)
+
+  /// The architecture, whatever the source.
+  var spec: ModelSpec {
+    switch self {
+    case .preset(let preset): return preset.spec
+    case .specFile(_, let spec): return spec
+    case .modelFile(_, let file): return file.spec
+    }
+  }
+
+  /// A short name for tables and metadata: the preset name or the file name.
+  var title: String {
+    switch self {
+    case .preset(let preset): return preset.rawValue
+    case .specFile(let path, _), .modelFile(let path, _):
+      return (path as NSString).lastPathComponent
+    }
+  }
+
+  /// Resolves `text`: a preset name first, then a model file (recognised by
+  /// its magic bytes) when `allowModelFile`, then a spec file.
+  ///
+  /// An unknown name or an unparsable spec is a command-line mistake
+  /// (`ValidationError`, listing the presets or naming the file and line); a
+  /// damaged model file throws its `ModelFileError`.
+  static func resolve(_ text: String, allowModelFile: Bool = true) throws -> ModelArgument {
+    if let preset = Preset(rawValue: text) { return .preset(preset) }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: text, isDirectory: &isDirectory) else {
+      let presets = Preset.allCases.map(\.rawValue).joined(separator: ", ")
+      throw ValidationError(
+        "model '\(text)' is neither a preset (\(presets)) nor an existing file")
+    }
+    guard !isDirectory.boolValue else {
+      throw ValidationError("model '\(text)' is a folder; give a preset, spec file or model file")
+    }
+    guard let data = FileManager.default.contents(atPath: text) else {
+      throw ValidationError("\(text): cannot read the file")
+    }
+    if data.starts(with: ModelFile.magic) {
+      guard allowModelFile else {
+        throw ValidationError("\(text) is a trained model file; give a preset or a spec file")
+      }
+      return .modelFile(path: text, file: try ModelFile.read(from: text))
+    }
+    guard let specText = String(data: data, encoding: .utf8) else {
+      throw ValidationError("\(text): not a text model spec (not UTF-8)")
+    }
+    do {
+      return .specFile(path: text, spec: try ModelSpec.parse(specText))
+    } catch {
+      throw ValidationError("\(text): \(error)")
+    }
+  }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Trains the seed's MNIST CNN with convviz and with PyTorch on the same CPU,
+# same batch size (100), optimizer (Adadelta lr 1.0, rho 0.95, eps 1e-7) and
+# validation split (0.1), and prints seconds per epoch, the speed ratio, test
+# accuracy and peak memory (RSS) of both.
+#
+# Usage: bench/train_vs_pytorch.sh [MNIST_DIR] [EPOCHS]
+#   MNIST_DIR  folder with train-/t10k- images/labels IDX files (gzip or raw);
+#              default ../shared/data/mnist when present, else data/mnist
+#   EPOCHS     default 1; use 8 for the seed's accuracy target (>= 99.0%)
+#
+# Installs Debian's python3-torch with apt-get when missing. PyTorch runs with
+# 2 threads (torch.set_num_threads(2)); convviz uses the machine's 2 cores.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+
+data="${1:-}"
+if [[ -z "$data" ]]; then
+  if [[ -d "$root/../shared/data/mnist" ]]; then data="$root/../shared/data/mnist"
+  else data="$root/data/mnist"; fi
+fi
+epochs="${2:-1}"
+[[ -d "$data" ]] || { echo "bench: no MNIST folder at $data" >&2; exit 1; }
+
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "bench: installing python3-torch (apt-get)…" >&2
+  apt-get install -y python3-torch >/dev/null
+fi
+
+echo "bench: building convviz (release)…" >&2
+swift build -c release --product convviz >/dev/null
+convviz="$(swift build -c release --show-bin-path)/convviz"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Peak RSS in MB from GNU time's verbose report.
+peak_mb() { awk -F: '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
+
+echo "== convviz: mnist-cnn, $epochs epoch(s), batch 100, adadelta" >&2
+/usr/bin/time -v -o "$work/convviz.time" "$convviz" train --model mnist-cnn --data "$data" \
+  --epochs "$epochs" --batch-size 100 --validation-split 0.1 --optimizer adadelta \
+  --learning-rate 1.0 --seed 0 -o "$work/model.bin" --history "$work/history.csv" \
+  | tee "$work/convviz.out"
+# Mean of the per-epoch seconds column (training + validation, like Keras).
+convviz_epoch=$(awk -F, 'NR > 1 { s += $6; n++ } END { printf "%.2f", s / n }' "$work/history.csv")
+convviz_acc=$(sed -n 's/.*test accuracy \([0-9.]*\).*/\1/p' "$work/convviz.out" | tail -1)
+
+echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'): same network" >&2
+/usr/bin/time -v -o "$work/torch.time" /usr/bin/python3 "$here/train_vs_pytorch.py" "$data" \
+  --epochs "$epochs" --batch-size 100 --threads 2 | tee "$work/torch.out"
+torch_epoch=$(sed -n 's/^RESULT seconds_per_epoch=\([0-9.]*\).*/\1/p' "$work/torch.out")
+torch_acc=$(sed -n 's/^RESULT.*test_accuracy=\([0-9.]*\).*/\1/p' "$work/torch.out")
+
+ratio=$(awk -v a="$torch_epoch" -v b="$convviz_epoch" 'BEGIN { printf "%.2f", a / b }')
+echo
+echo "epochs:                $epochs (batch 100, Adadelta lr 1.0, validation split 0.1)"
+printf "%-22s %10s %10s\n" "" convviz pytorch
+printf "%-22s %10s %10s\n" "seconds per epoch" "$convviz_epoch" "$torch_epoch"
+printf "%-22s %10s %10s\n" "test accuracy" "$convviz_acc" "$torch_acc"
+printf "%-22s %10s %10s\n" "peak RSS (MB)" "$(peak_mb "$work/convviz.time")" "$(peak_mb "$work/torch.time")"
+echo "speed ratio (pytorch / convviz seconds per epoch): ${ratio}x"
