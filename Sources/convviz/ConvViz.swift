@@ -29,13 +29,12 @@ struct ConvViz: ParsableCommand {
     }
     do {
       try command.run()
-    } catch let error as ExitCode {
-      exit(withError: error)
-    } catch let error as CleanExit {
-      exit(withError: error)
-    } catch let error as ValidationError {
-      exit(withError: error)
     } catch {
+      // ArgumentParser's own errors (help requests, validation, exit codes)
+      // keep its formatting and status; everything else is the work failing.
+      if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+        exit(withError: error)
+      }
       Terminal.error(String(describing: error))
       Glibc.exit(1)
     }

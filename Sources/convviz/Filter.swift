@@ -11,9 +11,8 @@ struct Filter: ParsableCommand {
     discussion: """
       Each kernel applied to each input writes one image, by default \
       output/<input-stem>-<kernel>.png. Inputs are PNG or JPEG files, folders of \
-      them, or one image of an MNIST IDX file written mnist:PATH#INDEX, for example
-        convviz filter --kernel blur --kernel edges mnist:data/mnist/train-images-idx3-ubyte.gz#3
-      Several inputs are processed in parallel on all cores.
+      them, or one image of an MNIST IDX file written mnist:PATH#INDEX, for example \
+      mnist:data/mnist/train-images-idx3-ubyte.gz#3. Several inputs are processed in parallel on all cores.
       """)
 
   @Option(
@@ -51,7 +50,7 @@ struct Filter: ParsableCommand {
   @Option(help: "valid: no padding, so a 3×3 kernel turns W×H into (W−2)×(H−2); same: keep W×H at stride 1; N: N pixels on every side.")
   var padding: PaddingChoice = .valid
 
-  @Option(help: "Value of pixels outside the image: \(Border.allValueStrings.joined(separator: ", ")).")
+  @Option(help: "Value of pixels outside the image (reflect mirrors without repeating the edge).")
   var border: Border = .zero
 
   @Option(help: "How results become pixels: clamp (cut to 0..255), normalize (min..max onto 0..255), abs (|v|, then cut).")
