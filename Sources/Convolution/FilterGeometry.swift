@@ -26,26 +26,30 @@ public struct FilterGeometry: Sendable, Equatable {
     inputWidth: Int, inputHeight: Int, kernelRows: Int, kernelCols: Int, options: FilterOptions
   ) throws(FilterError) {
     precondition(kernelRows >= 1 && kernelCols >= 1, "kernel must not be empty")
-    let s = options.stride, d = options.dilation
+    let s = options.stride
+    let d = options.dilation
     let steps = 1...FilterGeometry.maximumStep
     guard steps.contains(s.x), steps.contains(s.y) else { throw .invalidStride(s) }
     guard steps.contains(d.x), steps.contains(d.y) else { throw .invalidDilation(d) }
     guard inputWidth >= 1, inputHeight >= 1 else { throw .emptyImage }
     guard kernelRows <= FilterGeometry.maximumStep, kernelCols <= FilterGeometry.maximumStep,
-          inputWidth <= 1 << 30, inputHeight <= 1 << 30 else {
+      inputWidth <= 1 << 30, inputHeight <= 1 << 30
+    else {
       throw .outputTooLarge(width: inputWidth, height: inputHeight)
     }
-    let spanX = d.x * (kernelCols - 1) + 1, spanY = d.y * (kernelRows - 1) + 1
+    let spanX = d.x * (kernelCols - 1) + 1
+    let spanY = d.y * (kernelRows - 1) + 1
     switch options.padding {
     case .valid:
       (padTop, padBottom, padLeft, padRight) = (0, 0, 0, 0)
     case .same:
       (padLeft, padRight) = FilterGeometry.samePadding(input: inputWidth, stride: s.x, span: spanX)
       (padTop, padBottom) = FilterGeometry.samePadding(input: inputHeight, stride: s.y, span: spanY)
-    case let .explicit(top, bottom, left, right):
+    case .explicit(let top, let bottom, let left, let right):
       let sizes = 0...FilterGeometry.maximumStep
       guard sizes.contains(top), sizes.contains(bottom), sizes.contains(left),
-            sizes.contains(right) else {
+        sizes.contains(right)
+      else {
         throw .invalidPadding(top: top, bottom: bottom, left: left, right: right)
       }
       (padTop, padBottom, padLeft, padRight) = (top, bottom, left, right)
@@ -53,8 +57,9 @@ public struct FilterGeometry: Sendable, Equatable {
     let paddedWidth = inputWidth + padLeft + padRight
     let paddedHeight = inputHeight + padTop + padBottom
     guard spanX <= paddedWidth, spanY <= paddedHeight else {
-      throw .kernelLargerThanImage(kernelWidth: spanX, kernelHeight: spanY,
-                                   paddedWidth: paddedWidth, paddedHeight: paddedHeight)
+      throw .kernelLargerThanImage(
+        kernelWidth: spanX, kernelHeight: spanY,
+        paddedWidth: paddedWidth, paddedHeight: paddedHeight)
     }
     self.inputWidth = inputWidth
     self.inputHeight = inputHeight
@@ -67,17 +72,20 @@ public struct FilterGeometry: Sendable, Equatable {
   }
 
   /// The geometry of `operation` on `image`.
-  public init(operation: FilterOperation, image: Image, options: FilterOptions) throws(FilterError) {
-    try self.init(inputWidth: image.width, inputHeight: image.height,
-                  kernelRows: operation.kernelRows, kernelCols: operation.kernelCols,
-                  options: options)
+  public init(operation: FilterOperation, image: Image, options: FilterOptions) throws(FilterError)
+  {
+    try self.init(
+      inputWidth: image.width, inputHeight: image.height,
+      kernelRows: operation.kernelRows, kernelCols: operation.kernelCols,
+      options: options)
   }
 
   /// Input pixels (per axis) left over after the last stride step and dropped,
   /// as Keras drops them; non-zero means "S does not divide I + P − D·(F−1) − 1".
   public var droppedPixels: AxisPair {
-    AxisPair(x: (inputWidth + padLeft + padRight - (dilation.x * (kernelCols - 1) + 1)) % stride.x,
-             y: (inputHeight + padTop + padBottom - (dilation.y * (kernelRows - 1) + 1)) % stride.y)
+    AxisPair(
+      x: (inputWidth + padLeft + padRight - (dilation.x * (kernelCols - 1) + 1)) % stride.x,
+      y: (inputHeight + padTop + padBottom - (dilation.y * (kernelRows - 1) + 1)) % stride.y)
   }
 
   /// True when the stride steps exactly cover the padded image on both axes.
