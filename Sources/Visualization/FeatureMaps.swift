@@ -51,7 +51,7 @@ public enum FeatureMaps {
   public static func overlay(photo: Image, maps: Tensor, channel: Int,
                              colorMap: ColorMap = .viridis) -> Image {
     let (_, h, w) = dimensions(maps)
-    let gray = ImageTensor.gray8(photo)
+    let gray = photo.to8Bit().converted(to: .gray).samples8
     let plane = Array(maps.storage[(channel * h * w)..<((channel + 1) * h * w)])
     let range = ValueRange(of: plane)
     var canvas = Canvas(width: photo.width, height: photo.height)

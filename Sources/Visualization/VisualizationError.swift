@@ -1,4 +1,5 @@
 import AtomicFiles
+import ImageCodecs
 
 /// Why a visualisation could not be made or written.
 public enum VisualizationError: Error, CustomStringConvertible {
@@ -10,8 +11,12 @@ public enum VisualizationError: Error, CustomStringConvertible {
   case wrongLayerKind(index: Int, kind: String, expected: String)
   /// The model has no layer of a kind the picture needs.
   case noLayer(kind: String)
-  /// An image could not be encoded or decoded.
-  case image(path: String, reason: String)
+  /// The model file lacks the weights of a layer its spec names.
+  case missingWeights(layer: String)
+  /// The image shrank below a layer's window on the way through the model.
+  case inputTooSmall(layer: Int, width: Int, height: Int, window: String)
+  /// An image could not be read, encoded or written.
+  case codec(CodecError)
 
   public var description: String {
     switch self {
@@ -23,8 +28,12 @@ public enum VisualizationError: Error, CustomStringConvertible {
       return "layer \(index) is \(kind), expected \(expected); see `convviz summary` for the layer list"
     case .noLayer(let kind):
       return "the model has no \(kind) layer"
-    case .image(let path, let reason):
-      return "\(path): \(reason)"
+    case .missingWeights(let layer):
+      return "the model file has no weights for layer \(layer); it may be damaged, retrain with `convviz train`"
+    case .inputTooSmall(let layer, let width, let height, let window):
+      return "the image is \(width)×\(height) at layer \(layer), smaller than its \(window) window; use a larger image"
+    case .codec(let error):
+      return error.description
     }
   }
 }

@@ -1,3 +1,4 @@
+import CNN
 import XCTest
 @testable import Visualization
 
@@ -109,5 +110,29 @@ final class PlotTests: XCTestCase {
     XCTAssertEqual(ImageSamples.pixel(image, x, top + 50), .white, "zero in the middle")
     XCTAssertEqual(bar.tickValues(), [-0.4, -0.2, 0, 0.2, 0.4])
     XCTAssertEqual(bar.yPosition(of: 0, top: top), top + 50)
+  }
+}
+
+final class TrainingCurvesTests: XCTestCase {
+  func testCurvesHaveATrainingAndAValidationSeries() {
+    let history = [
+      EpochRecord(epoch: 1, loss: 0.3, accuracy: 0.9, validationLoss: 0.1, validationAccuracy: 0.97, seconds: 1),
+      EpochRecord(epoch: 2, loss: 0.1, accuracy: 0.97, validationLoss: 0.05, validationAccuracy: 0.98, seconds: 1),
+    ]
+    let loss = TrainingCurves.lossPlot(history)
+    XCTAssertEqual(loss.series.map(\.name), ["training", "validation"])
+    XCTAssertEqual(loss.series[1].y, [0.1, 0.05])
+    let accuracy = TrainingCurves.accuracyPlot(history)
+    XCTAssertEqual(accuracy.series[0].y, [0.9, 0.97])
+    XCTAssertEqual(accuracy.series[0].x, [1, 2])
+  }
+
+  func testWithoutValidationThereIsOneSeriesAndOneEpochStillPlots() {
+    let history = [EpochRecord(epoch: 1, loss: 0.3, accuracy: 0.9, seconds: 1)]
+    let loss = TrainingCurves.lossPlot(history)
+    XCTAssertEqual(loss.series.count, 1)
+    let image = loss.render()
+    let point = loss.pixel(x: 1, y: 0.3)
+    XCTAssertEqual(ImageSamples.pixel(image, point.x, point.y), LinePlot.palette[0])
   }
 }
