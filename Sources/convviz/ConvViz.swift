@@ -6,5 +6,5 @@ struct ConvViz: ParsableCommand {
     commandName: "convviz",
     abstract: "Make convolution visible: filter images, train small CNNs, and see what they learned.",
     version: "0.1.0",
-    subcommands: [Summary.self, DumpWeights.self])
+    subcommands: [Summary.self, DumpWeights.self, FeatureMapsCommand.self])
 }
