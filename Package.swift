@@ -26,7 +26,7 @@ let package = Package(
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "AtomicFiles"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
     .target(name: "Convolution", dependencies: ["_ConvKernels", "ImageCodecs"]),
-    .target(name: "CNN", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS", "AtomicFiles"]),
+    .target(name: "CNN", dependencies: ["Tensors", "_CNNKernels", "_OptimizerKernels", "COpenBLAS", "AtomicFiles"]),
     .target(name: "Datasets", dependencies: ["ImageCodecs", "Tensors", "CZlib"]),
     .target(name: "Visualization", dependencies: ["CNN", "Tensors", "ImageCodecs", "AtomicFiles"]),
 
@@ -49,6 +49,7 @@ let package = Package(
     .target(
       name: "_ConvKernels",
       cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+    .target(name: "_OptimizerKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
     .target(
       name: "_CNNKernels", dependencies: ["COpenBLAS"],
       cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),

@@ -1,8 +1,5 @@
 import Tensors
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import _OptimizerKernels
 
 /// Adadelta (Zeiler 2012, https://arxiv.org/abs/1212.5701), as Keras
 /// computes it:
@@ -46,20 +43,11 @@ public struct Adadelta: Optimizer {
       defer { index += 1 }
       accumulatedGrads.prepare(index, like: parameter)
       accumulatedDeltas.prepare(index, like: parameter)
-      accumulatedGrads.tensors[index].storage.withUnsafeMutableBufferPointer { a in
-        accumulatedDeltas.tensors[index].storage.withUnsafeMutableBufferPointer { d in
-          parameter.value.storage.withUnsafeMutableBufferPointer { w in
-            parameter.grad.storage.withUnsafeBufferPointer { g in
-              for i in 0..<w.count {
-                a[i] = rho * a[i] + (1 - rho) * (g[i] * g[i])
-                let delta = -(sqrtf(d[i] + eps) * g[i]) / sqrtf(a[i] + eps)
-                d[i] = rho * d[i] + (1 - rho) * (delta * delta)
-                w[i] += lr * delta
-              }
-            }
-          }
-        }
-      }
+      var a = accumulatedGrads.take(index)
+      var d = accumulatedDeltas.take(index)
+      withKernelTensor(&parameter, &a, &d) { cvz_adadelta_step($0, lr, rho, eps) }
+      accumulatedGrads.tensors[index] = a ?? Tensor(zeros: parameter.value.shape)
+      accumulatedDeltas.tensors[index] = d ?? Tensor(zeros: parameter.value.shape)
     }
     iterations += 1
   }

@@ -1,4 +1,5 @@
 import Tensors
+import _OptimizerKernels
 
 #if canImport(Glibc)
 import Glibc
@@ -40,27 +41,19 @@ public struct Adam: Optimizer {
   public mutating func step(_ forEachParameter: ((inout Parameter) -> Void) -> Void) {
     let t = Float(iterations + 1)
     let alpha = learningRate * sqrtf(1 - powf(beta2, t)) / (1 - powf(beta1, t))
-    let oneMinusBeta1 = 1 - beta1
-    let oneMinusBeta2 = 1 - beta2
+    let beta1 = beta1
+    let beta2 = beta2
     let eps = epsilon
     var index = 0
     forEachParameter { parameter in
       defer { index += 1 }
       momentums.prepare(index, like: parameter)
       velocities.prepare(index, like: parameter)
-      momentums.tensors[index].storage.withUnsafeMutableBufferPointer { m in
-        velocities.tensors[index].storage.withUnsafeMutableBufferPointer { v in
-          parameter.value.storage.withUnsafeMutableBufferPointer { w in
-            parameter.grad.storage.withUnsafeBufferPointer { g in
-              for i in 0..<w.count {
-                m[i] += (g[i] - m[i]) * oneMinusBeta1
-                v[i] += (g[i] * g[i] - v[i]) * oneMinusBeta2
-                w[i] -= (m[i] * alpha) / (sqrtf(v[i]) + eps)
-              }
-            }
-          }
-        }
-      }
+      var m = momentums.take(index)
+      var v = velocities.take(index)
+      withKernelTensor(&parameter, &m, &v) { cvz_adam_step($0, alpha, beta1, beta2, eps) }
+      momentums.tensors[index] = m ?? Tensor(zeros: parameter.value.shape)
+      velocities.tensors[index] = v ?? Tensor(zeros: parameter.value.shape)
     }
     iterations += 1
   }

@@ -1,4 +1,5 @@
 import Tensors
+import _OptimizerKernels
 
 /// The optimizers convviz implements, by their Keras names.
 public enum OptimizerKind: String, CaseIterable, Sendable {
@@ -194,5 +195,41 @@ extension Optimizer {
   /// Applies one update to every parameter of `model`.
   public mutating func step(_ model: inout Sequential) {
     step { body in model.forEachParameter(body) }
+  }
+}
+
+/// Calls `body` with the C view of a parameter and up to two slot tensors
+/// (nil slots are passed as NULL).
+func withKernelTensor(
+  _ parameter: inout Parameter, _ slot0: inout Tensor?, _ slot1: inout Tensor?,
+  _ body: (cvz_optimizer_tensor) -> Void
+) {
+  let count = parameter.value.count
+  parameter.value.storage.withUnsafeMutableBufferPointer { w in
+    parameter.grad.storage.withUnsafeBufferPointer { g in
+      withOptionalPointer(&slot0) { s0 in
+        withOptionalPointer(&slot1) { s1 in
+          body(
+            cvz_optimizer_tensor(
+              value: w.baseAddress, grad: g.baseAddress, slot0: s0, slot1: s1, count: count))
+        }
+      }
+    }
+  }
+}
+
+private func withOptionalPointer(
+  _ tensor: inout Tensor?, _ body: (UnsafeMutablePointer<Float>?) -> Void
+) {
+  guard tensor != nil else { return body(nil) }
+  tensor!.storage.withUnsafeMutableBufferPointer { body($0.baseAddress) }
+}
+
+extension SlotTensors {
+  /// Moves tensor `index` out for a kernel call and back, avoiding a copy.
+  mutating func take(_ index: Int) -> Tensor? {
+    let tensor = tensors[index]
+    tensors[index] = Tensor(zeros: Shape(0))
+    return tensor
   }
 }

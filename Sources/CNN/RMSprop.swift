@@ -1,8 +1,5 @@
 import Tensors
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import _OptimizerKernels
 
 /// RMSprop (Hinton, Coursera lecture 6e) with optional plain momentum, as
 /// Keras 3 computes it; note that ε sits inside the square root:
@@ -46,27 +43,15 @@ public struct RMSprop: Optimizer {
     forEachParameter { parameter in
       defer { index += 1 }
       velocities.prepare(index, like: parameter)
-      if mu > 0 { momentums.prepare(index, like: parameter) }
-      velocities.tensors[index].storage.withUnsafeMutableBufferPointer { v in
-        parameter.value.storage.withUnsafeMutableBufferPointer { w in
-          parameter.grad.storage.withUnsafeBufferPointer { g in
-            if mu > 0 {
-              momentums.tensors[index].storage.withUnsafeMutableBufferPointer { m in
-                for i in 0..<w.count {
-                  v[i] = rho * v[i] + (1 - rho) * (g[i] * g[i])
-                  m[i] = mu * m[i] + (lr * g[i]) / sqrtf(v[i] + eps)
-                  w[i] -= m[i]
-                }
-              }
-            } else {
-              for i in 0..<w.count {
-                v[i] = rho * v[i] + (1 - rho) * (g[i] * g[i])
-                w[i] -= (lr * g[i]) / sqrtf(v[i] + eps)
-              }
-            }
-          }
-        }
+      var v = velocities.take(index)
+      var m: Tensor? = nil
+      if mu > 0 {
+        momentums.prepare(index, like: parameter)
+        m = momentums.take(index)
       }
+      withKernelTensor(&parameter, &v, &m) { cvz_rmsprop_step($0, lr, rho, mu, eps) }
+      velocities.tensors[index] = v ?? Tensor(zeros: parameter.value.shape)
+      if let m { momentums.tensors[index] = m }
     }
     iterations += 1
   }

@@ -1,4 +1,5 @@
 import Tensors
+import _OptimizerKernels
 
 /// Stochastic gradient descent with optional momentum and Nesterov momentum,
 /// exactly as Keras's `keras.optimizers.SGD`:
@@ -34,25 +35,14 @@ public struct SGD: Optimizer {
     var index = 0
     forEachParameter { parameter in
       defer { index += 1 }
-      if mu == 0 {
-        parameter.value.storage.withUnsafeMutableBufferPointer { w in
-          parameter.grad.storage.withUnsafeBufferPointer { g in
-            for i in 0..<w.count { w[i] -= g[i] * lr }
-          }
-        }
-        return
+      var velocity: Tensor? = nil
+      if mu != 0 {
+        velocities.prepare(index, like: parameter)
+        velocity = velocities.take(index)
       }
-      velocities.prepare(index, like: parameter)
-      velocities.tensors[index].storage.withUnsafeMutableBufferPointer { m in
-        parameter.value.storage.withUnsafeMutableBufferPointer { w in
-          parameter.grad.storage.withUnsafeBufferPointer { g in
-            for i in 0..<w.count {
-              m[i] = m[i] * mu - g[i] * lr
-              w[i] += nesterov ? m[i] * mu - g[i] * lr : m[i]
-            }
-          }
-        }
-      }
+      var unused: Tensor? = nil
+      withKernelTensor(&parameter, &velocity, &unused) { cvz_sgd_step($0, lr, mu, nesterov ? 1 : 0) }
+      if let velocity { velocities.tensors[index] = velocity }
     }
     iterations += 1
   }

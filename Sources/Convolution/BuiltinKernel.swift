@@ -7,8 +7,11 @@ import Foundation
 /// parameters; every other kernel is fixed.
 public enum BuiltinKernel: String, CaseIterable, Sendable {
   case blur, edges, laplacian4
-  case sobelX = "sobel-x", sobelY = "sobel-y", sobel
-  case prewittX = "prewitt-x", prewittY = "prewitt-y"
+  case sobelX = "sobel-x"
+  case sobelY = "sobel-y"
+  case sobel
+  case prewittX = "prewitt-x"
+  case prewittY = "prewitt-y"
   case sharpen, emboss, identity, gaussian, box
 
   /// One line for help texts and `convviz kernels`.
@@ -38,7 +41,9 @@ public enum BuiltinKernel: String, CaseIterable, Sendable {
   ///
   /// - Throws: `.invalidParameter` for sigma ≤ 0 or not finite, size < 1, or a
   ///   Gaussian/box larger than 1023 taps a side.
-  public func operation(sigma: Double? = nil, size: Int? = nil) throws(KernelError) -> FilterOperation {
+  public func operation(sigma: Double? = nil, size: Int? = nil) throws(KernelError)
+    -> FilterOperation
+  {
     switch self {
     case .sobel:
       return .gradientMagnitude(x: BuiltinKernel.sobelXKernel, y: BuiltinKernel.sobelYKernel)
@@ -46,7 +51,8 @@ public enum BuiltinKernel: String, CaseIterable, Sendable {
       return .kernel(try BuiltinKernel.gaussian(sigma: sigma ?? 1, size: size))
     case .box:
       let n = try BuiltinKernel.checkedSize(size ?? 3, kernel: "box")
-      return .kernel(Kernel(rows: n, cols: n, weights: Array(repeating: 1 / Float(n * n), count: n * n)))
+      return .kernel(
+        Kernel(rows: n, cols: n, weights: Array(repeating: 1 / Float(n * n), count: n * n)))
     default:
       return .kernel(Kernel(fixedMatrix))
     }
@@ -77,8 +83,9 @@ public enum BuiltinKernel: String, CaseIterable, Sendable {
   /// Default size 2·ceil(3σ)+1. Even sizes are allowed (centre between taps).
   public static func gaussian(sigma: Double, size: Int? = nil) throws(KernelError) -> Kernel {
     guard sigma.isFinite, sigma > 0 else {
-      throw .invalidParameter(kernel: "gaussian", name: "sigma", value: "\(sigma)",
-                              reason: "it must be a positive number")
+      throw .invalidParameter(
+        kernel: "gaussian", name: "sigma", value: "\(sigma)",
+        reason: "it must be a positive number")
     }
     let n = try checkedSize(size ?? 2 * Int((3 * sigma).rounded(.up)) + 1, kernel: "gaussian")
     let centre = Double(n - 1) / 2
@@ -97,8 +104,9 @@ public enum BuiltinKernel: String, CaseIterable, Sendable {
 
   private static func checkedSize(_ size: Int, kernel: String) throws(KernelError) -> Int {
     guard (1...maximumGeneratedSize).contains(size) else {
-      throw .invalidParameter(kernel: kernel, name: "size", value: "\(size)",
-                              reason: "it must be between 1 and \(maximumGeneratedSize)")
+      throw .invalidParameter(
+        kernel: kernel, name: "size", value: "\(size)",
+        reason: "it must be between 1 and \(maximumGeneratedSize)")
     }
     return size
   }

@@ -42,19 +42,26 @@ func borderIndex(_ i: Int, count n: Int, border: Border) -> Int? {
 public func convolveReference(
   _ input: FloatPlane, kernel: Kernel, geometry g: FilterGeometry, border: Border
 ) -> FloatPlane {
-  precondition(g.inputWidth == input.width && g.inputHeight == input.height
-               && g.kernelRows == kernel.rows && g.kernelCols == kernel.cols,
-               "geometry does not match plane and kernel")
+  precondition(
+    g.inputWidth == input.width && g.inputHeight == input.height
+      && g.kernelRows == kernel.rows && g.kernelCols == kernel.cols,
+    "geometry does not match plane and kernel")
   var out = [Float](repeating: 0, count: g.outputWidth * g.outputHeight)
   for oy in 0..<g.outputHeight {
     for ox in 0..<g.outputWidth {
       var sum: Float = 0
       for r in 0..<kernel.rows {
-        guard let y = borderIndex(oy * g.stride.y - g.padTop + r * g.dilation.y,
-                                  count: input.height, border: border) else { continue }
+        guard
+          let y = borderIndex(
+            oy * g.stride.y - g.padTop + r * g.dilation.y,
+            count: input.height, border: border)
+        else { continue }
         for c in 0..<kernel.cols {
-          guard let x = borderIndex(ox * g.stride.x - g.padLeft + c * g.dilation.x,
-                                    count: input.width, border: border) else { continue }
+          guard
+            let x = borderIndex(
+              ox * g.stride.x - g.padLeft + c * g.dilation.x,
+              count: input.width, border: border)
+          else { continue }
           sum += kernel[r, c] * input[x, y]
         }
       }
@@ -75,19 +82,23 @@ public func applyReference(
   try checkScaleAndBias(options)
   let channels = image.channels
   let colour = image.layout.hasAlpha ? channels - 1 : channels
-  let sample: (Int) -> Float = image.bitDepth == .eight
+  let sample: (Int) -> Float =
+    image.bitDepth == .eight
     ? { Float(image.samples8[$0]) } : { Float(image.samples16[$0]) }
   let outCount = g.outputWidth * g.outputHeight
   var values = [Float](repeating: 0, count: outCount * colour)
   for c in 0..<colour {
-    let plane = FloatPlane(width: image.width, height: image.height,
-                           values: (0..<image.pixelCount).map { sample($0 * channels + c) })
+    let plane = FloatPlane(
+      width: image.width, height: image.height,
+      values: (0..<image.pixelCount).map { sample($0 * channels + c) })
     let responses = operation.kernels.map {
       convolveReference(plane, kernel: $0, geometry: g, border: options.border).values
     }
     for i in 0..<outCount {
       var v = responses[0][i]
-      if responses.count == 2 { v = (responses[0][i] * responses[0][i] + responses[1][i] * responses[1][i]).squareRoot() }
+      if responses.count == 2 {
+        v = (responses[0][i] * responses[0][i] + responses[1][i] * responses[1][i]).squareRoot()
+      }
       values[i * colour + c] = options.scale * v + options.bias
     }
   }
@@ -101,7 +112,8 @@ public func applyReference(
     for oy in 0..<g.outputHeight {
       let y = min(max(oy * g.stride.y - g.padTop + g.anchorRow * g.dilation.y, 0), image.height - 1)
       for ox in 0..<g.outputWidth {
-        let x = min(max(ox * g.stride.x - g.padLeft + g.anchorCol * g.dilation.x, 0), image.width - 1)
+        let x = min(
+          max(ox * g.stride.x - g.padLeft + g.anchorCol * g.dilation.x, 0), image.width - 1)
         let source = (y * image.width + x) * channels + colour
         samples[(oy * g.outputWidth + ox) * channels + colour] =
           image.bitDepth == .eight ? Int(image.samples8[source]) : Int(image.samples16[source])
@@ -110,17 +122,20 @@ public func applyReference(
   }
   switch image.bitDepth {
   case .eight:
-    return Image(width: g.outputWidth, height: g.outputHeight, layout: image.layout,
-                 samples: samples.map { UInt8($0) })
+    return Image(
+      width: g.outputWidth, height: g.outputHeight, layout: image.layout,
+      samples: samples.map { UInt8($0) })
   case .sixteen:
-    return Image(width: g.outputWidth, height: g.outputHeight, layout: image.layout,
-                 samples16: samples.map { UInt16($0) })
+    return Image(
+      width: g.outputWidth, height: g.outputHeight, layout: image.layout,
+      samples16: samples.map { UInt16($0) })
   }
 }
 
 /// The range mapping of `RangeMode`, to integers 0...maxValue (ties to even).
 func mapRange(_ values: [Float], mode: RangeMode, maxValue: Float) -> [Int] {
-  var lo: Float = 0, factor: Float = 1
+  var lo: Float = 0
+  var factor: Float = 1
   if mode == .normalize {
     lo = values.min() ?? 0
     let hi = values.max() ?? 0

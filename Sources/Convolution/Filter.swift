@@ -18,22 +18,50 @@ import _ConvKernels
 public func apply(
   _ operation: FilterOperation, to image: Image, options: FilterOptions
 ) throws(FilterError) -> Image {
+  try apply(operation, to: image, options: options, baselineOnly: false)
+}
+
+/// `apply`, optionally forcing the C loops compiled for the baseline x86-64
+/// target even on an AVX2 machine, so tests cover both copies.
+func apply(
+  _ operation: FilterOperation, to image: Image, options: FilterOptions, baselineOnly: Bool
+) throws(FilterError) -> Image {
   let g = try FilterGeometry(operation: operation, image: image, options: options)
   try checkScaleAndBias(options)
-  let (count, overflow) = g.outputWidth.multipliedReportingOverflow(by: g.outputHeight * image.channels)
+  let (count, overflow) = g.outputWidth.multipliedReportingOverflow(
+    by: g.outputHeight * image.channels)
   guard !overflow, count < Int(Int32.max) * 4 else {
     throw .outputTooLarge(width: g.outputWidth, height: g.outputHeight)
   }
-  let job = FilterJob(operation: operation, image: image, geometry: g, options: options)
+  let job = FilterJob(
+    operation: operation, image: image, geometry: g, options: options,
+    baselineOnly: baselineOnly)
   switch image.bitDepth {
   case .eight:
     let samples = try job.run(input: image.samples8, outputCount: count)
-    return Image(width: g.outputWidth, height: g.outputHeight, layout: image.layout, samples: samples)
+    return Image(
+      width: g.outputWidth, height: g.outputHeight, layout: image.layout, samples: samples)
   case .sixteen:
     let samples = try job.run(input: image.samples16, outputCount: count)
-    return Image(width: g.outputWidth, height: g.outputHeight, layout: image.layout,
-                 samples16: samples)
+    return Image(
+      width: g.outputWidth, height: g.outputHeight, layout: image.layout,
+      samples16: samples)
   }
+}
+
+/// Bytes of scratch memory one band of `apply` allocates: a ring of
+/// (kernel rows − 1)·dilation + 1 padded float rows plus L1-sized buffers.
+/// At most one band per core runs at a time.
+func scratchBytesPerBand(geometry g: FilterGeometry, colourChannels: Int) -> Int {
+  var f = cvz_filter()
+  f.out_width = Int32(g.outputWidth)
+  f.stride_x = Int32(g.stride.x)
+  f.dilation_x = Int32(g.dilation.x)
+  f.dilation_y = Int32(g.dilation.y)
+  f.colour_channels = Int32(colourChannels)
+  f.kernels.0.rows = Int32(g.kernelRows)
+  f.kernels.0.cols = Int32(g.kernelCols)
+  return cvz_filter_scratch_bytes(&f)
 }
 
 /// One call of `apply`: owns the C description of the filter and runs it in bands.
@@ -42,12 +70,14 @@ private struct FilterJob {
   let image: Image
   let geometry: FilterGeometry
   let options: FilterOptions
+  let baselineOnly: Bool
 
   /// Output rows per band: enough bands to balance the cores, few enough that
   /// each band's ring start-up (kernel height − 1 rows) stays negligible.
   private func bands() -> [Range<Int>] {
     let height = geometry.outputHeight
-    let work = geometry.outputWidth * height * image.channels * geometry.kernelRows
+    let work =
+      geometry.outputWidth * height * image.channels * geometry.kernelRows
       * geometry.kernelCols
     let cores = ProcessInfo.processInfo.activeProcessorCount
     let count = work < 1 << 18 ? 1 : min(height, cores * 4)
@@ -62,9 +92,10 @@ private struct FilterJob {
     let output = [Sample](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
       input.withUnsafeBufferPointer { source in
         withKernelWeights { kernels in
-          var f = description(input: UnsafeRawPointer(source.baseAddress!),
-                              output: UnsafeMutableRawPointer(buffer.baseAddress!),
-                              sampleBytes: MemoryLayout<Sample>.size, kernels: kernels)
+          var f = description(
+            input: UnsafeRawPointer(source.baseAddress!),
+            output: UnsafeMutableRawPointer(buffer.baseAddress!),
+            sampleBytes: MemoryLayout<Sample>.size, kernels: kernels)
           if !runBands(&f) { scratchBytes = cvz_filter_scratch_bytes(&f) }
         }
       }
@@ -84,12 +115,14 @@ private struct FilterJob {
       context.filter = f
       context.forEachBand { c, b in
         withUnsafePointer(to: c.filter) {
-          c.status[b] = cvz_filter_range($0, Int32(bands[b].lowerBound), Int32(bands[b].upperBound),
-                                         c.lows.baseAddress! + b, c.highs.baseAddress! + b)
+          c.status[b] = cvz_filter_range(
+            $0, Int32(bands[b].lowerBound), Int32(bands[b].upperBound),
+            c.lows.baseAddress! + b, c.highs.baseAddress! + b)
         }
       }
       if context.status.contains(where: { $0 != 0 }) { return false }
-      let low = context.lows.min() ?? 0, high = context.highs.max() ?? 0
+      let low = context.lows.min() ?? 0
+      let high = context.highs.max() ?? 0
       f.norm_low = low
       f.norm_factor = high > low ? f.max_value / (high - low) : 0
     }
@@ -111,7 +144,8 @@ private struct FilterJob {
     for k in kernels {
       let w = all.count
       all += k.weights
-      var column: Int?, row: Int?
+      var column: Int?
+      var row: Int?
       if let factors = k.separableFactors {
         column = all.count
         all += factors.column
@@ -122,10 +156,12 @@ private struct FilterJob {
     }
     all.withUnsafeBufferPointer { buffer in
       let base = buffer.baseAddress!
-      body(zip(kernels, offsets).map { k, o in
-        cvz_kernel(rows: Int32(k.rows), cols: Int32(k.cols), weights: base + o.weights,
-                   column_factor: o.column.map { base + $0 }, row_factor: o.row.map { base + $0 })
-      })
+      body(
+        zip(kernels, offsets).map { k, o in
+          cvz_kernel(
+            rows: Int32(k.rows), cols: Int32(k.cols), weights: base + o.weights,
+            column_factor: o.column.map { base + $0 }, row_factor: o.row.map { base + $0 })
+        })
     }
   }
 
@@ -169,6 +205,7 @@ private struct FilterJob {
     case .normalize: f.range = Int32(CVZ_RANGE_NORMALIZE)
     }
     f.max_value = image.bitDepth == .eight ? 255 : 65535
+    f.baseline_only = baselineOnly ? 1 : 0
     return f
   }
 }

@@ -2,7 +2,8 @@
 public enum FilterError: Error, Equatable, Sendable, CustomStringConvertible {
   case invalidStride(AxisPair)
   case invalidDilation(AxisPair)
-  case negativePadding(top: Int, bottom: Int, left: Int, right: Int)
+  /// Explicit padding below 0 or above `FilterGeometry.maximumStep`.
+  case invalidPadding(top: Int, bottom: Int, left: Int, right: Int)
   case nonFiniteScaleOrBias(scale: Float, bias: Float)
   /// The dilated kernel (`kernelWidth`×`kernelHeight` after dilation) does not
   /// fit in the padded image, so there would be no output pixel.
@@ -17,22 +18,25 @@ public enum FilterError: Error, Equatable, Sendable, CustomStringConvertible {
 
   public var description: String {
     switch self {
-    case let .invalidStride(s):
-      return "stride \(s) is invalid; hint: stride must be at least 1 on each axis"
-    case let .invalidDilation(d):
-      return "dilation \(d) is invalid; hint: dilation must be at least 1 on each axis"
-    case let .negativePadding(t, b, l, r):
-      return "padding (top \(t), bottom \(b), left \(l), right \(r)) is negative"
-    case let .nonFiniteScaleOrBias(scale, bias):
+    case .invalidStride(let s):
+      return "stride \(s) is invalid; "
+        + "hint: stride must be between 1 and \(FilterGeometry.maximumStep)"
+    case .invalidDilation(let d):
+      return "dilation \(d) is invalid; "
+        + "hint: dilation must be between 1 and \(FilterGeometry.maximumStep)"
+    case .invalidPadding(let t, let b, let l, let r):
+      return "padding (top \(t), bottom \(b), left \(l), right \(r)) is invalid; "
+        + "hint: each side must be between 0 and \(FilterGeometry.maximumStep)"
+    case .nonFiniteScaleOrBias(let scale, let bias):
       return "scale \(scale) and bias \(bias) must be finite numbers"
-    case let .kernelLargerThanImage(kw, kh, pw, ph):
+    case .kernelLargerThanImage(let kw, let kh, let pw, let ph):
       return "kernel spans \(kw)×\(kh) pixels (with dilation) but the padded image is only "
         + "\(pw)×\(ph); hint: use --padding same or a smaller kernel"
     case .emptyImage:
       return "image has no pixels"
-    case let .outputTooLarge(w, h):
+    case .outputTooLarge(let w, let h):
       return "output \(w)×\(h) is too large"
-    case let .outOfMemory(bytes):
+    case .outOfMemory(let bytes):
       return "could not allocate \(bytes) bytes of filter scratch memory"
     }
   }

@@ -26,28 +26,40 @@ public struct FilterGeometry: Sendable, Equatable {
     inputWidth: Int, inputHeight: Int, kernelRows: Int, kernelCols: Int, options: FilterOptions
   ) throws(FilterError) {
     precondition(kernelRows >= 1 && kernelCols >= 1, "kernel must not be empty")
-    let s = options.stride, d = options.dilation
-    guard s.x >= 1, s.y >= 1 else { throw .invalidStride(s) }
-    guard d.x >= 1, d.y >= 1 else { throw .invalidDilation(d) }
+    let s = options.stride
+    let d = options.dilation
+    let steps = 1...FilterGeometry.maximumStep
+    guard steps.contains(s.x), steps.contains(s.y) else { throw .invalidStride(s) }
+    guard steps.contains(d.x), steps.contains(d.y) else { throw .invalidDilation(d) }
     guard inputWidth >= 1, inputHeight >= 1 else { throw .emptyImage }
-    let spanX = d.x * (kernelCols - 1) + 1, spanY = d.y * (kernelRows - 1) + 1
+    guard kernelRows <= FilterGeometry.maximumStep, kernelCols <= FilterGeometry.maximumStep,
+      inputWidth <= 1 << 30, inputHeight <= 1 << 30
+    else {
+      throw .outputTooLarge(width: inputWidth, height: inputHeight)
+    }
+    let spanX = d.x * (kernelCols - 1) + 1
+    let spanY = d.y * (kernelRows - 1) + 1
     switch options.padding {
     case .valid:
       (padTop, padBottom, padLeft, padRight) = (0, 0, 0, 0)
     case .same:
       (padLeft, padRight) = FilterGeometry.samePadding(input: inputWidth, stride: s.x, span: spanX)
       (padTop, padBottom) = FilterGeometry.samePadding(input: inputHeight, stride: s.y, span: spanY)
-    case let .explicit(top, bottom, left, right):
-      guard top >= 0, bottom >= 0, left >= 0, right >= 0 else {
-        throw .negativePadding(top: top, bottom: bottom, left: left, right: right)
+    case .explicit(let top, let bottom, let left, let right):
+      let sizes = 0...FilterGeometry.maximumStep
+      guard sizes.contains(top), sizes.contains(bottom), sizes.contains(left),
+        sizes.contains(right)
+      else {
+        throw .invalidPadding(top: top, bottom: bottom, left: left, right: right)
       }
       (padTop, padBottom, padLeft, padRight) = (top, bottom, left, right)
     }
     let paddedWidth = inputWidth + padLeft + padRight
     let paddedHeight = inputHeight + padTop + padBottom
     guard spanX <= paddedWidth, spanY <= paddedHeight else {
-      throw .kernelLargerThanImage(kernelWidth: spanX, kernelHeight: spanY,
-                                   paddedWidth: paddedWidth, paddedHeight: paddedHeight)
+      throw .kernelLargerThanImage(
+        kernelWidth: spanX, kernelHeight: spanY,
+        paddedWidth: paddedWidth, paddedHeight: paddedHeight)
     }
     self.inputWidth = inputWidth
     self.inputHeight = inputHeight
@@ -60,17 +72,20 @@ public struct FilterGeometry: Sendable, Equatable {
   }
 
   /// The geometry of `operation` on `image`.
-  public init(operation: FilterOperation, image: Image, options: FilterOptions) throws(FilterError) {
-    try self.init(inputWidth: image.width, inputHeight: image.height,
-                  kernelRows: operation.kernelRows, kernelCols: operation.kernelCols,
-                  options: options)
+  public init(operation: FilterOperation, image: Image, options: FilterOptions) throws(FilterError)
+  {
+    try self.init(
+      inputWidth: image.width, inputHeight: image.height,
+      kernelRows: operation.kernelRows, kernelCols: operation.kernelCols,
+      options: options)
   }
 
   /// Input pixels (per axis) left over after the last stride step and dropped,
   /// as Keras drops them; non-zero means "S does not divide I + P − D·(F−1) − 1".
   public var droppedPixels: AxisPair {
-    AxisPair(x: (inputWidth + padLeft + padRight - (dilation.x * (kernelCols - 1) + 1)) % stride.x,
-             y: (inputHeight + padTop + padBottom - (dilation.y * (kernelRows - 1) + 1)) % stride.y)
+    AxisPair(
+      x: (inputWidth + padLeft + padRight - (dilation.x * (kernelCols - 1) + 1)) % stride.x,
+      y: (inputHeight + padTop + padBottom - (dilation.y * (kernelRows - 1) + 1)) % stride.y)
   }
 
   /// True when the stride steps exactly cover the padded image on both axes.
@@ -80,9 +95,13 @@ public struct FilterGeometry: Sendable, Equatable {
   public var anchorRow: Int { (kernelRows - 1) / 2 }
   public var anchorCol: Int { (kernelCols - 1) / 2 }
 
+  /// Largest stride, dilation or explicit padding accepted (2²⁴): far beyond
+  /// any image, small enough that no size arithmetic can overflow.
+  public static let maximumStep = 1 << 24
+
   /// TF 'same': the smaller half before, the odd pixel after.
   private static func samePadding(input: Int, stride: Int, span: Int) -> (Int, Int) {
-    let outputs = (input + stride - 1) / stride
+    let outputs = (input - 1) / stride + 1
     let total = max((outputs - 1) * stride + span - input, 0)
     return (total / 2, total - total / 2)
   }

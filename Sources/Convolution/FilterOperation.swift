@@ -8,8 +8,8 @@ public enum FilterOperation: Sendable, Equatable {
   /// The kernels in the order they are evaluated.
   public var kernels: [Kernel] {
     switch self {
-    case let .kernel(k): return [k]
-    case let .gradientMagnitude(x, y):
+    case .kernel(let k): return [k]
+    case .gradientMagnitude(let x, let y):
       precondition(x.rows == y.rows && x.cols == y.cols, "gradient kernels differ in size")
       return [x, y]
     }

@@ -2,7 +2,10 @@
 public struct AxisPair: Sendable, Equatable, CustomStringConvertible {
   public var x: Int
   public var y: Int
-  public init(x: Int, y: Int) { self.x = x; self.y = y }
+  public init(x: Int, y: Int) {
+    self.x = x
+    self.y = y
+  }
   /// The same value on both axes.
   public init(_ both: Int) { self.init(x: both, y: both) }
   public var description: String { x == y ? "\(x)" : "\(x),\(y)" }

@@ -35,8 +35,12 @@ extension Kernel {
     } catch {
       var isDirectory: ObjCBool = false
       let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-      let reason = !exists ? "no such file" : isDirectory.boolValue ? "is a directory"
-        : "not readable UTF-8 text"
+      let reason =
+        !exists
+        ? "no such file"
+        : isDirectory.boolValue
+          ? "is a directory"
+          : "not readable UTF-8 text"
       throw .unreadableFile(path: path, reason: reason)
     }
     do {
@@ -61,7 +65,9 @@ extension Kernel {
     return values
   }
 
-  private static func parseValue(_ token: String, row: Int, column: Int) throws(KernelError) -> Float {
+  private static func parseValue(_ token: String, row: Int, column: Int) throws(KernelError)
+    -> Float
+  {
     let parts = token.split(separator: "/", omittingEmptySubsequences: false)
     guard parts.count <= 2, let numerator = decimal(parts[0]) else {
       throw .notANumber(token: token, row: row, column: column)

@@ -30,8 +30,9 @@ public struct Kernel: Sendable, Equatable, CustomStringConvertible {
 
   /// A kernel from a rectangular matrix given row by row.
   public init(_ matrix: [[Float]]) {
-    precondition(!matrix.isEmpty && matrix.allSatisfy { $0.count == matrix[0].count },
-                 "kernel matrix must be rectangular and non-empty")
+    precondition(
+      !matrix.isEmpty && matrix.allSatisfy { $0.count == matrix[0].count },
+      "kernel matrix must be rectangular and non-empty")
     self.init(rows: matrix.count, cols: matrix[0].count, weights: matrix.flatMap { $0 })
   }
 
@@ -64,7 +65,8 @@ public struct Kernel: Sendable, Equatable, CustomStringConvertible {
     if largest == 0 {
       return (column: Array(repeating: 1, count: rows), row: Array(repeating: 0, count: cols))
     }
-    let pivotRow = pivot / cols, pivotCol = pivot % cols
+    let pivotRow = pivot / cols
+    let pivotCol = pivot % cols
     let pivotValue = Double(weights[pivot])
     let rowFactor = (0..<cols).map { Double(weights[pivotRow * cols + $0]) }
     let columnFactor = (0..<rows).map { Double(weights[$0 * cols + pivotCol]) / pivotValue }

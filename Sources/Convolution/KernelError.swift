@@ -24,19 +24,19 @@ public enum KernelError: Error, Equatable, Sendable, CustomStringConvertible {
     switch self {
     case .empty:
       return "kernel has no values; hint: write rows like '1,0,-1;2,0,-2;1,0,-1'"
-    case let .notANumber(token, row, column):
+    case .notANumber(let token, let row, let column):
       return "kernel row \(row), column \(column): '\(token)' is not a number"
-    case let .nonFinite(token, row, column):
+    case .nonFinite(let token, let row, let column):
       return "kernel row \(row), column \(column): '\(token)' is not a finite number"
-    case let .missingValue(row, column):
+    case .missingValue(let row, let column):
       return "kernel row \(row), column \(column): value missing between separators"
-    case let .raggedRow(row, expected, found):
+    case .raggedRow(let row, let expected, let found):
       return "kernel row \(row) has \(found) values, expected \(expected) like the first row"
-    case let .invalidParameter(kernel, name, value, reason):
+    case .invalidParameter(let kernel, let name, let value, let reason):
       return "kernel \(kernel): \(name) \(value) is invalid; \(reason)"
-    case let .unreadableFile(path, reason):
+    case .unreadableFile(let path, let reason):
       return "\(path): cannot read kernel file (\(reason))"
-    case let .inFile(path, error):
+    case .inFile(let path, let error):
       return "\(path): \(error.description)"
     }
   }

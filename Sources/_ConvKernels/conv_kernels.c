@@ -44,7 +44,8 @@ typedef struct {
 static layout_t layout_of(const cvz_filter *f) {
   layout_t l;
   const cvz_kernel *k = &f->kernels[0];
-  l.span_w = (ptrdiff_t)(f->out_width - 1) * f->stride_x + (ptrdiff_t)(k->cols - 1) * f->dilation_x + 1;
+  l.span_w = (ptrdiff_t)(f->out_width - 1) * f->stride_x
+             + (ptrdiff_t)(k->cols - 1) * f->dilation_x + 1;
   l.row_len = l.span_w * f->colour_channels;
   l.ring_rows = (ptrdiff_t)(k->rows - 1) * f->dilation_y + 1;
   l.chunk = 1024 / f->colour_channels;
@@ -101,7 +102,7 @@ static int has_avx2(void) {
 
 int cvz_filter_rows(const cvz_filter *f, int row_begin, int row_end) {
 #ifdef CVZ_HAVE_AVX2_CLONE
-  if (has_avx2()) return run_rows_avx2(f, row_begin, row_end, NULL, NULL);
+  if (!f->baseline_only && has_avx2()) return run_rows_avx2(f, row_begin, row_end, NULL, NULL);
 #endif
   return run_rows_generic(f, row_begin, row_end, NULL, NULL);
 }
@@ -110,7 +111,7 @@ int cvz_filter_range(const cvz_filter *f, int row_begin, int row_end, float *low
   *low = INFINITY;
   *high = -INFINITY;
 #ifdef CVZ_HAVE_AVX2_CLONE
-  if (has_avx2()) return run_rows_avx2(f, row_begin, row_end, low, high);
+  if (!f->baseline_only && has_avx2()) return run_rows_avx2(f, row_begin, row_end, low, high);
 #endif
   return run_rows_generic(f, row_begin, row_end, low, high);
 }

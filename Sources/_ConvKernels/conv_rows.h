@@ -185,24 +185,22 @@ CVZ_TARGET static void CVZ_NAME(finish_chunk)(const cvz_filter *f, int oy, ptrdi
     const float nl = f->norm_low, nf = f->norm_factor;
     for (ptrdiff_t t = 0; t < len; t++) a[t] = (a[t] - nl) * nf;
   }
-  for (ptrdiff_t t = 0; t < len; t++) {
-    float v = a[t] > 0.0f ? a[t] : 0.0f; /* NaN becomes 0 here */
-    v = v < top ? v : top;
-    a[t] = (v + CVZ_ROUND_MAGIC) - CVZ_ROUND_MAGIC;
-  }
   const ptrdiff_t out_at = ((ptrdiff_t)oy * f->out_width + ox0) * C;
   ptrdiff_t ay = 0;
   if (C != K)
     ay = clamp_index((ptrdiff_t)oy * f->stride_y - f->pad_top
                      + (ptrdiff_t)f->anchor_row * f->dilation_y, f->height);
+/* Cut to 0..top (NaN becomes 0), round to nearest even, store: one pass. */
+#define CVZ_SAMPLE(T, x)                                                                 \
+  (T)(int32_t)(((x > 0.0f ? (x < top ? x : top) : 0.0f) + CVZ_ROUND_MAGIC) - CVZ_ROUND_MAGIC)
 #define CVZ_STORE_BODY(T)                                                                \
   T *restrict out = (T *)f->output + out_at;                                             \
   if (C == K) {                                                                          \
-    for (ptrdiff_t t = 0; t < len; t++) out[t] = (T)(int32_t)a[t];                       \
+    for (ptrdiff_t t = 0; t < len; t++) out[t] = CVZ_SAMPLE(T, a[t]);                    \
   } else {                                                                               \
     const T *in = (const T *)f->input + (size_t)ay * f->width * C;                       \
     for (ptrdiff_t i = 0; i < ox1 - ox0; i++) {                                          \
-      for (int c = 0; c < K; c++) out[i * C + c] = (T)(int32_t)a[i * K + c];             \
+      for (int c = 0; c < K; c++) out[i * C + c] = CVZ_SAMPLE(T, a[i * K + c]);          \
       ptrdiff_t ax = clamp_index((ox0 + i) * f->stride_x - f->pad_left                   \
                                  + (ptrdiff_t)f->anchor_col * f->dilation_x, f->width);  \
       out[i * C + K] = in[ax * C + K];                                                   \
@@ -214,6 +212,7 @@ CVZ_TARGET static void CVZ_NAME(finish_chunk)(const cvz_filter *f, int oy, ptrdi
     CVZ_STORE_BODY(uint16_t)
   }
 #undef CVZ_STORE_BODY
+#undef CVZ_SAMPLE
 }
 
 /* Output rows [row_begin, row_end): filter and store, or (low != NULL) only

@@ -12,6 +12,11 @@ extension Normalization: ExpressibleByArgument {
   public var defaultValueDescription: String { description }
 }
 
+/// A failure of the work (exit status 1), not of the command line.
+struct VisualizationCommandError: Error, CustomStringConvertible {
+  var description: String
+}
+
 /// Helpers shared by dump-weights, featuremaps and report.
 enum VisualizationIO {
   /// Where `convviz train` writes by default.
@@ -24,7 +29,7 @@ enum VisualizationIO {
       if path == defaultModelPath {
         message += "; train one first: convviz train --model mnist-cnn --data DIR"
       }
-      throw ValidationError(message)
+      throw VisualizationCommandError(description: message)
     }
     return try ModelFile.read(from: path)
   }
@@ -34,7 +39,8 @@ enum VisualizationIO {
     do {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     } catch {
-      throw ValidationError("\(folder): cannot create the output folder (\(error.localizedDescription))")
+      throw VisualizationCommandError(
+        description: "\(folder): cannot create the output folder (\(error.localizedDescription))")
     }
   }
 

@@ -22,14 +22,16 @@ final class ApplyWorkedExampleTests: XCTestCase {
 
   func testSobelXOnThreeByThree() throws {
     // (-1·1 + 1·3) + (-2·4 + 2·6) + (-1·7 + 1·9) = 2 + 4 + 2
-    let out = try filter(try BuiltinKernel.sobelX.operation(), gray([[1, 2, 3], [4, 5, 6], [7, 8, 9]]))
+    let out = try filter(
+      try BuiltinKernel.sobelX.operation(), gray([[1, 2, 3], [4, 5, 6], [7, 8, 9]]))
     XCTAssertEqual([out.width, out.height], [1, 1])
     XCTAssertEqual(out.samples8, [8])
   }
 
   func testSobelMagnitude() throws {
     // gx = 8 as above; gy = (7+16+9) - (1+4+3) = 24; sqrt(64 + 576) = 25.298 → 25
-    let out = try filter(try BuiltinKernel.sobel.operation(), gray([[1, 2, 3], [4, 5, 6], [7, 8, 9]]))
+    let out = try filter(
+      try BuiltinKernel.sobel.operation(), gray([[1, 2, 3], [4, 5, 6], [7, 8, 9]]))
     XCTAssertEqual(out.samples8, [25])
   }
 
@@ -48,13 +50,17 @@ final class ApplyWorkedExampleTests: XCTestCase {
 
   func testReflectBeyondOnePeriodMatchesNumpyPad() throws {
     // np.pad([10,20,30], (4,0), 'reflect') = [10,20,30,20, 10,20,30]
-    let out = try filter(.kernel(Kernel([[1, 0, 0, 0, 0]])), gray([[10, 20, 30]]),
-                         FilterOptions(padding: .explicit(top: 0, bottom: 0, left: 4, right: 0),
-                                       border: .reflect))
+    let out = try filter(
+      .kernel(Kernel([[1, 0, 0, 0, 0]])), gray([[10, 20, 30]]),
+      FilterOptions(
+        padding: .explicit(top: 0, bottom: 0, left: 4, right: 0),
+        border: .reflect))
     XCTAssertEqual(out.samples8, [10, 20, 30])
-    let wrapped = try filter(.kernel(Kernel([[1, 0, 0, 0, 0]])), gray([[10, 20, 30]]),
-                             FilterOptions(padding: .explicit(top: 0, bottom: 0, left: 4, right: 0),
-                                           border: .wrap))
+    let wrapped = try filter(
+      .kernel(Kernel([[1, 0, 0, 0, 0]])), gray([[10, 20, 30]]),
+      FilterOptions(
+        padding: .explicit(top: 0, bottom: 0, left: 4, right: 0),
+        border: .wrap))
     XCTAssertEqual(wrapped.samples8, [30, 10, 20])
   }
 
@@ -63,8 +69,9 @@ final class ApplyWorkedExampleTests: XCTestCase {
     let strided = try filter(.kernel(Kernel([[1]])), ramp, FilterOptions(stride: AxisPair(2)))
     XCTAssertEqual(strided.samples8, [0, 2, 4, 10, 12, 14, 20, 22, 24])
     // 2×2 ones dilated by 2 sum in[y][x] + in[y][x+2] + in[y+2][x] + in[y+2][x+2].
-    let dilated = try filter(.kernel(Kernel([[1, 1], [1, 1]])), ramp,
-                             FilterOptions(dilation: AxisPair(2)))
+    let dilated = try filter(
+      .kernel(Kernel([[1, 1], [1, 1]])), ramp,
+      FilterOptions(dilation: AxisPair(2)))
     XCTAssertEqual([dilated.width, dilated.height], [3, 3])
     XCTAssertEqual(dilated.samples8[0], 0 + 2 + 10 + 12)
     XCTAssertEqual(dilated.samples8[8], 12 + 14 + 22 + 24)
@@ -80,16 +87,38 @@ final class ApplyWorkedExampleTests: XCTestCase {
   func testRangeModesScaleAndBias() throws {
     let image = gray([[0, 10, 30, 60]])
     let diff = FilterOperation.kernel(Kernel([[-1, 1]]))  // 10, 20, 30
-    XCTAssertEqual(try filter(diff, image, FilterOptions(range: .normalize)).samples8, [0, 128, 255])
+    XCTAssertEqual(
+      try filter(diff, image, FilterOptions(range: .normalize)).samples8, [0, 128, 255])
     let negative = FilterOperation.kernel(Kernel([[1, -1]]))  // -10, -20, -30
     XCTAssertEqual(try filter(negative, image, FilterOptions(range: .clamp)).samples8, [0, 0, 0])
     XCTAssertEqual(try filter(negative, image, FilterOptions(range: .abs)).samples8, [10, 20, 30])
-    XCTAssertEqual(try filter(negative, image, FilterOptions(scale: -2, bias: 5)).samples8,
-                   [25, 45, 65])
-    XCTAssertEqual(try filter(diff, gray([[7, 7, 7]]), FilterOptions(range: .normalize)).samples8,
-                   [0, 0], "constant result maps to 0")
+    XCTAssertEqual(
+      try filter(negative, image, FilterOptions(scale: -2, bias: 5)).samples8,
+      [25, 45, 65])
+    XCTAssertEqual(
+      try filter(diff, gray([[7, 7, 7]]), FilterOptions(range: .normalize)).samples8,
+      [0, 0], "constant result maps to 0")
     XCTAssertThrowsError(try apply(diff, to: image, options: FilterOptions(scale: .infinity))) {
       XCTAssertEqual($0 as? FilterError, .nonFiniteScaleOrBias(scale: .infinity, bias: 0))
+    }
+  }
+
+  func testApplyThrowsGeometryErrors() {
+    let image = gray([[1, 2], [3, 4]])
+    XCTAssertThrowsError(
+      try apply(.kernel(Kernel([[1, 1, 1]])), to: image, options: FilterOptions())
+    ) {
+      XCTAssertEqual(
+        $0 as? FilterError,
+        .kernelLargerThanImage(
+          kernelWidth: 3, kernelHeight: 1, paddedWidth: 2, paddedHeight: 2))
+    }
+    XCTAssertThrowsError(
+      try apply(
+        .kernel(Kernel([[1]])), to: image,
+        options: FilterOptions(stride: AxisPair(0)))
+    ) {
+      XCTAssertEqual($0 as? FilterError, .invalidStride(AxisPair(0)))
     }
   }
 
@@ -106,7 +135,8 @@ final class ApplyWorkedExampleTests: XCTestCase {
     // 4×1 RGBA; kernel [1,1] (anchor column 0) with stride 2 reads pixels 0+1 and 2+3.
     let pixels: [[UInt8]] = [[10, 20, 30, 200], [1, 2, 3, 100], [5, 5, 5, 50], [7, 8, 9, 25]]
     let image = Image(width: 4, height: 1, layout: .rgba, samples: pixels.flatMap { $0 })
-    let out = try filter(.kernel(Kernel([[1, 1]])), image, FilterOptions(stride: AxisPair(x: 2, y: 1)))
+    let out = try filter(
+      .kernel(Kernel([[1, 1]])), image, FilterOptions(stride: AxisPair(x: 2, y: 1)))
     XCTAssertEqual(out.layout, .rgba)
     XCTAssertEqual(out.samples8, [11, 22, 33, 200, 12, 13, 14, 50])
   }
@@ -117,8 +147,9 @@ final class ApplyWorkedExampleTests: XCTestCase {
     let out = try filter(.kernel(Kernel([[0, 1, 0]])), image, FilterOptions(padding: .same))
     XCTAssertEqual(out.samples8, [9, 1, 9, 2, 9, 3])
     // Explicit left padding 2 at kernel width 1: output pixels 0, 1 lie left of the image.
-    let padded = try filter(.kernel(Kernel([[1]])), image,
-                            FilterOptions(padding: .explicit(top: 0, bottom: 0, left: 2, right: 0)))
+    let padded = try filter(
+      .kernel(Kernel([[1]])), image,
+      FilterOptions(padding: .explicit(top: 0, bottom: 0, left: 2, right: 0)))
     XCTAssertEqual(padded.samples8, [0, 1, 0, 1, 9, 1, 9, 2, 9, 3])
   }
 }

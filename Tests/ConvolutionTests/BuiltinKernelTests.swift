@@ -4,7 +4,7 @@ import XCTest
 
 final class BuiltinKernelTests: XCTestCase {
   private func matrix(_ name: BuiltinKernel) throws -> [[Float]] {
-    guard case let .kernel(k) = try name.operation() else {
+    guard case .kernel(let k) = try name.operation() else {
       XCTFail("\(name) is not a single kernel")
       return []
     }
@@ -26,24 +26,30 @@ final class BuiltinKernelTests: XCTestCase {
   }
 
   func testNamesAndSummaries() {
-    XCTAssertEqual(BuiltinKernel.allCases.map(\.rawValue), [
-      "blur", "edges", "laplacian4", "sobel-x", "sobel-y", "sobel", "prewitt-x", "prewitt-y",
-      "sharpen", "emboss", "identity", "gaussian", "box",
-    ])
+    XCTAssertEqual(
+      BuiltinKernel.allCases.map(\.rawValue),
+      [
+        "blur", "edges", "laplacian4", "sobel-x", "sobel-y", "sobel", "prewitt-x", "prewitt-y",
+        "sharpen", "emboss", "identity", "gaussian", "box",
+      ])
     for name in BuiltinKernel.allCases { XCTAssertFalse(name.summary.isEmpty) }
     XCTAssertEqual(BuiltinKernel(rawValue: "sobel-x"), .sobelX)
   }
 
   func testSobelIsGradientMagnitudeOfSobelXAndY() throws {
-    XCTAssertEqual(try BuiltinKernel.sobel.operation(),
-                   .gradientMagnitude(x: Kernel([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
-                                      y: Kernel([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])))
+    XCTAssertEqual(
+      try BuiltinKernel.sobel.operation(),
+      .gradientMagnitude(
+        x: Kernel([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+        y: Kernel([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])))
   }
 
   func testGaussianMatchesOpenCVGetGaussianKernel() throws {
     // cv2.getGaussianKernel(7, 1) (= normalised exp(-(i-3)^2/2)), computed with numpy.
-    let g: [Double] = [0.00443305, 0.05400558, 0.24203623, 0.39905028, 0.24203623,
-                       0.05400558, 0.00443305]
+    let g: [Double] = [
+      0.00443305, 0.05400558, 0.24203623, 0.39905028, 0.24203623,
+      0.05400558, 0.00443305,
+    ]
     let k = try BuiltinKernel.gaussian(sigma: 1)
     XCTAssertEqual(k.rows, 7, "default size 2*ceil(3σ)+1")
     XCTAssertEqual(k.cols, 7)
@@ -58,18 +64,22 @@ final class BuiltinKernelTests: XCTestCase {
   }
 
   func testBoxAndParameterErrors() throws {
-    guard case let .kernel(box) = try BuiltinKernel.box.operation(size: 4) else { return XCTFail() }
+    guard case .kernel(let box) = try BuiltinKernel.box.operation(size: 4) else { return XCTFail() }
     XCTAssertEqual(box.rows, 4)
     XCTAssertEqual(box.weights, Array(repeating: 1 / 16, count: 16))
-    guard case let .kernel(box3) = try BuiltinKernel.box.operation() else { return XCTFail() }
+    guard case .kernel(let box3) = try BuiltinKernel.box.operation() else { return XCTFail() }
     XCTAssertEqual(box3.rows, 3)
     XCTAssertThrowsError(try BuiltinKernel.box.operation(size: 0)) { error in
-      XCTAssertEqual(error as? KernelError, .invalidParameter(
-        kernel: "box", name: "size", value: "0", reason: "it must be between 1 and 1023"))
+      XCTAssertEqual(
+        error as? KernelError,
+        .invalidParameter(
+          kernel: "box", name: "size", value: "0", reason: "it must be between 1 and 1023"))
     }
     XCTAssertThrowsError(try BuiltinKernel.gaussian.operation(sigma: 0)) { error in
-      XCTAssertEqual(error as? KernelError, .invalidParameter(
-        kernel: "gaussian", name: "sigma", value: "0.0", reason: "it must be a positive number"))
+      XCTAssertEqual(
+        error as? KernelError,
+        .invalidParameter(
+          kernel: "gaussian", name: "sigma", value: "0.0", reason: "it must be a positive number"))
     }
     XCTAssertThrowsError(try BuiltinKernel.gaussian.operation(sigma: .nan))
     XCTAssertThrowsError(try BuiltinKernel.gaussian.operation(sigma: 1, size: 5000))

@@ -22,18 +22,24 @@ final class FastPathTests: XCTestCase {
     using rng: inout some RandomNumberGenerator
   ) -> Case {
     let layout = Image.Layout.allCases.randomElement(using: &rng)!
-    let width = Int.random(in: widths, using: &rng), height = Int.random(in: heights, using: &rng)
+    let width = Int.random(in: widths, using: &rng)
+    let height = Int.random(in: heights, using: &rng)
     let count = width * height * layout.channels
     let sixteen = Bool.random(using: &rng)
-    let image = sixteen
-      ? Image(width: width, height: height, layout: layout,
-              samples16: (0..<count).map { _ in UInt16.random(in: 0...65535, using: &rng) })
-      : Image(width: width, height: height, layout: layout,
-              samples: (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) })
-    let rows = Int.random(in: 1...5, using: &rng), cols = Int.random(in: 1...5, using: &rng)
+    let image =
+      sixteen
+      ? Image(
+        width: width, height: height, layout: layout,
+        samples16: (0..<count).map { _ in UInt16.random(in: 0...65535, using: &rng) })
+      : Image(
+        width: width, height: height, layout: layout,
+        samples: (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) })
+    let rows = Int.random(in: 1...5, using: &rng)
+    let cols = Int.random(in: 1...5, using: &rng)
     func weights() -> [Float] {
       (0..<(rows * cols)).map { _ in
-        integerWeights ? Float(Int.random(in: -3...3, using: &rng))
+        integerWeights
+          ? Float(Int.random(in: -3...3, using: &rng))
           : Float.random(in: -1...1, using: &rng)
       }
     }
@@ -42,20 +48,26 @@ final class FastPathTests: XCTestCase {
       // A rank-1 kernel, to take the separable path.
       let column = (0..<rows).map { _ in Float(Int.random(in: -2...2, using: &rng)) }
       let row = (0..<cols).map { _ in Float(Int.random(in: -2...2, using: &rng)) }
-      operation = .kernel(Kernel(rows: rows, cols: cols,
-                                 weights: column.flatMap { c in row.map { c * $0 } }))
+      operation = .kernel(
+        Kernel(
+          rows: rows, cols: cols,
+          weights: column.flatMap { c in row.map { c * $0 } }))
     } else if Int.random(in: 0..<5, using: &rng) == 0 {
-      operation = .gradientMagnitude(x: Kernel(rows: rows, cols: cols, weights: weights()),
-                                     y: Kernel(rows: rows, cols: cols, weights: weights()))
+      operation = .gradientMagnitude(
+        x: Kernel(rows: rows, cols: cols, weights: weights()),
+        y: Kernel(rows: rows, cols: cols, weights: weights()))
     }
     let padding: Padding = [
       .valid, .same,
-      .explicit(top: Int.random(in: 0...4, using: &rng), bottom: Int.random(in: 0...4, using: &rng),
-                left: Int.random(in: 0...4, using: &rng), right: Int.random(in: 0...4, using: &rng)),
+      .explicit(
+        top: Int.random(in: 0...4, using: &rng), bottom: Int.random(in: 0...4, using: &rng),
+        left: Int.random(in: 0...4, using: &rng), right: Int.random(in: 0...4, using: &rng)),
     ].randomElement(using: &rng)!
     let options = FilterOptions(
-      stride: AxisPair(x: Int.random(in: 1...3, using: &rng), y: Int.random(in: 1...3, using: &rng)),
-      dilation: AxisPair(x: Int.random(in: 1...2, using: &rng), y: Int.random(in: 1...2, using: &rng)),
+      stride: AxisPair(
+        x: Int.random(in: 1...3, using: &rng), y: Int.random(in: 1...3, using: &rng)),
+      dilation: AxisPair(
+        x: Int.random(in: 1...2, using: &rng), y: Int.random(in: 1...2, using: &rng)),
       padding: padding, border: Border.allCases.randomElement(using: &rng)!,
       range: RangeMode.allCases.randomElement(using: &rng)!,
       scale: integerWeights ? 1 : Float.random(in: 0.5...2, using: &rng),
@@ -78,12 +90,15 @@ final class FastPathTests: XCTestCase {
         XCTAssertThrowsError(try apply(c.operation, to: c.image, options: c.options), "\(c)")
         continue
       }
-      let got = try apply(c.operation, to: c.image, options: c.options)
-      let exact = c.options.range != .normalize && c.operation.kernels.count == 1
-      if exact {
-        XCTAssertEqual(got, expected, "\(c)")
-      } else {
-        assertClose(got, expected, "\(c)")
+      for baselineOnly in [false, true] {
+        let got = try apply(
+          c.operation, to: c.image, options: c.options, baselineOnly: baselineOnly)
+        let exact = c.options.range != .normalize && c.operation.kernels.count == 1
+        if exact {
+          XCTAssertEqual(got, expected, "baseline only: \(baselineOnly), \(c)")
+        } else {
+          assertClose(got, expected, "baseline only: \(baselineOnly), \(c)")
+        }
       }
       checked += 1
     }
@@ -110,22 +125,50 @@ final class FastPathTests: XCTestCase {
       guard let expected = try? applyReference(c.operation, to: c.image, options: c.options) else {
         continue
       }
-      assertClose(try apply(c.operation, to: c.image, options: c.options), expected, "\(c)")
+      for baselineOnly in [false, true] {
+        assertClose(
+          try apply(c.operation, to: c.image, options: c.options, baselineOnly: baselineOnly),
+          expected, "baseline only: \(baselineOnly), \(c)")
+      }
     }
   }
 
   func testWideImageCrossesBandsAndVectorBlocks() throws {
     var rng = SystemRandomNumberGenerator()
     let (width, height) = (700, 13)
-    let image = Image(width: width, height: height, layout: .rgb,
-                      samples: (0..<(width * height * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) })
-    for op in [try BuiltinKernel.blur.operation(), try BuiltinKernel.edges.operation(),
-               try BuiltinKernel.sobel.operation(), try BuiltinKernel.gaussian.operation(sigma: 1)] {
+    let image = Image(
+      width: width, height: height, layout: .rgb,
+      samples: (0..<(width * height * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+    for op in [
+      try BuiltinKernel.blur.operation(), try BuiltinKernel.edges.operation(),
+      try BuiltinKernel.sobel.operation(), try BuiltinKernel.gaussian.operation(sigma: 1),
+    ] {
       for border in Border.allCases {
         let options = FilterOptions(padding: .same, border: border)
-        assertClose(try apply(op, to: image, options: options),
-                    try applyReference(op, to: image, options: options), "\(op) \(border)")
+        assertClose(
+          try apply(op, to: image, options: options),
+          try applyReference(op, to: image, options: options), "\(op) \(border)")
       }
+    }
+  }
+
+  /// Issue 5: filtering a 16384² RGB image must fit in 3× the image's memory,
+  /// input and output taking 2×. Scratch is per band, not per image.
+  func testScratchMemoryIsAFewRowsNotAnImage() throws {
+    let side = 16384
+    let imageBytes = side * side * 3
+    for (op, options) in [
+      (try BuiltinKernel.blur.operation(), FilterOptions(padding: .same, border: .reflect)),
+      (try BuiltinKernel.sobel.operation(), FilterOptions(padding: .same)),
+      (try BuiltinKernel.gaussian.operation(sigma: 5), FilterOptions(dilation: AxisPair(2))),
+    ] {
+      let g = try FilterGeometry(
+        inputWidth: side, inputHeight: side, kernelRows: op.kernelRows,
+        kernelCols: op.kernelCols, options: options)
+      let perBand = scratchBytesPerBand(geometry: g, colourChannels: 3)
+      let rowBytes = side * 3 * MemoryLayout<Float>.size
+      XCTAssertLessThanOrEqual(perBand, (op.kernelRows * 2 + 2) * rowBytes + (1 << 16))
+      XCTAssertLessThan(perBand * 64, imageBytes, "even 64 bands at once stay far below 1×")
     }
   }
 
@@ -133,11 +176,13 @@ final class FastPathTests: XCTestCase {
     _ got: Image, _ expected: Image, _ message: String,
     file: StaticString = #filePath, line: UInt = #line
   ) {
-    XCTAssertEqual([got.width, got.height], [expected.width, expected.height], message,
-                   file: file, line: line)
+    XCTAssertEqual(
+      [got.width, got.height], [expected.width, expected.height], message,
+      file: file, line: line)
     XCTAssertEqual(got.layout, expected.layout, file: file, line: line)
     XCTAssertEqual(got.bitDepth, expected.bitDepth, file: file, line: line)
-    let a = samples(got), b = samples(expected)
+    let a = samples(got)
+    let b = samples(expected)
     guard a.count == b.count else { return XCTFail(message, file: file, line: line) }
     let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
     XCTAssertLessThanOrEqual(worst, 1, message, file: file, line: line)
@@ -145,7 +190,8 @@ final class FastPathTests: XCTestCase {
       let ch = got.channels
       let alphaA = stride(from: ch - 1, to: a.count, by: ch).map { a[$0] }
       let alphaB = stride(from: ch - 1, to: b.count, by: ch).map { b[$0] }
-      XCTAssertEqual(alphaA, alphaB, "alpha must be copied exactly: \(message)", file: file, line: line)
+      XCTAssertEqual(
+        alphaA, alphaB, "alpha must be copied exactly: \(message)", file: file, line: line)
     }
   }
 }

@@ -7,8 +7,9 @@ final class FilterGeometryTests: XCTestCase {
     _ width: Int, _ height: Int, kernel: (rows: Int, cols: Int) = (3, 3),
     _ options: FilterOptions
   ) throws -> FilterGeometry {
-    try FilterGeometry(inputWidth: width, inputHeight: height, kernelRows: kernel.rows,
-                       kernelCols: kernel.cols, options: options)
+    try FilterGeometry(
+      inputWidth: width, inputHeight: height, kernelRows: kernel.rows,
+      kernelCols: kernel.cols, options: options)
   }
 
   func testValidIsTheSeeds() throws {
@@ -50,9 +51,12 @@ final class FilterGeometryTests: XCTestCase {
   func testOutputSizeFormulaAgainstCountingPositions() throws {
     var rng = SystemRandomNumberGenerator()
     for _ in 0..<500 {
-      let i = Int.random(in: 1...20, using: &rng), f = Int.random(in: 1...5, using: &rng)
-      let s = Int.random(in: 1...4, using: &rng), d = Int.random(in: 1...3, using: &rng)
-      let p0 = Int.random(in: 0...3, using: &rng), p1 = Int.random(in: 0...3, using: &rng)
+      let i = Int.random(in: 1...20, using: &rng)
+      let f = Int.random(in: 1...5, using: &rng)
+      let s = Int.random(in: 1...4, using: &rng)
+      let d = Int.random(in: 1...3, using: &rng)
+      let p0 = Int.random(in: 0...3, using: &rng)
+      let p1 = Int.random(in: 0...3, using: &rng)
       let options = FilterOptions(
         stride: AxisPair(s), dilation: AxisPair(d),
         padding: .explicit(top: p0, bottom: p1, left: p0, right: p1))
@@ -69,7 +73,7 @@ final class FilterGeometryTests: XCTestCase {
     }
   }
 
-  func testTypedErrors() {
+  func testTypedErrors() throws {
     XCTAssertThrowsError(try geometry(5, 5, FilterOptions(stride: AxisPair(x: 0, y: 1)))) {
       XCTAssertEqual($0 as? FilterError, .invalidStride(AxisPair(x: 0, y: 1)))
     }
@@ -77,18 +81,44 @@ final class FilterGeometryTests: XCTestCase {
       XCTAssertEqual($0 as? FilterError, .invalidDilation(AxisPair(0)))
     }
     XCTAssertThrowsError(try geometry(2, 5, FilterOptions())) {
-      XCTAssertEqual($0 as? FilterError, .kernelLargerThanImage(
-        kernelWidth: 3, kernelHeight: 3, paddedWidth: 2, paddedHeight: 5))
+      XCTAssertEqual(
+        $0 as? FilterError,
+        .kernelLargerThanImage(
+          kernelWidth: 3, kernelHeight: 3, paddedWidth: 2, paddedHeight: 5))
     }
     XCTAssertThrowsError(try geometry(5, 5, FilterOptions(dilation: AxisPair(3)))) {
-      XCTAssertEqual($0 as? FilterError, .kernelLargerThanImage(
-        kernelWidth: 7, kernelHeight: 7, paddedWidth: 5, paddedHeight: 5))
+      XCTAssertEqual(
+        $0 as? FilterError,
+        .kernelLargerThanImage(
+          kernelWidth: 7, kernelHeight: 7, paddedWidth: 5, paddedHeight: 5))
     }
     XCTAssertNoThrow(try geometry(2, 2, FilterOptions(padding: .symmetric(1))))
-    XCTAssertThrowsError(try geometry(5, 5, FilterOptions(padding: .explicit(
-      top: 0, bottom: -1, left: 0, right: 0)))) {
-      XCTAssertEqual($0 as? FilterError, .negativePadding(top: 0, bottom: -1, left: 0, right: 0))
+    XCTAssertThrowsError(
+      try geometry(
+        5, 5,
+        FilterOptions(
+          padding: .explicit(
+            top: 0, bottom: -1, left: 0, right: 0)))
+    ) {
+      XCTAssertEqual($0 as? FilterError, .invalidPadding(top: 0, bottom: -1, left: 0, right: 0))
     }
+    // Absurd values are refused instead of overflowing the size arithmetic.
+    XCTAssertThrowsError(
+      try geometry(5, 5, FilterOptions(stride: AxisPair(Int.max), padding: .same))
+    ) {
+      XCTAssertEqual($0 as? FilterError, .invalidStride(AxisPair(Int.max)))
+    }
+    XCTAssertThrowsError(try geometry(5, 5, FilterOptions(dilation: AxisPair(x: 1, y: Int.max)))) {
+      XCTAssertEqual($0 as? FilterError, .invalidDilation(AxisPair(x: 1, y: Int.max)))
+    }
+    XCTAssertThrowsError(try geometry(5, 5, FilterOptions(padding: .symmetric(Int.max)))) {
+      XCTAssertEqual(
+        $0 as? FilterError,
+        .invalidPadding(
+          top: Int.max, bottom: Int.max, left: Int.max, right: Int.max))
+    }
+    let huge = try geometry(5, 5, FilterOptions(stride: AxisPair(1 << 24), padding: .same))
+    XCTAssertEqual([huge.outputWidth, huge.outputHeight], [1, 1])
     XCTAssertThrowsError(try geometry(0, 5, FilterOptions())) {
       XCTAssertEqual($0 as? FilterError, .emptyImage)
     }

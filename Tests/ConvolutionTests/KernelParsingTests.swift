@@ -66,8 +66,9 @@ final class KernelParsingTests: XCTestCase {
     let bad = dir.appendingPathComponent("bad.txt").path
     try "1 2\n# comment\n3 q\n".write(toFile: bad, atomically: true, encoding: .utf8)
     XCTAssertThrowsError(try Kernel.load(contentsOfFile: bad)) { error in
-      XCTAssertEqual(error as? KernelError,
-                     .inFile(path: bad, error: .notANumber(token: "q", row: 2, column: 2)))
+      XCTAssertEqual(
+        error as? KernelError,
+        .inFile(path: bad, error: .notANumber(token: "q", row: 2, column: 2)))
       XCTAssertTrue("\(error)".hasPrefix(bad))
     }
     let missing = dir.appendingPathComponent("missing.txt").path
@@ -75,7 +76,8 @@ final class KernelParsingTests: XCTestCase {
       XCTAssertEqual(error as? KernelError, .unreadableFile(path: missing, reason: "no such file"))
     }
     XCTAssertThrowsError(try Kernel.load(contentsOfFile: dir.path)) { error in
-      XCTAssertEqual(error as? KernelError, .unreadableFile(path: dir.path, reason: "is a directory"))
+      XCTAssertEqual(
+        error as? KernelError, .unreadableFile(path: dir.path, reason: "is a directory"))
     }
   }
 
@@ -86,7 +88,7 @@ final class KernelParsingTests: XCTestCase {
 
   func testSeparability() throws {
     for name in [BuiltinKernel.blur, .sobelX, .sobelY, .prewittX, .prewittY, .identity] {
-      guard case let .kernel(k) = try name.operation() else { return XCTFail("\(name)") }
+      guard case .kernel(let k) = try name.operation() else { return XCTFail("\(name)") }
       let factors = try XCTUnwrap(k.separableFactors, "\(name) should be separable")
       for r in 0..<k.rows {
         for c in 0..<k.cols {
@@ -95,7 +97,7 @@ final class KernelParsingTests: XCTestCase {
       }
     }
     for name in [BuiltinKernel.edges, .laplacian4, .sharpen, .emboss] {
-      guard case let .kernel(k) = try name.operation() else { return XCTFail("\(name)") }
+      guard case .kernel(let k) = try name.operation() else { return XCTFail("\(name)") }
       XCTAssertFalse(k.isSeparable, "\(name) is not rank 1")
     }
     XCTAssertTrue(try BuiltinKernel.gaussian(sigma: 2).isSeparable)

@@ -7,18 +7,22 @@ import XCTest
 /// The seed's example against scipy: see Fixtures/make_mnist_golden.py.
 final class MNISTGoldenTests: XCTestCase {
   private func fixture(_ name: String) throws -> [UInt8] {
-    let url = try XCTUnwrap(Bundle.module.url(
-      forResource: name, withExtension: "u8", subdirectory: "Fixtures"), "missing fixture \(name)")
+    let url = try XCTUnwrap(
+      Bundle.module.url(
+        forResource: name, withExtension: "u8", subdirectory: "Fixtures"), "missing fixture \(name)"
+    )
     return [UInt8](try Data(contentsOf: url))
   }
 
   func testBlurAndEdgesOfTrainingImageThreeMatchScipy() throws {
-    let input = Image(width: 28, height: 28, layout: .gray,
-                      samples: try fixture("mnist-train-3-28x28"))
+    let input = Image(
+      width: 28, height: 28, layout: .gray,
+      samples: try fixture("mnist-train-3-28x28"))
     for name in [BuiltinKernel.blur, .edges] {
       let expected = try fixture("mnist-train-3-\(name.rawValue)-26x26")
       for (path, run) in [("fast", apply), ("reference", applyReference)] {
-        let out = try run(try name.operation(), input, FilterOptions(padding: .valid, range: .clamp))
+        let out = try run(
+          try name.operation(), input, FilterOptions(padding: .valid, range: .clamp))
         XCTAssertEqual([out.width, out.height], [26, 26], "\(name) \(path)")
         XCTAssertEqual(out.samples8, expected, "\(name) \(path)")
       }

@@ -62,6 +62,7 @@ typedef struct {
   int range;          /* CVZ_RANGE_* */
   float norm_low, norm_factor;
   float max_value;    /* 255 or 65535 */
+  int baseline_only;  /* 1: never take the AVX2 copy (lets tests cover both) */
 } cvz_filter;
 
 /* Filters output rows [row_begin, row_end) into f->output.

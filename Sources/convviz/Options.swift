@@ -1,0 +1,71 @@
+import ArgumentParser
+import Convolution
+import ImageCodecs
+
+/// Decoding flags shared by every command that reads photos.
+struct DecodingOptions: ParsableArguments {
+  @Option(
+    name: .customLong("max-pixels"),
+    help: "Refuse images with more pixels than this (decompression-bomb guard).")
+  var maxPixels: Int = DecodeOptions.default.pixelLimit
+
+  @Flag(
+    name: .customLong("keep-orientation"),
+    help: "Keep a JPEG's stored orientation instead of applying its EXIF rotation.")
+  var keepOrientation = false
+
+  func validate() throws {
+    if maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
+  }
+
+  var decodeOptions: DecodeOptions {
+    var options = DecodeOptions.default
+    options.pixelLimit = maxPixels
+    options.appliesEXIFOrientation = !keepOrientation
+    return options
+  }
+}
+
+/// `--padding valid|same|N`.
+enum PaddingChoice: ExpressibleByArgument, Equatable {
+  case valid, same
+  case pixels(Int)
+
+  init?(argument: String) {
+    switch argument {
+    case "valid": self = .valid
+    case "same": self = .same
+    default:
+      guard let n = Int(argument), n >= 0 else { return nil }
+      self = .pixels(n)
+    }
+  }
+
+  static var allValueStrings: [String] { ["valid", "same", "N"] }
+  var defaultValueDescription: String {
+    switch self {
+    case .valid: return "valid"
+    case .same: return "same"
+    case .pixels(let n): return String(n)
+    }
+  }
+
+  var padding: Padding {
+    switch self {
+    case .valid: return .valid
+    case .same: return .same
+    case .pixels(let n): return .symmetric(n)
+    }
+  }
+}
+
+extension Border: ExpressibleByArgument {}
+extension RangeMode: ExpressibleByArgument {}
+
+/// The image format of outputs written into a folder.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+  case png, jpeg
+
+  var fileExtension: String { self == .png ? "png" : "jpg" }
+  var imageFormat: ImageFormat { self == .png ? .png : .jpeg }
+}
