@@ -310,12 +310,30 @@ extension ByteReader {
     let kind = try u8("optimizer kind")
     var p: [Float] = []
     for _ in 0..<4 { p.append(try f32("optimizer hyper-parameter")) }
+    // The optimizers' initialisers trap on these; a file must not reach them.
+    func check(_ valid: Bool, _ what: String) throws(ByteReaderError) {
+      guard valid else { throw ByteReaderError(reason: "optimizer \(what) is out of range") }
+    }
+    try check(p[0].isFinite, "learning rate")
     switch kind {
-    case 0: return .sgd(learningRate: p[0], momentum: p[1], nesterov: p[2] != 0)
-    case 1: return .adadelta(learningRate: p[0], rho: p[1], epsilon: p[2])
-    case 2: return .adam(learningRate: p[0], beta1: p[1], beta2: p[2], epsilon: p[3])
-    case 3: return .rmsprop(learningRate: p[0], rho: p[1], momentum: p[2], epsilon: p[3])
-    default: throw ByteReaderError(reason: "unknown optimizer kind \(kind)")
+    case 0:
+      try check(p[1] >= 0 && p[1] <= 1, "momentum")
+      return .sgd(learningRate: p[0], momentum: p[1], nesterov: p[2] != 0)
+    case 1:
+      try check(p[1] >= 0 && p[1] <= 1, "rho")
+      try check(p[2] > 0 && p[2].isFinite, "epsilon")
+      return .adadelta(learningRate: p[0], rho: p[1], epsilon: p[2])
+    case 2:
+      try check(p[1] >= 0 && p[1] < 1 && p[2] >= 0 && p[2] < 1, "beta")
+      try check(p[3].isFinite, "epsilon")
+      return .adam(learningRate: p[0], beta1: p[1], beta2: p[2], epsilon: p[3])
+    case 3:
+      try check(p[1] >= 0 && p[1] <= 1, "rho")
+      try check(p[2] >= 0 && p[2] <= 1, "momentum")
+      try check(p[3].isFinite, "epsilon")
+      return .rmsprop(learningRate: p[0], rho: p[1], momentum: p[2], epsilon: p[3])
+    default:
+      throw ByteReaderError(reason: "unknown optimizer kind \(kind)")
     }
   }
 

@@ -67,6 +67,16 @@ public struct ModelSpec: Hashable, Sendable {
       .incompatibleShape(line: line, layer: layer.keyword, input: input, reason: reason)
     }
     switch layer {
+    case .conv2d(_, _, _, _, .softmax), .activation(.softmax):
+      if case .conv2d = layer { throw incompatible("softmax needs flat features; use it on dense") }
+      guard case .flat = input else {
+        throw incompatible("softmax needs flat features; add `flatten` before it")
+      }
+      return input
+    default:
+      break
+    }
+    switch layer {
     case .conv2d(let filters, let kernel, let strides, let padding, _):
       guard case .image(let h, let w, _) = input else {
         throw incompatible("needs an image input; conv2d cannot follow flatten or dense")

@@ -25,32 +25,40 @@ enum FileContents {
     }
     // Linux lets open() succeed on a directory; read() then fails with EISDIR.
     if status.st_mode & S_IFMT == S_IFDIR { throw .isDirectory(path) }
-    var bytes: [UInt8] = []
-    // Regular files come in one read of their size; pipes and devices grow.
-    var chunk = max(Int(status.st_size), 1 << 16)
-    while true {
-      let start = bytes.count
-      var failure: Int32 = 0
-      var got = 0
-      bytes.append(contentsOf: repeatElement(0, count: chunk))
-      bytes.withUnsafeMutableBytes { raw in
-        while got < chunk {
-          let n = Glibc.read(fd, raw.baseAddress! + start + got, chunk - got)
-          if n < 0 {
-            if errno == EINTR { continue }
-            failure = errno
-            return
-          }
-          if n == 0 { return }
-          got += n
-        }
+    // Regular files come in one read of their size; pipes and devices (and
+    // files that grow meanwhile) continue in chunks until end of file.
+    let expected = max(Int(status.st_size), 1)
+    var bytes = try readChunk(fd, path: path, capacity: expected)
+    if bytes.count == expected {
+      while true {
+        let chunk = try readChunk(fd, path: path, capacity: 1 << 16)
+        if chunk.isEmpty { break }
+        bytes += chunk
       }
-      if failure != 0 { throw .unreadable(path, reason: String(cString: strerror(failure))) }
-      bytes.removeLast(chunk - got)
-      if got < chunk { break }
-      chunk = 1 << 16
     }
     if bytes.isEmpty { throw .emptyFile(path) }
+    return bytes
+  }
+
+  /// Up to `capacity` bytes, fewer only at end of file.
+  private static func readChunk(_ fd: Int32, path: String, capacity: Int)
+    throws(CodecError) -> [UInt8]
+  {
+    var failure: Int32 = 0
+    let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+      count = 0
+      while count < capacity {
+        let n = Glibc.read(fd, buffer.baseAddress! + count, capacity - count)
+        if n < 0 {
+          if errno == EINTR { continue }
+          failure = errno
+          return
+        }
+        if n == 0 { return }
+        count += n
+      }
+    }
+    if failure != 0 { throw .unreadable(path, reason: String(cString: strerror(failure))) }
     return bytes
   }
 }

@@ -61,7 +61,14 @@ public enum ImageFile {
   public static func encode(_ image: Image, as format: ImageFormat, quality: Int = 90)
     throws(CodecError) -> [UInt8]
   {
-    try encodedBuffer(image, as: format, quality: quality).array
+    try encode(image, as: format, options: EncodeOptions(quality: quality))
+  }
+
+  /// Encodes `image` as `format` with all encoder settings.
+  public static func encode(_ image: Image, as format: ImageFormat, options: EncodeOptions)
+    throws(CodecError) -> [UInt8]
+  {
+    try encodedBuffer(image, as: format, options: options).array
   }
 
   /// Encodes `image` in the format named by `path`'s extension (.png, .jpg,
@@ -69,10 +76,17 @@ public enum ImageFile {
   public static func write(_ image: Image, to path: String, quality: Int = 90)
     throws(CodecError)
   {
+    try write(image, to: path, options: EncodeOptions(quality: quality))
+  }
+
+  /// Writes `image` to `path` with all encoder settings.
+  public static func write(_ image: Image, to path: String, options: EncodeOptions)
+    throws(CodecError)
+  {
     guard let format = ImageFormat(pathExtensionOf: path) else {
       throw .unsupportedExtension(path)
     }
-    let encoded = try encodedBuffer(image, as: format, quality: quality)
+    let encoded = try encodedBuffer(image, as: format, options: options)
     do {
       try AtomicFile.write(encoded.bytes, to: path)
     } catch {
@@ -84,12 +98,12 @@ public enum ImageFile {
     }
   }
 
-  private static func encodedBuffer(_ image: Image, as format: ImageFormat, quality: Int)
-    throws(CodecError) -> ShimBuffer
+  private static func encodedBuffer(_ image: Image, as format: ImageFormat,
+                                    options: EncodeOptions) throws(CodecError) -> ShimBuffer
   {
     switch format {
-    case .png: return try PNGCodec.encode(image)
-    case .jpeg: return try JPEGCodec.encode(image, quality: quality)
+    case .png: return try PNGCodec.encode(image, compressionLevel: options.pngCompressionLevel)
+    case .jpeg: return try JPEGCodec.encode(image, quality: options.quality)
     }
   }
 }

@@ -169,6 +169,20 @@ final class ModelFileTests: XCTestCase {
         reason: "optimizer slot velocity for conv2d/kernel has shape (2), needs (3, 3, 1, 2)"))
   }
 
+  /// Hyper-parameters that would trap an optimizer's initialiser are refused
+  /// when read (regression: rho 5 under a valid CRC reached Adadelta.init).
+  func testOutOfRangeOptimizerSettingsAreMalformed() {
+    var file = sampleFile(checkpoint: false)
+    file.metadata.optimizer = .adadelta(learningRate: 1, rho: 5, epsilon: 1e-7)
+    XCTAssertEqual(
+      decodeError(file.encoded()),
+      .malformed(path: "m.bin", reason: "optimizer rho is out of range"))
+    file.metadata.optimizer = .adam(learningRate: .nan, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+    XCTAssertEqual(
+      decodeError(file.encoded()),
+      .malformed(path: "m.bin", reason: "optimizer learning rate is out of range"))
+  }
+
   /// Random damage with a recomputed, valid CRC: the parser itself must
   /// refuse absurd lengths without trapping or allocating wildly.
   func testCorruptBodyWithValidChecksumNeverCrashes() {
@@ -184,7 +198,14 @@ final class ModelFileTests: XCTestCase {
       let crc = CRC32.checksum(damaged[..<(damaged.count - 4)])
       damaged.replaceSubrange(
         (damaged.count - 4)..., with: (0..<4).map { UInt8(truncatingIfNeeded: crc >> (8 * $0)) })
-      if decodeError(damaged) != nil { refused += 1 }
+      do {
+        // Whatever decodes must also load and resume without trapping.
+        let file = try ModelFile.decode(damaged, path: "m.bin")
+        _ = file.makeModel()
+        _ = try? Trainer(resuming: file, path: "m.bin")
+      } catch {
+        refused += 1
+      }
     }
     XCTAssertGreaterThan(refused, 1000)
   }

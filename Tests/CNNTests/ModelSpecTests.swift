@@ -171,6 +171,48 @@ final class ModelSpecTests: XCTestCase {
       mentions: "line 3")
   }
 
+  /// The engine's softmax works on flat features only; a spec must not
+  /// reach it with images (regression: `activation softmax` after conv trapped).
+  func testSoftmaxNeedsFlatFeatures() {
+    assertError(
+      "input 4 4 1\nconv2d 2 3 softmax\n",
+      .incompatibleShape(
+        line: 2, layer: "conv2d", input: .image(height: 4, width: 4, channels: 1),
+        reason: "softmax needs flat features; use it on dense"),
+      mentions: "softmax")
+    assertError(
+      "input 4 4 1\nactivation softmax\n",
+      .incompatibleShape(
+        line: 2, layer: "activation", input: .image(height: 4, width: 4, channels: 1),
+        reason: "softmax needs flat features; add `flatten` before it"),
+      mentions: "flatten")
+    XCTAssertNoThrow(try ModelSpec.parse("input 4 4 1\nflatten\nactivation softmax\n"))
+  }
+
+  /// Every spec that parses builds an engine model without tripping its
+  /// preconditions (small random specs).
+  func testEveryParsedSpecBuilds() {
+    var generator = SplitMix(seed: 13)
+    let lines = [
+      "conv2d 2 3", "conv2d 2 3 relu padding=same", "conv2d 1 2x1 strides=2 tanh",
+      "conv2d 2 1 softmax", "maxpool2d 2", "avgpool2d 3 strides=1", "l2pool2d 2 strides=1",
+      "dropout 0.5", "flatten", "dense 3 sigmoid", "dense 2 softmax", "activation softmax",
+      "activation relu",
+    ]
+    var built = 0
+    for _ in 0..<400 {
+      var text = "input 5 4 2\n"
+      for _ in 0..<Int(generator.next() % 5) + 1 {
+        text += lines[Int(generator.next() % UInt64(lines.count))] + "\n"
+      }
+      guard let spec = try? ModelSpec.parse(text) else { continue }
+      let model = spec.makeModel(seed: 1)
+      XCTAssertEqual(model.outputShape, spec.outputShape.tensorShape, text)
+      built += 1
+    }
+    XCTAssertGreaterThan(built, 50)
+  }
+
   func testRefusesSpecsTooLargeToAllocate() {
     XCTAssertThrowsError(
       try ModelSpec.parse("input 4 4 1\nflatten\ndense 16777216\ndense 16777216\n")

@@ -56,7 +56,12 @@ extension Image {
   /// The samples as golden.tsv hashes them: 16-bit little-endian.
   var sampleBytes: [UInt8] {
     if bitDepth == .eight { return samples8 }
-    return samples16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+    var bytes = [UInt8](repeating: 0, count: samples16.count * 2)
+    for (i, v) in samples16.enumerated() {
+      bytes[2 * i] = UInt8(v & 0xFF)
+      bytes[2 * i + 1] = UInt8(v >> 8)
+    }
+    return bytes
   }
 
   var layoutName: String {

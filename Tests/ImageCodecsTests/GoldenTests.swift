@@ -26,7 +26,8 @@ final class GoldenTests: XCTestCase {
     let goldens = try Fixtures.goldens().filter { $0.name.hasPrefix("jpeg/") }
     let names = Set(goldens.map(\.name))
     for required in ["jpeg/testorig.jpg", "jpeg/testimgint.jpg", "jpeg/testimgari.jpg",
-                     "jpeg/gray.jpg", "jpeg/progressive444.jpg", "jpeg/rocket-crop.jpg"] {
+                     "jpeg/gray.jpg", "jpeg/progressive444.jpg", "jpeg/rocket-crop.jpg",
+                     "jpeg/cmyk.jpg", "jpeg/ycck.jpg"] {
       XCTAssertTrue(names.contains(required), required)
     }
     try check(goldens)

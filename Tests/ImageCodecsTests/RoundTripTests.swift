@@ -39,6 +39,16 @@ final class RoundTripTests: XCTestCase {
     }
   }
 
+  func testPNGCompressionLevelTradesSizeNotPixels() throws {
+    let image = Self.pattern(width: 64, height: 64, layout: .rgb)
+    let stored = try ImageFile.encode(image, as: .png, options: EncodeOptions(pngCompressionLevel: 0))
+    let small = try ImageFile.encode(image, as: .png, options: EncodeOptions(pngCompressionLevel: 9))
+    XCTAssertGreaterThan(stored.count, 64 * 64 * 3)
+    XCTAssertLessThan(small.count, stored.count / 4)
+    XCTAssertEqual(try ImageFile.decode(stored, name: "a"), image)
+    XCTAssertEqual(try ImageFile.decode(small, name: "b"), image)
+  }
+
   func testJPEGRoundTripIsClose() throws {
     // Smooth content: JPEG at quality 95 keeps it within a few levels.
     var samples: [UInt8] = []

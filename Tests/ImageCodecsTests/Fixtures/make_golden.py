@@ -18,6 +18,7 @@ Writes next to this script:
 Trusted decoders: pypng for PNG (exact 16-bit, no gamma, no sBIT shift; the
 palette/tRNS/low-bit expansion below is the PNG spec's), djpeg for JPEG.
 """
+import ctypes
 import hashlib
 import io
 import os
@@ -122,6 +123,48 @@ def with_app1(jpeg, segment):
     return jpeg[:2] + segment + jpeg[2:]
 
 
+class TurboJPEG:
+    """libturbojpeg (same libjpeg-turbo 2.1.5) through ctypes: it writes YCCK
+    JPEGs from CMYK samples and reads CMYK samples back without conversion."""
+    CMYK, SAMP_444 = 11, 0
+
+    def __init__(self):
+        self.lib = ctypes.CDLL("libturbojpeg.so.0")
+        self.lib.tjInitCompress.restype = ctypes.c_void_p
+        self.lib.tjInitDecompress.restype = ctypes.c_void_p
+
+    def compress_cmyk(self, cmyk, quality):
+        height, width, _ = cmyk.shape
+        handle = ctypes.c_void_p(self.lib.tjInitCompress())
+        buffer, size = ctypes.POINTER(ctypes.c_ubyte)(), ctypes.c_ulong(0)
+        source = np.ascontiguousarray(cmyk).ctypes.data_as(ctypes.POINTER(ctypes.c_ubyte))
+        status = self.lib.tjCompress2(handle, source, width, 0, height, self.CMYK,
+                                      ctypes.byref(buffer), ctypes.byref(size), self.SAMP_444,
+                                      quality, 0)
+        assert status == 0, "tjCompress2 failed"
+        data = ctypes.string_at(buffer, size.value)
+        self.lib.tjFree(buffer)
+        self.lib.tjDestroy(handle)
+        return data
+
+    def decompress_cmyk(self, data, width, height):
+        handle = ctypes.c_void_p(self.lib.tjInitDecompress())
+        out = np.zeros((height, width, 4), dtype=np.uint8)
+        status = self.lib.tjDecompress2(handle, data, ctypes.c_ulong(len(data)),
+                                        out.ctypes.data_as(ctypes.POINTER(ctypes.c_ubyte)),
+                                        width, 0, height, self.CMYK, 0)
+        assert status == 0, "tjDecompress2 failed"
+        self.lib.tjDestroy(handle)
+        return out
+
+
+def adobe_cmyk_to_rgb(cmyk):
+    """Inverted (Adobe) CMYK to RGB: R = C*K/255 rounded, as Pillow does."""
+    inverted = cmyk.astype(np.uint32)
+    product = inverted[:, :, :3] * inverted[:, :, 3:4] + 128
+    return ((product + (product >> 8)) >> 8).astype(np.uint8)
+
+
 def png_chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -204,11 +247,20 @@ def main(shared):
     # inverted values, from Pillow's own decode of the same file.
     cmyk = Image.fromarray(picture).resize((24, 16)).convert("CMYK")
     cmyk.save(os.path.join(jpeg, "cmyk.jpg"), "JPEG", quality=95)
-    decoded = np.asarray(Image.open(os.path.join(jpeg, "cmyk.jpg"))).astype(np.uint32)
-    inverted = 255 - decoded  # Pillow returns plain CMYK; the file stores it inverted
-    product = inverted[:, :, :3] * inverted[:, :, 3:4] + 128
-    rgb = ((product + (product >> 8)) >> 8).astype(np.uint8)
-    rgb.tofile(os.path.join(HERE, "cmyk.rgb"))
+    decoded = np.asarray(Image.open(os.path.join(jpeg, "cmyk.jpg")))
+    adobe_cmyk_to_rgb(255 - decoded).tofile(os.path.join(HERE, "cmyk.rgb"))
+    # Exact goldens from the same library: CMYK as stored, then the formula.
+    turbo = TurboJPEG()
+    with open(os.path.join(jpeg, "cmyk.jpg"), "rb") as f:
+        stored_cmyk = turbo.decompress_cmyk(f.read(), 24, 16)
+    rows.append(golden_row("jpeg/cmyk.jpg", adobe_cmyk_to_rgb(stored_cmyk)))
+    # YCCK: TurboJPEG stores CMYK samples as YCCK (with an Adobe marker).
+    ink = np.asarray(cmyk)
+    ycck = turbo.compress_cmyk(ink, 95)
+    assert b"Adobe" in ycck[:200]
+    with open(os.path.join(jpeg, "ycck.jpg"), "wb") as f:
+        f.write(ycck)
+    rows.append(golden_row("jpeg/ycck.jpg", adobe_cmyk_to_rgb(turbo.decompress_cmyk(ycck, 24, 16))))
 
     crafted = os.path.join(HERE, "crafted")
     os.makedirs(crafted, exist_ok=True)

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Times PNG and JPEG decode and encode of one 4096x4096 RGB image: convviz
+against Pillow and OpenCV, side by side, and prints the ratios.
+
+Run through bench/codecs.sh, which installs the peers and builds convviz in
+release mode. convviz is timed by its own `filter --kernel identity --timings`
+report (stderr lines "timing decode <ms> ms" and "timing encode <ms> ms"), so
+process start-up and the identity filter are left out. Every side reads from
+and writes to a file, so file I/O is included for all. Best of --repeat runs.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import cv2
+import numpy as np
+from PIL import Image
+
+
+def make_image(folder, size):
+    """The astronaut sample scaled up, plus mild noise: photo-like content
+    that neither compresses trivially nor is pure noise."""
+    samples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "samples")
+    source = os.path.join(samples, "astronaut.png")
+    if not os.path.exists(source):
+        source = "/work/shared/samples/astronaut.png"
+    picture = Image.open(source).convert("RGB").resize((size, size), Image.BICUBIC)
+    pixels = np.asarray(picture).astype(np.int16)
+    noise = np.random.default_rng(0).integers(-6, 7, pixels.shape)
+    pixels = np.clip(pixels + noise, 0, 255).astype(np.uint8)
+    png_path, jpg_path = os.path.join(folder, "large.png"), os.path.join(folder, "large.jpg")
+    Image.fromarray(pixels).save(png_path)
+    Image.fromarray(pixels).save(jpg_path, quality=90)
+    return png_path, jpg_path
+
+
+def best_ms(function, repeat):
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        best = min(best, (time.perf_counter() - start) * 1000)
+    return best
+
+
+def convviz_ms(binary, source, output, repeat):
+    """Best decode and encode times over `repeat` runs of convviz filter."""
+    decode, encode = float("inf"), float("inf")
+    for _ in range(repeat):
+        run = subprocess.run(
+            [binary, "filter", source, "--kernel", "identity", "--timings", "-o", output],
+            capture_output=True, text=True)
+        if run.returncode != 0:
+            sys.exit("convviz filter failed:\n" + run.stderr)
+        times = dict(re.findall(r"^timing (\w+) ([\d.]+) ms$", run.stderr, re.MULTILINE))
+        if "decode" not in times or "encode" not in times:
+            sys.exit("convviz printed no 'timing decode/encode <ms> ms' lines:\n" + run.stderr)
+        decode = min(decode, float(times["decode"]))
+        encode = min(encode, float(times["encode"]))
+    return decode, encode
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--convviz", required=True, help="the release convviz binary")
+    parser.add_argument("--size", type=int, default=4096)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--png-encode-repeat", type=int, default=1,
+                        help="PNG encoding takes seconds; once is enough")
+    args = parser.parse_args()
+    cv2.setNumThreads(2)
+    with tempfile.TemporaryDirectory() as folder:
+        png_path, jpg_path = make_image(folder, args.size)
+        rows = []
+        for name, path in [("PNG", png_path), ("JPEG", jpg_path)]:
+            out = os.path.join(folder, "out" + os.path.splitext(path)[1])
+            pillow_image = Image.open(path)
+            pillow_image.load()
+            array = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+            decode = {
+                "Pillow": best_ms(lambda: Image.open(path).load(), args.repeat),
+                "OpenCV": best_ms(lambda: cv2.imread(path, cv2.IMREAD_UNCHANGED), args.repeat),
+            }
+            encode_repeat = args.png_encode_repeat if name == "PNG" else args.repeat
+            if name == "PNG":
+                save = lambda: pillow_image.save(out)  # zlib level 6, like convviz
+                write = lambda: cv2.imwrite(out, array)  # OpenCV's default: level 1
+            else:
+                save = lambda: pillow_image.save(out, quality=90)
+                write = lambda: cv2.imwrite(out, array, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            encode = {"Pillow": best_ms(save, encode_repeat), "OpenCV": best_ms(write, encode_repeat)}
+            ours = convviz_ms(args.convviz, path, out, min(args.repeat, encode_repeat))
+            rows.append((name, "decode", ours[0], decode))
+            rows.append((name, "encode", ours[1], encode))
+    print(f"{args.size}x{args.size} RGB, best of {args.repeat} (PNG encode: "
+          f"{args.png_encode_repeat}); ratio = peer time / convviz time, > 1 means convviz is faster")
+    print(f"{'format':6} {'step':6} {'convviz ms':>10} {'Pillow ms':>10} {'ratio':>6} "
+          f"{'OpenCV ms':>10} {'ratio':>6}")
+    for name, step, ours, peers in rows:
+        print(f"{name:6} {step:6} {ours:10.1f} {peers['Pillow']:10.1f} "
+              f"{peers['Pillow'] / ours:6.2f} {peers['OpenCV']:10.1f} {peers['OpenCV'] / ours:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
