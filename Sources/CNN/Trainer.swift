@@ -208,6 +208,14 @@ public struct Trainer: Sendable {
     return records
   }
 
+  /// The current model's loss, accuracy and confusion matrix on `data`
+  /// (a test split, say), in inference mode.
+  public mutating func evaluate(
+    _ data: LabeledData, batchSize: Int = 100
+  ) throws(TrainerError) -> Evaluation {
+    try model.evaluation(on: data, spec: spec, batchSize: batchSize)
+  }
+
   /// The model as a file: the weights and training metadata, plus with
   /// `checkpoint` the optimizer and generator states needed to resume.
   public func modelFile(checkpoint: Bool = false) -> ModelFile {

@@ -29,7 +29,13 @@ public struct EpochRecord: Equatable, Sendable {
   /// `epoch,loss,accuracy,val_loss,val_accuracy,seconds`, Keras's CSVLogger names.
   public static let csvHeader = "epoch,loss,accuracy,val_loss,val_accuracy,seconds"
 
-  /// One CSV row; missing validation metrics are empty fields.
+  /// A whole history as CSV text: the header, then one row per epoch.
+  public static func csv(_ records: [EpochRecord]) -> String {
+    ([csvHeader] + records.map(\.csvRow)).joined(separator: "\n") + "\n"
+  }
+
+  /// One CSV row; missing validation metrics (and times read back from a
+  /// model file) are empty fields.
   public var csvRow: String {
     func field(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
     return "\(epoch),\(loss),\(accuracy),\(field(validationLoss)),"

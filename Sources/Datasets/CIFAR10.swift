@@ -60,7 +60,8 @@ public enum CIFAR10 {
       }
     }
     let shape = Shape(labels.count, 3, side, side)
-    return Dataset(images: Tensor(shape: shape, storage: storage), labels: labels, classNames: classNames)
+    return Dataset(
+      images: Tensor(shape: shape, storage: storage), labels: labels, classNames: classNames)
   }
 
   private static func batchFolder(_ folder: String) -> String? {

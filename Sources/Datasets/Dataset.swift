@@ -11,7 +11,8 @@ public struct Dataset: Sendable, Equatable {
 
   public init(images: Tensor, labels: [Int], classNames: [String]) {
     precondition(images.shape.rank == 4, "images must be (N, C, H, W), got \(images.shape)")
-    precondition(images.shape[0] == labels.count, "\(labels.count) labels for \(images.shape[0]) images")
+    precondition(
+      images.shape[0] == labels.count, "\(labels.count) labels for \(images.shape[0]) images")
     self.images = images
     self.labels = labels
     self.classNames = classNames
@@ -24,7 +25,8 @@ public struct Dataset: Sendable, Equatable {
 
   /// The samples in `range`, in order.
   public func slice(_ range: Range<Int>) -> Dataset {
-    precondition(range.lowerBound >= 0 && range.upperBound <= count, "slice \(range) out of 0..<\(count)")
+    precondition(
+      range.lowerBound >= 0 && range.upperBound <= count, "slice \(range) out of 0..<\(count)")
     let stride = sampleShape.count
     var dims = images.shape.dims
     dims[0] = range.count

@@ -40,58 +40,59 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
   /// An image file that ImageCodecs could not read; its message names the file.
   case imageCodec(CodecError)
   /// An image whose size differs from the rest of the data set.
-  case imageSizeMismatch(path: String, width: Int, height: Int, expectedWidth: Int,
-                         expectedHeight: Int)
+  case imageSizeMismatch(
+    path: String, width: Int, height: Int, expectedWidth: Int,
+    expectedHeight: Int)
   /// A folder that matches none of the supported layouts.
   case unknownFormat(path: String)
 
   public var description: String {
     switch self {
-    case let .unreadable(path, reason):
+    case .unreadable(let path, let reason):
       return "\(path): cannot read: \(reason)"
-    case let .corruptGzip(path, message):
+    case .corruptGzip(let path, let message):
       return "\(path): gzip data is damaged (\(message)); download the file again"
-    case let .notIDX(path, firstBytes):
+    case .notIDX(let path, let firstBytes):
       let hex = firstBytes.map { String($0, radix: 16) }.joined(separator: " ")
       return "\(path): not an IDX file (starts with \(hex.isEmpty ? "nothing" : hex), "
         + "expected 00 00 <type> <ndims>)"
-    case let .unsupportedIDXType(path, typeCode):
+    case .unsupportedIDXType(let path, let typeCode):
       return "\(path): unknown IDX element type 0x\(String(typeCode, radix: 16))"
-    case let .implausibleHeader(path, dims):
+    case .implausibleHeader(let path, let dims):
       return "\(path): IDX header has implausible dimensions \(dims)"
-    case let .sizeMismatch(path, expected, actual):
+    case .sizeMismatch(let path, let expected, let actual):
       let kind = actual < expected ? "truncated" : "has trailing data"
       return "\(path): malformed, \(kind): header implies \(expected) bytes of data, "
         + "file holds \(actual)"
-    case let .unexpectedShape(path, found, expected):
+    case .unexpectedShape(let path, let found, let expected):
       return "\(path): found \(found), expected \(expected)"
-    case let .indexOutOfRange(path, index, count):
+    case .indexOutOfRange(let path, let index, let count):
       return "\(path): image index \(index) is out of range; the file holds \(count) images "
         + "(0...\(count - 1))"
-    case let .countMismatch(imagesPath, images, labelsPath, labels):
+    case .countMismatch(let imagesPath, let images, let labelsPath, let labels):
       return "\(imagesPath) holds \(images) images but \(labelsPath) holds \(labels) labels"
-    case let .missingFile(path, expected):
+    case .missingFile(let path, let expected):
       return "\(path): missing \(expected)"
-    case let .partialRecord(path, length, recordSize):
+    case .partialRecord(let path, let length, let recordSize):
       return "\(path): length \(length) is not a multiple of the \(recordSize)-byte record; "
         + "the file is truncated or not a CIFAR-10 binary batch"
-    case let .labelOutOfRange(path, label, classCount):
+    case .labelOutOfRange(let path, let label, let classCount):
       return "\(path): label \(label) is outside 0..<\(classCount)"
-    case let .noClasses(path):
+    case .noClasses(let path):
       return "\(path): no class folders found; expected one sub-folder of images per class"
-    case let .emptyClass(path):
+    case .emptyClass(let path):
       return "\(path): class folder holds no .png or .jpg images"
-    case let .unknownClass(path, knownClasses):
+    case .unknownClass(let path, let knownClasses):
       return "\(path): class is not among the training classes ("
         + knownClasses.joined(separator: ", ") + ")"
-    case let .undecodableImage(path, message):
+    case .undecodableImage(let path, let message):
       return "\(path): cannot decode image: \(message)"
-    case let .imageCodec(error):
+    case .imageCodec(let error):
       return error.description
-    case let .imageSizeMismatch(path, width, height, expectedWidth, expectedHeight):
+    case .imageSizeMismatch(let path, let width, let height, let expectedWidth, let expectedHeight):
       return "\(path): image is \(width)×\(height) but the data set's images are "
         + "\(expectedWidth)×\(expectedHeight); resize it or remove it"
-    case let .unknownFormat(path):
+    case .unknownFormat(let path):
       return "\(path): not a recognised data set: expected MNIST IDX files "
         + "(train-images-idx3-ubyte[.gz], …), CIFAR-10 batches (data_batch_1.bin, …) "
         + "or one sub-folder of PNG/JPEG images per class"

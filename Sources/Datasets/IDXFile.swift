@@ -11,7 +11,12 @@ import ImageCodecs
 public struct IDXFile: Sendable, Equatable {
   /// The element type named by the third header byte.
   public enum ElementType: UInt8, Sendable, CaseIterable {
-    case uint8 = 0x08, int8 = 0x09, int16 = 0x0B, int32 = 0x0C, float32 = 0x0D, float64 = 0x0E
+    case uint8 = 0x08
+    case int8 = 0x09
+    case int16 = 0x0B
+    case int32 = 0x0C
+    case float32 = 0x0D
+    case float64 = 0x0E
 
     /// Bytes per element.
     public var size: Int {

@@ -14,7 +14,10 @@ struct ConvViz: ParsableCommand {
       command line.
       """,
     version: "0.1.0",
-    subcommands: [Filter.self, Kernels.self, Summary.self])
+    subcommands: [
+      Filter.self, Kernels.self, Train.self, Evaluate.self, Predict.self, Summary.self,
+      DumpWeights.self, FeatureMapsCommand.self,
+    ])
 
   /// Parses and runs like ArgumentParser's own `main`, but prints a failure of
   /// the work itself (a corrupt image, an unwritable folder) as one line,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CNN
 import Datasets
 
 extension DatasetFormat: ExpressibleByArgument {}
@@ -16,11 +17,38 @@ struct DataOptions: ParsableArguments {
   @Option(help: "Force the data set format instead of detecting it.")
   var format: DatasetFormat?
 
-  @Option(help: ArgumentHelp("Use only the first N samples of each split (quick runs).",
-                             valueName: "n"))
+  @Option(
+    help: ArgumentHelp(
+      "Use only the first N samples of each split (quick runs).",
+      valueName: "n"))
   var limit: Int?
 
   func validate() throws {
     if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
   }
+}
+
+extension DataOptions {
+  /// Reads the data set for a model with `spec`'s input: image folders are
+  /// converted to its channel count (and shuffled with `seed`); `--limit`
+  /// keeps the first N samples of each split. Shapes are checked later, by
+  /// the trainer, against the model.
+  func load(for spec: ModelSpec, seed: UInt64) throws -> DatasetSplits {
+    var channels: Int?
+    if case .image(_, _, let c) = spec.input, c == 1 || c == 3 { channels = c }
+    var splits = try DatasetSplits.load(folder, format: format, channels: channels, seed: seed)
+    if let limit {
+      splits.train = splits.train.prefix(limit)
+      splits.test = splits.test?.prefix(limit)
+    }
+    return splits
+  }
+
+  /// How model files and messages name the data: its format and folder.
+  func describe(_ splits: DatasetSplits) -> String { "\(splits.format) \(folder)" }
+}
+
+extension Dataset {
+  /// The samples as the engine's labelled data (no copy: storage is shared).
+  var labeled: LabeledData { LabeledData(images: images, labels: labels) }
 }

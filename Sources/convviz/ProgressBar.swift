@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 /// A one-line terminal progress bar for an epoch, redrawn in place:
@@ -83,6 +83,17 @@ struct ProgressBar {
     let fraction = String(scaled % scale)
     let padding = String(repeating: "0", count: places - fraction.count)
     return "\(sign)\(scaled / scale).\(padding)\(fraction)"
+  }
+
+  /// `n` with thousands separators: 933378 → "933,378".
+  static func grouped(_ n: Int) -> String {
+    let digits = String(n.magnitude)
+    var out = ""
+    for (i, digit) in digits.enumerated() {
+      if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+      out.append(digit)
+    }
+    return (n < 0 ? "-" : "") + out
   }
 
   private func seconds(_ duration: Duration) -> Double {

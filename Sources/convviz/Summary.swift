@@ -24,17 +24,20 @@ struct Summary: ParsableCommand {
   static func trainingLines(_ metadata: TrainingMetadata) -> String {
     var lines = [
       "Trained: \(metadata.epochsCompleted) epochs on \(metadata.dataset), batch size "
-        + "\(metadata.batchSize), validation split \(metadata.validationSplit), seed \(metadata.seed)",
+        + "\(metadata.batchSize), validation split \(metadata.validationSplit), "
+        + "seed \(metadata.seed)",
       "Optimizer: \(metadata.optimizer)",
     ]
     if !metadata.classNames.isEmpty {
       lines.append("Classes: " + metadata.classNames.joined(separator: ", "))
     }
     if let last = metadata.history.last {
-      var metrics = "Epoch \(last.epoch): loss \(ProgressBar.fixed(last.loss, 4)), accuracy "
+      var metrics =
+        "Epoch \(last.epoch): loss \(ProgressBar.fixed(last.loss, 4)), accuracy "
         + ProgressBar.fixed(last.accuracy, 4)
       if let loss = last.validationLoss, let accuracy = last.validationAccuracy {
-        metrics += ", val_loss \(ProgressBar.fixed(loss, 4)), val_accuracy "
+        metrics +=
+          ", val_loss \(ProgressBar.fixed(loss, 4)), val_accuracy "
           + ProgressBar.fixed(accuracy, 4)
       }
       lines.append(metrics)

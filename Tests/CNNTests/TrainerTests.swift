@@ -61,8 +61,7 @@ final class TrainerTests: XCTestCase {
     XCTAssertEqual(history.map(\.epoch), Array(1...8))
     XCTAssertLessThan(history.last!.loss, history.first!.loss * 0.5)
     XCTAssertGreaterThan(history.last!.validationAccuracy!, 0.95)
-    var model = trainer.model
-    let test = try model.evaluation(on: Self.stripes(count: 150, seed: 99), spec: Self.spec)
+    let test = try trainer.evaluate(Self.stripes(count: 150, seed: 99))
     XCTAssertGreaterThan(test.accuracy, 0.95)
     XCTAssertEqual(test.count, 150)
   }
@@ -131,6 +130,18 @@ final class TrainerTests: XCTestCase {
     XCTAssertEqual(saved.metadata.history.map(\.loss), trainer.history.map(\.loss))
     XCTAssertEqual(saved.metadata.classNames, ["left", "right", "top"])
     XCTAssertEqual(saved.metadata.optimizer.kind, .adam)
+  }
+
+  func testHistoryCSV() {
+    let records = [
+      EpochRecord(epoch: 1, loss: 0.5, accuracy: 0.75, validationLoss: 0.25,
+        validationAccuracy: 0.875, seconds: 2.5),
+      EpochRecord(epoch: 2, loss: 0.25, accuracy: 0.875),
+    ]
+    XCTAssertEqual(
+      EpochRecord.csv(records),
+      "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,0.5,0.75,0.25,0.875,2.5\n"
+        + "2,0.25,0.875,,,\n")
   }
 
   func testValidationSplitTakesTheLastFraction() {

@@ -43,12 +43,17 @@ final class SummaryCommandTests: XCTestCase {
   func testModelFileShowsTableAndTraining() throws {
     let folder = try TrainingScratchFolder()
     let spec = try ModelSpec.parse("input 4 4 1\nflatten\ndense 3 softmax\n")
-    let parameters = spec.parameterShapes.map { NamedTensor(name: $0.name, tensor: Tensor(zeros: $0.shape)) }
+    let parameters = spec.parameterShapes.map {
+      NamedTensor(name: $0.name, tensor: Tensor(zeros: $0.shape))
+    }
     let metadata = TrainingMetadata(
       dataset: "tiny", classNames: ["a", "b", "c"], seed: 5, epochsCompleted: 2, batchSize: 10,
       validationSplit: 0.1,
-      history: [EpochRecord(epoch: 2, loss: 0.5, accuracy: 0.75, validationLoss: 0.6,
-                            validationAccuracy: 0.7, seconds: 1)])
+      history: [
+        EpochRecord(
+          epoch: 2, loss: 0.5, accuracy: 0.75, validationLoss: 0.6,
+          validationAccuracy: 0.7, seconds: 1)
+      ])
     let path = folder.path + "/m.bin"
     try ModelFile(spec: spec, metadata: metadata, parameters: parameters).write(to: path)
     let result = try TrainingCLI.run(["summary", path])

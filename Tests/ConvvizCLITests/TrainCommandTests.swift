@@ -36,10 +36,14 @@ final class TrainCommandTests: XCTestCase {
       "--model", "m", "--data", "d", "--optimizer", "sgd", "--learning-rate", "0.1",
       "--momentum", "0.9", "--nesterov",
     ])
-    XCTAssertEqual(sgd.optimizerConfiguration, .sgd(learningRate: 0.1, momentum: 0.9, nesterov: true))
-    let adam = try Train.parse(["--model", "m", "--data", "d", "--optimizer", "adam", "--beta2", "0.99"])
     XCTAssertEqual(
-      adam.optimizerConfiguration, .adam(learningRate: 0.001, beta1: 0.9, beta2: 0.99, epsilon: 1e-7))
+      sgd.optimizerConfiguration, .sgd(learningRate: 0.1, momentum: 0.9, nesterov: true))
+    let adam = try Train.parse([
+      "--model", "m", "--data", "d", "--optimizer", "adam", "--beta2", "0.99",
+    ])
+    XCTAssertEqual(
+      adam.optimizerConfiguration,
+      .adam(learningRate: 0.001, beta1: 0.9, beta2: 0.99, epsilon: 1e-7))
   }
 
   func testCrossFieldChecks() {
@@ -63,10 +67,12 @@ final class TrainCommandTests: XCTestCase {
   }
 
   func testHistoryPathDefaultsNextToTheModel() throws {
-    XCTAssertEqual(try Train.parse(["--model", "m", "--data", "d", "-o", "a.b/model"]).historyPath,
-                   "a.b/model.csv")
-    XCTAssertEqual(try Train.parse(["--model", "m", "--data", "d", "-o", "x.bin"]).historyPath,
-                   "x.csv")
+    XCTAssertEqual(
+      try Train.parse(["--model", "m", "--data", "d", "-o", "a.b/model"]).historyPath,
+      "a.b/model.csv")
+    XCTAssertEqual(
+      try Train.parse(["--model", "m", "--data", "d", "-o", "x.bin"]).historyPath,
+      "x.csv")
     XCTAssertEqual(
       try Train.parse(["--model", "m", "--data", "d", "--history", "h.csv"]).historyPath, "h.csv")
   }

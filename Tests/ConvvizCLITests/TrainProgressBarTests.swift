@@ -30,4 +30,12 @@ final class TrainProgressBarTests: XCTestCase {
     XCTAssertEqual(ProgressBar.fixed(12.5, 0), "13")
     XCTAssertEqual(ProgressBar.fixed(.nan, 2), "nan")
   }
+
+  func testGroupedDigits() {
+    XCTAssertEqual(ProgressBar.grouped(933_378), "933,378")
+    XCTAssertEqual(ProgressBar.grouped(100), "100")
+    XCTAssertEqual(ProgressBar.grouped(1_000), "1,000")
+    XCTAssertEqual(ProgressBar.grouped(-1_234_567), "-1,234,567")
+    XCTAssertEqual(ProgressBar.grouped(0), "0")
+  }
 }

@@ -42,9 +42,11 @@ final class CIFAR10Tests: XCTestCase {
 
   func testLabelOutOfRange() throws {
     let folder = try TemporaryFolder()
-    let path = try folder.write(record(label: 10, red: 0, green: 0, blue: 0), to: "data_batch_1.bin")
+    let path = try folder.write(
+      record(label: 10, red: 0, green: 0, blue: 0), to: "data_batch_1.bin")
     XCTAssertThrowsDatasetError(
-      try CIFAR10.load(folder: folder.path), .labelOutOfRange(path: path, label: 10, classCount: 10))
+      try CIFAR10.load(folder: folder.path), .labelOutOfRange(path: path, label: 10, classCount: 10)
+    )
   }
 
   func testTestBatchAloneIsNotATrainingSet() throws {

@@ -17,8 +17,11 @@ final class IDXFileTests: XCTestCase {
   func testReadsGzipByMagicNotName() throws {
     // A gzip file without .gz in its name is still inflated.
     let folder = try TemporaryFolder()
-    let gz = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixturePath(
-      "mnist5/train-labels-idx1-ubyte.gz"))))
+    let gz = try [UInt8](
+      Data(
+        contentsOf: URL(
+          fileURLWithPath: fixturePath(
+            "mnist5/train-labels-idx1-ubyte.gz"))))
     XCTAssertEqual(Array(gz.prefix(2)), [0x1f, 0x8b])
     let path = try folder.write(gz, to: "labels-without-extension")
     let file = try IDXFile.read(path)
@@ -47,8 +50,9 @@ final class IDXFileTests: XCTestCase {
       idxBytes(dims: [2, 3, 4], payload: [UInt8](repeating: 1, count: 20)), to: "t.idx")
     XCTAssertThrowsDatasetError(
       try IDXFile.read(path), .sizeMismatch(path: path, expectedBytes: 24, actualBytes: 20))
-    let message = String(describing: DatasetError.sizeMismatch(
-      path: path, expectedBytes: 24, actualBytes: 20))
+    let message = String(
+      describing: DatasetError.sizeMismatch(
+        path: path, expectedBytes: 24, actualBytes: 20))
     XCTAssertTrue(message.contains("24") && message.contains("20") && message.contains(path))
   }
 
@@ -110,7 +114,8 @@ final class IDXFileTests: XCTestCase {
     XCTAssertThrowsDatasetError(
       try IDXFile.read(overflow),
       .implausibleHeader(path: overflow, dims: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]))
-    let huge = try folder.write(idxBytes(dims: [65535, 65535, 65535], payload: [1, 2]), to: "h.idx")
+    let huge = try folder.write(
+      idxBytes(dims: [65535, 65535, 65535], payload: [1, 2]), to: "h.idx")
     XCTAssertThrowsDatasetError(
       try IDXFile.read(huge),
       .sizeMismatch(path: huge, expectedBytes: 65535 * 65535 * 65535, actualBytes: 2))
@@ -126,8 +131,11 @@ final class IDXFileTests: XCTestCase {
   }
 
   func testMNISTImageThreeMatchesKnownBytes() throws {
-    let expected = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixturePath(
-      "mnist-train-image3.raw"))))
+    let expected = try [UInt8](
+      Data(
+        contentsOf: URL(
+          fileURLWithPath: fixturePath(
+            "mnist-train-image3.raw"))))
     let image = try IDXFile.image(at: 3, path: fixturePath("mnist5/train-images-idx3-ubyte.gz"))
     XCTAssertEqual(image.width, 28)
     XCTAssertEqual(image.height, 28)

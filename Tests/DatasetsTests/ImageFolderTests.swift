@@ -21,8 +21,10 @@ private let fakeDecoder: ImageFolder.Decoder = { path in
   return Image(width: w, height: h, layout: layout, samples: Array(bytes[3...]))
 }
 
-private func fakeImage(width: Int = 2, height: Int = 2, layout: Image.Layout = .gray,
-                       fill: UInt8) -> [UInt8] {
+private func fakeImage(
+  width: Int = 2, height: Int = 2, layout: Image.Layout = .gray,
+  fill: UInt8
+) -> [UInt8] {
   [UInt8(width), UInt8(height), UInt8(layout.rawValue)]
     + [UInt8](repeating: fill, count: width * height * layout.channels)
 }
@@ -107,7 +109,8 @@ final class ImageFolderTests: XCTestCase {
     XCTAssertThrowsDatasetError(
       try ImageFolder.load(folder: bare.path, seed: 0, decode: fakeDecoder),
       .noClasses(path: bare.path))
-    XCTAssertThrowsDatasetError(try DatasetFormat.detect(bare.path), .unknownFormat(path: bare.path))
+    XCTAssertThrowsDatasetError(
+      try DatasetFormat.detect(bare.path), .unknownFormat(path: bare.path))
   }
 
   func testOddSizeAndUndecodableFilesAreNamed() throws {

@@ -12,8 +12,11 @@ final class MNISTTests: XCTestCase {
     XCTAssertEqual(train.images.shape, Shape(5, 1, 28, 28))
     XCTAssertEqual(train.labels, [5, 0, 4, 1, 9])
     XCTAssertEqual(train.classNames, (0...9).map(String.init))
-    let raw = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixturePath(
-      "mnist-train-image3.raw"))))
+    let raw = try [UInt8](
+      Data(
+        contentsOf: URL(
+          fileURLWithPath: fixturePath(
+            "mnist-train-image3.raw"))))
     let image3 = Array(train.images.storage[(3 * 784)..<(4 * 784)])
     XCTAssertEqual(image3, raw.map { Float($0) / 255 })
     XCTAssertEqual(train.images.storage.max(), 1)
@@ -25,12 +28,15 @@ final class MNISTTests: XCTestCase {
     let pixels = (0..<(3 * 4)).map { UInt8($0 * 20) }
     try folder.write(idxBytes(dims: [3, 2, 2], payload: pixels), to: "train-images-idx3-ubyte")
     try folder.write(idxBytes(dims: [3], payload: [2, 7, 1]), to: "train-labels-idx1-ubyte")
-    try folder.write(idxBytes(dims: [1, 2, 2], payload: [0, 51, 102, 255]),
-                     to: "t10k-images-idx3-ubyte")
+    try folder.write(
+      idxBytes(dims: [1, 2, 2], payload: [0, 51, 102, 255]),
+      to: "t10k-images-idx3-ubyte")
     try folder.write(idxBytes(dims: [1], payload: [3]), to: "t10k-labels-idx1-ubyte")
-    let splits = try DatasetSplits.load(folder.path, decode: { _ in
-      throw CocoaError(.fileReadUnknown)
-    })
+    let splits = try DatasetSplits.load(
+      folder.path,
+      decode: { _ in
+        throw CocoaError(.fileReadUnknown)
+      })
     XCTAssertEqual(splits.format, .mnist)
     XCTAssertEqual(splits.train.labels, [2, 7, 1])
     XCTAssertEqual(splits.train.images.shape, Shape(3, 1, 2, 2))
@@ -43,7 +49,8 @@ final class MNISTTests: XCTestCase {
     let images = try folder.write(
       idxBytes(dims: [3, 2, 2], payload: [UInt8](repeating: 0, count: 12)),
       to: "train-images-idx3-ubyte")
-    let labels = try folder.write(idxBytes(dims: [2], payload: [1, 2]), to: "train-labels-idx1-ubyte")
+    let labels = try folder.write(
+      idxBytes(dims: [2], payload: [1, 2]), to: "train-labels-idx1-ubyte")
     XCTAssertThrowsDatasetError(
       try MNIST.load(folder: folder.path),
       .countMismatch(imagesPath: images, images: 3, labelsPath: labels, labels: 2))
@@ -65,7 +72,8 @@ final class MNISTTests: XCTestCase {
 
   func testSwappedFilesAreNamedInTheError() throws {
     let folder = try TemporaryFolder()
-    let images = try folder.write(idxBytes(dims: [2], payload: [0, 0]), to: "train-images-idx3-ubyte")
+    let images = try folder.write(
+      idxBytes(dims: [2], payload: [0, 0]), to: "train-images-idx3-ubyte")
     try folder.write(idxBytes(dims: [2], payload: [0, 0]), to: "train-labels-idx1-ubyte")
     XCTAssertThrowsDatasetError(
       try MNIST.load(folder: folder.path),
