@@ -34,3 +34,13 @@ final class ReportCommandTests: XCTestCase {
     XCTAssertTrue(html.contains("<h2>Filters</h2>"))
   }
 }
+
+final class ReportPicturesFromTrainingTests: XCTestCase {
+  func testTrainingLeavesCurvesAndAConfusionMatrixBesideTheModel() throws {
+    let fixture = try VisualizationFixture.trained()
+    let folder = (fixture.model as NSString).deletingLastPathComponent
+    for name in ["model-loss.png", "model-accuracy.png", "model-confusion.png"] {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/" + name), name)
+    }
+  }
+}
