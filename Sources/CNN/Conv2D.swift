@@ -1,7 +1,8 @@
 import Tensors
 import _CNNKernels
 
-/// A 2-D convolution layer (Keras `Conv2D`): cross-correlation plus bias.
+/// A 2-D convolution layer (Keras `Conv2D`): cross-correlation plus bias,
+/// then an optional activation (Keras's `activation=` argument).
 ///
 /// Input (N, cin, H, W) → output (N, filters, H′, W′) with
 /// H′ = (H − kh) / sh + 1 for `.valid` and ceil(H / sh) for `.same` (see
@@ -9,10 +10,15 @@ import _CNNKernels
 /// (kh, kw, cin, filters), named "kernel"; the bias (filters) is "bias".
 /// The work runs in `cvz_conv2d_forward/backward` (per-image im2col GEMMs on
 /// two workers); `conv2dForwardReference` is the naive loop it is tested against.
+/// A ReLU activation is fused into the GEMM's output pass and its mask into
+/// backward, which saves two full passes over the activations; prefer
+/// `activation: .relu` to a separate `Activation(.relu)` layer.
 public struct Conv2D: Layer {
   struct Cache {
     var input: Tensor
     var geometry: cvz_conv_geometry
+    /// The activated output, when the fused ReLU needs its mask.
+    var output: Tensor?
   }
 
   public let filters: Int
@@ -20,26 +26,35 @@ public struct Conv2D: Layer {
   public let strides: (y: Int, x: Int)
   public let padding: Padding
   public let inputChannels: Int
+  public let activation: Activation.Function
   public var kernel: Parameter
   public var bias: Parameter
   private var cache: Cache?
+  /// Runs activations other than ReLU and linear after the convolution.
+  private var separateActivation: Activation?
 
   public var kind: String { "Conv2D" }
 
   /// A layer with a Glorot-uniform kernel drawn from `generator` and zero bias.
   public init(
     inputChannels: Int, filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1),
-    padding: Padding = .valid, generator: inout SeededGenerator
+    padding: Padding = .valid, activation: Activation.Function = .linear,
+    generator: inout SeededGenerator
   ) {
     let (kh, kw) = kernelSize
     let kernel = GlorotUniform.sample(
       shape: Shape(kh, kw, inputChannels, filters), fanIn: kh * kw * inputChannels,
       fanOut: kh * kw * filters, using: &generator)
-    self.init(kernel: kernel, bias: Tensor(zeros: Shape(filters)), strides: strides, padding: padding)
+    self.init(
+      kernel: kernel, bias: Tensor(zeros: Shape(filters)), strides: strides, padding: padding,
+      activation: activation)
   }
 
   /// A layer with the given HWIO `kernel` (kh, kw, cin, filters) and `bias` (filters).
-  public init(kernel: Tensor, bias: Tensor, strides: (Int, Int) = (1, 1), padding: Padding = .valid) {
+  public init(
+    kernel: Tensor, bias: Tensor, strides: (Int, Int) = (1, 1), padding: Padding = .valid,
+    activation: Activation.Function = .linear
+  ) {
     precondition(kernel.shape.rank == 4, "Conv2D kernel must be (kh, kw, cin, filters)")
     precondition(bias.shape == Shape(kernel.shape[3]), "Conv2D bias must be (filters)")
     precondition(strides.0 >= 1 && strides.1 >= 1, "Conv2D strides must be at least 1")
@@ -47,7 +62,10 @@ public struct Conv2D: Layer {
     kernelSize = (kernel.shape[0], kernel.shape[1])
     inputChannels = kernel.shape[2]
     self.strides = strides
+    precondition(activation != .softmax, "Conv2D cannot apply softmax to feature maps")
     self.padding = padding
+    self.activation = activation
+    separateActivation = activation == .relu || activation == .linear ? nil : Activation(activation)
     self.kernel = Parameter(name: "kernel", value: kernel)
     self.bias = Parameter(name: "bias", value: bias)
   }
@@ -76,18 +94,24 @@ public struct Conv2D: Layer {
     precondition(input.shape.rank == 4 && input.shape[1] == inputChannels,
       "Conv2D expects (N, \(inputChannels), H, W), got \(input.shape)")
     var g = geometry(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
+    let relu: Int32 = activation == .relu ? 1 : 0
     var output = Tensor(
-      zeros: Shape(input.shape[0], filters, Int(g.out_height), Int(g.out_width)))
-    input.storage.withUnsafeBufferPointer { x in
-      kernel.value.storage.withUnsafeBufferPointer { k in
-        bias.value.storage.withUnsafeBufferPointer { b in
-          output.storage.withUnsafeMutableBufferPointer { y in
-            cvz_conv2d_forward(&g, x.baseAddress, k.baseAddress, b.baseAddress, y.baseAddress)
+      uninitialized: Shape(input.shape[0], filters, Int(g.out_height), Int(g.out_width))
+    ) { y in
+      input.storage.withUnsafeBufferPointer { x in
+        kernel.value.storage.withUnsafeBufferPointer { k in
+          bias.value.storage.withUnsafeBufferPointer { b in
+            cvz_conv2d_forward(&g, x.baseAddress, k.baseAddress, b.baseAddress, relu, y.baseAddress)
           }
         }
       }
     }
-    cache = mode == .training ? Cache(input: input, geometry: g) : nil
+    if var separate = separateActivation {
+      output = separate.forward(output, mode: mode)
+      separateActivation = separate
+    }
+    cache = mode == .training
+      ? Cache(input: input, geometry: g, output: relu == 1 ? output : nil) : nil
     return output
   }
 
@@ -102,20 +126,29 @@ public struct Conv2D: Layer {
   private mutating func backward(_ dOutput: Tensor, needsInputGradient: Bool) -> Tensor {
     guard var cache else { preconditionFailure("Conv2D.backward without a training forward") }
     self.cache = nil
+    var dOutput = dOutput
+    if var separate = separateActivation {
+      dOutput = separate.backward(dOutput)
+      separateActivation = separate
+    }
+    let reluOutput = cache.output ?? Tensor(zeros: Shape(0))
     let expected = Shape(
       Int(cache.geometry.batch), filters, Int(cache.geometry.out_height),
       Int(cache.geometry.out_width))
     precondition(dOutput.shape == expected, "Conv2D dOutput must be \(expected), got \(dOutput.shape)")
-    var dInput = Tensor(zeros: needsInputGradient ? cache.input.shape : Shape(0))
+    var dInput = Tensor(uninitialized: needsInputGradient ? cache.input.shape : Shape(0)) { _ in }
     cache.input.storage.withUnsafeBufferPointer { x in
       kernel.value.storage.withUnsafeBufferPointer { k in
         dOutput.storage.withUnsafeBufferPointer { dy in
-          dInput.storage.withUnsafeMutableBufferPointer { dx in
-            kernel.grad.storage.withUnsafeMutableBufferPointer { dk in
-              bias.grad.storage.withUnsafeMutableBufferPointer { db in
-                cvz_conv2d_backward(
-                  &cache.geometry, x.baseAddress, k.baseAddress, dy.baseAddress,
-                  needsInputGradient ? dx.baseAddress : nil, dk.baseAddress, db.baseAddress)
+          reluOutput.storage.withUnsafeBufferPointer { y in
+            dInput.storage.withUnsafeMutableBufferPointer { dx in
+              kernel.grad.storage.withUnsafeMutableBufferPointer { dk in
+                bias.grad.storage.withUnsafeMutableBufferPointer { db in
+                  cvz_conv2d_backward(
+                    &cache.geometry, x.baseAddress, k.baseAddress, dy.baseAddress,
+                    cache.output == nil ? nil : y.baseAddress,
+                    needsInputGradient ? dx.baseAddress : nil, dk.baseAddress, db.baseAddress)
+                }
               }
             }
           }

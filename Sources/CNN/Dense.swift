@@ -1,38 +1,49 @@
 import Tensors
 import _CNNKernels
 
-/// A fully connected layer (Keras `Dense` without activation): y = x·W + b.
+/// A fully connected layer (Keras `Dense`): y = activation(x·W + b).
 ///
-/// Input (N, in) → output (N, units). The kernel (in, units) is "kernel" and
+/// Input (N, in) → output (N, units). The activation defaults to linear;
+/// softmax here is the model's output softmax (fused with the loss by
+/// `Sequential.trainingStep`). The kernel (in, units) is "kernel" and
 /// the bias (units) is "bias", as in Keras. The products run through
 /// `cvz_sgemm` (OpenBLAS, rows split over two workers);
 /// `denseForwardReference` is the naive loop it is tested against.
 public struct Dense: Layer {
   struct Cache {
     var input: Tensor
+    /// False when the caller took the logits (softmax fused with the loss).
+    var activated: Bool
   }
 
   public let inputFeatures: Int
   public let units: Int
+  public let activation: Activation.Function
   public var kernel: Parameter
   public var bias: Parameter
   private var cache: Cache?
+  private var activationLayer: Activation
 
   public var kind: String { "Dense" }
 
   /// A layer with a Glorot-uniform kernel drawn from `generator` and zero bias.
-  public init(inputFeatures: Int, units: Int, generator: inout SeededGenerator) {
+  public init(
+    inputFeatures: Int, units: Int, activation: Activation.Function = .linear,
+    generator: inout SeededGenerator
+  ) {
     let kernel = GlorotUniform.sample(
       shape: Shape(inputFeatures, units), fanIn: inputFeatures, fanOut: units, using: &generator)
-    self.init(kernel: kernel, bias: Tensor(zeros: Shape(units)))
+    self.init(kernel: kernel, bias: Tensor(zeros: Shape(units)), activation: activation)
   }
 
   /// A layer with the given `kernel` (in, units) and `bias` (units).
-  public init(kernel: Tensor, bias: Tensor) {
+  public init(kernel: Tensor, bias: Tensor, activation: Activation.Function = .linear) {
     precondition(kernel.shape.rank == 2, "Dense kernel must be (in, units)")
     precondition(bias.shape == Shape(kernel.shape[1]), "Dense bias must be (units)")
     inputFeatures = kernel.shape[0]
     units = kernel.shape[1]
+    self.activation = activation
+    activationLayer = Activation(activation)
     self.kernel = Parameter(name: "kernel", value: kernel)
     self.bias = Parameter(name: "bias", value: bias)
   }
@@ -44,10 +55,16 @@ public struct Dense: Layer {
   }
 
   public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    forward(input, mode: mode, applyingActivation: true)
+  }
+
+  /// `forward`, optionally stopping before the activation (for the fused
+  /// softmax cross-entropy); backward then expects the gradient of that output.
+  mutating func forward(_ input: Tensor, mode: Mode, applyingActivation: Bool) -> Tensor {
     precondition(input.shape.rank == 2 && input.shape[1] == inputFeatures,
       "Dense expects (N, \(inputFeatures)), got \(input.shape)")
     let n = input.shape[0]
-    var output = Tensor(zeros: Shape(n, units))
+    var output = Tensor(uninitialized: Shape(n, units)) { _ in }
     let (k, m) = (Int32(inputFeatures), Int32(units))
     input.storage.withUnsafeBufferPointer { x in
       kernel.value.storage.withUnsafeBufferPointer { w in
@@ -59,8 +76,8 @@ public struct Dense: Layer {
         }
       }
     }
-    cache = mode == .training ? Cache(input: input) : nil
-    return output
+    cache = mode == .training ? Cache(input: input, activated: applyingActivation) : nil
+    return applyingActivation ? activationLayer.forward(output, mode: mode) : output
   }
 
   public mutating func backward(_ dOutput: Tensor) -> Tensor {
@@ -74,10 +91,11 @@ public struct Dense: Layer {
   private mutating func backward(_ dOutput: Tensor, needsInputGradient: Bool) -> Tensor {
     guard let cache else { preconditionFailure("Dense.backward without a training forward") }
     self.cache = nil
+    let dOutput = cache.activated ? activationLayer.backward(dOutput) : dOutput
     let n = cache.input.shape[0]
     precondition(dOutput.shape == Shape(n, units), "Dense dOutput must be (\(n), \(units))")
     let (k, m) = (Int32(inputFeatures), Int32(units))
-    var dInput = Tensor(zeros: needsInputGradient ? cache.input.shape : Shape(0))
+    var dInput = Tensor(uninitialized: needsInputGradient ? cache.input.shape : Shape(0)) { _ in }
     cache.input.storage.withUnsafeBufferPointer { x in
       dOutput.storage.withUnsafeBufferPointer { dy in
         kernel.grad.storage.withUnsafeMutableBufferPointer { dw in

@@ -40,14 +40,18 @@ public struct Dropout: Layer {
     }
     let keep = 1 - rate
     let scale = 1 / keep
-    var mask = [Float](repeating: 0, count: input.count)
+    // A local copy keeps the generator out of the closure, which would
+    // otherwise cost an exclusivity check per element.
+    var random = generator
+    let mask = [Float](unsafeUninitializedCapacity: input.count) { m, count in
+      for i in 0..<m.count { m[i] = random.nextUnitFloat() < keep ? scale : 0 }
+      count = m.count
+    }
+    generator = random
     var output = input
-    mask.withUnsafeMutableBufferPointer { m in
-      output.storage.withUnsafeMutableBufferPointer { y in
-        for i in 0..<m.count {
-          m[i] = generator.nextUnitFloat() < keep ? scale : 0
-          y[i] *= m[i]
-        }
+    output.storage.withUnsafeMutableBufferPointer { y in
+      mask.withUnsafeBufferPointer { m in
+        for i in 0..<y.count { y[i] *= m[i] }
       }
     }
     cache = Cache(mask: mask)

@@ -1,5 +1,5 @@
-import Foundation
 import Tensors
+import _CNNKernels
 
 /// 2-D pooling: Keras `MaxPooling2D` and `AveragePooling2D`, and L2 pooling.
 ///
@@ -11,7 +11,9 @@ import Tensors
 /// L2 pooling is sqrt(mean of squares) over the window, the "L2 pooling" of
 /// Nielsen's Neural Networks and Deep Learning, chapter 6; its gradient
 /// x / (count · y) is taken as zero where y is zero. Max pooling routes
-/// the gradient to the first maximum in the window.
+/// the gradient to the first maximum in the window. Max pooling, the one in
+/// the hot path, runs in C (`cvz_max_pool_*`); average and L2 use the
+/// reference loops in `Pooling2DReference.swift`.
 public struct Pooling2D: Layer {
   public enum Reduction: String, Sendable, CaseIterable {
     case max, average, l2
@@ -22,9 +24,8 @@ public struct Pooling2D: Layer {
     var outputShape: Shape
     /// Max pooling: the flat input index that won each output cell.
     var argmax: [Int32]
-    /// L2 pooling: the input and output, for x / (count · y).
+    /// Average and L2 pooling: the input, for the reference backward.
     var input: Tensor?
-    var output: Tensor?
   }
 
   public let reduction: Reduction
@@ -68,58 +69,26 @@ public struct Pooling2D: Layer {
 
   public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
     precondition(input.shape.rank == 4, "\(kind) expects (N, C, H, W), got \(input.shape)")
+    guard reduction == .max else {
+      let output = pooling2dForwardReference(
+        input: input, reduction: reduction, poolSize: poolSize, strides: strides, padding: padding)
+      cache = mode == .training
+        ? Cache(inputShape: input.shape, outputShape: output.shape, argmax: [], input: input) : nil
+      return output
+    }
     precondition(input.count < Int(Int32.max), "\(kind) input too large for 32-bit indices")
-    let (planes, h, w) = (input.shape[0] * input.shape[1], input.shape[2], input.shape[3])
-    let g = geometry(height: h, width: w)
-    let (oh, ow) = (g.outputHeight, g.outputWidth)
-    var output = Tensor(zeros: Shape(input.shape[0], input.shape[1], oh, ow))
-    var argmax = [Int32](repeating: 0, count: reduction == .max ? output.count : 0)
-    input.storage.withUnsafeBufferPointer { x in
-      output.storage.withUnsafeMutableBufferPointer { y in
-        argmax.withUnsafeMutableBufferPointer { winner in
-          for p in 0..<planes {
-            for oy in 0..<oh {
-              let y0 = max(oy * g.strideY - g.padTop, 0)
-              let y1 = min(oy * g.strideY - g.padTop + g.kernelHeight, h)
-              for ox in 0..<ow {
-                let x0 = max(ox * g.strideX - g.padLeft, 0)
-                let x1 = min(ox * g.strideX - g.padLeft + g.kernelWidth, w)
-                let out = (p * oh + oy) * ow + ox
-                switch reduction {
-                case .max:
-                  var best = p * h * w + y0 * w + x0
-                  for iy in y0..<y1 {
-                    for ix in x0..<x1 where x[p * h * w + iy * w + ix] > x[best] {
-                      best = p * h * w + iy * w + ix
-                    }
-                  }
-                  y[out] = x[best]
-                  winner[out] = Int32(best)
-                case .average, .l2:
-                  var sum: Float = 0
-                  for iy in y0..<y1 {
-                    for ix in x0..<x1 {
-                      let v = x[p * h * w + iy * w + ix]
-                      sum += reduction == .l2 ? v * v : v
-                    }
-                  }
-                  let mean = sum / Float((y1 - y0) * (x1 - x0))
-                  y[out] = reduction == .l2 ? mean.squareRoot() : mean
-                }
-              }
-            }
-          }
+    var g = poolGeometry(input.shape)
+    let outputShape = Shape(input.shape[0], input.shape[1], Int(g.out_height), Int(g.out_width))
+    var argmax = [Int32](repeating: 0, count: outputShape.count)
+    let output = Tensor(uninitialized: outputShape) { y in
+      input.storage.withUnsafeBufferPointer { x in
+        argmax.withUnsafeMutableBufferPointer { winners in
+          cvz_max_pool_forward(&g, x.baseAddress, y.baseAddress, winners.baseAddress)
         }
       }
     }
-    if mode == .training {
-      let keep = reduction == .l2
-      cache = Cache(
-        inputShape: input.shape, outputShape: output.shape, argmax: argmax,
-        input: keep ? input : nil, output: keep ? output : nil)
-    } else {
-      cache = nil
-    }
+    cache = mode == .training
+      ? Cache(inputShape: input.shape, outputShape: outputShape, argmax: argmax, input: nil) : nil
     return output
   }
 
@@ -127,52 +96,28 @@ public struct Pooling2D: Layer {
     guard let cache else { preconditionFailure("\(kind).backward without a training forward") }
     self.cache = nil
     precondition(dOutput.shape == cache.outputShape, "\(kind) dOutput shape mismatch")
-    let shape = cache.inputShape
-    let (planes, h, w) = (shape[0] * shape[1], shape[2], shape[3])
-    let g = geometry(height: h, width: w)
-    let (oh, ow) = (g.outputHeight, g.outputWidth)
-    var dInput = Tensor(zeros: shape)
-    let input = cache.input ?? Tensor(zeros: Shape(0))
-    let output = cache.output ?? Tensor(zeros: Shape(0))
-    dOutput.storage.withUnsafeBufferPointer { dy in
-      dInput.storage.withUnsafeMutableBufferPointer { dx in
-        if reduction == .max {
-          cache.argmax.withUnsafeBufferPointer { winner in
-            for i in 0..<dy.count { dx[Int(winner[i])] += dy[i] }
-          }
-          return
-        }
-        input.storage.withUnsafeBufferPointer { x in
-          output.storage.withUnsafeBufferPointer { y in
-            for p in 0..<planes {
-              for oy in 0..<oh {
-                let y0 = max(oy * g.strideY - g.padTop, 0)
-                let y1 = min(oy * g.strideY - g.padTop + g.kernelHeight, h)
-                for ox in 0..<ow {
-                  let x0 = max(ox * g.strideX - g.padLeft, 0)
-                  let x1 = min(ox * g.strideX - g.padLeft + g.kernelWidth, w)
-                  let out = (p * oh + oy) * ow + ox
-                  let count = Float((y1 - y0) * (x1 - x0))
-                  // average: d/dx = 1/count; L2: d/dx = x / (count · y).
-                  let scale: Float
-                  if reduction == .average {
-                    scale = dy[out] / count
-                  } else {
-                    scale = y[out] > 0 ? dy[out] / (count * y[out]) : 0
-                  }
-                  for iy in y0..<y1 {
-                    for ix in x0..<x1 {
-                      let i = p * h * w + iy * w + ix
-                      dx[i] += reduction == .average ? scale : scale * x[i]
-                    }
-                  }
-                }
-              }
-            }
-          }
+    if let input = cache.input {
+      return pooling2dBackwardReference(
+        input: input, dOutput: dOutput, reduction: reduction, poolSize: poolSize, strides: strides,
+        padding: padding)
+    }
+    var g = poolGeometry(cache.inputShape)
+    return Tensor(uninitialized: cache.inputShape) { dx in
+      dOutput.storage.withUnsafeBufferPointer { dy in
+        cache.argmax.withUnsafeBufferPointer { winners in
+          cvz_max_pool_backward(&g, dy.baseAddress, winners.baseAddress, dx.baseAddress)
         }
       }
     }
-    return dInput
+  }
+
+  private func poolGeometry(_ shape: Shape) -> cvz_pool_geometry {
+    let g = geometry(height: shape[2], width: shape[3])
+    return cvz_pool_geometry(
+      planes: Int32(shape[0] * shape[1]), in_height: Int32(g.inputHeight),
+      in_width: Int32(g.inputWidth), pool_height: Int32(g.kernelHeight),
+      pool_width: Int32(g.kernelWidth), stride_y: Int32(g.strideY), stride_x: Int32(g.strideX),
+      pad_top: Int32(g.padTop), pad_left: Int32(g.padLeft), out_height: Int32(g.outputHeight),
+      out_width: Int32(g.outputWidth))
   }
 }

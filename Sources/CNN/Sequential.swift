@@ -32,11 +32,22 @@ public struct Sequential: Sendable {
     forward(input, mode: mode, layerCount: layers.count)
   }
 
-  private mutating func forward(_ input: Tensor, mode: Mode, layerCount: Int) -> Tensor {
+  /// Runs the first `layerCount` layers; with `logits`, a final Dense layer
+  /// with softmax stops before its activation.
+  private mutating func forward(
+    _ input: Tensor, mode: Mode, layerCount: Int, logits: Bool = false
+  ) -> Tensor {
     precondition(input.sampleShape == inputShape,
       "model expects samples of shape \(inputShape), got \(input.sampleShape)")
     var x = input
-    for i in 0..<layerCount { x = layers[i].forward(x, mode: mode) }
+    for i in 0..<layerCount {
+      if logits && i == layerCount - 1, var dense = layers[i] as? Dense {
+        x = dense.forward(x, mode: mode, applyingActivation: false)
+        layers[i] = dense
+      } else {
+        x = layers[i].forward(x, mode: mode)
+      }
+    }
     return x
   }
 
@@ -56,10 +67,14 @@ public struct Sequential: Sendable {
   /// mean loss and the model's output (probabilities if it ends in softmax).
   public mutating func trainingStep(input: Tensor, labels: [Int]) -> (loss: Float, output: Tensor) {
     zeroGradients()
-    if let last = layers.last as? Activation, last.function == .softmax {
-      let logits = forward(input, mode: .training, layerCount: layers.count - 1)
+    let softmaxLayer = (layers.last as? Activation)?.function == .softmax
+    let softmaxDense = (layers.last as? Dense)?.activation == .softmax
+    if softmaxLayer || softmaxDense {
+      // Keep the logits and let the loss apply softmax stably.
+      let count = softmaxLayer ? layers.count - 1 : layers.count
+      let logits = forward(input, mode: .training, layerCount: count, logits: softmaxDense)
       let result = SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: labels)
-      backward(result.dLogits, layerCount: layers.count - 1)
+      backward(result.dLogits, layerCount: count)
       return (result.loss, result.probabilities)
     }
     let output = forward(input, mode: .training)

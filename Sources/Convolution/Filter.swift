@@ -90,6 +90,7 @@ private struct FilterJob {
   ) throws(FilterError) -> [Sample] {
     var scratchBytes: Int?
     let output = [Sample](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
+      cvz_advise_huge_pages(buffer.baseAddress, outputCount * MemoryLayout<Sample>.size)
       input.withUnsafeBufferPointer { source in
         withKernelWeights { kernels in
           var f = description(

@@ -65,3 +65,15 @@ public struct Tensor: Sendable, Equatable {
       shape: Shape([parts.reduce(0) { $0 + $1.batchCount }] + sample.dims), storage: storage)
   }
 }
+
+extension Tensor {
+  /// A tensor whose every element `initializer` must write; skips zero-filling
+  /// large buffers that a kernel overwrites anyway.
+  public init(uninitialized shape: Shape, initializer: (UnsafeMutableBufferPointer<Float>) -> Void) {
+    let storage = [Float](unsafeUninitializedCapacity: shape.count) { buffer, count in
+      initializer(buffer)
+      count = shape.count
+    }
+    self.init(shape: shape, storage: storage)
+  }
+}

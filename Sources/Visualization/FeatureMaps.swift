@@ -15,15 +15,21 @@ public enum FeatureMaps {
 
   /// The grid of maps. Defaults: viridis, `.each` normalisation (every map
   /// stretched to its own min…max, so weak maps still show their pattern).
+  /// Maps longer than `maxTileSide` are shrunk by box averaging so that a
+  /// grid of photo-sized maps stays viewable.
   public static func grid(_ maps: Tensor, colorMap: ColorMap = .viridis,
-                          normalization: Normalization = .each) -> Grid {
-    let (_, h, w) = dimensions(maps)
-    var grid = Grid(tiles: tiles(maps))
+                          normalization: Normalization = .each, maxTileSide: Int = 256) -> Grid {
+    let (_, mapHeight, mapWidth) = dimensions(maps)
+    let factor = max(1, (max(mapHeight, mapWidth) + maxTileSide - 1) / maxTileSide)
+    let shrunk = tiles(maps).map { $0.downsampled(by: factor) }
+    let (h, w) = (shrunk[0].height, shrunk[0].width)
+    var grid = Grid(tiles: shrunk)
     grid.colorMap = colorMap
     grid.normalization = normalization
     grid.labels = .custom
     grid.padColor = .white
     grid.labelColor = RGB(30, 30, 30)
+    grid.tileBorder = RGB(150, 150, 150)
     grid.padding = 4
     // Photos give large maps: show them at their own size, shrink none.
     grid.scale = GridLayout.automaticScale(tileWidth: w, tileHeight: h, target: 96)

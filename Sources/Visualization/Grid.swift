@@ -34,6 +34,9 @@ public struct Grid: Sendable {
   public var colorMap: ColorMap = .gray
   public var labels: TileLabels = .none
   public var labelColor = RGB(230, 230, 230)
+  /// A one-pixel frame drawn around each tile, inside the padding (which
+  /// must then be at least 1); nil draws none.
+  public var tileBorder: RGB?
 
   public init(tiles: [GridTile]) {
     precondition(!tiles.isEmpty, "a grid needs at least one tile")
@@ -83,6 +86,10 @@ public struct Grid: Sendable {
             x: origin.x + x * layout.scale, y: origin.y + y * layout.scale,
             width: layout.scale, height: layout.scale, color)
         }
+      }
+      if let tileBorder, layout.padding >= 1 {
+        canvas.strokeRect(x: origin.x - 1, y: origin.y - 1, width: layout.cellWidth + 2,
+                          height: layout.cellHeight + 2, tileBorder)
       }
       let lines = labelLines(index: index, tile: tile)
       for (lineIndex, line) in lines.enumerated() {

@@ -35,3 +35,35 @@ public struct GridTile: Sendable {
   /// All values of all planes, for range computations.
   var allValues: [Float] { planes.count == 1 ? planes[0] : planes.flatMap { $0 } }
 }
+
+extension GridTile {
+  /// The tile shrunk by an integer `factor`: each output value is the mean
+  /// of a factor × factor block (edge blocks average what they cover), so
+  /// large photo-sized maps fit in a grid. Factor 1 returns the tile.
+  public func downsampled(by factor: Int) -> GridTile {
+    precondition(factor >= 1, "downsampling factor must be at least 1")
+    guard factor > 1 else { return self }
+    let w = (width + factor - 1) / factor, h = (height + factor - 1) / factor
+    let shrunk = planes.map { plane -> [Float] in
+      var out = [Float](repeating: 0, count: w * h)
+      for oy in 0..<h {
+        for ox in 0..<w {
+          var sum: Float = 0
+          var count = 0
+          for y in (oy * factor)..<min(height, (oy + 1) * factor) {
+            for x in (ox * factor)..<min(width, (ox + 1) * factor) {
+              sum += plane[y * width + x]
+              count += 1
+            }
+          }
+          out[oy * w + ox] = sum / Float(count)
+        }
+      }
+      return out
+    }
+    if shrunk.count == 3 {
+      return GridTile(width: w, height: h, red: shrunk[0], green: shrunk[1], blue: shrunk[2], label: label)
+    }
+    return GridTile(width: w, height: h, values: shrunk[0], label: label)
+  }
+}

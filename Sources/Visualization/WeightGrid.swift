@@ -35,6 +35,7 @@ public struct WeightGrid: Sendable {
     grid.labels = columns == nil ? .custom : .none
     grid.padColor = RGB(255, 255, 255)
     grid.labelColor = RGB(30, 30, 30)
+    grid.tileBorder = RGB(150, 150, 150)
     let target = tiles.count > 256 ? 24 : 48
     grid.scale = scale ?? GridLayout.automaticScale(
       tileWidth: kernel.shape[1], tileHeight: kernel.shape[0], target: target)
@@ -62,6 +63,7 @@ public struct WeightGrid: Sendable {
     grid.labels = .custom
     grid.padColor = .white
     grid.labelColor = RGB(30, 30, 30)
+    grid.tileBorder = RGB(150, 150, 150)
     grid.padding = 4
     grid.scale = scale ?? GridLayout.automaticScale(tileWidth: kernel.shape[1], tileHeight: kernel.shape[0])
     return Canvas.row([grid.render()], title: title + " (RGB)")

@@ -19,7 +19,9 @@
 
 // About 256 KB of im2col per band: leaves room in the 512 KB–1 MB L2 for
 // the weights and the output band.
+#ifndef BAND_FLOATS
 #define BAND_FLOATS (64 * 1024)
+#endif
 
 typedef struct {
   int channels, height, width;        // source plane stack
@@ -120,6 +122,7 @@ static void chunk_bounds(int batch, int chunk, int *begin, int *end) {
 typedef struct {
   const cvz_conv_geometry *g;
   const float *input, *wm, *bias;
+  int relu;
   float *output;
 } forward_job;
 
@@ -146,7 +149,11 @@ static void forward_chunk(void *context, int chunk) {
       for (int o = 0; o < g->out_channels; o++) {
         float *row = y + (size_t)o * ohw + r0 * g->out_width;
         const float b = job->bias[o];
-        for (int i = 0; i < columns; i++) row[i] += b;
+        if (job->relu) {
+          for (int i = 0; i < columns; i++) row[i] = row[i] + b > 0 ? row[i] + b : 0;
+        } else {
+          for (int i = 0; i < columns; i++) row[i] += b;
+        }
       }
     }
   }
@@ -154,9 +161,9 @@ static void forward_chunk(void *context, int chunk) {
 }
 
 void cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
-                        const float *bias, float *output) {
+                        const float *bias, int relu, float *output) {
   float *wm = rearrange_kernel(g, kernel_hwio);
-  forward_job job = {g, input, wm, bias, output};
+  forward_job job = {g, input, wm, bias, relu, output};
   cvz_parallel_for(CVZ_CHUNKS, forward_chunk, &job);
   free(wm);
 }
@@ -165,18 +172,17 @@ void cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input, const fl
 
 typedef struct {
   const cvz_conv_geometry *g;
-  const float *input, *wm, *wf, *d_output;
+  const float *input, *wm, *wf, *d_output, *relu_output;
   float *d_input;
   float *d_wm[CVZ_CHUNKS], *d_bias[CVZ_CHUNKS];
 } backward_job;
 
-static void weight_gradient(const backward_job *job, const window *w, int n, float *col,
-                            int rows, float *d_wm, float *d_bias) {
+static void weight_gradient(const backward_job *job, const window *w, int n, const float *dy,
+                            float *col, int rows, float *d_wm, float *d_bias) {
   const cvz_conv_geometry *g = job->g;
   const int k = g->in_channels * g->kernel_height * g->kernel_width;
   const int ohw = g->out_height * g->out_width;
   const float *x = job->input + (size_t)n * g->in_channels * g->in_height * g->in_width;
-  const float *dy = job->d_output + (size_t)n * g->out_channels * ohw;
   for (int r0 = 0; r0 < g->out_height; r0 += rows) {
     const int r1 = r0 + rows < g->out_height ? r0 + rows : g->out_height;
     const int columns = (r1 - r0) * g->out_width;
@@ -194,7 +200,7 @@ static void weight_gradient(const backward_job *job, const window *w, int n, flo
 
 // Stride 1: dX = Wf · im2col(dY) over a window that slides the flipped
 // kernel across dY padded by k − 1 − p, producing H × W positions.
-static void input_gradient_full(const backward_job *job, int n, float *col) {
+static void input_gradient_full(const backward_job *job, int n, const float *dy, float *col) {
   const cvz_conv_geometry *g = job->g;
   const window w = {g->out_channels, g->out_height, g->out_width, g->kernel_height,
                     g->kernel_width, 1, 1, g->kernel_height - 1 - g->pad_top,
@@ -202,7 +208,6 @@ static void input_gradient_full(const backward_job *job, int n, float *col) {
   const int k = g->out_channels * g->kernel_height * g->kernel_width;
   const int hw = g->in_height * g->in_width;
   const int rows = band_rows(k, g->in_height, g->in_width);
-  const float *dy = job->d_output + (size_t)n * g->out_channels * g->out_height * g->out_width;
   float *dx = job->d_input + (size_t)n * g->in_channels * hw;
   for (int r0 = 0; r0 < g->in_height; r0 += rows) {
     const int r1 = r0 + rows < g->in_height ? r0 + rows : g->in_height;
@@ -214,13 +219,12 @@ static void input_gradient_full(const backward_job *job, int n, float *col) {
 }
 
 // Any stride: dcol = Wmᵀ · dY per band, scattered back with col2im.
-static void input_gradient_scatter(const backward_job *job, const window *w, int n, float *col,
-                                   int rows) {
+static void input_gradient_scatter(const backward_job *job, const window *w, int n,
+                                   const float *dy, float *col, int rows) {
   const cvz_conv_geometry *g = job->g;
   const int k = g->in_channels * g->kernel_height * g->kernel_width;
   const int ohw = g->out_height * g->out_width;
   const int hw = g->in_height * g->in_width;
-  const float *dy = job->d_output + (size_t)n * g->out_channels * ohw;
   float *dx = job->d_input + (size_t)n * g->in_channels * hw;
   memset(dx, 0, sizeof(float) * (size_t)g->in_channels * hw);
   for (int r0 = 0; r0 < g->out_height; r0 += rows) {
@@ -244,19 +248,30 @@ static void backward_chunk(void *context, int chunk) {
     const size_t full = (size_t)kf * band_rows(kf, g->in_height, g->in_width) * g->in_width;
     if (full > col_floats) col_floats = full;
   }
+  const size_t ohw = (size_t)g->out_height * g->out_width;
+  const size_t dy_floats = (size_t)g->out_channels * ohw;
   float *col = malloc(sizeof(float) * col_floats);
-  if (!col) abort();
+  float *masked = job->relu_output ? malloc(sizeof(float) * dy_floats) : NULL;
+  if (!col || (job->relu_output && !masked)) abort();
   int begin, end;
   chunk_bounds(g->batch, chunk, &begin, &end);
   for (int n = begin; n < end; n++) {
-    weight_gradient(job, &w, n, col, rows, job->d_wm[chunk], job->d_bias[chunk]);
+    const float *dy = job->d_output + n * dy_floats;
+    if (masked) {
+      // The fused ReLU's backward: pass the gradient only where it fired.
+      const float *y = job->relu_output + n * dy_floats;
+      for (size_t i = 0; i < dy_floats; i++) masked[i] = y[i] > 0 ? dy[i] : 0;
+      dy = masked;
+    }
+    weight_gradient(job, &w, n, dy, col, rows, job->d_wm[chunk], job->d_bias[chunk]);
     if (!job->d_input) continue;
     if (job->wf) {
-      input_gradient_full(job, n, col);
+      input_gradient_full(job, n, dy, col);
     } else {
-      input_gradient_scatter(job, &w, n, col, rows);
+      input_gradient_scatter(job, &w, n, dy, col, rows);
     }
   }
+  free(masked);
   free(col);
 }
 
@@ -275,8 +290,8 @@ static float *flipped_kernel(const cvz_conv_geometry *g, const float *hwio) {
 }
 
 void cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
-                         const float *d_output, float *d_input, float *d_kernel_hwio,
-                         float *d_bias) {
+                         const float *d_output, const float *relu_output, float *d_input,
+                         float *d_kernel_hwio, float *d_bias) {
   const int kh = g->kernel_height, kw = g->kernel_width, ci = g->in_channels, co = g->out_channels;
   const size_t k = (size_t)ci * kh * kw;
   float *wm = rearrange_kernel(g, kernel_hwio);
@@ -284,7 +299,7 @@ void cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input, const f
   float *wf = d_input && unit_stride ? flipped_kernel(g, kernel_hwio) : NULL;
   float *sums = calloc((size_t)CVZ_CHUNKS * (co * k + co), sizeof(float));
   if (!sums) abort();
-  backward_job job = {g, input, wm, wf, d_output, d_input, {0}, {0}};
+  backward_job job = {g, input, wm, wf, d_output, relu_output, d_input, {0}, {0}};
   for (int i = 0; i < CVZ_CHUNKS; i++) {
     job.d_wm[i] = sums + (size_t)i * (co * k + co);
     job.d_bias[i] = job.d_wm[i] + co * k;

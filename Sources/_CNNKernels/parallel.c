@@ -1,6 +1,7 @@
 #include "parallel.h"
 
 #include <cblas.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -9,6 +10,12 @@ static int worker_limit = 1;
 
 static void setup(void) {
   openblas_set_num_threads(1);
+  // Training allocates and frees activation-sized buffers (megabytes) every
+  // step. glibc would serve each from fresh mmap pages or trim them back to
+  // the kernel, paying a page fault per 4 KB each time; keeping them in the
+  // heap lets the next step reuse the same memory.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   worker_limit = cores >= 2 ? 2 : 1;
 }

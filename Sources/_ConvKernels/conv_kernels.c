@@ -5,6 +5,9 @@
  */
 #include "cvz_conv_kernels.h"
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -114,4 +117,16 @@ int cvz_filter_range(const cvz_filter *f, int row_begin, int row_end, float *low
   if (!f->baseline_only && has_avx2()) return run_rows_avx2(f, row_begin, row_end, low, high);
 #endif
   return run_rows_generic(f, row_begin, row_end, low, high);
+}
+
+void cvz_advise_huge_pages(void *p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t begin = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+  uintptr_t end = ((uintptr_t)p + bytes) & ~(huge - 1);
+  if (end > begin) (void)madvise((void *)begin, end - begin, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
 }

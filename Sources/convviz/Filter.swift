@@ -129,7 +129,12 @@ struct Filter: ParsableCommand {
     if gray { image = image.converted(to: image.layout.hasAlpha ? .grayAlpha : .gray) }
     let decodeTime = clock.lap()
     for operation in operations {
-      let geometry = try FilterGeometry(operation: operation.operation, image: image, options: options)
+      let geometry: FilterGeometry
+      do {
+        geometry = try FilterGeometry(operation: operation.operation, image: image, options: options)
+      } catch {
+        throw CommandFailure("\(source.path): \(error)")
+      }
       if !geometry.strideDividesEvenly {
         let dropped = geometry.droppedPixels
         Terminal.warn(

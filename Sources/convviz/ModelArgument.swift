@@ -30,9 +30,9 @@ enum ModelArgument {
   /// Resolves `text`: a preset name first, then a model file (recognised by
   /// its magic bytes) when `allowModelFile`, then a spec file.
   ///
-  /// An unknown name or an unparsable spec is a command-line mistake
-  /// (`ValidationError`, listing the presets or naming the file and line); a
-  /// damaged model file throws its `ModelFileError`.
+  /// An unknown name is a command-line mistake (`ValidationError`, listing
+  /// the presets); an unparsable spec names the file and line; a damaged
+  /// model file throws its `ModelFileError`.
   static func resolve(_ text: String, allowModelFile: Bool = true) throws -> ModelArgument {
     if let preset = Preset(rawValue: text) { return .preset(preset) }
     var isDirectory: ObjCBool = false
@@ -45,7 +45,7 @@ enum ModelArgument {
       throw ValidationError("model '\(text)' is a folder; give a preset, spec file or model file")
     }
     guard let data = FileManager.default.contents(atPath: text) else {
-      throw ValidationError("\(text): cannot read the file")
+      throw CommandFailure("\(text): cannot read the file")
     }
     if data.starts(with: ModelFile.magic) {
       guard allowModelFile else {
@@ -54,12 +54,12 @@ enum ModelArgument {
       return .modelFile(path: text, file: try ModelFile.read(from: text))
     }
     guard let specText = String(data: data, encoding: .utf8) else {
-      throw ValidationError("\(text): not a text model spec (not UTF-8)")
+      throw CommandFailure("\(text): not a model spec or model file (not UTF-8 text)")
     }
     do {
       return .specFile(path: text, spec: try ModelSpec.parse(specText))
     } catch {
-      throw ValidationError("\(text): \(error)")
+      throw CommandFailure("\(text): \(error)")
     }
   }
 }

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 
 /// Creating the folder an output file goes into, as `mkdir -p` would.
@@ -9,7 +8,7 @@ enum OutputFolder {
     do {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     } catch {
-      throw ValidationError("cannot create folder \(folder) for \(file)")
+      throw CommandFailure("cannot create folder \(folder) for \(file)")
     }
   }
 }

@@ -9,8 +9,8 @@ struct Predict: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Classify images with a trained model and print the top classes.",
     discussion: """
-      Each IMAGE is a PNG or JPEG file, or one image of an MNIST IDX file written \
-      mnist:PATH#INDEX (0-based). Images must have the model's input size; colour and gray \
+      Each IMAGE is a PNG or JPEG file, a folder of them, or one image of an MNIST IDX \
+      file written mnist:PATH#INDEX (0-based). Images must have the model's input size; colour and gray \
       are converted to the model's channels. Prints one line per image: its top classes \
       with their probabilities, most likely first.
       """)
@@ -20,7 +20,7 @@ struct Predict: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "PNG or JPEG files, or mnist:PATH#INDEX.", valueName: "image"))
+      "PNG or JPEG files, folders of them, or mnist:PATH#INDEX.", valueName: "image"))
   var images: [String]
 
   @Option(help: ArgumentHelp("How many classes to show per image.", valueName: "k"))
@@ -31,38 +31,34 @@ struct Predict: ParsableCommand {
     guard top >= 1 else { throw ValidationError("--top must be at least 1") }
   }
 
-  /// A problem with one of the images, worded for the user.
-  struct InputError: Error, CustomStringConvertible {
-    var description: String
-  }
-
   func run() throws {
     let file = try ModelFile.read(from: model)
     guard case .image(let height, let width, let channels) = file.spec.input,
       channels == 1 || channels == 3
     else {
-      throw InputError(description: "\(model): the model does not take 1- or 3-channel images")
+      throw CommandFailure("\(model): the model does not take 1- or 3-channel images")
     }
+    let inputs = try InputImage.expand(images)
     var samples: [Float] = []
-    for argument in images {
-      let image = try Self.load(argument)
+    for input in inputs {
+      let image = try input.load(options: .default)
       guard image.width == width, image.height == height else {
-        throw InputError(
-          description: "\(argument): image is \(image.width)×\(image.height) but the model "
-            + "takes \(width)×\(height) images")
+        throw CommandFailure(
+          "\(input.path): image is \(image.width)×\(image.height) but the model takes "
+            + "\(width)×\(height) images")
       }
       samples += PixelConversion.planes(of: image, channels: channels)
     }
     var network = file.spec.makeModel(parameters: file.parameters)
-    let input = Tensor(shape: Shape(images.count, channels, height, width), storage: samples)
-    let output = network.predict(input)
-    let classes = output.count / images.count
+    let output = network.predict(
+      Tensor(shape: Shape(inputs.count, channels, height, width), storage: samples))
+    let classes = output.count / inputs.count
     let names =
       file.metadata.classNames.count == classes
       ? file.metadata.classNames : (0..<classes).map(String.init)
-    for (i, argument) in images.enumerated() {
+    for (i, input) in inputs.enumerated() {
       let scores = Array(output.storage[(i * classes)..<((i + 1) * classes)])
-      print(argument + ": " + Self.topClasses(scores, names: names, k: top))
+      print(input.path + ": " + Self.topClasses(scores, names: names, k: top))
     }
   }
 
@@ -73,19 +69,5 @@ struct Predict: ParsableCommand {
     }
     return ranked.prefix(k).map { "\(names[$0]) \(ProgressBar.fixed(Double(scores[$0]), 4))" }
       .joined(separator: "  ")
-  }
-
-  /// A PNG/JPEG file, or `mnist:PATH#INDEX` for one image of an IDX file.
-  static func load(_ argument: String) throws -> Image {
-    guard argument.hasPrefix("mnist:") else { return try ImageFile.read(argument) }
-    let reference = argument.dropFirst("mnist:".count)
-    guard let hash = reference.lastIndex(of: "#"), hash != reference.startIndex,
-      let index = Int(reference[reference.index(after: hash)...])
-    else {
-      throw InputError(
-        description: "\(argument): expected mnist:PATH#INDEX, "
-          + "e.g. mnist:t10k-images-idx3-ubyte.gz#0")
-    }
-    return try IDXFile.image(at: index, path: String(reference[..<hash]))
   }
 }

@@ -113,4 +113,45 @@ final class Conv2DTests: XCTestCase {
       GradientCheck.check(layer, input: GradientCheck.randomTensor(Shape(2, 2, 6, 5), &generator))
     }
   }
+
+  func testFusedActivationsMatchSeparateLayers() {
+    var generator = SeededGenerator(seed: 17)
+    let input = GradientCheck.randomTensor(Shape(3, 2, 7, 6), &generator)
+    for function in [Activation.Function.relu, .tanh, .sigmoid] {
+      let kernel = GradientCheck.randomTensor(Shape(3, 3, 2, 4), &generator)
+      let bias = GradientCheck.randomTensor(Shape(4), &generator)
+      var fused = Conv2D(kernel: kernel, bias: bias, padding: .same, activation: function)
+      var plain = Conv2D(kernel: kernel, bias: bias, padding: .same)
+      var separate = Activation(function)
+      let y = fused.forward(input, mode: .training)
+      let expected = separate.forward(plain.forward(input, mode: .training), mode: .training)
+      XCTAssertLessThan(y.maxAbsoluteDifference(to: expected), 1e-6, "\(function)")
+      let dOutput = GradientCheck.randomTensor(y.shape, &generator)
+      let dInput = fused.backward(dOutput)
+      let dExpected = plain.backward(separate.backward(dOutput))
+      XCTAssertLessThan(dInput.maxAbsoluteDifference(to: dExpected), 1e-5, "\(function)")
+      XCTAssertLessThan(fused.kernel.grad.maxAbsoluteDifference(to: plain.kernel.grad), 1e-5)
+      XCTAssertLessThan(fused.bias.grad.maxAbsoluteDifference(to: plain.bias.grad), 1e-5)
+    }
+  }
+
+  func testGradientCheckWithFusedReLU() {
+    // A difference quotient across the ReLU kink is meaningless, so pick a
+    // case whose pre-activations all stay at least 0.3 from zero (both signs).
+    var generator = SeededGenerator(seed: 18)
+    for _ in 0..<1000 {
+      let input = GradientCheck.randomTensor(Shape(1, 2, 4, 4), &generator)
+      let layer = Conv2D(
+        inputChannels: 2, filters: 2, kernelSize: (3, 3), activation: .relu, generator: &generator)
+      let pre = conv2dForwardReference(
+        input: input, kernel: layer.kernel.value, bias: layer.bias.value, strides: (1, 1),
+        padding: .valid)
+      guard pre.storage.allSatisfy({ abs($0) > 0.3 }), pre.storage.contains(where: { $0 < 0 }),
+        pre.storage.contains(where: { $0 > 0 })
+      else { continue }
+      GradientCheck.check(layer, input: input, epsilon: 1e-3)
+      return
+    }
+    XCTFail("no kink-free case found")
+  }
 }

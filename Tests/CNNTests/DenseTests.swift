@@ -34,4 +34,17 @@ final class DenseTests: XCTestCase {
     let big = Dense(inputFeatures: 200, units: 30, generator: &generator)
     GradientCheck.check(big, input: GradientCheck.randomTensor(Shape(20, 200), &generator), samples: 20)
   }
+
+  func testActivationsAndGradientCheck() {
+    var generator = SeededGenerator(seed: 19)
+    let input = GradientCheck.randomTensor(Shape(4, 6), &generator)
+    for function in Activation.Function.allCases {
+      var layer = Dense(inputFeatures: 6, units: 5, activation: function, generator: &generator)
+      var plain = Dense(kernel: layer.kernel.value, bias: layer.bias.value)
+      var separate = Activation(function)
+      let expected = separate.forward(plain.forward(input, mode: .inference), mode: .inference)
+      XCTAssertLessThan(layer.forward(input, mode: .inference).maxAbsoluteDifference(to: expected), 1e-6)
+      if function != .relu { GradientCheck.check(layer, input: input) }
+    }
+  }
 }

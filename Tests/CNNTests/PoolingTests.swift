@@ -62,4 +62,27 @@ final class PoolingTests: XCTestCase {
       GradientCheck.check(Pooling2D(reduction, poolSize: (2, 2), padding: .same), input: x)
     }
   }
+
+  func testMaxPoolFastPathMatchesReference() {
+    var generator = SeededGenerator(seed: 21)
+    let configurations: [((Int, Int), (Int, Int), Padding, Shape)] = [
+      ((2, 2), (2, 2), .valid, Shape(3, 4, 24, 24)),
+      ((3, 3), (2, 2), .valid, Shape(2, 3, 13, 11)),
+      ((3, 3), (2, 2), .same, Shape(3, 2, 9, 10)),
+      ((2, 3), (1, 2), .same, Shape(1, 5, 7, 6)),
+    ]
+    for (pool, strides, padding, shape) in configurations {
+      let input = GradientCheck.randomTensor(shape, &generator)
+      var layer = Pooling2D(.max, poolSize: pool, strides: strides, padding: padding)
+      let output = layer.forward(input, mode: .training)
+      let expected = pooling2dForwardReference(
+        input: input, reduction: .max, poolSize: pool, strides: strides, padding: padding)
+      XCTAssertEqual(output, expected)
+      let dOutput = GradientCheck.randomTensor(output.shape, &generator)
+      let dExpected = pooling2dBackwardReference(
+        input: input, dOutput: dOutput, reduction: .max, poolSize: pool, strides: strides,
+        padding: padding)
+      XCTAssertLessThan(layer.backward(dOutput).maxAbsoluteDifference(to: dExpected), 1e-6)
+    }
+  }
 }

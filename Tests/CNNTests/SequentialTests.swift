@@ -134,4 +134,27 @@ final class SequentialTests: XCTestCase {
     XCTAssertEqual(whole.shape, Shape(25, 2))
     XCTAssertLessThan(whole.maxAbsoluteDifference(to: pieces), 1e-6)
   }
+
+  func testDenseSoftmaxIsFusedWithLoss() {
+    var g = SeededGenerator(seed: 30)
+    let dense = Dense(inputFeatures: 4, units: 3, generator: &g)
+    var fused = Sequential(
+      inputShape: Shape(4),
+      layers: [Dense(kernel: dense.kernel.value, bias: dense.bias.value, activation: .softmax)])
+    var separate = Sequential(
+      inputShape: Shape(4),
+      layers: [Dense(kernel: dense.kernel.value, bias: dense.bias.value), Activation(.softmax)])
+    // Logits large enough that the unfused probabilities would saturate.
+    var input = GradientCheck.randomTensor(Shape(5, 4), &g, scale: 100)
+    input.storage[0] = 1000
+    let labels = [0, 1, 2, 1, 0]
+    let a = fused.trainingStep(input: input, labels: labels)
+    let b = separate.trainingStep(input: input, labels: labels)
+    XCTAssert(a.loss.isFinite)
+    XCTAssertEqual(a.loss, b.loss, accuracy: 1e-3 * max(1, abs(b.loss)))
+    var gradients: [[Tensor]] = [[], []]
+    fused.forEachParameter { gradients[0].append($0.grad) }
+    separate.forEachParameter { gradients[1].append($0.grad) }
+    for (x, y) in zip(gradients[0], gradients[1]) { XCTAssertLessThan(x.maxAbsoluteDifference(to: y), 1e-4) }
+  }
 }

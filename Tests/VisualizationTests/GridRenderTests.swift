@@ -1,3 +1,4 @@
+import Tensors
 import XCTest
 @testable import Visualization
 
@@ -88,5 +89,40 @@ final class GridRenderTests: XCTestCase {
     let first = layout.origin(ofTile: 0)
     XCTAssertEqual(ImageSamples.pixel(image, first.x + 1, labelTop), grid.labelColor)
     XCTAssertEqual(ImageSamples.pixel(image, first.x, labelTop), grid.padColor)
+  }
+}
+
+final class DownsamplingTests: XCTestCase {
+  func testBlocksAreAveragedAndEdgesKeepWhatTheyCover() {
+    // 3×2 → factor 2 → 2×1: (1+2+4+5)/4 and (3+6)/2.
+    let tile = GridTile(width: 3, height: 2, values: [1, 2, 3, 4, 5, 6], label: "x")
+    let small = tile.downsampled(by: 2)
+    XCTAssertEqual(small.width, 2)
+    XCTAssertEqual(small.height, 1)
+    XCTAssertEqual(small.planes[0], [3, 4.5])
+    XCTAssertEqual(small.label, "x")
+    XCTAssertEqual(tile.downsampled(by: 1).planes, tile.planes)
+  }
+
+  func testLargeFeatureMapsAreShrunkInTheGrid() {
+    let maps = Tensor(zeros: Shape(1, 2, 600, 300))
+    let grid = FeatureMaps.grid(maps, maxTileSide: 256)
+    XCTAssertEqual(grid.tiles[0].width, 100, "factor ⌈600 / 256⌉ = 3")
+    XCTAssertEqual(grid.tiles[0].height, 200)
+  }
+}
+
+final class TileBorderTests: XCTestCase {
+  func testBorderFramesEachTileInsideThePadding() {
+    var grid = Grid(tiles: [GridTile(width: 1, height: 1, values: [0])])
+    grid.scale = 2
+    grid.padding = 2
+    grid.padColor = .white
+    grid.tileBorder = RGB(1, 2, 3)
+    let image = grid.render()
+    XCTAssertEqual(ImageSamples.pixel(image, 1, 1), RGB(1, 2, 3), "corner of the frame")
+    XCTAssertEqual(ImageSamples.pixel(image, 4, 2), RGB(1, 2, 3), "right edge of the frame")
+    XCTAssertEqual(ImageSamples.pixel(image, 2, 2), .black, "the tile itself")
+    XCTAssertEqual(ImageSamples.pixel(image, 0, 0), .white, "outer padding")
   }
 }

@@ -30,16 +30,36 @@ typedef struct {
   int out_height, out_width;
 } cvz_conv_geometry;
 
-/// output (N, cout, OH, OW) = conv(input (N, cin, H, W), kernel HWIO) + bias.
+/// output (N, cout, OH, OW) = conv(input (N, cin, H, W), kernel HWIO) + bias,
+/// followed by max(0, ·) when relu is nonzero (fused into the same pass).
 void cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input,
-                        const float *kernel_hwio, const float *bias,
+                        const float *kernel_hwio, const float *bias, int relu,
                         float *output);
 
 /// Adds the kernel (HWIO) and bias gradients into d_kernel_hwio and d_bias
 /// and, when d_input is not NULL, writes the input gradient (N, cin, H, W).
+/// When relu_output is not NULL it is the forward output of a fused ReLU,
+/// and d_output is taken as zero wherever relu_output is not positive.
 void cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
                          const float *kernel_hwio, const float *d_output,
-                         float *d_input, float *d_kernel_hwio, float *d_bias);
+                         const float *relu_output, float *d_input,
+                         float *d_kernel_hwio, float *d_bias);
+
+/// The geometry of a pooling call over `planes` = N·C independent planes.
+typedef struct {
+  int planes, in_height, in_width;
+  int pool_height, pool_width, stride_y, stride_x, pad_top, pad_left;
+  int out_height, out_width;
+} cvz_pool_geometry;
+
+/// Max pooling: output (planes, OH, OW) and, for backward, the flat input
+/// index of each window's first maximum. Padded cells never win.
+void cvz_max_pool_forward(const cvz_pool_geometry *g, const float *input, float *output,
+                          int *argmax);
+
+/// d_input (planes, H, W) = dOutput routed to each window's winner.
+void cvz_max_pool_backward(const cvz_pool_geometry *g, const float *d_output,
+                           const int *argmax, float *d_input);
 
 /// Row-major C (M, N) = alpha * op(A) * op(B) + beta * C, with the M rows
 /// split between the workers (a plain cblas_sgemm when the product is small).

@@ -1,0 +1,162 @@
+import ArgumentParser
+import CNN
+import Foundation
+import ImageCodecs
+import Tensors
+import Visualization
+
+/// `convviz featuremaps`: what a model's filters respond to in a photo.
+struct FeatureMapsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "featuremaps",
+    abstract: "Apply a model's learned filters to a photo and draw the feature maps.",
+    discussion: """
+      convviz featuremaps [MODEL] PHOTO
+        Converts PHOTO to the model's input channels (gray, ITU-R 601 luma, for MNIST
+        models; x / 255 as in training), runs the first Conv2D layer with its bias and
+        activation on the photo at its own size, and writes into the output folder
+          PHOTO-input.png                 the photo as the model sees it
+          PHOTO-LAYER-featuremaps.png     one map per filter (viridis, each map stretched
+                                          to its own range; large maps are shrunk)
+          PHOTO-LAYER-overlay.png         with --overlay: the strongest map over the photo
+        --layer N runs the forward pass up to layer N (numbered as in `convviz summary`);
+        only convolution, pooling and activation layers before Flatten have maps.
+      convviz featuremaps --random K [--activation sigmoid] [--seed S] [PHOTO]
+        Without a model: K random 3x3 filters over the photo's 3 colour channels, weights
+        uniform in [-0.2, 0.2], zero bias, then the activation, on PHOTO scaled to [0, 1]
+        (default samples/astronaut.png) -- the seed's Theano example. Also writes the
+        random filters as random-filters.png.
+      """)
+
+  @Argument(help: ArgumentHelp(
+    "[MODEL] PHOTO: a model file (default output/model.bin) and a PNG or JPEG photo; "
+      + "with --random only PHOTO (default samples/astronaut.png).", valueName: "file"))
+  var files: [String] = []
+
+  @Option(help: ArgumentHelp(
+    "Show the output of this layer, numbered as in `convviz summary` (default: the first Conv2D).",
+    valueName: "n"))
+  var layer: Int?
+
+  @Flag(help: "Also blend the strongest feature map over the photo.")
+  var overlay = false
+
+  @Option(help: ArgumentHelp("Use K random 3x3x3 filters instead of a model.", valueName: "k"))
+  var random: Int?
+
+  @Option(help: "Activation after the random filters.")
+  var activation: RandomActivation = .sigmoid
+
+  @Option(help: "Seed for the random filters; equal seeds give equal filters.")
+  var seed: UInt64 = 0
+
+  @Option(help: "Colour map of the feature maps.")
+  var colormap: ColorMap = .viridis
+
+  @Option(help: "Value range of the colours: each map its own, one for all, or fixed.")
+  var norm: Normalization = .each
+
+  @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output folder.", valueName: "dir"))
+  var output = "output"
+
+  /// Activations offered for random filters.
+  enum RandomActivation: String, ExpressibleByArgument, CaseIterable {
+    case sigmoid, relu, tanh, linear
+    var function: Activation.Function {
+      switch self {
+      case .sigmoid: return .sigmoid
+      case .relu: return .relu
+      case .tanh: return .tanh
+      case .linear: return .linear
+      }
+    }
+  }
+
+  static let defaultPhoto = "samples/astronaut.png"
+
+  func validate() throws {
+    if let random {
+      guard random >= 1 else { throw ValidationError("--random must be at least 1") }
+      guard files.count <= 1 else {
+        throw ValidationError("--random takes no model: give at most one PHOTO")
+      }
+      guard layer == nil else { throw ValidationError("--layer needs a model, not --random") }
+    } else {
+      guard (1...2).contains(files.count) else {
+        throw ValidationError("give [MODEL] PHOTO, or --random K [PHOTO]")
+      }
+    }
+    if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
+  }
+
+  func run() throws {
+    try VisualizationIO.makeFolder(output)
+    if let random { try runRandom(count: random) } else { try runModel() }
+  }
+
+  private func runModel() throws {
+    let modelPath = files.count == 2 ? files[0] : VisualizationIO.defaultModelPath
+    let photoPath = files.last!
+    let file = try VisualizationIO.readModel(modelPath)
+    guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else {
+      throw ValidationError("\(modelPath): the model's input is not a 1- or 3-channel image")
+    }
+    guard let index = layer ?? LayerActivations.convolutionLayers(of: file.spec).first else {
+      throw VisualizationError.noLayer(kind: "Conv2D")
+    }
+    let photo = try ImageFile.read(photoPath)
+    let input = ImageTensor.tensor(from: photo, channels: channels)
+    let maps = try LayerActivations.compute(model: file, input: input, through: index)
+    let layerName = file.spec.layerNames[index]
+    let title = "\(layerName) (\(file.spec.layers[index].kerasType)): \(maps.shape[1]) maps "
+      + "\(maps.shape[3])x\(maps.shape[2])"
+    try write(photo: photo, input: input, maps: maps, tag: layerName, title: title, photoPath: photoPath)
+  }
+
+  private func runRandom(count: Int) throws {
+    let photoPath = files.first ?? Self.defaultPhoto
+    let photo = try ImageFile.read(photoPath)
+    let input = ImageTensor.tensor(from: photo, channels: 3)
+    var generator = SeededGenerator(seed: seed)
+    let weights = (0..<(3 * 3 * 3 * count)).map { _ in generator.nextFloat(in: -0.2, 0.2) }
+    let kernel = Tensor(shape: Shape(3, 3, 3, count), storage: weights)
+    var conv = Conv2D(kernel: kernel, bias: Tensor(zeros: Shape(count)))
+    var act = Activation(activation.function)
+    let maps = act.forward(conv.forward(input, mode: .inference), mode: .inference)
+    let title = "\(count) random 3x3x3 filters, \(activation.rawValue), seed \(seed)"
+    try write(photo: photo, input: input, maps: maps, tag: "random", title: title, photoPath: photoPath)
+    var filters = WeightGrid(kernel: kernel, title: "Random filters (seed \(seed))")
+    filters.view = .mosaic
+    var images = [filters.render()]
+    if let rgb = filters.renderRGB() { images.append(rgb) }
+    let path = VisualizationIO.path(output, "random-filters.png")
+    try PictureFile.write(Canvas.row(images), to: path)
+    print("wrote \(path)")
+  }
+
+  private func write(photo: Image, input: Tensor, maps: Tensor, tag: String, title: String,
+                     photoPath: String) throws {
+    let base = VisualizationIO.baseName(photoPath)
+    let inputPath = VisualizationIO.path(output, "\(base)-input.png")
+    try PictureFile.write(ImageTensor.image(from: input), to: inputPath)
+    let grid = FeatureMaps.grid(maps, colorMap: colormap, normalization: norm)
+    var images = [grid.render()]
+    if let range = grid.sharedRange() {
+      var bar = ColorBar(colorMap: colormap, range: range)
+      bar.length = max(64, min(images[0].height - 16, 320))
+      images.append(bar.render())
+    }
+    let mapsPath = VisualizationIO.path(output, "\(base)-\(tag)-featuremaps.png")
+    try PictureFile.write(Canvas.row(images, title: title), to: mapsPath)
+    print("wrote \(inputPath)")
+    print("wrote \(mapsPath)")
+    if overlay {
+      let strongest = FeatureMaps.strongestChannel(maps)
+      let blended = FeatureMaps.overlay(photo: photo, maps: maps, channel: strongest, colorMap: colormap)
+      let overlayPath = VisualizationIO.path(output, "\(base)-\(tag)-overlay.png")
+      try PictureFile.write(
+        Canvas.row([blended], title: "map \(strongest) (strongest) over the photo"), to: overlayPath)
+      print("wrote \(overlayPath)")
+    }
+  }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs one libFuzzer target for SECONDS (default 60):
+#   scripts/fuzz.sh png 600
+# Targets: png jpeg model-file idx cifar image-folder kernel-spec model-spec.
+# Seeds come from Fuzz/corpus/TARGET; the growing corpus lives in
+# .build-fuzz/corpus/TARGET; crashing inputs land in Fuzz/crashes/TARGET/
+# (copy each into Tests/FuzzRegressions/ once fixed).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+targets="png jpeg model-file idx cifar image-folder kernel-spec model-spec"
+target=${1:-}
+seconds=${2:-60}
+if [ -z "$target" ] || ! [[ " $targets " == *" $target "* ]]; then
+  echo "usage: scripts/fuzz.sh TARGET [SECONDS]; targets: $targets" >&2
+  exit 64
+fi
+
+cd "$root/Fuzz"
+mkdir -p .deps
+ln -sfn "$root" .deps/convviz
+# Each target is a shared library exporting LLVMFuzzerTestOneInput, built
+# with coverage instrumentation; clang then links it into an executable with
+# libFuzzer's own main (SwiftPM executables bring a main of their own).
+swift build -c release --product "fuzz-$target" --scratch-path "$root/.build-fuzz" \
+  -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address >&2
+products="$root/.build-fuzz/release"
+clang -fsanitize=fuzzer,address -x c /dev/null -o "$products/run-fuzz-$target" \
+  -L"$products" -l"fuzz-$target" -Wl,-rpath,"$products" >&2
+
+work="$root/.build-fuzz/corpus/$target"
+mkdir -p "$work" "crashes/$target"
+"$products/run-fuzz-$target" \
+  -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+  -print_final_stats=1 -artifact_prefix="crashes/$target/" \
+  "$work" "corpus/$target"
