@@ -2,6 +2,7 @@ import ArgumentParser
 import AtomicFiles
 import CNN
 import Datasets
+import Visualization
 
 #if canImport(Glibc)
   import Glibc
@@ -202,14 +203,20 @@ struct Train: ParsableCommand {
       }
     }
     try AtomicFile.write(Self.historyCSV(trainer.history), to: historyPath)
+    let picturePrefix = TrainingPictures.prefix(forModelAt: output)
+    var pictures = try TrainingPictures.writeCurves(trainer.history, pathPrefix: picturePrefix)
     if let test = splits.test {
       var network = trainer.model
       let result = try network.evaluation(on: test.labeled, spec: trainer.spec)
+      try TrainingPictures.writeConfusionMatrix(
+        result.confusion, classNames: trainer.classNames, to: picturePrefix + "-confusion.png")
+      pictures.append(picturePrefix + "-confusion.png")
       print(
         "test loss \(ProgressBar.fixed(result.loss, 4))  test accuracy "
           + "\(ProgressBar.fixed(result.accuracy, 4)) (\(test.count) samples)")
     }
     print("wrote \(output) (\(trainer.epochsCompleted) epochs, with checkpoint) and \(historyPath)")
+    for picture in pictures { print("wrote \(picture)") }
   }
 
   /// `epoch 3/8  loss 0.0412  accuracy 0.9871  val_loss 0.0391  val_accuracy 0.9885  41.2s`

@@ -171,6 +171,15 @@ final class MalformedFileTests: XCTestCase {
                    .corrupt(huge, .png, message: "Not enough image data"))
   }
 
+  func testProgressiveJPEGWithTooManyScansIsRefused() {
+    // 600 copies of one scan: libjpeg would only warn and grind through all.
+    XCTAssertEqual(
+      fixtureError("crafted/many-scans.jpg"),
+      .unsupported(Fixtures.path("crafted/many-scans.jpg"),
+                   message: "progressive JPEG with more than 500 scans "
+                     + "(would take very long to decode)"))
+  }
+
   func testZeroWidthOrHeightIsAnError() {
     XCTAssertEqual(fixtureError("crafted/zero-width.png"),
                    .corrupt(Fixtures.path("crafted/zero-width.png"), .png,

@@ -38,3 +38,25 @@ final class TrainingSnapshotTests: XCTestCase {
     }
   }
 }
+
+final class TrainingPicturesTests: XCTestCase {
+  func testCurvesAndConfusionMatrixAreWrittenBesideTheModel() throws {
+    let folder = NSTemporaryDirectory() + "pictures-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let prefix = TrainingPictures.prefix(forModelAt: folder + "/model.bin")
+    XCTAssertEqual(prefix, folder + "/model")
+    XCTAssertEqual(TrainingPictures.prefix(forModelAt: "a.b/model"), "a.b/model")
+    let history = [
+      EpochRecord(epoch: 1, loss: 0.5, accuracy: 0.8, seconds: 1),
+      EpochRecord(epoch: 2, loss: 0.2, accuracy: 0.9, seconds: 1),
+    ]
+    let paths = try TrainingPictures.writeCurves(history, pathPrefix: prefix)
+    XCTAssertEqual(paths, [folder + "/model-loss.png", folder + "/model-accuracy.png"])
+    XCTAssertEqual(try ImageFile.read(paths[0]), TrainingCurves.lossPlot(history).render())
+    XCTAssertEqual(try TrainingPictures.writeCurves([], pathPrefix: prefix), [])
+    try TrainingPictures.writeConfusionMatrix([[3, 1], [0, 4]], to: folder + "/confusion.png")
+    let expected = ConfusionMatrixPlot(counts: [[3, 1], [0, 4]], classNames: ["0", "1"]).render()
+    XCTAssertEqual(try ImageFile.read(folder + "/confusion.png"), expected)
+  }
+}
