@@ -248,7 +248,7 @@ CVZ_TARGET static int CVZ_NAME(run_rows)(const cvz_filter *f, int row_begin, int
   for (int oy = row_begin; oy < row_end; oy++) {
     for (int i = 0; i < kr; i++) {
       ptrdiff_t p = (ptrdiff_t)oy * f->stride_y + (ptrdiff_t)i * f->dilation_y;
-      ptrdiff_t slot = p % l.ring_rows;
+      ptrdiff_t slot = l.slot_per_kernel_row ? i : p % l.ring_rows;
       rows[i] = ring + slot * l.row_len;
       if (tags[slot] != p) {
         ptrdiff_t sy = border_index(p - f->pad_top, f->height, f->border);
