@@ -98,7 +98,7 @@ CVZ_TARGET static void CVZ_NAME(sum_taps)(float *restrict d, const float **s, co
     ptrdiff_t c1 = c0 + CHUNK < len ? c0 + CHUNK : len;
     for (int g = 0; g < n; g += per) {
       int m = n - g < per ? n - g : per;
-      const float *chunk[4];
+      const float *chunk[4] = {0};
       for (int k = 0; k < m; k++) chunk[k] = s[g + k] + c0;
       CVZ_NAME(axpy_group)(d + c0, chunk, w + g, m, c1 - c0, g == 0);
     }
