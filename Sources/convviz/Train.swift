@@ -90,7 +90,13 @@ struct Train: ParsableCommand {
       "Per-epoch history CSV (default: the output path with .csv).", valueName: "file"))
   var history: String?
 
+  @Option(help: ArgumentHelp(
+    "Every N epochs, draw the first-layer filters and the feature maps of the first training "
+      + "image into MODEL-snapshots/ (MODEL: the output path without extension).", valueName: "n"))
+  var snapshotEvery: Int?
+
   func validate() throws {
+    if let snapshotEvery, snapshotEvery < 1 { throw ValidationError("--snapshot-every must be at least 1") }
     guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     guard validationSplit >= 0, validationSplit < 1 else {
@@ -190,6 +196,9 @@ struct Train: ParsableCommand {
     // Draw the bar only for a person watching; logs get one line per epoch.
     let interactive = isatty(STDOUT_FILENO) != 0
     var bar: ProgressBar?
+    let snapshotFolder = TrainingPictures.prefix(forModelAt: output) + "-snapshots"
+    if snapshotEvery != nil { try VisualizationIO.makeFolder(snapshotFolder) }
+    var snapshotError: (any Error)?
     try trainer.fit(splits.train.labeled, checkpointPath: output) { event in
       switch event {
       case .epochStarted(let epoch, let epochs, let batches, _):
@@ -199,9 +208,18 @@ struct Train: ParsableCommand {
       case .epochFinished(let record):
         bar?.clear()
         print(Self.epochLine(record, epochs: epochs))
+        if let every = snapshotEvery, record.epoch % every == 0, snapshotError == nil {
+          do {
+            let files = try writeTrainingSnapshot(
+              model: ModelFile.read(from: output), probe: ImageTensor.sample(0, of: splits.train.images),
+              epoch: record.epoch, folder: snapshotFolder)
+            print("wrote \(files.filters) and \(files.featureMaps)")
+          } catch { snapshotError = error }
+        }
         fflush(nil)
       }
     }
+    if let snapshotError { throw snapshotError }
     try AtomicFile.write(Self.historyCSV(trainer.history), to: historyPath)
     let picturePrefix = TrainingPictures.prefix(forModelAt: output)
     var pictures = try TrainingPictures.writeCurves(trainer.history, pathPrefix: picturePrefix)

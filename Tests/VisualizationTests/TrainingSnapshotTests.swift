@@ -60,3 +60,25 @@ final class TrainingPicturesTests: XCTestCase {
     XCTAssertEqual(try ImageFile.read(folder + "/confusion.png"), expected)
   }
 }
+
+final class ModelFileSnapshotTests: XCTestCase {
+  func testSnapshotFromAModelFileMatchesTheEngineModel() throws {
+    let folder = NSTemporaryDirectory() + "snapshot-file-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder + "/a", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: folder + "/b", withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let spec = try ModelSpec.parse("input 8 8 1\nconv2d 3 3 relu\nflatten\ndense 2 softmax\n")
+    let model = spec.makeModel(seed: 4)
+    var file: ModelFile?
+    var copy = model
+    var parameters: [NamedTensor] = []
+    var names = spec.parameterShapes.map(\.name).makeIterator()
+    copy.forEachParameter { parameters.append(NamedTensor(name: names.next()!, tensor: $0.value)) }
+    file = ModelFile(spec: spec, metadata: TrainingMetadata(), parameters: parameters)
+    let probe = Tensor(shape: Shape(1, 1, 8, 8), storage: (0..<64).map { Float($0 % 5) / 5 })
+    let fromEngine = try writeTrainingSnapshot(model: model, probe: probe, epoch: 2, folder: folder + "/a")
+    let fromFile = try writeTrainingSnapshot(model: file!, probe: probe, epoch: 2, folder: folder + "/b")
+    XCTAssertEqual(try ImageFile.read(fromEngine.filters), try ImageFile.read(fromFile.filters))
+    XCTAssertEqual(try ImageFile.read(fromEngine.featureMaps), try ImageFile.read(fromFile.featureMaps))
+  }
+}
