@@ -124,8 +124,7 @@ struct Report: ParsableCommand {
                  caption: "true \(names[classErrors.classIndex]): \(classErrors.errorCount) wrong")
     }
     guard dataset.count > 0 else { return nil }
-    let sampleValues = Array(dataset.images.storage[0..<file.spec.input.count])
-    return Tensor(shape: Shape([1] + file.spec.input.tensorShape.dims), storage: sampleValues)
+    return ImageTensor.sample(0, of: dataset.images)
   }
 
   private func filtersSection(_ file: ModelFile, into page: inout HTMLReport) throws {

@@ -15,6 +15,8 @@ enum VisualizationFixture {
 
   private static let lock = NSLock()
   nonisolated(unsafe) private static var cached: Trained?
+  /// What `convviz train` printed while making the fixture.
+  nonisolated(unsafe) static var trainOutput = ""
 
   static func trained() throws -> Trained {
     lock.lock()
@@ -27,6 +29,7 @@ enum VisualizationFixture {
     let result = try TrainingCLI.run([
       "train", "--model", spec, "--data", trained.data, "--epochs", "2", "--batch-size", "20",
       "--optimizer", "adam", "--learning-rate", "0.01", "--seed", "1", "-o", trained.model,
+      "--snapshot-every", "1",
     ])
     guard result.status == 0 else {
       throw NSError(domain: "fixture", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: result.stderr])
@@ -38,6 +41,7 @@ enum VisualizationFixture {
       samples += lit ? [240, 230, 220] : [UInt8(10 + y), 20, 30]
     } }
     try ImageFile.write(Image(width: 20, height: 16, layout: .rgb, samples: samples), to: trained.photo)
+    trainOutput = result.stdout
     cached = trained
     return trained
   }

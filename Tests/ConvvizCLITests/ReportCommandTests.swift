@@ -34,3 +34,18 @@ final class ReportCommandTests: XCTestCase {
     XCTAssertTrue(html.contains("<h2>Filters</h2>"))
   }
 }
+
+final class ReportPicturesFromTrainingTests: XCTestCase {
+  func testTrainingLeavesCurvesConfusionMatrixAndSnapshots() throws {
+    let fixture = try VisualizationFixture.trained()
+    let folder = (fixture.model as NSString).deletingLastPathComponent
+    for name in [
+      "model-loss.png", "model-accuracy.png", "model-confusion.png",
+      "model-snapshots/filters-epoch-001.png", "model-snapshots/featuremaps-epoch-002.png",
+    ] {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/" + name), name)
+    }
+    XCTAssertTrue(VisualizationFixture.trainOutput.contains(
+      "wrote \(folder)/model-snapshots/filters-epoch-002.png and "), VisualizationFixture.trainOutput)
+  }
+}
