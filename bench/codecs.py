@@ -5,10 +5,13 @@ against Pillow and OpenCV, side by side, and prints the ratios.
 Run through bench/codecs.sh, which installs the peers and builds convviz in
 release mode. convviz is timed by its own `filter --kernel identity --timings`
 report (stderr lines "timing decode <ms> ms" and "timing encode <ms> ms"), so
-process start-up and the identity filter are left out. Every side reads from
-and writes to a file, so file I/O is included for all. Best of --repeat runs.
+process start-up and the identity filter are left out. Decoding starts from
+the file on every side (file read included); encoding ends in memory on every
+side (convviz's separate atomic write with fsync is printed apart, not
+compared). Best of --repeat runs.
 """
 import argparse
+import io
 import os
 import re
 import subprocess
@@ -33,7 +36,7 @@ def make_image(folder, size):
     noise = np.random.default_rng(0).integers(-6, 7, pixels.shape)
     pixels = np.clip(pixels + noise, 0, 255).astype(np.uint8)
     png_path, jpg_path = os.path.join(folder, "large.png"), os.path.join(folder, "large.jpg")
-    Image.fromarray(pixels).save(png_path)
+    Image.fromarray(pixels).save(png_path, compress_level=6)
     Image.fromarray(pixels).save(jpg_path, quality=90)
     return png_path, jpg_path
 
@@ -49,7 +52,7 @@ def best_ms(function, repeat):
 
 def convviz_ms(binary, source, output, repeat):
     """Best decode and encode times over `repeat` runs of convviz filter."""
-    decode, encode = float("inf"), float("inf")
+    decode, encode, write = float("inf"), float("inf"), float("inf")
     for _ in range(repeat):
         run = subprocess.run(
             [binary, "filter", source, "--kernel", "identity", "--timings", "-o", output],
@@ -61,7 +64,8 @@ def convviz_ms(binary, source, output, repeat):
             sys.exit("convviz printed no 'timing decode/encode <ms> ms' lines:\n" + run.stderr)
         decode = min(decode, float(times["decode"]))
         encode = min(encode, float(times["encode"]))
-    return decode, encode
+        write = min(write, float(times.get("write", "nan")))
+    return decode, encode, write
 
 
 def main():
@@ -75,7 +79,7 @@ def main():
     cv2.setNumThreads(2)
     with tempfile.TemporaryDirectory() as folder:
         png_path, jpg_path = make_image(folder, args.size)
-        rows = []
+        rows, writes = [], []
         for name, path in [("PNG", png_path), ("JPEG", jpg_path)]:
             out = os.path.join(folder, "out" + os.path.splitext(path)[1])
             pillow_image = Image.open(path)
@@ -87,15 +91,16 @@ def main():
             }
             encode_repeat = args.png_encode_repeat if name == "PNG" else args.repeat
             if name == "PNG":
-                save = lambda: pillow_image.save(out)  # zlib level 6, like convviz
-                write = lambda: cv2.imwrite(out, array)  # OpenCV's default: level 1
+                save = lambda: pillow_image.save(io.BytesIO(), "PNG")  # zlib level 6, as convviz
+                write = lambda: cv2.imencode(".png", array)  # OpenCV's default: level 1
             else:
-                save = lambda: pillow_image.save(out, quality=90)
-                write = lambda: cv2.imwrite(out, array, [cv2.IMWRITE_JPEG_QUALITY, 90])
+                save = lambda: pillow_image.save(io.BytesIO(), "JPEG", quality=90)
+                write = lambda: cv2.imencode(".jpg", array, [cv2.IMWRITE_JPEG_QUALITY, 90])
             encode = {"Pillow": best_ms(save, encode_repeat), "OpenCV": best_ms(write, encode_repeat)}
             ours = convviz_ms(args.convviz, path, out, min(args.repeat, encode_repeat))
             rows.append((name, "decode", ours[0], decode))
             rows.append((name, "encode", ours[1], encode))
+            writes.append(f"convviz {name} atomic write (temp file, fsync, rename): {ours[2]:.1f} ms")
     print(f"{args.size}x{args.size} RGB, best of {args.repeat} (PNG encode: "
           f"{args.png_encode_repeat}); ratio = peer time / convviz time, > 1 means convviz is faster")
     print(f"{'format':6} {'step':6} {'convviz ms':>10} {'Pillow ms':>10} {'ratio':>6} "
@@ -103,6 +108,8 @@ def main():
     for name, step, ours, peers in rows:
         print(f"{name:6} {step:6} {ours:10.1f} {peers['Pillow']:10.1f} "
               f"{peers['Pillow'] / ours:6.2f} {peers['OpenCV']:10.1f} {peers['OpenCV'] / ours:6.2f}")
+    for line in writes:
+        print(line)
 
 
 if __name__ == "__main__":

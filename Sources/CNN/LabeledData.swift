@@ -21,7 +21,8 @@ public struct LabeledData: Sendable, Equatable {
 
   /// Splits off the last `fraction` of the samples, before any shuffling,
   /// as Keras's `validation_split` does: the cut is Int(N · (1 − fraction)).
-  public func splitValidation(fraction: Double) -> (training: LabeledData, validation: LabeledData) {
+  public func splitValidation(fraction: Double) -> (training: LabeledData, validation: LabeledData)
+  {
     precondition(fraction >= 0 && fraction < 1, "validation split \(fraction) outside [0, 1)")
     let cut = Int(Double(count) * (1 - fraction))
     return (slice(0..<cut), slice(cut..<count))

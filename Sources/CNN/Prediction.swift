@@ -29,7 +29,9 @@ extension Sequential {
     var output = predict(images, batchSize: batchSize)
     let classes = output.shape[1]
     if (layers.last as? Activation)?.function != .softmax {
-      output.storage.withUnsafeMutableBufferPointer { Activation.softmaxRows($0, features: classes) }
+      output.storage.withUnsafeMutableBufferPointer {
+        Activation.softmaxRows($0, features: classes)
+      }
     }
     return (0..<output.shape[0]).map { n in
       let row = output.storage[(n * classes)..<((n + 1) * classes)]

@@ -226,9 +226,13 @@ public struct Trainer: Sendable {
       history: history)
     var state: CheckpointState?
     if checkpoint {
-      var generators = [GeneratorState(name: Self.shuffleGeneratorName, words: shuffleGenerator.state)]
+      var generators = [
+        GeneratorState(name: Self.shuffleGeneratorName, words: shuffleGenerator.state)
+      ]
       for (i, words) in model.generatorStates.enumerated() {
-        if let words { generators.append(GeneratorState(name: Self.layerGeneratorName(i), words: words)) }
+        if let words {
+          generators.append(GeneratorState(name: Self.layerGeneratorName(i), words: words))
+        }
       }
       state = CheckpointState(optimizer: optimizer.state, generators: generators)
     }

@@ -42,24 +42,20 @@ extension Image {
   ) -> [T] {
     let pixels = samples.count / source.channels
     let sc = source.channels, tc = target.channels
+    let sourceIsColor = source == .rgb || source == .rgba
+    let targetIsColor = target == .rgb || target == .rgba
     var out = [T](repeating: opaque, count: pixels * tc)
     samples.withUnsafeBufferPointer { input in
       out.withUnsafeMutableBufferPointer { output in
         for p in 0..<pixels {
           let s = p * sc, t = p * tc
-          let isColor = source == .rgb || source == .rgba
-          let gray = isColor ? luma(input[s], input[s + 1], input[s + 2]) : input[s]
-          let alpha = source.hasAlpha ? input[s + sc - 1] : opaque
-          switch target {
-          case .gray:
-            output[t] = gray
-          case .grayAlpha:
-            output[t] = gray
-            output[t + 1] = alpha
-          case .rgb, .rgba:
-            for k in 0..<3 { output[t + k] = isColor ? input[s + k] : gray }
-            if target == .rgba { output[t + 3] = alpha }
+          if targetIsColor {
+            for k in 0..<3 { output[t + k] = input[s + (sourceIsColor ? k : 0)] }
+          } else {
+            output[t] = sourceIsColor ? luma(input[s], input[s + 1], input[s + 2]) : input[s]
           }
+          // Alpha is kept when both have it; a new alpha stays opaque.
+          if source.hasAlpha && target.hasAlpha { output[t + tc - 1] = input[s + sc - 1] }
         }
       }
     }

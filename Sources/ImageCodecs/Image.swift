@@ -24,14 +24,16 @@ public struct Image: Sendable, Equatable {
 
   /// An 8-bit image.
   public init(width: Int, height: Int, layout: Layout, samples: [UInt8]) {
-    precondition(samples.count == width * height * layout.channels, "sample count does not match size")
+    precondition(
+      samples.count == width * height * layout.channels, "sample count does not match size")
     self.width = width; self.height = height; self.layout = layout
     self.bitDepth = .eight; self.samples8 = samples; self.samples16 = []
   }
 
   /// A 16-bit image.
   public init(width: Int, height: Int, layout: Layout, samples16: [UInt16]) {
-    precondition(samples16.count == width * height * layout.channels, "sample count does not match size")
+    precondition(
+      samples16.count == width * height * layout.channels, "sample count does not match size")
     self.width = width; self.height = height; self.layout = layout
     self.bitDepth = .sixteen; self.samples8 = []; self.samples16 = samples16
   }

@@ -5,6 +5,18 @@ import AtomicFiles
 /// The format of input comes from its bytes, never from its name; the format
 /// of output comes from the destination's extension. Writes are atomic (see
 /// `AtomicFile`): a failed write leaves the destination as it was.
+///
+/// What decoding returns:
+/// - PNG: the stored samples. Palette → `.rgb` (`.rgba` with tRNS), tRNS on
+///   gray/RGB → an alpha channel, 1/2/4-bit gray scaled to 0...255, 16-bit
+///   kept in `samples16`. Gamma, chromaticity, ICC and sBIT chunks are not
+///   applied, as in Pillow and pypng. A CRC error in any chunk is an error.
+/// - JPEG: 8-bit `.gray` or `.rgb` (CMYK/YCCK converted), turned upright by
+///   its EXIF orientation unless `DecodeOptions.appliesEXIFOrientation` is
+///   false. 12-bit files are `.unsupported`; a file that ends early is
+///   `.truncated` (libjpeg alone would pad it with gray).
+/// - Both: the header's width × height is checked against
+///   `DecodeOptions.pixelLimit` before any pixel memory is allocated.
 public enum ImageFile {
   /// Reads and decodes the image at `path`.
   public static func read(_ path: String, options: DecodeOptions = .default)

@@ -71,6 +71,8 @@ final class ShimBuffer {
   init(_ buffer: cvz_buffer) { self.buffer = buffer }
   deinit { cvz_buffer_free(&buffer) }
 
-  var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: buffer.data, count: buffer.size) }
+  var bytes: UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(start: buffer.data, count: buffer.size)
+  }
   var array: [UInt8] { Array(bytes) }
 }

@@ -14,8 +14,10 @@ public struct AxisTicks: Equatable, Sendable {
   public let values: [Double]
 
   /// Ticks covering dataLo…dataHi with about `targetCount` ticks (at least
-  /// 2). An empty range is widened by ±0.5 around its value (±1 around 0).
-  public init(covering dataLo: Double, _ dataHi: Double, targetCount: Int = 6) {
+  /// 2), `minimumStep` apart at least (1 for integer axes such as epochs).
+  /// An empty range is widened by ±0.5 around its value (±1 around 0).
+  public init(covering dataLo: Double, _ dataHi: Double, targetCount: Int = 6,
+              minimumStep: Double = 0) {
     precondition(dataLo <= dataHi, "axis range \(dataLo)…\(dataHi) is reversed")
     var lo = dataLo, hi = dataHi
     if hi - lo < 1e-12 * max(abs(lo), abs(hi), 1) {
@@ -23,7 +25,7 @@ public struct AxisTicks: Equatable, Sendable {
       lo -= pad; hi += pad
     }
     let span = Self.nice(hi - lo, rounded: false)
-    let step = Self.nice(span / Double(max(targetCount - 1, 1)), rounded: true)
+    let step = max(Self.nice(span / Double(max(targetCount - 1, 1)), rounded: true), minimumStep)
     let first = floor(lo / step + 1e-9) * step
     let last = ceil(hi / step - 1e-9) * step
     let count = Int(((last - first) / step).rounded()) + 1

@@ -39,3 +39,14 @@ extension ImageTensor {
     return Image(width: w, height: h, layout: c == 1 ? .gray : .rgb, samples: samples)
   }
 }
+
+extension ImageTensor {
+  /// Sample `n` of a batch (N, …) as a batch of one (1, …), e.g. a fixed
+  /// probe image taken from a data set.
+  public static func sample(_ n: Int, of batch: Tensor) -> Tensor {
+    precondition(batch.shape.rank >= 2 && n >= 0 && n < batch.shape[0], "sample \(n) of \(batch.shape)")
+    let size = batch.count / batch.shape[0]
+    return Tensor(shape: Shape([1] + batch.shape.dims.dropFirst()),
+                  storage: Array(batch.storage[(n * size)..<((n + 1) * size)]))
+  }
+}

@@ -29,6 +29,8 @@ public struct LinePlot: Sendable {
   /// Fixed axis ranges; nil fits the data.
   public var xRange: ClosedRange<Double>?
   public var yRange: ClosedRange<Double>?
+  /// Ticks on the x axis at whole numbers only (epochs).
+  public var integerX = false
 
   /// matplotlib's tab10 colours: blue, orange, green, red, purple, brown.
   public static let palette: [RGB] = [
@@ -56,7 +58,8 @@ public struct LinePlot: Sendable {
     }
     let (x0, x1) = bounds(series.flatMap(\.x), fixed: xRange)
     let (y0, y1) = bounds(series.flatMap(\.y), fixed: yRange)
-    return (AxisTicks(covering: x0, x1, targetCount: 8), AxisTicks(covering: y0, y1, targetCount: 8))
+    return (AxisTicks(covering: x0, x1, targetCount: 8, minimumStep: integerX ? 1 : 0),
+            AxisTicks(covering: y0, y1, targetCount: 8))
   }
 
   public func frame() -> Frame {

@@ -25,6 +25,7 @@ public enum TrainingCurves {
                           y: history.map { $0[keyPath: validation] ?? .nan }))
     }
     var plot = LinePlot(title: title, xLabel: "epoch", yLabel: yLabel, series: series)
+    plot.integerX = true
     if epochs.count == 1 { plot.xRange = (epochs[0] - 1)...(epochs[0] + 1) }
     return plot
   }

@@ -1,4 +1,6 @@
-// Conv2D forward and backward as per-image, L2-sized im2col GEMMs.
+// Conv2D forward and backward as per-image, L2-sized im2col GEMMs: the
+// general path, used when the direct AVX2 path (conv2d_direct*.c) does not
+// apply.
 //
 // Forward, per image and band of output rows:
 //   col (cin·kh·kw, band·OW) = im2col(input)      rows ordered (c, ky, kx)
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "cvz_cnn_kernels.h"
+#include "direct_driver.h"
 #include "parallel.h"
 
 // About 256 KB of im2col per band: leaves room in the 512 KB–1 MB L2 for
@@ -162,6 +165,10 @@ static void forward_chunk(void *context, int chunk) {
 
 void cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
                         const float *bias, int relu, float *output) {
+  if (cvz_direct_forward_applies(g)) {
+    cvz_direct_forward(g, input, kernel_hwio, bias, relu, output);
+    return;
+  }
   float *wm = rearrange_kernel(g, kernel_hwio);
   forward_job job = {g, input, wm, bias, relu, output};
   cvz_parallel_for(CVZ_CHUNKS, forward_chunk, &job);
@@ -292,6 +299,11 @@ static float *flipped_kernel(const cvz_conv_geometry *g, const float *hwio) {
 void cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
                          const float *d_output, const float *relu_output, float *d_input,
                          float *d_kernel_hwio, float *d_bias) {
+  if (d_input ? cvz_direct_input_gradient_applies(g) : cvz_direct_forward_applies(g)) {
+    cvz_direct_backward(g, input, kernel_hwio, d_output, relu_output, d_input, d_kernel_hwio,
+                        d_bias);
+    return;
+  }
   const int kh = g->kernel_height, kw = g->kernel_width, ci = g->in_channels, co = g->out_channels;
   const size_t k = (size_t)ci * kh * kw;
   float *wm = rearrange_kernel(g, kernel_hwio);

@@ -72,9 +72,32 @@ static void install_error_mgr(struct shim_error_mgr *mgr, cvz_error *error) {
 
 /* MARK: Decoding */
 
+/*
+ * A progressive JPEG may hold any number of scans, and each costs a pass
+ * over the whole coefficient buffer: a small file with many scans takes
+ * minutes to decode. Real files have about 10; libjpeg-turbo's own tools
+ * suggest a limit like this one (djpeg -maxscans).
+ */
+enum { MAX_PROGRESSIVE_SCANS = 500 };
+
+static void on_progress(j_common_ptr cinfo) {
+  if (!cinfo->is_decompressor) return;
+  j_decompress_ptr dinfo = (j_decompress_ptr)cinfo;
+  if (dinfo->progressive_mode && dinfo->input_scan_number > MAX_PROGRESSIVE_SCANS) {
+    struct shim_error_mgr *mgr = (struct shim_error_mgr *)cinfo->err;
+    char message[CVZ_MESSAGE_CAPACITY];
+    snprintf(message, sizeof message,
+             "progressive JPEG with more than %d scans (would take very long to decode)",
+             MAX_PROGRESSIVE_SCANS);
+    cvz_set_error(mgr->error, CVZ_ERROR_UNSUPPORTED, message);
+    longjmp(mgr->jump, 1);
+  }
+}
+
 struct cvz_jpeg_decoder {
   struct jpeg_decompress_struct cinfo;
   struct shim_error_mgr err;
+  struct jpeg_progress_mgr progress;
   int created;
   /* The file is CMYK or YCCK: decode to CMYK, then convert each row. */
   int cmyk;
@@ -100,6 +123,8 @@ cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, cvz_image_info
   }
   jpeg_create_decompress(&decoder->cinfo);
   decoder->created = 1;
+  decoder->progress.progress_monitor = on_progress;
+  decoder->cinfo.progress = &decoder->progress;
   jpeg_mem_src(&decoder->cinfo, data, (unsigned long)size);
   jpeg_read_header(&decoder->cinfo, TRUE);
 

@@ -122,7 +122,8 @@ int cvz_png_read(cvz_png_decoder *decoder, void *pixels, size_t pixels_size, cvz
   cvz_clear_error(error);
   decoder->error = error;
   const cvz_image_info image = decoder->image;
-  const size_t row_bytes = (size_t)image.width * (size_t)image.channels * (size_t)(image.bit_depth / 8);
+  const size_t row_bytes =
+    (size_t)image.width * (size_t)image.channels * (size_t)(image.bit_depth / 8);
   if (row_bytes == 0 || png_get_rowbytes(decoder->png, decoder->info) != row_bytes ||
       pixels_size / row_bytes < image.height) {
     cvz_set_error(error, CVZ_ERROR_CORRUPT, "pixel buffer does not match the header");

@@ -38,7 +38,8 @@ static ptrdiff_t clamp_index(ptrdiff_t i, ptrdiff_t n) { return i < 0 ? 0 : i >=
 typedef struct {
   ptrdiff_t span_w;    /* padded input pixels one output row reads */
   ptrdiff_t row_len;   /* floats in one ring row: span_w * colour channels */
-  ptrdiff_t ring_rows; /* (rows - 1) * dilation_y + 1 */
+  ptrdiff_t ring_rows; /* slots in the ring of converted input rows */
+  int slot_per_kernel_row; /* 1: slot i holds kernel row i's input row */
   ptrdiff_t chunk;     /* output pixels computed together, so buffers stay in L1 */
   ptrdiff_t tmp_len;   /* floats of a chunk's vertical pass (separable kernels) */
   ptrdiff_t acc_len;   /* floats of a chunk's response: chunk * colour channels */
@@ -50,7 +51,13 @@ static layout_t layout_of(const cvz_filter *f) {
   l.span_w = (ptrdiff_t)(f->out_width - 1) * f->stride_x
              + (ptrdiff_t)(k->cols - 1) * f->dilation_x + 1;
   l.row_len = l.span_w * f->colour_channels;
+  /* A ring spanning the dilated kernel lets every input row be converted
+   * once. A large vertical dilation would make that ring as tall as the
+   * image, so past a few rows keep one slot per kernel row instead, and
+   * reconvert rows when they come round again. */
   l.ring_rows = (ptrdiff_t)(k->rows - 1) * f->dilation_y + 1;
+  l.slot_per_kernel_row = l.ring_rows > 2 * (ptrdiff_t)k->rows + 16;
+  if (l.slot_per_kernel_row) l.ring_rows = k->rows;
   l.chunk = 1024 / f->colour_channels;
   if (l.chunk > f->out_width) l.chunk = f->out_width;
   l.tmp_len = ((l.chunk - 1) * f->stride_x + (ptrdiff_t)(k->cols - 1) * f->dilation_x + 1)

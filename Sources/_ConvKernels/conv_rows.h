@@ -98,7 +98,7 @@ CVZ_TARGET static void CVZ_NAME(sum_taps)(float *restrict d, const float **s, co
     ptrdiff_t c1 = c0 + CHUNK < len ? c0 + CHUNK : len;
     for (int g = 0; g < n; g += per) {
       int m = n - g < per ? n - g : per;
-      const float *chunk[4];
+      const float *chunk[4] = {0};
       for (int k = 0; k < m; k++) chunk[k] = s[g + k] + c0;
       CVZ_NAME(axpy_group)(d + c0, chunk, w + g, m, c1 - c0, g == 0);
     }
@@ -248,7 +248,7 @@ CVZ_TARGET static int CVZ_NAME(run_rows)(const cvz_filter *f, int row_begin, int
   for (int oy = row_begin; oy < row_end; oy++) {
     for (int i = 0; i < kr; i++) {
       ptrdiff_t p = (ptrdiff_t)oy * f->stride_y + (ptrdiff_t)i * f->dilation_y;
-      ptrdiff_t slot = p % l.ring_rows;
+      ptrdiff_t slot = l.slot_per_kernel_row ? i : p % l.ring_rows;
       rows[i] = ring + slot * l.row_len;
       if (tags[slot] != p) {
         ptrdiff_t sy = border_index(p - f->pad_top, f->height, f->border);

@@ -2,6 +2,7 @@ import ArgumentParser
 import AtomicFiles
 import CNN
 import Datasets
+import Visualization
 
 #if canImport(Glibc)
   import Glibc
@@ -89,7 +90,13 @@ struct Train: ParsableCommand {
       "Per-epoch history CSV (default: the output path with .csv).", valueName: "file"))
   var history: String?
 
+  @Option(help: ArgumentHelp(
+    "Every N epochs, draw the first-layer filters and the feature maps of the first training "
+      + "image into MODEL-snapshots/ (MODEL: the output path without extension).", valueName: "n"))
+  var snapshotEvery: Int?
+
   func validate() throws {
+    if let snapshotEvery, snapshotEvery < 1 { throw ValidationError("--snapshot-every must be at least 1") }
     guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     guard validationSplit >= 0, validationSplit < 1 else {
@@ -189,6 +196,9 @@ struct Train: ParsableCommand {
     // Draw the bar only for a person watching; logs get one line per epoch.
     let interactive = isatty(STDOUT_FILENO) != 0
     var bar: ProgressBar?
+    let snapshotFolder = TrainingPictures.prefix(forModelAt: output) + "-snapshots"
+    if snapshotEvery != nil { try VisualizationIO.makeFolder(snapshotFolder) }
+    var snapshotError: (any Error)?
     try trainer.fit(splits.train.labeled, checkpointPath: output) { event in
       switch event {
       case .epochStarted(let epoch, let epochs, let batches, _):
@@ -198,18 +208,33 @@ struct Train: ParsableCommand {
       case .epochFinished(let record):
         bar?.clear()
         print(Self.epochLine(record, epochs: epochs))
+        if let every = snapshotEvery, record.epoch % every == 0, snapshotError == nil {
+          do {
+            let files = try writeTrainingSnapshot(
+              model: ModelFile.read(from: output), probe: ImageTensor.sample(0, of: splits.train.images),
+              epoch: record.epoch, folder: snapshotFolder)
+            print("wrote \(files.filters) and \(files.featureMaps)")
+          } catch { snapshotError = error }
+        }
         fflush(nil)
       }
     }
+    if let snapshotError { throw snapshotError }
     try AtomicFile.write(Self.historyCSV(trainer.history), to: historyPath)
+    let picturePrefix = TrainingPictures.prefix(forModelAt: output)
+    var pictures = try TrainingPictures.writeCurves(trainer.history, pathPrefix: picturePrefix)
     if let test = splits.test {
       var network = trainer.model
       let result = try network.evaluation(on: test.labeled, spec: trainer.spec)
+      try TrainingPictures.writeConfusionMatrix(
+        result.confusion, classNames: trainer.classNames, to: picturePrefix + "-confusion.png")
+      pictures.append(picturePrefix + "-confusion.png")
       print(
         "test loss \(ProgressBar.fixed(result.loss, 4))  test accuracy "
           + "\(ProgressBar.fixed(result.accuracy, 4)) (\(test.count) samples)")
     }
     print("wrote \(output) (\(trainer.epochsCompleted) epochs, with checkpoint) and \(historyPath)")
+    for picture in pictures { print("wrote \(picture)") }
   }
 
   /// `epoch 3/8  loss 0.0412  accuracy 0.9871  val_loss 0.0391  val_accuracy 0.9885  41.2s`

@@ -61,8 +61,17 @@ final class Conv2DTests: XCTestCase {
     Case(n: 3, cin: 5, h: 6, w: 6, cout: 2, kh: 2, kw: 2, sy: 1, sx: 1, padding: .same),
     Case(n: 2, cin: 3, h: 5, w: 5, cout: 4, kh: 1, kw: 1, sy: 1, sx: 1, padding: .valid),
     Case(n: 2, cin: 2, h: 11, w: 10, cout: 3, kh: 5, kw: 5, sy: 3, sx: 3, padding: .same),
-    // Large enough that the C kernel works in several bands of rows.
+    // Large enough that the im2col path works in several bands of rows.
     Case(n: 2, cin: 16, h: 40, w: 40, cout: 8, kh: 3, kw: 3, sy: 1, sx: 1, padding: .same),
+    // Channel counts that are multiples of 8 take the direct AVX2 path (when
+    // the CPU has it): partial 8-lane blocks, pixel tails, batch 1 split by rows.
+    Case(n: 1, cin: 8, h: 9, w: 11, cout: 24, kh: 3, kw: 3, sy: 1, sx: 1, padding: .same),
+    Case(n: 3, cin: 16, h: 10, w: 13, cout: 40, kh: 3, kw: 3, sy: 1, sx: 1, padding: .valid),
+    Case(n: 2, cin: 3, h: 11, w: 9, cout: 16, kh: 3, kw: 3, sy: 2, sx: 2, padding: .same),
+    Case(n: 2, cin: 1, h: 12, w: 12, cout: 32, kh: 3, kw: 3, sy: 1, sx: 1, padding: .valid),
+    Case(n: 1, cin: 8, h: 8, w: 8, cout: 8, kh: 2, kw: 2, sy: 1, sx: 1, padding: .same),
+    Case(n: 1, cin: 8, h: 7, w: 7, cout: 16, kh: 5, kw: 5, sy: 1, sx: 1, padding: .same),
+    Case(n: 4, cin: 32, h: 8, w: 8, cout: 32, kh: 3, kw: 3, sy: 1, sx: 1, padding: .valid),
   ]
 
   func testFastPathMatchesReference() {
@@ -86,6 +95,14 @@ final class Conv2DTests: XCTestCase {
       XCTAssertLessThan(
         layer.kernel.grad.maxAbsoluteDifference(to: reference.dKernel), 1e-3, "dKernel \(c)")
       XCTAssertLessThan(layer.bias.grad.maxAbsoluteDifference(to: reference.dBias), 1e-3, "dBias \(c)")
+
+      // The first layer of a model skips dInput, which may take another path.
+      var first = Conv2D(kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding)
+      _ = first.forward(input, mode: .training)
+      first.backwardParametersOnly(dOutput)
+      XCTAssertLessThan(
+        first.kernel.grad.maxAbsoluteDifference(to: reference.dKernel), 1e-3, "dKernel only \(c)")
+      XCTAssertLessThan(first.bias.grad.maxAbsoluteDifference(to: reference.dBias), 1e-3, "dBias only \(c)")
     }
   }
 

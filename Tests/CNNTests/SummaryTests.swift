@@ -31,8 +31,10 @@ final class SummaryTests: XCTestCase {
       [896, 9248, 0, 0, 18496, 36928, 0, 0, 0, 1_180_160, 0, 5130])
     XCTAssertEqual(
       summary.rows.map(\.name),
-      ["conv2d", "conv2d_1", "max_pooling2d", "dropout", "conv2d_2", "conv2d_3",
-       "max_pooling2d_1", "dropout_1", "flatten", "dense", "dropout_2", "dense_1"])
+      [
+        "conv2d", "conv2d_1", "max_pooling2d", "dropout", "conv2d_2", "conv2d_3",
+        "max_pooling2d_1", "dropout_1", "flatten", "dense", "dropout_2", "dense_1",
+      ])
     XCTAssertEqual(summary.rows[5].outputShape, .image(height: 13, width: 13, channels: 64))
     XCTAssertEqual(summary.totalCount, 1_250_858)
   }

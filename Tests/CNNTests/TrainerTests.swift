@@ -22,7 +22,8 @@ final class TrainerTests: XCTestCase {
       }
       labels.append(label)
     }
-    return LabeledData(images: Tensor(shape: Shape(count, 1, 4, 4), storage: storage), labels: labels)
+    return LabeledData(
+      images: Tensor(shape: Shape(count, 1, 4, 4), storage: storage), labels: labels)
   }
 
   static let spec = try! ModelSpec.parse(
@@ -73,7 +74,8 @@ final class TrainerTests: XCTestCase {
     try first.fit(data)
     try second.fit(data)
     XCTAssertEqual(first.modelFile().encoded(), second.modelFile().encoded())
-    XCTAssertEqual(first.modelFile(checkpoint: true).encoded(), second.modelFile(checkpoint: true).encoded())
+    XCTAssertEqual(
+      first.modelFile(checkpoint: true).encoded(), second.modelFile(checkpoint: true).encoded())
     var other = trainer(seed: 8, epochs: 2)
     try other.fit(data)
     XCTAssertNotEqual(first.modelFile().encoded(), other.modelFile().encoded())
@@ -84,8 +86,10 @@ final class TrainerTests: XCTestCase {
   func testResumeFromCheckpointMatchesUninterruptedRun() throws {
     let folder = try temporaryFolder()
     let data = Self.stripes(count: 120, seed: 8)
-    for optimizer in [OptimizerConfiguration.defaults(for: .adadelta),
-                      .sgd(learningRate: 0.05, momentum: 0.9, nesterov: true)] {
+    for optimizer in [
+      OptimizerConfiguration.defaults(for: .adadelta),
+      .sgd(learningRate: 0.05, momentum: 0.9, nesterov: true),
+    ] {
       var straight = trainer(seed: 3, epochs: 2, optimizer: optimizer)
       try straight.fit(data)
 
@@ -125,7 +129,8 @@ final class TrainerTests: XCTestCase {
     }
     // 50 samples, last 20% held out: 40 training samples in batches of 16.
     XCTAssertEqual(
-      events, ["start 1/2 3 40", "last batch 3", "end 1", "start 2/2 3 40", "last batch 3", "end 2"])
+      events,
+      ["start 1/2 3 40", "last batch 3", "end 1", "start 2/2 3 40", "last batch 3", "end 2"])
     let saved = try ModelFile.read(from: path)
     XCTAssertEqual(saved.metadata.history.map(\.loss), trainer.history.map(\.loss))
     XCTAssertEqual(saved.metadata.classNames, ["left", "right", "top"])
@@ -134,7 +139,8 @@ final class TrainerTests: XCTestCase {
 
   func testHistoryCSV() {
     let records = [
-      EpochRecord(epoch: 1, loss: 0.5, accuracy: 0.75, validationLoss: 0.25,
+      EpochRecord(
+        epoch: 1, loss: 0.5, accuracy: 0.75, validationLoss: 0.25,
         validationAccuracy: 0.875, seconds: 2.5),
       EpochRecord(epoch: 2, loss: 0.25, accuracy: 0.875),
     ]
@@ -193,7 +199,9 @@ final class TrainerTests: XCTestCase {
       XCTAssertEqual(error as? TrainerError, .notACheckpoint(path: path))
     }
     XCTAssertThrowsError(try Trainer.resume(from: path + ".missing")) { error in
-      guard case .modelFile(.cannotRead)? = error as? TrainerError else { return XCTFail("\(error)") }
+      guard case .modelFile(.cannotRead)? = error as? TrainerError else {
+        return XCTFail("\(error)")
+      }
     }
   }
 
@@ -201,7 +209,8 @@ final class TrainerTests: XCTestCase {
   private func comparator() throws -> (ModelSpec, Sequential) {
     let spec = try ModelSpec.parse("input 1 1 2\nflatten\ndense 2 softmax\n")
     let model = spec.makeModel(parameters: [
-      NamedTensor(name: "dense/kernel", tensor: Tensor(shape: Shape(2, 2), storage: [1, -1, -1, 1])),
+      NamedTensor(
+        name: "dense/kernel", tensor: Tensor(shape: Shape(2, 2), storage: [1, -1, -1, 1])),
       NamedTensor(name: "dense/bias", tensor: Tensor(zeros: Shape(2))),
     ])
     return (spec, model)

@@ -74,6 +74,35 @@ extension Image {
   }
 }
 
+/// The error reading `path` throws, or nil (and a test failure) if it succeeds.
+func readError(_ path: String, options: DecodeOptions = .default,
+               file: StaticString = #filePath, line: UInt = #line) -> CodecError? {
+  codecError({ () throws(CodecError) in _ = try ImageFile.read(path, options: options) },
+             file: file, line: line)
+}
+
+/// The error decoding `bytes` throws.
+func decodeError(_ bytes: [UInt8], name: String, file: StaticString = #filePath,
+                 line: UInt = #line) -> CodecError? {
+  codecError({ () throws(CodecError) in _ = try ImageFile.decode(bytes, name: name) },
+             file: file, line: line)
+}
+
+/// The error writing `image` to `path` throws.
+func writeError(_ image: Image, to path: String, file: StaticString = #filePath,
+                line: UInt = #line) -> CodecError? {
+  codecError({ () throws(CodecError) in try ImageFile.write(image, to: path) },
+             file: file, line: line)
+}
+
+/// The error encoding `image` as JPEG at `quality` throws.
+func jpegEncodeError(_ image: Image, quality: Int, file: StaticString = #filePath,
+                     line: UInt = #line) -> CodecError? {
+  codecError({ () throws(CodecError) in
+    _ = try ImageFile.encode(image, as: .jpeg, quality: quality)
+  }, file: file, line: line)
+}
+
 /// Runs `body`, which must throw a `CodecError`, and returns it.
 func codecError(_ body: () throws(CodecError) -> Void, file: StaticString = #filePath,
                 line: UInt = #line) -> CodecError? {

@@ -41,8 +41,10 @@ final class RoundTripTests: XCTestCase {
 
   func testPNGCompressionLevelTradesSizeNotPixels() throws {
     let image = Self.pattern(width: 64, height: 64, layout: .rgb)
-    let stored = try ImageFile.encode(image, as: .png, options: EncodeOptions(pngCompressionLevel: 0))
-    let small = try ImageFile.encode(image, as: .png, options: EncodeOptions(pngCompressionLevel: 9))
+    let stored = try ImageFile.encode(
+      image, as: .png, options: EncodeOptions(pngCompressionLevel: 0))
+    let small = try ImageFile.encode(
+      image, as: .png, options: EncodeOptions(pngCompressionLevel: 9))
     XCTAssertGreaterThan(stored.count, 64 * 64 * 3)
     XCTAssertLessThan(small.count, stored.count / 4)
     XCTAssertEqual(try ImageFile.decode(stored, name: "a"), image)
@@ -69,9 +71,9 @@ final class RoundTripTests: XCTestCase {
     let low = try ImageFile.encode(image, as: .jpeg, quality: 10)
     let high = try ImageFile.encode(image, as: .jpeg, quality: 100)
     XCTAssertLessThan(low.count, high.count)
-    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.encode(image, as: .jpeg, quality: 0) },
+    XCTAssertEqual(jpegEncodeError(image, quality: 0),
                    .invalidQuality(0))
-    XCTAssertEqual(codecError { () throws(CodecError) in _ = try ImageFile.encode(image, as: .jpeg, quality: 101) },
+    XCTAssertEqual(jpegEncodeError(image, quality: 101),
                    .invalidQuality(101))
   }
 
@@ -101,7 +103,7 @@ final class RoundTripTests: XCTestCase {
     XCTAssertEqual(try ImageFile.read(folder + "/a.png"), image)
     for name in ["f.gif", "g", "h.png.txt", ".png"] {
       let path = folder + "/" + name
-      XCTAssertEqual(codecError { () throws(CodecError) in try ImageFile.write(image, to: path) },
+      XCTAssertEqual(writeError(image, to: path),
                      .unsupportedExtension(path))
       XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
@@ -111,15 +113,16 @@ final class RoundTripTests: XCTestCase {
     let folder = try Fixtures.temporaryFolder(self)
     let image = Self.pattern(width: 8, height: 8, layout: .gray)
     let missing = folder + "/no-such-folder/out.png"
-    let error = codecError { () throws(CodecError) in try ImageFile.write(image, to: missing) }
+    let error = writeError(image, to: missing)
     XCTAssertEqual(error, .writeFailed(missing, reason: "No such file or directory"))
     XCTAssertEqual(error?.description, "\(missing): cannot write image: No such file or directory")
     XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/no-such-folder"))
     // A directory in the way of the destination: the rename fails, and no
     // temporary file is left behind.
     let blocked = folder + "/blocked.png"
-    try FileManager.default.createDirectory(atPath: blocked + "/inside", withIntermediateDirectories: true)
-    XCTAssertNotNil(codecError { () throws(CodecError) in try ImageFile.write(image, to: blocked) })
+    try FileManager.default.createDirectory(
+      atPath: blocked + "/inside", withIntermediateDirectories: true)
+    XCTAssertNotNil(writeError(image, to: blocked))
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["blocked.png"])
   }
 

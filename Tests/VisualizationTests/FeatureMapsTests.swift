@@ -73,3 +73,19 @@ final class FeatureMapsTests: XCTestCase {
     XCTAssertEqual(ImageSamples.pixel(row, 2, 2 + 25), .white, "under the shorter image")
   }
 }
+
+final class MisclassifiedExamplesTests: XCTestCase {
+  func testOnlyWrongPredictionsAreShownGroupedByTrueClass() {
+    // Four 1×2 gray images with values n/10, (n+1)/10.
+    let images = Tensor(shape: Shape(4, 1, 1, 2), storage: [0, 0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.4])
+    let errors = MisclassifiedExamples.grids(
+      images: images, labels: [0, 1, 1, 1], predicted: [0, 0, 1, 0], classNames: ["a", "b"], perClass: 1)
+    XCTAssertEqual(errors.count, 1, "class a has no errors")
+    XCTAssertEqual(errors[0].classIndex, 1)
+    XCTAssertEqual(errors[0].errorCount, 2)
+    XCTAssertEqual(errors[0].grid.tiles.count, 1, "limited to perClass")
+    XCTAssertEqual(errors[0].grid.tiles[0].planes[0], [0.1, 0.2], "the first error, sample 1")
+    XCTAssertEqual(errors[0].grid.tiles[0].label, "as a")
+    XCTAssertEqual(errors[0].grid.normalization, .fixed(lo: 0, hi: 1))
+  }
+}

@@ -14,6 +14,7 @@ final class PlotTests: XCTestCase {
     XCTAssertEqual(epochs.values, [1, 2, 3, 4, 5, 6, 7, 8])
     let big = AxisTicks(covering: 0, 933_378, targetCount: 5)
     XCTAssertEqual(big.step, 200_000)
+    XCTAssertEqual(AxisTicks(covering: 1, 3, targetCount: 8, minimumStep: 1).values, [1, 2, 3])
     let flat = AxisTicks(covering: 0.5, 0.5)
     XCTAssertLessThan(flat.lo, 0.5)
     XCTAssertGreaterThan(flat.hi, 0.5)
@@ -125,6 +126,7 @@ final class TrainingCurvesTests: XCTestCase {
     let accuracy = TrainingCurves.accuracyPlot(history)
     XCTAssertEqual(accuracy.series[0].y, [0.9, 0.97])
     XCTAssertEqual(accuracy.series[0].x, [1, 2])
+    XCTAssertEqual(accuracy.ticks().x.values, [1, 2], "epochs are whole numbers")
   }
 
   func testWithoutValidationThereIsOneSeriesAndOneEpochStillPlots() {

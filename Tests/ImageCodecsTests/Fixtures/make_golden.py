@@ -165,6 +165,20 @@ def adobe_cmyk_to_rgb(cmyk):
     return ((product + (product >> 8)) >> 8).astype(np.uint8)
 
 
+def jpeg_scans(data):
+    """Each SOS segment with its entropy-coded data, up to the next marker."""
+    scans, at = [], data.index(b"\xff\xda")
+    while at < len(data) - 2:
+        end = at + 2
+        while not (data[end] == 0xFF and data[end + 1] not in (0x00, 0xFF)
+                   and not 0xD0 <= data[end + 1] <= 0xD7 and end > at + 2):
+            end += 1
+        if data[at + 1] == 0xDA:
+            scans.append(data[at:end])
+        at = end
+    return scans
+
+
 def png_chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -198,6 +212,7 @@ def main(shared):
 
     jpeg = os.path.join(HERE, "jpeg")
     os.makedirs(jpeg, exist_ok=True)
+    os.makedirs(os.path.join(HERE, "crafted"), exist_ok=True)
     tests = os.path.join(shared, "data", "jpeg-testimages")
     for name in ["testorig.jpg", "testimgint.jpg", "testimgari.jpg", "monkey12.jpg", "LICENSE.txt"]:
         shutil.copy(os.path.join(tests, name), jpeg)
@@ -211,6 +226,19 @@ def main(shared):
                    check=True)
     subprocess.run(["cjpeg", "-progressive", "-sample", "1x1", "-quality", "80", "-outfile",
                     os.path.join(jpeg, "progressive444.jpg"), testorig], check=True)
+    # A decode-time bomb: the last scan of a progressive file repeated 600
+    # times. libjpeg only warns about the bogus progression and would run every
+    # scan over the whole image; the decoder refuses more than 500 scans.
+    tiny = os.path.join(HERE, "tiny.pgm")
+    with open(tiny, "wb") as f:
+        f.write(b"P5 16 16 255\n" + bytes(range(0, 256)))
+    progressive = subprocess.run(["cjpeg", "-progressive", tiny], check=True,
+                                 capture_output=True).stdout
+    os.remove(tiny)
+    assert progressive.endswith(b"\xff\xd9")
+    scan = min(jpeg_scans(progressive), key=len)
+    with open(os.path.join(HERE, "crafted", "many-scans.jpg"), "wb") as f:
+        f.write(progressive[:-2] + scan * 600 + b"\xff\xd9")
     for name in ["testorig.jpg", "testimgint.jpg", "testimgari.jpg", "rocket-crop.jpg",
                  "hubble_deep_field-crop.jpg", "gray.jpg", "progressive444.jpg"]:
         rows.append(golden_row("jpeg/" + name, djpeg(os.path.join(jpeg, name))))
@@ -263,7 +291,6 @@ def main(shared):
     rows.append(golden_row("jpeg/ycck.jpg", adobe_cmyk_to_rgb(turbo.decompress_cmyk(ycck, 24, 16))))
 
     crafted = os.path.join(HERE, "crafted")
-    os.makedirs(crafted, exist_ok=True)
     with open(os.path.join(crafted, "huge-20000x20000.png"), "wb") as f:
         f.write(crafted_png(20000, 20000))
     with open(os.path.join(crafted, "zero-width.png"), "wb") as f:

@@ -1,0 +1,179 @@
+// Drives the direct AVX2 Conv2D (conv2d_direct.c) over a batch: layout
+// changes to padded channels-last per image, the two-worker split, and the
+// per-worker weight-gradient sums. conv2d.c falls back to im2col + GEMM when
+// this path does not apply (no AVX2, or channel counts not multiples of 8).
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvz_cnn_kernels.h"
+#include "direct.h"
+#include "direct_driver.h"
+#include "parallel.h"
+
+int cvz_direct_forward_applies(const cvz_conv_geometry *g) {
+  return cvz_direct_conv_supported() && g->out_channels % 8 == 0;
+}
+
+int cvz_direct_input_gradient_applies(const cvz_conv_geometry *g) {
+  return cvz_direct_forward_applies(g) && g->in_channels % 8 == 0 && g->stride_y == 1 &&
+         g->stride_x == 1;
+}
+
+// Which images and rows one chunk owns: whole images when the batch can be
+// shared, otherwise halves of the single image's rows (VGG's batch of 1).
+static void chunk_work(int batch, int rows, int chunk, int *n0, int *n1, int *r0, int *r1) {
+  if (batch >= CVZ_CHUNKS) {
+    *n0 = batch * chunk / CVZ_CHUNKS;
+    *n1 = batch * (chunk + 1) / CVZ_CHUNKS;
+    *r0 = 0;
+    *r1 = rows;
+  } else {
+    *n0 = 0;
+    *n1 = batch;
+    *r0 = rows * chunk / CVZ_CHUNKS;
+    *r1 = rows * (chunk + 1) / CVZ_CHUNKS;
+  }
+}
+
+static void *checked_malloc(size_t bytes) {
+  void *p = malloc(bytes ? bytes : 1);
+  if (!p) abort();
+  return p;
+}
+
+// MARK: Forward
+
+typedef struct {
+  const cvz_conv_geometry *g;
+  const float *input, *kernel, *bias;
+  int relu;
+  float *output;
+} forward_job;
+
+static void forward_chunk(void *context, int chunk) {
+  const forward_job *job = context;
+  const cvz_conv_geometry *g = job->g;
+  int n0, n1, r0, r1;
+  chunk_work(g->batch, g->out_height, chunk, &n0, &n1, &r0, &r1);
+  if (r1 <= r0) return;
+  const int width = (g->out_width - 1) * g->stride_x + g->kernel_width;
+  const int rows = (r1 - 1 - r0) * g->stride_y + g->kernel_height;
+  float *band = checked_malloc(sizeof(float) * (size_t)rows * width * g->in_channels);
+  const size_t in_image = (size_t)g->in_channels * g->in_height * g->in_width;
+  const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
+  for (int n = n0; n < n1; n++) {
+    cvz_direct_to_padded_hwc(job->input + n * in_image, NULL, g->in_channels, g->in_height, g->in_width,
+                  r0 * g->stride_y, rows, width, g->pad_top, g->pad_left, band);
+    cvz_hwc_image src = {band, rows, width, g->in_channels};
+    cvz_direct_correlate(&src, g->out_height, g->out_width, r0, r1, g->stride_y, g->stride_x,
+                         g->kernel_height, g->kernel_width, job->kernel, g->out_channels,
+                         job->bias, job->relu, job->output + n * out_image);
+  }
+  free(band);
+}
+
+void cvz_direct_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
+                        const float *bias, int relu, float *output) {
+  forward_job job = {g, input, kernel_hwio, bias, relu, output};
+  cvz_parallel_for(CVZ_CHUNKS, forward_chunk, &job);
+}
+
+// MARK: Backward
+
+typedef struct {
+  const cvz_conv_geometry *g;
+  const float *input, *flipped, *d_output, *relu_output;
+  float *d_input;
+  float *d_kernel[CVZ_CHUNKS], *d_bias[CVZ_CHUNKS];
+} backward_job;
+
+static void weight_and_bias_gradient(const backward_job *job, int n, int r0, int r1,
+                                     float *band, float *dy, float *d_kernel, float *d_bias) {
+  const cvz_conv_geometry *g = job->g;
+  const int co = g->out_channels, ow = g->out_width;
+  const size_t in_image = (size_t)g->in_channels * g->in_height * g->in_width;
+  const size_t out_image = (size_t)co * g->out_height * ow;
+  const int width = (ow - 1) * g->stride_x + g->kernel_width;
+  const int rows = (r1 - 1 - r0) * g->stride_y + g->kernel_height;
+  cvz_direct_to_padded_hwc(job->input + n * in_image, NULL, g->in_channels, g->in_height, g->in_width,
+                r0 * g->stride_y, rows, width, g->pad_top, g->pad_left, band);
+  // dY rows [r0, r1) as HWC, masked by the fused ReLU.
+  cvz_direct_to_padded_hwc(job->d_output + n * out_image,
+                job->relu_output ? job->relu_output + n * out_image : NULL, co, g->out_height, ow,
+                r0, r1 - r0, ow, 0, 0, dy);
+  const size_t pixels = (size_t)(r1 - r0) * ow;
+  for (size_t p = 0; p < pixels; p++)
+    for (int o = 0; o < co; o++) d_bias[o] += dy[p * co + o];
+  cvz_hwc_image x = {band, rows, width, g->in_channels};
+  cvz_direct_weight_gradient(&x, dy, r1 - r0, ow, g->stride_y, g->stride_x, g->kernel_height,
+                             g->kernel_width, co, d_kernel);
+}
+
+static void input_gradient(const backward_job *job, int n, int q0, int q1, float *band) {
+  const cvz_conv_geometry *g = job->g;
+  const int kh = g->kernel_height, kw = g->kernel_width;
+  const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
+  const size_t in_image = (size_t)g->in_channels * g->in_height * g->in_width;
+  const int width = g->in_width + kw - 1;
+  const int rows = (q1 - 1 - q0) + kh;
+  cvz_direct_to_padded_hwc(job->d_output + n * out_image,
+                job->relu_output ? job->relu_output + n * out_image : NULL, g->out_channels,
+                g->out_height, g->out_width, q0, rows, width, kh - 1 - g->pad_top,
+                kw - 1 - g->pad_left, band);
+  cvz_hwc_image src = {band, rows, width, g->out_channels};
+  cvz_direct_correlate(&src, g->in_height, g->in_width, q0, q1, 1, 1, kh, kw, job->flipped,
+                       g->in_channels, NULL, 0, job->d_input + n * in_image);
+}
+
+static void backward_chunk(void *context, int chunk) {
+  const backward_job *job = context;
+  const cvz_conv_geometry *g = job->g;
+  int n0, n1, r0, r1, q0, q1;
+  chunk_work(g->batch, g->out_height, chunk, &n0, &n1, &r0, &r1);
+  chunk_work(g->batch, g->in_height, chunk, &n0, &n1, &q0, &q1);
+  const size_t x_band = (size_t)((g->out_height - 1) * g->stride_y + g->kernel_height) *
+                        ((g->out_width - 1) * g->stride_x + g->kernel_width) * g->in_channels;
+  const size_t dy_band = (size_t)(g->in_height + g->kernel_height - 1) *
+                         (g->in_width + g->kernel_width - 1) * g->out_channels;
+  float *band = checked_malloc(sizeof(float) * (x_band > dy_band ? x_band : dy_band));
+  float *dy = checked_malloc(sizeof(float) * (size_t)g->out_height * g->out_width * g->out_channels);
+  for (int n = n0; n < n1; n++) {
+    if (r1 > r0)
+      weight_and_bias_gradient(job, n, r0, r1, band, dy, job->d_kernel[chunk], job->d_bias[chunk]);
+    if (job->d_input && q1 > q0) input_gradient(job, n, q0, q1, band);
+  }
+  free(dy);
+  free(band);
+}
+
+void cvz_direct_backward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
+                         const float *d_output, const float *relu_output, float *d_input,
+                         float *d_kernel_hwio, float *d_bias) {
+  const int kh = g->kernel_height, kw = g->kernel_width, ci = g->in_channels, co = g->out_channels;
+  const size_t k = (size_t)kh * kw * ci * co;
+  float *flipped = NULL;
+  if (d_input) {
+    // Wf[ky][kx][o][c] = W[kh−1−ky][kw−1−kx][c][o]: an HWIO kernel from cout to cin.
+    flipped = checked_malloc(sizeof(float) * k);
+    for (int ky = 0; ky < kh; ky++)
+      for (int kx = 0; kx < kw; kx++)
+        for (int c = 0; c < ci; c++)
+          for (int o = 0; o < co; o++)
+            flipped[(((size_t)(kh - 1 - ky) * kw + (kw - 1 - kx)) * co + o) * ci + c] =
+                kernel_hwio[(((size_t)ky * kw + kx) * ci + c) * co + o];
+  }
+  float *sums = calloc((size_t)CVZ_CHUNKS * (k + co), sizeof(float));
+  if (!sums) abort();
+  backward_job job = {g, input, flipped, d_output, relu_output, d_input, {0}, {0}};
+  for (int i = 0; i < CVZ_CHUNKS; i++) {
+    job.d_kernel[i] = sums + (size_t)i * (k + co);
+    job.d_bias[i] = job.d_kernel[i] + k;
+  }
+  cvz_parallel_for(CVZ_CHUNKS, backward_chunk, &job);
+  for (int i = 0; i < CVZ_CHUNKS; i++) {
+    for (size_t j = 0; j < k; j++) d_kernel_hwio[j] += job.d_kernel[i][j];
+    for (int o = 0; o < co; o++) d_bias[o] += job.d_bias[i][o];
+  }
+  free(sums);
+  free(flipped);
+}

@@ -1,0 +1,20 @@
+// Internal: batch drivers for the direct AVX2 Conv2D.
+#ifndef CVZ_DIRECT_DRIVER_H
+#define CVZ_DIRECT_DRIVER_H
+
+#include "cvz_cnn_kernels.h"
+
+// Whether the direct path can compute the forward pass and weight gradient
+// (AVX2+FMA, out channels a multiple of 8).
+int cvz_direct_forward_applies(const cvz_conv_geometry *g);
+// Whether it can also compute the input gradient (in channels a multiple of
+// 8, stride 1).
+int cvz_direct_input_gradient_applies(const cvz_conv_geometry *g);
+
+void cvz_direct_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
+                        const float *bias, int relu, float *output);
+void cvz_direct_backward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
+                         const float *d_output, const float *relu_output, float *d_input,
+                         float *d_kernel_hwio, float *d_bias);
+
+#endif

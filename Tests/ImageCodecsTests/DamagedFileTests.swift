@@ -1,0 +1,50 @@
+import XCTest
+
+@testable import ImageCodecs
+
+/// Randomly damaged files decode or throw a `CodecError`; they never crash,
+/// hang or make the decoder report an image of another size than declared.
+final class DamagedFileTests: XCTestCase {
+  /// A small deterministic generator (SplitMix64), so failures reproduce.
+  struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+      state &+= 0x9E37_79B9_7F4A_7C15
+      var z = state
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+  }
+
+  func testFlippedBytesNeverCrash() throws {
+    var random = SplitMix64(state: 42)
+    let names = ["pngsuite/basn2c08.png", "pngsuite/basi6a16.png", "pngsuite/basn3p04.png",
+                 "jpeg/testorig.jpg", "jpeg/testimgint.jpg", "jpeg/testimgari.jpg",
+                 "jpeg/gray.jpg", "jpeg/ycck.jpg", "jpeg/orientation-6-be.jpg"]
+    var decoded = 0, rejected = 0
+    for name in names {
+      let original = try Fixtures.bytes(name)
+      for _ in 0..<60 {
+        var bytes = original
+        for _ in 0...random.below(4) {
+          bytes[random.below(bytes.count)] ^= UInt8(1 + random.below(255))
+        }
+        do {
+          let image = try ImageFile.decode(bytes, name: "damaged")
+          let samples = image.bitDepth == .eight ? image.samples8.count : image.samples16.count
+          XCTAssertEqual(samples, image.width * image.height * image.channels)
+          decoded += 1
+        } catch {
+          XCTAssertFalse(error.description.isEmpty)
+          rejected += 1
+        }
+      }
+    }
+    // Both outcomes occur: damage in JPEG scan data is often decodable, a PNG
+    // CRC catches nearly everything.
+    XCTAssertGreaterThan(decoded, 0)
+    XCTAssertGreaterThan(rejected, 0)
+  }
+}
