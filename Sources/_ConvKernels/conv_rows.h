@@ -3,9 +3,11 @@
  * CVZ_NAME (suffixes every function) and CVZ_TARGET (empty, or
  * target("avx2,fma")) set, so each target gets its own auto-vectorised copy.
  *
- * Sums follow the reference's order, tap by tap in row-major kernel order
- * (acc = acc + w*x, fused into an FMA where the target has one), so integer
- * kernels give bit-identical results on every path.
+ * Direct sums follow the reference's order, tap by tap in row-major kernel
+ * order (acc = acc + w*x, fused into an FMA where the target has one); the
+ * separable path sums columns first. Either way, small integer kernels give
+ * bit-identical results on every path: each partial sum is an exact integer
+ * below 2^24.
  */
 
 /* Converts padded input row `src_row` (-1: all zero) to floats: dst holds
