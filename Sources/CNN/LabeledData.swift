@@ -34,7 +34,7 @@ public struct LabeledData: Sendable, Equatable {
   }
 
   /// The samples at `indices`, in that order, as one batch.
-  func gather(_ indices: ArraySlice<Int>) -> (images: Tensor, labels: [Int]) {
+  func gather<C: Collection<Int>>(_ indices: C) -> (images: Tensor, labels: [Int]) {
     let stride = images.count / max(count, 1)
     var dims = images.shape.dims
     dims[0] = indices.count

@@ -137,6 +137,18 @@ final class TrainerTests: XCTestCase {
     XCTAssertEqual(saved.metadata.optimizer.kind, .adam)
   }
 
+  /// The epoch's validation metrics are those of the last 20% of the data,
+  /// measured after the epoch's last step.
+  func testValidationMetricsUseTheHeldOutTail() throws {
+    let data = Self.stripes(count: 250, seed: 12)
+    var trainer = trainer(epochs: 1)
+    let record = try XCTUnwrap(try trainer.fit(data).first)
+    let tail = try trainer.evaluate(data.splitValidation(fraction: 0.2).validation)
+    XCTAssertEqual(tail.count, 50)
+    XCTAssertEqual(try XCTUnwrap(record.validationAccuracy), tail.accuracy, accuracy: 1e-12)
+    XCTAssertEqual(try XCTUnwrap(record.validationLoss), tail.loss, accuracy: 1e-5)
+  }
+
   func testHistoryCSV() {
     let records = [
       EpochRecord(
