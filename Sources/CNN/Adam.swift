@@ -2,7 +2,7 @@ import Tensors
 import _OptimizerKernels
 
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 /// Adam (Kingma and Ba 2014, https://arxiv.org/abs/1412.6980), as Keras

@@ -122,8 +122,9 @@ struct ByteReader {
       bytes.withUnsafeBytes { raw in
         for i in 0..<count {
           buffer[i] = Float(
-            bitPattern: UInt32(littleEndian: raw.loadUnaligned(
-              fromByteOffset: start + 4 * i, as: UInt32.self)))
+            bitPattern: UInt32(
+              littleEndian: raw.loadUnaligned(
+                fromByteOffset: start + 4 * i, as: UInt32.self)))
         }
       }
       initialized = count
@@ -144,7 +145,8 @@ struct ByteReader {
     guard let count = checkedProduct(dims), count <= remaining / 4 else {
       throw ByteReaderError(reason: "tensor \(name) of shape \(Shape(dims)) runs past the end")
     }
-    return NamedTensor(name: name, tensor: Tensor(shape: Shape(dims), storage: try floats(count, name)))
+    return NamedTensor(
+      name: name, tensor: Tensor(shape: Shape(dims), storage: try floats(count, name)))
   }
 }
 

@@ -2,7 +2,7 @@ import AtomicFiles
 import Tensors
 
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 /// A trained model on disk (model.bin): spec, training metadata, every
@@ -41,7 +41,8 @@ public struct ModelFile: Equatable, Sendable {
     self.checkpoint = checkpoint
   }
 
-  private init(unchecked spec: ModelSpec, _ metadata: TrainingMetadata,
+  private init(
+    unchecked spec: ModelSpec, _ metadata: TrainingMetadata,
     _ parameters: [NamedTensor], _ checkpoint: CheckpointState?
   ) {
     self.spec = spec
@@ -214,7 +215,9 @@ public struct ModelFile: Equatable, Sendable {
     var bytes = [UInt8](repeating: 0, count: size)
     var offset = 0
     while offset < size {
-      let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + offset, size - offset) }
+      let n = bytes.withUnsafeMutableBytes {
+        Glibc.read(fd, $0.baseAddress! + offset, size - offset)
+      }
       if n < 0 && errno == EINTR { continue }
       guard n >= 0 else { throw .cannotRead(path: path, reason: String(cString: strerror(errno))) }
       if n == 0 { break }
@@ -241,8 +244,10 @@ extension ByteWriter {
     for row in metadata.history {
       u32(UInt32(row.epoch))
       // No wall-clock time: equal seeds must give bit-identical files.
-      for value in [row.loss, row.accuracy, row.validationLoss ?? .nan,
-                    row.validationAccuracy ?? .nan] {
+      for value in [
+        row.loss, row.accuracy, row.validationLoss ?? .nan,
+        row.validationAccuracy ?? .nan,
+      ] {
         f64(value)
       }
     }
@@ -252,13 +257,29 @@ extension ByteWriter {
   mutating func optimizer(_ config: OptimizerConfiguration) {
     switch config {
     case .sgd(let lr, let momentum, let nesterov):
-      u8(0); f32(lr); f32(momentum); f32(nesterov ? 1 : 0); f32(0)
+      u8(0)
+      f32(lr)
+      f32(momentum)
+      f32(nesterov ? 1 : 0)
+      f32(0)
     case .adadelta(let lr, let rho, let epsilon):
-      u8(1); f32(lr); f32(rho); f32(epsilon); f32(0)
+      u8(1)
+      f32(lr)
+      f32(rho)
+      f32(epsilon)
+      f32(0)
     case .adam(let lr, let beta1, let beta2, let epsilon):
-      u8(2); f32(lr); f32(beta1); f32(beta2); f32(epsilon)
+      u8(2)
+      f32(lr)
+      f32(beta1)
+      f32(beta2)
+      f32(epsilon)
     case .rmsprop(let lr, let rho, let momentum, let epsilon):
-      u8(3); f32(lr); f32(rho); f32(momentum); f32(epsilon)
+      u8(3)
+      f32(lr)
+      f32(rho)
+      f32(momentum)
+      f32(epsilon)
     }
   }
 

@@ -12,7 +12,9 @@ extension ModelSpec {
     makeModel(generator: &generator) { layer, input, generator in
       switch layer {
       case .conv2d(let filters, let kernel, let strides, let padding, _):
-        guard case .image(_, _, let channels) = input else { preconditionFailure("checked by init") }
+        guard case .image(_, _, let channels) = input else {
+          preconditionFailure("checked by init")
+        }
         return Conv2D(
           inputChannels: channels, filters: filters, kernelSize: (kernel.height, kernel.width),
           strides: (strides.height, strides.width), padding: padding.engine, generator: &generator)

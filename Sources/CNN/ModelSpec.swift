@@ -29,8 +29,10 @@ public struct ModelSpec: Hashable, Sendable {
     guard case .image(let h, let w, let c) = input, h > 0, w > 0, c > 0,
       let count = checkedProduct([h, w, c]), count <= Self.maximumFeatureCount
     else {
-      throw .invalidInput(line: 1, reason: "input must be height width channels, each at least 1, "
-        + "at most \(Self.maximumFeatureCount) values in all")
+      throw .invalidInput(
+        line: 1,
+        reason: "input must be height width channels, each at least 1, "
+          + "at most \(Self.maximumFeatureCount) values in all")
     }
     var shapes: [FeatureShape] = []
     var current = input

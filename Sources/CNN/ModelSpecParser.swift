@@ -35,8 +35,10 @@ extension ModelSpec {
     for (index, rawLine) in rawLines.enumerated() {
       let lineNumber = index + 1
       let content = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
-      let tokens = (content.first ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
-        .map(String.init)
+      let tokens = (content.first ?? "").split(whereSeparator: {
+        $0 == " " || $0 == "\t" || $0 == "\r"
+      })
+      .map(String.init)
       guard let first = tokens.first else { continue }
       let keyword = keywordAliases[first.lowercased()] ?? first.lowercased()
       guard let signature = layerSignatures.first(where: { $0.keyword == keyword }) else {

@@ -26,10 +26,17 @@ extension Sequential {
         : .flat(inputShape.count)
       throw .inputShapeMismatch(expected: expected, found: found)
     }
+    guard outputShape.rank == 1 else {
+      let o = outputShape
+      throw .outputNotClasses(
+        o.rank == 3 ? .image(height: o[1], width: o[2], channels: o[0]) : .flat(o.count))
+    }
     var output = predict(images, batchSize: batchSize)
     let classes = output.shape[1]
     if (layers.last as? Activation)?.function != .softmax {
-      output.storage.withUnsafeMutableBufferPointer { Activation.softmaxRows($0, features: classes) }
+      output.storage.withUnsafeMutableBufferPointer {
+        Activation.softmaxRows($0, features: classes)
+      }
     }
     return (0..<output.shape[0]).map { n in
       let row = output.storage[(n * classes)..<((n + 1) * classes)]

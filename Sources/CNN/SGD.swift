@@ -41,7 +41,9 @@ public struct SGD: Optimizer {
         velocity = velocities.take(index)
       }
       var unused: Tensor? = nil
-      withKernelTensor(&parameter, &velocity, &unused) { cvz_sgd_step($0, lr, mu, nesterov ? 1 : 0) }
+      withKernelTensor(&parameter, &velocity, &unused) {
+        cvz_sgd_step($0, lr, mu, nesterov ? 1 : 0)
+      }
       if let velocity { velocities.tensors[index] = velocity }
     }
     iterations += 1

@@ -36,8 +36,10 @@ public struct ModelSummary: Sendable {
   public func render(title: String = "sequential") -> String {
     let header = ["Layer (type)", "Output Shape", "Param #", "Formula"]
     let cells = rows.map { row in
-      ["\(row.name) (\(row.type))", row.outputShape.description,
-       groupedDigits(row.parameterCount), row.formula]
+      [
+        "\(row.name) (\(row.type))", row.outputShape.description,
+        groupedDigits(row.parameterCount), row.formula,
+      ]
     }
     var widths = header.map(\.count)
     for line in cells {

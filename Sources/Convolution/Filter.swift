@@ -50,8 +50,9 @@ func apply(
 }
 
 /// Bytes of scratch memory one band of `apply` allocates: a ring of
-/// (kernel rows − 1)·dilation + 1 padded float rows plus L1-sized buffers.
-/// At most one band per core runs at a time.
+/// (kernel rows − 1)·dilation + 1 padded float rows (one per kernel row when
+/// that exceeds 2·rows + 16) plus L1-sized buffers. At most one band per core
+/// runs at a time.
 func scratchBytesPerBand(geometry g: FilterGeometry, colourChannels: Int) -> Int {
   var f = cvz_filter()
   f.out_width = Int32(g.outputWidth)

@@ -32,19 +32,29 @@ extension DatasetSplits {
   /// - Parameters:
   ///   - channels: for image folders, 1 or 3 (nil: from the first image).
   ///     MNIST is always 1 channel and CIFAR-10 always 3.
-  ///   - seed: shuffles image-folder training files before any validation split.
+  ///   - seed: shuffles image-folder files (before any validation split).
+  ///   - limit: keep only the first `limit` samples of each split; image
+  ///     folders decode only those files.
   ///   - decode: reads one PNG or JPEG file (image folders only).
   public static func load(
     _ folder: String, format: DatasetFormat? = nil, channels: Int? = nil, seed: UInt64 = 0,
+    limit: Int? = nil,
     decode: @escaping ImageFolder.Decoder = ImageFolder.imageCodecs
   ) throws(DatasetError) -> DatasetSplits {
     let resolved: DatasetFormat
     if let format { resolved = format } else { resolved = try DatasetFormat.detect(folder) }
+    var splits: DatasetSplits
     switch resolved {
-    case .mnist: return try MNIST.load(folder: folder)
-    case .cifar10: return try CIFAR10.load(folder: folder)
+    case .mnist: splits = try MNIST.load(folder: folder)
+    case .cifar10: splits = try CIFAR10.load(folder: folder)
     case .imageFolder:
-      return try ImageFolder.load(folder: folder, channels: channels, seed: seed, decode: decode)
+      return try ImageFolder.load(
+        folder: folder, channels: channels, seed: seed, limit: limit, decode: decode)
     }
+    if let limit {
+      splits.train = splits.train.prefix(limit)
+      splits.test = splits.test?.prefix(limit)
+    }
+    return splits
   }
 }

@@ -29,15 +29,20 @@ public enum ImageFolder {
     return names.contains { FileSystem.isDirectory(FileSystem.join(folder, $0)) }
   }
 
-  /// Reads the training part (shuffled with `seed`) and, when `root/train`
-  /// and `root/test` exist, the test part (in class order).
+  /// Reads the training part and, when `root/train` and `root/test` exist,
+  /// the test part, each shuffled with `seed`.
   ///
   /// The training files are shuffled before anything else so that a
   /// validation split taken from the end holds every class, as Keras does.
-  /// - Parameter channels: 1 or 3; nil takes it from the first image (gray → 1,
-  ///   colour → 3).
+  /// Test files are shuffled too, so that a `limit` keeps every class there.
+  /// - Parameters:
+  ///   - channels: 1 or 3; nil takes it from the first image (gray → 1,
+  ///     colour → 3).
+  ///   - limit: decode only the first `limit` files of each part, after
+  ///     shuffling (quick runs on big folders).
   public static func load(
-    folder: String, channels: Int? = nil, seed: UInt64, decode: Decoder = imageCodecs
+    folder: String, channels: Int? = nil, seed: UInt64, limit: Int? = nil,
+    decode: Decoder = imageCodecs
   ) throws(DatasetError) -> DatasetSplits {
     let trainRoot = FileSystem.join(folder, "train")
     let testRoot = FileSystem.join(folder, "test")
@@ -45,15 +50,19 @@ public enum ImageFolder {
     let trainFiles = try listing(root: split ? trainRoot : folder)
     var files = trainFiles.files
     files.seededShuffle(seed: seed)
+    if let limit { files = Array(files.prefix(max(limit, 1))) }
     let train = try decodeAll(
       files, classNames: trainFiles.classNames, channels: channels, decode: decode)
     var test: Dataset?
     if split && FileSystem.isDirectory(testRoot) {
       let testFiles = try listing(root: testRoot, classNames: trainFiles.classNames)
+      var files = testFiles.files
+      files.seededShuffle(seed: seed)
+      if let limit { files = Array(files.prefix(max(limit, 1))) }
       test = try decodeAll(
-        testFiles.files, classNames: trainFiles.classNames, channels: train.sampleShape[0],
+        files, classNames: trainFiles.classNames, channels: train.sampleShape[0],
         decode: decode)
-      if let test, test.sampleShape != train.sampleShape, let first = testFiles.files.first {
+      if let test, test.sampleShape != train.sampleShape, let first = files.first {
         throw .imageSizeMismatch(
           path: first.path, width: test.sampleShape[2], height: test.sampleShape[1],
           expectedWidth: train.sampleShape[2], expectedHeight: train.sampleShape[1])

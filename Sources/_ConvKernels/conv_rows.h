@@ -3,9 +3,11 @@
  * CVZ_NAME (suffixes every function) and CVZ_TARGET (empty, or
  * target("avx2,fma")) set, so each target gets its own auto-vectorised copy.
  *
- * Sums follow the reference's order, tap by tap in row-major kernel order
- * (acc = acc + w*x, fused into an FMA where the target has one), so integer
- * kernels give bit-identical results on every path.
+ * Direct sums follow the reference's order, tap by tap in row-major kernel
+ * order (acc = acc + w*x, fused into an FMA where the target has one); the
+ * separable path sums columns first. Either way, small integer kernels give
+ * bit-identical results on every path: each partial sum is an exact integer
+ * below 2^24.
  */
 
 /* Converts padded input row `src_row` (-1: all zero) to floats: dst holds
@@ -98,7 +100,7 @@ CVZ_TARGET static void CVZ_NAME(sum_taps)(float *restrict d, const float **s, co
     ptrdiff_t c1 = c0 + CHUNK < len ? c0 + CHUNK : len;
     for (int g = 0; g < n; g += per) {
       int m = n - g < per ? n - g : per;
-      const float *chunk[4];
+      const float *chunk[4] = {0};
       for (int k = 0; k < m; k++) chunk[k] = s[g + k] + c0;
       CVZ_NAME(axpy_group)(d + c0, chunk, w + g, m, c1 - c0, g == 0);
     }

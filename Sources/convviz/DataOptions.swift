@@ -36,12 +36,8 @@ extension DataOptions {
   func load(for spec: ModelSpec, seed: UInt64) throws -> DatasetSplits {
     var channels: Int?
     if case .image(_, _, let c) = spec.input, c == 1 || c == 3 { channels = c }
-    var splits = try DatasetSplits.load(folder, format: format, channels: channels, seed: seed)
-    if let limit {
-      splits.train = splits.train.prefix(limit)
-      splits.test = splits.test?.prefix(limit)
-    }
-    return splits
+    return try DatasetSplits.load(
+      folder, format: format, channels: channels, seed: seed, limit: limit)
   }
 
   /// How model files and messages name the data: its format and folder.

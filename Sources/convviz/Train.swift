@@ -90,13 +90,17 @@ struct Train: ParsableCommand {
       "Per-epoch history CSV (default: the output path with .csv).", valueName: "file"))
   var history: String?
 
-  @Option(help: ArgumentHelp(
-    "Every N epochs, draw the first-layer filters and the feature maps of the first training "
-      + "image into MODEL-snapshots/ (MODEL: the output path without extension).", valueName: "n"))
+  @Option(
+    help: ArgumentHelp(
+      "Every N epochs, draw the first-layer filters and the feature maps of the first training "
+        + "image into MODEL-snapshots/ (MODEL: the output path without extension).", valueName: "n")
+  )
   var snapshotEvery: Int?
 
   func validate() throws {
-    if let snapshotEvery, snapshotEvery < 1 { throw ValidationError("--snapshot-every must be at least 1") }
+    if let snapshotEvery, snapshotEvery < 1 {
+      throw ValidationError("--snapshot-every must be at least 1")
+    }
     guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     guard validationSplit >= 0, validationSplit < 1 else {
@@ -169,6 +173,16 @@ struct Train: ParsableCommand {
     var splits: DatasetSplits
     if resume {
       trainer = try Trainer.resume(from: output)
+      guard trainer.epochsCompleted < epochs else {
+        throw CommandFailure(
+          "\(output) has already trained \(trainer.epochsCompleted) epochs; "
+            + "pass --epochs above that to continue")
+      }
+      if model != nil || learningRate != nil || optimizer != .adadelta {
+        Terminal.warn(
+          "--resume continues with the checkpoint's model and optimizer; "
+            + "--model and optimizer options are ignored")
+      }
       trainer.configuration.epochs = epochs
       splits = try data.load(for: trainer.spec, seed: trainer.configuration.seed)
       print("resuming \(output) after epoch \(trainer.epochsCompleted) of \(epochs)")
@@ -211,7 +225,8 @@ struct Train: ParsableCommand {
         if let every = snapshotEvery, record.epoch % every == 0, snapshotError == nil {
           do {
             let files = try writeTrainingSnapshot(
-              model: ModelFile.read(from: output), probe: ImageTensor.sample(0, of: splits.train.images),
+              model: ModelFile.read(from: output),
+              probe: ImageTensor.sample(0, of: splits.train.images),
               epoch: record.epoch, folder: snapshotFolder)
             print("wrote \(files.filters) and \(files.featureMaps)")
           } catch { snapshotError = error }

@@ -24,16 +24,19 @@ final class ModelFileTests: XCTestCase {
       batchSize: 16, validationSplit: 0.1,
       optimizer: .adam(learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7),
       history: [
-        EpochRecord(epoch: 1, loss: 1.5, accuracy: 0.25, validationLoss: 1.25,
+        EpochRecord(
+          epoch: 1, loss: 1.5, accuracy: 0.25, validationLoss: 1.25,
           validationAccuracy: 0.5),
         EpochRecord(epoch: 2, loss: 0.5, accuracy: 0.875),
       ])
-    let state = checkpoint
+    let state =
+      checkpoint
       ? CheckpointState(
         optimizer: OptimizerState(
           iterations: 7,
           slots: ["momentum", "velocity"].map { name in
-            .init(name: name, tensors: spec.parameterShapes.map { randomTensor($0.shape, &generator) })
+            .init(
+              name: name, tensors: spec.parameterShapes.map { randomTensor($0.shape, &generator) })
           }),
         generators: [GeneratorState(name: "shuffle", words: [1, .max, 3, 0])])
       : nil
@@ -75,7 +78,8 @@ final class ModelFileTests: XCTestCase {
     let length = bytes[16..<24].reversed().reduce(0) { $0 << 8 | Int($1) }
     XCTAssertEqual(length, bytes.count - 28)
     let specLength = bytes[24..<28].reversed().reduce(0) { $0 << 8 | Int($1) }
-    XCTAssertEqual(String(decoding: bytes[28..<(28 + specLength)], as: UTF8.self), spec.canonicalText)
+    XCTAssertEqual(
+      String(decoding: bytes[28..<(28 + specLength)], as: UTF8.self), spec.canonicalText)
   }
 
   /// Epoch times vary run to run; files must not, so they are not stored.
@@ -104,7 +108,8 @@ final class ModelFileTests: XCTestCase {
     bytes[8] = 2
     let body = bytes[..<(bytes.count - 4)]
     let crc = CRC32.checksum(body)
-    bytes.replaceSubrange((bytes.count - 4)..., with: (0..<4).map { UInt8(truncatingIfNeeded: crc >> (8 * $0)) })
+    bytes.replaceSubrange(
+      (bytes.count - 4)..., with: (0..<4).map { UInt8(truncatingIfNeeded: crc >> (8 * $0)) })
     let error = decodeError(bytes)
     XCTAssertEqual(error, .unsupportedVersion(path: "m.bin", found: 2, expected: 1))
     XCTAssertTrue("\(error!)".contains("upgrade convviz or retrain with `convviz train`"))
@@ -154,7 +159,8 @@ final class ModelFileTests: XCTestCase {
     XCTAssertEqual(
       decodeError(file.encoded()),
       .parameterMismatch(
-        path: "m.bin", reason: "tensor conv2d/kernel has shape (3, 3, 1, 2), the spec needs (3, 3, 1, 3)"))
+        path: "m.bin",
+        reason: "tensor conv2d/kernel has shape (3, 3, 1, 2), the spec needs (3, 3, 1, 3)"))
     var fewer = sampleFile(checkpoint: false)
     fewer.parameters.removeLast()
     XCTAssertEqual(

@@ -72,8 +72,9 @@ final class ModelSpecTests: XCTestCase {
       XCTAssertEqual(try ModelSpec.parse(text), spec, preset.rawValue)
       XCTAssertEqual(try ModelSpec.parse(text).canonicalText, text)
     }
-    let odd = try ModelSpec.parse("input 5 6 3\nconv2d 2 3x1 tanh\navgpool2d 2x1 1x1\nflatten\n"
-      + "activation sigmoid\ndropout 0.125\ndense 3\n")
+    let odd = try ModelSpec.parse(
+      "input 5 6 3\nconv2d 2 3x1 tanh\navgpool2d 2x1 1x1\nflatten\n"
+        + "activation sigmoid\ndropout 0.125\ndense 3\n")
     XCTAssertEqual(try ModelSpec.parse(odd.canonicalText), odd)
     XCTAssertEqual(
       odd.canonicalText,
@@ -96,8 +97,10 @@ final class ModelSpecTests: XCTestCase {
       ["conv2d", "conv2d_1", "max_pooling2d", "dropout", "flatten", "dense", "dense_1"])
     XCTAssertEqual(
       spec.parameterShapes.map(\.name),
-      ["conv2d/kernel", "conv2d/bias", "conv2d_1/kernel", "conv2d_1/bias",
-       "dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"])
+      [
+        "conv2d/kernel", "conv2d/bias", "conv2d_1/kernel", "conv2d_1/bias",
+        "dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
+      ])
     XCTAssertEqual(spec.parameterShapes[2].shape, Shape(3, 3, 32, 32))
     XCTAssertEqual(spec.parameterShapes[4].shape, Shape(4608, 200))
   }
@@ -131,7 +134,8 @@ final class ModelSpecTests: XCTestCase {
       "input 28 28 1\nflatten 3\n", .tooManyArguments(line: 2, layer: "flatten", token: "3"),
       mentions: "'3'")
     assertError(
-      "input 28 28 1\nconv2d 32\n", .missingParameter(line: 2, layer: "conv2d", parameter: "kernel"),
+      "input 28 28 1\nconv2d 32\n",
+      .missingParameter(line: 2, layer: "conv2d", parameter: "kernel"),
       mentions: "needs 'kernel'")
     assertError(
       "input 28 28 1\nconv2d 32 3 rellu\n",
@@ -141,7 +145,8 @@ final class ModelSpecTests: XCTestCase {
       mentions: "'rellu'")
     assertError(
       "input 28 28 1\n\nconv2d 32 0\n",
-      .invalidValue(line: 3, parameter: "kernel", token: "0", expected: "N or HxW with each from 1 to 4096"),
+      .invalidValue(
+        line: 3, parameter: "kernel", token: "0", expected: "N or HxW with each from 1 to 4096"),
       mentions: "line 3")
     assertError(
       "input 28 28 1\ndropout 1.5\n",
@@ -149,7 +154,8 @@ final class ModelSpecTests: XCTestCase {
       mentions: "1.5")
     assertError(
       "input 28 x 1\n",
-      .invalidValue(line: 1, parameter: "width", token: "x", expected: "an integer from 1 to 65536"),
+      .invalidValue(
+        line: 1, parameter: "width", token: "x", expected: "an integer from 1 to 65536"),
       mentions: "'x'")
     assertError(
       "input 28 28 1\ndense 10\n",
@@ -236,7 +242,8 @@ final class ModelSpecTests: XCTestCase {
         switch generator.next() % 3 {
         case 0: bytes[position] = alphabet[Int(generator.next() % UInt64(alphabet.count))]
         case 1: bytes.remove(at: position)
-        default: bytes.insert(alphabet[Int(generator.next() % UInt64(alphabet.count))], at: position)
+        default:
+          bytes.insert(alphabet[Int(generator.next() % UInt64(alphabet.count))], at: position)
         }
       }
       _ = try? ModelSpec.parse(String(decoding: bytes, as: UTF8.self))

@@ -5,7 +5,8 @@ import XCTest
 
 final class PresetTests: XCTestCase {
   func testPresetNamesAreTheCLINames() {
-    XCTAssertEqual(Preset.allCases.map(\.rawValue), ["mnist-cnn", "mnist-mlp", "cifar-cnn", "vgg16"])
+    XCTAssertEqual(
+      Preset.allCases.map(\.rawValue), ["mnist-cnn", "mnist-mlp", "cifar-cnn", "vgg16"])
     XCTAssertEqual(Preset(rawValue: "mnist-cnn"), .mnistCNN)
   }
 
@@ -23,8 +24,10 @@ final class PresetTests: XCTestCase {
     // conv2d relu → Conv2D + Activation, as Keras computes a fused activation.
     XCTAssertEqual(
       Preset.mnistCNN.spec.makeModel(seed: 0).layers.map(\.kind),
-      ["Conv2D", "Activation", "Conv2D", "Activation", "MaxPooling2D", "Dropout", "Flatten",
-       "Dense", "Activation", "Dense", "Activation"])
+      [
+        "Conv2D", "Activation", "Conv2D", "Activation", "MaxPooling2D", "Dropout", "Flatten",
+        "Dense", "Activation", "Dense", "Activation",
+      ])
   }
 
   func testSeedFixesInitialWeightsAndStoredWeightsRoundTrip() {

@@ -22,7 +22,8 @@ final class TrainerTests: XCTestCase {
       }
       labels.append(label)
     }
-    return LabeledData(images: Tensor(shape: Shape(count, 1, 4, 4), storage: storage), labels: labels)
+    return LabeledData(
+      images: Tensor(shape: Shape(count, 1, 4, 4), storage: storage), labels: labels)
   }
 
   static let spec = try! ModelSpec.parse(
@@ -73,7 +74,8 @@ final class TrainerTests: XCTestCase {
     try first.fit(data)
     try second.fit(data)
     XCTAssertEqual(first.modelFile().encoded(), second.modelFile().encoded())
-    XCTAssertEqual(first.modelFile(checkpoint: true).encoded(), second.modelFile(checkpoint: true).encoded())
+    XCTAssertEqual(
+      first.modelFile(checkpoint: true).encoded(), second.modelFile(checkpoint: true).encoded())
     var other = trainer(seed: 8, epochs: 2)
     try other.fit(data)
     XCTAssertNotEqual(first.modelFile().encoded(), other.modelFile().encoded())
@@ -84,8 +86,10 @@ final class TrainerTests: XCTestCase {
   func testResumeFromCheckpointMatchesUninterruptedRun() throws {
     let folder = try temporaryFolder()
     let data = Self.stripes(count: 120, seed: 8)
-    for optimizer in [OptimizerConfiguration.defaults(for: .adadelta),
-                      .sgd(learningRate: 0.05, momentum: 0.9, nesterov: true)] {
+    for optimizer in [
+      OptimizerConfiguration.defaults(for: .adadelta),
+      .sgd(learningRate: 0.05, momentum: 0.9, nesterov: true),
+    ] {
       var straight = trainer(seed: 3, epochs: 2, optimizer: optimizer)
       try straight.fit(data)
 
@@ -125,16 +129,30 @@ final class TrainerTests: XCTestCase {
     }
     // 50 samples, last 20% held out: 40 training samples in batches of 16.
     XCTAssertEqual(
-      events, ["start 1/2 3 40", "last batch 3", "end 1", "start 2/2 3 40", "last batch 3", "end 2"])
+      events,
+      ["start 1/2 3 40", "last batch 3", "end 1", "start 2/2 3 40", "last batch 3", "end 2"])
     let saved = try ModelFile.read(from: path)
     XCTAssertEqual(saved.metadata.history.map(\.loss), trainer.history.map(\.loss))
     XCTAssertEqual(saved.metadata.classNames, ["left", "right", "top"])
     XCTAssertEqual(saved.metadata.optimizer.kind, .adam)
   }
 
+  /// The epoch's validation metrics are those of the last 20% of the data,
+  /// measured after the epoch's last step.
+  func testValidationMetricsUseTheHeldOutTail() throws {
+    let data = Self.stripes(count: 250, seed: 12)
+    var trainer = trainer(epochs: 1)
+    let record = try XCTUnwrap(try trainer.fit(data).first)
+    let tail = try trainer.evaluate(data.splitValidation(fraction: 0.2).validation)
+    XCTAssertEqual(tail.count, 50)
+    XCTAssertEqual(try XCTUnwrap(record.validationAccuracy), tail.accuracy, accuracy: 1e-12)
+    XCTAssertEqual(try XCTUnwrap(record.validationLoss), tail.loss, accuracy: 1e-5)
+  }
+
   func testHistoryCSV() {
     let records = [
-      EpochRecord(epoch: 1, loss: 0.5, accuracy: 0.75, validationLoss: 0.25,
+      EpochRecord(
+        epoch: 1, loss: 0.5, accuracy: 0.75, validationLoss: 0.25,
         validationAccuracy: 0.875, seconds: 2.5),
       EpochRecord(epoch: 2, loss: 0.25, accuracy: 0.875),
     ]
@@ -181,6 +199,13 @@ final class TrainerTests: XCTestCase {
         "images have shape (None, 5, 4, 1) but the model expects (None, 4, 4, 1); "
           + "pick a model whose input matches the data")
     }
+    var imageOutput = Trainer(
+      spec: try ModelSpec.parse("input 4 4 1\nconv2d 3 3\n"), optimizer: .defaults(for: .sgd),
+      configuration: TrainingConfiguration(epochs: 1))
+    XCTAssertThrowsError(try imageOutput.fit(Self.stripes(count: 4, seed: 1))) { error in
+      XCTAssertEqual(
+        error as? TrainerError, .outputNotClasses(.image(height: 2, width: 2, channels: 3)))
+    }
     XCTAssertThrowsError(try trainer.fit(Self.stripes(count: 1, seed: 1))) { error in
       XCTAssertEqual(error as? TrainerError, .noTrainingData(samples: 1, validationSplit: 0.2))
     }
@@ -193,7 +218,9 @@ final class TrainerTests: XCTestCase {
       XCTAssertEqual(error as? TrainerError, .notACheckpoint(path: path))
     }
     XCTAssertThrowsError(try Trainer.resume(from: path + ".missing")) { error in
-      guard case .modelFile(.cannotRead)? = error as? TrainerError else { return XCTFail("\(error)") }
+      guard case .modelFile(.cannotRead)? = error as? TrainerError else {
+        return XCTFail("\(error)")
+      }
     }
   }
 
@@ -201,7 +228,8 @@ final class TrainerTests: XCTestCase {
   private func comparator() throws -> (ModelSpec, Sequential) {
     let spec = try ModelSpec.parse("input 1 1 2\nflatten\ndense 2 softmax\n")
     let model = spec.makeModel(parameters: [
-      NamedTensor(name: "dense/kernel", tensor: Tensor(shape: Shape(2, 2), storage: [1, -1, -1, 1])),
+      NamedTensor(
+        name: "dense/kernel", tensor: Tensor(shape: Shape(2, 2), storage: [1, -1, -1, 1])),
       NamedTensor(name: "dense/bias", tensor: Tensor(zeros: Shape(2))),
     ])
     return (spec, model)
@@ -236,5 +264,10 @@ final class TrainerTests: XCTestCase {
     XCTAssertEqual(one[0].map(\.classIndex), [0, 1])
     XCTAssertNil(one[0][0].label)
     XCTAssertThrowsError(try model.topClasses(Tensor(zeros: Shape(1, 3, 1, 1)), k: 1))
+    var images = try ModelSpec.parse("input 3 3 1\nconv2d 2 2\n").makeModel(seed: 0)
+    XCTAssertThrowsError(try images.topClasses(Tensor(zeros: Shape(1, 1, 3, 3)), k: 1)) { error in
+      XCTAssertEqual(
+        error as? TrainerError, .outputNotClasses(.image(height: 2, width: 2, channels: 2)))
+    }
   }
 }

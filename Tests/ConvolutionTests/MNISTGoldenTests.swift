@@ -28,4 +28,22 @@ final class MNISTGoldenTests: XCTestCase {
       }
     }
   }
+
+  /// Border semantics against numpy.pad: zero = 'constant', replicate = 'edge',
+  /// reflect = 'reflect' (OpenCV BORDER_REFLECT_101), wrap = 'wrap'.
+  func testBordersMatchNumpyPadModes() throws {
+    let full = try fixture("mnist-train-3-28x28")
+    let crop = (6..<22).flatMap { y in (6..<22).map { x in full[y * 28 + x] } }
+    let input = Image(width: 16, height: 16, layout: .gray, samples: crop)
+    for border in Border.allCases {
+      let expected = try fixture("mnist-train-3-sobelx-\(border.rawValue)-16x16")
+      let options = FilterOptions(
+        dilation: AxisPair(2), padding: .symmetric(2), border: border, range: .abs)
+      for (path, run) in [("fast", apply), ("reference", applyReference)] {
+        let out = try run(try BuiltinKernel.sobelX.operation(), input, options)
+        XCTAssertEqual([out.width, out.height], [16, 16], "\(border) \(path)")
+        XCTAssertEqual(out.samples8, expected, "\(border) \(path)")
+      }
+    }
+  }
 }

@@ -115,6 +115,16 @@ final class TrainEndToEndTests: XCTestCase {
     try train("b.bin", epochs: 2)
     try train("c.bin", epochs: 1)
     try train("c.bin", epochs: 2, resume: true)
+    let again = try TrainingCLI.run([
+      "train", "--data", data, "--epochs", "2", "--resume", "-o", folder.path + "/c.bin",
+    ])
+    XCTAssertEqual(again.status, 1)
+    XCTAssertTrue(again.stderr.contains("already trained 2 epochs"), again.stderr)
+    let nothing = try TrainingCLI.run([
+      "train", "--data", data, "--resume", "-o", folder.path + "/none.bin",
+    ])
+    XCTAssertEqual(nothing.status, 1)
+    XCTAssertTrue(nothing.stderr.contains("none.bin"), nothing.stderr)
     let a = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/a.bin"))
     XCTAssertEqual(a, try Data(contentsOf: URL(fileURLWithPath: folder.path + "/b.bin")))
     XCTAssertEqual(a, try Data(contentsOf: URL(fileURLWithPath: folder.path + "/c.bin")))

@@ -96,6 +96,31 @@ final class ImageFolderTests: XCTestCase {
       .unknownClass(path: folder.path + "/test/dog", knownClasses: ["bird", "cat"]))
   }
 
+  func testLimitDecodesOnlyAShuffledSampleOfEachPart() throws {
+    let folder = try TemporaryFolder()
+    for (c, name) in ["a", "b", "c"].enumerated() {
+      for i in 0..<10 {
+        try folder.write(fakeImage(fill: UInt8(c)), to: "train/\(name)/\(i).png")
+        try folder.write(fakeImage(fill: UInt8(c)), to: "test/\(name)/\(i).png")
+      }
+    }
+    // Files past the limit are never decoded, so a broken one there is harmless.
+    try folder.write([0], to: "train/c/broken.png")
+    let splits = try DatasetSplits.load(folder.path, seed: 2, limit: 9, decode: fakeDecoder)
+    XCTAssertEqual(splits.train.count, 9)
+    XCTAssertEqual(splits.test?.count, 9)
+    // Shuffled first, so the sample is not just the first class folder.
+    XCTAssertGreaterThan(Set(splits.train.labels).count, 1)
+    XCTAssertGreaterThan(Set(splits.test?.labels ?? []).count, 1)
+    let all = try DatasetSplits.load(folder.path, seed: 2, limit: 9, decode: fakeDecoder)
+    XCTAssertEqual(all.train, splits.train, "the same seed picks the same sample")
+  }
+
+  func testLimitAppliesToIDXDataToo() throws {
+    let splits = try DatasetSplits.load(fixturePath("mnist5"), limit: 2)
+    XCTAssertEqual(splits.train.labels, [5, 0])
+  }
+
   func testEmptyClassAndNoClasses() throws {
     let folder = try TemporaryFolder()
     try folder.write(fakeImage(fill: 1), to: "a/0.png")
