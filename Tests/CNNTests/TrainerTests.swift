@@ -137,6 +137,18 @@ final class TrainerTests: XCTestCase {
     XCTAssertEqual(saved.metadata.optimizer.kind, .adam)
   }
 
+  /// The epoch's validation metrics are those of the last 20% of the data,
+  /// measured after the epoch's last step.
+  func testValidationMetricsUseTheHeldOutTail() throws {
+    let data = Self.stripes(count: 250, seed: 12)
+    var trainer = trainer(epochs: 1)
+    let record = try XCTUnwrap(try trainer.fit(data).first)
+    let tail = try trainer.evaluate(data.splitValidation(fraction: 0.2).validation)
+    XCTAssertEqual(tail.count, 50)
+    XCTAssertEqual(try XCTUnwrap(record.validationAccuracy), tail.accuracy, accuracy: 1e-12)
+    XCTAssertEqual(try XCTUnwrap(record.validationLoss), tail.loss, accuracy: 1e-5)
+  }
+
   func testHistoryCSV() {
     let records = [
       EpochRecord(
@@ -186,6 +198,13 @@ final class TrainerTests: XCTestCase {
         "\(error)",
         "images have shape (None, 5, 4, 1) but the model expects (None, 4, 4, 1); "
           + "pick a model whose input matches the data")
+    }
+    var imageOutput = Trainer(
+      spec: try ModelSpec.parse("input 4 4 1\nconv2d 3 3\n"), optimizer: .defaults(for: .sgd),
+      configuration: TrainingConfiguration(epochs: 1))
+    XCTAssertThrowsError(try imageOutput.fit(Self.stripes(count: 4, seed: 1))) { error in
+      XCTAssertEqual(
+        error as? TrainerError, .outputNotClasses(.image(height: 2, width: 2, channels: 3)))
     }
     XCTAssertThrowsError(try trainer.fit(Self.stripes(count: 1, seed: 1))) { error in
       XCTAssertEqual(error as? TrainerError, .noTrainingData(samples: 1, validationSplit: 0.2))
@@ -245,5 +264,10 @@ final class TrainerTests: XCTestCase {
     XCTAssertEqual(one[0].map(\.classIndex), [0, 1])
     XCTAssertNil(one[0][0].label)
     XCTAssertThrowsError(try model.topClasses(Tensor(zeros: Shape(1, 3, 1, 1)), k: 1))
+    var images = try ModelSpec.parse("input 3 3 1\nconv2d 2 2\n").makeModel(seed: 0)
+    XCTAssertThrowsError(try images.topClasses(Tensor(zeros: Shape(1, 1, 3, 3)), k: 1)) { error in
+      XCTAssertEqual(
+        error as? TrainerError, .outputNotClasses(.image(height: 2, width: 2, channels: 2)))
+    }
   }
 }
