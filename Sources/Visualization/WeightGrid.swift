@@ -17,6 +17,8 @@ public struct WeightGrid: Sendable {
   public var colorMap: ColorMap = .diverging
   /// nil chooses (48 px tiles, 24 px for mosaics of more than 256 tiles).
   public var scale: Int?
+  /// Text under each tile; nil: the filter index (none for mosaics).
+  public var labels: TileLabels?
 
   /// `kernel` is HWIO (kh, kw, cin, cout).
   public init(kernel: Tensor, title: String) {
@@ -32,7 +34,7 @@ public struct WeightGrid: Sendable {
     grid.columns = columns
     grid.colorMap = colorMap
     grid.normalization = normalization
-    grid.labels = columns == nil ? .custom : .none
+    grid.labels = labels ?? (columns == nil ? .custom : .none)
     grid.padColor = RGB(255, 255, 255)
     grid.labelColor = RGB(30, 30, 30)
     grid.tileBorder = RGB(150, 150, 150)
