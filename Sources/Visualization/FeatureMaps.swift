@@ -32,8 +32,9 @@ public enum FeatureMaps {
     grid.labelColor = RGB(30, 30, 30)
     grid.tileBorder = RGB(150, 150, 150)
     grid.padding = 4
-    // Photos give large maps: show them at their own size, shrink none.
-    grid.scale = GridLayout.automaticScale(tileWidth: w, tileHeight: h, target: 96)
+    // Small maps (MNIST's 26×26) are enlarged to about 96 px; shrunk
+    // photo-sized maps are shown as they are.
+    grid.scale = factor > 1 ? 1 : GridLayout.automaticScale(tileWidth: w, tileHeight: h, target: 96)
     return grid
   }
 

@@ -56,8 +56,9 @@ public struct WeightGrid: Sendable {
     return Canvas.row([image, bar.render()], title: title)
   }
 
-  /// Filters with exactly three input channels as colour tiles (each filter
-  /// stretched over its own range, mid-gray = its middle), or nil otherwise.
+  /// Filters with exactly three input channels as colour tiles (channel 0
+  /// red, 1 green, 2 blue; each filter stretched over its own range, so
+  /// mid-gray is its middle), titled `title`, or nil for other kernels.
   public func renderRGB() -> Image? {
     guard kernel.shape[2] == 3 else { return nil }
     var grid = Grid(tiles: WeightTiles.rgbTiles(kernel: kernel))
@@ -68,6 +69,6 @@ public struct WeightGrid: Sendable {
     grid.tileBorder = RGB(150, 150, 150)
     grid.padding = 4
     grid.scale = scale ?? GridLayout.automaticScale(tileWidth: kernel.shape[1], tileHeight: kernel.shape[0])
-    return Canvas.row([grid.render()], title: title + " (RGB)")
+    return Canvas.row([grid.render()], title: title)
   }
 }

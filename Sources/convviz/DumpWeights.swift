@@ -72,7 +72,7 @@ struct DumpWeights: ParsableCommand {
     let filtersPath = VisualizationIO.path(output, "\(conv.name)-filters.png")
     try PictureFile.write(picture.render(), to: filtersPath)
     written.append(filtersPath)
-    if let rgb = picture.renderRGB() {
+    if let rgb = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour").renderRGB() {
       let rgbPath = VisualizationIO.path(output, "\(conv.name)-filters-rgb.png")
       try PictureFile.write(rgb, to: rgbPath)
       written.append(rgbPath)

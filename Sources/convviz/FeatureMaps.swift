@@ -132,10 +132,11 @@ struct FeatureMapsCommand: ParsableCommand {
     let maps = act.forward(conv.forward(input, mode: .inference), mode: .inference)
     let title = "\(count) random 3x3x3 filters, \(activation.rawValue), seed \(seed)"
     try write(photo: photo, input: input, maps: maps, tag: "random", title: title, photoPath: photoPath)
-    var filters = WeightGrid(kernel: kernel, title: "Random filters (seed \(seed))")
+    var filters = WeightGrid(kernel: kernel, title: "Random filters, seed \(seed)")
     filters.view = .mosaic
+    let colour = WeightGrid(kernel: kernel, title: "as colour")
     var images = [filters.render()]
-    if let rgb = filters.renderRGB() { images.append(rgb) }
+    if let rgb = colour.renderRGB() { images.append(rgb) }
     let path = VisualizationIO.path(output, "random-filters.png")
     try PictureFile.write(Canvas.row(images), to: path)
     print("wrote \(path)")
