@@ -86,3 +86,20 @@ struct VirtualMemory {
     return VirtualMemory(size: field("VmSize"), peak: field("VmPeak"))
   }
 }
+
+final class SampleDecodingTests: XCTestCase {
+  /// Regression: turning every libpng "benign error" into an error (a first
+  /// fix for the huge-chunk input) rejected samples/astronaut.png, whose
+  /// iCCP profile libpng knows to be slightly wrong. Every bundled sample
+  /// must decode.
+  func testEveryBundledSampleDecodes() throws {
+    let folder = repositoryRoot.appendingPathComponent("samples")
+    let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+      .filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") }
+    XCTAssertGreaterThanOrEqual(names.count, 7)
+    for name in names {
+      let image = try ImageFile.read(folder.appendingPathComponent(name).path)
+      XCTAssertGreaterThan(image.width, 0, name)
+    }
+  }
+}
