@@ -1,5 +1,6 @@
 import Tensors
 import XCTest
+
 @testable import Visualization
 
 final class WeightTilesTests: XCTestCase {
@@ -7,9 +8,15 @@ final class WeightTilesTests: XCTestCase {
   /// 1000·y + 100·x + 10·i + o.
   func codedKernel(cin: Int, cout: Int) -> Tensor {
     var storage: [Float] = []
-    for y in 0..<2 { for x in 0..<2 { for i in 0..<cin { for o in 0..<cout {
-      storage.append(Float(1000 * y + 100 * x + 10 * i + o))
-    } } } }
+    for y in 0..<2 {
+      for x in 0..<2 {
+        for i in 0..<cin {
+          for o in 0..<cout {
+            storage.append(Float(1000 * y + 100 * x + 10 * i + o))
+          }
+        }
+      }
+    }
     return Tensor(shape: Shape(2, 2, cin, cout), storage: storage)
   }
 
@@ -56,7 +63,8 @@ final class WeightTilesTests: XCTestCase {
     let layout = grid.layout()
     let filter0 = ImageSamples.pixel(image, layout.origin(ofTile: 0).x, layout.origin(ofTile: 0).y)
     XCTAssertEqual(filter0, ColorMap.diverging.color(at: 0))
-    let zero = ImageSamples.pixel(image, layout.origin(ofTile: 0).x + layout.scale, layout.origin(ofTile: 0).y)
+    let zero = ImageSamples.pixel(
+      image, layout.origin(ofTile: 0).x + layout.scale, layout.origin(ofTile: 0).y)
     XCTAssertEqual(zero, .white)
     let rendered = picture.render()
     XCTAssertGreaterThan(rendered.width, image.width, "the colour bar sits beside the grid")
@@ -64,7 +72,8 @@ final class WeightTilesTests: XCTestCase {
   }
 
   func testStatisticsOfKnownValues() {
-    let stats = TensorStatistics(name: "conv2d/bias", tensor: Tensor(shape: Shape(4), storage: [1, 2, 3, 6]))
+    let stats = TensorStatistics(
+      name: "conv2d/bias", tensor: Tensor(shape: Shape(4), storage: [1, 2, 3, 6]))
     XCTAssertEqual(stats.min, 1)
     XCTAssertEqual(stats.max, 6)
     XCTAssertEqual(stats.mean, 3)
