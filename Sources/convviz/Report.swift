@@ -133,9 +133,12 @@ struct Report: ParsableCommand {
         + "% (\(correct)/\(dataset.count)).")
     let confusion = ConfusionMatrixPlot(
       trueLabels: dataset.labels, predicted: predicted, classNames: names)
+    let matrix = confusion.render()
+    // Shown at twice its size: the pixel font stays crisp (image-rendering: pixelated).
     page.image(
-      png: try PictureFile.png(confusion.render()), alt: "confusion matrix",
-      caption: "rows: true class, columns: predicted class; shade = share of the row")
+      png: try PictureFile.png(matrix), alt: "confusion matrix",
+      caption: "rows: true class, columns: predicted class; shade = share of the row",
+      displayWidth: 2 * matrix.width)
     page.heading("Misclassified examples", level: 3)
     let errors = MisclassifiedExamples.grids(
       images: dataset.images, labels: dataset.labels, predicted: predicted, classNames: names,

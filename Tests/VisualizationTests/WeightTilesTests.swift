@@ -51,6 +51,21 @@ final class WeightTilesTests: XCTestCase {
     XCTAssertEqual(tiles[1].planes[2][3], 1121)
   }
 
+  func testThreeChannelFiltersAlsoGetAColourPicture() throws {
+    let kernel = codedKernel(cin: 3, cout: 2)
+    let picture = WeightGrid(kernel: kernel, title: "rgb")
+    let rgb = try XCTUnwrap(picture.renderRGB())
+    // Per filter range, as renderRGB: filter 0 spans 0…1120; its top-left
+    // weights (0, 10, 20) become (0, 2.3, 4.6) → (0, 2, 5).
+    var grid = Grid(tiles: WeightTiles.rgbTiles(kernel: kernel))
+    grid.normalization = .each
+    grid.scale = 1
+    grid.padding = 0
+    XCTAssertEqual(ImageSamples.pixel(grid.render(), 0, 0), RGB(0, 2, 5))
+    XCTAssertGreaterThan(rgb.width, 2 * 2 * 24, "two 2×2 filters enlarged to 48 px")
+    XCTAssertEqual(picture.grid().columns, 3, "the main picture is a 2 × 3 mosaic")
+  }
+
   func testWeightGridDefaultsToASymmetricDivergingRange() {
     let kernel = Tensor(shape: Shape(1, 2, 1, 2), storage: [-0.2, 0.1, 0, 0.05])
     let picture = WeightGrid(kernel: kernel, title: "conv2d")
