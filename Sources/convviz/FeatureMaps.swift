@@ -113,7 +113,7 @@ struct FeatureMapsCommand: ParsableCommand {
 
   private func runModel() throws {
     let modelPath = files.count == 2 ? files[0] : VisualizationIO.defaultModelPath
-    let photoPath = files.last!
+    guard let photoPath = files.last else { throw ValidationError("give [MODEL] PHOTO") }
     let file = try VisualizationIO.readModel(modelPath)
     guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else {
       throw ValidationError("\(modelPath): the model's input is not a 1- or 3-channel image")
