@@ -48,12 +48,13 @@ final class TrainerTests: XCTestCase {
       dataset: "stripes", classNames: ["left", "right", "top"])
   }
 
-  private func temporaryFolder() throws -> URL {
+  /// Runs `body` with a fresh folder, removed afterwards.
+  private func withTemporaryFolder(_ body: (URL) throws -> Void) throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "trainer-\(getpid())-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-    return folder
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try body(folder)
   }
 
   func testLearnsASeparableTaskAndLossFalls() throws {
@@ -84,57 +85,60 @@ final class TrainerTests: XCTestCase {
   /// Two epochs straight equal one epoch, a checkpoint, and a resumed epoch,
   /// bit for bit, for a stateful optimizer and a model with dropout.
   func testResumeFromCheckpointMatchesUninterruptedRun() throws {
-    let folder = try temporaryFolder()
-    let data = Self.stripes(count: 120, seed: 8)
-    for optimizer in [
-      OptimizerConfiguration.defaults(for: .adadelta),
-      .sgd(learningRate: 0.05, momentum: 0.9, nesterov: true),
-    ] {
-      var straight = trainer(seed: 3, epochs: 2, optimizer: optimizer)
-      try straight.fit(data)
+    try withTemporaryFolder { folder in
+      let data = Self.stripes(count: 120, seed: 8)
+      for optimizer in [
+        OptimizerConfiguration.defaults(for: .adadelta),
+        .sgd(learningRate: 0.05, momentum: 0.9, nesterov: true),
+      ] {
+        var straight = trainer(seed: 3, epochs: 2, optimizer: optimizer)
+        try straight.fit(data)
 
-      let path = folder.appendingPathComponent("checkpoint.bin").path
-      var interrupted = trainer(seed: 3, epochs: 1, optimizer: optimizer)
-      try interrupted.fit(data, checkpointPath: path)
-      var resumed = try Trainer.resume(from: path)
-      XCTAssertEqual(resumed.epochsCompleted, 1)
-      XCTAssertEqual(resumed.configuration.batchSize, 16)
-      resumed.configuration.epochs = 2
-      let records = try resumed.fit(data, checkpointPath: path)
-      XCTAssertEqual(records.map(\.epoch), [2])
-      XCTAssertEqual(resumed.modelFile().encoded(), straight.modelFile().encoded(), "\(optimizer)")
-      XCTAssertEqual(
-        try ModelFile.read(from: path).encoded(), straight.modelFile(checkpoint: true).encoded())
+        let path = folder.appendingPathComponent("checkpoint.bin").path
+        var interrupted = trainer(seed: 3, epochs: 1, optimizer: optimizer)
+        try interrupted.fit(data, checkpointPath: path)
+        var resumed = try Trainer.resume(from: path)
+        XCTAssertEqual(resumed.epochsCompleted, 1)
+        XCTAssertEqual(resumed.configuration.batchSize, 16)
+        resumed.configuration.epochs = 2
+        let records = try resumed.fit(data, checkpointPath: path)
+        XCTAssertEqual(records.map(\.epoch), [2])
+        XCTAssertEqual(
+          resumed.modelFile().encoded(), straight.modelFile().encoded(), "\(optimizer)")
+        XCTAssertEqual(
+          try ModelFile.read(from: path).encoded(), straight.modelFile(checkpoint: true).encoded())
+      }
     }
   }
 
   func testCheckpointIsWrittenEveryEpochBeforeItIsReported() throws {
-    let folder = try temporaryFolder()
-    let path = folder.appendingPathComponent("ckpt.bin").path
-    var trainer = trainer(epochs: 2)
-    var events: [String] = []
-    try trainer.fit(Self.stripes(count: 50, seed: 2), checkpointPath: path) { event in
-      switch event {
-      case .epochStarted(let epoch, let epochs, let batches, let samples):
-        events.append("start \(epoch)/\(epochs) \(batches) \(samples)")
-      case .batchFinished(_, let batch, let batches, let loss, let accuracy):
-        XCTAssertTrue(loss.isFinite && (0...1).contains(accuracy))
-        if batch == batches { events.append("last batch \(batch)") }
-      case .epochFinished(let record):
-        let saved = try? ModelFile.read(from: path)
-        XCTAssertEqual(saved?.metadata.epochsCompleted, record.epoch)
-        XCTAssertNotNil(saved?.checkpoint)
-        events.append("end \(record.epoch)")
+    try withTemporaryFolder { folder in
+      let path = folder.appendingPathComponent("ckpt.bin").path
+      var trainer = trainer(epochs: 2)
+      var events: [String] = []
+      try trainer.fit(Self.stripes(count: 50, seed: 2), checkpointPath: path) { event in
+        switch event {
+        case .epochStarted(let epoch, let epochs, let batches, let samples):
+          events.append("start \(epoch)/\(epochs) \(batches) \(samples)")
+        case .batchFinished(_, let batch, let batches, let loss, let accuracy):
+          XCTAssertTrue(loss.isFinite && (0...1).contains(accuracy))
+          if batch == batches { events.append("last batch \(batch)") }
+        case .epochFinished(let record):
+          let saved = try? ModelFile.read(from: path)
+          XCTAssertEqual(saved?.metadata.epochsCompleted, record.epoch)
+          XCTAssertNotNil(saved?.checkpoint)
+          events.append("end \(record.epoch)")
+        }
       }
+      // 50 samples, last 20% held out: 40 training samples in batches of 16.
+      XCTAssertEqual(
+        events,
+        ["start 1/2 3 40", "last batch 3", "end 1", "start 2/2 3 40", "last batch 3", "end 2"])
+      let saved = try ModelFile.read(from: path)
+      XCTAssertEqual(saved.metadata.history.map(\.loss), trainer.history.map(\.loss))
+      XCTAssertEqual(saved.metadata.classNames, ["left", "right", "top"])
+      XCTAssertEqual(saved.metadata.optimizer.kind, .adam)
     }
-    // 50 samples, last 20% held out: 40 training samples in batches of 16.
-    XCTAssertEqual(
-      events,
-      ["start 1/2 3 40", "last batch 3", "end 1", "start 2/2 3 40", "last batch 3", "end 2"])
-    let saved = try ModelFile.read(from: path)
-    XCTAssertEqual(saved.metadata.history.map(\.loss), trainer.history.map(\.loss))
-    XCTAssertEqual(saved.metadata.classNames, ["left", "right", "top"])
-    XCTAssertEqual(saved.metadata.optimizer.kind, .adam)
   }
 
   /// The epoch's validation metrics are those of the last 20% of the data,
@@ -212,14 +216,16 @@ final class TrainerTests: XCTestCase {
   }
 
   func testResumeRefusesAFinalModel() throws {
-    let path = try temporaryFolder().appendingPathComponent("final.bin").path
-    try trainer(epochs: 0).modelFile().write(to: path)
-    XCTAssertThrowsError(try Trainer.resume(from: path)) { error in
-      XCTAssertEqual(error as? TrainerError, .notACheckpoint(path: path))
-    }
-    XCTAssertThrowsError(try Trainer.resume(from: path + ".missing")) { error in
-      guard case .modelFile(.cannotRead)? = error as? TrainerError else {
-        return XCTFail("\(error)")
+    try withTemporaryFolder { folder in
+      let path = folder.appendingPathComponent("final.bin").path
+      try trainer(epochs: 0).modelFile().write(to: path)
+      XCTAssertThrowsError(try Trainer.resume(from: path)) { error in
+        XCTAssertEqual(error as? TrainerError, .notACheckpoint(path: path))
+      }
+      XCTAssertThrowsError(try Trainer.resume(from: path + ".missing")) { error in
+        guard case .modelFile(.cannotRead)? = error as? TrainerError else {
+          return XCTFail("\(error)")
+        }
       }
     }
   }
