@@ -72,7 +72,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--convviz", required=True, help="the release convviz binary")
     parser.add_argument("--size", type=int, default=4096)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--png-encode-repeat", type=int, default=1,
                         help="PNG encoding takes seconds; once is enough")
     args = parser.parse_args()

@@ -21,6 +21,9 @@ ln -sfn "$root" .deps/convviz
 # Each target is a shared library exporting LLVMFuzzerTestOneInput, built
 # with coverage instrumentation; clang then links it into an executable with
 # libFuzzer's own main (SwiftPM executables bring a main of their own).
+# SwiftPM does not notice files added to a dependency reached through a
+# symlink; forget the build plan so it is made anew from the current tree.
+rm -f "$root/.build-fuzz/release.yaml" "$root/.build-fuzz"/*/release/description.json
 swift build -c release --product "fuzz-$target" --scratch-path "$root/.build-fuzz" \
   -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address >&2
 products="$root/.build-fuzz/release"

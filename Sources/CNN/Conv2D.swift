@@ -91,10 +91,18 @@ public struct Conv2D: Layer {
   }
 
   public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    forward(input, mode: mode, fusingReLU: false)
+  }
+
+  /// `forward` followed by a ReLU that belongs to the next layer
+  /// (`Sequential` fuses `Conv2D` + `Activation(.relu)` this way); backward
+  /// then expects the gradient of the rectified output.
+  mutating func forward(_ input: Tensor, mode: Mode, fusingReLU: Bool) -> Tensor {
+    precondition(!fusingReLU || activation == .linear, "only a linear Conv2D can take a ReLU")
     precondition(input.shape.rank == 4 && input.shape[1] == inputChannels,
       "Conv2D expects (N, \(inputChannels), H, W), got \(input.shape)")
     var g = geometry(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
-    let relu: Int32 = activation == .relu ? 1 : 0
+    let relu: Int32 = activation == .relu || fusingReLU ? 1 : 0
     var output = Tensor(
       uninitialized: Shape(input.shape[0], filters, Int(g.out_height), Int(g.out_width))
     ) { y in

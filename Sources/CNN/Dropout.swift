@@ -48,10 +48,11 @@ public struct Dropout: Layer {
       count = m.count
     }
     generator = random
-    var output = input
-    output.storage.withUnsafeMutableBufferPointer { y in
-      mask.withUnsafeBufferPointer { m in
-        for i in 0..<y.count { y[i] *= m[i] }
+    let output = Tensor(uninitialized: input.shape) { y in
+      input.storage.withUnsafeBufferPointer { x in
+        mask.withUnsafeBufferPointer { m in
+          for i in 0..<y.count { y[i] = x[i] * m[i] }
+        }
       }
     }
     cache = Cache(mask: mask)

@@ -28,7 +28,7 @@ extension Sequential {
     on data: LabeledData, spec: ModelSpec, batchSize: Int = 100
   ) throws(TrainerError) -> Evaluation {
     try data.validate(for: spec)
-    let classes = spec.classCount ?? 0
+    let classes = spec.outputShape.count
     var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
     guard data.count > 0 else { return Evaluation(loss: 0, accuracy: 0, confusion: confusion) }
     let output = predict(data.images, batchSize: batchSize)

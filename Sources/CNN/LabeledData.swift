@@ -34,7 +34,7 @@ public struct LabeledData: Sendable, Equatable {
   }
 
   /// The samples at `indices`, in that order, as one batch.
-  func gather(_ indices: ArraySlice<Int>) -> (images: Tensor, labels: [Int]) {
+  func gather<C: Collection<Int>>(_ indices: C) -> (images: Tensor, labels: [Int]) {
     let stride = images.count / max(count, 1)
     var dims = images.shape.dims
     dims[0] = indices.count
@@ -50,12 +50,13 @@ public struct LabeledData: Sendable, Equatable {
     return (Tensor(shape: Shape(dims), storage: storage), indices.map { labels[$0] })
   }
 
-  /// Throws unless every image has `shape` and every label is below `classCount`.
+  /// Throws unless every image has the spec's input shape, the spec ends in
+  /// class scores, and every label is one of its classes.
   func validate(for spec: ModelSpec) throws(TrainerError) {
     guard images.sampleShape == spec.input.tensorShape else {
       throw .inputShapeMismatch(expected: spec.input, found: images.sampleShape)
     }
-    let classes = spec.classCount ?? 0
+    guard let classes = spec.classCount else { throw .outputNotClasses(spec.outputShape) }
     if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
       throw .labelOutOfRange(index: bad, label: labels[bad], classCount: classes)
     }

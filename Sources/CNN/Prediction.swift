@@ -26,6 +26,11 @@ extension Sequential {
         : .flat(inputShape.count)
       throw .inputShapeMismatch(expected: expected, found: found)
     }
+    guard outputShape.rank == 1 else {
+      let o = outputShape
+      throw .outputNotClasses(
+        o.rank == 3 ? .image(height: o[1], width: o[2], channels: o[0]) : .flat(o.count))
+    }
     var output = predict(images, batchSize: batchSize)
     let classes = output.shape[1]
     if (layers.last as? Activation)?.function != .softmax {

@@ -6,9 +6,15 @@ import Tensors
 /// forward in training mode, the loss, and backward; when the last layer is a
 /// softmax it is fused with the cross-entropy (stable, on the logits), as
 /// Keras does. Parameters are visited layer by layer in a fixed order.
+///
+/// A `Conv2D` without activation followed by `Activation(.relu)` runs as one
+/// fused step (ReLU applied in the convolution's output pass, its mask in
+/// the convolution's backward); the layer list and the results stay the same.
 public struct Sequential: Sendable {
   public let inputShape: Shape
   public var layers: [any Layer]
+  /// Layers whose work the previous layer did in the last forward pass.
+  private var fusedIntoPrevious: [Bool] = []
 
   /// Checks that each layer accepts the previous layer's output shape.
   public init(inputShape: Shape, layers: [any Layer]) {
@@ -40,13 +46,23 @@ public struct Sequential: Sendable {
     precondition(input.sampleShape == inputShape,
       "model expects samples of shape \(inputShape), got \(input.sampleShape)")
     var x = input
-    for i in 0..<layerCount {
+    fusedIntoPrevious = Array(repeating: false, count: layers.count)
+    var i = 0
+    while i < layerCount {
       if logits && i == layerCount - 1, var dense = layers[i] as? Dense {
         x = dense.forward(x, mode: mode, applyingActivation: false)
         layers[i] = dense
+      } else if i + 1 < layerCount, (layers[i + 1] as? Activation)?.function == .relu,
+        var conv = layers[i] as? Conv2D, conv.activation == .linear
+      {
+        x = conv.forward(x, mode: mode, fusingReLU: true)
+        layers[i] = conv
+        fusedIntoPrevious[i + 1] = true
+        i += 1
       } else {
         x = layers[i].forward(x, mode: mode)
       }
+      i += 1
     }
     return x
   }
@@ -58,8 +74,14 @@ public struct Sequential: Sendable {
     var d = dOutput
     let count = layerCount ?? layers.count
     guard count > 0 else { return }
-    for i in stride(from: count - 1, through: 1, by: -1) { d = layers[i].backward(d) }
+    for i in stride(from: count - 1, through: 1, by: -1) where !isFused(i) {
+      d = layers[i].backward(d)
+    }
     layers[0].backwardParametersOnly(d)
+  }
+
+  private func isFused(_ index: Int) -> Bool {
+    index < fusedIntoPrevious.count && fusedIntoPrevious[index]
   }
 
   /// One training step on a batch: zeroes the gradients, then forward,

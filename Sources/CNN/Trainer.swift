@@ -151,12 +151,15 @@ public struct Trainer: Sendable {
     progress: (TrainingProgress) -> Void = { _ in }
   ) throws(TrainerError) -> [EpochRecord] {
     try data.validate(for: spec)
-    let (training, validation) = data.splitValidation(fraction: configuration.validationSplit)
-    guard training.count > 0 else {
+    // Batches are gathered from `data` by index rather than from split
+    // copies, so training holds the data set in memory only once.
+    let trainingCount = Int(Double(data.count) * (1 - configuration.validationSplit))
+    let validation = trainingCount..<data.count
+    guard trainingCount > 0 else {
       throw .noTrainingData(samples: data.count, validationSplit: configuration.validationSplit)
     }
     let batchSize = configuration.batchSize
-    let batches = (training.count + batchSize - 1) / batchSize
+    let batches = (trainingCount + batchSize - 1) / batchSize
     let clock = ContinuousClock()
     var records: [EpochRecord] = []
     while epochsCompleted < configuration.epochs {
@@ -164,15 +167,15 @@ public struct Trainer: Sendable {
       let start = clock.now
       progress(
         .epochStarted(
-          epoch: epoch, epochs: configuration.epochs, batches: batches, samples: training.count))
-      var order = Array(0..<training.count)
+          epoch: epoch, epochs: configuration.epochs, batches: batches, samples: trainingCount))
+      var order = Array(0..<trainingCount)
       if configuration.shuffle { Self.shuffle(&order, using: &shuffleGenerator) }
       var lossSum = 0.0
       var correct = 0
       var seen = 0
       for batch in 0..<batches {
         let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
-        let (images, labels) = training.gather(indices)
+        let (images, labels) = data.gather(indices)
         let (loss, output) = model.trainingStep(input: images, labels: labels)
         optimizer.step(&model)
         lossSum += Double(loss) * Double(labels.count)
@@ -185,11 +188,10 @@ public struct Trainer: Sendable {
       }
       var record = EpochRecord(
         epoch: epoch, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen))
-      if validation.count > 0 {
-        let result = model.evaluate(
-          input: validation.images, labels: validation.labels, batchSize: max(batchSize, 100))
-        record.validationLoss = Double(result.loss)
-        record.validationAccuracy = result.accuracy
+      if !validation.isEmpty {
+        let metrics = validationMetrics(data, validation, batchSize: max(batchSize, 100))
+        record.validationLoss = metrics.loss
+        record.validationAccuracy = metrics.accuracy
       }
       let elapsed = clock.now - start
       record.seconds =
@@ -206,6 +208,23 @@ public struct Trainer: Sendable {
       progress(.epochFinished(record))
     }
     return records
+  }
+
+  /// Mean loss and accuracy over samples `range` of `data` in inference
+  /// mode, a batch at a time.
+  private mutating func validationMetrics(
+    _ data: LabeledData, _ range: Range<Int>, batchSize: Int
+  ) -> (loss: Double, accuracy: Double) {
+    var lossSum = 0.0
+    var correct = 0
+    for start in stride(from: range.lowerBound, to: range.upperBound, by: batchSize) {
+      let (images, labels) = data.gather(start..<min(start + batchSize, range.upperBound))
+      let output = model.predict(images, batchSize: batchSize)
+      let loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: labels).loss
+      lossSum += Double(loss) * Double(labels.count)
+      correct += zip(output.argmaxPerSample(), labels).filter { $0 == $1 }.count
+    }
+    return (lossSum / Double(range.count), Double(correct) / Double(range.count))
   }
 
   /// The current model's loss, accuracy and confusion matrix on `data`

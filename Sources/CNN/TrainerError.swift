@@ -4,6 +4,8 @@ import Tensors
 public enum TrainerError: Error, Equatable, CustomStringConvertible {
   /// The images do not have the model's input shape, (C, H, W).
   case inputShapeMismatch(expected: FeatureShape, found: Shape)
+  /// The model ends in images, not one score per class.
+  case outputNotClasses(FeatureShape)
   /// A label is not a class of the model's output.
   case labelOutOfRange(index: Int, label: Int, classCount: Int)
   /// Too few samples left for training after the validation split.
@@ -22,6 +24,9 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
       let shown = dims.count == 3 ? "(None, \(dims[1]), \(dims[2]), \(dims[0]))" : "\(found)"
       return "images have shape \(shown) but the model expects \(expected); "
         + "pick a model whose input matches the data"
+    case .outputNotClasses(let shape):
+      return "the model's output \(shape) is not one score per class; "
+        + "end the spec with `flatten` and a `dense` layer"
     case .labelOutOfRange(let index, let label, let classCount):
       return "sample \(index) has label \(label) but the model has \(classCount) classes"
     case .noTrainingData(let samples, let split):

@@ -18,7 +18,8 @@ public enum FeatureMaps {
   /// Maps longer than `maxTileSide` are shrunk by box averaging so that a
   /// grid of photo-sized maps stays viewable.
   public static func grid(_ maps: Tensor, colorMap: ColorMap = .viridis,
-                          normalization: Normalization = .each, maxTileSide: Int = 256) -> Grid {
+                          normalization: Normalization = .each, maxTileSide: Int = 256,
+                          labels: TileLabels = .custom) -> Grid {
     let (_, mapHeight, mapWidth) = dimensions(maps)
     let factor = max(1, (max(mapHeight, mapWidth) + maxTileSide - 1) / maxTileSide)
     let shrunk = tiles(maps).map { $0.downsampled(by: factor) }
@@ -26,13 +27,14 @@ public enum FeatureMaps {
     var grid = Grid(tiles: shrunk)
     grid.colorMap = colorMap
     grid.normalization = normalization
-    grid.labels = .custom
+    grid.labels = labels
     grid.padColor = .white
     grid.labelColor = RGB(30, 30, 30)
     grid.tileBorder = RGB(150, 150, 150)
     grid.padding = 4
-    // Photos give large maps: show them at their own size, shrink none.
-    grid.scale = GridLayout.automaticScale(tileWidth: w, tileHeight: h, target: 96)
+    // Small maps (MNIST's 26×26) are enlarged to about 96 px; shrunk
+    // photo-sized maps are shown as they are.
+    grid.scale = factor > 1 ? 1 : GridLayout.automaticScale(tileWidth: w, tileHeight: h, target: 96)
     return grid
   }
 

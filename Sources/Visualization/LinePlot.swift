@@ -121,13 +121,54 @@ public struct LinePlot: Sendable {
     return canvas.image
   }
 
-  /// A boxed legend in the plot area's top-right corner.
+  /// The legend box's size.
+  func legendSize() -> (width: Int, height: Int) {
+    let nameWidth = series.map { BitmapFont.width(of: $0.name) }.max() ?? 0
+    return (8 + 20 + 6 + nameWidth + 8, 6 + series.count * (BitmapFont.lineHeight + 4) + 2)
+  }
+
+  /// Top-left corner of the legend: the corner of the plot area (top-right
+  /// first, then top-left, bottom-right, bottom-left) that covers the fewest
+  /// points of the curves, sampled along every segment.
+  public func legendOrigin() -> (x: Int, y: Int) {
+    let f = frame()
+    let (w, h) = legendSize()
+    let corners = [
+      (f.right - 8 - w, f.top + 8), (f.left + 8, f.top + 8),
+      (f.right - 8 - w, f.bottom - 8 - h), (f.left + 8, f.bottom - 8 - h),
+    ]
+    var samples: [(x: Int, y: Int)] = []
+    for s in series {
+      var previous: (x: Int, y: Int)?
+      for (x, y) in zip(s.x, s.y) {
+        guard x.isFinite && y.isFinite else { previous = nil; continue }
+        let p = pixel(x: x, y: y)
+        if let previous {
+          for k in 0...16 {
+            samples.append((previous.x + (p.x - previous.x) * k / 16, previous.y + (p.y - previous.y) * k / 16))
+          }
+        }
+        samples.append(p)
+        previous = p
+      }
+    }
+    func covered(_ corner: (Int, Int)) -> Int {
+      samples.filter { $0.x >= corner.0 - 4 && $0.x <= corner.0 + w + 4 && $0.y >= corner.1 - 4 && $0.y <= corner.1 + h + 4 }.count
+    }
+    var best = corners[0]
+    var bestCount = covered(best)
+    for corner in corners.dropFirst() where bestCount > 0 {
+      let count = covered(corner)
+      if count < bestCount { best = corner; bestCount = count }
+    }
+    return best
+  }
+
+  /// A boxed legend in the corner that hides the least of the curves.
   private func drawLegend(on canvas: inout Canvas, frame f: Frame) {
     guard !series.isEmpty else { return }
-    let nameWidth = series.map { BitmapFont.width(of: $0.name) }.max() ?? 0
-    let boxWidth = 8 + 20 + 6 + nameWidth + 8
-    let boxHeight = 6 + series.count * (BitmapFont.lineHeight + 4) + 2
-    let x = f.right - 8 - boxWidth, y = f.top + 8
+    let (boxWidth, boxHeight) = legendSize()
+    let (x, y) = legendOrigin()
     canvas.fill(x: x, y: y, width: boxWidth, height: boxHeight, .white)
     canvas.strokeRect(x: x, y: y, width: boxWidth, height: boxHeight, RGB(160, 160, 160))
     for (index, s) in series.enumerated() {

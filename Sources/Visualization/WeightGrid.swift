@@ -17,6 +17,8 @@ public struct WeightGrid: Sendable {
   public var colorMap: ColorMap = .diverging
   /// nil chooses (48 px tiles, 24 px for mosaics of more than 256 tiles).
   public var scale: Int?
+  /// Text under each tile; nil: the filter index (none for mosaics).
+  public var labels: TileLabels?
 
   /// `kernel` is HWIO (kh, kw, cin, cout).
   public init(kernel: Tensor, title: String) {
@@ -32,7 +34,7 @@ public struct WeightGrid: Sendable {
     grid.columns = columns
     grid.colorMap = colorMap
     grid.normalization = normalization
-    grid.labels = columns == nil ? .custom : .none
+    grid.labels = labels ?? (columns == nil ? .custom : .none)
     grid.padColor = RGB(255, 255, 255)
     grid.labelColor = RGB(30, 30, 30)
     grid.tileBorder = RGB(150, 150, 150)
@@ -54,8 +56,9 @@ public struct WeightGrid: Sendable {
     return Canvas.row([image, bar.render()], title: title)
   }
 
-  /// Filters with exactly three input channels as colour tiles (each filter
-  /// stretched over its own range, mid-gray = its middle), or nil otherwise.
+  /// Filters with exactly three input channels as colour tiles (channel 0
+  /// red, 1 green, 2 blue; each filter stretched over its own range, so
+  /// mid-gray is its middle), titled `title`, or nil for other kernels.
   public func renderRGB() -> Image? {
     guard kernel.shape[2] == 3 else { return nil }
     var grid = Grid(tiles: WeightTiles.rgbTiles(kernel: kernel))
@@ -66,6 +69,6 @@ public struct WeightGrid: Sendable {
     grid.tileBorder = RGB(150, 150, 150)
     grid.padding = 4
     grid.scale = scale ?? GridLayout.automaticScale(tileWidth: kernel.shape[1], tileHeight: kernel.shape[0])
-    return Canvas.row([grid.render()], title: title + " (RGB)")
+    return Canvas.row([grid.render()], title: title)
   }
 }

@@ -22,9 +22,7 @@
 
 // About 256 KB of im2col per band: leaves room in the 512 KB–1 MB L2 for
 // the weights and the output band.
-#ifndef BAND_FLOATS
 #define BAND_FLOATS (64 * 1024)
-#endif
 
 typedef struct {
   int channels, height, width;        // source plane stack

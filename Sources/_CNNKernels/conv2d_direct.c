@@ -232,6 +232,118 @@ void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels,
   }
 }
 
+// MARK: Single input channel (definitions of the entry points below) (the first layer of a grayscale network)
+
+// With one input channel the tap loop is only kh·kw long, so the general
+// microkernel spends as long writing its output as computing it. Here each
+// output channel's kh·kw weights sit in registers as broadcasts and 8
+// adjacent pixels are computed per vector, straight into the channel-major
+// output.
+
+enum { MAX_TAPS = 9 };
+
+static inline __attribute__((always_inline)) __m256 tail_mask(int valid) {
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(valid), lanes));
+}
+
+static inline __attribute__((always_inline)) void single_forward(
+    const float *plane, int width, int kh, int kw, int oh, int ow, const float *kernel_hwio,
+    int cout, const float *bias, int relu, float *out) {
+  const int taps = kh * kw;
+  const __m256 zero = _mm256_setzero_ps();
+  for (int o = 0; o < cout; o++) {
+    __m256 w[MAX_TAPS];
+    for (int t = 0; t < taps; t++) w[t] = _mm256_set1_ps(kernel_hwio[t * cout + o]);
+    const __m256 b = _mm256_set1_ps(bias[o]);
+    float *dst = out + (size_t)o * oh * ow;
+    for (int y = 0; y < oh; y++) {
+      for (int x = 0; x < ow; x += 8) {
+        __m256 acc = b;
+        for (int ky = 0; ky < kh; ky++)
+          for (int kx = 0; kx < kw; kx++)
+            acc = _mm256_fmadd_ps(w[ky * kw + kx],
+                                  _mm256_loadu_ps(plane + (size_t)(y + ky) * width + x + kx), acc);
+        if (relu) acc = _mm256_max_ps(acc, zero);
+        if (x + 8 <= ow) {
+          _mm256_storeu_ps(dst + y * ow + x, acc);
+        } else {
+          _mm256_maskstore_ps(dst + y * ow + x, _mm256_castps_si256(tail_mask(ow - x)), acc);
+        }
+      }
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void single_weight_gradient(
+    const float *plane, int width, int kh, int kw, int oh, int ow, const float *d_output,
+    const float *relu_output, int cout, float *d_kernel_hwio, float *d_bias) {
+  const int taps = kh * kw;
+  const __m256 zero = _mm256_setzero_ps();
+  for (int o = 0; o < cout; o++) {
+    __m256 acc[MAX_TAPS], bias_acc = zero;
+    for (int t = 0; t < taps; t++) acc[t] = zero;
+    const float *dy = d_output + (size_t)o * oh * ow;
+    const float *fired = relu_output ? relu_output + (size_t)o * oh * ow : NULL;
+    for (int y = 0; y < oh; y++) {
+      for (int x = 0; x < ow; x += 8) {
+        // Masked loads are slow on some CPUs: only the row's tail uses one.
+        __m256 g, f = zero;
+        if (x + 8 <= ow) {
+          g = _mm256_loadu_ps(dy + y * ow + x);
+          if (fired) f = _mm256_loadu_ps(fired + y * ow + x);
+        } else {
+          const __m256i lanes = _mm256_castps_si256(tail_mask(ow - x));
+          g = _mm256_maskload_ps(dy + y * ow + x, lanes);
+          if (fired) f = _mm256_maskload_ps(fired + y * ow + x, lanes);
+        }
+        if (fired) g = _mm256_and_ps(g, _mm256_cmp_ps(f, zero, _CMP_GT_OQ));
+        bias_acc = _mm256_add_ps(bias_acc, g);
+        for (int ky = 0; ky < kh; ky++)
+          for (int kx = 0; kx < kw; kx++)
+            acc[ky * kw + kx] = _mm256_fmadd_ps(
+                _mm256_loadu_ps(plane + (size_t)(y + ky) * width + x + kx), g, acc[ky * kw + kx]);
+      }
+    }
+    float lanes[8];
+    for (int t = 0; t < taps; t++) {
+      _mm256_storeu_ps(lanes, acc[t]);
+      float sum = 0;
+      for (int i = 0; i < 8; i++) sum += lanes[i];
+      d_kernel_hwio[t * cout + o] += sum;
+    }
+    _mm256_storeu_ps(lanes, bias_acc);
+    float sum = 0;
+    for (int i = 0; i < 8; i++) sum += lanes[i];
+    d_bias[o] += sum;
+  }
+}
+
+// The 3×3 case gets its own copy with constant loop bounds, so the taps'
+// accumulators and weights live in registers instead of on the stack.
+void cvz_direct_single_channel_forward(const float *plane, int width, int kh, int kw, int oh,
+                                       int ow, const float *kernel_hwio, int cout,
+                                       const float *bias, int relu, float *out) {
+  if (kh == 3 && kw == 3) {
+    single_forward(plane, width, 3, 3, oh, ow, kernel_hwio, cout, bias, relu, out);
+  } else {
+    single_forward(plane, width, kh, kw, oh, ow, kernel_hwio, cout, bias, relu, out);
+  }
+}
+
+void cvz_direct_single_channel_weight_gradient(const float *plane, int width, int kh, int kw,
+                                               int oh, int ow, const float *d_output,
+                                               const float *relu_output, int cout,
+                                               float *d_kernel_hwio, float *d_bias) {
+  if (kh == 3 && kw == 3) {
+    single_weight_gradient(plane, width, 3, 3, oh, ow, d_output, relu_output, cout, d_kernel_hwio,
+                           d_bias);
+  } else {
+    single_weight_gradient(plane, width, kh, kw, oh, ow, d_output, relu_output, cout,
+                           d_kernel_hwio, d_bias);
+  }
+}
+
 #pragma clang attribute pop
 
 int cvz_direct_conv_supported(void) {

@@ -41,6 +41,27 @@ static void *checked_malloc(size_t bytes) {
   return p;
 }
 
+// The single-input-channel kernels handle stride 1 and up to 3×3 taps.
+static int single_channel(const cvz_conv_geometry *g) {
+  return g->in_channels == 1 && g->stride_y == 1 && g->stride_x == 1 &&
+         g->kernel_height * g->kernel_width <= 9;
+}
+
+// The zero-padded single plane of image n, with 8 floats of slack for the
+// kernels' full-vector reads past the last row. Returns the row width.
+static int padded_plane(const cvz_conv_geometry *g, const float *image, float *plane) {
+  const int width = g->out_width + g->kernel_width - 1;
+  const int rows = g->out_height + g->kernel_height - 1;
+  cvz_direct_to_padded_hwc(image, NULL, 1, g->in_height, g->in_width, 0, rows, width, g->pad_top,
+                           g->pad_left, plane);
+  memset(plane + (size_t)rows * width, 0, sizeof(float) * 8);
+  return width;
+}
+
+static size_t padded_plane_floats(const cvz_conv_geometry *g) {
+  return (size_t)(g->out_height + g->kernel_height - 1) * (g->out_width + g->kernel_width - 1) + 8;
+}
+
 // MARK: Forward
 
 typedef struct {
@@ -50,9 +71,28 @@ typedef struct {
   float *output;
 } forward_job;
 
+static void single_channel_forward_chunk(const forward_job *job, int chunk) {
+  const cvz_conv_geometry *g = job->g;
+  const int n0 = g->batch * chunk / CVZ_CHUNKS, n1 = g->batch * (chunk + 1) / CVZ_CHUNKS;
+  float *plane = checked_malloc(sizeof(float) * padded_plane_floats(g));
+  const size_t in_image = (size_t)g->in_height * g->in_width;
+  const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
+  for (int n = n0; n < n1; n++) {
+    const int width = padded_plane(g, job->input + n * in_image, plane);
+    cvz_direct_single_channel_forward(plane, width, g->kernel_height, g->kernel_width,
+                                      g->out_height, g->out_width, job->kernel, g->out_channels,
+                                      job->bias, job->relu, job->output + n * out_image);
+  }
+  free(plane);
+}
+
 static void forward_chunk(void *context, int chunk) {
   const forward_job *job = context;
   const cvz_conv_geometry *g = job->g;
+  if (single_channel(g)) {
+    single_channel_forward_chunk(job, chunk);
+    return;
+  }
   int n0, n1, r0, r1;
   chunk_work(g->batch, g->out_height, chunk, &n0, &n1, &r0, &r1);
   if (r1 <= r0) return;
@@ -125,9 +165,31 @@ static void input_gradient(const backward_job *job, int n, int q0, int q1, float
                        g->in_channels, NULL, 0, job->d_input + n * in_image);
 }
 
+// Weight and bias gradients only: a single-channel layer is a network's
+// first, whose input gradient nobody needs.
+static void single_channel_backward_chunk(const backward_job *job, int chunk) {
+  const cvz_conv_geometry *g = job->g;
+  const int n0 = g->batch * chunk / CVZ_CHUNKS, n1 = g->batch * (chunk + 1) / CVZ_CHUNKS;
+  float *plane = checked_malloc(sizeof(float) * padded_plane_floats(g));
+  const size_t in_image = (size_t)g->in_height * g->in_width;
+  const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
+  for (int n = n0; n < n1; n++) {
+    const int width = padded_plane(g, job->input + n * in_image, plane);
+    cvz_direct_single_channel_weight_gradient(
+        plane, width, g->kernel_height, g->kernel_width, g->out_height, g->out_width,
+        job->d_output + n * out_image, job->relu_output ? job->relu_output + n * out_image : NULL,
+        g->out_channels, job->d_kernel[chunk], job->d_bias[chunk]);
+  }
+  free(plane);
+}
+
 static void backward_chunk(void *context, int chunk) {
   const backward_job *job = context;
   const cvz_conv_geometry *g = job->g;
+  if (single_channel(g) && !job->d_input) {
+    single_channel_backward_chunk(job, chunk);
+    return;
+  }
   int n0, n1, r0, r1, q0, q1;
   chunk_work(g->batch, g->out_height, chunk, &n0, &n1, &r0, &r1);
   chunk_work(g->batch, g->in_height, chunk, &n0, &n1, &q0, &q1);

@@ -33,4 +33,19 @@ void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels,
                               int width_in, int first_row, int rows, int width, int pad_top,
                               int pad_left, float *dst);
 
+// One input channel, stride 1: out (cout, oh, ow) = correlate(plane, kernel)
+// + bias (ReLU if relu). `plane` is the zero-padded input, `width` floats
+// per row, with at least 8 readable floats after its last row.
+// kh·kw must be at most 9.
+void cvz_direct_single_channel_forward(const float *plane, int width, int kh, int kw, int oh,
+                                       int ow, const float *kernel_hwio, int cout,
+                                       const float *bias, int relu, float *out);
+
+// The matching weight and bias gradients, added into d_kernel_hwio and d_bias;
+// d_output is masked by relu_output > 0 when relu_output is not NULL.
+void cvz_direct_single_channel_weight_gradient(const float *plane, int width, int kh, int kw,
+                                               int oh, int ow, const float *d_output,
+                                               const float *relu_output, int cout,
+                                               float *d_kernel_hwio, float *d_bias);
+
 #endif

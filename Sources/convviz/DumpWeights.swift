@@ -45,6 +45,9 @@ struct DumpWeights: ParsableCommand {
   @Option(help: ArgumentHelp("Pixels per weight (default: filters at least 48 px).", valueName: "n"))
   var scale: Int?
 
+  @Option(help: "Text under each filter (default: its index; none for mosaics).")
+  var labels: TileLabels?
+
   func validate() throws {
     if let scale, scale < 1 { throw ValidationError("--scale must be at least 1") }
     if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
@@ -65,10 +68,11 @@ struct DumpWeights: ParsableCommand {
     picture.normalization = norm
     picture.colorMap = colormap
     picture.scale = scale
+    picture.labels = labels
     let filtersPath = VisualizationIO.path(output, "\(conv.name)-filters.png")
     try PictureFile.write(picture.render(), to: filtersPath)
     written.append(filtersPath)
-    if let rgb = picture.renderRGB() {
+    if let rgb = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour").renderRGB() {
       let rgbPath = VisualizationIO.path(output, "\(conv.name)-filters-rgb.png")
       try PictureFile.write(rgb, to: rgbPath)
       written.append(rgbPath)

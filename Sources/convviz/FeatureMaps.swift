@@ -56,6 +56,12 @@ struct FeatureMapsCommand: ParsableCommand {
   @Option(help: "Value range of the colours: each map its own, one for all, or fixed.")
   var norm: Normalization = .each
 
+  @Option(help: ArgumentHelp("Shrink maps longer than this many pixels (box average).", valueName: "px"))
+  var maxTile = 256
+
+  @Option(help: "Text under each map: its index (custom), min and max (range), both, or none.")
+  var labels: TileLabels = .custom
+
   @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output folder.", valueName: "dir"))
   var output = "output"
 
@@ -87,6 +93,7 @@ struct FeatureMapsCommand: ParsableCommand {
       }
     }
     if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
+    if maxTile < 8 { throw ValidationError("--max-tile must be at least 8") }
   }
 
   func run() throws {
@@ -125,10 +132,11 @@ struct FeatureMapsCommand: ParsableCommand {
     let maps = act.forward(conv.forward(input, mode: .inference), mode: .inference)
     let title = "\(count) random 3x3x3 filters, \(activation.rawValue), seed \(seed)"
     try write(photo: photo, input: input, maps: maps, tag: "random", title: title, photoPath: photoPath)
-    var filters = WeightGrid(kernel: kernel, title: "Random filters (seed \(seed))")
+    var filters = WeightGrid(kernel: kernel, title: "Random filters, seed \(seed)")
     filters.view = .mosaic
+    let colour = WeightGrid(kernel: kernel, title: "as colour")
     var images = [filters.render()]
-    if let rgb = filters.renderRGB() { images.append(rgb) }
+    if let rgb = colour.renderRGB() { images.append(rgb) }
     let path = VisualizationIO.path(output, "random-filters.png")
     try PictureFile.write(Canvas.row(images), to: path)
     print("wrote \(path)")
@@ -139,7 +147,8 @@ struct FeatureMapsCommand: ParsableCommand {
     let base = VisualizationIO.baseName(photoPath)
     let inputPath = VisualizationIO.path(output, "\(base)-input.png")
     try PictureFile.write(ImageTensor.image(from: input), to: inputPath)
-    let grid = FeatureMaps.grid(maps, colorMap: colormap, normalization: norm)
+    let grid = FeatureMaps.grid(maps, colorMap: colormap, normalization: norm,
+                                maxTileSide: maxTile, labels: labels)
     var images = [grid.render()]
     if let range = grid.sharedRange() {
       var bar = ColorBar(colorMap: colormap, range: range)

@@ -137,7 +137,8 @@ struct Report: ParsableCommand {
       var picture = WeightGrid(kernel: conv.kernel, title: DumpWeights.title(name: conv.name, kernelShape: dims, view: view))
       picture.view = view
       var images = [(try PictureFile.png(picture.render()), "\(conv.name)")]
-      if let rgb = picture.renderRGB() { images.append((try PictureFile.png(rgb), "\(conv.name) in colour")) }
+      let colour = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour")
+      if let rgb = colour.renderRGB() { images.append((try PictureFile.png(rgb), "\(conv.name) in colour")) }
       page.gallery(images)
     }
   }

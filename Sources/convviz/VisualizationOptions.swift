@@ -5,6 +5,7 @@ import Visualization
 
 extension ColorMap: ExpressibleByArgument {}
 extension ChannelView: ExpressibleByArgument {}
+extension TileLabels: ExpressibleByArgument {}
 
 extension Normalization: ExpressibleByArgument {
   public init?(argument: String) { self.init(parsing: argument) }

@@ -69,6 +69,8 @@ final class Conv2DTests: XCTestCase {
     Case(n: 3, cin: 16, h: 10, w: 13, cout: 40, kh: 3, kw: 3, sy: 1, sx: 1, padding: .valid),
     Case(n: 2, cin: 3, h: 11, w: 9, cout: 16, kh: 3, kw: 3, sy: 2, sx: 2, padding: .same),
     Case(n: 2, cin: 1, h: 12, w: 12, cout: 32, kh: 3, kw: 3, sy: 1, sx: 1, padding: .valid),
+    Case(n: 3, cin: 1, h: 9, w: 10, cout: 16, kh: 3, kw: 3, sy: 1, sx: 1, padding: .same),
+    Case(n: 2, cin: 1, h: 7, w: 9, cout: 8, kh: 2, kw: 2, sy: 1, sx: 1, padding: .same),
     Case(n: 1, cin: 8, h: 8, w: 8, cout: 8, kh: 2, kw: 2, sy: 1, sx: 1, padding: .same),
     Case(n: 1, cin: 8, h: 7, w: 7, cout: 16, kh: 5, kw: 5, sy: 1, sx: 1, padding: .same),
     Case(n: 4, cin: 32, h: 8, w: 8, cout: 32, kh: 3, kw: 3, sy: 1, sx: 1, padding: .valid),

@@ -5,7 +5,9 @@ import XCTest
 @testable import CNN
 
 final class ModelFileTests: XCTestCase {
-  private let spec = try! ModelSpec.parse(
+  // Static, not per instance: XCTest never frees test-case instances, which
+  // LeakSanitizer would report.
+  private static let spec = try! ModelSpec.parse(
     "input 5 5 1\nconv2d 2 3 relu\nmaxpool2d 2\nflatten\ndense 3 softmax\n")
 
   private func randomTensor(_ shape: Shape, _ generator: inout SplitMix) -> Tensor {
@@ -16,7 +18,7 @@ final class ModelFileTests: XCTestCase {
 
   private func sampleFile(checkpoint: Bool) -> ModelFile {
     var generator = SplitMix(seed: 3)
-    let parameters = spec.parameterShapes.map {
+    let parameters = Self.spec.parameterShapes.map {
       NamedTensor(name: $0.name, tensor: randomTensor($0.shape, &generator))
     }
     let metadata = TrainingMetadata(
@@ -36,11 +38,12 @@ final class ModelFileTests: XCTestCase {
           iterations: 7,
           slots: ["momentum", "velocity"].map { name in
             .init(
-              name: name, tensors: spec.parameterShapes.map { randomTensor($0.shape, &generator) })
+              name: name,
+              tensors: Self.spec.parameterShapes.map { randomTensor($0.shape, &generator) })
           }),
         generators: [GeneratorState(name: "shuffle", words: [1, .max, 3, 0])])
       : nil
-    return ModelFile(spec: spec, metadata: metadata, parameters: parameters, checkpoint: state)
+    return ModelFile(spec: Self.spec, metadata: metadata, parameters: parameters, checkpoint: state)
   }
 
   private func decodeError(_ bytes: [UInt8]) -> ModelFileError? {
@@ -79,7 +82,7 @@ final class ModelFileTests: XCTestCase {
     XCTAssertEqual(length, bytes.count - 28)
     let specLength = bytes[24..<28].reversed().reduce(0) { $0 << 8 | Int($1) }
     XCTAssertEqual(
-      String(decoding: bytes[28..<(28 + specLength)], as: UTF8.self), spec.canonicalText)
+      String(decoding: bytes[28..<(28 + specLength)], as: UTF8.self), Self.spec.canonicalText)
   }
 
   /// Epoch times vary run to run; files must not, so they are not stored.

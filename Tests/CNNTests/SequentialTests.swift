@@ -157,4 +157,27 @@ final class SequentialTests: XCTestCase {
     separate.forEachParameter { gradients[1].append($0.grad) }
     for (x, y) in zip(gradients[0], gradients[1]) { XCTAssertLessThan(x.maxAbsoluteDifference(to: y), 1e-4) }
   }
+
+  func testConvReLUPairRunsFusedWithSameResults() {
+    var model = Self.tinyNet(seed: 31)
+    let (images, labels) = Self.bars(count: 6, seed: 32)
+    let saved = model.generatorStates
+    let step = model.trainingStep(input: images, labels: labels)
+    var fusedGradients: [Tensor] = []
+    model.forEachParameter { fusedGradients.append($0.grad) }
+
+    // The same computation layer by layer, without Sequential's fusion.
+    var layers = Self.tinyNet(seed: 31).layers
+    for i in layers.indices { layers[i].generatorState = saved[i] }
+    var x = images
+    for i in 0..<(layers.count - 1) { x = layers[i].forward(x, mode: .training) }
+    let loss = SoftmaxCrossEntropy.lossAndGradient(logits: x, labels: labels)
+    XCTAssertEqual(loss.loss, step.loss, accuracy: 1e-6)
+    var d = loss.dLogits
+    for i in stride(from: layers.count - 2, through: 0, by: -1) { d = layers[i].backward(d) }
+    var plainGradients: [Tensor] = []
+    for i in layers.indices { layers[i].forEachParameter { plainGradients.append($0.grad) } }
+    XCTAssertEqual(plainGradients.count, fusedGradients.count)
+    for (a, b) in zip(fusedGradients, plainGradients) { XCTAssertLessThan(a.maxAbsoluteDifference(to: b), 1e-6) }
+  }
 }

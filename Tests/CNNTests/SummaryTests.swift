@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import CNN
@@ -37,6 +38,29 @@ final class SummaryTests: XCTestCase {
       ])
     XCTAssertEqual(summary.rows[5].outputShape, .image(height: 13, width: 13, channels: 64))
     XCTAssertEqual(summary.totalCount, 1_250_858)
+  }
+
+  /// Names, output shapes and counts as Keras 3 prints them for the same
+  /// networks (Fixtures/summaries/generate.py).
+  func testRowsMatchKerasFixtures() throws {
+    let url = try XCTUnwrap(
+      Bundle.module.url(
+        forResource: "keras_summaries", withExtension: "txt", subdirectory: "Fixtures/summaries"))
+    var expected: [String: [String]] = [:]
+    for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+    where !line.hasPrefix("#") {
+      let fields = line.split(separator: " ")
+      expected[String(fields[0]), default: []].append(fields.dropFirst().joined(separator: " "))
+    }
+    XCTAssertEqual(expected.count, 3)
+    for (name, rows) in expected {
+      let preset = try XCTUnwrap(Preset(rawValue: name))
+      let ours = ModelSummary(preset.spec).rows.map { row in
+        let shape = row.outputShape.description.replacingOccurrences(of: " ", with: "")
+        return "\(row.name) \(shape) \(row.parameterCount)"
+      }
+      XCTAssertEqual(ours, rows, name)
+    }
   }
 
   func testMNISTMLPMatchesKerasExample() {

@@ -48,12 +48,13 @@ final class TrainerTests: XCTestCase {
       dataset: "stripes", classNames: ["left", "right", "top"])
   }
 
-  private func temporaryFolder() throws -> URL {
+  /// Runs `body` with a fresh folder, removed afterwards.
+  private func withTemporaryFolder(_ body: (URL) throws -> Void) throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "trainer-\(getpid())-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
-    return folder
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try body(folder)
   }
 
   func testLearnsASeparableTaskAndLossFalls() throws {
@@ -84,57 +85,72 @@ final class TrainerTests: XCTestCase {
   /// Two epochs straight equal one epoch, a checkpoint, and a resumed epoch,
   /// bit for bit, for a stateful optimizer and a model with dropout.
   func testResumeFromCheckpointMatchesUninterruptedRun() throws {
-    let folder = try temporaryFolder()
-    let data = Self.stripes(count: 120, seed: 8)
-    for optimizer in [
-      OptimizerConfiguration.defaults(for: .adadelta),
-      .sgd(learningRate: 0.05, momentum: 0.9, nesterov: true),
-    ] {
-      var straight = trainer(seed: 3, epochs: 2, optimizer: optimizer)
-      try straight.fit(data)
+    try withTemporaryFolder { folder in
+      let data = Self.stripes(count: 120, seed: 8)
+      for optimizer in [
+        OptimizerConfiguration.defaults(for: .adadelta),
+        .sgd(learningRate: 0.05, momentum: 0.9, nesterov: true),
+      ] {
+        var straight = trainer(seed: 3, epochs: 2, optimizer: optimizer)
+        try straight.fit(data)
 
-      let path = folder.appendingPathComponent("checkpoint.bin").path
-      var interrupted = trainer(seed: 3, epochs: 1, optimizer: optimizer)
-      try interrupted.fit(data, checkpointPath: path)
-      var resumed = try Trainer.resume(from: path)
-      XCTAssertEqual(resumed.epochsCompleted, 1)
-      XCTAssertEqual(resumed.configuration.batchSize, 16)
-      resumed.configuration.epochs = 2
-      let records = try resumed.fit(data, checkpointPath: path)
-      XCTAssertEqual(records.map(\.epoch), [2])
-      XCTAssertEqual(resumed.modelFile().encoded(), straight.modelFile().encoded(), "\(optimizer)")
-      XCTAssertEqual(
-        try ModelFile.read(from: path).encoded(), straight.modelFile(checkpoint: true).encoded())
+        let path = folder.appendingPathComponent("checkpoint.bin").path
+        var interrupted = trainer(seed: 3, epochs: 1, optimizer: optimizer)
+        try interrupted.fit(data, checkpointPath: path)
+        var resumed = try Trainer.resume(from: path)
+        XCTAssertEqual(resumed.epochsCompleted, 1)
+        XCTAssertEqual(resumed.configuration.batchSize, 16)
+        resumed.configuration.epochs = 2
+        let records = try resumed.fit(data, checkpointPath: path)
+        XCTAssertEqual(records.map(\.epoch), [2])
+        XCTAssertEqual(
+          resumed.modelFile().encoded(), straight.modelFile().encoded(), "\(optimizer)")
+        XCTAssertEqual(
+          try ModelFile.read(from: path).encoded(), straight.modelFile(checkpoint: true).encoded())
+      }
     }
   }
 
   func testCheckpointIsWrittenEveryEpochBeforeItIsReported() throws {
-    let folder = try temporaryFolder()
-    let path = folder.appendingPathComponent("ckpt.bin").path
-    var trainer = trainer(epochs: 2)
-    var events: [String] = []
-    try trainer.fit(Self.stripes(count: 50, seed: 2), checkpointPath: path) { event in
-      switch event {
-      case .epochStarted(let epoch, let epochs, let batches, let samples):
-        events.append("start \(epoch)/\(epochs) \(batches) \(samples)")
-      case .batchFinished(_, let batch, let batches, let loss, let accuracy):
-        XCTAssertTrue(loss.isFinite && (0...1).contains(accuracy))
-        if batch == batches { events.append("last batch \(batch)") }
-      case .epochFinished(let record):
-        let saved = try? ModelFile.read(from: path)
-        XCTAssertEqual(saved?.metadata.epochsCompleted, record.epoch)
-        XCTAssertNotNil(saved?.checkpoint)
-        events.append("end \(record.epoch)")
+    try withTemporaryFolder { folder in
+      let path = folder.appendingPathComponent("ckpt.bin").path
+      var trainer = trainer(epochs: 2)
+      var events: [String] = []
+      try trainer.fit(Self.stripes(count: 50, seed: 2), checkpointPath: path) { event in
+        switch event {
+        case .epochStarted(let epoch, let epochs, let batches, let samples):
+          events.append("start \(epoch)/\(epochs) \(batches) \(samples)")
+        case .batchFinished(_, let batch, let batches, let loss, let accuracy):
+          XCTAssertTrue(loss.isFinite && (0...1).contains(accuracy))
+          if batch == batches { events.append("last batch \(batch)") }
+        case .epochFinished(let record):
+          let saved = try? ModelFile.read(from: path)
+          XCTAssertEqual(saved?.metadata.epochsCompleted, record.epoch)
+          XCTAssertNotNil(saved?.checkpoint)
+          events.append("end \(record.epoch)")
+        }
       }
+      // 50 samples, last 20% held out: 40 training samples in batches of 16.
+      XCTAssertEqual(
+        events,
+        ["start 1/2 3 40", "last batch 3", "end 1", "start 2/2 3 40", "last batch 3", "end 2"])
+      let saved = try ModelFile.read(from: path)
+      XCTAssertEqual(saved.metadata.history.map(\.loss), trainer.history.map(\.loss))
+      XCTAssertEqual(saved.metadata.classNames, ["left", "right", "top"])
+      XCTAssertEqual(saved.metadata.optimizer.kind, .adam)
     }
-    // 50 samples, last 20% held out: 40 training samples in batches of 16.
-    XCTAssertEqual(
-      events,
-      ["start 1/2 3 40", "last batch 3", "end 1", "start 2/2 3 40", "last batch 3", "end 2"])
-    let saved = try ModelFile.read(from: path)
-    XCTAssertEqual(saved.metadata.history.map(\.loss), trainer.history.map(\.loss))
-    XCTAssertEqual(saved.metadata.classNames, ["left", "right", "top"])
-    XCTAssertEqual(saved.metadata.optimizer.kind, .adam)
+  }
+
+  /// The epoch's validation metrics are those of the last 20% of the data,
+  /// measured after the epoch's last step.
+  func testValidationMetricsUseTheHeldOutTail() throws {
+    let data = Self.stripes(count: 250, seed: 12)
+    var trainer = trainer(epochs: 1)
+    let record = try XCTUnwrap(try trainer.fit(data).first)
+    let tail = try trainer.evaluate(data.splitValidation(fraction: 0.2).validation)
+    XCTAssertEqual(tail.count, 50)
+    XCTAssertEqual(try XCTUnwrap(record.validationAccuracy), tail.accuracy, accuracy: 1e-12)
+    XCTAssertEqual(try XCTUnwrap(record.validationLoss), tail.loss, accuracy: 1e-5)
   }
 
   func testHistoryCSV() {
@@ -187,20 +203,29 @@ final class TrainerTests: XCTestCase {
         "images have shape (None, 5, 4, 1) but the model expects (None, 4, 4, 1); "
           + "pick a model whose input matches the data")
     }
+    var imageOutput = Trainer(
+      spec: try ModelSpec.parse("input 4 4 1\nconv2d 3 3\n"), optimizer: .defaults(for: .sgd),
+      configuration: TrainingConfiguration(epochs: 1))
+    XCTAssertThrowsError(try imageOutput.fit(Self.stripes(count: 4, seed: 1))) { error in
+      XCTAssertEqual(
+        error as? TrainerError, .outputNotClasses(.image(height: 2, width: 2, channels: 3)))
+    }
     XCTAssertThrowsError(try trainer.fit(Self.stripes(count: 1, seed: 1))) { error in
       XCTAssertEqual(error as? TrainerError, .noTrainingData(samples: 1, validationSplit: 0.2))
     }
   }
 
   func testResumeRefusesAFinalModel() throws {
-    let path = try temporaryFolder().appendingPathComponent("final.bin").path
-    try trainer(epochs: 0).modelFile().write(to: path)
-    XCTAssertThrowsError(try Trainer.resume(from: path)) { error in
-      XCTAssertEqual(error as? TrainerError, .notACheckpoint(path: path))
-    }
-    XCTAssertThrowsError(try Trainer.resume(from: path + ".missing")) { error in
-      guard case .modelFile(.cannotRead)? = error as? TrainerError else {
-        return XCTFail("\(error)")
+    try withTemporaryFolder { folder in
+      let path = folder.appendingPathComponent("final.bin").path
+      try trainer(epochs: 0).modelFile().write(to: path)
+      XCTAssertThrowsError(try Trainer.resume(from: path)) { error in
+        XCTAssertEqual(error as? TrainerError, .notACheckpoint(path: path))
+      }
+      XCTAssertThrowsError(try Trainer.resume(from: path + ".missing")) { error in
+        guard case .modelFile(.cannotRead)? = error as? TrainerError else {
+          return XCTFail("\(error)")
+        }
       }
     }
   }
@@ -245,5 +270,10 @@ final class TrainerTests: XCTestCase {
     XCTAssertEqual(one[0].map(\.classIndex), [0, 1])
     XCTAssertNil(one[0][0].label)
     XCTAssertThrowsError(try model.topClasses(Tensor(zeros: Shape(1, 3, 1, 1)), k: 1))
+    var images = try ModelSpec.parse("input 3 3 1\nconv2d 2 2\n").makeModel(seed: 0)
+    XCTAssertThrowsError(try images.topClasses(Tensor(zeros: Shape(1, 1, 3, 3)), k: 1)) { error in
+      XCTAssertEqual(
+        error as? TrainerError, .outputNotClasses(.image(height: 2, width: 2, channels: 2)))
+    }
   }
 }

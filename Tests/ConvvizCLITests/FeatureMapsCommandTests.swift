@@ -61,3 +61,22 @@ final class FeatureMapsCommandTests: XCTestCase {
     XCTAssertEqual(none.status, 64)
   }
 }
+
+final class FeatureMapsOptionTests: XCTestCase {
+  func testMaxTileShrinksLargeMapsAndLabelsCanBeDropped() throws {
+    let fixture = try VisualizationFixture.trained()
+    let out = try TrainingScratchFolder()
+    func maps(_ options: [String], _ folder: String) throws -> Image {
+      let result = try TrainingCLI.run(["featuremaps", fixture.model, fixture.photo, "-o", out.path + "/" + folder] + options)
+      XCTAssertEqual(result.status, 0, result.stderr)
+      return try ImageFile.read(out.path + "/\(folder)/photo-conv2d-featuremaps.png")
+    }
+    let plain = try maps([], "a")
+    let unlabelled = try maps(["--labels", "none"], "b")
+    XCTAssertEqual(unlabelled.height, plain.height - 2 * 11, "two rows lose their 11 px label strips")
+    let shrunk = try maps(["--max-tile", "9"], "c")
+    XCTAssertNotEqual(shrunk.samples8, plain.samples8, "18×14 maps averaged down to 9×7")
+    let tooSmall = try TrainingCLI.run(["featuremaps", fixture.model, fixture.photo, "--max-tile", "2"])
+    XCTAssertEqual(tooSmall.status, 64)
+  }
+}

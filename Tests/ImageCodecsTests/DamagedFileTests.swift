@@ -47,4 +47,28 @@ final class DamagedFileTests: XCTestCase {
     XCTAssertGreaterThan(decoded, 0)
     XCTAssertGreaterThan(rejected, 0)
   }
+
+  func testLibraryWarningsStayOffStderr() throws {
+    // Damaged JPEG scan data makes libjpeg warn ("Corrupt JPEG data: ...");
+    // its default output_message would print that to stderr.
+    var bytes = try Fixtures.bytes("jpeg/testorig.jpg")
+    let scanStart = try XCTUnwrap(
+      (0..<(bytes.count - 1)).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xDA })
+    for offset in stride(from: 200, to: 2000, by: 97) { bytes[scanStart + offset] ^= 0x5A }
+    let folder = try Fixtures.temporaryFolder(self)
+    let captured = folder + "/stderr.txt"
+    let saved = dup(2)
+    let capture = open(captured, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    XCTAssertGreaterThanOrEqual(capture, 0)
+    dup2(capture, 2)
+    let result = Result { () throws(CodecError) in try ImageFile.decode(bytes, name: "warn.jpg") }
+    dup2(saved, 2)
+    close(capture)
+    close(saved)
+    XCTAssertNoThrow(try result.get(), "damaged scan data still decodes, with warnings")
+    // (Checked by size: Foundation's String(contentsOfFile:) leaks on empty
+    // files under the address sanitizer.)
+    let size = try FileManager.default.attributesOfItem(atPath: captured)[.size] as? Int
+    XCTAssertEqual(size, 0, "nothing written to stderr")
+  }
 }

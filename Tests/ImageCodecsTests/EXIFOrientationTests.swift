@@ -39,6 +39,20 @@ final class EXIFOrientationTests: XCTestCase {
     XCTAssertEqual(wide.oriented(.right).samples16, [4, 5, 6, 1, 2, 3])
   }
 
+  func testOrientedMatchesReferenceOnOddSizes() {
+    for (width, height) in [(1, 1), (1, 5), (7, 1), (5, 3), (4, 9)] {
+      for layout in Image.Layout.allCases {
+        let image = RoundTripTests.pattern(width: width, height: height, layout: layout)
+        let wide = RoundTripTests.pattern16(width: width, height: height, layout: layout)
+        for orientation in EXIFOrientation.allCases {
+          XCTAssertEqual(image.oriented(orientation), image.orientedReference(orientation),
+                         "\(width)×\(height) \(layout) \(orientation)")
+          XCTAssertEqual(wide.oriented(orientation), wide.orientedReference(orientation))
+        }
+      }
+    }
+  }
+
   func testMalformedOrMissingEXIFIsIgnored() throws {
     let stored = try ImageFile.read(Fixtures.path("jpeg/orientation-none.jpg"))
     XCTAssertEqual(try ImageFile.read(Fixtures.path("jpeg/orientation-broken.jpg")), stored)

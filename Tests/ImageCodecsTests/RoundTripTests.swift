@@ -126,6 +126,25 @@ final class RoundTripTests: XCTestCase {
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["blocked.png"])
   }
 
+  func testWriteIntoUnwritableFolderThrows() throws {
+    let image = Self.pattern(width: 8, height: 8, layout: .gray)
+    // sysfs refuses new files even to root.
+    let system = "/sys/convviz-codec-test.png"
+    guard case .writeFailed(system, _)? = writeError(image, to: system) else {
+      return XCTFail("expected writeFailed for \(system)")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: system))
+    guard getuid() != 0 else { return }  // root writes into read-only folders
+    let folder = try Fixtures.temporaryFolder(self)
+    try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: folder)
+    defer {
+      try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
+    }
+    let path = folder + "/out.png"
+    XCTAssertEqual(writeError(image, to: path), .writeFailed(path, reason: "Permission denied"))
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
+  }
+
   func testWriteReplacesAnExistingFile() throws {
     let folder = try Fixtures.temporaryFolder(self)
     let path = folder + "/out.png"

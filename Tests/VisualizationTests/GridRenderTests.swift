@@ -109,6 +109,7 @@ final class DownsamplingTests: XCTestCase {
     let grid = FeatureMaps.grid(maps, maxTileSide: 256)
     XCTAssertEqual(grid.tiles[0].width, 100, "factor ⌈600 / 256⌉ = 3")
     XCTAssertEqual(grid.tiles[0].height, 200)
+    XCTAssertEqual(grid.layout().scale, 1, "shrunk maps are not enlarged again")
   }
 }
 

@@ -80,6 +80,27 @@ final class PlotTests: XCTestCase {
     XCTAssertTrue(swatchColors.contains(LinePlot.palette[1]))
   }
 
+  func testLegendMovesAwayFromTheCurves() {
+    // Rising curves fill the top-right corner; the legend must go elsewhere.
+    let plot = LinePlot(
+      title: "Accuracy", xLabel: "epoch", yLabel: "accuracy",
+      series: [
+        .init(name: "training", x: [1, 2, 3], y: [0.94, 0.983, 0.989]),
+        .init(name: "validation", x: [1, 2, 3], y: [0.985, 0.988, 0.9875]),
+      ])
+    let frame = plot.frame()
+    let origin = plot.legendOrigin()
+    let size = plot.legendSize()
+    // Top-right holds both curves' ends, top-left the validation curve: bottom-right is free.
+    XCTAssertEqual(origin.x, frame.right - 8 - size.width)
+    XCTAssertEqual(origin.y, frame.bottom - 8 - size.height)
+    let image = plot.render()
+    XCTAssertEqual(ImageSamples.pixel(image, origin.x + 8, origin.y + 6 + 3), LinePlot.palette[0], "first swatch")
+    XCTAssertEqual(ImageSamples.pixel(image, origin.x + size.width - 1, origin.y), RGB(160, 160, 160), "box corner")
+    XCTAssertEqual(makePlot().legendOrigin().x, makePlot().frame().right - 8 - makePlot().legendSize().width,
+                   "falling curves leave the top-right corner free")
+  }
+
   func testConfusionMatrixCountsAndShades() {
     let plot = ConfusionMatrixPlot(
       trueLabels: [0, 0, 0, 1, 1, 2], predicted: [0, 0, 1, 1, 1, 0], classNames: ["a", "b", "c"])

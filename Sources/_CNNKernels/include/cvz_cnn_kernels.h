@@ -6,6 +6,12 @@
 // pointers; every kernel has a naive Swift reference in the CNN module and
 // the tests compare the two.
 //
+// Conv2D paths: when the CPU has AVX2+FMA (checked at run time) and the
+// channel counts are multiples of 8, register-blocked direct kernels over
+// per-image channels-last copies (conv2d_direct*.c); a single input channel
+// (a grayscale first layer) has its own kernel; everything else uses
+// per-image, L2-sized im2col + OpenBLAS GEMMs (conv2d.c).
+//
 // Layout: activations are NCHW float32, conv kernels are Keras HWIO
 // (kh, kw, cin, cout), dense kernels (in, out), all row-major.
 //

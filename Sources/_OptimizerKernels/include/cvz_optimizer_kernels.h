@@ -1,13 +1,13 @@
 // Element-wise optimizer updates for convviz's CNN module.
 //
 // Why C: Swift on Linux does not vectorise loops that take square roots (each
-// becomes a call to sqrtf), which made an Adadelta step over the MNIST
-// network's 933k weights take ~20 ms, a tenth of an epoch. These loops do
-// exactly the Swift reference updates (Sources/CNN/OptimizerReference.swift),
-// operation for operation, without -ffast-math, so results are bit-identical
-// to the reference; tests compare the two. One thread: the loops are bound
-// by memory bandwidth, and a second thread measured slower (7.3 ms against
-// 4.4 ms for Adadelta over 933k weights on the 2-core build machine).
+// becomes a call to sqrtf), so an Adadelta step over the MNIST network's 933k
+// weights cost several times what this loop costs when compiled with
+// -O3 -fno-math-errno. These loops do exactly the Swift reference updates
+// (Sources/CNN/OptimizerReference.swift), operation for operation, without
+// -ffast-math or FMA contraction, so results are bit-identical to the
+// reference; tests compare the two. One thread: the loops are bound by memory
+// bandwidth, and a two-thread split did not help on the 2-core build machine.
 #ifndef CVZ_OPTIMIZER_KERNELS_H
 #define CVZ_OPTIMIZER_KERNELS_H
 
