@@ -143,7 +143,8 @@ public struct Conv2D: Layer {
     let expected = Shape(
       Int(cache.geometry.batch), filters, Int(cache.geometry.out_height),
       Int(cache.geometry.out_width))
-    precondition(dOutput.shape == expected, "Conv2D dOutput must be \(expected), got \(dOutput.shape)")
+    precondition(
+      dOutput.shape == expected, "Conv2D dOutput must be \(expected), got \(dOutput.shape)")
     var dInput = Tensor(uninitialized: needsInputGradient ? cache.input.shape : Shape(0)) { _ in }
     cache.input.storage.withUnsafeBufferPointer { x in
       kernel.value.storage.withUnsafeBufferPointer { k in

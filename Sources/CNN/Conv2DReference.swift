@@ -3,7 +3,8 @@ import Tensors
 /// The naive Conv2D forward pass, the definition the fast path is tested against.
 ///
 /// input (N, cin, H, W), kernel HWIO (kh, kw, cin, cout), bias (cout) →
-/// (N, cout, H′, W′): y[n,o,oy,ox] = b[o] + Σ x[n,c,oy·sh−pt+ky, ox·sw−pl+kx]·k[ky,kx,c,o],
+/// (N, cout, H′, W′):
+/// y[n,o,oy,ox] = b[o] + Σ x[n,c,oy·sh−pt+ky, ox·sw−pl+kx]·k[ky,kx,c,o],
 /// with out-of-range input reading zero. Accumulates in Double.
 public func conv2dForwardReference(
   input: Tensor, kernel: Tensor, bias: Tensor, strides: (Int, Int), padding: Padding
@@ -11,7 +12,8 @@ public func conv2dForwardReference(
   let (n, cin, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
   let (kh, kw, cout) = (kernel.shape[0], kernel.shape[1], kernel.shape[3])
   precondition(kernel.shape[2] == cin, "kernel input channels \(kernel.shape[2]) != \(cin)")
-  let g = WindowGeometry(inputHeight: h, inputWidth: w, kernel: (kh, kw), strides: strides, padding: padding)
+  let g = WindowGeometry(
+    inputHeight: h, inputWidth: w, kernel: (kh, kw), strides: strides, padding: padding)
   var output = Tensor(zeros: Shape(n, cout, g.outputHeight, g.outputWidth))
   for b in 0..<n {
     for o in 0..<cout {
@@ -45,7 +47,8 @@ public func conv2dBackwardReference(
 ) -> (dInput: Tensor, dKernel: Tensor, dBias: Tensor) {
   let (n, cin, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
   let (kh, kw, cout) = (kernel.shape[0], kernel.shape[1], kernel.shape[3])
-  let g = WindowGeometry(inputHeight: h, inputWidth: w, kernel: (kh, kw), strides: strides, padding: padding)
+  let g = WindowGeometry(
+    inputHeight: h, inputWidth: w, kernel: (kh, kw), strides: strides, padding: padding)
   var dInput = [Double](repeating: 0, count: input.count)
   var dKernel = [Double](repeating: 0, count: kernel.count)
   var dBias = [Double](repeating: 0, count: cout)

@@ -69,7 +69,8 @@ public struct Dense: Layer {
     input.storage.withUnsafeBufferPointer { x in
       kernel.value.storage.withUnsafeBufferPointer { w in
         output.storage.withUnsafeMutableBufferPointer { y in
-          cvz_sgemm(0, 0, Int32(n), m, k, 1, x.baseAddress, k, w.baseAddress, m, 0, y.baseAddress, m)
+          cvz_sgemm(
+            0, 0, Int32(n), m, k, 1, x.baseAddress, k, w.baseAddress, m, 0, y.baseAddress, m)
           for row in 0..<n {
             for j in 0..<units { y[row * units + j] += bias.value.storage[j] }
           }
@@ -100,7 +101,8 @@ public struct Dense: Layer {
       dOutput.storage.withUnsafeBufferPointer { dy in
         kernel.grad.storage.withUnsafeMutableBufferPointer { dw in
           // dW (in, units) += xᵀ (in, N) · dY (N, units)
-          cvz_sgemm(1, 0, k, m, Int32(n), 1, x.baseAddress, k, dy.baseAddress, m, 1, dw.baseAddress, m)
+          cvz_sgemm(
+            1, 0, k, m, Int32(n), 1, x.baseAddress, k, dy.baseAddress, m, 1, dw.baseAddress, m)
         }
         bias.grad.storage.withUnsafeMutableBufferPointer { db in
           for row in 0..<n {
@@ -111,7 +113,8 @@ public struct Dense: Layer {
         kernel.value.storage.withUnsafeBufferPointer { w in
           dInput.storage.withUnsafeMutableBufferPointer { dx in
             // dX (N, in) = dY (N, units) · Wᵀ (units, in)
-            cvz_sgemm(0, 1, Int32(n), k, m, 1, dy.baseAddress, m, w.baseAddress, m, 0, dx.baseAddress, k)
+            cvz_sgemm(
+              0, 1, Int32(n), k, m, 1, dy.baseAddress, m, w.baseAddress, m, 0, dx.baseAddress, k)
           }
         }
       }

@@ -24,7 +24,9 @@ public struct Flatten: Layer {
 
   public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
     cache = mode == .training ? Cache(inputShape: input.shape) : nil
-    guard input.shape.rank == 4 else { return input.reshaped(Shape(input.shape[0], input.count / max(input.shape[0], 1))) }
+    guard input.shape.rank == 4 else {
+      return input.reshaped(Shape(input.shape[0], input.count / max(input.shape[0], 1)))
+    }
     let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
     var output = Tensor(zeros: Shape(n, h * w * c))
     input.storage.withUnsafeBufferPointer { x in

@@ -9,7 +9,9 @@ public enum Padding: String, Sendable, CaseIterable {
   case valid, same
 
   /// The output extent and the padding before (top or left) along one axis.
-  public func outputSizeAndPadBefore(input: Int, kernel: Int, stride: Int) -> (size: Int, padBefore: Int) {
+  public func outputSizeAndPadBefore(input: Int, kernel: Int, stride: Int) -> (
+    size: Int, padBefore: Int
+  ) {
     precondition(kernel >= 1 && stride >= 1, "kernel and stride must be at least 1")
     switch self {
     case .valid:
@@ -31,7 +33,9 @@ struct WindowGeometry: Sendable, Equatable {
   var padTop, padLeft: Int
   var outputHeight, outputWidth: Int
 
-  init(inputHeight: Int, inputWidth: Int, kernel: (Int, Int), strides: (Int, Int), padding: Padding) {
+  init(
+    inputHeight: Int, inputWidth: Int, kernel: (Int, Int), strides: (Int, Int), padding: Padding
+  ) {
     self.inputHeight = inputHeight
     self.inputWidth = inputWidth
     (kernelHeight, kernelWidth) = kernel

@@ -9,13 +9,16 @@ public func pooling2dForwardReference(
   padding: Padding
 ) -> Tensor {
   let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-  let g = WindowGeometry(inputHeight: h, inputWidth: w, kernel: poolSize, strides: strides, padding: padding)
+  let g = WindowGeometry(
+    inputHeight: h, inputWidth: w, kernel: poolSize, strides: strides, padding: padding)
   var output = Tensor(zeros: Shape(n, c, g.outputHeight, g.outputWidth))
   for b in 0..<n {
     for ch in 0..<c {
       for oy in 0..<g.outputHeight {
         for ox in 0..<g.outputWidth {
-          let cells = g.windowCells(oy: oy, ox: ox).map { input.storage[input.offset(n: b, c: ch, y: $0.y, x: $0.x)] }
+          let cells = g.windowCells(oy: oy, ox: ox).map {
+            input.storage[input.offset(n: b, c: ch, y: $0.y, x: $0.x)]
+          }
           let value: Float
           switch reduction {
           case .max:
@@ -42,7 +45,8 @@ public func pooling2dBackwardReference(
   strides: (Int, Int), padding: Padding
 ) -> Tensor {
   let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-  let g = WindowGeometry(inputHeight: h, inputWidth: w, kernel: poolSize, strides: strides, padding: padding)
+  let g = WindowGeometry(
+    inputHeight: h, inputWidth: w, kernel: poolSize, strides: strides, padding: padding)
   let output = pooling2dForwardReference(
     input: input, reduction: reduction, poolSize: poolSize, strides: strides, padding: padding)
   var dInput = Tensor(zeros: input.shape)
@@ -52,7 +56,9 @@ public func pooling2dBackwardReference(
         for ox in 0..<g.outputWidth {
           let out = output.offset(n: b, c: ch, y: oy, x: ox)
           let dy = dOutput.storage[out]
-          let cells = g.windowCells(oy: oy, ox: ox).map { input.offset(n: b, c: ch, y: $0.y, x: $0.x) }
+          let cells = g.windowCells(oy: oy, ox: ox).map {
+            input.offset(n: b, c: ch, y: $0.y, x: $0.x)
+          }
           switch reduction {
           case .max:
             var best = cells[0]

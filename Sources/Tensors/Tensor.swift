@@ -42,7 +42,8 @@ public struct Tensor: Sendable, Equatable {
 
   /// Samples `range` of the batch axis, as a tensor with `range.count` samples.
   public func samples(_ range: Range<Int>) -> Tensor {
-    precondition(range.lowerBound >= 0 && range.upperBound <= batchCount, "sample range out of bounds")
+    precondition(
+      range.lowerBound >= 0 && range.upperBound <= batchCount, "sample range out of bounds")
     let stride = count / max(batchCount, 1)
     var dims = shape.dims
     dims[0] = range.count
@@ -58,7 +59,8 @@ public struct Tensor: Sendable, Equatable {
     var storage: [Float] = []
     storage.reserveCapacity(parts.reduce(0) { $0 + $1.count })
     for part in parts {
-      precondition(part.sampleShape == sample, "sample shapes differ: \(part.sampleShape) vs \(sample)")
+      precondition(
+        part.sampleShape == sample, "sample shapes differ: \(part.sampleShape) vs \(sample)")
       storage.append(contentsOf: part.storage)
     }
     return Tensor(
@@ -69,7 +71,9 @@ public struct Tensor: Sendable, Equatable {
 extension Tensor {
   /// A tensor whose every element `initializer` must write; skips zero-filling
   /// large buffers that a kernel overwrites anyway.
-  public init(uninitialized shape: Shape, initializer: (UnsafeMutableBufferPointer<Float>) -> Void) {
+  public init(
+    uninitialized shape: Shape, initializer: (UnsafeMutableBufferPointer<Float>) -> Void
+  ) {
     let storage = [Float](unsafeUninitializedCapacity: shape.count) { buffer, count in
       initializer(buffer)
       count = shape.count

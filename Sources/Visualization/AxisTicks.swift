@@ -16,13 +16,17 @@ public struct AxisTicks: Equatable, Sendable {
   /// Ticks covering dataLo…dataHi with about `targetCount` ticks (at least
   /// 2), `minimumStep` apart at least (1 for integer axes such as epochs).
   /// An empty range is widened by ±0.5 around its value (±1 around 0).
-  public init(covering dataLo: Double, _ dataHi: Double, targetCount: Int = 6,
-              minimumStep: Double = 0) {
+  public init(
+    covering dataLo: Double, _ dataHi: Double, targetCount: Int = 6,
+    minimumStep: Double = 0
+  ) {
     precondition(dataLo <= dataHi, "axis range \(dataLo)…\(dataHi) is reversed")
-    var lo = dataLo, hi = dataHi
+    var lo = dataLo
+    var hi = dataHi
     if hi - lo < 1e-12 * max(abs(lo), abs(hi), 1) {
       let pad = lo == 0 ? 1 : max(abs(lo) * 0.5, 1e-6)
-      lo -= pad; hi += pad
+      lo -= pad
+      hi += pad
     }
     let span = Self.nice(hi - lo, rounded: false)
     let step = max(Self.nice(span / Double(max(targetCount - 1, 1)), rounded: true), minimumStep)

@@ -29,7 +29,8 @@ public struct Canvas: Sendable {
 
   public subscript(x: Int, y: Int) -> RGB {
     get {
-      precondition(x >= 0 && x < width && y >= 0 && y < height, "(\(x), \(y)) is outside the canvas")
+      precondition(
+        x >= 0 && x < width && y >= 0 && y < height, "(\(x), \(y)) is outside the canvas")
       let i = 3 * (y * width + x)
       return RGB(samples[i], samples[i + 1], samples[i + 2])
     }
@@ -73,17 +74,26 @@ public struct Canvas: Sendable {
   public mutating func line(
     from start: (x: Int, y: Int), to end: (x: Int, y: Int), _ color: RGB, thickness: Int = 1
   ) {
-    var x = start.x, y = start.y
-    let dx = abs(end.x - x), dy = -abs(end.y - y)
-    let sx = x < end.x ? 1 : -1, sy = y < end.y ? 1 : -1
+    var x = start.x
+    var y = start.y
+    let dx = abs(end.x - x)
+    let dy = -abs(end.y - y)
+    let sx = x < end.x ? 1 : -1
+    let sy = y < end.y ? 1 : -1
     var error = dx + dy
     let before = (thickness - 1) / 2
     while true {
       fill(x: x - before, y: y - before, width: thickness, height: thickness, color)
       if x == end.x && y == end.y { break }
       let e2 = 2 * error
-      if e2 >= dy { error += dy; x += sx }
-      if e2 <= dx { error += dx; y += sy }
+      if e2 >= dy {
+        error += dy
+        x += sx
+      }
+      if e2 <= dx {
+        error += dx
+        y += sy
+      }
     }
   }
 
@@ -129,7 +139,8 @@ public struct Canvas: Sendable {
       for sx in 0..<image.width {
         let base = (sy * image.width + sx) * channels
         func sample(_ c: Int) -> UInt8 {
-          image.bitDepth == .eight ? image.samples8[base + c] : UInt8(image.samples16[base + c] >> 8)
+          image.bitDepth == .eight
+            ? image.samples8[base + c] : UInt8(image.samples16[base + c] >> 8)
         }
         let color: RGB
         switch image.layout {

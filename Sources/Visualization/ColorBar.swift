@@ -58,7 +58,8 @@ public struct ColorBar: Sendable {
 
   /// Nice ticks inside the range (the bar is not widened to them).
   func tickValues() -> [Double] {
-    let lo = Double(range.lo), hi = Double(range.hi)
+    let lo = Double(range.lo)
+    let hi = Double(range.hi)
     guard hi > lo else { return [lo] }
     let inside = AxisTicks(covering: lo, hi, targetCount: 5).values.filter {
       $0 >= lo - 1e-9 * (hi - lo) && $0 <= hi + 1e-9 * (hi - lo)

@@ -13,9 +13,11 @@ public struct ConfusionMatrixPlot: Sendable {
   public var cellSize: Int?
 
   public init(counts: [[Int]], classNames: [String]) {
-    precondition(!counts.isEmpty && counts.allSatisfy { $0.count == counts.count },
-                 "confusion matrix must be square")
-    precondition(classNames.count == counts.count, "\(classNames.count) names for \(counts.count) classes")
+    precondition(
+      !counts.isEmpty && counts.allSatisfy { $0.count == counts.count },
+      "confusion matrix must be square")
+    precondition(
+      classNames.count == counts.count, "\(classNames.count) names for \(counts.count) classes")
     self.counts = counts
     self.classNames = classNames
   }
@@ -23,7 +25,8 @@ public struct ConfusionMatrixPlot: Sendable {
   /// Builds the matrix from parallel label arrays.
   public init(trueLabels: [Int], predicted: [Int], classNames: [String]) {
     precondition(trueLabels.count == predicted.count, "label arrays differ in length")
-    var counts = Array(repeating: Array(repeating: 0, count: classNames.count), count: classNames.count)
+    var counts = Array(
+      repeating: Array(repeating: 0, count: classNames.count), count: classNames.count)
     for (t, p) in zip(trueLabels, predicted) { counts[t][p] += 1 }
     self.init(counts: counts, classNames: classNames)
   }
@@ -50,8 +53,9 @@ public struct ConfusionMatrixPlot: Sendable {
     let top = 12 + 2 * BitmapFont.lineHeight + 8 + BitmapFont.lineHeight + 6
     let width = left + n * cell + 16
     let height = top + n * cell + 12 + BitmapFont.lineHeight
-    return Geometry(left: left, top: top, cell: cell, width: max(width, BitmapFont.width(of: title) * 2 + 24),
-                    height: height)
+    return Geometry(
+      left: left, top: top, cell: cell, width: max(width, BitmapFont.width(of: title) * 2 + 24),
+      height: height)
   }
 
   public func render() -> Image {
@@ -60,33 +64,40 @@ public struct ConfusionMatrixPlot: Sendable {
     var canvas = Canvas(width: g.width, height: g.height, background: .white)
     canvas.text(title, x: (g.width - 2 * BitmapFont.width(of: title)) / 2, y: 8, Self.ink, scale: 2)
     let predictedLabel = "predicted"
-    canvas.text(predictedLabel, x: g.left + (n * g.cell - BitmapFont.width(of: predictedLabel)) / 2,
-                y: g.top - 2 * BitmapFont.lineHeight - 4, Self.ink)
+    canvas.text(
+      predictedLabel, x: g.left + (n * g.cell - BitmapFont.width(of: predictedLabel)) / 2,
+      y: g.top - 2 * BitmapFont.lineHeight - 4, Self.ink)
     let trueLabel = "true"
-    canvas.verticalText(trueLabel, x: 10, y: g.top + (n * g.cell - BitmapFont.width(of: trueLabel)) / 2,
-                        Self.ink)
+    canvas.verticalText(
+      trueLabel, x: 10, y: g.top + (n * g.cell - BitmapFont.width(of: trueLabel)) / 2,
+      Self.ink)
     for row in 0..<n {
       let total = counts[row].reduce(0, +)
       let nameY = g.top + row * g.cell + (g.cell - BitmapFont.glyphHeight) / 2
-      canvas.text(classNames[row], x: g.left - 6 - BitmapFont.width(of: classNames[row]), y: nameY, Self.ink)
+      canvas.text(
+        classNames[row], x: g.left - 6 - BitmapFont.width(of: classNames[row]), y: nameY, Self.ink)
       for column in 0..<n {
         let count = counts[row][column]
         let share = total > 0 ? Float(count) / Float(total) : 0
         let color = Self.shade(share)
-        let x = g.left + column * g.cell, y = g.top + row * g.cell
+        let x = g.left + column * g.cell
+        let y = g.top + row * g.cell
         canvas.fill(x: x, y: y, width: g.cell, height: g.cell, color)
         let text = "\(count)"
-        canvas.text(text, x: x + (g.cell - BitmapFont.width(of: text)) / 2,
-                    y: y + (g.cell - BitmapFont.glyphHeight) / 2 + 1,
-                    count == 0 ? Self.faint : color.luma < 0.5 ? .white : Self.ink)
+        canvas.text(
+          text, x: x + (g.cell - BitmapFont.width(of: text)) / 2,
+          y: y + (g.cell - BitmapFont.glyphHeight) / 2 + 1,
+          count == 0 ? Self.faint : color.luma < 0.5 ? .white : Self.ink)
       }
     }
     for column in 0..<n {
       let name = classNames[column]
-      canvas.text(name, x: g.left + column * g.cell + (g.cell - BitmapFont.width(of: name)) / 2,
-                  y: g.top - BitmapFont.lineHeight - 2, Self.ink)
+      canvas.text(
+        name, x: g.left + column * g.cell + (g.cell - BitmapFont.width(of: name)) / 2,
+        y: g.top - BitmapFont.lineHeight - 2, Self.ink)
     }
-    canvas.strokeRect(x: g.left - 1, y: g.top - 1, width: n * g.cell + 2, height: n * g.cell + 2, Self.ink)
+    canvas.strokeRect(
+      x: g.left - 1, y: g.top - 1, width: n * g.cell + 2, height: n * g.cell + 2, Self.ink)
     return canvas.image
   }
 }

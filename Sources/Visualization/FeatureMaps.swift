@@ -8,8 +8,9 @@ public enum FeatureMaps {
   public static func tiles(_ maps: Tensor) -> [GridTile] {
     let (c, h, w) = dimensions(maps)
     return (0..<c).map { k in
-      GridTile(width: w, height: h, values: Array(maps.storage[(k * h * w)..<((k + 1) * h * w)]),
-               label: "\(k)")
+      GridTile(
+        width: w, height: h, values: Array(maps.storage[(k * h * w)..<((k + 1) * h * w)]),
+        label: "\(k)")
     }
   }
 
@@ -17,9 +18,11 @@ public enum FeatureMaps {
   /// stretched to its own min…max, so weak maps still show their pattern).
   /// Maps longer than `maxTileSide` are shrunk by box averaging so that a
   /// grid of photo-sized maps stays viewable.
-  public static func grid(_ maps: Tensor, colorMap: ColorMap = .viridis,
-                          normalization: Normalization = .each, maxTileSide: Int = 256,
-                          labels: TileLabels = .custom) -> Grid {
+  public static func grid(
+    _ maps: Tensor, colorMap: ColorMap = .viridis,
+    normalization: Normalization = .each, maxTileSide: Int = 256,
+    labels: TileLabels = .custom
+  ) -> Grid {
     let (_, mapHeight, mapWidth) = dimensions(maps)
     let factor = max(1, (max(mapHeight, mapWidth) + maxTileSide - 1) / maxTileSide)
     let shrunk = tiles(maps).map { $0.downsampled(by: factor) }
@@ -47,7 +50,10 @@ public enum FeatureMaps {
       var sum: Float = 0
       for v in maps.storage[(k * h * w)..<((k + 1) * h * w)] { sum += v }
       let mean = sum / Float(h * w)
-      if mean > bestMean { best = k; bestMean = mean }
+      if mean > bestMean {
+        best = k
+        bestMean = mean
+      }
     }
     return best
   }
@@ -56,8 +62,10 @@ public enum FeatureMaps {
   /// through `colorMap`: each map cell is stretched over the photo (nearest
   /// neighbour) and blended with opacity 0.15 + 0.7·t, so strong responses
   /// stand out and weak ones let the photo through.
-  public static func overlay(photo: Image, maps: Tensor, channel: Int,
-                             colorMap: ColorMap = .viridis) -> Image {
+  public static func overlay(
+    photo: Image, maps: Tensor, channel: Int,
+    colorMap: ColorMap = .viridis
+  ) -> Image {
     let (_, h, w) = dimensions(maps)
     let gray = photo.to8Bit().converted(to: .gray).samples8
     let plane = Array(maps.storage[(channel * h * w)..<((channel + 1) * h * w)])

@@ -51,7 +51,8 @@ public struct Grid: Sendable {
     return GridLayout(
       tileCount: tiles.count, tileWidth: w, tileHeight: h, rows: rows, columns: columns,
       scale: scale ?? GridLayout.automaticScale(tileWidth: w, tileHeight: h),
-      padding: padding, labelHeight: labelLineCount * BitmapFont.lineHeight + (labelLineCount > 0 ? 1 : 0))
+      padding: padding,
+      labelHeight: labelLineCount * BitmapFont.lineHeight + (labelLineCount > 0 ? 1 : 0))
   }
 
   /// The value range each tile is drawn with, in tile order.
@@ -88,14 +89,16 @@ public struct Grid: Sendable {
         }
       }
       if let tileBorder, layout.padding >= 1 {
-        canvas.strokeRect(x: origin.x - 1, y: origin.y - 1, width: layout.cellWidth + 2,
-                          height: layout.cellHeight + 2, tileBorder)
+        canvas.strokeRect(
+          x: origin.x - 1, y: origin.y - 1, width: layout.cellWidth + 2,
+          height: layout.cellHeight + 2, tileBorder)
       }
       let lines = labelLines(index: index, tile: tile)
       for (lineIndex, line) in lines.enumerated() {
         let fitted = fit(line, width: layout.cellWidth + layout.padding)
         canvas.text(
-          fitted, x: origin.x, y: origin.y + layout.cellHeight + 1 + lineIndex * BitmapFont.lineHeight,
+          fitted, x: origin.x,
+          y: origin.y + layout.cellHeight + 1 + lineIndex * BitmapFont.lineHeight,
           labelColor)
       }
     }
@@ -113,7 +116,8 @@ public struct Grid: Sendable {
 
   private func labelLines(index: Int, tile: GridTile) -> [String] {
     let range = ValueRange(of: tile.allValues)
-    let rangeText = NumberText.compact(Double(range.lo)) + " " + NumberText.compact(Double(range.hi))
+    let rangeText =
+      NumberText.compact(Double(range.lo)) + " " + NumberText.compact(Double(range.hi))
     switch labels {
     case .none: return []
     case .index: return ["\(index)"]

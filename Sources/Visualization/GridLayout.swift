@@ -72,8 +72,11 @@ public struct GridLayout: Equatable, Sendable {
   /// Top-left pixel of tile `index`'s enlarged image.
   public func origin(ofTile index: Int) -> (x: Int, y: Int) {
     precondition(index >= 0 && index < tileCount, "tile \(index) of \(tileCount)")
-    let row = index / columns, column = index % columns
-    return (padding + column * (cellWidth + padding),
-            padding + row * (cellHeight + labelHeight + padding))
+    let row = index / columns
+    let column = index % columns
+    return (
+      padding + column * (cellWidth + padding),
+      padding + row * (cellHeight + labelHeight + padding)
+    )
   }
 }

@@ -11,7 +11,8 @@ public struct GridTile: Sendable {
 
   /// A single-channel tile.
   public init(width: Int, height: Int, values: [Float], label: String? = nil) {
-    precondition(values.count == width * height, "\(values.count) values for a \(width)×\(height) tile")
+    precondition(
+      values.count == width * height, "\(values.count) values for a \(width)×\(height) tile")
     self.width = width
     self.height = height
     self.planes = [values]
@@ -19,10 +20,13 @@ public struct GridTile: Sendable {
   }
 
   /// An RGB tile from three planes.
-  public init(width: Int, height: Int, red: [Float], green: [Float], blue: [Float],
-              label: String? = nil) {
+  public init(
+    width: Int, height: Int, red: [Float], green: [Float], blue: [Float],
+    label: String? = nil
+  ) {
     for plane in [red, green, blue] {
-      precondition(plane.count == width * height, "\(plane.count) values for a \(width)×\(height) tile")
+      precondition(
+        plane.count == width * height, "\(plane.count) values for a \(width)×\(height) tile")
     }
     self.width = width
     self.height = height
@@ -43,7 +47,8 @@ extension GridTile {
   public func downsampled(by factor: Int) -> GridTile {
     precondition(factor >= 1, "downsampling factor must be at least 1")
     guard factor > 1 else { return self }
-    let w = (width + factor - 1) / factor, h = (height + factor - 1) / factor
+    let w = (width + factor - 1) / factor
+    let h = (height + factor - 1) / factor
     let shrunk = planes.map { plane -> [Float] in
       var out = [Float](repeating: 0, count: w * h)
       for oy in 0..<h {
@@ -62,7 +67,8 @@ extension GridTile {
       return out
     }
     if shrunk.count == 3 {
-      return GridTile(width: w, height: h, red: shrunk[0], green: shrunk[1], blue: shrunk[2], label: label)
+      return GridTile(
+        width: w, height: h, red: shrunk[0], green: shrunk[1], blue: shrunk[2], label: label)
     }
     return GridTile(width: w, height: h, values: shrunk[0], label: label)
   }

@@ -39,18 +39,25 @@ public struct HTMLReport: Sendable {
 
   /// An encoded PNG, shown at its own size (or `displayWidth` CSS pixels,
   /// without smoothing so upscaled filters stay crisp), with a caption.
-  public mutating func image(png: [UInt8], alt: String, caption: String? = nil, displayWidth: Int? = nil) {
+  public mutating func image(
+    png: [UInt8], alt: String, caption: String? = nil, displayWidth: Int? = nil
+  ) {
     let width = displayWidth.map { " width=\"\($0)\"" } ?? ""
-    var html = "<figure><img src=\"data:image/png;base64,\(Data(png).base64EncodedString())\""
+    var html =
+      "<figure><img src=\"data:image/png;base64,\(Data(png).base64EncodedString())\""
       + " alt=\"\(Self.escape(alt))\"\(width)>"
     if let caption { html += "<figcaption>\(Self.escape(caption))</figcaption>" }
     body.append(html + "</figure>")
   }
 
   /// Several images in one row that wraps.
-  public mutating func gallery(_ images: [(png: [UInt8], caption: String)], displayWidth: Int? = nil) {
+  public mutating func gallery(
+    _ images: [(png: [UInt8], caption: String)], displayWidth: Int? = nil
+  ) {
     var sub = HTMLReport(title: title)
-    for item in images { sub.image(png: item.png, alt: item.caption, caption: item.caption, displayWidth: displayWidth) }
+    for item in images {
+      sub.image(png: item.png, alt: item.caption, caption: item.caption, displayWidth: displayWidth)
+    }
     body.append("<div class=\"gallery\">" + sub.body.joined(separator: "\n") + "</div>")
   }
 
@@ -63,7 +70,8 @@ public struct HTMLReport: Sendable {
     <meta charset="utf-8">
     <title>\(Self.escape(title))</title>
     <style>
-    body { font-family: sans-serif; margin: 2em auto; max-width: 72em; color: #222; padding: 0 1em; }
+    body { font-family: sans-serif; margin: 2em auto; max-width: 72em; color: #222; }
+    body { padding: 0 1em; }
     h1 { border-bottom: 2px solid #ddd; padding-bottom: .3em; }
     h2 { margin-top: 2em; border-bottom: 1px solid #eee; }
     table { border-collapse: collapse; margin: 1em 0; }

@@ -26,8 +26,9 @@ public enum LayerActivations {
       case .conv2d(_, let kernel, let strides, let padding, let activation):
         try checkFits(x, window: kernel, strides: strides, padding: padding.rawValue, layer: i)
         let (k, b) = try weights(model, layer: names[i])
-        var conv = Conv2D(kernel: k, bias: b, strides: (strides.height, strides.width),
-                          padding: padding == .valid ? .valid : .same)
+        var conv = Conv2D(
+          kernel: k, bias: b, strides: (strides.height, strides.width),
+          padding: padding == .valid ? .valid : .same)
         x = conv.forward(x, mode: .inference)
         var act = Activation(function(activation))
         x = act.forward(x, mode: .inference)
@@ -39,8 +40,9 @@ public enum LayerActivations {
         case .average: reduction = .average
         case .l2: reduction = .l2
         }
-        var pooling = Pooling2D(reduction, poolSize: (pool.height, pool.width),
-                                strides: (strides.height, strides.width))
+        var pooling = Pooling2D(
+          reduction, poolSize: (pool.height, pool.width),
+          strides: (strides.height, strides.width))
         x = pooling.forward(x, mode: .inference)
       case .activation(let activation):
         var act = Activation(function(activation))
@@ -48,8 +50,9 @@ public enum LayerActivations {
       case .dropout:
         continue
       case .flatten, .dense:
-        throw .wrongLayerKind(index: i, kind: layer.kerasType,
-                              expected: "a convolution, pooling or activation layer before Flatten")
+        throw .wrongLayerKind(
+          index: i, kind: layer.kerasType,
+          expected: "a convolution, pooling or activation layer before Flatten")
       }
     }
     return x
@@ -89,7 +92,9 @@ public enum LayerActivations {
   }
 
   /// Throws when a window no longer fits the (shrinking) image.
-  private static func checkFits(_ x: Tensor, window: Size2, strides: Size2, padding: String, layer: Int)
+  private static func checkFits(
+    _ x: Tensor, window: Size2, strides: Size2, padding: String, layer: Int
+  )
     throws(VisualizationError)
   {
     guard padding == "valid" else { return }

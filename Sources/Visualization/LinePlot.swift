@@ -16,7 +16,10 @@ public struct LinePlot: Sendable {
 
     public init(name: String, x: [Double], y: [Double], color: RGB? = nil) {
       precondition(x.count == y.count, "series \(name): \(x.count) x values, \(y.count) y values")
-      self.name = name; self.x = x; self.y = y; self.color = color
+      self.name = name
+      self.x = x
+      self.y = y
+      self.color = color
     }
   }
 
@@ -41,7 +44,10 @@ public struct LinePlot: Sendable {
   static let gridColor = RGB(225, 225, 225)
 
   public init(title: String, xLabel: String, yLabel: String, series: [Series]) {
-    self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.series = series
+    self.title = title
+    self.xLabel = xLabel
+    self.yLabel = yLabel
+    self.series = series
   }
 
   /// The plot area (inside the axes) in image pixels.
@@ -58,17 +64,21 @@ public struct LinePlot: Sendable {
     }
     let (x0, x1) = bounds(series.flatMap(\.x), fixed: xRange)
     let (y0, y1) = bounds(series.flatMap(\.y), fixed: yRange)
-    return (AxisTicks(covering: x0, x1, targetCount: 8, minimumStep: integerX ? 1 : 0),
-            AxisTicks(covering: y0, y1, targetCount: 8))
+    return (
+      AxisTicks(covering: x0, x1, targetCount: 8, minimumStep: integerX ? 1 : 0),
+      AxisTicks(covering: y0, y1, targetCount: 8)
+    )
   }
 
   public func frame() -> Frame {
     let (_, yTicks) = ticks()
-    let labelWidth = yTicks.values.map { BitmapFont.width(of: NumberText.tick($0, step: yTicks.step)) }
+    let labelWidth =
+      yTicks.values.map { BitmapFont.width(of: NumberText.tick($0, step: yTicks.step)) }
       .max() ?? 0
     let left = 12 + BitmapFont.lineHeight + 6 + labelWidth + 6
     let top = 14 + 2 * BitmapFont.lineHeight
-    return Frame(left: left, top: top, right: width - 20, bottom: height - 16 - 2 * BitmapFont.lineHeight)
+    return Frame(
+      left: left, top: top, right: width - 20, bottom: height - 16 - 2 * BitmapFont.lineHeight)
   }
 
   /// Pixel position of data point (x, y).
@@ -99,13 +109,17 @@ public struct LinePlot: Sendable {
       let label = NumberText.tick(v, step: yt.step)
       canvas.text(label, x: f.left - 7 - BitmapFont.width(of: label), y: py - 4, Self.ink)
     }
-    canvas.strokeRect(x: f.left, y: f.top, width: f.right - f.left + 1, height: f.bottom - f.top + 1, Self.ink)
+    canvas.strokeRect(
+      x: f.left, y: f.top, width: f.right - f.left + 1, height: f.bottom - f.top + 1, Self.ink)
 
     for (index, s) in series.enumerated() {
       let color = s.color ?? Self.palette[index % Self.palette.count]
       var previous: (x: Int, y: Int)?
       for (x, y) in zip(s.x, s.y) {
-        guard x.isFinite && y.isFinite else { previous = nil; continue }
+        guard x.isFinite && y.isFinite else {
+          previous = nil
+          continue
+        }
         let p = pixel(x: x, y: y)
         if let previous { canvas.line(from: previous, to: p, color, thickness: 2) }
         if s.x.count <= 40 { canvas.fill(x: p.x - 2, y: p.y - 2, width: 5, height: 5, color) }
@@ -114,9 +128,11 @@ public struct LinePlot: Sendable {
     }
 
     canvas.text(title, x: (width - 2 * BitmapFont.width(of: title)) / 2, y: 8, Self.ink, scale: 2)
-    canvas.text(xLabel, x: (f.left + f.right - BitmapFont.width(of: xLabel)) / 2,
-                y: height - 8 - BitmapFont.glyphHeight, Self.ink)
-    canvas.verticalText(yLabel, x: 10, y: (f.top + f.bottom - BitmapFont.width(of: yLabel)) / 2, Self.ink)
+    canvas.text(
+      xLabel, x: (f.left + f.right - BitmapFont.width(of: xLabel)) / 2,
+      y: height - 8 - BitmapFont.glyphHeight, Self.ink)
+    canvas.verticalText(
+      yLabel, x: 10, y: (f.top + f.bottom - BitmapFont.width(of: yLabel)) / 2, Self.ink)
     drawLegend(on: &canvas, frame: f)
     return canvas.image
   }
@@ -141,11 +157,15 @@ public struct LinePlot: Sendable {
     for s in series {
       var previous: (x: Int, y: Int)?
       for (x, y) in zip(s.x, s.y) {
-        guard x.isFinite && y.isFinite else { previous = nil; continue }
+        guard x.isFinite && y.isFinite else {
+          previous = nil
+          continue
+        }
         let p = pixel(x: x, y: y)
         if let previous {
           for k in 0...16 {
-            samples.append((previous.x + (p.x - previous.x) * k / 16, previous.y + (p.y - previous.y) * k / 16))
+            samples.append(
+              (previous.x + (p.x - previous.x) * k / 16, previous.y + (p.y - previous.y) * k / 16))
           }
         }
         samples.append(p)
@@ -153,13 +173,19 @@ public struct LinePlot: Sendable {
       }
     }
     func covered(_ corner: (Int, Int)) -> Int {
-      samples.filter { $0.x >= corner.0 - 4 && $0.x <= corner.0 + w + 4 && $0.y >= corner.1 - 4 && $0.y <= corner.1 + h + 4 }.count
+      samples.filter {
+        $0.x >= corner.0 - 4 && $0.x <= corner.0 + w + 4 && $0.y >= corner.1 - 4
+          && $0.y <= corner.1 + h + 4
+      }.count
     }
     var best = corners[0]
     var bestCount = covered(best)
     for corner in corners.dropFirst() where bestCount > 0 {
       let count = covered(corner)
-      if count < bestCount { best = corner; bestCount = count }
+      if count < bestCount {
+        best = corner
+        bestCount = count
+      }
     }
     return best
   }

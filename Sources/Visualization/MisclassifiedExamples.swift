@@ -17,10 +17,12 @@ public enum MisclassifiedExamples {
   public static func grids(
     images: Tensor, labels: [Int], predicted: [Int], classNames: [String], perClass: Int = 8
   ) -> [ClassErrors] {
-    precondition(images.shape.rank == 4 && (images.shape[1] == 1 || images.shape[1] == 3),
-                 "images must be (N, 1 or 3, H, W), got \(images.shape)")
-    precondition(labels.count == images.shape[0] && predicted.count == labels.count,
-                 "one label and one prediction per image")
+    precondition(
+      images.shape.rank == 4 && (images.shape[1] == 1 || images.shape[1] == 3),
+      "images must be (N, 1 or 3, H, W), got \(images.shape)")
+    precondition(
+      labels.count == images.shape[0] && predicted.count == labels.count,
+      "one label and one prediction per image")
     precondition(perClass >= 1, "show at least one example per class")
     let (c, h, w) = (images.shape[1], images.shape[2], images.shape[3])
     var tilesByClass = [[GridTile]](repeating: [], count: classNames.count)
@@ -29,12 +31,17 @@ public enum MisclassifiedExamples {
       counts[label] += 1
       guard tilesByClass[label].count < perClass else { continue }
       let planes = (0..<c).map { k in
-        Array(images.storage[images.offset(n: n, c: k, y: 0, x: 0)..<(images.offset(n: n, c: k, y: 0, x: 0) + h * w)])
+        Array(
+          images.storage[
+            images.offset(n: n, c: k, y: 0, x: 0)..<(images.offset(n: n, c: k, y: 0, x: 0) + h * w)]
+        )
       }
       let caption = "as " + (guess < classNames.count ? classNames[guess] : String(guess))
-      tilesByClass[label].append(c == 1
-        ? GridTile(width: w, height: h, values: planes[0], label: caption)
-        : GridTile(width: w, height: h, red: planes[0], green: planes[1], blue: planes[2], label: caption))
+      tilesByClass[label].append(
+        c == 1
+          ? GridTile(width: w, height: h, values: planes[0], label: caption)
+          : GridTile(
+            width: w, height: h, red: planes[0], green: planes[1], blue: planes[2], label: caption))
     }
     return tilesByClass.indices.compactMap { k in
       guard !tilesByClass[k].isEmpty else { return nil }

@@ -67,16 +67,23 @@ public struct ValueRange: Equatable, Sendable {
 
   public init(lo: Float, hi: Float) {
     precondition(lo <= hi, "range \(lo)…\(hi) is reversed")
-    self.lo = lo; self.hi = hi; self.isCentred = false
+    self.lo = lo
+    self.hi = hi
+    self.isCentred = false
   }
 
   /// min…max of the finite values; 0…0 when there are none.
   public init(of values: [Float]) {
-    var lo = Float.infinity, hi = -Float.infinity
+    var lo = Float.infinity
+    var hi = -Float.infinity
     for v in values where v.isFinite {
-      lo = min(lo, v); hi = max(hi, v)
+      lo = min(lo, v)
+      hi = max(hi, v)
     }
-    if lo > hi { lo = 0; hi = 0 }
+    if lo > hi {
+      lo = 0
+      hi = 0
+    }
     self.init(lo: lo, hi: hi)
   }
 

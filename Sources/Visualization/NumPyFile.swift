@@ -30,13 +30,18 @@ public enum NumPyFile {
     bytes.reserveCapacity(bytes.count + 4 * values.count)
     for v in values {
       let bits = v.bitPattern.littleEndian
-      bytes += [UInt8(bits & 0xFF), UInt8((bits >> 8) & 0xFF), UInt8((bits >> 16) & 0xFF), UInt8(bits >> 24)]
+      bytes += [
+        UInt8(bits & 0xFF), UInt8((bits >> 8) & 0xFF), UInt8((bits >> 16) & 0xFF),
+        UInt8(bits >> 24),
+      ]
     }
     return bytes
   }
 
   /// Writes the array atomically to `path`.
-  public static func write(shape: [Int], values: [Float], to path: String) throws(VisualizationError) {
+  public static func write(shape: [Int], values: [Float], to path: String)
+    throws(VisualizationError)
+  {
     do {
       try AtomicFile.write(encode(shape: shape, values: values), to: path)
     } catch {

@@ -5,7 +5,9 @@ public struct RGB: Hashable, Sendable, CustomStringConvertible {
   public var b: UInt8
 
   public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {
-    self.r = r; self.g = g; self.b = b
+    self.r = r
+    self.g = g
+    self.b = b
   }
 
   public static let black = RGB(0, 0, 0)

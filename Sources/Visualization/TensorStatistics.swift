@@ -16,10 +16,12 @@ public struct TensorStatistics: Equatable, Sendable {
     shape = tensor.shape
     let values = tensor.storage
     precondition(!values.isEmpty, "statistics of an empty tensor")
-    var lo = Float.infinity, hi = -Float.infinity
+    var lo = Float.infinity
+    var hi = -Float.infinity
     var sum = 0.0
     for v in values {
-      lo = Swift.min(lo, v); hi = Swift.max(hi, v)
+      lo = Swift.min(lo, v)
+      hi = Swift.max(hi, v)
       sum += Double(v)
     }
     let mean = sum / Double(values.count)
@@ -35,16 +37,22 @@ public struct TensorStatistics: Equatable, Sendable {
   public static func table(_ rows: [TensorStatistics]) -> String {
     let nameWidth = Swift.max(6, rows.map(\.name.count).max() ?? 0)
     let shapeWidth = Swift.max(5, rows.map(\.shape.description.count).max() ?? 0)
-    func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: Swift.max(0, n - s.count)) }
+    func pad(_ s: String, _ n: Int) -> String {
+      s + String(repeating: " ", count: Swift.max(0, n - s.count))
+    }
     func num(_ v: Double) -> String {
       let text = NumberText.fixed(v, 5)
       return String(repeating: " ", count: Swift.max(0, 10 - text.count)) + text
     }
-    var lines = [pad("tensor", nameWidth) + "  " + pad("shape", shapeWidth)
-      + "         min        max       mean        std"]
+    var lines = [
+      pad("tensor", nameWidth) + "  " + pad("shape", shapeWidth)
+        + "         min        max       mean        std"
+    ]
     for r in rows {
-      lines.append(pad(r.name, nameWidth) + "  " + pad(r.shape.description, shapeWidth) + "  "
-        + [Double(r.min), Double(r.max), r.mean, r.standardDeviation].map(num).joined(separator: " "))
+      lines.append(
+        pad(r.name, nameWidth) + "  " + pad(r.shape.description, shapeWidth) + "  "
+          + [Double(r.min), Double(r.max), r.mean, r.standardDeviation].map(num).joined(
+            separator: " "))
     }
     return lines.joined(separator: "\n") + "\n"
   }

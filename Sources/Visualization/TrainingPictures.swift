@@ -19,7 +19,9 @@ public enum TrainingPictures {
 
   /// Writes the confusion matrix (rows: true class, columns: predicted) as a
   /// heat map with counts; class names default to the class numbers.
-  public static func writeConfusionMatrix(_ counts: [[Int]], classNames: [String] = [], to path: String)
+  public static func writeConfusionMatrix(
+    _ counts: [[Int]], classNames: [String] = [], to path: String
+  )
     throws(VisualizationError)
   {
     let names = classNames.count == counts.count ? classNames : counts.indices.map(String.init)

@@ -22,10 +22,12 @@ public func writeTrainingSnapshot(model: Sequential, probe: Tensor, epoch: Int, 
     var conv = model.layers[convIndex] as? Conv2D
   else { throw .noLayer(kind: "Conv2D") }
   var maps = conv.forward(probe, mode: .inference)
-  if convIndex + 1 < model.layers.count, var activation = model.layers[convIndex + 1] as? Activation {
+  if convIndex + 1 < model.layers.count, var activation = model.layers[convIndex + 1] as? Activation
+  {
     maps = activation.forward(maps, mode: .inference)
   }
-  return try writeSnapshotPictures(kernel: conv.kernel.value, maps: maps, epoch: epoch, folder: folder)
+  return try writeSnapshotPictures(
+    kernel: conv.kernel.value, maps: maps, epoch: epoch, folder: folder)
 }
 
 /// The same snapshot from a model file, such as the checkpoint `convviz
@@ -49,7 +51,8 @@ private func writeSnapshotPictures(kernel: Tensor, maps: Tensor, epoch: Int, fol
   let mapsPath = folder + "/featuremaps-epoch-\(number).png"
   let weights = WeightGrid(kernel: kernel, title: "Epoch \(epoch): first-layer filters")
   try PictureFile.write(weights.render(), to: filtersPath)
-  let mapsImage = Canvas.row([FeatureMaps.grid(maps).render()], title: "Epoch \(epoch): feature maps of the probe")
+  let mapsImage = Canvas.row(
+    [FeatureMaps.grid(maps).render()], title: "Epoch \(epoch): feature maps of the probe")
   try PictureFile.write(mapsImage, to: mapsPath)
   return SnapshotFiles(filters: filtersPath, featureMaps: mapsPath)
 }

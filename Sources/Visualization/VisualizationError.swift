@@ -23,15 +23,19 @@ public enum VisualizationError: Error, CustomStringConvertible {
     case .cannotWrite(let error):
       return error.description
     case .noSuchLayer(let index, let count):
-      return "layer \(index) does not exist: the model has layers 0…\(count - 1); see `convviz summary`"
+      return "layer \(index) does not exist: the model has layers 0…\(count - 1); "
+        + "see `convviz summary`"
     case .wrongLayerKind(let index, let kind, let expected):
-      return "layer \(index) is \(kind), expected \(expected); see `convviz summary` for the layer list"
+      return "layer \(index) is \(kind), expected \(expected); "
+        + "see `convviz summary` for the layer list"
     case .noLayer(let kind):
       return "the model has no \(kind) layer"
     case .missingWeights(let layer):
-      return "the model file has no weights for layer \(layer); it may be damaged, retrain with `convviz train`"
+      return "the model file has no weights for layer \(layer); "
+        + "it may be damaged, retrain with `convviz train`"
     case .inputTooSmall(let layer, let width, let height, let window):
-      return "the image is \(width)×\(height) at layer \(layer), smaller than its \(window) window; use a larger image"
+      return "the image is \(width)×\(height) at layer \(layer), smaller than its \(window) "
+        + "window; use a larger image"
     case .codec(let error):
       return error.description
     }

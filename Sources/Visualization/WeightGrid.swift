@@ -22,7 +22,8 @@ public struct WeightGrid: Sendable {
 
   /// `kernel` is HWIO (kh, kw, cin, cout).
   public init(kernel: Tensor, title: String) {
-    precondition(kernel.shape.rank == 4, "a conv kernel is (kh, kw, cin, cout), got \(kernel.shape)")
+    precondition(
+      kernel.shape.rank == 4, "a conv kernel is (kh, kw, cin, cout), got \(kernel.shape)")
     self.kernel = kernel
     self.title = title
   }
@@ -39,8 +40,10 @@ public struct WeightGrid: Sendable {
     grid.labelColor = RGB(30, 30, 30)
     grid.tileBorder = RGB(150, 150, 150)
     let target = tiles.count > 256 ? 24 : 48
-    grid.scale = scale ?? GridLayout.automaticScale(
-      tileWidth: kernel.shape[1], tileHeight: kernel.shape[0], target: target)
+    grid.scale =
+      scale
+      ?? GridLayout.automaticScale(
+        tileWidth: kernel.shape[1], tileHeight: kernel.shape[0], target: target)
     grid.padding = columns == nil ? 4 : 2
     return grid
   }
@@ -68,7 +71,8 @@ public struct WeightGrid: Sendable {
     grid.labelColor = RGB(30, 30, 30)
     grid.tileBorder = RGB(150, 150, 150)
     grid.padding = 4
-    grid.scale = scale ?? GridLayout.automaticScale(tileWidth: kernel.shape[1], tileHeight: kernel.shape[0])
+    grid.scale =
+      scale ?? GridLayout.automaticScale(tileWidth: kernel.shape[1], tileHeight: kernel.shape[0])
     return Canvas.row([grid.render()], title: title)
   }
 }

@@ -15,15 +15,18 @@ public enum WeightTiles {
   /// The filters as single-plane tiles. With one input channel: one tile per
   /// filter, labelled by its index. Otherwise as `view` says; a mosaic also
   /// returns its column count (cin) so each filter fills one row.
-  public static func tiles(kernel: Tensor, view: ChannelView) -> (tiles: [GridTile], columns: Int?) {
+  public static func tiles(kernel: Tensor, view: ChannelView) -> (tiles: [GridTile], columns: Int?)
+  {
     let (kh, kw, cin, cout) = dimensions(kernel)
     if cin == 1 || view == .mean {
       let tiles = (0..<cout).map { o in
-        GridTile(width: kw, height: kh, values: (0..<(kh * kw)).map { yx in
-          var sum: Float = 0
-          for i in 0..<cin { sum += kernel.storage[(yx * cin + i) * cout + o] }
-          return sum / Float(cin)
-        }, label: "\(o)")
+        GridTile(
+          width: kw, height: kh,
+          values: (0..<(kh * kw)).map { yx in
+            var sum: Float = 0
+            for i in 0..<cin { sum += kernel.storage[(yx * cin + i) * cout + o] }
+            return sum / Float(cin)
+          }, label: "\(o)")
       }
       return (tiles, nil)
     }
@@ -31,8 +34,10 @@ public enum WeightTiles {
     tiles.reserveCapacity(cout * cin)
     for o in 0..<cout {
       for i in 0..<cin {
-        tiles.append(GridTile(width: kw, height: kh, values: plane(kernel, input: i, output: o),
-                              label: "\(o).\(i)"))
+        tiles.append(
+          GridTile(
+            width: kw, height: kh, values: plane(kernel, input: i, output: o),
+            label: "\(o).\(i)"))
       }
     }
     return (tiles, cin)
@@ -44,9 +49,10 @@ public enum WeightTiles {
     let (kh, kw, cin, cout) = dimensions(kernel)
     precondition(cin == 3, "RGB tiles need 3 input channels, the kernel has \(cin)")
     return (0..<cout).map { o in
-      GridTile(width: kw, height: kh, red: plane(kernel, input: 0, output: o),
-               green: plane(kernel, input: 1, output: o), blue: plane(kernel, input: 2, output: o),
-               label: "\(o)")
+      GridTile(
+        width: kw, height: kh, red: plane(kernel, input: 0, output: o),
+        green: plane(kernel, input: 1, output: o), blue: plane(kernel, input: 2, output: o),
+        label: "\(o)")
     }
   }
 
@@ -57,7 +63,8 @@ public enum WeightTiles {
   }
 
   static func dimensions(_ kernel: Tensor) -> (Int, Int, Int, Int) {
-    precondition(kernel.shape.rank == 4, "a conv kernel is (kh, kw, cin, cout), got \(kernel.shape)")
+    precondition(
+      kernel.shape.rank == 4, "a conv kernel is (kh, kw, cin, cout), got \(kernel.shape)")
     return (kernel.shape[0], kernel.shape[1], kernel.shape[2], kernel.shape[3])
   }
 }

@@ -7,7 +7,8 @@
 // microkernel keeps 6 output pixels × 16 output channels (2 × 8 lanes)
 // in 12 accumulators while it walks the kh·kw·cin taps, reading the HWIO
 // kernel rows as they lie in memory. Output channels are done 16 at a time
-// so that block's weights (18 KB for 3×3×32) stay in L1 across a whole image. The same microkernel computes the
+// so that block's weights (18 KB for 3×3×32) stay in L1 across a whole
+// image. The same microkernel computes the
 // input gradient (stride 1) as a correlation of the padded output gradient
 // with the flipped kernel. The weight gradient keeps 6 input channels × 16
 // output channels in registers while it walks the output pixels.
@@ -213,7 +214,9 @@ void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels,
           }
         }
         transpose8(block);
-        for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + (size_t)(q + i) * channels + c, block[i]);
+        for (int i = 0; i < 8; i++) {
+          _mm256_storeu_ps(out + (size_t)(q + i) * channels + c, block[i]);
+        }
       }
       for (; q < q1; q++) {
         for (int i = 0; i < 8; i++) {
@@ -232,7 +235,7 @@ void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels,
   }
 }
 
-// MARK: Single input channel (definitions of the entry points below) (the first layer of a grayscale network)
+// MARK: Single input channel (the first layer of a grayscale network)
 
 // With one input channel the tap loop is only kh·kw long, so the general
 // microkernel spends as long writing its output as computing it. Here each

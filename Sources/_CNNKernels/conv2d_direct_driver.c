@@ -102,7 +102,8 @@ static void forward_chunk(void *context, int chunk) {
   const size_t in_image = (size_t)g->in_channels * g->in_height * g->in_width;
   const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
   for (int n = n0; n < n1; n++) {
-    cvz_direct_to_padded_hwc(job->input + n * in_image, NULL, g->in_channels, g->in_height, g->in_width,
+    cvz_direct_to_padded_hwc(job->input + n * in_image, NULL, g->in_channels, g->in_height,
+                             g->in_width,
                   r0 * g->stride_y, rows, width, g->pad_top, g->pad_left, band);
     cvz_hwc_image src = {band, rows, width, g->in_channels};
     cvz_direct_correlate(&src, g->out_height, g->out_width, r0, r1, g->stride_y, g->stride_x,
@@ -135,7 +136,8 @@ static void weight_and_bias_gradient(const backward_job *job, int n, int r0, int
   const size_t out_image = (size_t)co * g->out_height * ow;
   const int width = (ow - 1) * g->stride_x + g->kernel_width;
   const int rows = (r1 - 1 - r0) * g->stride_y + g->kernel_height;
-  cvz_direct_to_padded_hwc(job->input + n * in_image, NULL, g->in_channels, g->in_height, g->in_width,
+  cvz_direct_to_padded_hwc(job->input + n * in_image, NULL, g->in_channels, g->in_height,
+                           g->in_width,
                 r0 * g->stride_y, rows, width, g->pad_top, g->pad_left, band);
   // dY rows [r0, r1) as HWC, masked by the fused ReLU.
   cvz_direct_to_padded_hwc(job->d_output + n * out_image,
@@ -198,7 +200,8 @@ static void backward_chunk(void *context, int chunk) {
   const size_t dy_band = (size_t)(g->in_height + g->kernel_height - 1) *
                          (g->in_width + g->kernel_width - 1) * g->out_channels;
   float *band = checked_malloc(sizeof(float) * (x_band > dy_band ? x_band : dy_band));
-  float *dy = checked_malloc(sizeof(float) * (size_t)g->out_height * g->out_width * g->out_channels);
+  float *dy =
+      checked_malloc(sizeof(float) * (size_t)g->out_height * g->out_width * g->out_channels);
   for (int n = n0; n < n1; n++) {
     if (r1 > r0)
       weight_and_bias_gradient(job, n, r0, r1, band, dy, job->d_kernel[chunk], job->d_bias[chunk]);

@@ -25,12 +25,14 @@ struct DumpWeights: ParsableCommand {
   @Argument(help: "A model file written by `convviz train`.")
   var model = VisualizationIO.defaultModelPath
 
-  @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output folder.", valueName: "dir"))
+  @Option(
+    name: [.short, .customLong("output")], help: ArgumentHelp("Output folder.", valueName: "dir"))
   var output = "output"
 
-  @Option(help: ArgumentHelp(
-    "The Conv2D layer to draw, numbered as in `convviz summary` (default: the first).",
-    valueName: "n"))
+  @Option(
+    help: ArgumentHelp(
+      "The Conv2D layer to draw, numbered as in `convviz summary` (default: the first).",
+      valueName: "n"))
   var layer: Int?
 
   @Option(help: "How filters with several input channels are shown.")
@@ -42,7 +44,8 @@ struct DumpWeights: ParsableCommand {
   @Option(help: "Colour map; diverging ranges are symmetric around zero.")
   var colormap: ColorMap = .diverging
 
-  @Option(help: ArgumentHelp("Pixels per weight (default: filters at least 48 px).", valueName: "n"))
+  @Option(
+    help: ArgumentHelp("Pixels per weight (default: filters at least 48 px).", valueName: "n"))
   var scale: Int?
 
   @Option(help: "Text under each filter (default: its index; none for mosaics).")
@@ -84,7 +87,8 @@ struct DumpWeights: ParsableCommand {
     for parameter in file.parameters {
       let npyPath = VisualizationIO.path(
         weightsFolder, parameter.name.replacingOccurrences(of: "/", with: "_") + ".npy")
-      try NumPyFile.write(shape: parameter.tensor.shape.dims, values: parameter.tensor.storage, to: npyPath)
+      try NumPyFile.write(
+        shape: parameter.tensor.shape.dims, values: parameter.tensor.storage, to: npyPath)
       written.append(npyPath)
       statistics.append(TensorStatistics(name: parameter.name, tensor: parameter.tensor))
     }
@@ -101,6 +105,7 @@ struct DumpWeights: ParsableCommand {
     let (kh, kw, cin, cout) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
     let base = "\(name): \(cout) filters \(kh)x\(kw)x\(cin)"
     if cin == 1 { return base }
-    return view == .mosaic ? base + " (row = filter, column = input channel)" : base + " (mean over inputs)"
+    return view == .mosaic
+      ? base + " (row = filter, column = input channel)" : base + " (mean over inputs)"
   }
 }

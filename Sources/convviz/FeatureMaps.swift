@@ -28,14 +28,17 @@ struct FeatureMapsCommand: ParsableCommand {
         random filters as random-filters.png.
       """)
 
-  @Argument(help: ArgumentHelp(
-    "[MODEL] PHOTO: a model file (default output/model.bin) and a PNG or JPEG photo; "
-      + "with --random only PHOTO (default samples/astronaut.png).", valueName: "file"))
+  @Argument(
+    help: ArgumentHelp(
+      "[MODEL] PHOTO: a model file (default output/model.bin) and a PNG or JPEG photo; "
+        + "with --random only PHOTO (default samples/astronaut.png).", valueName: "file"))
   var files: [String] = []
 
-  @Option(help: ArgumentHelp(
-    "Show the output of this layer, numbered as in `convviz summary` (default: the first Conv2D).",
-    valueName: "n"))
+  @Option(
+    help: ArgumentHelp(
+      "Show the output of this layer, numbered as in `convviz summary` "
+        + "(default: the first Conv2D).",
+      valueName: "n"))
   var layer: Int?
 
   @Flag(help: "Also blend the strongest feature map over the photo.")
@@ -56,13 +59,15 @@ struct FeatureMapsCommand: ParsableCommand {
   @Option(help: "Value range of the colours: each map its own, one for all, or fixed.")
   var norm: Normalization = .each
 
-  @Option(help: ArgumentHelp("Shrink maps longer than this many pixels (box average).", valueName: "px"))
+  @Option(
+    help: ArgumentHelp("Shrink maps longer than this many pixels (box average).", valueName: "px"))
   var maxTile = 256
 
   @Option(help: "Text under each map: its index (custom), min and max (range), both, or none.")
   var labels: TileLabels = .custom
 
-  @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output folder.", valueName: "dir"))
+  @Option(
+    name: [.short, .customLong("output")], help: ArgumentHelp("Output folder.", valueName: "dir"))
   var output = "output"
 
   /// Activations offered for random filters.
@@ -115,9 +120,11 @@ struct FeatureMapsCommand: ParsableCommand {
     let input = ImageTensor.tensor(from: photo, channels: channels)
     let maps = try LayerActivations.compute(model: file, input: input, through: index)
     let layerName = file.spec.layerNames[index]
-    let title = "\(layerName) (\(file.spec.layers[index].kerasType)): \(maps.shape[1]) maps "
+    let title =
+      "\(layerName) (\(file.spec.layers[index].kerasType)): \(maps.shape[1]) maps "
       + "\(maps.shape[3])x\(maps.shape[2])"
-    try write(photo: photo, input: input, maps: maps, tag: layerName, title: title, photoPath: photoPath)
+    try write(
+      photo: photo, input: input, maps: maps, tag: layerName, title: title, photoPath: photoPath)
   }
 
   private func runRandom(count: Int) throws {
@@ -131,7 +138,8 @@ struct FeatureMapsCommand: ParsableCommand {
     var act = Activation(activation.function)
     let maps = act.forward(conv.forward(input, mode: .inference), mode: .inference)
     let title = "\(count) random 3x3x3 filters, \(activation.rawValue), seed \(seed)"
-    try write(photo: photo, input: input, maps: maps, tag: "random", title: title, photoPath: photoPath)
+    try write(
+      photo: photo, input: input, maps: maps, tag: "random", title: title, photoPath: photoPath)
     var filters = WeightGrid(kernel: kernel, title: "Random filters, seed \(seed)")
     filters.view = .mosaic
     let colour = WeightGrid(kernel: kernel, title: "as colour")
@@ -142,13 +150,16 @@ struct FeatureMapsCommand: ParsableCommand {
     print("wrote \(path)")
   }
 
-  private func write(photo: Image, input: Tensor, maps: Tensor, tag: String, title: String,
-                     photoPath: String) throws {
+  private func write(
+    photo: Image, input: Tensor, maps: Tensor, tag: String, title: String,
+    photoPath: String
+  ) throws {
     let base = VisualizationIO.baseName(photoPath)
     let inputPath = VisualizationIO.path(output, "\(base)-input.png")
     try PictureFile.write(ImageTensor.image(from: input), to: inputPath)
-    let grid = FeatureMaps.grid(maps, colorMap: colormap, normalization: norm,
-                                maxTileSide: maxTile, labels: labels)
+    let grid = FeatureMaps.grid(
+      maps, colorMap: colormap, normalization: norm,
+      maxTileSide: maxTile, labels: labels)
     var images = [grid.render()]
     if let range = grid.sharedRange() {
       var bar = ColorBar(colorMap: colormap, range: range)
@@ -161,10 +172,12 @@ struct FeatureMapsCommand: ParsableCommand {
     print("wrote \(mapsPath)")
     if overlay {
       let strongest = FeatureMaps.strongestChannel(maps)
-      let blended = FeatureMaps.overlay(photo: photo, maps: maps, channel: strongest, colorMap: colormap)
+      let blended = FeatureMaps.overlay(
+        photo: photo, maps: maps, channel: strongest, colorMap: colormap)
       let overlayPath = VisualizationIO.path(output, "\(base)-\(tag)-overlay.png")
       try PictureFile.write(
-        Canvas.row([blended], title: "map \(strongest) (strongest) over the photo"), to: overlayPath)
+        Canvas.row([blended], title: "map \(strongest) (strongest) over the photo"), to: overlayPath
+      )
       print("wrote \(overlayPath)")
     }
   }

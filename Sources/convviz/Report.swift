@@ -23,10 +23,12 @@ struct Report: ParsableCommand {
   @Argument(help: "A model file written by `convviz train`.")
   var model = VisualizationIO.defaultModelPath
 
-  @Option(help: ArgumentHelp("Data set to evaluate on (as for `convviz evaluate`).", valueName: "dir"))
+  @Option(
+    help: ArgumentHelp("Data set to evaluate on (as for `convviz evaluate`).", valueName: "dir"))
   var data: String?
 
-  @Option(help: ArgumentHelp("Use only the first N samples of the evaluated split.", valueName: "n"))
+  @Option(
+    help: ArgumentHelp("Use only the first N samples of the evaluated split.", valueName: "n"))
   var limit: Int?
 
   @Option(help: ArgumentHelp("Image whose feature maps are shown.", valueName: "file"))
@@ -35,7 +37,9 @@ struct Report: ParsableCommand {
   @Option(help: ArgumentHelp("Misclassified examples shown per class.", valueName: "n"))
   var examples = 8
 
-  @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The HTML file to write.", valueName: "file"))
+  @Option(
+    name: [.short, .customLong("output")],
+    help: ArgumentHelp("The HTML file to write.", valueName: "file"))
   var output = "output/report.html"
 
   func validate() throws {
@@ -48,7 +52,9 @@ struct Report: ParsableCommand {
     var page = HTMLReport(title: "convviz report: \(VisualizationIO.baseName(model))")
     modelSection(file, into: &page)
     try curvesSection(file.metadata.history, into: &page)
-    let evaluated = try data.map { folder throws in try evaluationSection(file, folder: folder, into: &page) }
+    let evaluated = try data.map { folder throws in
+      try evaluationSection(file, folder: folder, into: &page)
+    }
     try filtersSection(file, into: &page)
     try featureMapsSection(file, firstTestSample: evaluated ?? nil, into: &page)
     let folder = (output as NSString).deletingLastPathComponent
@@ -61,12 +67,19 @@ struct Report: ParsableCommand {
     let summary = ModelSummary(file.spec)
     let m = file.metadata
     page.heading("Model")
-    page.paragraph("\(model): \(m.epochsCompleted) epochs on \(m.dataset.isEmpty ? "unnamed data" : m.dataset), "
-      + "batch size \(m.batchSize), validation split \(m.validationSplit), seed \(m.seed), optimizer \(m.optimizer).")
+    page.paragraph(
+      "\(model): \(m.epochsCompleted) epochs on \(m.dataset.isEmpty ? "unnamed data" : m.dataset), "
+        + "batch size \(m.batchSize), validation split \(m.validationSplit), seed \(m.seed), "
+        + "optimizer \(m.optimizer)."
+    )
     page.table(
       header: ["Layer (type)", "Output shape", "Param #", "Formula"],
-      rows: summary.rows.map { ["\($0.name) (\($0.type))", $0.outputShape.description,
-                                "\($0.parameterCount)", $0.formula] }
+      rows: summary.rows.map {
+        [
+          "\($0.name) (\($0.type))", $0.outputShape.description,
+          "\($0.parameterCount)", $0.formula,
+        ]
+      }
         + [["Total", "", "\(summary.totalCount)", ""]],
       numericColumns: [2])
   }
@@ -95,33 +108,47 @@ struct Report: ParsableCommand {
     var dataset = splits.test ?? splits.train
     if let limit { dataset = dataset.prefix(limit) }
     guard dataset.sampleShape == file.spec.input.tensorShape else {
-      throw VisualizationCommandError(description:
-        "\(folder): samples are \(dataset.sampleShape), the model takes \(file.spec.input.tensorShape)")
+      throw VisualizationCommandError(
+        description: "\(folder): samples are \(dataset.sampleShape), "
+          + "the model takes \(file.spec.input.tensorShape)"
+      )
     }
     let classCount = file.spec.classCount ?? 0
     guard dataset.labels.allSatisfy({ $0 >= 0 && $0 < classCount }) else {
-      throw VisualizationCommandError(description: "\(folder): labels outside the model's \(classCount) classes")
+      throw VisualizationCommandError(
+        description: "\(folder): labels outside the model's \(classCount) classes")
     }
     var network = file.spec.makeModel(parameters: file.parameters)
     let predicted = network.predict(dataset.images).argmaxPerSample()
-    let names = file.metadata.classNames.count == classCount
+    let names =
+      file.metadata.classNames.count == classCount
       ? file.metadata.classNames
-      : (dataset.classNames.count == classCount ? dataset.classNames : (0..<classCount).map(String.init))
+      : (dataset.classNames.count == classCount
+        ? dataset.classNames : (0..<classCount).map(String.init))
     let correct = zip(predicted, dataset.labels).filter { $0 == $1 }.count
     page.heading("Evaluation")
-    page.paragraph("\(part) split of \(folder): \(dataset.count) samples, accuracy "
-      + NumberText.fixed(100 * Double(correct) / Double(max(dataset.count, 1)), 2) + "% (\(correct)/\(dataset.count)).")
-    let confusion = ConfusionMatrixPlot(trueLabels: dataset.labels, predicted: predicted, classNames: names)
-    page.image(png: try PictureFile.png(confusion.render()), alt: "confusion matrix",
-               caption: "rows: true class, columns: predicted class; shade = share of the row")
+    page.paragraph(
+      "\(part) split of \(folder): \(dataset.count) samples, accuracy "
+        + NumberText.fixed(100 * Double(correct) / Double(max(dataset.count, 1)), 2)
+        + "% (\(correct)/\(dataset.count)).")
+    let confusion = ConfusionMatrixPlot(
+      trueLabels: dataset.labels, predicted: predicted, classNames: names)
+    let matrix = confusion.render()
+    // Shown at twice its size: the pixel font stays crisp (image-rendering: pixelated).
+    page.image(
+      png: try PictureFile.png(matrix), alt: "confusion matrix",
+      caption: "rows: true class, columns: predicted class; shade = share of the row",
+      displayWidth: 2 * matrix.width)
     page.heading("Misclassified examples", level: 3)
     let errors = MisclassifiedExamples.grids(
       images: dataset.images, labels: dataset.labels, predicted: predicted, classNames: names,
       perClass: examples)
     if errors.isEmpty { page.paragraph("None: every sample was classified correctly.") }
     for classErrors in errors {
-      page.image(png: try PictureFile.png(classErrors.grid.render()), alt: "errors of \(names[classErrors.classIndex])",
-                 caption: "true \(names[classErrors.classIndex]): \(classErrors.errorCount) wrong")
+      page.image(
+        png: try PictureFile.png(classErrors.grid.render()),
+        alt: "errors of \(names[classErrors.classIndex])",
+        caption: "true \(names[classErrors.classIndex]): \(classErrors.errorCount) wrong")
     }
     guard dataset.count > 0 else { return nil }
     return ImageTensor.sample(0, of: dataset.images)
@@ -129,22 +156,31 @@ struct Report: ParsableCommand {
 
   private func filtersSection(_ file: ModelFile, into page: inout HTMLReport) throws {
     page.heading("Filters")
-    page.paragraph("Blue = negative, white = zero, red = positive weights; one colour scale per layer.")
+    page.paragraph(
+      "Blue = negative, white = zero, red = positive weights; one colour scale per layer.")
     for index in LayerActivations.convolutionLayers(of: file.spec) {
       let conv = try LayerActivations.convolution(file, layer: index)
       let dims = conv.kernel.shape.dims
       let view: ChannelView = dims[2] * dims[3] <= 1024 ? .mosaic : .mean
-      var picture = WeightGrid(kernel: conv.kernel, title: DumpWeights.title(name: conv.name, kernelShape: dims, view: view))
+      var picture = WeightGrid(
+        kernel: conv.kernel,
+        title: DumpWeights.title(name: conv.name, kernelShape: dims, view: view))
       picture.view = view
       var images = [(try PictureFile.png(picture.render()), "\(conv.name)")]
       let colour = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour")
-      if let rgb = colour.renderRGB() { images.append((try PictureFile.png(rgb), "\(conv.name) in colour")) }
+      if let rgb = colour.renderRGB() {
+        images.append((try PictureFile.png(rgb), "\(conv.name) in colour"))
+      }
       page.gallery(images)
     }
   }
 
-  private func featureMapsSection(_ file: ModelFile, firstTestSample: Tensor?, into page: inout HTMLReport) throws {
-    guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else { return }
+  private func featureMapsSection(
+    _ file: ModelFile, firstTestSample: Tensor?, into page: inout HTMLReport
+  ) throws {
+    guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else {
+      return
+    }
     page.heading("Feature maps")
     let input: Tensor
     let source: String
@@ -155,16 +191,19 @@ struct Report: ParsableCommand {
       input = firstTestSample
       source = "the first evaluated sample"
     } else if FileManager.default.fileExists(atPath: FeatureMapsCommand.defaultPhoto) {
-      input = ImageTensor.tensor(from: try ImageFile.read(FeatureMapsCommand.defaultPhoto), channels: channels)
+      input = ImageTensor.tensor(
+        from: try ImageFile.read(FeatureMapsCommand.defaultPhoto), channels: channels)
       source = FeatureMapsCommand.defaultPhoto
     } else {
       page.paragraph("No sample image: give one with --sample.")
       return
     }
-    page.paragraph("Input: \(source), as the model sees it, then the maps after each convolution "
-      + "(viridis, each map stretched to its own range).")
+    page.paragraph(
+      "Input: \(source), as the model sees it, then the maps after each convolution "
+        + "(viridis, each map stretched to its own range).")
     let picture = ImageTensor.image(from: input)
-    let scale = GridLayout.automaticScale(tileWidth: picture.width, tileHeight: picture.height, target: 112)
+    let scale = GridLayout.automaticScale(
+      tileWidth: picture.width, tileHeight: picture.height, target: 112)
     var enlarged = Canvas(width: picture.width * scale, height: picture.height * scale)
     enlarged.draw(picture, x: 0, y: 0, scale: scale)
     var images = [(try PictureFile.png(enlarged.image), "input")]

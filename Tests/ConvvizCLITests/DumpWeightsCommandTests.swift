@@ -9,10 +9,12 @@ final class DumpWeightsCommandTests: XCTestCase {
     let result = try TrainingCLI.run(["dump-weights", fixture.model, "-o", out.path])
     XCTAssertEqual(result.status, 0, result.stderr)
     let grid = try ImageFile.read(out.path + "/conv2d-filters.png")
-    XCTAssertGreaterThan(grid.width, 2 * 48, "4 filters of 3×3 at 16 px per weight, plus a colour bar")
+    XCTAssertGreaterThan(
+      grid.width, 2 * 48, "4 filters of 3×3 at 16 px per weight, plus a colour bar")
     XCTAssertEqual(grid.layout, .rgb)
-    XCTAssertFalse(FileManager.default.fileExists(atPath: out.path + "/conv2d-filters-rgb.png"),
-                   "one input channel has no colour view")
+    XCTAssertFalse(
+      FileManager.default.fileExists(atPath: out.path + "/conv2d-filters-rgb.png"),
+      "one input channel has no colour view")
     let kernel = try VisualizationFixture.npyHeader(out.path + "/weights/conv2d_kernel.npy")
     XCTAssertTrue(kernel.header.contains("'shape': (3, 3, 1, 4)"), kernel.header)
     XCTAssertEqual(kernel.dataCount, 36 * 4)
@@ -43,7 +45,9 @@ final class DumpWeightsCommandTests: XCTestCase {
   func testANonConvolutionLayerIsAClearError() throws {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()
-    let result = try TrainingCLI.run(["dump-weights", fixture.model, "--layer", "1", "-o", out.path])
+    let result = try TrainingCLI.run([
+      "dump-weights", fixture.model, "--layer", "1", "-o", out.path,
+    ])
     XCTAssertEqual(result.status, 1)
     XCTAssertTrue(result.stderr.contains("layer 1 is MaxPooling2D, expected Conv2D"), result.stderr)
   }

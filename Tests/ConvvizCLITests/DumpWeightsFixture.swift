@@ -32,15 +32,20 @@ enum VisualizationFixture {
       "--snapshot-every", "1",
     ])
     guard result.status == 0 else {
-      throw NSError(domain: "fixture", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: result.stderr])
+      throw NSError(
+        domain: "fixture", code: Int(result.status),
+        userInfo: [NSLocalizedDescriptionKey: result.stderr])
     }
     // A 20×16 colour photo: a bright vertical bar on a dark ground.
     var samples: [UInt8] = []
-    for y in 0..<16 { for x in 0..<20 {
-      let lit = x >= 9 && x <= 10
-      samples += lit ? [240, 230, 220] : [UInt8(10 + y), 20, 30]
-    } }
-    try ImageFile.write(Image(width: 20, height: 16, layout: .rgb, samples: samples), to: trained.photo)
+    for y in 0..<16 {
+      for x in 0..<20 {
+        let lit = x >= 9 && x <= 10
+        samples += lit ? [240, 230, 220] : [UInt8(10 + y), 20, 30]
+      }
+    }
+    try ImageFile.write(
+      Image(width: 20, height: 16, layout: .rgb, samples: samples), to: trained.photo)
     trainOutput = result.stdout
     cached = trained
     return trained

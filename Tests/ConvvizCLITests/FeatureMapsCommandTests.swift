@@ -6,7 +6,9 @@ final class FeatureMapsCommandTests: XCTestCase {
   func testLearnedFiltersOnAPhotoOfAnotherSize() throws {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()
-    let result = try TrainingCLI.run(["featuremaps", fixture.model, fixture.photo, "--overlay", "-o", out.path])
+    let result = try TrainingCLI.run([
+      "featuremaps", fixture.model, fixture.photo, "--overlay", "-o", out.path,
+    ])
     XCTAssertEqual(result.status, 0, result.stderr)
     let input = try ImageFile.read(out.path + "/photo-input.png")
     XCTAssertEqual(input.layout, .gray, "an MNIST-style model sees gray")
@@ -26,10 +28,15 @@ final class FeatureMapsCommandTests: XCTestCase {
   func testDeeperLayersAndLayersWithoutMaps() throws {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()
-    let pooled = try TrainingCLI.run(["featuremaps", fixture.model, fixture.photo, "--layer", "1", "-o", out.path])
+    let pooled = try TrainingCLI.run([
+      "featuremaps", fixture.model, fixture.photo, "--layer", "1", "-o", out.path,
+    ])
     XCTAssertEqual(pooled.status, 0, pooled.stderr)
-    XCTAssertTrue(FileManager.default.fileExists(atPath: out.path + "/photo-max_pooling2d-featuremaps.png"))
-    let flat = try TrainingCLI.run(["featuremaps", fixture.model, fixture.photo, "--layer", "2", "-o", out.path])
+    XCTAssertTrue(
+      FileManager.default.fileExists(atPath: out.path + "/photo-max_pooling2d-featuremaps.png"))
+    let flat = try TrainingCLI.run([
+      "featuremaps", fixture.model, fixture.photo, "--layer", "2", "-o", out.path,
+    ])
     XCTAssertEqual(flat.status, 1)
     XCTAssertTrue(flat.stderr.contains("layer 2 is Flatten"), flat.stderr)
   }
@@ -43,7 +50,8 @@ final class FeatureMapsCommandTests: XCTestCase {
         "-o", out.path + "/" + folder,
       ])
       XCTAssertEqual(result.status, 0, result.stderr)
-      XCTAssertTrue(FileManager.default.fileExists(atPath: out.path + "/\(folder)/random-filters.png"))
+      XCTAssertTrue(
+        FileManager.default.fileExists(atPath: out.path + "/\(folder)/random-filters.png"))
       return try ImageFile.read(out.path + "/\(folder)/photo-random-featuremaps.png").samples8
     }
     let first = try run("5", "a")
@@ -67,16 +75,20 @@ final class FeatureMapsOptionTests: XCTestCase {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()
     func maps(_ options: [String], _ folder: String) throws -> Image {
-      let result = try TrainingCLI.run(["featuremaps", fixture.model, fixture.photo, "-o", out.path + "/" + folder] + options)
+      let result = try TrainingCLI.run(
+        ["featuremaps", fixture.model, fixture.photo, "-o", out.path + "/" + folder] + options)
       XCTAssertEqual(result.status, 0, result.stderr)
       return try ImageFile.read(out.path + "/\(folder)/photo-conv2d-featuremaps.png")
     }
     let plain = try maps([], "a")
     let unlabelled = try maps(["--labels", "none"], "b")
-    XCTAssertEqual(unlabelled.height, plain.height - 2 * 11, "two rows lose their 11 px label strips")
+    XCTAssertEqual(
+      unlabelled.height, plain.height - 2 * 11, "two rows lose their 11 px label strips")
     let shrunk = try maps(["--max-tile", "9"], "c")
     XCTAssertNotEqual(shrunk.samples8, plain.samples8, "18×14 maps averaged down to 9×7")
-    let tooSmall = try TrainingCLI.run(["featuremaps", fixture.model, fixture.photo, "--max-tile", "2"])
+    let tooSmall = try TrainingCLI.run([
+      "featuremaps", fixture.model, fixture.photo, "--max-tile", "2",
+    ])
     XCTAssertEqual(tooSmall.status, 64)
   }
 }

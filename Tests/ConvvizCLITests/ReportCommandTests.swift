@@ -27,7 +27,9 @@ final class ReportCommandTests: XCTestCase {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()
     let page = out.path + "/report.html"
-    let result = try TrainingCLI.run(["report", fixture.model, "--sample", fixture.photo, "-o", page])
+    let result = try TrainingCLI.run([
+      "report", fixture.model, "--sample", fixture.photo, "-o", page,
+    ])
     XCTAssertEqual(result.status, 0, result.stderr)
     let html = try String(contentsOfFile: page, encoding: .utf8)
     XCTAssertFalse(html.contains("<h2>Evaluation</h2>"))
@@ -45,7 +47,9 @@ final class ReportPicturesFromTrainingTests: XCTestCase {
     ] {
       XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/" + name), name)
     }
-    XCTAssertTrue(VisualizationFixture.trainOutput.contains(
-      "wrote \(folder)/model-snapshots/filters-epoch-002.png and "), VisualizationFixture.trainOutput)
+    XCTAssertTrue(
+      VisualizationFixture.trainOutput.contains(
+        "wrote \(folder)/model-snapshots/filters-epoch-002.png and "),
+      VisualizationFixture.trainOutput)
   }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Visualization
 
 final class ColorMapTests: XCTestCase {

@@ -1,6 +1,7 @@
 import ImageCodecs
 import Tensors
 import XCTest
+
 @testable import Visualization
 
 final class FeatureMapsTests: XCTestCase {
@@ -21,9 +22,11 @@ final class FeatureMapsTests: XCTestCase {
     let layout = grid.layout()
     let right0 = layout.origin(ofTile: 0)
     let right1 = layout.origin(ofTile: 1)
-    XCTAssertEqual(ImageSamples.pixel(image, right0.x + layout.scale, right0.y), ColorMap.viridis.color(at: 1))
-    XCTAssertEqual(ImageSamples.pixel(image, right1.x + layout.scale, right1.y), ColorMap.viridis.color(at: 1),
-                   "each map reaches the top of the colour map")
+    XCTAssertEqual(
+      ImageSamples.pixel(image, right0.x + layout.scale, right0.y), ColorMap.viridis.color(at: 1))
+    XCTAssertEqual(
+      ImageSamples.pixel(image, right1.x + layout.scale, right1.y), ColorMap.viridis.color(at: 1),
+      "each map reaches the top of the colour map")
   }
 
   func testOverlayBlendsTheMapOverAGrayPhoto() {
@@ -32,8 +35,12 @@ final class FeatureMapsTests: XCTestCase {
     let maps = Tensor(shape: Shape(1, 1, 1, 2), storage: [0, 1])
     let image = FeatureMaps.overlay(photo: photo, maps: maps, channel: 0)
     XCTAssertEqual(image.width, 4)
-    XCTAssertEqual(ImageSamples.pixel(image, 0, 0), RGB(200, 200, 200).mixed(with: ColorMap.viridis.color(at: 0), amount: 0.15))
-    XCTAssertEqual(ImageSamples.pixel(image, 3, 1), RGB(200, 200, 200).mixed(with: ColorMap.viridis.color(at: 1), amount: 0.85))
+    XCTAssertEqual(
+      ImageSamples.pixel(image, 0, 0),
+      RGB(200, 200, 200).mixed(with: ColorMap.viridis.color(at: 0), amount: 0.15))
+    XCTAssertEqual(
+      ImageSamples.pixel(image, 3, 1),
+      RGB(200, 200, 200).mixed(with: ColorMap.viridis.color(at: 1), amount: 0.85))
   }
 
   func testImageTensorUsesLumaAndScalesToUnit() {
@@ -44,7 +51,8 @@ final class FeatureMapsTests: XCTestCase {
     XCTAssertEqual(gray.storage[1], Float(18) / 255, "(2990 + 11740 + 3420) / 1000 = 18.15 → 18")
     let rgb = ImageTensor.tensor(from: image, channels: 3)
     XCTAssertEqual(rgb.shape, Shape(1, 3, 1, 2))
-    XCTAssertEqual(rgb.storage, [1, Float(10) / 255, 0, Float(20) / 255, 0, Float(30) / 255], "planar CHW")
+    XCTAssertEqual(
+      rgb.storage, [1, Float(10) / 255, 0, Float(20) / 255, 0, Float(30) / 255], "planar CHW")
     let sixteen = Image(width: 1, height: 1, layout: .gray, samples16: [65535])
     XCTAssertEqual(ImageTensor.tensor(from: sixteen, channels: 3).storage, [1, 1, 1])
   }
@@ -79,7 +87,8 @@ final class MisclassifiedExamplesTests: XCTestCase {
     // Four 1×2 gray images with values n/10, (n+1)/10.
     let images = Tensor(shape: Shape(4, 1, 1, 2), storage: [0, 0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.4])
     let errors = MisclassifiedExamples.grids(
-      images: images, labels: [0, 1, 1, 1], predicted: [0, 0, 1, 0], classNames: ["a", "b"], perClass: 1)
+      images: images, labels: [0, 1, 1, 1], predicted: [0, 0, 1, 0], classNames: ["a", "b"],
+      perClass: 1)
     XCTAssertEqual(errors.count, 1, "class a has no errors")
     XCTAssertEqual(errors[0].classIndex, 1)
     XCTAssertEqual(errors[0].errorCount, 2)

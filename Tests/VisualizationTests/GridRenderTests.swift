@@ -1,5 +1,6 @@
 import Tensors
 import XCTest
+
 @testable import Visualization
 
 final class GridRenderTests: XCTestCase {
@@ -65,7 +66,7 @@ final class GridRenderTests: XCTestCase {
 
   func testRGBTilesMapChannelsLinearly() {
     var grid = Grid(tiles: [
-      GridTile(width: 1, height: 1, red: [1], green: [0], blue: [-1]),
+      GridTile(width: 1, height: 1, red: [1], green: [0], blue: [-1])
     ])
     grid.scale = 2
     grid.padding = 0

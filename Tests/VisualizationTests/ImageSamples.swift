@@ -1,11 +1,13 @@
 import ImageCodecs
+
 @testable import Visualization
 
 /// Small images and pixel look-ups for the tests.
 enum ImageSamples {
   static func rgba(_ pixels: [(UInt8, UInt8, UInt8, UInt8)], width: Int, height: Int) -> Image {
-    Image(width: width, height: height, layout: .rgba,
-          samples: pixels.flatMap { [$0.0, $0.1, $0.2, $0.3] })
+    Image(
+      width: width, height: height, layout: .rgba,
+      samples: pixels.flatMap { [$0.0, $0.1, $0.2, $0.3] })
   }
 
   /// Pixel (x, y) of an 8-bit RGB image.

@@ -1,6 +1,7 @@
 import CNN
 import Tensors
 import XCTest
+
 @testable import Visualization
 
 final class LayerActivationsTests: XCTestCase {
@@ -23,11 +24,13 @@ final class LayerActivationsTests: XCTestCase {
 
   /// A 1×1×H×W image whose pixel (x, y) is (x + W·y) / 100.
   func ramp(height: Int, width: Int) -> Tensor {
-    Tensor(shape: Shape(1, 1, height, width), storage: (0..<(height * width)).map { Float($0) / 100 })
+    Tensor(
+      shape: Shape(1, 1, height, width), storage: (0..<(height * width)).map { Float($0) / 100 })
   }
 
   func testFirstLayerRunsOnAnImageOfAnySize() throws {
-    let maps = try LayerActivations.compute(model: smallModel(), input: ramp(height: 5, width: 6), through: 0)
+    let maps = try LayerActivations.compute(
+      model: smallModel(), input: ramp(height: 5, width: 6), through: 0)
     XCTAssertEqual(maps.shape, Shape(1, 2, 3, 4))
     // Window at (1, 2): rows 2…4, columns 1…3; values (x + 6y)/100.
     var sum: Float = 0
@@ -38,24 +41,36 @@ final class LayerActivationsTests: XCTestCase {
   }
 
   func testDeeperLayersRunTheForwardPass() throws {
-    let pooled = try LayerActivations.compute(model: smallModel(), input: ramp(height: 6, width: 6), through: 1)
+    let pooled = try LayerActivations.compute(
+      model: smallModel(), input: ramp(height: 6, width: 6), through: 1)
     XCTAssertEqual(pooled.shape, Shape(1, 2, 2, 2))
-    let conv = try LayerActivations.compute(model: smallModel(), input: ramp(height: 6, width: 6), through: 0)
+    let conv = try LayerActivations.compute(
+      model: smallModel(), input: ramp(height: 6, width: 6), through: 0)
     let top = [0, 1, 4, 5].map { conv.storage[$0] }.max()!
     XCTAssertEqual(pooled.storage[0], top)
   }
 
   func testLayersWithoutASpatialLayoutAreRefused() throws {
     let model = try smallModel()
-    XCTAssertThrowsError(try LayerActivations.compute(model: model, input: ramp(height: 4, width: 4), through: 2)) {
-      guard case VisualizationError.wrongLayerKind(2, "Flatten", _) = $0 else { return XCTFail("\($0)") }
+    XCTAssertThrowsError(
+      try LayerActivations.compute(model: model, input: ramp(height: 4, width: 4), through: 2)
+    ) {
+      guard case VisualizationError.wrongLayerKind(2, "Flatten", _) = $0 else {
+        return XCTFail("\($0)")
+      }
       XCTAssertTrue("\($0)".contains("layer 2 is Flatten"))
     }
-    XCTAssertThrowsError(try LayerActivations.compute(model: model, input: ramp(height: 4, width: 4), through: 9)) {
+    XCTAssertThrowsError(
+      try LayerActivations.compute(model: model, input: ramp(height: 4, width: 4), through: 9)
+    ) {
       guard case VisualizationError.noSuchLayer(9, 4) = $0 else { return XCTFail("\($0)") }
     }
-    XCTAssertThrowsError(try LayerActivations.compute(model: model, input: ramp(height: 2, width: 8), through: 0)) {
-      guard case VisualizationError.inputTooSmall(0, 8, 2, "3x3") = $0 else { return XCTFail("\($0)") }
+    XCTAssertThrowsError(
+      try LayerActivations.compute(model: model, input: ramp(height: 2, width: 8), through: 0)
+    ) {
+      guard case VisualizationError.inputTooSmall(0, 8, 2, "3x3") = $0 else {
+        return XCTFail("\($0)")
+      }
     }
   }
 
@@ -67,7 +82,9 @@ final class LayerActivationsTests: XCTestCase {
     XCTAssertEqual(conv.kernel.shape, Shape(3, 3, 1, 2))
     XCTAssertEqual(conv.bias.storage, [-1, 0])
     XCTAssertThrowsError(try LayerActivations.convolution(model, layer: 1)) {
-      guard case VisualizationError.wrongLayerKind(1, "MaxPooling2D", "Conv2D") = $0 else { return XCTFail("\($0)") }
+      guard case VisualizationError.wrongLayerKind(1, "MaxPooling2D", "Conv2D") = $0 else {
+        return XCTFail("\($0)")
+      }
     }
   }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Visualization
 
 final class NumPyFileTests: XCTestCase {
@@ -8,7 +9,8 @@ final class NumPyFileTests: XCTestCase {
     let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
     XCTAssertEqual((10 + headerLength) % 64, 0, "data starts 64-byte aligned")
     let header = String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self)
-    XCTAssertTrue(header.hasPrefix("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3, 1, 2), }"))
+    XCTAssertTrue(
+      header.hasPrefix("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3, 1, 2), }"))
     XCTAssertTrue(header.hasSuffix(" \n"))
     XCTAssertEqual(header.filter { $0 == "\n" }.count, 1)
     XCTAssertEqual(bytes.count, 10 + headerLength + 18 * 4)
@@ -39,7 +41,8 @@ final class NumPyFileTests: XCTestCase {
   }
 
   func testWritingIntoAMissingFolderThrows() {
-    XCTAssertThrowsError(try NumPyFile.write(shape: [1], values: [1], to: "/nonexistent-dir/x.npy")) {
+    XCTAssertThrowsError(try NumPyFile.write(shape: [1], values: [1], to: "/nonexistent-dir/x.npy"))
+    {
       XCTAssertTrue("\($0)".contains("/nonexistent-dir/x.npy"))
     }
   }

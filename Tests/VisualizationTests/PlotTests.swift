@@ -1,5 +1,6 @@
 import CNN
 import XCTest
+
 @testable import Visualization
 
 final class PlotTests: XCTestCase {
@@ -49,7 +50,8 @@ final class PlotTests: XCTestCase {
     XCTAssertEqual(ImageSamples.pixel(image, frame.left, middleY), LinePlot.ink, "y axis")
     let middleX = (frame.left + frame.right) / 2 + 1
     XCTAssertEqual(ImageSamples.pixel(image, middleX, frame.bottom), LinePlot.ink, "x axis")
-    XCTAssertEqual(ImageSamples.pixel(image, frame.left - 3, frame.bottom), LinePlot.ink, "tick mark")
+    XCTAssertEqual(
+      ImageSamples.pixel(image, frame.left - 3, frame.bottom), LinePlot.ink, "tick mark")
     XCTAssertEqual(ImageSamples.pixel(image, 2, 2), .white, "margin stays white")
   }
 
@@ -61,7 +63,8 @@ final class PlotTests: XCTestCase {
     let frame = plot.frame()
     XCTAssertEqual(first.x, frame.left, "x axis starts at the first epoch")
     let lastValidation = plot.pixel(x: 4, y: 0.35)
-    XCTAssertEqual(ImageSamples.pixel(image, lastValidation.x, lastValidation.y), LinePlot.palette[1])
+    XCTAssertEqual(
+      ImageSamples.pixel(image, lastValidation.x, lastValidation.y), LinePlot.palette[1])
     XCTAssertEqual(lastValidation.x, frame.right)
   }
 
@@ -95,10 +98,15 @@ final class PlotTests: XCTestCase {
     XCTAssertEqual(origin.x, frame.right - 8 - size.width)
     XCTAssertEqual(origin.y, frame.bottom - 8 - size.height)
     let image = plot.render()
-    XCTAssertEqual(ImageSamples.pixel(image, origin.x + 8, origin.y + 6 + 3), LinePlot.palette[0], "first swatch")
-    XCTAssertEqual(ImageSamples.pixel(image, origin.x + size.width - 1, origin.y), RGB(160, 160, 160), "box corner")
-    XCTAssertEqual(makePlot().legendOrigin().x, makePlot().frame().right - 8 - makePlot().legendSize().width,
-                   "falling curves leave the top-right corner free")
+    XCTAssertEqual(
+      ImageSamples.pixel(image, origin.x + 8, origin.y + 6 + 3), LinePlot.palette[0], "first swatch"
+    )
+    XCTAssertEqual(
+      ImageSamples.pixel(image, origin.x + size.width - 1, origin.y), RGB(160, 160, 160),
+      "box corner")
+    XCTAssertEqual(
+      makePlot().legendOrigin().x, makePlot().frame().right - 8 - makePlot().legendSize().width,
+      "falling curves leave the top-right corner free")
   }
 
   func testConfusionMatrixCountsAndShades() {
@@ -107,14 +115,17 @@ final class PlotTests: XCTestCase {
     XCTAssertEqual(plot.counts, [[2, 1, 0], [0, 2, 0], [1, 0, 0]])
     let image = plot.render()
     let g = plot.geometry()
-    XCTAssertEqual(ImageSamples.pixel(image, g.left + g.cell + 1, g.top + g.cell + 1),
-                   ConfusionMatrixPlot.shade(1), "row b is all correct: darkest")
-    XCTAssertEqual(ImageSamples.pixel(image, g.left + 2 * g.cell + 1, g.top + 1),
-                   ConfusionMatrixPlot.shade(0), "no a predicted as c")
+    XCTAssertEqual(
+      ImageSamples.pixel(image, g.left + g.cell + 1, g.top + g.cell + 1),
+      ConfusionMatrixPlot.shade(1), "row b is all correct: darkest")
+    XCTAssertEqual(
+      ImageSamples.pixel(image, g.left + 2 * g.cell + 1, g.top + 1),
+      ConfusionMatrixPlot.shade(0), "no a predicted as c")
     // The count "2" in cell (1, 1) is drawn in white over the dark shade.
     var hasWhiteText = false
     for y in (g.top + g.cell)..<(g.top + 2 * g.cell) {
-      for x in (g.left + g.cell)..<(g.left + 2 * g.cell) where ImageSamples.pixel(image, x, y) == .white {
+      for x in (g.left + g.cell)..<(g.left + 2 * g.cell)
+      where ImageSamples.pixel(image, x, y) == .white {
         hasWhiteText = true
       }
     }
@@ -138,8 +149,12 @@ final class PlotTests: XCTestCase {
 final class TrainingCurvesTests: XCTestCase {
   func testCurvesHaveATrainingAndAValidationSeries() {
     let history = [
-      EpochRecord(epoch: 1, loss: 0.3, accuracy: 0.9, validationLoss: 0.1, validationAccuracy: 0.97, seconds: 1),
-      EpochRecord(epoch: 2, loss: 0.1, accuracy: 0.97, validationLoss: 0.05, validationAccuracy: 0.98, seconds: 1),
+      EpochRecord(
+        epoch: 1, loss: 0.3, accuracy: 0.9, validationLoss: 0.1, validationAccuracy: 0.97,
+        seconds: 1),
+      EpochRecord(
+        epoch: 2, loss: 0.1, accuracy: 0.97, validationLoss: 0.05, validationAccuracy: 0.98,
+        seconds: 1),
     ]
     let loss = TrainingCurves.lossPlot(history)
     XCTAssertEqual(loss.series.map(\.name), ["training", "validation"])

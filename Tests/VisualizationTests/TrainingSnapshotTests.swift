@@ -3,6 +3,7 @@ import Foundation
 import ImageCodecs
 import Tensors
 import XCTest
+
 @testable import Visualization
 
 final class TrainingSnapshotTests: XCTestCase {
@@ -12,13 +13,15 @@ final class TrainingSnapshotTests: XCTestCase {
     defer { try? FileManager.default.removeItem(atPath: folder) }
     var generator = SeededGenerator(seed: 1)
     let conv = Conv2D(inputChannels: 1, filters: 4, kernelSize: (3, 3), generator: &generator)
-    let model = Sequential(inputShape: Shape(1, 8, 8), layers: [conv, Activation(.relu), Flatten()])
+    let model = Sequential(
+      inputShape: Shape(1, 8, 8), layers: [conv, Activation(.relu), Flatten()])
     let probe = Tensor(shape: Shape(1, 1, 8, 8), storage: (0..<64).map { Float($0 % 8) / 8 })
     let files = try writeTrainingSnapshot(model: model, probe: probe, epoch: 3, folder: folder)
     XCTAssertEqual(files.filters, folder + "/filters-epoch-003.png")
     XCTAssertEqual(files.featureMaps, folder + "/featuremaps-epoch-003.png")
     let filters = try ImageFile.read(files.filters)
-    let expected = WeightGrid(kernel: conv.kernel.value, title: "Epoch 3: first-layer filters").render()
+    let expected = WeightGrid(kernel: conv.kernel.value, title: "Epoch 3: first-layer filters")
+      .render()
     XCTAssertEqual(filters, expected, "the PNG holds exactly the rendered grid")
     let maps = try ImageFile.read(files.featureMaps)
     XCTAssertGreaterThan(maps.width, 2 * 6)
@@ -26,14 +29,18 @@ final class TrainingSnapshotTests: XCTestCase {
 
   func testSnapshotNeedsAConvolution() {
     let model = Sequential(inputShape: Shape(4), layers: [Activation(.relu)])
-    XCTAssertThrowsError(try writeTrainingSnapshot(
-      model: model, probe: Tensor(zeros: Shape(1, 4)), epoch: 1, folder: NSTemporaryDirectory())) {
+    XCTAssertThrowsError(
+      try writeTrainingSnapshot(
+        model: model, probe: Tensor(zeros: Shape(1, 4)), epoch: 1, folder: NSTemporaryDirectory())
+    ) {
       XCTAssertEqual("\($0)", "the model has no Conv2D layer")
     }
   }
 
   func testWritingIntoAMissingFolderNamesThePath() {
-    XCTAssertThrowsError(try PictureFile.write(Canvas(width: 2, height: 2).image, to: "/nonexistent-dir/a.png")) {
+    XCTAssertThrowsError(
+      try PictureFile.write(Canvas(width: 2, height: 2).image, to: "/nonexistent-dir/a.png")
+    ) {
       XCTAssertTrue("\($0)".contains("/nonexistent-dir/a.png"), "\($0)")
     }
   }
@@ -64,8 +71,10 @@ final class TrainingPicturesTests: XCTestCase {
 final class ModelFileSnapshotTests: XCTestCase {
   func testSnapshotFromAModelFileMatchesTheEngineModel() throws {
     let folder = NSTemporaryDirectory() + "snapshot-file-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: folder + "/a", withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(atPath: folder + "/b", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: folder + "/a", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: folder + "/b", withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let spec = try ModelSpec.parse("input 8 8 1\nconv2d 3 3 relu\nflatten\ndense 2 softmax\n")
     let model = spec.makeModel(seed: 4)
@@ -76,9 +85,12 @@ final class ModelFileSnapshotTests: XCTestCase {
     copy.forEachParameter { parameters.append(NamedTensor(name: names.next()!, tensor: $0.value)) }
     file = ModelFile(spec: spec, metadata: TrainingMetadata(), parameters: parameters)
     let probe = Tensor(shape: Shape(1, 1, 8, 8), storage: (0..<64).map { Float($0 % 5) / 5 })
-    let fromEngine = try writeTrainingSnapshot(model: model, probe: probe, epoch: 2, folder: folder + "/a")
-    let fromFile = try writeTrainingSnapshot(model: file!, probe: probe, epoch: 2, folder: folder + "/b")
+    let fromEngine = try writeTrainingSnapshot(
+      model: model, probe: probe, epoch: 2, folder: folder + "/a")
+    let fromFile = try writeTrainingSnapshot(
+      model: file!, probe: probe, epoch: 2, folder: folder + "/b")
     XCTAssertEqual(try ImageFile.read(fromEngine.filters), try ImageFile.read(fromFile.filters))
-    XCTAssertEqual(try ImageFile.read(fromEngine.featureMaps), try ImageFile.read(fromFile.featureMaps))
+    XCTAssertEqual(
+      try ImageFile.read(fromEngine.featureMaps), try ImageFile.read(fromFile.featureMaps))
   }
 }

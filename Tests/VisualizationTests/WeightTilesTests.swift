@@ -1,5 +1,6 @@
 import Tensors
 import XCTest
+
 @testable import Visualization
 
 final class WeightTilesTests: XCTestCase {
@@ -7,9 +8,15 @@ final class WeightTilesTests: XCTestCase {
   /// 1000·y + 100·x + 10·i + o.
   func codedKernel(cin: Int, cout: Int) -> Tensor {
     var storage: [Float] = []
-    for y in 0..<2 { for x in 0..<2 { for i in 0..<cin { for o in 0..<cout {
-      storage.append(Float(1000 * y + 100 * x + 10 * i + o))
-    } } } }
+    for y in 0..<2 {
+      for x in 0..<2 {
+        for i in 0..<cin {
+          for o in 0..<cout {
+            storage.append(Float(1000 * y + 100 * x + 10 * i + o))
+          }
+        }
+      }
+    }
     return Tensor(shape: Shape(2, 2, cin, cout), storage: storage)
   }
 
@@ -44,6 +51,21 @@ final class WeightTilesTests: XCTestCase {
     XCTAssertEqual(tiles[1].planes[2][3], 1121)
   }
 
+  func testThreeChannelFiltersAlsoGetAColourPicture() throws {
+    let kernel = codedKernel(cin: 3, cout: 2)
+    let picture = WeightGrid(kernel: kernel, title: "rgb")
+    let rgb = try XCTUnwrap(picture.renderRGB())
+    // Per filter range, as renderRGB: filter 0 spans 0…1120; its top-left
+    // weights (0, 10, 20) become (0, 2.3, 4.6) → (0, 2, 5).
+    var grid = Grid(tiles: WeightTiles.rgbTiles(kernel: kernel))
+    grid.normalization = .each
+    grid.scale = 1
+    grid.padding = 0
+    XCTAssertEqual(ImageSamples.pixel(grid.render(), 0, 0), RGB(0, 2, 5))
+    XCTAssertGreaterThan(rgb.width, 2 * 2 * 24, "two 2×2 filters enlarged to 48 px")
+    XCTAssertEqual(picture.grid().columns, 3, "the main picture is a 2 × 3 mosaic")
+  }
+
   func testWeightGridDefaultsToASymmetricDivergingRange() {
     let kernel = Tensor(shape: Shape(1, 2, 1, 2), storage: [-0.2, 0.1, 0, 0.05])
     let picture = WeightGrid(kernel: kernel, title: "conv2d")
@@ -56,7 +78,8 @@ final class WeightTilesTests: XCTestCase {
     let layout = grid.layout()
     let filter0 = ImageSamples.pixel(image, layout.origin(ofTile: 0).x, layout.origin(ofTile: 0).y)
     XCTAssertEqual(filter0, ColorMap.diverging.color(at: 0))
-    let zero = ImageSamples.pixel(image, layout.origin(ofTile: 0).x + layout.scale, layout.origin(ofTile: 0).y)
+    let zero = ImageSamples.pixel(
+      image, layout.origin(ofTile: 0).x + layout.scale, layout.origin(ofTile: 0).y)
     XCTAssertEqual(zero, .white)
     let rendered = picture.render()
     XCTAssertGreaterThan(rendered.width, image.width, "the colour bar sits beside the grid")
@@ -64,7 +87,8 @@ final class WeightTilesTests: XCTestCase {
   }
 
   func testStatisticsOfKnownValues() {
-    let stats = TensorStatistics(name: "conv2d/bias", tensor: Tensor(shape: Shape(4), storage: [1, 2, 3, 6]))
+    let stats = TensorStatistics(
+      name: "conv2d/bias", tensor: Tensor(shape: Shape(4), storage: [1, 2, 3, 6]))
     XCTAssertEqual(stats.min, 1)
     XCTAssertEqual(stats.max, 6)
     XCTAssertEqual(stats.mean, 3)
