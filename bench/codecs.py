@@ -8,7 +8,7 @@ report (stderr lines "timing decode <ms> ms" and "timing encode <ms> ms"), so
 process start-up and the identity filter are left out. Decoding starts from
 the file on every side (file read included); encoding ends in memory on every
 side (convviz's separate atomic write with fsync is printed apart, not
-compared). Best of --repeat runs.
+compared). Best of --repeat interleaved rounds.
 """
 import argparse
 import io
@@ -41,31 +41,24 @@ def make_image(folder, size):
     return png_path, jpg_path
 
 
-def best_ms(function, repeat):
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        best = min(best, (time.perf_counter() - start) * 1000)
-    return best
+def timed_ms(function):
+    start = time.perf_counter()
+    function()
+    return (time.perf_counter() - start) * 1000
 
 
-def convviz_ms(binary, source, output, repeat):
-    """Best decode and encode times over `repeat` runs of convviz filter."""
-    decode, encode, write = float("inf"), float("inf"), float("inf")
-    for _ in range(repeat):
-        run = subprocess.run(
-            [binary, "filter", source, "--kernel", "identity", "--timings", "-o", output],
-            capture_output=True, text=True)
-        if run.returncode != 0:
-            sys.exit("convviz filter failed:\n" + run.stderr)
-        times = dict(re.findall(r"^timing (\w+) ([\d.]+) ms$", run.stderr, re.MULTILINE))
-        if "decode" not in times or "encode" not in times:
-            sys.exit("convviz printed no 'timing decode/encode <ms> ms' lines:\n" + run.stderr)
-        decode = min(decode, float(times["decode"]))
-        encode = min(encode, float(times["encode"]))
-        write = min(write, float(times.get("write", "nan")))
-    return decode, encode, write
+def convviz_once(binary, source, output):
+    """Decode, encode and write times of one run of convviz filter."""
+    run = subprocess.run(
+        [binary, "filter", source, "--kernel", "identity", "--timings", "-o", output],
+        capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit("convviz filter failed:\n" + run.stderr)
+    times = dict(re.findall(r"^timing (\w+) ([\d.]+) ms$", run.stderr, re.MULTILINE))
+    if "decode" not in times or "encode" not in times:
+        sys.exit("convviz printed no 'timing decode/encode <ms> ms' lines:\n" + run.stderr)
+    return {"decode": float(times["decode"]), "encode": float(times["encode"]),
+            "write": float(times.get("write", "nan"))}
 
 
 def main():
@@ -85,29 +78,40 @@ def main():
             pillow_image = Image.open(path)
             pillow_image.load()
             array = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-            decode = {
-                "Pillow": best_ms(lambda: Image.open(path).load(), args.repeat),
-                "OpenCV": best_ms(lambda: cv2.imread(path, cv2.IMREAD_UNCHANGED), args.repeat),
-            }
-            encode_repeat = args.png_encode_repeat if name == "PNG" else args.repeat
             if name == "PNG":
-                save = lambda: pillow_image.save(io.BytesIO(), "PNG")  # zlib level 6, as convviz
-                write = lambda: cv2.imencode(".png", array)  # OpenCV's default: level 1
+                pillow_encode = lambda: pillow_image.save(io.BytesIO(), "PNG")  # level 6, as ours
+                opencv_encode = lambda: cv2.imencode(".png", array)  # OpenCV's default: level 1
             else:
-                save = lambda: pillow_image.save(io.BytesIO(), "JPEG", quality=90)
-                write = lambda: cv2.imencode(".jpg", array, [cv2.IMWRITE_JPEG_QUALITY, 90])
-            encode = {"Pillow": best_ms(save, encode_repeat), "OpenCV": best_ms(write, encode_repeat)}
-            ours = convviz_ms(args.convviz, path, out, min(args.repeat, encode_repeat))
-            rows.append((name, "decode", ours[0], decode))
-            rows.append((name, "encode", ours[1], encode))
-            writes.append(f"convviz {name} atomic write (temp file, fsync, rename): {ours[2]:.1f} ms")
+                pillow_encode = lambda: pillow_image.save(io.BytesIO(), "JPEG", quality=90)
+                opencv_encode = lambda: cv2.imencode(".jpg", array, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            best = {}
+            def keep(key, ms):
+                best[key] = min(best.get(key, float("inf")), ms)
+            # Rounds interleave the three sides, so a busy machine slows all alike.
+            for index in range(args.repeat):
+                keep("Pillow decode", timed_ms(lambda: Image.open(path).load()))
+                keep("OpenCV decode", timed_ms(lambda: cv2.imread(path, cv2.IMREAD_UNCHANGED)))
+                encodes = index < (args.png_encode_repeat if name == "PNG" else args.repeat)
+                if encodes:
+                    keep("Pillow encode", timed_ms(pillow_encode))
+                    keep("OpenCV encode", timed_ms(opencv_encode))
+                for step, ms in convviz_once(args.convviz, path, out).items():
+                    if step == "decode" or encodes:
+                        keep("convviz " + step, ms)
+            for step in ["decode", "encode"]:
+                rows.append((name, step, best["convviz " + step],
+                             {peer: best[peer + " " + step] for peer in ["Pillow", "OpenCV"]}))
+            writes.append(f"convviz {name} atomic write (temp file, fsync, rename): "
+                          f"{best['convviz write']:.1f} ms")
     print(f"{args.size}x{args.size} RGB, best of {args.repeat} (PNG encode: "
-          f"{args.png_encode_repeat}); ratio = peer time / convviz time, > 1 means convviz is faster")
+          f"{args.png_encode_repeat}); ratio = peer time / convviz time, "
+          "> 1 means convviz is faster")
     print(f"{'format':6} {'step':6} {'convviz ms':>10} {'Pillow ms':>10} {'ratio':>6} "
           f"{'OpenCV ms':>10} {'ratio':>6}")
     for name, step, ours, peers in rows:
         print(f"{name:6} {step:6} {ours:10.1f} {peers['Pillow']:10.1f} "
-              f"{peers['Pillow'] / ours:6.2f} {peers['OpenCV']:10.1f} {peers['OpenCV'] / ours:6.2f}")
+              f"{peers['Pillow'] / ours:6.2f} {peers['OpenCV']:10.1f} "
+              f"{peers['OpenCV'] / ours:6.2f}")
     for line in writes:
         print(line)
 

@@ -35,8 +35,9 @@ public struct AxisTicks: Equatable, Sendable {
     let count = Int(((last - first) / step).rounded()) + 1
     self.step = step
     self.values = (0..<count).map { Self.clean(first + Double($0) * step, step: step) }
-    self.lo = values.first!
-    self.hi = values.last!
+    // count ≥ 1 because last ≥ first, so these are the first and last ticks.
+    self.lo = Self.clean(first, step: step)
+    self.hi = Self.clean(first + Double(count - 1) * step, step: step)
   }
 
   /// The nice number near x: 1, 2, 5 or 10 times a power of ten; `rounded`

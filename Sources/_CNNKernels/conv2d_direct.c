@@ -133,9 +133,11 @@ static inline __attribute__((always_inline)) void weight_tile(
 #define WEIGHT_CASE(V, J) \
   weight_tile(x, x_row_step, x_pixel_step, dy, cout, oh, ow, V, J, dw, dw_channel_step)
 
-void cvz_direct_weight_gradient(const cvz_hwc_image *x_image, const float *dy_hwc, int oh, int ow,
-                                int stride_y, int stride_x, int kh, int kw, int cout,
-                                float *dw_hwio) {
+// dw_hwio += the weight gradient of output rows [0, oh) for every tap, one
+// (tap, channel block, output block) register tile at a time.
+static void weight_gradient_rows(const cvz_hwc_image *x_image, const float *dy_hwc, int oh,
+                                 int ow, int stride_y, int stride_x, int kh, int kw, int cout,
+                                 float *dw_hwio) {
   const int cin = x_image->channels;
   const int x_row_step = stride_y * x_image->width * cin;
   const int x_pixel_step = stride_x * cin;
@@ -167,6 +169,22 @@ void cvz_direct_weight_gradient(const cvz_hwc_image *x_image, const float *dy_hw
         }
       }
     }
+  }
+}
+
+void cvz_direct_weight_gradient(const cvz_hwc_image *x_image, const float *dy_hwc, int oh, int ow,
+                                int stride_y, int stride_x, int kh, int kw, int cout,
+                                float *dw_hwio) {
+  // Bands of a few output rows keep that band's dY and input rows in L1
+  // while every tap and channel block visits them.
+  enum { BAND = 4 };
+  const int cin = x_image->channels;
+  for (int b0 = 0; b0 < oh; b0 += BAND) {
+    const cvz_hwc_image rows = {
+        x_image->data + (size_t)b0 * stride_y * x_image->width * cin,
+        x_image->height - b0 * stride_y, x_image->width, cin};
+    weight_gradient_rows(&rows, dy_hwc + (size_t)b0 * ow * cout, oh - b0 < BAND ? oh - b0 : BAND,
+                         ow, stride_y, stride_x, kh, kw, cout, dw_hwio);
   }
 }
 

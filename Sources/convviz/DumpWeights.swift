@@ -8,18 +8,21 @@ import Visualization
 struct DumpWeights: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "dump-weights",
-    abstract: "Draw a trained model's convolution filters and dump every weight as .npy.",
+    abstract: "Draw a model's convolution filters; dump every weight as .npy.",
     discussion: """
       Writes into the output folder:
-        LAYER-filters.png      the filters of one Conv2D layer (default: the first), blue =
-                               negative, white = zero, red = positive, with a colour bar
-        LAYER-filters-rgb.png  filters with 3 input channels drawn in colour
-        weights/LAYER_kernel.npy, weights/LAYER_bias.npy   every layer, Keras layout
-                               (conv kernels HWIO: kh, kw, in, out; dense kernels in, out)
-        weights/summary.txt    shape, min, max, mean and std of every tensor
-      A deeper layer (--layer N, numbered as in `convviz summary`) has several input
-      channels: by default it is a mosaic with one row per filter and one column per input
-      channel; --view mean shows each filter's mean over its input channels instead.
+        LAYER-filters.png      the filters of one Conv2D layer (default: the
+                               first); blue = negative, white = zero, red =
+                               positive, with a colour bar
+        LAYER-filters-rgb.png  filters with 3 input channels, in colour
+        weights/LAYER_kernel.npy, weights/LAYER_bias.npy
+                               every layer, Keras layout (conv kernels HWIO:
+                               kh, kw, in, out; dense kernels in, out)
+        weights/summary.txt    shape, min, max, mean and std of each tensor
+      A deeper layer (--layer N, numbered as in `convviz summary`) has
+      several input channels: by default it is a mosaic with one row per
+      filter and one column per input channel; --view mean shows each
+      filter's mean over its input channels instead.
       """)
 
   @Argument(help: "A model file written by `convviz train`.")

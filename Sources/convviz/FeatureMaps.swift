@@ -12,20 +12,25 @@ struct FeatureMapsCommand: ParsableCommand {
     abstract: "Apply a model's learned filters to a photo and draw the feature maps.",
     discussion: """
       convviz featuremaps [MODEL] PHOTO
-        Converts PHOTO to the model's input channels (gray, ITU-R 601 luma, for MNIST
-        models; x / 255 as in training), runs the first Conv2D layer with its bias and
-        activation on the photo at its own size, and writes into the output folder
-          PHOTO-input.png                 the photo as the model sees it
-          PHOTO-LAYER-featuremaps.png     one map per filter (viridis, each map stretched
-                                          to its own range; large maps are shrunk)
-          PHOTO-LAYER-overlay.png         with --overlay: the strongest map over the photo
-        --layer N runs the forward pass up to layer N (numbered as in `convviz summary`);
-        only convolution, pooling and activation layers before Flatten have maps.
+        Converts PHOTO to the model's input channels (gray, ITU-R 601 luma,
+        for MNIST models; x / 255 as in training), runs the first Conv2D
+        layer with its bias and activation on the photo at its own size,
+        and writes into the output folder:
+          PHOTO-input.png              the photo as the model sees it
+          PHOTO-LAYER-featuremaps.png  one map per filter (viridis, each
+                                       map stretched to its own range)
+          PHOTO-LAYER-overlay.png      with --overlay: the strongest map
+                                       over the photo
+        --layer N runs the forward pass up to layer N (numbered as in
+        `convviz summary`); only convolution, pooling and activation
+        layers before Flatten have maps.
+
       convviz featuremaps --random K [--activation sigmoid] [--seed S] [PHOTO]
-        Without a model: K random 3x3 filters over the photo's 3 colour channels, weights
-        uniform in [-0.2, 0.2], zero bias, then the activation, on PHOTO scaled to [0, 1]
-        (default samples/astronaut.png) -- the seed's Theano example. Also writes the
-        random filters as random-filters.png.
+        Without a model: K random 3x3 filters over the photo's 3 colour
+        channels, weights uniform in [-0.2, 0.2], zero bias, then the
+        activation, on PHOTO scaled to [0, 1] (default
+        samples/astronaut.png): the seed's Theano example. Also writes
+        the filters as random-filters.png.
       """)
 
   @Argument(
@@ -108,7 +113,7 @@ struct FeatureMapsCommand: ParsableCommand {
 
   private func runModel() throws {
     let modelPath = files.count == 2 ? files[0] : VisualizationIO.defaultModelPath
-    let photoPath = files.last!
+    guard let photoPath = files.last else { throw ValidationError("give [MODEL] PHOTO") }
     let file = try VisualizationIO.readModel(modelPath)
     guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else {
       throw ValidationError("\(modelPath): the model's input is not a 1- or 3-channel image")

@@ -12,12 +12,13 @@ struct Report: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Write a self-contained HTML report about a trained model.",
     discussion: """
-      The page (default output/report.html) has the model summary, the training curves,
-      the filters of every Conv2D layer and the feature maps of a sample image; with
-      --data also the test accuracy, the confusion matrix and misclassified examples of
-      every class. Images are inlined as PNG data URIs: no scripts, no network, one file
-      to share. The sample image is --sample, else the first test sample of --data, else
-      samples/astronaut.png.
+      The page (default output/report.html) has the model summary, the
+      training curves, the filters of every Conv2D layer and the feature
+      maps of a sample image; with --data also the test accuracy, the
+      confusion matrix and misclassified examples of every class. Images
+      are inlined as PNG data URIs: no scripts, no network, one file to
+      share. The sample image is --sample, else the first test sample of
+      --data, else samples/astronaut.png.
       """)
 
   @Argument(help: "A model file written by `convviz train`.")
