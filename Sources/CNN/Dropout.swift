@@ -40,11 +40,9 @@ public struct Dropout: Layer {
     }
     let keep = 1 - rate
     let scale = 1 / keep
-    // A local copy keeps the generator out of the closure, which would
-    // otherwise cost an exclusivity check per element.
     var random = generator
     let mask = [Float](unsafeUninitializedCapacity: input.count) { m, count in
-      for i in 0..<m.count { m[i] = random.nextUnitFloat() < keep ? scale : 0 }
+      Dropout.fillMask(m, keep: keep, scale: scale, generator: &random)
       count = m.count
     }
     generator = random
@@ -57,6 +55,16 @@ public struct Dropout: Layer {
     }
     cache = Cache(mask: mask)
     return output
+  }
+
+  /// One uniform draw per element: `scale` where it is below `keep`, else 0.
+  /// The generator is an inout parameter rather than a closure capture, so the
+  /// loop works on it directly instead of through a heap box.
+  private static func fillMask(
+    _ mask: UnsafeMutableBufferPointer<Float>, keep: Float, scale: Float,
+    generator: inout SeededGenerator
+  ) {
+    for i in 0..<mask.count { mask[i] = generator.nextUnitFloat() < keep ? scale : 0 }
   }
 
   public mutating func backward(_ dOutput: Tensor) -> Tensor {

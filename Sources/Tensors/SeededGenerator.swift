@@ -6,7 +6,7 @@
 /// can resume the exact same sequence. The sequence is part of convviz's
 /// reproducibility promise: never change the algorithm silently.
 public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
-  private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+  @usableFromInline var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
   /// The four 64-bit words of xoshiro256** state; never all zero.
   public var state: [UInt64] { [s0, s1, s2, s3] }
@@ -31,6 +31,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
     (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
   }
 
+  @inlinable
   public mutating func next() -> UInt64 {
     let result = rotateLeft(s1 &* 5, 7) &* 9
     let t = s1 << 17
@@ -44,6 +45,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
   }
 
   /// A uniform Float in [0, 1) with 24 random bits, the full Float precision.
+  @inlinable
   public mutating func nextUnitFloat() -> Float {
     Float(next() >> 40) * (1.0 / 16_777_216.0)
   }
@@ -59,8 +61,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
     SeededGenerator(seed: next())
   }
 
-  @inline(__always)
-  private func rotateLeft(_ x: UInt64, _ k: UInt64) -> UInt64 {
+  @inlinable @inline(__always)
+  func rotateLeft(_ x: UInt64, _ k: UInt64) -> UInt64 {
     (x << k) | (x >> (64 - k))
   }
 }
