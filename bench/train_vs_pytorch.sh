@@ -37,8 +37,9 @@ convviz="$(swift build -c release --show-bin-path)/convviz"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# Peak RSS in MB from GNU time's verbose report.
+# Peak RSS in MB and CPU seconds (user + system) from GNU time's verbose report.
 peak_mb() { awk -F: '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
+cpu_s() { awk -F: '/User time|System time/ { s += $2 } END { printf "%.0f", s }' "$1"; }
 
 echo "== convviz: mnist-cnn, $epochs epoch(s), batch 100, adadelta" >&2
 /usr/bin/time -v -o "$work/convviz.time" "$convviz" train --model mnist-cnn --data "$data" \
@@ -57,9 +58,11 @@ torch_acc=$(sed -n 's/^RESULT.*test_accuracy=\([0-9.]*\).*/\1/p' "$work/torch.ou
 
 ratio=$(awk -v a="$torch_epoch" -v b="$convviz_epoch" 'BEGIN { printf "%.2f", a / b }')
 echo
+echo "machine: $(nproc) cores, load average$(uptime | sed 's/.*load average//')"
 echo "epochs:                $epochs (batch 100, Adadelta lr 1.0, validation split 0.1)"
 printf "%-22s %10s %10s\n" "" convviz pytorch
 printf "%-22s %10s %10s\n" "seconds per epoch" "$convviz_epoch" "$torch_epoch"
 printf "%-22s %10s %10s\n" "test accuracy" "$convviz_acc" "$torch_acc"
 printf "%-22s %10s %10s\n" "peak RSS (MB)" "$(peak_mb "$work/convviz.time")" "$(peak_mb "$work/torch.time")"
+printf "%-22s %10s %10s\n" "CPU seconds, whole run" "$(cpu_s "$work/convviz.time")" "$(cpu_s "$work/torch.time")"
 echo "speed ratio (pytorch / convviz seconds per epoch): ${ratio}x"

@@ -35,15 +35,7 @@ enum ModelArgument {
   /// model file throws its `ModelFileError`.
   static func resolve(_ text: String, allowModelFile: Bool = true) throws -> ModelArgument {
     if let preset = Preset(rawValue: text) { return .preset(preset) }
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: text, isDirectory: &isDirectory) else {
-      let presets = Preset.allCases.map(\.rawValue).joined(separator: ", ")
-      throw ValidationError(
-        "model '\(text)' is neither a preset (\(presets)) nor an existing file")
-    }
-    guard !isDirectory.boolValue else {
-      throw ValidationError("model '\(text)' is a folder; give a preset, spec file or model file")
-    }
+    try checkName(text)
     guard let data = FileManager.default.contents(atPath: text) else {
       throw CommandFailure("\(text): cannot read the file")
     }
@@ -60,6 +52,21 @@ enum ModelArgument {
       return .specFile(path: text, spec: try ModelSpec.parse(specText))
     } catch {
       throw CommandFailure("\(text): \(error)")
+    }
+  }
+
+  /// Throws a `ValidationError` unless `text` is a preset or an existing
+  /// file; cheap enough for a command's `validate()`.
+  static func checkName(_ text: String) throws {
+    if Preset(rawValue: text) != nil { return }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: text, isDirectory: &isDirectory) else {
+      let presets = Preset.allCases.map(\.rawValue).joined(separator: ", ")
+      throw ValidationError(
+        "model '\(text)' is neither a preset (\(presets)) nor an existing file")
+    }
+    guard !isDirectory.boolValue else {
+      throw ValidationError("model '\(text)' is a folder; give a preset, spec file or model file")
     }
   }
 }

@@ -14,6 +14,8 @@ struct Summary: ParsableCommand {
   @Argument(help: "A preset name, a model spec file, or a trained model file.")
   var model: String
 
+  func validate() throws { try ModelArgument.checkName(model) }
+
   func run() throws {
     let resolved = try ModelArgument.resolve(model)
     print(ModelSummary(resolved.spec).render(title: resolved.title), terminator: "")

@@ -109,6 +109,7 @@ struct Train: ParsableCommand {
     guard model != nil || resume else {
       throw ValidationError("--model is required (a preset or a spec file) unless --resume")
     }
+    if let model, !resume { try ModelArgument.checkName(model) }
     if let learningRate, !(learningRate > 0) {
       throw ValidationError("--learning-rate must be positive")
     }

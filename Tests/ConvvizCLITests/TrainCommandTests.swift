@@ -33,13 +33,13 @@ final class TrainCommandTests: XCTestCase {
 
   func testOptimizerOptionsOverrideKerasDefaults() throws {
     let sgd = try Train.parse([
-      "--model", "m", "--data", "d", "--optimizer", "sgd", "--learning-rate", "0.1",
+      "--model", "mnist-cnn", "--data", "d", "--optimizer", "sgd", "--learning-rate", "0.1",
       "--momentum", "0.9", "--nesterov",
     ])
     XCTAssertEqual(
       sgd.optimizerConfiguration, .sgd(learningRate: 0.1, momentum: 0.9, nesterov: true))
     let adam = try Train.parse([
-      "--model", "m", "--data", "d", "--optimizer", "adam", "--beta2", "0.99",
+      "--model", "mnist-cnn", "--data", "d", "--optimizer", "adam", "--beta2", "0.99",
     ])
     XCTAssertEqual(
       adam.optimizerConfiguration,
@@ -50,30 +50,34 @@ final class TrainCommandTests: XCTestCase {
     let base = ["--data", "d"]
     for bad in [
       base,  // no --model and no --resume
-      base + ["--model", "m", "--epochs", "0"],
-      base + ["--model", "m", "--batch-size", "0"],
-      base + ["--model", "m", "--validation-split", "1"],
-      base + ["--model", "m", "--validation-split", "-0.1"],
-      base + ["--model", "m", "--learning-rate", "0"],
-      base + ["--model", "m", "--momentum", "0.9"],  // adadelta has no momentum
-      base + ["--model", "m", "--optimizer", "adam", "--rho", "0.9"],
-      base + ["--model", "m", "--optimizer", "sgd", "--nesterov", "--momentum", "1.5"],
-      base + ["--model", "m", "--limit", "0"],
-      base + ["--model", "m", "--optimizer", "nadam"],
+      base + ["--model", "mnist-cnn", "--epochs", "0"],
+      base + ["--model", "mnist-cnn", "--batch-size", "0"],
+      base + ["--model", "mnist-cnn", "--validation-split", "1"],
+      base + ["--model", "mnist-cnn", "--validation-split", "-0.1"],
+      base + ["--model", "mnist-cnn", "--learning-rate", "0"],
+      base + ["--model", "mnist-cnn", "--momentum", "0.9"],  // adadelta has no momentum
+      base + ["--model", "mnist-cnn", "--optimizer", "adam", "--rho", "0.9"],
+      base + ["--model", "mnist-cnn", "--optimizer", "sgd", "--nesterov", "--momentum", "1.5"],
+      base + ["--model", "mnist-cnn", "--limit", "0"],
+      base + ["--model", "mnist-cnn", "--optimizer", "nadam"],
     ] {
       XCTAssertThrowsError(try Train.parse(bad), "\(bad)")
     }
     XCTAssertNoThrow(try Train.parse(base + ["--resume"]))
+    XCTAssertThrowsError(try Train.parse(base + ["--model", "no-such-preset"])) { error in
+      XCTAssertTrue(Train.message(for: error).contains("mnist-cnn"), "lists the presets")
+    }
   }
 
   func testHistoryPathDefaultsNextToTheModel() throws {
     XCTAssertEqual(
-      try Train.parse(["--model", "m", "--data", "d", "-o", "a.b/model"]).historyPath,
+      try Train.parse(["--model", "mnist-cnn", "--data", "d", "-o", "a.b/model"]).historyPath,
       "a.b/model.csv")
     XCTAssertEqual(
-      try Train.parse(["--model", "m", "--data", "d", "-o", "x.bin"]).historyPath,
+      try Train.parse(["--model", "mnist-cnn", "--data", "d", "-o", "x.bin"]).historyPath,
       "x.csv")
     XCTAssertEqual(
-      try Train.parse(["--model", "m", "--data", "d", "--history", "h.csv"]).historyPath, "h.csv")
+      try Train.parse(["--model", "mnist-cnn", "--data", "d", "--history", "h.csv"]).historyPath,
+      "h.csv")
   }
 }
