@@ -18,7 +18,10 @@ trap 'rm -rf "$work"' EXIT
 
 run=(train --model mnist-cnn --data data/mnist --limit 3000 --epochs 5 --batch-size 100 --seed 11)
 echo "straight run: ${run[*]}"
+start=$(date +%s.%N)
 "$convviz" "${run[@]}" -o "$work/straight.bin" > "$work/straight.log"
+duration=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
+echo "straight run took ${duration}s; kills fall at random moments within that span"
 
 checkpoint="$work/killed.bin"
 killed=0
@@ -30,8 +33,9 @@ while :; do
   "$convviz" "${run[@]}" "${extra[@]}" -o "$checkpoint" > "$work/attempt-$attempt.log" 2>&1 &
   pid=$!
   if [ "$killed" -lt "$kills" ]; then
-    # A random moment between 0.2 and 2.2 seconds into the run.
-    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.2 + (r % 2000) / 1000 }')"
+    # A random moment between 10% and 95% of the straight run's duration, so
+    # kills land while loading data, mid-epoch and while checkpoints are written.
+    sleep "$(awk -v r=$RANDOM -v d="$duration" 'BEGIN { printf "%.2f", d * (0.10 + 0.85 * (r % 1000) / 1000) }')"
     if kill -9 "$pid" 2>/dev/null; then
       wait "$pid" 2>/dev/null || true
       killed=$((killed + 1))

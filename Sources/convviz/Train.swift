@@ -174,10 +174,15 @@ struct Train: ParsableCommand {
     var splits: DatasetSplits
     if resume {
       trainer = try Trainer.resume(from: output)
-      guard trainer.epochsCompleted < epochs else {
+      // A run killed after its last checkpoint but before its history and
+      // pictures were written resumes as a no-op that finishes those.
+      guard trainer.epochsCompleted <= epochs else {
         throw CommandFailure(
-          "\(output) has already trained \(trainer.epochsCompleted) epochs; "
-            + "pass --epochs above that to continue")
+          "\(output) has already trained \(trainer.epochsCompleted) epochs, more than "
+            + "--epochs \(epochs); pass --epochs above that to continue")
+      }
+      if trainer.epochsCompleted == epochs {
+        print("\(output) has already trained \(epochs) epochs; nothing left to train")
       }
       if model != nil || learningRate != nil || optimizer != .adadelta {
         Terminal.warn(

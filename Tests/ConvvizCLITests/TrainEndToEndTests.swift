@@ -118,8 +118,15 @@ final class TrainEndToEndTests: XCTestCase {
     let again = try TrainingCLI.run([
       "train", "--data", data, "--epochs", "2", "--resume", "-o", folder.path + "/c.bin",
     ])
-    XCTAssertEqual(again.status, 1)
-    XCTAssertTrue(again.stderr.contains("already trained 2 epochs"), again.stderr)
+    // Regression (scripts/kill-resume.sh): a run killed after its last
+    // checkpoint must resume cleanly, as a no-op that leaves the model as is.
+    XCTAssertEqual(again.status, 0, again.stderr)
+    XCTAssertTrue(again.stdout.contains("nothing left to train"), again.stdout)
+    let fewer = try TrainingCLI.run([
+      "train", "--data", data, "--epochs", "1", "--resume", "-o", folder.path + "/c.bin",
+    ])
+    XCTAssertEqual(fewer.status, 1)
+    XCTAssertTrue(fewer.stderr.contains("already trained 2 epochs"), fewer.stderr)
     let nothing = try TrainingCLI.run([
       "train", "--data", data, "--resume", "-o", folder.path + "/none.bin",
     ])
