@@ -44,7 +44,7 @@ while :; do
           echo "FAIL: checkpoint corrupt after kill $killed: $(cat "$work/summary.err")"
           exit 1
         fi
-        echo "kill $killed: checkpoint valid ($(grep -c . "${checkpoint%.bin}.csv" 2>/dev/null || echo 0) history lines)"
+        echo "kill $killed: checkpoint valid"
       else
         echo "kill $killed: before the first checkpoint"
       fi
@@ -53,6 +53,12 @@ while :; do
   fi
   if ! wait "$pid"; then
     echo "FAIL: resumed run exited non-zero:"; cat "$work/attempt-$attempt.log"; exit 1
+  fi
+  if [ "$killed" -lt "$kills" ]; then
+    # The run outlived its kill: start a fresh round to reach the kill count.
+    rm -f "$checkpoint"
+    echo "run $attempt finished before its kill; starting a new round"
+    continue
   fi
   break
 done
