@@ -64,7 +64,7 @@ while :; do
 done
 echo "finished after $killed kills and $attempt runs"
 
-eval_args=(--data data/mnist --limit 2000)
+eval_args=(--data data/mnist --limit 2000 -o "$work/confusion.png")
 "$convviz" evaluate "$work/straight.bin" "${eval_args[@]}" > "$work/straight.eval"
 "$convviz" evaluate "$checkpoint" "${eval_args[@]}" > "$work/killed.eval"
 sed -i "s#$work/[a-z]*\.bin#MODEL#g" "$work/straight.eval" "$work/killed.eval"

@@ -1,6 +1,8 @@
 import ArgumentParser
 import CNN
 import Datasets
+import Foundation
+import Visualization
 
 /// `convviz evaluate model.bin --data DIR`: loss, accuracy, per-class
 /// accuracy and the confusion counts of a trained model.
@@ -10,7 +12,7 @@ struct Evaluate: ParsableCommand {
     discussion: """
       Prints the mean cross-entropy, the accuracy, each class's accuracy and the \
       confusion counts (rows: true class, columns: predicted class). Uses the data set's \
-      test split when it has one.
+      test split when it has one. The confusion matrix is also drawn as an image.
       """)
 
   /// Which part of a data set to evaluate on.
@@ -28,6 +30,13 @@ struct Evaluate: ParsableCommand {
 
   @Option(help: "Samples per forward pass (bounds memory; results do not depend on it).")
   var batchSize = 100
+
+  @Option(
+    name: .shortAndLong,
+    help: ArgumentHelp(
+      "Confusion-matrix image (default: output/<model-stem>-<split>-confusion.png).",
+      valueName: "file"))
+  var output: String?
 
   func validate() throws {
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
@@ -51,6 +60,11 @@ struct Evaluate: ParsableCommand {
       Self.report(
         loss: result.loss, accuracy: result.accuracy, confusion: result.confusion,
         classNames: names), terminator: "")
+    let stem = ((model as NSString).lastPathComponent as NSString).deletingPathExtension
+    let picture = output ?? "output/\(stem)-\(part.rawValue)-confusion.png"
+    try OutputFolder.create(for: picture)
+    try TrainingPictures.writeConfusionMatrix(result.confusion, classNames: names, to: picture)
+    print("wrote \(picture)")
   }
 
   /// Loss and accuracy, a per-class table, then the confusion counts.

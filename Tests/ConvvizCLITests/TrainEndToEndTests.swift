@@ -74,8 +74,12 @@ final class TrainEndToEndTests: XCTestCase {
     XCTAssertEqual(rows.first, "epoch,loss,accuracy,val_loss,val_accuracy,seconds")
     XCTAssertEqual(rows.count, 5)
 
-    let evaluate = try TrainingCLI.run(["evaluate", model, "--data", data])
+    let confusion = folder.path + "/out/eval-confusion.png"
+    let evaluate = try TrainingCLI.run(["evaluate", model, "--data", data, "-o", confusion])
     XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+    let picture = try ImageFile.read(confusion)
+    XCTAssertGreaterThan(picture.width, 100)
+    XCTAssertTrue(evaluate.stdout.contains("wrote \(confusion)"), evaluate.stdout)
     XCTAssertTrue(evaluate.stdout.contains("test split, 60 samples"), evaluate.stdout)
     XCTAssertEqual(Self.number(after: "accuracy ", in: evaluate.stdout), accuracy)
     XCTAssertTrue(evaluate.stdout.contains("confusion counts"), evaluate.stdout)
