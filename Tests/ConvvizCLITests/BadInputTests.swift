@@ -170,3 +170,57 @@ enum PNGHeader {
     return ~crc
   }
 }
+
+/// Bad model files and data sets, through `summary` and `train`.
+final class BadModelAndDataTests: XCTestCase {
+  func assertOneLineFailure(
+    _ arguments: [String], mentioning needle: String, file: StaticString = #filePath,
+    line: UInt = #line
+  ) throws {
+    let result = try ConvvizBinary.run(arguments)
+    XCTAssertEqual(result.status, 1, result.standardError, file: file, line: line)
+    XCTAssertEqual(result.standardError.split(separator: "\n").count, 1, result.standardError, file: file, line: line)
+    XCTAssertTrue(result.standardError.contains(needle), result.standardError, file: file, line: line)
+  }
+
+  func testModelFileWithAFlippedByteOrCutShort() throws {
+    let scratch = try ScratchFolder()
+    let good = [UInt8](try Data(contentsOf: repositoryRoot.appendingPathComponent("Fuzz/corpus/model-file/tiny-conv.bin")))
+    XCTAssertEqual(try ConvvizBinary.run(["summary", writeFile(good, scratch.file("good.bin"))]).status, 0)
+    for offset in [9, good.count / 2, good.count - 1] {
+      var flipped = good
+      flipped[offset] ^= 0x20
+      try assertOneLineFailure(["summary", writeFile(flipped, scratch.file("flipped.bin"))], mentioning: "flipped.bin")
+    }
+    try assertOneLineFailure(
+      ["summary", writeFile(Array(good.prefix(good.count - 7)), scratch.file("short.bin"))], mentioning: "short.bin")
+  }
+
+  func testIDXCountMismatchAndEmptyClassFolder() throws {
+    let scratch = try ScratchFolder()
+    let mnist = scratch.file("mnist")
+    try FileManager.default.createDirectory(atPath: mnist, withIntermediateDirectories: true)
+    // Header says 3 images of 2×2, the file holds 2.
+    let images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2] + [UInt8](repeating: 7, count: 8)
+    let labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3]
+    _ = try writeFile(images, mnist + "/train-images-idx3-ubyte")
+    _ = try writeFile(labels, mnist + "/train-labels-idx1-ubyte")
+    try assertOneLineFailure(
+      ["train", "--model", "mnist-mlp", "--data", mnist, "--epochs", "1", "-o", scratch.file("m.bin")],
+      mentioning: "train-images-idx3-ubyte")
+
+    let folder = scratch.file("classes")
+    try FileManager.default.createDirectory(atPath: folder + "/cats", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: folder + "/dogs", withIntermediateDirectories: true)
+    try ImageFile.write(Image(width: 28, height: 28, layout: .gray, samples: [UInt8](repeating: 9, count: 784)), to: folder + "/cats/a.png")
+    try assertOneLineFailure(
+      ["train", "--model", "mnist-mlp", "--data", folder, "--epochs", "1", "-o", scratch.file("m.bin")],
+      mentioning: "dogs")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.file("m.bin")))
+  }
+
+  private func writeFile(_ bytes: [UInt8], _ path: String) throws -> String {
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    return path
+  }
+}
