@@ -55,7 +55,7 @@ final class DumpWeightsCommandTests: XCTestCase {
   func testMissingDefaultModelSuggestsTraining() throws {
     let out = try TrainingScratchFolder()
     let process = Process()
-    process.executableURL = TrainingCLI.binary
+    process.executableURL = ConvvizBinary.url
     process.arguments = ["dump-weights"]
     process.currentDirectoryURL = URL(fileURLWithPath: out.path)
     let err = Pipe()

@@ -10,31 +10,11 @@ enum TrainingCLI {
     var stderr: String
   }
 
-  /// The binary next to the test bundle (`.build/debug/convviz`).
-  static var binary: URL {
-    var folder = Bundle.main.bundleURL
-    if folder.pathExtension == "xctest" { folder.deleteLastPathComponent() }
-    return folder.appendingPathComponent("convviz")
-  }
-
-  static func run(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line)
-    throws -> Result
-  {
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read before waiting so a chatty child cannot fill the pipe and stall.
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+  /// Runs the binary through the shared `ConvvizBinary` runner.
+  static func run(_ arguments: [String]) throws -> Result {
+    let result = try ConvvizBinary.run(arguments)
     return Result(
-      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData, as: UTF8.self))
+      status: result.status, stdout: result.standardOutput, stderr: result.standardError)
   }
 }
 
