@@ -10,14 +10,14 @@ final class ModelFileTests: XCTestCase {
   private static let spec = try! ModelSpec.parse(
     "input 5 5 1\nconv2d 2 3 relu\nmaxpool2d 2\nflatten\ndense 3 softmax\n")
 
-  private func randomTensor(_ shape: Shape, _ generator: inout SplitMix) -> Tensor {
+  private func randomTensor(_ shape: Shape, _ generator: inout SeededGenerator) -> Tensor {
     Tensor(
       shape: shape,
       storage: (0..<shape.count).map { _ in Float(Int(generator.next() % 2001) - 1000) / 997 })
   }
 
   private func sampleFile(checkpoint: Bool) -> ModelFile {
-    var generator = SplitMix(seed: 3)
+    var generator = SeededGenerator(seed: 3)
     let parameters = Self.spec.parameterShapes.map {
       NamedTensor(name: $0.name, tensor: randomTensor($0.shape, &generator))
     }
@@ -196,7 +196,7 @@ final class ModelFileTests: XCTestCase {
   /// refuse absurd lengths without trapping or allocating wildly.
   func testCorruptBodyWithValidChecksumNeverCrashes() {
     let bytes = sampleFile(checkpoint: true).encoded()
-    var generator = SplitMix(seed: 11)
+    var generator = SeededGenerator(seed: 11)
     var refused = 0
     for _ in 0..<3000 {
       var damaged = bytes

@@ -198,7 +198,7 @@ final class ModelSpecTests: XCTestCase {
   /// Every spec that parses builds an engine model without tripping its
   /// preconditions (small random specs).
   func testEveryParsedSpecBuilds() {
-    var generator = SplitMix(seed: 13)
+    var generator = SeededGenerator(seed: 13)
     let lines = [
       "conv2d 2 3", "conv2d 2 3 relu padding=same", "conv2d 1 2x1 strides=2 tanh",
       "conv2d 2 1 softmax", "maxpool2d 2", "avgpool2d 3 strides=1", "l2pool2d 2 strides=1",
@@ -232,7 +232,7 @@ final class ModelSpecTests: XCTestCase {
 
   /// Random edits of a valid spec either parse or throw; they never trap.
   func testMutatedTextNeverCrashes() {
-    var generator = SplitMix(seed: 7)
+    var generator = SeededGenerator(seed: 7)
     let base = Array(Preset.cifarCNN.specText.utf8)
     let alphabet = Array("0123456789 =x#\n-.abcdefilnoprstuvwyz".utf8)
     for _ in 0..<3000 {
@@ -248,18 +248,5 @@ final class ModelSpecTests: XCTestCase {
       }
       _ = try? ModelSpec.parse(String(decoding: bytes, as: UTF8.self))
     }
-  }
-}
-
-/// A tiny deterministic generator for test-only randomness.
-struct SplitMix {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

@@ -12,7 +12,7 @@ final class OptimizerKernelTests: XCTestCase {
   private func run(
     _ optimizer: some Optimizer, steps: Int, reference: (inout [Float], [Float], Int) -> Void
   ) -> (fast: [Float], reference: [Float], state: OptimizerState) {
-    var generator = SplitMix(seed: 5)
+    var generator = SeededGenerator(seed: 5)
     var optimizer = optimizer
     let initial = (0..<count).map { _ in Float(generator.next() % 2001) / 1000 - 1 }
     var parameter = Parameter(name: "w", value: Tensor(shape: Shape(count), storage: initial))

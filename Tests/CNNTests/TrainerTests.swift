@@ -8,7 +8,7 @@ final class TrainerTests: XCTestCase {
   /// 4×4 gray images: class 0 has a bright left half, class 1 a bright right
   /// half, class 2 a bright top half; plus noise. Linearly separable.
   static func stripes(count: Int, seed: UInt64) -> LabeledData {
-    var generator = SplitMix(seed: seed)
+    var generator = SeededGenerator(seed: seed)
     var storage: [Float] = []
     var labels: [Int] = []
     for _ in 0..<count {
