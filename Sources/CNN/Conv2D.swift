@@ -8,8 +8,10 @@ import _CNNKernels
 /// H′ = (H − kh) / sh + 1 for `.valid` and ceil(H / sh) for `.same` (see
 /// `Padding`). The kernel is stored in Keras's HWIO layout
 /// (kh, kw, cin, filters), named "kernel"; the bias (filters) is "bias".
-/// The work runs in `cvz_conv2d_forward/backward` (per-image im2col GEMMs on
-/// two workers); `conv2dForwardReference` is the naive loop it is tested against.
+/// The work runs in `cvz_conv2d_forward/backward` (direct AVX2 kernels, or
+/// per-image im2col GEMMs, on two workers); `conv2dForwardReference` is the
+/// naive loop they are tested against. In training the direct path keeps
+/// the padded channels-last input copy it builds in forward for backward.
 /// A ReLU activation is fused into the GEMM's output pass and its mask into
 /// backward, which saves two full passes over the activations; prefer
 /// `activation: .relu` to a separate `Activation(.relu)` layer.
@@ -19,6 +21,9 @@ public struct Conv2D: Layer {
     var geometry: cvz_conv_geometry
     /// The activated output, when the fused ReLU needs its mask.
     var output: Tensor?
+    /// The fast path's padded channels-last copy of `input`, which backward
+    /// would otherwise build again (empty when the path keeps none).
+    var savedInput: [Float]
   }
 
   public let filters: Int
@@ -103,13 +108,21 @@ public struct Conv2D: Layer {
       "Conv2D expects (N, \(inputChannels), H, W), got \(input.shape)")
     var g = geometry(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
     let relu: Int32 = activation == .relu || fusingReLU ? 1 : 0
+    let savedCount = mode == .training ? cvz_conv2d_saved_input_floats(&g) : 0
+    var savedInput = [Float](unsafeUninitializedCapacity: savedCount) { _, count in
+      count = savedCount
+    }
     var output = Tensor(
       uninitialized: Shape(input.shape[0], filters, Int(g.out_height), Int(g.out_width))
     ) { y in
       input.storage.withUnsafeBufferPointer { x in
         kernel.value.storage.withUnsafeBufferPointer { k in
           bias.value.storage.withUnsafeBufferPointer { b in
-            cvz_conv2d_forward(&g, x.baseAddress, k.baseAddress, b.baseAddress, relu, y.baseAddress)
+            savedInput.withUnsafeMutableBufferPointer { saved in
+              cvz_conv2d_forward(
+                &g, x.baseAddress, k.baseAddress, b.baseAddress, relu, y.baseAddress,
+                savedCount > 0 ? saved.baseAddress : nil)
+            }
           }
         }
       }
@@ -119,7 +132,9 @@ public struct Conv2D: Layer {
       separateActivation = separate
     }
     cache = mode == .training
-      ? Cache(input: input, geometry: g, output: relu == 1 ? output : nil) : nil
+      ? Cache(
+        input: input, geometry: g, output: relu == 1 ? output : nil, savedInput: savedInput)
+      : nil
     return output
   }
 
@@ -146,17 +161,21 @@ public struct Conv2D: Layer {
     precondition(
       dOutput.shape == expected, "Conv2D dOutput must be \(expected), got \(dOutput.shape)")
     var dInput = Tensor(uninitialized: needsInputGradient ? cache.input.shape : Shape(0)) { _ in }
+    let savedInput = cache.savedInput
     cache.input.storage.withUnsafeBufferPointer { x in
-      kernel.value.storage.withUnsafeBufferPointer { k in
-        dOutput.storage.withUnsafeBufferPointer { dy in
-          reluOutput.storage.withUnsafeBufferPointer { y in
-            dInput.storage.withUnsafeMutableBufferPointer { dx in
-              kernel.grad.storage.withUnsafeMutableBufferPointer { dk in
-                bias.grad.storage.withUnsafeMutableBufferPointer { db in
-                  cvz_conv2d_backward(
-                    &cache.geometry, x.baseAddress, k.baseAddress, dy.baseAddress,
-                    cache.output == nil ? nil : y.baseAddress,
-                    needsInputGradient ? dx.baseAddress : nil, dk.baseAddress, db.baseAddress)
+      savedInput.withUnsafeBufferPointer { saved in
+        kernel.value.storage.withUnsafeBufferPointer { k in
+          dOutput.storage.withUnsafeBufferPointer { dy in
+            reluOutput.storage.withUnsafeBufferPointer { y in
+              dInput.storage.withUnsafeMutableBufferPointer { dx in
+                kernel.grad.storage.withUnsafeMutableBufferPointer { dk in
+                  bias.grad.storage.withUnsafeMutableBufferPointer { db in
+                    cvz_conv2d_backward(
+                      &cache.geometry, x.baseAddress, saved.isEmpty ? nil : saved.baseAddress,
+                      k.baseAddress, dy.baseAddress,
+                      cache.output == nil ? nil : y.baseAddress,
+                      needsInputGradient ? dx.baseAddress : nil, dk.baseAddress, db.baseAddress)
+                  }
                 }
               }
             }

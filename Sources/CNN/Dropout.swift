@@ -1,4 +1,5 @@
 import Tensors
+import _CNNKernels
 
 /// Inverted dropout (Keras `Dropout`): in training, zeroes each element with
 /// probability `rate` and scales the survivors by 1 / (1 − rate), so
@@ -39,32 +40,35 @@ public struct Dropout: Layer {
       return input
     }
     let keep = 1 - rate
-    let scale = 1 / keep
-    var random = generator
-    let mask = [Float](unsafeUninitializedCapacity: input.count) { m, count in
-      Dropout.fillMask(m, keep: keep, scale: scale, generator: &random)
-      count = m.count
+    var words = generator.state
+    var mask = [Float](unsafeUninitializedCapacity: input.count) { _, count in
+      count = input.count
     }
-    generator = random
     let output = Tensor(uninitialized: input.shape) { y in
       input.storage.withUnsafeBufferPointer { x in
-        mask.withUnsafeBufferPointer { m in
-          for i in 0..<y.count { y[i] = x[i] * m[i] }
+        mask.withUnsafeMutableBufferPointer { m in
+          words.withUnsafeMutableBufferPointer { state in
+            cvz_dropout_forward(
+              state.baseAddress, keep, 1 / keep, x.baseAddress, m.baseAddress, y.baseAddress,
+              x.count)
+          }
         }
       }
     }
+    guard let advanced = SeededGenerator(state: words) else {
+      preconditionFailure("xoshiro256** never reaches the all-zero state")
+    }
+    generator = advanced
     cache = Cache(mask: mask)
     return output
   }
 
-  /// One uniform draw per element: `scale` where it is below `keep`, else 0.
-  /// The generator is an inout parameter rather than a closure capture, so the
-  /// loop works on it directly instead of through a heap box.
-  private static func fillMask(
-    _ mask: UnsafeMutableBufferPointer<Float>, keep: Float, scale: Float,
-    generator: inout SeededGenerator
-  ) {
-    for i in 0..<mask.count { mask[i] = generator.nextUnitFloat() < keep ? scale : 0 }
+  /// The mask `forward` draws, computed the plain way: one
+  /// `nextUnitFloat()` per element, `1 / keep` where it is below `keep`,
+  /// else 0. The C kernel is tested against this.
+  static func referenceMask(count: Int, rate: Float, generator: inout SeededGenerator) -> [Float] {
+    let keep = 1 - rate
+    return (0..<count).map { _ in generator.nextUnitFloat() < keep ? 1 / keep : 0 }
   }
 
   public mutating func backward(_ dOutput: Tensor) -> Tensor {

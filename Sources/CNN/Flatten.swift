@@ -1,4 +1,5 @@
 import Tensors
+import _CNNKernels
 
 /// Flattens each sample to a feature vector (Keras `Flatten`).
 ///
@@ -28,18 +29,11 @@ public struct Flatten: Layer {
       return input.reshaped(Shape(input.shape[0], input.count / max(input.shape[0], 1)))
     }
     let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-    var output = Tensor(zeros: Shape(n, h * w * c))
-    input.storage.withUnsafeBufferPointer { x in
-      output.storage.withUnsafeMutableBufferPointer { y in
-        for b in 0..<n {
-          let base = b * c * h * w
-          for ch in 0..<c {
-            for p in 0..<(h * w) { y[base + p * c + ch] = x[base + ch * h * w + p] }
-          }
-        }
+    return Tensor(uninitialized: Shape(n, h * w * c)) { y in
+      input.storage.withUnsafeBufferPointer { x in
+        cvz_transpose_images(x.baseAddress, y.baseAddress, Int32(n), Int32(c), Int32(h * w))
       }
     }
-    return output
   }
 
   public mutating func backward(_ dOutput: Tensor) -> Tensor {
@@ -48,17 +42,11 @@ public struct Flatten: Layer {
     let shape = cache.inputShape
     guard shape.rank == 4 else { return dOutput.reshaped(shape) }
     let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-    var dInput = Tensor(zeros: shape)
-    dOutput.storage.withUnsafeBufferPointer { dy in
-      dInput.storage.withUnsafeMutableBufferPointer { dx in
-        for b in 0..<n {
-          let base = b * c * h * w
-          for ch in 0..<c {
-            for p in 0..<(h * w) { dx[base + ch * h * w + p] = dy[base + p * c + ch] }
-          }
-        }
+    precondition(dOutput.count == shape.count, "Flatten dOutput must have \(shape.count) elements")
+    return Tensor(uninitialized: shape) { dx in
+      dOutput.storage.withUnsafeBufferPointer { dy in
+        cvz_transpose_images(dy.baseAddress, dx.baseAddress, Int32(n), Int32(h * w), Int32(c))
       }
     }
-    return dInput
   }
 }

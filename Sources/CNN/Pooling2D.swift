@@ -79,7 +79,10 @@ public struct Pooling2D: Layer {
     precondition(input.count < Int(Int32.max), "\(kind) input too large for 32-bit indices")
     var g = poolGeometry(input.shape)
     let outputShape = Shape(input.shape[0], input.shape[1], Int(g.out_height), Int(g.out_width))
-    var argmax = [Int32](repeating: 0, count: outputShape.count)
+    // Every window writes its winner, so the indices need no zero fill.
+    var argmax = [Int32](unsafeUninitializedCapacity: outputShape.count) { _, count in
+      count = outputShape.count
+    }
     let output = Tensor(uninitialized: outputShape) { y in
       input.storage.withUnsafeBufferPointer { x in
         argmax.withUnsafeMutableBufferPointer { winners in

@@ -161,10 +161,14 @@ static void forward_chunk(void *context, int chunk) {
   free(col);
 }
 
+size_t cvz_conv2d_saved_input_floats(const cvz_conv_geometry *g) {
+  return cvz_direct_saved_input_floats(g);
+}
+
 void cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
-                        const float *bias, int relu, float *output) {
+                        const float *bias, int relu, float *output, float *saved_input) {
   if (cvz_direct_forward_applies(g)) {
-    cvz_direct_forward(g, input, kernel_hwio, bias, relu, output);
+    cvz_direct_forward(g, input, kernel_hwio, bias, relu, output, saved_input);
     return;
   }
   float *wm = rearrange_kernel(g, kernel_hwio);
@@ -294,12 +298,13 @@ static float *flipped_kernel(const cvz_conv_geometry *g, const float *hwio) {
   return wf;
 }
 
-void cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
+void cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
+                         const float *saved_input, const float *kernel_hwio,
                          const float *d_output, const float *relu_output, float *d_input,
                          float *d_kernel_hwio, float *d_bias) {
   if (d_input ? cvz_direct_input_gradient_applies(g) : cvz_direct_forward_applies(g)) {
-    cvz_direct_backward(g, input, kernel_hwio, d_output, relu_output, d_input, d_kernel_hwio,
-                        d_bias);
+    cvz_direct_backward(g, input, saved_input, kernel_hwio, d_output, relu_output, d_input,
+                        d_kernel_hwio, d_bias);
     return;
   }
   const int kh = g->kernel_height, kw = g->kernel_width, ci = g->in_channels, co = g->out_channels;

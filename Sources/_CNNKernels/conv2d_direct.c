@@ -72,6 +72,16 @@ static void tile_dispatch(const float *in, int pixel_step, int row_step, int cin
   }
 }
 
+void cvz_direct_pack_weights(const float *hwio, int taps, int cin, int cout, float *packed) {
+  const int block = 8 * MAX_V;
+  for (int o0 = 0; o0 < cout; o0 += block) {
+    const int width = cout - o0 < block ? cout - o0 : block;
+    float *dst = packed + (size_t)taps * cin * o0;
+    for (int t = 0; t < taps * cin; t++)
+      memcpy(dst + (size_t)t * width, hwio + (size_t)t * cout + o0, sizeof(float) * width);
+  }
+}
+
 void cvz_direct_correlate(const cvz_hwc_image *src, int out_height, int out_width, int row_begin,
                           int row_end, int stride_y, int stride_x, int kh, int kw,
                           const float *w, int cout, const float *bias, int relu, float *dst) {
@@ -85,12 +95,13 @@ void cvz_direct_correlate(const cvz_hwc_image *src, int out_height, int out_widt
   const int block = 8 * MAX_V;
   for (int o0 = 0; o0 < cout; o0 += block) {
     const int V = (cout - o0 < block ? cout - o0 : block) / 8;
+    const float *block_weights = w + (size_t)kh * kw * cin * o0;
     for (int oy = row_begin; oy < row_end; oy++) {
       const float *row = src->data + (size_t)(oy - row_begin) * stride_y * row_step;
       for (int ox = 0; ox < out_width; ox += MAX_P) {
         const int P = out_width - ox < MAX_P ? out_width - ox : MAX_P;
-        tile_dispatch(row + ox * pixel_step, pixel_step, row_step, cin, kh, kw, w + o0, cout, V,
-                      P, out);
+        tile_dispatch(row + ox * pixel_step, pixel_step, row_step, cin, kh, kw, block_weights,
+                      8 * V, V, P, out);
         for (int v = 0; v < V * 8; v++) {
           const float b = bias ? bias[o0 + v] : 0;
           float *d = dst + (size_t)(o0 + v) * plane + (size_t)oy * out_width + ox;
@@ -106,14 +117,14 @@ void cvz_direct_correlate(const cvz_hwc_image *src, int out_height, int out_widt
 
 // acc[j][v] = Σ_pixels x[pixel + j] · dy[pixel][v·8..], for J channels.
 static inline __attribute__((always_inline)) void weight_tile(
-    const float *x, int x_row_step, int x_pixel_step, const float *dy, int cout, int oh, int ow,
-    int V, int J, float *dw, int dw_channel_step) {
+    const float *x, int x_row_step, int x_pixel_step, const float *dy, int dy_row_step, int cout,
+    int oh, int ow, int V, int J, float *dw, int dw_channel_step) {
   __m256 acc[MAX_P][MAX_V];
   for (int j = 0; j < J; j++)
     for (int v = 0; v < V; v++) acc[j][v] = _mm256_setzero_ps();
   for (int oy = 0; oy < oh; oy++) {
     const float *xr = x + (size_t)oy * x_row_step;
-    const float *dr = dy + (size_t)oy * ow * cout;
+    const float *dr = dy + (size_t)oy * dy_row_step;
     for (int ox = 0; ox < ow; ox++) {
       __m256 g[MAX_V];
       for (int v = 0; v < V; v++) g[v] = _mm256_loadu_ps(dr + ox * cout + 8 * v);
@@ -131,13 +142,14 @@ static inline __attribute__((always_inline)) void weight_tile(
 }
 
 #define WEIGHT_CASE(V, J) \
-  weight_tile(x, x_row_step, x_pixel_step, dy, cout, oh, ow, V, J, dw, dw_channel_step)
+  weight_tile(x, x_row_step, x_pixel_step, dy, dy_row_step, cout, oh, ow, V, J, dw, \
+              dw_channel_step)
 
 // dw_hwio += the weight gradient of output rows [0, oh) for every tap, one
 // (tap, channel block, output block) register tile at a time.
-static void weight_gradient_rows(const cvz_hwc_image *x_image, const float *dy_hwc, int oh,
-                                 int ow, int stride_y, int stride_x, int kh, int kw, int cout,
-                                 float *dw_hwio) {
+static void weight_gradient_rows(const cvz_hwc_image *x_image, const float *dy_hwc,
+                                 int dy_row_step, int oh, int ow, int stride_y, int stride_x,
+                                 int kh, int kw, int cout, float *dw_hwio) {
   const int cin = x_image->channels;
   const int x_row_step = stride_y * x_image->width * cin;
   const int x_pixel_step = stride_x * cin;
@@ -172,9 +184,9 @@ static void weight_gradient_rows(const cvz_hwc_image *x_image, const float *dy_h
   }
 }
 
-void cvz_direct_weight_gradient(const cvz_hwc_image *x_image, const float *dy_hwc, int oh, int ow,
-                                int stride_y, int stride_x, int kh, int kw, int cout,
-                                float *dw_hwio) {
+void cvz_direct_weight_gradient(const cvz_hwc_image *x_image, const float *dy_hwc,
+                                int dy_row_step, int oh, int ow, int stride_y, int stride_x,
+                                int kh, int kw, int cout, float *dw_hwio) {
   // Bands of a few output rows keep that band's dY and input rows in L1
   // while every tap and channel block visits them.
   enum { BAND = 4 };
@@ -183,8 +195,9 @@ void cvz_direct_weight_gradient(const cvz_hwc_image *x_image, const float *dy_hw
     const cvz_hwc_image rows = {
         x_image->data + (size_t)b0 * stride_y * x_image->width * cin,
         x_image->height - b0 * stride_y, x_image->width, cin};
-    weight_gradient_rows(&rows, dy_hwc + (size_t)b0 * ow * cout, oh - b0 < BAND ? oh - b0 : BAND,
-                         ow, stride_y, stride_x, kh, kw, cout, dw_hwio);
+    weight_gradient_rows(&rows, dy_hwc + (size_t)b0 * dy_row_step, dy_row_step,
+                         oh - b0 < BAND ? oh - b0 : BAND, ow, stride_y, stride_x, kh, kw, cout,
+                         dw_hwio);
   }
 }
 

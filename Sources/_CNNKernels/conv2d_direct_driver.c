@@ -62,6 +62,13 @@ static size_t padded_plane_floats(const cvz_conv_geometry *g) {
   return (size_t)(g->out_height + g->kernel_height - 1) * (g->out_width + g->kernel_width - 1) + 8;
 }
 
+// The floats of one image's padded channels-last copy for the forward
+// pass: every input row and column that some output reads.
+static size_t padded_input_floats(const cvz_conv_geometry *g) {
+  return (size_t)((g->out_height - 1) * g->stride_y + g->kernel_height) *
+         ((g->out_width - 1) * g->stride_x + g->kernel_width) * g->in_channels;
+}
+
 // MARK: Forward
 
 typedef struct {
@@ -69,6 +76,8 @@ typedef struct {
   const float *input, *kernel, *bias;
   int relu;
   float *output;
+  // When not NULL, every image's padded HWC copy is kept here for backward.
+  float *saved_input;
 } forward_job;
 
 static void single_channel_forward_chunk(const forward_job *job, int chunk) {
@@ -98,14 +107,17 @@ static void forward_chunk(void *context, int chunk) {
   if (r1 <= r0) return;
   const int width = (g->out_width - 1) * g->stride_x + g->kernel_width;
   const int rows = (r1 - 1 - r0) * g->stride_y + g->kernel_height;
-  float *band = checked_malloc(sizeof(float) * (size_t)rows * width * g->in_channels);
+  const size_t band_floats = (size_t)rows * width * g->in_channels;
+  float *band = job->saved_input ? NULL : checked_malloc(sizeof(float) * band_floats);
   const size_t in_image = (size_t)g->in_channels * g->in_height * g->in_width;
   const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
   for (int n = n0; n < n1; n++) {
+    // Saved copies exist only when chunks are whole images (r0 = 0, r1 = OH).
+    float *hwc = job->saved_input ? job->saved_input + n * band_floats : band;
     cvz_direct_to_padded_hwc(job->input + n * in_image, NULL, g->in_channels, g->in_height,
-                             g->in_width,
-                  r0 * g->stride_y, rows, width, g->pad_top, g->pad_left, band);
-    cvz_hwc_image src = {band, rows, width, g->in_channels};
+                             g->in_width, r0 * g->stride_y, rows, width, g->pad_top, g->pad_left,
+                             hwc);
+    cvz_hwc_image src = {hwc, rows, width, g->in_channels};
     cvz_direct_correlate(&src, g->out_height, g->out_width, r0, r1, g->stride_y, g->stride_x,
                          g->kernel_height, g->kernel_width, job->kernel, g->out_channels,
                          job->bias, job->relu, job->output + n * out_image);
@@ -113,56 +125,102 @@ static void forward_chunk(void *context, int chunk) {
   free(band);
 }
 
+size_t cvz_direct_saved_input_floats(const cvz_conv_geometry *g) {
+  if (!cvz_direct_forward_applies(g) || single_channel(g) || g->batch < CVZ_CHUNKS) return 0;
+  return padded_input_floats(g) * g->batch;
+}
+
+// The kernel in cvz_direct_correlate's packed layout (caller frees).
+static float *packed_weights(const float *hwio, int taps, int cin, int cout) {
+  float *packed = checked_malloc(sizeof(float) * (size_t)taps * cin * cout);
+  cvz_direct_pack_weights(hwio, taps, cin, cout, packed);
+  return packed;
+}
+
 void cvz_direct_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
-                        const float *bias, int relu, float *output) {
-  forward_job job = {g, input, kernel_hwio, bias, relu, output};
+                        const float *bias, int relu, float *output, float *saved_input) {
+  // The single-channel kernel reads HWIO directly.
+  float *packed = single_channel(g) ? NULL
+                                    : packed_weights(kernel_hwio,
+                                                     g->kernel_height * g->kernel_width,
+                                                     g->in_channels, g->out_channels);
+  forward_job job = {g, input, packed ? packed : kernel_hwio, bias, relu, output, saved_input};
   cvz_parallel_for(CVZ_CHUNKS, forward_chunk, &job);
+  free(packed);
 }
 
 // MARK: Backward
 
 typedef struct {
   const cvz_conv_geometry *g;
-  const float *input, *flipped, *d_output, *relu_output;
+  const float *input, *saved_input, *flipped, *d_output, *relu_output;
   float *d_input;
   float *d_kernel[CVZ_CHUNKS], *d_bias[CVZ_CHUNKS];
 } backward_job;
 
-static void weight_and_bias_gradient(const backward_job *job, int n, int r0, int r1,
-                                     float *band, float *dy, float *d_kernel, float *d_bias) {
+// The padded HWC input rows that output rows [r0, r1) read: the forward's
+// saved copy when there is one, else a fresh copy in `band`.
+static cvz_hwc_image input_band(const backward_job *job, int n, int r0, int r1, float *band) {
   const cvz_conv_geometry *g = job->g;
-  const int co = g->out_channels, ow = g->out_width;
-  const size_t in_image = (size_t)g->in_channels * g->in_height * g->in_width;
-  const size_t out_image = (size_t)co * g->out_height * ow;
-  const int width = (ow - 1) * g->stride_x + g->kernel_width;
+  const int width = (g->out_width - 1) * g->stride_x + g->kernel_width;
   const int rows = (r1 - 1 - r0) * g->stride_y + g->kernel_height;
+  if (job->saved_input) {
+    return (cvz_hwc_image){job->saved_input + n * padded_input_floats(g), rows, width,
+                           g->in_channels};
+  }
+  const size_t in_image = (size_t)g->in_channels * g->in_height * g->in_width;
   cvz_direct_to_padded_hwc(job->input + n * in_image, NULL, g->in_channels, g->in_height,
-                           g->in_width,
-                r0 * g->stride_y, rows, width, g->pad_top, g->pad_left, band);
-  // dY rows [r0, r1) as HWC, masked by the fused ReLU.
-  cvz_direct_to_padded_hwc(job->d_output + n * out_image,
-                job->relu_output ? job->relu_output + n * out_image : NULL, co, g->out_height, ow,
-                r0, r1 - r0, ow, 0, 0, dy);
-  const size_t pixels = (size_t)(r1 - r0) * ow;
-  for (size_t p = 0; p < pixels; p++)
-    for (int o = 0; o < co; o++) d_bias[o] += dy[p * co + o];
-  cvz_hwc_image x = {band, rows, width, g->in_channels};
-  cvz_direct_weight_gradient(&x, dy, r1 - r0, ow, g->stride_y, g->stride_x, g->kernel_height,
-                             g->kernel_width, co, d_kernel);
+                           g->in_width, r0 * g->stride_y, rows, width, g->pad_top, g->pad_left,
+                           band);
+  return (cvz_hwc_image){band, rows, width, g->in_channels};
 }
 
-static void input_gradient(const backward_job *job, int n, int q0, int q1, float *band) {
+// Adds the weight and bias gradients of output rows [r0, r1) of image n;
+// `dy` holds those rows of dY as HWC (already masked by a fused ReLU),
+// `dy_row_step` floats apart.
+static void weight_and_bias_gradient(const backward_job *job, int n, int r0, int r1, float *band,
+                                     const float *dy, int dy_row_step, float *d_kernel,
+                                     float *d_bias) {
+  const cvz_conv_geometry *g = job->g;
+  const int co = g->out_channels, ow = g->out_width;
+  for (int r = 0; r < r1 - r0; r++) {
+    const float *row = dy + (size_t)r * dy_row_step;
+    for (int p = 0; p < ow; p++)
+      for (int o = 0; o < co; o++) d_bias[o] += row[p * co + o];
+  }
+  const cvz_hwc_image x = input_band(job, n, r0, r1, band);
+  cvz_direct_weight_gradient(&x, dy, dy_row_step, r1 - r0, ow, g->stride_y, g->stride_x,
+                             g->kernel_height, g->kernel_width, co, d_kernel);
+}
+
+// dY of image n as HWC rows [r0, r1), masked by the fused ReLU, unpadded.
+static void output_gradient_rows(const backward_job *job, int n, int r0, int r1, float *dy) {
+  const cvz_conv_geometry *g = job->g;
+  const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
+  cvz_direct_to_padded_hwc(job->d_output + n * out_image,
+                           job->relu_output ? job->relu_output + n * out_image : NULL,
+                           g->out_channels, g->out_height, g->out_width, r0, r1 - r0,
+                           g->out_width, 0, 0, dy);
+}
+
+// dY of image n padded for the input gradient's "full" correlation (stride
+// 1): kh − 1 − pad_top rows above, kw − 1 − pad_left columns left, masked;
+// the band that input rows [q0, q1) read. Its width is W + kw − 1.
+static void padded_output_gradient(const backward_job *job, int n, int q0, int q1, float *band) {
+  const cvz_conv_geometry *g = job->g;
+  const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
+  const int kh = g->kernel_height, kw = g->kernel_width;
+  cvz_direct_to_padded_hwc(job->d_output + n * out_image,
+                           job->relu_output ? job->relu_output + n * out_image : NULL,
+                           g->out_channels, g->out_height, g->out_width, q0, (q1 - 1 - q0) + kh,
+                           g->in_width + kw - 1, kh - 1 - g->pad_top, kw - 1 - g->pad_left, band);
+}
+
+static void input_gradient(const backward_job *job, int n, int q0, int q1, const float *band) {
   const cvz_conv_geometry *g = job->g;
   const int kh = g->kernel_height, kw = g->kernel_width;
-  const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
   const size_t in_image = (size_t)g->in_channels * g->in_height * g->in_width;
-  const int width = g->in_width + kw - 1;
-  const int rows = (q1 - 1 - q0) + kh;
-  cvz_direct_to_padded_hwc(job->d_output + n * out_image,
-                job->relu_output ? job->relu_output + n * out_image : NULL, g->out_channels,
-                g->out_height, g->out_width, q0, rows, width, kh - 1 - g->pad_top,
-                kw - 1 - g->pad_left, band);
-  cvz_hwc_image src = {band, rows, width, g->out_channels};
+  cvz_hwc_image src = {band, (q1 - 1 - q0) + kh, g->in_width + kw - 1, g->out_channels};
   cvz_direct_correlate(&src, g->in_height, g->in_width, q0, q1, 1, 1, kh, kw, job->flipped,
                        g->in_channels, NULL, 0, job->d_input + n * in_image);
 }
@@ -195,41 +253,66 @@ static void backward_chunk(void *context, int chunk) {
   int n0, n1, r0, r1, q0, q1;
   chunk_work(g->batch, g->out_height, chunk, &n0, &n1, &r0, &r1);
   chunk_work(g->batch, g->in_height, chunk, &n0, &n1, &q0, &q1);
-  const size_t x_band = (size_t)((g->out_height - 1) * g->stride_y + g->kernel_height) *
-                        ((g->out_width - 1) * g->stride_x + g->kernel_width) * g->in_channels;
-  const size_t dy_band = (size_t)(g->in_height + g->kernel_height - 1) *
-                         (g->in_width + g->kernel_width - 1) * g->out_channels;
-  float *band = checked_malloc(sizeof(float) * (x_band > dy_band ? x_band : dy_band));
-  float *dy =
-      checked_malloc(sizeof(float) * (size_t)g->out_height * g->out_width * g->out_channels);
+  const int co = g->out_channels;
+  float *x_band = job->saved_input ? NULL : checked_malloc(sizeof(float) * padded_input_floats(g));
+  const int padded_width = g->in_width + g->kernel_width - 1;
+  float *dy_band = job->d_input ? checked_malloc(sizeof(float) * (size_t)(g->in_height +
+                                                  g->kernel_height - 1) * padded_width * co)
+                                : NULL;
+  // Whole images per chunk: the padded dY serves both gradients, its
+  // interior being dY itself. Otherwise (one image split by rows) the two
+  // gradients need different row ranges.
+  const int shared_dy = job->d_input && g->batch >= CVZ_CHUNKS;
+  float *dy = shared_dy ? NULL
+                        : checked_malloc(sizeof(float) * (size_t)g->out_height * g->out_width * co);
   for (int n = n0; n < n1; n++) {
-    if (r1 > r0)
-      weight_and_bias_gradient(job, n, r0, r1, band, dy, job->d_kernel[chunk], job->d_bias[chunk]);
-    if (job->d_input && q1 > q0) input_gradient(job, n, q0, q1, band);
+    if (shared_dy) {
+      padded_output_gradient(job, n, q0, q1, dy_band);
+      const size_t interior = ((size_t)(g->kernel_height - 1 - g->pad_top) * padded_width +
+                               (g->kernel_width - 1 - g->pad_left)) * co;
+      weight_and_bias_gradient(job, n, r0, r1, x_band, dy_band + interior, padded_width * co,
+                               job->d_kernel[chunk], job->d_bias[chunk]);
+      input_gradient(job, n, q0, q1, dy_band);
+      continue;
+    }
+    if (r1 > r0) {
+      output_gradient_rows(job, n, r0, r1, dy);
+      weight_and_bias_gradient(job, n, r0, r1, x_band, dy, g->out_width * co,
+                               job->d_kernel[chunk], job->d_bias[chunk]);
+    }
+    if (job->d_input && q1 > q0) {
+      padded_output_gradient(job, n, q0, q1, dy_band);
+      input_gradient(job, n, q0, q1, dy_band);
+    }
   }
   free(dy);
-  free(band);
+  free(dy_band);
+  free(x_band);
 }
 
-void cvz_direct_backward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
+void cvz_direct_backward(const cvz_conv_geometry *g, const float *input,
+                         const float *saved_input, const float *kernel_hwio,
                          const float *d_output, const float *relu_output, float *d_input,
                          float *d_kernel_hwio, float *d_bias) {
   const int kh = g->kernel_height, kw = g->kernel_width, ci = g->in_channels, co = g->out_channels;
   const size_t k = (size_t)kh * kw * ci * co;
   float *flipped = NULL;
   if (d_input) {
-    // Wf[ky][kx][o][c] = W[kh−1−ky][kw−1−kx][c][o]: an HWIO kernel from cout to cin.
-    flipped = checked_malloc(sizeof(float) * k);
+    // Wf[ky][kx][o][c] = W[kh−1−ky][kw−1−kx][c][o]: an HWIO kernel from cout to
+    // cin, packed for cvz_direct_correlate.
+    float *hwio = checked_malloc(sizeof(float) * k);
     for (int ky = 0; ky < kh; ky++)
       for (int kx = 0; kx < kw; kx++)
         for (int c = 0; c < ci; c++)
           for (int o = 0; o < co; o++)
-            flipped[(((size_t)(kh - 1 - ky) * kw + (kw - 1 - kx)) * co + o) * ci + c] =
+            hwio[(((size_t)(kh - 1 - ky) * kw + (kw - 1 - kx)) * co + o) * ci + c] =
                 kernel_hwio[(((size_t)ky * kw + kx) * ci + c) * co + o];
+    flipped = packed_weights(hwio, kh * kw, co, ci);
+    free(hwio);
   }
   float *sums = calloc((size_t)CVZ_CHUNKS * (k + co), sizeof(float));
   if (!sums) abort();
-  backward_job job = {g, input, flipped, d_output, relu_output, d_input, {0}, {0}};
+  backward_job job = {g, input, saved_input, flipped, d_output, relu_output, d_input, {0}, {0}};
   for (int i = 0; i < CVZ_CHUNKS; i++) {
     job.d_kernel[i] = sums + (size_t)i * (k + co);
     job.d_bias[i] = job.d_kernel[i] + k;

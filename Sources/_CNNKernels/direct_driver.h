@@ -2,6 +2,8 @@
 #ifndef CVZ_DIRECT_DRIVER_H
 #define CVZ_DIRECT_DRIVER_H
 
+#include <stddef.h>
+
 #include "cvz_cnn_kernels.h"
 
 // Whether the direct path can compute the forward pass and weight gradient
@@ -11,9 +13,14 @@ int cvz_direct_forward_applies(const cvz_conv_geometry *g);
 // 8, stride 1).
 int cvz_direct_input_gradient_applies(const cvz_conv_geometry *g);
 
+// See cvz_conv2d_saved_input_floats: nonzero when forward can keep the
+// padded channels-last input copies for backward.
+size_t cvz_direct_saved_input_floats(const cvz_conv_geometry *g);
+
 void cvz_direct_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
-                        const float *bias, int relu, float *output);
-void cvz_direct_backward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
+                        const float *bias, int relu, float *output, float *saved_input);
+void cvz_direct_backward(const cvz_conv_geometry *g, const float *input,
+                         const float *saved_input, const float *kernel_hwio,
                          const float *d_output, const float *relu_output, float *d_input,
                          float *d_kernel_hwio, float *d_bias);
 

@@ -108,6 +108,36 @@ final class Conv2DTests: XCTestCase {
     }
   }
 
+  /// The fused ReLU (mask applied while the fast path builds its padded
+  /// dY) against the reference convolution followed by a plain ReLU.
+  func testFusedReLUFastPathMatchesReference() {
+    var generator = SeededGenerator(seed: 12)
+    for c in Self.cases {
+      let input = GradientCheck.randomTensor(Shape(c.n, c.cin, c.h, c.w), &generator)
+      let kernel = GradientCheck.randomTensor(Shape(c.kh, c.kw, c.cin, c.cout), &generator)
+      let bias = GradientCheck.randomTensor(Shape(c.cout), &generator)
+      var layer = Conv2D(
+        kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding, activation: .relu)
+      let output = layer.forward(input, mode: .training)
+      let linear = conv2dForwardReference(
+        input: input, kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding)
+      let expected = Tensor(shape: linear.shape, storage: linear.storage.map { max($0, 0) })
+      XCTAssertLessThan(output.maxAbsoluteDifference(to: expected), 1e-4, "forward \(c)")
+
+      let dOutput = GradientCheck.randomTensor(output.shape, &generator)
+      let masked = Tensor(
+        shape: dOutput.shape,
+        storage: zip(dOutput.storage, output.storage).map { $1 > 0 ? $0 : 0 })
+      let dInput = layer.backward(dOutput)
+      let reference = conv2dBackwardReference(
+        input: input, kernel: kernel, dOutput: masked, strides: (c.sy, c.sx), padding: c.padding)
+      XCTAssertLessThan(dInput.maxAbsoluteDifference(to: reference.dInput), 1e-4, "dInput \(c)")
+      XCTAssertLessThan(
+        layer.kernel.grad.maxAbsoluteDifference(to: reference.dKernel), 1e-3, "dKernel \(c)")
+      XCTAssertLessThan(layer.bias.grad.maxAbsoluteDifference(to: reference.dBias), 1e-3, "dBias \(c)")
+    }
+  }
+
   func testBackwardAccumulatesIntoGradients() {
     var generator = SeededGenerator(seed: 5)
     var layer = Conv2D(inputChannels: 2, filters: 3, kernelSize: (3, 3), generator: &generator)

@@ -1,4 +1,4 @@
-import CNN
+@testable import CNN
 import Tensors
 import XCTest
 
@@ -33,6 +33,21 @@ final class DropoutTests: XCTestCase {
     XCTAssertEqual(a.forward(input, mode: .training), next)
   }
 
+  func testKernelMaskEqualsReferenceDrawsAndAdvancesGenerator() {
+    var generator = SeededGenerator(seed: 17)
+    let input = GradientCheck.randomTensor(Shape(3, 5, 7, 11), &generator)
+    for rate: Float in [0.25, 0.5, 0.9] {
+      var dropout = Dropout(rate: rate, generator: SeededGenerator(seed: 21))
+      var reference = SeededGenerator(seed: 21)
+      let mask = Dropout.referenceMask(count: input.count, rate: rate, generator: &reference)
+      let output = dropout.forward(input, mode: .training)
+      XCTAssertEqual(output.storage, zip(input.storage, mask).map { $0 * $1 }, "rate \(rate)")
+      XCTAssertEqual(dropout.generator, reference, "generator advanced by one draw per element")
+      let dropped = mask.filter { $0 == 0 }.count
+      XCTAssertEqual(Double(dropped) / Double(mask.count), Double(rate), accuracy: 0.05)
+    }
+  }
+
   func testGradientCheck() {
     var generator = SeededGenerator(seed: 3)
     GradientCheck.check(
@@ -50,6 +65,28 @@ final class FlattenTests: XCTestCase {
     let output = flatten.forward(input, mode: .training)
     XCTAssertEqual(output.shape, Shape(1, 6))
     XCTAssertEqual(output.storage, [1, 10, 2, 20, 3, 30])
+    XCTAssertEqual(flatten.backward(output), input)
+  }
+
+  func testMatchesIndexFormulaAcrossTileEdges() {
+    // Sizes that are not multiples of the kernel's 16×16 tiles, odd batch.
+    var generator = SeededGenerator(seed: 6)
+    let (n, c, h, w) = (3, 20, 17, 5)
+    let input = GradientCheck.randomTensor(Shape(n, c, h, w), &generator)
+    var flatten = Flatten()
+    let output = flatten.forward(input, mode: .training)
+    for b in 0..<n {
+      for ch in 0..<c {
+        for y in 0..<h {
+          for x in 0..<w {
+            let feature = (y * w + x) * c + ch
+            XCTAssertEqual(
+              output.storage[b * c * h * w + feature],
+              input.storage[input.offset(n: b, c: ch, y: y, x: x)])
+          }
+        }
+      }
+    }
     XCTAssertEqual(flatten.backward(output), input)
   }
 

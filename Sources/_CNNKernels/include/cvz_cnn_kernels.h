@@ -22,6 +22,9 @@
 #ifndef CVZ_CNN_KERNELS_H
 #define CVZ_CNN_KERNELS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -36,20 +39,28 @@ typedef struct {
   int out_height, out_width;
 } cvz_conv_geometry;
 
+/// How many floats `saved_input` of cvz_conv2d_forward takes for this
+/// geometry, or 0 when the layer's path keeps no copy (then pass NULL).
+size_t cvz_conv2d_saved_input_floats(const cvz_conv_geometry *g);
+
 /// output (N, cout, OH, OW) = conv(input (N, cin, H, W), kernel HWIO) + bias,
 /// followed by max(0, ·) when relu is nonzero (fused into the same pass).
+/// When saved_input is not NULL (training), the direct path leaves there
+/// the padded channels-last copy of the input it builds anyway, so that
+/// backward need not build it again.
 void cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input,
                         const float *kernel_hwio, const float *bias, int relu,
-                        float *output);
+                        float *output, float *saved_input);
 
 /// Adds the kernel (HWIO) and bias gradients into d_kernel_hwio and d_bias
 /// and, when d_input is not NULL, writes the input gradient (N, cin, H, W).
 /// When relu_output is not NULL it is the forward output of a fused ReLU,
 /// and d_output is taken as zero wherever relu_output is not positive.
+/// saved_input is the forward's copy for the same input, or NULL.
 void cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
-                         const float *kernel_hwio, const float *d_output,
-                         const float *relu_output, float *d_input,
-                         float *d_kernel_hwio, float *d_bias);
+                         const float *saved_input, const float *kernel_hwio,
+                         const float *d_output, const float *relu_output,
+                         float *d_input, float *d_kernel_hwio, float *d_bias);
 
 /// The geometry of a pooling call over `planes` = N·C independent planes.
 typedef struct {
@@ -72,6 +83,18 @@ void cvz_max_pool_backward(const cvz_pool_geometry *g, const float *d_output,
 void cvz_sgemm(int transpose_a, int transpose_b, int m, int n, int k,
                float alpha, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc);
+
+/// Inverted dropout: mask[i] = scale where the i-th uniform draw of the
+/// xoshiro256** generator `state` (advanced in place) is below keep, else 0;
+/// output[i] = input[i] · mask[i]. The draws are SeededGenerator's
+/// nextUnitFloat(), so the masks equal the Swift generator's.
+void cvz_dropout_forward(uint64_t state[4], float keep, float scale, const float *input,
+                         float *mask, float *output, long count);
+
+/// For each of `images` row-major (rows, columns) matrices:
+/// dst[j·rows + i] = src[i·columns + j]. (C, H·W) → (H·W, C) is NCHW to
+/// channels-last, and the swapped call goes back.
+void cvz_transpose_images(const float *src, float *dst, int images, int rows, int columns);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,68 @@
+// Dropout masks and the channels-first ↔ channels-last copies of Flatten:
+// memory-bound loops that are several times faster here than in Swift
+// (no per-element generator calls through struct state, no strided Swift
+// stores), and, for the copies, split between the two workers.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cvz_cnn_kernels.h"
+#include "parallel.h"
+
+static inline uint64_t rotate_left(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+void cvz_dropout_forward(uint64_t state[4], float keep, float scale, const float *input,
+                         float *mask, float *output, long count) {
+  // xoshiro256** exactly as SeededGenerator.next(), and nextUnitFloat()'s
+  // 24-bit uniform, so the masks equal the Swift reference's.
+  uint64_t s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
+  for (long i = 0; i < count; i++) {
+    const uint64_t random = rotate_left(s1 * 5, 7) * 9;
+    const uint64_t t = s1 << 17;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotate_left(s3, 45);
+    const float uniform = (float)(random >> 40) * (1.0f / 16777216.0f);
+    const float m = uniform < keep ? scale : 0.0f;
+    mask[i] = m;
+    output[i] = input[i] * m;
+  }
+  state[0] = s0;
+  state[1] = s1;
+  state[2] = s2;
+  state[3] = s3;
+}
+
+typedef struct {
+  const float *src;
+  float *dst;
+  int images, rows, columns;
+} transpose_job;
+
+// dst[j·rows + i] = src[i·columns + j] for each image, in cache-sized tiles.
+static void transpose_chunk(void *context, int chunk) {
+  const transpose_job *job = context;
+  enum { TILE = 16 };
+  const int rows = job->rows, columns = job->columns;
+  const size_t image = (size_t)rows * columns;
+  const int begin = job->images * chunk / CVZ_CHUNKS, end = job->images * (chunk + 1) / CVZ_CHUNKS;
+  for (int n = begin; n < end; n++) {
+    const float *src = job->src + n * image;
+    float *dst = job->dst + n * image;
+    for (int i0 = 0; i0 < rows; i0 += TILE) {
+      const int i1 = i0 + TILE < rows ? i0 + TILE : rows;
+      for (int j0 = 0; j0 < columns; j0 += TILE) {
+        const int j1 = j0 + TILE < columns ? j0 + TILE : columns;
+        for (int i = i0; i < i1; i++)
+          for (int j = j0; j < j1; j++) dst[(size_t)j * rows + i] = src[(size_t)i * columns + j];
+      }
+    }
+  }
+}
+
+void cvz_transpose_images(const float *src, float *dst, int images, int rows, int columns) {
+  transpose_job job = {src, dst, images, rows, columns};
+  cvz_parallel_for(CVZ_CHUNKS, transpose_chunk, &job);
+}
