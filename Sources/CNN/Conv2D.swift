@@ -24,6 +24,9 @@ public struct Conv2D: Layer {
     /// The fast path's padded channels-last copy of `input`, which backward
     /// would otherwise build again (empty when the path keeps none).
     var savedInput: [Float]
+    /// With fused max pooling: its geometry and each pooled cell's winner.
+    /// `output` then holds the pooled maps.
+    var pooling: (geometry: cvz_pool_geometry, argmax: [Int32])? = nil
   }
 
   public let filters: Int
@@ -138,6 +141,61 @@ public struct Conv2D: Layer {
     return output
   }
 
+  /// Whether `forward(_:mode:fusingReLU:pooling:)` can pool this input in
+  /// the same pass: max pooling, a ReLU or no activation, and the direct
+  /// path with whole images per worker.
+  func canFusePooling(_ pooling: Pooling2D, inputShape: Shape) -> Bool {
+    guard pooling.reduction == .max, separateActivation == nil, inputShape.rank == 4,
+      inputShape[1] == inputChannels
+    else { return false }
+    var g = geometry(batch: inputShape[0], height: inputShape[2], width: inputShape[3])
+    return cvz_conv2d_pooling_fuses(&g) != 0
+  }
+
+  /// `forward(_:mode:fusingReLU:)` followed by the max `pooling` layer that
+  /// comes next (`Sequential` fuses them when `canFusePooling`): each
+  /// image's maps are pooled while still in cache, so the full-size output
+  /// is never stored. Returns the pooled maps, equal to the two layers run
+  /// one after the other; backward then expects their gradient.
+  mutating func forward(
+    _ input: Tensor, mode: Mode, fusingReLU: Bool, pooling: Pooling2D
+  ) -> Tensor {
+    precondition(!fusingReLU || activation == .linear, "only a linear Conv2D can take a ReLU")
+    precondition(canFusePooling(pooling, inputShape: input.shape), "pooling cannot be fused here")
+    var g = geometry(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
+    var pool = pooling.poolGeometry(Shape(1, filters, Int(g.out_height), Int(g.out_width)))
+    let relu: Int32 = activation == .relu || fusingReLU ? 1 : 0
+    let savedCount = mode == .training ? cvz_conv2d_saved_input_floats(&g) : 0
+    var savedInput = [Float](unsafeUninitializedCapacity: savedCount) { _, count in
+      count = savedCount
+    }
+    let shape = Shape(input.shape[0], filters, Int(pool.out_height), Int(pool.out_width))
+    var argmax = [Int32](unsafeUninitializedCapacity: shape.count) { _, count in
+      count = shape.count
+    }
+    let output = Tensor(uninitialized: shape) { y in
+      input.storage.withUnsafeBufferPointer { x in
+        kernel.value.storage.withUnsafeBufferPointer { k in
+          bias.value.storage.withUnsafeBufferPointer { b in
+            savedInput.withUnsafeMutableBufferPointer { saved in
+              argmax.withUnsafeMutableBufferPointer { winners in
+                cvz_conv2d_forward_pooled(
+                  &g, &pool, x.baseAddress, k.baseAddress, b.baseAddress, relu, y.baseAddress,
+                  winners.baseAddress, savedCount > 0 ? saved.baseAddress : nil)
+              }
+            }
+          }
+        }
+      }
+    }
+    cache = mode == .training
+      ? Cache(
+        input: input, geometry: g, output: relu == 1 ? output : nil, savedInput: savedInput,
+        pooling: (pool, argmax))
+      : nil
+    return output
+  }
+
   public mutating func backward(_ dOutput: Tensor) -> Tensor {
     backward(dOutput, needsInputGradient: true)
   }
@@ -155,13 +213,17 @@ public struct Conv2D: Layer {
       separateActivation = separate
     }
     let reluOutput = cache.output ?? Tensor(zeros: Shape(0))
+    let mapGeometry = cache.pooling.map { ($0.geometry.out_height, $0.geometry.out_width) }
+    let (outputHeight, outputWidth) =
+      mapGeometry ?? (cache.geometry.out_height, cache.geometry.out_width)
     let expected = Shape(
-      Int(cache.geometry.batch), filters, Int(cache.geometry.out_height),
-      Int(cache.geometry.out_width))
+      Int(cache.geometry.batch), filters, Int(outputHeight), Int(outputWidth))
     precondition(
       dOutput.shape == expected, "Conv2D dOutput must be \(expected), got \(dOutput.shape)")
     var dInput = Tensor(uninitialized: needsInputGradient ? cache.input.shape : Shape(0)) { _ in }
     let savedInput = cache.savedInput
+    let winners = cache.pooling?.argmax ?? []
+    let pool = cache.pooling?.geometry
     cache.input.storage.withUnsafeBufferPointer { x in
       savedInput.withUnsafeBufferPointer { saved in
         kernel.value.storage.withUnsafeBufferPointer { k in
@@ -170,11 +232,21 @@ public struct Conv2D: Layer {
               dInput.storage.withUnsafeMutableBufferPointer { dx in
                 kernel.grad.storage.withUnsafeMutableBufferPointer { dk in
                   bias.grad.storage.withUnsafeMutableBufferPointer { db in
-                    cvz_conv2d_backward(
-                      &cache.geometry, x.baseAddress, saved.isEmpty ? nil : saved.baseAddress,
-                      k.baseAddress, dy.baseAddress,
-                      cache.output == nil ? nil : y.baseAddress,
-                      needsInputGradient ? dx.baseAddress : nil, dk.baseAddress, db.baseAddress)
+                    let savedBase = saved.isEmpty ? nil : saved.baseAddress
+                    let mask = cache.output == nil ? nil : y.baseAddress
+                    let dxBase = needsInputGradient ? dx.baseAddress : nil
+                    if var pool {
+                      winners.withUnsafeBufferPointer { w in
+                        cvz_conv2d_backward_pooled(
+                          &cache.geometry, &pool, w.baseAddress, x.baseAddress, savedBase,
+                          k.baseAddress, dy.baseAddress, mask, dxBase, dk.baseAddress,
+                          db.baseAddress)
+                      }
+                    } else {
+                      cvz_conv2d_backward(
+                        &cache.geometry, x.baseAddress, savedBase, k.baseAddress, dy.baseAddress,
+                        mask, dxBase, dk.baseAddress, db.baseAddress)
+                    }
                   }
                 }
               }

@@ -114,7 +114,8 @@ public struct Pooling2D: Layer {
     }
   }
 
-  private func poolGeometry(_ shape: Shape) -> cvz_pool_geometry {
+  /// The C kernels' geometry for pooling an (N, C, H, W) input.
+  func poolGeometry(_ shape: Shape) -> cvz_pool_geometry {
     let g = geometry(height: shape[2], width: shape[3])
     return cvz_pool_geometry(
       planes: Int32(shape[0] * shape[1]), in_height: Int32(g.inputHeight),

@@ -9,7 +9,10 @@ import Tensors
 ///
 /// A `Conv2D` without activation followed by `Activation(.relu)` runs as one
 /// fused step (ReLU applied in the convolution's output pass, its mask in
-/// the convolution's backward); the layer list and the results stay the same.
+/// the convolution's backward), and so does a `Conv2D` followed by max
+/// pooling (each image pooled while its maps are in cache, when the
+/// convolution's fast path applies); the layer list and the results stay
+/// the same.
 public struct Sequential: Sendable {
   public let inputShape: Shape
   public var layers: [any Layer]
@@ -52,13 +55,27 @@ public struct Sequential: Sendable {
       if logits && i == layerCount - 1, var dense = layers[i] as? Dense {
         x = dense.forward(x, mode: mode, applyingActivation: false)
         layers[i] = dense
-      } else if i + 1 < layerCount, (layers[i + 1] as? Activation)?.function == .relu,
-        var conv = layers[i] as? Conv2D, conv.activation == .linear
-      {
-        x = conv.forward(x, mode: mode, fusingReLU: true)
-        layers[i] = conv
-        fusedIntoPrevious[i + 1] = true
-        i += 1
+      } else if var conv = layers[i] as? Conv2D {
+        // Conv2D [+ Activation(.relu)] [+ max Pooling2D] run as one step.
+        let convIndex = i
+        let reluNext =
+          conv.activation == .linear && i + 1 < layerCount
+          && (layers[i + 1] as? Activation)?.function == .relu
+        let poolIndex = i + (reluNext ? 2 : 1)
+        if poolIndex < layerCount, let pool = layers[poolIndex] as? Pooling2D,
+          conv.canFusePooling(pool, inputShape: x.shape)
+        {
+          x = conv.forward(x, mode: mode, fusingReLU: reluNext, pooling: pool)
+          for fused in (i + 1)...poolIndex { fusedIntoPrevious[fused] = true }
+          i = poolIndex
+        } else {
+          x = conv.forward(x, mode: mode, fusingReLU: reluNext)
+          if reluNext {
+            fusedIntoPrevious[i + 1] = true
+            i += 1
+          }
+        }
+        layers[convIndex] = conv
       } else {
         x = layers[i].forward(x, mode: mode)
       }

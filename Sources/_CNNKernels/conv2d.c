@@ -165,6 +165,23 @@ size_t cvz_conv2d_saved_input_floats(const cvz_conv_geometry *g) {
   return cvz_direct_saved_input_floats(g);
 }
 
+int cvz_conv2d_pooling_fuses(const cvz_conv_geometry *g) { return cvz_direct_pooling_fuses(g); }
+
+void cvz_conv2d_forward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                               const float *input, const float *kernel_hwio, const float *bias,
+                               int relu, float *pooled, int *argmax, float *saved_input) {
+  cvz_direct_forward_pooled(g, pool, input, kernel_hwio, bias, relu, pooled, argmax, saved_input);
+}
+
+void cvz_conv2d_backward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                                const int *argmax, const float *input, const float *saved_input,
+                                const float *kernel_hwio, const float *d_pooled,
+                                const float *pooled, float *d_input, float *d_kernel_hwio,
+                                float *d_bias) {
+  cvz_direct_backward_pooled(g, pool, argmax, input, saved_input, kernel_hwio, d_pooled, pooled,
+                             d_input, d_kernel_hwio, d_bias);
+}
+
 void cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
                         const float *bias, int relu, float *output, float *saved_input) {
   if (cvz_direct_forward_applies(g)) {

@@ -9,6 +9,7 @@
 #include "direct.h"
 #include "direct_driver.h"
 #include "parallel.h"
+#include "pooling.h"
 
 int cvz_direct_forward_applies(const cvz_conv_geometry *g) {
   return cvz_direct_conv_supported() && g->out_channels % 8 == 0;
@@ -78,6 +79,11 @@ typedef struct {
   float *output;
   // When not NULL, every image's padded HWC copy is kept here for backward.
   float *saved_input;
+  // Fused max pooling (NULL without): `output` then receives the pooled
+  // maps and `argmax` their winners; the convolution's own output stays in
+  // a per-image scratch.
+  const cvz_pool_geometry *pool;
+  int *argmax;
 } forward_job;
 
 static void single_channel_forward_chunk(const forward_job *job, int chunk) {
@@ -111,6 +117,9 @@ static void forward_chunk(void *context, int chunk) {
   float *band = job->saved_input ? NULL : checked_malloc(sizeof(float) * band_floats);
   const size_t in_image = (size_t)g->in_channels * g->in_height * g->in_width;
   const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
+  const size_t pooled_image =
+      job->pool ? (size_t)g->out_channels * job->pool->out_height * job->pool->out_width : 0;
+  float *conv = job->pool ? checked_malloc(sizeof(float) * out_image) : NULL;
   for (int n = n0; n < n1; n++) {
     // Saved copies exist only when chunks are whole images (r0 = 0, r1 = OH).
     float *hwc = job->saved_input ? job->saved_input + n * band_floats : band;
@@ -120,8 +129,14 @@ static void forward_chunk(void *context, int chunk) {
     cvz_hwc_image src = {hwc, rows, width, g->in_channels};
     cvz_direct_correlate(&src, g->out_height, g->out_width, r0, r1, g->stride_y, g->stride_x,
                          g->kernel_height, g->kernel_width, job->kernel, g->out_channels,
-                         job->bias, job->relu, job->output + n * out_image);
+                         job->bias, job->relu, conv ? conv : job->output + n * out_image);
+    if (conv) {
+      cvz_max_pool_planes(job->pool, conv, job->output + n * pooled_image,
+                          job->argmax + n * pooled_image, 0, g->out_channels,
+                          (int)(n * out_image));
+    }
   }
+  free(conv);
   free(band);
 }
 
@@ -144,7 +159,22 @@ void cvz_direct_forward(const cvz_conv_geometry *g, const float *input, const fl
                                     : packed_weights(kernel_hwio,
                                                      g->kernel_height * g->kernel_width,
                                                      g->in_channels, g->out_channels);
-  forward_job job = {g, input, packed ? packed : kernel_hwio, bias, relu, output, saved_input};
+  forward_job job = {g,      input,       packed ? packed : kernel_hwio, bias, relu,
+                     output, saved_input, NULL,                          NULL};
+  cvz_parallel_for(CVZ_CHUNKS, forward_chunk, &job);
+  free(packed);
+}
+
+int cvz_direct_pooling_fuses(const cvz_conv_geometry *g) {
+  return cvz_direct_input_gradient_applies(g) && !single_channel(g) && g->batch >= CVZ_CHUNKS;
+}
+
+void cvz_direct_forward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                               const float *input, const float *kernel_hwio, const float *bias,
+                               int relu, float *pooled, int *argmax, float *saved_input) {
+  float *packed = packed_weights(kernel_hwio, g->kernel_height * g->kernel_width,
+                                 g->in_channels, g->out_channels);
+  forward_job job = {g, input, packed, bias, relu, pooled, saved_input, pool, argmax};
   cvz_parallel_for(CVZ_CHUNKS, forward_chunk, &job);
   free(packed);
 }
@@ -156,6 +186,10 @@ typedef struct {
   const float *input, *saved_input, *flipped, *d_output, *relu_output;
   float *d_input;
   float *d_kernel[CVZ_CHUNKS], *d_bias[CVZ_CHUNKS];
+  // Fused max pooling: d_output is the pooled maps' gradient, relu_output
+  // the pooled (rectified) maps, and argmax their winners.
+  const cvz_pool_geometry *pool;
+  const int *argmax;
 } backward_job;
 
 // The padded HWC input rows that output rows [r0, r1) read: the forward's
@@ -193,27 +227,54 @@ static void weight_and_bias_gradient(const backward_job *job, int n, int r0, int
                              g->kernel_height, g->kernel_width, co, d_kernel);
 }
 
-// dY of image n as HWC rows [r0, r1), masked by the fused ReLU, unpadded.
-static void output_gradient_rows(const backward_job *job, int n, int r0, int r1, float *dy) {
+// One image's dY (cout, OH, OW) and the fused ReLU's output that masks it
+// (NULL when nothing masks it).
+typedef struct {
+  const float *gradient, *mask;
+} output_gradient;
+
+// Image n's dY. With fused pooling it is built in `scratch`: each pooled
+// cell's gradient goes to its window's winner, where the rectified pooled
+// value is positive (the winner's ReLU passed it), as MaxPooling2D's and
+// ReLU's backward would route it.
+static output_gradient image_output_gradient(const backward_job *job, int n, float *scratch) {
   const cvz_conv_geometry *g = job->g;
   const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
-  cvz_direct_to_padded_hwc(job->d_output + n * out_image,
-                           job->relu_output ? job->relu_output + n * out_image : NULL,
-                           g->out_channels, g->out_height, g->out_width, r0, r1 - r0,
-                           g->out_width, 0, 0, dy);
+  if (!job->pool) {
+    return (output_gradient){job->d_output + n * out_image,
+                             job->relu_output ? job->relu_output + n * out_image : NULL};
+  }
+  const size_t pooled_image =
+      (size_t)g->out_channels * job->pool->out_height * job->pool->out_width;
+  const float *d_pooled = job->d_output + n * pooled_image;
+  const float *pooled = job->relu_output ? job->relu_output + n * pooled_image : NULL;
+  const int *winners = job->argmax + n * pooled_image;
+  const int base = (int)(n * out_image);
+  memset(scratch, 0, sizeof(float) * out_image);
+  for (size_t j = 0; j < pooled_image; j++) {
+    if (!pooled || pooled[j] > 0) scratch[winners[j] - base] += d_pooled[j];
+  }
+  return (output_gradient){scratch, NULL};
 }
 
-// dY of image n padded for the input gradient's "full" correlation (stride
-// 1): kh − 1 − pad_top rows above, kw − 1 − pad_left columns left, masked;
-// the band that input rows [q0, q1) read. Its width is W + kw − 1.
-static void padded_output_gradient(const backward_job *job, int n, int q0, int q1, float *band) {
+// dY as HWC rows [r0, r1), masked, unpadded.
+static void output_gradient_rows(const backward_job *job, output_gradient dy_image, int r0,
+                                 int r1, float *dy) {
   const cvz_conv_geometry *g = job->g;
-  const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
+  cvz_direct_to_padded_hwc(dy_image.gradient, dy_image.mask, g->out_channels, g->out_height,
+                           g->out_width, r0, r1 - r0, g->out_width, 0, 0, dy);
+}
+
+// dY padded for the input gradient's "full" correlation (stride 1):
+// kh − 1 − pad_top rows above, kw − 1 − pad_left columns left, masked; the
+// band that input rows [q0, q1) read. Its width is W + kw − 1.
+static void padded_output_gradient(const backward_job *job, output_gradient dy_image, int q0,
+                                   int q1, float *band) {
+  const cvz_conv_geometry *g = job->g;
   const int kh = g->kernel_height, kw = g->kernel_width;
-  cvz_direct_to_padded_hwc(job->d_output + n * out_image,
-                           job->relu_output ? job->relu_output + n * out_image : NULL,
-                           g->out_channels, g->out_height, g->out_width, q0, (q1 - 1 - q0) + kh,
-                           g->in_width + kw - 1, kh - 1 - g->pad_top, kw - 1 - g->pad_left, band);
+  cvz_direct_to_padded_hwc(dy_image.gradient, dy_image.mask, g->out_channels, g->out_height,
+                           g->out_width, q0, (q1 - 1 - q0) + kh, g->in_width + kw - 1,
+                           kh - 1 - g->pad_top, kw - 1 - g->pad_left, band);
 }
 
 static void input_gradient(const backward_job *job, int n, int q0, int q1, const float *band) {
@@ -265,9 +326,12 @@ static void backward_chunk(void *context, int chunk) {
   const int shared_dy = job->d_input && g->batch >= CVZ_CHUNKS;
   float *dy = shared_dy ? NULL
                         : checked_malloc(sizeof(float) * (size_t)g->out_height * g->out_width * co);
+  float *unpooled =
+      job->pool ? checked_malloc(sizeof(float) * (size_t)g->out_height * g->out_width * co) : NULL;
   for (int n = n0; n < n1; n++) {
+    const output_gradient dy_image = image_output_gradient(job, n, unpooled);
     if (shared_dy) {
-      padded_output_gradient(job, n, q0, q1, dy_band);
+      padded_output_gradient(job, dy_image, q0, q1, dy_band);
       const size_t interior = ((size_t)(g->kernel_height - 1 - g->pad_top) * padded_width +
                                (g->kernel_width - 1 - g->pad_left)) * co;
       weight_and_bias_gradient(job, n, r0, r1, x_band, dy_band + interior, padded_width * co,
@@ -276,24 +340,25 @@ static void backward_chunk(void *context, int chunk) {
       continue;
     }
     if (r1 > r0) {
-      output_gradient_rows(job, n, r0, r1, dy);
+      output_gradient_rows(job, dy_image, r0, r1, dy);
       weight_and_bias_gradient(job, n, r0, r1, x_band, dy, g->out_width * co,
                                job->d_kernel[chunk], job->d_bias[chunk]);
     }
     if (job->d_input && q1 > q0) {
-      padded_output_gradient(job, n, q0, q1, dy_band);
+      padded_output_gradient(job, dy_image, q0, q1, dy_band);
       input_gradient(job, n, q0, q1, dy_band);
     }
   }
+  free(unpooled);
   free(dy);
   free(dy_band);
   free(x_band);
 }
 
-void cvz_direct_backward(const cvz_conv_geometry *g, const float *input,
-                         const float *saved_input, const float *kernel_hwio,
-                         const float *d_output, const float *relu_output, float *d_input,
-                         float *d_kernel_hwio, float *d_bias) {
+static void backward(const cvz_conv_geometry *g, const cvz_pool_geometry *pool, const int *argmax,
+                     const float *input, const float *saved_input, const float *kernel_hwio,
+                     const float *d_output, const float *relu_output, float *d_input,
+                     float *d_kernel_hwio, float *d_bias) {
   const int kh = g->kernel_height, kw = g->kernel_width, ci = g->in_channels, co = g->out_channels;
   const size_t k = (size_t)kh * kw * ci * co;
   float *flipped = NULL;
@@ -312,7 +377,8 @@ void cvz_direct_backward(const cvz_conv_geometry *g, const float *input,
   }
   float *sums = calloc((size_t)CVZ_CHUNKS * (k + co), sizeof(float));
   if (!sums) abort();
-  backward_job job = {g, input, saved_input, flipped, d_output, relu_output, d_input, {0}, {0}};
+  backward_job job = {g,       input, saved_input, flipped, d_output, relu_output,
+                      d_input, {0},  {0},         pool,    argmax};
   for (int i = 0; i < CVZ_CHUNKS; i++) {
     job.d_kernel[i] = sums + (size_t)i * (k + co);
     job.d_bias[i] = job.d_kernel[i] + k;
@@ -324,4 +390,21 @@ void cvz_direct_backward(const cvz_conv_geometry *g, const float *input,
   }
   free(sums);
   free(flipped);
+}
+
+void cvz_direct_backward(const cvz_conv_geometry *g, const float *input,
+                         const float *saved_input, const float *kernel_hwio,
+                         const float *d_output, const float *relu_output, float *d_input,
+                         float *d_kernel_hwio, float *d_bias) {
+  backward(g, NULL, NULL, input, saved_input, kernel_hwio, d_output, relu_output, d_input,
+           d_kernel_hwio, d_bias);
+}
+
+void cvz_direct_backward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                                const int *argmax, const float *input, const float *saved_input,
+                                const float *kernel_hwio, const float *d_pooled,
+                                const float *pooled, float *d_input, float *d_kernel_hwio,
+                                float *d_bias) {
+  backward(g, pool, argmax, input, saved_input, kernel_hwio, d_pooled, pooled, d_input,
+           d_kernel_hwio, d_bias);
 }

@@ -17,6 +17,18 @@ int cvz_direct_input_gradient_applies(const cvz_conv_geometry *g);
 // padded channels-last input copies for backward.
 size_t cvz_direct_saved_input_floats(const cvz_conv_geometry *g);
 
+// Whether cvz_direct_forward_pooled/backward_pooled apply (see
+// cvz_conv2d_pooling_fuses).
+int cvz_direct_pooling_fuses(const cvz_conv_geometry *g);
+void cvz_direct_forward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                               const float *input, const float *kernel_hwio, const float *bias,
+                               int relu, float *pooled, int *argmax, float *saved_input);
+void cvz_direct_backward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                                const int *argmax, const float *input, const float *saved_input,
+                                const float *kernel_hwio, const float *d_pooled,
+                                const float *pooled, float *d_input, float *d_kernel_hwio,
+                                float *d_bias);
+
 void cvz_direct_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
                         const float *bias, int relu, float *output, float *saved_input);
 void cvz_direct_backward(const cvz_conv_geometry *g, const float *input,

@@ -4,6 +4,7 @@
 
 #include "cvz_cnn_kernels.h"
 #include "parallel.h"
+#include "pooling.h"
 
 typedef struct {
   const cvz_pool_geometry *g;
@@ -15,14 +16,14 @@ typedef struct {
 
 // The common 2×2, stride 2, unpadded case: branch-free selects, same
 // tie-breaking as the general loop (the first maximum in row-major order).
-static void forward_2x2(const pool_job *job, int begin, int end) {
-  const cvz_pool_geometry *g = job->g;
+static void forward_2x2(const cvz_pool_geometry *g, const float *input, float *output,
+                        int *argmax, int begin, int end, int index_base) {
   const int h = g->in_height, w = g->in_width, oh = g->out_height, ow = g->out_width;
   for (int p = begin; p < end; p++) {
-    const float *x = job->input + (size_t)p * h * w;
-    float *y = job->output + (size_t)p * oh * ow;
-    int *winner = job->argmax + (size_t)p * oh * ow;
-    const int base = p * h * w;
+    const float *x = input + (size_t)p * h * w;
+    float *y = output + (size_t)p * oh * ow;
+    int *winner = argmax + (size_t)p * oh * ow;
+    const int base = index_base + p * h * w;
     for (int oy = 0; oy < oh; oy++) {
       const float *r0 = x + 2 * oy * w, *r1 = r0 + w;
       for (int ox = 0; ox < ow; ox++) {
@@ -42,18 +43,16 @@ static void forward_2x2(const pool_job *job, int begin, int end) {
   }
 }
 
-static void forward_chunk(void *context, int chunk) {
-  const pool_job *job = context;
-  const cvz_pool_geometry *g = job->g;
+void cvz_max_pool_planes(const cvz_pool_geometry *g, const float *input, float *output,
+                         int *argmax, int begin, int end, int index_base) {
   const int h = g->in_height, w = g->in_width, oh = g->out_height, ow = g->out_width;
-  const int begin = g->planes * chunk / CVZ_CHUNKS, end = g->planes * (chunk + 1) / CVZ_CHUNKS;
   if (g->pool_height == 2 && g->pool_width == 2 && g->stride_y == 2 && g->stride_x == 2 &&
       g->pad_top == 0 && g->pad_left == 0 && 2 * oh <= h && 2 * ow <= w) {
-    forward_2x2(job, begin, end);
+    forward_2x2(g, input, output, argmax, begin, end, index_base);
     return;
   }
   for (int p = begin; p < end; p++) {
-    const float *x = job->input + (size_t)p * h * w;
+    const float *x = input + (size_t)p * h * w;
     for (int oy = 0; oy < oh; oy++) {
       int y0 = oy * g->stride_y - g->pad_top, y1 = y0 + g->pool_height;
       if (y0 < 0) y0 = 0;
@@ -69,11 +68,18 @@ static void forward_chunk(void *context, int chunk) {
           }
         }
         const size_t out = ((size_t)p * oh + oy) * ow + ox;
-        job->output[out] = x[best];
-        job->argmax[out] = (int)((size_t)p * h * w + best);
+        output[out] = x[best];
+        argmax[out] = (int)(index_base + (size_t)p * h * w + best);
       }
     }
   }
+}
+
+static void forward_chunk(void *context, int chunk) {
+  const pool_job *job = context;
+  const cvz_pool_geometry *g = job->g;
+  const int begin = g->planes * chunk / CVZ_CHUNKS, end = g->planes * (chunk + 1) / CVZ_CHUNKS;
+  cvz_max_pool_planes(g, job->input, job->output, job->argmax, begin, end, 0);
 }
 
 void cvz_max_pool_forward(const cvz_pool_geometry *g, const float *input, float *output,

@@ -1,4 +1,4 @@
-import CNN
+@testable import CNN
 import Tensors
 import XCTest
 
@@ -179,5 +179,62 @@ final class SequentialTests: XCTestCase {
     for i in layers.indices { layers[i].forEachParameter { plainGradients.append($0.grad) } }
     XCTAssertEqual(plainGradients.count, fusedGradients.count)
     for (a, b) in zip(fusedGradients, plainGradients) { XCTAssertLessThan(a.maxAbsoluteDifference(to: b), 1e-6) }
+  }
+
+  /// Convolutions whose max pooling Sequential fuses: a ReLU Conv2D with a
+  /// 2×2 pool, a linear Conv2D + Activation(.relu) with an overlapping 3×3
+  /// stride-2 pool, and a linear Conv2D with a pool and no ReLU.
+  static func pooledNet(seed: UInt64) -> Sequential {
+    var g = SeededGenerator(seed: seed)
+    return Sequential(
+      inputShape: Shape(8, 14, 14),
+      layers: [
+        Conv2D(
+          inputChannels: 8, filters: 16, kernelSize: (3, 3), padding: .same, activation: .relu,
+          generator: &g),
+        Pooling2D(.max),
+        Conv2D(inputChannels: 16, filters: 16, kernelSize: (3, 3), generator: &g),
+        Activation(.relu),
+        Pooling2D(.max, poolSize: (3, 3), strides: (2, 2)),
+        Conv2D(inputChannels: 16, filters: 8, kernelSize: (1, 1), generator: &g),
+        Pooling2D(.max),
+        Flatten(),
+        Dense(inputFeatures: 8, units: 3, generator: &g),
+        Activation(.softmax),
+      ])
+  }
+
+  func testConvMaxPoolRunsFusedWithIdenticalResults() throws {
+    var model = Self.pooledNet(seed: 41)
+    var generator = SeededGenerator(seed: 42)
+    let images = GradientCheck.randomTensor(Shape(5, 8, 14, 14), &generator)
+    let labels = [0, 2, 1, 1, 0]
+    // Each pool is fusable at the shape it sees, so the test exercises the fused path.
+    let shapes = [model.inputShape] + model.layerOutputShapes()
+    for (convIndex, poolIndex) in [(0, 1), (2, 4), (5, 6)] {
+      let conv = try XCTUnwrap(model.layers[convIndex] as? Conv2D)
+      let pool = try XCTUnwrap(model.layers[poolIndex] as? Pooling2D)
+      let input = Shape([5] + shapes[convIndex].dims)
+      XCTAssertTrue(conv.canFusePooling(pool, inputShape: input), "layer \(convIndex)")
+    }
+    let step = model.trainingStep(input: images, labels: labels)
+    var fusedGradients: [Tensor] = []
+    model.forEachParameter { fusedGradients.append($0.grad) }
+
+    // The same computation layer by layer, without Sequential's fusion.
+    var layers = Self.pooledNet(seed: 41).layers
+    var y = images
+    for i in 0..<(layers.count - 1) { y = layers[i].forward(y, mode: .training) }
+    let loss = SoftmaxCrossEntropy.lossAndGradient(logits: y, labels: labels)
+    XCTAssertEqual(loss.loss, step.loss)
+    var d = loss.dLogits
+    for i in stride(from: layers.count - 2, through: 0, by: -1) { d = layers[i].backward(d) }
+    var plainGradients: [Tensor] = []
+    for i in layers.indices { layers[i].forEachParameter { plainGradients.append($0.grad) } }
+    XCTAssertEqual(plainGradients.count, fusedGradients.count)
+    for (a, b) in zip(fusedGradients, plainGradients) { XCTAssertEqual(a, b) }
+
+    let predicted = model.predict(images)
+    XCTAssertEqual(predicted.storage, step.output.storage)
   }
 }

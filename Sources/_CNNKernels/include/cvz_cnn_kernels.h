@@ -78,6 +78,28 @@ void cvz_max_pool_forward(const cvz_pool_geometry *g, const float *input, float 
 void cvz_max_pool_backward(const cvz_pool_geometry *g, const float *d_output,
                            const int *argmax, float *d_input);
 
+/// Conv2D followed by max pooling in one pass, when
+/// cvz_conv2d_pooling_fuses(g) (the direct path with whole images per
+/// worker): each image's convolution output (and ReLU, when relu) is pooled
+/// while it is still in cache, so the full-size maps are never stored.
+/// `pool` is the pooling of one image's cout planes of OH × OW; pooled is
+/// (N, cout, PH, PW) and argmax the flat (N, cout, OH, OW) index of each
+/// window's winner, exactly as cvz_max_pool_forward on the convolution's
+/// output would give them.
+int cvz_conv2d_pooling_fuses(const cvz_conv_geometry *g);
+void cvz_conv2d_forward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                               const float *input, const float *kernel_hwio, const float *bias,
+                               int relu, float *pooled, int *argmax, float *saved_input);
+
+/// The matching backward: d_pooled is routed to the winners (and, when
+/// pooled is not NULL, only where the rectified pooled value is positive),
+/// then as cvz_conv2d_backward.
+void cvz_conv2d_backward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                                const int *argmax, const float *input, const float *saved_input,
+                                const float *kernel_hwio, const float *d_pooled,
+                                const float *pooled, float *d_input, float *d_kernel_hwio,
+                                float *d_bias);
+
 /// Row-major C (M, N) = alpha * op(A) * op(B) + beta * C, with the M rows
 /// split between the workers (a plain cblas_sgemm when the product is small).
 void cvz_sgemm(int transpose_a, int transpose_b, int m, int n, int k,
