@@ -49,7 +49,9 @@ let package = Package(
     .target(
       name: "_ConvKernels",
       cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-    .target(name: "_OptimizerKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+    .target(
+      name: "_OptimizerKernels", dependencies: ["_CNNKernels"],
+      cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
     .target(
       name: "_CNNKernels", dependencies: ["COpenBLAS"],
       cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),

@@ -6,8 +6,8 @@
 // so that gradient sums have a fixed order.
 #define CVZ_CHUNKS 2
 
-// Runs body(context, i) for i in [0, count) on up to two threads and waits.
-void cvz_parallel_for(int count, void (*body)(void *context, int index), void *context);
+// cvz_parallel_for is public (cvz_cnn_kernels.h): the optimizer kernels use it too.
+#include "cvz_cnn_kernels.h"
 
 // Makes OpenBLAS single-threaded (once); our own workers provide parallelism.
 void cvz_blas_single_thread(void);

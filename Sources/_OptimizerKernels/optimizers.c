@@ -1,5 +1,7 @@
 #include "cvz_optimizer_kernels.h"
 
+#include <cvz_cnn_kernels.h>
+
 #include <math.h>
 #include <stddef.h>
 
@@ -92,7 +94,20 @@ static void run_range(const update *u, long begin, long end) {
   }
 }
 
-static void run(update u) { run_range(&u, 0, u.t.count); }
+static void run_half(void *context, int half) {
+  const update *u = context;
+  const long count = u->t.count;
+  run_range(u, count * half / 2, count * (half + 1) / 2);
+}
+
+// Element-wise, so the halves give the same bits as one pass.
+static void run(update u) {
+  if (u.t.count < (1 << 16)) {
+    run_range(&u, 0, u.t.count);
+  } else {
+    cvz_parallel_for(2, run_half, &u);
+  }
+}
 
 void cvz_sgd_step(cvz_optimizer_tensor t, float learning_rate, float momentum, int nesterov) {
   run((update){SGD, t, learning_rate, momentum, nesterov ? 1.0f : 0.0f, 0});

@@ -106,6 +106,12 @@ void cvz_sgemm(int transpose_a, int transpose_b, int m, int n, int k,
                float alpha, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc);
 
+/// Runs body(context, i) for i in [0, count) and waits: index 1 on
+/// convviz's one worker thread, the others on the caller (all on the caller
+/// on a single core, inside another call's body, or while another thread
+/// holds the worker). Chunk results must not depend on which thread ran them.
+void cvz_parallel_for(int count, void (*body)(void *context, int index), void *context);
+
 /// Inverted dropout: mask[i] = scale where the i-th uniform draw of the
 /// xoshiro256** generator `state` (advanced in place) is below keep, else 0;
 /// output[i] = input[i] · mask[i]. The draws are SeededGenerator's
