@@ -378,6 +378,55 @@ void cvz_direct_single_channel_weight_gradient(const float *plane, int width, in
   }
 }
 
+// MARK: Backward through a fused max pooling
+
+void cvz_direct_pooled_backward_image(const float *x, int width, int cin, int kh, int kw,
+                                      int stride_y, int stride_x, int cout, int out_height,
+                                      int out_width, int pooled_plane, const float *d_pooled,
+                                      const float *pooled, const int *winners, int index_base,
+                                      const float *w_t, float *d_kernel_t, float *d_bias,
+                                      float *dx) {
+  // Only each window's winner has a gradient, so the work is one kh·kw·cin
+  // patch per pooled cell instead of one per output pixel and channel. A
+  // patch's kw columns of cin channels are contiguous in the HWC image and
+  // in the [o][ky][kx][c] kernels alike.
+  const int taps_row = kw * cin;
+  const size_t plane = (size_t)out_height * out_width;
+  for (int o = 0; o < cout; o++) {
+    const float *g = d_pooled + (size_t)o * pooled_plane;
+    const float *mask = pooled ? pooled + (size_t)o * pooled_plane : NULL;
+    const int *winner = winners + (size_t)o * pooled_plane;
+    float *dw = d_kernel_t + (size_t)o * kh * taps_row;
+    const float *w = w_t ? w_t + (size_t)o * kh * taps_row : NULL;
+    float bias_sum = 0;
+    for (int j = 0; j < pooled_plane; j++) {
+      if (g[j] == 0 || (mask && !(mask[j] > 0))) continue;
+      bias_sum += g[j];
+      const int at = (int)(winner[j] - index_base - o * plane);
+      const int wy = at / out_width, wx = at % out_width;
+      const __m256 gv = _mm256_set1_ps(g[j]);
+      for (int ky = 0; ky < kh; ky++) {
+        const size_t row = ((size_t)(wy * stride_y + ky) * width + wx * stride_x) * cin;
+        const float *xr = x + row;
+        float *dwr = dw + ky * taps_row;
+        for (int i = 0; i < taps_row; i += 8) {
+          _mm256_storeu_ps(dwr + i,
+                           _mm256_fmadd_ps(gv, _mm256_loadu_ps(xr + i), _mm256_loadu_ps(dwr + i)));
+        }
+        if (dx) {
+          float *dxr = dx + row;
+          const float *wr = w + ky * taps_row;
+          for (int i = 0; i < taps_row; i += 8) {
+            _mm256_storeu_ps(
+                dxr + i, _mm256_fmadd_ps(gv, _mm256_loadu_ps(wr + i), _mm256_loadu_ps(dxr + i)));
+          }
+        }
+      }
+    }
+    d_bias[o] += bias_sum;
+  }
+}
+
 #pragma clang attribute pop
 
 int cvz_direct_conv_supported(void) {

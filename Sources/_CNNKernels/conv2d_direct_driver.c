@@ -187,9 +187,11 @@ typedef struct {
   float *d_input;
   float *d_kernel[CVZ_CHUNKS], *d_bias[CVZ_CHUNKS];
   // Fused max pooling: d_output is the pooled maps' gradient, relu_output
-  // the pooled (rectified) maps, and argmax their winners.
+  // the pooled (rectified) maps, argmax their winners, and `transposed` the
+  // kernel as [cout][kh][kw][cin] (when d_input is wanted).
   const cvz_pool_geometry *pool;
   const int *argmax;
+  const float *transposed;
 } backward_job;
 
 // The padded HWC input rows that output rows [r0, r1) read: the forward's
@@ -227,54 +229,27 @@ static void weight_and_bias_gradient(const backward_job *job, int n, int r0, int
                              g->kernel_height, g->kernel_width, co, d_kernel);
 }
 
-// One image's dY (cout, OH, OW) and the fused ReLU's output that masks it
-// (NULL when nothing masks it).
-typedef struct {
-  const float *gradient, *mask;
-} output_gradient;
-
-// Image n's dY. With fused pooling it is built in `scratch`: each pooled
-// cell's gradient goes to its window's winner, where the rectified pooled
-// value is positive (the winner's ReLU passed it), as MaxPooling2D's and
-// ReLU's backward would route it.
-static output_gradient image_output_gradient(const backward_job *job, int n, float *scratch) {
+// dY of image n as HWC rows [r0, r1), masked by the fused ReLU, unpadded.
+static void output_gradient_rows(const backward_job *job, int n, int r0, int r1, float *dy) {
   const cvz_conv_geometry *g = job->g;
   const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
-  if (!job->pool) {
-    return (output_gradient){job->d_output + n * out_image,
-                             job->relu_output ? job->relu_output + n * out_image : NULL};
-  }
-  const size_t pooled_image =
-      (size_t)g->out_channels * job->pool->out_height * job->pool->out_width;
-  const float *d_pooled = job->d_output + n * pooled_image;
-  const float *pooled = job->relu_output ? job->relu_output + n * pooled_image : NULL;
-  const int *winners = job->argmax + n * pooled_image;
-  const int base = (int)(n * out_image);
-  memset(scratch, 0, sizeof(float) * out_image);
-  for (size_t j = 0; j < pooled_image; j++) {
-    if (!pooled || pooled[j] > 0) scratch[winners[j] - base] += d_pooled[j];
-  }
-  return (output_gradient){scratch, NULL};
+  cvz_direct_to_padded_hwc(job->d_output + n * out_image,
+                           job->relu_output ? job->relu_output + n * out_image : NULL,
+                           g->out_channels, g->out_height, g->out_width, r0, r1 - r0,
+                           g->out_width, 0, 0, dy);
 }
 
-// dY as HWC rows [r0, r1), masked, unpadded.
-static void output_gradient_rows(const backward_job *job, output_gradient dy_image, int r0,
-                                 int r1, float *dy) {
+// dY of image n padded for the input gradient's "full" correlation (stride
+// 1): kh − 1 − pad_top rows above, kw − 1 − pad_left columns left, masked;
+// the band that input rows [q0, q1) read. Its width is W + kw − 1.
+static void padded_output_gradient(const backward_job *job, int n, int q0, int q1, float *band) {
   const cvz_conv_geometry *g = job->g;
-  cvz_direct_to_padded_hwc(dy_image.gradient, dy_image.mask, g->out_channels, g->out_height,
-                           g->out_width, r0, r1 - r0, g->out_width, 0, 0, dy);
-}
-
-// dY padded for the input gradient's "full" correlation (stride 1):
-// kh − 1 − pad_top rows above, kw − 1 − pad_left columns left, masked; the
-// band that input rows [q0, q1) read. Its width is W + kw − 1.
-static void padded_output_gradient(const backward_job *job, output_gradient dy_image, int q0,
-                                   int q1, float *band) {
-  const cvz_conv_geometry *g = job->g;
+  const size_t out_image = (size_t)g->out_channels * g->out_height * g->out_width;
   const int kh = g->kernel_height, kw = g->kernel_width;
-  cvz_direct_to_padded_hwc(dy_image.gradient, dy_image.mask, g->out_channels, g->out_height,
-                           g->out_width, q0, (q1 - 1 - q0) + kh, g->in_width + kw - 1,
-                           kh - 1 - g->pad_top, kw - 1 - g->pad_left, band);
+  cvz_direct_to_padded_hwc(job->d_output + n * out_image,
+                           job->relu_output ? job->relu_output + n * out_image : NULL,
+                           g->out_channels, g->out_height, g->out_width, q0, (q1 - 1 - q0) + kh,
+                           g->in_width + kw - 1, kh - 1 - g->pad_top, kw - 1 - g->pad_left, band);
 }
 
 static void input_gradient(const backward_job *job, int n, int q0, int q1, const float *band) {
@@ -304,9 +279,75 @@ static void single_channel_backward_chunk(const backward_job *job, int chunk) {
   free(plane);
 }
 
+// Backward through a fused max pooling: only the winners carry a
+// gradient, so each image's weight, bias and input gradients are built
+// from one patch per pooled cell (cvz_direct_pooled_backward_image) rather
+// than from the mostly-zero full-size dY. Whole images per chunk.
+static void pooled_backward_chunk(const backward_job *job, int chunk) {
+  const cvz_conv_geometry *g = job->g;
+  const int ci = g->in_channels, co = g->out_channels, kh = g->kernel_height,
+            kw = g->kernel_width;
+  const int n0 = g->batch * chunk / CVZ_CHUNKS, n1 = g->batch * (chunk + 1) / CVZ_CHUNKS;
+  const int width = (g->out_width - 1) * g->stride_x + kw;
+  const int rows = (g->out_height - 1) * g->stride_y + kh;
+  const size_t padded = padded_input_floats(g);
+  const size_t in_image = (size_t)ci * g->in_height * g->in_width;
+  const size_t out_image = (size_t)co * g->out_height * g->out_width;
+  const int pooled_plane = job->pool->out_height * job->pool->out_width;
+  const size_t pooled_image = (size_t)co * pooled_plane;
+  const size_t k = (size_t)kh * kw * ci * co;
+  float *x_band = job->saved_input ? NULL : checked_malloc(sizeof(float) * padded);
+  float *dx = job->d_input ? checked_malloc(sizeof(float) * padded) : NULL;
+  float *d_kernel_t = calloc(k, sizeof(float));
+  if (!d_kernel_t) abort();
+  for (int n = n0; n < n1; n++) {
+    const float *x = job->saved_input ? job->saved_input + n * padded : x_band;
+    if (!job->saved_input) {
+      cvz_direct_to_padded_hwc(job->input + n * in_image, NULL, ci, g->in_height, g->in_width, 0,
+                               rows, width, g->pad_top, g->pad_left, x_band);
+    }
+    if (dx) memset(dx, 0, sizeof(float) * padded);
+    cvz_direct_pooled_backward_image(
+        x, width, ci, kh, kw, g->stride_y, g->stride_x, co, g->out_height, g->out_width,
+        pooled_plane, job->d_output + n * pooled_image,
+        job->relu_output ? job->relu_output + n * pooled_image : NULL,
+        job->argmax + n * pooled_image, (int)(n * out_image), job->transposed, d_kernel_t,
+        job->d_bias[chunk], dx);
+    if (!dx) continue;
+    // The padded HWC gradient's interior is dX; rows and columns no output
+    // read get zero.
+    float *d_input = job->d_input + n * in_image;
+    const size_t plane = (size_t)g->in_height * g->in_width;
+    for (int iy = 0; iy < g->in_height; iy++) {
+      const int r = iy + g->pad_top;
+      for (int ix = 0; ix < g->in_width; ix++) {
+        const int q = ix + g->pad_left;
+        const float *src = r < rows && q < width ? dx + ((size_t)r * width + q) * ci : NULL;
+        for (int c = 0; c < ci; c++) {
+          d_input[c * plane + (size_t)iy * g->in_width + ix] = src ? src[c] : 0;
+        }
+      }
+    }
+  }
+  // [o][ky][kx][c] back to HWIO, added into this chunk's sums.
+  float *d_kernel = job->d_kernel[chunk];
+  const int taps = kh * kw;
+  for (int o = 0; o < co; o++)
+    for (int t = 0; t < taps; t++)
+      for (int c = 0; c < ci; c++)
+        d_kernel[((size_t)t * ci + c) * co + o] += d_kernel_t[((size_t)o * taps + t) * ci + c];
+  free(d_kernel_t);
+  free(dx);
+  free(x_band);
+}
+
 static void backward_chunk(void *context, int chunk) {
   const backward_job *job = context;
   const cvz_conv_geometry *g = job->g;
+  if (job->pool) {
+    pooled_backward_chunk(job, chunk);
+    return;
+  }
   if (single_channel(g) && !job->d_input) {
     single_channel_backward_chunk(job, chunk);
     return;
@@ -326,12 +367,9 @@ static void backward_chunk(void *context, int chunk) {
   const int shared_dy = job->d_input && g->batch >= CVZ_CHUNKS;
   float *dy = shared_dy ? NULL
                         : checked_malloc(sizeof(float) * (size_t)g->out_height * g->out_width * co);
-  float *unpooled =
-      job->pool ? checked_malloc(sizeof(float) * (size_t)g->out_height * g->out_width * co) : NULL;
   for (int n = n0; n < n1; n++) {
-    const output_gradient dy_image = image_output_gradient(job, n, unpooled);
     if (shared_dy) {
-      padded_output_gradient(job, dy_image, q0, q1, dy_band);
+      padded_output_gradient(job, n, q0, q1, dy_band);
       const size_t interior = ((size_t)(g->kernel_height - 1 - g->pad_top) * padded_width +
                                (g->kernel_width - 1 - g->pad_left)) * co;
       weight_and_bias_gradient(job, n, r0, r1, x_band, dy_band + interior, padded_width * co,
@@ -340,16 +378,15 @@ static void backward_chunk(void *context, int chunk) {
       continue;
     }
     if (r1 > r0) {
-      output_gradient_rows(job, dy_image, r0, r1, dy);
+      output_gradient_rows(job, n, r0, r1, dy);
       weight_and_bias_gradient(job, n, r0, r1, x_band, dy, g->out_width * co,
                                job->d_kernel[chunk], job->d_bias[chunk]);
     }
     if (job->d_input && q1 > q0) {
-      padded_output_gradient(job, dy_image, q0, q1, dy_band);
+      padded_output_gradient(job, n, q0, q1, dy_band);
       input_gradient(job, n, q0, q1, dy_band);
     }
   }
-  free(unpooled);
   free(dy);
   free(dy_band);
   free(x_band);
@@ -361,8 +398,16 @@ static void backward(const cvz_conv_geometry *g, const cvz_pool_geometry *pool, 
                      float *d_kernel_hwio, float *d_bias) {
   const int kh = g->kernel_height, kw = g->kernel_width, ci = g->in_channels, co = g->out_channels;
   const size_t k = (size_t)kh * kw * ci * co;
-  float *flipped = NULL;
-  if (d_input) {
+  float *flipped = NULL, *transposed = NULL;
+  if (d_input && pool) {
+    // Wt[o][ky][kx][c] = W[ky][kx][c][o], for the pooled backward's patches.
+    transposed = checked_malloc(sizeof(float) * k);
+    for (int t = 0; t < kh * kw; t++)
+      for (int c = 0; c < ci; c++)
+        for (int o = 0; o < co; o++)
+          transposed[((size_t)o * kh * kw + t) * ci + c] =
+              kernel_hwio[((size_t)t * ci + c) * co + o];
+  } else if (d_input) {
     // Wf[ky][kx][o][c] = W[kh−1−ky][kw−1−kx][c][o]: an HWIO kernel from cout to
     // cin, packed for cvz_direct_correlate.
     float *hwio = checked_malloc(sizeof(float) * k);
@@ -377,8 +422,8 @@ static void backward(const cvz_conv_geometry *g, const cvz_pool_geometry *pool, 
   }
   float *sums = calloc((size_t)CVZ_CHUNKS * (k + co), sizeof(float));
   if (!sums) abort();
-  backward_job job = {g,       input, saved_input, flipped, d_output, relu_output,
-                      d_input, {0},  {0},         pool,    argmax};
+  backward_job job = {g,       input, saved_input, flipped, d_output,  relu_output,
+                      d_input, {0},  {0},         pool,    argmax, transposed};
   for (int i = 0; i < CVZ_CHUNKS; i++) {
     job.d_kernel[i] = sums + (size_t)i * (k + co);
     job.d_bias[i] = job.d_kernel[i] + k;
@@ -389,6 +434,7 @@ static void backward(const cvz_conv_geometry *g, const cvz_pool_geometry *pool, 
     for (int o = 0; o < co; o++) d_bias[o] += job.d_bias[i][o];
   }
   free(sums);
+  free(transposed);
   free(flipped);
 }
 

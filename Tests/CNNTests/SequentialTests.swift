@@ -204,7 +204,7 @@ final class SequentialTests: XCTestCase {
       ])
   }
 
-  func testConvMaxPoolRunsFusedWithIdenticalResults() throws {
+  func testConvMaxPoolRunsFusedWithSameResults() throws {
     var model = Self.pooledNet(seed: 41)
     var generator = SeededGenerator(seed: 42)
     let images = GradientCheck.randomTensor(Shape(5, 8, 14, 14), &generator)
@@ -226,13 +226,17 @@ final class SequentialTests: XCTestCase {
     var y = images
     for i in 0..<(layers.count - 1) { y = layers[i].forward(y, mode: .training) }
     let loss = SoftmaxCrossEntropy.lossAndGradient(logits: y, labels: labels)
-    XCTAssertEqual(loss.loss, step.loss)
+    XCTAssertEqual(loss.loss, step.loss, "the fused forward is the same arithmetic")
     var d = loss.dLogits
     for i in stride(from: layers.count - 2, through: 0, by: -1) { d = layers[i].backward(d) }
     var plainGradients: [Tensor] = []
     for i in layers.indices { layers[i].forEachParameter { plainGradients.append($0.grad) } }
     XCTAssertEqual(plainGradients.count, fusedGradients.count)
-    for (a, b) in zip(fusedGradients, plainGradients) { XCTAssertEqual(a, b) }
+    // The fused backward sums each window's contribution in another order.
+    for (a, b) in zip(fusedGradients, plainGradients) {
+      XCTAssertEqual(a.shape, b.shape)
+      XCTAssertLessThan(a.maxAbsoluteDifference(to: b), 1e-5)
+    }
 
     let predicted = model.predict(images)
     XCTAssertEqual(predicted.storage, step.output.storage)
