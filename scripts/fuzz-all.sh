@@ -1,26 +1,38 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target one after another for SECONDS each (default
-# 600) and prints one summary line per target: run length, executions, and
-# whether it ended clean. Logs go to .build-fuzz/logs/TARGET.log.
-#   scripts/fuzz-all.sh 600
+# Builds every libFuzzer target, then runs each for SECONDS (default 600),
+# JOBS at a time (default 1), and prints one line per target: how long it
+# ran, how many inputs it executed, its peak memory, and whether it ended
+# clean. Logs go to .build-fuzz/logs/TARGET.log.
+#   scripts/fuzz-all.sh 600 2
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-600}
+jobs=${2:-1}
 targets="png jpeg model-file idx cifar image-folder kernel-spec model-spec"
-mkdir -p "$root/.build-fuzz/logs"
-summary=()
+logs="$root/.build-fuzz/logs"
+mkdir -p "$logs"
 for target in $targets; do
-  log="$root/.build-fuzz/logs/$target.log"
+  bash "$root/scripts/fuzz.sh" --build-only "$target" >"$logs/$target.build.log" 2>&1 ||
+    { echo "fuzz-all: building $target failed, see $logs/$target.build.log" >&2; exit 1; }
+done
+
+run_one() {
+  local target=$1 log="$logs/$1.log" start status
   start=$(date +%s)
-  bash "$root/scripts/fuzz.sh" "$target" "$seconds" >"$log" 2>&1
+  bash "$root/scripts/fuzz.sh" --no-build "$target" "$seconds" >"$log" 2>&1
   status=$?
-  elapsed=$(( $(date +%s) - start ))
+  local execs peak result
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   peak=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
   if [ "$status" = 0 ]; then result=clean; else result="FAILED (exit $status, see $log)"; fi
-  line=$(printf '%-13s %5ss  %12s execs  peak %5s MB  %s' "$target" "$elapsed" "${execs:-?}" "${peak:-?}" "$result")
-  echo "$line"
-  summary+=("$line")
+  printf '%-13s %5ss %12s execs  peak %5s MB  %s\n' "$target" "$(( $(date +%s) - start ))" \
+    "${execs:-?}" "${peak:-?}" "$result"
+}
+
+running=0
+for target in $targets; do
+  run_one "$target" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
 done
-echo
-printf '%s\n' "${summary[@]}"
+wait

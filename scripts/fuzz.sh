@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for SECONDS (default 60):
 #   scripts/fuzz.sh png 600
+#   scripts/fuzz.sh --build-only png     (build, do not run)
+#   scripts/fuzz.sh --no-build png 600   (run what --build-only built)
 # Targets: png jpeg model-file idx cifar image-folder kernel-spec model-spec.
 # Seeds come from Fuzz/corpus/TARGET; the growing corpus lives in
 # .build-fuzz/corpus/TARGET; crashing inputs land in Fuzz/crashes/TARGET/
@@ -8,6 +10,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 targets="png jpeg model-file idx cifar image-folder kernel-spec model-spec"
+build=1
+run=1
+case "${1:-}" in
+  --build-only) run=0; shift ;;
+  --no-build) build=0; shift ;;
+esac
 target=${1:-}
 seconds=${2:-60}
 if [ -z "$target" ] || ! [[ " $targets " == *" $target "* ]]; then
@@ -23,12 +31,15 @@ ln -sfn "$root" .deps/convviz
 # libFuzzer's own main (SwiftPM executables bring a main of their own).
 # SwiftPM does not notice files added to a dependency reached through a
 # symlink; forget the build plan so it is made anew from the current tree.
-rm -f "$root/.build-fuzz/release.yaml" "$root/.build-fuzz"/*/release/description.json
-swift build -c release --product "fuzz-$target" --scratch-path "$root/.build-fuzz" \
-  -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address >&2
 products="$root/.build-fuzz/release"
-clang -fsanitize=fuzzer,address -x c /dev/null -o "$products/run-fuzz-$target" \
-  -L"$products" -l"fuzz-$target" -Wl,-rpath,"$products" >&2
+if [ "$build" = 1 ]; then
+  rm -f "$root/.build-fuzz/release.yaml" "$root/.build-fuzz"/*/release/description.json
+  swift build -c release --product "fuzz-$target" --scratch-path "$root/.build-fuzz" \
+    -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address >&2
+  clang -fsanitize=fuzzer,address -x c /dev/null -o "$products/run-fuzz-$target" \
+    -L"$products" -l"fuzz-$target" -Wl,-rpath,"$products" >&2
+fi
+[ "$run" = 1 ] || exit 0
 
 work="$root/.build-fuzz/corpus/$target"
 mkdir -p "$work" "crashes/$target"
