@@ -83,6 +83,18 @@ public enum ImageFile {
     try encodedBuffer(image, as: format, options: options).array
   }
 
+  /// Encodes `image` and lends the encoded bytes to `body` without copying
+  /// them (a large image's file need not exist twice in memory); the
+  /// bytes are valid only inside `body`. Throws `CodecError` from encoding,
+  /// or what `body` throws.
+  public static func withEncoded<Result>(
+    _ image: Image, as format: ImageFormat, options: EncodeOptions,
+    _ body: (UnsafeRawBufferPointer) throws -> Result
+  ) throws -> Result {
+    let encoded = try encodedBuffer(image, as: format, options: options)
+    return try withExtendedLifetime(encoded) { try body(encoded.bytes) }
+  }
+
   /// Encodes `image` in the format named by `path`'s extension (.png, .jpg,
   /// .jpeg, any case) and writes it atomically.
   public static func write(_ image: Image, to path: String, quality: Int = 90)

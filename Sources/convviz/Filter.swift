@@ -128,7 +128,7 @@ struct Filter: ParsableCommand {
     var image = try source.load(options: decoding.decodeOptions)
     if gray { image = image.converted(to: image.layout.hasAlpha ? .grayAlpha : .gray) }
     let decodeTime = clock.lap()
-    for operation in operations {
+    for (position, operation) in operations.enumerated() {
       let geometry: FilterGeometry
       do {
         geometry = try FilterGeometry(operation: operation.operation, image: image, options: options)
@@ -144,10 +144,19 @@ struct Filter: ParsableCommand {
       _ = clock.lap()
       let filtered = try Convolution.apply(operation.operation, to: image, options: options)
       let filterTime = clock.lap()
+      // Past the last kernel the source is not needed: let it go before
+      // encoding, so that a huge image is held at most twice at once.
+      if position == operations.count - 1 {
+        image = Image(width: 0, height: 0, layout: .gray, samples: [])
+      }
       let destination = plan.path(for: source, operation: operation.name, index: index)
-      let bytes = try ImageFile.encode(filtered, as: plan.format(of: destination), quality: quality)
-      let encodeTime = clock.lap()
-      try AtomicFile.write(bytes, to: destination)
+      var encodeTime = 0.0
+      try ImageFile.withEncoded(
+        filtered, as: plan.format(of: destination), options: EncodeOptions(quality: quality)
+      ) { bytes in
+        encodeTime = clock.lap()
+        try AtomicFile.write(bytes, to: destination)
+      }
       let writeTime = clock.lap()
       if timings {
         Terminal.toStandardError(

@@ -51,6 +51,19 @@ final class RoundTripTests: XCTestCase {
     XCTAssertEqual(try ImageFile.decode(small, name: "b"), image)
   }
 
+  func testWithEncodedLendsTheSameBytesAsEncode() throws {
+    let image = Self.pattern(width: 33, height: 17, layout: .rgba)
+    for format in [ImageFormat.png, .jpeg] {
+      let options = EncodeOptions(quality: 80)
+      let lent = try ImageFile.withEncoded(image, as: format, options: options) { Array($0) }
+      XCTAssertEqual(lent, try ImageFile.encode(image, as: format, options: options), "\(format)")
+    }
+    struct Stop: Error {}
+    XCTAssertThrowsError(
+      try ImageFile.withEncoded(image, as: .png, options: .default) { _ in throw Stop() }
+    ) { XCTAssertTrue($0 is Stop) }
+  }
+
   func testJPEGRoundTripIsClose() throws {
     // Smooth content: JPEG at quality 95 keeps it within a few levels.
     var samples: [UInt8] = []
