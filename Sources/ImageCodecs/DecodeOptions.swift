@@ -7,7 +7,8 @@ public struct DecodeOptions: Sendable, Equatable {
   /// the header before the pixel buffer is allocated, so a small file that
   /// claims a huge image is refused cheaply.
   public var pixelLimit: Int
-  /// Rotate/flip JPEGs as their EXIF orientation tag (0x0112) says, so the
+  /// Rotate/flip JPEGs and PNGs as their EXIF orientation tag (0x0112, in a
+  /// JPEG's APP1 segment or a PNG's eXIf chunk) says, so the
   /// result is upright; false keeps the stored orientation.
   public var appliesEXIFOrientation: Bool
 

@@ -30,13 +30,45 @@ public enum EXIFOrientation: Int, Sendable, CaseIterable {
     return nil
   }
 
+  /// Reads the orientation from a PNG's eXIf chunk (PNG 1.5's extension: a
+  /// TIFF header and IFD0, which some writers put after an "Exif\0\0"
+  /// prefix as in JPEG). Nil when there is none or it is malformed.
+  init?(png bytes: UnsafeBufferPointer<UInt8>) {
+    let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    guard bytes.count >= 8, bytes.prefix(8).elementsEqual(signature) else { return nil }
+    var position = 8
+    while position + 12 <= bytes.count {
+      let length = (0..<4).reduce(0) { $0 << 8 | Int(bytes[position + $1]) }
+      let start = position + 8
+      guard length <= bytes.count - start - 4 else { return nil }
+      let type = String(decoding: bytes[(position + 4)..<start], as: UTF8.self)
+      if type == "IEND" { return nil }
+      if type == "eXIf" {
+        var tiff = bytes[start..<(start + length)]
+        if tiff.starts(with: Self.exifHeader) { tiff = tiff.dropFirst(Self.exifHeader.count) }
+        guard let value = Self.orientation(inTIFF: tiff) else { return nil }
+        self.init(rawValue: value)
+        return
+      }
+      position = start + length + 4
+    }
+    return nil
+  }
+
+  private static let exifHeader: [UInt8] = [0x45, 0x78, 0x69, 0x66, 0, 0]
+
   /// The orientation value in an APP1 payload ("Exif\0\0" + TIFF header +
   /// IFD0), in either byte order; nil if the payload is not EXIF or has no
   /// valid tag.
   static func orientation(inAPP1 payload: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
-    let exifHeader: [UInt8] = [0x45, 0x78, 0x69, 0x66, 0, 0]
     guard payload.count >= 14, payload.prefix(6).elementsEqual(exifHeader) else { return nil }
-    let tiff = payload.startIndex + 6
+    return orientation(inTIFF: payload.dropFirst(exifHeader.count))
+  }
+
+  /// The orientation value in a TIFF header + IFD0, in either byte order.
+  static func orientation(inTIFF payload: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
+    guard payload.count >= 8 else { return nil }
+    let tiff = payload.startIndex
     let tiffCount = payload.endIndex - tiff
     let bigEndian: Bool
     switch (payload[tiff], payload[tiff + 1]) {

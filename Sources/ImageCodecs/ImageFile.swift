@@ -11,6 +11,7 @@ import AtomicFiles
 ///   gray/RGB → an alpha channel, 1/2/4-bit gray scaled to 0...255, 16-bit
 ///   kept in `samples16`. Gamma, chromaticity, ICC and sBIT chunks are not
 ///   applied, as in Pillow and pypng. A CRC error in any chunk is an error.
+///   An eXIf chunk's orientation is applied as for JPEG.
 /// - JPEG: 8-bit `.gray` or `.rgb` (CMYK/YCCK converted), turned upright by
 ///   its EXIF orientation unless `DecodeOptions.appliesEXIFOrientation` is
 ///   false. 12-bit files are `.unsupported`; a file that ends early is

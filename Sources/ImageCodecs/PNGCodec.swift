@@ -31,16 +31,22 @@ enum PNGCodec {
     let fill = { (pixels: UnsafeMutableRawPointer, size: Int) -> Bool in
       cvz_png_read(decoder, pixels, size, &error) == 0
     }
+    let image: Image
     if info.bit_depth == 16 {
       guard let samples = decodedSamples(UInt16.self, count: count, fill: fill) else {
         throw CodecError(decoding: error, path: path, format: .png)
       }
-      return Image(width: width, height: height, layout: layout, samples16: samples)
+      image = Image(width: width, height: height, layout: layout, samples16: samples)
+    } else {
+      guard let samples = decodedSamples(UInt8.self, count: count, fill: fill) else {
+        throw CodecError(decoding: error, path: path, format: .png)
+      }
+      image = Image(width: width, height: height, layout: layout, samples: samples)
     }
-    guard let samples = decodedSamples(UInt8.self, count: count, fill: fill) else {
-      throw CodecError(decoding: error, path: path, format: .png)
-    }
-    return Image(width: width, height: height, layout: layout, samples: samples)
+    guard options.appliesEXIFOrientation,
+      let orientation = EXIFOrientation(png: bytes), orientation != .up
+    else { return image }
+    return image.oriented(orientation)
   }
 
   /// zlib level 6, libpng's adaptive filters: Pillow's defaults.

@@ -11,7 +11,7 @@ struct DecodingOptions: ParsableArguments {
 
   @Flag(
     name: .customLong("keep-orientation"),
-    help: "Keep a JPEG's stored orientation instead of applying its EXIF rotation.")
+    help: "Keep the stored orientation instead of applying the EXIF rotation (JPEG, PNG eXIf).")
   var keepOrientation = false
 
   func validate() throws {

@@ -60,4 +60,55 @@ final class EXIFOrientationTests: XCTestCase {
       XCTAssertNil(bytes.withUnsafeBufferPointer { EXIFOrientation(jpeg: $0) })
     }
   }
+
+  /// A PNG with an eXIf chunk (a TIFF header and one IFD0 entry) inserted
+  /// after IHDR, optionally behind JPEG's "Exif\0\0" prefix.
+  static func pngWithEXIF(_ png: [UInt8], orientation: Int, bigEndian: Bool, prefix: Bool)
+    -> [UInt8]
+  {
+    func u16(_ v: Int) -> [UInt8] {
+      bigEndian ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)]
+    }
+    func u32(_ v: Int) -> [UInt8] {
+      bigEndian ? u16(v >> 16) + u16(v & 0xFFFF) : u16(v & 0xFFFF) + u16(v >> 16)
+    }
+    var tiff: [UInt8] = bigEndian ? [0x4D, 0x4D] : [0x49, 0x49]
+    tiff += u16(42) + u32(8) + u16(1)
+    tiff += u16(0x0112) + u16(3) + u32(1) + u16(orientation) + u16(0) + u32(0)
+    let data = (prefix ? [0x45, 0x78, 0x69, 0x66, 0, 0] : []) + tiff
+    let body = Array("eXIf".utf8) + data
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in body {
+      crc ^= UInt32(byte)
+      for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+    }
+    crc ^= 0xFFFF_FFFF
+    let be32 = { (v: UInt32) in [24, 16, 8, 0].map { UInt8((v >> $0) & 0xFF) } }
+    let chunk = be32(UInt32(data.count)) + body + be32(crc)
+    let afterIHDR = 8 + 25
+    return Array(png[..<afterIHDR]) + chunk + Array(png[afterIHDR...])
+  }
+
+  func testPNGeXIfOrientationIsAppliedLikeJPEGs() throws {
+    let stored = RoundTripTests.pattern(width: 5, height: 3, layout: .rgb)
+    let png = try ImageFile.encode(stored, as: .png)
+    for orientation in EXIFOrientation.allCases {
+      for (bigEndian, prefix) in [(true, false), (false, false), (true, true)] {
+        let bytes = Self.pngWithEXIF(
+          png, orientation: orientation.rawValue, bigEndian: bigEndian, prefix: prefix)
+        let label = "\(orientation) bigEndian \(bigEndian) prefix \(prefix)"
+        let parsed = bytes.withUnsafeBufferPointer { EXIFOrientation(png: $0) }
+        XCTAssertEqual(parsed, orientation, label)
+        let upright = try ImageFile.decode(bytes, name: "o.png")
+        XCTAssertEqual(upright, stored.oriented(orientation), label)
+        let kept = try ImageFile.decode(
+          bytes, name: "o.png", options: DecodeOptions(appliesEXIFOrientation: false))
+        XCTAssertEqual(kept, stored, label)
+      }
+    }
+    XCTAssertNil(png.withUnsafeBufferPointer { EXIFOrientation(png: $0) }, "no eXIf chunk")
+    var broken = Self.pngWithEXIF(png, orientation: 6, bigEndian: true, prefix: false)
+    broken[8 + 25 + 8 + 3] = 0  // TIFF magic 42 spoiled: the chunk is ignored, not an error
+    XCTAssertNil(broken.withUnsafeBufferPointer { EXIFOrientation(png: $0) })
+  }
 }
