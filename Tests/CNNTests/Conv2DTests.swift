@@ -76,6 +76,23 @@ final class Conv2DTests: XCTestCase {
     Case(n: 4, cin: 32, h: 8, w: 8, cout: 32, kh: 3, kw: 3, sy: 1, sx: 1, padding: .valid),
   ]
 
+  /// The layer's input, kernel and bias gradients against the reference's.
+  private func assertGradients(
+    of layer: Conv2D, dInput: Tensor,
+    match reference: (dInput: Tensor, dKernel: Tensor, dBias: Tensor), _ label: String,
+    file: StaticString = #filePath, line: UInt = #line
+  ) {
+    XCTAssertLessThan(
+      dInput.maxAbsoluteDifference(to: reference.dInput), 1e-4, "dInput \(label)", file: file,
+      line: line)
+    XCTAssertLessThan(
+      layer.kernel.grad.maxAbsoluteDifference(to: reference.dKernel), 1e-3, "dKernel \(label)",
+      file: file, line: line)
+    XCTAssertLessThan(
+      layer.bias.grad.maxAbsoluteDifference(to: reference.dBias), 1e-3, "dBias \(label)",
+      file: file, line: line)
+  }
+
   func testFastPathMatchesReference() {
     var generator = SeededGenerator(seed: 11)
     for c in Self.cases {
@@ -93,10 +110,7 @@ final class Conv2DTests: XCTestCase {
       let dInput = layer.backward(dOutput)
       let reference = conv2dBackwardReference(
         input: input, kernel: kernel, dOutput: dOutput, strides: (c.sy, c.sx), padding: c.padding)
-      XCTAssertLessThan(dInput.maxAbsoluteDifference(to: reference.dInput), 1e-4, "dInput \(c)")
-      XCTAssertLessThan(
-        layer.kernel.grad.maxAbsoluteDifference(to: reference.dKernel), 1e-3, "dKernel \(c)")
-      XCTAssertLessThan(layer.bias.grad.maxAbsoluteDifference(to: reference.dBias), 1e-3, "dBias \(c)")
+      assertGradients(of: layer, dInput: dInput, match: reference, "\(c)")
 
       // The first layer of a model skips dInput, which may take another path.
       var first = Conv2D(kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding)
@@ -131,10 +145,7 @@ final class Conv2DTests: XCTestCase {
       let dInput = layer.backward(dOutput)
       let reference = conv2dBackwardReference(
         input: input, kernel: kernel, dOutput: masked, strides: (c.sy, c.sx), padding: c.padding)
-      XCTAssertLessThan(dInput.maxAbsoluteDifference(to: reference.dInput), 1e-4, "dInput \(c)")
-      XCTAssertLessThan(
-        layer.kernel.grad.maxAbsoluteDifference(to: reference.dKernel), 1e-3, "dKernel \(c)")
-      XCTAssertLessThan(layer.bias.grad.maxAbsoluteDifference(to: reference.dBias), 1e-3, "dBias \(c)")
+      assertGradients(of: layer, dInput: dInput, match: reference, "\(c)")
     }
   }
 
