@@ -34,8 +34,7 @@ public enum EXIFOrientation: Int, Sendable, CaseIterable {
   /// TIFF header and IFD0, which some writers put after an "Exif\0\0"
   /// prefix as in JPEG). Nil when there is none or it is malformed.
   init?(png bytes: UnsafeBufferPointer<UInt8>) {
-    let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-    guard bytes.count >= 8, bytes.prefix(8).elementsEqual(signature) else { return nil }
+    guard bytes.count >= 8, bytes.prefix(8).elementsEqual(PNGCodec.signature) else { return nil }
     var position = 8
     while position + 12 <= bytes.count {
       let length = (0..<4).reduce(0) { $0 << 8 | Int(bytes[position + $1]) }

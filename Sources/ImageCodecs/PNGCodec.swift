@@ -12,6 +12,9 @@ enum PNGCodec {
 
   static func decode(_ bytes: UnsafeBufferPointer<UInt8>, path: String,
                      options: DecodeOptions) throws(CodecError) -> Image {
+    // Read from the chunks as they are, before libpng checks them: a bad
+    // eXIf chunk is ignored, and fuzzing reaches this parser on every input.
+    let orientation = options.appliesEXIFOrientation ? EXIFOrientation(png: bytes) : nil
     var info = cvz_image_info()
     var error = cvz_error()
     guard let decoder = cvz_png_open(bytes.baseAddress, bytes.count, &info, &error) else {
@@ -43,9 +46,7 @@ enum PNGCodec {
       }
       image = Image(width: width, height: height, layout: layout, samples: samples)
     }
-    guard options.appliesEXIFOrientation,
-      let orientation = EXIFOrientation(png: bytes), orientation != .up
-    else { return image }
+    guard let orientation, orientation != .up else { return image }
     return image.oriented(orientation)
   }
 
