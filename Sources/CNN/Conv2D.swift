@@ -102,6 +102,15 @@ public struct Conv2D: Layer {
     forward(input, mode: mode, fusingReLU: false)
   }
 
+  /// Room for the fast path's padded channels-last input copy, kept for
+  /// backward: empty in inference, or when the path keeps none.
+  private static func savedInputBuffer(
+    for g: inout cvz_conv_geometry, mode: Mode
+  ) -> [Float] {
+    let count = mode == .training ? cvz_conv2d_saved_input_floats(&g) : 0
+    return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+  }
+
   /// `forward` followed by a ReLU that belongs to the next layer
   /// (`Sequential` fuses `Conv2D` + `Activation(.relu)` this way); backward
   /// then expects the gradient of the rectified output.
@@ -111,10 +120,7 @@ public struct Conv2D: Layer {
       "Conv2D expects (N, \(inputChannels), H, W), got \(input.shape)")
     var g = geometry(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
     let relu: Int32 = activation == .relu || fusingReLU ? 1 : 0
-    let savedCount = mode == .training ? cvz_conv2d_saved_input_floats(&g) : 0
-    var savedInput = [Float](unsafeUninitializedCapacity: savedCount) { _, count in
-      count = savedCount
-    }
+    var savedInput = Self.savedInputBuffer(for: &g, mode: mode)
     var output = Tensor(
       uninitialized: Shape(input.shape[0], filters, Int(g.out_height), Int(g.out_width))
     ) { y in
@@ -124,7 +130,7 @@ public struct Conv2D: Layer {
             savedInput.withUnsafeMutableBufferPointer { saved in
               cvz_conv2d_forward(
                 &g, x.baseAddress, k.baseAddress, b.baseAddress, relu, y.baseAddress,
-                savedCount > 0 ? saved.baseAddress : nil)
+                saved.isEmpty ? nil : saved.baseAddress)
             }
           }
         }
@@ -165,10 +171,7 @@ public struct Conv2D: Layer {
     var g = geometry(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
     var pool = pooling.poolGeometry(Shape(1, filters, Int(g.out_height), Int(g.out_width)))
     let relu: Int32 = activation == .relu || fusingReLU ? 1 : 0
-    let savedCount = mode == .training ? cvz_conv2d_saved_input_floats(&g) : 0
-    var savedInput = [Float](unsafeUninitializedCapacity: savedCount) { _, count in
-      count = savedCount
-    }
+    var savedInput = Self.savedInputBuffer(for: &g, mode: mode)
     let shape = Shape(input.shape[0], filters, Int(pool.out_height), Int(pool.out_width))
     var argmax = [Int32](unsafeUninitializedCapacity: shape.count) { _, count in
       count = shape.count
@@ -181,7 +184,7 @@ public struct Conv2D: Layer {
               argmax.withUnsafeMutableBufferPointer { winners in
                 cvz_conv2d_forward_pooled(
                   &g, &pool, x.baseAddress, k.baseAddress, b.baseAddress, relu, y.baseAddress,
-                  winners.baseAddress, savedCount > 0 ? saved.baseAddress : nil)
+                  winners.baseAddress, saved.isEmpty ? nil : saved.baseAddress)
               }
             }
           }
