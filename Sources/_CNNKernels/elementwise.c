@@ -1,7 +1,7 @@
-// Dropout masks and the channels-first ↔ channels-last copies of Flatten:
-// memory-bound loops that are several times faster here than in Swift
-// (no per-element generator calls through struct state, no strided Swift
-// stores), and, for the copies, split between the two workers.
+// Dropout masks and the channels-first ↔ channels-last copies of Flatten.
+// The mask loop is about three times faster here than in Swift (1.66 s →
+// 0.53 s of an MNIST epoch in a profile: no generator calls through struct
+// state); the copies, no faster per element, are split between the workers.
 #include <stddef.h>
 #include <stdint.h>
 

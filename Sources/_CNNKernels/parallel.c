@@ -16,15 +16,14 @@
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 static int have_worker = 0;
 
-// The job the worker runs next, published under `lock`: `posted` counts
-// jobs handed out, `finished` jobs done; the worker runs job `posted` when
-// posted > finished.
+// The job whose chunk 1 the worker runs next, published under `lock`:
+// `posted` counts jobs handed out, `finished` jobs done; the worker runs
+// job `posted` when posted > finished.
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t job_posted = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t job_finished = PTHREAD_COND_INITIALIZER;
 static void (*job_body)(void *, int);
 static void *job_context;
-static int job_index;
 static unsigned long posted, finished;
 // One caller at a time may use the worker; others (and calls made from
 // inside a chunk) run all their chunks themselves.
@@ -39,9 +38,8 @@ static void *worker(void *unused) {
     while (posted == finished) pthread_cond_wait(&job_posted, &lock);
     void (*body)(void *, int) = job_body;
     void *context = job_context;
-    const int index = job_index;
     pthread_mutex_unlock(&lock);
-    body(context, index);
+    body(context, 1);
     pthread_mutex_lock(&lock);
     finished = posted;
     pthread_cond_signal(&job_finished);
@@ -77,7 +75,6 @@ void cvz_parallel_for(int count, void (*body)(void *context, int index), void *c
   pthread_mutex_lock(&lock);
   job_body = body;
   job_context = context;
-  job_index = 1;
   posted++;
   pthread_cond_signal(&job_posted);
   pthread_mutex_unlock(&lock);
