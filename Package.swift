@@ -5,6 +5,7 @@ let package = Package(
   name: "convviz",
   products: [
     .executable(name: "convviz", targets: ["convviz"]),
+    .library(name: "Files", targets: ["Files"]),
     .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
     .library(name: "Convolution", targets: ["Convolution"]),
     .library(name: "CNN", targets: ["CNN"]),
@@ -19,16 +20,16 @@ let package = Package(
     .executableTarget(
       name: "convviz",
       dependencies: [
-        "ImageCodecs", "Convolution", "CNN", "Datasets", "Visualization", "AtomicFiles",
+        "ImageCodecs", "Convolution", "CNN", "Datasets", "Visualization", "Files",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .target(name: "AtomicFiles"),
-    .target(name: "ImageCodecs", dependencies: ["_CodecShims", "AtomicFiles"]),
+    .target(name: "Files"),
+    .target(name: "ImageCodecs", dependencies: ["_CodecShims", "Files"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
     .target(name: "Convolution", dependencies: ["_ConvKernels", "ImageCodecs"]),
-    .target(name: "CNN", dependencies: ["Tensors", "_CNNKernels", "_OptimizerKernels", "COpenBLAS", "AtomicFiles"]),
-    .target(name: "Datasets", dependencies: ["ImageCodecs", "Tensors", "CZlib"]),
-    .target(name: "Visualization", dependencies: ["CNN", "Tensors", "ImageCodecs", "AtomicFiles"]),
+    .target(name: "CNN", dependencies: ["Tensors", "_CNNKernels", "_OptimizerKernels", "COpenBLAS", "Files"]),
+    .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
+    .target(name: "Visualization", dependencies: ["CNN", "Tensors", "ImageCodecs", "Files"]),
 
     // MARK: Implementation details
     .systemLibrary(
@@ -58,7 +59,7 @@ let package = Package(
 
     // MARK: Tests
     .testTarget(
-      name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
+      name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ConvolutionTests", dependencies: ["Convolution", "ImageCodecs"],
@@ -67,11 +68,11 @@ let package = Package(
       name: "CNNTests", dependencies: ["CNN", "Tensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs"],
+      name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "VisualizationTests", dependencies: ["Visualization", "CNN", "Tensors", "ImageCodecs"]),
-    .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles"]),
+    .testTarget(name: "FilesTests", dependencies: ["Files"]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz"]),
   ]
 )

@@ -1,4 +1,5 @@
 import CZlib
+import Files
 
 #if canImport(Glibc)
   import Glibc
@@ -27,19 +28,20 @@ struct ByteStream: ~Copyable {
   init(path: String) throws(DatasetError) {
     var info = stat()
     guard stat(path, &info) == 0 else {
-      throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+      if errno == ENOENT || errno == ENOTDIR { throw .file(.notFound(path: path)) }
+      throw .file(.cannotRead(path: path, reason: String(cString: strerror(errno))))
     }
-    guard (info.st_mode & S_IFMT) == S_IFREG else {
-      throw .unreadable(path: path, reason: "not a regular file")
-    }
+    // Never a device or FIFO: /dev/zero, say, would inflate forever.
+    let kind = FileKind(mode: info.st_mode)
+    guard kind == .regular else { throw .file(.notRegularFile(path: path, kind: kind)) }
     guard let raw = fopen(path, "rb") else {
-      throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+      throw .file(.cannotRead(path: path, reason: String(cString: strerror(errno))))
     }
     var magic: [UInt8] = [0, 0]
     let got = fread(&magic, 1, 2, raw)
     fclose(raw)
     guard let file = gzopen(path, "rb") else {
-      throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+      throw .file(.cannotRead(path: path, reason: String(cString: strerror(errno))))
     }
     gzbuffer(file, UInt32(1 << 17))
     self.path = path

@@ -1,3 +1,4 @@
+import Files
 import Tensors
 
 /// Loads MNIST or Fashion-MNIST from a folder of the four official IDX files.
@@ -18,33 +19,42 @@ public enum MNIST {
   /// Reads both splits; the test split is optional, the training split is not.
   ///
   /// Labels are class indices 0...9; `classNames` are "0"..."9" (for
-  /// Fashion-MNIST the caller may substitute the garment names).
-  public static func load(folder: String) throws(DatasetError) -> DatasetSplits {
-    guard let train = try loadSplit(folder: folder, files: trainFiles, required: true) else {
+  /// Fashion-MNIST the caller may substitute the garment names). With
+  /// `limit`, each split keeps its first `limit` samples and nothing past
+  /// them is decoded.
+  public static func load(folder: String, limit: Int? = nil) throws(DatasetError) -> DatasetSplits {
+    guard
+      let train = try loadSplit(folder: folder, files: trainFiles, required: true, limit: limit)
+    else {
       throw .missingFile(path: folder, expected: "\(trainFiles.0) or \(trainFiles.0).gz")
     }
-    let test = try loadSplit(folder: folder, files: testFiles, required: false)
+    let test = try loadSplit(folder: folder, files: testFiles, required: false, limit: limit)
     return DatasetSplits(train: train, test: test, format: .mnist)
   }
 
-  /// Reads one images/labels pair into a `Dataset`.
-  public static func load(imagesPath: String, labelsPath: String) throws(DatasetError) -> Dataset {
-    let images = try IDXFile.read(imagesPath)
-    guard images.elementType == .uint8, images.dims.count == 3 else {
+  /// Reads one images/labels pair into a `Dataset` (its first `limit`
+  /// samples when given). Both headers are checked before any data is read.
+  public static func load(imagesPath: String, labelsPath: String, limit: Int? = nil)
+    throws(DatasetError) -> Dataset
+  {
+    let imagesHeader = try IDXFile.Header.read(path: imagesPath)
+    guard imagesHeader.elementType == .uint8, imagesHeader.dims.count == 3 else {
       throw .unexpectedShape(
-        path: imagesPath, found: images.summary,
+        path: imagesPath, found: imagesHeader.summary,
         expected: "unsigned bytes of shape (N, rows, columns)")
     }
-    let labels = try IDXFile.read(labelsPath)
-    guard labels.elementType == .uint8, labels.dims.count == 1 else {
+    let labelsHeader = try IDXFile.Header.read(path: labelsPath)
+    guard labelsHeader.elementType == .uint8, labelsHeader.dims.count == 1 else {
       throw .unexpectedShape(
-        path: labelsPath, found: labels.summary, expected: "unsigned bytes of shape (N)")
+        path: labelsPath, found: labelsHeader.summary, expected: "unsigned bytes of shape (N)")
     }
-    guard images.dims[0] == labels.dims[0] else {
+    guard imagesHeader.dims[0] == labelsHeader.dims[0] else {
       throw .countMismatch(
-        imagesPath: imagesPath, images: images.dims[0], labelsPath: labelsPath,
-        labels: labels.dims[0])
+        imagesPath: imagesPath, images: imagesHeader.dims[0], labelsPath: labelsPath,
+        labels: labelsHeader.dims[0])
     }
+    let images = try IDXFile.read(imagesPath, limit: limit)
+    let labels = try IDXFile.read(labelsPath, limit: limit)
     let classNames = (0..<10).map(String.init)
     let labelValues = labels.bytes.map(Int.init)
     if let bad = labelValues.first(where: { $0 >= classNames.count }) {
@@ -58,7 +68,7 @@ public enum MNIST {
   }
 
   private static func loadSplit(
-    folder: String, files: (String, String), required: Bool
+    folder: String, files: (String, String), required: Bool, limit: Int?
   ) throws(DatasetError) -> Dataset? {
     let imagesPath = locate(files.0, in: folder)
     let labelsPath = locate(files.1, in: folder)
@@ -69,14 +79,14 @@ public enum MNIST {
     guard let labelsPath else {
       throw .missingFile(path: folder, expected: "\(files.1) or \(files.1).gz")
     }
-    return try load(imagesPath: imagesPath, labelsPath: labelsPath)
+    return try load(imagesPath: imagesPath, labelsPath: labelsPath, limit: limit)
   }
 
   /// The path of `name` or `name.gz` in `folder`, whichever exists (raw first).
   static func locate(_ name: String, in folder: String) -> String? {
     for candidate in [name, name + ".gz"] {
-      let path = FileSystem.join(folder, candidate)
-      if FileSystem.isFile(path) { return path }
+      let path = Path.join(folder, candidate)
+      if Path.isFile(path) { return path }
     }
     return nil
   }

@@ -23,6 +23,8 @@ struct DataOptions: ParsableArguments {
       valueName: "n"))
   var limit: Int?
 
+  @OptionGroup var decoding: DecodingOptions
+
   func validate() throws {
     if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
   }
@@ -36,8 +38,11 @@ extension DataOptions {
   func load(for spec: ModelSpec, seed: UInt64) throws -> DatasetSplits {
     var channels: Int?
     if case .image(_, _, let c) = spec.input, c == 1 || c == 3 { channels = c }
-    return try DatasetSplits.load(
-      folder, format: format, channels: channels, seed: seed, limit: limit)
+    let splits = try DatasetSplits.load(
+      folder, format: format, channels: channels, seed: seed, limit: limit,
+      decodeOptions: decoding.decodeOptions)
+    for warning in splits.warnings { Terminal.warn(warning.description) }
+    return splits
   }
 
   /// How model files and messages name the data: its format and folder.

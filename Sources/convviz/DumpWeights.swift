@@ -1,6 +1,6 @@
 import ArgumentParser
-import AtomicFiles
 import CNN
+import Files
 import Visualization
 
 /// `convviz dump-weights`: the filters of a trained model as pictures, every

@@ -75,6 +75,8 @@ struct FeatureMapsCommand: ParsableCommand {
     name: [.short, .customLong("output")], help: ArgumentHelp("Output folder.", valueName: "dir"))
   var output = "output"
 
+  @OptionGroup var decoding: DecodingOptions
+
   /// Activations offered for random filters.
   enum RandomActivation: String, ExpressibleByArgument, CaseIterable {
     case sigmoid, relu, tanh, linear
@@ -121,7 +123,7 @@ struct FeatureMapsCommand: ParsableCommand {
     guard let index = layer ?? LayerActivations.convolutionLayers(of: file.spec).first else {
       throw VisualizationError.noLayer(kind: "Conv2D")
     }
-    let photo = try ImageFile.read(photoPath)
+    let photo = try decoding.read(photoPath)
     let input = ImageTensor.tensor(from: photo, channels: channels)
     let maps = try LayerActivations.compute(model: file, input: input, through: index)
     let layerName = file.spec.layerNames[index]
@@ -134,7 +136,7 @@ struct FeatureMapsCommand: ParsableCommand {
 
   private func runRandom(count: Int) throws {
     let photoPath = files.first ?? Self.defaultPhoto
-    let photo = try ImageFile.read(photoPath)
+    let photo = try decoding.read(photoPath)
     let input = ImageTensor.tensor(from: photo, channels: 3)
     var generator = SeededGenerator(seed: seed)
     let weights = (0..<(3 * 3 * 3 * count)).map { _ in generator.nextFloat(in: -0.2, 0.2) }

@@ -1,7 +1,7 @@
 import ArgumentParser
-import AtomicFiles
 import Convolution
 import Dispatch
+import Files
 import Foundation
 import ImageCodecs
 

@@ -26,6 +26,8 @@ struct Predict: ParsableCommand {
   @Option(help: ArgumentHelp("How many classes to show per image.", valueName: "k"))
   var top = 3
 
+  @OptionGroup var decoding: DecodingOptions
+
   func validate() throws {
     guard !images.isEmpty else { throw ValidationError("give at least one image") }
     guard top >= 1 else { throw ValidationError("--top must be at least 1") }
@@ -41,7 +43,7 @@ struct Predict: ParsableCommand {
     let inputs = try InputImage.expand(images)
     var samples: [Float] = []
     for input in inputs {
-      let image = try input.load(options: .default)
+      let image = try input.load(options: decoding.decodeOptions)
       guard image.width == width, image.height == height else {
         throw CommandFailure(
           "\(input.path): image is \(image.width)×\(image.height) but the model takes "

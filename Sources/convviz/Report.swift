@@ -1,7 +1,7 @@
 import ArgumentParser
-import AtomicFiles
 import CNN
 import Datasets
+import Files
 import Foundation
 import ImageCodecs
 import Tensors
@@ -42,6 +42,8 @@ struct Report: ParsableCommand {
     name: [.short, .customLong("output")],
     help: ArgumentHelp("The HTML file to write.", valueName: "file"))
   var output = "output/report.html"
+
+  @OptionGroup var decoding: DecodingOptions
 
   func validate() throws {
     if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
@@ -104,7 +106,9 @@ struct Report: ParsableCommand {
   {
     var channels: Int?
     if case .image(_, _, let c) = file.spec.input, c == 1 || c == 3 { channels = c }
-    let splits = try DatasetSplits.load(folder, channels: channels, seed: file.metadata.seed)
+    let splits = try DatasetSplits.load(
+      folder, channels: channels, seed: file.metadata.seed, decodeOptions: decoding.decodeOptions)
+    for warning in splits.warnings { Terminal.warn(warning.description) }
     let part = splits.test == nil ? "train" : "test"
     var dataset = splits.test ?? splits.train
     if let limit { dataset = dataset.prefix(limit) }
@@ -186,14 +190,14 @@ struct Report: ParsableCommand {
     let input: Tensor
     let source: String
     if let sample {
-      input = ImageTensor.tensor(from: try ImageFile.read(sample), channels: channels)
+      input = ImageTensor.tensor(from: try decoding.read(sample), channels: channels)
       source = sample
     } else if let firstTestSample {
       input = firstTestSample
       source = "the first evaluated sample"
     } else if FileManager.default.fileExists(atPath: FeatureMapsCommand.defaultPhoto) {
       input = ImageTensor.tensor(
-        from: try ImageFile.read(FeatureMapsCommand.defaultPhoto), channels: channels)
+        from: try decoding.read(FeatureMapsCommand.defaultPhoto), channels: channels)
       source = FeatureMapsCommand.defaultPhoto
     } else {
       page.paragraph("No sample image: give one with --sample.")

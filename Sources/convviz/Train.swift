@@ -1,7 +1,7 @@
 import ArgumentParser
-import AtomicFiles
 import CNN
 import Datasets
+import Files
 import Visualization
 
 #if canImport(Glibc)
@@ -170,9 +170,17 @@ struct Train: ParsableCommand {
   }
 
   func run() throws {
+    // One run at a time per checkpoint: a second `train -o` of the same file
+    // is refused rather than both writing it and the last one winning.
+    try OutputFolder.create(for: output)
+    let lock = try FileLock(protecting: output)
+    defer { lock.release() }
     var trainer: Trainer
     var splits: DatasetSplits
     if resume {
+      for stale in AtomicFile.removeStaleTemporaries(of: output) {
+        print("removed \(stale), left by an interrupted write")
+      }
       trainer = try Trainer.resume(from: output)
       // A run killed after its last checkpoint but before its history and
       // pictures were written resumes as a no-op that finishes those.
@@ -210,7 +218,6 @@ struct Train: ParsableCommand {
       "training \(model ?? output) (\(parameters) parameters) on \(data.describe(splits)): "
         + "\(trainingCount) training, \(validationCount) validation samples; "
         + "\(trainer.optimizer.configuration)")
-    try OutputFolder.create(for: output)
     try OutputFolder.create(for: historyPath)
 
     // Draw the bar only for a person watching; logs get one line per epoch.

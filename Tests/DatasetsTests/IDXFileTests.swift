@@ -1,4 +1,6 @@
 import Datasets
+import Files
+import Foundation
 import ImageCodecs
 import XCTest
 
@@ -122,12 +124,20 @@ final class IDXFileTests: XCTestCase {
   }
 
   func testMissingFileIsUnreadable() {
-    XCTAssertThrowsError(try IDXFile.read("/nonexistent/x.idx")) { error in
-      guard case .unreadable(let path, _)? = error as? DatasetError else {
-        return XCTFail("expected unreadable, got \(error)")
-      }
-      XCTAssertEqual(path, "/nonexistent/x.idx")
-    }
+    XCTAssertThrowsDatasetError(
+      try IDXFile.read("/nonexistent/x.idx"), .file(.notFound(path: "/nonexistent/x.idx")))
+  }
+
+  /// A device or FIFO would inflate forever (or wait for a writer): refused.
+  func testDevicesAndFIFOsAreRefusedUnread() throws {
+    XCTAssertThrowsDatasetError(
+      try IDXFile.read("/dev/zero"),
+      .file(.notRegularFile(path: "/dev/zero", kind: .characterDevice)))
+    let folder = try TemporaryFolder()
+    let fifo = folder.path + "/pipe.idx"
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    XCTAssertThrowsDatasetError(
+      try IDXFile.image(at: 0, path: fifo), .file(.notRegularFile(path: fifo, kind: .fifo)))
   }
 
   func testMNISTImageThreeMatchesKnownBytes() throws {

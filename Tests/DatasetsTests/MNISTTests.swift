@@ -32,11 +32,7 @@ final class MNISTTests: XCTestCase {
       idxBytes(dims: [1, 2, 2], payload: [0, 51, 102, 255]),
       to: "t10k-images-idx3-ubyte")
     try folder.write(idxBytes(dims: [1], payload: [3]), to: "t10k-labels-idx1-ubyte")
-    let splits = try DatasetSplits.load(
-      folder.path,
-      decode: { _ in
-        throw CocoaError(.fileReadUnknown)
-      })
+    let splits = try DatasetSplits.load(folder.path)
     XCTAssertEqual(splits.format, .mnist)
     XCTAssertEqual(splits.train.labels, [2, 7, 1])
     XCTAssertEqual(splits.train.images.shape, Shape(3, 1, 2, 2))
