@@ -83,6 +83,31 @@ final class IDXFileTests: XCTestCase {
     }
   }
 
+  /// Regression (hostile input): `--limit` was applied after the whole gzip
+  /// file had been inflated. Reading now stops after the kept samples, so
+  /// a file whose damage lies past them reads fine with a limit.
+  func testLimitStopsDecodingAfterTheKeptSamples() throws {
+    let path = fixturePath("truncated-idx3-ubyte.gz")
+    let first = try IDXFile.read(path, limit: 1)
+    XCTAssertEqual(first.dims, [1, 28, 28])
+    let whole = try IDXFile.read(fixturePath("mnist5/train-images-idx3-ubyte.gz"))
+    XCTAssertEqual(first.bytes, Array(whole.bytes.prefix(784)))
+    XCTAssertEqual(try IDXFile.read(path, limit: 0).bytes, [])
+    XCTAssertEqual(try IDXFile.read(fixturePath("mnist5/train-images-idx3-ubyte.gz"), limit: 9), whole)
+    XCTAssertThrowsError(try IDXFile.read(path, limit: 5))
+  }
+
+  /// A raw file's size on disk is checked even when a limit keeps a prefix.
+  func testLimitStillChecksARawFilesLength() throws {
+    let folder = try TemporaryFolder()
+    let path = try folder.write(
+      idxBytes(dims: [3, 2], payload: [1, 2, 3, 4, 5]), to: "short.idx")
+    XCTAssertThrowsDatasetError(
+      try IDXFile.read(path, limit: 1), .sizeMismatch(path: path, expectedBytes: 6, actualBytes: 5))
+    let good = try folder.write(idxBytes(dims: [3, 2], payload: [1, 2, 3, 4, 5, 6]), to: "ok.idx")
+    XCTAssertEqual(try IDXFile.read(good, limit: 2), IDXFile(elementType: .uint8, dims: [2, 2], bytes: [1, 2, 3, 4]))
+  }
+
   func testCorruptGzipIsReported() {
     let path = fixturePath("corrupt-idx3-ubyte.gz")
     XCTAssertThrowsError(try IDXFile.read(path)) { error in

@@ -143,6 +143,43 @@ final class ImageFolderTests: XCTestCase {
       .imageCodec(.unknownFormat(broken)))
   }
 
+  /// Regression (hostile input): every image was decoded before its size
+  /// was compared. The odd file here has a valid header and damaged pixel
+  /// data: it is named for its size, so its pixels were never decoded.
+  func testHeaderSizeIsCheckedBeforeThePixelsAreDecoded() throws {
+    let folder = try TemporaryFolder()
+    for i in 0..<4 { try folder.write(try pngImage(fill: 1), to: "a/\(i).png") }
+    var odd = try pngImage(width: 3, height: 5, fill: 7)
+    let idat = try XCTUnwrap(
+      (0..<(odd.count - 4)).first { odd[$0..<($0 + 4)].elementsEqual(Array("IDAT".utf8)) })
+    odd[idat + 6] ^= 0xFF
+    let oddPath = try folder.write(odd, to: "a/odd.png")
+    XCTAssertThrowsError(try ImageFile.read(oddPath), "the pixel data is damaged")
+    XCTAssertThrowsDatasetError(
+      try ImageFolder.load(folder: folder.path, seed: 3),
+      .imageSizeMismatch(path: oddPath, width: 3, height: 5, expectedWidth: 2, expectedHeight: 2))
+  }
+
+  /// A JPEG with corrupt data fails the load, unless decoding is lenient:
+  /// then it loads and the file is listed in the warnings.
+  func testCorruptJPEGDataNeedsLenientAndIsReported() throws {
+    let folder = try TemporaryFolder()
+    let image = Image(
+      width: 32, height: 32, layout: .gray, samples: (0..<1024).map { UInt8($0 % 251) })
+    let jpeg = try ImageFile.encode(image, as: .jpeg, quality: 90)
+    try folder.write(jpeg, to: "a/good.jpg")
+    let damaged = try folder.write(
+      Array(jpeg.prefix(jpeg.count * 6 / 10)) + [0xFF, 0xD9], to: "b/damaged.jpg")
+    let message = "Corrupt JPEG data: premature end of data segment"
+    XCTAssertThrowsDatasetError(
+      try DatasetSplits.load(folder.path),
+      .imageCodec(.corruptData(damaged, .jpeg, message: message)))
+    let splits = try DatasetSplits.load(folder.path, decodeOptions: DecodeOptions(lenient: true))
+    XCTAssertEqual(splits.train.count, 2)
+    XCTAssertEqual(splits.warnings.map(\.path), [damaged])
+    XCTAssertEqual(splits.warnings.first?.message, message)
+  }
+
   func testChannelConversion() throws {
     let folder = try TemporaryFolder()
     // One RGB pixel (255, 0, 0) and one gray-alpha pixel (51, alpha 0).
