@@ -6,8 +6,10 @@ let package = Package(
   products: [
     .executable(name: "convviz", targets: ["convviz"]),
     .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
-    .library(name: "Convolution", targets: ["Convolution"]),
-    .library(name: "CNN", targets: ["CNN"]),
+    .library(name: "ImageFilters", targets: ["ImageFilters"]),
+    .library(name: "Engine", targets: ["Engine"]),
+    .library(name: "ModelFormats", targets: ["ModelFormats"]),
+    .library(name: "Training", targets: ["Training"]),
     .library(name: "Datasets", targets: ["Datasets"]),
     .library(name: "Visualization", targets: ["Visualization"]),
   ],
@@ -19,16 +21,19 @@ let package = Package(
     .executableTarget(
       name: "convviz",
       dependencies: [
-        "ImageCodecs", "Convolution", "CNN", "Datasets", "Visualization", "AtomicFiles",
+        "ImageCodecs", "ImageFilters", "Engine", "ModelFormats", "Training", "Datasets",
+        "Visualization", "AtomicFiles",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "AtomicFiles"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "AtomicFiles"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
-    .target(name: "Convolution", dependencies: ["_ConvKernels", "ImageCodecs"]),
-    .target(name: "CNN", dependencies: ["Tensors", "_CNNKernels", "_OptimizerKernels", "COpenBLAS", "AtomicFiles"]),
+    .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs"]),
+    .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
+    .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "AtomicFiles"]),
+    .target(name: "Training", dependencies: ["Engine", "ModelFormats", "Tensors", "_OptimizerKernels"]),
     .target(name: "Datasets", dependencies: ["ImageCodecs", "Tensors", "CZlib"]),
-    .target(name: "Visualization", dependencies: ["CNN", "Tensors", "ImageCodecs", "AtomicFiles"]),
+    .target(name: "Visualization", dependencies: ["Engine", "ModelFormats", "Training", "Tensors", "ImageCodecs", "AtomicFiles"]),
 
     // MARK: Implementation details
     .systemLibrary(
@@ -61,16 +66,18 @@ let package = Package(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ConvolutionTests", dependencies: ["Convolution", "ImageCodecs"],
+      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "CNNTests", dependencies: ["CNN", "Tensors"],
+      name: "EngineTests", dependencies: ["Engine", "ModelFormats", "Training", "Tensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "VisualizationTests", dependencies: ["Visualization", "CNN", "Tensors", "ImageCodecs"]),
+      name: "VisualizationTests", dependencies: [
+        "Visualization", "Engine", "ModelFormats", "Training", "Tensors", "ImageCodecs",
+      ]),
     .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles"]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz"]),
   ]

@@ -1,6 +1,8 @@
 import ArgumentParser
 import AtomicFiles
-import CNN
+import Engine
+import ModelFormats
+import Training
 import Visualization
 
 /// `convviz dump-weights`: the filters of a trained model as pictures, every

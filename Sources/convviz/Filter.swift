@@ -1,6 +1,6 @@
 import ArgumentParser
 import AtomicFiles
-import Convolution
+import ImageFilters
 import Dispatch
 import Foundation
 import ImageCodecs
@@ -142,7 +142,7 @@ struct Filter: ParsableCommand {
             + "\(dropped.x) column(s) and \(dropped.y) row(s) are dropped (floor, as Keras does)")
       }
       _ = clock.lap()
-      let filtered = try Convolution.apply(operation.operation, to: image, options: options)
+      let filtered = try ImageFilters.apply(operation.operation, to: image, options: options)
       let filterTime = clock.lap()
       // Past the last kernel the source is not needed: let it go before
       // encoding, so that a huge image is held at most twice at once.

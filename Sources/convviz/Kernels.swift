@@ -1,5 +1,5 @@
 import ArgumentParser
-import Convolution
+import ImageFilters
 import Foundation
 
 struct Kernels: ParsableCommand {

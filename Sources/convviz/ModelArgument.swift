@@ -1,5 +1,7 @@
 import ArgumentParser
-import CNN
+import Engine
+import ModelFormats
+import Training
 import Foundation
 
 /// What a `MODEL` argument names: a built-in preset, a spec file, or (for

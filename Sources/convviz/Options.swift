@@ -1,5 +1,5 @@
 import ArgumentParser
-import Convolution
+import ImageFilters
 import ImageCodecs
 
 /// Decoding flags shared by every command that reads photos.

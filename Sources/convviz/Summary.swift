@@ -1,5 +1,7 @@
 import ArgumentParser
-import CNN
+import Engine
+import ModelFormats
+import Training
 
 /// `convviz summary MODEL`: the Keras-style layer table of a preset, a spec
 /// file or a trained model file.

@@ -1,6 +1,8 @@
 import ArgumentParser
 import AtomicFiles
-import CNN
+import Engine
+import ModelFormats
+import Training
 import Datasets
 import Visualization
 
