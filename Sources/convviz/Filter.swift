@@ -86,8 +86,8 @@ struct Filter: ParsableCommand {
   @Option(
     name: .shortAndLong,
     help: ArgumentHelp(
-      "Output file when one image is written (.png, .jpg or .jpeg; - for standard output), "
-        + "else output folder (default: output/).", valueName: "path"))
+      "Output file when one image file and one kernel are given (.png, .jpg or .jpeg; - for "
+        + "standard output), else output folder (default: output/).", valueName: "path"))
   var output: String?
 
   @Flag(help: "Also read the images in subfolders of folder inputs (outputs mirror them).")
@@ -141,8 +141,10 @@ struct Filter: ParsableCommand {
     listing.recursiveOption = "--recursive"
     listing.outputNames = OutputNames(kernelFileStems: operations.compactMap(\.fileStem))
     let sources = try InputImage.expand(inputs, listing: listing)
+    let single = inputs.count == 1 && !OutputPaths.isFolder(inputs[0]) && operations.count == 1
     let plan = try OutputPlan(
-      output: output, format: format, sources: sources, operationNames: operations.map(\.name))
+      output: output, format: format, sources: sources, operationNames: operations.map(\.name),
+      single: single)
     let readFiles =
       sources.map { NamedPath(role: "the input", path: $0.file) }
       + operations.compactMap { $0.file.map { NamedPath(role: "the kernel file", path: $0) } }

@@ -4,8 +4,8 @@ import Foundation
 /// The one rule for `-o`, stated once for the README and every `--help`.
 enum OutputRule {
   static let text = """
-    -o names the file when a command writes one file, and the folder when it writes several; \
-    missing folders are created. An existing folder, or a name ending in /, is always a \
+    -o names the file when a command writes one file, and the folder when it writes several \
+    (filter: a file for one image file and one kernel); missing folders are created. An existing folder, or a name ending in /, is always a \
     folder (a single file goes into it under its default name). Where one image or page is \
     written (filter, report), -o - writes it to standard output. An output that would \
     replace an input, or another output of the same run, is refused before any work starts.
@@ -91,25 +91,53 @@ enum OutputPaths {
   }
 }
 
-/// What names a file for collision checks: the device and inode of an
-/// existing file (so links and `a/../b` spellings are caught), else its
-/// absolute path with the folder's symbolic links resolved.
-enum FileIdentity: Hashable {
-  case inode(device: UInt64, inode: UInt64)
-  case path(String)
+/// What names a file for collision checks: its canonical path (symbolic
+/// links resolved as far as the path exists, `.` and `..` removed) and, for
+/// an existing file, its device and inode, so hard links are caught too.
+struct FileIdentity {
+  struct Inode: Hashable {
+    var device: UInt64
+    var inode: UInt64
+  }
+
+  let path: String
+  let inode: Inode?
 
   init(_ path: String) {
-    var info = stat()
-    if stat(path, &info) == 0 {
-      self = .inode(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
-      return
-    }
     let absolute =
       path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-    let standardized = (absolute as NSString).standardizingPath
-    let folder = (standardized as NSString).deletingLastPathComponent
-    let resolved = (folder as NSString).resolvingSymlinksInPath
-    self = .path(OutputPaths.join(resolved, OutputPaths.fileName(of: standardized)))
+    self.path = Self.canonical(Self.lexical(absolute))
+    var info = stat()
+    inode =
+      stat(path, &info) == 0
+      ? Inode(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) : nil
+  }
+
+  /// `/a/./b/../c` → `/a/c`, without asking the file system.
+  private static func lexical(_ path: String) -> String {
+    var parts: [Substring] = []
+    for part in path.split(separator: "/") where part != "." {
+      if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+    }
+    return "/" + parts.joined(separator: "/")
+  }
+
+  /// The real path of the longest existing prefix, then the rest as written.
+  private static func canonical(_ path: String) -> String {
+    var head = path
+    var tail: [String] = []
+    while head != "/" {
+      if let real = realPath(head) { return ([real] + tail).joined(separator: "/") }
+      tail.insert((head as NSString).lastPathComponent, at: 0)
+      head = (head as NSString).deletingLastPathComponent
+    }
+    return "/" + tail.joined(separator: "/")
+  }
+
+  private static func realPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
   }
 }
 
@@ -117,6 +145,21 @@ enum FileIdentity: Hashable {
 struct NamedPath {
   var role: String
   var path: String
+}
+
+/// Looks files up by either part of their identity.
+private struct IdentityIndex {
+  private var byPath: [String: NamedPath] = [:]
+  private var byInode: [FileIdentity.Inode: NamedPath] = [:]
+
+  func find(_ identity: FileIdentity) -> NamedPath? {
+    byPath[identity.path] ?? identity.inode.flatMap { byInode[$0] }
+  }
+
+  mutating func insert(_ file: NamedPath, _ identity: FileIdentity) {
+    byPath[identity.path] = file
+    if let inode = identity.inode { byInode[inode] = file }
+  }
 }
 
 extension NamedPath {
@@ -127,26 +170,21 @@ extension NamedPath {
   static func refuseCollisions(
     outputs: [NamedPath], inputs: [NamedPath], inputOverride: String? = nil
   ) throws {
-    var seen: [FileIdentity: NamedPath] = [:]
+    var written = IdentityIndex()
     for output in outputs {
       let identity = FileIdentity(output.path)
-      if let earlier = seen[identity] {
+      if let earlier = written.find(identity) {
         throw ValidationError(
           "\(earlier.role) \(earlier.path) and \(output.role) \(output.path) are the same file; "
             + "give them different names")
       }
-      seen[identity] = output
+      written.insert(output, identity)
     }
     for input in inputs {
-      guard let output = seen[FileIdentity(input.path)] else { continue }
-      if let inputOverride {
-        throw ValidationError(
-          "\(output.role) \(output.path) would replace \(input.role) \(input.path); "
-            + "pass \(inputOverride) to allow that")
-      }
+      guard let output = written.find(FileIdentity(input.path)) else { continue }
+      let remedy = inputOverride.map { "pass \($0) to allow that" } ?? "choose another output"
       throw ValidationError(
-        "\(output.role) \(output.path) would replace \(input.role) \(input.path); "
-          + "choose another output")
+        "\(output.role) \(output.path) would replace \(input.role) \(input.path); \(remedy)")
     }
   }
 }

@@ -3,9 +3,9 @@ import Foundation
 import ImageCodecs
 
 /// Where each of `filter`'s outputs goes, decided before any work by
-/// `OutputRule`: one image → `-o` is the file (or `-` for stdout); several →
-/// `-o` is the folder (default `output/`) holding
-/// `<subfolder>/<input-stem>-<kernel-and-options>.<ext>`.
+/// `OutputRule`: one image (one input file, not a folder, and one kernel) →
+/// `-o` is the file (or `-` for stdout); otherwise `-o` is the folder
+/// (default `output/`) holding `<subfolder>/<input-stem>-<kernel-and-options>.<ext>`.
 struct OutputPlan: Sendable {
   enum Target: Sendable, Equatable {
     case file(String)
@@ -19,20 +19,25 @@ struct OutputPlan: Sendable {
   /// `destinations[source][operation]`: a path, or "-" for stdout.
   let destinations: [[String]]
 
+  /// `single`: the command line names one image file and one kernel (a
+  /// folder input means a folder output, however many images it holds).
   init(
-    output: String?, format requested: ImageFormat?, sources: [InputImage], operationNames: [String]
+    output: String?, format requested: ImageFormat?, sources: [InputImage], operationNames: [String],
+    single: Bool
   ) throws {
     let count = sources.count * operationNames.count
     let what =
-      "\(plural(count, "image")) (\(plural(sources.count, "input")) × "
-      + "\(plural(operationNames.count, "kernel")))"
+      count == 1
+      ? "the images of a folder"
+      : "\(plural(count, "image")) (\(plural(sources.count, "input")) × "
+        + "\(plural(operationNames.count, "kernel")))"
     if output == "-" {
-      guard count == 1 else {
+      guard single else {
         throw ValidationError("-o - writes one image to standard output, but this run writes \(what)")
       }
       target = .standardOutput
       format = requested ?? .png
-    } else if let output, count == 1, !output.hasSuffix("/"), !OutputPaths.isFolder(output) {
+    } else if let output, single, !output.hasSuffix("/"), !OutputPaths.isFolder(output) {
       guard let byExtension = ImageFormat(pathExtensionOf: output) else {
         throw ValidationError(
           "-o \(output): one image is written, so -o names the file; end it in .png, .jpg or "
