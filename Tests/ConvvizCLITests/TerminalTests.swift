@@ -105,3 +105,54 @@ enum ImageFolderFixture {
     return root
   }
 }
+
+/// The progress bar, seen through a pseudo-terminal (util-linux `script`):
+/// drawn on stderr when it is a terminal, never on a redirected stdout.
+final class ProgressBarTerminalTests: XCTestCase {
+  /// Runs `command` (a shell line) with stdin, stdout and stderr on a
+  /// pseudo-terminal and returns what the terminal showed.
+  func onTerminal(_ command: String) throws -> String {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
+      throw XCTSkip("needs util-linux script for a pseudo-terminal")
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+    process.arguments = ["-qec", command, "/dev/null"]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 0, String(decoding: data, as: UTF8.self))
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  func testTrainAndFilterDrawTheBarOnStandardErrorOnly() throws {
+    let folder = try TrainingScratchFolder()
+    try TrainEndToEndTests.writeBars(to: folder, count: 200)
+    let spec = try folder.write(Array(TrainEndToEndTests.spec.utf8), to: "bars.txt")
+    let binary = ConvvizBinary.url.path
+    let screen = try onTerminal(
+      "\(binary) train --model \(spec) --data \(folder.path)/data --epochs 2 --batch-size 10 "
+        + "-o \(folder.path)/m.bin > \(folder.path)/stdout.txt")
+    XCTAssertTrue(screen.contains("epoch 1/2  18/18 ["), screen)
+    XCTAssertTrue(screen.contains("\r\u{1B}[K"), "redrawn in place")
+    let stdout = try String(contentsOfFile: folder.path + "/stdout.txt", encoding: .utf8)
+    XCTAssertFalse(stdout.contains("\r") || stdout.contains("\u{1B}") || stdout.contains("["), stdout)
+    XCTAssertEqual(stdout.split(separator: "\n").filter { $0.hasPrefix("epoch ") }.count, 2)
+
+    let photos = folder.path + "/photos"
+    try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
+    for i in 0..<5 {
+      try FileManager.default.copyItem(
+        atPath: repositoryFile("samples/camera.png"), toPath: photos + "/p\(i).png")
+    }
+    let filtering = try onTerminal(
+      "\(binary) filter -k blur \(photos) -o \(folder.path)/out > \(folder.path)/filter.txt")
+    XCTAssertTrue(filtering.contains("filtering  5/5 ["), filtering)
+    let lines = try String(contentsOfFile: folder.path + "/filter.txt", encoding: .utf8)
+    XCTAssertEqual(lines.split(separator: "\n").count, 5, lines)
+    XCTAssertFalse(lines.contains("filtering"), lines)
+  }
+}
