@@ -120,6 +120,10 @@ final class FilterOutputTests: XCTestCase {
     try assertRefused(
       ["filter", "-k", "identity", "photo.png", "-o", "./sub/../photo.png"], in: scratch,
       mentioning: "would replace the input")
+    try FileManager.default.linkItem(atPath: photo, toPath: scratch.file("link.png"))
+    try assertRefused(
+      ["filter", "-k", "identity", "photo.png", "-o", "link.png"], in: scratch,
+      mentioning: "would replace the input")
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: photo)), original)
 
     let allowed = try ConvvizBinary.run(
