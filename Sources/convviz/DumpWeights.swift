@@ -64,6 +64,7 @@ struct DumpWeights: ParsableCommand {
   func validate() throws {
     if let scale, scale < 1 { throw ValidationError("--scale must be at least 1") }
     if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
+    try OutputPaths.refuseStandardOutput(output)
   }
 
   func run() throws {

@@ -111,6 +111,7 @@ struct FeatureMapsCommand: ParsableCommand {
     }
     if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
     if maxTile < 8 { throw ValidationError("--max-tile must be at least 8") }
+    try OutputPaths.refuseStandardOutput(output)
   }
 
   /// Refuses outputs that would replace the model or the photo, once the

@@ -70,6 +70,14 @@ enum OutputPaths {
     }
   }
 
+  /// `-o -` for a command that writes several files.
+  static func refuseStandardOutput(_ folder: String) throws {
+    if folder == "-" {
+      throw ValidationError("-o - (standard output) takes one image or page; this command writes "
+        + "several files: give a folder")
+    }
+  }
+
   static func makeParentFolder(of file: String) throws {
     let folder = (file as NSString).deletingLastPathComponent
     if !folder.isEmpty { try makeFolder(folder) }

@@ -144,6 +144,21 @@ final class CommandConventionTests: XCTestCase {
     XCTAssertTrue(clobber.stderr.contains("would replace the model"), clobber.stderr)
   }
 
+  /// `-o -` is offered only where one image or page is written.
+  func testStandardOutputOnlyWhereOneFileIsWritten() throws {
+    let fixture = try VisualizationFixture.trained()
+    for arguments in [
+      ["dump-weights", fixture.model], ["featuremaps", fixture.model, fixture.photo],
+      ["evaluate", fixture.model, "--data", fixture.data],
+      ["train", "--model", "mnist-mlp", "--data", fixture.data],
+    ] {
+      let result = try TrainingCLI.run(arguments + ["-o", "-"])
+      XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
+      XCTAssertTrue(result.stderr.contains("-o - (standard output)"), result.stderr)
+      XCTAssertEqual(result.stdout, "")
+    }
+  }
+
   /// The one rule for `-o` is stated in the top-level help and in each
   /// command's help.
   func testEveryHelpStatesWhatOutputMeans() throws {
