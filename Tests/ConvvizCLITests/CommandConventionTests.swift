@@ -29,12 +29,7 @@ final class CommandConventionTests: XCTestCase {
     let cut = try out.write(
       Array([UInt8](try Data(contentsOf: URL(fileURLWithPath: fixture.model))).prefix(100)),
       to: "cut.bin")
-    let spec = try ModelSpec.parse("input 4 4 2\nflatten\ndense 2 softmax\n")
-    let vector = out.path + "/vector.bin"
-    try ModelFile(
-      spec: spec, metadata: TrainingMetadata(),
-      parameters: spec.parameterShapes.map { NamedTensor(name: $0.name, tensor: Tensor(zeros: $0.shape)) }
-    ).write(to: vector)
+    let vector = try Self.untrainedModel("input 4 4 2\nflatten\ndense 2 softmax\n", in: out)
     for model in [notAModel, cut, vector] {
       let result = try TrainingCLI.run(["featuremaps", model, fixture.photo, "-o", out.path + "/o"])
       XCTAssertEqual(result.status, 1, "\(model): \(result.stderr)")
@@ -60,12 +55,7 @@ final class CommandConventionTests: XCTestCase {
   /// weight.
   func testDumpWeightsWithoutConvolutionsStillWritesEveryWeight() throws {
     let out = try TrainingScratchFolder()
-    let spec = try ModelSpec.parse("input 4 4 1\nflatten\ndense 3 softmax\n")
-    let model = out.path + "/dense.bin"
-    try ModelFile(
-      spec: spec, metadata: TrainingMetadata(),
-      parameters: spec.parameterShapes.map { NamedTensor(name: $0.name, tensor: Tensor(zeros: $0.shape)) }
-    ).write(to: model)
+    let model = try Self.untrainedModel("input 4 4 1\nflatten\ndense 3 softmax\n", in: out)
     let result = try TrainingCLI.run(["dump-weights", model, "-o", out.path + "/w"])
     XCTAssertEqual(result.status, 0, result.stderr)
     XCTAssertEqual(
@@ -126,14 +116,7 @@ final class CommandConventionTests: XCTestCase {
   /// Regression: a data set without train/ and test/ was called the "train
   /// split"; `evaluate -o MODEL` is refused.
   func testEvaluateWordingAndOutputs() throws {
-    let folder = try TrainingScratchFolder()
-    let data = try ImageFolderFixture.write(to: folder, classes: ["h", "v"])
-    let spec = try folder.write(Array(TrainEndToEndTests.spec.utf8), to: "bars.txt")
-    let model = folder.path + "/model.bin"
-    let train = try TrainingCLI.run([
-      "train", "--model", spec, "--data", data, "--epochs", "1", "--batch-size", "8", "-o", model,
-    ])
-    XCTAssertEqual(train.status, 0, train.stderr)
+    let (folder, data, model) = try ImageFolderFixture.trained(classes: ["h", "v"])
     let result = try TrainingCLI.run(["evaluate", model, "--data", data, "-o", folder.path + "/"])
     XCTAssertEqual(result.status, 0, result.stderr)
     XCTAssertTrue(result.stdout.contains("all 16 samples (no separate test split)"), result.stdout)
@@ -157,6 +140,19 @@ final class CommandConventionTests: XCTestCase {
       XCTAssertTrue(result.stderr.contains("-o - (standard output)"), result.stderr)
       XCTAssertEqual(result.stdout, "")
     }
+  }
+
+  /// A model file of `spec` with every weight zero, written into `folder`.
+  static func untrainedModel(_ spec: String, in folder: TrainingScratchFolder) throws -> String {
+    let parsed = try ModelSpec.parse(spec)
+    let path = folder.path + "/untrained-\(UUID().uuidString).bin"
+    try ModelFile(
+      spec: parsed, metadata: TrainingMetadata(),
+      parameters: parsed.parameterShapes.map {
+        NamedTensor(name: $0.name, tensor: Tensor(zeros: $0.shape))
+      }
+    ).write(to: path)
+    return path
   }
 
   /// The one rule for `-o` is stated in the top-level help and in each

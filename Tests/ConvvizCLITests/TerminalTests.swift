@@ -67,14 +67,7 @@ final class TerminalTests: XCTestCase {
 
   /// Class names come from folder names: escaped in every table and line.
   func testClassNamesAreEscapedInEvaluateAndSummary() throws {
-    let folder = try TrainingScratchFolder()
-    let data = try ImageFolderFixture.write(to: folder, classes: ["h", "v\u{1B}[2J"])
-    let spec = try folder.write(Array(TrainEndToEndTests.spec.utf8), to: "bars.txt")
-    let model = folder.path + "/model.bin"
-    let train = try TrainingCLI.run([
-      "train", "--model", spec, "--data", data, "--epochs", "1", "--batch-size", "8", "-o", model,
-    ])
-    XCTAssertEqual(train.status, 0, train.stderr)
+    let (folder, data, model) = try ImageFolderFixture.trained(classes: ["h", "v\u{1B}[2J"])
     for arguments in [
       ["evaluate", model, "--data", data, "-o", folder.path + "/c.png"], ["summary", model],
     ] {
@@ -103,6 +96,20 @@ enum ImageFolderFixture {
       }
     }
     return root
+  }
+
+  /// The folder, the data set in it, and the bars spec trained on it for
+  /// one epoch.
+  static func trained(classes: [String]) throws -> (TrainingScratchFolder, String, String) {
+    let folder = try TrainingScratchFolder()
+    let data = try write(to: folder, classes: classes)
+    let spec = try folder.write(Array(TrainEndToEndTests.spec.utf8), to: "bars.txt")
+    let model = folder.path + "/model.bin"
+    let train = try TrainingCLI.run([
+      "train", "--model", spec, "--data", data, "--epochs", "1", "--batch-size", "8", "-o", model,
+    ])
+    XCTAssertEqual(train.status, 0, train.stderr)
+    return (folder, data, model)
   }
 }
 
