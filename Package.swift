@@ -7,8 +7,10 @@ let package = Package(
     .executable(name: "convviz", targets: ["convviz"]),
     .library(name: "Files", targets: ["Files"]),
     .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
-    .library(name: "Convolution", targets: ["Convolution"]),
-    .library(name: "CNN", targets: ["CNN"]),
+    .library(name: "ImageFilters", targets: ["ImageFilters"]),
+    .library(name: "Engine", targets: ["Engine"]),
+    .library(name: "ModelFormats", targets: ["ModelFormats"]),
+    .library(name: "Training", targets: ["Training"]),
     .library(name: "Datasets", targets: ["Datasets"]),
     .library(name: "Visualization", targets: ["Visualization"]),
   ],
@@ -20,16 +22,19 @@ let package = Package(
     .executableTarget(
       name: "convviz",
       dependencies: [
-        "ImageCodecs", "Convolution", "CNN", "Datasets", "Visualization", "Files",
+        "ImageCodecs", "ImageFilters", "Engine", "ModelFormats", "Training", "Datasets",
+        "Visualization", "Files",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "Files"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "Files"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
-    .target(name: "Convolution", dependencies: ["_ConvKernels", "ImageCodecs"]),
-    .target(name: "CNN", dependencies: ["Tensors", "_CNNKernels", "_OptimizerKernels", "COpenBLAS", "Files"]),
+    .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs"]),
+    .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
+    .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "Files"]),
+    .target(name: "Training", dependencies: ["Engine", "ModelFormats", "Tensors", "_OptimizerKernels"]),
     .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
-    .target(name: "Visualization", dependencies: ["CNN", "Tensors", "ImageCodecs", "Files"]),
+    .target(name: "Visualization", dependencies: ["Engine", "ModelFormats", "Training", "Tensors", "ImageCodecs", "Files"]),
 
     // MARK: Implementation details
     .systemLibrary(
@@ -62,16 +67,24 @@ let package = Package(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ConvolutionTests", dependencies: ["Convolution", "ImageCodecs"],
+      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "CNNTests", dependencies: ["CNN", "Tensors"],
+      name: "EngineTests", dependencies: ["Engine", "Tensors"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "Tensors", "Training"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "TrainingTests", dependencies: ["Training", "ModelFormats", "Engine", "Tensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "VisualizationTests", dependencies: ["Visualization", "CNN", "Tensors", "ImageCodecs"]),
+      name: "VisualizationTests", dependencies: [
+        "Visualization", "Engine", "ModelFormats", "Training", "Tensors", "ImageCodecs",
+      ]),
     .testTarget(name: "FilesTests", dependencies: ["Files"]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz"]),
   ]
