@@ -29,7 +29,7 @@ let package = Package(
     .target(name: "Files"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "Files"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
-    .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs"]),
+    .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs", "Files"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
     .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "Files"]),
     .target(name: "Training", dependencies: ["Engine", "ModelFormats", "Tensors", "_OptimizerKernels"]),

@@ -30,7 +30,7 @@ final class HostileFileTests: XCTestCase {
     return CommandResult(
       status: process.terminationStatus,
       standardOutput: String(decoding: outData, as: UTF8.self),
-      standardError: String(decoding: errData, as: UTF8.self))
+      standardError: String(decoding: errData, as: UTF8.self), standardOutputBytes: outData)
   }
 
   private func assertOneLineFailure(
@@ -75,6 +75,23 @@ final class HostileFileTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.file("report.html")))
   }
 
+  /// The same for a kernel file, a model spec and a model file: each is
+  /// refused unread (a FIFO or /dev/zero as `--model` was read forever).
+  func testDeviceAndFIFOKernelsAndModelsAreRefusedUnread() throws {
+    let scratch = try ScratchFolder()
+    let fifo = scratch.file("pipe.txt")
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    for input in ["/dev/zero", fifo] {
+      try assertOneLineFailure(
+        ["filter", "-k", input, camera, "-o", scratch.file("out") + "/"],
+        mentioning: [input, "cannot read kernel file (is a "])
+      try assertOneLineFailure(
+        ["train", "--model", input, "--data", repositoryFile("data/mnist"), "-o",
+         scratch.file("m.bin")], mentioning: [input, "not a regular file"])
+      try assertOneLineFailure(["summary", input], mentioning: [input, "not a regular file"])
+    }
+  }
+
   /// Regression: `-o` naming a FIFO or a device replaced it with a regular
   /// file (as root, `-o /dev/null` would have replaced /dev/null).
   func testOutputsNeverReplaceWhatIsNotARegularFile() throws {
@@ -105,7 +122,8 @@ final class HostileFileTests: XCTestCase {
     let output = scratch.file("out.png")
     XCTAssertEqual(try run(["filter", "-k", "identity", camera, "-o", output]).status, 0)
     XCTAssertEqual(chmod(output, 0o600), 0)
-    XCTAssertEqual(try run(["filter", "-k", "blur", output, "-o", output]).status, 0)
+    let rewrite = try run(["filter", "-k", "blur", "--overwrite-input", output, "-o", output])
+    XCTAssertEqual(rewrite.status, 0, rewrite.standardError)
     var info = stat()
     XCTAssertEqual(stat(output, &info), 0)
     XCTAssertEqual(info.st_mode & 0o777, 0o600)
