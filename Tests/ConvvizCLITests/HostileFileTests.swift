@@ -9,28 +9,10 @@ final class HostileFileTests: XCTestCase {
   let camera = repositoryFile("samples/camera.png")
   let tinyModel = repositoryFile("Fuzz/corpus/model-file/tiny-conv.bin")
 
-  /// Runs convviz, killing it after `seconds`: a command that blocks on a
+  /// Runs convviz, interrupting it after 60 s: a command that blocks on a
   /// FIFO or reads /dev/zero forever fails the test instead of hanging it.
-  private func run(_ arguments: [String], seconds: Double = 60) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = ConvvizBinary.url
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let watchdog = DispatchWorkItem { if process.isRunning { process.interrupt() } }
-    DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: watchdog)
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    watchdog.cancel()
-    XCTAssertEqual(process.terminationReason, .exit, "convviz \(arguments) had to be stopped")
-    return CommandResult(
-      status: process.terminationStatus,
-      standardOutput: String(decoding: outData, as: UTF8.self),
-      standardError: String(decoding: errData, as: UTF8.self), standardOutputBytes: outData)
+  private func run(_ arguments: [String]) throws -> CommandResult {
+    try ConvvizBinary.run(arguments, timeout: 60)
   }
 
   private func assertOneLineFailure(
