@@ -53,8 +53,9 @@ private func writeSnapshotPictures(kernel: Tensor, maps: Tensor, epoch: Int, fol
   let mapsPath = folder + "/featuremaps-epoch-\(number).png"
   let weights = WeightGrid(kernel: kernel, title: "Epoch \(epoch): first-layer filters")
   try PictureFile.write(weights.render(), to: filtersPath)
-  let mapsImage = Canvas.row(
-    [FeatureMaps.grid(maps).render()], title: "Epoch \(epoch): feature maps of the probe")
-  try PictureFile.write(mapsImage, to: mapsPath)
+  // "Probe" is a word for insiders: the title says what the image is.
+  let mapsPicture = FeatureMaps.picture(
+    maps, title: "Epoch \(epoch): first-layer feature maps of one fixed training image")
+  try PictureFile.write(mapsPicture.image, to: mapsPath)
   return SnapshotFiles(filters: filtersPath, featureMaps: mapsPath)
 }

@@ -56,6 +56,8 @@ struct DumpWeights: ParsableCommand {
   @Option(help: "Text under each filter (default: its index; none for mosaics).")
   var labels: TileLabels?
 
+  @OptionGroup var width: PictureWidthOptions
+
   func validate() throws {
     if let scale, scale < 1 { throw ValidationError("--scale must be at least 1") }
     if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
@@ -77,10 +79,13 @@ struct DumpWeights: ParsableCommand {
     picture.colorMap = colormap
     picture.scale = scale
     picture.labels = labels
+    picture.maxWidth = width.maxWidth
     let filtersPath = VisualizationIO.path(output, "\(conv.name)-filters.png")
     try PictureFile.write(picture.render(), to: filtersPath)
     written.append(filtersPath)
-    if let rgb = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour").renderRGB() {
+    var colour = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour")
+    colour.maxWidth = width.maxWidth
+    if let rgb = colour.renderRGB() {
       let rgbPath = VisualizationIO.path(output, "\(conv.name)-filters-rgb.png")
       try PictureFile.write(rgb, to: rgbPath)
       written.append(rgbPath)
