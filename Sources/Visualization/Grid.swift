@@ -132,11 +132,13 @@ public struct Grid: Sendable {
           x: origin.x - 1, y: origin.y - 1, width: layout.cellWidth + 2,
           height: layout.cellHeight + 2, tileBorder)
       }
-      let columnRight = margins.left + layout.columnLeft(index % layout.columns) + layout.columnWidth
+      // Labels end `labelGap` before the next column's labels begin.
+      let labelEnd =
+        margins.left + layout.columnLeft(index % layout.columns + 1) - Self.labelGap
       for (lineIndex, line) in lines[index].enumerated() {
-        // Under the tile's left edge, moved left if the column is wider.
+        // Under the tile's left edge, moved left if that would end too late.
         canvas.text(
-          line, x: min(origin.x, columnRight - BitmapFont.width(of: line)),
+          line, x: min(origin.x, labelEnd - BitmapFont.width(of: line)),
           y: origin.y + layout.cellHeight + 1 + lineIndex * BitmapFont.lineHeight,
           labelColor)
       }
@@ -146,14 +148,15 @@ public struct Grid: Sendable {
   }
 
   private func labelLines(index: Int, tile: GridTile) -> [String] {
-    let range = ValueRange(of: tile.allValues)
-    let rangeText =
-      NumberText.compact(Double(range.lo)) + " to " + NumberText.compact(Double(range.hi))
+    func rangeText() -> String {
+      let range = ValueRange(of: tile.allValues)
+      return NumberText.compact(Double(range.lo)) + " to " + NumberText.compact(Double(range.hi))
+    }
     switch labels {
     case .none: return []
     case .index: return ["\(index)"]
-    case .range: return [rangeText]
-    case .indexAndRange: return ["\(index)", rangeText]
+    case .range: return [rangeText()]
+    case .indexAndRange: return ["\(index)", rangeText()]
     case .custom: return tile.label.map { [$0] } ?? []
     }
   }
