@@ -6,7 +6,7 @@ public enum TileLabels: String, Sendable, CaseIterable {
   case none
   /// The tile's index, from 0.
   case index
-  /// The tile's min and max values.
+  /// The tile's min and max values: "-0.12 to 0.5".
   case range
   /// Index on one line, min and max on the next.
   case indexAndRange
@@ -105,9 +105,8 @@ public struct Grid: Sendable {
     let ranges = ranges()
     let lines = wrappedLabels(tileWidth: layout.cellWidth)
     let margins = margins(for: layout)
-    var canvas = Canvas(
-      width: margins.left + max(layout.width, margins.minimumWidth),
-      height: margins.top + max(layout.height, margins.minimumHeight), background: padColor)
+    let size = size()
+    var canvas = Canvas(width: size.width, height: size.height, background: padColor)
     for (index, tile) in tiles.enumerated() {
       let tileOrigin = layout.origin(ofTile: index)
       let origin = (x: margins.left + tileOrigin.x, y: margins.top + tileOrigin.y)

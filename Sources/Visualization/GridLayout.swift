@@ -17,7 +17,9 @@ public struct GridLayout: Equatable, Sendable {
   public let scale: Int
   public let padding: Int
   public let labelHeight: Int
-  /// The widest label line in pixels; 0 when labels fit under the tiles.
+  /// The column width the labels need (their widest line, plus the gap to
+  /// the next column's labels, less the padding); columns are at least this
+  /// wide. 0 for none.
   public let labelWidth: Int
 
   /// Chooses rows and columns the caller left open: with neither, the most

@@ -172,6 +172,19 @@ final class CanvasTextTests: XCTestCase {
 }
 
 final class PlotLabelTests: XCTestCase {
+  func testAShortColourBarLeavesOutNumbersThatWouldTouch() {
+    var bar = ColorBar(colorMap: .diverging, range: ValueRange(lo: -1, hi: 1))
+    bar.caption = "weight"
+    bar.length = 24
+    let picture = bar.picture()
+    assertLabelsApart(picture, "short bar")
+    let numbers = picture.textBoxes.map(\.text).filter { $0 != "weight" }
+    XCTAssertEqual(numbers, ["-1.0", "0.0", "1.0"], "every other tick keeps its number")
+    bar.length = 200
+    XCTAssertEqual(bar.picture().textBoxes.count, 1 + 5, "a long bar numbers every tick")
+  }
+
+
   func testTrainingCurvesKeepTheirTextsApart() {
     for epochs in [1, 3, 12, 100] {
       let history = (1...epochs).map { (e: Int) -> EpochRecord in
