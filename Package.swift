@@ -69,7 +69,13 @@ let package = Package(
       name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "EngineTests", dependencies: ["Engine", "ModelFormats", "Training", "Tensors"],
+      name: "EngineTests", dependencies: ["Engine", "Tensors"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "Tensors", "Training"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "TrainingTests", dependencies: ["Training", "ModelFormats", "Engine", "Tensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs"],

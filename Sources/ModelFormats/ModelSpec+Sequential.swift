@@ -124,3 +124,10 @@ extension LayerSpec.Pooling {
     }
   }
 }
+
+extension ModelFile {
+  /// The stored network, ready for inference or evaluation.
+  public func makeModel() -> Sequential {
+    spec.makeModel(parameters: parameters, seed: metadata.seed)
+  }
+}

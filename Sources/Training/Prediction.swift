@@ -51,10 +51,3 @@ extension Sequential {
     }
   }
 }
-
-extension ModelFile {
-  /// The stored network, ready for inference or evaluation.
-  public func makeModel() -> Sequential {
-    spec.makeModel(parameters: parameters, seed: metadata.seed)
-  }
-}

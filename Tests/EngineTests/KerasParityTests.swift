@@ -1,6 +1,4 @@
 import Engine
-import ModelFormats
-import Training
 import Foundation
 import Tensors
 import XCTest

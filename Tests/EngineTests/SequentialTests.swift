@@ -1,6 +1,4 @@
 @testable import Engine
-@testable import ModelFormats
-@testable import Training
 import Tensors
 import XCTest
 

@@ -3,7 +3,6 @@ import XCTest
 
 @testable import Engine
 @testable import ModelFormats
-@testable import Training
 
 final class PresetTests: XCTestCase {
   func testPresetNamesAreTheCLINames() {

@@ -4,7 +4,7 @@ import XCTest
 
 @testable import Engine
 @testable import ModelFormats
-@testable import Training
+import Training
 
 final class ModelFileTests: XCTestCase {
   // Static, not per instance: XCTest never frees test-case instances, which
