@@ -32,9 +32,15 @@ let package = Package(
     .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs", "Files"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
     .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "Files"]),
-    .target(name: "Training", dependencies: ["Engine", "ModelFormats", "Tensors", "_OptimizerKernels"]),
+    .target(
+      name: "Training",
+      dependencies: ["Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels"]),
     .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
-    .target(name: "Visualization", dependencies: ["Engine", "ModelFormats", "Training", "Tensors", "ImageCodecs", "Files"]),
+    .target(
+      name: "Visualization",
+      dependencies: [
+        "Engine", "ModelFormats", "Training", "Datasets", "Tensors", "ImageCodecs", "Files",
+      ]),
 
     // MARK: Implementation details
     .systemLibrary(
@@ -76,14 +82,16 @@ let package = Package(
       name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "Tensors", "Training"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "TrainingTests", dependencies: ["Training", "ModelFormats", "Engine", "Tensors"],
+      name: "TrainingTests",
+      dependencies: ["Training", "ModelFormats", "Engine", "Datasets", "Tensors", "ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "VisualizationTests", dependencies: [
-        "Visualization", "Engine", "ModelFormats", "Training", "Tensors", "ImageCodecs",
+        "Visualization", "Engine", "ModelFormats", "Training", "Datasets", "Tensors",
+        "ImageCodecs",
       ]),
     .testTarget(name: "FilesTests", dependencies: ["Files"]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz"]),

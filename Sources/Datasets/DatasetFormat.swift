@@ -1,5 +1,6 @@
 import Files
 import ImageCodecs
+import Tensors
 
 /// The on-disk layouts a data set can come in.
 public enum DatasetFormat: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -36,21 +37,29 @@ extension DatasetSplits {
   ///   - seed: shuffles image-folder files (before any validation split).
   ///   - limit: keep only the first `limit` samples of each split; nothing
   ///     past them is decoded (image files, IDX and CIFAR records alike).
+  ///   - size: bring every sample to this size, with its resize mode; a
+  ///     size that differs under `.none` is left for the caller to refuse.
   ///   - decodeOptions: how image-folder files are decoded (pixel limit,
   ///     orientation, leniency).
   public static func load(
     _ folder: String, format: DatasetFormat? = nil, channels: Int? = nil, seed: UInt64 = 0,
-    limit: Int? = nil, decodeOptions: DecodeOptions = .default
+    limit: Int? = nil, size: SampleSize? = nil, decodeOptions: DecodeOptions = .default
   ) throws(DatasetError) -> DatasetSplits {
     let resolved: DatasetFormat
     if let format { resolved = format } else { resolved = try DatasetFormat.detect(folder) }
+    var splits: DatasetSplits
     switch resolved {
-    case .mnist: return try MNIST.load(folder: folder, limit: limit)
-    case .cifar10: return try CIFAR10.load(folder: folder, limit: limit)
+    case .mnist: splits = try MNIST.load(folder: folder, limit: limit)
+    case .cifar10: splits = try CIFAR10.load(folder: folder, limit: limit)
     case .imageFolder:
       return try ImageFolder.load(
-        folder: folder, channels: channels, seed: seed, limit: limit,
+        folder: folder, channels: channels, seed: seed, limit: limit, size: size,
         decodeOptions: decodeOptions)
     }
+    if let size {
+      splits.train = splits.train.resized(to: size) ?? splits.train
+      splits.test = splits.test.map { $0.resized(to: size) ?? $0 }
+    }
+    return splits
   }
 }

@@ -11,8 +11,9 @@ import Tensors
 /// ```
 /// Classes are the sub-folder names sorted by byte value, as in Keras's
 /// `image_dataset_from_directory`. Files with extension png, jpg or jpeg (any
-/// case) are read; other files are ignored. All images must share one size,
-/// and each file's header is checked against it before its pixels are
+/// case) are read; other files are ignored. Images are resized to a given
+/// `SampleSize`; without one (or with `--resize none`) all must share one
+/// size, and each file's header is checked against it before its pixels are
 /// decoded.
 public enum ImageFolder {
   static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
@@ -36,31 +37,35 @@ public enum ImageFolder {
   ///     colour → 3).
   ///   - limit: decode only the first `limit` files of each part, after
   ///     shuffling (quick runs on big folders).
+  ///   - size: bring every image to this size (nil: keep the common size).
   ///   - decodeOptions: pixel limit, orientation and leniency of decoding;
   ///     images with damaged data that a lenient decode accepted are listed
   ///     in the result's `warnings`.
   public static func load(
     folder: String, channels: Int? = nil, seed: UInt64, limit: Int? = nil,
-    decodeOptions: DecodeOptions = .default
+    size: SampleSize? = nil, decodeOptions: DecodeOptions = .default
   ) throws(DatasetError) -> DatasetSplits {
     let trainRoot = Path.join(folder, "train")
     let testRoot = Path.join(folder, "test")
     let split = Path.isDirectory(trainRoot) && looksLike(trainRoot)
     let trainFiles = try listing(root: split ? trainRoot : folder)
     var files = trainFiles.files
-    files.seededShuffle(seed: seed)
+    var generator = SeededGenerator(seed: seed)
+    files.seededShuffle(using: &generator)
     if let limit { files = Array(files.prefix(max(limit, 1))) }
     let (train, trainWarnings) = try decodeAll(
-      files, classNames: trainFiles.classNames, channels: channels, options: decodeOptions)
+      files, classNames: trainFiles.classNames, channels: channels, size: size,
+      options: decodeOptions)
     var test: Dataset?
     var testWarnings: [CodecWarning] = []
     if split && Path.isDirectory(testRoot) {
       let testFiles = try listing(root: testRoot, classNames: trainFiles.classNames)
       var files = testFiles.files
-      files.seededShuffle(seed: seed)
+      var generator = SeededGenerator(seed: seed)
+      files.seededShuffle(using: &generator)
       if let limit { files = Array(files.prefix(max(limit, 1))) }
       let decoded = try decodeAll(
-        files, classNames: trainFiles.classNames, channels: train.sampleShape[0],
+        files, classNames: trainFiles.classNames, channels: train.sampleShape[0], size: size,
         options: decodeOptions)
       (test, testWarnings) = (decoded.dataset, decoded.warnings)
       if let test, test.sampleShape != train.sampleShape, let first = files.first {
@@ -114,22 +119,26 @@ public enum ImageFolder {
   /// Decodes `files` in parallel into one (N, C, H, W) data set, in order,
   /// and lists the damaged images a lenient decode accepted.
   ///
-  /// All images must share one size. The first file's size is expected of
-  /// the others, and a file whose header declares another is not decoded.
-  /// When sizes differ, the size most files have is taken as right and the
-  /// first file of another size is named. The channel count is `channels`,
-  /// or the first file's when nil. When several files fail, the earliest in
-  /// `files` is reported, so errors do not depend on thread timing.
+  /// With a `size` whose mode resizes, every image is resized to it.
+  /// Otherwise all images must share one size: the first file's size is
+  /// expected of the others, and a file whose header declares another is not
+  /// decoded. When sizes differ, the size most files have is taken as right
+  /// and the first file of another size is named. The channel count is
+  /// `channels`, or the first file's when nil. When several files fail, the
+  /// earliest in `files` is reported, so errors do not depend on thread
+  /// timing.
   static func decodeAll(
-    _ files: [LabeledFile], classNames: [String], channels: Int?, options: DecodeOptions
+    _ files: [LabeledFile], classNames: [String], channels: Int?, size: SampleSize? = nil,
+    options: DecodeOptions
   ) throws(DatasetError) -> (dataset: Dataset, warnings: [CodecWarning]) {
     precondition(!files.isEmpty, "decodeAll needs at least one file")
     var firstWarning: CodecWarning?
     let first = try decodeOne(files[0].path, options: options) { firstWarning = $0 }
     let c = channels ?? PixelConversion.naturalChannels(first.layout)
-    let (h, w) = (first.height, first.width)
+    let resize = size.map { $0.resize == .none ? nil : $0 } ?? nil
+    let (h, w) = resize.map { ($0.height, $0.width) } ?? (first.height, first.width)
     var expecting = options
-    expecting.expectedSize = ImageSize(width: w, height: h)
+    if resize == nil { expecting.expectedSize = ImageSize(width: w, height: h) }
     let sameSize = expecting
     let sampleCount = c * h * w
     var storage = [Float](repeating: 0, count: files.count * sampleCount)
@@ -156,6 +165,14 @@ public enum ImageFolder {
                     : try decodeOne(files[i].path, options: sameSize) { accepted[i] = $0 }
                   let slot = UnsafeMutableBufferPointer(
                     rebasing: planes[(i * sampleCount)..<((i + 1) * sampleCount)])
+                  if let resize,
+                    let sample = PixelConversion.sample(
+                      of: image, channels: c, height: h, width: w, resize: resize.resize)
+                  {
+                    _ = slot.update(fromContentsOf: sample)
+                    continue
+                  }
+                  // Without resizing the header check made the size (w, h).
                   PixelConversion.writePlanes(of: image, channels: c, into: slot)
                 } catch .imageCodec(.unexpectedSize(_, let width, let height, _, _)) {
                   imageSizes[i] = ImageSize(width: width, height: height)

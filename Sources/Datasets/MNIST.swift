@@ -18,22 +18,33 @@ public enum MNIST {
 
   /// Reads both splits; the test split is optional, the training split is not.
   ///
-  /// Labels are class indices 0...9; `classNames` are "0"..."9" (for
-  /// Fashion-MNIST the caller may substitute the garment names). With
-  /// `limit`, each split keeps its first `limit` samples and nothing past
-  /// them is decoded.
+  /// Labels are class indices 0...9. IDX files store no class names, so
+  /// the classes are the digits "0" up to the largest label of either
+  /// split (all ten for MNIST; a `--labels` file can name them, e.g. for
+  /// Fashion-MNIST's garments). With `limit`, each split keeps its first
+  /// `limit` samples and no image past them is decoded.
   public static func load(folder: String, limit: Int? = nil) throws(DatasetError) -> DatasetSplits {
     guard
-      let train = try loadSplit(folder: folder, files: trainFiles, required: true, limit: limit)
+      var train = try loadSplit(folder: folder, files: trainFiles, required: true, limit: limit)
     else {
       throw .missingFile(path: folder, expected: "\(trainFiles.0) or \(trainFiles.0).gz")
     }
-    let test = try loadSplit(folder: folder, files: testFiles, required: false, limit: limit)
+    var test = try loadSplit(folder: folder, files: testFiles, required: false, limit: limit)
+    let names = max(train.classNames.count, test?.classNames.count ?? 0)
+    train.classNames = digitNames(names)
+    test?.classNames = digitNames(names)
     return DatasetSplits(train: train, test: test, format: .mnist)
   }
 
-  /// Reads one images/labels pair into a `Dataset` (its first `limit`
-  /// samples when given). Both headers are checked before any data is read.
+  /// "0", "1", … for `count` classes.
+  static func digitNames(_ count: Int) -> [String] { (0..<count).map(String.init) }
+
+  /// Reads one images/labels pair into a `Dataset` whose classes are the
+  /// digits up to its largest label (its first `limit` samples when given).
+  ///
+  /// Both headers are checked before any data is read. The labels (a byte a
+  /// sample) are read whole, so the classes do not depend on `limit`; the
+  /// images stop after the kept ones.
   public static func load(imagesPath: String, labelsPath: String, limit: Int? = nil)
     throws(DatasetError) -> Dataset
   {
@@ -53,17 +64,17 @@ public enum MNIST {
         imagesPath: imagesPath, images: imagesHeader.dims[0], labelsPath: labelsPath,
         labels: labelsHeader.dims[0])
     }
-    let images = try IDXFile.read(imagesPath, limit: limit)
-    let labels = try IDXFile.read(labelsPath, limit: limit)
-    let classNames = (0..<10).map(String.init)
-    let labelValues = labels.bytes.map(Int.init)
-    if let bad = labelValues.first(where: { $0 >= classNames.count }) {
-      throw .labelOutOfRange(path: labelsPath, label: bad, classCount: classNames.count)
+    let labels = try IDXFile.read(labelsPath)
+    let allLabels = labels.bytes.map(Int.init)
+    if let bad = allLabels.first(where: { $0 >= 10 }) {
+      throw .labelOutOfRange(path: labelsPath, label: bad, classCount: 10)
     }
+    let classNames = digitNames((allLabels.max() ?? -1) + 1)
+    let images = try IDXFile.read(imagesPath, limit: limit)
     let shape = Shape(images.dims[0], 1, images.dims[1], images.dims[2])
     let storage = images.bytes.map { PixelConversion.unitScale[Int($0)] }
     return Dataset(
-      images: Tensor(shape: shape, storage: storage), labels: labelValues,
+      images: Tensor(shape: shape, storage: storage), labels: Array(allLabels.prefix(shape[0])),
       classNames: classNames)
   }
 

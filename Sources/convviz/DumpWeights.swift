@@ -117,7 +117,8 @@ struct DumpWeights: ParsableCommand {
   ) throws
     -> [String]
   {
-    let title = Self.title(name: conv.name, kernelShape: conv.kernel.shape.dims, view: view)
+    let title = WeightGrid.title(
+      layer: conv.name, kernelShape: conv.kernel.shape.dims, view: view)
     var picture = WeightGrid(kernel: conv.kernel, title: title)
     picture.view = view
     picture.normalization = norm
@@ -132,14 +133,5 @@ struct DumpWeights: ParsableCommand {
     guard let rgb = colour.renderRGB() else { return [paths[0]] }
     try PictureFile.write(rgb, to: paths[1])
     return paths
-  }
-
-  /// "conv2d: 32 filters 3x3x1", with how several input channels are shown.
-  static func title(name: String, kernelShape: [Int], view: ChannelView) -> String {
-    let (kh, kw, cin, cout) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
-    let base = "\(name): \(cout) filters \(kh)x\(kw)x\(cin)"
-    if cin == 1 { return base }
-    return view == .mosaic
-      ? base + " (row = filter, column = input channel)" : base + " (mean over inputs)"
   }
 }

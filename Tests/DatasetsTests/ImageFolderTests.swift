@@ -49,8 +49,8 @@ final class ImageFolderTests: XCTestCase {
       }
     }
     let train = try ImageFolder.load(folder: folder.path, seed: 0).train
-    let (fit, validation) = train.splitValidation(fraction: 0.2)
-    XCTAssertEqual(validation.count, 12)
+    // Keras's validation split of 0.2: the last 12 of 60.
+    let (fit, validation) = (train.slice(0..<48), train.slice(48..<60))
     XCTAssertTrue(fit.classCounts.allSatisfy { $0 > 0 }, "\(fit.classCounts)")
     XCTAssertTrue(validation.classCounts.allSatisfy { $0 > 0 }, "\(validation.classCounts)")
     // Without shuffling the last 12 would all be "fox"; the labels must be mixed.
@@ -95,15 +95,24 @@ final class ImageFolderTests: XCTestCase {
         try folder.write(try pngImage(fill: UInt8(c)), to: "test/\(name)/\(i).png")
       }
     }
-    // Files past the limit are never decoded, so a broken one there is harmless.
+    // Files past the limit are never decoded, so a broken one there is
+    // harmless. The training files are shuffled with the one seeded
+    // shuffle; pick a seed that puts broken.png (listed last) past the limit.
     try folder.write([0], to: "train/c/broken.png")
-    let splits = try DatasetSplits.load(folder.path, seed: 2, limit: 9)
+    let seed = try XCTUnwrap(
+      (UInt64(0)..<100).first { seed in
+        var order = Array(0..<31)
+        var generator = SeededGenerator(seed: seed)
+        order.seededShuffle(using: &generator)
+        return order.firstIndex(of: 30)! >= 9
+      })
+    let splits = try DatasetSplits.load(folder.path, seed: seed, limit: 9)
     XCTAssertEqual(splits.train.count, 9)
     XCTAssertEqual(splits.test?.count, 9)
     // Shuffled first, so the sample is not just the first class folder.
     XCTAssertGreaterThan(Set(splits.train.labels).count, 1)
     XCTAssertGreaterThan(Set(splits.test?.labels ?? []).count, 1)
-    let all = try DatasetSplits.load(folder.path, seed: 2, limit: 9)
+    let all = try DatasetSplits.load(folder.path, seed: seed, limit: 9)
     XCTAssertEqual(all.train, splits.train, "the same seed picks the same sample")
   }
 
@@ -155,8 +164,17 @@ final class ImageFolderTests: XCTestCase {
     odd[idat + 6] ^= 0xFF
     let oddPath = try folder.write(odd, to: "a/odd.png")
     XCTAssertThrowsError(try ImageFile.read(oddPath), "the pixel data is damaged")
+    // A seed that does not shuffle the odd file (fifth of five) to the front:
+    // the first file is decoded whole, to learn the size the others need.
+    let seed = try XCTUnwrap(
+      (UInt64(0)..<100).first { seed in
+        var order = Array(0..<5)
+        var generator = SeededGenerator(seed: seed)
+        order.seededShuffle(using: &generator)
+        return order[0] != 4
+      })
     XCTAssertThrowsDatasetError(
-      try ImageFolder.load(folder: folder.path, seed: 3),
+      try ImageFolder.load(folder: folder.path, seed: seed),
       .imageSizeMismatch(path: oddPath, width: 3, height: 5, expectedWidth: 2, expectedHeight: 2))
   }
 
