@@ -4,6 +4,7 @@ import ImageFilters
 import Dispatch
 import Foundation
 import ImageCodecs
+import Tensors
 
 struct Filter: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -48,7 +49,7 @@ struct Filter: ParsableCommand {
   var dilation: Int = 1
 
   @Option(help: "valid: no padding, so a 3×3 kernel turns W×H into (W−2)×(H−2); same: keep W×H at stride 1; N: N pixels on every side.")
-  var padding: PaddingChoice = .valid
+  var padding: Padding = .valid
 
   @Option(help: "Value of pixels outside the image (reflect mirrors without repeating the edge).")
   var border: Border = .zero
@@ -87,7 +88,6 @@ struct Filter: ParsableCommand {
     if let size, size < 1 { throw ValidationError("--size must be at least 1") }
     if !(sigma > 0) { throw ValidationError("--sigma must be greater than 0") }
     if !(1...100).contains(quality) { throw ValidationError("--quality must be between 1 and 100") }
-    if case .pixels(let n) = padding, n < 0 { throw ValidationError("--padding must be valid, same or a number ≥ 0") }
   }
 
   func run() throws {
@@ -211,7 +211,7 @@ struct Filter: ParsableCommand {
   private func filterOptions() -> FilterOptions {
     FilterOptions(
       stride: AxisPair(x: strideX ?? stride ?? 1, y: strideY ?? stride ?? 1),
-      dilation: AxisPair(dilation), padding: padding.padding, border: border,
+      dilation: AxisPair(dilation), padding: padding, border: border,
       range: range, scale: scale, bias: bias)
   }
 }

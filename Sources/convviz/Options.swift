@@ -1,6 +1,7 @@
 import ArgumentParser
 import ImageFilters
 import ImageCodecs
+import Tensors
 
 /// Decoding flags shared by every command that reads photos.
 struct DecodingOptions: ParsableArguments {
@@ -26,37 +27,20 @@ struct DecodingOptions: ParsableArguments {
   }
 }
 
-/// `--padding valid|same|N`.
-enum PaddingChoice: ExpressibleByArgument, Equatable {
-  case valid, same
-  case pixels(Int)
-
-  init?(argument: String) {
+/// `--padding valid|same|N` (N pixels on every side).
+extension Padding: ExpressibleByArgument {
+  public init?(argument: String) {
     switch argument {
     case "valid": self = .valid
     case "same": self = .same
     default:
       guard let n = Int(argument), n >= 0 else { return nil }
-      self = .pixels(n)
+      self = .symmetric(n)
     }
   }
 
-  static var allValueStrings: [String] { ["valid", "same", "N"] }
-  var defaultValueDescription: String {
-    switch self {
-    case .valid: return "valid"
-    case .same: return "same"
-    case .pixels(let n): return String(n)
-    }
-  }
-
-  var padding: Padding {
-    switch self {
-    case .valid: return .valid
-    case .same: return .same
-    case .pixels(let n): return .symmetric(n)
-    }
-  }
+  public static var allValueStrings: [String] { ["valid", "same", "N"] }
+  public var defaultValueDescription: String { description }
 }
 
 extension Border: ExpressibleByArgument {}
