@@ -80,6 +80,14 @@ final class Conv2DTests: XCTestCase {
     Case(n: 1, cin: 8, h: 8, w: 8, cout: 8, kh: 2, kw: 2, sy: 1, sx: 1, padding: .same),
     Case(n: 1, cin: 8, h: 7, w: 7, cout: 16, kh: 5, kw: 5, sy: 1, sx: 1, padding: .same),
     Case(n: 4, cin: 32, h: 8, w: 8, cout: 32, kh: 3, kw: 3, sy: 1, sx: 1, padding: .valid),
+    // Explicit and asymmetric padding (ONNX `pads`), on both paths.
+    Case(n: 2, cin: 3, h: 7, w: 6, cout: 4, kh: 3, kw: 3, sy: 1, sx: 1, padding: .symmetric(1)),
+    Case(
+      n: 2, cin: 8, h: 9, w: 8, cout: 16, kh: 3, kw: 3, sy: 2, sx: 1,
+      padding: .explicit(top: 2, bottom: 0, left: 1, right: 2)),
+    Case(
+      n: 1, cin: 2, h: 5, w: 5, cout: 3, kh: 2, kw: 3, sy: 1, sx: 2,
+      padding: .explicit(top: 0, bottom: 1, left: 0, right: 3)),
   ]
 
   /// The layer's input, kernel and bias gradients against the reference's.
