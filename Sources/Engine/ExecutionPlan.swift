@@ -4,12 +4,13 @@ import Tensors
 /// once) and which buffer slot holds each tensor between steps.
 ///
 /// A plan computes one tensor, `output`, from the graph input, running only
-/// the nodes it depends on. A node's follower is folded into its step when
-/// the follower is that tensor's only reader, reads nothing else, is not
-/// the plan's output, and the node's operation accepts it (`canFold`, from
-/// the follower's `fusionRole`): Conv2D + ReLU + max pooling today. For
-/// training, a plan may stop before the graph's final softmax so that the
-/// loss takes the logits (`leavesSoftmaxToLoss`).
+/// the nodes it depends on. A follower is folded into the step of the node
+/// before it when the tensor between them is not the plan's output, the
+/// follower is its only reader and reads nothing else, and the node's
+/// operation accepts it (`canFold`, given the follower's `fusionRole`):
+/// Conv2D + ReLU + max pooling today. For training, a plan may stop before
+/// the graph's final softmax so that the loss takes the logits
+/// (`leavesSoftmaxToLoss`).
 ///
 /// Buffers: every tensor a step writes gets a slot; a slot is free again
 /// once its tensor's last reader has run, so an inference pass holds only

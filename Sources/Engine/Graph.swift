@@ -35,7 +35,8 @@ public struct Graph: Sendable {
   let tensorIndex: [String: Int]
   /// The tensor indices each node reads.
   let nodeInputs: [[Int]]
-  /// The per-sample shape of every tensor at `inputShape`.
+  /// The per-sample shape of every tensor at `inputShape`: the input's
+  /// first, then node k's output at k + 1.
   public let tensorShapes: [Shape]
 
   /// Orders the nodes, checks every reference, and infers every shape.
