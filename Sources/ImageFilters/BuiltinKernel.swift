@@ -25,7 +25,7 @@ public enum BuiltinKernel: String, CaseIterable, Sendable {
     case .sobel: return "Sobel gradient magnitude sqrt(gx² + gy²)"
     case .prewittX: return "Prewitt derivative along x"
     case .prewittY: return "Prewitt derivative along y"
-    case .sharpen: return "sharpen: identity plus 4-neighbour Laplacian"
+    case .sharpen: return "identity plus 4-neighbour Laplacian"
     case .emboss: return "emboss relief, light from the top left"
     case .identity: return "3×3 identity, output equals input"
     case .gaussian: return "Gaussian blur (sigma, default 1; size, default 2·ceil(3σ)+1), sum 1"

@@ -14,7 +14,10 @@ struct Evaluate: ParsableCommand {
     discussion: """
       Prints the mean cross-entropy, the accuracy, each class's accuracy and the \
       confusion counts (rows: true class, columns: predicted class). Uses the data set's \
-      test split when it has one. The confusion matrix is also drawn as an image.
+      test split when it has one, else all its samples. The confusion matrix is also drawn \
+      as an image; -o names that file (default output/<model-stem>-<split>-confusion.png). \
+      Classes are matched to the model's by name (folder names, CIFAR-10's names, \
+      --labels); a model class absent from the data is reported as such.
       """)
 
   /// Which part of a data set to evaluate on.
@@ -26,11 +29,16 @@ struct Evaluate: ParsableCommand {
   var model: String
 
   @OptionGroup var data: DataOptions
+  @OptionGroup var labels: LabelsOption
+  @OptionGroup var unknownClasses: UnknownClassesOption
+  @OptionGroup var resize: ResizeOption
 
-  @Option(help: "The part of the data set to use (default: test when present, else train).")
+  @Option(help: "The part of the data set to use (default: test when present, else all).")
   var split: Part?
 
-  @Option(help: "Samples per forward pass (bounds memory; results do not depend on it).")
+  @Option(
+    parsing: .unconditional,
+    help: "Samples per forward pass (bounds memory; results do not depend on it).")
   var batchSize = 100
 
   @Option(
@@ -42,36 +50,77 @@ struct Evaluate: ParsableCommand {
 
   func validate() throws {
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    // The split decides the default name: any of them may not replace the model.
+    for part in ["test", "train", "all"] {
+      let picture = try SingleOutput(output, defaultPath: defaultPicture(part)).path ?? ""
+      try NamedPath.refuseCollisions(
+        outputs: [NamedPath(role: "the confusion matrix (-o)", path: picture)],
+        inputs: [NamedPath(role: "the model", path: model)])
+    }
   }
+
+  private func defaultPicture(_ part: String) -> String {
+    "output/\(OutputPaths.stem(of: model))-\(part)-confusion.png"
+  }
+
+  /// Evaluations of more samples than this show a progress bar.
+  static let progressThreshold = 1000
 
   func run() throws {
     let file = try ModelFile.read(from: model)
-    let splits = try data.load(for: file.spec, seed: file.metadata.seed)
-    let part = split ?? (splits.test == nil ? .train : .test)
-    guard let dataset = part == .test ? splits.test : splits.train else {
-      throw ValidationError("\(data.folder) has no test split; use --split train")
+    let splits = try data.load(
+      for: file.spec, resize: resize.resize ?? file.metadata.resize, seed: file.metadata.seed,
+      labels: labels)
+    let chosen = split ?? (splits.test == nil ? .train : .test)
+    guard let loaded = chosen == .test ? splits.test : splits.train else {
+      throw CommandFailure.usage("\(data.folder) has no test split; use --split train")
     }
+    // A data set without a test split is evaluated whole: not a "train split".
+    let whole = split == nil && splits.test == nil
+    let part = whole ? "all" : chosen.rawValue
+    guard let classCount = file.spec.classCount else {
+      throw CommandFailure("\(model): the model's output is not one score per class")
+    }
+    let (dataset, match) = try loaded.matchingClasses(
+      of: file.metadata.classNames, classCount: classCount,
+      ignoringUnknown: unknownClasses.ignoreUnknownClasses)
     var network = file.spec.makeModel(parameters: file.parameters)
-    let result = try network.evaluation(on: dataset.labeled, spec: file.spec, batchSize: batchSize)
-    let names =
-      file.metadata.classNames.count == result.confusion.count
-      ? file.metadata.classNames : dataset.classNames
-    print("\(model): \(file.metadata.epochsCompleted) epochs on \(file.metadata.dataset)")
-    print("\(data.describe(splits)): \(part.rawValue) split, \(dataset.count) samples")
-    print(
+    let progress =
+      dataset.count > Self.progressThreshold
+      ? ProgressBar(label: "evaluating", total: dataset.count) : nil
+    let result = try network.evaluation(on: dataset, spec: file.spec, batchSize: batchSize) {
+      progress?.update(done: $0)
+    }
+    progress?.finish()
+    let names = match.modelClasses
+    Terminal.say(
+      "\(model): \(plural(file.metadata.epochsCompleted, "epoch")) on \(file.metadata.dataset)")
+    Terminal.say(
+      "\(data.describe(splits)): "
+        + (whole
+          ? "all \(plural(dataset.count, "sample")) (no separate test split)"
+          : "\(part) split, \(plural(dataset.count, "sample"))"))
+    if !match.skippedClasses.isEmpty {
+      Terminal.say(
+        "skipped \(plural(match.skippedSamples, "sample")) of classes the model does not know: "
+          + match.skippedClasses.map { "\($0.name) (\($0.samples))" }.joined(separator: ", "))
+    }
+    Terminal.sayLines(
       Self.report(
         loss: result.loss, accuracy: result.accuracy, confusion: result.confusion,
-        classNames: names), terminator: "")
-    let stem = ((model as NSString).lastPathComponent as NSString).deletingPathExtension
-    let picture = output ?? "output/\(stem)-\(part.rawValue)-confusion.png"
-    try OutputFolder.create(for: picture)
-    try TrainingPictures.writeConfusionMatrix(result.confusion, classNames: names, to: picture)
-    print("wrote \(picture)")
+        classNames: names.map { Terminal.escaped($0) }, absent: Set(match.absentClasses)))
+    let picture = try SingleOutput(output, defaultPath: defaultPicture(part))
+    try picture.prepare()
+    try TrainingPictures.writeConfusionMatrix(
+      result.confusion, classNames: names, to: picture.path ?? "")
+    Terminal.say("wrote \(picture.name)")
   }
 
   /// Loss and accuracy, a per-class table, then the confusion counts.
+  /// Classes in `absent` have no sample in the data: they get no accuracy.
   static func report(
-    loss: Double, accuracy: Double, confusion: [[Int]], classNames: [String]
+    loss: Double, accuracy: Double, confusion: [[Int]], classNames: [String],
+    absent: Set<Int> = []
   ) -> String {
     let classes = confusion.indices
     let names = classes.map { $0 < classNames.count ? classNames[$0] : "\($0)" }
@@ -84,27 +133,41 @@ struct Evaluate: ParsableCommand {
       text + String(repeating: " ", count: max(width - text.count, 0))
     }
     var lines = [
-      "loss \(ProgressBar.fixed(loss, 4))  accuracy \(ProgressBar.fixed(accuracy, 4))"
+      "loss \(TextFormat.fixed(loss, 4))  accuracy \(TextFormat.fixed(accuracy, 4))"
         + " (\(correct)/\(confusion.joined().reduce(0, +)))",
       "",
       left("class", nameWidth) + "  accuracy  correct/total",
     ]
     for c in classes {
       let total = confusion[c].reduce(0, +)
-      let share = total == 0 ? "-" : ProgressBar.fixed(Double(confusion[c][c]) / Double(total), 4)
+      if absent.contains(c) {
+        lines.append(left(names[c], nameWidth) + "  " + right("-", 8) + "  not in the data")
+        continue
+      }
+      let share = total == 0 ? "-" : TextFormat.fixed(Double(confusion[c][c]) / Double(total), 4)
       lines.append(
         left(names[c], nameWidth) + "  " + right(share, 8) + "  "
           + right("\(confusion[c][c])/\(total)", 13))
     }
-    lines += ["", "confusion counts (rows: true class, columns: predicted class)"]
     let cell = max(confusion.joined().map { String($0).count }.max() ?? 1, 5)
+    // Names wider than a column are not cut: the columns get class numbers,
+    // written before each row's name, instead.
+    let numbered = names.contains { $0.count > cell }
+    let digits = String(max(classes.count - 1, 0)).count
+    let rowNames = numbered ? classes.map { right("\($0)", digits) + " " + names[$0] } : names
+    let rowWidth = max(rowNames.map(\.count).max() ?? 0, nameWidth)
+    lines += [
+      "",
+      "confusion counts (rows: true class, columns: predicted class"
+        + (numbered ? ", by number)" : ")"),
+    ]
     lines.append(
-      left("", nameWidth) + " "
-        + names.map { right(String($0.prefix(cell)), cell) }
+      left("", rowWidth) + " "
+        + (numbered ? classes.map { "\($0)" } : names).map { right($0, cell) }
         .joined(separator: " "))
     for c in classes {
       lines.append(
-        left(names[c], nameWidth) + " "
+        left(rowNames[c], rowWidth) + " "
           + confusion[c].map { right(String($0), cell) }.joined(separator: " "))
     }
     return lines.joined(separator: "\n") + "\n"

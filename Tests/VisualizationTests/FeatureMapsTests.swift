@@ -33,7 +33,7 @@ final class FeatureMapsTests: XCTestCase {
     let photo = Image(width: 4, height: 2, layout: .rgb, samples: Array(repeating: 200, count: 24))
     // A 1×2 map: left half weak (0), right half strong (1).
     let maps = Tensor(shape: Shape(1, 1, 1, 2), storage: [0, 1])
-    let image = FeatureMaps.overlay(photo: photo, maps: maps, channel: 0)
+    let image = FeatureMaps.overlay(photo: photo, maps: maps, channel: 0, minimumSide: 1)
     XCTAssertEqual(image.width, 4)
     XCTAssertEqual(
       ImageSamples.pixel(image, 0, 0),
@@ -41,20 +41,6 @@ final class FeatureMapsTests: XCTestCase {
     XCTAssertEqual(
       ImageSamples.pixel(image, 3, 1),
       RGB(200, 200, 200).mixed(with: ColorMap.viridis.color(at: 1), amount: 0.85))
-  }
-
-  func testImageTensorUsesLumaAndScalesToUnit() {
-    let image = Image(width: 2, height: 1, layout: .rgb, samples: [255, 0, 0, 10, 20, 30])
-    let gray = ImageTensor.tensor(from: image, channels: 1)
-    XCTAssertEqual(gray.shape, Shape(1, 1, 1, 2))
-    XCTAssertEqual(gray.storage[0], Float(76) / 255, "0.299 × 255 = 76.2 → 76")
-    XCTAssertEqual(gray.storage[1], Float(18) / 255, "(2990 + 11740 + 3420) / 1000 = 18.15 → 18")
-    let rgb = ImageTensor.tensor(from: image, channels: 3)
-    XCTAssertEqual(rgb.shape, Shape(1, 3, 1, 2))
-    XCTAssertEqual(
-      rgb.storage, [1, Float(10) / 255, 0, Float(20) / 255, 0, Float(30) / 255], "planar CHW")
-    let sixteen = Image(width: 1, height: 1, layout: .gray, samples16: [65535])
-    XCTAssertEqual(ImageTensor.tensor(from: sixteen, channels: 3).storage, [1, 1, 1])
   }
 
   func testReportIsOneSelfContainedPage() {

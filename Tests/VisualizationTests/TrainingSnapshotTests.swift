@@ -91,8 +91,7 @@ final class ModelFileSnapshotTests: XCTestCase {
     var conv = Conv2D(kernel: file.parameters[0].tensor, bias: file.parameters[1].tensor)
     var relu = Activation(.relu)
     let maps = relu.forward(conv.forward(probe, mode: .inference), mode: .inference)
-    let expected = Canvas.row(
-      [FeatureMaps.grid(maps).render()], title: "Epoch 2: feature maps of the probe")
-    XCTAssertEqual(try ImageFile.read(written.featureMaps), expected)
+    let expected = snapshotPictures(kernel: file.parameters[0].tensor, maps: maps, epoch: 2)
+    XCTAssertEqual(try ImageFile.read(written.featureMaps), expected.featureMaps.image)
   }
 }
