@@ -29,7 +29,7 @@ let package = Package(
     .target(name: "Files"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "Files"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
-    .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs", "Files"]),
+    .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs", "Tensors", "Files"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
     .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "Files"]),
     .target(
@@ -73,7 +73,7 @@ let package = Package(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs"],
+      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs", "Tensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "Tensors"],
