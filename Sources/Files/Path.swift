@@ -4,9 +4,9 @@
 
 /// Path strings and what they name, on plain POSIX calls (no Foundation).
 public enum Path {
-  /// `folder/name` without a doubled slash.
+  /// `folder/name` without a doubled slash; an empty folder gives `name`.
   public static func join(_ folder: String, _ name: String) -> String {
-    folder.hasSuffix("/") ? folder + name : folder + "/" + name
+    folder.isEmpty ? name : folder.hasSuffix("/") ? folder + name : folder + "/" + name
   }
 
   /// The folder part: "a/b.png" → "a", "b.png" → ".", "/b.png" → "/".

@@ -75,22 +75,22 @@ struct DumpWeights: ParsableCommand {
     let file = try ModelArgument.readModelFile(model)
     let index = layer ?? LayerActivations.convolutionLayers(of: file.spec).first
     let conv = try index.map { try LayerActivations.convolution(file, layer: $0) }
-    let weightsFolder = OutputPaths.join(output, "weights")
+    let weightsFolder = Path.join(output, "weights")
     var pictures: [String] = []
     if let conv {
-      pictures.append(OutputPaths.join(output, "\(conv.name)-filters.png"))
+      pictures.append(Path.join(output, "\(conv.name)-filters.png"))
       if conv.kernel.shape[2] == 3 {
-        pictures.append(OutputPaths.join(output, "\(conv.name)-filters-rgb.png"))
+        pictures.append(Path.join(output, "\(conv.name)-filters-rgb.png"))
       }
     }
     let npyFiles = file.parameters.map {
-      OutputPaths.join(weightsFolder, $0.name.replacingOccurrences(of: "/", with: "_") + ".npy")
+      Path.join(weightsFolder, $0.name.replacingOccurrences(of: "/", with: "_") + ".npy")
     }
-    let summaryPath = OutputPaths.join(weightsFolder, "summary.txt")
+    let summaryPath = Path.join(weightsFolder, "summary.txt")
     try NamedPath.refuseCollisions(
       outputs: (pictures + npyFiles + [summaryPath]).map { NamedPath(role: "the output", path: $0) },
       inputs: [NamedPath(role: "the model", path: model)])
-    try OutputPaths.makeFolder(weightsFolder)
+    try Folder.create(weightsFolder)
 
     var written: [String] = []
     if let conv {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Files
 import Engine
 import ModelFormats
 import Training
@@ -131,9 +132,9 @@ struct FeatureMapsCommand: ParsableCommand {
     if random != nil { names.append("random-filters.png") }
     let roles = random == nil ? ["the model", "the photo"] : ["the photo"]
     try NamedPath.refuseCollisions(
-      outputs: names.map { NamedPath(role: "the output", path: OutputPaths.join(output, $0)) },
+      outputs: names.map { NamedPath(role: "the output", path: Path.join(output, $0)) },
       inputs: zip(roles, files).map { NamedPath(role: $0, path: $1) })
-    try OutputPaths.makeFolder(output)
+    try Folder.create(output)
   }
 
   func run() throws {
@@ -182,7 +183,7 @@ struct FeatureMapsCommand: ParsableCommand {
     colour.maxWidth = width.maxWidth
     var pictures = [filters.picture()]
     if let rgb = colour.pictureRGB() { pictures.append(rgb) }
-    let path = OutputPaths.join(output, "random-filters.png")
+    let path = Path.join(output, "random-filters.png")
     try PictureFile.write(Canvas.row(pictures).image, to: path)
     Terminal.say("wrote \(path)")
   }
@@ -198,12 +199,12 @@ struct FeatureMapsCommand: ParsableCommand {
     photoPath: String
   ) throws {
     let base = OutputPaths.stem(of: photoPath)
-    let inputPath = OutputPaths.join(output, "\(base)-input.png")
+    let inputPath = Path.join(output, "\(base)-input.png")
     try PictureFile.write(ImageTensor.image(from: input), to: inputPath)
     let picture = FeatureMaps.picture(
       maps, title: title, colorMap: colormap, normalization: norm,
       maxTileSide: maxTile, labels: labels, maxWidth: width.maxWidth)
-    let mapsPath = OutputPaths.join(output, "\(base)-\(tag)-featuremaps.png")
+    let mapsPath = Path.join(output, "\(base)-\(tag)-featuremaps.png")
     try PictureFile.write(picture.image, to: mapsPath)
     Terminal.say("wrote \(inputPath)")
     Terminal.say("wrote \(mapsPath)")
@@ -211,7 +212,7 @@ struct FeatureMapsCommand: ParsableCommand {
       let strongest = FeatureMaps.strongestChannel(maps)
       let blended = FeatureMaps.overlay(
         photo: photo, maps: maps, channel: strongest, colorMap: colormap)
-      let overlayPath = OutputPaths.join(output, "\(base)-\(tag)-overlay.png")
+      let overlayPath = Path.join(output, "\(base)-\(tag)-overlay.png")
       try PictureFile.write(
         Canvas.row([blended], title: "map \(strongest) (strongest) over the photo"), to: overlayPath
       )

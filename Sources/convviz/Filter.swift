@@ -1,4 +1,5 @@
 import ArgumentParser
+import Files
 import ImageFilters
 import Dispatch
 import ImageCodecs
@@ -120,7 +121,7 @@ struct Filter: ParsableCommand {
   /// `--format`, the extension of an `-o` file and `--quality` must agree.
   private func checkEncoding() throws {
     var named: ImageFormat?
-    if let output, output != "-", !output.hasSuffix("/"), !OutputPaths.isFolder(output) {
+    if let output, output != "-", !output.hasSuffix("/"), !Path.isDirectory(output) {
       named = ImageFormat(pathExtensionOf: output)
     }
     if let format, let named, format != named {
@@ -142,7 +143,7 @@ struct Filter: ParsableCommand {
     listing.recursiveOption = "--recursive"
     listing.outputNames = OutputNames(kernelFileStems: operations.compactMap(\.fileStem))
     let sources = try InputImage.expand(inputs, listing: listing)
-    let single = inputs.count == 1 && !OutputPaths.isFolder(inputs[0]) && operations.count == 1
+    let single = inputs.count == 1 && !Path.isDirectory(inputs[0]) && operations.count == 1
     let plan = try OutputPlan(
       output: output, format: format, sources: sources, operationNames: operations.map(\.name),
       single: single)

@@ -1,3 +1,4 @@
+import Files
 import Datasets
 import Foundation
 import ImageCodecs
@@ -32,7 +33,7 @@ enum InputImage: Equatable {
     for argument in arguments {
       if let idx = try parseIDXReference(argument) {
         inputs.append(idx)
-      } else if OutputPaths.isFolder(argument) {
+      } else if Path.isDirectory(argument) {
         var visited = Set<String>()
         let found = try images(in: argument, subfolder: "", listing: listing, visited: &visited)
         if found.isEmpty {
@@ -49,15 +50,10 @@ enum InputImage: Equatable {
   private static func images(
     in root: String, subfolder: String, listing: FolderListing, visited: inout Set<String>
   ) throws -> [InputImage] {
-    let folder = OutputPaths.join(root, subfolder)
+    let folder = Path.join(root, subfolder)
     // A link back up the tree would list forever.
     guard visited.insert((folder as NSString).resolvingSymlinksInPath).inserted else { return [] }
-    let names: [String]
-    do {
-      names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-    } catch {
-      throw CommandFailure("\(folder): cannot list folder")
-    }
+    let names = try Folder.list(folder)
     let extensions: Set<String> = ["png", "jpg", "jpeg"]
     let imageNames = names.filter {
       !$0.hasPrefix(".") && extensions.contains(($0 as NSString).pathExtension.lowercased())
@@ -66,9 +62,9 @@ enum InputImage: Equatable {
       imageNames.map { (OutputPaths.stem(of: $0), $0) }, uniquingKeysWith: { first, _ in first })
     var found: [InputImage] = []
     for name in names where !name.hasPrefix(".") {
-      let path = OutputPaths.join(folder, name)
-      if OutputPaths.isFolder(path) {
-        let inner = OutputPaths.join(subfolder, name)
+      let path = Path.join(folder, name)
+      if Path.isDirectory(path) {
+        let inner = Path.join(subfolder, name)
         if listing.recursive {
           found += try images(in: root, subfolder: inner, listing: listing, visited: &visited)
         } else {

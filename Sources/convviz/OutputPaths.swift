@@ -1,4 +1,5 @@
 import ArgumentParser
+import Files
 import Foundation
 
 /// The one rule for `-o`, stated once for the README and every `--help`.
@@ -30,8 +31,8 @@ enum SingleOutput: Equatable {
         throw ValidationError("-o - (standard output) is not offered here; give a file")
       }
       self = .standardOutput
-    } else if option.hasSuffix("/") || OutputPaths.isFolder(option) {
-      self = .file(OutputPaths.join(option, OutputPaths.fileName(of: defaultPath)))
+    } else if option.hasSuffix("/") || Path.isDirectory(option) {
+      self = .file(Path.join(option, OutputPaths.fileName(of: defaultPath)))
     } else {
       self = .file(option)
     }
@@ -54,22 +55,6 @@ enum SingleOutput: Equatable {
 
 /// Folder creation, joining and identity of output paths.
 enum OutputPaths {
-  static func isFolder(_ path: String) -> Bool {
-    var isDirectory: ObjCBool = false
-    return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-      && isDirectory.boolValue
-  }
-
-  /// Creates `folder` and its parents, as `mkdir -p` would.
-  static func makeFolder(_ folder: String) throws {
-    if isFolder(folder) { return }
-    do {
-      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    } catch {
-      throw CommandFailure("\(folder): cannot create the output folder")
-    }
-  }
-
   /// `-o -` for a command that writes several files.
   static func refuseStandardOutput(_ folder: String) throws {
     if folder == "-" {
@@ -79,17 +64,12 @@ enum OutputPaths {
   }
 
   static func makeParentFolder(of file: String) throws {
-    let folder = (file as NSString).deletingLastPathComponent
-    if !folder.isEmpty { try makeFolder(folder) }
-  }
-
-  /// `folder/name`, without a doubled slash.
-  static func join(_ folder: String, _ name: String) -> String {
-    folder.isEmpty ? name : folder.hasSuffix("/") ? folder + name : folder + "/" + name
+    guard file.contains("/") else { return }
+    try Folder.create(Path.folder(of: file))
   }
 
   /// "photos/cat.jpg" → "cat.jpg".
-  static func fileName(of path: String) -> String { (path as NSString).lastPathComponent }
+  static func fileName(of path: String) -> String { Path.baseName(of: path) }
 
   /// "photos/cat.jpg" → "cat"; a name that is all extension stays whole.
   static func stem(of path: String) -> String {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Files
 import Foundation
 import ImageCodecs
 
@@ -37,7 +38,7 @@ struct OutputPlan: Sendable {
       }
       target = .standardOutput
       format = requested ?? .png
-    } else if let output, single, !output.hasSuffix("/"), !OutputPaths.isFolder(output) {
+    } else if let output, single, !output.hasSuffix("/"), !Path.isDirectory(output) {
       guard let byExtension = ImageFormat(pathExtensionOf: output) else {
         throw ValidationError(
           "-o \(output): one image is written, so -o names the file; end it in .png, .jpg or "
@@ -46,7 +47,7 @@ struct OutputPlan: Sendable {
       target = .file(output)
       format = byExtension
     } else {
-      if let output, !output.hasSuffix("/"), !OutputPaths.isFolder(output),
+      if let output, !output.hasSuffix("/"), !Path.isDirectory(output),
         ImageFormat(pathExtensionOf: output) != nil
       {
         throw ValidationError(
@@ -81,13 +82,13 @@ struct OutputPlan: Sendable {
     case .file(let path): return [[path]]
     case .folder(let folder):
       var counts: [String: Int] = [:]
-      for source in sources { counts[OutputPaths.join(source.subfolder, source.stem), default: 0] += 1 }
+      for source in sources { counts[Path.join(source.subfolder, source.stem), default: 0] += 1 }
       return sources.enumerated().map { index, source in
-        let key = OutputPaths.join(source.subfolder, source.stem)
+        let key = Path.join(source.subfolder, source.stem)
         let stem = counts[key]! > 1 ? "\(source.stem)-\(index + 1)" : source.stem
-        let place = OutputPaths.join(folder, source.subfolder)
+        let place = Path.join(folder, source.subfolder)
         return operationNames.map {
-          OutputPaths.join(place, "\(stem)-\($0).\(format.fileExtension)")
+          Path.join(place, "\(stem)-\($0).\(format.fileExtension)")
         }
       }
     }
@@ -101,7 +102,7 @@ struct OutputPlan: Sendable {
   func prepare() throws {
     for folder in Set(files.map { ($0 as NSString).deletingLastPathComponent }).sorted()
     where !folder.isEmpty {
-      try OutputPaths.makeFolder(folder)
+      try Folder.create(folder)
     }
   }
 }

@@ -22,7 +22,7 @@ extension Train {
     try OutputPaths.makeParentFolder(of: historyPath)
     let picturePrefix = TrainingPictures.prefix(forModelAt: output)
     let snapshotFolder = picturePrefix + "-snapshots"
-    if snapshotEvery != nil { try OutputPaths.makeFolder(snapshotFolder) }
+    if snapshotEvery != nil { try Folder.create(snapshotFolder) }
 
     var bar: ProgressBar?
     var snapshotError: (any Error)?
