@@ -165,7 +165,7 @@ public enum LayerSpec: Hashable, Sendable {
 }
 
 /// `933378` → `933,378`, as Keras prints parameter counts.
-func groupedDigits(_ value: Int) -> String {
+public func groupedDigits(_ value: Int) -> String {
   let digits = Array(String(value.magnitude))
   var out = ""
   for (i, digit) in digits.enumerated() {

@@ -18,6 +18,38 @@ public enum BitmapFont {
     return n == 0 ? 0 : n * advance - 1
   }
 
+  /// Height in pixels of `lines` lines of text at scale 1 (the last line
+  /// without its gap).
+  public static func height(ofLines lines: Int) -> Int {
+    lines <= 0 ? 0 : (lines - 1) * lineHeight + glyphHeight
+  }
+
+  /// `text` broken at spaces into lines at most `width` pixels wide at
+  /// scale 1, filling each line greedily. A word wider than `width` gets a
+  /// line of its own and is not cut: callers that must fit size their
+  /// column to the widest word.
+  public static func wrap(_ text: String, width: Int) -> [String] {
+    var lines: [String] = []
+    var current = ""
+    for word in text.split(separator: " ").map(String.init) {
+      let candidate = current.isEmpty ? word : current + " " + word
+      if current.isEmpty || self.width(of: candidate) <= width {
+        current = candidate
+      } else {
+        lines.append(current)
+        current = word
+      }
+    }
+    if !current.isEmpty || lines.isEmpty { lines.append(current) }
+    return lines
+  }
+
+  /// The widest word of `text` in pixels at scale 1: the narrowest column
+  /// `wrap` can fit it into.
+  public static func widestWord(of text: String) -> Int {
+    text.split(separator: " ").map { width(of: String($0)) }.max() ?? 0
+  }
+
   /// Whether pixel (x, y) of `character`'s glyph is set.
   public static func isSet(_ character: Unicode.Scalar, x: Int, y: Int) -> Bool {
     precondition(x >= 0 && x < glyphWidth && y >= 0 && y < glyphHeight, "outside the glyph")

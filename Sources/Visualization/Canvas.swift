@@ -9,6 +9,9 @@ public struct Canvas: Sendable {
   public let height: Int
   /// Interleaved r, g, b bytes, top row first.
   public private(set) var samples: [UInt8]
+  /// Where each text drawn so far went, in drawing order (also the texts of
+  /// pictures drawn with `draw(_:x:y:)`).
+  public private(set) var textBoxes: [TextBox] = []
 
   public init(width: Int, height: Int, background: RGB = .white) {
     precondition(width > 0 && height > 0, "canvas must be at least 1×1, got \(width)×\(height)")
@@ -26,6 +29,9 @@ public struct Canvas: Sendable {
   public var image: Image {
     Image(width: width, height: height, layout: .rgb, samples: samples)
   }
+
+  /// The image with the boxes of its texts.
+  public var picture: Picture { Picture(image: image, textBoxes: textBoxes) }
 
   public subscript(x: Int, y: Int) -> RGB {
     get {
@@ -98,8 +104,12 @@ public struct Canvas: Sendable {
   }
 
   /// Draws `text` with its top-left corner at (x, y) in the built-in font,
-  /// each font pixel as a `scale`×`scale` block.
-  public mutating func text(_ text: String, x: Int, y: Int, _ color: RGB, scale: Int = 1) {
+  /// each font pixel as a `scale`×`scale` block, and returns (and records)
+  /// its box.
+  @discardableResult
+  public mutating func text(
+    _ text: String, x: Int, y: Int, _ color: RGB, scale: Int = 1
+  ) -> TextBox {
     precondition(scale >= 1, "text scale must be at least 1")
     var penX = x
     for character in text.unicodeScalars {
@@ -110,23 +120,47 @@ public struct Canvas: Sendable {
       }
       penX += BitmapFont.advance * scale
     }
+    let box = TextBox(
+      text: text, x: x, y: y, width: BitmapFont.width(of: text) * scale,
+      height: BitmapFont.glyphHeight * scale)
+    textBoxes.append(box)
+    return box
   }
 
-  /// Text drawn rotated 90° counter-clockwise (reading bottom to top), its
-  /// bounding box's top-left at (x, y); for vertical axis labels.
-  public mutating func verticalText(_ text: String, x: Int, y: Int, _ color: RGB, scale: Int = 1) {
+  /// Text rotated 90° counter-clockwise (reading bottom to top), its
+  /// bounding box's top-left at (x, y): `glyphHeight·scale` wide and as high
+  /// as the text is long. For vertical axis names and column labels too long
+  /// to stand side by side. Returns (and records) the box.
+  @discardableResult
+  public mutating func verticalText(
+    _ text: String, x: Int, y: Int, _ color: RGB, scale: Int = 1
+  ) -> TextBox {
+    precondition(scale >= 1, "text scale must be at least 1")
     let length = BitmapFont.width(of: text) * scale
     var pen = 0
     for character in text.unicodeScalars {
       for gy in 0..<BitmapFont.glyphHeight {
         for gx in 0..<BitmapFont.glyphWidth where BitmapFont.isSet(character, x: gx, y: gy) {
+          // Glyph column gx goes up from the bottom, glyph row gy goes right.
           fill(
-            x: x + gy * scale, y: y + length - 1 - (pen + gx) * scale - (scale - 1),
+            x: x + gy * scale, y: y + length - (pen + gx + 1) * scale,
             width: scale, height: scale, color)
         }
       }
       pen += BitmapFont.advance
     }
+    let box = TextBox(
+      text: text, x: x, y: y, width: BitmapFont.glyphHeight * scale, height: length,
+      isVertical: true)
+    textBoxes.append(box)
+    return box
+  }
+
+  /// Draws a picture with its top-left at (x, y) and takes over its text
+  /// boxes.
+  public mutating func draw(_ picture: Picture, x: Int, y: Int) {
+    draw(picture.image, x: x, y: y)
+    textBoxes += picture.textBoxes.map { $0.offsetBy(x, y) }
   }
 
   /// Copies an 8-bit gray, gray+alpha, RGB or RGBA image with its top-left at

@@ -40,42 +40,69 @@ public struct ConfusionMatrixPlot: Sendable {
   /// The cell colour for a row share 0…1 (ColorBrewer Blues end points).
   public static func shade(_ share: Float) -> RGB { low.mixed(with: high, amount: share) }
 
+  /// Where the parts go: the matrix's top-left corner and cell side, the
+  /// image size, and whether the column names stand upright (read bottom to
+  /// top) because one of them is wider than a cell.
   public struct Geometry: Equatable, Sendable {
     public let left: Int, top: Int, cell: Int, width: Int, height: Int
+    public let verticalColumnNames: Bool
   }
+
+  static let margin = 10
+  /// Space between an axis name, the class names and the matrix.
+  static let spacing = 6
+  /// Free pixels on each side of a horizontal column name in its cell.
+  static let namePadding = 2
 
   public func geometry() -> Geometry {
     let n = counts.count
     let widestCount = counts.joined().map { BitmapFont.width(of: "\($0)") }.max() ?? 0
     let cell = cellSize ?? max(26, widestCount + 8)
     let nameWidth = classNames.map { BitmapFont.width(of: $0) }.max() ?? 0
-    let left = 12 + BitmapFont.lineHeight + 6 + nameWidth + 6
-    let top = 12 + 2 * BitmapFont.lineHeight + 8 + BitmapFont.lineHeight + 6
-    let width = left + n * cell + 16
-    let height = top + n * cell + 12 + BitmapFont.lineHeight
+    let vertical = nameWidth > cell - 2 * Self.namePadding
+    let columnNamesHeight = vertical ? nameWidth : BitmapFont.glyphHeight
+    let titleBottom = 8 + 2 * BitmapFont.glyphHeight + 8
+    let top =
+      titleBottom + BitmapFont.glyphHeight + Self.spacing + columnNamesHeight + Self.spacing
+    let left = Self.margin + BitmapFont.glyphHeight + Self.spacing + nameWidth + Self.spacing
+    let matrixSide = n * cell
+    // The axis names may be longer than a small matrix is wide or high.
+    let predictedRight = max(left, left + (matrixSide - BitmapFont.width(of: "predicted")) / 2)
+      + BitmapFont.width(of: "predicted")
+    let trueBottom =
+      max(top, top + (matrixSide - BitmapFont.width(of: "true")) / 2) + BitmapFont.width(of: "true")
+    let width = max(left + matrixSide, predictedRight) + Self.margin + 6
+    let height = max(top + matrixSide, trueBottom) + Self.margin + 2
     return Geometry(
-      left: left, top: top, cell: cell, width: max(width, BitmapFont.width(of: title) * 2 + 24),
-      height: height)
+      left: left, top: top, cell: cell,
+      width: max(width, 2 * BitmapFont.width(of: title) + 2 * Self.margin), height: height,
+      verticalColumnNames: vertical)
   }
 
-  public func render() -> Image {
+  public func render() -> Image { picture().image }
+
+  /// The heat map with the boxes of its texts (title, axis names, class
+  /// names and counts).
+  public func picture() -> Picture {
     let g = geometry()
     let n = counts.count
+    let side = n * g.cell
     var canvas = Canvas(width: g.width, height: g.height, background: .white)
     canvas.text(title, x: (g.width - 2 * BitmapFont.width(of: title)) / 2, y: 8, Self.ink, scale: 2)
     let predictedLabel = "predicted"
     canvas.text(
-      predictedLabel, x: g.left + (n * g.cell - BitmapFont.width(of: predictedLabel)) / 2,
-      y: g.top - 2 * BitmapFont.lineHeight - 4, Self.ink)
+      predictedLabel, x: max(g.left, g.left + (side - BitmapFont.width(of: predictedLabel)) / 2),
+      y: 8 + 2 * BitmapFont.glyphHeight + 8, Self.ink)
     let trueLabel = "true"
     canvas.verticalText(
-      trueLabel, x: 10, y: g.top + (n * g.cell - BitmapFont.width(of: trueLabel)) / 2,
+      trueLabel, x: Self.margin, y: max(g.top, g.top + (side - BitmapFont.width(of: trueLabel)) / 2),
       Self.ink)
     for row in 0..<n {
       let total = counts[row].reduce(0, +)
       let nameY = g.top + row * g.cell + (g.cell - BitmapFont.glyphHeight) / 2
       canvas.text(
-        classNames[row], x: g.left - 6 - BitmapFont.width(of: classNames[row]), y: nameY, Self.ink)
+        classNames[row], x: g.left - Self.spacing - BitmapFont.width(of: classNames[row]),
+        y: nameY, Self.ink)
       for column in 0..<n {
         let count = counts[row][column]
         let share = total > 0 ? Float(count) / Float(total) : 0
@@ -92,12 +119,20 @@ public struct ConfusionMatrixPlot: Sendable {
     }
     for column in 0..<n {
       let name = classNames[column]
-      canvas.text(
-        name, x: g.left + column * g.cell + (g.cell - BitmapFont.width(of: name)) / 2,
-        y: g.top - BitmapFont.lineHeight - 2, Self.ink)
+      let length = BitmapFont.width(of: name)
+      if g.verticalColumnNames {
+        // Upright, centred on the column, ending just above the matrix.
+        canvas.verticalText(
+          name, x: g.left + column * g.cell + (g.cell - BitmapFont.glyphHeight) / 2,
+          y: g.top - Self.spacing - length, Self.ink)
+      } else {
+        canvas.text(
+          name, x: g.left + column * g.cell + (g.cell - length) / 2,
+          y: g.top - Self.spacing - BitmapFont.glyphHeight, Self.ink)
+      }
     }
     canvas.strokeRect(
-      x: g.left - 1, y: g.top - 1, width: n * g.cell + 2, height: n * g.cell + 2, Self.ink)
-    return canvas.image
+      x: g.left - 1, y: g.top - 1, width: side + 2, height: side + 2, Self.ink)
+    return canvas.picture
   }
 }

@@ -17,28 +17,94 @@ public enum FeatureMaps {
   /// The grid of maps. Defaults: viridis, `.each` normalisation (every map
   /// stretched to its own min…max, so weak maps still show their pattern).
   /// Maps longer than `maxTileSide` are shrunk by box averaging so that a
-  /// grid of photo-sized maps stays viewable.
+  /// grid of photo-sized maps stays viewable; with `maxWidth`, small maps are
+  /// enlarged less and large ones shrunk further (to 8 px at least) until
+  /// the grid is at most that wide.
   public static func grid(
     _ maps: Tensor, colorMap: ColorMap = .viridis,
     normalization: Normalization = .each, maxTileSide: Int = 256,
-    labels: TileLabels = .custom
+    labels: TileLabels = .custom, maxWidth: Int? = nil
   ) -> Grid {
     let (_, mapHeight, mapWidth) = dimensions(maps)
-    let factor = max(1, (max(mapHeight, mapWidth) + maxTileSide - 1) / maxTileSide)
-    let shrunk = tiles(maps).map { $0.downsampled(by: factor) }
-    let (h, w) = (shrunk[0].height, shrunk[0].width)
-    var grid = Grid(tiles: shrunk)
-    grid.colorMap = colorMap
-    grid.normalization = normalization
-    grid.labels = labels
-    grid.padColor = .white
-    grid.labelColor = RGB(30, 30, 30)
-    grid.tileBorder = RGB(150, 150, 150)
-    grid.padding = 4
-    // Small maps (MNIST's 26×26) are enlarged to about 96 px; shrunk
-    // photo-sized maps are shown as they are.
-    grid.scale = factor > 1 ? 1 : GridLayout.automaticScale(tileWidth: w, tileHeight: h, target: 96)
-    return grid
+    let longer = max(mapHeight, mapWidth)
+    var factor = max(1, (longer + maxTileSide - 1) / maxTileSide)
+    let tiles = tiles(maps)
+    func grid(factor: Int, scale: Int? = nil) -> Grid {
+      let shrunk = tiles.map { $0.downsampled(by: factor) }
+      var grid = Grid(tiles: shrunk)
+      grid.colorMap = colorMap
+      grid.normalization = normalization
+      grid.labels = labels
+      grid.padColor = .white
+      grid.labelColor = RGB(30, 30, 30)
+      grid.tileBorder = RGB(150, 150, 150)
+      grid.padding = 4
+      // Small maps (MNIST's 26×26) are enlarged to about 96 px; shrunk
+      // photo-sized maps are shown as they are.
+      grid.scale =
+        scale ?? (factor > 1
+          ? 1
+          : GridLayout.automaticScale(
+            tileWidth: shrunk[0].width, tileHeight: shrunk[0].height, target: 96))
+      return grid
+    }
+    var result = grid(factor: factor)
+    guard let maxWidth else { return result }
+    result.shrink(toWidth: maxWidth)
+    while result.size().width > maxWidth && (longer + factor) / (factor + 1) >= 8 {
+      factor += 1
+      result = grid(factor: factor, scale: 1)
+    }
+    return result
+  }
+
+  /// The grid of maps under `title`, with a small colour bar that says which
+  /// colour map and which normalisation the maps are drawn with (numbers on
+  /// it when all maps share one range). Arguments as for `grid`; the whole
+  /// picture is at most `maxWidth` wide where the maps can shrink that far.
+  public static func picture(
+    _ maps: Tensor, title: String? = nil, colorMap: ColorMap = .viridis,
+    normalization: Normalization = .each, maxTileSide: Int = 256,
+    labels: TileLabels = .custom, maxWidth: Int? = Grid.defaultMaxWidth
+  ) -> Picture {
+    let (margin, gap) = (8, 12)
+    func sized(barWidth: Int) -> (Grid, ColorBar) {
+      let grid = self.grid(
+        maps, colorMap: colorMap, normalization: normalization, maxTileSide: maxTileSide,
+        labels: labels, maxWidth: maxWidth.map { $0 - 2 * margin - gap - barWidth })
+      return (
+        grid,
+        colorBar(colorMap: colorMap, normalization: normalization, range: grid.sharedRange())
+      )
+    }
+    // The bar's numbers depend on the (shrunk) maps' range and its width on
+    // the numbers, so the first pass only measures the bar.
+    var (grid, bar) = sized(barWidth: 0)
+    (grid, bar) = sized(barWidth: bar.width)
+    let gridPicture = grid.picture()
+    bar.length = min(160, max(48, gridPicture.height - bar.overhead))
+    return Canvas.row(
+      [gridPicture, bar.picture()], title: title, gap: gap, margin: margin, maxWidth: maxWidth)
+  }
+
+  /// The colour bar of a feature-map grid: the colour map's name and how
+  /// values become colours ("each map: its own min..max", "all maps: one
+  /// range", "fixed range"), with numbers when the maps share `range`.
+  public static func colorBar(
+    colorMap: ColorMap, normalization: Normalization, range: ValueRange?
+  ) -> ColorBar {
+    var bar = ColorBar(colorMap: colorMap, range: range ?? ValueRange(lo: 0, hi: 1))
+    bar.thickness = 12
+    switch normalization {
+    case .each:
+      bar.caption = "\(colorMap.rawValue)\neach map:\nits own\nmin..max"
+      bar.endLabels = colorMap.isDiverging ? ("-max", "+max") : ("min", "max")
+    case .global:
+      bar.caption = "\(colorMap.rawValue)\nall maps:\none range"
+    case .fixed:
+      bar.caption = "\(colorMap.rawValue)\nfixed range"
+    }
+    return bar
   }
 
   /// The channel with the largest mean activation.
@@ -61,21 +127,26 @@ public enum FeatureMaps {
   /// `photo` (shown in gray) with channel `channel` of `maps` drawn over it
   /// through `colorMap`: each map cell is stretched over the photo (nearest
   /// neighbour) and blended with opacity 0.15 + 0.7·t, so strong responses
-  /// stand out and weak ones let the photo through.
+  /// stand out and weak ones let the photo through. A photo whose longer
+  /// side is under `minimumSide` pixels is enlarged by a whole factor
+  /// (nearest neighbour) until it is not, so a 28×28 digit stays legible.
   public static func overlay(
     photo: Image, maps: Tensor, channel: Int,
-    colorMap: ColorMap = .viridis
+    colorMap: ColorMap = .viridis, minimumSide: Int = 256
   ) -> Image {
     let (_, h, w) = dimensions(maps)
     let gray = photo.to8Bit().converted(to: .gray).samples8
     let plane = Array(maps.storage[(channel * h * w)..<((channel + 1) * h * w)])
     let range = ValueRange(of: plane)
-    var canvas = Canvas(width: photo.width, height: photo.height)
-    for y in 0..<photo.height {
-      let my = min(h - 1, y * h / photo.height)
-      for x in 0..<photo.width {
-        let mx = min(w - 1, x * w / photo.width)
-        let v = gray[y * photo.width + x]
+    let scale = GridLayout.automaticScale(
+      tileWidth: photo.width, tileHeight: photo.height, target: minimumSide)
+    let (width, height) = (photo.width * scale, photo.height * scale)
+    var canvas = Canvas(width: width, height: height)
+    for y in 0..<height {
+      let my = min(h - 1, y * h / height)
+      for x in 0..<width {
+        let mx = min(w - 1, x * w / width)
+        let v = gray[(y / scale) * photo.width + x / scale]
         let t = range.position(of: plane[my * w + mx])
         canvas.set(x, y, RGB(v, v, v).mixed(with: colorMap.color(at: t), amount: 0.15 + 0.7 * t))
       }

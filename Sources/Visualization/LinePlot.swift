@@ -90,7 +90,11 @@ public struct LinePlot: Sendable {
     return (Int(px.rounded()), Int(py.rounded()))
   }
 
-  public func render() -> Image {
+  public func render() -> Image { picture().image }
+
+  /// The chart with the boxes of its texts (title, axis names, tick labels,
+  /// legend).
+  public func picture() -> Picture {
     precondition(width >= 160 && height >= 120, "plot must be at least 160×120")
     var canvas = Canvas(width: width, height: height, background: .white)
     let (xt, yt) = ticks()
@@ -134,7 +138,7 @@ public struct LinePlot: Sendable {
     canvas.verticalText(
       yLabel, x: 10, y: (f.top + f.bottom - BitmapFont.width(of: yLabel)) / 2, Self.ink)
     drawLegend(on: &canvas, frame: f)
-    return canvas.image
+    return canvas.picture
   }
 
   /// The legend box's size.

@@ -51,10 +51,20 @@ private func writeSnapshotPictures(kernel: Tensor, maps: Tensor, epoch: Int, fol
   let number = String(repeating: "0", count: max(0, 3 - String(epoch).count)) + String(epoch)
   let filtersPath = folder + "/filters-epoch-\(number).png"
   let mapsPath = folder + "/featuremaps-epoch-\(number).png"
-  let weights = WeightGrid(kernel: kernel, title: "Epoch \(epoch): first-layer filters")
-  try PictureFile.write(weights.render(), to: filtersPath)
-  let mapsImage = Canvas.row(
-    [FeatureMaps.grid(maps).render()], title: "Epoch \(epoch): feature maps of the probe")
-  try PictureFile.write(mapsImage, to: mapsPath)
+  let pictures = snapshotPictures(kernel: kernel, maps: maps, epoch: epoch)
+  try PictureFile.write(pictures.filters.image, to: filtersPath)
+  try PictureFile.write(pictures.featureMaps.image, to: mapsPath)
   return SnapshotFiles(filters: filtersPath, featureMaps: mapsPath)
+}
+
+/// The two snapshot pictures. Their titles avoid insiders' words such as
+/// "probe": the maps are of one fixed training image.
+func snapshotPictures(kernel: Tensor, maps: Tensor, epoch: Int)
+  -> (filters: Picture, featureMaps: Picture)
+{
+  (
+    WeightGrid(kernel: kernel, title: "Epoch \(epoch): first-layer filters").picture(),
+    FeatureMaps.picture(
+      maps, title: "Epoch \(epoch): first-layer feature maps of one fixed training image")
+  )
 }

@@ -63,6 +63,8 @@ struct DumpWeights: ParsableCommand {
   @Option(help: "Text under each filter (default: its index; none for mosaics).")
   var labels: TileLabels?
 
+  @OptionGroup var width: PictureWidthOptions
+
   func validate() throws {
     if let scale, scale < 1 { throw ValidationError("--scale must be at least 1") }
     if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
@@ -122,10 +124,12 @@ struct DumpWeights: ParsableCommand {
     picture.colorMap = colormap
     picture.scale = scale
     picture.labels = labels
+    picture.maxWidth = width.maxWidth
     try PictureFile.write(picture.render(), to: paths[0])
-    guard paths.count > 1,
-      let rgb = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour").renderRGB()
-    else { return [paths[0]] }
+    guard paths.count > 1 else { return [paths[0]] }
+    var colour = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour")
+    colour.maxWidth = width.maxWidth
+    guard let rgb = colour.renderRGB() else { return [paths[0]] }
     try PictureFile.write(rgb, to: paths[1])
     return paths
   }

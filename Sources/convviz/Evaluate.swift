@@ -149,15 +149,25 @@ struct Evaluate: ParsableCommand {
         left(names[c], nameWidth) + "  " + right(share, 8) + "  "
           + right("\(confusion[c][c])/\(total)", 13))
     }
-    lines += ["", "confusion counts (rows: true class, columns: predicted class)"]
     let cell = max(confusion.joined().map { String($0).count }.max() ?? 1, 5)
+    // Names wider than a column are not cut: the columns get class numbers,
+    // written before each row's name, instead.
+    let numbered = names.contains { $0.count > cell }
+    let digits = String(max(classes.count - 1, 0)).count
+    let rowNames = numbered ? classes.map { right("\($0)", digits) + " " + names[$0] } : names
+    let rowWidth = max(rowNames.map(\.count).max() ?? 0, nameWidth)
+    lines += [
+      "",
+      "confusion counts (rows: true class, columns: predicted class"
+        + (numbered ? ", by number)" : ")"),
+    ]
     lines.append(
-      left("", nameWidth) + " "
-        + names.map { right(String($0.prefix(cell)), cell) }
+      left("", rowWidth) + " "
+        + (numbered ? classes.map { "\($0)" } : names).map { right($0, cell) }
         .joined(separator: " "))
     for c in classes {
       lines.append(
-        left(names[c], nameWidth) + " "
+        left(rowNames[c], rowWidth) + " "
           + confusion[c].map { right(String($0), cell) }.joined(separator: " "))
     }
     return lines.joined(separator: "\n") + "\n"

@@ -79,6 +79,8 @@ struct FeatureMapsCommand: ParsableCommand {
   @Option(help: "Text under each map: its index (custom), min and max (range), both, or none.")
   var labels: TileLabels = .custom
 
+  @OptionGroup var width: PictureWidthOptions
+
   @Option(
     name: [.short, .customLong("output")],
     help: ArgumentHelp("Output folder (created when missing).", valueName: "dir"))
@@ -172,11 +174,13 @@ struct FeatureMapsCommand: ParsableCommand {
       photo: photo, input: input, maps: maps, tag: "random", title: title, photoPath: photoPath)
     var filters = WeightGrid(kernel: kernel, title: "Random filters, seed \(seed)")
     filters.view = .mosaic
-    let colour = WeightGrid(kernel: kernel, title: "as colour")
-    var images = [filters.render()]
-    if let rgb = colour.renderRGB() { images.append(rgb) }
+    filters.maxWidth = width.maxWidth
+    var colour = WeightGrid(kernel: kernel, title: "as colour")
+    colour.maxWidth = width.maxWidth
+    var pictures = [filters.picture()]
+    if let rgb = colour.pictureRGB() { pictures.append(rgb) }
     let path = OutputPaths.join(output, "random-filters.png")
-    try PictureFile.write(Canvas.row(images), to: path)
+    try PictureFile.write(Canvas.row(pictures).image, to: path)
     Terminal.say("wrote \(path)")
   }
 
@@ -187,17 +191,11 @@ struct FeatureMapsCommand: ParsableCommand {
     let base = OutputPaths.stem(of: photoPath)
     let inputPath = OutputPaths.join(output, "\(base)-input.png")
     try PictureFile.write(ImageTensor.image(from: input), to: inputPath)
-    let grid = FeatureMaps.grid(
-      maps, colorMap: colormap, normalization: norm,
-      maxTileSide: maxTile, labels: labels)
-    var images = [grid.render()]
-    if let range = grid.sharedRange() {
-      var bar = ColorBar(colorMap: colormap, range: range)
-      bar.length = max(64, min(images[0].height - 16, 320))
-      images.append(bar.render())
-    }
+    let picture = FeatureMaps.picture(
+      maps, title: title, colorMap: colormap, normalization: norm,
+      maxTileSide: maxTile, labels: labels, maxWidth: width.maxWidth)
     let mapsPath = OutputPaths.join(output, "\(base)-\(tag)-featuremaps.png")
-    try PictureFile.write(Canvas.row(images, title: title), to: mapsPath)
+    try PictureFile.write(picture.image, to: mapsPath)
     Terminal.say("wrote \(inputPath)")
     Terminal.say("wrote \(mapsPath)")
     if overlay {

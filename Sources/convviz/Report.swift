@@ -109,10 +109,10 @@ struct Report: ParsableCommand {
       rows: summary.rows.map {
         [
           "\($0.name) (\($0.type))", $0.outputShape.description,
-          "\($0.parameterCount)", $0.formula,
+          groupedDigits($0.parameterCount), $0.formula,
         ]
       }
-        + [["Total", "", "\(summary.totalCount)", ""]],
+        + [["Total", "", groupedDigits(summary.totalCount), ""]],
       numericColumns: [2])
   }
 
@@ -239,8 +239,8 @@ struct Report: ParsableCommand {
     var images = [(try PictureFile.png(enlarged.image), "input")]
     for index in LayerActivations.convolutionLayers(of: file.spec) {
       let maps = try LayerActivations.compute(model: file, input: input, through: index)
-      let grid = FeatureMaps.grid(maps, maxTileSide: 128)
-      images.append((try PictureFile.png(grid.render()), file.spec.layerNames[index]))
+      let picture = FeatureMaps.picture(maps, maxTileSide: 128)
+      images.append((try PictureFile.png(picture.image), file.spec.layerNames[index]))
     }
     page.gallery(images)
   }

@@ -69,6 +69,20 @@ final class DumpWeightsCommandTests: XCTestCase {
     XCTAssertTrue(message.contains("convviz train"), message)
   }
 
+  func testMaxWidthShrinksTheFiltersAndIsChecked() throws {
+    let fixture = try VisualizationFixture.trained()
+    let out = try TrainingScratchFolder()
+    let narrow = try TrainingCLI.run([
+      "dump-weights", fixture.model, "-o", out.path, "--max-width", "120",
+    ])
+    XCTAssertEqual(narrow.status, 0, narrow.stderr)
+    let grid = try ImageFile.read(out.path + "/conv2d-filters.png")
+    XCTAssertLessThanOrEqual(grid.width, 120, "2×2 filters and the colour bar, smaller tiles")
+    let tooSmall = try TrainingCLI.run(["dump-weights", fixture.model, "--max-width", "10"])
+    XCTAssertEqual(tooSmall.status, 64)
+    XCTAssertTrue(tooSmall.stderr.contains("--max-width"), tooSmall.stderr)
+  }
+
   func testBadNormalisationIsAUsageError() throws {
     let result = try TrainingCLI.run(["dump-weights", "x.bin", "--norm", "fixed:1,0"])
     XCTAssertEqual(result.status, 64)

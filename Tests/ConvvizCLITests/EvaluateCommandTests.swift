@@ -31,6 +31,20 @@ final class EvaluateCommandTests: XCTestCase {
     XCTAssertEqual(lines[9], "cat       2     1     0")
   }
 
+  func testLongClassNamesAreNotCutInTheConfusionCounts() {
+    let text = Evaluate.report(
+      loss: 0, accuracy: 1, confusion: [[1, 0, 0], [0, 2, 0], [0, 0, 3]],
+      classNames: ["airplane", "automobile", "bird"])
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let heading = try! XCTUnwrap(lines.firstIndex { $0.hasPrefix("confusion counts") })
+    XCTAssertEqual(
+      lines[heading], "confusion counts (rows: true class, columns: predicted class, by number)")
+    XCTAssertEqual(lines[heading + 1], String(repeating: " ", count: 13) + "    0     1     2")
+    XCTAssertEqual(lines[heading + 2], "0 airplane       1     0     0")
+    XCTAssertEqual(lines[heading + 3], "1 automobile     0     2     0")
+    XCTAssertEqual(lines[heading + 4], "2 bird           0     0     3")
+  }
+
   func testClassWithoutSamplesShowsADash() {
     let text = Evaluate.report(loss: 0, accuracy: 1, confusion: [[1, 0], [0, 0]], classNames: [])
     XCTAssertTrue(text.contains("1             -            0/0"), text)

@@ -23,6 +23,25 @@ final class ReportCommandTests: XCTestCase {
     XCTAssertFalse(html.contains("src=\"http"))
   }
 
+  func testParameterCountsKeepTheirThousandsSeparators() throws {
+    let folder = try TrainingScratchFolder()
+    try TrainEndToEndTests.writeBars(to: folder, count: 8)
+    // 3×3×1×32+32 = 320 and 6×6×32×2+2 = 2,306 parameters: 2,626 in all.
+    let spec = try folder.write(
+      Array("input 8 8 1\nconv2d 32 3 relu\nflatten\ndense 2 softmax\n".utf8), to: "wide.txt")
+    let model = folder.path + "/wide.bin"
+    let trained = try TrainingCLI.run([
+      "train", "--model", spec, "--data", folder.path + "/data", "--epochs", "1", "-o", model,
+    ])
+    XCTAssertEqual(trained.status, 0, trained.stderr)
+    let page = folder.path + "/report.html"
+    let result = try TrainingCLI.run(["report", model, "-o", page])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let html = try String(contentsOfFile: page, encoding: .utf8)
+    XCTAssertTrue(html.contains("<td class=\"num\">2,306</td>"), "dense layer")
+    XCTAssertTrue(html.contains("<td class=\"num\">2,626</td>"), "total")
+  }
+
   func testWithoutDataThereIsNoEvaluation() throws {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()

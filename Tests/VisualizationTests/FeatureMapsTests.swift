@@ -33,7 +33,7 @@ final class FeatureMapsTests: XCTestCase {
     let photo = Image(width: 4, height: 2, layout: .rgb, samples: Array(repeating: 200, count: 24))
     // A 1×2 map: left half weak (0), right half strong (1).
     let maps = Tensor(shape: Shape(1, 1, 1, 2), storage: [0, 1])
-    let image = FeatureMaps.overlay(photo: photo, maps: maps, channel: 0)
+    let image = FeatureMaps.overlay(photo: photo, maps: maps, channel: 0, minimumSide: 1)
     XCTAssertEqual(image.width, 4)
     XCTAssertEqual(
       ImageSamples.pixel(image, 0, 0),
