@@ -51,21 +51,31 @@ extension ModelSpec {
     return parameterMemory + (batchInput + largestStep) * batchSize
   }
 
-  /// Values per sample of `input` and of each layer's output up to layer
-  /// `last`, for an input of any size (a photo for feature maps). Stops at
-  /// a layer whose window no longer fits: running it fails anyway, with
-  /// its own error. A count too large for `Int` is `Int.max`.
-  func featureCounts(input: FeatureShape, through last: Int) -> [Int] {
-    var counts = [Self.checkedCount(input)]
-    var current = input
+  /// The per-sample output shape of layer `last` for an input of any
+  /// size (a photo for feature maps), or nil when a window no longer fits
+  /// on the way.
+  public func outputShape(forInput input: FeatureShape, through last: Int) -> FeatureShape? {
+    let shapes = featureShapes(input: input, through: last)
+    return shapes.count == last + 2 ? shapes.last : nil
+  }
+
+  /// `input` and each layer's output up to layer `last`. Stops at a layer
+  /// whose window no longer fits: running it fails anyway, with its own
+  /// error.
+  func featureShapes(input: FeatureShape, through last: Int) -> [FeatureShape] {
+    var shapes = [input]
     for (index, layer) in layers.enumerated() where index <= last {
-      guard let next = try? Self.outputShape(of: layer, input: current, line: index + 2) else {
-        break
-      }
-      counts.append(Self.checkedCount(next))
-      current = next
+      guard let next = try? Self.outputShape(of: layer, input: shapes[index], line: index + 2)
+      else { break }
+      shapes.append(next)
     }
-    return counts
+    return shapes
+  }
+
+  /// Values per sample of each of `featureShapes`; `Int.max` for a count
+  /// too large for `Int`.
+  func featureCounts(input: FeatureShape, through last: Int) -> [Int] {
+    featureShapes(input: input, through: last).map(Self.checkedCount)
   }
 
   private static func checkedCount(_ shape: FeatureShape) -> Int {

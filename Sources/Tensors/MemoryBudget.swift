@@ -49,8 +49,9 @@ public struct MemoryBudget: Sendable, Hashable, CustomStringConvertible {
     for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
       if let text = smallFile(file), let bytes = Int(text), bytes > 0 { limits.append(bytes) }
     }
+    // RLIM_INFINITY is all ones, above Int.max like any other "no limit".
     var limit = rlimit()
-    if getrlimit(RLIMIT_AS, &limit) == 0, limit.rlim_cur != RLIM_INFINITY,
+    if getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0,
       limit.rlim_cur < UInt(Int.max)
     {
       limits.append(Int(limit.rlim_cur))

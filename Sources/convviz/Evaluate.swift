@@ -4,6 +4,7 @@ import ModelFormats
 import Training
 import Datasets
 import Foundation
+import Tensors
 import Visualization
 
 /// `convviz evaluate model.bin --data DIR`: loss, accuracy, per-class
@@ -43,6 +44,8 @@ struct Evaluate: ParsableCommand {
       valueName: "file"))
   var output: String?
 
+  @OptionGroup var memory: MemoryOptions
+
   func validate() throws {
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     // The split decides the default name: any of them may not replace the model.
@@ -63,8 +66,13 @@ struct Evaluate: ParsableCommand {
   static let piece = 1000
 
   func run() throws {
-    let file = try ModelFile.read(from: model)
+    let file = try ModelArgument.readModelFile(model, memory: memory)
+    let inference = file.spec.inferenceMemory(batchSize: batchSize)
+    let what = "\(model): evaluating in batches of \(batchSize)"
+    try memory.check(inference, for: what)
     let splits = try data.load(for: file.spec, seed: file.metadata.seed)
+    try memory.check(
+      inference + CommandMemory.dataset(splits), for: "\(what) on \(data.describe(splits))")
     let chosen = split ?? (splits.test == nil ? .train : .test)
     guard let dataset = chosen == .test ? splits.test : splits.train else {
       throw CommandFailure.usage("\(data.folder) has no test split; use --split train")

@@ -81,6 +81,8 @@ struct FeatureMapsCommand: ParsableCommand {
 
   @OptionGroup var width: PictureWidthOptions
 
+  @OptionGroup var memory: MemoryOptions
+
   @Option(
     name: [.short, .customLong("output")],
     help: ArgumentHelp("Output folder (created when missing).", valueName: "dir"))
@@ -139,7 +141,7 @@ struct FeatureMapsCommand: ParsableCommand {
 
   private func runModel() throws {
     let (modelPath, photoPath) = (files[0], files[1])
-    let file = try ModelArgument.readModelFile(modelPath)
+    let file = try ModelArgument.readModelFile(modelPath, memory: memory)
     guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else {
       throw CommandFailure("\(modelPath): the model's input is not a 1- or 3-channel image")
     }
@@ -147,6 +149,8 @@ struct FeatureMapsCommand: ParsableCommand {
       throw VisualizationError.noLayer(kind: "Conv2D")
     }
     let photo = try ImageFile.read(photoPath)
+    try checkMemory(
+      photo: photo, path: photoPath, spec: file.spec, channels: channels, layer: index)
     let input = ImageTensor.tensor(from: photo, channels: channels)
     let maps = try LayerActivations.compute(model: file, input: input, through: index)
     let layerName = file.spec.layerNames[index]
@@ -162,6 +166,7 @@ struct FeatureMapsCommand: ParsableCommand {
     let photoPath = files[0]
     try prepareOutputs(tag: "random")
     let photo = try ImageFile.read(photoPath)
+    try checkMemory(photo: photo, path: photoPath, randomFilters: count)
     let input = ImageTensor.tensor(from: photo, channels: 3)
     var generator = SeededGenerator(seed: seed)
     let weights = (0..<(3 * 3 * 3 * count)).map { _ in generator.nextFloat(in: -0.2, 0.2) }

@@ -30,40 +30,65 @@ struct Predict: ParsableCommand {
     help: ArgumentHelp("How many classes to show per image.", valueName: "k"))
   var top = 3
 
+  @OptionGroup var memory: MemoryOptions
+
   func validate() throws {
     guard !images.isEmpty else { throw ValidationError("give at least one image") }
     guard top >= 1 else { throw ValidationError("--top must be at least 1") }
   }
 
+  /// Like `filter`, an image that cannot be read or does not fit is
+  /// reported with one line and the others are still predicted; the exit
+  /// status is 1 when any failed.
   func run() throws {
-    let file = try ModelFile.read(from: model)
+    let file = try ModelArgument.readModelFile(model, memory: memory)
     guard case .image(let height, let width, let channels) = file.spec.input,
       channels == 1 || channels == 3
     else {
       throw CommandFailure("\(model): the model does not take 1- or 3-channel images")
     }
     let inputs = try InputImage.expand(images)
+    try memory.check(
+      Self.memoryEstimate(file.spec, imageCount: inputs.count),
+      for: "\(model): predicting \(plural(inputs.count, "image"))")
     var samples: [Float] = []
+    var loaded: [InputImage] = []
     for input in inputs {
-      let image = try input.load(options: .default)
-      guard image.width == width, image.height == height else {
-        throw CommandFailure(
-          "\(input.path): image is \(image.width)×\(image.height) but the model takes "
-            + "\(width)×\(height) images")
+      do {
+        let image = try input.load(options: .default)
+        guard image.width == width, image.height == height else {
+          throw CommandFailure(
+            "\(input.path): image is \(image.width)×\(image.height) but the model takes "
+              + "\(width)×\(height) images")
+        }
+        samples += PixelConversion.planes(of: image, channels: channels)
+        loaded.append(input)
+      } catch {
+        Terminal.error(CommandFailure(error).description)
       }
-      samples += PixelConversion.planes(of: image, channels: channels)
     }
-    var network = file.spec.makeModel(parameters: file.parameters)
-    let output = network.predict(
-      Tensor(shape: Shape(inputs.count, channels, height, width), storage: samples))
-    let classes = output.count / inputs.count
-    let names =
-      file.metadata.classNames.count == classes
-      ? file.metadata.classNames : (0..<classes).map(String.init)
-    for (i, input) in inputs.enumerated() {
-      let scores = Array(output.storage[(i * classes)..<((i + 1) * classes)])
-      Terminal.say(input.path + ": " + Self.topClasses(scores, names: names, k: top))
+    if !loaded.isEmpty {
+      var network = file.spec.makeModel(parameters: file.parameters)
+      let output = network.predict(
+        Tensor(shape: Shape(loaded.count, channels, height, width), storage: samples))
+      let classes = output.count / loaded.count
+      let names =
+        file.metadata.classNames.count == classes
+        ? file.metadata.classNames : (0..<classes).map(String.init)
+      for (i, input) in loaded.enumerated() {
+        let scores = Array(output.storage[(i * classes)..<((i + 1) * classes)])
+        Terminal.say(input.path + ": " + Self.topClasses(scores, names: names, k: top))
+      }
     }
+    let failed = inputs.count - loaded.count
+    if failed > 0 { throw CommandFailure.summary(failed: failed, of: inputs.count, noun: "image") }
+  }
+
+  /// The images' tensor, the network on batches of up to 100 of them (as
+  /// `Sequential.predict` runs it) and the scores.
+  static func memoryEstimate(_ spec: ModelSpec, imageCount: Int) -> MemoryEstimate {
+    spec.inferenceMemory(batchSize: min(imageCount, 100))
+      + .floats(imageCount, spec.input.count) + .floats(imageCount, spec.outputShape.count) * 2
   }
 
   /// `7 0.9981  2 0.0012  3 0.0004`: the `k` best classes, ties by index.

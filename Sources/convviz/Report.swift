@@ -52,6 +52,8 @@ struct Report: ParsableCommand {
       valueName: "file"))
   var outputOption: String?
 
+  @OptionGroup var memory: MemoryOptions
+
   static let defaultOutput = "output/report.html"
   static let fallbackSample = "samples/astronaut.png"
 
@@ -75,7 +77,7 @@ struct Report: ParsableCommand {
 
   func run() throws {
     let output = try output
-    let file = try ModelArgument.readModelFile(model)
+    let file = try ModelArgument.readModelFile(model, memory: memory)
     var page = HTMLReport(title: "convviz report: \(OutputPaths.stem(of: model))")
     modelSection(file, into: &page)
     try curvesSection(file.metadata.history, into: &page)
@@ -148,6 +150,7 @@ struct Report: ParsableCommand {
     guard dataset.labels.allSatisfy({ $0 >= 0 && $0 < classCount }) else {
       throw CommandFailure("\(folder): labels outside the model's \(classCount) classes")
     }
+    try checkEvaluationMemory(dataset, spec: file.spec, folder: folder)
     var network = file.spec.makeModel(parameters: file.parameters)
     let predicted = network.predict(dataset.images).argmaxPerSample()
     let names =
@@ -215,14 +218,13 @@ struct Report: ParsableCommand {
     let input: Tensor
     let source: String
     if let sample {
-      input = ImageTensor.tensor(from: try ImageFile.read(sample), channels: channels)
+      input = try readSample(sample, file: file, channels: channels)
       source = sample
     } else if let firstTestSample {
       input = firstTestSample
       source = "the first evaluated sample"
     } else if FileManager.default.fileExists(atPath: Self.fallbackSample) {
-      input = ImageTensor.tensor(
-        from: try ImageFile.read(Self.fallbackSample), channels: channels)
+      input = try readSample(Self.fallbackSample, file: file, channels: channels)
       source = Self.fallbackSample
     } else {
       page.paragraph("No sample image: give one with --sample.")

@@ -13,7 +13,7 @@ extension Train {
     try same("--validation-split", requestedValidationSplit, stored.validationSplit)
     try same("--seed", requestedSeed, stored.seed)
     if let model {
-      let spec = try ModelArgument.resolve(model, allowModelFile: false).spec
+      let spec = try ModelArgument.resolve(model, allowModelFile: false, memory: memory).spec
       if spec != trainer.spec {
         throw CommandFailure.usage(
           "--model \(model) is not the checkpoint's model; \(Self.resumeHint)")

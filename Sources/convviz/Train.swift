@@ -124,6 +124,8 @@ struct Train: ParsableCommand {
   )
   var snapshotEvery: Int?
 
+  @OptionGroup var memory: MemoryOptions
+
   var epochs: Int { requestedEpochs ?? 8 }
   var batchSize: Int { requestedBatchSize ?? 100 }
   var validationSplit: Double { requestedValidationSplit ?? 0.1 }
@@ -230,6 +232,9 @@ struct Train: ParsableCommand {
     var trainer: Trainer
     var splits: DatasetSplits
     if resume {
+      if let estimate = CommandMemory.modelFile(output) {
+        try memory.check(estimate, for: "\(output): reading the checkpoint")
+      }
       trainer = try Trainer.resume(from: output)
       try checkResumeOptions(against: trainer)
       guard trainer.epochsCompleted <= epochs else {
@@ -243,7 +248,10 @@ struct Train: ParsableCommand {
         return
       }
       trainer.configuration.epochs = epochs
+      let (optimizer, batchSize) = (trainer.optimizer.configuration, trainer.configuration.batchSize)
+      try checkMemory(spec: trainer.spec, optimizer: optimizer, batchSize: batchSize)
       splits = try data.load(for: trainer.spec, seed: trainer.configuration.seed)
+      try checkMemory(spec: trainer.spec, optimizer: optimizer, batchSize: batchSize, data: splits)
       Terminal.say("resuming \(output) after epoch \(trainer.epochsCompleted) of \(epochs)")
     } else {
       if FileManager.default.fileExists(atPath: output) && !overwrite {
@@ -252,8 +260,11 @@ struct Train: ParsableCommand {
             + "its training")
       }
       // validate() made --model required without --resume.
-      let spec = try ModelArgument.resolve(model ?? "", allowModelFile: false).spec
+      let spec = try ModelArgument.resolve(model ?? "", allowModelFile: false, memory: memory).spec
+      try checkMemory(spec: spec, optimizer: optimizerConfiguration, batchSize: batchSize)
       splits = try data.load(for: spec, seed: seed)
+      try checkMemory(
+        spec: spec, optimizer: optimizerConfiguration, batchSize: batchSize, data: splits)
       trainer = Trainer(
         spec: spec, optimizer: optimizerConfiguration,
         configuration: TrainingConfiguration(
