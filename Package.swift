@@ -31,9 +31,15 @@ let package = Package(
     .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
     .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "AtomicFiles"]),
-    .target(name: "Training", dependencies: ["Engine", "ModelFormats", "Tensors", "_OptimizerKernels"]),
+    .target(
+      name: "Training",
+      dependencies: ["Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels"]),
     .target(name: "Datasets", dependencies: ["ImageCodecs", "Tensors", "CZlib"]),
-    .target(name: "Visualization", dependencies: ["Engine", "ModelFormats", "Training", "Tensors", "ImageCodecs", "AtomicFiles"]),
+    .target(
+      name: "Visualization",
+      dependencies: [
+        "Engine", "ModelFormats", "Training", "Datasets", "Tensors", "ImageCodecs", "AtomicFiles",
+      ]),
 
     // MARK: Implementation details
     .systemLibrary(
@@ -75,14 +81,16 @@ let package = Package(
       name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "Tensors", "Training"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "TrainingTests", dependencies: ["Training", "ModelFormats", "Engine", "Tensors"],
+      name: "TrainingTests",
+      dependencies: ["Training", "ModelFormats", "Engine", "Datasets", "Tensors", "ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "VisualizationTests", dependencies: [
-        "Visualization", "Engine", "ModelFormats", "Training", "Tensors", "ImageCodecs",
+        "Visualization", "Engine", "ModelFormats", "Training", "Datasets", "Tensors",
+        "ImageCodecs",
       ]),
     .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles"]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz"]),

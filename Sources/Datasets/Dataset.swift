@@ -1,9 +1,11 @@
 import Tensors
 
-/// Labelled images held in memory: the unit every loader produces.
+/// Labelled images held in memory: what every loader produces and what
+/// training and evaluation take.
 ///
 /// `images` is (N, C, H, W) with samples scaled to [0, 1]; `labels[i]` is the
-/// class index of image `i`, an index into `classNames`.
+/// class index of image `i`, an index into `classNames` (which may be empty
+/// for data without names).
 public struct Dataset: Sendable, Equatable {
   public var images: Tensor
   public var labels: [Int]
@@ -39,20 +41,23 @@ public struct Dataset: Sendable, Equatable {
   /// The first `n` samples (all of them when `n >= count`).
   public func prefix(_ n: Int) -> Dataset { slice(0..<min(max(n, 0), count)) }
 
-  /// Splits off the last `fraction` of the samples for validation, as Keras's
-  /// `validation_split` does: no shuffling here (image folders are shuffled
-  /// when loaded). The cut is `Int(count * (1 - fraction))`, as in Keras's `fit`.
-  public func splitValidation(fraction: Double) -> (train: Dataset, validation: Dataset) {
-    precondition(fraction >= 0 && fraction < 1, "validation fraction \(fraction) outside [0, 1)")
-    let cut = Int(Double(count) * (1 - fraction))
-    return (slice(0..<cut), slice(cut..<count))
-  }
-
-  /// How many samples each class has, indexed like `classNames`.
-  public var classCounts: [Int] {
-    var counts = [Int](repeating: 0, count: classNames.count)
-    for label in labels where label >= 0 && label < counts.count { counts[label] += 1 }
-    return counts
+  /// The samples at `indices`, in that order, as one batch: what a
+  /// training step reads, without copying the rest of the data set.
+  public func batch<C: Collection<Int>>(_ indices: C) -> (images: Tensor, labels: [Int]) {
+    let stride = sampleShape.count
+    var dims = images.shape.dims
+    dims[0] = indices.count
+    var storage = [Float](repeating: 0, count: indices.count * stride)
+    storage.withUnsafeMutableBufferPointer { out in
+      images.storage.withUnsafeBufferPointer { source in
+        for (row, index) in indices.enumerated() {
+          precondition(index >= 0 && index < count, "sample \(index) out of 0..<\(count)")
+          let from = source.baseAddress! + index * stride
+          (out.baseAddress! + row * stride).update(from: from, count: stride)
+        }
+      }
+    }
+    return (Tensor(shape: Shape(dims), storage: storage), indices.map { labels[$0] })
   }
 }
 

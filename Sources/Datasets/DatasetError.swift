@@ -45,6 +45,10 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
     expectedHeight: Int)
   /// A folder that matches none of the supported layouts.
   case unknownFormat(path: String)
+  /// A `--labels` file that cannot be used as class names.
+  case invalidClassNames(path: String, reason: String)
+  /// A `--labels` file with another number of names than the data has classes.
+  case classNameCountMismatch(path: String, names: Int, classes: Int)
 
   public var description: String {
     switch self {
@@ -96,6 +100,11 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
       return "\(path): not a recognised data set: expected MNIST IDX files "
         + "(train-images-idx3-ubyte[.gz], …), CIFAR-10 batches (data_batch_1.bin, …) "
         + "or one sub-folder of PNG/JPEG images per class"
+    case .invalidClassNames(let path, let reason):
+      return "\(path): not a class-names file (one name per line): \(reason)"
+    case .classNameCountMismatch(let path, let names, let classes):
+      return "\(path): names \(names) classes but the data set has \(classes); "
+        + "give one name per class, in label order"
     }
   }
 }

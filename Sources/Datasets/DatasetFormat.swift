@@ -1,4 +1,5 @@
 import ImageCodecs
+import Tensors
 
 /// The on-disk layouts a data set can come in.
 public enum DatasetFormat: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -35,10 +36,12 @@ extension DatasetSplits {
   ///   - seed: shuffles image-folder files (before any validation split).
   ///   - limit: keep only the first `limit` samples of each split; image
   ///     folders decode only those files.
+  ///   - size: bring every sample to this size, with its resize mode; a
+  ///     size that differs under `.none` is left for the caller to refuse.
   ///   - decode: reads one PNG or JPEG file (image folders only).
   public static func load(
     _ folder: String, format: DatasetFormat? = nil, channels: Int? = nil, seed: UInt64 = 0,
-    limit: Int? = nil,
+    limit: Int? = nil, size: SampleSize? = nil,
     decode: @escaping ImageFolder.Decoder = ImageFolder.imageCodecs
   ) throws(DatasetError) -> DatasetSplits {
     let resolved: DatasetFormat
@@ -49,11 +52,15 @@ extension DatasetSplits {
     case .cifar10: splits = try CIFAR10.load(folder: folder)
     case .imageFolder:
       return try ImageFolder.load(
-        folder: folder, channels: channels, seed: seed, limit: limit, decode: decode)
+        folder: folder, channels: channels, seed: seed, limit: limit, size: size, decode: decode)
     }
     if let limit {
       splits.train = splits.train.prefix(limit)
       splits.test = splits.test?.prefix(limit)
+    }
+    if let size {
+      splits.train = splits.train.resized(to: size) ?? splits.train
+      splits.test = splits.test.map { $0.resized(to: size) ?? $0 }
     }
     return splits
   }

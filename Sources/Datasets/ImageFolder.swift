@@ -10,7 +10,8 @@ import Tensors
 /// ```
 /// Classes are the sub-folder names sorted by byte value, as in Keras's
 /// `image_dataset_from_directory`. Files with extension png, jpg or jpeg (any
-/// case) are read; other files are ignored. All images must share one size.
+/// case) are read; other files are ignored. Images are resized to a given
+/// `SampleSize`; without one (or with `--resize none`) all must share one size.
 public enum ImageFolder {
   /// Decodes one image file. `CodecError`s become `imageCodec`, other
   /// errors `undecodableImage`.
@@ -40,27 +41,30 @@ public enum ImageFolder {
   ///     colour → 3).
   ///   - limit: decode only the first `limit` files of each part, after
   ///     shuffling (quick runs on big folders).
+  ///   - size: bring every image to this size (nil: keep the common size).
   public static func load(
     folder: String, channels: Int? = nil, seed: UInt64, limit: Int? = nil,
-    decode: Decoder = imageCodecs
+    size: SampleSize? = nil, decode: Decoder = imageCodecs
   ) throws(DatasetError) -> DatasetSplits {
     let trainRoot = FileSystem.join(folder, "train")
     let testRoot = FileSystem.join(folder, "test")
     let split = FileSystem.isDirectory(trainRoot) && looksLike(trainRoot)
     let trainFiles = try listing(root: split ? trainRoot : folder)
     var files = trainFiles.files
-    files.seededShuffle(seed: seed)
+    var generator = SeededGenerator(seed: seed)
+    files.seededShuffle(using: &generator)
     if let limit { files = Array(files.prefix(max(limit, 1))) }
     let train = try decodeAll(
-      files, classNames: trainFiles.classNames, channels: channels, decode: decode)
+      files, classNames: trainFiles.classNames, channels: channels, size: size, decode: decode)
     var test: Dataset?
     if split && FileSystem.isDirectory(testRoot) {
       let testFiles = try listing(root: testRoot, classNames: trainFiles.classNames)
       var files = testFiles.files
-      files.seededShuffle(seed: seed)
+      var generator = SeededGenerator(seed: seed)
+      files.seededShuffle(using: &generator)
       if let limit { files = Array(files.prefix(max(limit, 1))) }
       test = try decodeAll(
-        files, classNames: trainFiles.classNames, channels: train.sampleShape[0],
+        files, classNames: trainFiles.classNames, channels: train.sampleShape[0], size: size,
         decode: decode)
       if let test, test.sampleShape != train.sampleShape, let first = files.first {
         throw .imageSizeMismatch(
@@ -111,18 +115,22 @@ public enum ImageFolder {
 
   /// Decodes `files` in parallel into one (N, C, H, W) data set, in order.
   ///
-  /// All images must share one size. When they do not, the size most files
-  /// have is taken as right and the first file of another size is named.
+  /// With a `size` whose mode resizes, every image is resized to it.
+  /// Otherwise all images must share one size; when they do not, the size
+  /// most files have is taken as right and the first file of another size
+  /// is named.
   /// The channel count is `channels`, or the first file's when nil. When
   /// several files fail, the earliest in `files` is reported, so errors do not
   /// depend on thread timing.
   static func decodeAll(
-    _ files: [LabeledFile], classNames: [String], channels: Int?, decode: Decoder
+    _ files: [LabeledFile], classNames: [String], channels: Int?, size: SampleSize? = nil,
+    decode: Decoder
   ) throws(DatasetError) -> Dataset {
     precondition(!files.isEmpty, "decodeAll needs at least one file")
     let first = try decodeOne(files[0].path, decode: decode)
     let c = channels ?? PixelConversion.naturalChannels(first.layout)
-    let (h, w) = (first.height, first.width)
+    let resize = size.map { $0.resize == .none ? nil : $0 } ?? nil
+    let (h, w) = resize.map { ($0.height, $0.width) } ?? (first.height, first.width)
     let sampleCount = c * h * w
     var storage = [Float](repeating: 0, count: files.count * sampleCount)
     var failures = [DatasetError?](repeating: nil, count: files.count)
@@ -139,10 +147,17 @@ public enum ImageFolder {
             for i in stride(from: worker, to: files.count, by: decodingThreads) {
               do throws(DatasetError) {
                 let image = i == 0 ? first : try decodeOne(files[i].path, decode: decode)
-                imageSizes[i] = ImageSize(width: image.width, height: image.height)
-                guard image.width == w, image.height == h else { continue }
                 let slot = UnsafeMutableBufferPointer(
                   rebasing: planes[(i * sampleCount)..<((i + 1) * sampleCount)])
+                if let resize,
+                  let sample = PixelConversion.sample(
+                    of: image, channels: c, height: h, width: w, resize: resize.resize)
+                {
+                  _ = slot.update(fromContentsOf: sample)
+                  continue
+                }
+                imageSizes[i] = ImageSize(width: image.width, height: image.height)
+                guard image.width == w, image.height == h else { continue }
                 PixelConversion.writePlanes(of: image, channels: c, into: slot)
               } catch {
                 errors[i] = error

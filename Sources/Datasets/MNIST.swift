@@ -17,17 +17,26 @@ public enum MNIST {
 
   /// Reads both splits; the test split is optional, the training split is not.
   ///
-  /// Labels are class indices 0...9; `classNames` are "0"..."9" (for
-  /// Fashion-MNIST the caller may substitute the garment names).
+  /// Labels are class indices 0...9. IDX files store no class names, so
+  /// the classes are the digits "0" up to the largest label of either
+  /// split (all ten for MNIST; a `--labels` file can name them, e.g. for
+  /// Fashion-MNIST's garments).
   public static func load(folder: String) throws(DatasetError) -> DatasetSplits {
-    guard let train = try loadSplit(folder: folder, files: trainFiles, required: true) else {
+    guard var train = try loadSplit(folder: folder, files: trainFiles, required: true) else {
       throw .missingFile(path: folder, expected: "\(trainFiles.0) or \(trainFiles.0).gz")
     }
-    let test = try loadSplit(folder: folder, files: testFiles, required: false)
+    var test = try loadSplit(folder: folder, files: testFiles, required: false)
+    let names = max(train.classNames.count, test?.classNames.count ?? 0)
+    train.classNames = digitNames(names)
+    test?.classNames = digitNames(names)
     return DatasetSplits(train: train, test: test, format: .mnist)
   }
 
-  /// Reads one images/labels pair into a `Dataset`.
+  /// "0", "1", … for `count` classes.
+  static func digitNames(_ count: Int) -> [String] { (0..<count).map(String.init) }
+
+  /// Reads one images/labels pair into a `Dataset` whose classes are the
+  /// digits up to its largest label.
   public static func load(imagesPath: String, labelsPath: String) throws(DatasetError) -> Dataset {
     let images = try IDXFile.read(imagesPath)
     guard images.elementType == .uint8, images.dims.count == 3 else {
@@ -45,11 +54,11 @@ public enum MNIST {
         imagesPath: imagesPath, images: images.dims[0], labelsPath: labelsPath,
         labels: labels.dims[0])
     }
-    let classNames = (0..<10).map(String.init)
     let labelValues = labels.bytes.map(Int.init)
-    if let bad = labelValues.first(where: { $0 >= classNames.count }) {
-      throw .labelOutOfRange(path: labelsPath, label: bad, classCount: classNames.count)
+    if let bad = labelValues.first(where: { $0 >= 10 }) {
+      throw .labelOutOfRange(path: labelsPath, label: bad, classCount: 10)
     }
+    let classNames = digitNames((labelValues.max() ?? -1) + 1)
     let shape = Shape(images.dims[0], 1, images.dims[1], images.dims[2])
     let storage = images.bytes.map { PixelConversion.unitScale[Int($0)] }
     return Dataset(

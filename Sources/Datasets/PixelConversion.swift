@@ -1,6 +1,11 @@
 import ImageCodecs
+import Tensors
 
-/// Turns decoded images into CHW float planes in [0, 1], as the loaders do.
+/// The one place where a decoded image becomes model input: CHW float
+/// planes in [0, 1], converted to the model's channels and, when asked,
+/// resized to its input size. The data-set loaders, `predict`,
+/// `featuremaps` and `report` all go through it, so a photo gives the model
+/// the same numbers whichever command reads it.
 public enum PixelConversion {
   /// `Float(b) / 255` for every byte: exact division, as Keras's `x / 255` and
   /// PyTorch's `ToTensor` compute it, at table-lookup cost.
@@ -13,6 +18,33 @@ public enum PixelConversion {
     case .gray, .grayAlpha: return 1
     case .rgb, .rgba: return 3
     }
+  }
+
+  /// `image` as a (1, channels, H, W) tensor at its own size.
+  public static func tensor(of image: Image, channels: Int) -> Tensor {
+    Tensor(
+      shape: Shape(1, channels, image.height, image.width),
+      storage: planes(of: image, channels: channels))
+  }
+
+  /// `image` as a (1, channels, height, width) tensor, resized with
+  /// `resize` when its size differs; nil when it differs and `resize` is
+  /// `.none`.
+  public static func tensor(
+    of image: Image, channels: Int, height: Int, width: Int, resize: ResizeMode
+  ) -> Tensor? {
+    sample(of: image, channels: channels, height: height, width: width, resize: resize).map {
+      Tensor(shape: Shape(1, channels, height, width), storage: $0)
+    }
+  }
+
+  /// The planes of `image` at height × width (see `tensor(of:channels:height:width:resize:)`).
+  static func sample(
+    of image: Image, channels: Int, height: Int, width: Int, resize: ResizeMode
+  ) -> [Float]? {
+    resize.apply(
+      planes(of: image, channels: channels), channels: channels, height: image.height,
+      width: image.width, toHeight: height, toWidth: width)
   }
 
   /// `image` as `channels` (1 or 3) planes of height×width floats, the

@@ -135,17 +135,6 @@ public struct Sequential: Sendable {
     return Tensor.concatenatingSamples(parts)
   }
 
-  /// Mean cross-entropy and accuracy of inference-mode predictions.
-  public mutating func evaluate(input: Tensor, labels: [Int], batchSize: Int = 100) -> (
-    loss: Float, accuracy: Double
-  ) {
-    let output = predict(input, batchSize: batchSize)
-    let loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: labels).loss
-    let predicted = output.argmaxPerSample()
-    let correct = zip(predicted, labels).filter { $0 == $1 }.count
-    return (loss, labels.isEmpty ? 0 : Double(correct) / Double(labels.count))
-  }
-
   /// Visits every parameter, layer by layer, in a fixed order.
   public mutating func forEachParameter(_ body: (inout Parameter) -> Void) {
     for i in layers.indices { layers[i].forEachParameter(body) }

@@ -20,6 +20,11 @@ public struct ModelFile: Equatable, Sendable {
   public static let maximumFileSize = 1 << 33
   static let headerSize = 24
   static let checkpointFlag: UInt32 = 1
+  /// Set when the input section (the resize mode) follows the metadata;
+  /// left clear for the default, so such files are those of earlier
+  /// versions byte for byte.
+  static let inputFlag: UInt32 = 2
+  static let resizeCodes: [ResizeMode] = [.fill, .fit, .stretch, .none]
 
   public var spec: ModelSpec
   public var metadata: TrainingMetadata
@@ -59,6 +64,7 @@ public struct ModelFile: Equatable, Sendable {
     var body = ByteWriter()
     body.string(spec.canonicalText)
     body.metadata(metadata)
+    if hasInputSection { body.u8(UInt8(Self.resizeCodes.firstIndex(of: metadata.resize) ?? 0)) }
     body.u32(UInt32(parameters.count))
     for parameter in parameters { body.tensor(parameter) }
     if let checkpoint { body.checkpoint(checkpoint, names: parameters.map(\.name)) }
@@ -67,15 +73,39 @@ public struct ModelFile: Equatable, Sendable {
     file.bytes.reserveCapacity(Self.headerSize + body.bytes.count + 4)
     file.bytes.append(contentsOf: Self.magic)
     file.u32(Self.currentVersion)
-    file.u32(checkpoint == nil ? 0 : Self.checkpointFlag)
+    file.u32(
+      (checkpoint == nil ? 0 : Self.checkpointFlag) | (hasInputSection ? Self.inputFlag : 0))
     file.u64(UInt64(body.bytes.count))
     file.bytes.append(contentsOf: body.bytes)
     file.u32(file.bytes.withUnsafeBytes { CRC32.checksum($0) })
     return file.bytes
   }
 
+  private var hasInputSection: Bool { metadata.resize != .fill }
+
+  /// Why `read` would refuse this model once written, or nil: the same
+  /// limits the reader applies to the metadata.
+  public var unwritableReason: String? {
+    if let problem = metadata.optimizer.problem { return "optimizer \(problem)" }
+    if let long = metadata.classNames.first(where: { $0.utf8.count > 4096 }) {
+      return "class name '\(long.prefix(40))…' is longer than 4096 bytes"
+    }
+    if metadata.dataset.utf8.count > 1 << 20 { return "dataset description is over 1 MiB" }
+    let limit = Int(UInt32.max)
+    for (name, value) in [
+      ("batch size", metadata.batchSize), ("epochs", metadata.epochsCompleted),
+      ("class count", metadata.classNames.count),
+    ] where value < 0 || value > limit {
+      return "\(name) \(value) does not fit the file format"
+    }
+    guard metadata.validationSplit.isFinite else { return "validation split is not finite" }
+    return nil
+  }
+
   /// Writes the file atomically: readers see the old file or the new one.
+  /// A model that `read` would refuse is not written (`unwritable`).
   public func write(to path: String) throws(ModelFileError) {
+    if let reason = unwritableReason { throw .unwritable(path: path, reason: reason) }
     do {
       try AtomicFile.write(encoded(), to: path)
     } catch {
@@ -132,11 +162,13 @@ public struct ModelFile: Equatable, Sendable {
         throw ModelFileError.unsupportedVersion(
           path: path, found: version, expected: currentVersion)
       }
-      guard flags & ~checkpointFlag == 0 else {
+      guard flags & ~(checkpointFlag | inputFlag) == 0 else {
         throw ModelFileError.malformed(path: path, reason: "unknown flags \(flags)")
       }
       var body = ByteReader(bytes, from: headerSize, to: expected - 4)
-      return try decodeBody(&body, hasCheckpoint: flags & checkpointFlag != 0, path: path)
+      return try decodeBody(
+        &body, hasCheckpoint: flags & checkpointFlag != 0, hasInput: flags & inputFlag != 0,
+        path: path)
     } catch let error as ModelFileError {
       throw error
     } catch let error as ByteReaderError {
@@ -147,7 +179,7 @@ public struct ModelFile: Equatable, Sendable {
   }
 
   private static func decodeBody(
-    _ body: inout ByteReader, hasCheckpoint: Bool, path: String
+    _ body: inout ByteReader, hasCheckpoint: Bool, hasInput: Bool, path: String
   ) throws -> ModelFile {
     let specText = try body.string("model spec")
     let spec: ModelSpec
@@ -156,7 +188,14 @@ public struct ModelFile: Equatable, Sendable {
     } catch {
       throw ModelFileError.invalidSpec(path: path, error)
     }
-    let metadata = try body.metadata()
+    var metadata = try body.metadata()
+    if hasInput {
+      let code = Int(try body.u8("resize mode"))
+      guard code < resizeCodes.count else {
+        throw ModelFileError.malformed(path: path, reason: "unknown resize mode \(code)")
+      }
+      metadata.resize = resizeCodes[code]
+    }
     var parameters: [NamedTensor] = []
     for _ in 0..<(try body.count("tensor count", minimumSize: 7)) {
       parameters.append(try body.tensor())
@@ -226,163 +265,5 @@ public struct ModelFile: Equatable, Sendable {
     }
     // The file shrank while being read; report what was there.
     return offset == size ? bytes : Array(bytes[..<offset])
-  }
-}
-
-// MARK: Sections
-
-extension ByteWriter {
-  mutating func metadata(_ metadata: TrainingMetadata) {
-    string(metadata.dataset)
-    u32(UInt32(metadata.classNames.count))
-    for name in metadata.classNames { string(name) }
-    u64(metadata.seed)
-    u32(UInt32(metadata.epochsCompleted))
-    u32(UInt32(metadata.batchSize))
-    f64(metadata.validationSplit)
-    optimizer(metadata.optimizer)
-    u32(UInt32(metadata.history.count))
-    for row in metadata.history {
-      u32(UInt32(row.epoch))
-      // No wall-clock time: equal seeds must give bit-identical files.
-      for value in [
-        row.loss, row.accuracy, row.validationLoss ?? .nan,
-        row.validationAccuracy ?? .nan,
-      ] {
-        f64(value)
-      }
-    }
-  }
-
-  /// Kind code, then four float32 hyper-parameters (see model-format.md).
-  mutating func optimizer(_ config: OptimizerConfiguration) {
-    switch config {
-    case .sgd(let lr, let momentum, let nesterov):
-      u8(0)
-      f32(lr)
-      f32(momentum)
-      f32(nesterov ? 1 : 0)
-      f32(0)
-    case .adadelta(let lr, let rho, let epsilon):
-      u8(1)
-      f32(lr)
-      f32(rho)
-      f32(epsilon)
-      f32(0)
-    case .adam(let lr, let beta1, let beta2, let epsilon):
-      u8(2)
-      f32(lr)
-      f32(beta1)
-      f32(beta2)
-      f32(epsilon)
-    case .rmsprop(let lr, let rho, let momentum, let epsilon):
-      u8(3)
-      f32(lr)
-      f32(rho)
-      f32(momentum)
-      f32(epsilon)
-    }
-  }
-
-  mutating func checkpoint(_ checkpoint: CheckpointState, names: [String]) {
-    u64(UInt64(checkpoint.optimizer.iterations))
-    u32(UInt32(checkpoint.optimizer.slots.count))
-    for slot in checkpoint.optimizer.slots {
-      string(slot.name)
-      u32(UInt32(slot.tensors.count))
-      for (i, value) in slot.tensors.enumerated() {
-        tensor(NamedTensor(name: i < names.count ? names[i] : "\(i)", tensor: value))
-      }
-    }
-    u32(UInt32(checkpoint.generators.count))
-    for generator in checkpoint.generators {
-      string(generator.name)
-      u32(UInt32(generator.words.count))
-      for word in generator.words { u64(word) }
-    }
-  }
-}
-
-extension ByteReader {
-  mutating func metadata() throws(ByteReaderError) -> TrainingMetadata {
-    var metadata = TrainingMetadata()
-    metadata.dataset = try string("dataset")
-    for _ in 0..<(try count("class count", minimumSize: 4)) {
-      metadata.classNames.append(try string("class name", maximumLength: 4096))
-    }
-    metadata.seed = try u64("seed")
-    metadata.epochsCompleted = Int(try u32("epochs completed"))
-    metadata.batchSize = Int(try u32("batch size"))
-    metadata.validationSplit = try f64("validation split")
-    metadata.optimizer = try optimizer()
-    for _ in 0..<(try count("history rows", minimumSize: 36)) {
-      let epoch = Int(try u32("history epoch"))
-      var values: [Double] = []
-      for _ in 0..<4 { values.append(try f64("history value")) }
-      metadata.history.append(
-        EpochRecord(
-          epoch: epoch, loss: values[0], accuracy: values[1],
-          validationLoss: values[2].isNaN ? nil : values[2],
-          validationAccuracy: values[3].isNaN ? nil : values[3], seconds: nil))
-    }
-    return metadata
-  }
-
-  mutating func optimizer() throws(ByteReaderError) -> OptimizerConfiguration {
-    let kind = try u8("optimizer kind")
-    var p: [Float] = []
-    for _ in 0..<4 { p.append(try f32("optimizer hyper-parameter")) }
-    // The optimizers' initialisers trap on these; a file must not reach them.
-    func check(_ valid: Bool, _ what: String) throws(ByteReaderError) {
-      guard valid else { throw ByteReaderError(reason: "optimizer \(what) is out of range") }
-    }
-    try check(p[0].isFinite, "learning rate")
-    switch kind {
-    case 0:
-      try check(p[1] >= 0 && p[1] <= 1, "momentum")
-      return .sgd(learningRate: p[0], momentum: p[1], nesterov: p[2] != 0)
-    case 1:
-      try check(p[1] >= 0 && p[1] <= 1, "rho")
-      try check(p[2] > 0 && p[2].isFinite, "epsilon")
-      return .adadelta(learningRate: p[0], rho: p[1], epsilon: p[2])
-    case 2:
-      try check(p[1] >= 0 && p[1] < 1 && p[2] >= 0 && p[2] < 1, "beta")
-      try check(p[3].isFinite, "epsilon")
-      return .adam(learningRate: p[0], beta1: p[1], beta2: p[2], epsilon: p[3])
-    case 3:
-      try check(p[1] >= 0 && p[1] <= 1, "rho")
-      try check(p[2] >= 0 && p[2] <= 1, "momentum")
-      try check(p[3].isFinite, "epsilon")
-      return .rmsprop(learningRate: p[0], rho: p[1], momentum: p[2], epsilon: p[3])
-    default:
-      throw ByteReaderError(reason: "unknown optimizer kind \(kind)")
-    }
-  }
-
-  mutating func checkpoint(names: [String]) throws(ByteReaderError) -> CheckpointState {
-    let iterations = try u64("optimizer iterations")
-    guard iterations <= UInt64(Int32.max) else {
-      throw ByteReaderError(reason: "optimizer iterations \(iterations) is absurd")
-    }
-    var slots: [OptimizerState.Slot] = []
-    for _ in 0..<(try count("optimizer slot count", minimumSize: 8)) {
-      let name = try string("optimizer slot name", maximumLength: 4096)
-      var tensors: [Tensor] = []
-      for _ in 0..<(try count("optimizer slot tensors", minimumSize: 7)) {
-        tensors.append(try tensor().tensor)
-      }
-      slots.append(.init(name: name, tensors: tensors))
-    }
-    var generators: [GeneratorState] = []
-    for _ in 0..<(try count("generator count", minimumSize: 8)) {
-      let name = try string("generator name", maximumLength: 4096)
-      var words: [UInt64] = []
-      for _ in 0..<(try count("generator words", minimumSize: 8)) {
-        words.append(try u64("generator word"))
-      }
-      generators.append(GeneratorState(name: name, words: words))
-    }
-    return CheckpointState(
-      optimizer: OptimizerState(iterations: Int(iterations), slots: slots), generators: generators)
   }
 }

@@ -21,6 +21,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
   case parameterMismatch(path: String, reason: String)
   case tooLarge(path: String, bytes: Int)
   case cannotWrite(FileWriteError)
+  /// A model that the reader would refuse; it was not written.
+  case unwritable(path: String, reason: String)
 
   public var description: String {
     switch self {
@@ -52,6 +54,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
       return "\(path): \(bytes) bytes is too large for a model file"
     case .cannotWrite(let error):
       return error.description
+    case .unwritable(let path, let reason):
+      return "\(path): model not written, it could not be read back: \(reason)"
     }
   }
 }

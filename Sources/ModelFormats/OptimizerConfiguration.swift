@@ -74,6 +74,35 @@ public enum OptimizerConfiguration: Equatable, Sendable, CustomStringConvertible
   }
 }
 
+extension OptimizerConfiguration {
+  /// Why these hyper-parameters cannot be used (not finite, or out of
+  /// range), or nil when they can. The trainer refuses such a configuration
+  /// and the model-file reader rejects it: one rule, so that every file
+  /// convviz writes reads back.
+  public var problem: String? {
+    func positive(_ value: Float, _ name: String) -> String? {
+      value.isFinite && value > 0 ? nil : "\(name) must be a finite number above 0, not \(value)"
+    }
+    func fraction(_ value: Float, _ name: String, includingOne: Bool) -> String? {
+      value >= 0 && (includingOne ? value <= 1 : value < 1)
+        ? nil : "\(name) must be in [0, 1\(includingOne ? "]" : ")"), not \(value)"
+    }
+    switch self {
+    case .sgd(let lr, let momentum, _):
+      return positive(lr, "learning_rate") ?? fraction(momentum, "momentum", includingOne: true)
+    case .adadelta(let lr, let rho, let epsilon):
+      return positive(lr, "learning_rate") ?? fraction(rho, "rho", includingOne: true)
+        ?? positive(epsilon, "epsilon")
+    case .adam(let lr, let beta1, let beta2, let epsilon):
+      return positive(lr, "learning_rate") ?? fraction(beta1, "beta_1", includingOne: false)
+        ?? fraction(beta2, "beta_2", includingOne: false) ?? positive(epsilon, "epsilon")
+    case .rmsprop(let lr, let rho, let momentum, let epsilon):
+      return positive(lr, "learning_rate") ?? fraction(rho, "rho", includingOne: true)
+        ?? fraction(momentum, "momentum", includingOne: true) ?? positive(epsilon, "epsilon")
+    }
+  }
+}
+
 /// Everything an optimizer accumulates between steps, for checkpoints.
 ///
 /// `slots` holds, per slot name (e.g. Adam's "momentum" and "velocity"), one

@@ -72,3 +72,23 @@ public enum Preset: String, CaseIterable, Sendable {
     }
   }
 }
+
+extension Preset {
+  /// The preset fitted to a data set: its input takes the data's `channels`
+  /// and its last layer has one output per class, the two lines a Keras user
+  /// edits by hand. The input height and width stay the preset's (images
+  /// are resized to them).
+  public func spec(channels: Int, classes: Int) throws(ModelSpecError) -> ModelSpec {
+    let base = spec
+    guard case .image(let height, let width, _) = base.input else { return base }
+    var layers = base.layers
+    if let last = layers.lastIndex(where: {
+      if case .dense = $0 { return true }
+      return false
+    }), case .dense(_, let activation) = layers[last] {
+      layers[last] = .dense(units: classes, activation: activation)
+    }
+    return try ModelSpec(
+      input: .image(height: height, width: width, channels: channels), layers: layers)
+  }
+}

@@ -56,11 +56,16 @@ public struct TrainingMetadata: Equatable, Sendable {
   public var validationSplit: Double
   public var optimizer: OptimizerConfiguration
   public var history: [EpochRecord]
+  /// How inputs of another size were brought to the model's input in
+  /// training; later commands apply the same unless told otherwise. Files
+  /// written before convviz recorded it read as `.fill`, the default.
+  public var resize: ResizeMode
 
   public init(
     dataset: String = "", classNames: [String] = [], seed: UInt64 = 0, epochsCompleted: Int = 0,
     batchSize: Int = 0, validationSplit: Double = 0,
-    optimizer: OptimizerConfiguration = .defaults(for: .adadelta), history: [EpochRecord] = []
+    optimizer: OptimizerConfiguration = .defaults(for: .adadelta), history: [EpochRecord] = [],
+    resize: ResizeMode = .fill
   ) {
     self.dataset = dataset
     self.classNames = classNames
@@ -70,6 +75,7 @@ public struct TrainingMetadata: Equatable, Sendable {
     self.validationSplit = validationSplit
     self.optimizer = optimizer
     self.history = history
+    self.resize = resize
   }
 }
 

@@ -40,16 +40,8 @@ public struct Adadelta: Optimizer {
     let lr = learningRate
     let rho = rho
     let eps = epsilon
-    var index = 0
-    forEachParameter { parameter in
-      defer { index += 1 }
-      accumulatedGrads.prepare(index, like: parameter)
-      accumulatedDeltas.prepare(index, like: parameter)
-      var a = accumulatedGrads.take(index)
-      var d = accumulatedDeltas.take(index)
-      withKernelTensor(&parameter, &a, &d) { cvz_adadelta_step($0, lr, rho, eps) }
-      accumulatedGrads.tensors[index] = a ?? Tensor(zeros: parameter.value.shape)
-      accumulatedDeltas.tensors[index] = d ?? Tensor(zeros: parameter.value.shape)
+    stepWithSlots(forEachParameter, &accumulatedGrads, &accumulatedDeltas) {
+      cvz_adadelta_step($0, lr, rho, eps)
     }
     iterations += 1
   }

@@ -46,16 +46,8 @@ public struct Adam: Optimizer {
     let beta1 = beta1
     let beta2 = beta2
     let eps = epsilon
-    var index = 0
-    forEachParameter { parameter in
-      defer { index += 1 }
-      momentums.prepare(index, like: parameter)
-      velocities.prepare(index, like: parameter)
-      var m = momentums.take(index)
-      var v = velocities.take(index)
-      withKernelTensor(&parameter, &m, &v) { cvz_adam_step($0, alpha, beta1, beta2, eps) }
-      momentums.tensors[index] = m ?? Tensor(zeros: parameter.value.shape)
-      velocities.tensors[index] = v ?? Tensor(zeros: parameter.value.shape)
+    stepWithSlots(forEachParameter, &momentums, &velocities) {
+      cvz_adam_step($0, alpha, beta1, beta2, eps)
     }
     iterations += 1
   }

@@ -1,46 +1,89 @@
+import Datasets
 import Engine
 import ModelFormats
 import Tensors
 
-/// A model's loss, accuracy and confusion matrix on labelled data.
+/// A model's loss, accuracy, predictions and confusion matrix on labelled data.
 public struct Evaluation: Equatable, Sendable {
   /// Mean categorical cross-entropy.
   public var loss: Double
   public var accuracy: Double
   /// `confusion[actual][predicted]` counts samples; classes × classes.
   public var confusion: [[Int]]
+  /// The predicted class of each evaluated sample, in order.
+  public var predicted: [Int]
 
-  public var count: Int { confusion.reduce(0) { $0 + $1.reduce(0, +) } }
-
-  /// Per-class recall (diagonal / row sum); nil for classes with no samples.
-  public var classAccuracies: [Double?] {
-    confusion.indices.map { c in
-      let total = confusion[c].reduce(0, +)
-      return total == 0 ? nil : Double(confusion[c][c]) / Double(total)
-    }
-  }
+  public var count: Int { predicted.count }
 }
 
 extension Sequential {
-  /// Evaluates in inference mode, `batchSize` samples at a time.
+  /// The one evaluation routine: `evaluate`, `report` and the trainer's
+  /// validation all come here.
   ///
-  /// Throws when the images do not fit `spec`'s input or a label is not one
-  /// of its classes.
+  /// Checks that `data` fits `spec` (input shape, one output per class,
+  /// labels among the classes), then evaluates (see
+  /// `evaluation(on:samples:classCount:batchSize:)`).
   public mutating func evaluation(
-    on data: LabeledData, spec: ModelSpec, batchSize: Int = 100
+    on data: Dataset, spec: ModelSpec, batchSize: Int = 100,
+    progress: (_ samplesDone: Int) -> Void = { _ in }
   ) throws(TrainerError) -> Evaluation {
-    try data.validate(for: spec)
-    let classes = spec.outputShape.count
-    var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
-    guard data.count > 0 else { return Evaluation(loss: 0, accuracy: 0, confusion: confusion) }
-    let output = predict(data.images, batchSize: batchSize)
-    let loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: data.labels).loss
+    let classes = try data.check(for: spec)
+    return evaluation(on: data, classCount: classes, batchSize: batchSize, progress: progress)
+  }
+
+  /// Samples `range` of `data` (all by default) in inference mode,
+  /// `batchSize` at a time; labels must be below `classCount`. `progress`
+  /// hears how many samples are done after each batch.
+  ///
+  /// The loss is the mean of the batch losses weighted by batch size: the
+  /// arithmetic the trainer's validation has always used, whose results are
+  /// stored in model files (so batch sizes matter in the last digits).
+  public mutating func evaluation(
+    on data: Dataset, samples range: Range<Int>? = nil, classCount: Int, batchSize: Int = 100,
+    progress: (_ samplesDone: Int) -> Void = { _ in }
+  ) -> Evaluation {
+    precondition(batchSize >= 1, "batch size must be at least 1")
+    let range = range ?? 0..<data.count
+    var confusion = [[Int]](
+      repeating: [Int](repeating: 0, count: classCount), count: classCount)
+    var predicted: [Int] = []
+    predicted.reserveCapacity(range.count)
+    var lossSum = 0.0
     var correct = 0
-    for (predicted, actual) in zip(output.argmaxPerSample(), data.labels) {
-      confusion[actual][predicted] += 1
-      if predicted == actual { correct += 1 }
+    for start in stride(from: range.lowerBound, to: range.upperBound, by: batchSize) {
+      let (images, labels) = data.batch(start..<min(start + batchSize, range.upperBound))
+      let output = predict(images, batchSize: batchSize)
+      let loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: labels).loss
+      lossSum += Double(loss) * Double(labels.count)
+      for (guess, actual) in zip(output.argmaxPerSample(), labels) {
+        confusion[actual][guess] += 1
+        predicted.append(guess)
+        if guess == actual { correct += 1 }
+      }
+      progress(predicted.count)
     }
+    let n = Double(max(range.count, 1))
     return Evaluation(
-      loss: Double(loss), accuracy: Double(correct) / Double(data.count), confusion: confusion)
+      loss: range.isEmpty ? 0 : lossSum / n, accuracy: range.isEmpty ? 0 : Double(correct) / n,
+      confusion: confusion, predicted: predicted)
+  }
+}
+
+extension Dataset {
+  /// Throws unless every image has `spec`'s input shape, the spec ends in
+  /// class scores, the data has as many classes as the spec outputs (when
+  /// it names them), and every label is one of them. Returns the class count.
+  func check(for spec: ModelSpec) throws(TrainerError) -> Int {
+    guard sampleShape == spec.input.tensorShape else {
+      throw .inputShapeMismatch(expected: spec.input, found: sampleShape)
+    }
+    guard let classes = spec.classCount else { throw .outputNotClasses(spec.outputShape) }
+    if !classNames.isEmpty && classNames.count != classes {
+      throw .classCountMismatch(modelOutputs: classes, dataClasses: classNames)
+    }
+    if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
+      throw .labelOutOfRange(index: bad, label: labels[bad], classCount: classes)
+    }
+    return classes
   }
 }

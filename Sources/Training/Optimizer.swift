@@ -1,4 +1,3 @@
-import ModelFormats
 import Engine
 import ModelFormats
 import Tensors
@@ -38,13 +37,6 @@ public protocol Optimizer: Sendable {
   /// Throws when the slot names do not belong to this optimizer; shapes are
   /// checked against the parameters at the next step.
   mutating func restore(_ state: OptimizerState) throws(OptimizerStateError)
-}
-
-extension Optimizer {
-  /// Applies one update to every parameter of `model`.
-  public mutating func step<L: Layer>(_ model: inout L) {
-    step { body in model.forEachParameter(body) }
-  }
 }
 
 /// A saved optimizer state that does not fit the optimizer or model.
@@ -106,36 +98,73 @@ extension Optimizer {
   }
 }
 
-/// Calls `body` with the C view of a parameter and up to two slot tensors
-/// (nil slots are passed as NULL).
-func withKernelTensor(
-  _ parameter: inout Parameter, _ slot0: inout Tensor?, _ slot1: inout Tensor?,
-  _ body: (cvz_optimizer_tensor) -> Void
+/// One step of a two-slot optimizer (Adadelta, Adam) over every parameter
+/// that `forEachParameter` visits; slot tensors start as zeros.
+func stepWithSlots(
+  _ forEachParameter: ((inout Parameter) -> Void) -> Void, _ first: inout SlotTensors,
+  _ second: inout SlotTensors, _ kernel: (cvz_optimizer_tensor) -> Void
 ) {
-  let count = parameter.value.count
-  parameter.value.storage.withUnsafeMutableBufferPointer { w in
-    parameter.grad.storage.withUnsafeBufferPointer { g in
-      withOptionalPointer(&slot0) { s0 in
-        withOptionalPointer(&slot1) { s1 in
-          body(
-            cvz_optimizer_tensor(
-              value: w.baseAddress, grad: g.baseAddress, slot0: s0, slot1: s1, count: count))
-        }
-      }
+  // The compiler cannot see that `kernel` never reenters `forEachParameter`.
+  withoutActuallyEscaping(kernel) { kernel in
+    var index = 0
+    forEachParameter { parameter in
+      defer { index += 1 }
+      first.prepare(index, like: parameter)
+      second.prepare(index, like: parameter)
+      var a = first.take(index)
+      var b = second.take(index)
+      withKernelTensor(&parameter, &a, &b, kernel)
+      first.tensors[index] = a
+      second.tensors[index] = b
     }
   }
 }
 
-private func withOptionalPointer(
-  _ tensor: inout Tensor?, _ body: (UnsafeMutablePointer<Float>?) -> Void
+/// Calls `body` with the C view of a parameter and two slot tensors.
+func withKernelTensor(
+  _ parameter: inout Parameter, _ slot0: inout Tensor, _ slot1: inout Tensor,
+  _ body: (cvz_optimizer_tensor) -> Void
 ) {
-  guard tensor != nil else { return body(nil) }
-  tensor!.storage.withUnsafeMutableBufferPointer { body($0.baseAddress) }
+  slot0.storage.withUnsafeMutableBufferPointer { s0 in
+    slot1.storage.withUnsafeMutableBufferPointer { s1 in
+      withKernelTensor(&parameter, s0.baseAddress, s1.baseAddress, body)
+    }
+  }
+}
+
+/// Calls `body` with the C view of a parameter and one slot tensor; the
+/// second slot is NULL.
+func withKernelTensor(
+  _ parameter: inout Parameter, _ slot0: inout Tensor, _ body: (cvz_optimizer_tensor) -> Void
+) {
+  slot0.storage.withUnsafeMutableBufferPointer { s0 in
+    withKernelTensor(&parameter, s0.baseAddress, nil, body)
+  }
+}
+
+/// Calls `body` with the C view of a parameter alone; both slots are NULL.
+func withKernelTensor(_ parameter: inout Parameter, _ body: (cvz_optimizer_tensor) -> Void) {
+  withKernelTensor(&parameter, nil, nil, body)
+}
+
+private func withKernelTensor(
+  _ parameter: inout Parameter, _ slot0: UnsafeMutablePointer<Float>?,
+  _ slot1: UnsafeMutablePointer<Float>?, _ body: (cvz_optimizer_tensor) -> Void
+) {
+  let count = parameter.value.count
+  parameter.value.storage.withUnsafeMutableBufferPointer { w in
+    parameter.grad.storage.withUnsafeBufferPointer { g in
+      body(
+        cvz_optimizer_tensor(
+          value: w.baseAddress, grad: g.baseAddress, slot0: slot0, slot1: slot1, count: count))
+    }
+  }
 }
 
 extension SlotTensors {
-  /// Moves tensor `index` out for a kernel call and back, avoiding a copy.
-  mutating func take(_ index: Int) -> Tensor? {
+  /// Moves tensor `index` out for a kernel call (put it back afterwards),
+  /// so that writing through its storage does not copy it.
+  mutating func take(_ index: Int) -> Tensor {
     let tensor = tensors[index]
     tensors[index] = Tensor(zeros: Shape(0))
     return tensor

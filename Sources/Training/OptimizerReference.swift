@@ -1,5 +1,5 @@
 /// The plain Swift update loops that the C kernels in
-/// `_CNNKernels/optimizers.c` must reproduce bit for bit (tests compare
+/// `_OptimizerKernels/optimizers.c` must reproduce bit for bit (tests compare
 /// them). Each mirrors Keras 3's `update_step`; see the optimizer types for
 /// the formulas.
 enum OptimizerReference {

@@ -8,6 +8,23 @@ public struct ClassProbability: Equatable, Sendable {
   /// The class name when the model file records one.
   public var label: String?
   public var probability: Float
+
+  /// The `k` most probable classes of one row of probabilities, most
+  /// probable first, ties by lower class index.
+  public static func ranked(_ probabilities: [Float], k: Int, classNames: [String] = [])
+    -> [ClassProbability]
+  {
+    precondition(k >= 1, "k must be at least 1")
+    let order = probabilities.indices.sorted {
+      probabilities[$0] > probabilities[$1]
+        || (probabilities[$0] == probabilities[$1] && $0 < $1)
+    }
+    return order.prefix(k).map { c in
+      ClassProbability(
+        classIndex: c, label: c < classNames.count ? classNames[c] : nil,
+        probability: probabilities[c])
+    }
+  }
 }
 
 extension Sequential {
@@ -41,13 +58,8 @@ extension Sequential {
       }
     }
     return (0..<output.shape[0]).map { n in
-      let row = output.storage[(n * classes)..<((n + 1) * classes)]
-      let ranked = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }
-      return ranked.prefix(k).map { index in
-        let c = index - n * classes
-        return ClassProbability(
-          classIndex: c, label: c < classNames.count ? classNames[c] : nil, probability: row[index])
-      }
+      ClassProbability.ranked(
+        Array(output.storage[(n * classes)..<((n + 1) * classes)]), k: k, classNames: classNames)
     }
   }
 }

@@ -46,14 +46,15 @@ public struct RMSprop: Optimizer {
       defer { index += 1 }
       velocities.prepare(index, like: parameter)
       var v = velocities.take(index)
-      var m: Tensor? = nil
       if mu > 0 {
         momentums.prepare(index, like: parameter)
-        m = momentums.take(index)
+        var m = momentums.take(index)
+        withKernelTensor(&parameter, &v, &m) { cvz_rmsprop_step($0, lr, rho, mu, eps) }
+        momentums.tensors[index] = m
+      } else {
+        withKernelTensor(&parameter, &v) { cvz_rmsprop_step($0, lr, rho, mu, eps) }
       }
-      withKernelTensor(&parameter, &v, &m) { cvz_rmsprop_step($0, lr, rho, mu, eps) }
-      velocities.tensors[index] = v ?? Tensor(zeros: parameter.value.shape)
-      if let m { momentums.tensors[index] = m }
+      velocities.tensors[index] = v
     }
     iterations += 1
   }

@@ -37,16 +37,14 @@ public struct SGD: Optimizer {
     var index = 0
     forEachParameter { parameter in
       defer { index += 1 }
-      var velocity: Tensor? = nil
       if mu != 0 {
         velocities.prepare(index, like: parameter)
-        velocity = velocities.take(index)
+        var velocity = velocities.take(index)
+        withKernelTensor(&parameter, &velocity) { cvz_sgd_step($0, lr, mu, nesterov ? 1 : 0) }
+        velocities.tensors[index] = velocity
+      } else {
+        withKernelTensor(&parameter) { cvz_sgd_step($0, lr, mu, nesterov ? 1 : 0) }
       }
-      var unused: Tensor? = nil
-      withKernelTensor(&parameter, &velocity, &unused) {
-        cvz_sgd_step($0, lr, mu, nesterov ? 1 : 0)
-      }
-      if let velocity { velocities.tensors[index] = velocity }
     }
     iterations += 1
   }

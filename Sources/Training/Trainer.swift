@@ -1,3 +1,4 @@
+import Datasets
 import Engine
 import ModelFormats
 import Tensors
@@ -57,17 +58,24 @@ public struct Trainer: Sendable {
   public var configuration: TrainingConfiguration
   /// Recorded in model files.
   public var dataset: String
+  /// Recorded in model files; `fit` takes the data's names when empty, and
+  /// refuses data whose names differ.
   public var classNames: [String]
+  /// Recorded in model files: how the data's images were resized.
+  public var resize: ResizeMode
   /// One record per completed epoch.
   public private(set) var history: [EpochRecord]
   private var shuffleGenerator: SeededGenerator
 
   public var epochsCompleted: Int { history.count }
 
+  /// A fresh model initialised from the seed. Throws when the optimizer's
+  /// hyper-parameters are not finite or out of range.
   public init(
     spec: ModelSpec, optimizer: OptimizerConfiguration, configuration: TrainingConfiguration,
-    dataset: String = "", classNames: [String] = []
-  ) {
+    dataset: String = "", classNames: [String] = [], resize: ResizeMode = .fill
+  ) throws(TrainerError) {
+    if let problem = optimizer.problem { throw .invalidOptimizer(reason: problem) }
     var generator = SeededGenerator(seed: configuration.seed)
     self.spec = spec
     self.model = spec.makeModel(generator: &generator)
@@ -76,6 +84,7 @@ public struct Trainer: Sendable {
     self.configuration = configuration
     self.dataset = dataset
     self.classNames = classNames
+    self.resize = resize
     self.history = []
   }
 
@@ -120,20 +129,19 @@ public struct Trainer: Sendable {
       validationSplit: metadata.validationSplit, seed: metadata.seed)
     dataset = metadata.dataset
     classNames = metadata.classNames
+    resize = metadata.resize
     history = metadata.history
   }
 
   /// Reads a checkpoint and continues from it (see `init(resuming:path:)`).
   public static func resume(from path: String) throws(TrainerError) -> Trainer {
+    let file: ModelFile
     do {
-      return try Trainer(resuming: try ModelFile.read(from: path), path: path)
-    } catch let error as TrainerError {
-      throw error
-    } catch let error as ModelFileError {
-      throw .modelFile(error)
+      file = try ModelFile.read(from: path)
     } catch {
-      preconditionFailure("unexpected error \(error)")
+      throw .modelFile(error)
     }
+    return try Trainer(resuming: file, path: path)
   }
 
   static let shuffleGeneratorName = "shuffle"
@@ -142,20 +150,31 @@ public struct Trainer: Sendable {
   /// Trains from `epochsCompleted` up to `configuration.epochs` and returns
   /// the new epochs' records.
   ///
-  /// Each epoch visits the training part in a fresh seeded permutation (or
-  /// in order when `shuffle` is off) in batches of `batchSize`, the last one
-  /// smaller, then evaluates the validation part in inference mode. With
-  /// `checkpointPath`, a checkpoint is written atomically after each epoch,
-  /// before `.epochFinished` is reported.
+  /// Everything about the data is checked first (shapes, class count and
+  /// names, labels). Each epoch visits the training part in a fresh seeded
+  /// permutation (or in order when `shuffle` is off) in batches of
+  /// `batchSize`, the last one smaller, then evaluates the validation part in
+  /// inference mode. With `checkpointPath`, a checkpoint is written
+  /// atomically after each epoch, before `.epochFinished` is reported.
+  ///
+  /// Training that diverges (a loss, weight or validation loss that is not
+  /// finite) stops with `diverged`; the checkpoint of the last good epoch
+  /// stays as it was.
   @discardableResult
   public mutating func fit(
-    _ data: LabeledData, checkpointPath: String? = nil,
+    _ data: Dataset, checkpointPath: String? = nil,
     progress: (TrainingProgress) -> Void = { _ in }
   ) throws(TrainerError) -> [EpochRecord] {
-    try data.validate(for: spec)
+    let classCount = try data.check(for: spec)
+    if classNames.isEmpty {
+      classNames = data.classNames
+    } else if !data.classNames.isEmpty && data.classNames != classNames {
+      throw .classNamesMismatch(model: classNames, data: data.classNames)
+    }
     // Batches are gathered from `data` by index rather than from split
     // copies, so training holds the data set in memory only once.
-    let trainingCount = Int(Double(data.count) * (1 - configuration.validationSplit))
+    let trainingCount = ValidationSplit.trainingCount(
+      samples: data.count, fraction: configuration.validationSplit)
     let validation = trainingCount..<data.count
     guard trainingCount > 0 else {
       throw .noTrainingData(samples: data.count, validationSplit: configuration.validationSplit)
@@ -171,14 +190,19 @@ public struct Trainer: Sendable {
         .epochStarted(
           epoch: epoch, epochs: configuration.epochs, batches: batches, samples: trainingCount))
       var order = Array(0..<trainingCount)
-      if configuration.shuffle { Self.shuffle(&order, using: &shuffleGenerator) }
+      if configuration.shuffle { order.seededShuffle(using: &shuffleGenerator) }
       var lossSum = 0.0
       var correct = 0
       var seen = 0
       for batch in 0..<batches {
         let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
-        let (images, labels) = data.gather(indices)
+        let (images, labels) = data.batch(indices)
         let (loss, output) = model.trainingStep(input: images, labels: labels)
+        guard loss.isFinite else {
+          throw divergence(
+            "the loss became \(loss)", epoch: epoch, batch: batch + 1, of: batches,
+            checkpointPath: checkpointPath)
+        }
         optimizer.step(&model)
         lossSum += Double(loss) * Double(labels.count)
         correct += zip(output.argmaxPerSample(), labels).filter { $0 == $1 }.count
@@ -188,10 +212,18 @@ public struct Trainer: Sendable {
             epoch: epoch, batch: batch + 1, batches: batches, loss: lossSum / Double(seen),
             accuracy: Double(correct) / Double(seen)))
       }
+      // A step can break weights without the loss showing it (ReLU maps
+      // NaN to 0, and the last step has no later loss): checked once an epoch.
+      guard parametersAreFinite else {
+        throw divergence(
+          "the weights stopped being finite", epoch: epoch, batch: nil, of: batches,
+          checkpointPath: checkpointPath)
+      }
       var record = EpochRecord(
         epoch: epoch, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen))
       if !validation.isEmpty {
-        let metrics = validationMetrics(data, validation, batchSize: max(batchSize, 100))
+        let metrics = model.evaluation(
+          on: data, samples: validation, classCount: classCount, batchSize: max(batchSize, 100))
         record.validationLoss = metrics.loss
         record.validationAccuracy = metrics.accuracy
       }
@@ -212,27 +244,27 @@ public struct Trainer: Sendable {
     return records
   }
 
-  /// Mean loss and accuracy over samples `range` of `data` in inference
-  /// mode, a batch at a time.
-  private mutating func validationMetrics(
-    _ data: LabeledData, _ range: Range<Int>, batchSize: Int
-  ) -> (loss: Double, accuracy: Double) {
-    var lossSum = 0.0
-    var correct = 0
-    for start in stride(from: range.lowerBound, to: range.upperBound, by: batchSize) {
-      let (images, labels) = data.gather(start..<min(start + batchSize, range.upperBound))
-      let output = model.predict(images, batchSize: batchSize)
-      let loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: labels).loss
-      lossSum += Double(loss) * Double(labels.count)
-      correct += zip(output.argmaxPerSample(), labels).filter { $0 == $1 }.count
+  private var parametersAreFinite: Bool {
+    var copy = model
+    var finite = true
+    copy.forEachParameter { parameter in
+      if finite && !parameter.value.storage.allSatisfy(\.isFinite) { finite = false }
     }
-    return (lossSum / Double(range.count), Double(correct) / Double(range.count))
+    return finite
+  }
+
+  private func divergence(
+    _ what: String, epoch: Int, batch: Int?, of batches: Int, checkpointPath: String?
+  ) -> TrainerError {
+    .diverged(
+      what, epoch: epoch, batch: batch, batches: batches, checkpoint: checkpointPath,
+      keptEpoch: epochsCompleted)
   }
 
   /// The current model's loss, accuracy and confusion matrix on `data`
   /// (a test split, say), in inference mode.
   public mutating func evaluate(
-    _ data: LabeledData, batchSize: Int = 100
+    _ data: Dataset, batchSize: Int = 100
   ) throws(TrainerError) -> Evaluation {
     try model.evaluation(on: data, spec: spec, batchSize: batchSize)
   }
@@ -244,7 +276,7 @@ public struct Trainer: Sendable {
       dataset: dataset, classNames: classNames, seed: configuration.seed,
       epochsCompleted: epochsCompleted, batchSize: configuration.batchSize,
       validationSplit: configuration.validationSplit, optimizer: optimizer.configuration,
-      history: history)
+      history: history, resize: resize)
     var state: CheckpointState?
     if checkpoint {
       var generators = [
@@ -259,15 +291,5 @@ public struct Trainer: Sendable {
     }
     return ModelFile(
       spec: spec, metadata: metadata, parameters: model.namedParameters(spec), checkpoint: state)
-  }
-
-  /// Fisher–Yates with convviz's own bounded draw, so the permutation for a
-  /// seed never depends on the standard library's shuffle algorithm.
-  static func shuffle(_ values: inout [Int], using generator: inout SeededGenerator) {
-    guard values.count > 1 else { return }
-    for i in stride(from: values.count - 1, to: 0, by: -1) {
-      let j = Int(generator.next().multipliedFullWidth(by: UInt64(i + 1)).high)
-      values.swapAt(i, j)
-    }
   }
 }

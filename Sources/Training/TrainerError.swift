@@ -1,4 +1,3 @@
-import Engine
 import ModelFormats
 import Tensors
 
@@ -18,6 +17,19 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
   case checkpointMismatch(path: String, reason: String)
   /// Reading or writing a checkpoint failed.
   case modelFile(ModelFileError)
+  /// The model's output size is not the data's number of classes.
+  case classCountMismatch(modelOutputs: Int, dataClasses: [String])
+  /// A checkpoint trained on other classes than the data has.
+  case classNamesMismatch(model: [String], data: [String])
+  /// Data classes (with samples) that the model does not know.
+  case unknownClasses([String], samples: Int, modelClasses: [String])
+  /// Optimizer hyper-parameters that are not finite or out of range.
+  case invalidOptimizer(reason: String)
+  /// A loss or weight stopped being finite; `keptEpoch` epochs are what
+  /// the checkpoint (if any) still holds.
+  /// `batch` is nil when the damage was found only at the end of the epoch.
+  case diverged(
+    String, epoch: Int, batch: Int?, batches: Int, checkpoint: String?, keptEpoch: Int)
 
   public var description: String {
     switch self {
@@ -40,6 +52,32 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
       return "\(path): checkpoint cannot be resumed: \(reason)"
     case .modelFile(let error):
       return error.description
+    case .classCountMismatch(let outputs, let classes):
+      return "the model's last layer has \(outputs) outputs but the data has \(classes.count) "
+        + "classes (\(listed(classes))); end the spec with `dense \(classes.count) softmax` "
+        + "(presets size their last layer to the data)"
+    case .classNamesMismatch(let model, let data):
+      return "the model was trained on the classes \(listed(model)) but the data has "
+        + "\(listed(data)); use the data it was trained on"
+    case .unknownClasses(let names, let samples, let modelClasses):
+      return "the data has classes the model does not know: \(listed(names)) "
+        + "(\(samples) samples); the model's classes are \(listed(modelClasses)); "
+        + "pass --ignore-unknown-classes to skip them, or --labels to rename the data's classes"
+    case .invalidOptimizer(let reason):
+      return "optimizer \(reason)"
+    case .diverged(let what, let epoch, let batch, let batches, let checkpoint, let kept):
+      let saved =
+        checkpoint.map { path in
+          kept == 0 ? "; nothing was saved to \(path)" : "; \(path) keeps epoch \(kept), the last good one"
+        } ?? ""
+      let when = batch.map { "at epoch \(epoch), batch \($0) of \(batches)" } ?? "during epoch \(epoch)"
+      return "training diverged: \(what) \(when)" + saved + "; lower the learning rate"
     }
   }
+}
+
+/// Names joined by commas, at most 12 of them.
+private func listed(_ names: [String]) -> String {
+  let shown = names.prefix(12).joined(separator: ", ")
+  return names.count > 12 ? shown + ", … (\(names.count) in all)" : shown
 }

@@ -1,5 +1,6 @@
 import AtomicFiles
 import ImageCodecs
+import Training
 
 /// Why a visualisation could not be made or written.
 public enum VisualizationError: Error, CustomStringConvertible {
@@ -17,6 +18,8 @@ public enum VisualizationError: Error, CustomStringConvertible {
   case inputTooSmall(layer: Int, width: Int, height: Int, window: String)
   /// An image could not be read, encoded or written.
   case codec(CodecError)
+  /// The data to evaluate does not fit the model.
+  case evaluation(TrainerError)
 
   public var description: String {
     switch self {
@@ -37,6 +40,8 @@ public enum VisualizationError: Error, CustomStringConvertible {
       return "the image is \(width)×\(height) at layer \(layer), smaller than its \(window) "
         + "window; use a larger image"
     case .codec(let error):
+      return error.description
+    case .evaluation(let error):
       return error.description
     }
   }

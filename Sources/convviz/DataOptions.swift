@@ -34,22 +34,6 @@ struct DataOptions: ParsableArguments {
 }
 
 extension DataOptions {
-  /// Reads the data set for a model with `spec`'s input: image folders are
-  /// converted to its channel count (and shuffled with `seed`); `--limit`
-  /// keeps the first N samples of each split. Shapes are checked later, by
-  /// the trainer, against the model.
-  func load(for spec: ModelSpec, seed: UInt64) throws -> DatasetSplits {
-    var channels: Int?
-    if case .image(_, _, let c) = spec.input, c == 1 || c == 3 { channels = c }
-    return try DatasetSplits.load(
-      folder, format: format, channels: channels, seed: seed, limit: limit)
-  }
-
   /// How model files and messages name the data: its format and folder.
   func describe(_ splits: DatasetSplits) -> String { "\(splits.format) \(folder)" }
-}
-
-extension Dataset {
-  /// The samples as the engine's labelled data (no copy: storage is shared).
-  var labeled: LabeledData { LabeledData(images: images, labels: labels) }
 }

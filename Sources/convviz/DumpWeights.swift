@@ -145,7 +145,8 @@ struct DumpWeights: ParsableCommand {
 
   /// The picture of `conv`'s filters as the options ask for it.
   private func filterGrid(_ conv: (name: String, kernel: Tensor, bias: Tensor)) -> WeightGrid {
-    let title = Self.title(name: conv.name, kernelShape: conv.kernel.shape.dims, view: view)
+    let title = WeightGrid.title(
+      layer: conv.name, kernelShape: conv.kernel.shape.dims, view: view)
     var picture = WeightGrid(kernel: conv.kernel, title: title)
     picture.view = view
     picture.normalization = norm
@@ -154,14 +155,5 @@ struct DumpWeights: ParsableCommand {
     picture.labels = labels
     picture.maxWidth = width.maxWidth
     return picture
-  }
-
-  /// "conv2d: 32 filters 3x3x1", with how several input channels are shown.
-  static func title(name: String, kernelShape: [Int], view: ChannelView) -> String {
-    let (kh, kw, cin, cout) = (kernelShape[0], kernelShape[1], kernelShape[2], kernelShape[3])
-    let base = "\(name): \(cout) filters \(kh)x\(kw)x\(cin)"
-    if cin == 1 { return base }
-    return view == .mosaic
-      ? base + " (row = filter, column = input channel)" : base + " (mean over inputs)"
   }
 }

@@ -16,7 +16,9 @@ struct Evaluate: ParsableCommand {
       Prints the mean cross-entropy, the accuracy, each class's accuracy and the \
       confusion counts (rows: true class, columns: predicted class). Uses the data set's \
       test split when it has one, else all its samples. The confusion matrix is also drawn \
-      as an image; -o names that file (default output/<model-stem>-<split>-confusion.png).
+      as an image; -o names that file (default output/<model-stem>-<split>-confusion.png). \
+      Classes are matched to the model's by name (folder names, CIFAR-10's names, \
+      --labels); a model class absent from the data is reported as such.
       """)
 
   /// Which part of a data set to evaluate on.
@@ -28,6 +30,10 @@ struct Evaluate: ParsableCommand {
   var model: String
 
   @OptionGroup var data: DataOptions
+  @OptionGroup var labels: LabelsOption
+  @OptionGroup var unknownClasses: UnknownClassesOption
+  @OptionGroup var resize: ResizeOption
+  @OptionGroup var memory: MemoryOptions
 
   @Option(help: "The part of the data set to use (default: test when present, else all).")
   var split: Part?
@@ -44,8 +50,6 @@ struct Evaluate: ParsableCommand {
       valueName: "file"))
   var output: String?
 
-  @OptionGroup var memory: MemoryOptions
-
   func validate() throws {
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     // The split decides the default name: any of them may not replace the model.
@@ -61,30 +65,41 @@ struct Evaluate: ParsableCommand {
     "output/\(OutputPaths.stem(of: model))-\(part)-confusion.png"
   }
 
-  /// Evaluations run in pieces of this many samples, for the progress bar;
-  /// a fixed size, so results never depend on whether a terminal watches.
-  static let piece = 1000
+  /// Evaluations of more samples than this show a progress bar.
+  static let progressThreshold = 1000
 
   func run() throws {
     let file = try ModelArgument.readModelFile(model, memory: memory)
     let inference = file.spec.inferenceMemory(batchSize: batchSize)
     let what = "\(model): evaluating in batches of \(batchSize)"
     try memory.check(inference, for: what)
-    let splits = try data.load(for: file.spec, seed: file.metadata.seed)
+    let splits = try data.load(
+      for: file.spec, resize: resize.resize ?? file.metadata.resize, seed: file.metadata.seed,
+      labels: labels)
     try memory.check(
       inference + CommandMemory.dataset(splits), for: "\(what) on \(data.describe(splits))")
     let chosen = split ?? (splits.test == nil ? .train : .test)
-    guard let dataset = chosen == .test ? splits.test : splits.train else {
+    guard let loaded = chosen == .test ? splits.test : splits.train else {
       throw CommandFailure.usage("\(data.folder) has no test split; use --split train")
     }
     // A data set without a test split is evaluated whole: not a "train split".
     let whole = split == nil && splits.test == nil
     let part = whole ? "all" : chosen.rawValue
+    guard let classCount = file.spec.classCount else {
+      throw CommandFailure("\(model): the model's output is not one score per class")
+    }
+    let (dataset, match) = try loaded.matchingClasses(
+      of: file.metadata.classNames, classCount: classCount,
+      ignoringUnknown: unknownClasses.ignoreUnknownClasses)
     var network = file.spec.makeModel(parameters: file.parameters)
-    let result = try evaluate(&network, on: dataset.labeled, spec: file.spec)
-    let names =
-      file.metadata.classNames.count == result.confusion.count
-      ? file.metadata.classNames : dataset.classNames
+    let progress =
+      dataset.count > Self.progressThreshold
+      ? ProgressBar(label: "evaluating", total: dataset.count) : nil
+    let result = try network.evaluation(on: dataset, spec: file.spec, batchSize: batchSize) {
+      progress?.update(done: $0)
+    }
+    progress?.finish()
+    let names = match.modelClasses
     Terminal.say(
       "\(model): \(plural(file.metadata.epochsCompleted, "epoch")) on \(file.metadata.dataset)")
     Terminal.say(
@@ -92,10 +107,15 @@ struct Evaluate: ParsableCommand {
         + (whole
           ? "all \(plural(dataset.count, "sample")) (no separate test split)"
           : "\(part) split, \(plural(dataset.count, "sample"))"))
+    if !match.skippedClasses.isEmpty {
+      Terminal.say(
+        "skipped \(plural(match.skippedSamples, "sample")) of classes the model does not know: "
+          + match.skippedClasses.map { "\($0.name) (\($0.samples))" }.joined(separator: ", "))
+    }
     Terminal.sayLines(
       Self.report(
         loss: result.loss, accuracy: result.accuracy, confusion: result.confusion,
-        classNames: names.map { Terminal.escaped($0) }))
+        classNames: names.map { Terminal.escaped($0) }, absent: Set(match.absentClasses)))
     let picture = try SingleOutput(output, defaultPath: defaultPicture(part))
     try picture.prepare()
     try TrainingPictures.writeConfusionMatrix(
@@ -103,36 +123,11 @@ struct Evaluate: ParsableCommand {
     Terminal.say("wrote \(picture.name)")
   }
 
-  /// `network.evaluation` piece by piece, with the progress bar; the
-  /// pieces' losses are weighted by their sizes and the counts added.
-  private func evaluate(_ network: inout Sequential, on data: LabeledData, spec: ModelSpec)
-    throws -> (loss: Double, accuracy: Double, confusion: [[Int]])
-  {
-    guard data.count > Self.piece else {
-      let result = try network.evaluation(on: data, spec: spec, batchSize: batchSize)
-      return (result.loss, result.accuracy, result.confusion)
-    }
-    let progress = ProgressBar(label: "evaluating", total: data.count)
-    var loss = 0.0
-    var confusion: [[Int]] = []
-    for start in stride(from: 0, to: data.count, by: Self.piece) {
-      let end = min(start + Self.piece, data.count)
-      let part = try network.evaluation(
-        on: data.slice(start..<end), spec: spec, batchSize: batchSize)
-      loss += part.loss * Double(end - start)
-      confusion =
-        confusion.isEmpty
-        ? part.confusion : zip(confusion, part.confusion).map { zip($0, $1).map(+) }
-      progress.update(done: end)
-    }
-    progress.finish()
-    let correct = confusion.indices.reduce(0) { $0 + confusion[$1][$1] }
-    return (loss / Double(data.count), Double(correct) / Double(data.count), confusion)
-  }
-
   /// Loss and accuracy, a per-class table, then the confusion counts.
+  /// Classes in `absent` have no sample in the data: they get no accuracy.
   static func report(
-    loss: Double, accuracy: Double, confusion: [[Int]], classNames: [String]
+    loss: Double, accuracy: Double, confusion: [[Int]], classNames: [String],
+    absent: Set<Int> = []
   ) -> String {
     let classes = confusion.indices
     let names = classes.map { $0 < classNames.count ? classNames[$0] : "\($0)" }
@@ -152,6 +147,10 @@ struct Evaluate: ParsableCommand {
     ]
     for c in classes {
       let total = confusion[c].reduce(0, +)
+      if absent.contains(c) {
+        lines.append(left(names[c], nameWidth) + "  " + right("-", 8) + "  not in the data")
+        continue
+      }
       let share = total == 0 ? "-" : TextFormat.fixed(Double(confusion[c][c]) / Double(total), 4)
       lines.append(
         left(names[c], nameWidth) + "  " + right(share, 8) + "  "

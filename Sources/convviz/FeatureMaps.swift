@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import ModelFormats
 import Training
+import Datasets
 import Foundation
 import ImageCodecs
 import Tensors
@@ -151,7 +152,7 @@ struct FeatureMapsCommand: ParsableCommand {
     let photo = try ImageFile.read(photoPath)
     try checkMemory(
       photo: photo, path: photoPath, spec: file.spec, channels: channels, layer: index)
-    let input = ImageTensor.tensor(from: photo, channels: channels)
+    let input = Self.modelInput(photo, channels: channels)
     let maps = try LayerActivations.compute(model: file, input: input, through: index)
     let layerName = file.spec.layerNames[index]
     try prepareOutputs(tag: layerName)
@@ -167,7 +168,7 @@ struct FeatureMapsCommand: ParsableCommand {
     try prepareOutputs(tag: "random")
     let photo = try ImageFile.read(photoPath)
     try checkMemory(photo: photo, path: photoPath, randomFilters: count)
-    let input = ImageTensor.tensor(from: photo, channels: 3)
+    let input = Self.modelInput(photo, channels: 3)
     var generator = SeededGenerator(seed: seed)
     let weights = (0..<(3 * 3 * 3 * count)).map { _ in generator.nextFloat(in: -0.2, 0.2) }
     let kernel = Tensor(shape: Shape(3, 3, 3, count), storage: weights)
@@ -187,6 +188,12 @@ struct FeatureMapsCommand: ParsableCommand {
     let path = OutputPaths.join(output, "random-filters.png")
     try PictureFile.write(Canvas.row(pictures).image, to: path)
     Terminal.say("wrote \(path)")
+  }
+
+  /// The photo as the model sees it, at its own size: the conversion every
+  /// command shares (`predict` gives the model the same numbers).
+  static func modelInput(_ photo: Image, channels: Int) -> Tensor {
+    PixelConversion.tensor(of: photo, channels: channels)
   }
 
   private func write(

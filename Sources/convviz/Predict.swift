@@ -12,9 +12,10 @@ struct Predict: ParsableCommand {
     abstract: "Classify images with a trained model and print the top classes.",
     discussion: """
       Each IMAGE is a PNG or JPEG file, a folder of them, or one image of an MNIST IDX \
-      file written mnist:PATH#INDEX (0-based). Images must have the model's input size; colour and gray \
-      are converted to the model's channels. Prints one line per image: its top classes \
-      with their probabilities, most likely first.
+      file written mnist:PATH#INDEX (0-based). Images of another size are resized as \
+      --resize says (by default as in training); colour and gray are converted to the \
+      model's channels. Prints one line per image: its top classes with their \
+      probabilities, most likely first.
       """)
 
   @Argument(help: ArgumentHelp("A model file written by `convviz train`.", valueName: "model"))
@@ -29,6 +30,8 @@ struct Predict: ParsableCommand {
     parsing: .unconditional,
     help: ArgumentHelp("How many classes to show per image.", valueName: "k"))
   var top = 3
+
+  @OptionGroup var resize: ResizeOption
 
   @OptionGroup var memory: MemoryOptions
 
@@ -51,17 +54,15 @@ struct Predict: ParsableCommand {
     try memory.check(
       Self.memoryEstimate(file.spec, imageCount: inputs.count),
       for: "\(model): predicting \(plural(inputs.count, "image"))")
-    var samples: [Float] = []
+    let mode = resize.resize ?? file.metadata.resize
+    var samples: [Tensor] = []
     var loaded: [InputImage] = []
     for input in inputs {
       do {
-        let image = try input.load(options: .default)
-        guard image.width == width, image.height == height else {
-          throw CommandFailure(
-            "\(input.path): image is \(image.width)×\(image.height) but the model takes "
-              + "\(width)×\(height) images")
-        }
-        samples += PixelConversion.planes(of: image, channels: channels)
+        samples.append(
+          try Self.modelInput(
+            try input.load(options: .default), path: input.path, channels: channels,
+            height: height, width: width, resize: mode))
         loaded.append(input)
       } catch {
         Terminal.error(CommandFailure(error).description)
@@ -69,34 +70,51 @@ struct Predict: ParsableCommand {
     }
     if !loaded.isEmpty {
       var network = file.spec.makeModel(parameters: file.parameters)
-      let output = network.predict(
-        Tensor(shape: Shape(loaded.count, channels, height, width), storage: samples))
-      let classes = output.count / loaded.count
-      let names =
-        file.metadata.classNames.count == classes
-        ? file.metadata.classNames : (0..<classes).map(String.init)
-      for (i, input) in loaded.enumerated() {
-        let scores = Array(output.storage[(i * classes)..<((i + 1) * classes)])
-        Terminal.say(input.path + ": " + Self.topClasses(scores, names: names, k: top))
+      let names = file.metadata.classNames
+      let ranked = try network.topClasses(
+        Tensor.concatenatingSamples(samples), k: top,
+        classNames: names.count == file.spec.classCount ? names : [])
+      for (input, classes) in zip(loaded, ranked) {
+        Terminal.say(input.path + ": " + Self.format(classes))
       }
     }
     let failed = inputs.count - loaded.count
     if failed > 0 { throw CommandFailure.summary(failed: failed, of: inputs.count, noun: "image") }
   }
 
-  /// The images' tensor, the network on batches of up to 100 of them (as
-  /// `Sequential.predict` runs it) and the scores.
+  /// The images' tensor (and the samples it is joined from), the network
+  /// on batches of up to 100 of them (as `Sequential.predict` runs it) and
+  /// the scores.
   static func memoryEstimate(_ spec: ModelSpec, imageCount: Int) -> MemoryEstimate {
     spec.inferenceMemory(batchSize: min(imageCount, 100))
-      + .floats(imageCount, spec.input.count) + .floats(imageCount, spec.outputShape.count) * 2
+      + .floats(imageCount, spec.input.count) * 2 + .floats(imageCount, spec.outputShape.count) * 2
+  }
+
+  /// The model's input for one image (1, channels, height, width), through
+  /// the conversion every command shares.
+  static func modelInput(
+    _ image: Image, path: String, channels: Int, height: Int, width: Int, resize: ResizeMode
+  ) throws -> Tensor {
+    guard
+      let input = PixelConversion.tensor(
+        of: image, channels: channels, height: height, width: width, resize: resize)
+    else {
+      throw CommandFailure(
+        "\(path): image is \(image.width)×\(image.height) but the model takes "
+          + "\(width)×\(height) images; resize with --resize fill, fit or stretch")
+    }
+    return input
   }
 
   /// `7 0.9981  2 0.0012  3 0.0004`: the `k` best classes, ties by index.
   static func topClasses(_ scores: [Float], names: [String], k: Int) -> String {
-    let ranked = scores.indices.sorted {
-      scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1)
-    }
-    return ranked.prefix(k).map { "\(names[$0]) \(TextFormat.fixed(Double(scores[$0]), 4))" }
-      .joined(separator: "  ")
+    format(ClassProbability.ranked(scores, k: k, classNames: names))
+  }
+
+  /// Names (class numbers when the model stores none) with probabilities.
+  static func format(_ classes: [ClassProbability]) -> String {
+    classes.map {
+      "\($0.label ?? String($0.classIndex)) \(TextFormat.fixed(Double($0.probability), 4))"
+    }.joined(separator: "  ")
   }
 }

@@ -18,7 +18,7 @@ extension Report {
     try memory.check(
       estimate, for: "\(path): feature maps",
       alternative: CommandMemory.shrinkHint(estimate, photo: photo, budget: memory.budget))
-    return ImageTensor.tensor(from: photo, channels: channels)
+    return FeatureMapsCommand.modelInput(photo, channels: channels)
   }
 
   /// Evaluating on `dataset`: its samples, the network in batches of 100,

@@ -1,12 +1,9 @@
 import ArgumentParser
 import AtomicFiles
-import Engine
-import ModelFormats
-import Training
-import Datasets
 import Foundation
 import ImageCodecs
-import Tensors
+import ModelFormats
+import Training
 import Visualization
 
 /// `convviz report`: one self-contained HTML page about a trained model.
@@ -40,6 +37,11 @@ struct Report: ParsableCommand {
   @Option(help: ArgumentHelp("Image whose feature maps are shown.", valueName: "file"))
   var sample: String?
 
+  @OptionGroup var labels: LabelsOption
+  @OptionGroup var unknownClasses: UnknownClassesOption
+  @OptionGroup var resize: ResizeOption
+  @OptionGroup var memory: MemoryOptions
+
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp("Misclassified examples shown per class.", valueName: "n"))
@@ -51,8 +53,6 @@ struct Report: ParsableCommand {
       "The HTML file to write (default \(defaultOutput); - for standard output).",
       valueName: "file"))
   var outputOption: String?
-
-  @OptionGroup var memory: MemoryOptions
 
   static let defaultOutput = "output/report.html"
   static let fallbackSample = "samples/astronaut.png"
@@ -78,14 +78,10 @@ struct Report: ParsableCommand {
   func run() throws {
     let output = try output
     let file = try ModelArgument.readModelFile(model, memory: memory)
-    var page = HTMLReport(title: "convviz report: \(OutputPaths.stem(of: model))")
-    modelSection(file, into: &page)
-    try curvesSection(file.metadata.history, into: &page)
-    let evaluated = try data.map { folder throws in
-      try evaluationSection(file, folder: folder, into: &page)
-    }
-    try filtersSection(file, into: &page)
-    try featureMapsSection(file, firstTestSample: evaluated ?? nil, into: &page)
+    let evaluation = try data.map { folder throws in try evaluationData(file, folder: folder) }
+    let page = try ModelReport.page(
+      modelPath: model, model: file, evaluating: evaluation, sample: try sampleInput(file),
+      examplesPerClass: examples)
     let html = Array(page.html().utf8)
     if let path = output.path {
       try output.prepare()
@@ -97,153 +93,41 @@ struct Report: ParsableCommand {
     }
   }
 
-  private func modelSection(_ file: ModelFile, into page: inout HTMLReport) {
-    let summary = ModelSummary(file.spec)
-    let m = file.metadata
-    page.heading("Model")
-    page.paragraph(
-      "\(model): \(plural(m.epochsCompleted, "epoch")) on \(m.dataset.isEmpty ? "unnamed data" : m.dataset), "
-        + "batch size \(m.batchSize), validation split \(m.validationSplit), seed \(m.seed), "
-        + "optimizer \(m.optimizer)."
-    )
-    page.table(
-      header: ["Layer (type)", "Output shape", "Param #", "Formula"],
-      rows: summary.rows.map {
-        [
-          "\($0.name) (\($0.type))", $0.outputShape.description,
-          groupedDigits($0.parameterCount), $0.formula,
-        ]
-      }
-        + [["Total", "", groupedDigits(summary.totalCount), ""]],
-      numericColumns: [2])
-  }
-
-  private func curvesSection(_ history: [EpochRecord], into page: inout HTMLReport) throws {
-    page.heading("Training")
-    guard !history.isEmpty else {
-      page.paragraph("The model file has no training history.")
-      return
-    }
-    page.gallery([
-      (try PictureFile.png(TrainingCurves.lossPlot(history).render()), "loss per epoch"),
-      (try PictureFile.png(TrainingCurves.accuracyPlot(history).render()), "accuracy per epoch"),
-    ])
-  }
-
-  /// Evaluates on the test split (or train without one) and returns its first
-  /// sample for the feature maps.
-  private func evaluationSection(_ file: ModelFile, folder: String, into page: inout HTMLReport)
-    throws -> Tensor?
+  /// The test split of `folder` (all of it without one), shaped for the
+  /// model and with its classes matched to the model's by name.
+  private func evaluationData(_ file: ModelFile, folder: String) throws
+    -> ModelReport.EvaluationData
   {
-    var channels: Int?
-    if case .image(_, _, let c) = file.spec.input, c == 1 || c == 3 { channels = c }
-    let splits = try DatasetSplits.load(folder, channels: channels, seed: file.metadata.seed)
+    let splits = try labels.load(
+      folder, limit: limit, for: file.spec, resize: resize.resize ?? file.metadata.resize,
+      seed: file.metadata.seed)
+    guard let classCount = file.spec.classCount else {
+      throw CommandFailure("\(model): the model's output is not one score per class")
+    }
+    let (dataset, match) = try (splits.test ?? splits.train).matchingClasses(
+      of: file.metadata.classNames, classCount: classCount,
+      ignoringUnknown: unknownClasses.ignoreUnknownClasses)
     let part = splits.test == nil ? "\(folder) (no separate test split)" : "test split of \(folder)"
-    var dataset = splits.test ?? splits.train
-    if let limit { dataset = dataset.prefix(limit) }
-    guard dataset.sampleShape == file.spec.input.tensorShape else {
-      throw CommandFailure(
-        "\(folder): samples are \(dataset.sampleShape), the model takes "
-          + "\(file.spec.input.tensorShape)")
-    }
-    let classCount = file.spec.classCount ?? 0
-    guard dataset.labels.allSatisfy({ $0 >= 0 && $0 < classCount }) else {
-      throw CommandFailure("\(folder): labels outside the model's \(classCount) classes")
-    }
     try checkEvaluationMemory(dataset, spec: file.spec, folder: folder)
-    var network = file.spec.makeModel(parameters: file.parameters)
-    let predicted = network.predict(dataset.images).argmaxPerSample()
-    let names =
-      file.metadata.classNames.count == classCount
-      ? file.metadata.classNames
-      : (dataset.classNames.count == classCount
-        ? dataset.classNames : (0..<classCount).map(String.init))
-    let correct = zip(predicted, dataset.labels).filter { $0 == $1 }.count
-    page.heading("Evaluation")
-    page.paragraph(
-      "\(part): \(dataset.count) samples, accuracy "
-        + NumberText.fixed(100 * Double(correct) / Double(max(dataset.count, 1)), 2)
-        + "% (\(correct)/\(dataset.count)).")
-    let confusion = ConfusionMatrixPlot(
-      trueLabels: dataset.labels, predicted: predicted, classNames: names)
-    let matrix = confusion.render()
-    // Shown at twice its size: the pixel font stays crisp (image-rendering: pixelated).
-    page.image(
-      png: try PictureFile.png(matrix), alt: "confusion matrix",
-      caption: "rows: true class, columns: predicted class; shade = share of the row",
-      displayWidth: 2 * matrix.width)
-    page.heading("Misclassified examples", level: 3)
-    let errors = MisclassifiedExamples.grids(
-      images: dataset.images, labels: dataset.labels, predicted: predicted, classNames: names,
-      perClass: examples)
-    if errors.isEmpty { page.paragraph("None: every sample was classified correctly.") }
-    for classErrors in errors {
-      page.image(
-        png: try PictureFile.png(classErrors.grid.render()),
-        alt: "errors of \(names[classErrors.classIndex])",
-        caption: "true \(names[classErrors.classIndex]): \(classErrors.errorCount) wrong")
-    }
-    guard dataset.count > 0 else { return nil }
-    return ImageTensor.sample(0, of: dataset.images)
+    return ModelReport.EvaluationData(description: part, data: dataset, match: match)
   }
 
-  private func filtersSection(_ file: ModelFile, into page: inout HTMLReport) throws {
-    page.heading("Filters")
-    page.paragraph(
-      "Blue = negative, white = zero, red = positive weights; one colour scale per layer.")
-    for index in LayerActivations.convolutionLayers(of: file.spec) {
-      let conv = try LayerActivations.convolution(file, layer: index)
-      let dims = conv.kernel.shape.dims
-      let view: ChannelView = dims[2] * dims[3] <= 1024 ? .mosaic : .mean
-      var picture = WeightGrid(
-        kernel: conv.kernel,
-        title: DumpWeights.title(name: conv.name, kernelShape: dims, view: view))
-      picture.view = view
-      var images = [(try PictureFile.png(picture.render()), "\(conv.name)")]
-      let colour = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour")
-      if let rgb = colour.renderRGB() {
-        images.append((try PictureFile.png(rgb), "\(conv.name) in colour"))
-      }
-      page.gallery(images)
-    }
-  }
-
-  private func featureMapsSection(
-    _ file: ModelFile, firstTestSample: Tensor?, into page: inout HTMLReport
-  ) throws {
+  /// --sample as the model sees it; without --sample and --data, the
+  /// fallback photo when it exists (with --data the report shows the first
+  /// evaluated sample).
+  private func sampleInput(_ file: ModelFile) throws -> ModelReport.Sample? {
     guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else {
-      return
+      return nil
     }
-    page.heading("Feature maps")
-    let input: Tensor
-    let source: String
+    let path: String
     if let sample {
-      input = try readSample(sample, file: file, channels: channels)
-      source = sample
-    } else if let firstTestSample {
-      input = firstTestSample
-      source = "the first evaluated sample"
-    } else if FileManager.default.fileExists(atPath: Self.fallbackSample) {
-      input = try readSample(Self.fallbackSample, file: file, channels: channels)
-      source = Self.fallbackSample
+      path = sample
+    } else if data == nil, FileManager.default.fileExists(atPath: Self.fallbackSample) {
+      path = Self.fallbackSample
     } else {
-      page.paragraph("No sample image: give one with --sample.")
-      return
+      return nil
     }
-    page.paragraph(
-      "Input: \(source), as the model sees it, then the maps after each convolution "
-        + "(viridis, each map stretched to its own range).")
-    let picture = ImageTensor.image(from: input)
-    let scale = GridLayout.automaticScale(
-      tileWidth: picture.width, tileHeight: picture.height, target: 112)
-    var enlarged = Canvas(width: picture.width * scale, height: picture.height * scale)
-    enlarged.draw(picture, x: 0, y: 0, scale: scale)
-    var images = [(try PictureFile.png(enlarged.image), "input")]
-    for index in LayerActivations.convolutionLayers(of: file.spec) {
-      let maps = try LayerActivations.compute(model: file, input: input, through: index)
-      let picture = FeatureMaps.picture(maps, maxTileSide: 128)
-      images.append((try PictureFile.png(picture.image), file.spec.layerNames[index]))
-    }
-    page.gallery(images)
+    return ModelReport.Sample(
+      input: try readSample(path, file: file, channels: channels), source: path)
   }
 }

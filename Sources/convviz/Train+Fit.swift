@@ -8,15 +8,16 @@ import Visualization
 extension Train {
   /// Trains up to `epochs`, a line per epoch (and a progress bar on a
   /// terminal), then writes the history, the pictures and the test result.
-  func fit(_ trainer: inout Trainer, splits: DatasetSplits) throws {
-    let trainingCount = Int(
-      Double(splits.train.count) * (1 - trainer.configuration.validationSplit))
+  /// `adaptation` says what a preset changed to fit the data.
+  func fit(_ trainer: inout Trainer, splits: DatasetSplits, adaptation: String = "") throws {
+    let trainingCount = ValidationSplit.trainingCount(
+      samples: splits.train.count, fraction: trainer.configuration.validationSplit)
     let validationCount = splits.train.count - trainingCount
     let parameters = TextFormat.grouped(ModelSummary(trainer.spec).totalCount)
     Terminal.say(
-      "training \(model ?? output) (\(parameters) parameters) on \(data.describe(splits)): "
-        + "\(trainingCount) training, \(validationCount) validation samples; "
-        + "\(trainer.optimizer.configuration)")
+      "training \(model ?? output) (\(parameters) parameters\(adaptation)) on "
+        + "\(data.describe(splits)): \(trainingCount) training, \(validationCount) validation "
+        + "samples; \(trainer.optimizer.configuration)")
     try OutputPaths.makeParentFolder(of: output)
     try OutputPaths.makeParentFolder(of: historyPath)
     let picturePrefix = TrainingPictures.prefix(forModelAt: output)
@@ -25,7 +26,7 @@ extension Train {
 
     var bar: ProgressBar?
     var snapshotError: (any Error)?
-    try trainer.fit(splits.train.labeled, checkpointPath: output) { event in
+    try trainer.fit(splits.train, checkpointPath: output) { event in
       switch event {
       case .epochStarted(let epoch, let epochs, let batches, _):
         bar = ProgressBar(label: "epoch \(epoch)/\(epochs)", total: batches)
@@ -40,7 +41,7 @@ extension Train {
           do {
             let files = try writeTrainingSnapshot(
               model: ModelFile.read(from: output),
-              probe: ImageTensor.sample(0, of: splits.train.images),
+              probe: splits.train.images.samples(0..<1),
               epoch: record.epoch, folder: snapshotFolder)
             Terminal.say("wrote \(files.filters) and \(files.featureMaps)")
           } catch { snapshotError = error }
@@ -51,8 +52,7 @@ extension Train {
     try AtomicFile.write(EpochRecord.csv(trainer.history), to: historyPath)
     var pictures = try TrainingPictures.writeCurves(trainer.history, pathPrefix: picturePrefix)
     if let test = splits.test {
-      var network = trainer.model
-      let result = try network.evaluation(on: test.labeled, spec: trainer.spec)
+      let result = try trainer.evaluate(test)
       try TrainingPictures.writeConfusionMatrix(
         result.confusion, classNames: trainer.classNames, to: picturePrefix + "-confusion.png")
       pictures.append(picturePrefix + "-confusion.png")

@@ -9,11 +9,19 @@ extension Train {
   /// silently ignored. `--epochs` is the one that applies: the new total.
   func checkResumeOptions(against trainer: Trainer) throws {
     let stored = trainer.configuration
+    try same("--resize", resize.resize, trainer.resize, show: \.rawValue)
     try same("--batch-size", requestedBatchSize, stored.batchSize)
     try same("--validation-split", requestedValidationSplit, stored.validationSplit)
     try same("--seed", requestedSeed, stored.seed)
     if let model {
-      let spec = try ModelArgument.resolve(model, allowModelFile: false, memory: memory).spec
+      let argument = try ModelArgument.resolve(model, allowModelFile: false, memory: memory)
+      var spec = argument.spec
+      // A preset was sized to the data it trained on.
+      if case .preset(let preset) = argument, case .image(_, _, let c) = trainer.spec.input,
+        let classes = trainer.spec.classCount
+      {
+        spec = try preset.spec(channels: c, classes: classes)
+      }
       if spec != trainer.spec {
         throw CommandFailure.usage(
           "--model \(model) is not the checkpoint's model; \(Self.resumeHint)")

@@ -22,6 +22,8 @@ struct Train: ParsableCommand {
       Adadelta's default learning rate is 1.0, as in the Keras the seed used; Keras 3 \
       changed it to 0.001. The validation split is the last fraction of the training data \
       (image folders are shuffled with the seed first, so every class is in both parts).
+      A preset takes the data's channels and sizes its last layer to the data's classes; \
+      images of another size are resized (--resize, stored in the model).
 
       Beside the model go MODEL.csv (the history), MODEL-loss.png, MODEL-accuracy.png and \
       MODEL-confusion.png (MODEL: the output path without extension). An existing model is \
@@ -40,6 +42,8 @@ struct Train: ParsableCommand {
   var model: String?
 
   @OptionGroup var data: DataOptions
+  @OptionGroup var labels: LabelsOption
+  @OptionGroup var resize: ResizeOption
 
   @Option(
     name: .customLong("epochs"), parsing: .unconditional,
@@ -156,8 +160,8 @@ struct Train: ParsableCommand {
       throw ValidationError("--resume continues the model and --overwrite starts over: give one")
     }
     if let model { try ModelArgument.checkName(model) }
-    if let learningRate, !(learningRate > 0) {
-      throw ValidationError("--learning-rate must be positive")
+    if let learningRate, !(learningRate.isFinite && learningRate > 0) {
+      throw ValidationError("--learning-rate must be a finite number above 0")
     }
     // With --resume the checkpoint's optimizer decides what applies.
     if !resume { try checkOptimizerOptions(for: optimizer) }
@@ -169,7 +173,9 @@ struct Train: ParsableCommand {
     if let momentum, !(momentum >= 0 && momentum < 1) {
       throw ValidationError("--momentum must be in [0, 1)")
     }
-    if let epsilon, !(epsilon > 0) { throw ValidationError("--epsilon must be positive") }
+    if let epsilon, !(epsilon.isFinite && epsilon > 0) {
+      throw ValidationError("--epsilon must be a finite number above 0")
+    }
     _ = try SingleOutput(outputOption, defaultPath: Self.defaultOutput)
     try checkOutputs()
   }
@@ -231,6 +237,7 @@ struct Train: ParsableCommand {
   func run() throws {
     var trainer: Trainer
     var splits: DatasetSplits
+    var adaptation = ""
     if resume {
       if let estimate = CommandMemory.modelFile(output) {
         try memory.check(estimate, for: "\(output): reading the checkpoint")
@@ -248,9 +255,12 @@ struct Train: ParsableCommand {
         return
       }
       trainer.configuration.epochs = epochs
+      try checkSnapshots(trainer.spec)
       let (optimizer, batchSize) = (trainer.optimizer.configuration, trainer.configuration.batchSize)
       try checkMemory(spec: trainer.spec, optimizer: optimizer, batchSize: batchSize)
-      splits = try data.load(for: trainer.spec, seed: trainer.configuration.seed)
+      splits = try data.load(
+        for: trainer.spec, resize: trainer.resize, seed: trainer.configuration.seed,
+        labels: labels)
       try checkMemory(spec: trainer.spec, optimizer: optimizer, batchSize: batchSize, data: splits)
       Terminal.say("resuming \(output) after epoch \(trainer.epochsCompleted) of \(epochs)")
     } else {
@@ -260,17 +270,54 @@ struct Train: ParsableCommand {
             + "its training")
       }
       // validate() made --model required without --resume.
-      let spec = try ModelArgument.resolve(model ?? "", allowModelFile: false, memory: memory).spec
-      try checkMemory(spec: spec, optimizer: optimizerConfiguration, batchSize: batchSize)
-      splits = try data.load(for: spec, seed: seed)
+      let argument = try ModelArgument.resolve(model ?? "", allowModelFile: false, memory: memory)
+      try checkMemory(spec: argument.spec, optimizer: optimizerConfiguration, batchSize: batchSize)
+      let mode = resize.resize ?? .fill
+      let spec: ModelSpec
+      if case .preset(let preset) = argument, case .image(let h, let w, _) = preset.spec.input {
+        // A preset takes the data's own channels and sizes its last layer to its classes.
+        splits = try data.load(
+          channels: nil, size: SampleSize(height: h, width: w, resize: mode), seed: seed,
+          labels: labels)
+        spec = try preset.spec(
+          channels: splits.train.sampleShape[0], classes: splits.train.classNames.count)
+        adaptation = Self.adaptation(of: preset, to: spec)
+      } else {
+        spec = argument.spec
+        splits = try data.load(for: spec, resize: mode, seed: seed, labels: labels)
+      }
+      try checkSnapshots(spec)
       try checkMemory(
         spec: spec, optimizer: optimizerConfiguration, batchSize: batchSize, data: splits)
-      trainer = Trainer(
+      trainer = try Trainer(
         spec: spec, optimizer: optimizerConfiguration,
         configuration: TrainingConfiguration(
           epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, seed: seed),
-        dataset: data.describe(splits), classNames: splits.train.classNames)
+        dataset: data.describe(splits), classNames: splits.train.classNames, resize: mode)
     }
-    try fit(&trainer, splits: splits)
+    try fit(&trainer, splits: splits, adaptation: adaptation)
+  }
+
+  /// Refuses `--snapshot-every` for a model without a convolution, before
+  /// any epoch runs.
+  private func checkSnapshots(_ spec: ModelSpec) throws {
+    guard snapshotEvery != nil, LayerActivations.convolutionLayers(of: spec).isEmpty else { return }
+    throw CommandFailure.usage(
+      "--snapshot-every draws the first convolution's filters, and the model has no conv2d layer")
+  }
+
+  /// What a preset changed to fit the data, for the summary line: "" when
+  /// nothing, else e.g. "; last layer sized to the data's 3 classes".
+  static func adaptation(of preset: Preset, to spec: ModelSpec) -> String {
+    var changes: [String] = []
+    if case .image(_, _, let c) = spec.input, case .image(_, _, let base) = preset.spec.input,
+      c != base
+    {
+      changes.append("input takes the data's \(c) channel\(c == 1 ? "" : "s")")
+    }
+    if let classes = spec.classCount, classes != preset.spec.classCount {
+      changes.append("last layer sized to the data's \(classes) classes")
+    }
+    return changes.isEmpty ? "" : "; " + changes.joined(separator: ", ")
   }
 }

@@ -49,4 +49,12 @@ final class EvaluateCommandTests: XCTestCase {
     let text = Evaluate.report(loss: 0, accuracy: 1, confusion: [[1, 0], [0, 0]], classNames: [])
     XCTAssertTrue(text.contains("1             -            0/0"), text)
   }
+
+  func testClassAbsentFromTheDataIsSaidSoNotScored() {
+    let text = Evaluate.report(
+      loss: 0, accuracy: 1, confusion: [[0, 0], [0, 3]], classNames: ["airplane", "cat"],
+      absent: [0])
+    XCTAssertTrue(text.contains("airplane         -  not in the data"), text)
+    XCTAssertTrue(text.contains("cat         1.0000            3/3"), text)
+  }
 }

@@ -40,17 +40,23 @@ final class PredictCommandTests: XCTestCase {
     try ImageFile.write(
       Image(width: 5, height: 4, layout: .gray, samples: [UInt8](repeating: 0, count: 20)),
       to: big)
-    let wrongSize = try TrainingCLI.run(["predict", model, big])
+    let wrongSize = try TrainingCLI.run(["predict", model, big, "--resize", "none"])
     XCTAssertEqual(wrongSize.status, 1)
     XCTAssertEqual(
-      wrongSize.stderr, "convviz: error: \(big): image is 5×4 but the model takes 4×4 images\n")
+      wrongSize.stderr,
+      "convviz: error: \(big): image is 5×4 but the model takes 4×4 images; "
+        + "resize with --resize fill, fit or stretch\n")
     let syntax = try TrainingCLI.run(["predict", model, "mnist:file.gz"])
     XCTAssertNotEqual(syntax.status, 0)
     XCTAssertTrue(syntax.stderr.contains("PATH#INDEX"), syntax.stderr)
 
     // A uniform model: every class equally likely, ties listed by class index.
-    let ok = try TrainingCLI.run(["predict", model, folder.path])
+    let ok = try TrainingCLI.run(["predict", model, folder.path, "--resize", "none"])
     XCTAssertEqual(ok.status, 1, "the folder holds only the 5×4 image")
+    // By default (the model's mode, fill for a file that records none) it is resized.
+    let resized = try TrainingCLI.run(["predict", model, big])
+    XCTAssertEqual(resized.status, 0, resized.stderr)
+    XCTAssertEqual(resized.stdout, "\(big): 0 0.5000  1 0.5000\n")
     let small = folder.path + "/small.png"
     try FileManager.default.removeItem(atPath: big)
     try ImageFile.write(

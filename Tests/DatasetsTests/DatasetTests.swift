@@ -10,21 +10,11 @@ final class DatasetTests: XCTestCase {
       classNames: ["a", "b", "c"])
   }
 
-  func testValidationSplitTakesTheLastFraction() {
-    let (train, validation) = numbered(10).splitValidation(fraction: 0.3)
-    XCTAssertEqual(train.count, 7)
-    XCTAssertEqual(validation.count, 3)
-    XCTAssertEqual(validation.labels, [1, 2, 0])
-    XCTAssertEqual(validation.images.storage, [14, 15, 16, 17, 18, 19])
-    XCTAssertEqual(validation.images.shape, Shape(3, 1, 1, 2))
-  }
-
-  func testMNISTSplitSizesMatchKeras() {
-    // Keras: split_at = int(60000 * (1 - 0.1)) = 54000.
-    let cut = Int(Double(60000) * (1 - 0.1))
-    XCTAssertEqual(cut, 54000)
-    let (train, validation) = numbered(100).splitValidation(fraction: 0.1)
-    XCTAssertEqual([train.count, validation.count], [90, 10])
+  func testBatchGathersSamplesByIndex() {
+    let (images, labels) = numbered(5).batch([4, 1, 1])
+    XCTAssertEqual(images.shape, Shape(3, 1, 1, 2))
+    XCTAssertEqual(images.storage, [8, 9, 2, 3, 2, 3])
+    XCTAssertEqual(labels, [1, 1, 1])
   }
 
   func testPrefixAndClassCounts() {

@@ -87,9 +87,13 @@ final class SequentialTests: XCTestCase {
       sgd(&model, rate: 0.5)
     }
     let (testImages, testLabels) = Self.bars(count: 100, seed: 3)
-    let result = model.evaluate(input: testImages, labels: testLabels, batchSize: 30)
-    XCTAssertLessThan(result.loss, first / 2)
-    XCTAssertGreaterThan(result.accuracy, 0.9)
+    // Training's evaluation routine is out of the engine's reach; the same
+    // two numbers from the engine's own pieces.
+    let output = model.predict(testImages, batchSize: 30)
+    let loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: testLabels).loss
+    let correct = zip(output.argmaxPerSample(), testLabels).filter { $0 == $1 }.count
+    XCTAssertLessThan(loss, first / 2)
+    XCTAssertGreaterThan(Double(correct) / Double(testLabels.count), 0.9)
   }
 
   func testSameSeedIsBitIdentical() {

@@ -187,11 +187,12 @@ final class ModelFileTests: XCTestCase {
     file.metadata.optimizer = .adadelta(learningRate: 1, rho: 5, epsilon: 1e-7)
     XCTAssertEqual(
       decodeError(file.encoded()),
-      .malformed(path: "m.bin", reason: "optimizer rho is out of range"))
+      .malformed(path: "m.bin", reason: "optimizer rho must be in [0, 1], not 5.0"))
     file.metadata.optimizer = .adam(learningRate: .nan, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
     XCTAssertEqual(
       decodeError(file.encoded()),
-      .malformed(path: "m.bin", reason: "optimizer learning rate is out of range"))
+      .malformed(
+        path: "m.bin", reason: "optimizer learning_rate must be a finite number above 0, not nan"))
   }
 
   /// Random damage with a recomputed, valid CRC: the parser itself must

@@ -43,3 +43,19 @@ final class PresetTests: XCTestCase {
     XCTAssertEqual(spec.makeModel(parameters: a).namedParameters(spec), a)
   }
 }
+
+final class PresetSizingTests: XCTestCase {
+  /// A preset takes the data's channels and classes (issue 15: cifar-cnn on
+  /// a 3-class folder trained a 10-way model with phantom classes).
+  func testPresetIsSizedToTheData() throws {
+    let spec = try Preset.cifarCNN.spec(channels: 3, classes: 3)
+    XCTAssertEqual(spec.classCount, 3)
+    XCTAssertEqual(spec.input, .image(height: 32, width: 32, channels: 3))
+    XCTAssertEqual(spec.layers.dropLast(), Preset.cifarCNN.spec.layers.dropLast())
+    XCTAssertEqual(spec.layers.last, .dense(units: 3, activation: .softmax))
+    let colour = try Preset.mnistCNN.spec(channels: 3, classes: 10)
+    XCTAssertEqual(colour.input, .image(height: 28, width: 28, channels: 3))
+    XCTAssertEqual(colour.parameterCount, Preset.mnistCNN.spec.parameterCount + 2 * 9 * 32)
+    XCTAssertEqual(try Preset.mnistCNN.spec(channels: 1, classes: 10), Preset.mnistCNN.spec)
+  }
+}

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Tensors
 import XCTest
@@ -9,7 +10,7 @@ import XCTest
 final class TrainerTests: XCTestCase {
   /// 4×4 gray images: class 0 has a bright left half, class 1 a bright right
   /// half, class 2 a bright top half; plus noise. Linearly separable.
-  static func stripes(count: Int, seed: UInt64) -> LabeledData {
+  static func stripes(count: Int, seed: UInt64) -> Dataset {
     var generator = SeededGenerator(seed: seed)
     var storage: [Float] = []
     var labels: [Int] = []
@@ -24,8 +25,9 @@ final class TrainerTests: XCTestCase {
       }
       labels.append(label)
     }
-    return LabeledData(
-      images: Tensor(shape: Shape(count, 1, 4, 4), storage: storage), labels: labels)
+    return Dataset(
+      images: Tensor(shape: Shape(count, 1, 4, 4), storage: storage), labels: labels,
+      classNames: ["left", "right", "top"])
   }
 
   static let spec = try! ModelSpec.parse(
@@ -40,9 +42,9 @@ final class TrainerTests: XCTestCase {
     """)
 
   private func trainer(seed: UInt64 = 1, epochs: Int, optimizer: OptimizerConfiguration? = nil)
-    -> Trainer
+    throws -> Trainer
   {
-    Trainer(
+    try Trainer(
       spec: Self.spec,
       optimizer: optimizer ?? .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7),
       configuration: TrainingConfiguration(
@@ -60,7 +62,7 @@ final class TrainerTests: XCTestCase {
   }
 
   func testLearnsASeparableTaskAndLossFalls() throws {
-    var trainer = trainer(epochs: 8)
+    var trainer = try trainer(epochs: 8)
     let history = try trainer.fit(Self.stripes(count: 300, seed: 5))
     XCTAssertEqual(history.map(\.epoch), Array(1...8))
     XCTAssertLessThan(history.last!.loss, history.first!.loss * 0.5)
@@ -72,14 +74,14 @@ final class TrainerTests: XCTestCase {
 
   func testSameSeedGivesBitIdenticalModelFile() throws {
     let data = Self.stripes(count: 120, seed: 6)
-    var first = trainer(seed: 7, epochs: 2)
-    var second = trainer(seed: 7, epochs: 2)
+    var first = try trainer(seed: 7, epochs: 2)
+    var second = try trainer(seed: 7, epochs: 2)
     try first.fit(data)
     try second.fit(data)
     XCTAssertEqual(first.modelFile().encoded(), second.modelFile().encoded())
     XCTAssertEqual(
       first.modelFile(checkpoint: true).encoded(), second.modelFile(checkpoint: true).encoded())
-    var other = trainer(seed: 8, epochs: 2)
+    var other = try trainer(seed: 8, epochs: 2)
     try other.fit(data)
     XCTAssertNotEqual(first.modelFile().encoded(), other.modelFile().encoded())
   }
@@ -93,11 +95,11 @@ final class TrainerTests: XCTestCase {
         OptimizerConfiguration.defaults(for: .adadelta),
         .sgd(learningRate: 0.05, momentum: 0.9, nesterov: true),
       ] {
-        var straight = trainer(seed: 3, epochs: 2, optimizer: optimizer)
+        var straight = try trainer(seed: 3, epochs: 2, optimizer: optimizer)
         try straight.fit(data)
 
         let path = folder.appendingPathComponent("checkpoint.bin").path
-        var interrupted = trainer(seed: 3, epochs: 1, optimizer: optimizer)
+        var interrupted = try trainer(seed: 3, epochs: 1, optimizer: optimizer)
         try interrupted.fit(data, checkpointPath: path)
         var resumed = try Trainer.resume(from: path)
         XCTAssertEqual(resumed.epochsCompleted, 1)
@@ -116,7 +118,7 @@ final class TrainerTests: XCTestCase {
   func testCheckpointIsWrittenEveryEpochBeforeItIsReported() throws {
     try withTemporaryFolder { folder in
       let path = folder.appendingPathComponent("ckpt.bin").path
-      var trainer = trainer(epochs: 2)
+      var trainer = try trainer(epochs: 2)
       var events: [String] = []
       try trainer.fit(Self.stripes(count: 50, seed: 2), checkpointPath: path) { event in
         switch event {
@@ -147,9 +149,10 @@ final class TrainerTests: XCTestCase {
   /// measured after the epoch's last step.
   func testValidationMetricsUseTheHeldOutTail() throws {
     let data = Self.stripes(count: 250, seed: 12)
-    var trainer = trainer(epochs: 1)
+    var trainer = try trainer(epochs: 1)
     let record = try XCTUnwrap(try trainer.fit(data).first)
     let tail = try trainer.evaluate(data.splitValidation(fraction: 0.2).validation)
+    XCTAssertEqual(tail.predicted.count, 50)
     XCTAssertEqual(tail.count, 50)
     XCTAssertEqual(try XCTUnwrap(record.validationAccuracy), tail.accuracy, accuracy: 1e-12)
     XCTAssertEqual(try XCTUnwrap(record.validationLoss), tail.loss, accuracy: 1e-5)
@@ -169,43 +172,35 @@ final class TrainerTests: XCTestCase {
   }
 
   func testValidationSplitTakesTheLastFraction() {
-    let data = LabeledData(
+    let data = Dataset(
       images: Tensor(shape: Shape(10, 1, 1, 1), storage: (0..<10).map(Float.init)),
-      labels: Array(0..<10))
+      labels: Array(0..<10), classNames: [])
     let (training, validation) = data.splitValidation(fraction: 0.25)
     XCTAssertEqual(training.labels, Array(0..<7))
     XCTAssertEqual(validation.labels, [7, 8, 9])
     XCTAssertEqual(validation.images.storage, [7, 8, 9])
     XCTAssertEqual(data.splitValidation(fraction: 0).validation.count, 0)
-  }
-
-  func testShuffleIsASeededPermutation() {
-    var a = Array(0..<100)
-    var generator = SeededGenerator(seed: 4)
-    Trainer.shuffle(&a, using: &generator)
-    XCTAssertEqual(a.sorted(), Array(0..<100))
-    XCTAssertNotEqual(a, Array(0..<100))
-    var b = Array(0..<100)
-    var same = SeededGenerator(seed: 4)
-    Trainer.shuffle(&b, using: &same)
-    XCTAssertEqual(a, b)
+    // Keras: split_at = int(60000 * (1 - 0.1)) = 54000.
+    XCTAssertEqual(ValidationSplit.trainingCount(samples: 60000, fraction: 0.1), 54000)
+    XCTAssertEqual(ValidationSplit.trainingCount(samples: 10, fraction: 0.3), 7)
   }
 
   func testRefusesDataThatDoesNotFitTheModel() throws {
-    var trainer = trainer(epochs: 1)
+    var trainer = try trainer(epochs: 1)
     var bad = Self.stripes(count: 10, seed: 1)
     bad.labels[4] = 3
     XCTAssertThrowsError(try trainer.fit(bad)) { error in
       XCTAssertEqual(error as? TrainerError, .labelOutOfRange(index: 4, label: 3, classCount: 3))
     }
-    let wrongShape = LabeledData(images: Tensor(zeros: Shape(2, 1, 5, 4)), labels: [0, 1])
+    let wrongShape = Dataset(
+      images: Tensor(zeros: Shape(2, 1, 5, 4)), labels: [0, 1], classNames: [])
     XCTAssertThrowsError(try trainer.fit(wrongShape)) { error in
       XCTAssertEqual(
         "\(error)",
         "images have shape (None, 5, 4, 1) but the model expects (None, 4, 4, 1); "
           + "pick a model whose input matches the data")
     }
-    var imageOutput = Trainer(
+    var imageOutput = try Trainer(
       spec: try ModelSpec.parse("input 4 4 1\nconv2d 3 3\n"), optimizer: .defaults(for: .sgd),
       configuration: TrainingConfiguration(epochs: 1))
     XCTAssertThrowsError(try imageOutput.fit(Self.stripes(count: 4, seed: 1))) { error in
@@ -247,12 +242,13 @@ final class TrainerTests: XCTestCase {
     var (spec, model) = try comparator()
     // Predictions: 0, 1, 0, 1, 1; labels: 0, 1, 1, 1, 0.
     let inputs: [Float] = [0.9, 0.1, 0.2, 0.8, 0.6, 0.4, 0.3, 0.7, 0.45, 0.55]
-    let data = LabeledData(
-      images: Tensor(shape: Shape(5, 2, 1, 1), storage: inputs), labels: [0, 1, 1, 1, 0])
+    let data = Dataset(
+      images: Tensor(shape: Shape(5, 2, 1, 1), storage: inputs), labels: [0, 1, 1, 1, 0],
+      classNames: [])
     let result = try model.evaluation(on: data, spec: spec, batchSize: 2)
     XCTAssertEqual(result.confusion, [[1, 1], [1, 2]])
+    XCTAssertEqual(result.predicted, [0, 1, 0, 1, 1])
     XCTAssertEqual(result.accuracy, 0.6, accuracy: 1e-12)
-    XCTAssertEqual(result.classAccuracies[0]!, 0.5, accuracy: 1e-12)
     // Cross-entropy worked by hand: p(label) = 1 / (1 + exp(−2·margin)).
     let margins: [Double] = [0.8, 0.6, -0.2, 0.4, -0.1]
     let expected = margins.map { log(1 + exp(-2 * $0)) }.reduce(0, +) / 5

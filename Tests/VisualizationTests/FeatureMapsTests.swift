@@ -43,20 +43,6 @@ final class FeatureMapsTests: XCTestCase {
       RGB(200, 200, 200).mixed(with: ColorMap.viridis.color(at: 1), amount: 0.85))
   }
 
-  func testImageTensorUsesLumaAndScalesToUnit() {
-    let image = Image(width: 2, height: 1, layout: .rgb, samples: [255, 0, 0, 10, 20, 30])
-    let gray = ImageTensor.tensor(from: image, channels: 1)
-    XCTAssertEqual(gray.shape, Shape(1, 1, 1, 2))
-    XCTAssertEqual(gray.storage[0], Float(76) / 255, "0.299 × 255 = 76.2 → 76")
-    XCTAssertEqual(gray.storage[1], Float(18) / 255, "(2990 + 11740 + 3420) / 1000 = 18.15 → 18")
-    let rgb = ImageTensor.tensor(from: image, channels: 3)
-    XCTAssertEqual(rgb.shape, Shape(1, 3, 1, 2))
-    XCTAssertEqual(
-      rgb.storage, [1, Float(10) / 255, 0, Float(20) / 255, 0, Float(30) / 255], "planar CHW")
-    let sixteen = Image(width: 1, height: 1, layout: .gray, samples16: [65535])
-    XCTAssertEqual(ImageTensor.tensor(from: sixteen, channels: 3).storage, [1, 1, 1])
-  }
-
   func testReportIsOneSelfContainedPage() {
     var report = HTMLReport(title: "Model <mnist>")
     report.table(header: ["layer", "params"], rows: [["conv2d", "320"]], numericColumns: [1])

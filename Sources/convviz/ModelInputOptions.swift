@@ -1,0 +1,80 @@
+import ArgumentParser
+import Datasets
+import ModelFormats
+import Tensors
+
+extension ResizeMode: ExpressibleByArgument {}
+
+/// `--resize`, for every command that feeds images to a model.
+struct ResizeOption: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "How images of another size are brought to the model's input: fill (scale until the "
+        + "shorter side fits, then crop the centre), fit (scale until the whole image fits, "
+        + "pad with black), stretch, or none (refuse other sizes). Default: the mode recorded "
+        + "in the model file (fill for new models).", valueName: "mode"))
+  var resize: ResizeMode?
+}
+
+/// `--labels`: names for the data set's classes.
+struct LabelsOption: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "A text file naming the data set's classes, one per line in label order (IDX files "
+        + "store no names; with names, classes are matched to the model's by name).",
+      valueName: "file"))
+  var labels: String?
+}
+
+/// `--ignore-unknown-classes`, for commands that score a model on data.
+struct UnknownClassesOption: ParsableArguments {
+  @Flag(
+    help: "Skip (and count) samples of classes the model does not know, instead of failing.")
+  var ignoreUnknownClasses = false
+}
+
+extension LabelsOption {
+  /// Reads the data set in `folder`: images converted to `channels` (nil:
+  /// image folders keep their own, gray or colour) and brought to `size`,
+  /// with the classes named by `--labels` when given. Image folders are
+  /// shuffled with `seed`; `limit` keeps the first N samples of each split.
+  func load(
+    _ folder: String, format: DatasetFormat? = nil, limit: Int?, channels: Int?,
+    size: SampleSize?, seed: UInt64
+  ) throws -> DatasetSplits {
+    let splits = try DatasetSplits.load(
+      folder, format: format, channels: channels, seed: seed, limit: limit, size: size)
+    guard let labels else { return splits }
+    return try splits.renamingClasses(ClassNamesFile.read(labels), from: labels)
+  }
+
+  /// The data set in `folder` shaped for a model with `spec`'s input.
+  func load(
+    _ folder: String, format: DatasetFormat? = nil, limit: Int?, for spec: ModelSpec,
+    resize: ResizeMode, seed: UInt64
+  ) throws -> DatasetSplits {
+    guard case .image(let height, let width, let channels) = spec.input else {
+      return try load(folder, format: format, limit: limit, channels: nil, size: nil, seed: seed)
+    }
+    return try load(
+      folder, format: format, limit: limit, channels: channels == 1 || channels == 3 ? channels : nil,
+      size: SampleSize(height: height, width: width, resize: resize), seed: seed)
+  }
+}
+
+extension DataOptions {
+  /// `--data` read by `LabelsOption.load`, with `--format` and `--limit`.
+  func load(channels: Int?, size: SampleSize?, seed: UInt64, labels: LabelsOption) throws
+    -> DatasetSplits
+  {
+    try labels.load(
+      folder, format: format, limit: limit, channels: channels, size: size, seed: seed)
+  }
+
+  /// `--data` shaped for a model with `spec`'s input.
+  func load(for spec: ModelSpec, resize: ResizeMode, seed: UInt64, labels: LabelsOption) throws
+    -> DatasetSplits
+  {
+    try labels.load(folder, format: format, limit: limit, for: spec, resize: resize, seed: seed)
+  }
+}
