@@ -68,6 +68,7 @@ let package = Package(
       cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
 
     // MARK: Tests
+    .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     .testTarget(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
       resources: [.copy("Fixtures")]),

@@ -30,7 +30,8 @@ enum CommandMemory {
 
   /// A picture of `width` × `height` RGB pixels on its way to a file: the
   /// canvas, the canvas it is composed onto (title, colour bar) and the
-  /// encoded file, which for noise can be as large as the pixels.
+  /// encoded file, which for noise can be as large as the pixels. (Hence
+  /// the factor 3 wherever pictures are counted.)
   static func picture(width: Int, height: Int) -> MemoryEstimate {
     .bytes(width, height, 3) * 3
   }
@@ -60,10 +61,9 @@ enum CommandMemory {
     let tileHeight = max(96, (height + factor - 1) / factor)
     let tileWidth = max(96, (width + factor - 1) / factor)
     let shrunk = MemoryEstimate.floats(channels, tileHeight, tileWidth)
-    let columns = Int(Double(channels).squareRoot().rounded(.up))
-    let rows = (channels + max(columns, 1) - 1) / max(columns, 1)
-    return copy + shrunk
-      + picture(width: (tileWidth + 8) * columns, height: (tileHeight + 24) * rows)
+    // Each tile's cell in the picture: the tile, its padding and label.
+    let cells = MemoryEstimate.bytes(channels, tileWidth + 8, tileHeight + 24, 3) * 3
+    return copy + shrunk + cells
   }
 
   /// `--overlay`: the photo in gray, one map plane, and the photo-sized
