@@ -29,8 +29,9 @@ final class MemoryBudgetCommandTests: XCTestCase {
     let folder = try TrainingScratchFolder()
     try TrainEndToEndTests.writeBars(to: folder, count: 8)
     let data = folder.path + "/data"
-    // 333 million parameters: with gradients, Adadelta's two slots and a
-    // checkpoint being written, about 12 GiB.
+    // 333 million parameters: with gradients, Adadelta's two slots, a
+    // checkpoint being written and batches of 5-million-unit outputs,
+    // about 16 GiB.
     let wide = try folder.write(
       Array("input 8 8 1\nflatten\ndense 4969000 relu\ndense 2 softmax\n".utf8), to: "wide.txt")
     let model = folder.path + "/out/model.bin"
