@@ -89,7 +89,8 @@ struct DumpWeights: ParsableCommand {
       let largest = file.parameters.map { MemoryEstimate.floats($0.tensor.count) }.max() ?? .zero
       try memory.check(
         CommandMemory.picture(width: size.width, height: size.height) + largest,
-        for: "\(model): drawing the filters of \(conv.name) (\(size.width)×\(size.height) pixels)",
+        for: "\(model): drawing the filters of \(conv.name) "
+          + "(\(size.width)×\(size.height) pixels)",
         alternative: scale == nil ? nil : "or lower --scale")
     }
     let weightsFolder = OutputPaths.join(output, "weights")

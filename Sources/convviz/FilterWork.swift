@@ -96,8 +96,9 @@ struct FilterWork: Sendable {
     let limit = decodeOptions.pixelLimit
     guard !overflow, pixels <= limit else {
       throw CommandFailure(
-        "\(source.path): the \(operation.name) output would be \(g.outputWidth)×\(g.outputHeight) "
-          + "pixels, more than the limit of \(limit); raise it with --max-pixels if you mean it")
+        "\(source.path): the \(operation.name) output would be "
+          + "\(g.outputWidth)×\(g.outputHeight) pixels, more than the limit of \(limit); "
+          + "raise it with --max-pixels if you mean it")
     }
     let output = MemoryEstimate.array(
       of: UInt8.self, [pixels, image.channels, image.bitDepth == .eight ? 1 : 2])
@@ -105,9 +106,9 @@ struct FilterWork: Sendable {
     let estimate =
       CommandMemory.image(image) + output * 2
       + MemoryEstimate(bytes: g.scratchBytes(colourChannels: colourChannels))
+    let what = "\(source.path): the \(operation.name) output (\(g.outputWidth)×\(g.outputHeight))"
     do {
-      try budget.check(
-        estimate, for: "\(source.path): the \(operation.name) output (\(g.outputWidth)×\(g.outputHeight))")
+      try budget.check(estimate, for: what)
     } catch {
       throw CommandFailure(memory: error)
     }

@@ -256,7 +256,8 @@ struct Train: ParsableCommand {
       }
       trainer.configuration.epochs = epochs
       try checkSnapshots(trainer.spec)
-      let (optimizer, batchSize) = (trainer.optimizer.configuration, trainer.configuration.batchSize)
+      let optimizer = trainer.optimizer.configuration
+      let batchSize = trainer.configuration.batchSize
       try checkMemory(spec: trainer.spec, optimizer: optimizer, batchSize: batchSize)
       splits = try data.load(
         for: trainer.spec, resize: trainer.resize, seed: trainer.configuration.seed,

@@ -17,7 +17,8 @@ final class MemoryBudgetCommandTests: XCTestCase {
     XCTAssertEqual(result.status, 1, result.stderr, file: file, line: line)
     XCTAssertEqual(
       result.stderr.split(separator: "\n").count, 1, result.stderr, file: file, line: line)
-    XCTAssertTrue(result.stderr.hasPrefix("convviz: error: "), result.stderr, file: file, line: line)
+    XCTAssertTrue(
+      result.stderr.hasPrefix("convviz: error: "), result.stderr, file: file, line: line)
     for needle in needles {
       XCTAssertTrue(
         result.stderr.contains(needle), "expected '\(needle)' in: \(result.stderr)",

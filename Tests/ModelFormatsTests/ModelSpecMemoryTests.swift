@@ -34,7 +34,8 @@ final class ModelSpecMemoryTests: XCTestCase {
     // 32 maps of 7358×4910.
     let photo = FeatureShape.image(height: 4912, width: 7360, channels: 1)
     XCTAssertEqual(
-      spec.outputShape(forInput: photo, through: 0), .image(height: 4910, width: 7358, channels: 32))
+      spec.outputShape(forInput: photo, through: 0),
+      .image(height: 4910, width: 7358, channels: 32))
     XCTAssertEqual(
       spec.inferenceMemory(batchSize: 1, input: photo, through: 0).bytes,
       933_378 * 4 + 4912 * 7360 * 4 + (4912 * 7360 + 4910 * 7358 * 32) * 4)
@@ -45,7 +46,8 @@ final class ModelSpecMemoryTests: XCTestCase {
 
   func testOptimizerSlots() {
     XCTAssertEqual(OptimizerConfiguration.defaults(for: .sgd).slotCount, 0)
-    XCTAssertEqual(OptimizerConfiguration.sgd(learningRate: 0.1, momentum: 0.9, nesterov: false).slotCount, 1)
+    XCTAssertEqual(
+      OptimizerConfiguration.sgd(learningRate: 0.1, momentum: 0.9, nesterov: false).slotCount, 1)
     XCTAssertEqual(OptimizerConfiguration.defaults(for: .adadelta).slotCount, 2)
     XCTAssertEqual(OptimizerConfiguration.defaults(for: .adam).slotCount, 2)
     XCTAssertEqual(OptimizerConfiguration.defaults(for: .rmsprop).slotCount, 1)

@@ -54,7 +54,8 @@ final class MemoryBudgetTests: XCTestCase {
     { error in
       XCTAssertEqual(
         error as? MemoryError,
-        .overBudget(what: "x.txt: training", estimate: MemoryEstimate(bytes: 8 << 30), budget: budget))
+        .overBudget(
+          what: "x.txt: training", estimate: MemoryEstimate(bytes: 8 << 30), budget: budget))
       XCTAssertEqual(
         "\(error)", "x.txt: training: needs about 8.0 GiB, more than the memory budget of 1.0 GiB")
     }
