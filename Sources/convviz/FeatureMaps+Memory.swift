@@ -1,18 +1,20 @@
 import ImageCodecs
 import ModelFormats
 import Tensors
+import Visualization
 
 extension FeatureMapsCommand {
   /// Refuses a photo whose maps through `layer` of `spec` would not fit the
   /// memory budget, before the photo becomes a tensor.
-  func checkMemory(photo: Image, path: String, spec: ModelSpec, channels: Int, layer: Int)
-    throws
-  {
+  func checkMemory(
+    photo: Image, path: String, spec: ModelSpec, channels: Int, layer: Int,
+    bands: FeatureMapBands?
+  ) throws {
     // A layer that does not exist is refused by the run, naming it.
     guard layer < spec.layers.count else { return }
     let estimate = CommandMemory.featureMaps(
       photo: photo, spec: spec, channels: channels, layer: layer, maxTileSide: maxTile,
-      overlay: overlay)
+      overlay: overlay, bands: bands)
     try memory.check(
       estimate, for: "\(path): feature maps of \(spec.layerNames[layer])",
       alternative: CommandMemory.shrinkHint(estimate, photo: photo, budget: memory.budget))
@@ -33,14 +35,39 @@ extension FeatureMapsCommand {
   }
 }
 
+extension FeatureMapsCommand {
+  /// How much one band of rows may take: a quarter of the budget, at most
+  /// 256 MiB (taller bands save little time).
+  static func bandBytes(within budget: MemoryBudget) -> Int {
+    min(budget.bytes / 4, 256 << 20)
+  }
+}
+
 extension CommandMemory {
   /// The maps of `photo` through `layer` of `spec`: the photo as the
-  /// model's input, the network at the photo's size, the maps and their
-  /// pictures (`overlay`: also the strongest map over the photo).
+  /// model's input, the network at the photo's size (or, with `bands`, on
+  /// its largest band, with the band's rows copied out and the shrunk maps
+  /// it adds to), the maps and their pictures (`overlay`: also the
+  /// strongest map over the photo).
   static func featureMaps(
-    photo: Image, spec: ModelSpec, channels: Int, layer: Int, maxTileSide: Int, overlay: Bool
+    photo: Image, spec: ModelSpec, channels: Int, layer: Int, maxTileSide: Int, overlay: Bool,
+    bands: FeatureMapBands? = nil
   ) -> MemoryEstimate {
     let input = FeatureShape.image(height: photo.height, width: photo.width, channels: channels)
+    if let bands {
+      let band = bands.bands.map {
+        spec.inferenceMemory(
+          batchSize: 1,
+          input: .image(height: $0.inputRows.count, width: photo.width, channels: channels),
+          through: layer)
+          + .floats(channels, $0.inputRows.count, photo.width)
+      }.max() ?? .zero
+      let shrunk = bands.shrunkShape
+      return photoTensor(photo, channels: channels) + band + .floats(shrunk.count)
+        + mapPictures(
+          photo: photo, channels: shrunk[1], height: shrunk[2], width: shrunk[3],
+          maxTileSide: maxTileSide, overlay: overlay)
+    }
     var estimate =
       photoTensor(photo, channels: channels)
       + spec.inferenceMemory(batchSize: 1, input: input, through: layer)

@@ -17,8 +17,10 @@ struct FeatureMapsCommand: ParsableCommand {
       convviz featuremaps MODEL PHOTO
         Converts PHOTO to the model's input channels (gray, ITU-R 601 luma,
         for MNIST models; x / 255 as in training), runs the first Conv2D
-        layer with its bias and activation on the photo at its own size,
-        and writes into the output folder:
+        layer with its bias and activation on the photo at its own size
+        (maps longer than --max-tile are made in bands of rows and shrunk
+        as they come, so no full-size map is held), and writes into the
+        output folder:
           PHOTO-input.png              the photo as the model sees it
           PHOTO-LAYER-featuremaps.png  one map per filter (viridis, each
                                        map stretched to its own range)
@@ -150,17 +152,31 @@ struct FeatureMapsCommand: ParsableCommand {
       throw VisualizationError.noLayer(kind: "Conv2D")
     }
     let photo = try ImageFile.read(photoPath)
+    // Maps the grid shrinks are made at display size, band by band.
+    let bands = FeatureMapBands(
+      spec: file.spec, inputHeight: photo.height, inputWidth: photo.width,
+      inputChannels: channels, through: index, maxTileSide: maxTile,
+      bandBytes: Self.bandBytes(within: memory.budget))
     try checkMemory(
-      photo: photo, path: photoPath, spec: file.spec, channels: channels, layer: index)
+      photo: photo, path: photoPath, spec: file.spec, channels: channels, layer: index,
+      bands: bands)
     let input = Self.modelInput(photo, channels: channels)
-    let maps = try LayerActivations.compute(model: file, input: input, through: index)
+    var maps: Tensor
+    var strongest: Int?
+    if let bands {
+      (maps, strongest) = try bands.run(model: file, input: input)
+    } else {
+      maps = try LayerActivations.compute(model: file, input: input, through: index)
+    }
     let layerName = file.spec.layerNames[index]
     try prepareOutputs(tag: layerName)
+    let (height, width) = (bands?.height ?? maps.shape[2], bands?.width ?? maps.shape[3])
     let title =
       "\(layerName) (\(file.spec.layers[index].kerasType)): \(maps.shape[1]) maps "
-      + "\(maps.shape[3])x\(maps.shape[2])"
+      + "\(width)x\(height)"
     try write(
-      photo: photo, input: input, maps: maps, tag: layerName, title: title, photoPath: photoPath)
+      photo: photo, input: input, maps: maps, tag: layerName, title: title, photoPath: photoPath,
+      strongest: strongest)
   }
 
   private func runRandom(count: Int) throws {
@@ -196,9 +212,11 @@ struct FeatureMapsCommand: ParsableCommand {
     PixelConversion.tensor(of: photo, channels: channels)
   }
 
+  /// `strongest`: the strongest map when `maps` were shrunk from maps
+  /// too large to keep (its mean is that of the whole map).
   private func write(
     photo: Image, input: Tensor, maps: Tensor, tag: String, title: String,
-    photoPath: String
+    photoPath: String, strongest: Int? = nil
   ) throws {
     let base = OutputPaths.stem(of: photoPath)
     let inputPath = OutputPaths.join(output, "\(base)-input.png")
@@ -211,7 +229,7 @@ struct FeatureMapsCommand: ParsableCommand {
     Terminal.say("wrote \(inputPath)")
     Terminal.say("wrote \(mapsPath)")
     if overlay {
-      let strongest = FeatureMaps.strongestChannel(maps)
+      let strongest = strongest ?? FeatureMaps.strongestChannel(maps)
       let blended = FeatureMaps.overlay(
         photo: photo, maps: maps, channel: strongest, colorMap: colormap)
       let overlayPath = OutputPaths.join(output, "\(base)-\(tag)-overlay.png")

@@ -102,29 +102,44 @@ final class MemoryBudgetCommandTests: XCTestCase {
     assertRefused(overflow, mentioning: ["needs more than 8 EiB"])
   }
 
-  /// A 36-megapixel photo through the MNIST network: its 32 full-size maps
-  /// alone are 4.6 GB.
-  func testFeatureMapsOfAPhotoTooLargeForTheBudgetAreRefused() throws {
+  /// A photo through the MNIST network: whole, its 32 maps would take
+  /// more than the budget (a 36-megapixel photo's take 4.6 GB); made at
+  /// display size, band by band, they fit. Maps the grid would show
+  /// whole (`--max-tile` above their size) are refused with the estimate.
+  func testFeatureMapsOfALargePhotoAreMadeInBandsWithinTheBudget() throws {
     let folder = try TrainingScratchFolder()
     let model = try CommandConventionTests.untrainedModel(
       Preset.mnistCNN.spec.canonicalText, in: folder)
     let photo = folder.path + "/big.png"
+    let (width, height) = (900, 600)
     try ImageFile.write(
       Image(
-        width: 7360, height: 4912, layout: .gray,
-        samples: [UInt8](repeating: 128, count: 7360 * 4912)),
+        width: width, height: height, layout: .gray,
+        samples: (0..<(width * height)).map { UInt8(truncatingIfNeeded: $0 % width * 7) }),
       to: photo)
+    let wholeMaps = 32 * (width - 2) * (height - 2) * 4
+    XCTAssertGreaterThan(wholeMaps, 40 << 20)
     let out = try ScratchFolder()
+    let banded = try TrainingCLI.run([
+      "featuremaps", model, photo, "--max-memory", "40M", "--overlay", "-o", out.path,
+    ])
+    XCTAssertEqual(banded.status, 0, banded.stderr)
+    XCTAssertEqual(
+      out.contents(), ["big-conv2d-featuremaps.png", "big-conv2d-overlay.png", "big-input.png"])
+    let maps = try ImageFile.read(out.file("big-conv2d-featuremaps.png"))
+    XCTAssertLessThan(maps.width, 1920, "shown at display size")
+
+    let whole = try ScratchFolder()
     let refused = try TrainingCLI.run([
-      "featuremaps", model, photo, "--max-memory", "2G", "-o", out.path,
+      "featuremaps", model, photo, "--max-memory", "40M", "--max-tile", "100000", "-o", whole.path,
     ])
     assertRefused(
       refused,
       mentioning: [
-        "\(photo): feature maps of conv2d: needs about", "more than the memory budget of 2.0 GiB",
-        "(raise with --max-memory; or shrink the photo (7360×4912) to about",
+        "\(photo): feature maps of conv2d: needs about", "more than the memory budget of 40.0 MiB",
+        "(raise with --max-memory; or shrink the photo (900×600) to about",
       ])
-    XCTAssertEqual(out.contents(), [])
+    XCTAssertEqual(whole.contents(), [])
   }
 
   func testFilterOutputsPassThePixelLimitAndTheBudget() throws {
