@@ -28,7 +28,7 @@ let package = Package(
     .target(name: "AtomicFiles"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "AtomicFiles"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
-    .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs"]),
+    .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs", "Tensors"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
     .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "AtomicFiles"]),
     .target(
@@ -73,7 +73,7 @@ let package = Package(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs"],
+      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs", "Tensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "Tensors"],

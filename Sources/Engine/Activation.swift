@@ -6,11 +6,12 @@ import Tensors
 ///
 /// Any input shape → the same shape. Softmax needs rank 2 (N, F) and is
 /// computed with the row maximum subtracted, so large logits do not overflow.
-/// When a Sequential model ends in softmax, training fuses it with the
-/// cross-entropy loss (see `SoftmaxCrossEntropy`), as Keras does.
+/// When a network ends in softmax, training hands the logits to the
+/// cross-entropy loss instead (see `SoftmaxCrossEntropy`), as Keras does;
+/// a ReLU can be folded into the convolution before it (`fusionRole`).
 public struct Activation: Layer {
   public enum Function: String, Sendable, CaseIterable {
-    case relu, sigmoid, tanh, softmax, linear
+    case linear, relu, sigmoid, tanh, softmax
   }
 
   struct Cache {
@@ -26,10 +27,20 @@ public struct Activation: Layer {
 
   public var kind: String { "Activation" }
 
-  public func outputShape(for inputShape: Shape) -> Shape {
-    precondition(function != .softmax || inputShape.rank == 1,
-      "softmax expects flat features, got \(inputShape); add Flatten first")
+  public func outputShape(for inputShape: Shape) throws(EngineError) -> Shape {
+    guard function != .softmax || inputShape.rank == 1 else {
+      throw .incompatibleShape(
+        operation: "softmax", expected: "flat features (add Flatten first)", found: [inputShape])
+    }
     return inputShape
+  }
+
+  public var fusionRole: FusionRole? {
+    switch function {
+    case .relu: .relu
+    case .softmax: .softmax
+    case .linear, .sigmoid, .tanh: nil
+    }
   }
 
   public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {

@@ -1,31 +1,35 @@
 import Tensors
 import _CNNKernels
 
-/// A 2-D convolution layer (Keras `Conv2D`): cross-correlation plus bias,
-/// then an optional activation (Keras's `activation=` argument).
+/// A 2-D convolution layer (Keras `Conv2D` without its activation):
+/// cross-correlation plus bias.
 ///
-/// Input (N, cin, H, W) → output (N, filters, H′, W′) with
-/// H′ = (H − kh) / sh + 1 for `.valid` and ceil(H / sh) for `.same` (see
-/// `Padding`). The kernel is stored in Keras's HWIO layout
-/// (kh, kw, cin, filters), named "kernel"; the bias (filters) is "bias".
-/// The work runs in `cvz_conv2d_forward/backward` (direct AVX2 kernels, or
-/// per-image im2col GEMMs, on two workers); `conv2dForwardReference` is the
-/// naive loop they are tested against. In training the direct path keeps
-/// the padded channels-last input copy it builds in forward for backward.
-/// A ReLU activation is fused into the GEMM's output pass and its mask into
-/// backward, which saves two full passes over the activations; prefer
-/// `activation: .relu` to a separate `Activation(.relu)` layer.
+/// Input (N, cin, H, W) → output (N, filters, H′, W′), sizes from `Padding`
+/// (H′ = (H − kh) / sh + 1 for `.valid`, ceil(H / sh) for `.same`). The
+/// kernel is stored in Keras's HWIO layout (kh, kw, cin, filters), named
+/// "kernel"; the bias (filters) is "bias". The work runs in
+/// `cvz_conv2d_forward/backward` (direct AVX2 kernels, or per-image im2col
+/// GEMMs, on two workers); `conv2dForwardReference` is the naive loop they
+/// are tested against. In training the direct path keeps the padded
+/// channels-last input copy it builds in forward for backward.
+///
+/// A following ReLU and max pooling can be folded into the output pass
+/// (`canFold`, decided once by the planner): the ReLU saves two full passes
+/// over the activations, and pooling each image while its maps are in cache
+/// means the full-size maps are never stored. Pooling folds only when the
+/// direct path takes whole images per worker (at least two images); for
+/// other batches the caller pools separately.
 public struct Conv2D: Layer {
   struct Cache {
     var input: Tensor
     var geometry: cvz_conv_geometry
-    /// The activated output, when the fused ReLU needs its mask.
+    /// The rectified output (pooled, with pooling folded) whose mask a
+    /// folded ReLU needs in backward.
     var output: Tensor?
     /// The fast path's padded channels-last copy of `input`, which backward
     /// would otherwise build again (empty when the path keeps none).
     var savedInput: [Float]
-    /// With fused max pooling: its geometry and each pooled cell's winner.
-    /// `output` then holds the pooled maps.
+    /// With folded max pooling: its geometry and each pooled cell's winner.
     var pooling: (geometry: cvz_pool_geometry, argmax: [Int32])? = nil
   }
 
@@ -34,34 +38,28 @@ public struct Conv2D: Layer {
   public let strides: (y: Int, x: Int)
   public let padding: Padding
   public let inputChannels: Int
-  public let activation: Activation.Function
   public var kernel: Parameter
   public var bias: Parameter
   private var cache: Cache?
-  /// Runs activations other than ReLU and linear after the convolution.
-  private var separateActivation: Activation?
 
   public var kind: String { "Conv2D" }
 
   /// A layer with a Glorot-uniform kernel drawn from `generator` and zero bias.
   public init(
     inputChannels: Int, filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1),
-    padding: Padding = .valid, activation: Activation.Function = .linear,
-    generator: inout SeededGenerator
+    padding: Padding = .valid, generator: inout SeededGenerator
   ) {
     let (kh, kw) = kernelSize
     let kernel = GlorotUniform.sample(
       shape: Shape(kh, kw, inputChannels, filters), fanIn: kh * kw * inputChannels,
       fanOut: kh * kw * filters, using: &generator)
     self.init(
-      kernel: kernel, bias: Tensor(zeros: Shape(filters)), strides: strides, padding: padding,
-      activation: activation)
+      kernel: kernel, bias: Tensor(zeros: Shape(filters)), strides: strides, padding: padding)
   }
 
   /// A layer with the given HWIO `kernel` (kh, kw, cin, filters) and `bias` (filters).
   public init(
-    kernel: Tensor, bias: Tensor, strides: (Int, Int) = (1, 1), padding: Padding = .valid,
-    activation: Activation.Function = .linear
+    kernel: Tensor, bias: Tensor, strides: (Int, Int) = (1, 1), padding: Padding = .valid
   ) {
     precondition(kernel.shape.rank == 4, "Conv2D kernel must be (kh, kw, cin, filters)")
     precondition(bias.shape == Shape(kernel.shape[3]), "Conv2D bias must be (filters)")
@@ -70,27 +68,40 @@ public struct Conv2D: Layer {
     kernelSize = (kernel.shape[0], kernel.shape[1])
     inputChannels = kernel.shape[2]
     self.strides = strides
-    precondition(activation != .softmax, "Conv2D cannot apply softmax to feature maps")
     self.padding = padding
-    self.activation = activation
-    separateActivation = activation == .relu || activation == .linear ? nil : Activation(activation)
     self.kernel = Parameter(name: "kernel", value: kernel)
     self.bias = Parameter(name: "bias", value: bias)
   }
 
-  public func outputShape(for inputShape: Shape) -> Shape {
-    precondition(inputShape.rank == 3 && inputShape[0] == inputChannels,
-      "Conv2D expects (\(inputChannels), H, W), got \(inputShape)")
-    let g = geometry(batch: 1, height: inputShape[1], width: inputShape[2])
-    return Shape(filters, Int(g.out_height), Int(g.out_width))
-  }
-
-  func geometry(batch: Int, height: Int, width: Int) -> cvz_conv_geometry {
-    let window = WindowGeometry(
+  private func window(height: Int, width: Int) -> WindowGeometry? {
+    WindowGeometry(
       inputHeight: height, inputWidth: width, kernel: (kernelSize.height, kernelSize.width),
       strides: (strides.y, strides.x), padding: padding)
+  }
+
+  public func outputShape(for inputShape: Shape) throws(EngineError) -> Shape {
+    guard inputShape.rank == 3 && inputShape[0] == inputChannels else {
+      throw .incompatibleShape(
+        operation: kind, expected: "(\(inputChannels), H, W)", found: [inputShape])
+    }
+    guard let g = window(height: inputShape[1], width: inputShape[2]) else {
+      throw .windowLargerThanInput(
+        windowHeight: kernelSize.height, windowWidth: kernelSize.width,
+        inputHeight: inputShape[1], inputWidth: inputShape[2])
+    }
+    return Shape(filters, g.outputHeight, g.outputWidth)
+  }
+
+  /// The C kernels' geometry for an (N, cin, H, W) input.
+  func geometry(_ shape: Shape) -> cvz_conv_geometry {
+    precondition(shape.rank == 4 && shape[1] == inputChannels,
+      "Conv2D expects (N, \(inputChannels), H, W), got \(shape)")
+    let (height, width) = (shape[2], shape[3])
+    guard let window = window(height: height, width: width) else {
+      preconditionFailure("Conv2D kernel \(kernelSize) is larger than the \(height)x\(width) input")
+    }
     return cvz_conv_geometry(
-      batch: Int32(batch), in_channels: Int32(inputChannels), in_height: Int32(height),
+      batch: Int32(shape[0]), in_channels: Int32(inputChannels), in_height: Int32(height),
       in_width: Int32(width), out_channels: Int32(filters),
       kernel_height: Int32(kernelSize.height), kernel_width: Int32(kernelSize.width),
       stride_y: Int32(strides.y), stride_x: Int32(strides.x), pad_top: Int32(window.padTop),
@@ -99,7 +110,29 @@ public struct Conv2D: Layer {
   }
 
   public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
-    forward(input, mode: mode, fusingReLU: false)
+    forward(input, mode: mode, relu: false)
+  }
+
+  /// Takes a ReLU, max pooling, or a ReLU then max pooling.
+  public func canFold(_ stages: [FusionRole]) -> Bool {
+    var rest = stages[...]
+    if rest.first == .relu { rest = rest.dropFirst() }
+    if case .maxPooling = rest.first { rest = rest.dropFirst() }
+    return rest.isEmpty
+  }
+
+  public mutating func forward(
+    _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
+  ) -> (output: Tensor, folded: Int) {
+    precondition(inputs.count == 1 && canFold(stages), "Conv2D cannot fold \(stages)")
+    let relu = stages.first == .relu
+    if case .maxPooling(let window) = stages.last {
+      var g = geometry(inputs[0].shape)
+      if cvz_conv2d_pooling_fuses(&g) != 0 {
+        return (forward(inputs[0], mode: mode, relu: relu, pooling: window), stages.count)
+      }
+    }
+    return (forward(inputs[0], mode: mode, relu: relu), relu ? 1 : 0)
   }
 
   /// Room for the fast path's padded channels-last input copy, kept for
@@ -111,17 +144,12 @@ public struct Conv2D: Layer {
     return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
   }
 
-  /// `forward` followed by a ReLU that belongs to the next layer
-  /// (`Sequential` fuses `Conv2D` + `Activation(.relu)` this way); backward
+  /// The convolution, rectified in its output pass with `relu`; backward
   /// then expects the gradient of the rectified output.
-  mutating func forward(_ input: Tensor, mode: Mode, fusingReLU: Bool) -> Tensor {
-    precondition(!fusingReLU || activation == .linear, "only a linear Conv2D can take a ReLU")
-    precondition(input.shape.rank == 4 && input.shape[1] == inputChannels,
-      "Conv2D expects (N, \(inputChannels), H, W), got \(input.shape)")
-    var g = geometry(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
-    let relu: Int32 = activation == .relu || fusingReLU ? 1 : 0
+  private mutating func forward(_ input: Tensor, mode: Mode, relu: Bool) -> Tensor {
+    var g = geometry(input.shape)
     var savedInput = Self.savedInputBuffer(for: &g, mode: mode)
-    var output = Tensor(
+    let output = Tensor(
       uninitialized: Shape(input.shape[0], filters, Int(g.out_height), Int(g.out_width))
     ) { y in
       input.storage.withUnsafeBufferPointer { x in
@@ -129,48 +157,28 @@ public struct Conv2D: Layer {
           bias.value.storage.withUnsafeBufferPointer { b in
             savedInput.withUnsafeMutableBufferPointer { saved in
               cvz_conv2d_forward(
-                &g, x.baseAddress, k.baseAddress, b.baseAddress, relu, y.baseAddress,
+                &g, x.baseAddress, k.baseAddress, b.baseAddress, relu ? 1 : 0, y.baseAddress,
                 saved.isEmpty ? nil : saved.baseAddress)
             }
           }
         }
       }
     }
-    if var separate = separateActivation {
-      output = separate.forward(output, mode: mode)
-      separateActivation = separate
-    }
     cache = mode == .training
-      ? Cache(
-        input: input, geometry: g, output: relu == 1 ? output : nil, savedInput: savedInput)
+      ? Cache(input: input, geometry: g, output: relu ? output : nil, savedInput: savedInput)
       : nil
     return output
   }
 
-  /// Whether `forward(_:mode:fusingReLU:pooling:)` can pool this input in
-  /// the same pass: max pooling, a ReLU or no activation, and the direct
-  /// path with whole images per worker.
-  func canFusePooling(_ pooling: Pooling2D, inputShape: Shape) -> Bool {
-    guard pooling.reduction == .max, separateActivation == nil, inputShape.rank == 4,
-      inputShape[1] == inputChannels
-    else { return false }
-    var g = geometry(batch: inputShape[0], height: inputShape[2], width: inputShape[3])
-    return cvz_conv2d_pooling_fuses(&g) != 0
-  }
-
-  /// `forward(_:mode:fusingReLU:)` followed by the max `pooling` layer that
-  /// comes next (`Sequential` fuses them when `canFusePooling`): each
-  /// image's maps are pooled while still in cache, so the full-size output
-  /// is never stored. Returns the pooled maps, equal to the two layers run
-  /// one after the other; backward then expects their gradient.
-  mutating func forward(
-    _ input: Tensor, mode: Mode, fusingReLU: Bool, pooling: Pooling2D
+  /// The convolution (rectified with `relu`) followed by max pooling with
+  /// `window`, each image pooled while its maps are in cache, so the
+  /// full-size output is never stored. Equal to the two run one after the
+  /// other; backward then expects the gradient of the pooled maps.
+  private mutating func forward(
+    _ input: Tensor, mode: Mode, relu: Bool, pooling window: PoolWindow
   ) -> Tensor {
-    precondition(!fusingReLU || activation == .linear, "only a linear Conv2D can take a ReLU")
-    precondition(canFusePooling(pooling, inputShape: input.shape), "pooling cannot be fused here")
-    var g = geometry(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
-    var pool = pooling.poolGeometry(Shape(1, filters, Int(g.out_height), Int(g.out_width)))
-    let relu: Int32 = activation == .relu || fusingReLU ? 1 : 0
+    var g = geometry(input.shape)
+    var pool = window.cGeometry(Shape(1, filters, Int(g.out_height), Int(g.out_width)))
     var savedInput = Self.savedInputBuffer(for: &g, mode: mode)
     let shape = Shape(input.shape[0], filters, Int(pool.out_height), Int(pool.out_width))
     var argmax = [Int32](unsafeUninitializedCapacity: shape.count) { _, count in
@@ -183,8 +191,8 @@ public struct Conv2D: Layer {
             savedInput.withUnsafeMutableBufferPointer { saved in
               argmax.withUnsafeMutableBufferPointer { winners in
                 cvz_conv2d_forward_pooled(
-                  &g, &pool, x.baseAddress, k.baseAddress, b.baseAddress, relu, y.baseAddress,
-                  winners.baseAddress, saved.isEmpty ? nil : saved.baseAddress)
+                  &g, &pool, x.baseAddress, k.baseAddress, b.baseAddress, relu ? 1 : 0,
+                  y.baseAddress, winners.baseAddress, saved.isEmpty ? nil : saved.baseAddress)
               }
             }
           }
@@ -193,7 +201,7 @@ public struct Conv2D: Layer {
     }
     cache = mode == .training
       ? Cache(
-        input: input, geometry: g, output: relu == 1 ? output : nil, savedInput: savedInput,
+        input: input, geometry: g, output: relu ? output : nil, savedInput: savedInput,
         pooling: (pool, argmax))
       : nil
     return output
@@ -210,11 +218,6 @@ public struct Conv2D: Layer {
   private mutating func backward(_ dOutput: Tensor, needsInputGradient: Bool) -> Tensor {
     guard var cache else { preconditionFailure("Conv2D.backward without a training forward") }
     self.cache = nil
-    var dOutput = dOutput
-    if var separate = separateActivation {
-      dOutput = separate.backward(dOutput)
-      separateActivation = separate
-    }
     let reluOutput = cache.output ?? Tensor(zeros: Shape(0))
     let mapGeometry = cache.pooling.map { ($0.geometry.out_height, $0.geometry.out_width) }
     let (outputHeight, outputWidth) =

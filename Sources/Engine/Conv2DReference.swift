@@ -13,7 +13,7 @@ public func conv2dForwardReference(
   let (kh, kw, cout) = (kernel.shape[0], kernel.shape[1], kernel.shape[3])
   precondition(kernel.shape[2] == cin, "kernel input channels \(kernel.shape[2]) != \(cin)")
   let g = WindowGeometry(
-    inputHeight: h, inputWidth: w, kernel: (kh, kw), strides: strides, padding: padding)
+    checkedHeight: h, width: w, kernel: (kh, kw), strides: strides, padding: padding)
   var output = Tensor(zeros: Shape(n, cout, g.outputHeight, g.outputWidth))
   for b in 0..<n {
     for o in 0..<cout {
@@ -48,7 +48,7 @@ public func conv2dBackwardReference(
   let (n, cin, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
   let (kh, kw, cout) = (kernel.shape[0], kernel.shape[1], kernel.shape[3])
   let g = WindowGeometry(
-    inputHeight: h, inputWidth: w, kernel: (kh, kw), strides: strides, padding: padding)
+    checkedHeight: h, width: w, kernel: (kh, kw), strides: strides, padding: padding)
   var dInput = [Double](repeating: 0, count: input.count)
   var dKernel = [Double](repeating: 0, count: kernel.count)
   var dBias = [Double](repeating: 0, count: cout)

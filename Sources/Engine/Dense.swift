@@ -1,66 +1,55 @@
 import Tensors
 import _CNNKernels
 
-/// A fully connected layer (Keras `Dense`): y = activation(x·W + b).
+/// A fully connected layer (Keras `Dense` without its activation):
+/// y = x·W + b.
 ///
-/// Input (N, in) → output (N, units). The activation defaults to linear;
-/// softmax here is the model's output softmax (fused with the loss by
-/// `Sequential.trainingStep`). The kernel (in, units) is "kernel" and
+/// Input (N, in) → output (N, units). The kernel (in, units) is "kernel" and
 /// the bias (units) is "bias", as in Keras. The products run through
 /// `cvz_sgemm` (OpenBLAS, rows split over two workers);
 /// `denseForwardReference` is the naive loop it is tested against.
 public struct Dense: Layer {
   struct Cache {
     var input: Tensor
-    /// False when the caller took the logits (softmax fused with the loss).
-    var activated: Bool
   }
 
   public let inputFeatures: Int
   public let units: Int
-  public let activation: Activation.Function
   public var kernel: Parameter
   public var bias: Parameter
   private var cache: Cache?
-  private var activationLayer: Activation
 
   public var kind: String { "Dense" }
 
   /// A layer with a Glorot-uniform kernel drawn from `generator` and zero bias.
   public init(
-    inputFeatures: Int, units: Int, activation: Activation.Function = .linear,
-    generator: inout SeededGenerator
+    inputFeatures: Int, units: Int, generator: inout SeededGenerator
   ) {
     let kernel = GlorotUniform.sample(
       shape: Shape(inputFeatures, units), fanIn: inputFeatures, fanOut: units, using: &generator)
-    self.init(kernel: kernel, bias: Tensor(zeros: Shape(units)), activation: activation)
+    self.init(kernel: kernel, bias: Tensor(zeros: Shape(units)))
   }
 
   /// A layer with the given `kernel` (in, units) and `bias` (units).
-  public init(kernel: Tensor, bias: Tensor, activation: Activation.Function = .linear) {
+  public init(kernel: Tensor, bias: Tensor) {
     precondition(kernel.shape.rank == 2, "Dense kernel must be (in, units)")
     precondition(bias.shape == Shape(kernel.shape[1]), "Dense bias must be (units)")
     inputFeatures = kernel.shape[0]
     units = kernel.shape[1]
-    self.activation = activation
-    activationLayer = Activation(activation)
     self.kernel = Parameter(name: "kernel", value: kernel)
     self.bias = Parameter(name: "bias", value: bias)
   }
 
-  public func outputShape(for inputShape: Shape) -> Shape {
-    precondition(inputShape == Shape(inputFeatures),
-      "Dense expects (\(inputFeatures)) features, got \(inputShape); add Flatten before Dense")
+  public func outputShape(for inputShape: Shape) throws(EngineError) -> Shape {
+    guard inputShape == Shape(inputFeatures) else {
+      throw .incompatibleShape(
+        operation: kind, expected: "(\(inputFeatures)) features (add Flatten first)",
+        found: [inputShape])
+    }
     return Shape(units)
   }
 
   public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
-    forward(input, mode: mode, applyingActivation: true)
-  }
-
-  /// `forward`, optionally stopping before the activation (for the fused
-  /// softmax cross-entropy); backward then expects the gradient of that output.
-  mutating func forward(_ input: Tensor, mode: Mode, applyingActivation: Bool) -> Tensor {
     precondition(input.shape.rank == 2 && input.shape[1] == inputFeatures,
       "Dense expects (N, \(inputFeatures)), got \(input.shape)")
     let n = input.shape[0]
@@ -77,8 +66,8 @@ public struct Dense: Layer {
         }
       }
     }
-    cache = mode == .training ? Cache(input: input, activated: applyingActivation) : nil
-    return applyingActivation ? activationLayer.forward(output, mode: mode) : output
+    cache = mode == .training ? Cache(input: input) : nil
+    return output
   }
 
   public mutating func backward(_ dOutput: Tensor) -> Tensor {
@@ -92,7 +81,6 @@ public struct Dense: Layer {
   private mutating func backward(_ dOutput: Tensor, needsInputGradient: Bool) -> Tensor {
     guard let cache else { preconditionFailure("Dense.backward without a training forward") }
     self.cache = nil
-    let dOutput = cache.activated ? activationLayer.backward(dOutput) : dOutput
     let n = cache.input.shape[0]
     precondition(dOutput.shape == Shape(n, units), "Dense dOutput must be (\(n), \(units))")
     let (k, m) = (Int32(inputFeatures), Int32(units))

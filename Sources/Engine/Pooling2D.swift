@@ -1,19 +1,57 @@
 import Tensors
 import _CNNKernels
 
+/// A pooling window: its size, strides and padding.
+public struct PoolWindow: Sendable, Hashable {
+  public var height, width: Int
+  public var strideY, strideX: Int
+  public var padding: Padding
+
+  /// `strides` defaults to the window size, as in Keras.
+  public init(size: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid) {
+    let strides = strides ?? size
+    precondition(size.0 >= 1 && size.1 >= 1 && strides.0 >= 1 && strides.1 >= 1,
+      "pool size and strides must be at least 1")
+    (height, width) = size
+    (strideY, strideX) = strides
+    self.padding = padding
+  }
+
+  func geometry(height h: Int, width w: Int) -> WindowGeometry? {
+    WindowGeometry(
+      inputHeight: h, inputWidth: w, kernel: (height, width), strides: (strideY, strideX),
+      padding: padding)
+  }
+
+  /// The C kernels' geometry for pooling an (N, C, H, W) input whose shape
+  /// inference has accepted.
+  func cGeometry(_ shape: Shape) -> cvz_pool_geometry {
+    let g = WindowGeometry(
+      checkedHeight: shape[2], width: shape[3], kernel: (height, width),
+      strides: (strideY, strideX), padding: padding)
+    return cvz_pool_geometry(
+      planes: Int32(shape[0] * shape[1]), in_height: Int32(g.inputHeight),
+      in_width: Int32(g.inputWidth), pool_height: Int32(g.kernelHeight),
+      pool_width: Int32(g.kernelWidth), stride_y: Int32(g.strideY), stride_x: Int32(g.strideX),
+      pad_top: Int32(g.padTop), pad_left: Int32(g.padLeft), out_height: Int32(g.outputHeight),
+      out_width: Int32(g.outputWidth))
+  }
+}
+
 /// 2-D pooling: Keras `MaxPooling2D` and `AveragePooling2D`, and L2 pooling.
 ///
-/// Input (N, C, H, W) → output (N, C, H′, W′), H′ = (H − p) / s + 1 for
-/// `.valid` and ceil(H / s) for `.same` (see `Padding`). `strides` defaults
-/// to `poolSize`, as in Keras; windows may overlap (size 3, stride 2).
-/// Padded cells never count: max ignores them and average and L2 divide by
-/// the number of real cells in the window (TensorFlow's behaviour).
-/// L2 pooling is sqrt(mean of squares) over the window, the "L2 pooling" of
-/// Nielsen's Neural Networks and Deep Learning, chapter 6; its gradient
-/// x / (count · y) is taken as zero where y is zero. Max pooling routes
-/// the gradient to the first maximum in the window. Max pooling, the one in
-/// the hot path, runs in C (`cvz_max_pool_*`); average and L2 use the
-/// reference loops in `Pooling2DReference.swift`.
+/// Input (N, C, H, W) → output (N, C, H′, W′), sizes from `Padding`
+/// (H′ = (H − p) / s + 1 for `.valid`, ceil(H / s) for `.same`). `strides`
+/// defaults to `poolSize`, as in Keras; windows may overlap (size 3,
+/// stride 2). Padded cells never count: max ignores them and average and
+/// L2 divide by the number of real cells in the window (TensorFlow's
+/// behaviour). L2 pooling is sqrt(mean of squares) over the window, the
+/// "L2 pooling" of Nielsen's Neural Networks and Deep Learning, chapter 6;
+/// its gradient x / (count · y) is taken as zero where y is zero. Max
+/// pooling routes the gradient to the first maximum in the window. Max
+/// pooling, the one in the hot path, runs in C (`cvz_max_pool_*`), and a
+/// convolution before it can fold it into its own pass (`fusionRole`);
+/// average and L2 use the reference loops in `Pooling2DReference.swift`.
 public struct Pooling2D: Layer {
   public enum Reduction: String, Sendable, CaseIterable {
     case max, average, l2
@@ -29,23 +67,20 @@ public struct Pooling2D: Layer {
   }
 
   public let reduction: Reduction
-  public let poolSize: (height: Int, width: Int)
-  public let strides: (y: Int, x: Int)
-  public let padding: Padding
+  public let window: PoolWindow
   private var cache: Cache?
 
   public init(
     _ reduction: Reduction, poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil,
     padding: Padding = .valid
   ) {
-    let strides = strides ?? poolSize
-    precondition(poolSize.0 >= 1 && poolSize.1 >= 1 && strides.0 >= 1 && strides.1 >= 1,
-      "pool size and strides must be at least 1")
     self.reduction = reduction
-    self.poolSize = poolSize
-    self.strides = strides
-    self.padding = padding
+    window = PoolWindow(size: poolSize, strides: strides, padding: padding)
   }
+
+  public var poolSize: (height: Int, width: Int) { (window.height, window.width) }
+  public var strides: (y: Int, x: Int) { (window.strideY, window.strideX) }
+  public var padding: Padding { window.padding }
 
   public var kind: String {
     switch reduction {
@@ -55,15 +90,17 @@ public struct Pooling2D: Layer {
     }
   }
 
-  func geometry(height: Int, width: Int) -> WindowGeometry {
-    WindowGeometry(
-      inputHeight: height, inputWidth: width, kernel: (poolSize.height, poolSize.width),
-      strides: (strides.y, strides.x), padding: padding)
-  }
+  public var fusionRole: FusionRole? { reduction == .max ? .maxPooling(window) : nil }
 
-  public func outputShape(for inputShape: Shape) -> Shape {
-    precondition(inputShape.rank == 3, "\(kind) expects (C, H, W), got \(inputShape)")
-    let g = geometry(height: inputShape[1], width: inputShape[2])
+  public func outputShape(for inputShape: Shape) throws(EngineError) -> Shape {
+    guard inputShape.rank == 3 else {
+      throw .incompatibleShape(operation: kind, expected: "(C, H, W)", found: [inputShape])
+    }
+    guard let g = window.geometry(height: inputShape[1], width: inputShape[2]) else {
+      throw .windowLargerThanInput(
+        windowHeight: window.height, windowWidth: window.width, inputHeight: inputShape[1],
+        inputWidth: inputShape[2])
+    }
     return Shape(inputShape[0], g.outputHeight, g.outputWidth)
   }
 
@@ -77,7 +114,7 @@ public struct Pooling2D: Layer {
       return output
     }
     precondition(input.count < Int(Int32.max), "\(kind) input too large for 32-bit indices")
-    var g = poolGeometry(input.shape)
+    var g = window.cGeometry(input.shape)
     let outputShape = Shape(input.shape[0], input.shape[1], Int(g.out_height), Int(g.out_width))
     // Every window writes its winner, so the indices need no zero fill.
     var argmax = [Int32](unsafeUninitializedCapacity: outputShape.count) { _, count in
@@ -104,7 +141,7 @@ public struct Pooling2D: Layer {
         input: input, dOutput: dOutput, reduction: reduction, poolSize: poolSize, strides: strides,
         padding: padding)
     }
-    var g = poolGeometry(cache.inputShape)
+    var g = window.cGeometry(cache.inputShape)
     return Tensor(uninitialized: cache.inputShape) { dx in
       dOutput.storage.withUnsafeBufferPointer { dy in
         cache.argmax.withUnsafeBufferPointer { winners in
@@ -112,16 +149,5 @@ public struct Pooling2D: Layer {
         }
       }
     }
-  }
-
-  /// The C kernels' geometry for pooling an (N, C, H, W) input.
-  func poolGeometry(_ shape: Shape) -> cvz_pool_geometry {
-    let g = geometry(height: shape[2], width: shape[3])
-    return cvz_pool_geometry(
-      planes: Int32(shape[0] * shape[1]), in_height: Int32(g.inputHeight),
-      in_width: Int32(g.inputWidth), pool_height: Int32(g.kernelHeight),
-      pool_width: Int32(g.kernelWidth), stride_y: Int32(g.strideY), stride_x: Int32(g.strideX),
-      pad_top: Int32(g.padTop), pad_left: Int32(g.padLeft), out_height: Int32(g.outputHeight),
-      out_width: Int32(g.outputWidth))
   }
 }

@@ -10,7 +10,7 @@ public func pooling2dForwardReference(
 ) -> Tensor {
   let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
   let g = WindowGeometry(
-    inputHeight: h, inputWidth: w, kernel: poolSize, strides: strides, padding: padding)
+    checkedHeight: h, width: w, kernel: poolSize, strides: strides, padding: padding)
   var output = Tensor(zeros: Shape(n, c, g.outputHeight, g.outputWidth))
   for b in 0..<n {
     for ch in 0..<c {
@@ -46,7 +46,7 @@ public func pooling2dBackwardReference(
 ) -> Tensor {
   let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
   let g = WindowGeometry(
-    inputHeight: h, inputWidth: w, kernel: poolSize, strides: strides, padding: padding)
+    checkedHeight: h, width: w, kernel: poolSize, strides: strides, padding: padding)
   let output = pooling2dForwardReference(
     input: input, reduction: reduction, poolSize: poolSize, strides: strides, padding: padding)
   var dInput = Tensor(zeros: input.shape)

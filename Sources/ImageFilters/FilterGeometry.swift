@@ -1,11 +1,11 @@
 import ImageCodecs
+import Tensors
 
 /// Where the kernel lands: padding on each side and the output size.
 ///
-/// With padding P (total per axis), stride S, dilation D, kernel F and input I:
-/// O = floor((I + P − D·(F−1) − 1) / S) + 1 (Keras/TF, PyTorch). Output pixel o
-/// reads input pixels o·S − P_before + k·D for k in 0..<F.
-/// See https://www.tensorflow.org/api_docs/python/tf/nn#notes_on_padding_2
+/// The output size and the padding amounts are `Padding`'s (one formula for
+/// the filter and the network engine). Output pixel o reads input pixels
+/// o·S − P_before + k·D for k in 0..<F.
 public struct FilterGeometry: Sendable, Equatable {
   public let inputWidth: Int
   public let inputHeight: Int
@@ -37,29 +37,26 @@ public struct FilterGeometry: Sendable, Equatable {
     else {
       throw .outputTooLarge(width: inputWidth, height: inputHeight)
     }
-    let spanX = d.x * (kernelCols - 1) + 1
-    let spanY = d.y * (kernelRows - 1) + 1
-    switch options.padding {
-    case .valid:
-      (padTop, padBottom, padLeft, padRight) = (0, 0, 0, 0)
-    case .same:
-      (padLeft, padRight) = FilterGeometry.samePadding(input: inputWidth, stride: s.x, span: spanX)
-      (padTop, padBottom) = FilterGeometry.samePadding(input: inputHeight, stride: s.y, span: spanY)
-    case .explicit(let top, let bottom, let left, let right):
+    if case .explicit(let top, let bottom, let left, let right) = options.padding {
       let sizes = 0...FilterGeometry.maximumStep
       guard sizes.contains(top), sizes.contains(bottom), sizes.contains(left),
         sizes.contains(right)
       else {
         throw .invalidPadding(top: top, bottom: bottom, left: left, right: right)
       }
-      (padTop, padBottom, padLeft, padRight) = (top, bottom, left, right)
     }
-    let paddedWidth = inputWidth + padLeft + padRight
-    let paddedHeight = inputHeight + padTop + padBottom
-    guard spanX <= paddedWidth, spanY <= paddedHeight else {
+    let columns = options.padding.window(
+      along: .horizontal, input: inputWidth, window: kernelCols, stride: s.x, dilation: d.x)
+    let rows = options.padding.window(
+      along: .vertical, input: inputHeight, window: kernelRows, stride: s.y, dilation: d.y)
+    guard let columns, let rows else {
+      let (left, right) = options.padding.amounts(
+        along: .horizontal, input: inputWidth, window: kernelCols, stride: s.x, dilation: d.x)
+      let (top, bottom) = options.padding.amounts(
+        along: .vertical, input: inputHeight, window: kernelRows, stride: s.y, dilation: d.y)
       throw .kernelLargerThanImage(
-        kernelWidth: spanX, kernelHeight: spanY,
-        paddedWidth: paddedWidth, paddedHeight: paddedHeight)
+        kernelWidth: d.x * (kernelCols - 1) + 1, kernelHeight: d.y * (kernelRows - 1) + 1,
+        paddedWidth: inputWidth + left + right, paddedHeight: inputHeight + top + bottom)
     }
     self.inputWidth = inputWidth
     self.inputHeight = inputHeight
@@ -67,8 +64,8 @@ public struct FilterGeometry: Sendable, Equatable {
     self.kernelCols = kernelCols
     self.stride = s
     self.dilation = d
-    outputWidth = (paddedWidth - spanX) / s.x + 1
-    outputHeight = (paddedHeight - spanY) / s.y + 1
+    (outputWidth, padLeft, padRight) = columns
+    (outputHeight, padTop, padBottom) = rows
   }
 
   /// The geometry of `operation` on `image`.
@@ -98,11 +95,4 @@ public struct FilterGeometry: Sendable, Equatable {
   /// Largest stride, dilation or explicit padding accepted (2²⁴): far beyond
   /// any image, small enough that no size arithmetic can overflow.
   public static let maximumStep = 1 << 24
-
-  /// TF 'same': the smaller half before, the odd pixel after.
-  private static func samePadding(input: Int, stride: Int, span: Int) -> (Int, Int) {
-    let outputs = (input - 1) / stride + 1
-    let total = max((outputs - 1) * stride + span - input, 0)
-    return (total / 2, total - total / 2)
-  }
 }

@@ -1,3 +1,5 @@
+import Tensors
+
 /// A pair of per-axis step sizes (stride or dilation).
 public struct AxisPair: Sendable, Equatable, CustomStringConvertible {
   public var x: Int
@@ -9,22 +11,6 @@ public struct AxisPair: Sendable, Equatable, CustomStringConvertible {
   /// The same value on both axes.
   public init(_ both: Int) { self.init(x: both, y: both) }
   public var description: String { x == y ? "\(x)" : "\(x),\(y)" }
-}
-
-/// How much border surrounds the image before the kernel slides over it.
-public enum Padding: Sendable, Equatable {
-  /// No padding: a W×H image and an F×F kernel give (W−F+1)×(H−F+1) at stride 1.
-  case valid
-  /// TensorFlow/Keras `same`: output ceil(I/S); total padding
-  /// max((ceil(I/S)−1)·S + D·(F−1) + 1 − I, 0), the odd pixel at the bottom/right.
-  case same
-  /// Explicit pixels on each side (all ≥ 0).
-  case explicit(top: Int, bottom: Int, left: Int, right: Int)
-
-  /// `n` pixels on every side (`--padding N`).
-  public static func symmetric(_ n: Int) -> Padding {
-    .explicit(top: n, bottom: n, left: n, right: n)
-  }
 }
 
 /// The value of pixels outside the image, read when padding or kernel reach past it.

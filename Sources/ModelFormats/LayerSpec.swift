@@ -51,22 +51,14 @@ public struct Size2: Hashable, Sendable, CustomStringConvertible {
 /// One layer of a model spec, with its Keras hyper-parameters.
 ///
 /// Conv2D and Dense carry their activation as Keras does (one summary row,
-/// one name); the engine builds it as a separate layer.
+/// one name); the graph builder gives it a node of its own. Activations,
+/// pooling reductions and padding are the engine's own types, so the spec
+/// and the network never translate between two spellings of one idea.
 public enum LayerSpec: Hashable, Sendable {
-  public enum Activation: String, CaseIterable, Hashable, Sendable {
-    case linear, relu, sigmoid, tanh, softmax
-  }
-
-  public enum Padding: String, CaseIterable, Hashable, Sendable {
-    /// No padding: the output shrinks by kernel − 1.
-    case valid
-    /// Zero padding so the output is ceil(input / stride), as Keras/TensorFlow.
-    case same
-  }
-
-  public enum Pooling: String, CaseIterable, Hashable, Sendable {
-    case max, average, l2
-  }
+  public typealias Activation = Engine.Activation.Function
+  public typealias Pooling = Pooling2D.Reduction
+  /// `valid` or `same` in spec text; explicit amounts only from code.
+  public typealias Padding = Tensors.Padding
 
   case conv2d(filters: Int, kernel: Size2, strides: Size2, padding: Padding, activation: Activation)
   case dense(units: Int, activation: Activation)
@@ -122,7 +114,7 @@ public enum LayerSpec: Hashable, Sendable {
     switch self {
     case .conv2d(let filters, let kernel, let strides, let padding, let activation):
       return "conv2d filters=\(filters) kernel=\(kernel) strides=\(strides) "
-        + "padding=\(padding.rawValue) activation=\(activation.rawValue)"
+        + "padding=\(padding) activation=\(activation.rawValue)"
     case .dense(let units, let activation):
       return "dense units=\(units) activation=\(activation.rawValue)"
     case .pooling2d(_, let pool, let strides):

@@ -65,8 +65,8 @@ public struct ModelSpec: Hashable, Sendable {
   }
 
   /// The shape a layer produces from `input`, or why it cannot take it.
-  /// Conv and pooling follow Keras: valid gives (in − k) / s + 1 rounded down,
-  /// same gives ceil(in / s).
+  /// Conv and pooling sizes are `Padding`'s (Keras: valid gives
+  /// (in − k) / s + 1 rounded down, same gives ceil(in / s)).
   static func outputShape(
     of layer: LayerSpec, input: FeatureShape, line: Int
   ) throws(ModelSpecError) -> FeatureShape {
@@ -88,29 +88,28 @@ public struct ModelSpec: Hashable, Sendable {
       guard case .image(let h, let w, _) = input else {
         throw incompatible("needs an image input; conv2d cannot follow flatten or dense")
       }
-      switch padding {
-      case .same:
-        return .image(
-          height: (h + strides.height - 1) / strides.height,
-          width: (w + strides.width - 1) / strides.width, channels: filters)
-      case .valid:
-        guard kernel.height <= h, kernel.width <= w else {
-          throw incompatible("kernel \(kernel) is larger than the \(h)x\(w) input")
-        }
-        return .image(
-          height: (h - kernel.height) / strides.height + 1,
-          width: (w - kernel.width) / strides.width + 1, channels: filters)
+      guard
+        let rows = padding.window(
+          along: .vertical, input: h, window: kernel.height, stride: strides.height),
+        let columns = padding.window(
+          along: .horizontal, input: w, window: kernel.width, stride: strides.width)
+      else {
+        throw incompatible("kernel \(kernel) is larger than the \(h)x\(w) input")
       }
+      return .image(height: rows.output, width: columns.output, channels: filters)
     case .pooling2d(_, let pool, let strides):
       guard case .image(let h, let w, let c) = input else {
         throw incompatible("needs an image input; pooling cannot follow flatten or dense")
       }
-      guard pool.height <= h, pool.width <= w else {
+      guard
+        let rows = Padding.valid.window(
+          along: .vertical, input: h, window: pool.height, stride: strides.height),
+        let columns = Padding.valid.window(
+          along: .horizontal, input: w, window: pool.width, stride: strides.width)
+      else {
         throw incompatible("pool \(pool) is larger than the \(h)x\(w) input")
       }
-      return .image(
-        height: (h - pool.height) / strides.height + 1,
-        width: (w - pool.width) / strides.width + 1, channels: c)
+      return .image(height: rows.output, width: columns.output, channels: c)
     case .dense(let units, _):
       guard case .flat = input else {
         throw incompatible("needs a flat input; add `flatten` before it")

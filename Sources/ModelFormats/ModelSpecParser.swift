@@ -112,7 +112,7 @@ extension ModelSpec {
         filters: try reader.int("filters", in: 1...(1 << 16)),
         kernel: kernel,
         strides: try reader.size("strides", in: 1...sizeLimit, default: Size2(square: 1)),
-        padding: try reader.choice("padding", default: .valid),
+        padding: try reader.padding("padding"),
         activation: try reader.choice("activation", default: .linear))
     case "dense":
       return .dense(
@@ -181,6 +181,17 @@ private struct ValueReader {
         line: line, parameter: name, token: token, expected: "a number in [0, 1)")
     }
     return value
+  }
+
+  /// `valid` (the default) or `same`.
+  func padding(_ name: String) throws(ModelSpecError) -> LayerSpec.Padding {
+    guard let token = values[name] else { return .valid }
+    switch token.lowercased() {
+    case "valid": return .valid
+    case "same": return .same
+    default:
+      throw .invalidValue(line: line, parameter: name, token: token, expected: "one of valid, same")
+    }
   }
 
   func choice<T: RawRepresentable & CaseIterable>(

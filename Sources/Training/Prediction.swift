@@ -52,7 +52,7 @@ extension Sequential {
     }
     var output = predict(images, batchSize: batchSize)
     let classes = output.shape[1]
-    if (layers.last as? Activation)?.function != .softmax {
+    if !endsInSoftmax {
       output.storage.withUnsafeMutableBufferPointer {
         Activation.softmaxRows($0, features: classes)
       }

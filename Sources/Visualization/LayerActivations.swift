@@ -12,7 +12,8 @@ import Tensors
 /// error. Dropout is the identity at inference and is skipped.
 public enum LayerActivations {
   /// The output of layer `index` for `input` (1, C, H, W), where C is the
-  /// model's input channels and H × W any size the windows fit in.
+  /// model's input channels and H × W any size the windows fit in. Runs the
+  /// model's network up to that row's tensor (`Network.activation(of:for:)`).
   public static func compute(model: ModelFile, input: Tensor, through index: Int)
     throws(VisualizationError) -> Tensor
   {
@@ -20,44 +21,26 @@ public enum LayerActivations {
     guard index >= 0 && index < spec.layers.count else {
       throw .noSuchLayer(index: index, layerCount: spec.layers.count)
     }
-    var x = input
-    let names = spec.layerNames
     for i in 0...index {
-      let layer = spec.layers[i]
-      switch layer {
-      case .conv2d(_, let kernel, let strides, let padding, let activation):
-        try checkFits(x, window: kernel, strides: strides, padding: padding.rawValue, layer: i)
-        let (k, b) = try weights(model, layer: names[i])
-        var conv = Conv2D(
-          kernel: k, bias: b, strides: (strides.height, strides.width),
-          padding: padding == .valid ? .valid : .same)
-        x = conv.forward(x, mode: .inference)
-        var act = Activation(function(activation))
-        x = act.forward(x, mode: .inference)
-      case .pooling2d(let kind, let pool, let strides):
-        try checkFits(x, window: pool, strides: strides, padding: "valid", layer: i)
-        let reduction: Pooling2D.Reduction
-        switch kind {
-        case .max: reduction = .max
-        case .average: reduction = .average
-        case .l2: reduction = .l2
-        }
-        var pooling = Pooling2D(
-          reduction, poolSize: (pool.height, pool.width),
-          strides: (strides.height, strides.width))
-        x = pooling.forward(x, mode: .inference)
-      case .activation(let activation):
-        var act = Activation(function(activation))
-        x = act.forward(x, mode: .inference)
-      case .dropout:
-        continue
+      switch spec.layers[i] {
       case .flatten, .dense:
         throw .wrongLayerKind(
-          index: i, kind: layer.kerasType,
+          index: i, kind: spec.layers[i].kerasType,
           expected: "a convolution, pooling or activation layer before Flatten")
+      case .conv2d, .pooling2d, .activation, .dropout:
+        continue
       }
     }
-    return x
+    var network = model.makeModel()
+    do {
+      return try network.activation(of: spec.tensorName(ofRow: index), for: input)
+    } catch .node(let node, .windowLargerThanInput(let wh, let ww, let ih, let iw)) {
+      throw .inputTooSmall(
+        layer: spec.row(ofNode: node) ?? index, width: iw, height: ih,
+        window: Size2(wh, ww).description)
+    } catch {
+      preconditionFailure("input \(input.shape) does not fit the model: \(error)")
+    }
   }
 
   /// Spec indices of the Conv2D layers, in order.
@@ -91,28 +74,5 @@ public enum LayerActivations {
       let bias = model.parameters.first(where: { $0.name == name + "/bias" })
     else { throw .missingWeights(layer: name) }
     return (kernel.tensor, bias.tensor)
-  }
-
-  /// Throws when a window no longer fits the (shrinking) image.
-  private static func checkFits(
-    _ x: Tensor, window: Size2, strides: Size2, padding: String, layer: Int
-  )
-    throws(VisualizationError)
-  {
-    guard padding == "valid" else { return }
-    let (h, w) = (x.shape[2], x.shape[3])
-    if h < window.height || w < window.width {
-      throw .inputTooSmall(layer: layer, width: w, height: h, window: window.description)
-    }
-  }
-
-  private static func function(_ activation: LayerSpec.Activation) -> Activation.Function {
-    switch activation {
-    case .linear: return .linear
-    case .relu: return .relu
-    case .sigmoid: return .sigmoid
-    case .tanh: return .tanh
-    case .softmax: return .softmax
-    }
   }
 }

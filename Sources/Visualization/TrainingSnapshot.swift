@@ -16,24 +16,10 @@ public struct SnapshotFiles: Equatable, Sendable {
 /// fixed probe image; viridis, per-map range) in `folder`, which must exist.
 ///
 /// `probe` is one sample (1, C, H, W) shaped as the model's input. Call it at
-/// the end of every Nth epoch; it runs one inference pass of one layer.
-public func writeTrainingSnapshot(model: Sequential, probe: Tensor, epoch: Int, folder: String)
-  throws(VisualizationError) -> SnapshotFiles
-{
-  guard let convIndex = model.layers.firstIndex(where: { $0 is Conv2D }),
-    var conv = model.layers[convIndex] as? Conv2D
-  else { throw .noLayer(kind: "Conv2D") }
-  var maps = conv.forward(probe, mode: .inference)
-  if convIndex + 1 < model.layers.count, var activation = model.layers[convIndex + 1] as? Activation
-  {
-    maps = activation.forward(maps, mode: .inference)
-  }
-  return try writeSnapshotPictures(
-    kernel: conv.kernel.value, maps: maps, epoch: epoch, folder: folder)
-}
-
-/// The same snapshot from a model file, such as the checkpoint `convviz
-/// train` writes at the end of every epoch.
+/// the end of every Nth epoch; it runs the network up to that layer.
+///
+/// The model is a file, such as the checkpoint `convviz train` writes at the
+/// end of every epoch.
 public func writeTrainingSnapshot(model: ModelFile, probe: Tensor, epoch: Int, folder: String)
   throws(VisualizationError) -> SnapshotFiles
 {

@@ -59,7 +59,7 @@ extension Filter {
     switch padding {
     case .valid: break
     case .same: parts.append("same")
-    case .pixels(let n): parts.append("pad\(n)")
+    case .explicit: parts.append("pad\(padding)")
     }
     if padding != .valid && border != .zero { parts.append(border.rawValue) }
     if range != .clamp { parts.append(range.rawValue) }

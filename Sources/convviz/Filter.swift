@@ -2,6 +2,7 @@ import ArgumentParser
 import ImageFilters
 import Dispatch
 import ImageCodecs
+import Tensors
 
 struct Filter: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -59,8 +60,8 @@ struct Filter: ParsableCommand {
   @Option(
     parsing: .unconditional,
     help: "valid: no padding, so a 3×3 kernel turns W×H into (W−2)×(H−2); same: keep W×H at stride 1; N: N pixels on every side.",
-    transform: PaddingChoice.parse)
-  var padding: PaddingChoice = .valid
+    transform: Padding.parse)
+  var padding: Padding = .valid
 
   @Option(help: "Value of pixels outside the image (reflect mirrors without repeating the edge).")
   var border: Border = .zero
@@ -175,7 +176,7 @@ struct Filter: ParsableCommand {
   private func filterOptions() -> FilterOptions {
     FilterOptions(
       stride: AxisPair(x: strideX ?? stride ?? 1, y: strideY ?? stride ?? 1),
-      dilation: AxisPair(dilation), padding: padding.padding, border: border,
+      dilation: AxisPair(dilation), padding: padding, border: border,
       range: range, scale: scale, bias: bias)
   }
 }

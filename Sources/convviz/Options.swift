@@ -1,6 +1,7 @@
 import ArgumentParser
 import ImageFilters
 import ImageCodecs
+import Tensors
 
 /// Decoding flags shared by every command that reads photos.
 struct DecodingOptions: ParsableArguments {
@@ -26,18 +27,15 @@ struct DecodingOptions: ParsableArguments {
   }
 }
 
-/// `--padding valid|same|N`.
-enum PaddingChoice: ExpressibleByArgument, Equatable, Sendable {
-  case valid, same
-  case pixels(Int)
-
-  init?(argument: String) {
-    guard let choice = try? Self.parse(argument) else { return nil }
-    self = choice
+/// `--padding valid|same|N` (N pixels on every side).
+extension Padding: ExpressibleByArgument {
+  public init?(argument: String) {
+    guard let padding = try? Self.parse(argument) else { return nil }
+    self = padding
   }
 
   /// The option's value, with a message that says what is wrong with it.
-  @Sendable static func parse(_ argument: String) throws -> PaddingChoice {
+  @Sendable static func parse(_ argument: String) throws -> Padding {
     switch argument {
     case "valid": return .valid
     case "same": return .same
@@ -48,26 +46,12 @@ enum PaddingChoice: ExpressibleByArgument, Equatable, Sendable {
       guard n >= 0 else {
         throw ValidationError("padding cannot be negative; give valid, same or 0 or more pixels")
       }
-      return .pixels(n)
+      return .symmetric(n)
     }
   }
 
-  static var allValueStrings: [String] { ["valid", "same", "N"] }
-  var defaultValueDescription: String {
-    switch self {
-    case .valid: return "valid"
-    case .same: return "same"
-    case .pixels(let n): return String(n)
-    }
-  }
-
-  var padding: Padding {
-    switch self {
-    case .valid: return .valid
-    case .same: return .same
-    case .pixels(let n): return .symmetric(n)
-    }
-  }
+  public static var allValueStrings: [String] { ["valid", "same", "N"] }
+  public var defaultValueDescription: String { description }
 }
 
 extension Border: ExpressibleByArgument {}

@@ -25,7 +25,8 @@ final class FilterParsingTests: XCTestCase {
   func testRepeatedKernelsAndPaddingValues() throws {
     let filter = try Filter.parse(["--kernel", "blur", "-k", "1,0,-1;2,0,-2;1,0,-1", "--padding", "2", "a.png"])
     XCTAssertEqual(filter.kernel, ["blur", "1,0,-1;2,0,-2;1,0,-1"])
-    XCTAssertEqual(filter.padding, .pixels(2))
+    XCTAssertEqual(filter.padding, .symmetric(2))
+    XCTAssertThrowsError(try Filter.parse(["--padding", "-1", "a.png"]))
     XCTAssertEqual(try Filter.parse(["--padding", "same", "a.png"]).padding, .same)
   }
 

@@ -11,14 +11,20 @@ final class Conv2DTests: XCTestCase {
 
   private let nine = Tensor(shape: Shape(1, 1, 3, 3), storage: (1...9).map(Float.init))
 
-  func testOutputShapes() {
+  func testOutputShapes() throws {
     var generator = SeededGenerator(seed: 1)
     let valid = Conv2D(inputChannels: 3, filters: 8, kernelSize: (3, 3), generator: &generator)
-    XCTAssertEqual(valid.outputShape(for: Shape(3, 28, 28)), Shape(8, 26, 26))
+    XCTAssertEqual(try valid.outputShape(for: Shape(3, 28, 28)), Shape(8, 26, 26))
     let same = Conv2D(
       inputChannels: 3, filters: 8, kernelSize: (3, 3), strides: (2, 2), padding: .same,
       generator: &generator)
-    XCTAssertEqual(same.outputShape(for: Shape(3, 7, 8)), Shape(8, 4, 4))
+    XCTAssertEqual(try same.outputShape(for: Shape(3, 7, 8)), Shape(8, 4, 4))
+    XCTAssertThrowsError(try valid.outputShape(for: Shape(3, 2, 8))) {
+      XCTAssertEqual(
+        $0 as? EngineError,
+        .windowLargerThanInput(windowHeight: 3, windowWidth: 3, inputHeight: 2, inputWidth: 8))
+    }
+    XCTAssertThrowsError(try valid.outputShape(for: Shape(1, 28, 28)))
     XCTAssertEqual(valid.kernel.value.shape, Shape(3, 3, 3, 8))
     XCTAssertEqual(valid.bias.value.shape, Shape(8))
   }
@@ -74,6 +80,14 @@ final class Conv2DTests: XCTestCase {
     Case(n: 1, cin: 8, h: 8, w: 8, cout: 8, kh: 2, kw: 2, sy: 1, sx: 1, padding: .same),
     Case(n: 1, cin: 8, h: 7, w: 7, cout: 16, kh: 5, kw: 5, sy: 1, sx: 1, padding: .same),
     Case(n: 4, cin: 32, h: 8, w: 8, cout: 32, kh: 3, kw: 3, sy: 1, sx: 1, padding: .valid),
+    // Explicit and asymmetric padding (ONNX `pads`), on both paths.
+    Case(n: 2, cin: 3, h: 7, w: 6, cout: 4, kh: 3, kw: 3, sy: 1, sx: 1, padding: .symmetric(1)),
+    Case(
+      n: 2, cin: 8, h: 9, w: 8, cout: 16, kh: 3, kw: 3, sy: 2, sx: 1,
+      padding: .explicit(top: 2, bottom: 0, left: 1, right: 2)),
+    Case(
+      n: 1, cin: 2, h: 5, w: 5, cout: 3, kh: 2, kw: 3, sy: 1, sx: 2,
+      padding: .explicit(top: 0, bottom: 1, left: 0, right: 3)),
   ]
 
   /// The layer's input, kernel and bias gradients against the reference's.
@@ -130,9 +144,9 @@ final class Conv2DTests: XCTestCase {
       let input = GradientCheck.randomTensor(Shape(c.n, c.cin, c.h, c.w), &generator)
       let kernel = GradientCheck.randomTensor(Shape(c.kh, c.kw, c.cin, c.cout), &generator)
       let bias = GradientCheck.randomTensor(Shape(c.cout), &generator)
-      var layer = Conv2D(
-        kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding, activation: .relu)
-      let output = layer.forward(input, mode: .training)
+      var layer = Conv2D(kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding)
+      let (output, folded) = layer.forward([input], mode: .training, folding: [.relu])
+      XCTAssertEqual(folded, 1, "a ReLU always folds")
       let linear = conv2dForwardReference(
         input: input, kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding)
       let expected = Tensor(shape: linear.shape, storage: linear.storage.map { max($0, 0) })
@@ -174,24 +188,31 @@ final class Conv2DTests: XCTestCase {
     }
   }
 
-  func testFusedActivationsMatchSeparateLayers() {
+  /// A network's Conv2D + activation (folded for ReLU, two steps for the
+  /// others) against the two layers run one after the other.
+  func testFusedActivationsMatchSeparateLayers() throws {
     var generator = SeededGenerator(seed: 17)
     let input = GradientCheck.randomTensor(Shape(3, 2, 7, 6), &generator)
     for function in [Activation.Function.relu, .tanh, .sigmoid] {
       let kernel = GradientCheck.randomTensor(Shape(3, 3, 2, 4), &generator)
       let bias = GradientCheck.randomTensor(Shape(4), &generator)
-      var fused = Conv2D(kernel: kernel, bias: bias, padding: .same, activation: function)
+      var network = Network(
+        inputShape: Shape(2, 7, 6),
+        layers: [Conv2D(kernel: kernel, bias: bias, padding: .same), Activation(function)])
+      XCTAssertEqual(network.inferencePlan.steps.count, function == .relu ? 1 : 2, "\(function)")
       var plain = Conv2D(kernel: kernel, bias: bias, padding: .same)
       var separate = Activation(function)
-      let y = fused.forward(input, mode: .training)
+      let y = network.forward(input, mode: .training)
       let expected = separate.forward(plain.forward(input, mode: .training), mode: .training)
       XCTAssertLessThan(y.maxAbsoluteDifference(to: expected), 1e-6, "\(function)")
       let dOutput = GradientCheck.randomTensor(y.shape, &generator)
-      let dInput = fused.backward(dOutput)
+      let dInput = try XCTUnwrap(network.backward(dOutput, inputGradient: true))
       let dExpected = plain.backward(separate.backward(dOutput))
       XCTAssertLessThan(dInput.maxAbsoluteDifference(to: dExpected), 1e-5, "\(function)")
-      XCTAssertLessThan(fused.kernel.grad.maxAbsoluteDifference(to: plain.kernel.grad), 1e-5)
-      XCTAssertLessThan(fused.bias.grad.maxAbsoluteDifference(to: plain.bias.grad), 1e-5)
+      var gradients: [Tensor] = []
+      network.forEachParameter { gradients.append($0.grad) }
+      XCTAssertLessThan(gradients[0].maxAbsoluteDifference(to: plain.kernel.grad), 1e-5)
+      XCTAssertLessThan(gradients[1].maxAbsoluteDifference(to: plain.bias.grad), 1e-5)
     }
   }
 
@@ -202,14 +223,16 @@ final class Conv2DTests: XCTestCase {
     for _ in 0..<1000 {
       let input = GradientCheck.randomTensor(Shape(1, 2, 4, 4), &generator)
       let layer = Conv2D(
-        inputChannels: 2, filters: 2, kernelSize: (3, 3), activation: .relu, generator: &generator)
+        inputChannels: 2, filters: 2, kernelSize: (3, 3), generator: &generator)
+      let network = Network(inputShape: Shape(2, 4, 4), layers: [layer, Activation(.relu)])
+      XCTAssertEqual(network.inferencePlan.steps.map(\.stages), [[.relu]])
       let pre = conv2dForwardReference(
         input: input, kernel: layer.kernel.value, bias: layer.bias.value, strides: (1, 1),
         padding: .valid)
       guard pre.storage.allSatisfy({ abs($0) > 0.3 }), pre.storage.contains(where: { $0 < 0 }),
         pre.storage.contains(where: { $0 > 0 })
       else { continue }
-      GradientCheck.check(layer, input: input, epsilon: 1e-3)
+      GradientCheck.check(network, input: input, epsilon: 1e-3)
       return
     }
     XCTFail("no kink-free case found")

@@ -6,12 +6,17 @@ final class PoolingTests: XCTestCase {
   // 4×4 plane 1...16 (row-major).
   private let plane = Tensor(shape: Shape(1, 1, 4, 4), storage: (1...16).map(Float.init))
 
-  func testShapes() {
-    XCTAssertEqual(Pooling2D(.max).outputShape(for: Shape(32, 24, 24)), Shape(32, 12, 12))
-    XCTAssertEqual(Pooling2D(.max, poolSize: (3, 3), strides: (2, 2)).outputShape(for: Shape(8, 13, 13)), Shape(8, 6, 6))
+  func testShapes() throws {
+    XCTAssertEqual(try Pooling2D(.max).outputShape(for: Shape(32, 24, 24)), Shape(32, 12, 12))
+    XCTAssertEqual(try Pooling2D(.max, poolSize: (3, 3), strides: (2, 2)).outputShape(for: Shape(8, 13, 13)), Shape(8, 6, 6))
     XCTAssertEqual(
-      Pooling2D(.average, poolSize: (3, 3), strides: (2, 2), padding: .same).outputShape(for: Shape(1, 5, 4)),
+      try Pooling2D(.average, poolSize: (3, 3), strides: (2, 2), padding: .same).outputShape(for: Shape(1, 5, 4)),
       Shape(1, 3, 2))
+    XCTAssertThrowsError(try Pooling2D(.max, poolSize: (3, 3)).outputShape(for: Shape(1, 2, 5))) {
+      XCTAssertEqual(
+        $0 as? EngineError,
+        .windowLargerThanInput(windowHeight: 3, windowWidth: 3, inputHeight: 2, inputWidth: 5))
+    }
     XCTAssertEqual(Pooling2D(.max).kind, "MaxPooling2D")
     XCTAssertEqual(Pooling2D(.average).kind, "AveragePooling2D")
   }

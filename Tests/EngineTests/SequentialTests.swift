@@ -139,63 +139,66 @@ final class SequentialTests: XCTestCase {
     XCTAssertLessThan(whole.maxAbsoluteDifference(to: pieces), 1e-6)
   }
 
-  func testDenseSoftmaxIsFusedWithLoss() {
+  /// The training plan stops before the output softmax and the loss takes
+  /// the logits, so logits that would saturate the probabilities still
+  /// give a finite loss and the exact gradient (softmax − onehot) / N.
+  func testOutputSoftmaxIsLeftToTheLoss() {
     var g = SeededGenerator(seed: 30)
     let dense = Dense(inputFeatures: 4, units: 3, generator: &g)
-    var fused = Sequential(
-      inputShape: Shape(4),
-      layers: [Dense(kernel: dense.kernel.value, bias: dense.bias.value, activation: .softmax)])
-    var separate = Sequential(
-      inputShape: Shape(4),
-      layers: [Dense(kernel: dense.kernel.value, bias: dense.bias.value), Activation(.softmax)])
-    // Logits large enough that the unfused probabilities would saturate.
+    var model = Sequential(inputShape: Shape(4), layers: [dense, Activation(.softmax)])
+    XCTAssertTrue(model.trainingPlan.leavesSoftmaxToLoss)
+    XCTAssertEqual(model.trainingPlan.output, "0")
+    XCTAssertFalse(model.inferencePlan.leavesSoftmaxToLoss)
+    XCTAssertTrue(model.endsInSoftmax)
     var input = GradientCheck.randomTensor(Shape(5, 4), &g, scale: 100)
     input.storage[0] = 1000
     let labels = [0, 1, 2, 1, 0]
-    let a = fused.trainingStep(input: input, labels: labels)
-    let b = separate.trainingStep(input: input, labels: labels)
-    XCTAssert(a.loss.isFinite)
-    XCTAssertEqual(a.loss, b.loss, accuracy: 1e-3 * max(1, abs(b.loss)))
-    var gradients: [[Tensor]] = [[], []]
-    fused.forEachParameter { gradients[0].append($0.grad) }
-    separate.forEachParameter { gradients[1].append($0.grad) }
-    for (x, y) in zip(gradients[0], gradients[1]) { XCTAssertLessThan(x.maxAbsoluteDifference(to: y), 1e-4) }
+    let step = model.trainingStep(input: input, labels: labels)
+    XCTAssert(step.loss.isFinite)
+
+    var reference = dense
+    let logits = reference.forward(input, mode: .training)
+    let loss = SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: labels)
+    XCTAssertEqual(step.loss, loss.loss)
+    XCTAssertEqual(step.output, loss.probabilities)
+    _ = reference.backward(loss.dLogits)
+    var gradients: [Tensor] = []
+    model.forEachParameter { gradients.append($0.grad) }
+    XCTAssertEqual(gradients, [reference.kernel.grad, reference.bias.grad])
   }
 
   func testConvReLUPairRunsFusedWithSameResults() {
     var model = Self.tinyNet(seed: 31)
+    XCTAssertEqual(model.trainingPlan.steps[0].names, ["0", "1", "2"], "Conv2D+ReLU+MaxPool")
     let (images, labels) = Self.bars(count: 6, seed: 32)
     let saved = model.generatorStates
     let step = model.trainingStep(input: images, labels: labels)
     var fusedGradients: [Tensor] = []
     model.forEachParameter { fusedGradients.append($0.grad) }
 
-    // The same computation layer by layer, without Sequential's fusion.
-    var layers = Self.tinyNet(seed: 31).layers
-    for i in layers.indices { layers[i].generatorState = saved[i] }
-    var x = images
-    for i in 0..<(layers.count - 1) { x = layers[i].forward(x, mode: .training) }
+    // The same computation layer by layer, without the plan's fusion.
+    var plain = Self.tinyNet(seed: 31)
+    plain.generatorStates = saved
+    var layers = LayerByLayer(plain)
+    let count = layers.operations.count - 1
+    let x = layers.forward(images, mode: .training, count: count)
     let loss = SoftmaxCrossEntropy.lossAndGradient(logits: x, labels: labels)
     XCTAssertEqual(loss.loss, step.loss, accuracy: 1e-6)
-    var d = loss.dLogits
-    for i in stride(from: layers.count - 2, through: 0, by: -1) { d = layers[i].backward(d) }
-    var plainGradients: [Tensor] = []
-    for i in layers.indices { layers[i].forEachParameter { plainGradients.append($0.grad) } }
+    _ = layers.backward(loss.dLogits, count: count)
+    let plainGradients = layers.gradients()
     XCTAssertEqual(plainGradients.count, fusedGradients.count)
     for (a, b) in zip(fusedGradients, plainGradients) { XCTAssertLessThan(a.maxAbsoluteDifference(to: b), 1e-6) }
   }
 
-  /// Convolutions whose max pooling Sequential fuses: a ReLU Conv2D with a
-  /// 2×2 pool, a linear Conv2D + Activation(.relu) with an overlapping 3×3
-  /// stride-2 pool, and a linear Conv2D with a pool and no ReLU.
+  /// Convolutions whose ReLU and max pooling the plan folds: with a 2×2
+  /// pool, with an overlapping 3×3 stride-2 pool, and a pool without ReLU.
   static func pooledNet(seed: UInt64) -> Sequential {
     var g = SeededGenerator(seed: seed)
     return Sequential(
       inputShape: Shape(8, 14, 14),
       layers: [
-        Conv2D(
-          inputChannels: 8, filters: 16, kernelSize: (3, 3), padding: .same, activation: .relu,
-          generator: &g),
+        Conv2D(inputChannels: 8, filters: 16, kernelSize: (3, 3), padding: .same, generator: &g),
+        Activation(.relu),
         Pooling2D(.max),
         Conv2D(inputChannels: 16, filters: 16, kernelSize: (3, 3), generator: &g),
         Activation(.relu),
@@ -210,31 +213,27 @@ final class SequentialTests: XCTestCase {
 
   func testConvMaxPoolRunsFusedWithSameResults() throws {
     var model = Self.pooledNet(seed: 41)
+    XCTAssertEqual(
+      model.trainingPlan.steps.map(\.names),
+      [["0", "1", "2"], ["3", "4", "5"], ["6", "7"], ["8"], ["9"]])
     var generator = SeededGenerator(seed: 42)
     let images = GradientCheck.randomTensor(Shape(5, 8, 14, 14), &generator)
     let labels = [0, 2, 1, 1, 0]
-    // Each pool is fusable at the shape it sees, so the test exercises the fused path.
-    let shapes = [model.inputShape] + model.layerOutputShapes()
-    for (convIndex, poolIndex) in [(0, 1), (2, 4), (5, 6)] {
-      let conv = try XCTUnwrap(model.layers[convIndex] as? Conv2D)
-      let pool = try XCTUnwrap(model.layers[poolIndex] as? Pooling2D)
-      let input = Shape([5] + shapes[convIndex].dims)
-      XCTAssertTrue(conv.canFusePooling(pool, inputShape: input), "layer \(convIndex)")
-    }
+    // Every pool folds at run time at this batch, so the fused kernels run.
+    _ = model.forward(images, mode: .training)
+    XCTAssertEqual(model.pendingBackwardRun?.folded, [2, 2, 1, 0, 0, 0])
     let step = model.trainingStep(input: images, labels: labels)
     var fusedGradients: [Tensor] = []
     model.forEachParameter { fusedGradients.append($0.grad) }
 
-    // The same computation layer by layer, without Sequential's fusion.
-    var layers = Self.pooledNet(seed: 41).layers
-    var y = images
-    for i in 0..<(layers.count - 1) { y = layers[i].forward(y, mode: .training) }
+    // The same computation layer by layer, without the plan's fusion.
+    var layers = LayerByLayer(Self.pooledNet(seed: 41))
+    let count = layers.operations.count - 1
+    let y = layers.forward(images, mode: .training, count: count)
     let loss = SoftmaxCrossEntropy.lossAndGradient(logits: y, labels: labels)
     XCTAssertEqual(loss.loss, step.loss, "the fused forward is the same arithmetic")
-    var d = loss.dLogits
-    for i in stride(from: layers.count - 2, through: 0, by: -1) { d = layers[i].backward(d) }
-    var plainGradients: [Tensor] = []
-    for i in layers.indices { layers[i].forEachParameter { plainGradients.append($0.grad) } }
+    _ = layers.backward(loss.dLogits, count: count)
+    let plainGradients = layers.gradients()
     XCTAssertEqual(plainGradients.count, fusedGradients.count)
     // The fused backward sums each window's contribution in another order.
     for (a, b) in zip(fusedGradients, plainGradients) {

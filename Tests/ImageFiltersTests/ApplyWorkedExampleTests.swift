@@ -1,4 +1,5 @@
 import ImageCodecs
+import Tensors
 import XCTest
 
 @testable import ImageFilters

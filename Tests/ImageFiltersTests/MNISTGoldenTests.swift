@@ -1,5 +1,6 @@
 import Foundation
 import ImageCodecs
+import Tensors
 import XCTest
 
 @testable import ImageFilters

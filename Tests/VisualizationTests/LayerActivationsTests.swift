@@ -89,4 +89,36 @@ final class LayerActivationsTests: XCTestCase {
       }
     }
   }
+
+  /// Rows after the first run at the photo's own size too (dropout is the
+  /// identity), equal to the layers applied by hand; a window that no
+  /// longer fits names its spec row.
+  func testLaterRowsMatchTheLayersByHand() throws {
+    let spec = try ModelSpec.parse(
+      "input 4 4 1\nconv2d 2 3 relu padding=same\ndropout 0.5\nactivation tanh\n"
+        + "maxpool2d 2\nflatten\ndense 2 softmax\n")
+    let model = ModelFile(
+      spec: spec, metadata: TrainingMetadata(),
+      parameters: spec.makeModel(seed: 2).namedParameters(spec))
+    let input = ramp(height: 7, width: 9)
+    var conv = Conv2D(
+      kernel: model.parameters[0].tensor, bias: model.parameters[1].tensor, padding: .same)
+    var relu = Activation(.relu)
+    var tanh = Activation(.tanh)
+    var pool = Pooling2D(.max)
+    let activated = tanh.forward(
+      relu.forward(conv.forward(input, mode: .inference), mode: .inference), mode: .inference)
+    XCTAssertEqual(
+      try LayerActivations.compute(model: model, input: input, through: 2), activated)
+    XCTAssertEqual(
+      try LayerActivations.compute(model: model, input: input, through: 3),
+      pool.forward(activated, mode: .inference))
+    XCTAssertThrowsError(
+      try LayerActivations.compute(model: model, input: ramp(height: 1, width: 5), through: 3)
+    ) {
+      guard case VisualizationError.inputTooSmall(3, 5, 1, "2x2") = $0 else {
+        return XCTFail("\($0)")
+      }
+    }
+  }
 }

@@ -9,31 +9,38 @@ import XCTest
 @testable import Visualization
 
 final class TrainingSnapshotTests: XCTestCase {
+  /// A model file built from `spec` with weights drawn from `seed`.
+  static func modelFile(_ spec: String, seed: UInt64) throws -> ModelFile {
+    let spec = try ModelSpec.parse(spec)
+    return ModelFile(
+      spec: spec, metadata: TrainingMetadata(),
+      parameters: spec.makeModel(seed: seed).namedParameters(spec))
+  }
+
   func testSnapshotWritesFilterAndFeatureMapPictures() throws {
     let folder = NSTemporaryDirectory() + "snapshot-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    var generator = SeededGenerator(seed: 1)
-    let conv = Conv2D(inputChannels: 1, filters: 4, kernelSize: (3, 3), generator: &generator)
-    let model = Sequential(
-      inputShape: Shape(1, 8, 8), layers: [conv, Activation(.relu), Flatten()])
+    let model = try Self.modelFile("input 8 8 1\nconv2d 4 3 relu\nflatten\n", seed: 1)
     let probe = Tensor(shape: Shape(1, 1, 8, 8), storage: (0..<64).map { Float($0 % 8) / 8 })
     let files = try writeTrainingSnapshot(model: model, probe: probe, epoch: 3, folder: folder)
     XCTAssertEqual(files.filters, folder + "/filters-epoch-003.png")
     XCTAssertEqual(files.featureMaps, folder + "/featuremaps-epoch-003.png")
     let filters = try ImageFile.read(files.filters)
-    let expected = WeightGrid(kernel: conv.kernel.value, title: "Epoch 3: first-layer filters")
-      .render()
+    let expected = WeightGrid(
+      kernel: model.parameters[0].tensor, title: "Epoch 3: first-layer filters"
+    ).render()
     XCTAssertEqual(filters, expected, "the PNG holds exactly the rendered grid")
     let maps = try ImageFile.read(files.featureMaps)
     XCTAssertGreaterThan(maps.width, 2 * 6)
   }
 
-  func testSnapshotNeedsAConvolution() {
-    let model = Sequential(inputShape: Shape(4), layers: [Activation(.relu)])
+  func testSnapshotNeedsAConvolution() throws {
+    let model = try Self.modelFile("input 2 2 1\nactivation relu\n", seed: 1)
     XCTAssertThrowsError(
       try writeTrainingSnapshot(
-        model: model, probe: Tensor(zeros: Shape(1, 4)), epoch: 1, folder: NSTemporaryDirectory())
+        model: model, probe: Tensor(zeros: Shape(1, 1, 2, 2)), epoch: 1,
+        folder: NSTemporaryDirectory())
     ) {
       XCTAssertEqual("\($0)", "the model has no Conv2D layer")
     }
@@ -71,28 +78,20 @@ final class TrainingPicturesTests: XCTestCase {
 }
 
 final class ModelFileSnapshotTests: XCTestCase {
-  func testSnapshotFromAModelFileMatchesTheEngineModel() throws {
+  /// The feature-map picture shows the first convolution's rectified maps,
+  /// computed here layer by layer without the network's plan.
+  func testSnapshotShowsTheFirstConvolutionsActivations() throws {
     let folder = NSTemporaryDirectory() + "snapshot-file-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(
-      atPath: folder + "/a", withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(
-      atPath: folder + "/b", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    let spec = try ModelSpec.parse("input 8 8 1\nconv2d 3 3 relu\nflatten\ndense 2 softmax\n")
-    let model = spec.makeModel(seed: 4)
-    var file: ModelFile?
-    var copy = model
-    var parameters: [NamedTensor] = []
-    var names = spec.parameterShapes.map(\.name).makeIterator()
-    copy.forEachParameter { parameters.append(NamedTensor(name: names.next()!, tensor: $0.value)) }
-    file = ModelFile(spec: spec, metadata: TrainingMetadata(), parameters: parameters)
+    let file = try TrainingSnapshotTests.modelFile(
+      "input 8 8 1\nconv2d 3 3 relu\nflatten\ndense 2 softmax\n", seed: 4)
     let probe = Tensor(shape: Shape(1, 1, 8, 8), storage: (0..<64).map { Float($0 % 5) / 5 })
-    let fromEngine = try writeTrainingSnapshot(
-      model: model, probe: probe, epoch: 2, folder: folder + "/a")
-    let fromFile = try writeTrainingSnapshot(
-      model: file!, probe: probe, epoch: 2, folder: folder + "/b")
-    XCTAssertEqual(try ImageFile.read(fromEngine.filters), try ImageFile.read(fromFile.filters))
-    XCTAssertEqual(
-      try ImageFile.read(fromEngine.featureMaps), try ImageFile.read(fromFile.featureMaps))
+    let written = try writeTrainingSnapshot(model: file, probe: probe, epoch: 2, folder: folder)
+    var conv = Conv2D(kernel: file.parameters[0].tensor, bias: file.parameters[1].tensor)
+    var relu = Activation(.relu)
+    let maps = relu.forward(conv.forward(probe, mode: .inference), mode: .inference)
+    let expected = snapshotPictures(kernel: file.parameters[0].tensor, maps: maps, epoch: 2)
+    XCTAssertEqual(try ImageFile.read(written.featureMaps), expected.featureMaps.image)
   }
 }

@@ -1,0 +1,169 @@
+import Tensors
+
+/// How a graph runs: which nodes run as one step (fusion, decided here
+/// once) and which buffer slot holds each tensor between steps.
+///
+/// A plan computes one tensor, `output`, from the graph input, running only
+/// the nodes it depends on. A follower is folded into the step of the node
+/// before it when the tensor between them is not the plan's output, the
+/// follower is its only reader and reads nothing else, and the node's
+/// operation accepts it (`canFold`, given the follower's `fusionRole`):
+/// Conv2D + ReLU + max pooling today. For training, a plan may stop before
+/// the graph's final softmax so that the loss takes the logits
+/// (`leavesSoftmaxToLoss`).
+///
+/// Buffers: every tensor a step writes gets a slot; a slot is free again
+/// once its tensor's last reader has run, so an inference pass holds only
+/// live activations, and a folded intermediate never gets one. Backward
+/// visits the steps in reverse and keeps each tensor's gradient in the
+/// tensor's slot, whose lifetimes reverse with it.
+///
+/// Fusion depends on the graph's structure, not on sizes: a plan for another
+/// input size (a fully convolutional front at a photo's own size) folds the
+/// same nodes, with shapes inferred again for that size.
+public struct ExecutionPlan: Sendable {
+  public struct Step: Sendable, Equatable {
+    /// The node whose operation runs.
+    public let node: Int
+    /// Nodes done in the same pass, in order, and what each one is.
+    public let folded: [Int]
+    public let stages: [FusionRole]
+    /// The names of `node` and the `folded` nodes.
+    public let names: [String]
+    let inputSlots: [Int]
+    let outputSlot: Int
+    /// Slots that no later step reads, free after this step.
+    let releasedSlots: [Int]
+  }
+
+  public let steps: [Step]
+  /// The tensor the plan computes.
+  public let output: String
+  /// True when `output` is the logits under the graph's final softmax.
+  public let leavesSoftmaxToLoss: Bool
+  /// Per-sample shapes of the input and the output.
+  public let inputShape: Shape
+  public let outputShape: Shape
+  /// Slot 0 holds the graph input when the run starts.
+  public let slotCount: Int
+  let outputSlot: Int
+
+  /// Plans the nodes that `output` (the graph's output by default) depends
+  /// on, for per-sample inputs of `inputShape` (the graph's by default).
+  /// With `softmaxToLoss`, a final softmax node is left to the loss.
+  public init(
+    graph: Graph, output: String? = nil, inputShape: Shape? = nil, softmaxToLoss: Bool = false
+  ) throws(EngineError) {
+    var target = try graph.tensor(named: output ?? graph.output)
+    var leavesSoftmax = false
+    if softmaxToLoss, let last = graph.producer(ofTensor: target),
+      graph.nodes[last].op.fusionRole == .softmax, graph.nodeInputs[last].count == 1
+    {
+      target = graph.nodeInputs[last][0]
+      leavesSoftmax = true
+    }
+    let included = Self.ancestors(of: target, in: graph)
+    var readers = [[Int]](repeating: [], count: graph.tensorNames.count)
+    for k in included {
+      for t in graph.nodeInputs[k] where !readers[t].contains(k) { readers[t].append(k) }
+    }
+    let grouped = Self.group(included, graph: graph, readers: readers, target: target)
+    let slots = Self.allocateSlots(grouped, graph: graph, target: target)
+    steps = zip(grouped, slots.steps).map { group, slot in
+      Step(
+        node: group.node, folded: group.folded, stages: group.stages,
+        names: ([group.node] + group.folded).map { graph.nodes[$0].name },
+        inputSlots: slot.inputs, outputSlot: slot.output, releasedSlots: slot.released)
+    }
+    self.output = graph.tensorNames[target]
+    leavesSoftmaxToLoss = leavesSoftmax
+    slotCount = slots.count
+    outputSlot = slots.output
+    self.inputShape = inputShape ?? graph.inputShape
+    let shapes = try Graph.inferShapes(
+      nodes: graph.nodes, nodeInputs: graph.nodeInputs, included: included,
+      inputShape: self.inputShape)
+    outputShape = shapes[target]
+  }
+
+  /// The nodes `target` depends on, ascending.
+  private static func ancestors(of target: Int, in graph: Graph) -> [Int] {
+    var needed = [Bool](repeating: false, count: graph.nodes.count)
+    var pending = [target]
+    while let t = pending.popLast() {
+      guard let k = graph.producer(ofTensor: t), !needed[k] else { continue }
+      needed[k] = true
+      pending += graph.nodeInputs[k]
+    }
+    return graph.nodes.indices.filter { needed[$0] }
+  }
+
+  private struct Group {
+    var node: Int
+    var folded: [Int] = []
+    var stages: [FusionRole] = []
+    /// The tensor the group writes.
+    var output: Int
+  }
+
+  /// Folds each node's single-reader followers into it while its operation
+  /// takes them.
+  private static func group(
+    _ included: [Int], graph: Graph, readers: [[Int]], target: Int
+  ) -> [Group] {
+    var absorbed = Set<Int>()
+    var groups: [Group] = []
+    for k in included where !absorbed.contains(k) {
+      var group = Group(node: k, output: k + 1)
+      while group.output != target, readers[group.output].count == 1 {
+        let next = readers[group.output][0]
+        guard graph.nodeInputs[next] == [group.output], let role = graph.nodes[next].op.fusionRole,
+          graph.nodes[k].op.canFold(group.stages + [role])
+        else { break }
+        group.folded.append(next)
+        group.stages.append(role)
+        group.output = next + 1
+        absorbed.insert(next)
+      }
+      groups.append(group)
+    }
+    return groups
+  }
+
+  /// Gives each written tensor the lowest slot free at its step; a slot
+  /// frees after the last step that reads its tensor (never, for `target`).
+  private static func allocateSlots(
+    _ groups: [Group], graph: Graph, target: Int
+  ) -> (steps: [(inputs: [Int], output: Int, released: [Int])], count: Int, output: Int) {
+    var lastRead = [Int](repeating: -1, count: graph.tensorNames.count)
+    for (s, group) in groups.enumerated() {
+      for t in graph.nodeInputs[group.node] { lastRead[t] = s }
+    }
+    lastRead[target] = groups.count
+    var slotOf = [Int](repeating: -1, count: graph.tensorNames.count)
+    slotOf[0] = 0
+    var free: [Int] = []
+    var count = 1
+    var steps: [(inputs: [Int], output: Int, released: [Int])] = []
+    for (s, group) in groups.enumerated() {
+      let inputs = graph.nodeInputs[group.node].map { slotOf[$0] }
+      let output: Int
+      if let lowest = free.min() {
+        output = lowest
+        free.removeAll { $0 == lowest }
+      } else {
+        output = count
+        count += 1
+      }
+      slotOf[group.output] = output
+      var released: [Int] = []
+      for t in Set(graph.nodeInputs[group.node]) where lastRead[t] == s {
+        released.append(slotOf[t])
+      }
+      released.sort()
+      free += released
+      steps.append((inputs, output, released))
+    }
+    return (steps, count, slotOf[target])
+  }
+}

@@ -1,0 +1,129 @@
+import Tensors
+
+/// Whether a forward pass is part of training (dropout active, caches kept
+/// for backward) or inference.
+public enum Mode: Sendable {
+  case training, inference
+}
+
+/// A trainable tensor and the gradient accumulated for it.
+///
+/// `name` is the Keras-style weight name inside its layer ("kernel", "bias").
+/// Conv kernels are stored in Keras's HWIO layout (kh, kw, inChannels,
+/// outChannels) and Dense kernels as (inFeatures, outFeatures), so that model
+/// files and `.npy` dumps match Keras.
+public struct Parameter: Sendable {
+  public var name: String
+  public var value: Tensor
+  public var grad: Tensor
+
+  public init(name: String, value: Tensor) {
+    self.name = name
+    self.value = value
+    self.grad = Tensor(zeros: value.shape)
+  }
+}
+
+/// What an operation can be when it directly follows another one: work the
+/// producer may fold into its own output pass, so that the tensor between
+/// them is never stored. The planner reads this; the executor never asks
+/// which concrete type an operation is.
+public enum FusionRole: Sendable, Hashable {
+  /// max(x, 0), element-wise.
+  case relu
+  /// Max pooling with this window.
+  case maxPooling(PoolWindow)
+  /// Softmax over each sample's features; a loss may take its logits instead.
+  case softmax
+}
+
+/// One operation of a graph: a node's work, with its parameters.
+///
+/// Tensors carry the batch as their first axis: (N, C, H, W) for images,
+/// (N, F) for flat features; shapes given to `outputShape` are per sample.
+/// `forward` in `.training` mode keeps what `backward` needs; `backward`
+/// adds into the parameters' `grad` (callers zero them between steps) and
+/// returns the gradient of each input whose flag is set (nil for the
+/// others, which the operation may skip computing). Calling `backward`
+/// without a preceding `.training` forward is a programmer error.
+public protocol Operation: Sendable {
+  /// Keras-style kind, e.g. "Conv2D", "MaxPooling2D", "Add".
+  var kind: String { get }
+  /// The per-sample output shape for per-sample input shapes, or why the
+  /// operation cannot take them.
+  func outputShape(for inputShapes: [Shape]) throws(EngineError) -> Shape
+  mutating func forward(_ inputs: [Tensor], mode: Mode) -> Tensor
+  mutating func backward(_ dOutput: Tensor, needsInputGradients: [Bool]) -> [Tensor?]
+  /// Visits every trainable parameter in a fixed order.
+  mutating func forEachParameter(_ body: (inout Parameter) -> Void)
+  /// The state of the operation's own random generator (dropout masks), for
+  /// checkpoints; nil for operations that draw no random numbers. Setting
+  /// nil or an invalid state is ignored.
+  var generatorState: [UInt64]? { get set }
+  /// What this operation is as the follower of another (nil: nothing foldable).
+  var fusionRole: FusionRole? { get }
+  /// Whether `forward(_:mode:folding:)` takes these followers, in order.
+  func canFold(_ stages: [FusionRole]) -> Bool
+  /// `forward` with the followers `stages` (which `canFold` accepted) done
+  /// in the same pass as far as these inputs allow. Returns the output after
+  /// the first `folded` stages; the caller runs the rest. `backward` then
+  /// expects the gradient of that output.
+  mutating func forward(_ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]) -> (
+    output: Tensor, folded: Int
+  )
+}
+
+extension Operation {
+  public mutating func forEachParameter(_ body: (inout Parameter) -> Void) {}
+
+  public var generatorState: [UInt64]? {
+    get { nil }
+    set {}
+  }
+
+  public var fusionRole: FusionRole? { nil }
+
+  public func canFold(_ stages: [FusionRole]) -> Bool { stages.isEmpty }
+
+  public mutating func forward(
+    _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
+  ) -> (output: Tensor, folded: Int) {
+    (forward(inputs, mode: mode), 0)
+  }
+}
+
+/// An operation with one input, as the layers of a sequential network are.
+public protocol Layer: Operation {
+  /// The per-sample output shape for a per-sample input shape.
+  func outputShape(for inputShape: Shape) throws(EngineError) -> Shape
+  mutating func forward(_ input: Tensor, mode: Mode) -> Tensor
+  mutating func backward(_ dOutput: Tensor) -> Tensor
+  /// Like `backward`, but the caller does not need the input gradient (the
+  /// first layer of a network), so layers may skip computing it.
+  mutating func backwardParametersOnly(_ dOutput: Tensor)
+}
+
+extension Layer {
+  public mutating func backwardParametersOnly(_ dOutput: Tensor) {
+    _ = backward(dOutput)
+  }
+
+  public func outputShape(for inputShapes: [Shape]) throws(EngineError) -> Shape {
+    guard inputShapes.count == 1 else {
+      throw .inputCount(operation: kind, expected: 1, found: inputShapes.count)
+    }
+    return try outputShape(for: inputShapes[0])
+  }
+
+  public mutating func forward(_ inputs: [Tensor], mode: Mode) -> Tensor {
+    precondition(inputs.count == 1, "\(kind) takes one input, got \(inputs.count)")
+    return forward(inputs[0], mode: mode)
+  }
+
+  public mutating func backward(_ dOutput: Tensor, needsInputGradients: [Bool]) -> [Tensor?] {
+    precondition(needsInputGradients.count == 1, "\(kind) has one input")
+    if needsInputGradients[0] { return [backward(dOutput)] }
+    backwardParametersOnly(dOutput)
+    return [nil]
+  }
+}
