@@ -70,14 +70,14 @@ struct Evaluate: ParsableCommand {
 
   func run() throws {
     let file = try ModelArgument.readModelFile(model, memory: memory)
-    let inference = file.spec.inferenceMemory(batchSize: batchSize)
-    let what = "\(model): evaluating in batches of \(batchSize)"
-    try memory.check(inference, for: what)
+    try memory.check(file.spec.inferenceMemory(batchSize: 1), for: "\(model): evaluating")
     let splits = try data.load(
       for: file.spec, resize: resize.resize ?? file.metadata.resize, seed: file.metadata.seed,
       labels: labels)
+    let batch = max(1, min(batchSize, max(splits.train.count, splits.test?.count ?? 0)))
     try memory.check(
-      inference + CommandMemory.dataset(splits), for: "\(what) on \(data.describe(splits))")
+      file.spec.inferenceMemory(batchSize: batch) + CommandMemory.dataset(splits),
+      for: "\(model): evaluating in batches of \(batch) on \(data.describe(splits))")
     let chosen = split ?? (splits.test == nil ? .train : .test)
     guard let loaded = chosen == .test ? splits.test : splits.train else {
       throw CommandFailure.usage("\(data.folder) has no test split; use --split train")

@@ -258,11 +258,15 @@ struct Train: ParsableCommand {
       try checkSnapshots(trainer.spec)
       let optimizer = trainer.optimizer.configuration
       let batchSize = trainer.configuration.batchSize
-      try checkMemory(spec: trainer.spec, optimizer: optimizer, batchSize: batchSize)
+      let split = trainer.configuration.validationSplit
+      try checkMemory(
+        spec: trainer.spec, optimizer: optimizer, batchSize: batchSize, validationSplit: split)
       splits = try data.load(
         for: trainer.spec, resize: trainer.resize, seed: trainer.configuration.seed,
         labels: labels)
-      try checkMemory(spec: trainer.spec, optimizer: optimizer, batchSize: batchSize, data: splits)
+      try checkMemory(
+        spec: trainer.spec, optimizer: optimizer, batchSize: batchSize, validationSplit: split,
+        data: splits)
       Terminal.say("resuming \(output) after epoch \(trainer.epochsCompleted) of \(epochs)")
     } else {
       if FileManager.default.fileExists(atPath: output) && !overwrite {
@@ -272,7 +276,9 @@ struct Train: ParsableCommand {
       }
       // validate() made --model required without --resume.
       let argument = try ModelArgument.resolve(model ?? "", allowModelFile: false, memory: memory)
-      try checkMemory(spec: argument.spec, optimizer: optimizerConfiguration, batchSize: batchSize)
+      try checkMemory(
+        spec: argument.spec, optimizer: optimizerConfiguration, batchSize: batchSize,
+        validationSplit: validationSplit)
       let mode = resize.resize ?? .fill
       let spec: ModelSpec
       if case .preset(let preset) = argument, case .image(let h, let w, _) = preset.spec.input {
@@ -289,7 +295,8 @@ struct Train: ParsableCommand {
       }
       try checkSnapshots(spec)
       try checkMemory(
-        spec: spec, optimizer: optimizerConfiguration, batchSize: batchSize, data: splits)
+        spec: spec, optimizer: optimizerConfiguration, batchSize: batchSize,
+        validationSplit: validationSplit, data: splits)
       trainer = try Trainer(
         spec: spec, optimizer: optimizerConfiguration,
         configuration: TrainingConfiguration(
