@@ -183,6 +183,26 @@ struct RowGeometry {
 }
 
 extension FeatureMapBands {
+  /// Room for one band when the caller has no memory budget to share out.
+  public static let defaultBandBytes = 64 << 20
+
+  /// The maps of layer `index` for `input` (1, C, H, W) as a grid with
+  /// tiles of at most `maxTileSide` shows them: made in bands at display
+  /// size when they are larger than that (and the model allows it), else
+  /// whole (`LayerActivations.compute`).
+  public static func displayMaps(
+    model: ModelFile, input: Tensor, through index: Int, maxTileSide: Int,
+    bandBytes: Int = defaultBandBytes
+  ) throws(VisualizationError) -> Tensor {
+    guard input.shape.rank == 4,
+      let bands = FeatureMapBands(
+        spec: model.spec, inputHeight: input.shape[2], inputWidth: input.shape[3],
+        inputChannels: input.shape[1], through: index, maxTileSide: maxTileSide,
+        bandBytes: bandBytes)
+    else { return try LayerActivations.compute(model: model, input: input, through: index) }
+    return try bands.run(model: model, input: input).maps
+  }
+
   /// The maps of `input` (1, C, H, W, the size the bands were planned for)
   /// through `model`, band by band: the shrunk maps (`shrunkShape`), equal
   /// to `GridTile.downsampled(by: factor)` of the whole maps, and the

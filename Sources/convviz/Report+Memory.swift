@@ -9,10 +9,15 @@ extension Report {
   /// once the maps of every convolution at its size fit the memory budget.
   func readSample(_ path: String, file: ModelFile, channels: Int) throws -> Tensor {
     let photo = try ImageFile.read(path)
+    // As ModelReport draws them: at display size, in bands, where they can be.
     let estimates = LayerActivations.convolutionLayers(of: file.spec).map {
       CommandMemory.featureMaps(
         photo: photo, spec: file.spec, channels: channels, layer: $0, maxTileSide: 128,
-        overlay: false)
+        overlay: false,
+        bands: FeatureMapBands(
+          spec: file.spec, inputHeight: photo.height, inputWidth: photo.width,
+          inputChannels: channels, through: $0, maxTileSide: 128,
+          bandBytes: FeatureMapBands.defaultBandBytes))
     }
     let estimate = estimates.max() ?? .zero
     try memory.check(

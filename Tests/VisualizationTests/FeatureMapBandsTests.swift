@@ -83,6 +83,20 @@ final class FeatureMapBandsTests: XCTestCase {
     }
   }
 
+  /// What `report` draws: shrunk maps for a large sample, whole ones for
+  /// a small one.
+  func testDisplayMapsAreShrunkOnlyWhenTheGridWouldShrinkThem() throws {
+    let model = try model("input 8 8 1\nconv2d 3 3 relu\nmaxpool2d 2\nflatten\ndense 2 softmax\n")
+    let large = photo(channels: 1, height: 90, width: 40)
+    let shrunk = try FeatureMapBands.displayMaps(
+      model: model, input: large, through: 1, maxTileSide: 16)
+    XCTAssertEqual(shrunk.shape, Shape(1, 3, 15, 7), "44×19 maps shrunk by 3")
+    let small = photo(channels: 1, height: 12, width: 10)
+    XCTAssertEqual(
+      try FeatureMapBands.displayMaps(model: model, input: small, through: 1, maxTileSide: 16),
+      try LayerActivations.compute(model: model, input: small, through: 1))
+  }
+
   func testWhatCannotBeBandedIsLeftWhole() throws {
     let strided = try ModelSpec.parse("input 9 9 1\nconv2d 2 3 strides=2 padding=same\n")
     XCTAssertNil(
