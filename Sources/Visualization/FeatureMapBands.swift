@@ -84,8 +84,8 @@ public struct FeatureMapBands: Sendable {
         through: layer)
     }
     var rowsPerBand = factor
-    while rowsPerBand < height, bandMemory(rows: rowsPerBand * 2) <= MemoryEstimate(bytes: bandBytes)
-    {
+    let room = MemoryEstimate(bytes: bandBytes)
+    while rowsPerBand < height, bandMemory(rows: rowsPerBand * 2) <= room {
       rowsPerBand *= 2
     }
     var bands: [Band] = []
