@@ -5,6 +5,7 @@ let package = Package(
   name: "convviz",
   products: [
     .executable(name: "convviz", targets: ["convviz"]),
+    .library(name: "Files", targets: ["Files"]),
     .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
     .library(name: "ImageFilters", targets: ["ImageFilters"]),
     .library(name: "Engine", targets: ["Engine"]),
@@ -22,23 +23,23 @@ let package = Package(
       name: "convviz",
       dependencies: [
         "ImageCodecs", "ImageFilters", "Engine", "ModelFormats", "Training", "Datasets",
-        "Visualization", "AtomicFiles",
+        "Visualization", "Files",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .target(name: "AtomicFiles"),
-    .target(name: "ImageCodecs", dependencies: ["_CodecShims", "AtomicFiles"]),
+    .target(name: "Files"),
+    .target(name: "ImageCodecs", dependencies: ["_CodecShims", "Files"]),
     .target(name: "Tensors", dependencies: ["COpenBLAS"]),
-    .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs", "Tensors"]),
+    .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs", "Tensors", "Files"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
-    .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "AtomicFiles"]),
+    .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "Files"]),
     .target(
       name: "Training",
       dependencies: ["Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels"]),
-    .target(name: "Datasets", dependencies: ["ImageCodecs", "Tensors", "CZlib"]),
+    .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
     .target(
       name: "Visualization",
       dependencies: [
-        "Engine", "ModelFormats", "Training", "Datasets", "Tensors", "ImageCodecs", "AtomicFiles",
+        "Engine", "ModelFormats", "Training", "Datasets", "Tensors", "ImageCodecs", "Files",
       ]),
 
     // MARK: Implementation details
@@ -70,7 +71,7 @@ let package = Package(
     // MARK: Tests
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     .testTarget(
-      name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
+      name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs", "Tensors"],
@@ -86,14 +87,14 @@ let package = Package(
       dependencies: ["Training", "ModelFormats", "Engine", "Datasets", "Tensors", "ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs"],
+      name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "VisualizationTests", dependencies: [
         "Visualization", "Engine", "ModelFormats", "Training", "Datasets", "Tensors",
         "ImageCodecs",
       ]),
-    .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles"]),
+    .testTarget(name: "FilesTests", dependencies: ["Files"]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz"]),
   ]
 )

@@ -2,6 +2,7 @@
 # Runs one libFuzzer target for SECONDS (default 60):
 #   scripts/fuzz.sh png 600
 #   scripts/fuzz.sh --build-only png     (build, do not run)
+#   scripts/fuzz.sh --build-only all     (build every target in one go)
 #   scripts/fuzz.sh --no-build png 600   (run what --build-only built)
 # Targets: png jpeg model-file idx cifar image-folder kernel-spec model-spec.
 # Seeds come from Fuzz/corpus/TARGET; the growing corpus lives in
@@ -18,7 +19,9 @@ case "${1:-}" in
 esac
 target=${1:-}
 seconds=${2:-60}
-if [ -z "$target" ] || ! [[ " $targets " == *" $target "* ]]; then
+if [ "$target" = all ] && [ "$build" = 1 ] && [ "$run" = 0 ]; then
+  :
+elif [ -z "$target" ] || ! [[ " $targets " == *" $target "* ]]; then
   echo "usage: scripts/fuzz.sh TARGET [SECONDS]; targets: $targets" >&2
   exit 64
 fi
@@ -34,10 +37,15 @@ ln -sfn "$root" .deps/convviz
 products="$root/.build-fuzz/release"
 if [ "$build" = 1 ]; then
   rm -f "$root/.build-fuzz/release.yaml" "$root/.build-fuzz"/*/release/description.json
-  swift build -c release --product "fuzz-$target" --scratch-path "$root/.build-fuzz" \
+  product=(--product "fuzz-$target")
+  linked=$target
+  if [ "$target" = all ]; then product=(); linked=$targets; fi
+  swift build -c release "${product[@]}" --scratch-path "$root/.build-fuzz" \
     -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address >&2
-  clang -fsanitize=fuzzer,address -x c /dev/null -o "$products/run-fuzz-$target" \
-    -L"$products" -l"fuzz-$target" -Wl,-rpath,"$products" >&2
+  for one in $linked; do
+    clang -fsanitize=fuzzer,address -x c /dev/null -o "$products/run-fuzz-$one" \
+      -L"$products" -l"fuzz-$one" -Wl,-rpath,"$products" >&2
+  done
 fi
 [ "$run" = 1 ] || exit 0
 

@@ -1,4 +1,5 @@
 import CZlib
+import Files
 
 #if canImport(Glibc)
   import Glibc
@@ -27,19 +28,20 @@ struct ByteStream: ~Copyable {
   init(path: String) throws(DatasetError) {
     var info = stat()
     guard stat(path, &info) == 0 else {
-      throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+      if errno == ENOENT || errno == ENOTDIR { throw .file(.notFound(path: path)) }
+      throw .file(.cannotRead(path: path, reason: String(cString: strerror(errno))))
     }
-    guard (info.st_mode & S_IFMT) == S_IFREG else {
-      throw .unreadable(path: path, reason: "not a regular file")
-    }
+    // Never a device or FIFO: /dev/zero, say, would inflate forever.
+    let kind = FileKind(mode: info.st_mode)
+    guard kind == .regular else { throw .file(.notRegularFile(path: path, kind: kind)) }
     guard let raw = fopen(path, "rb") else {
-      throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+      throw .file(.cannotRead(path: path, reason: String(cString: strerror(errno))))
     }
     var magic: [UInt8] = [0, 0]
     let got = fread(&magic, 1, 2, raw)
     fclose(raw)
     guard let file = gzopen(path, "rb") else {
-      throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+      throw .file(.cannotRead(path: path, reason: String(cString: strerror(errno))))
     }
     gzbuffer(file, UInt32(1 << 17))
     self.path = path
@@ -53,7 +55,10 @@ struct ByteStream: ~Copyable {
   /// Reads up to `count` bytes; fewer only at the end of the data.
   ///
   /// Damaged gzip data (including a stream cut short) throws rather than
-  /// looking like an early end of file.
+  /// looking like an early end of file. zlib inflates ahead of what is asked
+  /// for, so a stream cut short is reported only when a read reaches the cut:
+  /// the bytes before it are sound, and a reader that stops early (`--limit`)
+  /// never needs the rest.
   mutating func read(upTo count: Int) throws(DatasetError) -> [UInt8] {
     // Trust the size on disk for raw files; for gzip, grow as data arrives.
     let hint = isGzip ? fileSize * 8 + 4096 : max(fileSize - position, 0)
@@ -86,7 +91,7 @@ struct ByteStream: ~Copyable {
     while skipped < count {
       let want = min(count - skipped, scratch.count)
       let got = scratch.withUnsafeMutableBytes { gzread(file, $0.baseAddress!, UInt32(want)) }
-      try checkStreamError()
+      try checkStreamError(cameShort: got < want)
       guard got > 0 else { break }
       skipped += Int(got)
       position += Int(got)
@@ -114,15 +119,18 @@ struct ByteStream: ~Copyable {
       }
     }
     position += bytes.count
-    try checkStreamError()
+    try checkStreamError(cameShort: bytes.count < capacity)
     if failed { throw .unreadable(path: path, reason: "read failed") }
     return bytes
   }
 
-  private func checkStreamError() throws(DatasetError) {
+  /// Throws the stream's error. "Unexpected end of file" (Z_BUF_ERROR) is
+  /// zlib's note that its read-ahead met the cut; it matters only to a read
+  /// that `cameShort` of what it asked for.
+  private func checkStreamError(cameShort: Bool) throws(DatasetError) {
     var code: Int32 = 0
     let message = gzerror(file, &code)
-    guard code != Z_OK else { return }
+    guard code != Z_OK, code != Z_BUF_ERROR || cameShort else { return }
     let text = message.map { String(cString: $0) } ?? "zlib error \(code)"
     if code == Z_ERRNO {
       throw .unreadable(path: path, reason: String(cString: strerror(errno)))

@@ -1,3 +1,4 @@
+import Files
 import Tensors
 
 /// Loads CIFAR-10 from its official binary batches.
@@ -19,32 +20,42 @@ public enum CIFAR10 {
   /// Whether `folder` (or its `cifar-10-batches-bin`) holds CIFAR-10 batches.
   public static func looksLike(_ folder: String) -> Bool { batchFolder(folder) != nil }
 
-  /// Reads every training batch present and the test batch if present.
-  public static func load(folder: String) throws(DatasetError) -> DatasetSplits {
+  /// Reads every training batch present and the test batch if present
+  /// (each split's first `limit` records when given).
+  public static func load(folder: String, limit: Int? = nil) throws(DatasetError) -> DatasetSplits {
     guard let root = batchFolder(folder) else {
       throw .missingFile(path: folder, expected: "data_batch_1.bin … data_batch_5.bin")
     }
-    let trainPaths = trainFiles.map { FileSystem.join(root, $0) }.filter(FileSystem.isFile)
+    let trainPaths = trainFiles.map { Path.join(root, $0) }.filter(Path.isFile)
     guard !trainPaths.isEmpty else {
       throw .missingFile(path: root, expected: "data_batch_1.bin … data_batch_5.bin")
     }
-    let train = try load(batches: trainPaths)
-    let testPath = FileSystem.join(root, testFile)
-    let test = FileSystem.isFile(testPath) ? try load(batches: [testPath]) : nil
+    let train = try load(batches: trainPaths, limit: limit)
+    let testPath = Path.join(root, testFile)
+    let test = Path.isFile(testPath) ? try load(batches: [testPath], limit: limit) : nil
     return DatasetSplits(train: train, test: test, format: .cifar10)
   }
 
-  /// Reads and concatenates batch files into one (N, 3, 32, 32) data set.
-  public static func load(batches paths: [String]) throws(DatasetError) -> Dataset {
+  /// Reads and concatenates batch files into one (N, 3, 32, 32) data set;
+  /// with `limit`, reading stops after that many records.
+  public static func load(batches paths: [String], limit: Int? = nil) throws(DatasetError)
+    -> Dataset
+  {
     var labels: [Int] = []
     var storage: [Float] = []
     let pixels = recordSize - 1
     let table = PixelConversion.unitScale
     for path in paths {
+      let wanted = limit.map { max($0 - labels.count, 0) } ?? Int.max / recordSize
+      if wanted == 0 { break }
       var stream = try ByteStream(path: path)
-      let bytes = try stream.read(upTo: Int.max)
-      guard bytes.count % recordSize == 0 else {
-        throw .partialRecord(path: path, length: bytes.count, recordSize: recordSize)
+      let bytes = try stream.read(upTo: wanted * recordSize)
+      // Read to the end: the length must be whole records. Stopped early: a
+      // raw file's size on disk still says so (a gzip file's rest is unread).
+      let readToEnd = bytes.count < wanted * recordSize || stream.isGzip
+      let length = readToEnd ? bytes.count : stream.fileSize
+      guard length % recordSize == 0 else {
+        throw .partialRecord(path: path, length: length, recordSize: recordSize)
       }
       let records = bytes.count / recordSize
       labels.reserveCapacity(labels.count + records)
@@ -65,9 +76,9 @@ public enum CIFAR10 {
   }
 
   private static func batchFolder(_ folder: String) -> String? {
-    for root in [folder, FileSystem.join(folder, "cifar-10-batches-bin")] {
+    for root in [folder, Path.join(folder, "cifar-10-batches-bin")] {
       let names = trainFiles + [testFile]
-      if names.contains(where: { FileSystem.isFile(FileSystem.join(root, $0)) }) { return root }
+      if names.contains(where: { Path.isFile(Path.join(root, $0)) }) { return root }
     }
     return nil
   }

@@ -1,3 +1,4 @@
+import ImageCodecs
 import Tensors
 
 /// Labelled images held in memory: what every loader produces and what
@@ -67,10 +68,16 @@ public struct DatasetSplits: Sendable {
   public var train: Dataset
   public var test: Dataset?
   public var format: DatasetFormat
+  /// Images with damaged data that a lenient decode accepted (image folders
+  /// read with `DecodeOptions.lenient`), in file order.
+  public var warnings: [CodecWarning]
 
-  public init(train: Dataset, test: Dataset?, format: DatasetFormat) {
+  public init(
+    train: Dataset, test: Dataset?, format: DatasetFormat, warnings: [CodecWarning] = []
+  ) {
     self.train = train
     self.test = test
     self.format = format
+    self.warnings = warnings
   }
 }

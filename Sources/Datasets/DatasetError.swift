@@ -1,3 +1,4 @@
+import Files
 import ImageCodecs
 
 /// Everything that can go wrong while reading a data set from disk.
@@ -5,7 +6,11 @@ import ImageCodecs
 /// Every case names the file or folder at fault, so the one-line
 /// `description` is enough for a user to find the problem.
 public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
-  /// The file or folder could not be opened (missing, permissions, …).
+  /// A file or folder is missing, not a regular file (a device or FIFO is
+  /// never read), or cannot be opened or listed.
+  case file(FileError)
+  /// The data set folder is unusable as one (a file, or missing), or a read
+  /// failed midway.
   case unreadable(path: String, reason: String)
   /// A gzip file whose compressed stream is damaged or cut short.
   case corruptGzip(path: String, message: String)
@@ -35,8 +40,6 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
   case emptyClass(path: String)
   /// A test class folder whose name is not among the training classes.
   case unknownClass(path: String, knownClasses: [String])
-  /// An image file that could not be decoded by a custom decoder.
-  case undecodableImage(path: String, message: String)
   /// An image file that ImageCodecs could not read; its message names the file.
   case imageCodec(CodecError)
   /// An image whose size differs from the rest of the data set.
@@ -52,6 +55,8 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
 
   public var description: String {
     switch self {
+    case .file(let error):
+      return error.description
     case .unreadable(let path, let reason):
       return "\(path): cannot read: \(reason)"
     case .corruptGzip(let path, let message):
@@ -89,8 +94,6 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
     case .unknownClass(let path, let knownClasses):
       return "\(path): class is not among the training classes ("
         + knownClasses.joined(separator: ", ") + ")"
-    case .undecodableImage(let path, let message):
-      return "\(path): cannot decode image: \(message)"
     case .imageCodec(let error):
       return error.description
     case .imageSizeMismatch(let path, let width, let height, let expectedWidth, let expectedHeight):

@@ -1,3 +1,4 @@
+import Files
 import ImageCodecs
 import Tensors
 
@@ -14,8 +15,8 @@ public enum DatasetFormat: String, Sendable, CaseIterable, CustomStringConvertib
 
   /// Guesses the format of the data set in `folder` from the files it holds.
   public static func detect(_ folder: String) throws(DatasetError) -> DatasetFormat {
-    guard FileSystem.isDirectory(folder) else {
-      if FileSystem.isFile(folder) {
+    guard Path.isDirectory(folder) else {
+      if Path.isFile(folder) {
         throw .unreadable(path: folder, reason: "a data set is a folder, not a file")
       }
       throw .unreadable(path: folder, reason: "no such folder")
@@ -34,29 +35,26 @@ extension DatasetSplits {
   ///   - channels: for image folders, 1 or 3 (nil: from the first image).
   ///     MNIST is always 1 channel and CIFAR-10 always 3.
   ///   - seed: shuffles image-folder files (before any validation split).
-  ///   - limit: keep only the first `limit` samples of each split; image
-  ///     folders decode only those files.
+  ///   - limit: keep only the first `limit` samples of each split; nothing
+  ///     past them is decoded (image files, IDX and CIFAR records alike).
   ///   - size: bring every sample to this size, with its resize mode; a
   ///     size that differs under `.none` is left for the caller to refuse.
-  ///   - decode: reads one PNG or JPEG file (image folders only).
+  ///   - decodeOptions: how image-folder files are decoded (pixel limit,
+  ///     orientation, leniency).
   public static func load(
     _ folder: String, format: DatasetFormat? = nil, channels: Int? = nil, seed: UInt64 = 0,
-    limit: Int? = nil, size: SampleSize? = nil,
-    decode: @escaping ImageFolder.Decoder = ImageFolder.imageCodecs
+    limit: Int? = nil, size: SampleSize? = nil, decodeOptions: DecodeOptions = .default
   ) throws(DatasetError) -> DatasetSplits {
     let resolved: DatasetFormat
     if let format { resolved = format } else { resolved = try DatasetFormat.detect(folder) }
     var splits: DatasetSplits
     switch resolved {
-    case .mnist: splits = try MNIST.load(folder: folder)
-    case .cifar10: splits = try CIFAR10.load(folder: folder)
+    case .mnist: splits = try MNIST.load(folder: folder, limit: limit)
+    case .cifar10: splits = try CIFAR10.load(folder: folder, limit: limit)
     case .imageFolder:
       return try ImageFolder.load(
-        folder: folder, channels: channels, seed: seed, limit: limit, size: size, decode: decode)
-    }
-    if let limit {
-      splits.train = splits.train.prefix(limit)
-      splits.test = splits.test?.prefix(limit)
+        folder: folder, channels: channels, seed: seed, limit: limit, size: size,
+        decodeOptions: decodeOptions)
     }
     if let size {
       splits.train = splits.train.resized(to: size) ?? splits.train

@@ -41,19 +41,35 @@ public struct IDXFile: Sendable, Equatable {
     self.bytes = bytes
   }
 
-  /// Reads and validates a whole IDX file, raw or gzip.
-  public static func read(_ path: String) throws(DatasetError) -> IDXFile {
+  /// Reads and validates an IDX file, raw or gzip.
+  ///
+  /// With `limit`, only the first `limit` entries of the outermost dimension
+  /// are read and `dims[0]` says how many were kept: decoding stops there, so
+  /// a small gzip file that inflates to gigabytes costs only what is kept.
+  /// A raw file's length is still checked against its header (the size on
+  /// disk says it without reading); the unread rest of a gzip file is not.
+  public static func read(_ path: String, limit: Int? = nil) throws(DatasetError) -> IDXFile {
     var stream = try ByteStream(path: path)
     let header = try Header.read(from: &stream)
-    let payload = try stream.read(
-      exactly: header.payloadBytes, expectedTotal: header.payloadBytes,
-      totalStart: header.size)
-    let extra = try stream.countRemaining()
-    guard extra == 0 else {
-      throw .sizeMismatch(
-        path: path, expectedBytes: header.payloadBytes, actualBytes: header.payloadBytes + extra)
+    let kept = header.keeping(limit)
+    if kept.payloadBytes < header.payloadBytes && !stream.isGzip {
+      let actual = stream.fileSize - header.size
+      guard actual == header.payloadBytes else {
+        throw .sizeMismatch(path: path, expectedBytes: header.payloadBytes, actualBytes: actual)
+      }
     }
-    return IDXFile(elementType: header.elementType, dims: header.dims, bytes: payload)
+    let payload = try stream.read(
+      exactly: kept.payloadBytes, expectedTotal: header.payloadBytes,
+      totalStart: header.size)
+    if kept.payloadBytes == header.payloadBytes {
+      let extra = try stream.countRemaining()
+      guard extra == 0 else {
+        throw .sizeMismatch(
+          path: path, expectedBytes: header.payloadBytes,
+          actualBytes: header.payloadBytes + extra)
+      }
+    }
+    return IDXFile(elementType: header.elementType, dims: kept.dims, bytes: payload)
   }
 
   /// Reads image `index` of an unsigned-byte IDX file of shape (N, rows, columns)
@@ -107,6 +123,23 @@ public struct IDXFile: Sendable, Equatable {
 
     var summary: String {
       "\(elementType) of shape (" + dims.map(String.init).joined(separator: ", ") + ")"
+    }
+
+    /// The header of the first `limit` entries of the outermost dimension
+    /// (all of them when `limit` is nil or not smaller).
+    func keeping(_ limit: Int?) -> Header {
+      guard let limit, limit < dims[0] else { return self }
+      var kept = self
+      kept.dims[0] = max(limit, 0)
+      // At most the original product, so no overflow.
+      kept.payloadBytes = kept.dims.reduce(elementType.size, *)
+      return kept
+    }
+
+    /// Reads just the header of the file at `path`.
+    static func read(path: String) throws(DatasetError) -> Header {
+      var stream = try ByteStream(path: path)
+      return try read(from: &stream)
     }
 
     static func read(from stream: inout ByteStream) throws(DatasetError) -> Header {

@@ -1,3 +1,4 @@
+import Files
 import Tensors
 
 /// Loads MNIST or Fashion-MNIST from a folder of the four official IDX files.
@@ -20,12 +21,15 @@ public enum MNIST {
   /// Labels are class indices 0...9. IDX files store no class names, so
   /// the classes are the digits "0" up to the largest label of either
   /// split (all ten for MNIST; a `--labels` file can name them, e.g. for
-  /// Fashion-MNIST's garments).
-  public static func load(folder: String) throws(DatasetError) -> DatasetSplits {
-    guard var train = try loadSplit(folder: folder, files: trainFiles, required: true) else {
+  /// Fashion-MNIST's garments). With `limit`, each split keeps its first
+  /// `limit` samples and no image past them is decoded.
+  public static func load(folder: String, limit: Int? = nil) throws(DatasetError) -> DatasetSplits {
+    guard
+      var train = try loadSplit(folder: folder, files: trainFiles, required: true, limit: limit)
+    else {
       throw .missingFile(path: folder, expected: "\(trainFiles.0) or \(trainFiles.0).gz")
     }
-    var test = try loadSplit(folder: folder, files: testFiles, required: false)
+    var test = try loadSplit(folder: folder, files: testFiles, required: false, limit: limit)
     let names = max(train.classNames.count, test?.classNames.count ?? 0)
     train.classNames = digitNames(names)
     test?.classNames = digitNames(names)
@@ -36,38 +40,46 @@ public enum MNIST {
   static func digitNames(_ count: Int) -> [String] { (0..<count).map(String.init) }
 
   /// Reads one images/labels pair into a `Dataset` whose classes are the
-  /// digits up to its largest label.
-  public static func load(imagesPath: String, labelsPath: String) throws(DatasetError) -> Dataset {
-    let images = try IDXFile.read(imagesPath)
-    guard images.elementType == .uint8, images.dims.count == 3 else {
+  /// digits up to its largest label (its first `limit` samples when given).
+  ///
+  /// Both headers are checked before any data is read. The labels (a byte a
+  /// sample) are read whole, so the classes do not depend on `limit`; the
+  /// images stop after the kept ones.
+  public static func load(imagesPath: String, labelsPath: String, limit: Int? = nil)
+    throws(DatasetError) -> Dataset
+  {
+    let imagesHeader = try IDXFile.Header.read(path: imagesPath)
+    guard imagesHeader.elementType == .uint8, imagesHeader.dims.count == 3 else {
       throw .unexpectedShape(
-        path: imagesPath, found: images.summary,
+        path: imagesPath, found: imagesHeader.summary,
         expected: "unsigned bytes of shape (N, rows, columns)")
     }
-    let labels = try IDXFile.read(labelsPath)
-    guard labels.elementType == .uint8, labels.dims.count == 1 else {
+    let labelsHeader = try IDXFile.Header.read(path: labelsPath)
+    guard labelsHeader.elementType == .uint8, labelsHeader.dims.count == 1 else {
       throw .unexpectedShape(
-        path: labelsPath, found: labels.summary, expected: "unsigned bytes of shape (N)")
+        path: labelsPath, found: labelsHeader.summary, expected: "unsigned bytes of shape (N)")
     }
-    guard images.dims[0] == labels.dims[0] else {
+    guard imagesHeader.dims[0] == labelsHeader.dims[0] else {
       throw .countMismatch(
-        imagesPath: imagesPath, images: images.dims[0], labelsPath: labelsPath,
-        labels: labels.dims[0])
+        imagesPath: imagesPath, images: imagesHeader.dims[0], labelsPath: labelsPath,
+        labels: labelsHeader.dims[0])
     }
-    let labelValues = labels.bytes.map(Int.init)
-    if let bad = labelValues.first(where: { $0 >= 10 }) {
+    let labels = try IDXFile.read(labelsPath)
+    let allLabels = labels.bytes.map(Int.init)
+    if let bad = allLabels.first(where: { $0 >= 10 }) {
       throw .labelOutOfRange(path: labelsPath, label: bad, classCount: 10)
     }
-    let classNames = digitNames((labelValues.max() ?? -1) + 1)
+    let classNames = digitNames((allLabels.max() ?? -1) + 1)
+    let images = try IDXFile.read(imagesPath, limit: limit)
     let shape = Shape(images.dims[0], 1, images.dims[1], images.dims[2])
     let storage = images.bytes.map { PixelConversion.unitScale[Int($0)] }
     return Dataset(
-      images: Tensor(shape: shape, storage: storage), labels: labelValues,
+      images: Tensor(shape: shape, storage: storage), labels: Array(allLabels.prefix(shape[0])),
       classNames: classNames)
   }
 
   private static func loadSplit(
-    folder: String, files: (String, String), required: Bool
+    folder: String, files: (String, String), required: Bool, limit: Int?
   ) throws(DatasetError) -> Dataset? {
     let imagesPath = locate(files.0, in: folder)
     let labelsPath = locate(files.1, in: folder)
@@ -78,14 +90,14 @@ public enum MNIST {
     guard let labelsPath else {
       throw .missingFile(path: folder, expected: "\(files.1) or \(files.1).gz")
     }
-    return try load(imagesPath: imagesPath, labelsPath: labelsPath)
+    return try load(imagesPath: imagesPath, labelsPath: labelsPath, limit: limit)
   }
 
   /// The path of `name` or `name.gz` in `folder`, whichever exists (raw first).
   static func locate(_ name: String, in folder: String) -> String? {
     for candidate in [name, name + ".gz"] {
-      let path = FileSystem.join(folder, candidate)
-      if FileSystem.isFile(path) { return path }
+      let path = Path.join(folder, candidate)
+      if Path.isFile(path) { return path }
     }
     return nil
   }

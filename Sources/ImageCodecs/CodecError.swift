@@ -1,21 +1,34 @@
+import Files
+
 /// Why an image could not be read, decoded, encoded or written.
 ///
 /// Every case that concerns a file carries its path (or the name given to
 /// `ImageFile.decode`), and `description` is one line that starts with it:
 /// "photo.png: PNG is corrupt: IHDR: CRC error".
 public enum CodecError: Error, Equatable, CustomStringConvertible {
-  case fileNotFound(String)
-  case isDirectory(String)
-  case unreadable(String, reason: String)
+  /// The file could not be read or written: missing, not a regular file
+  /// (a device or FIFO is never read), unreadable, or an unwritable or
+  /// non-regular destination. The destination of a write is unchanged.
+  case file(FileError)
+  /// The file is larger than any image within `DecodeOptions.pixelLimit`
+  /// can be (`DecodeOptions.maximumFileSize`); it was not read.
+  case fileTooLarge(String, bytes: Int, limit: Int)
   case emptyFile(String)
   /// The bytes are neither PNG nor JPEG.
   case unknownFormat(String)
   /// The library rejected the data; `message` is its explanation.
   case corrupt(String, ImageFormat, message: String)
+  /// The library could decode the image only by guessing over damaged data
+  /// (libjpeg's "Corrupt JPEG data: …" warnings, which fill what is missing
+  /// with gray); `DecodeOptions.lenient` accepts it instead.
+  case corruptData(String, ImageFormat, message: String)
   /// The data ends before the image is complete.
   case truncated(String, ImageFormat)
   /// The header declares more pixels than `DecodeOptions.pixelLimit`.
   case tooManyPixels(String, width: Int, height: Int, limit: Int)
+  /// The header's size (after the EXIF orientation) differs from
+  /// `DecodeOptions.expectedSize`; no pixels were decoded.
+  case unexpectedSize(String, width: Int, height: Int, expectedWidth: Int, expectedHeight: Int)
   /// Valid data that this build cannot decode, such as a 12-bit JPEG.
   case unsupported(String, message: String)
   case outOfMemory(String)
@@ -25,23 +38,25 @@ public enum CodecError: Error, Equatable, CustomStringConvertible {
   case invalidQuality(Int)
   /// The encoder failed before any file was touched.
   case encodeFailed(ImageFormat, message: String)
-  /// The encoded image could not be stored; the destination is unchanged.
-  case writeFailed(String, reason: String)
 
   public var description: String {
     switch self {
-    case .fileNotFound(let path):
-      return "\(path): no such file"
-    case .isDirectory(let path):
-      return "\(path): is a directory, not an image file"
-    case .unreadable(let path, let reason):
-      return "\(path): cannot read file: \(reason)"
+    case .file(let error):
+      return error.description
+    case .fileTooLarge(let path, let bytes, let limit):
+      return "\(path): file is \(bytes) bytes, more than an image within the pixel limit can "
+        + "need (\(limit)); raise it with --max-pixels if you trust the file"
     case .emptyFile(let path):
       return "\(path): file is empty"
     case .unknownFormat(let path):
       return "\(path): not a PNG or JPEG file (unrecognized content)"
     case .corrupt(let path, let format, let message):
       return "\(path): \(format.name) is corrupt: \(message)"
+    case .corruptData(let path, let format, let message):
+      return "\(path): \(format.name) is corrupt: \(message); --lenient decodes it anyway, "
+        + "filling what is missing"
+    case .unexpectedSize(let path, let width, let height, let expectedWidth, let expectedHeight):
+      return "\(path): image is \(width)×\(height), expected \(expectedWidth)×\(expectedHeight)"
     case .truncated(let path, let format):
       return "\(path): \(format.name) is truncated: the file ends before the image is complete"
     case .tooManyPixels(let path, let width, let height, let limit):
@@ -57,8 +72,6 @@ public enum CodecError: Error, Equatable, CustomStringConvertible {
       return "JPEG quality \(quality) is out of range; use 1...100"
     case .encodeFailed(let format, let message):
       return "cannot encode \(format.name): \(message)"
-    case .writeFailed(let path, let reason):
-      return "\(path): cannot write image: \(reason)"
     }
   }
 }

@@ -6,6 +6,9 @@
 public enum EXIFOrientation: Int, Sendable, CaseIterable {
   case up = 1, upMirrored, down, downMirrored, leftMirrored, right, rightMirrored, left
 
+  /// Whether turning upright swaps width and height (orientations 5...8).
+  public var swapsAxes: Bool { rawValue >= 5 }
+
   /// Reads the orientation from the first APP1 "Exif" segment before the
   /// image data of a JPEG. Nil when there is none or it is malformed:
   /// a broken EXIF block never makes a decodable image fail.

@@ -21,8 +21,7 @@ extension Image {
     case .rightMirrored: (origin, stepX, stepY) = (h * w - 1, -w, -1)
     case .left: (origin, stepX, stepY) = (w - 1, w, -1)
     }
-    let swapsAxes = orientation.rawValue >= 5
-    let outWidth = swapsAxes ? h : w, outHeight = swapsAxes ? w : h
+    let outWidth = orientation.swapsAxes ? h : w, outHeight = orientation.swapsAxes ? w : h
     let c = channels
     // Rotations read the source by columns; 64×64 tiles keep those reads
     // within a few pages instead of one page per pixel.
@@ -64,8 +63,7 @@ extension Image {
   /// `oriented(_:)` written as one explicit coordinate mapping per case.
   func orientedReference(_ orientation: EXIFOrientation) -> Image {
     let w = width, h = height
-    let swapsAxes = orientation.rawValue >= 5
-    let outWidth = swapsAxes ? h : w, outHeight = swapsAxes ? w : h
+    let outWidth = orientation.swapsAxes ? h : w, outHeight = orientation.swapsAxes ? w : h
     // The stored pixel that output pixel (x, y) shows.
     func source(_ x: Int, _ y: Int) -> (Int, Int) {
       switch orientation {

@@ -1,10 +1,13 @@
-import AtomicFiles
+import Files
 
 /// Reading and writing PNG and JPEG files.
 ///
 /// The format of input comes from its bytes, never from its name; the format
-/// of output comes from the destination's extension. Writes are atomic (see
-/// `AtomicFile`): a failed write leaves the destination as it was.
+/// of output comes from the destination's extension. Reads take only regular
+/// files no larger than `DecodeOptions.maximumFileSize` (a device or FIFO
+/// such as /dev/zero is refused unread). Writes are atomic (see
+/// `AtomicFile`): a failed write leaves the destination as it was, and only
+/// a regular file is ever replaced.
 ///
 /// What decoding returns:
 /// - PNG: the stored samples. Palette → `.rgb` (`.rgba` with tRNS), tRNS on
@@ -15,28 +18,41 @@ import AtomicFiles
 /// - JPEG: 8-bit `.gray` or `.rgb` (CMYK/YCCK converted), turned upright by
 ///   its EXIF orientation unless `DecodeOptions.appliesEXIFOrientation` is
 ///   false. 12-bit files are `.unsupported`; a file that ends early is
-///   `.truncated` (libjpeg alone would pad it with gray).
+///   `.truncated`, and other damaged data `.corruptData` unless
+///   `DecodeOptions.lenient` (libjpeg alone would fill both with gray).
 /// - Both: the header's width × height is checked against
 ///   `DecodeOptions.pixelLimit` before any pixel memory is allocated.
 public enum ImageFile {
-  /// Reads and decodes the image at `path`.
-  public static func read(_ path: String, options: DecodeOptions = .default)
-    throws(CodecError) -> Image
-  {
-    let bytes = try FileContents.read(path)
-    return try decode(bytes, name: path, options: options)
+  /// Reads and decodes the image at `path`. In lenient mode, damaged data
+  /// that was accepted is reported to `warning`.
+  public static func read(
+    _ path: String, options: DecodeOptions = .default,
+    warning: (CodecWarning) -> Void = { _ in }
+  ) throws(CodecError) -> Image {
+    let bytes: [UInt8]
+    do {
+      bytes = try FileContents.read(path, maximumBytes: options.maximumFileSize)
+    } catch .tooLarge(_, let size, let limit) {
+      throw .fileTooLarge(path, bytes: size, limit: limit)
+    } catch {
+      throw .file(error)
+    }
+    return try decode(bytes, name: path, options: options, warning: warning)
   }
 
   /// Decodes an encoded PNG or JPEG; `name` is used in error messages.
-  public static func decode(_ bytes: [UInt8], name: String, options: DecodeOptions = .default)
-    throws(CodecError) -> Image
-  {
+  public static func decode(
+    _ bytes: [UInt8], name: String, options: DecodeOptions = .default,
+    warning: (CodecWarning) -> Void = { _ in }
+  ) throws(CodecError) -> Image {
     if bytes.isEmpty { throw .emptyFile(name) }
     let result: Result<Image, CodecError> = bytes.withUnsafeBufferPointer { buffer in
       do throws(CodecError) {
         switch sniff(buffer) ?? (looksLikeDamagedPNG(buffer) ? .png : nil) {
         case .png: return .success(try PNGCodec.decode(buffer, path: name, options: options))
-        case .jpeg: return .success(try JPEGCodec.decode(buffer, path: name, options: options))
+        case .jpeg:
+          return .success(
+            try JPEGCodec.decode(buffer, path: name, options: options, warning: warning))
         case nil: return .failure(.unknownFormat(name))
         }
       } catch {
@@ -115,11 +131,7 @@ public enum ImageFile {
     do {
       try AtomicFile.write(encoded.bytes, to: path)
     } catch {
-      switch error {
-      case .cannotCreate(_, let reason), .cannotWrite(_, let reason),
-        .cannotRename(_, let reason):
-        throw .writeFailed(path, reason: reason)
-      }
+      throw .file(error)
     }
   }
 

@@ -27,6 +27,8 @@ enum PNGCodec {
     let width = Int(info.width), height = Int(info.height)
     try CodecError.checkSize(
       width: width, height: height, limit: options.pixelLimit, path: path, format: .png)
+    try CodecError.checkExpectedSize(
+      width: width, height: height, orientation: orientation, options: options, path: path)
     guard let layout = Image.Layout(rawValue: Int(info.channels)) else {
       throw .unsupported(path, message: "PNG decodes to \(info.channels) channels")
     }

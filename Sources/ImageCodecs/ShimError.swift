@@ -17,6 +17,7 @@ extension CodecError {
     case CVZ_ERROR_TRUNCATED: self = .truncated(path, format)
     case CVZ_ERROR_UNSUPPORTED: self = .unsupported(path, message: error.text)
     case CVZ_ERROR_NO_MEMORY: self = .outOfMemory(path)
+    case CVZ_ERROR_CORRUPT_DATA: self = .corruptData(path, format, message: error.text)
     default: self = .corrupt(path, format, message: error.text)
     }
   }
@@ -30,6 +31,22 @@ extension CodecError {
     let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
     if overflow || pixels > limit {
       throw .tooManyPixels(path, width: width, height: height, limit: limit)
+    }
+  }
+
+  /// Checks a header's size, turned as `orientation` will turn the pixels,
+  /// against `options.expectedSize` before any pixel is decoded.
+  static func checkExpectedSize(
+    width: Int, height: Int, orientation: EXIFOrientation?, options: DecodeOptions,
+    path: String
+  ) throws(CodecError) {
+    guard let expected = options.expectedSize else { return }
+    let turned = orientation?.swapsAxes ?? false
+    let size = turned ? ImageSize(width: height, height: width) : ImageSize(width: width, height: height)
+    guard size == expected else {
+      throw .unexpectedSize(
+        path, width: size.width, height: size.height, expectedWidth: expected.width,
+        expectedHeight: expected.height)
     }
   }
 }

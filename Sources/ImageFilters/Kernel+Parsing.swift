@@ -1,4 +1,4 @@
-import Foundation
+import Files
 
 extension Kernel {
   /// Parses a kernel written as text, e.g. `1,0,-1;2,0,-2;1,0,-1`.
@@ -27,21 +27,20 @@ extension Kernel {
   }
 
   /// Reads and parses a kernel file (same syntax as `parse`, usually one row a
-  /// line with `#` comments). Parse errors come wrapped in `.inFile`.
+  /// line with `#` comments). Parse errors come wrapped in `.inFile`. Only a
+  /// regular file of at most `maximumFileSize` bytes is read (a device such as
+  /// /dev/zero would never end).
   public static func load(contentsOfFile path: String) throws(KernelError) -> Kernel {
-    let text: String
+    let bytes: [UInt8]
     do {
-      text = try String(contentsOfFile: path, encoding: .utf8)
+      bytes = try FileContents.read(path, maximumBytes: maximumFileSize)
+    } catch .notRegularFile(_, let kind) {
+      throw .unreadableFile(path: path, reason: "is \(kind)")
     } catch {
-      var isDirectory: ObjCBool = false
-      let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-      let reason =
-        !exists
-        ? "no such file"
-        : isDirectory.boolValue
-          ? "is a directory"
-          : "not readable UTF-8 text"
-      throw .unreadableFile(path: path, reason: reason)
+      throw .unreadableFile(path: path, reason: error.problem)
+    }
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      throw .unreadableFile(path: path, reason: "not readable UTF-8 text")
     }
     do {
       return try parse(text)
@@ -49,6 +48,9 @@ extension Kernel {
       throw .inFile(path: path, error: error)
     }
   }
+
+  /// The largest kernel file read: 16 MiB, a matrix of about a million values.
+  public static let maximumFileSize = 16 << 20
 
   /// Splits one row into values. Returns [] for a blank row.
   private static func parseRow(_ text: Substring, rowNumber: Int) throws(KernelError) -> [Float] {

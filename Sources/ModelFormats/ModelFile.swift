@@ -1,10 +1,6 @@
-import AtomicFiles
 import Engine
+import Files
 import Tensors
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 /// A trained model on disk (model.bin): spec, training metadata, every
 /// weight, and for checkpoints the optimizer and generator state. The
@@ -238,32 +234,16 @@ public struct ModelFile: Equatable, Sendable {
     return nil
   }
 
-  /// The whole file, refusing directories and absurd sizes before reading.
+  /// The whole file, refusing directories, devices and absurd sizes before reading.
   static func readBytes(_ path: String) throws(ModelFileError) -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw .cannotRead(path: path, reason: String(cString: strerror(errno))) }
-    defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else {
-      throw .cannotRead(path: path, reason: String(cString: strerror(errno)))
+    do {
+      return try FileContents.read(path, maximumBytes: maximumFileSize)
+    } catch .tooLarge(_, let bytes, _) {
+      throw .tooLarge(path: path, bytes: bytes)
+    } catch .cannotRead(_, let reason) {
+      throw .cannotRead(path: path, reason: reason)
+    } catch {
+      throw .cannotRead(path: path, reason: error.problem)
     }
-    guard info.st_mode & S_IFMT == S_IFREG else {
-      throw .cannotRead(path: path, reason: "not a regular file")
-    }
-    let size = Int(info.st_size)
-    guard size <= maximumFileSize else { throw .tooLarge(path: path, bytes: size) }
-    var bytes = [UInt8](repeating: 0, count: size)
-    var offset = 0
-    while offset < size {
-      let n = bytes.withUnsafeMutableBytes {
-        Glibc.read(fd, $0.baseAddress! + offset, size - offset)
-      }
-      if n < 0 && errno == EINTR { continue }
-      guard n >= 0 else { throw .cannotRead(path: path, reason: String(cString: strerror(errno))) }
-      if n == 0 { break }
-      offset += n
-    }
-    // The file shrank while being read; report what was there.
-    return offset == size ? bytes : Array(bytes[..<offset])
   }
 }

@@ -1,4 +1,4 @@
-import AtomicFiles
+import Files
 
 /// Why a model file could not be read or written. Messages name the file
 /// and the problem, plus what the user can do.
@@ -20,7 +20,7 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
   /// The stored tensors do not match what the spec needs.
   case parameterMismatch(path: String, reason: String)
   case tooLarge(path: String, bytes: Int)
-  case cannotWrite(FileWriteError)
+  case cannotWrite(FileError)
   /// A model that the reader would refuse; it was not written.
   case unwritable(path: String, reason: String)
 

@@ -1,4 +1,4 @@
-import AtomicFiles
+import Files
 
 /// Writes arrays in NumPy's `.npy` format (version 1.0), so that
 /// `numpy.load` reads convviz's weights.

@@ -1,11 +1,11 @@
-import AtomicFiles
+import Files
 import ImageCodecs
 import Training
 
 /// Why a visualisation could not be made or written.
 public enum VisualizationError: Error, CustomStringConvertible {
   /// A file could not be written (the destination is unchanged).
-  case cannotWrite(FileWriteError)
+  case cannotWrite(FileError)
   /// The requested layer does not exist.
   case noSuchLayer(index: Int, layerCount: Int)
   /// The requested layer has the wrong kind for this picture.

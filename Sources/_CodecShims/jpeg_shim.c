@@ -19,6 +19,10 @@ struct shim_error_mgr {
   struct jpeg_error_mgr pub;
   jmp_buf jump;
   cvz_error *error;
+  /* Corrupt-data warnings are accepted (counted) rather than errors. */
+  int lenient;
+  int corrupt_warnings;
+  char first_warning[JMSG_LENGTH_MAX];
 };
 
 static void fail(j_common_ptr cinfo, cvz_error_kind kind) {
@@ -46,18 +50,31 @@ static void on_error_exit(j_common_ptr cinfo) {
 }
 
 /*
- * libjpeg only warns when the data ends early and pads the rest of the image
- * with gray; a truncated file is an error for us. Other warnings (corrupt
- * but recoverable data) are counted, as libjpeg does, and not printed.
+ * Warnings that say nothing about the pixels: an unknown JFIF revision or
+ * Adobe transform code. libjpeg carries on exactly as with a known one.
+ */
+static int is_benign_warning(int msg_code) {
+  return msg_code == JWRN_JFIF_MAJOR || msg_code == JWRN_ADOBE_XFORM;
+}
+
+/*
+ * libjpeg only warns about damaged data, fills what is missing with gray and
+ * succeeds. A file that ends early is always an error for us; other
+ * corrupt-data warnings are errors unless the decoder is lenient, which
+ * counts them and keeps the first message. Nothing is printed.
  */
 static void on_emit_message(j_common_ptr cinfo, int msg_level) {
-  if (msg_level >= 0) return;
-  if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
-    struct shim_error_mgr *mgr = (struct shim_error_mgr *)cinfo->err;
+  if (msg_level >= 0) return; /* trace messages */
+  struct shim_error_mgr *mgr = (struct shim_error_mgr *)cinfo->err;
+  int code = cinfo->err->msg_code;
+  if (code == JWRN_JPEG_EOF) {
     cvz_set_error(mgr->error, CVZ_ERROR_TRUNCATED, "premature end of JPEG file");
     longjmp(mgr->jump, 1);
   }
   cinfo->err->num_warnings++;
+  if (!cinfo->is_decompressor || is_benign_warning(code)) return;
+  if (mgr->corrupt_warnings++ == 0) (*cinfo->err->format_message)(cinfo, mgr->first_warning);
+  if (!mgr->lenient) fail(cinfo, CVZ_ERROR_CORRUPT_DATA);
 }
 
 static void on_output_message(j_common_ptr cinfo) { (void)cinfo; }
@@ -107,8 +124,8 @@ struct cvz_jpeg_decoder {
   cvz_image_info image;
 };
 
-cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, cvz_image_info *info,
-                                cvz_error *error) {
+cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, int lenient,
+                                cvz_image_info *info, cvz_error *error) {
   cvz_clear_error(error);
   struct cvz_jpeg_decoder *decoder = calloc(1, sizeof *decoder);
   if (decoder == NULL) {
@@ -116,6 +133,7 @@ cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, cvz_image_info
     return NULL;
   }
   install_error_mgr(&decoder->err, error);
+  decoder->err.lenient = lenient;
   decoder->cinfo.err = &decoder->err.pub;
   if (setjmp(decoder->err.jump)) {
     cvz_jpeg_close(decoder);
@@ -218,6 +236,12 @@ int cvz_jpeg_read(cvz_jpeg_decoder *decoder, uint8_t *pixels, size_t pixels_size
   }
   jpeg_finish_decompress(cinfo);
   return 0;
+}
+
+void cvz_jpeg_warnings(const cvz_jpeg_decoder *decoder, cvz_warnings *out) {
+  out->count = decoder->err.corrupt_warnings;
+  snprintf(out->first, sizeof out->first, "%s",
+           decoder->err.corrupt_warnings > 0 ? decoder->err.first_warning : "");
 }
 
 void cvz_jpeg_close(cvz_jpeg_decoder *decoder) {

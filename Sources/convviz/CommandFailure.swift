@@ -1,5 +1,5 @@
 import ArgumentParser
-import AtomicFiles
+import Files
 import Engine
 import ModelFormats
 import Training
@@ -52,7 +52,7 @@ struct CommandFailure: Error, CustomStringConvertible {
       self = .usage(error.message)
     case let error as MemoryError:
       self.init(memory: error)
-    case is CodecError, is FileWriteError, is KernelError, is FilterError, is DatasetError,
+    case is CodecError, is FileError, is KernelError, is FilterError, is DatasetError,
       is ModelFileError, is ModelSpecError, is TrainerError, is OptimizerStateError,
       is VisualizationError:
       self.init(String(describing: error))

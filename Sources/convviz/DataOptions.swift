@@ -28,6 +28,8 @@ struct DataOptions: ParsableArguments {
       valueName: "n"))
   var limit: Int?
 
+  @OptionGroup var decoding: DecodingOptions
+
   func validate() throws {
     if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
   }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import AtomicFiles
 import Engine
+import Files
 import ModelFormats
 import Training
 import Tensors

@@ -91,6 +91,8 @@ struct FeatureMapsCommand: ParsableCommand {
     help: ArgumentHelp("Output folder (created when missing).", valueName: "dir"))
   var output = "output"
 
+  @OptionGroup var decoding: DecodingOptions
+
   /// Activations offered for random filters.
   enum RandomActivation: String, ExpressibleByArgument, CaseIterable {
     case sigmoid, relu, tanh, linear
@@ -151,7 +153,7 @@ struct FeatureMapsCommand: ParsableCommand {
     guard let index = layer ?? LayerActivations.convolutionLayers(of: file.spec).first else {
       throw VisualizationError.noLayer(kind: "Conv2D")
     }
-    let photo = try ImageFile.read(photoPath)
+    let photo = try decoding.read(photoPath)
     // Maps the grid shrinks are made at display size, band by band.
     let bands = FeatureMapBands(
       spec: file.spec, inputHeight: photo.height, inputWidth: photo.width,
@@ -182,7 +184,7 @@ struct FeatureMapsCommand: ParsableCommand {
   private func runRandom(count: Int) throws {
     let photoPath = files[0]
     try prepareOutputs(tag: "random")
-    let photo = try ImageFile.read(photoPath)
+    let photo = try decoding.read(photoPath)
     try checkMemory(photo: photo, path: photoPath, randomFilters: count)
     let input = Self.modelInput(photo, channels: 3)
     var generator = SeededGenerator(seed: seed)

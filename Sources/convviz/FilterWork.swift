@@ -1,4 +1,4 @@
-import AtomicFiles
+import Files
 import ImageFilters
 import Dispatch
 import ImageCodecs

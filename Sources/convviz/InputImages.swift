@@ -142,7 +142,7 @@ enum InputImage: Equatable {
   func load(options: DecodeOptions) throws -> Image {
     switch self {
     case .file(let path, _):
-      return try ImageFile.read(path, options: options)
+      return try ImageFile.read(path, options: options) { Terminal.warn($0.description) }
     case .idx(let path, let index):
       return try IDXFile.image(at: index, path: path)
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Files
 import ModelFormats
 import Training
 import Foundation
@@ -40,16 +41,15 @@ enum ModelArgument {
   ) throws -> ModelArgument {
     if let preset = Preset(rawValue: text) { return .preset(preset) }
     try checkName(text)
-    guard let data = FileManager.default.contents(atPath: text) else {
-      throw CommandFailure("\(text): cannot read the file")
-    }
+    // Bounded, regular files only: /dev/zero as a spec would never end.
+    let data = try FileContents.read(text, maximumBytes: ModelFile.maximumFileSize)
     if data.starts(with: ModelFile.magic) {
       guard allowModelFile else {
         throw CommandFailure.usage("\(text) is a trained model file; give a preset or a spec file")
       }
       return .modelFile(path: text, file: try readModelFile(text, memory: memory))
     }
-    guard let specText = String(data: data, encoding: .utf8) else {
+    guard let specText = String(validating: data, as: UTF8.self) else {
       throw CommandFailure("\(text): not a model spec or model file (not UTF-8 text)")
     }
     do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import ImageCodecs
 import ModelFormats
 import Tensors
 
@@ -37,13 +38,17 @@ extension LabelsOption {
   /// Reads the data set in `folder`: images converted to `channels` (nil:
   /// image folders keep their own, gray or colour) and brought to `size`,
   /// with the classes named by `--labels` when given. Image folders are
-  /// shuffled with `seed`; `limit` keeps the first N samples of each split.
+  /// shuffled with `seed` and decoded with `decodeOptions` (damaged images a
+  /// lenient decode accepted are warned about); `limit` keeps the first N
+  /// samples of each split.
   func load(
     _ folder: String, format: DatasetFormat? = nil, limit: Int?, channels: Int?,
-    size: SampleSize?, seed: UInt64
+    size: SampleSize?, seed: UInt64, decodeOptions: DecodeOptions
   ) throws -> DatasetSplits {
     let splits = try DatasetSplits.load(
-      folder, format: format, channels: channels, seed: seed, limit: limit, size: size)
+      folder, format: format, channels: channels, seed: seed, limit: limit, size: size,
+      decodeOptions: decodeOptions)
+    for warning in splits.warnings { Terminal.warn(warning.description) }
     guard let labels else { return splits }
     return try splits.renamingClasses(ClassNamesFile.read(labels), from: labels)
   }
@@ -51,14 +56,17 @@ extension LabelsOption {
   /// The data set in `folder` shaped for a model with `spec`'s input.
   func load(
     _ folder: String, format: DatasetFormat? = nil, limit: Int?, for spec: ModelSpec,
-    resize: ResizeMode, seed: UInt64
+    resize: ResizeMode, seed: UInt64, decodeOptions: DecodeOptions
   ) throws -> DatasetSplits {
     guard case .image(let height, let width, let channels) = spec.input else {
-      return try load(folder, format: format, limit: limit, channels: nil, size: nil, seed: seed)
+      return try load(
+        folder, format: format, limit: limit, channels: nil, size: nil, seed: seed,
+        decodeOptions: decodeOptions)
     }
     return try load(
       folder, format: format, limit: limit, channels: channels == 1 || channels == 3 ? channels : nil,
-      size: SampleSize(height: height, width: width, resize: resize), seed: seed)
+      size: SampleSize(height: height, width: width, resize: resize), seed: seed,
+      decodeOptions: decodeOptions)
   }
 }
 
@@ -68,13 +76,16 @@ extension DataOptions {
     -> DatasetSplits
   {
     try labels.load(
-      folder, format: format, limit: limit, channels: channels, size: size, seed: seed)
+      folder, format: format, limit: limit, channels: channels, size: size, seed: seed,
+      decodeOptions: decoding.decodeOptions)
   }
 
   /// `--data` shaped for a model with `spec`'s input.
   func load(for spec: ModelSpec, resize: ResizeMode, seed: UInt64, labels: LabelsOption) throws
     -> DatasetSplits
   {
-    try labels.load(folder, format: format, limit: limit, for: spec, resize: resize, seed: seed)
+    try labels.load(
+      folder, format: format, limit: limit, for: spec, resize: resize, seed: seed,
+      decodeOptions: decoding.decodeOptions)
   }
 }

@@ -15,6 +15,12 @@ struct DecodingOptions: ParsableArguments {
     help: "Keep the stored orientation instead of applying the EXIF rotation (JPEG, PNG eXIf).")
   var keepOrientation = false
 
+  @Flag(
+    help: ArgumentHelp(
+      "Decode JPEGs with corrupt data (filling what is missing) with a warning, "
+        + "instead of refusing them."))
+  var lenient = false
+
   func validate() throws {
     if maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
   }
@@ -23,7 +29,13 @@ struct DecodingOptions: ParsableArguments {
     var options = DecodeOptions.default
     options.pixelLimit = maxPixels
     options.appliesEXIFOrientation = !keepOrientation
+    options.lenient = lenient
     return options
+  }
+
+  /// Reads the image at `path`, warning about damaged data `--lenient` accepted.
+  func read(_ path: String) throws -> Image {
+    try ImageFile.read(path, options: decodeOptions) { Terminal.warn($0.description) }
   }
 }
 

@@ -33,6 +33,8 @@ struct Predict: ParsableCommand {
 
   @OptionGroup var resize: ResizeOption
 
+  @OptionGroup var decoding: DecodingOptions
+
   @OptionGroup var memory: MemoryOptions
 
   func validate() throws {
@@ -61,7 +63,8 @@ struct Predict: ParsableCommand {
       do {
         samples.append(
           try Self.modelInput(
-            try input.load(options: .default), path: input.path, channels: channels,
+            try input.load(options: decoding.decodeOptions), path: input.path,
+            channels: channels,
             height: height, width: width, resize: mode))
         loaded.append(input)
       } catch {

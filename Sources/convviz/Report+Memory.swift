@@ -8,7 +8,7 @@ extension Report {
   /// The image at `path` as `file`'s input for the feature-map section,
   /// once the maps of every convolution at its size fit the memory budget.
   func readSample(_ path: String, file: ModelFile, channels: Int) throws -> Tensor {
-    let photo = try ImageFile.read(path)
+    let photo = try decoding.read(path)
     // As ModelReport draws them: at display size, in bands, where they can be.
     let estimates = LayerActivations.convolutionLayers(of: file.spec).map {
       CommandMemory.featureMaps(

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AtomicFiles
+import Files
 import Foundation
 import ImageCodecs
 import ModelFormats
@@ -64,6 +64,8 @@ struct Report: ParsableCommand {
     }
   }
 
+  @OptionGroup var decoding: DecodingOptions
+
   func validate() throws {
     if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     if examples < 1 { throw ValidationError("--examples must be at least 1") }
@@ -100,7 +102,7 @@ struct Report: ParsableCommand {
   {
     let splits = try labels.load(
       folder, limit: limit, for: file.spec, resize: resize.resize ?? file.metadata.resize,
-      seed: file.metadata.seed)
+      seed: file.metadata.seed, decodeOptions: decoding.decodeOptions)
     guard let classCount = file.spec.classCount else {
       throw CommandFailure("\(model): the model's output is not one score per class")
     }

@@ -1,4 +1,4 @@
-import AtomicFiles
+import Files
 import Engine
 import ModelFormats
 import Training

@@ -1,6 +1,6 @@
 import ArgumentParser
-import AtomicFiles
 import Engine
+import Files
 import ModelFormats
 import Training
 import Datasets
@@ -235,12 +235,20 @@ struct Train: ParsableCommand {
   }
 
   func run() throws {
+    // One run at a time per checkpoint: a second `train -o` of the same file
+    // is refused rather than both writing it and the last one winning.
+    try OutputPaths.makeParentFolder(of: output)
+    let lock = try FileLock(protecting: output)
+    defer { lock.release() }
     var trainer: Trainer
     var splits: DatasetSplits
     var adaptation = ""
     if resume {
       if let estimate = CommandMemory.modelFile(output) {
         try memory.check(estimate, for: "\(output): reading the checkpoint")
+      }
+      for stale in AtomicFile.removeStaleTemporaries(of: output) {
+        Terminal.say("removed \(stale), left by an interrupted write")
       }
       trainer = try Trainer.resume(from: output)
       try checkResumeOptions(against: trainer)

@@ -24,11 +24,13 @@ enum ConvvizBinary {
   static var url: URL { productsDirectory.appendingPathComponent("convviz") }
 
   /// Runs `convviz arguments...` in `directory` (default: a fresh temporary
-  /// folder is not created; the caller's working directory is used).
+  /// folder is not created; the caller's working directory is used). With
+  /// `timeout`, a run still going after that many seconds is interrupted
+  /// (status 2, SIGINT's number), so a hang fails a test instead of stalling it.
   @discardableResult
   static func run(
-    _ arguments: [String], in directory: URL? = nil, file: StaticString = #filePath,
-    line: UInt = #line
+    _ arguments: [String], in directory: URL? = nil, timeout: Double? = nil,
+    file: StaticString = #filePath, line: UInt = #line
   ) throws -> CommandResult {
     let process = Process()
     process.executableURL = url
@@ -39,10 +41,13 @@ enum ConvvizBinary {
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    let watchdog = DispatchWorkItem { if process.isRunning { process.interrupt() } }
+    if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog) }
     // Read before waiting so a chatty command cannot fill the pipe and block.
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    watchdog.cancel()
     return CommandResult(
       status: process.terminationStatus,
       standardOutput: String(decoding: outData, as: UTF8.self),

@@ -4,7 +4,7 @@ import XCTest
 /// SIGKILL at moments spread over a `convviz filter` run that replaces an
 /// existing output: whenever the process dies, the output is either the
 /// previous file, byte for byte, or the complete new one; never a partial
-/// or corrupt file (AtomicFiles writes a temporary file and renames it).
+/// or corrupt file (Files writes a temporary file and renames it).
 final class KilledWriteTests: XCTestCase {
   func testKillDuringWriteLeavesThePreviousOrTheCompleteFile() throws {
     let scratch = try ScratchFolder()

@@ -40,6 +40,22 @@ final class CIFAR10Tests: XCTestCase {
       .partialRecord(path: path, length: 3075, recordSize: 3073))
   }
 
+  func testLimitStopsReadingButChecksRawLengths() throws {
+    let folder = try TemporaryFolder()
+    try folder.write(
+      record(label: 3, red: 1, green: 0, blue: 0) + record(label: 4, red: 2, green: 0, blue: 0),
+      to: "data_batch_1.bin")
+    try folder.write(record(label: 5, red: 3, green: 0, blue: 0), to: "data_batch_2.bin")
+    XCTAssertEqual(try DatasetSplits.load(folder.path, limit: 1).train.labels, [3])
+    XCTAssertEqual(try DatasetSplits.load(folder.path, limit: 3).train.labels, [3, 4, 5])
+    XCTAssertEqual(try DatasetSplits.load(folder.path, limit: 9).train.labels, [3, 4, 5])
+    let partial = try folder.write(
+      record(label: 1, red: 0, green: 0, blue: 0) + [7], to: "data_batch_1.bin")
+    XCTAssertThrowsDatasetError(
+      try DatasetSplits.load(folder.path, limit: 1),
+      .partialRecord(path: partial, length: 3074, recordSize: 3073))
+  }
+
   func testLabelOutOfRange() throws {
     let folder = try TemporaryFolder()
     let path = try folder.write(

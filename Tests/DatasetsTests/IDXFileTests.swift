@@ -1,4 +1,6 @@
 import Datasets
+import Files
+import Foundation
 import ImageCodecs
 import XCTest
 
@@ -81,6 +83,31 @@ final class IDXFileTests: XCTestCase {
     }
   }
 
+  /// Regression (hostile input): `--limit` was applied after the whole gzip
+  /// file had been inflated. Reading now stops after the kept samples, so
+  /// a file whose damage lies past them reads fine with a limit.
+  func testLimitStopsDecodingAfterTheKeptSamples() throws {
+    let path = fixturePath("truncated-idx3-ubyte.gz")
+    let first = try IDXFile.read(path, limit: 1)
+    XCTAssertEqual(first.dims, [1, 28, 28])
+    let whole = try IDXFile.read(fixturePath("mnist5/train-images-idx3-ubyte.gz"))
+    XCTAssertEqual(first.bytes, Array(whole.bytes.prefix(784)))
+    XCTAssertEqual(try IDXFile.read(path, limit: 0).bytes, [])
+    XCTAssertEqual(try IDXFile.read(fixturePath("mnist5/train-images-idx3-ubyte.gz"), limit: 9), whole)
+    XCTAssertThrowsError(try IDXFile.read(path, limit: 5))
+  }
+
+  /// A raw file's size on disk is checked even when a limit keeps a prefix.
+  func testLimitStillChecksARawFilesLength() throws {
+    let folder = try TemporaryFolder()
+    let path = try folder.write(
+      idxBytes(dims: [3, 2], payload: [1, 2, 3, 4, 5]), to: "short.idx")
+    XCTAssertThrowsDatasetError(
+      try IDXFile.read(path, limit: 1), .sizeMismatch(path: path, expectedBytes: 6, actualBytes: 5))
+    let good = try folder.write(idxBytes(dims: [3, 2], payload: [1, 2, 3, 4, 5, 6]), to: "ok.idx")
+    XCTAssertEqual(try IDXFile.read(good, limit: 2), IDXFile(elementType: .uint8, dims: [2, 2], bytes: [1, 2, 3, 4]))
+  }
+
   func testCorruptGzipIsReported() {
     let path = fixturePath("corrupt-idx3-ubyte.gz")
     XCTAssertThrowsError(try IDXFile.read(path)) { error in
@@ -122,12 +149,20 @@ final class IDXFileTests: XCTestCase {
   }
 
   func testMissingFileIsUnreadable() {
-    XCTAssertThrowsError(try IDXFile.read("/nonexistent/x.idx")) { error in
-      guard case .unreadable(let path, _)? = error as? DatasetError else {
-        return XCTFail("expected unreadable, got \(error)")
-      }
-      XCTAssertEqual(path, "/nonexistent/x.idx")
-    }
+    XCTAssertThrowsDatasetError(
+      try IDXFile.read("/nonexistent/x.idx"), .file(.notFound(path: "/nonexistent/x.idx")))
+  }
+
+  /// A device or FIFO would inflate forever (or wait for a writer): refused.
+  func testDevicesAndFIFOsAreRefusedUnread() throws {
+    XCTAssertThrowsDatasetError(
+      try IDXFile.read("/dev/zero"),
+      .file(.notRegularFile(path: "/dev/zero", kind: .characterDevice)))
+    let folder = try TemporaryFolder()
+    let fifo = folder.path + "/pipe.idx"
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    XCTAssertThrowsDatasetError(
+      try IDXFile.image(at: 0, path: fifo), .file(.notRegularFile(path: fifo, kind: .fifo)))
   }
 
   func testMNISTImageThreeMatchesKnownBytes() throws {

@@ -4,40 +4,31 @@ import ImageCodecs
 import Tensors
 import XCTest
 
-/// A stand-in decoder for a trivial format — width, height, layout code, then
-/// the samples — so these tests exercise listing, shuffling, conversion and
-/// error reporting without depending on PNG/JPEG.
-private struct FakeDecodeError: Error, CustomStringConvertible {
-  var description: String { "not a fake image" }
-}
-
-private let fakeDecoder: ImageFolder.Decoder = { path in
-  let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-  guard bytes.count >= 3, let layout = Image.Layout(rawValue: Int(bytes[2])) else {
-    throw FakeDecodeError()
-  }
-  let (w, h) = (Int(bytes[0]), Int(bytes[1]))
-  guard bytes.count == 3 + w * h * layout.channels else { throw FakeDecodeError() }
-  return Image(width: w, height: h, layout: layout, samples: Array(bytes[3...]))
-}
-
-private func fakeImage(
+/// A small PNG of one value, to exercise listing, shuffling, conversion and
+/// error reporting with real files.
+private func pngImage(
   width: Int = 2, height: Int = 2, layout: Image.Layout = .gray,
   fill: UInt8
-) -> [UInt8] {
-  [UInt8(width), UInt8(height), UInt8(layout.rawValue)]
-    + [UInt8](repeating: fill, count: width * height * layout.channels)
+) throws -> [UInt8] {
+  try pngImage(
+    Image(
+      width: width, height: height, layout: layout,
+      samples: [UInt8](repeating: fill, count: width * height * layout.channels)))
+}
+
+private func pngImage(_ image: Image) throws -> [UInt8] {
+  try ImageFile.encode(image, as: .png)
 }
 
 final class ImageFolderTests: XCTestCase {
   func testClassesSortedAndLabelsFollowFolders() throws {
     let folder = try TemporaryFolder()
-    try folder.write(fakeImage(fill: 10), to: "zebra/a.png")
-    try folder.write(fakeImage(fill: 20), to: "ant/b.JPG")
-    try folder.write(fakeImage(fill: 30), to: "ant/c.jpeg")
+    try folder.write(try pngImage(fill: 10), to: "zebra/a.png")
+    try folder.write(try pngImage(fill: 20), to: "ant/b.JPG")
+    try folder.write(try pngImage(fill: 30), to: "ant/c.jpeg")
     try folder.write([1, 2, 3], to: "ant/notes.txt")
     XCTAssertEqual(try DatasetFormat.detect(folder.path), .imageFolder)
-    let splits = try DatasetSplits.load(folder.path, seed: 1, decode: fakeDecoder)
+    let splits = try DatasetSplits.load(folder.path, seed: 1)
     let train = splits.train
     XCTAssertEqual(train.classNames, ["ant", "zebra"])
     XCTAssertEqual(train.images.shape, Shape(3, 1, 2, 2))
@@ -54,10 +45,10 @@ final class ImageFolderTests: XCTestCase {
     let folder = try TemporaryFolder()
     for (c, name) in ["cat", "dog", "fox"].enumerated() {
       for i in 0..<20 {
-        try folder.write(fakeImage(fill: UInt8(c * 20 + i)), to: "\(name)/\(i).png")
+        try folder.write(try pngImage(fill: UInt8(c * 20 + i)), to: "\(name)/\(i).png")
       }
     }
-    let train = try ImageFolder.load(folder: folder.path, seed: 0, decode: fakeDecoder).train
+    let train = try ImageFolder.load(folder: folder.path, seed: 0).train
     // Keras's validation split of 0.2: the last 12 of 60.
     let (fit, validation) = (train.slice(0..<48), train.slice(48..<60))
     XCTAssertTrue(fit.classCounts.allSatisfy { $0 > 0 }, "\(fit.classCounts)")
@@ -73,26 +64,26 @@ final class ImageFolderTests: XCTestCase {
 
   func testSameSeedSameOrderDifferentSeedDifferentOrder() throws {
     let folder = try TemporaryFolder()
-    for i in 0..<12 { try folder.write(fakeImage(fill: UInt8(i)), to: "c\(i % 3)/\(i).png") }
-    let a = try ImageFolder.load(folder: folder.path, seed: 7, decode: fakeDecoder).train
-    let b = try ImageFolder.load(folder: folder.path, seed: 7, decode: fakeDecoder).train
-    let c = try ImageFolder.load(folder: folder.path, seed: 8, decode: fakeDecoder).train
+    for i in 0..<12 { try folder.write(try pngImage(fill: UInt8(i)), to: "c\(i % 3)/\(i).png") }
+    let a = try ImageFolder.load(folder: folder.path, seed: 7).train
+    let b = try ImageFolder.load(folder: folder.path, seed: 7).train
+    let c = try ImageFolder.load(folder: folder.path, seed: 8).train
     XCTAssertEqual(a, b)
     XCTAssertNotEqual(a.images, c.images)
   }
 
   func testTrainAndTestSubRoots() throws {
     let folder = try TemporaryFolder()
-    try folder.write(fakeImage(fill: 1), to: "train/bird/0.png")
-    try folder.write(fakeImage(fill: 2), to: "train/cat/0.png")
-    try folder.write(fakeImage(fill: 3), to: "test/cat/0.png")
-    let splits = try DatasetSplits.load(folder.path, seed: 0, decode: fakeDecoder)
+    try folder.write(try pngImage(fill: 1), to: "train/bird/0.png")
+    try folder.write(try pngImage(fill: 2), to: "train/cat/0.png")
+    try folder.write(try pngImage(fill: 3), to: "test/cat/0.png")
+    let splits = try DatasetSplits.load(folder.path, seed: 0)
     XCTAssertEqual(splits.train.classNames, ["bird", "cat"])
     XCTAssertEqual(splits.test?.labels, [1], "test labels index the training classes")
     XCTAssertEqual(splits.test?.classNames, ["bird", "cat"])
-    try folder.write(fakeImage(fill: 3), to: "test/dog/0.png")
+    try folder.write(try pngImage(fill: 3), to: "test/dog/0.png")
     XCTAssertThrowsDatasetError(
-      try DatasetSplits.load(folder.path, decode: fakeDecoder),
+      try DatasetSplits.load(folder.path),
       .unknownClass(path: folder.path + "/test/dog", knownClasses: ["bird", "cat"]))
   }
 
@@ -100,8 +91,8 @@ final class ImageFolderTests: XCTestCase {
     let folder = try TemporaryFolder()
     for (c, name) in ["a", "b", "c"].enumerated() {
       for i in 0..<10 {
-        try folder.write(fakeImage(fill: UInt8(c)), to: "train/\(name)/\(i).png")
-        try folder.write(fakeImage(fill: UInt8(c)), to: "test/\(name)/\(i).png")
+        try folder.write(try pngImage(fill: UInt8(c)), to: "train/\(name)/\(i).png")
+        try folder.write(try pngImage(fill: UInt8(c)), to: "test/\(name)/\(i).png")
       }
     }
     // Files past the limit are never decoded, so a broken one there is
@@ -115,13 +106,13 @@ final class ImageFolderTests: XCTestCase {
         order.seededShuffle(using: &generator)
         return order.firstIndex(of: 30)! >= 9
       })
-    let splits = try DatasetSplits.load(folder.path, seed: seed, limit: 9, decode: fakeDecoder)
+    let splits = try DatasetSplits.load(folder.path, seed: seed, limit: 9)
     XCTAssertEqual(splits.train.count, 9)
     XCTAssertEqual(splits.test?.count, 9)
     // Shuffled first, so the sample is not just the first class folder.
     XCTAssertGreaterThan(Set(splits.train.labels).count, 1)
     XCTAssertGreaterThan(Set(splits.test?.labels ?? []).count, 1)
-    let all = try DatasetSplits.load(folder.path, seed: seed, limit: 9, decode: fakeDecoder)
+    let all = try DatasetSplits.load(folder.path, seed: seed, limit: 9)
     XCTAssertEqual(all.train, splits.train, "the same seed picks the same sample")
   }
 
@@ -132,16 +123,16 @@ final class ImageFolderTests: XCTestCase {
 
   func testEmptyClassAndNoClasses() throws {
     let folder = try TemporaryFolder()
-    try folder.write(fakeImage(fill: 1), to: "a/0.png")
+    try folder.write(try pngImage(fill: 1), to: "a/0.png")
     try folder.makeFolder("b")
     try folder.write([0], to: "b/readme.txt")
     XCTAssertThrowsDatasetError(
-      try ImageFolder.load(folder: folder.path, seed: 0, decode: fakeDecoder),
+      try ImageFolder.load(folder: folder.path, seed: 0),
       .emptyClass(path: folder.path + "/b"))
     let bare = try TemporaryFolder()
-    try bare.write(fakeImage(fill: 1), to: "loose.png")
+    try bare.write(try pngImage(fill: 1), to: "loose.png")
     XCTAssertThrowsDatasetError(
-      try ImageFolder.load(folder: bare.path, seed: 0, decode: fakeDecoder),
+      try ImageFolder.load(folder: bare.path, seed: 0),
       .noClasses(path: bare.path))
     XCTAssertThrowsDatasetError(
       try DatasetFormat.detect(bare.path), .unknownFormat(path: bare.path))
@@ -149,24 +140,74 @@ final class ImageFolderTests: XCTestCase {
 
   func testOddSizeAndUndecodableFilesAreNamed() throws {
     let folder = try TemporaryFolder()
-    for i in 0..<6 { try folder.write(fakeImage(fill: 1), to: "a/\(i).png") }
-    let odd = try folder.write(fakeImage(width: 3, fill: 1), to: "a/odd.png")
+    for i in 0..<6 { try folder.write(try pngImage(fill: 1), to: "a/\(i).png") }
+    let odd = try folder.write(try pngImage(width: 3, fill: 1), to: "a/odd.png")
     XCTAssertThrowsDatasetError(
-      try ImageFolder.load(folder: folder.path, seed: 3, decode: fakeDecoder),
+      try ImageFolder.load(folder: folder.path, seed: 3),
       .imageSizeMismatch(path: odd, width: 3, height: 2, expectedWidth: 2, expectedHeight: 2))
     try FileManager.default.removeItem(atPath: odd)
     let broken = try folder.write([9, 9], to: "a/broken.png")
     XCTAssertThrowsDatasetError(
-      try ImageFolder.load(folder: folder.path, seed: 3, decode: fakeDecoder),
-      .undecodableImage(path: broken, message: "not a fake image"))
+      try ImageFolder.load(folder: folder.path, seed: 3),
+      .imageCodec(.unknownFormat(broken)))
+  }
+
+  /// Regression (hostile input): every image was decoded before its size
+  /// was compared. The odd file here has a valid header and damaged pixel
+  /// data: it is named for its size, so its pixels were never decoded.
+  func testHeaderSizeIsCheckedBeforeThePixelsAreDecoded() throws {
+    let folder = try TemporaryFolder()
+    for i in 0..<4 { try folder.write(try pngImage(fill: 1), to: "a/\(i).png") }
+    var odd = try pngImage(width: 3, height: 5, fill: 7)
+    let idat = try XCTUnwrap(
+      (0..<(odd.count - 4)).first { odd[$0..<($0 + 4)].elementsEqual(Array("IDAT".utf8)) })
+    odd[idat + 6] ^= 0xFF
+    let oddPath = try folder.write(odd, to: "a/odd.png")
+    XCTAssertThrowsError(try ImageFile.read(oddPath), "the pixel data is damaged")
+    // A seed that does not shuffle the odd file (fifth of five) to the front:
+    // the first file is decoded whole, to learn the size the others need.
+    let seed = try XCTUnwrap(
+      (UInt64(0)..<100).first { seed in
+        var order = Array(0..<5)
+        var generator = SeededGenerator(seed: seed)
+        order.seededShuffle(using: &generator)
+        return order[0] != 4
+      })
+    XCTAssertThrowsDatasetError(
+      try ImageFolder.load(folder: folder.path, seed: seed),
+      .imageSizeMismatch(path: oddPath, width: 3, height: 5, expectedWidth: 2, expectedHeight: 2))
+  }
+
+  /// A JPEG with corrupt data fails the load, unless decoding is lenient:
+  /// then it loads and the file is listed in the warnings.
+  func testCorruptJPEGDataNeedsLenientAndIsReported() throws {
+    let folder = try TemporaryFolder()
+    let image = Image(
+      width: 32, height: 32, layout: .gray, samples: (0..<1024).map { UInt8($0 % 251) })
+    let jpeg = try ImageFile.encode(image, as: .jpeg, quality: 90)
+    try folder.write(jpeg, to: "a/good.jpg")
+    let damaged = try folder.write(
+      Array(jpeg.prefix(jpeg.count * 6 / 10)) + [0xFF, 0xD9], to: "b/damaged.jpg")
+    let message = "Corrupt JPEG data: premature end of data segment"
+    XCTAssertThrowsDatasetError(
+      try DatasetSplits.load(folder.path),
+      .imageCodec(.corruptData(damaged, .jpeg, message: message)))
+    let splits = try DatasetSplits.load(folder.path, decodeOptions: DecodeOptions(lenient: true))
+    XCTAssertEqual(splits.train.count, 2)
+    XCTAssertEqual(splits.warnings.map(\.path), [damaged])
+    XCTAssertEqual(splits.warnings.first?.message, message)
   }
 
   func testChannelConversion() throws {
     let folder = try TemporaryFolder()
     // One RGB pixel (255, 0, 0) and one gray-alpha pixel (51, alpha 0).
-    try folder.write([1, 1, 3, 255, 0, 0], to: "red/0.png")
-    try folder.write([1, 1, 2, 51, 0], to: "gray/0.png")
-    let rgb = try ImageFolder.load(folder: folder.path, channels: 3, seed: 0, decode: fakeDecoder)
+    try folder.write(
+      try pngImage(Image(width: 1, height: 1, layout: .rgb, samples: [255, 0, 0])),
+      to: "red/0.png")
+    try folder.write(
+      try pngImage(Image(width: 1, height: 1, layout: .grayAlpha, samples: [51, 0])),
+      to: "gray/0.png")
+    let rgb = try ImageFolder.load(folder: folder.path, channels: 3, seed: 0)
     let grayIndex = rgb.train.labels.firstIndex(of: 0)!
     let redIndex = 1 - grayIndex
     XCTAssertEqual(rgb.train.images.shape, Shape(2, 3, 1, 1))
@@ -174,7 +215,7 @@ final class ImageFolderTests: XCTestCase {
     XCTAssertEqual(
       Array(rgb.train.images.storage[(grayIndex * 3)..<(grayIndex * 3 + 3)]),
       [Float](repeating: Float(51) / 255, count: 3))
-    let gray = try ImageFolder.load(folder: folder.path, channels: 1, seed: 0, decode: fakeDecoder)
+    let gray = try ImageFolder.load(folder: folder.path, channels: 1, seed: 0)
     XCTAssertEqual(gray.train.images.storage[redIndex], 0.299, accuracy: 1e-6)
   }
 }

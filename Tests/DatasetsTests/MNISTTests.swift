@@ -32,16 +32,33 @@ final class MNISTTests: XCTestCase {
       idxBytes(dims: [1, 2, 2], payload: [0, 51, 102, 255]),
       to: "t10k-images-idx3-ubyte")
     try folder.write(idxBytes(dims: [1], payload: [3]), to: "t10k-labels-idx1-ubyte")
-    let splits = try DatasetSplits.load(
-      folder.path,
-      decode: { _ in
-        throw CocoaError(.fileReadUnknown)
-      })
+    let splits = try DatasetSplits.load(folder.path)
     XCTAssertEqual(splits.format, .mnist)
     XCTAssertEqual(splits.train.labels, [2, 7, 1])
     XCTAssertEqual(splits.train.images.shape, Shape(3, 1, 2, 2))
     XCTAssertEqual(splits.test?.labels, [3])
     XCTAssertEqual(splits.test?.images.storage, [0, 51 / 255, 102 / 255, 1])
+  }
+
+  /// With a limit nothing past the kept samples is inflated, so damage
+  /// there goes unnoticed, while both headers are still checked.
+  func testLimitReadsOnlyTheKeptSamplesButChecksBothHeaders() throws {
+    let folder = try TemporaryFolder()
+    try folder.write(
+      try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixturePath("truncated-idx3-ubyte.gz")))),
+      to: "train-images-idx3-ubyte.gz")
+    try folder.write(idxBytes(dims: [5], payload: [5, 0, 4, 1, 9]), to: "train-labels-idx1-ubyte")
+    let splits = try DatasetSplits.load(folder.path, limit: 1)
+    XCTAssertEqual(splits.train.labels, [5])
+    XCTAssertEqual(splits.train.images.shape, Shape(1, 1, 28, 28))
+    XCTAssertThrowsError(try DatasetSplits.load(folder.path))
+    let labels = try folder.write(
+      idxBytes(dims: [4], payload: [5, 0, 4, 1]), to: "train-labels-idx1-ubyte")
+    XCTAssertThrowsDatasetError(
+      try MNIST.load(folder: folder.path, limit: 1),
+      .countMismatch(
+        imagesPath: folder.path + "/train-images-idx3-ubyte.gz", images: 5, labelsPath: labels,
+        labels: 4))
   }
 
   func testImageAndLabelCountsMustMatch() throws {

@@ -31,6 +31,11 @@ final class DamagedFileTests: XCTestCase {
         for _ in 0...random.below(4) {
           bytes[random.below(bytes.count)] ^= UInt8(1 + random.below(255))
         }
+        // Leniently, libjpeg's recovery from damaged data runs too.
+        if let image = try? ImageFile.decode(bytes, name: "damaged", options: .init(lenient: true)) {
+          let samples = image.bitDepth == .eight ? image.samples8.count : image.samples16.count
+          XCTAssertEqual(samples, image.width * image.height * image.channels)
+        }
         do {
           let image = try ImageFile.decode(bytes, name: "damaged")
           let samples = image.bitDepth == .eight ? image.samples8.count : image.samples16.count
@@ -42,15 +47,17 @@ final class DamagedFileTests: XCTestCase {
         }
       }
     }
-    // Both outcomes occur: damage in JPEG scan data is often decodable, a PNG
-    // CRC catches nearly everything.
+    // Both outcomes occur: damage in places no check covers (JPEG scan data
+    // that still parses, metadata) decodes, a PNG CRC catches nearly everything.
     XCTAssertGreaterThan(decoded, 0)
     XCTAssertGreaterThan(rejected, 0)
   }
 
-  func testLibraryWarningsStayOffStderr() throws {
-    // Damaged JPEG scan data makes libjpeg warn ("Corrupt JPEG data: ...");
-    // its default output_message would print that to stderr.
+  /// Damaged JPEG scan data makes libjpeg warn ("Corrupt JPEG data: ...").
+  /// By default that is an error; leniently the image decodes and the
+  /// warning is reported to the caller. Either way libjpeg's default
+  /// output_message, which prints to stderr, never runs.
+  func testCorruptScanDataIsAnErrorUnlessLenientAndNeverPrinted() throws {
     var bytes = try Fixtures.bytes("jpeg/testorig.jpg")
     let scanStart = try XCTUnwrap(
       (0..<(bytes.count - 1)).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xDA })
@@ -61,11 +68,24 @@ final class DamagedFileTests: XCTestCase {
     let capture = open(captured, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     XCTAssertGreaterThanOrEqual(capture, 0)
     dup2(capture, 2)
-    let result = Result { () throws(CodecError) in try ImageFile.decode(bytes, name: "warn.jpg") }
+    let strict = Result { () throws(CodecError) in try ImageFile.decode(bytes, name: "warn.jpg") }
+    var warnings: [CodecWarning] = []
+    let lenient = Result { () throws(CodecError) in
+      try ImageFile.decode(bytes, name: "warn.jpg", options: .init(lenient: true)) {
+        warnings.append($0)
+      }
+    }
     dup2(saved, 2)
     close(capture)
     close(saved)
-    XCTAssertNoThrow(try result.get(), "damaged scan data still decodes, with warnings")
+    guard case .failure(.corruptData("warn.jpg", .jpeg, let message)) = strict else {
+      return XCTFail("expected corruptData, got \(strict)")
+    }
+    XCTAssertTrue(message.hasPrefix("Corrupt JPEG data"), message)
+    XCTAssertNoThrow(try lenient.get(), "damaged scan data decodes leniently")
+    XCTAssertEqual(warnings.count, 1)
+    XCTAssertEqual(warnings.first?.message, message)
+    XCTAssertGreaterThanOrEqual(warnings.first?.count ?? 0, 1)
     // (Checked by size: Foundation's String(contentsOfFile:) leaks on empty
     // files under the address sanitizer.)
     let size = try FileManager.default.attributesOfItem(atPath: captured)[.size] as? Int

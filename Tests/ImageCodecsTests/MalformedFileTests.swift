@@ -1,3 +1,4 @@
+import Files
 import XCTest
 
 @testable import ImageCodecs
@@ -32,6 +33,46 @@ final class MalformedFileTests: XCTestCase {
     }
     let covered = 14
     XCTAssertEqual(try Fixtures.names(in: "pngsuite").filter { $0.hasPrefix("x") }.count, covered)
+  }
+
+  /// Regression (hostile input): libjpeg-turbo only warns about these, fills
+  /// the rest of the image with gray and succeeds, so they decoded. They are
+  /// errors now; leniently they decode (the intact rows as they are) and the
+  /// warning is reported.
+  func testCorruptJPEGDataIsAnErrorUnlessLenient() throws {
+    let original = try ImageFile.read(Fixtures.path("jpeg/testorig.jpg"))
+    let cases = [
+      ("crafted/truncated-scan-eoi.jpg", 149, "Corrupt JPEG data: premature end of data segment"),
+      ("crafted/more-rows.jpg", 298, "Corrupt JPEG data: premature end of data segment"),
+    ]
+    for (name, height, message) in cases {
+      let path = Fixtures.path(name)
+      XCTAssertEqual(fixtureError(name), .corruptData(path, .jpeg, message: message), name)
+      XCTAssertEqual(
+        fixtureError(name)?.description,
+        "\(path): JPEG is corrupt: \(message); --lenient decodes it anyway, filling what is missing")
+      var warnings: [CodecWarning] = []
+      let image = try ImageFile.read(path, options: DecodeOptions(lenient: true)) {
+        warnings.append($0)
+      }
+      XCTAssertEqual(image.width, 227, name)
+      XCTAssertEqual(image.height, height, name)
+      XCTAssertEqual(warnings.map(\.message), [message], name)
+      XCTAssertEqual(warnings.first?.path, path)
+      let intactRows = 3 * 227 * 16
+      XCTAssertEqual(image.samples8.prefix(intactRows), original.samples8.prefix(intactRows), name)
+    }
+    // Lenient or not, a file without its end is truncated, and PNG damage
+    // (PngSuite's x*.png) is refused.
+    let cut = Array(try Fixtures.bytes("jpeg/testorig.jpg").prefix(3000))
+    let lenient = DecodeOptions(lenient: true)
+    XCTAssertEqual(
+      codecError({ () throws(CodecError) in
+        _ = try ImageFile.decode(cut, name: "cut.jpg", options: lenient)
+      }), .truncated("cut.jpg", .jpeg))
+    for name in try Fixtures.names(in: "pngsuite") where name.hasPrefix("x") {
+      XCTAssertNotNil(fixtureError("pngsuite/" + name, options: lenient), name)
+    }
   }
 
   func testCRCErrorInAncillaryChunkIsAnError() throws {
@@ -91,11 +132,12 @@ final class MalformedFileTests: XCTestCase {
       atPath: garbage, contents: Data("this is not an image, whatever its name says".utf8)))
     XCTAssertEqual(readError(empty), .emptyFile(empty))
     XCTAssertEqual(readError(garbage), .unknownFormat(garbage))
-    XCTAssertEqual(readError(folder), .isDirectory(folder))
+    XCTAssertEqual(readError(folder), .file(.notRegularFile(path: folder, kind: .directory)))
     let missing = folder + "/missing.png"
-    XCTAssertEqual(readError(missing), .fileNotFound(missing))
+    XCTAssertEqual(readError(missing), .file(.notFound(path: missing)))
     XCTAssertEqual(readError(missing + "/x.png"),
-                   .fileNotFound(missing + "/x.png"))
+                   .file(.notFound(path: missing + "/x.png")))
+    XCTAssertEqual(readError(missing)?.description, "\(missing): no such file")
     XCTAssertEqual(decodeError([], name: "none"), .emptyFile("none"))
     XCTAssertEqual(decodeError([0xFF], name: "one"),
                    .unknownFormat("one"))
@@ -109,7 +151,7 @@ final class MalformedFileTests: XCTestCase {
     let loop = folder + "/loop.png"
     try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
     XCTAssertEqual(readError(loop),
-                   .unreadable(loop, reason: "Too many levels of symbolic links"))
+                   .file(.cannotRead(path: loop, reason: "Too many levels of symbolic links")))
   }
 
   func testUnreadableFileNamesTheReason() throws {
@@ -120,15 +162,35 @@ final class MalformedFileTests: XCTestCase {
       atPath: path, contents: Data(try Fixtures.bytes("pngsuite/basn0g08.png")),
       attributes: [.posixPermissions: 0]))
     XCTAssertEqual(readError(path),
-                   .unreadable(path, reason: "Permission denied"))
+                   .file(.cannotRead(path: path, reason: "Permission denied")))
   }
 
-  func testFilesThatReportNoSizeAreReadToTheEnd() throws {
-    // /proc files have st_size 0 but content; a pipe-like read loop gets it.
-    let status = try FileContents.read("/proc/self/status")
-    XCTAssertTrue(String(decoding: status, as: UTF8.self).contains("Name:"))
-    let png = try Fixtures.bytes("pngsuite/basn0g08.png")
-    XCTAssertEqual(try FileContents.read(Fixtures.path("pngsuite/basn0g08.png")), png)
+  /// Regression (hostile input): an image argument that is a character
+  /// device or a FIFO was read until memory ran out. Both are refused
+  /// unread, and opening the FIFO does not wait for a writer.
+  func testDevicesAndFIFOsAreRefusedUnread() throws {
+    XCTAssertEqual(readError("/dev/zero"),
+                   .file(.notRegularFile(path: "/dev/zero", kind: .characterDevice)))
+    let fifo = try Fixtures.temporaryFolder(self) + "/pipe.png"
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    XCTAssertEqual(readError(fifo), .file(.notRegularFile(path: fifo, kind: .fifo)))
+    XCTAssertEqual(readError(fifo)?.description, "\(fifo): is a FIFO (named pipe), not a regular file")
+  }
+
+  /// The read is bounded by what an image within the pixel limit can need.
+  func testFilesLargerThanThePixelLimitAllowsAreRefusedUnread() throws {
+    let path = Fixtures.path("pngsuite/basn0g08.png")
+    let size = try Fixtures.bytes("pngsuite/basn0g08.png").count
+    var options = DecodeOptions.default
+    options.pixelLimit = 1
+    let limit = 16 + (64 << 20)
+    XCTAssertEqual(options.maximumFileSize, limit)
+    XCTAssertLessThan(size, limit)
+    XCTAssertNoThrow(try ImageFile.read(path, options: DecodeOptions(pixelLimit: 32 * 32)))
+    let big = try Fixtures.temporaryFolder(self) + "/big.png"
+    XCTAssertTrue(FileManager.default.createFile(atPath: big, contents: Data(count: limit + 1)))
+    XCTAssertEqual(readError(big, options: options), .fileTooLarge(big, bytes: limit + 1, limit: limit))
+    XCTAssertEqual(DecodeOptions(pixelLimit: .max).maximumFileSize, .max)
   }
 
   func testFormatComesFromBytesNotExtension() throws {
@@ -173,9 +235,16 @@ final class MalformedFileTests: XCTestCase {
 
   func testProgressiveJPEGWithTooManyScansIsRefused() {
     // 600 copies of one scan: libjpeg would only warn and grind through all.
+    // The repeated scan is itself corrupt data; leniently, the scan limit
+    // still stops it.
+    let path = Fixtures.path("crafted/many-scans.jpg")
     XCTAssertEqual(
       fixtureError("crafted/many-scans.jpg"),
-      .unsupported(Fixtures.path("crafted/many-scans.jpg"),
+      .corruptData(path, .jpeg,
+                   message: "Inconsistent progression sequence for component 0 coefficient 0"))
+    XCTAssertEqual(
+      fixtureError("crafted/many-scans.jpg", options: DecodeOptions(lenient: true)),
+      .unsupported(path,
                    message: "progressive JPEG with more than 500 scans "
                      + "(would take very long to decode)"))
   }

@@ -1,3 +1,4 @@
+import Files
 import XCTest
 
 @testable import ImageCodecs
@@ -127,15 +128,16 @@ final class RoundTripTests: XCTestCase {
     let image = Self.pattern(width: 8, height: 8, layout: .gray)
     let missing = folder + "/no-such-folder/out.png"
     let error = writeError(image, to: missing)
-    XCTAssertEqual(error, .writeFailed(missing, reason: "No such file or directory"))
-    XCTAssertEqual(error?.description, "\(missing): cannot write image: No such file or directory")
+    XCTAssertEqual(error, .file(.cannotCreate(path: missing, reason: "No such file or directory")))
+    XCTAssertEqual(error?.description, "\(missing): cannot create file: No such file or directory")
     XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/no-such-folder"))
-    // A directory in the way of the destination: the rename fails, and no
-    // temporary file is left behind.
+    // A directory in the way of the destination is refused before anything
+    // is written, and no temporary file is left behind.
     let blocked = folder + "/blocked.png"
     try FileManager.default.createDirectory(
       atPath: blocked + "/inside", withIntermediateDirectories: true)
-    XCTAssertNotNil(writeError(image, to: blocked))
+    XCTAssertEqual(
+      writeError(image, to: blocked), .file(.notReplaceable(path: blocked, kind: .directory)))
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["blocked.png"])
   }
 
@@ -143,8 +145,8 @@ final class RoundTripTests: XCTestCase {
     let image = Self.pattern(width: 8, height: 8, layout: .gray)
     // sysfs refuses new files even to root.
     let system = "/sys/convviz-codec-test.png"
-    guard case .writeFailed(system, _)? = writeError(image, to: system) else {
-      return XCTFail("expected writeFailed for \(system)")
+    guard case .file(.cannotCreate(system, _))? = writeError(image, to: system) else {
+      return XCTFail("expected cannotCreate for \(system)")
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: system))
     guard getuid() != 0 else { return }  // root writes into read-only folders
@@ -154,7 +156,8 @@ final class RoundTripTests: XCTestCase {
       try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder)
     }
     let path = folder + "/out.png"
-    XCTAssertEqual(writeError(image, to: path), .writeFailed(path, reason: "Permission denied"))
+    XCTAssertEqual(
+      writeError(image, to: path), .file(.cannotCreate(path: path, reason: "Permission denied")))
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
   }
 

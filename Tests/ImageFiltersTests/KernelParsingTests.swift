@@ -79,6 +79,24 @@ final class KernelParsingTests: XCTestCase {
       XCTAssertEqual(
         error as? KernelError, .unreadableFile(path: dir.path, reason: "is a directory"))
     }
+    // Regression (hostile input): a device or FIFO was read without end.
+    XCTAssertThrowsError(try Kernel.load(contentsOfFile: "/dev/zero")) { error in
+      XCTAssertEqual(
+        error as? KernelError,
+        .unreadableFile(path: "/dev/zero", reason: "is a character device"))
+    }
+    let fifo = dir.appendingPathComponent("pipe.txt").path
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    XCTAssertThrowsError(try Kernel.load(contentsOfFile: fifo)) { error in
+      XCTAssertEqual(
+        error as? KernelError, .unreadableFile(path: fifo, reason: "is a FIFO (named pipe)"))
+    }
+    let latin1 = dir.appendingPathComponent("latin1.txt").path
+    XCTAssertTrue(FileManager.default.createFile(atPath: latin1, contents: Data([0x31, 0xE9])))
+    XCTAssertThrowsError(try Kernel.load(contentsOfFile: latin1)) { error in
+      XCTAssertEqual(
+        error as? KernelError, .unreadableFile(path: latin1, reason: "not readable UTF-8 text"))
+    }
   }
 
   func testDescriptionRoundTripsThroughParse() throws {

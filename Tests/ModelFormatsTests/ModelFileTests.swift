@@ -226,12 +226,12 @@ final class ModelFileTests: XCTestCase {
     XCTAssertThrowsError(try ModelFile.read(from: "/nonexistent/model.bin")) { error in
       XCTAssertEqual(
         error as? ModelFileError,
-        .cannotRead(path: "/nonexistent/model.bin", reason: "No such file or directory"))
+        .cannotRead(path: "/nonexistent/model.bin", reason: "no such file"))
     }
     XCTAssertThrowsError(try ModelFile.read(from: NSTemporaryDirectory())) { error in
       XCTAssertEqual(
         error as? ModelFileError,
-        .cannotRead(path: NSTemporaryDirectory(), reason: "not a regular file"))
+        .cannotRead(path: NSTemporaryDirectory(), reason: "is a directory, not a regular file"))
     }
   }
 

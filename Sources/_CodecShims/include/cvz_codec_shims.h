@@ -38,7 +38,12 @@ typedef enum cvz_error_kind {
   /* malloc failed. */
   CVZ_ERROR_NO_MEMORY = 4,
   /* An encoder failed (the message says why). */
-  CVZ_ERROR_ENCODE = 5
+  CVZ_ERROR_ENCODE = 5,
+  /*
+   * The library could go on only by guessing over damaged data (libjpeg's
+   * corrupt-data warnings); a lenient decoder accepts it instead.
+   */
+  CVZ_ERROR_CORRUPT_DATA = 6
 } cvz_error_kind;
 
 enum { CVZ_MESSAGE_CAPACITY = 200 };
@@ -107,17 +112,30 @@ typedef struct cvz_jpeg_decoder cvz_jpeg_decoder;
 /*
  * Reads the JPEG header. Gray files decode to 1 channel; YCbCr, RGB, CMYK and
  * YCCK files to 3 (RGB; CMYK is converted, Adobe-inverted or plain). Always
- * 8-bit. A "premature end of JPEG file" warning is an error here
- * (CVZ_ERROR_TRUNCATED), unlike in libjpeg, which pads with gray.
+ * 8-bit. libjpeg only warns about damaged data and fills what is missing with
+ * gray; here a "premature end of JPEG file" is always an error
+ * (CVZ_ERROR_TRUNCATED), and every corrupt-data warning ("premature end of
+ * data segment", "N extraneous bytes before marker", a bad Huffman code) is
+ * CVZ_ERROR_CORRUPT_DATA unless `lenient` is nonzero; a lenient decoder
+ * counts them instead (cvz_jpeg_warnings).
  */
-cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, cvz_image_info *info,
-                                cvz_error *error);
+cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, int lenient,
+                                cvz_image_info *info, cvz_error *error);
 
 /* Decodes into `pixels` (width * height * channels bytes). Returns 0 or -1. */
 int cvz_jpeg_read(cvz_jpeg_decoder *decoder, uint8_t *pixels, size_t pixels_size,
                   cvz_error *error);
 
 void cvz_jpeg_close(cvz_jpeg_decoder *decoder);
+
+/* The corrupt-data warnings a lenient decoder accepted so far. */
+typedef struct cvz_warnings {
+  int count;
+  /* The first warning's message. */
+  char first[CVZ_MESSAGE_CAPACITY];
+} cvz_warnings;
+
+void cvz_jpeg_warnings(const cvz_jpeg_decoder *decoder, cvz_warnings *out);
 
 /*
  * Encodes 8-bit `pixels` with `channels` 1 (gray), 3 (RGB) or 4 (RGBA, alpha

@@ -301,6 +301,14 @@ def main(shared):
         f.write(with_sof_size(original, 65500, 65500))
     with open(os.path.join(crafted, "zero-height.jpg"), "wb") as f:
         f.write(with_sof_size(original, 227, 0))
+    # Corrupt data libjpeg only warns about (and fills with gray): the scan
+    # cut at 60% with an end-of-image marker appended, and a frame header
+    # claiming twice the rows the scan holds.
+    assert original.index(b"\xff\xda") < len(original) * 6 // 10
+    with open(os.path.join(crafted, "truncated-scan-eoi.jpg"), "wb") as f:
+        f.write(original[:len(original) * 6 // 10] + b"\xff\xd9")
+    with open(os.path.join(crafted, "more-rows.jpg"), "wb") as f:
+        f.write(with_sof_size(original, 227, 298))
 
     with open(os.path.join(HERE, "golden.tsv"), "w") as f:
         f.write("# name\twidth\theight\tlayout\tbitDepth\tsha256 (made by make_golden.py)\n")
