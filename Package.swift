@@ -69,6 +69,7 @@ let package = Package(
       cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
 
     // MARK: Tests
+    .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     .testTarget(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),

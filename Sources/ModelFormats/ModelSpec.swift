@@ -16,8 +16,12 @@ public struct ModelSpec: Hashable, Sendable {
 
   /// Largest number of values in one sample anywhere in the network and
   /// largest parameter count; specs beyond them are refused, not allocated.
+  /// 2²⁹ parameters (2 GiB of weights; VGG16 has 138 million) keeps a
+  /// checkpoint with two optimizer slots (6 GiB) inside
+  /// `ModelFile.maximumFileSize`, so a model that trains can be saved and
+  /// read back. What fits in memory is the commands' memory budget's call.
   public static let maximumFeatureCount = 1 << 28
-  public static let maximumParameterCount = 1 << 31
+  public static let maximumParameterCount = 1 << 29
 
   /// Checks and creates a spec. Errors name the layer's line as if the
   /// spec were text with `input` on line 1.

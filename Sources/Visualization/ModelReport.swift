@@ -191,7 +191,8 @@ public enum ModelReport {
     enlarged.draw(picture, x: 0, y: 0, scale: scale)
     var images = [(try PictureFile.png(enlarged.image), "input")]
     for index in LayerActivations.convolutionLayers(of: file.spec) {
-      let maps = try LayerActivations.compute(model: file, input: sample.input, through: index)
+      let maps = try FeatureMapBands.displayMaps(
+        model: file, input: sample.input, through: index, maxTileSide: 128)
       let picture = FeatureMaps.picture(maps, maxTileSide: 128)
       images.append((try PictureFile.png(picture.image), file.spec.layerNames[index]))
     }

@@ -6,6 +6,7 @@ import Training
 import ImageFilters
 import Datasets
 import ImageCodecs
+import Tensors
 import Visualization
 
 /// The one failure type of the executable: a message worded for the user
@@ -49,12 +50,26 @@ struct CommandFailure: Error, CustomStringConvertible {
       self = failure
     case let error as ValidationError:
       self = .usage(error.message)
+    case let error as MemoryError:
+      self.init(memory: error)
     case is CodecError, is FileError, is KernelError, is FilterError, is DatasetError,
       is ModelFileError, is ModelSpecError, is TrainerError, is OptimizerStateError,
       is VisualizationError:
       self.init(String(describing: error))
     default:
       return nil
+    }
+  }
+
+  /// Memory refused: the budget's message with the option that raises it
+  /// (and `alternative`, another way out, when the command has one).
+  init(memory error: MemoryError, alternative: String? = nil) {
+    let ways = ["raise with --max-memory"] + (alternative.map { [$0] } ?? [])
+    switch error {
+    case .overBudget:
+      self.init("\(error) (\(ways.joined(separator: "; ")))")
+    case .allocationFailed:
+      self.init(error.description)
     }
   }
 

@@ -65,16 +65,34 @@ struct DumpWeights: ParsableCommand {
 
   @OptionGroup var width: PictureWidthOptions
 
+  @OptionGroup var memory: MemoryOptions
+
+  /// Beyond this many pixels per weight the picture's size arithmetic
+  /// could overflow; the memory budget refuses far smaller scales.
+  static let maximumScale = 1 << 20
+
   func validate() throws {
     if let scale, scale < 1 { throw ValidationError("--scale must be at least 1") }
+    if let scale, scale > Self.maximumScale {
+      throw ValidationError("--scale must be at most \(Self.maximumScale)")
+    }
     if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
     try OutputPaths.refuseStandardOutput(output)
   }
 
   func run() throws {
-    let file = try ModelArgument.readModelFile(model)
+    let file = try ModelArgument.readModelFile(model, memory: memory)
     let index = layer ?? LayerActivations.convolutionLayers(of: file.spec).first
     let conv = try index.map { try LayerActivations.convolution(file, layer: $0) }
+    if let conv {
+      let size = filterGrid(conv).grid().size()
+      let largest = file.parameters.map { MemoryEstimate.floats($0.tensor.count) }.max() ?? .zero
+      try memory.check(
+        CommandMemory.picture(width: size.width, height: size.height) + largest,
+        for: "\(model): drawing the filters of \(conv.name) "
+          + "(\(size.width)×\(size.height) pixels)",
+        alternative: scale == nil ? nil : "or lower --scale")
+    }
     let weightsFolder = Path.join(output, "weights")
     var pictures: [String] = []
     if let conv {
@@ -117,6 +135,17 @@ struct DumpWeights: ParsableCommand {
   ) throws
     -> [String]
   {
+    try PictureFile.write(filterGrid(conv).render(), to: paths[0])
+    guard paths.count > 1 else { return [paths[0]] }
+    var colour = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour")
+    colour.maxWidth = width.maxWidth
+    guard let rgb = colour.renderRGB() else { return [paths[0]] }
+    try PictureFile.write(rgb, to: paths[1])
+    return paths
+  }
+
+  /// The picture of `conv`'s filters as the options ask for it.
+  private func filterGrid(_ conv: (name: String, kernel: Tensor, bias: Tensor)) -> WeightGrid {
     let title = WeightGrid.title(
       layer: conv.name, kernelShape: conv.kernel.shape.dims, view: view)
     var picture = WeightGrid(kernel: conv.kernel, title: title)
@@ -126,12 +155,6 @@ struct DumpWeights: ParsableCommand {
     picture.scale = scale
     picture.labels = labels
     picture.maxWidth = width.maxWidth
-    try PictureFile.write(picture.render(), to: paths[0])
-    guard paths.count > 1 else { return [paths[0]] }
-    var colour = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour")
-    colour.maxWidth = width.maxWidth
-    guard let rgb = colour.renderRGB() else { return [paths[0]] }
-    try PictureFile.write(rgb, to: paths[1])
-    return paths
+    return picture
   }
 }

@@ -4,6 +4,7 @@ import ModelFormats
 import Training
 import Datasets
 import Foundation
+import Tensors
 import Visualization
 
 /// `convviz evaluate model.bin --data DIR`: loss, accuracy, per-class
@@ -32,6 +33,7 @@ struct Evaluate: ParsableCommand {
   @OptionGroup var labels: LabelsOption
   @OptionGroup var unknownClasses: UnknownClassesOption
   @OptionGroup var resize: ResizeOption
+  @OptionGroup var memory: MemoryOptions
 
   @Option(help: "The part of the data set to use (default: test when present, else all).")
   var split: Part?
@@ -67,10 +69,15 @@ struct Evaluate: ParsableCommand {
   static let progressThreshold = 1000
 
   func run() throws {
-    let file = try ModelFile.read(from: model)
+    let file = try ModelArgument.readModelFile(model, memory: memory)
+    try memory.check(file.spec.inferenceMemory(batchSize: 1), for: "\(model): evaluating")
     let splits = try data.load(
       for: file.spec, resize: resize.resize ?? file.metadata.resize, seed: file.metadata.seed,
       labels: labels)
+    let batch = max(1, min(batchSize, max(splits.train.count, splits.test?.count ?? 0)))
+    try memory.check(
+      file.spec.inferenceMemory(batchSize: batch) + CommandMemory.dataset(splits),
+      for: "\(model): evaluating in batches of \(batch) on \(data.describe(splits))")
     let chosen = split ?? (splits.test == nil ? .train : .test)
     guard let loaded = chosen == .test ? splits.test : splits.train else {
       throw CommandFailure.usage("\(data.folder) has no test split; use --split train")

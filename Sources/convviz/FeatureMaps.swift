@@ -18,8 +18,10 @@ struct FeatureMapsCommand: ParsableCommand {
       convviz featuremaps MODEL PHOTO
         Converts PHOTO to the model's input channels (gray, ITU-R 601 luma,
         for MNIST models; x / 255 as in training), runs the first Conv2D
-        layer with its bias and activation on the photo at its own size,
-        and writes into the output folder:
+        layer with its bias and activation on the photo at its own size
+        (maps longer than --max-tile are made in bands of rows and shrunk
+        as they come, so no full-size map is held), and writes into the
+        output folder:
           PHOTO-input.png              the photo as the model sees it
           PHOTO-LAYER-featuremaps.png  one map per filter (viridis, each
                                        map stretched to its own range)
@@ -83,6 +85,8 @@ struct FeatureMapsCommand: ParsableCommand {
 
   @OptionGroup var width: PictureWidthOptions
 
+  @OptionGroup var memory: MemoryOptions
+
   @Option(
     name: [.short, .customLong("output")],
     help: ArgumentHelp("Output folder (created when missing).", valueName: "dir"))
@@ -143,7 +147,7 @@ struct FeatureMapsCommand: ParsableCommand {
 
   private func runModel() throws {
     let (modelPath, photoPath) = (files[0], files[1])
-    let file = try ModelArgument.readModelFile(modelPath)
+    let file = try ModelArgument.readModelFile(modelPath, memory: memory)
     guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else {
       throw CommandFailure("\(modelPath): the model's input is not a 1- or 3-channel image")
     }
@@ -151,21 +155,38 @@ struct FeatureMapsCommand: ParsableCommand {
       throw VisualizationError.noLayer(kind: "Conv2D")
     }
     let photo = try decoding.read(photoPath)
+    // Maps the grid shrinks are made at display size, band by band.
+    let bands = FeatureMapBands(
+      spec: file.spec, inputHeight: photo.height, inputWidth: photo.width,
+      inputChannels: channels, through: index, maxTileSide: maxTile,
+      bandBytes: Self.bandBytes(within: memory.budget))
+    try checkMemory(
+      photo: photo, path: photoPath, spec: file.spec, channels: channels, layer: index,
+      bands: bands)
     let input = Self.modelInput(photo, channels: channels)
-    let maps = try LayerActivations.compute(model: file, input: input, through: index)
+    var maps: Tensor
+    var strongest: Int?
+    if let bands {
+      (maps, strongest) = try bands.run(model: file, input: input)
+    } else {
+      maps = try LayerActivations.compute(model: file, input: input, through: index)
+    }
     let layerName = file.spec.layerNames[index]
     try prepareOutputs(tag: layerName)
+    let (height, width) = (bands?.height ?? maps.shape[2], bands?.width ?? maps.shape[3])
     let title =
       "\(layerName) (\(file.spec.layers[index].kerasType)): \(maps.shape[1]) maps "
-      + "\(maps.shape[3])x\(maps.shape[2])"
+      + "\(width)x\(height)"
     try write(
-      photo: photo, input: input, maps: maps, tag: layerName, title: title, photoPath: photoPath)
+      photo: photo, input: input, maps: maps, tag: layerName, title: title, photoPath: photoPath,
+      strongest: strongest)
   }
 
   private func runRandom(count: Int) throws {
     let photoPath = files[0]
     try prepareOutputs(tag: "random")
     let photo = try decoding.read(photoPath)
+    try checkMemory(photo: photo, path: photoPath, randomFilters: count)
     let input = Self.modelInput(photo, channels: 3)
     var generator = SeededGenerator(seed: seed)
     let weights = (0..<(3 * 3 * 3 * count)).map { _ in generator.nextFloat(in: -0.2, 0.2) }
@@ -194,9 +215,11 @@ struct FeatureMapsCommand: ParsableCommand {
     PixelConversion.tensor(of: photo, channels: channels)
   }
 
+  /// `strongest`: the strongest map when `maps` were shrunk from maps
+  /// too large to keep (its mean is that of the whole map).
   private func write(
     photo: Image, input: Tensor, maps: Tensor, tag: String, title: String,
-    photoPath: String
+    photoPath: String, strongest: Int? = nil
   ) throws {
     let base = OutputPaths.stem(of: photoPath)
     let inputPath = Path.join(output, "\(base)-input.png")
@@ -209,7 +232,7 @@ struct FeatureMapsCommand: ParsableCommand {
     Terminal.say("wrote \(inputPath)")
     Terminal.say("wrote \(mapsPath)")
     if overlay {
-      let strongest = FeatureMaps.strongestChannel(maps)
+      let strongest = strongest ?? FeatureMaps.strongestChannel(maps)
       let blended = FeatureMaps.overlay(
         photo: photo, maps: maps, channel: strongest, colorMap: colormap)
       let overlayPath = Path.join(output, "\(base)-\(tag)-overlay.png")

@@ -75,6 +75,8 @@ struct Filter: ParsableCommand {
 
   @OptionGroup var decoding: DecodingOptions
 
+  @OptionGroup var memory: MemoryOptions
+
   @Option(
     parsing: .unconditional,
     help: "JPEG quality, 1–100 (default 90); only for JPEG outputs.")
@@ -159,7 +161,7 @@ struct Filter: ParsableCommand {
     let work = FilterWork(
       operations: operations, options: filterOptions(), decodeOptions: decoding.decodeOptions,
       encodeOptions: EncodeOptions(quality: quality ?? 90), gray: gray, timings: timings,
-      plan: plan)
+      plan: plan, budget: memory.budget)
     let report = OrderedReport(count: sources.count)
     let progress = ProgressBar(label: "filtering", total: sources.count, minimumSteps: 4)
     DispatchQueue.concurrentPerform(iterations: sources.count) { i in

@@ -2,6 +2,7 @@ import Files
 import ImageFilters
 import Dispatch
 import ImageCodecs
+import Tensors
 
 /// What `filter` does to one input: decode, apply each kernel, encode and
 /// write; the lines to print come back for `OrderedReport`.
@@ -13,6 +14,7 @@ struct FilterWork: Sendable {
   let gray: Bool
   let timings: Bool
   let plan: OutputPlan
+  let budget: MemoryBudget
 
   func process(_ source: InputImage, index: Int) -> [OrderedReport.Line] {
     var lines: [OrderedReport.Line] = []
@@ -45,6 +47,7 @@ struct FilterWork: Sendable {
             "\(source.path): stride \(options.stride) does not divide the padded size; the last "
               + "\(dropped.x) column(s) and \(dropped.y) row(s) are dropped (floor, as Keras does)"))
       }
+      try checkOutput(geometry, of: image, operation: operation, source: source)
       _ = clock.lap()
       let filtered = try ImageFilters.apply(operation.operation, to: image, options: options)
       let filterTime = clock.lap()
@@ -79,6 +82,35 @@ struct FilterWork: Sendable {
       // With -o - the image itself is on stdout: the line goes beside the
       // other messages.
       lines.append(destination == "-" ? .note(wrote) : .result(wrote))
+    }
+  }
+
+  /// Refuses an output that the pixel limit would refuse as an input
+  /// (`--padding 20000` on a tiny image), or that with the input, the
+  /// encoded file and the filter's scratch would not fit the memory
+  /// budget, before it is allocated.
+  private func checkOutput(
+    _ g: FilterGeometry, of image: Image, operation: NamedOperation, source: InputImage
+  ) throws {
+    let (pixels, overflow) = g.outputWidth.multipliedReportingOverflow(by: g.outputHeight)
+    let limit = decodeOptions.pixelLimit
+    guard !overflow, pixels <= limit else {
+      throw CommandFailure(
+        "\(source.path): the \(operation.name) output would be "
+          + "\(g.outputWidth)×\(g.outputHeight) pixels, more than the limit of \(limit); "
+          + "raise it with --max-pixels if you mean it")
+    }
+    let output = MemoryEstimate.array(
+      of: UInt8.self, [pixels, image.channels, image.bitDepth == .eight ? 1 : 2])
+    let colourChannels = image.layout.hasAlpha ? image.channels - 1 : image.channels
+    let estimate =
+      CommandMemory.image(image) + output * 2
+      + MemoryEstimate(bytes: g.scratchBytes(colourChannels: colourChannels))
+    let what = "\(source.path): the \(operation.name) output (\(g.outputWidth)×\(g.outputHeight))"
+    do {
+      try budget.check(estimate, for: what)
+    } catch {
+      throw CommandFailure(memory: error)
     }
   }
 

@@ -36,7 +36,9 @@ enum ModelArgument {
   /// An unknown name is a command-line mistake (listing the presets); an
   /// unparsable spec names the file and line; a damaged model file throws
   /// its `ModelFileError`.
-  static func resolve(_ text: String, allowModelFile: Bool = true) throws -> ModelArgument {
+  static func resolve(
+    _ text: String, allowModelFile: Bool = true, memory: MemoryOptions
+  ) throws -> ModelArgument {
     if let preset = Preset(rawValue: text) { return .preset(preset) }
     try checkName(text)
     // Bounded, regular files only: /dev/zero as a spec would never end.
@@ -45,7 +47,7 @@ enum ModelArgument {
       guard allowModelFile else {
         throw CommandFailure.usage("\(text) is a trained model file; give a preset or a spec file")
       }
-      return .modelFile(path: text, file: try ModelFile.read(from: text))
+      return .modelFile(path: text, file: try readModelFile(text, memory: memory))
     }
     guard let specText = String(validating: data, as: UTF8.self) else {
       throw CommandFailure("\(text): not a model spec or model file (not UTF-8 text)")
@@ -61,15 +63,18 @@ enum ModelArgument {
   /// report look when no model is named.
   static let defaultModelPath = Train.defaultOutput
 
-  /// Reads a trained model file; a missing default model gets a hint to
-  /// train one.
-  static func readModelFile(_ path: String) throws -> ModelFile {
+  /// Reads a trained model file, once its size fits the memory budget; a
+  /// missing default model gets a hint to train one.
+  static func readModelFile(_ path: String, memory: MemoryOptions) throws -> ModelFile {
     if !FileManager.default.fileExists(atPath: path) {
       var message = "\(path): no such model file"
       if path == defaultModelPath {
         message += "; train one first: convviz train --model mnist-cnn --data DIR"
       }
       throw CommandFailure(message)
+    }
+    if let estimate = CommandMemory.modelFile(path) {
+      try memory.check(estimate, for: "\(path): reading the model")
     }
     return try ModelFile.read(from: path)
   }

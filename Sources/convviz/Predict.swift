@@ -35,35 +35,62 @@ struct Predict: ParsableCommand {
 
   @OptionGroup var decoding: DecodingOptions
 
+  @OptionGroup var memory: MemoryOptions
+
   func validate() throws {
     guard !images.isEmpty else { throw ValidationError("give at least one image") }
     guard top >= 1 else { throw ValidationError("--top must be at least 1") }
   }
 
+  /// Like `filter`, an image that cannot be read or does not fit is
+  /// reported with one line and the others are still predicted; the exit
+  /// status is 1 when any failed.
   func run() throws {
-    let file = try ModelFile.read(from: model)
+    let file = try ModelArgument.readModelFile(model, memory: memory)
     guard case .image(let height, let width, let channels) = file.spec.input,
       channels == 1 || channels == 3
     else {
       throw CommandFailure("\(model): the model does not take 1- or 3-channel images")
     }
     let inputs = try InputImage.expand(images)
+    try memory.check(
+      Self.memoryEstimate(file.spec, imageCount: inputs.count),
+      for: "\(model): predicting \(plural(inputs.count, "image"))")
     let mode = resize.resize ?? file.metadata.resize
     var samples: [Tensor] = []
+    var loaded: [InputImage] = []
     for input in inputs {
-      samples.append(
-        try Self.modelInput(
-          try input.load(options: decoding.decodeOptions), path: input.path, channels: channels,
-          height: height, width: width, resize: mode))
+      do {
+        samples.append(
+          try Self.modelInput(
+            try input.load(options: decoding.decodeOptions), path: input.path,
+            channels: channels,
+            height: height, width: width, resize: mode))
+        loaded.append(input)
+      } catch {
+        Terminal.error(CommandFailure(error).description)
+      }
     }
-    var network = file.spec.makeModel(parameters: file.parameters)
-    let names = file.metadata.classNames
-    let ranked = try network.topClasses(
-      Tensor.concatenatingSamples(samples), k: top,
-      classNames: names.count == file.spec.classCount ? names : [])
-    for (input, classes) in zip(inputs, ranked) {
-      Terminal.say(input.path + ": " + Self.format(classes))
+    if !loaded.isEmpty {
+      var network = file.spec.makeModel(parameters: file.parameters)
+      let names = file.metadata.classNames
+      let ranked = try network.topClasses(
+        Tensor.concatenatingSamples(samples), k: top,
+        classNames: names.count == file.spec.classCount ? names : [])
+      for (input, classes) in zip(loaded, ranked) {
+        Terminal.say(input.path + ": " + Self.format(classes))
+      }
     }
+    let failed = inputs.count - loaded.count
+    if failed > 0 { throw CommandFailure.summary(failed: failed, of: inputs.count, noun: "image") }
+  }
+
+  /// The images' tensor (and the samples it is joined from), the network
+  /// on batches of up to 100 of them (as `Sequential.predict` runs it) and
+  /// the scores.
+  static func memoryEstimate(_ spec: ModelSpec, imageCount: Int) -> MemoryEstimate {
+    spec.inferenceMemory(batchSize: min(imageCount, 100))
+      + .floats(imageCount, spec.input.count) * 2 + .floats(imageCount, spec.outputShape.count) * 2
   }
 
   /// The model's input for one image (1, channels, height, width), through

@@ -40,6 +40,7 @@ struct Report: ParsableCommand {
   @OptionGroup var labels: LabelsOption
   @OptionGroup var unknownClasses: UnknownClassesOption
   @OptionGroup var resize: ResizeOption
+  @OptionGroup var memory: MemoryOptions
 
   @Option(
     parsing: .unconditional,
@@ -78,7 +79,7 @@ struct Report: ParsableCommand {
 
   func run() throws {
     let output = try output
-    let file = try ModelArgument.readModelFile(model)
+    let file = try ModelArgument.readModelFile(model, memory: memory)
     let evaluation = try data.map { folder throws in try evaluationData(file, folder: folder) }
     let page = try ModelReport.page(
       modelPath: model, model: file, evaluating: evaluation, sample: try sampleInput(file),
@@ -109,6 +110,7 @@ struct Report: ParsableCommand {
       of: file.metadata.classNames, classCount: classCount,
       ignoringUnknown: unknownClasses.ignoreUnknownClasses)
     let part = splits.test == nil ? "\(folder) (no separate test split)" : "test split of \(folder)"
+    try checkEvaluationMemory(dataset, spec: file.spec, folder: folder)
     return ModelReport.EvaluationData(description: part, data: dataset, match: match)
   }
 
@@ -128,7 +130,6 @@ struct Report: ParsableCommand {
       return nil
     }
     return ModelReport.Sample(
-      input: FeatureMapsCommand.modelInput(try decoding.read(path), channels: channels),
-      source: path)
+      input: try readSample(path, file: file, channels: channels), source: path)
   }
 }

@@ -17,10 +17,12 @@ struct Summary: ParsableCommand {
   @Argument(help: "A preset name, a model spec file, or a trained model file.")
   var model: String
 
+  @OptionGroup var memory: MemoryOptions
+
   func validate() throws { try ModelArgument.checkName(model) }
 
   func run() throws {
-    let resolved = try ModelArgument.resolve(model)
+    let resolved = try ModelArgument.resolve(model, memory: memory)
     let summary = ModelSummary(resolved.spec)
     Terminal.sayLines(Self.numbered(summary.render(title: resolved.title), rows: summary.rows))
     if case .modelFile(_, let file) = resolved {

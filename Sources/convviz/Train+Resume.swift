@@ -14,7 +14,7 @@ extension Train {
     try same("--validation-split", requestedValidationSplit, stored.validationSplit)
     try same("--seed", requestedSeed, stored.seed)
     if let model {
-      let argument = try ModelArgument.resolve(model, allowModelFile: false)
+      let argument = try ModelArgument.resolve(model, allowModelFile: false, memory: memory)
       var spec = argument.spec
       // A preset was sized to the data it trained on.
       if case .preset(let preset) = argument, case .image(_, _, let c) = trainer.spec.input,

@@ -128,6 +128,8 @@ struct Train: ParsableCommand {
   )
   var snapshotEvery: Int?
 
+  @OptionGroup var memory: MemoryOptions
+
   var epochs: Int { requestedEpochs ?? 8 }
   var batchSize: Int { requestedBatchSize ?? 100 }
   var validationSplit: Double { requestedValidationSplit ?? 0.1 }
@@ -242,6 +244,9 @@ struct Train: ParsableCommand {
     var splits: DatasetSplits
     var adaptation = ""
     if resume {
+      if let estimate = CommandMemory.modelFile(output) {
+        try memory.check(estimate, for: "\(output): reading the checkpoint")
+      }
       for stale in AtomicFile.removeStaleTemporaries(of: output) {
         Terminal.say("removed \(stale), left by an interrupted write")
       }
@@ -259,9 +264,17 @@ struct Train: ParsableCommand {
       }
       trainer.configuration.epochs = epochs
       try checkSnapshots(trainer.spec)
+      let optimizer = trainer.optimizer.configuration
+      let batchSize = trainer.configuration.batchSize
+      let split = trainer.configuration.validationSplit
+      try checkMemory(
+        spec: trainer.spec, optimizer: optimizer, batchSize: batchSize, validationSplit: split)
       splits = try data.load(
         for: trainer.spec, resize: trainer.resize, seed: trainer.configuration.seed,
         labels: labels)
+      try checkMemory(
+        spec: trainer.spec, optimizer: optimizer, batchSize: batchSize, validationSplit: split,
+        data: splits)
       Terminal.say("resuming \(output) after epoch \(trainer.epochsCompleted) of \(epochs)")
     } else {
       if FileManager.default.fileExists(atPath: output) && !overwrite {
@@ -270,7 +283,10 @@ struct Train: ParsableCommand {
             + "its training")
       }
       // validate() made --model required without --resume.
-      let argument = try ModelArgument.resolve(model ?? "", allowModelFile: false)
+      let argument = try ModelArgument.resolve(model ?? "", allowModelFile: false, memory: memory)
+      try checkMemory(
+        spec: argument.spec, optimizer: optimizerConfiguration, batchSize: batchSize,
+        validationSplit: validationSplit)
       let mode = resize.resize ?? .fill
       let spec: ModelSpec
       if case .preset(let preset) = argument, case .image(let h, let w, _) = preset.spec.input {
@@ -286,6 +302,9 @@ struct Train: ParsableCommand {
         splits = try data.load(for: spec, resize: mode, seed: seed, labels: labels)
       }
       try checkSnapshots(spec)
+      try checkMemory(
+        spec: spec, optimizer: optimizerConfiguration, batchSize: batchSize,
+        validationSplit: validationSplit, data: splits)
       trainer = try Trainer(
         spec: spec, optimizer: optimizerConfiguration,
         configuration: TrainingConfiguration(
