@@ -6,6 +6,7 @@ let package = Package(
   products: [
     .executable(name: "convviz", targets: ["convviz"]),
     .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
+    .library(name: "Tensors", targets: ["Tensors"]),
     .library(name: "Convolution", targets: ["Convolution"]),
     .library(name: "CNN", targets: ["CNN"]),
     .library(name: "Datasets", targets: ["Datasets"]),
@@ -20,12 +21,13 @@ let package = Package(
       name: "convviz",
       dependencies: [
         "ImageCodecs", "Convolution", "CNN", "Datasets", "Visualization", "AtomicFiles",
+        "_Runtime", "COpenBLAS",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "AtomicFiles"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "AtomicFiles"]),
-    .target(name: "Tensors", dependencies: ["COpenBLAS"]),
-    .target(name: "Convolution", dependencies: ["_ConvKernels", "ImageCodecs"]),
+    .target(name: "Tensors"),
+    .target(name: "Convolution", dependencies: ["_FilterKernels", "ImageCodecs"]),
     .target(name: "CNN", dependencies: ["Tensors", "_CNNKernels", "_OptimizerKernels", "COpenBLAS", "AtomicFiles"]),
     .target(name: "Datasets", dependencies: ["ImageCodecs", "Tensors", "CZlib"]),
     .target(name: "Visualization", dependencies: ["CNN", "Tensors", "ImageCodecs", "AtomicFiles"]),
@@ -43,20 +45,20 @@ let package = Package(
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
-    .target(
-      name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG", "CZlib"],
-      cSettings: [.unsafeFlags(["-O2"])]),
-    .target(
-      name: "_ConvKernels",
-      cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-    .target(
-      name: "_OptimizerKernels", dependencies: ["_CNNKernels"],
-      cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-    .target(
-      name: "_CNNKernels", dependencies: ["COpenBLAS"],
-      cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+    // No unsafeFlags anywhere, so that every library product can be a
+    // dependency of another package. Release builds optimise C as well;
+    // what -fno-math-errno gave the kernels, they get from errno-free
+    // builtins in their source, and AVX2 comes from target attributes
+    // chosen at run time.
+    .target(name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG"]),
+    .target(name: "_Runtime"),
+    .target(name: "_FilterKernels", dependencies: ["_Runtime"]),
+    .target(name: "_OptimizerKernels", dependencies: ["_Runtime"]),
+    .target(name: "_CNNKernels", dependencies: ["_Runtime", "COpenBLAS"]),
 
     // MARK: Tests
+    .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+    .testTarget(name: "RuntimeTests", dependencies: ["_Runtime"]),
     .testTarget(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
       resources: [.copy("Fixtures")]),

@@ -121,6 +121,7 @@ public struct Conv2D: Layer {
     var g = geometry(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
     let relu: Int32 = activation == .relu || fusingReLU ? 1 : 0
     var savedInput = Self.savedInputBuffer(for: &g, mode: mode)
+    var status = CVZ_STATUS_OK
     var output = Tensor(
       uninitialized: Shape(input.shape[0], filters, Int(g.out_height), Int(g.out_width))
     ) { y in
@@ -128,7 +129,7 @@ public struct Conv2D: Layer {
         kernel.value.storage.withUnsafeBufferPointer { k in
           bias.value.storage.withUnsafeBufferPointer { b in
             savedInput.withUnsafeMutableBufferPointer { saved in
-              cvz_conv2d_forward(
+              status = cvz_conv2d_forward(
                 &g, x.baseAddress, k.baseAddress, b.baseAddress, relu, y.baseAddress,
                 saved.isEmpty ? nil : saved.baseAddress)
             }
@@ -136,6 +137,7 @@ public struct Conv2D: Layer {
         }
       }
     }
+    requireKernelSuccess(status, operation: "Conv2D forward")
     if var separate = separateActivation {
       output = separate.forward(output, mode: mode)
       separateActivation = separate
@@ -176,13 +178,14 @@ public struct Conv2D: Layer {
     var argmax = [Int32](unsafeUninitializedCapacity: shape.count) { _, count in
       count = shape.count
     }
+    var status = CVZ_STATUS_OK
     let output = Tensor(uninitialized: shape) { y in
       input.storage.withUnsafeBufferPointer { x in
         kernel.value.storage.withUnsafeBufferPointer { k in
           bias.value.storage.withUnsafeBufferPointer { b in
             savedInput.withUnsafeMutableBufferPointer { saved in
               argmax.withUnsafeMutableBufferPointer { winners in
-                cvz_conv2d_forward_pooled(
+                status = cvz_conv2d_forward_pooled(
                   &g, &pool, x.baseAddress, k.baseAddress, b.baseAddress, relu, y.baseAddress,
                   winners.baseAddress, saved.isEmpty ? nil : saved.baseAddress)
               }
@@ -191,6 +194,7 @@ public struct Conv2D: Layer {
         }
       }
     }
+    requireKernelSuccess(status, operation: "Conv2D forward with max pooling")
     cache = mode == .training
       ? Cache(
         input: input, geometry: g, output: relu == 1 ? output : nil, savedInput: savedInput,
@@ -227,6 +231,7 @@ public struct Conv2D: Layer {
     let savedInput = cache.savedInput
     let winners = cache.pooling?.argmax ?? []
     let pool = cache.pooling?.geometry
+    var status = CVZ_STATUS_OK
     cache.input.storage.withUnsafeBufferPointer { x in
       savedInput.withUnsafeBufferPointer { saved in
         kernel.value.storage.withUnsafeBufferPointer { k in
@@ -240,13 +245,13 @@ public struct Conv2D: Layer {
                     let dxBase = needsInputGradient ? dx.baseAddress : nil
                     if var pool {
                       winners.withUnsafeBufferPointer { w in
-                        cvz_conv2d_backward_pooled(
+                        status = cvz_conv2d_backward_pooled(
                           &cache.geometry, &pool, w.baseAddress, x.baseAddress, savedBase,
                           k.baseAddress, dy.baseAddress, mask, dxBase, dk.baseAddress,
                           db.baseAddress)
                       }
                     } else {
-                      cvz_conv2d_backward(
+                      status = cvz_conv2d_backward(
                         &cache.geometry, x.baseAddress, savedBase, k.baseAddress, dy.baseAddress,
                         mask, dxBase, dk.baseAddress, db.baseAddress)
                     }
@@ -258,6 +263,7 @@ public struct Conv2D: Layer {
         }
       }
     }
+    requireKernelSuccess(status, operation: "Conv2D backward")
     return dInput
   }
 

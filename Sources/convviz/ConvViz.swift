@@ -27,6 +27,7 @@ struct ConvViz: ParsableCommand {
     var command: any ParsableCommand
     do {
       command = try parseAsRoot()
+      try ProcessSettings.apply()
     } catch {
       exit(withError: error)
     }

@@ -24,6 +24,7 @@ struct Evaluate: ParsableCommand {
   var model: String
 
   @OptionGroup var data: DataOptions
+  @OptionGroup var threads: ThreadOptions
 
   @Option(help: "The part of the data set to use (default: test when present, else train).")
   var split: Part?
@@ -43,6 +44,7 @@ struct Evaluate: ParsableCommand {
   }
 
   func run() throws {
+    threads.apply()
     let file = try ModelFile.read(from: model)
     let splits = try data.load(for: file.spec, seed: file.metadata.seed)
     let part = split ?? (splits.test == nil ? .train : .test)

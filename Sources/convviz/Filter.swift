@@ -60,6 +60,7 @@ struct Filter: ParsableCommand {
   var gray = false
 
   @OptionGroup var decoding: DecodingOptions
+  @OptionGroup var threads: ThreadOptions
 
   @Option(help: "JPEG quality for .jpg outputs, 1–100.")
   var quality: Int = 90
@@ -91,6 +92,7 @@ struct Filter: ParsableCommand {
   }
 
   func run() throws {
+    threads.apply()
     let operations = try (kernel.isEmpty ? ["edges"] : kernel).map(resolveKernel)
     let sources = try InputImage.expand(inputs)
     let options = filterOptions()

@@ -32,6 +32,7 @@ struct Train: ParsableCommand {
   var model: String?
 
   @OptionGroup var data: DataOptions
+  @OptionGroup var threads: ThreadOptions
 
   @Option(help: "Number of epochs to train (in total, when resuming).")
   var epochs = 8
@@ -170,6 +171,7 @@ struct Train: ParsableCommand {
   }
 
   func run() throws {
+    threads.apply()
     var trainer: Trainer
     var splits: DatasetSplits
     if resume {
