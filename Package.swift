@@ -7,8 +7,10 @@ let package = Package(
     .executable(name: "convviz", targets: ["convviz"]),
     .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
     .library(name: "Tensors", targets: ["Tensors"]),
-    .library(name: "Convolution", targets: ["Convolution"]),
-    .library(name: "CNN", targets: ["CNN"]),
+    .library(name: "ImageFilters", targets: ["ImageFilters"]),
+    .library(name: "Engine", targets: ["Engine"]),
+    .library(name: "ModelFormats", targets: ["ModelFormats"]),
+    .library(name: "Training", targets: ["Training"]),
     .library(name: "Datasets", targets: ["Datasets"]),
     .library(name: "Visualization", targets: ["Visualization"]),
   ],
@@ -20,17 +22,19 @@ let package = Package(
     .executableTarget(
       name: "convviz",
       dependencies: [
-        "ImageCodecs", "Convolution", "CNN", "Datasets", "Visualization", "AtomicFiles",
-        "_Runtime", "COpenBLAS",
+        "ImageCodecs", "ImageFilters", "Engine", "ModelFormats", "Training", "Datasets",
+        "Visualization", "AtomicFiles", "_Runtime", "COpenBLAS",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "AtomicFiles"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "AtomicFiles"]),
     .target(name: "Tensors"),
-    .target(name: "Convolution", dependencies: ["_FilterKernels", "ImageCodecs"]),
-    .target(name: "CNN", dependencies: ["Tensors", "_CNNKernels", "_OptimizerKernels", "COpenBLAS", "AtomicFiles"]),
+    .target(name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs"]),
+    .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
+    .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "AtomicFiles"]),
+    .target(name: "Training", dependencies: ["Engine", "ModelFormats", "Tensors", "_OptimizerKernels"]),
     .target(name: "Datasets", dependencies: ["ImageCodecs", "Tensors", "CZlib"]),
-    .target(name: "Visualization", dependencies: ["CNN", "Tensors", "ImageCodecs", "AtomicFiles"]),
+    .target(name: "Visualization", dependencies: ["Engine", "ModelFormats", "Training", "Tensors", "ImageCodecs", "AtomicFiles"]),
 
     // MARK: Implementation details
     .systemLibrary(
@@ -63,16 +67,24 @@ let package = Package(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ConvolutionTests", dependencies: ["Convolution", "ImageCodecs"],
+      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "CNNTests", dependencies: ["CNN", "Tensors"],
+      name: "EngineTests", dependencies: ["Engine", "Tensors"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "Tensors", "Training"],
+      resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "TrainingTests", dependencies: ["Training", "ModelFormats", "Engine", "Tensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "VisualizationTests", dependencies: ["Visualization", "CNN", "Tensors", "ImageCodecs"]),
+      name: "VisualizationTests", dependencies: [
+        "Visualization", "Engine", "ModelFormats", "Training", "Tensors", "ImageCodecs",
+      ]),
     .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles"]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz"]),
   ]

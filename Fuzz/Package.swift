@@ -7,12 +7,12 @@ import PackageDescription
 let targets = [
   ("fuzz-png", ["ImageCodecs"]),
   ("fuzz-jpeg", ["ImageCodecs"]),
-  ("fuzz-model-file", ["CNN"]),
+  ("fuzz-model-file", ["ModelFormats"]),
   ("fuzz-idx", ["Datasets"]),
   ("fuzz-cifar", ["Datasets"]),
   ("fuzz-image-folder", ["Datasets"]),
-  ("fuzz-kernel-spec", ["Convolution"]),
-  ("fuzz-model-spec", ["CNN"]),
+  ("fuzz-kernel-spec", ["ImageFilters"]),
+  ("fuzz-model-spec", ["ModelFormats"]),
 ]
 
 let package = Package(

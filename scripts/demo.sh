@@ -19,7 +19,7 @@ convviz filter --kernel gaussian --sigma 3 --padding same --border reflect sampl
 
 echo "== train the seed's MNIST CNN (batch 100, Adadelta, validation split 0.1)"
 convviz train --model mnist-cnn --data data/mnist --epochs "${EPOCHS:-8}" --batch-size 100 \
-  --validation-split 0.1 --optimizer adadelta --seed 0 -o output/model.bin
+  --validation-split 0.1 --optimizer adadelta --seed 0 -o output/model.bin --overwrite
 
 echo "== what it learned: first-layer filters, every weight as .npy"
 convviz dump-weights output/model.bin

@@ -1,4 +1,6 @@
-import CNN
+import Engine
+import ModelFormats
+import Training
 import Tensors
 
 /// Runs a saved model's convolutional front on an image of any size, up to a

@@ -1,4 +1,6 @@
-import CNN
+import Engine
+import ModelFormats
+import Training
 import ImageCodecs
 
 /// Loss and accuracy curves from a training history (one record per epoch).

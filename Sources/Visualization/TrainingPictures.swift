@@ -1,4 +1,6 @@
-import CNN
+import Engine
+import ModelFormats
+import Training
 
 /// One-call writers for the pictures `convviz train` and `convviz evaluate`
 /// leave next to the model.

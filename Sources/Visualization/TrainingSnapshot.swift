@@ -1,4 +1,6 @@
-import CNN
+import Engine
+import ModelFormats
+import Training
 import Tensors
 
 /// What one training snapshot wrote.

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 @main
@@ -11,7 +11,9 @@ struct ConvViz: ParsableCommand {
     abstract: "Make convolution visible: filter images, train small CNNs, and see what they learned.",
     discussion: """
       Exit status: 0 on success, 1 when a file or the work itself fails, 64 for a bad \
-      command line.
+      command line. Every error is one line starting `convviz: error:`.
+
+      \(OutputRule.text)
       """,
     version: "0.1.0",
     subcommands: [
@@ -19,28 +21,44 @@ struct ConvViz: ParsableCommand {
       DumpWeights.self, FeatureMapsCommand.self, Report.self,
     ])
 
-  /// Parses and runs like ArgumentParser's own `main`, but prints a failure of
-  /// the work itself (a corrupt image, an unwritable folder) as one line,
-  /// `convviz: error: <message>`, and exits with status 1. Command-line
-  /// mistakes keep ArgumentParser's message, usage line and status 64.
+  /// Parses and runs like ArgumentParser's own `main`, but every error,
+  /// the parser's included, starts `convviz: error:` and goes through the
+  /// one terminal writer: command-line mistakes exit 64 (with the usage
+  /// lines), failures of the work exit 1 (one line).
   static func main() {
     var command: any ParsableCommand
     do {
       command = try parseAsRoot()
       try ProcessSettings.apply()
     } catch {
-      exit(withError: error)
+      exitAfterParsing(error)
     }
     do {
       try command.run()
     } catch {
-      // ArgumentParser's own errors (help requests, validation, exit codes)
-      // keep its formatting and status; everything else is the work failing.
-      if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
-        exit(withError: error)
-      }
-      Terminal.error(String(describing: error))
-      Glibc.exit(1)
+      // Help shown by running the root command (bare, or `--help`) comes
+      // back as ArgumentParser's own errors.
+      guard let failure = CommandFailure(sorting: error) else { exitAfterParsing(error) }
+      if !failure.description.isEmpty { Terminal.error(failure.description) }
+      Glibc.exit(failure.status.rawValue)
     }
+  }
+
+  /// Help and version requests print to stdout and succeed; mistakes get
+  /// the common prefix in place of ArgumentParser's "Error: ", and the
+  /// usage lines that follow it.
+  private static func exitAfterParsing(_ error: any Error) -> Never {
+    let code = exitCode(for: error)
+    var text = fullMessage(for: error)
+    if code == .success {
+      if !text.isEmpty { Terminal.block(text + "\n", toStandardError: false) }
+      Glibc.exit(code.rawValue)
+    }
+    let parserPrefix = "Error: "
+    if text.hasPrefix(parserPrefix) { text.removeFirst(parserPrefix.count) }
+    let lines = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+    Terminal.error(lines.first.map(String.init) ?? "")
+    if lines.count > 1 { Terminal.block(String(lines[1]) + "\n", toStandardError: true) }
+    Glibc.exit(code.rawValue)
   }
 }

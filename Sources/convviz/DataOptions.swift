@@ -1,5 +1,7 @@
 import ArgumentParser
-import CNN
+import Engine
+import ModelFormats
+import Training
 import Datasets
 
 extension DatasetFormat: ExpressibleByArgument {}
@@ -14,10 +16,13 @@ struct DataOptions: ParsableArguments {
       valueName: "dir"))
   var folder: String
 
-  @Option(help: "Force the data set format instead of detecting it.")
+  @Option(
+    name: .customLong("data-format"),
+    help: "Force the data set format instead of detecting it.")
   var format: DatasetFormat?
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp(
       "Use only the first N samples of each split (quick runs).",
       valueName: "n"))

@@ -1,6 +1,9 @@
 import ArgumentParser
 import AtomicFiles
-import CNN
+import Engine
+import ModelFormats
+import Training
+import Tensors
 import Visualization
 
 /// `convviz dump-weights`: the filters of a trained model as pictures, every
@@ -19,22 +22,27 @@ struct DumpWeights: ParsableCommand {
                                every layer, Keras layout (conv kernels HWIO:
                                kh, kw, in, out; dense kernels in, out)
         weights/summary.txt    shape, min, max, mean and std of each tensor
-      A deeper layer (--layer N, numbered as in `convviz summary`) has
-      several input channels: by default it is a mosaic with one row per
-      filter and one column per input channel; --view mean shows each
-      filter's mean over its input channels instead.
+      A deeper layer (--layer N, numbered from 0 as in `convviz summary`)
+      has several input channels: by default it is a mosaic with one row
+      per filter and one column per input channel; --view mean shows each
+      filter's mean over its input channels instead. A model without
+      convolutions still gets its .npy files and summary, with a note that
+      there is no filter grid to draw.
+      -o names the output folder (default output/, created when missing).
       """)
 
   @Argument(help: "A model file written by `convviz train`.")
-  var model = VisualizationIO.defaultModelPath
+  var model = ModelArgument.defaultModelPath
 
   @Option(
-    name: [.short, .customLong("output")], help: ArgumentHelp("Output folder.", valueName: "dir"))
+    name: [.short, .customLong("output")],
+    help: ArgumentHelp("Output folder (created when missing).", valueName: "dir"))
   var output = "output"
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp(
-      "The Conv2D layer to draw, numbered as in `convviz summary` (default: the first).",
+      "The Conv2D layer to draw, numbered from 0 as in `convviz summary` (default: the first).",
       valueName: "n"))
   var layer: Int?
 
@@ -48,6 +56,7 @@ struct DumpWeights: ParsableCommand {
   var colormap: ColorMap = .diverging
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp("Pixels per weight (default: filters at least 48 px).", valueName: "n"))
   var scale: Int?
 
@@ -57,17 +66,55 @@ struct DumpWeights: ParsableCommand {
   func validate() throws {
     if let scale, scale < 1 { throw ValidationError("--scale must be at least 1") }
     if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
+    try OutputPaths.refuseStandardOutput(output)
   }
 
   func run() throws {
-    let file = try VisualizationIO.readModel(model)
-    guard let index = layer ?? LayerActivations.convolutionLayers(of: file.spec).first else {
-      throw VisualizationError.noLayer(kind: "Conv2D")
+    let file = try ModelArgument.readModelFile(model)
+    let index = layer ?? LayerActivations.convolutionLayers(of: file.spec).first
+    let conv = try index.map { try LayerActivations.convolution(file, layer: $0) }
+    let weightsFolder = OutputPaths.join(output, "weights")
+    var pictures: [String] = []
+    if let conv {
+      pictures.append(OutputPaths.join(output, "\(conv.name)-filters.png"))
+      if conv.kernel.shape[2] == 3 {
+        pictures.append(OutputPaths.join(output, "\(conv.name)-filters-rgb.png"))
+      }
     }
-    let conv = try LayerActivations.convolution(file, layer: index)
-    try VisualizationIO.makeFolder(output)
-    var written: [String] = []
+    let npyFiles = file.parameters.map {
+      OutputPaths.join(weightsFolder, $0.name.replacingOccurrences(of: "/", with: "_") + ".npy")
+    }
+    let summaryPath = OutputPaths.join(weightsFolder, "summary.txt")
+    try NamedPath.refuseCollisions(
+      outputs: (pictures + npyFiles + [summaryPath]).map { NamedPath(role: "the output", path: $0) },
+      inputs: [NamedPath(role: "the model", path: model)])
+    try OutputPaths.makeFolder(weightsFolder)
 
+    var written: [String] = []
+    if let conv {
+      written += try drawFilters(conv, to: pictures)
+    }
+    var statistics: [TensorStatistics] = []
+    for (parameter, npyPath) in zip(file.parameters, npyFiles) {
+      try NumPyFile.write(
+        shape: parameter.tensor.shape.dims, values: parameter.tensor.storage, to: npyPath)
+      written.append(npyPath)
+      statistics.append(TensorStatistics(name: parameter.name, tensor: parameter.tensor))
+    }
+    let table = TensorStatistics.table(statistics)
+    try AtomicFile.write(table, to: summaryPath)
+    written.append(summaryPath)
+    Terminal.sayLines(table)
+    for path in written { Terminal.say("wrote \(path)") }
+    if conv == nil { Terminal.note("\(model) has no Conv2D layer: no filter grid to draw") }
+  }
+
+  /// The filter grid, and the colour view of filters over 3 channels.
+  private func drawFilters(
+    _ conv: (name: String, kernel: Tensor, bias: Tensor), to paths: [String]
+  ) throws
+    -> [String]
+  {
     let title = Self.title(name: conv.name, kernelShape: conv.kernel.shape.dims, view: view)
     var picture = WeightGrid(kernel: conv.kernel, title: title)
     picture.view = view
@@ -75,32 +122,12 @@ struct DumpWeights: ParsableCommand {
     picture.colorMap = colormap
     picture.scale = scale
     picture.labels = labels
-    let filtersPath = VisualizationIO.path(output, "\(conv.name)-filters.png")
-    try PictureFile.write(picture.render(), to: filtersPath)
-    written.append(filtersPath)
-    if let rgb = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour").renderRGB() {
-      let rgbPath = VisualizationIO.path(output, "\(conv.name)-filters-rgb.png")
-      try PictureFile.write(rgb, to: rgbPath)
-      written.append(rgbPath)
-    }
-
-    let weightsFolder = VisualizationIO.path(output, "weights")
-    try VisualizationIO.makeFolder(weightsFolder)
-    var statistics: [TensorStatistics] = []
-    for parameter in file.parameters {
-      let npyPath = VisualizationIO.path(
-        weightsFolder, parameter.name.replacingOccurrences(of: "/", with: "_") + ".npy")
-      try NumPyFile.write(
-        shape: parameter.tensor.shape.dims, values: parameter.tensor.storage, to: npyPath)
-      written.append(npyPath)
-      statistics.append(TensorStatistics(name: parameter.name, tensor: parameter.tensor))
-    }
-    let table = TensorStatistics.table(statistics)
-    let summaryPath = VisualizationIO.path(weightsFolder, "summary.txt")
-    try AtomicFile.write(table, to: summaryPath)
-    written.append(summaryPath)
-    print(table, terminator: "")
-    for path in written { print("wrote \(path)") }
+    try PictureFile.write(picture.render(), to: paths[0])
+    guard paths.count > 1,
+      let rgb = WeightGrid(kernel: conv.kernel, title: "\(conv.name) as colour").renderRGB()
+    else { return [paths[0]] }
+    try PictureFile.write(rgb, to: paths[1])
+    return paths
   }
 
   /// "conv2d: 32 filters 3x3x1", with how several input channels are shown.

@@ -1,5 +1,7 @@
 import ArgumentParser
-import CNN
+import Engine
+import ModelFormats
+import Training
 import Foundation
 import ImageCodecs
 import Tensors
@@ -11,7 +13,7 @@ struct FeatureMapsCommand: ParsableCommand {
     commandName: "featuremaps",
     abstract: "Apply a model's learned filters to a photo and draw the feature maps.",
     discussion: """
-      convviz featuremaps [MODEL] PHOTO
+      convviz featuremaps MODEL PHOTO
         Converts PHOTO to the model's input channels (gray, ITU-R 601 luma,
         for MNIST models; x / 255 as in training), runs the first Conv2D
         layer with its bias and activation on the photo at its own size,
@@ -21,27 +23,29 @@ struct FeatureMapsCommand: ParsableCommand {
                                        map stretched to its own range)
           PHOTO-LAYER-overlay.png      with --overlay: the strongest map
                                        over the photo
-        --layer N runs the forward pass up to layer N (numbered as in
-        `convviz summary`); only convolution, pooling and activation
+        --layer N runs the forward pass up to layer N (numbered from 0, as
+        in `convviz summary`); only convolution, pooling and activation
         layers before Flatten have maps.
 
-      convviz featuremaps --random K [--activation sigmoid] [--seed S] [PHOTO]
+      convviz featuremaps --random K [--activation sigmoid] [--seed S] PHOTO
         Without a model: K random 3x3 filters over the photo's 3 colour
         channels, weights uniform in [-0.2, 0.2], zero bias, then the
-        activation, on PHOTO scaled to [0, 1] (default
-        samples/astronaut.png): the seed's Theano example. Also writes
-        the filters as random-filters.png.
+        activation, on PHOTO scaled to [0, 1]: the seed's Theano example.
+        Also writes the filters as random-filters.png.
+
+      -o names the output folder (default output/, created when missing).
       """)
 
   @Argument(
     help: ArgumentHelp(
-      "[MODEL] PHOTO: a model file (default output/model.bin) and a PNG or JPEG photo; "
-        + "with --random only PHOTO (default samples/astronaut.png).", valueName: "file"))
+      "MODEL PHOTO: a model file written by `convviz train` and a PNG or JPEG photo; "
+        + "with --random only PHOTO.", valueName: "file"))
   var files: [String] = []
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp(
-      "Show the output of this layer, numbered as in `convviz summary` "
+      "Show the output of this layer, numbered from 0 as in `convviz summary` "
         + "(default: the first Conv2D).",
       valueName: "n"))
   var layer: Int?
@@ -49,13 +53,16 @@ struct FeatureMapsCommand: ParsableCommand {
   @Flag(help: "Also blend the strongest feature map over the photo.")
   var overlay = false
 
-  @Option(help: ArgumentHelp("Use K random 3x3x3 filters instead of a model.", valueName: "k"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Use K random 3x3x3 filters instead of a model.", valueName: "k"))
   var random: Int?
 
   @Option(help: "Activation after the random filters.")
   var activation: RandomActivation = .sigmoid
 
-  @Option(help: "Seed for the random filters; equal seeds give equal filters.")
+  @Option(
+    parsing: .unconditional, help: "Seed for the random filters; equal seeds give equal filters.")
   var seed: UInt64 = 0
 
   @Option(help: "Colour map of the feature maps.")
@@ -65,6 +72,7 @@ struct FeatureMapsCommand: ParsableCommand {
   var norm: Normalization = .each
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp("Shrink maps longer than this many pixels (box average).", valueName: "px"))
   var maxTile = 256
 
@@ -72,7 +80,8 @@ struct FeatureMapsCommand: ParsableCommand {
   var labels: TileLabels = .custom
 
   @Option(
-    name: [.short, .customLong("output")], help: ArgumentHelp("Output folder.", valueName: "dir"))
+    name: [.short, .customLong("output")],
+    help: ArgumentHelp("Output folder (created when missing).", valueName: "dir"))
   var output = "output"
 
   /// Activations offered for random filters.
@@ -88,35 +97,49 @@ struct FeatureMapsCommand: ParsableCommand {
     }
   }
 
-  static let defaultPhoto = "samples/astronaut.png"
-
   func validate() throws {
     if let random {
       guard random >= 1 else { throw ValidationError("--random must be at least 1") }
       guard files.count <= 1 else {
-        throw ValidationError("--random takes no model: give at most one PHOTO")
+        throw ValidationError("--random takes no model: give one PHOTO")
       }
+      guard files.count == 1 else { throw ValidationError("--random needs a PHOTO") }
       guard layer == nil else { throw ValidationError("--layer needs a model, not --random") }
     } else {
-      guard (1...2).contains(files.count) else {
-        throw ValidationError("give [MODEL] PHOTO, or --random K [PHOTO]")
+      guard files.count == 2 else {
+        throw ValidationError(
+          "expected MODEL PHOTO, got \(plural(files.count, "file")); or --random K PHOTO")
       }
     }
     if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
     if maxTile < 8 { throw ValidationError("--max-tile must be at least 8") }
+    try OutputPaths.refuseStandardOutput(output)
+  }
+
+  /// Refuses outputs that would replace the model or the photo, once the
+  /// maps' `tag` (the layer's name, or "random") is known, then creates
+  /// the output folder.
+  private func prepareOutputs(tag: String) throws {
+    let base = OutputPaths.stem(of: files.last ?? "")
+    var names = ["\(base)-input.png", "\(base)-\(tag)-featuremaps.png"]
+    if overlay { names.append("\(base)-\(tag)-overlay.png") }
+    if random != nil { names.append("random-filters.png") }
+    let roles = random == nil ? ["the model", "the photo"] : ["the photo"]
+    try NamedPath.refuseCollisions(
+      outputs: names.map { NamedPath(role: "the output", path: OutputPaths.join(output, $0)) },
+      inputs: zip(roles, files).map { NamedPath(role: $0, path: $1) })
+    try OutputPaths.makeFolder(output)
   }
 
   func run() throws {
-    try VisualizationIO.makeFolder(output)
     if let random { try runRandom(count: random) } else { try runModel() }
   }
 
   private func runModel() throws {
-    let modelPath = files.count == 2 ? files[0] : VisualizationIO.defaultModelPath
-    guard let photoPath = files.last else { throw ValidationError("give [MODEL] PHOTO") }
-    let file = try VisualizationIO.readModel(modelPath)
+    let (modelPath, photoPath) = (files[0], files[1])
+    let file = try ModelArgument.readModelFile(modelPath)
     guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else {
-      throw ValidationError("\(modelPath): the model's input is not a 1- or 3-channel image")
+      throw CommandFailure("\(modelPath): the model's input is not a 1- or 3-channel image")
     }
     guard let index = layer ?? LayerActivations.convolutionLayers(of: file.spec).first else {
       throw VisualizationError.noLayer(kind: "Conv2D")
@@ -125,6 +148,7 @@ struct FeatureMapsCommand: ParsableCommand {
     let input = ImageTensor.tensor(from: photo, channels: channels)
     let maps = try LayerActivations.compute(model: file, input: input, through: index)
     let layerName = file.spec.layerNames[index]
+    try prepareOutputs(tag: layerName)
     let title =
       "\(layerName) (\(file.spec.layers[index].kerasType)): \(maps.shape[1]) maps "
       + "\(maps.shape[3])x\(maps.shape[2])"
@@ -133,7 +157,8 @@ struct FeatureMapsCommand: ParsableCommand {
   }
 
   private func runRandom(count: Int) throws {
-    let photoPath = files.first ?? Self.defaultPhoto
+    let photoPath = files[0]
+    try prepareOutputs(tag: "random")
     let photo = try ImageFile.read(photoPath)
     let input = ImageTensor.tensor(from: photo, channels: 3)
     var generator = SeededGenerator(seed: seed)
@@ -150,17 +175,17 @@ struct FeatureMapsCommand: ParsableCommand {
     let colour = WeightGrid(kernel: kernel, title: "as colour")
     var images = [filters.render()]
     if let rgb = colour.renderRGB() { images.append(rgb) }
-    let path = VisualizationIO.path(output, "random-filters.png")
+    let path = OutputPaths.join(output, "random-filters.png")
     try PictureFile.write(Canvas.row(images), to: path)
-    print("wrote \(path)")
+    Terminal.say("wrote \(path)")
   }
 
   private func write(
     photo: Image, input: Tensor, maps: Tensor, tag: String, title: String,
     photoPath: String
   ) throws {
-    let base = VisualizationIO.baseName(photoPath)
-    let inputPath = VisualizationIO.path(output, "\(base)-input.png")
+    let base = OutputPaths.stem(of: photoPath)
+    let inputPath = OutputPaths.join(output, "\(base)-input.png")
     try PictureFile.write(ImageTensor.image(from: input), to: inputPath)
     let grid = FeatureMaps.grid(
       maps, colorMap: colormap, normalization: norm,
@@ -171,19 +196,19 @@ struct FeatureMapsCommand: ParsableCommand {
       bar.length = max(64, min(images[0].height - 16, 320))
       images.append(bar.render())
     }
-    let mapsPath = VisualizationIO.path(output, "\(base)-\(tag)-featuremaps.png")
+    let mapsPath = OutputPaths.join(output, "\(base)-\(tag)-featuremaps.png")
     try PictureFile.write(Canvas.row(images, title: title), to: mapsPath)
-    print("wrote \(inputPath)")
-    print("wrote \(mapsPath)")
+    Terminal.say("wrote \(inputPath)")
+    Terminal.say("wrote \(mapsPath)")
     if overlay {
       let strongest = FeatureMaps.strongestChannel(maps)
       let blended = FeatureMaps.overlay(
         photo: photo, maps: maps, channel: strongest, colorMap: colormap)
-      let overlayPath = VisualizationIO.path(output, "\(base)-\(tag)-overlay.png")
+      let overlayPath = OutputPaths.join(output, "\(base)-\(tag)-overlay.png")
       try PictureFile.write(
         Canvas.row([blended], title: "map \(strongest) (strongest) over the photo"), to: overlayPath
       )
-      print("wrote \(overlayPath)")
+      Terminal.say("wrote \(overlayPath)")
     }
   }
 }

@@ -5,32 +5,86 @@ import ImageCodecs
 /// One image named on the command line: a PNG/JPEG file, or one image of an
 /// IDX file (MNIST format) written `mnist:PATH#INDEX`.
 enum InputImage: Equatable {
-  case file(String)
+  /// `subfolder` is where the file sits below the folder argument it was
+  /// found in ("" for files named directly), so outputs can mirror it.
+  case file(String, subfolder: String = "")
   case idx(path: String, index: Int)
 
-  /// Expands command-line inputs: files stay, folders give their PNG and JPEG
-  /// files (sorted, not recursive), `mnist:PATH#INDEX` names one IDX image.
-  static func expand(_ arguments: [String]) throws -> [InputImage] {
+  /// How folders given as inputs are read.
+  struct FolderListing {
+    /// Descend into subfolders (`filter --recursive`); otherwise each one
+    /// skipped is noted, naming the option when `recursiveOption` is set.
+    var recursive = false
+    var recursiveOption: String?
+    /// Recognizes files convviz wrote from another image of the same folder
+    /// (`camera-blur.png` beside `camera.png`), skipped with a note so that a
+    /// second run does not filter its own outputs again.
+    var outputNames: OutputNames?
+  }
+
+  /// Expands command-line inputs: files stay, folders give their PNG and
+  /// JPEG files (sorted), `mnist:PATH#INDEX` names one IDX image. Every
+  /// file or folder left out is noted.
+  static func expand(_ arguments: [String], listing: FolderListing = FolderListing()) throws
+    -> [InputImage]
+  {
     var inputs: [InputImage] = []
     for argument in arguments {
       if let idx = try parseIDXReference(argument) {
         inputs.append(idx)
-        continue
-      }
-      var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory),
-        isDirectory.boolValue
-      {
-        let names = try imageNames(inFolder: argument)
-        if names.isEmpty {
-          throw CommandFailure("\(argument): folder holds no .png or .jpg files")
+      } else if OutputPaths.isFolder(argument) {
+        var visited = Set<String>()
+        let found = try images(in: argument, subfolder: "", listing: listing, visited: &visited)
+        if found.isEmpty {
+          throw CommandFailure("\(argument): folder holds no .png or .jpg files to read")
         }
-        inputs += names.map { .file(joinPath(argument, $0)) }
+        inputs += found
       } else {
         inputs.append(.file(argument))
       }
     }
     return inputs
+  }
+
+  private static func images(
+    in root: String, subfolder: String, listing: FolderListing, visited: inout Set<String>
+  ) throws -> [InputImage] {
+    let folder = OutputPaths.join(root, subfolder)
+    // A link back up the tree would list forever.
+    guard visited.insert((folder as NSString).resolvingSymlinksInPath).inserted else { return [] }
+    let names: [String]
+    do {
+      names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+    } catch {
+      throw CommandFailure("\(folder): cannot list folder")
+    }
+    let extensions: Set<String> = ["png", "jpg", "jpeg"]
+    let imageNames = names.filter {
+      !$0.hasPrefix(".") && extensions.contains(($0 as NSString).pathExtension.lowercased())
+    }
+    let stems = Dictionary(
+      imageNames.map { (OutputPaths.stem(of: $0), $0) }, uniquingKeysWith: { first, _ in first })
+    var found: [InputImage] = []
+    for name in names where !name.hasPrefix(".") {
+      let path = OutputPaths.join(folder, name)
+      if OutputPaths.isFolder(path) {
+        let inner = OutputPaths.join(subfolder, name)
+        if listing.recursive {
+          found += try images(in: root, subfolder: inner, listing: listing, visited: &visited)
+        } else {
+          let hint = listing.recursiveOption.map { " (\($0) includes subfolders)" } ?? ""
+          Terminal.note("skipping folder \(path)\(hint)")
+        }
+      } else if imageNames.contains(name) {
+        if let source = listing.outputNames?.source(of: OutputPaths.stem(of: name), among: stems) {
+          Terminal.note(
+            "skipping \(path): written by convviz from \(source) (name the file itself to read it)")
+        } else {
+          found.append(.file(path, subfolder: subfolder))
+        }
+      }
+    }
+    return found
   }
 
   static func parseIDXReference(_ argument: String) throws -> InputImage? {
@@ -48,30 +102,33 @@ enum InputImage: Equatable {
     return nil
   }
 
-  private static func imageNames(inFolder folder: String) throws -> [String] {
-    let names: [String]
-    do {
-      names = try FileManager.default.contentsOfDirectory(atPath: folder)
-    } catch {
-      throw CommandFailure("\(folder): cannot list folder")
-    }
-    let extensions: Set<String> = ["png", "jpg", "jpeg"]
-    return names.filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
-  }
-
   /// The file this input is read from, for messages.
   var path: String {
     switch self {
-    case .file(let path): return path
+    case .file(let path, _): return path
     case .idx(let path, let index): return "\(path)#\(index)"
     }
+  }
+
+  /// The file on disk, for checks that outputs do not replace it.
+  var file: String {
+    switch self {
+    case .file(let path, _): return path
+    case .idx(let path, _): return path
+    }
+  }
+
+  /// Where outputs go below the output folder ("" for the folder itself).
+  var subfolder: String {
+    if case .file(_, let subfolder) = self { return subfolder }
+    return ""
   }
 
   /// The name outputs are derived from: `photo` for `photo.jpg`,
   /// `train-images-3` for image 3 of `train-images-idx3-ubyte.gz`.
   var stem: String {
     switch self {
-    case .file(let path):
+    case .file(let path, _):
       return ((path as NSString).lastPathComponent as NSString).deletingPathExtension
     case .idx(let path, let index):
       var name = (path as NSString).lastPathComponent
@@ -84,14 +141,10 @@ enum InputImage: Equatable {
 
   func load(options: DecodeOptions) throws -> Image {
     switch self {
-    case .file(let path):
+    case .file(let path, _):
       return try ImageFile.read(path, options: options)
     case .idx(let path, let index):
       return try IDXFile.image(at: index, path: path)
     }
   }
-}
-
-func joinPath(_ folder: String, _ name: String) -> String {
-  folder.hasSuffix("/") ? folder + name : folder + "/" + name
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Convolution
+import ImageFilters
 import Foundation
 
 struct Kernels: ParsableCommand {
@@ -7,29 +7,41 @@ struct Kernels: ParsableCommand {
     abstract: "List the built-in kernels with their matrices.",
     discussion: "Any of these names works with `convviz filter --kernel NAME`.")
 
-  @Option(help: "Sigma used to show the gaussian kernel.")
+  @Argument(help: "Kernels to show (default: all).")
+  var names: [String] = []
+
+  @Option(parsing: .unconditional, help: "Sigma used to show the gaussian kernel.")
   var sigma: Double = 1
 
-  @Option(help: "Size used to show the gaussian and box kernels.")
+  @Option(parsing: .unconditional, help: "Size used to show the gaussian and box kernels.")
   var size: Int?
 
+  func validate() throws {
+    for name in names where BuiltinKernel(rawValue: name) == nil {
+      let known = BuiltinKernel.allCases.map(\.rawValue).joined(separator: ", ")
+      throw ValidationError("'\(name)' is not a built-in kernel; the built-in kernels: \(known)")
+    }
+    if !(sigma > 0) { throw ValidationError("--sigma must be greater than 0") }
+    if let size, size < 1 { throw ValidationError("--size must be at least 1") }
+  }
+
   func run() throws {
-    var text = ""
-    for builtin in BuiltinKernel.allCases {
-      text += "\(builtin.rawValue): \(builtin.summary)\n"
+    let chosen = names.isEmpty ? BuiltinKernel.allCases : names.compactMap(BuiltinKernel.init)
+    var sections: [String] = []
+    for builtin in chosen {
+      var text = "\(builtin.rawValue): \(builtin.summary)\n"
       let operation = try builtin.operation(sigma: sigma, size: size)
       let labels = operation.kernels.count == 2 ? ["gx", "gy"] : [""]
       for (label, kernel) in zip(labels, operation.kernels) {
         if !label.isEmpty { text += "  \(label):\n" }
         text += Self.format(kernel, indent: label.isEmpty ? "  " : "    ")
       }
-      text += "\n"
+      sections.append(text)
     }
-    Terminal.say(String(text.dropLast(2)))
+    Terminal.sayLines(sections.joined(separator: "\n"))
   }
 
-  /// The matrix with columns aligned; fractions that are exact ninths etc.
-  /// are shown as decimals with up to 4 places.
+  /// The matrix with columns aligned.
   static func format(_ kernel: Kernel, indent: String) -> String {
     let cells = kernel.matrix.map { row in row.map(formatNumber) }
     let width = cells.joined().map(\.count).max() ?? 1
@@ -39,10 +51,12 @@ struct Kernels: ParsableCommand {
     }.joined()
   }
 
+  /// Whole numbers as integers, others with four significant digits, so
+  /// that a Gaussian's tiny corner weights stay visible (4.1e-05, not 0).
   static func formatNumber(_ value: Float) -> String {
     if value == value.rounded() { return String(Int(value)) }
-    var text = String(format: "%.4f", value)
-    while text.hasSuffix("0") { text.removeLast() }
-    return text
+    let text = String(format: "%.4g", value)
+    guard text.contains("."), !text.contains("e") else { return text }
+    return String(text.reversed().drop(while: { $0 == "0" }).reversed())
   }
 }

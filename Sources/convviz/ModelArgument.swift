@@ -1,5 +1,7 @@
 import ArgumentParser
-import CNN
+import Engine
+import ModelFormats
+import Training
 import Foundation
 
 /// What a `MODEL` argument names: a built-in preset, a spec file, or (for
@@ -30,9 +32,9 @@ enum ModelArgument {
   /// Resolves `text`: a preset name first, then a model file (recognised by
   /// its magic bytes) when `allowModelFile`, then a spec file.
   ///
-  /// An unknown name is a command-line mistake (`ValidationError`, listing
-  /// the presets); an unparsable spec names the file and line; a damaged
-  /// model file throws its `ModelFileError`.
+  /// An unknown name is a command-line mistake (listing the presets); an
+  /// unparsable spec names the file and line; a damaged model file throws
+  /// its `ModelFileError`.
   static func resolve(_ text: String, allowModelFile: Bool = true) throws -> ModelArgument {
     if let preset = Preset(rawValue: text) { return .preset(preset) }
     try checkName(text)
@@ -41,7 +43,7 @@ enum ModelArgument {
     }
     if data.starts(with: ModelFile.magic) {
       guard allowModelFile else {
-        throw ValidationError("\(text) is a trained model file; give a preset or a spec file")
+        throw CommandFailure.usage("\(text) is a trained model file; give a preset or a spec file")
       }
       return .modelFile(path: text, file: try ModelFile.read(from: text))
     }
@@ -53,6 +55,23 @@ enum ModelArgument {
     } catch {
       throw CommandFailure("\(text): \(error)")
     }
+  }
+
+  /// Where `convviz train` writes by default, and where dump-weights and
+  /// report look when no model is named.
+  static let defaultModelPath = Train.defaultOutput
+
+  /// Reads a trained model file; a missing default model gets a hint to
+  /// train one.
+  static func readModelFile(_ path: String) throws -> ModelFile {
+    if !FileManager.default.fileExists(atPath: path) {
+      var message = "\(path): no such model file"
+      if path == defaultModelPath {
+        message += "; train one first: convviz train --model mnist-cnn --data DIR"
+      }
+      throw CommandFailure(message)
+    }
+    return try ModelFile.read(from: path)
   }
 
   /// Throws a `ValidationError` unless `text` is a preset or an existing

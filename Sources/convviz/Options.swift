@@ -1,11 +1,11 @@
 import ArgumentParser
-import Convolution
+import ImageFilters
 import ImageCodecs
 
 /// Decoding flags shared by every command that reads photos.
 struct DecodingOptions: ParsableArguments {
   @Option(
-    name: .customLong("max-pixels"),
+    name: .customLong("max-pixels"), parsing: .unconditional,
     help: "Refuse images with more pixels than this (decompression-bomb guard).")
   var maxPixels: Int = DecodeOptions.default.pixelLimit
 
@@ -27,17 +27,28 @@ struct DecodingOptions: ParsableArguments {
 }
 
 /// `--padding valid|same|N`.
-enum PaddingChoice: ExpressibleByArgument, Equatable {
+enum PaddingChoice: ExpressibleByArgument, Equatable, Sendable {
   case valid, same
   case pixels(Int)
 
   init?(argument: String) {
+    guard let choice = try? Self.parse(argument) else { return nil }
+    self = choice
+  }
+
+  /// The option's value, with a message that says what is wrong with it.
+  @Sendable static func parse(_ argument: String) throws -> PaddingChoice {
     switch argument {
-    case "valid": self = .valid
-    case "same": self = .same
+    case "valid": return .valid
+    case "same": return .same
     default:
-      guard let n = Int(argument), n >= 0 else { return nil }
-      self = .pixels(n)
+      guard let n = Int(argument) else {
+        throw ValidationError("give valid, same or a number of pixels")
+      }
+      guard n >= 0 else {
+        throw ValidationError("padding cannot be negative; give valid, same or 0 or more pixels")
+      }
+      return .pixels(n)
     }
   }
 
@@ -61,11 +72,4 @@ enum PaddingChoice: ExpressibleByArgument, Equatable {
 
 extension Border: ExpressibleByArgument {}
 extension RangeMode: ExpressibleByArgument {}
-
-/// The image format of outputs written into a folder.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-  case png, jpeg
-
-  var fileExtension: String { self == .png ? "png" : "jpg" }
-  var imageFormat: ImageFormat { self == .png ? .png : .jpeg }
-}
+extension ImageFormat: ExpressibleByArgument {}

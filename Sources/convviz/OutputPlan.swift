@@ -1,74 +1,112 @@
+import ArgumentParser
 import Foundation
 import ImageCodecs
 
-/// Decides where each output goes: `-o FILE` for a single output, otherwise a
-/// folder (default `output/`, created when missing) holding
-/// `<input-stem>-<kernel>.<ext>`.
+/// Where each of `filter`'s outputs goes, decided before any work by
+/// `OutputRule`: one image (one input file, not a folder, and one kernel) →
+/// `-o` is the file (or `-` for stdout); otherwise `-o` is the folder
+/// (default `output/`) holding `<subfolder>/<input-stem>-<kernel-and-options>.<ext>`.
 struct OutputPlan: Sendable {
-  enum Target: Sendable {
+  enum Target: Sendable, Equatable {
     case file(String)
+    case standardOutput
     case folder(String)
   }
 
   let target: Target
-  let folderFormat: OutputFormat
-  /// Stems that occur more than once get the input's position appended, so
-  /// that `a/x.png` and `b/x.png` do not overwrite each other.
-  let repeatedStems: Set<String>
+  /// The encoding of every output (a single file's by its extension).
+  let format: ImageFormat
+  /// `destinations[source][operation]`: a path, or "-" for stdout.
+  let destinations: [[String]]
 
-  init(output: String?, sources: [InputImage], operations: [String], format: OutputFormat) throws {
-    folderFormat = format
-    var seen = Set<String>()
-    var repeated = Set<String>()
-    for source in sources where !seen.insert(source.stem).inserted { repeated.insert(source.stem) }
-    repeatedStems = repeated
-
-    let single = sources.count == 1 && operations.count == 1
-    if let output, single, !output.hasSuffix("/"), !Self.isDirectory(output) {
+  /// `single`: the command line names one image file and one kernel (a
+  /// folder input means a folder output, however many images it holds).
+  init(
+    output: String?, format requested: ImageFormat?, sources: [InputImage], operationNames: [String],
+    single: Bool
+  ) throws {
+    let count = sources.count * operationNames.count
+    let what =
+      count == 1
+      ? "the images of a folder"
+      : "\(plural(count, "image")) (\(plural(sources.count, "input")) × "
+        + "\(plural(operationNames.count, "kernel")))"
+    if output == "-" {
+      guard single else {
+        throw ValidationError("-o - writes one image to standard output, but this run writes \(what)")
+      }
+      target = .standardOutput
+      format = requested ?? .png
+    } else if let output, single, !output.hasSuffix("/"), !OutputPaths.isFolder(output) {
+      guard let byExtension = ImageFormat(pathExtensionOf: output) else {
+        throw ValidationError(
+          "-o \(output): one image is written, so -o names the file; end it in .png, .jpg or "
+            + ".jpeg, or end it with / to name a folder")
+      }
       target = .file(output)
+      format = byExtension
     } else {
+      if let output, !output.hasSuffix("/"), !OutputPaths.isFolder(output),
+        ImageFormat(pathExtensionOf: output) != nil
+      {
+        throw ValidationError(
+          "-o \(output) names a file, but this run writes \(what); give a folder")
+      }
       target = .folder(output ?? "output")
+      format = requested ?? .png
     }
-    switch target {
-    case .folder(let folder):
-      try Self.makeFolder(folder)
-    case .file(let path):
-      let ext = (path as NSString).pathExtension.lowercased()
-      guard ["png", "jpg", "jpeg"].contains(ext) else {
-        throw CommandFailure("\(path): output must end in .png, .jpg or .jpeg")
+    destinations = Self.paths(
+      target: target, format: format, sources: sources, operationNames: operationNames)
+    var seen: [String: Int] = [:]
+    for (i, row) in destinations.enumerated() {
+      for path in row where path != "-" {
+        if let earlier = seen[path] {
+          throw ValidationError(
+            "\(sources[earlier].path) and \(sources[i].path) would both write \(path); "
+              + "give the kernels or inputs different names")
+        }
+        seen[path] = i
       }
     }
-    if Set(operations).count != operations.count {
-      throw CommandFailure("two kernels would write the same file name: \(operations.joined(separator: ", "))")
-    }
   }
 
-  func path(for source: InputImage, operation: String, index: Int) -> String {
+  /// Stems that occur more than once in the same subfolder get the input's
+  /// position appended, so that `a/x.png` and `b/x.png` do not overwrite
+  /// each other.
+  private static func paths(
+    target: Target, format: ImageFormat, sources: [InputImage], operationNames: [String]
+  ) -> [[String]] {
     switch target {
-    case .file(let path):
-      return path
+    case .standardOutput: return [["-"]]
+    case .file(let path): return [[path]]
     case .folder(let folder):
-      let stem = repeatedStems.contains(source.stem) ? "\(source.stem)-\(index + 1)" : source.stem
-      return joinPath(folder, "\(stem)-\(operation).\(folderFormat.fileExtension)")
+      var counts: [String: Int] = [:]
+      for source in sources { counts[OutputPaths.join(source.subfolder, source.stem), default: 0] += 1 }
+      return sources.enumerated().map { index, source in
+        let key = OutputPaths.join(source.subfolder, source.stem)
+        let stem = counts[key]! > 1 ? "\(source.stem)-\(index + 1)" : source.stem
+        let place = OutputPaths.join(folder, source.subfolder)
+        return operationNames.map {
+          OutputPaths.join(place, "\(stem)-\($0).\(format.fileExtension)")
+        }
+      }
     }
   }
 
-  func format(of path: String) -> ImageFormat {
-    let ext = (path as NSString).pathExtension.lowercased()
-    return ext == "png" ? .png : .jpeg
-  }
+  /// Every destination file, for the collision check.
+  var files: [String] { destinations.joined().filter { $0 != "-" } }
 
-  static func isDirectory(_ path: String) -> Bool {
-    var isDirectory: ObjCBool = false
-    return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-  }
-
-  static func makeFolder(_ folder: String) throws {
-    if isDirectory(folder) { return }
-    do {
-      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    } catch {
-      throw CommandFailure("\(folder): cannot create output folder")
+  /// Creates the output folder (with the inputs' subfolders) or the single
+  /// file's folder.
+  func prepare() throws {
+    for folder in Set(files.map { ($0 as NSString).deletingLastPathComponent }).sorted()
+    where !folder.isEmpty {
+      try OutputPaths.makeFolder(folder)
     }
   }
+}
+
+extension ImageFormat {
+  /// The extension convviz gives files of this format.
+  var fileExtension: String { self == .png ? "png" : "jpg" }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
-import CNN
+import Engine
+import ModelFormats
+import Training
 import Datasets
 import ImageCodecs
 import Tensors
@@ -23,7 +25,9 @@ struct Predict: ParsableCommand {
       "PNG or JPEG files, folders of them, or mnist:PATH#INDEX.", valueName: "image"))
   var images: [String]
 
-  @Option(help: ArgumentHelp("How many classes to show per image.", valueName: "k"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("How many classes to show per image.", valueName: "k"))
   var top = 3
 
   func validate() throws {
@@ -58,7 +62,7 @@ struct Predict: ParsableCommand {
       ? file.metadata.classNames : (0..<classes).map(String.init)
     for (i, input) in inputs.enumerated() {
       let scores = Array(output.storage[(i * classes)..<((i + 1) * classes)])
-      print(input.path + ": " + Self.topClasses(scores, names: names, k: top))
+      Terminal.say(input.path + ": " + Self.topClasses(scores, names: names, k: top))
     }
   }
 
@@ -67,7 +71,7 @@ struct Predict: ParsableCommand {
     let ranked = scores.indices.sorted {
       scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1)
     }
-    return ranked.prefix(k).map { "\(names[$0]) \(ProgressBar.fixed(Double(scores[$0]), 4))" }
+    return ranked.prefix(k).map { "\(names[$0]) \(TextFormat.fixed(Double(scores[$0]), 4))" }
       .joined(separator: "  ")
   }
 }

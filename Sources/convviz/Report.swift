@@ -1,6 +1,8 @@
 import ArgumentParser
 import AtomicFiles
-import CNN
+import Engine
+import ModelFormats
+import Training
 import Datasets
 import Foundation
 import ImageCodecs
@@ -18,39 +20,63 @@ struct Report: ParsableCommand {
       confusion matrix and misclassified examples of every class. Images
       are inlined as PNG data URIs: no scripts, no network, one file to
       share. The sample image is --sample, else the first test sample of
-      --data, else samples/astronaut.png.
+      --data, else samples/astronaut.png. -o names the page's file (an
+      existing folder gets report.html inside; - writes the page to
+      standard output).
       """)
 
   @Argument(help: "A model file written by `convviz train`.")
-  var model = VisualizationIO.defaultModelPath
+  var model = ModelArgument.defaultModelPath
 
   @Option(
     help: ArgumentHelp("Data set to evaluate on (as for `convviz evaluate`).", valueName: "dir"))
   var data: String?
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp("Use only the first N samples of the evaluated split.", valueName: "n"))
   var limit: Int?
 
   @Option(help: ArgumentHelp("Image whose feature maps are shown.", valueName: "file"))
   var sample: String?
 
-  @Option(help: ArgumentHelp("Misclassified examples shown per class.", valueName: "n"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Misclassified examples shown per class.", valueName: "n"))
   var examples = 8
 
   @Option(
     name: [.short, .customLong("output")],
-    help: ArgumentHelp("The HTML file to write.", valueName: "file"))
-  var output = "output/report.html"
+    help: ArgumentHelp(
+      "The HTML file to write (default \(defaultOutput); - for standard output).",
+      valueName: "file"))
+  var outputOption: String?
+
+  static let defaultOutput = "output/report.html"
+  static let fallbackSample = "samples/astronaut.png"
+
+  /// The page's destination, by `OutputRule`.
+  var output: SingleOutput {
+    get throws {
+      try SingleOutput(outputOption, defaultPath: Self.defaultOutput, allowsStandardOutput: true)
+    }
+  }
 
   func validate() throws {
     if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     if examples < 1 { throw ValidationError("--examples must be at least 1") }
+    var inputs = [NamedPath(role: "the model", path: model)]
+    if let sample { inputs.append(NamedPath(role: "the sample image", path: sample)) }
+    if let page = try output.path {
+      try NamedPath.refuseCollisions(
+        outputs: [NamedPath(role: "the report (-o)", path: page)], inputs: inputs)
+    }
   }
 
   func run() throws {
-    let file = try VisualizationIO.readModel(model)
-    var page = HTMLReport(title: "convviz report: \(VisualizationIO.baseName(model))")
+    let output = try output
+    let file = try ModelArgument.readModelFile(model)
+    var page = HTMLReport(title: "convviz report: \(OutputPaths.stem(of: model))")
     modelSection(file, into: &page)
     try curvesSection(file.metadata.history, into: &page)
     let evaluated = try data.map { folder throws in
@@ -58,10 +84,15 @@ struct Report: ParsableCommand {
     }
     try filtersSection(file, into: &page)
     try featureMapsSection(file, firstTestSample: evaluated ?? nil, into: &page)
-    let folder = (output as NSString).deletingLastPathComponent
-    if !folder.isEmpty { try VisualizationIO.makeFolder(folder) }
-    try AtomicFile.write(page.html(), to: output)
-    print("wrote \(output)")
+    let html = Array(page.html().utf8)
+    if let path = output.path {
+      try output.prepare()
+      try AtomicFile.write(html, to: path)
+      Terminal.say("wrote \(path)")
+    } else {
+      try html.withUnsafeBytes { try Terminal.writeStandardOutput($0) }
+      Terminal.note("wrote the report to standard output")
+    }
   }
 
   private func modelSection(_ file: ModelFile, into page: inout HTMLReport) {
@@ -69,7 +100,7 @@ struct Report: ParsableCommand {
     let m = file.metadata
     page.heading("Model")
     page.paragraph(
-      "\(model): \(m.epochsCompleted) epochs on \(m.dataset.isEmpty ? "unnamed data" : m.dataset), "
+      "\(model): \(plural(m.epochsCompleted, "epoch")) on \(m.dataset.isEmpty ? "unnamed data" : m.dataset), "
         + "batch size \(m.batchSize), validation split \(m.validationSplit), seed \(m.seed), "
         + "optimizer \(m.optimizer)."
     )
@@ -105,19 +136,17 @@ struct Report: ParsableCommand {
     var channels: Int?
     if case .image(_, _, let c) = file.spec.input, c == 1 || c == 3 { channels = c }
     let splits = try DatasetSplits.load(folder, channels: channels, seed: file.metadata.seed)
-    let part = splits.test == nil ? "train" : "test"
+    let part = splits.test == nil ? "\(folder) (no separate test split)" : "test split of \(folder)"
     var dataset = splits.test ?? splits.train
     if let limit { dataset = dataset.prefix(limit) }
     guard dataset.sampleShape == file.spec.input.tensorShape else {
-      throw VisualizationCommandError(
-        description: "\(folder): samples are \(dataset.sampleShape), "
-          + "the model takes \(file.spec.input.tensorShape)"
-      )
+      throw CommandFailure(
+        "\(folder): samples are \(dataset.sampleShape), the model takes "
+          + "\(file.spec.input.tensorShape)")
     }
     let classCount = file.spec.classCount ?? 0
     guard dataset.labels.allSatisfy({ $0 >= 0 && $0 < classCount }) else {
-      throw VisualizationCommandError(
-        description: "\(folder): labels outside the model's \(classCount) classes")
+      throw CommandFailure("\(folder): labels outside the model's \(classCount) classes")
     }
     var network = file.spec.makeModel(parameters: file.parameters)
     let predicted = network.predict(dataset.images).argmaxPerSample()
@@ -129,7 +158,7 @@ struct Report: ParsableCommand {
     let correct = zip(predicted, dataset.labels).filter { $0 == $1 }.count
     page.heading("Evaluation")
     page.paragraph(
-      "\(part) split of \(folder): \(dataset.count) samples, accuracy "
+      "\(part): \(dataset.count) samples, accuracy "
         + NumberText.fixed(100 * Double(correct) / Double(max(dataset.count, 1)), 2)
         + "% (\(correct)/\(dataset.count)).")
     let confusion = ConfusionMatrixPlot(
@@ -191,10 +220,10 @@ struct Report: ParsableCommand {
     } else if let firstTestSample {
       input = firstTestSample
       source = "the first evaluated sample"
-    } else if FileManager.default.fileExists(atPath: FeatureMapsCommand.defaultPhoto) {
+    } else if FileManager.default.fileExists(atPath: Self.fallbackSample) {
       input = ImageTensor.tensor(
-        from: try ImageFile.read(FeatureMapsCommand.defaultPhoto), channels: channels)
-      source = FeatureMapsCommand.defaultPhoto
+        from: try ImageFile.read(Self.fallbackSample), channels: channels)
+      source = Self.fallbackSample
     } else {
       page.paragraph("No sample image: give one with --sample.")
       return

@@ -1,5 +1,7 @@
 import ArgumentParser
-import CNN
+import Engine
+import ModelFormats
+import Training
 
 /// `convviz summary MODEL`: the Keras-style layer table of a preset, a spec
 /// file or a trained model file.
@@ -8,7 +10,8 @@ struct Summary: ParsableCommand {
     abstract: "Print a model's layers, output shapes and parameter counts.",
     discussion: """
       MODEL is a preset (\(Preset.allCases.map(\.rawValue).joined(separator: ", "))), \
-      a model spec file (see docs/model-spec.md) or a model file written by `convviz train`.
+      a model spec file (see docs/model-spec.md) or a model file written by `convviz train`. \
+      The # column numbers the layers from 0, as --layer of dump-weights and featuremaps takes them.
       """)
 
   @Argument(help: "A preset name, a model spec file, or a trained model file.")
@@ -18,14 +21,44 @@ struct Summary: ParsableCommand {
 
   func run() throws {
     let resolved = try ModelArgument.resolve(model)
-    print(ModelSummary(resolved.spec).render(title: resolved.title), terminator: "")
-    if case .modelFile(_, let file) = resolved { print(Self.trainingLines(file.metadata)) }
+    let summary = ModelSummary(resolved.spec)
+    Terminal.sayLines(Self.numbered(summary.render(title: resolved.title), rows: summary.rows))
+    if case .modelFile(_, let file) = resolved {
+      for line in Self.trainingLines(file.metadata).split(separator: "\n") {
+        Terminal.say(String(line))
+      }
+    }
+  }
+
+  /// The table with a first column of layer numbers, from 0: what `--layer`
+  /// takes. Rows are found by their layer's name, so a table that reads
+  /// otherwise is left as it is.
+  static func numbered(_ table: String, rows: [ModelSummary.Row]) -> String {
+    var lines = table.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let width = max(String(max(rows.count - 1, 0)).count, 1)
+    func cell(_ text: String) -> String {
+      String(repeating: " ", count: max(width - text.count, 0)) + text + "  "
+    }
+    guard let header = lines.firstIndex(where: { $0.hasPrefix("Layer (type)") }),
+      header + 1 + rows.count < lines.count,
+      zip(rows, lines[(header + 2)...]).allSatisfy({ $1.hasPrefix("\($0.name) (\($0.type))") })
+    else { return table }
+    for i in lines.indices {
+      if i == header {
+        lines[i] = cell("#") + lines[i]
+      } else if i > header + 1 && i < header + 2 + rows.count {
+        lines[i] = cell(String(i - header - 2)) + lines[i]
+      } else if lines[i].hasPrefix("─") {
+        lines[i] += String(repeating: "─", count: width + 2)
+      }
+    }
+    return lines.joined(separator: "\n")
   }
 
   /// How a model file's weights were trained, and its last epoch's metrics.
   static func trainingLines(_ metadata: TrainingMetadata) -> String {
     var lines = [
-      "Trained: \(metadata.epochsCompleted) epochs on \(metadata.dataset), batch size "
+      "Trained: \(plural(metadata.epochsCompleted, "epoch")) on \(metadata.dataset), batch size "
         + "\(metadata.batchSize), validation split \(metadata.validationSplit), "
         + "seed \(metadata.seed)",
       "Optimizer: \(metadata.optimizer)",
@@ -35,12 +68,12 @@ struct Summary: ParsableCommand {
     }
     if let last = metadata.history.last {
       var metrics =
-        "Epoch \(last.epoch): loss \(ProgressBar.fixed(last.loss, 4)), accuracy "
-        + ProgressBar.fixed(last.accuracy, 4)
+        "Epoch \(last.epoch): loss \(TextFormat.fixed(last.loss, 4)), accuracy "
+        + TextFormat.fixed(last.accuracy, 4)
       if let loss = last.validationLoss, let accuracy = last.validationAccuracy {
         metrics +=
-          ", val_loss \(ProgressBar.fixed(loss, 4)), val_accuracy "
-          + ProgressBar.fixed(accuracy, 4)
+          ", val_loss \(TextFormat.fixed(loss, 4)), val_accuracy "
+          + TextFormat.fixed(accuracy, 4)
       }
       lines.append(metrics)
     }

@@ -1,6 +1,4 @@
 import ArgumentParser
-import CNN
-import Foundation
 import Visualization
 
 extension ColorMap: ExpressibleByArgument {}
@@ -11,49 +9,4 @@ extension Normalization: ExpressibleByArgument {
   public init?(argument: String) { self.init(parsing: argument) }
   public static var allValueStrings: [String] { ["each", "global", "fixed:LO,HI"] }
   public var defaultValueDescription: String { description }
-}
-
-/// A failure of the work (exit status 1), not of the command line.
-struct VisualizationCommandError: Error, CustomStringConvertible {
-  var description: String
-}
-
-/// Helpers shared by dump-weights, featuremaps and report.
-enum VisualizationIO {
-  /// Where `convviz train` writes by default.
-  static let defaultModelPath = "output/model.bin"
-
-  /// Reads a model file; a missing default model gets a hint to train one.
-  static func readModel(_ path: String) throws -> ModelFile {
-    if !FileManager.default.fileExists(atPath: path) {
-      var message = "\(path): no such model file"
-      if path == defaultModelPath {
-        message += "; train one first: convviz train --model mnist-cnn --data DIR"
-      }
-      throw VisualizationCommandError(description: message)
-    }
-    return try ModelFile.read(from: path)
-  }
-
-  /// Creates `folder` (and its parents) when missing.
-  static func makeFolder(_ folder: String) throws {
-    do {
-      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    } catch {
-      throw VisualizationCommandError(
-        description: "\(folder): cannot create the output folder (\(error.localizedDescription))")
-    }
-  }
-
-  /// `folder/name`, without a doubled slash.
-  static func path(_ folder: String, _ name: String) -> String {
-    folder.hasSuffix("/") ? folder + name : folder + "/" + name
-  }
-
-  /// The file name of `path` without folder and extension ("photos/cat.jpg" → "cat").
-  static func baseName(_ path: String) -> String {
-    let file = (path as NSString).lastPathComponent
-    let stem = (file as NSString).deletingPathExtension
-    return stem.isEmpty ? file : stem
-  }
 }

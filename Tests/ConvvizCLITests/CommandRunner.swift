@@ -7,6 +7,8 @@ struct CommandResult {
   var status: Int32
   var standardOutput: String
   var standardError: String
+  /// stdout's bytes as written (an image or page sent with `-o -`).
+  var standardOutputBytes: Data
 }
 
 enum ConvvizBinary {
@@ -44,7 +46,7 @@ enum ConvvizBinary {
     return CommandResult(
       status: process.terminationStatus,
       standardOutput: String(decoding: outData, as: UTF8.self),
-      standardError: String(decoding: errData, as: UTF8.self))
+      standardError: String(decoding: errData, as: UTF8.self), standardOutputBytes: outData)
   }
 }
 

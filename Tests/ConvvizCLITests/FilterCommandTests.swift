@@ -18,7 +18,7 @@ final class FilterParsingTests: XCTestCase {
     XCTAssertEqual(filter.padding, .valid)
     XCTAssertEqual(filter.border, .zero)
     XCTAssertEqual(filter.range, .clamp)
-    XCTAssertEqual(filter.quality, 90)
+    XCTAssertNil(filter.quality, "given only for JPEG outputs; 90 then")
     XCTAssertEqual(filter.kernel, [])
   }
 

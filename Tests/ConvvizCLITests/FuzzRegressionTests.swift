@@ -1,5 +1,7 @@
-import CNN
-import Convolution
+import Engine
+import ModelFormats
+import Training
+import ImageFilters
 import Datasets
 import Foundation
 import ImageCodecs

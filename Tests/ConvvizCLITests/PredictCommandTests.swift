@@ -1,4 +1,6 @@
-import CNN
+import Engine
+import ModelFormats
+import Training
 import Foundation
 import ImageCodecs
 import Tensors
@@ -28,7 +30,7 @@ final class PredictCommandTests: XCTestCase {
 
   func testBadImagesFailWithOneLineErrors() throws {
     let folder = try TrainingScratchFolder()
-    let spec = try CNN.ModelSpec.parse("input 4 4 1\nflatten\ndense 2 softmax\n")
+    let spec = try ModelFormats.ModelSpec.parse("input 4 4 1\nflatten\ndense 2 softmax\n")
     let parameters = spec.parameterShapes.map {
       NamedTensor(name: $0.name, tensor: Tensor(zeros: $0.shape))
     }

@@ -1,4 +1,6 @@
-import CNN
+import Engine
+import ModelFormats
+import Training
 import XCTest
 
 @testable import Visualization

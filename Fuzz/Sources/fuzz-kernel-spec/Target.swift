@@ -1,4 +1,4 @@
-import Convolution
+import ImageFilters
 import FuzzSupport
 
 /// Kernel text as typed on the command line or stored in a file.

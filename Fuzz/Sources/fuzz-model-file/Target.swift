@@ -1,4 +1,5 @@
-import CNN
+import ModelFormats
+
 import FuzzSupport
 
 /// A model file either decodes, and then rebuilds a model whose parameter

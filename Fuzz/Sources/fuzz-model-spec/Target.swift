@@ -1,4 +1,5 @@
-import CNN
+import ModelFormats
+
 import FuzzSupport
 
 /// Model spec text: parse it and, when it parses, print its summary (shape

@@ -1,7 +1,7 @@
 // Fast CPU kernels for convviz's CNN layers.
 //
 // Why C: the hot loops (im2col, col2im, the per-image GEMM drivers and the
-// two-worker batch split) must run without Swift's bounds checks, array
+// batch split into chunks) must run without Swift's bounds checks, array
 // copy-on-write checks and Sendable plumbing. Swift calls these with plain
 // pointers; every kernel has a naive Swift reference in the CNN module and
 // the tests compare the two.

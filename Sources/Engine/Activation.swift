@@ -1,0 +1,102 @@
+import Foundation
+import Tensors
+
+/// An element-wise activation layer (Keras `Activation`), or softmax over the
+/// features of each sample.
+///
+/// Any input shape → the same shape. Softmax needs rank 2 (N, F) and is
+/// computed with the row maximum subtracted, so large logits do not overflow.
+/// When a Sequential model ends in softmax, training fuses it with the
+/// cross-entropy loss (see `SoftmaxCrossEntropy`), as Keras does.
+public struct Activation: Layer {
+  public enum Function: String, Sendable, CaseIterable {
+    case relu, sigmoid, tanh, softmax, linear
+  }
+
+  struct Cache {
+    var output: Tensor
+  }
+
+  public let function: Function
+  private var cache: Cache?
+
+  public init(_ function: Function) {
+    self.function = function
+  }
+
+  public var kind: String { "Activation" }
+
+  public func outputShape(for inputShape: Shape) -> Shape {
+    precondition(function != .softmax || inputShape.rank == 1,
+      "softmax expects flat features, got \(inputShape); add Flatten first")
+    return inputShape
+  }
+
+  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    var output = input
+    output.storage.withUnsafeMutableBufferPointer { y in
+      switch function {
+      case .relu:
+        for i in 0..<y.count where !(y[i] > 0) { y[i] = 0 }
+      case .sigmoid:
+        for i in 0..<y.count { y[i] = 1 / (1 + Foundation.exp(-y[i])) }
+      case .tanh:
+        for i in 0..<y.count { y[i] = Foundation.tanh(y[i]) }
+      case .softmax:
+        precondition(input.shape.rank == 2, "softmax expects (N, F), got \(input.shape)")
+        Activation.softmaxRows(y, features: input.shape[1])
+      case .linear:
+        break
+      }
+    }
+    cache = mode == .training && function != .linear ? Cache(output: output) : nil
+    return output
+  }
+
+  public mutating func backward(_ dOutput: Tensor) -> Tensor {
+    if function == .linear { return dOutput }
+    guard let cache else { preconditionFailure("Activation.backward without a training forward") }
+    self.cache = nil
+    precondition(dOutput.shape == cache.output.shape, "Activation dOutput shape mismatch")
+    var dInput = dOutput
+    dInput.storage.withUnsafeMutableBufferPointer { d in
+      cache.output.storage.withUnsafeBufferPointer { y in
+        switch function {
+        case .relu:
+          for i in 0..<d.count where !(y[i] > 0) { d[i] = 0 }
+        case .sigmoid:
+          for i in 0..<d.count { d[i] *= y[i] * (1 - y[i]) }
+        case .tanh:
+          for i in 0..<d.count { d[i] *= 1 - y[i] * y[i] }
+        case .softmax:
+          // dx_i = y_i (dy_i − Σ_j dy_j y_j), the softmax Jacobian-vector product.
+          let f = dOutput.shape[1]
+          for row in 0..<(d.count / f) {
+            var dot: Float = 0
+            for j in 0..<f { dot += d[row * f + j] * y[row * f + j] }
+            for j in 0..<f { d[row * f + j] = y[row * f + j] * (d[row * f + j] - dot) }
+          }
+        case .linear:
+          break
+        }
+      }
+    }
+    return dInput
+  }
+
+  /// Replaces each row of `values` (rows of `features`) by its softmax.
+  package static func softmaxRows(_ values: UnsafeMutableBufferPointer<Float>, features f: Int) {
+    for row in 0..<(values.count / f) {
+      let base = row * f
+      var largest = -Float.infinity
+      for j in 0..<f { largest = max(largest, values[base + j]) }
+      var sum: Float = 0
+      for j in 0..<f {
+        let e = Foundation.exp(values[base + j] - largest)
+        values[base + j] = e
+        sum += e
+      }
+      for j in 0..<f { values[base + j] /= sum }
+    }
+  }
+}

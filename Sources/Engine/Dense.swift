@@ -1,0 +1,145 @@
+import Tensors
+import _CNNKernels
+
+/// A fully connected layer (Keras `Dense`): y = activation(x·W + b).
+///
+/// Input (N, in) → output (N, units). The activation defaults to linear;
+/// softmax here is the model's output softmax (fused with the loss by
+/// `Sequential.trainingStep`). The kernel (in, units) is "kernel" and
+/// the bias (units) is "bias", as in Keras. The products run through
+/// `cvz_sgemm` (OpenBLAS, rows cut into chunks on the `_Runtime` threads);
+/// `denseForwardReference` is the naive loop it is tested against.
+public struct Dense: Layer {
+  struct Cache {
+    var input: Tensor
+    /// False when the caller took the logits (softmax fused with the loss).
+    var activated: Bool
+  }
+
+  public let inputFeatures: Int
+  public let units: Int
+  public let activation: Activation.Function
+  public var kernel: Parameter
+  public var bias: Parameter
+  private var cache: Cache?
+  private var activationLayer: Activation
+
+  public var kind: String { "Dense" }
+
+  /// A layer with a Glorot-uniform kernel drawn from `generator` and zero bias.
+  public init(
+    inputFeatures: Int, units: Int, activation: Activation.Function = .linear,
+    generator: inout SeededGenerator
+  ) {
+    let kernel = GlorotUniform.sample(
+      shape: Shape(inputFeatures, units), fanIn: inputFeatures, fanOut: units, using: &generator)
+    self.init(kernel: kernel, bias: Tensor(zeros: Shape(units)), activation: activation)
+  }
+
+  /// A layer with the given `kernel` (in, units) and `bias` (units).
+  public init(kernel: Tensor, bias: Tensor, activation: Activation.Function = .linear) {
+    precondition(kernel.shape.rank == 2, "Dense kernel must be (in, units)")
+    precondition(bias.shape == Shape(kernel.shape[1]), "Dense bias must be (units)")
+    inputFeatures = kernel.shape[0]
+    units = kernel.shape[1]
+    self.activation = activation
+    activationLayer = Activation(activation)
+    self.kernel = Parameter(name: "kernel", value: kernel)
+    self.bias = Parameter(name: "bias", value: bias)
+  }
+
+  public func outputShape(for inputShape: Shape) -> Shape {
+    precondition(inputShape == Shape(inputFeatures),
+      "Dense expects (\(inputFeatures)) features, got \(inputShape); add Flatten before Dense")
+    return Shape(units)
+  }
+
+  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    forward(input, mode: mode, applyingActivation: true)
+  }
+
+  /// `forward`, optionally stopping before the activation (for the fused
+  /// softmax cross-entropy); backward then expects the gradient of that output.
+  mutating func forward(_ input: Tensor, mode: Mode, applyingActivation: Bool) -> Tensor {
+    precondition(input.shape.rank == 2 && input.shape[1] == inputFeatures,
+      "Dense expects (N, \(inputFeatures)), got \(input.shape)")
+    let n = input.shape[0]
+    var output = Tensor(uninitialized: Shape(n, units)) { _ in }
+    let (k, m) = (Int32(inputFeatures), Int32(units))
+    input.storage.withUnsafeBufferPointer { x in
+      kernel.value.storage.withUnsafeBufferPointer { w in
+        output.storage.withUnsafeMutableBufferPointer { y in
+          cvz_sgemm(
+            0, 0, Int32(n), m, k, 1, x.baseAddress, k, w.baseAddress, m, 0, y.baseAddress, m)
+          for row in 0..<n {
+            for j in 0..<units { y[row * units + j] += bias.value.storage[j] }
+          }
+        }
+      }
+    }
+    cache = mode == .training ? Cache(input: input, activated: applyingActivation) : nil
+    return applyingActivation ? activationLayer.forward(output, mode: mode) : output
+  }
+
+  public mutating func backward(_ dOutput: Tensor) -> Tensor {
+    backward(dOutput, needsInputGradient: true)
+  }
+
+  public mutating func backwardParametersOnly(_ dOutput: Tensor) {
+    _ = backward(dOutput, needsInputGradient: false)
+  }
+
+  private mutating func backward(_ dOutput: Tensor, needsInputGradient: Bool) -> Tensor {
+    guard let cache else { preconditionFailure("Dense.backward without a training forward") }
+    self.cache = nil
+    let dOutput = cache.activated ? activationLayer.backward(dOutput) : dOutput
+    let n = cache.input.shape[0]
+    precondition(dOutput.shape == Shape(n, units), "Dense dOutput must be (\(n), \(units))")
+    let (k, m) = (Int32(inputFeatures), Int32(units))
+    var dInput = Tensor(uninitialized: needsInputGradient ? cache.input.shape : Shape(0)) { _ in }
+    cache.input.storage.withUnsafeBufferPointer { x in
+      dOutput.storage.withUnsafeBufferPointer { dy in
+        kernel.grad.storage.withUnsafeMutableBufferPointer { dw in
+          // dW (in, units) += xᵀ (in, N) · dY (N, units)
+          cvz_sgemm(
+            1, 0, k, m, Int32(n), 1, x.baseAddress, k, dy.baseAddress, m, 1, dw.baseAddress, m)
+        }
+        bias.grad.storage.withUnsafeMutableBufferPointer { db in
+          for row in 0..<n {
+            for j in 0..<units { db[j] += dy[row * units + j] }
+          }
+        }
+        guard needsInputGradient else { return }
+        kernel.value.storage.withUnsafeBufferPointer { w in
+          dInput.storage.withUnsafeMutableBufferPointer { dx in
+            // dX (N, in) = dY (N, units) · Wᵀ (units, in)
+            cvz_sgemm(
+              0, 1, Int32(n), k, m, 1, dy.baseAddress, m, w.baseAddress, m, 0, dx.baseAddress, k)
+          }
+        }
+      }
+    }
+    return dInput
+  }
+
+  public mutating func forEachParameter(_ body: (inout Parameter) -> Void) {
+    body(&kernel)
+    body(&bias)
+  }
+}
+
+/// The naive Dense forward pass: y[n,j] = b[j] + Σ_i x[n,i]·W[i,j], in Double.
+public func denseForwardReference(input: Tensor, kernel: Tensor, bias: Tensor) -> Tensor {
+  let (n, inputs, units) = (input.shape[0], kernel.shape[0], kernel.shape[1])
+  var output = Tensor(zeros: Shape(n, units))
+  for row in 0..<n {
+    for j in 0..<units {
+      var sum = Double(bias.storage[j])
+      for i in 0..<inputs {
+        sum += Double(input.storage[row * inputs + i]) * Double(kernel.storage[i * units + j])
+      }
+      output.storage[row * units + j] = Float(sum)
+    }
+  }
+  return output
+}

@@ -1,0 +1,111 @@
+import Engine
+import Tensors
+
+/// The metrics of one finished training epoch: one row of the history CSV.
+public struct EpochRecord: Equatable, Sendable {
+  /// 1-based, as Keras prints it.
+  public var epoch: Int
+  public var loss: Double
+  public var accuracy: Double
+  /// nil when training had no validation split.
+  public var validationLoss: Double?
+  public var validationAccuracy: Double?
+  /// Wall-clock time of the epoch including validation; nil once read back
+  /// from a model file, which leaves times out so that equal seeds give
+  /// bit-identical files.
+  public var seconds: Double?
+
+  public init(
+    epoch: Int, loss: Double, accuracy: Double, validationLoss: Double? = nil,
+    validationAccuracy: Double? = nil, seconds: Double? = nil
+  ) {
+    self.epoch = epoch
+    self.loss = loss
+    self.accuracy = accuracy
+    self.validationLoss = validationLoss
+    self.validationAccuracy = validationAccuracy
+    self.seconds = seconds
+  }
+
+  /// `epoch,loss,accuracy,val_loss,val_accuracy,seconds`, Keras's CSVLogger names.
+  public static let csvHeader = "epoch,loss,accuracy,val_loss,val_accuracy,seconds"
+
+  /// A whole history as CSV text: the header, then one row per epoch.
+  public static func csv(_ records: [EpochRecord]) -> String {
+    ([csvHeader] + records.map(\.csvRow)).joined(separator: "\n") + "\n"
+  }
+
+  /// One CSV row; missing validation metrics (and times read back from a
+  /// model file) are empty fields.
+  public var csvRow: String {
+    func field(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
+    return "\(epoch),\(loss),\(accuracy),\(field(validationLoss)),"
+      + "\(field(validationAccuracy)),\(field(seconds))"
+  }
+}
+
+/// What a model file records about how its weights were trained.
+public struct TrainingMetadata: Equatable, Sendable {
+  /// Free text naming the data, e.g. "mnist" or a folder path.
+  public var dataset: String
+  /// Label of each output class, index = class number; may be empty.
+  public var classNames: [String]
+  public var seed: UInt64
+  public var epochsCompleted: Int
+  public var batchSize: Int
+  public var validationSplit: Double
+  public var optimizer: OptimizerConfiguration
+  public var history: [EpochRecord]
+
+  public init(
+    dataset: String = "", classNames: [String] = [], seed: UInt64 = 0, epochsCompleted: Int = 0,
+    batchSize: Int = 0, validationSplit: Double = 0,
+    optimizer: OptimizerConfiguration = .defaults(for: .adadelta), history: [EpochRecord] = []
+  ) {
+    self.dataset = dataset
+    self.classNames = classNames
+    self.seed = seed
+    self.epochsCompleted = epochsCompleted
+    self.batchSize = batchSize
+    self.validationSplit = validationSplit
+    self.optimizer = optimizer
+    self.history = history
+  }
+}
+
+/// A tensor with its Keras-style name, e.g. `conv2d/kernel`.
+public struct NamedTensor: Equatable, Sendable {
+  public var name: String
+  public var tensor: Tensor
+
+  public init(name: String, tensor: Tensor) {
+    self.name = name
+    self.tensor = tensor
+  }
+
+  /// The only dtype model files use today.
+  static let float32Code: UInt8 = 1
+}
+
+/// The state of a seeded random generator, by role (e.g. "shuffle",
+/// "dropout"), as opaque 64-bit words.
+public struct GeneratorState: Equatable, Sendable {
+  public var name: String
+  public var words: [UInt64]
+
+  public init(name: String, words: [UInt64]) {
+    self.name = name
+    self.words = words
+  }
+}
+
+/// What a checkpoint adds to a model so training can resume exactly.
+public struct CheckpointState: Equatable, Sendable {
+  public var optimizer: OptimizerState
+  public var generators: [GeneratorState]
+
+  public init(optimizer: OptimizerState, generators: [GeneratorState]) {
+    self.optimizer = optimizer
+    self.generators = generators
+  }
+}

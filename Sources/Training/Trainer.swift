@@ -1,0 +1,273 @@
+import Engine
+import ModelFormats
+import Tensors
+
+/// How `Trainer.fit` runs: Keras's `fit` arguments.
+public struct TrainingConfiguration: Equatable, Sendable {
+  /// Total epochs; a resumed trainer continues up to this count.
+  public var epochs: Int
+  public var batchSize: Int
+  /// The last fraction of the data, taken before any shuffling, is held
+  /// out for validation (Keras's `validation_split`).
+  public var validationSplit: Double
+  /// Reshuffles the training samples every epoch with the seeded generator.
+  public var shuffle: Bool
+  /// Fixes weight initialisation, shuffling and dropout masks.
+  public var seed: UInt64
+
+  public init(
+    epochs: Int = 1, batchSize: Int = 32, validationSplit: Double = 0, shuffle: Bool = true,
+    seed: UInt64 = 0
+  ) {
+    precondition(epochs >= 0, "epochs must not be negative")
+    precondition(batchSize >= 1, "batch size must be at least 1")
+    precondition(validationSplit >= 0 && validationSplit < 1, "validation split must be in [0, 1)")
+    self.epochs = epochs
+    self.batchSize = batchSize
+    self.validationSplit = validationSplit
+    self.shuffle = shuffle
+    self.seed = seed
+  }
+}
+
+/// What `fit` reports while it runs, so a CLI can draw progress.
+public enum TrainingProgress: Sendable {
+  /// `epoch` is 1-based; `batches` batches of at most `batchSize` follow.
+  case epochStarted(epoch: Int, epochs: Int, batches: Int, samples: Int)
+  /// Running mean loss and accuracy over the epoch's batches so far.
+  case batchFinished(epoch: Int, batch: Int, batches: Int, loss: Double, accuracy: Double)
+  /// The epoch's metrics, after validation and after its checkpoint is saved.
+  case epochFinished(EpochRecord)
+}
+
+/// Trains a `Sequential` model built from a `ModelSpec` with mini-batch
+/// gradient descent, the way Keras's `fit` does, reproducibly.
+///
+/// The seed drives one `SeededGenerator`: weights are drawn from it first,
+/// then the shuffle generator and each dropout layer's generator are split
+/// off it. With the same seed, data and machine, the resulting model file is
+/// bit-identical (the engine reduces gradients in a fixed order). At the end
+/// of every epoch `fit` can write a checkpoint (weights, optimizer state,
+/// generator states, history) atomically; `Trainer(resuming:)` continues
+/// from it exactly as if never interrupted.
+public struct Trainer: Sendable {
+  public let spec: ModelSpec
+  public private(set) var model: Sequential
+  public private(set) var optimizer: any Optimizer
+  public var configuration: TrainingConfiguration
+  /// Recorded in model files.
+  public var dataset: String
+  public var classNames: [String]
+  /// One record per completed epoch.
+  public private(set) var history: [EpochRecord]
+  private var shuffleGenerator: SeededGenerator
+
+  public var epochsCompleted: Int { history.count }
+
+  public init(
+    spec: ModelSpec, optimizer: OptimizerConfiguration, configuration: TrainingConfiguration,
+    dataset: String = "", classNames: [String] = []
+  ) {
+    var generator = SeededGenerator(seed: configuration.seed)
+    self.spec = spec
+    self.model = spec.makeModel(generator: &generator)
+    self.shuffleGenerator = generator.split()
+    self.optimizer = optimizer.makeOptimizer()
+    self.configuration = configuration
+    self.dataset = dataset
+    self.classNames = classNames
+    self.history = []
+  }
+
+  /// Continues training from a checkpoint written by `fit`. The
+  /// configuration (batch size, split, seed) is the checkpoint's; set
+  /// `configuration.epochs` to the total wanted.
+  public init(resuming file: ModelFile, path: String) throws(TrainerError) {
+    guard let checkpoint = file.checkpoint else { throw .notACheckpoint(path: path) }
+    let metadata = file.metadata
+    guard metadata.batchSize >= 1, metadata.validationSplit >= 0, metadata.validationSplit < 1,
+      metadata.history.count == metadata.epochsCompleted
+    else {
+      throw .checkpointMismatch(path: path, reason: "inconsistent training metadata")
+    }
+    spec = file.spec
+    model = spec.makeModel(parameters: file.parameters, seed: metadata.seed)
+    optimizer = metadata.optimizer.makeOptimizer()
+    do {
+      try optimizer.restore(checkpoint.optimizer)
+    } catch {
+      throw .checkpointMismatch(path: path, reason: error.description)
+    }
+    let generators = Dictionary(
+      checkpoint.generators.map { ($0.name, $0.words) }, uniquingKeysWith: { first, _ in first })
+    guard let words = generators[Self.shuffleGeneratorName],
+      let shuffle = SeededGenerator(state: words)
+    else {
+      throw .checkpointMismatch(path: path, reason: "no valid shuffle generator state")
+    }
+    shuffleGenerator = shuffle
+    var layerStates = model.generatorStates
+    for i in layerStates.indices where layerStates[i] != nil {
+      guard let words = generators[Self.layerGeneratorName(i)], SeededGenerator(state: words) != nil
+      else {
+        throw .checkpointMismatch(path: path, reason: "no valid generator state for layer \(i)")
+      }
+      layerStates[i] = words
+    }
+    model.generatorStates = layerStates
+    configuration = TrainingConfiguration(
+      epochs: metadata.epochsCompleted, batchSize: metadata.batchSize,
+      validationSplit: metadata.validationSplit, seed: metadata.seed)
+    dataset = metadata.dataset
+    classNames = metadata.classNames
+    history = metadata.history
+  }
+
+  /// Reads a checkpoint and continues from it (see `init(resuming:path:)`).
+  public static func resume(from path: String) throws(TrainerError) -> Trainer {
+    do {
+      return try Trainer(resuming: try ModelFile.read(from: path), path: path)
+    } catch let error as TrainerError {
+      throw error
+    } catch let error as ModelFileError {
+      throw .modelFile(error)
+    } catch {
+      preconditionFailure("unexpected error \(error)")
+    }
+  }
+
+  static let shuffleGeneratorName = "shuffle"
+  static func layerGeneratorName(_ index: Int) -> String { "layer/\(index)" }
+
+  /// Trains from `epochsCompleted` up to `configuration.epochs` and returns
+  /// the new epochs' records.
+  ///
+  /// Each epoch visits the training part in a fresh seeded permutation (or
+  /// in order when `shuffle` is off) in batches of `batchSize`, the last one
+  /// smaller, then evaluates the validation part in inference mode. With
+  /// `checkpointPath`, a checkpoint is written atomically after each epoch,
+  /// before `.epochFinished` is reported.
+  @discardableResult
+  public mutating func fit(
+    _ data: LabeledData, checkpointPath: String? = nil,
+    progress: (TrainingProgress) -> Void = { _ in }
+  ) throws(TrainerError) -> [EpochRecord] {
+    try data.validate(for: spec)
+    // Batches are gathered from `data` by index rather than from split
+    // copies, so training holds the data set in memory only once.
+    let trainingCount = Int(Double(data.count) * (1 - configuration.validationSplit))
+    let validation = trainingCount..<data.count
+    guard trainingCount > 0 else {
+      throw .noTrainingData(samples: data.count, validationSplit: configuration.validationSplit)
+    }
+    let batchSize = configuration.batchSize
+    let batches = (trainingCount + batchSize - 1) / batchSize
+    let clock = ContinuousClock()
+    var records: [EpochRecord] = []
+    while epochsCompleted < configuration.epochs {
+      let epoch = epochsCompleted + 1
+      let start = clock.now
+      progress(
+        .epochStarted(
+          epoch: epoch, epochs: configuration.epochs, batches: batches, samples: trainingCount))
+      var order = Array(0..<trainingCount)
+      if configuration.shuffle { Self.shuffle(&order, using: &shuffleGenerator) }
+      var lossSum = 0.0
+      var correct = 0
+      var seen = 0
+      for batch in 0..<batches {
+        let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
+        let (images, labels) = data.gather(indices)
+        let (loss, output) = model.trainingStep(input: images, labels: labels)
+        optimizer.step(&model)
+        lossSum += Double(loss) * Double(labels.count)
+        correct += zip(output.argmaxPerSample(), labels).filter { $0 == $1 }.count
+        seen += labels.count
+        progress(
+          .batchFinished(
+            epoch: epoch, batch: batch + 1, batches: batches, loss: lossSum / Double(seen),
+            accuracy: Double(correct) / Double(seen)))
+      }
+      var record = EpochRecord(
+        epoch: epoch, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen))
+      if !validation.isEmpty {
+        let metrics = validationMetrics(data, validation, batchSize: max(batchSize, 100))
+        record.validationLoss = metrics.loss
+        record.validationAccuracy = metrics.accuracy
+      }
+      let elapsed = clock.now - start
+      record.seconds =
+        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+      history.append(record)
+      records.append(record)
+      if let checkpointPath {
+        do {
+          try modelFile(checkpoint: true).write(to: checkpointPath)
+        } catch {
+          throw .modelFile(error)
+        }
+      }
+      progress(.epochFinished(record))
+    }
+    return records
+  }
+
+  /// Mean loss and accuracy over samples `range` of `data` in inference
+  /// mode, a batch at a time.
+  private mutating func validationMetrics(
+    _ data: LabeledData, _ range: Range<Int>, batchSize: Int
+  ) -> (loss: Double, accuracy: Double) {
+    var lossSum = 0.0
+    var correct = 0
+    for start in stride(from: range.lowerBound, to: range.upperBound, by: batchSize) {
+      let (images, labels) = data.gather(start..<min(start + batchSize, range.upperBound))
+      let output = model.predict(images, batchSize: batchSize)
+      let loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: labels).loss
+      lossSum += Double(loss) * Double(labels.count)
+      correct += zip(output.argmaxPerSample(), labels).filter { $0 == $1 }.count
+    }
+    return (lossSum / Double(range.count), Double(correct) / Double(range.count))
+  }
+
+  /// The current model's loss, accuracy and confusion matrix on `data`
+  /// (a test split, say), in inference mode.
+  public mutating func evaluate(
+    _ data: LabeledData, batchSize: Int = 100
+  ) throws(TrainerError) -> Evaluation {
+    try model.evaluation(on: data, spec: spec, batchSize: batchSize)
+  }
+
+  /// The model as a file: the weights and training metadata, plus with
+  /// `checkpoint` the optimizer and generator states needed to resume.
+  public func modelFile(checkpoint: Bool = false) -> ModelFile {
+    let metadata = TrainingMetadata(
+      dataset: dataset, classNames: classNames, seed: configuration.seed,
+      epochsCompleted: epochsCompleted, batchSize: configuration.batchSize,
+      validationSplit: configuration.validationSplit, optimizer: optimizer.configuration,
+      history: history)
+    var state: CheckpointState?
+    if checkpoint {
+      var generators = [
+        GeneratorState(name: Self.shuffleGeneratorName, words: shuffleGenerator.state)
+      ]
+      for (i, words) in model.generatorStates.enumerated() {
+        if let words {
+          generators.append(GeneratorState(name: Self.layerGeneratorName(i), words: words))
+        }
+      }
+      state = CheckpointState(optimizer: optimizer.state, generators: generators)
+    }
+    return ModelFile(
+      spec: spec, metadata: metadata, parameters: model.namedParameters(spec), checkpoint: state)
+  }
+
+  /// Fisher–Yates with convviz's own bounded draw, so the permutation for a
+  /// seed never depends on the standard library's shuffle algorithm.
+  static func shuffle(_ values: inout [Int], using generator: inout SeededGenerator) {
+    guard values.count > 1 else { return }
+    for i in stride(from: values.count - 1, to: 0, by: -1) {
+      let j = Int(generator.next().multipliedFullWidth(by: UInt64(i + 1)).high)
+      values.swapAt(i, j)
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import Engine
+import Tensors
+import XCTest
+
+/// Central-difference gradient checks for layers (convnetjs style).
+///
+/// The scalar checked is L = Σ forward(x) · R for a fixed random R, summed in
+/// Double; its analytic gradient is backward(R). Layers with a generator are
+/// rewound before every forward so dropout masks stay fixed.
+enum GradientCheck {
+  static func randomTensor(_ shape: Shape, _ generator: inout SeededGenerator, scale: Float = 1) -> Tensor {
+    var t = Tensor(zeros: shape)
+    for i in 0..<t.count { t.storage[i] = generator.nextFloat(in: -scale, scale) }
+    return t
+  }
+
+  static func objective<L: Layer>(_ layer: inout L, _ input: Tensor, _ projection: Tensor, state: [UInt64]?) -> Double {
+    layer.generatorState = state
+    let output = layer.forward(input, mode: .training)
+    var sum = 0.0
+    for i in 0..<output.count { sum += Double(output.storage[i]) * Double(projection.storage[i]) }
+    return sum
+  }
+
+  static func relativeError(_ a: Double, _ b: Double) -> Double {
+    abs(a - b) / max(abs(a) + abs(b), 1e-2)
+  }
+
+  /// Checks dInput and every parameter gradient at up to `samples` elements each.
+  static func check<L: Layer>(
+    _ layer: L, input: Tensor, epsilon: Float = 1e-2, samples: Int = 40,
+    tolerance: Double = 1e-2, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    var generator = SeededGenerator(seed: 99)
+    var layer = layer
+    let state = layer.generatorState
+    layer.generatorState = state
+    let output = layer.forward(input, mode: .training)
+    let projection = randomTensor(output.shape, &generator)
+    layer.forEachParameter { $0.grad.zero() }
+    let dInput = layer.backward(projection)
+    var analytic: [Tensor] = []
+    layer.forEachParameter { analytic.append($0.grad) }
+
+    func pick(_ count: Int) -> [Int] {
+      count <= samples ? Array(0..<count) : (0..<samples).map { _ in Int(generator.next() % UInt64(count)) }
+    }
+
+    for i in pick(input.count) {
+      var plus = input, minus = input
+      plus.storage[i] += epsilon
+      minus.storage[i] -= epsilon
+      var probe = layer
+      let numeric = (objective(&probe, plus, projection, state: state)
+        - objective(&probe, minus, projection, state: state)) / (2 * Double(epsilon))
+      let error = relativeError(Double(dInput.storage[i]), numeric)
+      XCTAssertLessThan(error, tolerance,
+        "\(layer.kind) dInput[\(i)]: analytic \(dInput.storage[i]) numeric \(numeric)", file: file, line: line)
+    }
+
+    for p in analytic.indices {
+      for i in pick(analytic[p].count) {
+        func perturbed(_ delta: Float) -> Double {
+          var probe = layer
+          var index = 0
+          probe.forEachParameter { parameter in
+            if index == p { parameter.value.storage[i] += delta }
+            index += 1
+          }
+          return objective(&probe, input, projection, state: state)
+        }
+        let numeric = (perturbed(epsilon) - perturbed(-epsilon)) / (2 * Double(epsilon))
+        let error = relativeError(Double(analytic[p].storage[i]), numeric)
+        XCTAssertLessThan(error, tolerance,
+          "\(layer.kind) parameter \(p)[\(i)]: analytic \(analytic[p].storage[i]) numeric \(numeric)",
+          file: file, line: line)
+      }
+    }
+  }
+}

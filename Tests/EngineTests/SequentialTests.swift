@@ -1,0 +1,244 @@
+@testable import Engine
+import Tensors
+import XCTest
+
+final class SequentialTests: XCTestCase {
+  /// The seed's MNIST network, built layer by layer.
+  static func mnistCNN(seed: UInt64) -> Sequential {
+    var g = SeededGenerator(seed: seed)
+    return Sequential(
+      inputShape: Shape(1, 28, 28),
+      layers: [
+        Conv2D(inputChannels: 1, filters: 32, kernelSize: (3, 3), generator: &g),
+        Activation(.relu),
+        Conv2D(inputChannels: 32, filters: 32, kernelSize: (3, 3), generator: &g),
+        Activation(.relu),
+        Pooling2D(.max),
+        Dropout(rate: 0.25, generator: g.split()),
+        Flatten(),
+        Dense(inputFeatures: 4608, units: 200, generator: &g),
+        Activation(.relu),
+        Dense(inputFeatures: 200, units: 10, generator: &g),
+        Activation(.softmax),
+      ])
+  }
+
+  /// A small net for 8×8 two-class images.
+  static func tinyNet(seed: UInt64) -> Sequential {
+    var g = SeededGenerator(seed: seed)
+    return Sequential(
+      inputShape: Shape(1, 8, 8),
+      layers: [
+        Conv2D(inputChannels: 1, filters: 4, kernelSize: (3, 3), padding: .same, generator: &g),
+        Activation(.relu),
+        Pooling2D(.max),
+        Dropout(rate: 0.2, generator: g.split()),
+        Flatten(),
+        Dense(inputFeatures: 64, units: 2, generator: &g),
+        Activation(.softmax),
+      ])
+  }
+
+  /// Horizontal (class 0) or vertical (class 1) bars with noise.
+  static func bars(count: Int, seed: UInt64) -> (Tensor, [Int]) {
+    var g = SeededGenerator(seed: seed)
+    var images = Tensor(zeros: Shape(count, 1, 8, 8))
+    var labels: [Int] = []
+    for n in 0..<count {
+      let label = Int(g.next() % 2)
+      let line = Int(g.next() % 8)
+      for y in 0..<8 {
+        for x in 0..<8 {
+          let on = label == 0 ? y == line : x == line
+          images.storage[images.offset(n: n, c: 0, y: y, x: x)] = (on ? 1 : 0) + g.nextFloat(in: -0.2, 0.2)
+        }
+      }
+      labels.append(label)
+    }
+    return (images, labels)
+  }
+
+  func testMNISTShapesAndParameterCount() {
+    let model = Self.mnistCNN(seed: 0)
+    XCTAssertEqual(
+      model.layerOutputShapes(),
+      [Shape(32, 26, 26), Shape(32, 26, 26), Shape(32, 24, 24), Shape(32, 24, 24), Shape(32, 12, 12),
+       Shape(32, 12, 12), Shape(4608), Shape(200), Shape(200), Shape(10), Shape(10)])
+    XCTAssertEqual(model.parameterCount, 933_378)
+    var names: [String] = []
+    var copy = model
+    copy.forEachParameter { names.append($0.name) }
+    XCTAssertEqual(names, ["kernel", "bias", "kernel", "bias", "kernel", "bias", "kernel", "bias"])
+  }
+
+  private func sgd(_ model: inout Sequential, rate: Float) {
+    model.forEachParameter { p in
+      for i in 0..<p.value.count { p.value.storage[i] -= rate * p.grad.storage[i] }
+    }
+  }
+
+  func testTrainingLearnsBars() {
+    var model = Self.tinyNet(seed: 1)
+    let (images, labels) = Self.bars(count: 64, seed: 2)
+    let first = model.trainingStep(input: images, labels: labels).loss
+    sgd(&model, rate: 0.5)
+    for _ in 0..<60 {
+      _ = model.trainingStep(input: images, labels: labels)
+      sgd(&model, rate: 0.5)
+    }
+    let (testImages, testLabels) = Self.bars(count: 100, seed: 3)
+    let result = model.evaluate(input: testImages, labels: testLabels, batchSize: 30)
+    XCTAssertLessThan(result.loss, first / 2)
+    XCTAssertGreaterThan(result.accuracy, 0.9)
+  }
+
+  func testSameSeedIsBitIdentical() {
+    let (images, labels) = Self.bars(count: 10, seed: 4)
+    func run() -> ([Float], Tensor) {
+      var model = Self.tinyNet(seed: 5)
+      for _ in 0..<3 {
+        _ = model.trainingStep(input: images, labels: labels)
+        sgd(&model, rate: 0.1)
+      }
+      var weights: [Float] = []
+      model.forEachParameter { weights += $0.value.storage }
+      return (weights, model.trainingStep(input: images, labels: labels).output)
+    }
+    let (w1, o1) = run()
+    let (w2, o2) = run()
+    XCTAssertEqual(w1, w2)
+    XCTAssertEqual(o1, o2)
+    XCTAssertNotEqual(Self.tinyNet(seed: 6).layers.count, 0)
+    var other = Self.tinyNet(seed: 6)
+    var a: [Float] = []
+    other.forEachParameter { a += $0.value.storage }
+    XCTAssertNotEqual(a, Array(w1.prefix(a.count)))
+  }
+
+  func testGeneratorStatesRoundTrip() {
+    var model = Self.tinyNet(seed: 7)
+    let (images, labels) = Self.bars(count: 8, seed: 8)
+    let saved = model.generatorStates
+    XCTAssertEqual(saved.compactMap { $0 }.count, 1)
+    let first = model.trainingStep(input: images, labels: labels)
+    model.generatorStates = saved
+    let again = model.trainingStep(input: images, labels: labels)
+    XCTAssertEqual(first.output, again.output)
+  }
+
+  func testPredictInBatchesMatchesWholeBatch() {
+    var model = Self.tinyNet(seed: 9)
+    let (images, _) = Self.bars(count: 25, seed: 10)
+    let whole = model.predict(images, batchSize: 100)
+    let pieces = model.predict(images, batchSize: 7)
+    XCTAssertEqual(whole.shape, Shape(25, 2))
+    XCTAssertLessThan(whole.maxAbsoluteDifference(to: pieces), 1e-6)
+  }
+
+  func testDenseSoftmaxIsFusedWithLoss() {
+    var g = SeededGenerator(seed: 30)
+    let dense = Dense(inputFeatures: 4, units: 3, generator: &g)
+    var fused = Sequential(
+      inputShape: Shape(4),
+      layers: [Dense(kernel: dense.kernel.value, bias: dense.bias.value, activation: .softmax)])
+    var separate = Sequential(
+      inputShape: Shape(4),
+      layers: [Dense(kernel: dense.kernel.value, bias: dense.bias.value), Activation(.softmax)])
+    // Logits large enough that the unfused probabilities would saturate.
+    var input = GradientCheck.randomTensor(Shape(5, 4), &g, scale: 100)
+    input.storage[0] = 1000
+    let labels = [0, 1, 2, 1, 0]
+    let a = fused.trainingStep(input: input, labels: labels)
+    let b = separate.trainingStep(input: input, labels: labels)
+    XCTAssert(a.loss.isFinite)
+    XCTAssertEqual(a.loss, b.loss, accuracy: 1e-3 * max(1, abs(b.loss)))
+    var gradients: [[Tensor]] = [[], []]
+    fused.forEachParameter { gradients[0].append($0.grad) }
+    separate.forEachParameter { gradients[1].append($0.grad) }
+    for (x, y) in zip(gradients[0], gradients[1]) { XCTAssertLessThan(x.maxAbsoluteDifference(to: y), 1e-4) }
+  }
+
+  func testConvReLUPairRunsFusedWithSameResults() {
+    var model = Self.tinyNet(seed: 31)
+    let (images, labels) = Self.bars(count: 6, seed: 32)
+    let saved = model.generatorStates
+    let step = model.trainingStep(input: images, labels: labels)
+    var fusedGradients: [Tensor] = []
+    model.forEachParameter { fusedGradients.append($0.grad) }
+
+    // The same computation layer by layer, without Sequential's fusion.
+    var layers = Self.tinyNet(seed: 31).layers
+    for i in layers.indices { layers[i].generatorState = saved[i] }
+    var x = images
+    for i in 0..<(layers.count - 1) { x = layers[i].forward(x, mode: .training) }
+    let loss = SoftmaxCrossEntropy.lossAndGradient(logits: x, labels: labels)
+    XCTAssertEqual(loss.loss, step.loss, accuracy: 1e-6)
+    var d = loss.dLogits
+    for i in stride(from: layers.count - 2, through: 0, by: -1) { d = layers[i].backward(d) }
+    var plainGradients: [Tensor] = []
+    for i in layers.indices { layers[i].forEachParameter { plainGradients.append($0.grad) } }
+    XCTAssertEqual(plainGradients.count, fusedGradients.count)
+    for (a, b) in zip(fusedGradients, plainGradients) { XCTAssertLessThan(a.maxAbsoluteDifference(to: b), 1e-6) }
+  }
+
+  /// Convolutions whose max pooling Sequential fuses: a ReLU Conv2D with a
+  /// 2×2 pool, a linear Conv2D + Activation(.relu) with an overlapping 3×3
+  /// stride-2 pool, and a linear Conv2D with a pool and no ReLU.
+  static func pooledNet(seed: UInt64) -> Sequential {
+    var g = SeededGenerator(seed: seed)
+    return Sequential(
+      inputShape: Shape(8, 14, 14),
+      layers: [
+        Conv2D(
+          inputChannels: 8, filters: 16, kernelSize: (3, 3), padding: .same, activation: .relu,
+          generator: &g),
+        Pooling2D(.max),
+        Conv2D(inputChannels: 16, filters: 16, kernelSize: (3, 3), generator: &g),
+        Activation(.relu),
+        Pooling2D(.max, poolSize: (3, 3), strides: (2, 2)),
+        Conv2D(inputChannels: 16, filters: 8, kernelSize: (1, 1), generator: &g),
+        Pooling2D(.max),
+        Flatten(),
+        Dense(inputFeatures: 8, units: 3, generator: &g),
+        Activation(.softmax),
+      ])
+  }
+
+  func testConvMaxPoolRunsFusedWithSameResults() throws {
+    var model = Self.pooledNet(seed: 41)
+    var generator = SeededGenerator(seed: 42)
+    let images = GradientCheck.randomTensor(Shape(5, 8, 14, 14), &generator)
+    let labels = [0, 2, 1, 1, 0]
+    // Each pool is fusable at the shape it sees, so the test exercises the fused path.
+    let shapes = [model.inputShape] + model.layerOutputShapes()
+    for (convIndex, poolIndex) in [(0, 1), (2, 4), (5, 6)] {
+      let conv = try XCTUnwrap(model.layers[convIndex] as? Conv2D)
+      let pool = try XCTUnwrap(model.layers[poolIndex] as? Pooling2D)
+      let input = Shape([5] + shapes[convIndex].dims)
+      XCTAssertTrue(conv.canFusePooling(pool, inputShape: input), "layer \(convIndex)")
+    }
+    let step = model.trainingStep(input: images, labels: labels)
+    var fusedGradients: [Tensor] = []
+    model.forEachParameter { fusedGradients.append($0.grad) }
+
+    // The same computation layer by layer, without Sequential's fusion.
+    var layers = Self.pooledNet(seed: 41).layers
+    var y = images
+    for i in 0..<(layers.count - 1) { y = layers[i].forward(y, mode: .training) }
+    let loss = SoftmaxCrossEntropy.lossAndGradient(logits: y, labels: labels)
+    XCTAssertEqual(loss.loss, step.loss, "the fused forward is the same arithmetic")
+    var d = loss.dLogits
+    for i in stride(from: layers.count - 2, through: 0, by: -1) { d = layers[i].backward(d) }
+    var plainGradients: [Tensor] = []
+    for i in layers.indices { layers[i].forEachParameter { plainGradients.append($0.grad) } }
+    XCTAssertEqual(plainGradients.count, fusedGradients.count)
+    // The fused backward sums each window's contribution in another order.
+    for (a, b) in zip(fusedGradients, plainGradients) {
+      XCTAssertEqual(a.shape, b.shape)
+      XCTAssertLessThan(a.maxAbsoluteDifference(to: b), 1e-5)
+    }
+
+    let predicted = model.predict(images)
+    XCTAssertEqual(predicted.storage, step.output.storage)
+  }
+}
