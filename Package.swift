@@ -67,10 +67,10 @@ let package = Package(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs"],
+      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "EngineTests", dependencies: ["Engine", "Tensors"],
+      name: "EngineTests", dependencies: ["Engine", "Tensors", "_CNNKernels", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "Tensors", "Training"],
@@ -86,6 +86,6 @@ let package = Package(
         "Visualization", "Engine", "ModelFormats", "Training", "Tensors", "ImageCodecs",
       ]),
     .testTarget(name: "AtomicFilesTests", dependencies: ["AtomicFiles"]),
-    .testTarget(name: "ConvvizCLITests", dependencies: ["convviz"]),
+    .testTarget(name: "ConvvizCLITests", dependencies: ["convviz", "_Runtime"]),
   ]
 )

@@ -24,16 +24,20 @@ enum ConvvizBinary {
   static var url: URL { productsDirectory.appendingPathComponent("convviz") }
 
   /// Runs `convviz arguments...` in `directory` (default: a fresh temporary
-  /// folder is not created; the caller's working directory is used).
+  /// folder is not created; the caller's working directory is used), with
+  /// `environment` added to the test's own.
   @discardableResult
   static func run(
-    _ arguments: [String], in directory: URL? = nil, file: StaticString = #filePath,
-    line: UInt = #line
+    _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:],
+    file: StaticString = #filePath, line: UInt = #line
   ) throws -> CommandResult {
     let process = Process()
     process.executableURL = url
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
