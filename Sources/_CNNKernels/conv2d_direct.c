@@ -82,9 +82,13 @@ void cvz_direct_pack_weights(const float *hwio, int taps, int cin, int cout, flo
   }
 }
 
-void cvz_direct_correlate(const cvz_hwc_image *src, int out_height, int out_width, int row_begin,
-                          int row_end, int stride_y, int stride_x, int kh, int kw,
-                          const float *w, int cout, const float *bias, int relu, float *dst) {
+// The body of cvz_direct_correlate, inlined once with relu = 0 and once with
+// relu = 1 so that neither copy tests it per value. (clang's -O3 did this
+// itself; release builds are -O2, which does not.)
+static inline __attribute__((always_inline)) void correlate(
+    const cvz_hwc_image *src, int out_height, int out_width, int row_begin, int row_end,
+    int stride_y, int stride_x, int kh, int kw, const float *w, int cout, const float *bias,
+    int relu, float *dst) {
   // dst is channel-major (cout, out_height, out_width); src is padded HWC
   // whose row 0 is the first row that output row `row_begin` reads.
   float out[MAX_P * 8 * MAX_V];
@@ -112,6 +116,18 @@ void cvz_direct_correlate(const cvz_hwc_image *src, int out_height, int out_widt
         }
       }
     }
+  }
+}
+
+void cvz_direct_correlate(const cvz_hwc_image *src, int out_height, int out_width, int row_begin,
+                          int row_end, int stride_y, int stride_x, int kh, int kw,
+                          const float *w, int cout, const float *bias, int relu, float *dst) {
+  if (relu) {
+    correlate(src, out_height, out_width, row_begin, row_end, stride_y, stride_x, kh, kw, w, cout,
+              bias, 1, dst);
+  } else {
+    correlate(src, out_height, out_width, row_begin, row_end, stride_y, stride_x, kh, kw, w, cout,
+              bias, 0, dst);
   }
 }
 
@@ -220,9 +236,11 @@ static inline __attribute__((always_inline)) void transpose8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels, int height,
-                              int width_in, int first_row, int rows, int width, int pad_top,
-                              int pad_left, float *dst) {
+// The body of cvz_direct_to_padded_hwc, inlined with and without a mask so
+// that the 8×8 block loop never tests for one (see correlate).
+static inline __attribute__((always_inline)) void to_padded_hwc(
+    const float *src, const float *mask, int masked, int channels, int height, int width_in,
+    int first_row, int rows, int width, int pad_top, int pad_left, float *dst) {
   memset(dst, 0, sizeof(float) * (size_t)rows * width * channels);
   const int q0 = pad_left, q1 = width_in + pad_left < width ? width_in + pad_left : width;
   const __m256 zero = _mm256_setzero_ps();
@@ -239,7 +257,7 @@ void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels,
         for (int i = 0; i < 8; i++) {
           const size_t at = ((size_t)(c + i) * height + y) * width_in + (q - pad_left);
           block[i] = _mm256_loadu_ps(src + at);
-          if (mask) {
+          if (masked) {
             const __m256 fired = _mm256_cmp_ps(_mm256_loadu_ps(mask + at), zero, _CMP_GT_OQ);
             block[i] = _mm256_and_ps(block[i], fired);
           }
@@ -252,7 +270,7 @@ void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels,
       for (; q < q1; q++) {
         for (int i = 0; i < 8; i++) {
           const size_t at = ((size_t)(c + i) * height + y) * width_in + (q - pad_left);
-          out[(size_t)q * channels + c + i] = !mask || mask[at] > 0 ? src[at] : 0;
+          out[(size_t)q * channels + c + i] = !masked || mask[at] > 0 ? src[at] : 0;
         }
       }
     }
@@ -260,9 +278,21 @@ void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels,
       const size_t row = ((size_t)c * height + y) * width_in;
       for (int q = q0; q < q1; q++) {
         const size_t at = row + (q - pad_left);
-        out[(size_t)q * channels + c] = !mask || mask[at] > 0 ? src[at] : 0;
+        out[(size_t)q * channels + c] = !masked || mask[at] > 0 ? src[at] : 0;
       }
     }
+  }
+}
+
+void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels, int height,
+                              int width_in, int first_row, int rows, int width, int pad_top,
+                              int pad_left, float *dst) {
+  if (mask) {
+    to_padded_hwc(src, mask, 1, channels, height, width_in, first_row, rows, width, pad_top,
+                  pad_left, dst);
+  } else {
+    to_padded_hwc(src, NULL, 0, channels, height, width_in, first_row, rows, width, pad_top,
+                  pad_left, dst);
   }
 }
 

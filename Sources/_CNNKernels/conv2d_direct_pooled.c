@@ -22,12 +22,14 @@
 // first). x is the image's padded HWC input, `width` pixels per row; adds
 // into d_kernel_t ([cout][kh][kw][cin]) and d_bias, and, when dx is not
 // NULL, into dx (laid out like x) using w_t, the kernel as
-// [cout][kh][kw][cin]. cin must be a multiple of 8.
-static void pooled_backward_image(const float *x, int width, int cin, int kh, int kw,
-                                  int stride_y, int stride_x, int cout, int out_height,
-                                  int out_width, int pooled_plane, const float *d_pooled,
-                                  const float *pooled, const int *winners, int index_base,
-                                  const float *w_t, float *d_kernel_t, float *d_bias, float *dx) {
+// [cout][kh][kw][cin]. cin must be a multiple of 8. Inlined with and without
+// dx (with_dx), so that the patch loop never tests for it: clang's -O3 did
+// that itself, release builds are -O2.
+static inline __attribute__((always_inline)) void pooled_backward(
+    const float *x, int width, int cin, int kh, int kw, int stride_y, int stride_x, int cout,
+    int out_height, int out_width, int pooled_plane, const float *d_pooled, const float *pooled,
+    const int *winners, int index_base, const float *w_t, float *d_kernel_t, float *d_bias,
+    float *dx, int with_dx) {
   // Only each window's winner has a gradient, so the work is one kh·kw·cin
   // patch per pooled cell instead of one per output pixel and channel. A
   // patch's kw columns of cin channels are contiguous in the HWC image and
@@ -55,7 +57,7 @@ static void pooled_backward_image(const float *x, int width, int cin, int kh, in
           _mm256_storeu_ps(dwr + i,
                            _mm256_fmadd_ps(gv, _mm256_loadu_ps(xr + i), _mm256_loadu_ps(dwr + i)));
         }
-        if (dx) {
+        if (with_dx) {
           float *dxr = dx + row;
           const float *wr = w + ky * taps_row;
           for (int i = 0; i < taps_row; i += 8) {
@@ -66,6 +68,22 @@ static void pooled_backward_image(const float *x, int width, int cin, int kh, in
       }
     }
     d_bias[o] += bias_sum;
+  }
+}
+
+static void pooled_backward_image(const float *x, int width, int cin, int kh, int kw,
+                                  int stride_y, int stride_x, int cout, int out_height,
+                                  int out_width, int pooled_plane, const float *d_pooled,
+                                  const float *pooled, const int *winners, int index_base,
+                                  const float *w_t, float *d_kernel_t, float *d_bias, float *dx) {
+  if (dx) {
+    pooled_backward(x, width, cin, kh, kw, stride_y, stride_x, cout, out_height, out_width,
+                    pooled_plane, d_pooled, pooled, winners, index_base, w_t, d_kernel_t, d_bias,
+                    dx, 1);
+  } else {
+    pooled_backward(x, width, cin, kh, kw, stride_y, stride_x, cout, out_height, out_width,
+                    pooled_plane, d_pooled, pooled, winners, index_base, w_t, d_kernel_t, d_bias,
+                    NULL, 0);
   }
 }
 
