@@ -137,9 +137,12 @@ int cvz_direct_pooled_backward_chunk(const cvz_direct_backward_job *job, int chu
       const int r = iy + g->pad_top;
       for (int ix = 0; ix < g->in_width; ix++) {
         const int q = ix + g->pad_left;
-        const float *src = r < rows && q < width ? dx + ((size_t)r * width + q) * ci : NULL;
-        for (int c = 0; c < ci; c++) {
-          d_input[c * plane + (size_t)iy * g->in_width + ix] = src ? src[c] : 0;
+        float *d = d_input + (size_t)iy * g->in_width + ix;
+        if (r < rows && q < width) {
+          const float *src = dx + ((size_t)r * width + q) * ci;
+          for (int c = 0; c < ci; c++) d[c * plane] = src[c];
+        } else {
+          for (int c = 0; c < ci; c++) d[c * plane] = 0;
         }
       }
     }
