@@ -7,6 +7,7 @@ let package = Package(
     .executable(name: "convviz", targets: ["convviz"]),
     .library(name: "Files", targets: ["Files"]),
     .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
+    .library(name: "Tensors", targets: ["Tensors"]),
     .library(name: "ImageFilters", targets: ["ImageFilters"]),
     .library(name: "Engine", targets: ["Engine"]),
     .library(name: "ModelFormats", targets: ["ModelFormats"]),
@@ -23,13 +24,13 @@ let package = Package(
       name: "convviz",
       dependencies: [
         "ImageCodecs", "ImageFilters", "Engine", "ModelFormats", "Training", "Datasets",
-        "Visualization", "Files",
+        "Visualization", "Files", "_Runtime", "COpenBLAS",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "Files"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "Files"]),
-    .target(name: "Tensors", dependencies: ["COpenBLAS"]),
-    .target(name: "ImageFilters", dependencies: ["_ConvKernels", "ImageCodecs", "Tensors", "Files"]),
+    .target(name: "Tensors"),
+    .target(name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs", "Tensors", "Files"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
     .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "Files"]),
     .target(
@@ -55,29 +56,28 @@ let package = Package(
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
-    .target(
-      name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG", "CZlib"],
-      cSettings: [.unsafeFlags(["-O2"])]),
-    .target(
-      name: "_ConvKernels",
-      cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-    .target(
-      name: "_OptimizerKernels", dependencies: ["_CNNKernels"],
-      cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-    .target(
-      name: "_CNNKernels", dependencies: ["COpenBLAS"],
-      cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+    // No unsafeFlags anywhere, so that every library product can be a
+    // dependency of another package. Release builds optimise C as well;
+    // what -fno-math-errno gave the kernels, they get from errno-free
+    // builtins in their source, and AVX2 comes from target attributes
+    // chosen at run time.
+    .target(name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG"]),
+    .target(name: "_Runtime"),
+    .target(name: "_FilterKernels", dependencies: ["_Runtime"]),
+    .target(name: "_OptimizerKernels", dependencies: ["_Runtime"]),
+    .target(name: "_CNNKernels", dependencies: ["_Runtime", "COpenBLAS"]),
 
     // MARK: Tests
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+    .testTarget(name: "RuntimeTests", dependencies: ["_Runtime"]),
     .testTarget(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs", "Tensors"],
+      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs", "Tensors", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "EngineTests", dependencies: ["Engine", "Tensors"],
+      name: "EngineTests", dependencies: ["Engine", "Tensors", "_CNNKernels", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "Tensors", "Training"],
@@ -95,6 +95,6 @@ let package = Package(
         "ImageCodecs",
       ]),
     .testTarget(name: "FilesTests", dependencies: ["Files"]),
-    .testTarget(name: "ConvvizCLITests", dependencies: ["convviz"]),
+    .testTarget(name: "ConvvizCLITests", dependencies: ["convviz", "_Runtime"]),
   ]
 )

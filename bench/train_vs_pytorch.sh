@@ -2,7 +2,9 @@
 # Trains the seed's MNIST CNN with convviz and with PyTorch on the same CPU,
 # same batch size (100), optimizer (Adadelta lr 1.0, rho 0.95, eps 1e-7) and
 # validation split (0.1), and prints seconds per epoch, the speed ratio, test
-# accuracy and peak memory (RSS) of both.
+# accuracy and peak memory (RSS) of both. convviz then trains again on one
+# thread: the 1- vs 2-thread speed-up, and a check that both runs wrote the
+# same model file (the thread count never changes the result).
 #
 # Usage: bench/train_vs_pytorch.sh [MNIST_DIR] [EPOCHS]
 #   MNIST_DIR  folder with train-/t10k- images/labels IDX files (gzip or raw);
@@ -10,7 +12,7 @@
 #   EPOCHS     default 1; use 8 for the seed's accuracy target (>= 99.0%)
 #
 # Installs Debian's python3-torch with apt-get when missing. PyTorch runs with
-# 2 threads (torch.set_num_threads(2)); convviz uses the machine's 2 cores.
+# 2 threads (torch.set_num_threads(2)), convviz with --threads 2.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -41,13 +43,20 @@ trap 'rm -rf "$work"' EXIT
 peak_mb() { awk -F: '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
 cpu_s() { awk -F: '/User time|System time/ { s += $2 } END { printf "%.0f", s }' "$1"; }
 
-echo "== convviz: mnist-cnn, $epochs epoch(s), batch 100, adadelta" >&2
-/usr/bin/time -v -o "$work/convviz.time" "$convviz" train --model mnist-cnn --data "$data" \
-  --epochs "$epochs" --batch-size 100 --validation-split 0.1 --optimizer adadelta \
-  --learning-rate 1.0 --seed 0 -o "$work/model.bin" --history "$work/history.csv" \
-  | tee "$work/convviz.out"
+# train_convviz THREADS NAME: one convviz run; writes $work/NAME.bin, the
+# history $work/NAME.csv beside it, and $work/NAME.out and .time.
+train_convviz() {
+  echo "== convviz: mnist-cnn, $epochs epoch(s), batch 100, adadelta, $1 thread(s)" >&2
+  /usr/bin/time -v -o "$work/$2.time" "$convviz" train --model mnist-cnn --data "$data" \
+    --epochs "$epochs" --batch-size 100 --validation-split 0.1 --optimizer adadelta \
+    --learning-rate 1.0 --seed 0 --threads "$1" -o "$work/$2.bin" \
+    | tee "$work/$2.out"
+}
 # Mean of the per-epoch seconds column (training + validation, like Keras).
-convviz_epoch=$(awk -F, 'NR > 1 { s += $6; n++ } END { printf "%.2f", s / n }' "$work/history.csv")
+epoch_seconds() { awk -F, 'NR > 1 { s += $6; n++ } END { printf "%.2f", s / n }' "$1"; }
+
+train_convviz 2 convviz
+convviz_epoch=$(epoch_seconds "$work/convviz.csv")
 convviz_acc=$(sed -n 's/.*test accuracy \([0-9.]*\).*/\1/p' "$work/convviz.out" | tail -1)
 
 echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'): same network" >&2
@@ -56,7 +65,12 @@ echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)')
 torch_epoch=$(sed -n 's/^RESULT seconds_per_epoch=\([0-9.]*\).*/\1/p' "$work/torch.out")
 torch_acc=$(sed -n 's/^RESULT.*test_accuracy=\([0-9.]*\).*/\1/p' "$work/torch.out")
 
+train_convviz 1 convviz1
+convviz1_epoch=$(epoch_seconds "$work/convviz1.csv")
+same=$(cmp -s "$work/convviz.bin" "$work/convviz1.bin" && echo yes || echo NO)
+
 ratio=$(awk -v a="$torch_epoch" -v b="$convviz_epoch" 'BEGIN { printf "%.2f", a / b }')
+speedup=$(awk -v a="$convviz1_epoch" -v b="$convviz_epoch" 'BEGIN { printf "%.2f", a / b }')
 echo
 echo "machine: $(nproc) cores, load average$(uptime | sed 's/.*load average//')"
 echo "epochs:                $epochs (batch 100, Adadelta lr 1.0, validation split 0.1)"
@@ -66,3 +80,5 @@ printf "%-22s %10s %10s\n" "test accuracy" "$convviz_acc" "$torch_acc"
 printf "%-22s %10s %10s\n" "peak RSS (MB)" "$(peak_mb "$work/convviz.time")" "$(peak_mb "$work/torch.time")"
 printf "%-22s %10s %10s\n" "CPU seconds, whole run" "$(cpu_s "$work/convviz.time")" "$(cpu_s "$work/torch.time")"
 echo "speed ratio (pytorch / convviz seconds per epoch): ${ratio}x"
+echo "convviz on 1 thread: $convviz1_epoch s per epoch; 2 threads are ${speedup}x faster"
+echo "same model file with 1 and 2 threads: $same"

@@ -9,7 +9,7 @@ import _CNNKernels
 /// kernel is stored in Keras's HWIO layout (kh, kw, cin, filters), named
 /// "kernel"; the bias (filters) is "bias". The work runs in
 /// `cvz_conv2d_forward/backward` (direct AVX2 kernels, or per-image im2col
-/// GEMMs, on two workers); `conv2dForwardReference` is the naive loop they
+/// GEMMs, on the `_Runtime` threads); `conv2dForwardReference` is the naive loop they
 /// are tested against. In training the direct path keeps the padded
 /// channels-last input copy it builds in forward for backward.
 ///
@@ -149,6 +149,7 @@ public struct Conv2D: Layer {
   private mutating func forward(_ input: Tensor, mode: Mode, relu: Bool) -> Tensor {
     var g = geometry(input.shape)
     var savedInput = Self.savedInputBuffer(for: &g, mode: mode)
+    var status = CVZ_STATUS_OK
     let output = Tensor(
       uninitialized: Shape(input.shape[0], filters, Int(g.out_height), Int(g.out_width))
     ) { y in
@@ -156,7 +157,7 @@ public struct Conv2D: Layer {
         kernel.value.storage.withUnsafeBufferPointer { k in
           bias.value.storage.withUnsafeBufferPointer { b in
             savedInput.withUnsafeMutableBufferPointer { saved in
-              cvz_conv2d_forward(
+              status = cvz_conv2d_forward(
                 &g, x.baseAddress, k.baseAddress, b.baseAddress, relu ? 1 : 0, y.baseAddress,
                 saved.isEmpty ? nil : saved.baseAddress)
             }
@@ -164,6 +165,7 @@ public struct Conv2D: Layer {
         }
       }
     }
+    requireKernelSuccess(status, operation: "Conv2D forward")
     cache = mode == .training
       ? Cache(input: input, geometry: g, output: relu ? output : nil, savedInput: savedInput)
       : nil
@@ -184,13 +186,14 @@ public struct Conv2D: Layer {
     var argmax = [Int32](unsafeUninitializedCapacity: shape.count) { _, count in
       count = shape.count
     }
+    var status = CVZ_STATUS_OK
     let output = Tensor(uninitialized: shape) { y in
       input.storage.withUnsafeBufferPointer { x in
         kernel.value.storage.withUnsafeBufferPointer { k in
           bias.value.storage.withUnsafeBufferPointer { b in
             savedInput.withUnsafeMutableBufferPointer { saved in
               argmax.withUnsafeMutableBufferPointer { winners in
-                cvz_conv2d_forward_pooled(
+                status = cvz_conv2d_forward_pooled(
                   &g, &pool, x.baseAddress, k.baseAddress, b.baseAddress, relu ? 1 : 0,
                   y.baseAddress, winners.baseAddress, saved.isEmpty ? nil : saved.baseAddress)
               }
@@ -199,6 +202,7 @@ public struct Conv2D: Layer {
         }
       }
     }
+    requireKernelSuccess(status, operation: "Conv2D forward with max pooling")
     cache = mode == .training
       ? Cache(
         input: input, geometry: g, output: relu ? output : nil, savedInput: savedInput,
@@ -230,6 +234,7 @@ public struct Conv2D: Layer {
     let savedInput = cache.savedInput
     let winners = cache.pooling?.argmax ?? []
     let pool = cache.pooling?.geometry
+    var status = CVZ_STATUS_OK
     cache.input.storage.withUnsafeBufferPointer { x in
       savedInput.withUnsafeBufferPointer { saved in
         kernel.value.storage.withUnsafeBufferPointer { k in
@@ -243,13 +248,13 @@ public struct Conv2D: Layer {
                     let dxBase = needsInputGradient ? dx.baseAddress : nil
                     if var pool {
                       winners.withUnsafeBufferPointer { w in
-                        cvz_conv2d_backward_pooled(
+                        status = cvz_conv2d_backward_pooled(
                           &cache.geometry, &pool, w.baseAddress, x.baseAddress, savedBase,
                           k.baseAddress, dy.baseAddress, mask, dxBase, dk.baseAddress,
                           db.baseAddress)
                       }
                     } else {
-                      cvz_conv2d_backward(
+                      status = cvz_conv2d_backward(
                         &cache.geometry, x.baseAddress, savedBase, k.baseAddress, dy.baseAddress,
                         mask, dxBase, dk.baseAddress, db.baseAddress)
                     }
@@ -261,6 +266,7 @@ public struct Conv2D: Layer {
         }
       }
     }
+    requireKernelSuccess(status, operation: "Conv2D backward")
     return dInput
   }
 

@@ -6,7 +6,7 @@ import _CNNKernels
 ///
 /// Input (N, in) → output (N, units). The kernel (in, units) is "kernel" and
 /// the bias (units) is "bias", as in Keras. The products run through
-/// `cvz_sgemm` (OpenBLAS, rows split over two workers);
+/// `cvz_sgemm` (OpenBLAS, rows cut into chunks on the `_Runtime` threads);
 /// `denseForwardReference` is the naive loop it is tested against.
 public struct Dense: Layer {
   struct Cache {

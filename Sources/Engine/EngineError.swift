@@ -1,4 +1,5 @@
 import Tensors
+import _CNNKernels
 
 /// Why a graph cannot be built, or cannot run on an input of some shape.
 ///
@@ -21,6 +22,10 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
   case windowLargerThanInput(windowHeight: Int, windowWidth: Int, inputHeight: Int, inputWidth: Int)
   /// `problem` happened in the node called `name`.
   indirect case node(String, EngineError)
+  /// A C kernel (`_CNNKernels`) could not allocate its scratch memory in
+  /// `operation` (e.g. "Conv2D backward"); the kernels free what they took
+  /// and return a status (`CVZ_STATUS_*`) instead of aborting.
+  case outOfMemory(operation: String)
 
   public var description: String {
     switch self {
@@ -41,6 +46,25 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
       return "the \(wh)x\(ww) window is larger than the \(ih)x\(iw) input"
     case .node(let name, let problem):
       return "node \(name): \(problem)"
+    case .outOfMemory(let operation):
+      return "out of memory in \(operation)"
     }
+  }
+
+  /// Throws for a kernel status other than `CVZ_STATUS_OK`.
+  static func check(_ status: Int32, operation: String) throws(EngineError) {
+    guard status == CVZ_STATUS_OK else { throw .outOfMemory(operation: operation) }
+  }
+}
+
+/// `EngineError.check` for code that cannot throw yet: an operation's
+/// `forward` and `backward` do not throw, so a layer stops here, with the
+/// error's message, where the C code used to abort() without one. Goes away
+/// when the operation protocol throws.
+func requireKernelSuccess(_ status: Int32, operation: String) {
+  do {
+    try EngineError.check(status, operation: operation)
+  } catch {
+    fatalError("\(error)")
   }
 }

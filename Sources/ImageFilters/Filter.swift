@@ -1,7 +1,5 @@
-import Dispatch
-import Foundation
 import ImageCodecs
-import _ConvKernels
+import _FilterKernels
 
 /// Filters `image` with `operation`: colour channels one by one, alpha kept.
 ///
@@ -10,9 +8,10 @@ import _ConvKernels
 ///   kernel's anchor (row/column (F−1)/2), clamped into the image, so it is
 ///   resampled by stride and never blurred.
 /// - Gray conversion is the caller's (ImageCodecs), before filtering.
-/// - Runs the C row kernels (`_ConvKernels`) on bands of output rows across
-///   all cores; separable kernels take two 1-D passes. Memory beyond input and
-///   output is a few float rows per band. `.normalize` makes two passes.
+/// - Runs the C row kernels (`_FilterKernels`) on bands of output rows on
+///   the `_Runtime` pool's threads; separable kernels take two 1-D passes.
+///   Memory beyond input and output is a few float rows per band.
+///   `.normalize` makes two passes.
 /// - Matches `applyReference`; with non-integer weights a sample may differ by
 ///   1 where the exact value sits within float error of a rounding tie.
 public func apply(
@@ -51,8 +50,8 @@ func apply(
 
 /// Bytes of scratch memory one band of `apply` allocates: a ring of
 /// (kernel rows − 1)·dilation + 1 padded float rows (one per kernel row when
-/// that exceeds 2·rows + 16) plus L1-sized buffers. At most one band per core
-/// runs at a time.
+/// that exceeds 2·rows + 16) plus L1-sized buffers. At most one band per
+/// thread runs at a time.
 func scratchBytesPerBand(geometry g: FilterGeometry, colourChannels: Int) -> Int {
   var f = cvz_filter()
   f.out_width = Int32(g.outputWidth)
@@ -73,19 +72,6 @@ private struct FilterJob {
   let options: FilterOptions
   let baselineOnly: Bool
 
-  /// Output rows per band: enough bands to balance the cores, few enough that
-  /// each band's ring start-up (kernel height − 1 rows) stays negligible.
-  private func bands() -> [Range<Int>] {
-    let height = geometry.outputHeight
-    let work =
-      geometry.outputWidth * height * image.channels * geometry.kernelRows
-      * geometry.kernelCols
-    let cores = ProcessInfo.processInfo.activeProcessorCount
-    let count = work < 1 << 18 ? 1 : min(height, cores * 4)
-    let per = (height + count - 1) / count
-    return stride(from: 0, to: height, by: per).map { $0..<min($0 + per, height) }
-  }
-
   func run<Sample: FixedWidthInteger & UnsignedInteger>(
     input: [Sample], outputCount: Int
   ) throws(FilterError) -> [Sample] {
@@ -98,43 +84,13 @@ private struct FilterJob {
             input: UnsafeRawPointer(source.baseAddress!),
             output: UnsafeMutableRawPointer(buffer.baseAddress!),
             sampleBytes: MemoryLayout<Sample>.size, kernels: kernels)
-          if !runBands(&f) { scratchBytes = cvz_filter_scratch_bytes(&f) }
+          if cvz_filter_image(&f) != CVZ_STATUS_OK { scratchBytes = cvz_filter_scratch_bytes(&f) }
         }
       }
       initialized = scratchBytes == nil ? outputCount : 0
     }
     if let scratchBytes { throw .outOfMemory(bytes: scratchBytes) }
     return output
-  }
-
-  /// Runs the normalize range pass if needed, then the output pass; false
-  /// when a band could not allocate its scratch memory.
-  private func runBands(_ f: inout cvz_filter) -> Bool {
-    let bands = bands()
-    let context = BandContext(bandCount: bands.count)
-    defer { context.deallocate() }
-    if options.range == .normalize {
-      context.filter = f
-      context.forEachBand { c, b in
-        withUnsafePointer(to: c.filter) {
-          c.status[b] = cvz_filter_range(
-            $0, Int32(bands[b].lowerBound), Int32(bands[b].upperBound),
-            c.lows.baseAddress! + b, c.highs.baseAddress! + b)
-        }
-      }
-      if context.status.contains(where: { $0 != 0 }) { return false }
-      let low = context.lows.min() ?? 0
-      let high = context.highs.max() ?? 0
-      f.norm_low = low
-      f.norm_factor = high > low ? f.max_value / (high - low) : 0
-    }
-    context.filter = f
-    context.forEachBand { c, b in
-      withUnsafePointer(to: c.filter) {
-        c.status[b] = cvz_filter_rows($0, Int32(bands[b].lowerBound), Int32(bands[b].upperBound))
-      }
-    }
-    return !context.status.contains(where: { $0 != 0 })
   }
 
   /// The kernels' weights and factors as one contiguous Float buffer that
@@ -209,39 +165,5 @@ private struct FilterJob {
     f.max_value = image.bitDepth == .eight ? 255 : 65535
     f.baseline_only = baselineOnly ? 1 : 0
     return f
-  }
-}
-
-/// What the band workers share: the C job (raw pointers into arrays that the
-/// caller keeps alive for the whole run) and one result slot per band, each
-/// written by exactly one worker. Hence `@unchecked Sendable`.
-private final class BandContext: @unchecked Sendable {
-  var filter = cvz_filter()
-  let status: UnsafeMutableBufferPointer<Int32>
-  let lows: UnsafeMutableBufferPointer<Float>
-  let highs: UnsafeMutableBufferPointer<Float>
-
-  init(bandCount: Int) {
-    status = .allocate(capacity: bandCount)
-    lows = .allocate(capacity: bandCount)
-    highs = .allocate(capacity: bandCount)
-    status.initialize(repeating: 0)
-    lows.initialize(repeating: 0)
-    highs.initialize(repeating: 0)
-  }
-
-  func deallocate() {
-    status.deallocate()
-    lows.deallocate()
-    highs.deallocate()
-  }
-
-  /// Runs `body` for every band, on all cores when there is more than one.
-  func forEachBand(_ body: @escaping @Sendable (BandContext, Int) -> Void) {
-    if status.count == 1 {
-      body(self, 0)
-    } else {
-      DispatchQueue.concurrentPerform(iterations: status.count) { body(self, $0) }
-    }
   }
 }

@@ -13,12 +13,11 @@
 //     which is a forward-shaped GEMM (inner size cout·kh·kw) and needs no
 //     scatter; strided convs use dcol = Wmᵀ · dY and col2im instead.
 #include <cblas.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "batch_chunks.h"
 #include "cvz_cnn_kernels.h"
 #include "direct_driver.h"
-#include "parallel.h"
 
 // About 256 KB of im2col per band: leaves room in the 512 KB–1 MB L2 for
 // the weights and the output band.
@@ -100,22 +99,17 @@ static window input_window(const cvz_conv_geometry *g) {
                   g->stride_y, g->stride_x, g->pad_top, g->pad_left, g->out_height, g->out_width};
 }
 
-// Wm[o][(c·kh + ky)·kw + kx] = kernel[ky][kx][c][o].
+// Wm[o][(c·kh + ky)·kw + kx] = kernel[ky][kx][c][o]; NULL without memory.
 static float *rearrange_kernel(const cvz_conv_geometry *g, const float *hwio) {
   const int kh = g->kernel_height, kw = g->kernel_width, ci = g->in_channels, co = g->out_channels;
-  float *wm = malloc(sizeof(float) * (size_t)co * ci * kh * kw);
-  if (!wm) abort();
+  float *wm = cvz_alloc(sizeof(float) * (size_t)co * ci * kh * kw);
+  if (!wm) return NULL;
   for (int ky = 0; ky < kh; ky++)
     for (int kx = 0; kx < kw; kx++)
       for (int c = 0; c < ci; c++)
         for (int o = 0; o < co; o++)
           wm[(((size_t)o * ci + c) * kh + ky) * kw + kx] = hwio[((ky * kw + kx) * ci + c) * co + o];
   return wm;
-}
-
-static void chunk_bounds(int batch, int chunk, int *begin, int *end) {
-  *begin = batch * chunk / CVZ_CHUNKS;
-  *end = batch * (chunk + 1) / CVZ_CHUNKS;
 }
 
 // MARK: Forward
@@ -127,17 +121,17 @@ typedef struct {
   float *output;
 } forward_job;
 
-static void forward_chunk(void *context, int chunk) {
+static int forward_chunk(void *context, int chunk) {
   const forward_job *job = context;
   const cvz_conv_geometry *g = job->g;
   const window w = input_window(g);
   const int k = g->in_channels * g->kernel_height * g->kernel_width;
   const int ohw = g->out_height * g->out_width;
   const int rows = band_rows(k, g->out_height, g->out_width);
-  float *col = malloc(sizeof(float) * (size_t)k * rows * g->out_width);
-  if (!col) abort();
+  float *col = cvz_alloc(sizeof(float) * (size_t)k * rows * g->out_width);
+  if (!col) return CVZ_STATUS_NO_MEMORY;
   int begin, end;
-  chunk_bounds(g->batch, chunk, &begin, &end);
+  cvz_chunk_bounds(g->batch, cvz_image_chunks(g->batch), chunk, &begin, &end);
   for (int n = begin; n < end; n++) {
     const float *x = job->input + (size_t)n * g->in_channels * g->in_height * g->in_width;
     float *y = job->output + (size_t)n * g->out_channels * ohw;
@@ -158,7 +152,8 @@ static void forward_chunk(void *context, int chunk) {
       }
     }
   }
-  free(col);
+  cvz_free(col);
+  return CVZ_STATUS_OK;
 }
 
 size_t cvz_conv2d_saved_input_floats(const cvz_conv_geometry *g) {
@@ -167,31 +162,32 @@ size_t cvz_conv2d_saved_input_floats(const cvz_conv_geometry *g) {
 
 int cvz_conv2d_pooling_fuses(const cvz_conv_geometry *g) { return cvz_direct_pooling_fuses(g); }
 
-void cvz_conv2d_forward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
-                               const float *input, const float *kernel_hwio, const float *bias,
-                               int relu, float *pooled, int *argmax, float *saved_input) {
-  cvz_direct_forward_pooled(g, pool, input, kernel_hwio, bias, relu, pooled, argmax, saved_input);
+int cvz_conv2d_forward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                              const float *input, const float *kernel_hwio, const float *bias,
+                              int relu, float *pooled, int *argmax, float *saved_input) {
+  return cvz_direct_forward_pooled(g, pool, input, kernel_hwio, bias, relu, pooled, argmax, saved_input);
 }
 
-void cvz_conv2d_backward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
-                                const int *argmax, const float *input, const float *saved_input,
-                                const float *kernel_hwio, const float *d_pooled,
-                                const float *pooled, float *d_input, float *d_kernel_hwio,
-                                float *d_bias) {
-  cvz_direct_backward_pooled(g, pool, argmax, input, saved_input, kernel_hwio, d_pooled, pooled,
-                             d_input, d_kernel_hwio, d_bias);
+int cvz_conv2d_backward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                               const int *argmax, const float *input, const float *saved_input,
+                               const float *kernel_hwio, const float *d_pooled,
+                               const float *pooled, float *d_input, float *d_kernel_hwio,
+                               float *d_bias) {
+  return cvz_direct_backward_pooled(g, pool, argmax, input, saved_input, kernel_hwio, d_pooled,
+                                    pooled, d_input, d_kernel_hwio, d_bias);
 }
 
-void cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
-                        const float *bias, int relu, float *output, float *saved_input) {
+int cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
+                       const float *bias, int relu, float *output, float *saved_input) {
   if (cvz_direct_forward_applies(g)) {
-    cvz_direct_forward(g, input, kernel_hwio, bias, relu, output, saved_input);
-    return;
+    return cvz_direct_forward(g, input, kernel_hwio, bias, relu, output, saved_input);
   }
   float *wm = rearrange_kernel(g, kernel_hwio);
+  if (!wm) return CVZ_STATUS_NO_MEMORY;
   forward_job job = {g, input, wm, bias, relu, output};
-  cvz_parallel_for(CVZ_CHUNKS, forward_chunk, &job);
-  free(wm);
+  const int status = cvz_parallel_for(cvz_image_chunks(g->batch), forward_chunk, &job);
+  cvz_free(wm);
+  return status;
 }
 
 // MARK: Backward
@@ -262,7 +258,7 @@ static void input_gradient_scatter(const backward_job *job, const window *w, int
   }
 }
 
-static void backward_chunk(void *context, int chunk) {
+static int backward_chunk(void *context, int chunk) {
   const backward_job *job = context;
   const cvz_conv_geometry *g = job->g;
   const window w = input_window(g);
@@ -276,11 +272,15 @@ static void backward_chunk(void *context, int chunk) {
   }
   const size_t ohw = (size_t)g->out_height * g->out_width;
   const size_t dy_floats = (size_t)g->out_channels * ohw;
-  float *col = malloc(sizeof(float) * col_floats);
-  float *masked = job->relu_output ? malloc(sizeof(float) * dy_floats) : NULL;
-  if (!col || (job->relu_output && !masked)) abort();
+  float *col = cvz_alloc(sizeof(float) * col_floats);
+  float *masked = job->relu_output ? cvz_alloc(sizeof(float) * dy_floats) : NULL;
+  if (!col || (job->relu_output && !masked)) {
+    cvz_free(masked);
+    cvz_free(col);
+    return CVZ_STATUS_NO_MEMORY;
+  }
   int begin, end;
-  chunk_bounds(g->batch, chunk, &begin, &end);
+  cvz_chunk_bounds(g->batch, cvz_image_chunks(g->batch), chunk, &begin, &end);
   for (int n = begin; n < end; n++) {
     const float *dy = job->d_output + n * dy_floats;
     if (masked) {
@@ -297,15 +297,17 @@ static void backward_chunk(void *context, int chunk) {
       input_gradient_scatter(job, &w, n, dy, col, rows);
     }
   }
-  free(masked);
-  free(col);
+  cvz_free(masked);
+  cvz_free(col);
+  return CVZ_STATUS_OK;
 }
 
-// Wf[c][(o·kh + ky)·kw + kx] = kernel[kh − 1 − ky][kw − 1 − kx][c][o].
+// Wf[c][(o·kh + ky)·kw + kx] = kernel[kh − 1 − ky][kw − 1 − kx][c][o];
+// NULL without memory.
 static float *flipped_kernel(const cvz_conv_geometry *g, const float *hwio) {
   const int kh = g->kernel_height, kw = g->kernel_width, ci = g->in_channels, co = g->out_channels;
-  float *wf = malloc(sizeof(float) * (size_t)co * ci * kh * kw);
-  if (!wf) abort();
+  float *wf = cvz_alloc(sizeof(float) * (size_t)co * ci * kh * kw);
+  if (!wf) return NULL;
   for (int ky = 0; ky < kh; ky++)
     for (int kx = 0; kx < kw; kx++)
       for (int c = 0; c < ci; c++)
@@ -315,29 +317,40 @@ static float *flipped_kernel(const cvz_conv_geometry *g, const float *hwio) {
   return wf;
 }
 
-void cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
-                         const float *saved_input, const float *kernel_hwio,
-                         const float *d_output, const float *relu_output, float *d_input,
-                         float *d_kernel_hwio, float *d_bias) {
+int cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
+                        const float *saved_input, const float *kernel_hwio,
+                        const float *d_output, const float *relu_output, float *d_input,
+                        float *d_kernel_hwio, float *d_bias) {
   if (d_input ? cvz_direct_input_gradient_applies(g) : cvz_direct_forward_applies(g)) {
-    cvz_direct_backward(g, input, saved_input, kernel_hwio, d_output, relu_output, d_input,
-                        d_kernel_hwio, d_bias);
-    return;
+    return cvz_direct_backward(g, input, saved_input, kernel_hwio, d_output, relu_output,
+                               d_input, d_kernel_hwio, d_bias);
   }
   const int kh = g->kernel_height, kw = g->kernel_width, ci = g->in_channels, co = g->out_channels;
   const size_t k = (size_t)ci * kh * kw;
-  float *wm = rearrange_kernel(g, kernel_hwio);
+  const int chunks = cvz_image_chunks(g->batch);
   const int unit_stride = g->stride_y == 1 && g->stride_x == 1;
-  float *wf = d_input && unit_stride ? flipped_kernel(g, kernel_hwio) : NULL;
-  float *sums = calloc((size_t)CVZ_CHUNKS * (co * k + co), sizeof(float));
-  if (!sums) abort();
+  float *wm = rearrange_kernel(g, kernel_hwio);
+  float *wf = wm && d_input && unit_stride ? flipped_kernel(g, kernel_hwio) : NULL;
+  float *sums = cvz_alloc_zeroed(sizeof(float) * chunks * (co * k + co));
+  if (!wm || (d_input && unit_stride && !wf) || !sums) {
+    cvz_free(sums);
+    cvz_free(wf);
+    cvz_free(wm);
+    return CVZ_STATUS_NO_MEMORY;
+  }
   backward_job job = {g, input, wm, wf, d_output, relu_output, d_input, {0}, {0}};
-  for (int i = 0; i < CVZ_CHUNKS; i++) {
+  for (int i = 0; i < chunks; i++) {
     job.d_wm[i] = sums + (size_t)i * (co * k + co);
     job.d_bias[i] = job.d_wm[i] + co * k;
   }
-  cvz_parallel_for(CVZ_CHUNKS, backward_chunk, &job);
-  for (int i = 1; i < CVZ_CHUNKS; i++) {
+  const int status = cvz_parallel_for(chunks, backward_chunk, &job);
+  if (status != CVZ_STATUS_OK) {
+    cvz_free(sums);
+    cvz_free(wf);
+    cvz_free(wm);
+    return status;
+  }
+  for (int i = 1; i < chunks; i++) {
     for (size_t j = 0; j < co * k + co; j++) job.d_wm[0][j] += job.d_wm[i][j];
   }
   for (int ky = 0; ky < kh; ky++)
@@ -347,7 +360,8 @@ void cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
           d_kernel_hwio[((ky * kw + kx) * ci + c) * co + o] +=
               job.d_wm[0][(((size_t)o * ci + c) * kh + ky) * kw + kx];
   for (int o = 0; o < co; o++) d_bias[o] += job.d_bias[0][o];
-  free(sums);
-  free(wf);
-  free(wm);
+  cvz_free(sums);
+  cvz_free(wf);
+  cvz_free(wm);
+  return CVZ_STATUS_OK;
 }

@@ -82,9 +82,13 @@ void cvz_direct_pack_weights(const float *hwio, int taps, int cin, int cout, flo
   }
 }
 
-void cvz_direct_correlate(const cvz_hwc_image *src, int out_height, int out_width, int row_begin,
-                          int row_end, int stride_y, int stride_x, int kh, int kw,
-                          const float *w, int cout, const float *bias, int relu, float *dst) {
+// The body of cvz_direct_correlate, inlined once with relu = 0 and once with
+// relu = 1 so that neither copy tests it per value. (clang's -O3 did this
+// itself; release builds are -O2, which does not.)
+static inline __attribute__((always_inline)) void correlate(
+    const cvz_hwc_image *src, int out_height, int out_width, int row_begin, int row_end,
+    int stride_y, int stride_x, int kh, int kw, const float *w, int cout, const float *bias,
+    int relu, float *dst) {
   // dst is channel-major (cout, out_height, out_width); src is padded HWC
   // whose row 0 is the first row that output row `row_begin` reads.
   float out[MAX_P * 8 * MAX_V];
@@ -112,6 +116,18 @@ void cvz_direct_correlate(const cvz_hwc_image *src, int out_height, int out_widt
         }
       }
     }
+  }
+}
+
+void cvz_direct_correlate(const cvz_hwc_image *src, int out_height, int out_width, int row_begin,
+                          int row_end, int stride_y, int stride_x, int kh, int kw,
+                          const float *w, int cout, const float *bias, int relu, float *dst) {
+  if (relu) {
+    correlate(src, out_height, out_width, row_begin, row_end, stride_y, stride_x, kh, kw, w, cout,
+              bias, 1, dst);
+  } else {
+    correlate(src, out_height, out_width, row_begin, row_end, stride_y, stride_x, kh, kw, w, cout,
+              bias, 0, dst);
   }
 }
 
@@ -220,9 +236,11 @@ static inline __attribute__((always_inline)) void transpose8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels, int height,
-                              int width_in, int first_row, int rows, int width, int pad_top,
-                              int pad_left, float *dst) {
+// The body of cvz_direct_to_padded_hwc, inlined with and without a mask so
+// that the 8×8 block loop never tests for one (see correlate).
+static inline __attribute__((always_inline)) void to_padded_hwc(
+    const float *src, const float *mask, int masked, int channels, int height, int width_in,
+    int first_row, int rows, int width, int pad_top, int pad_left, float *dst) {
   memset(dst, 0, sizeof(float) * (size_t)rows * width * channels);
   const int q0 = pad_left, q1 = width_in + pad_left < width ? width_in + pad_left : width;
   const __m256 zero = _mm256_setzero_ps();
@@ -239,7 +257,7 @@ void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels,
         for (int i = 0; i < 8; i++) {
           const size_t at = ((size_t)(c + i) * height + y) * width_in + (q - pad_left);
           block[i] = _mm256_loadu_ps(src + at);
-          if (mask) {
+          if (masked) {
             const __m256 fired = _mm256_cmp_ps(_mm256_loadu_ps(mask + at), zero, _CMP_GT_OQ);
             block[i] = _mm256_and_ps(block[i], fired);
           }
@@ -252,7 +270,7 @@ void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels,
       for (; q < q1; q++) {
         for (int i = 0; i < 8; i++) {
           const size_t at = ((size_t)(c + i) * height + y) * width_in + (q - pad_left);
-          out[(size_t)q * channels + c + i] = !mask || mask[at] > 0 ? src[at] : 0;
+          out[(size_t)q * channels + c + i] = !masked || mask[at] > 0 ? src[at] : 0;
         }
       }
     }
@@ -260,170 +278,21 @@ void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels,
       const size_t row = ((size_t)c * height + y) * width_in;
       for (int q = q0; q < q1; q++) {
         const size_t at = row + (q - pad_left);
-        out[(size_t)q * channels + c] = !mask || mask[at] > 0 ? src[at] : 0;
+        out[(size_t)q * channels + c] = !masked || mask[at] > 0 ? src[at] : 0;
       }
     }
   }
 }
 
-// MARK: Single input channel (the first layer of a grayscale network)
-
-// With one input channel the tap loop is only kh·kw long, so the general
-// microkernel spends as long writing its output as computing it. Here each
-// output channel's kh·kw weights sit in registers as broadcasts and 8
-// adjacent pixels are computed per vector, straight into the channel-major
-// output.
-
-enum { MAX_TAPS = 9 };
-
-static inline __attribute__((always_inline)) __m256 tail_mask(int valid) {
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(valid), lanes));
-}
-
-static inline __attribute__((always_inline)) void single_forward(
-    const float *plane, int width, int kh, int kw, int oh, int ow, const float *kernel_hwio,
-    int cout, const float *bias, int relu, float *out) {
-  const int taps = kh * kw;
-  const __m256 zero = _mm256_setzero_ps();
-  for (int o = 0; o < cout; o++) {
-    __m256 w[MAX_TAPS];
-    for (int t = 0; t < taps; t++) w[t] = _mm256_set1_ps(kernel_hwio[t * cout + o]);
-    const __m256 b = _mm256_set1_ps(bias[o]);
-    float *dst = out + (size_t)o * oh * ow;
-    for (int y = 0; y < oh; y++) {
-      for (int x = 0; x < ow; x += 8) {
-        __m256 acc = b;
-        for (int ky = 0; ky < kh; ky++)
-          for (int kx = 0; kx < kw; kx++)
-            acc = _mm256_fmadd_ps(w[ky * kw + kx],
-                                  _mm256_loadu_ps(plane + (size_t)(y + ky) * width + x + kx), acc);
-        if (relu) acc = _mm256_max_ps(acc, zero);
-        if (x + 8 <= ow) {
-          _mm256_storeu_ps(dst + y * ow + x, acc);
-        } else {
-          _mm256_maskstore_ps(dst + y * ow + x, _mm256_castps_si256(tail_mask(ow - x)), acc);
-        }
-      }
-    }
-  }
-}
-
-static inline __attribute__((always_inline)) void single_weight_gradient(
-    const float *plane, int width, int kh, int kw, int oh, int ow, const float *d_output,
-    const float *relu_output, int cout, float *d_kernel_hwio, float *d_bias) {
-  const int taps = kh * kw;
-  const __m256 zero = _mm256_setzero_ps();
-  for (int o = 0; o < cout; o++) {
-    __m256 acc[MAX_TAPS], bias_acc = zero;
-    for (int t = 0; t < taps; t++) acc[t] = zero;
-    const float *dy = d_output + (size_t)o * oh * ow;
-    const float *fired = relu_output ? relu_output + (size_t)o * oh * ow : NULL;
-    for (int y = 0; y < oh; y++) {
-      for (int x = 0; x < ow; x += 8) {
-        // Masked loads are slow on some CPUs: only the row's tail uses one.
-        __m256 g, f = zero;
-        if (x + 8 <= ow) {
-          g = _mm256_loadu_ps(dy + y * ow + x);
-          if (fired) f = _mm256_loadu_ps(fired + y * ow + x);
-        } else {
-          const __m256i lanes = _mm256_castps_si256(tail_mask(ow - x));
-          g = _mm256_maskload_ps(dy + y * ow + x, lanes);
-          if (fired) f = _mm256_maskload_ps(fired + y * ow + x, lanes);
-        }
-        if (fired) g = _mm256_and_ps(g, _mm256_cmp_ps(f, zero, _CMP_GT_OQ));
-        bias_acc = _mm256_add_ps(bias_acc, g);
-        for (int ky = 0; ky < kh; ky++)
-          for (int kx = 0; kx < kw; kx++)
-            acc[ky * kw + kx] = _mm256_fmadd_ps(
-                _mm256_loadu_ps(plane + (size_t)(y + ky) * width + x + kx), g, acc[ky * kw + kx]);
-      }
-    }
-    float lanes[8];
-    for (int t = 0; t < taps; t++) {
-      _mm256_storeu_ps(lanes, acc[t]);
-      float sum = 0;
-      for (int i = 0; i < 8; i++) sum += lanes[i];
-      d_kernel_hwio[t * cout + o] += sum;
-    }
-    _mm256_storeu_ps(lanes, bias_acc);
-    float sum = 0;
-    for (int i = 0; i < 8; i++) sum += lanes[i];
-    d_bias[o] += sum;
-  }
-}
-
-// The 3×3 case gets its own copy with constant loop bounds, so the taps'
-// accumulators and weights live in registers instead of on the stack.
-void cvz_direct_single_channel_forward(const float *plane, int width, int kh, int kw, int oh,
-                                       int ow, const float *kernel_hwio, int cout,
-                                       const float *bias, int relu, float *out) {
-  if (kh == 3 && kw == 3) {
-    single_forward(plane, width, 3, 3, oh, ow, kernel_hwio, cout, bias, relu, out);
+void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels, int height,
+                              int width_in, int first_row, int rows, int width, int pad_top,
+                              int pad_left, float *dst) {
+  if (mask) {
+    to_padded_hwc(src, mask, 1, channels, height, width_in, first_row, rows, width, pad_top,
+                  pad_left, dst);
   } else {
-    single_forward(plane, width, kh, kw, oh, ow, kernel_hwio, cout, bias, relu, out);
-  }
-}
-
-void cvz_direct_single_channel_weight_gradient(const float *plane, int width, int kh, int kw,
-                                               int oh, int ow, const float *d_output,
-                                               const float *relu_output, int cout,
-                                               float *d_kernel_hwio, float *d_bias) {
-  if (kh == 3 && kw == 3) {
-    single_weight_gradient(plane, width, 3, 3, oh, ow, d_output, relu_output, cout, d_kernel_hwio,
-                           d_bias);
-  } else {
-    single_weight_gradient(plane, width, kh, kw, oh, ow, d_output, relu_output, cout,
-                           d_kernel_hwio, d_bias);
-  }
-}
-
-// MARK: Backward through a fused max pooling
-
-void cvz_direct_pooled_backward_image(const float *x, int width, int cin, int kh, int kw,
-                                      int stride_y, int stride_x, int cout, int out_height,
-                                      int out_width, int pooled_plane, const float *d_pooled,
-                                      const float *pooled, const int *winners, int index_base,
-                                      const float *w_t, float *d_kernel_t, float *d_bias,
-                                      float *dx) {
-  // Only each window's winner has a gradient, so the work is one kh·kw·cin
-  // patch per pooled cell instead of one per output pixel and channel. A
-  // patch's kw columns of cin channels are contiguous in the HWC image and
-  // in the [o][ky][kx][c] kernels alike.
-  const int taps_row = kw * cin;
-  const size_t plane = (size_t)out_height * out_width;
-  for (int o = 0; o < cout; o++) {
-    const float *g = d_pooled + (size_t)o * pooled_plane;
-    const float *mask = pooled ? pooled + (size_t)o * pooled_plane : NULL;
-    const int *winner = winners + (size_t)o * pooled_plane;
-    float *dw = d_kernel_t + (size_t)o * kh * taps_row;
-    const float *w = w_t ? w_t + (size_t)o * kh * taps_row : NULL;
-    float bias_sum = 0;
-    for (int j = 0; j < pooled_plane; j++) {
-      if (g[j] == 0 || (mask && !(mask[j] > 0))) continue;
-      bias_sum += g[j];
-      const int at = (int)(winner[j] - index_base - o * plane);
-      const int wy = at / out_width, wx = at % out_width;
-      const __m256 gv = _mm256_set1_ps(g[j]);
-      for (int ky = 0; ky < kh; ky++) {
-        const size_t row = ((size_t)(wy * stride_y + ky) * width + wx * stride_x) * cin;
-        const float *xr = x + row;
-        float *dwr = dw + ky * taps_row;
-        for (int i = 0; i < taps_row; i += 8) {
-          _mm256_storeu_ps(dwr + i,
-                           _mm256_fmadd_ps(gv, _mm256_loadu_ps(xr + i), _mm256_loadu_ps(dwr + i)));
-        }
-        if (dx) {
-          float *dxr = dx + row;
-          const float *wr = w + ky * taps_row;
-          for (int i = 0; i < taps_row; i += 8) {
-            _mm256_storeu_ps(
-                dxr + i, _mm256_fmadd_ps(gv, _mm256_loadu_ps(wr + i), _mm256_loadu_ps(dxr + i)));
-          }
-        }
-      }
-    }
-    d_bias[o] += bias_sum;
+    to_padded_hwc(src, NULL, 0, channels, height, width_in, first_row, rows, width, pad_top,
+                  pad_left, dst);
   }
 }
 

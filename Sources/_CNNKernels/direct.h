@@ -43,34 +43,4 @@ void cvz_direct_to_padded_hwc(const float *src, const float *mask, int channels,
                               int width_in, int first_row, int rows, int width, int pad_top,
                               int pad_left, float *dst);
 
-// One input channel, stride 1: out (cout, oh, ow) = correlate(plane, kernel)
-// + bias (ReLU if relu). `plane` is the zero-padded input, `width` floats
-// per row, with at least 8 readable floats after its last row.
-// kh·kw must be at most 9.
-void cvz_direct_single_channel_forward(const float *plane, int width, int kh, int kw, int oh,
-                                       int ow, const float *kernel_hwio, int cout,
-                                       const float *bias, int relu, float *out);
-
-// The matching weight and bias gradients, added into d_kernel_hwio and d_bias;
-// d_output is masked by relu_output > 0 when relu_output is not NULL.
-void cvz_direct_single_channel_weight_gradient(const float *plane, int width, int kh, int kw,
-                                               int oh, int ow, const float *d_output,
-                                               const float *relu_output, int cout,
-                                               float *d_kernel_hwio, float *d_bias);
-
-// One image's Conv2D backward through a fused max pooling, from the pooled
-// gradient (cout planes of pooled_plane cells, masked where the rectified
-// pooled value is not positive when pooled is not NULL) and each cell's
-// winner (a flat (N, cout, OH, OW) index, index_base being image n's
-// first). x is the image's padded HWC input, `width` pixels per row; adds
-// into d_kernel_t ([cout][kh][kw][cin]) and d_bias, and, when dx is not
-// NULL, into dx (laid out like x) using w_t, the kernel as
-// [cout][kh][kw][cin]. cin must be a multiple of 8.
-void cvz_direct_pooled_backward_image(const float *x, int width, int cin, int kh, int kw,
-                                      int stride_y, int stride_x, int cout, int out_height,
-                                      int out_width, int pooled_plane, const float *d_pooled,
-                                      const float *pooled, const int *winners, int index_base,
-                                      const float *w_t, float *d_kernel_t, float *d_bias,
-                                      float *dx);
-
 #endif

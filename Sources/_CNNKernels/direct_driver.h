@@ -20,20 +20,21 @@ size_t cvz_direct_saved_input_floats(const cvz_conv_geometry *g);
 // Whether cvz_direct_forward_pooled/backward_pooled apply (see
 // cvz_conv2d_pooling_fuses).
 int cvz_direct_pooling_fuses(const cvz_conv_geometry *g);
-void cvz_direct_forward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
-                               const float *input, const float *kernel_hwio, const float *bias,
-                               int relu, float *pooled, int *argmax, float *saved_input);
-void cvz_direct_backward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
-                                const int *argmax, const float *input, const float *saved_input,
-                                const float *kernel_hwio, const float *d_pooled,
-                                const float *pooled, float *d_input, float *d_kernel_hwio,
-                                float *d_bias);
+int cvz_direct_forward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                              const float *input, const float *kernel_hwio, const float *bias,
+                              int relu, float *pooled, int *argmax, float *saved_input);
+int cvz_direct_backward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+                               const int *argmax, const float *input, const float *saved_input,
+                               const float *kernel_hwio, const float *d_pooled,
+                               const float *pooled, float *d_input, float *d_kernel_hwio,
+                               float *d_bias);
 
-void cvz_direct_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
-                        const float *bias, int relu, float *output, float *saved_input);
-void cvz_direct_backward(const cvz_conv_geometry *g, const float *input,
-                         const float *saved_input, const float *kernel_hwio,
-                         const float *d_output, const float *relu_output, float *d_input,
-                         float *d_kernel_hwio, float *d_bias);
+// The entry points return CVZ_STATUS_OK or CVZ_STATUS_NO_MEMORY.
+int cvz_direct_forward(const cvz_conv_geometry *g, const float *input, const float *kernel_hwio,
+                       const float *bias, int relu, float *output, float *saved_input);
+int cvz_direct_backward(const cvz_conv_geometry *g, const float *input,
+                        const float *saved_input, const float *kernel_hwio,
+                        const float *d_output, const float *relu_output, float *d_input,
+                        float *d_kernel_hwio, float *d_bias);
 
 #endif

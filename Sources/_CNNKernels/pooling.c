@@ -1,9 +1,8 @@
-// Max pooling over independent planes, split between the two workers.
+// Max pooling over independent planes, cut into chunks of planes.
 // The Swift `pooling2dForwardReference` defines the result.
 #include <string.h>
 
 #include "cvz_cnn_kernels.h"
-#include "parallel.h"
 #include "pooling.h"
 
 typedef struct {
@@ -75,11 +74,12 @@ void cvz_max_pool_planes(const cvz_pool_geometry *g, const float *input, float *
   }
 }
 
-static void forward_chunk(void *context, int chunk) {
+static int forward_chunk(void *context, int chunk) {
   const pool_job *job = context;
   const cvz_pool_geometry *g = job->g;
   const int begin = g->planes * chunk / CVZ_CHUNKS, end = g->planes * (chunk + 1) / CVZ_CHUNKS;
   cvz_max_pool_planes(g, job->input, job->output, job->argmax, begin, end, 0);
+  return CVZ_STATUS_OK;
 }
 
 void cvz_max_pool_forward(const cvz_pool_geometry *g, const float *input, float *output,
@@ -88,7 +88,7 @@ void cvz_max_pool_forward(const cvz_pool_geometry *g, const float *input, float 
   cvz_parallel_for(CVZ_CHUNKS, forward_chunk, &job);
 }
 
-static void backward_chunk(void *context, int chunk) {
+static int backward_chunk(void *context, int chunk) {
   const pool_job *job = context;
   const cvz_pool_geometry *g = job->g;
   const size_t plane_in = (size_t)g->in_height * g->in_width;
@@ -99,6 +99,7 @@ static void backward_chunk(void *context, int chunk) {
   for (size_t i = begin * plane_out; i < end * plane_out; i++) {
     job->d_input[job->winners[i]] += job->d_output[i];
   }
+  return CVZ_STATUS_OK;
 }
 
 void cvz_max_pool_backward(const cvz_pool_geometry *g, const float *d_output,

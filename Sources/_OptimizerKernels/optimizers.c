@@ -1,6 +1,6 @@
 #include "cvz_optimizer_kernels.h"
 
-#include <cvz_cnn_kernels.h>
+#include <cvz_runtime.h>
 
 #include <math.h>
 #include <stddef.h>
@@ -8,6 +8,15 @@
 // Keep a*b+c as two roundings on every target so results match the Swift
 // reference bit for bit.
 #pragma STDC FP_CONTRACT OFF
+
+// sqrt without errno (what -fno-math-errno gave): a plain sqrtf call may set
+// errno, which keeps these loops from vectorising. Same correctly rounded
+// result.
+#if __has_builtin(__builtin_elementwise_sqrt)
+#define SQRT(x) __builtin_elementwise_sqrt(x)
+#else
+#define SQRT(x) sqrtf(x)
+#endif
 
 typedef enum { SGD, ADADELTA, ADAM, RMSPROP } kind;
 
@@ -45,7 +54,7 @@ static void adadelta(const update *u, long begin, long end) {
   const float lr = u->p0, rho = u->p1, eps = u->p2;
   for (long i = begin; i < end; i++) {
     a[i] = rho * a[i] + (1 - rho) * (g[i] * g[i]);
-    float delta = -(sqrtf(d[i] + eps) * g[i]) / sqrtf(a[i] + eps);
+    float delta = -(SQRT(d[i] + eps) * g[i]) / SQRT(a[i] + eps);
     d[i] = rho * d[i] + (1 - rho) * (delta * delta);
     w[i] += lr * delta;
   }
@@ -61,7 +70,7 @@ static void adam(const update *u, long begin, long end) {
   for (long i = begin; i < end; i++) {
     m[i] += (g[i] - m[i]) * one_minus_beta1;
     v[i] += (g[i] * g[i] - v[i]) * one_minus_beta2;
-    w[i] -= (m[i] * alpha) / (sqrtf(v[i]) + eps);
+    w[i] -= (m[i] * alpha) / (SQRT(v[i]) + eps);
   }
 }
 
@@ -74,12 +83,12 @@ static void rmsprop(const update *u, long begin, long end) {
   if (m == NULL) {
     for (long i = begin; i < end; i++) {
       v[i] = rho * v[i] + (1 - rho) * (g[i] * g[i]);
-      w[i] -= (lr * g[i]) / sqrtf(v[i] + eps);
+      w[i] -= (lr * g[i]) / SQRT(v[i] + eps);
     }
   } else {
     for (long i = begin; i < end; i++) {
       v[i] = rho * v[i] + (1 - rho) * (g[i] * g[i]);
-      m[i] = mu * m[i] + (lr * g[i]) / sqrtf(v[i] + eps);
+      m[i] = mu * m[i] + (lr * g[i]) / SQRT(v[i] + eps);
       w[i] -= m[i];
     }
   }
@@ -94,18 +103,20 @@ static void run_range(const update *u, long begin, long end) {
   }
 }
 
-static void run_half(void *context, int half) {
+static int run_chunk(void *context, int chunk) {
   const update *u = context;
-  const long count = u->t.count;
-  run_range(u, count * half / 2, count * (half + 1) / 2);
+  long begin, end;
+  cvz_chunk_range(u->t.count, CVZ_CHUNKS, chunk, &begin, &end);
+  run_range(u, begin, end);
+  return CVZ_STATUS_OK;
 }
 
-// Element-wise, so the halves give the same bits as one pass.
+// Element-wise, so the chunks give the same bits as one pass.
 static void run(update u) {
   if (u.t.count < (1 << 16)) {
     run_range(&u, 0, u.t.count);
   } else {
-    cvz_parallel_for(2, run_half, &u);
+    cvz_parallel_for(CVZ_CHUNKS, run_chunk, &u);
   }
 }
 

@@ -29,6 +29,7 @@ struct ConvViz: ParsableCommand {
     var command: any ParsableCommand
     do {
       command = try parseAsRoot()
+      try ProcessSettings.apply()
     } catch {
       exitAfterParsing(error)
     }

@@ -34,6 +34,7 @@ struct Evaluate: ParsableCommand {
   @OptionGroup var unknownClasses: UnknownClassesOption
   @OptionGroup var resize: ResizeOption
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var threads: ThreadOptions
 
   @Option(help: "The part of the data set to use (default: test when present, else all).")
   var split: Part?
@@ -69,6 +70,7 @@ struct Evaluate: ParsableCommand {
   static let progressThreshold = 1000
 
   func run() throws {
+    threads.apply()
     let file = try ModelArgument.readModelFile(model, memory: memory)
     try memory.check(file.spec.inferenceMemory(batchSize: 1), for: "\(model): evaluating")
     let splits = try data.load(

@@ -74,6 +74,7 @@ struct Filter: ParsableCommand {
   var gray = false
 
   @OptionGroup var decoding: DecodingOptions
+  @OptionGroup var threads: ThreadOptions
 
   @OptionGroup var memory: MemoryOptions
 
@@ -139,6 +140,7 @@ struct Filter: ParsableCommand {
   }
 
   func run() throws {
+    threads.apply()
     let operations = try (kernel.isEmpty ? ["edges"] : kernel).map(resolveKernel)
     var listing = InputImage.FolderListing()
     listing.recursive = recursive

@@ -44,6 +44,7 @@ struct Train: ParsableCommand {
   @OptionGroup var data: DataOptions
   @OptionGroup var labels: LabelsOption
   @OptionGroup var resize: ResizeOption
+  @OptionGroup var threads: ThreadOptions
 
   @Option(
     name: .customLong("epochs"), parsing: .unconditional,
@@ -235,6 +236,7 @@ struct Train: ParsableCommand {
   }
 
   func run() throws {
+    threads.apply()
     // One run at a time per checkpoint: a second `train -o` of the same file
     // is refused rather than both writing it and the last one winning.
     try OutputPaths.makeParentFolder(of: output)

@@ -24,18 +24,23 @@ enum ConvvizBinary {
   static var url: URL { productsDirectory.appendingPathComponent("convviz") }
 
   /// Runs `convviz arguments...` in `directory` (default: a fresh temporary
-  /// folder is not created; the caller's working directory is used). With
-  /// `timeout`, a run still going after that many seconds is interrupted
-  /// (status 2, SIGINT's number), so a hang fails a test instead of stalling it.
+  /// folder is not created; the caller's working directory is used), with
+  /// `environment` added to the test's own. With `timeout`, a run still going
+  /// after that many seconds is interrupted (status 2, SIGINT's number), so a
+  /// hang fails a test instead of stalling it.
   @discardableResult
   static func run(
     _ arguments: [String], in directory: URL? = nil, timeout: Double? = nil,
+    environment: [String: String] = [:],
     file: StaticString = #filePath, line: UInt = #line
   ) throws -> CommandResult {
     let process = Process()
     process.executableURL = url
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

@@ -8,7 +8,7 @@ import XCTest
 
 /// The C update loops against the Swift reference: bit-identical values and
 /// slots after several steps on random data, for a tensor updated in one
-/// pass and one large enough to be split over the two workers.
+/// pass and one large enough to be cut into chunks for the thread pool.
 final class OptimizerKernelTests: XCTestCase {
   private static let counts = [1037, 70_001]
 

@@ -1,7 +1,7 @@
 // Fast CPU kernels for convviz's CNN layers.
 //
 // Why C: the hot loops (im2col, col2im, the per-image GEMM drivers and the
-// two-worker batch split) must run without Swift's bounds checks, array
+// batch split into chunks) must run without Swift's bounds checks, array
 // copy-on-write checks and Sendable plumbing. Swift calls these with plain
 // pointers; every kernel has a naive Swift reference in the CNN module and
 // the tests compare the two.
@@ -15,15 +15,23 @@
 // Layout: activations are NCHW float32, conv kernels are Keras HWIO
 // (kh, kw, cin, cout), dense kernels (in, out), all row-major.
 //
-// Threading: OpenBLAS is switched to one thread once, and each entry point
-// splits the batch into CVZ_CHUNKS fixed halves run on up to two threads.
-// Weight gradients go into per-chunk buffers summed in chunk order, so
-// results do not depend on thread timing (bit-reproducible training).
+// Threading: each entry point cuts its work into a number of chunks fixed
+// by the shapes alone (at most CVZ_CHUNKS, cvz_runtime.h) and runs them on
+// the _Runtime pool. Weight gradients go into per-chunk buffers summed in
+// chunk order, so results do not depend on the thread count or timing
+// (bit-reproducible training). OpenBLAS is called from inside chunks, so
+// the caller should make it single-threaded (the convviz executable does).
+//
+// Memory: the Conv2D entry points allocate scratch through cvz_alloc and
+// return CVZ_STATUS_OK or CVZ_STATUS_NO_MEMORY (then their outputs are
+// unspecified); the other kernels allocate nothing.
 #ifndef CVZ_CNN_KERNELS_H
 #define CVZ_CNN_KERNELS_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cvz_runtime.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,7 +56,7 @@ size_t cvz_conv2d_saved_input_floats(const cvz_conv_geometry *g);
 /// When saved_input is not NULL (training), the direct path leaves there
 /// the padded channels-last copy of the input it builds anyway, so that
 /// backward need not build it again.
-void cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input,
+int cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input,
                         const float *kernel_hwio, const float *bias, int relu,
                         float *output, float *saved_input);
 
@@ -57,7 +65,7 @@ void cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input,
 /// When relu_output is not NULL it is the forward output of a fused ReLU,
 /// and d_output is taken as zero wherever relu_output is not positive.
 /// saved_input is the forward's copy for the same input, or NULL.
-void cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
+int cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
                          const float *saved_input, const float *kernel_hwio,
                          const float *d_output, const float *relu_output,
                          float *d_input, float *d_kernel_hwio, float *d_bias);
@@ -87,30 +95,24 @@ void cvz_max_pool_backward(const cvz_pool_geometry *g, const float *d_output,
 /// window's winner, exactly as cvz_max_pool_forward on the convolution's
 /// output would give them.
 int cvz_conv2d_pooling_fuses(const cvz_conv_geometry *g);
-void cvz_conv2d_forward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+int cvz_conv2d_forward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
                                const float *input, const float *kernel_hwio, const float *bias,
                                int relu, float *pooled, int *argmax, float *saved_input);
 
 /// The matching backward: d_pooled is routed to the winners (and, when
 /// pooled is not NULL, only where the rectified pooled value is positive),
 /// then as cvz_conv2d_backward.
-void cvz_conv2d_backward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
+int cvz_conv2d_backward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
                                 const int *argmax, const float *input, const float *saved_input,
                                 const float *kernel_hwio, const float *d_pooled,
                                 const float *pooled, float *d_input, float *d_kernel_hwio,
                                 float *d_bias);
 
 /// Row-major C (M, N) = alpha * op(A) * op(B) + beta * C, with the M rows
-/// split between the workers (a plain cblas_sgemm when the product is small).
+/// cut into chunks (a plain cblas_sgemm when the product is small).
 void cvz_sgemm(int transpose_a, int transpose_b, int m, int n, int k,
                float alpha, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc);
-
-/// Runs body(context, i) for i in [0, count) and waits: index 1 on
-/// convviz's one worker thread, the others on the caller (all on the caller
-/// on a single core, inside another call's body, or while another thread
-/// holds the worker). Chunk results must not depend on which thread ran them.
-void cvz_parallel_for(int count, void (*body)(void *context, int index), void *context);
 
 /// Inverted dropout: mask[i] = scale where the i-th uniform draw of the
 /// xoshiro256** generator `state` (advanced in place) is below keep, else 0;

@@ -3,13 +3,14 @@
 // Why C: Swift on Linux does not vectorise loops that take square roots (each
 // becomes a call to sqrtf), so an Adadelta step over the MNIST network's 933k
 // weights cost several times what this loop costs when compiled with
-// -O3 -fno-math-errno. These loops do exactly the Swift reference updates
+// -fno-math-errno (now an errno-free sqrt builtin in optimizers.c). These
+// loops do exactly the Swift reference updates
 // (Sources/CNN/OptimizerReference.swift), operation for operation, without
 // -ffast-math or FMA contraction, so results are bit-identical to the
 // reference; tests compare the two. Tensors of 64K elements and more are
-// split in halves over the CNN kernels' two workers (cvz_parallel_for):
-// an Adadelta step over the MNIST network's 933k weights went from 1.6 ms
-// to 0.85 ms on the 2-core build machine.
+// cut into chunks for the _Runtime pool (cvz_parallel_for): an Adadelta
+// step over the MNIST network's 933k weights went from 1.6 ms to 0.85 ms
+// on the 2-core build machine.
 #ifndef CVZ_OPTIMIZER_KERNELS_H
 #define CVZ_OPTIMIZER_KERNELS_H
 

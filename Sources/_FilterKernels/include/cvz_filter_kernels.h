@@ -1,23 +1,27 @@
 /*
- * cvz_conv_kernels.h: the image filter's inner loops, in C.
+ * cvz_filter_kernels.h: the image filter's inner loops, in C.
  *
  * Why C: these loops must vectorise. Written as plain loops over float rows,
  * clang -O3 turns them into SSE2 code, and a second copy compiled with
  * target("avx2,fma") is picked at run time when the CPU has it, so one binary
  * is fast on current machines and still runs on old ones (no -march=native).
  *
- * Model: the caller (Swift) splits the output rows into bands and calls
- * cvz_filter_rows once per band, in parallel. Each call reads the interleaved
+ * Model: cvz_filter_image splits the output rows into bands and runs
+ * cvz_filter_rows once per band on the _Runtime pool's threads (the bands
+ * are independent, so their number changes no pixel). Each call reads the
+ * interleaved
  * uint8/uint16 input directly, converts just the input rows it needs into a
  * small ring of padded float rows (border applied), and writes finished
  * output rows. Memory per call is O(kernel height x row width), never a
  * float copy of the image. The semantics are those of Swift's
  * convolveReference/applyReference, which the tests compare against.
  */
-#ifndef CVZ_CONV_KERNELS_H
-#define CVZ_CONV_KERNELS_H
+#ifndef CVZ_FILTER_KERNELS_H
+#define CVZ_FILTER_KERNELS_H
 
 #include <stddef.h>
+
+#include <cvz_runtime.h>
 
 enum {
   CVZ_BORDER_ZERO = 0,
@@ -65,13 +69,22 @@ typedef struct {
   int baseline_only;  /* 1: never take the AVX2 copy (lets tests cover both) */
 } cvz_filter;
 
+/* Filters every output row into f->output, in bands of rows on the
+ * runtime's threads. For CVZ_RANGE_NORMALIZE it first finds the range
+ * (cvz_filter_range over the bands) and sets norm_low and norm_factor, in a
+ * copy of *f, so that the range maps onto 0..max_value. Returns
+ * CVZ_STATUS_OK, or CVZ_STATUS_NO_MEMORY when a band's scratch memory could
+ * not be allocated (f->output is then incomplete). */
+int cvz_filter_image(const cvz_filter *f);
+
 /* Filters output rows [row_begin, row_end) into f->output.
- * Returns 0, or -1 when scratch memory could not be allocated. */
+ * Returns CVZ_STATUS_OK, or CVZ_STATUS_NO_MEMORY when scratch memory could
+ * not be allocated. */
 int cvz_filter_rows(const cvz_filter *f, int row_begin, int row_end);
 
 /* The smallest and largest scale * R + bias over the colour samples of output
  * rows [row_begin, row_end) (first pass of CVZ_RANGE_NORMALIZE); writes nothing
- * to f->output. Returns 0, or -1 when scratch memory could not be allocated. */
+ * to f->output. Returns as cvz_filter_rows. */
 int cvz_filter_range(const cvz_filter *f, int row_begin, int row_end, float *low, float *high);
 
 /* Asks the kernel to back [p, p + bytes) with transparent huge pages where
@@ -81,7 +94,8 @@ int cvz_filter_range(const cvz_filter *f, int row_begin, int row_end, float *low
  * numpy does the same for its large arrays, so OpenCV from Python gets it. */
 void cvz_advise_huge_pages(void *p, size_t bytes);
 
-/* Bytes of scratch memory one call allocates, for callers that budget memory. */
+/* Bytes of scratch memory one band allocates, for callers that budget memory
+ * (at most cvz_threads() bands run at a time). */
 size_t cvz_filter_scratch_bytes(const cvz_filter *f);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * conv_rows.h: the filter's row loops. Included twice by conv_kernels.c with
+ * filter_rows.h: the filter's row loops. Included twice by filter_kernels.c with
  * CVZ_NAME (suffixes every function) and CVZ_TARGET (empty, or
  * target("avx2,fma")) set, so each target gets its own auto-vectorised copy.
  *
@@ -168,7 +168,7 @@ CVZ_TARGET static void CVZ_NAME(finish_chunk)(const cvz_filter *f, int oy, ptrdi
   const int C = f->channels, K = f->colour_channels;
   const ptrdiff_t len = (ox1 - ox0) * K;
   const float scale = f->scale, bias = f->bias, top = f->max_value;
-  if (b) for (ptrdiff_t t = 0; t < len; t++) a[t] = sqrtf(a[t] * a[t] + b[t] * b[t]);
+  if (b) for (ptrdiff_t t = 0; t < len; t++) a[t] = CVZ_SQRT(a[t] * a[t] + b[t] * b[t]);
   if (scale != 1.0f || bias != 0.0f)
     for (ptrdiff_t t = 0; t < len; t++) a[t] = scale * a[t] + bias;
   if (low) {
@@ -218,24 +218,25 @@ CVZ_TARGET static void CVZ_NAME(finish_chunk)(const cvz_filter *f, int oy, ptrdi
 }
 
 /* Output rows [row_begin, row_end): filter and store, or (low != NULL) only
- * track the range. Returns 0, or -1 if scratch could not be allocated. */
+ * track the range. Returns CVZ_STATUS_OK, or CVZ_STATUS_NO_MEMORY if scratch
+ * could not be allocated. */
 CVZ_TARGET static int CVZ_NAME(run_rows)(const cvz_filter *f, int row_begin, int row_end,
                                          float *low, float *high) {
-  if (row_begin >= row_end) return 0;
+  if (row_begin >= row_end) return CVZ_STATUS_OK;
   const layout_t l = layout_of(f);
   const cvz_kernel *k0 = &f->kernels[0];
   const int kr = k0->rows, kc = k0->cols;
-  float *scratch = aligned_alloc(64, scratch_floats(&l) * sizeof(float));
+  float *scratch = cvz_alloc(scratch_floats(&l) * sizeof(float));
   const int max_taps = kr * kc > kr + kc ? kr * kc : kr + kc;
-  const float **taps = malloc(sizeof(float *) * (size_t)max_taps);
-  float *weights = malloc(sizeof(float) * (size_t)max_taps);
-  float **rows = malloc(sizeof(float *) * (size_t)kr);
+  const float **taps = cvz_alloc(sizeof(float *) * (size_t)max_taps);
+  float *weights = cvz_alloc(sizeof(float) * (size_t)max_taps);
+  float **rows = cvz_alloc(sizeof(float *) * (size_t)kr);
   if (!scratch || !taps || !weights || !rows) {
-    free(scratch);
-    free(taps);
-    free(weights);
-    free(rows);
-    return -1;
+    cvz_free(scratch);
+    cvz_free(taps);
+    cvz_free(weights);
+    cvz_free(rows);
+    return CVZ_STATUS_NO_MEMORY;
   }
   float *ring = scratch;
   float *tmp = ring + pad16(l.ring_rows * l.row_len);
@@ -267,9 +268,9 @@ CVZ_TARGET static int CVZ_NAME(run_rows)(const cvz_filter *f, int row_begin, int
       CVZ_NAME(finish_chunk)(f, oy, ox0, ox1, acc0, f->kernel_count == 2 ? acc1 : NULL, low, high);
     }
   }
-  free(scratch);
-  free(taps);
-  free(weights);
-  free(rows);
-  return 0;
+  cvz_free(scratch);
+  cvz_free(taps);
+  cvz_free(weights);
+  cvz_free(rows);
+  return CVZ_STATUS_OK;
 }

@@ -1,9 +1,9 @@
 /*
  * The filter's row loops, compiled twice: once for the baseline target and
  * once with AVX2+FMA, chosen per call by __builtin_cpu_supports. The loops
- * themselves live in conv_rows.h, included once per target below.
+ * themselves live in filter_rows.h, included once per target below.
  */
-#include "cvz_conv_kernels.h"
+#include "cvz_filter_kernels.h"
 
 #ifdef __linux__
 #include <sys/mman.h>
@@ -87,9 +87,18 @@ size_t cvz_filter_scratch_bytes(const cvz_filter *f) {
  * arithmetic, so it vectorises on every target (rintf needs SSE4.1). */
 #define CVZ_ROUND_MAGIC 12582912.0f
 
+/* sqrt without errno (what -fno-math-errno gave): a plain sqrtf call may set
+ * errno, which keeps the gradient-magnitude loop from vectorising. The
+ * result is the same correctly rounded square root. */
+#if __has_builtin(__builtin_elementwise_sqrt)
+#define CVZ_SQRT(x) __builtin_elementwise_sqrt(x)
+#else
+#define CVZ_SQRT(x) sqrtf(x)
+#endif
+
 #define CVZ_NAME(name) name##_generic
 #define CVZ_TARGET
-#include "conv_rows.h"
+#include "filter_rows.h"
 #undef CVZ_NAME
 #undef CVZ_TARGET
 
@@ -97,7 +106,7 @@ size_t cvz_filter_scratch_bytes(const cvz_filter *f) {
 #define CVZ_HAVE_AVX2_CLONE 1
 #define CVZ_NAME(name) name##_avx2
 #define CVZ_TARGET __attribute__((target("avx2,fma")))
-#include "conv_rows.h"
+#include "filter_rows.h"
 #undef CVZ_NAME
 #undef CVZ_TARGET
 #endif
@@ -124,6 +133,67 @@ int cvz_filter_range(const cvz_filter *f, int row_begin, int row_end, float *low
   if (!f->baseline_only && has_avx2()) return run_rows_avx2(f, row_begin, row_end, low, high);
 #endif
   return run_rows_generic(f, row_begin, row_end, low, high);
+}
+
+/* Output rows per band: enough bands to balance the threads, few enough
+ * that each band's ring start-up (kernel height − 1 rows) stays negligible,
+ * and one band for small jobs, where waking threads costs more than it
+ * saves. */
+enum { MAX_BANDS = 4 * 256 };
+
+static int band_count(const cvz_filter *f) {
+  const double work = (double)f->out_width * f->out_height * f->channels * f->kernels[0].rows *
+                      f->kernels[0].cols;
+  const int threads = cvz_threads();
+  if (work < (1 << 18) || threads == 1) return 1;
+  const int bands = 4 * threads < MAX_BANDS ? 4 * threads : MAX_BANDS;
+  return bands < f->out_height ? bands : (f->out_height > 1 ? f->out_height : 1);
+}
+
+typedef struct {
+  const cvz_filter *f;
+  int bands;
+  float lows[MAX_BANDS], highs[MAX_BANDS];
+} band_job;
+
+static void band_rows(const band_job *job, int band, int *begin, int *end) {
+  long b, e;
+  cvz_chunk_range(job->f->out_height, job->bands, band, &b, &e);
+  *begin = (int)b;
+  *end = (int)e;
+}
+
+static int range_band(void *context, int band) {
+  band_job *job = context;
+  int begin, end;
+  band_rows(job, band, &begin, &end);
+  return cvz_filter_range(job->f, begin, end, &job->lows[band], &job->highs[band]);
+}
+
+static int filter_band(void *context, int band) {
+  const band_job *job = context;
+  int begin, end;
+  band_rows(job, band, &begin, &end);
+  return cvz_filter_rows(job->f, begin, end);
+}
+
+int cvz_filter_image(const cvz_filter *f) {
+  band_job job;
+  job.f = f;
+  job.bands = band_count(f);
+  if (f->range != CVZ_RANGE_NORMALIZE) return cvz_parallel_for(job.bands, filter_band, &job);
+  const int status = cvz_parallel_for(job.bands, range_band, &job);
+  if (status != CVZ_STATUS_OK) return status;
+  float low = job.lows[0], high = job.highs[0];
+  for (int b = 1; b < job.bands; b++) {
+    low = job.lows[b] < low ? job.lows[b] : low;
+    high = job.highs[b] > high ? job.highs[b] : high;
+  }
+  cvz_filter normalized = *f;
+  normalized.norm_low = low;
+  normalized.norm_factor = high > low ? f->max_value / (high - low) : 0;
+  job.f = &normalized;
+  return cvz_parallel_for(job.bands, filter_band, &job);
 }
 
 void cvz_advise_huge_pages(void *p, size_t bytes) {
