@@ -56,7 +56,7 @@ let package = Package(
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
-    // No unsafeFlags anywhere, so that every library product can be a
+    // No unsafe compiler flags anywhere, so that every library product can be a
     // dependency of another package. Release builds optimise C as well;
     // what -fno-math-errno gave the kernels, they get from errno-free
     // builtins in their source, and AVX2 comes from target attributes

@@ -38,7 +38,9 @@ public enum CIFAR10 {
 
   /// Reads and concatenates batch files into one (N, 3, 32, 32) data set;
   /// with `limit`, reading stops after that many records.
-  public static func load(batches paths: [String], limit: Int? = nil) throws(DatasetError)
+  public static func load(
+    batches paths: [String], limit: Int? = nil
+  ) throws(DatasetError)
     -> Dataset
   {
     var labels: [Int] = []

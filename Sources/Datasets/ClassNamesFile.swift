@@ -43,7 +43,9 @@ public enum ClassNamesFile {
 extension DatasetSplits {
   /// The same data with its classes named by `names` (label i → names[i]),
   /// read from the file at `path`; their number must match the classes.
-  public func renamingClasses(_ names: [String], from path: String) throws(DatasetError)
+  public func renamingClasses(
+    _ names: [String], from path: String
+  ) throws(DatasetError)
     -> DatasetSplits
   {
     let classCount = max(train.classNames.count, (train.labels.max() ?? -1) + 1)

@@ -45,7 +45,9 @@ public enum MNIST {
   /// Both headers are checked before any data is read. The labels (a byte a
   /// sample) are read whole, so the classes do not depend on `limit`; the
   /// images stop after the kept ones.
-  public static func load(imagesPath: String, labelsPath: String, limit: Int? = nil)
+  public static func load(
+    imagesPath: String, labelsPath: String, limit: Int? = nil
+  )
     throws(DatasetError) -> Dataset
   {
     let imagesHeader = try IDXFile.Header.read(path: imagesPath)

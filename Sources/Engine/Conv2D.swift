@@ -94,7 +94,8 @@ public struct Conv2D: Layer {
 
   /// The C kernels' geometry for an (N, cin, H, W) input.
   func geometry(_ shape: Shape) -> cvz_conv_geometry {
-    precondition(shape.rank == 4 && shape[1] == inputChannels,
+    precondition(
+      shape.rank == 4 && shape[1] == inputChannels,
       "Conv2D expects (N, \(inputChannels), H, W), got \(shape)")
     let (height, width) = (shape[2], shape[3])
     guard let window = window(height: height, width: width) else {
@@ -166,7 +167,8 @@ public struct Conv2D: Layer {
       }
     }
     requireKernelSuccess(status, operation: "Conv2D forward")
-    cache = mode == .training
+    cache =
+      mode == .training
       ? Cache(input: input, geometry: g, output: relu ? output : nil, savedInput: savedInput)
       : nil
     return output
@@ -203,7 +205,8 @@ public struct Conv2D: Layer {
       }
     }
     requireKernelSuccess(status, operation: "Conv2D forward with max pooling")
-    cache = mode == .training
+    cache =
+      mode == .training
       ? Cache(
         input: input, geometry: g, output: relu ? output : nil, savedInput: savedInput,
         pooling: (pool, argmax))

@@ -50,7 +50,8 @@ public struct Dense: Layer {
   }
 
   public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
-    precondition(input.shape.rank == 2 && input.shape[1] == inputFeatures,
+    precondition(
+      input.shape.rank == 2 && input.shape[1] == inputFeatures,
       "Dense expects (N, \(inputFeatures)), got \(input.shape)")
     let n = input.shape[0]
     var output = Tensor(uninitialized: Shape(n, units)) { _ in }

@@ -7,7 +7,8 @@ extension Network {
   /// Runs `plan` on `input`; in `.training` mode, remembers the run for
   /// `backward`.
   mutating func execute(_ plan: ExecutionPlan, input: Tensor, mode: Mode) -> Tensor {
-    precondition(input.shape.rank >= 1 && input.sampleShape == plan.inputShape,
+    precondition(
+      input.shape.rank >= 1 && input.sampleShape == plan.inputShape,
       "the plan expects samples of shape \(plan.inputShape), got \(input.shape)")
     var slots = [Tensor?](repeating: nil, count: plan.slotCount)
     slots[0] = input

@@ -68,7 +68,9 @@ public protocol Operation: Sendable {
   /// in the same pass as far as these inputs allow. Returns the output after
   /// the first `folded` stages; the caller runs the rest. `backward` then
   /// expects the gradient of that output.
-  mutating func forward(_ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]) -> (
+  mutating func forward(
+    _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
+  ) -> (
     output: Tensor, folded: Int
   )
 }

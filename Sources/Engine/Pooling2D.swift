@@ -10,7 +10,8 @@ public struct PoolWindow: Sendable, Hashable {
   /// `strides` defaults to the window size, as in Keras.
   public init(size: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid) {
     let strides = strides ?? size
-    precondition(size.0 >= 1 && size.1 >= 1 && strides.0 >= 1 && strides.1 >= 1,
+    precondition(
+      size.0 >= 1 && size.1 >= 1 && strides.0 >= 1 && strides.1 >= 1,
       "pool size and strides must be at least 1")
     (height, width) = size
     (strideY, strideX) = strides
@@ -109,7 +110,8 @@ public struct Pooling2D: Layer {
     guard reduction == .max else {
       let output = pooling2dForwardReference(
         input: input, reduction: reduction, poolSize: poolSize, strides: strides, padding: padding)
-      cache = mode == .training
+      cache =
+        mode == .training
         ? Cache(inputShape: input.shape, outputShape: output.shape, argmax: [], input: input) : nil
       return output
     }
@@ -127,7 +129,8 @@ public struct Pooling2D: Layer {
         }
       }
     }
-    cache = mode == .training
+    cache =
+      mode == .training
       ? Cache(inputShape: input.shape, outputShape: outputShape, argmax: argmax, input: nil) : nil
     return output
   }

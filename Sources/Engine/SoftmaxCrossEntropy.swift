@@ -15,7 +15,9 @@ public enum SoftmaxCrossEntropy {
   public static let epsilon: Float = 1e-7
 
   /// Loss, its gradient with respect to the logits (N, K), and the softmax.
-  public static func lossAndGradient(logits: Tensor, labels: [Int]) -> (
+  public static func lossAndGradient(
+    logits: Tensor, labels: [Int]
+  ) -> (
     loss: Float, dLogits: Tensor, probabilities: Tensor
   ) {
     precondition(logits.shape.rank == 2, "logits must be (N, classes), got \(logits.shape)")
@@ -46,7 +48,9 @@ public enum SoftmaxCrossEntropy {
   }
 
   /// Loss and its gradient with respect to probabilities (N, K) from a softmax.
-  public static func lossAndGradient(probabilities: Tensor, labels: [Int]) -> (
+  public static func lossAndGradient(
+    probabilities: Tensor, labels: [Int]
+  ) -> (
     loss: Float, dProbabilities: Tensor
   ) {
     precondition(probabilities.shape.rank == 2, "probabilities must be (N, classes)")

@@ -126,7 +126,9 @@ public enum AtomicFile {
   /// Creates `.NAME.tmp-PID-XXXXXX` beside `target` with `O_EXCL`. Mode 666
   /// is narrowed by the umask in the kernel, so the process-wide umask is
   /// never read or changed (that would race with other threads).
-  private static func createTemporary(beside target: String, for path: String)
+  private static func createTemporary(
+    beside target: String, for path: String
+  )
     throws(FileError) -> (fd: Int32, path: String)
   {
     let prefix = Path.join(Path.folder(of: target), temporaryPrefix(of: target, pid: getpid()))

@@ -44,7 +44,9 @@ public enum FileContents {
   }
 
   /// Up to `capacity` bytes, fewer only at end of file.
-  private static func readChunk(_ fd: Int32, path: String, capacity: Int)
+  private static func readChunk(
+    _ fd: Int32, path: String, capacity: Int
+  )
     throws(FileError) -> [UInt8]
   {
     var failure: Int32 = 0

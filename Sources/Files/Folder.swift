@@ -7,7 +7,9 @@ public enum Folder {
   /// The names in `folder`, sorted by byte value (so the order does not
   /// depend on the locale or the file system), without `.` and `..`, and
   /// without hidden names (starting with a dot) unless `includingHidden`.
-  public static func list(_ folder: String, includingHidden: Bool = false)
+  public static func list(
+    _ folder: String, includingHidden: Bool = false
+  )
     throws(FileError) -> [String]
   {
     guard let dir = opendir(folder) else {

@@ -23,9 +23,11 @@ public struct DecodeOptions: Sendable, Equatable {
   /// pixels are decoded: a data set whose images must all match.
   public var expectedSize: ImageSize?
 
-  public init(pixelLimit: Int = DecodeOptions.defaultPixelLimit,
-              appliesEXIFOrientation: Bool = true, lenient: Bool = false,
-              expectedSize: ImageSize? = nil) {
+  public init(
+    pixelLimit: Int = DecodeOptions.defaultPixelLimit,
+    appliesEXIFOrientation: Bool = true, lenient: Bool = false,
+    expectedSize: ImageSize? = nil
+  ) {
     precondition(pixelLimit > 0, "pixelLimit must be positive")
     self.pixelLimit = pixelLimit
     self.appliesEXIFOrientation = appliesEXIFOrientation

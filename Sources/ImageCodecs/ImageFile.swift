@@ -87,14 +87,18 @@ public enum ImageFile {
 
   /// Encodes `image` as `format`. `quality` (1...100) applies to JPEG only.
   /// JPEG drops alpha and stores 16-bit images at 8 bits; PNG keeps both.
-  public static func encode(_ image: Image, as format: ImageFormat, quality: Int = 90)
+  public static func encode(
+    _ image: Image, as format: ImageFormat, quality: Int = 90
+  )
     throws(CodecError) -> [UInt8]
   {
     try encode(image, as: format, options: EncodeOptions(quality: quality))
   }
 
   /// Encodes `image` as `format` with all encoder settings.
-  public static func encode(_ image: Image, as format: ImageFormat, options: EncodeOptions)
+  public static func encode(
+    _ image: Image, as format: ImageFormat, options: EncodeOptions
+  )
     throws(CodecError) -> [UInt8]
   {
     try encodedBuffer(image, as: format, options: options).array
@@ -114,14 +118,18 @@ public enum ImageFile {
 
   /// Encodes `image` in the format named by `path`'s extension (.png, .jpg,
   /// .jpeg, any case) and writes it atomically.
-  public static func write(_ image: Image, to path: String, quality: Int = 90)
+  public static func write(
+    _ image: Image, to path: String, quality: Int = 90
+  )
     throws(CodecError)
   {
     try write(image, to: path, options: EncodeOptions(quality: quality))
   }
 
   /// Writes `image` to `path` with all encoder settings.
-  public static func write(_ image: Image, to path: String, options: EncodeOptions)
+  public static func write(
+    _ image: Image, to path: String, options: EncodeOptions
+  )
     throws(CodecError)
   {
     guard let format = ImageFormat(pathExtensionOf: path) else {
@@ -135,9 +143,10 @@ public enum ImageFile {
     }
   }
 
-  private static func encodedBuffer(_ image: Image, as format: ImageFormat,
-                                    options: EncodeOptions) throws(CodecError) -> ShimBuffer
-  {
+  private static func encodedBuffer(
+    _ image: Image, as format: ImageFormat,
+    options: EncodeOptions
+  ) throws(CodecError) -> ShimBuffer {
     switch format {
     case .png: return try PNGCodec.encode(image, compressionLevel: options.pngCompressionLevel)
     case .jpeg: return try JPEGCodec.encode(image, quality: options.quality)

@@ -7,8 +7,10 @@ import _CodecShims
 /// A file that ends early is an error, not a gray-padded image; so is other
 /// damaged data libjpeg would fill with gray, unless the decode is lenient.
 enum JPEGCodec {
-  static func decode(_ bytes: UnsafeBufferPointer<UInt8>, path: String,
-                     options: DecodeOptions, warning: (CodecWarning) -> Void)
+  static func decode(
+    _ bytes: UnsafeBufferPointer<UInt8>, path: String,
+    options: DecodeOptions, warning: (CodecWarning) -> Void
+  )
     throws(CodecError) -> Image
   {
     var info = cvz_image_info()
@@ -57,8 +59,9 @@ enum JPEGCodec {
     var buffer = cvz_buffer()
     var error = cvz_error()
     let status = source.samples8.withUnsafeBufferPointer { samples in
-      cvz_jpeg_encode(samples.baseAddress, UInt32(source.width), UInt32(source.height),
-                      Int32(source.channels), Int32(quality), &buffer, &error)
+      cvz_jpeg_encode(
+        samples.baseAddress, UInt32(source.width), UInt32(source.height),
+        Int32(source.channels), Int32(quality), &buffer, &error)
     }
     guard status == 0 else { throw .encodeFailed(.jpeg, message: error.text) }
     return ShimBuffer(buffer)

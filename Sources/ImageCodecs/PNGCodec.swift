@@ -10,8 +10,10 @@ import _CodecShims
 enum PNGCodec {
   static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
-  static func decode(_ bytes: UnsafeBufferPointer<UInt8>, path: String,
-                     options: DecodeOptions) throws(CodecError) -> Image {
+  static func decode(
+    _ bytes: UnsafeBufferPointer<UInt8>, path: String,
+    options: DecodeOptions
+  ) throws(CodecError) -> Image {
     // Read from the chunks as they are, before libpng checks them: a bad
     // eXIf chunk is ignored, and fuzzing reaches this parser on every input.
     let orientation = options.appliesEXIFOrientation ? EXIFOrientation(png: bytes) : nil
@@ -59,13 +61,15 @@ enum PNGCodec {
     let status: Int32
     if image.bitDepth == .sixteen {
       status = image.samples16.withUnsafeBytes { raw in
-        cvz_png_encode(raw.baseAddress, UInt32(image.width), UInt32(image.height),
-                       Int32(image.channels), 16, Int32(compressionLevel), &buffer, &error)
+        cvz_png_encode(
+          raw.baseAddress, UInt32(image.width), UInt32(image.height),
+          Int32(image.channels), 16, Int32(compressionLevel), &buffer, &error)
       }
     } else {
       status = image.samples8.withUnsafeBytes { raw in
-        cvz_png_encode(raw.baseAddress, UInt32(image.width), UInt32(image.height),
-                       Int32(image.channels), 8, Int32(compressionLevel), &buffer, &error)
+        cvz_png_encode(
+          raw.baseAddress, UInt32(image.width), UInt32(image.height),
+          Int32(image.channels), 8, Int32(compressionLevel), &buffer, &error)
       }
     }
     guard status == 0 else { throw .encodeFailed(.png, message: error.text) }

@@ -23,8 +23,10 @@ extension CodecError {
   }
 
   /// Checks a header's size against `limit` before any pixel buffer exists.
-  static func checkSize(width: Int, height: Int, limit: Int, path: String,
-                        format: ImageFormat) throws(CodecError) {
+  static func checkSize(
+    width: Int, height: Int, limit: Int, path: String,
+    format: ImageFormat
+  ) throws(CodecError) {
     guard width > 0, height > 0 else {
       throw .corrupt(path, format, message: "image is \(width)×\(height), it has no pixels")
     }
@@ -42,7 +44,8 @@ extension CodecError {
   ) throws(CodecError) {
     guard let expected = options.expectedSize else { return }
     let turned = orientation?.swapsAxes ?? false
-    let size = turned ? ImageSize(width: height, height: width) : ImageSize(width: width, height: height)
+    let size =
+      turned ? ImageSize(width: height, height: width) : ImageSize(width: width, height: height)
     guard size == expected else {
       throw .unexpectedSize(
         path, width: size.width, height: size.height, expectedWidth: expected.width,

@@ -41,7 +41,9 @@ public enum BuiltinKernel: String, CaseIterable, Sendable {
   ///
   /// - Throws: `.invalidParameter` for sigma ≤ 0 or not finite, size < 1, or a
   ///   Gaussian/box larger than 1023 taps a side.
-  public func operation(sigma: Double? = nil, size: Int? = nil) throws(KernelError)
+  public func operation(
+    sigma: Double? = nil, size: Int? = nil
+  ) throws(KernelError)
     -> FilterOperation
   {
     switch self {

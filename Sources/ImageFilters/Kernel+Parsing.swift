@@ -67,7 +67,9 @@ extension Kernel {
     return values
   }
 
-  private static func parseValue(_ token: String, row: Int, column: Int) throws(KernelError)
+  private static func parseValue(
+    _ token: String, row: Int, column: Int
+  ) throws(KernelError)
     -> Float
   {
     let parts = token.split(separator: "/", omittingEmptySubsequences: false)

@@ -100,7 +100,9 @@ struct ByteReader {
     return value
   }
 
-  mutating func string(_ what: String, maximumLength: Int = 1 << 20) throws(ByteReaderError)
+  mutating func string(
+    _ what: String, maximumLength: Int = 1 << 20
+  ) throws(ByteReaderError)
     -> String
   {
     let length = Int(try u32("length of \(what)"))

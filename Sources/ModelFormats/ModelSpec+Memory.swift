@@ -21,7 +21,9 @@ extension ModelSpec {
   /// - each sample's input and every layer's output, kept for backward,
   ///   plus the two largest again for the gradients flowing through.
   /// The data set is not included (see the caller).
-  public func trainingMemory(batchSize: Int, optimizer: OptimizerConfiguration)
+  public func trainingMemory(
+    batchSize: Int, optimizer: OptimizerConfiguration
+  )
     -> MemoryEstimate
   {
     let weights = parameterMemory

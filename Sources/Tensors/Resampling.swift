@@ -50,7 +50,9 @@ public enum Resampling {
 
   /// For each output index, the first input index it reads and the weights
   /// of the inputs from there on (Pillow's `precompute_coeffs`).
-  static func coefficients(inputSize: Int, outputSize: Int)
+  static func coefficients(
+    inputSize: Int, outputSize: Int
+  )
     -> (first: [Int], weights: [[Double]])
   {
     let scale = Double(inputSize) / Double(outputSize)

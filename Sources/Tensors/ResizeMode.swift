@@ -22,12 +22,16 @@ public enum ResizeMode: String, CaseIterable, Sendable {
   ///
   /// Scaled sizes are rounded to the nearest pixel and the window centred,
   /// its offset rounded down.
-  func layout(height: Int, width: Int, toHeight: Int, toWidth: Int)
+  func layout(
+    height: Int, width: Int, toHeight: Int, toWidth: Int
+  )
     -> (height: Int, width: Int, top: Int, left: Int)?
   {
     let scaleY = Double(toHeight) / Double(height)
     let scaleX = Double(toWidth) / Double(width)
-    func scaled(_ side: Int, _ scale: Double) -> Int { max(1, Int((Double(side) * scale).rounded())) }
+    func scaled(_ side: Int, _ scale: Double) -> Int {
+      max(1, Int((Double(side) * scale).rounded()))
+    }
     switch self {
     case .none:
       return nil

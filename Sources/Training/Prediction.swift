@@ -11,7 +11,9 @@ public struct ClassProbability: Equatable, Sendable {
 
   /// The `k` most probable classes of one row of probabilities, most
   /// probable first, ties by lower class index.
-  public static func ranked(_ probabilities: [Float], k: Int, classNames: [String] = [])
+  public static func ranked(
+    _ probabilities: [Float], k: Int, classNames: [String] = []
+  )
     -> [ClassProbability]
   {
     precondition(k >= 1, "k must be at least 1")

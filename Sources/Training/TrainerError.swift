@@ -68,9 +68,11 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
     case .diverged(let what, let epoch, let batch, let batches, let checkpoint, let kept):
       let saved =
         checkpoint.map { path in
-          kept == 0 ? "; nothing was saved to \(path)" : "; \(path) keeps epoch \(kept), the last good one"
+          kept == 0
+            ? "; nothing was saved to \(path)" : "; \(path) keeps epoch \(kept), the last good one"
         } ?? ""
-      let when = batch.map { "at epoch \(epoch), batch \($0) of \(batches)" } ?? "during epoch \(epoch)"
+      let when =
+        batch.map { "at epoch \(epoch), batch \($0) of \(batches)" } ?? "during epoch \(epoch)"
       return "training diverged: \(what) \(when)" + saved + "; lower the learning rate"
     }
   }

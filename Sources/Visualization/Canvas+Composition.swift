@@ -25,9 +25,10 @@ extension Canvas {
     let room = maxWidth.map { $0 - 2 * margin } ?? Int.max
     let titleLines = title.map { BitmapFont.wrap($0, width: room / 2) } ?? []
     let titleWidth = 2 * (titleLines.map { BitmapFont.width(of: $0) }.max() ?? 0)
-    let captionLines = caption.map {
-      BitmapFont.wrap($0, width: min(max(contentWidth, titleWidth, 240), room))
-    } ?? []
+    let captionLines =
+      caption.map {
+        BitmapFont.wrap($0, width: min(max(contentWidth, titleWidth, 240), room))
+      } ?? []
     let captionWidth = captionLines.map { BitmapFont.width(of: $0) }.max() ?? 0
     let titleLineHeight = 2 * BitmapFont.lineHeight
     let titleHeight = titleLines.isEmpty ? 0 : titleLines.count * titleLineHeight + 6

@@ -67,7 +67,8 @@ public struct ConfusionMatrixPlot: Sendable {
     let left = Self.margin + BitmapFont.glyphHeight + Self.spacing + nameWidth + Self.spacing
     let matrixSide = n * cell
     // The axis names may be longer than a small matrix is wide or high.
-    let predictedRight = max(left, left + (matrixSide - BitmapFont.width(of: "predicted")) / 2)
+    let predictedRight =
+      max(left, left + (matrixSide - BitmapFont.width(of: "predicted")) / 2)
       + BitmapFont.width(of: "predicted")
     let trueBottom =
       max(top, top + (matrixSide - BitmapFont.width(of: "true")) / 2) + BitmapFont.width(of: "true")
@@ -95,7 +96,8 @@ public struct ConfusionMatrixPlot: Sendable {
       y: 8 + 2 * BitmapFont.glyphHeight + 8, Self.ink)
     let trueLabel = "true"
     canvas.verticalText(
-      trueLabel, x: Self.margin, y: max(g.top, g.top + (side - BitmapFont.width(of: trueLabel)) / 2),
+      trueLabel, x: Self.margin,
+      y: max(g.top, g.top + (side - BitmapFont.width(of: trueLabel)) / 2),
       Self.ink)
     for row in 0..<n {
       let total = counts[row].reduce(0, +)

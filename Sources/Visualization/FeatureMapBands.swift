@@ -208,7 +208,9 @@ extension FeatureMapBands {
   /// to `GridTile.downsampled(by: factor)` of the whole maps, and the
   /// channel with the largest mean (`FeatureMaps.strongestChannel` of the
   /// whole maps, summed in the same order).
-  public func run(model: ModelFile, input: Tensor) throws(VisualizationError)
+  public func run(
+    model: ModelFile, input: Tensor
+  ) throws(VisualizationError)
     -> (maps: Tensor, strongestChannel: Int)
   {
     let shape = shrunkShape
@@ -226,8 +228,9 @@ extension FeatureMapBands {
             let row = plane + (y - band.outputStart) * width
             for x in 0..<width { sums[k] += values[row + x] }
           }
-          for shownY in (band.outputRows.lowerBound / factor)..<min(
-            (band.outputRows.upperBound + factor - 1) / factor, shrunkHeight)
+          for shownY
+            in (band.outputRows.lowerBound / factor)..<min(
+              (band.outputRows.upperBound + factor - 1) / factor, shrunkHeight)
           {
             let rows = (shownY * factor)..<min(height, (shownY + 1) * factor)
             for shownX in 0..<shrunkWidth {

@@ -42,7 +42,8 @@ public enum FeatureMaps {
       // Small maps (MNIST's 26×26) are enlarged to about 96 px; shrunk
       // photo-sized maps are shown as they are.
       grid.scale =
-        scale ?? (factor > 1
+        scale
+        ?? (factor > 1
           ? 1
           : GridLayout.automaticScale(
             tileWidth: shrunk[0].width, tileHeight: shrunk[0].height, target: 96))

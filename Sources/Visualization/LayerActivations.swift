@@ -14,7 +14,9 @@ public enum LayerActivations {
   /// The output of layer `index` for `input` (1, C, H, W), where C is the
   /// model's input channels and H × W any size the windows fit in. Runs the
   /// model's network up to that row's tensor (`Network.activation(of:for:)`).
-  public static func compute(model: ModelFile, input: Tensor, through index: Int)
+  public static func compute(
+    model: ModelFile, input: Tensor, through index: Int
+  )
     throws(VisualizationError) -> Tensor
   {
     let spec = model.spec
@@ -52,7 +54,9 @@ public enum LayerActivations {
   }
 
   /// The kernel (HWIO) and bias of spec layer `index`, which must be a Conv2D.
-  public static func convolution(_ model: ModelFile, layer index: Int)
+  public static func convolution(
+    _ model: ModelFile, layer index: Int
+  )
     throws(VisualizationError) -> (name: String, kernel: Tensor, bias: Tensor)
   {
     let spec = model.spec
@@ -67,7 +71,9 @@ public enum LayerActivations {
     return (name, kernel, bias)
   }
 
-  private static func weights(_ model: ModelFile, layer name: String)
+  private static func weights(
+    _ model: ModelFile, layer name: String
+  )
     throws(VisualizationError) -> (Tensor, Tensor)
   {
     guard let kernel = model.parameters.first(where: { $0.name == name + "/kernel" }),

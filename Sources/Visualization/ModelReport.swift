@@ -83,7 +83,9 @@ public enum ModelReport {
       numericColumns: [2])
   }
 
-  private static func curvesSection(_ history: [EpochRecord], into page: inout HTMLReport)
+  private static func curvesSection(
+    _ history: [EpochRecord], into page: inout HTMLReport
+  )
     throws(VisualizationError)
   {
     page.heading("Training")
@@ -147,7 +149,9 @@ public enum ModelReport {
     }
   }
 
-  private static func filtersSection(_ file: ModelFile, into page: inout HTMLReport)
+  private static func filtersSection(
+    _ file: ModelFile, into page: inout HTMLReport
+  )
     throws(VisualizationError)
   {
     page.heading("Filters")

@@ -39,7 +39,9 @@ public enum NumPyFile {
   }
 
   /// Writes the array atomically to `path`.
-  public static func write(shape: [Int], values: [Float], to path: String)
+  public static func write(
+    shape: [Int], values: [Float], to path: String
+  )
     throws(VisualizationError)
   {
     do {

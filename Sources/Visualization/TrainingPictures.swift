@@ -8,7 +8,9 @@ public enum TrainingPictures {
   /// Writes `PREFIX-loss.png` and `PREFIX-accuracy.png` (training and, when
   /// present, validation curves per epoch) and returns their paths. An empty
   /// history writes nothing.
-  public static func writeCurves(_ history: [EpochRecord], pathPrefix: String)
+  public static func writeCurves(
+    _ history: [EpochRecord], pathPrefix: String
+  )
     throws(VisualizationError) -> [String]
   {
     guard !history.isEmpty else { return [] }

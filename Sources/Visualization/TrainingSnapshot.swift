@@ -20,7 +20,9 @@ public struct SnapshotFiles: Equatable, Sendable {
 ///
 /// The model is a file, such as the checkpoint `convviz train` writes at the
 /// end of every epoch.
-public func writeTrainingSnapshot(model: ModelFile, probe: Tensor, epoch: Int, folder: String)
+public func writeTrainingSnapshot(
+  model: ModelFile, probe: Tensor, epoch: Int, folder: String
+)
   throws(VisualizationError) -> SnapshotFiles
 {
   guard let index = LayerActivations.convolutionLayers(of: model.spec).first else {
@@ -31,7 +33,9 @@ public func writeTrainingSnapshot(model: ModelFile, probe: Tensor, epoch: Int, f
   return try writeSnapshotPictures(kernel: kernel, maps: maps, epoch: epoch, folder: folder)
 }
 
-private func writeSnapshotPictures(kernel: Tensor, maps: Tensor, epoch: Int, folder: String)
+private func writeSnapshotPictures(
+  kernel: Tensor, maps: Tensor, epoch: Int, folder: String
+)
   throws(VisualizationError) -> SnapshotFiles
 {
   let number = String(repeating: "0", count: max(0, 3 - String(epoch).count)) + String(epoch)
@@ -45,7 +49,9 @@ private func writeSnapshotPictures(kernel: Tensor, maps: Tensor, epoch: Int, fol
 
 /// The two snapshot pictures. Their titles avoid insiders' words such as
 /// "probe": the maps are of one fixed training image.
-func snapshotPictures(kernel: Tensor, maps: Tensor, epoch: Int)
+func snapshotPictures(
+  kernel: Tensor, maps: Tensor, epoch: Int
+)
   -> (filters: Picture, featureMaps: Picture)
 {
   (

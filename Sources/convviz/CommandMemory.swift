@@ -53,7 +53,9 @@ enum CommandMemory {
   /// by whoever computes them) as a grid: the grid's copy of the maps, its
   /// tiles shrunk to at most `maxTileSide` (and at least the 96 px small
   /// maps are enlarged to), and the picture of those tiles.
-  static func featureMapPicture(channels: Int, height: Int, width: Int, maxTileSide: Int)
+  static func featureMapPicture(
+    channels: Int, height: Int, width: Int, maxTileSide: Int
+  )
     -> MemoryEstimate
   {
     let copy = MemoryEstimate.floats(channels, height, width)
@@ -75,7 +77,9 @@ enum CommandMemory {
 
   /// The most megapixels an image may have for an estimate that grows with
   /// its pixels to fit `budget` ("shrink the photo to N megapixels").
-  static func fittingMegapixels(_ estimate: MemoryEstimate, pixels: Int, budget: MemoryBudget)
+  static func fittingMegapixels(
+    _ estimate: MemoryEstimate, pixels: Int, budget: MemoryBudget
+  )
     -> Double?
   {
     guard let bytes = estimate.bytes, bytes > 0, pixels > 0 else { return nil }

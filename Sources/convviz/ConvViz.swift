@@ -8,7 +8,8 @@ import ArgumentParser
 struct ConvViz: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "convviz",
-    abstract: "Make convolution visible: filter images, train small CNNs, and see what they learned.",
+    abstract:
+      "Make convolution visible: filter images, train small CNNs, and see what they learned.",
     discussion: """
       Exit status: 0 on success, 1 when a file or the work itself fails, 64 for a bad \
       command line. Every error is one line starting `convviz: error:`.

@@ -106,7 +106,9 @@ struct DumpWeights: ParsableCommand {
     }
     let summaryPath = Path.join(weightsFolder, "summary.txt")
     try NamedPath.refuseCollisions(
-      outputs: (pictures + npyFiles + [summaryPath]).map { NamedPath(role: "the output", path: $0) },
+      outputs: (pictures + npyFiles + [summaryPath]).map {
+        NamedPath(role: "the output", path: $0)
+      },
       inputs: [NamedPath(role: "the model", path: model)])
     try Folder.create(weightsFolder)
 

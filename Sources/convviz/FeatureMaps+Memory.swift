@@ -55,13 +55,14 @@ extension CommandMemory {
   ) -> MemoryEstimate {
     let input = FeatureShape.image(height: photo.height, width: photo.width, channels: channels)
     if let bands {
-      let band = bands.bands.map {
-        spec.inferenceMemory(
-          batchSize: 1,
-          input: .image(height: $0.inputRows.count, width: photo.width, channels: channels),
-          through: layer)
-          + .floats(channels, $0.inputRows.count, photo.width)
-      }.max() ?? .zero
+      let band =
+        bands.bands.map {
+          spec.inferenceMemory(
+            batchSize: 1,
+            input: .image(height: $0.inputRows.count, width: photo.width, channels: channels),
+            through: layer)
+            + .floats(channels, $0.inputRows.count, photo.width)
+        }.max() ?? .zero
       let shrunk = bands.shrunkShape
       return photoTensor(photo, channels: channels) + band + .floats(shrunk.count)
         + mapPictures(
@@ -88,7 +89,9 @@ extension CommandMemory {
 
   /// "or shrink the photo (7360×4912) to about 2.10 megapixels": what fits
   /// `budget` when the estimate grows with the photo's pixels.
-  static func shrinkHint(_ estimate: MemoryEstimate, photo: Image, budget: MemoryBudget)
+  static func shrinkHint(
+    _ estimate: MemoryEstimate, photo: Image, budget: MemoryBudget
+  )
     -> String?
   {
     fittingMegapixels(estimate, pixels: photo.width * photo.height, budget: budget).map {

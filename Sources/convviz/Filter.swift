@@ -60,14 +60,18 @@ struct Filter: ParsableCommand {
 
   @Option(
     parsing: .unconditional,
-    help: "valid: no padding, so a 3×3 kernel turns W×H into (W−2)×(H−2); same: keep W×H at stride 1; N: N pixels on every side.",
+    help:
+      "valid: no padding, so a 3×3 kernel turns W×H into (W−2)×(H−2); same: keep W×H at stride 1; N: N pixels on every side.",
     transform: Padding.parse)
   var padding: Padding = .valid
 
   @Option(help: "Value of pixels outside the image (reflect mirrors without repeating the edge).")
   var border: Border = .zero
 
-  @Option(help: "How results become pixels: clamp (cut to 0..255), normalize (min..max onto 0..255), abs (|v|, then cut).")
+  @Option(
+    help:
+      "How results become pixels: clamp (cut to 0..255), normalize (min..max onto 0..255), abs (|v|, then cut)."
+  )
   var range: RangeMode = .clamp
 
   @Flag(help: "Convert colour images to gray (ITU-R 601 luma) before filtering.")
@@ -129,7 +133,8 @@ struct Filter: ParsableCommand {
     }
     if let format, let named, format != named {
       throw ValidationError(
-        "--format \(format.rawValue) contradicts -o \(output ?? ""), which names a \(named.name) file")
+        "--format \(format.rawValue) contradicts -o \(output ?? ""), which names a \(named.name) file"
+      )
     }
     let encoding = named ?? format ?? .png
     if quality != nil && encoding != .jpeg {

@@ -26,7 +26,9 @@ struct FilterWork: Sendable {
     return lines
   }
 
-  private func process(_ source: InputImage, index: Int, into lines: inout [OrderedReport.Line])
+  private func process(
+    _ source: InputImage, index: Int, into lines: inout [OrderedReport.Line]
+  )
     throws
   {
     var clock = Stopwatch()
@@ -36,7 +38,8 @@ struct FilterWork: Sendable {
     for (position, operation) in operations.enumerated() {
       let geometry: FilterGeometry
       do {
-        geometry = try FilterGeometry(operation: operation.operation, image: image, options: options)
+        geometry = try FilterGeometry(
+          operation: operation.operation, image: image, options: options)
       } catch {
         throw CommandFailure("\(source.path): \(error)")
       }
@@ -45,7 +48,8 @@ struct FilterWork: Sendable {
         lines.append(
           .warning(
             "\(source.path): stride \(options.stride) does not divide the padded size; the last "
-              + "\(dropped.x) column(s) and \(dropped.y) row(s) are dropped (floor, as Keras does)"))
+              + "\(dropped.x) column(s) and \(dropped.y) row(s) are dropped (floor, as Keras does)")
+        )
       }
       try checkOutput(geometry, of: image, operation: operation, source: source)
       _ = clock.lap()
@@ -78,7 +82,8 @@ struct FilterWork: Sendable {
       timing("filter", filterTime, what, into: &lines)
       timing("encode", encodeTime, what, into: &lines)
       timing("write", writeTime, what, into: &lines)
-      let wrote = "wrote \(shownDestination) (\(filtered.width)×\(filtered.height), \(operation.name))"
+      let wrote =
+        "wrote \(shownDestination) (\(filtered.width)×\(filtered.height), \(operation.name))"
       // With -o - the image itself is on stdout: the line goes beside the
       // other messages.
       lines.append(destination == "-" ? .note(wrote) : .result(wrote))

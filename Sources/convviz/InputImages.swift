@@ -26,7 +26,9 @@ enum InputImage: Equatable {
   /// Expands command-line inputs: files stay, folders give their PNG and
   /// JPEG files (sorted), `mnist:PATH#INDEX` names one IDX image. Every
   /// file or folder left out is noted.
-  static func expand(_ arguments: [String], listing: FolderListing = FolderListing()) throws
+  static func expand(
+    _ arguments: [String], listing: FolderListing = FolderListing()
+  ) throws
     -> [InputImage]
   {
     var inputs: [InputImage] = []
@@ -128,7 +130,8 @@ enum InputImage: Equatable {
       return ((path as NSString).lastPathComponent as NSString).deletingPathExtension
     case .idx(let path, let index):
       var name = (path as NSString).lastPathComponent
-      for suffix in [".gz", "-idx3-ubyte", "-idx1-ubyte", ".idx3-ubyte", ".idx"] where name.hasSuffix(suffix) {
+      for suffix in [".gz", "-idx3-ubyte", "-idx1-ubyte", ".idx3-ubyte", ".idx"]
+      where name.hasSuffix(suffix) {
         name.removeLast(suffix.count)
       }
       return "\(name)-\(index)"

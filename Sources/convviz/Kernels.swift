@@ -46,7 +46,8 @@ struct Kernels: ParsableCommand {
     let cells = kernel.matrix.map { row in row.map(formatNumber) }
     let width = cells.joined().map(\.count).max() ?? 1
     return cells.map { row in
-      indent + "[ " + row.map { String(repeating: " ", count: width - $0.count) + $0 }
+      indent + "[ "
+        + row.map { String(repeating: " ", count: width - $0.count) + $0 }
         .joined(separator: "  ") + " ]\n"
     }.joined()
   }

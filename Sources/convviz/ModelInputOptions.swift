@@ -64,7 +64,8 @@ extension LabelsOption {
         decodeOptions: decodeOptions)
     }
     return try load(
-      folder, format: format, limit: limit, channels: channels == 1 || channels == 3 ? channels : nil,
+      folder, format: format, limit: limit,
+      channels: channels == 1 || channels == 3 ? channels : nil,
       size: SampleSize(height: height, width: width, resize: resize), seed: seed,
       decodeOptions: decodeOptions)
   }
@@ -72,7 +73,9 @@ extension LabelsOption {
 
 extension DataOptions {
   /// `--data` read by `LabelsOption.load`, with `--format` and `--limit`.
-  func load(channels: Int?, size: SampleSize?, seed: UInt64, labels: LabelsOption) throws
+  func load(
+    channels: Int?, size: SampleSize?, seed: UInt64, labels: LabelsOption
+  ) throws
     -> DatasetSplits
   {
     try labels.load(
@@ -81,7 +84,9 @@ extension DataOptions {
   }
 
   /// `--data` shaped for a model with `spec`'s input.
-  func load(for spec: ModelSpec, resize: ResizeMode, seed: UInt64, labels: LabelsOption) throws
+  func load(
+    for spec: ModelSpec, resize: ResizeMode, seed: UInt64, labels: LabelsOption
+  ) throws
     -> DatasetSplits
   {
     try labels.load(

@@ -58,8 +58,9 @@ enum OutputPaths {
   /// `-o -` for a command that writes several files.
   static func refuseStandardOutput(_ folder: String) throws {
     if folder == "-" {
-      throw ValidationError("-o - (standard output) takes one image or page; this command writes "
-        + "several files: give a folder")
+      throw ValidationError(
+        "-o - (standard output) takes one image or page; this command writes "
+          + "several files: give a folder")
     }
   }
 

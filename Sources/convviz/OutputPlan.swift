@@ -23,7 +23,8 @@ struct OutputPlan: Sendable {
   /// `single`: the command line names one image file and one kernel (a
   /// folder input means a folder output, however many images it holds).
   init(
-    output: String?, format requested: ImageFormat?, sources: [InputImage], operationNames: [String],
+    output: String?, format requested: ImageFormat?, sources: [InputImage],
+    operationNames: [String],
     single: Bool
   ) throws {
     let count = sources.count * operationNames.count
@@ -34,7 +35,8 @@ struct OutputPlan: Sendable {
         + "\(plural(operationNames.count, "kernel")))"
     if output == "-" {
       guard single else {
-        throw ValidationError("-o - writes one image to standard output, but this run writes \(what)")
+        throw ValidationError(
+          "-o - writes one image to standard output, but this run writes \(what)")
       }
       target = .standardOutput
       format = requested ?? .png

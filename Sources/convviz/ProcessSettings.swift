@@ -3,7 +3,7 @@ import COpenBLAS
 import _Runtime
 
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 /// Settings that change the whole process, so the executable makes them
@@ -17,7 +17,8 @@ enum ProcessSettings {
   /// `CONVVIZ_THREADS`. Throws `ValidationError` when the variable is set
   /// but not a whole number of at least 1.
   static func apply() throws {
-    let threads = try threadCount(fromEnvironment: getenv(threadsVariable).map { String(cString: $0) })
+    let threads = try threadCount(
+      fromEnvironment: getenv(threadsVariable).map { String(cString: $0) })
     openblas_set_num_threads(1)
     cvz_keep_large_buffers_in_heap()
     if let threads { cvz_set_threads(Int32(clamping: threads)) }
@@ -28,7 +29,8 @@ enum ProcessSettings {
   static func threadCount(fromEnvironment value: String?) throws -> Int? {
     guard let value, !value.isEmpty else { return nil }
     guard let count = Int(value), count >= 1 else {
-      throw ValidationError("\(threadsVariable) must be a whole number of at least 1, got '\(value)'")
+      throw ValidationError(
+        "\(threadsVariable) must be a whole number of at least 1, got '\(value)'")
     }
     return count
   }

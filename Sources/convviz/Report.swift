@@ -97,7 +97,9 @@ struct Report: ParsableCommand {
 
   /// The test split of `folder` (all of it without one), shaped for the
   /// model and with its classes matched to the model's by name.
-  private func evaluationData(_ file: ModelFile, folder: String) throws
+  private func evaluationData(
+    _ file: ModelFile, folder: String
+  ) throws
     -> ModelReport.EvaluationData
   {
     let splits = try labels.load(

@@ -46,7 +46,8 @@ enum Terminal {
   /// from control characters other than line breaks.
   static func block(_ text: String, toStandardError: Bool) {
     shared.write(
-      escaped(text, keepingLineBreaks: true), to: toStandardError ? .standardError : .standardOutput)
+      escaped(text, keepingLineBreaks: true), to: toStandardError ? .standardError : .standardOutput
+    )
   }
 
   /// Raw bytes on stdout: an image or page written with `-o -`.

@@ -32,8 +32,9 @@ extension Train {
     do {
       try checkOptimizerOptions(for: optimizer.kind)
     } catch {
-      throw CommandFailure.usage("the checkpoint's optimizer is \(optimizer.kind.rawValue): "
-        + "\(CommandFailure(error).description)")
+      throw CommandFailure.usage(
+        "the checkpoint's optimizer is \(optimizer.kind.rawValue): "
+          + "\(CommandFailure(error).description)")
     }
     try same("--learning-rate", learningRate, optimizer.learningRate)
     switch optimizer {

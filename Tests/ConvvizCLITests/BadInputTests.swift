@@ -62,7 +62,8 @@ final class BadInputTests: XCTestCase {
     try assertFilterFails(huge, mentioning: "20000")
     // Raising the limit lets the header through; the missing pixel data is
     // then the error, and nothing near 400 megapixels was allocated up front.
-    try assertFilterFails(tinyLimitVictim(scratch), mentioning: "limit", extra: ["--max-pixels", "100"])
+    try assertFilterFails(
+      tinyLimitVictim(scratch), mentioning: "limit", extra: ["--max-pixels", "100"])
   }
 
   private func tinyLimitVictim(_ scratch: ScratchFolder) throws -> String {
@@ -113,7 +114,9 @@ final class BadInputTests: XCTestCase {
       throw XCTSkip("cannot mount a tmpfs here")
     }
     defer { _ = run("/bin/umount", [mountPoint]) }
-    let result = try ConvvizBinary.run(["filter", "-k", "identity", "--padding", "same", rocket, "-o", mountPoint + "/out.png"])
+    let result = try ConvvizBinary.run([
+      "filter", "-k", "identity", "--padding", "same", rocket, "-o", mountPoint + "/out.png",
+    ])
     XCTAssertEqual(result.status, 1, result.standardError)
     XCTAssertTrue(result.standardError.contains("out.png"), result.standardError)
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mountPoint), [])
@@ -179,21 +182,29 @@ final class BadModelAndDataTests: XCTestCase {
   ) throws {
     let result = try ConvvizBinary.run(arguments)
     XCTAssertEqual(result.status, 1, result.standardError, file: file, line: line)
-    XCTAssertEqual(result.standardError.split(separator: "\n").count, 1, result.standardError, file: file, line: line)
-    XCTAssertTrue(result.standardError.contains(needle), result.standardError, file: file, line: line)
+    XCTAssertEqual(
+      result.standardError.split(separator: "\n").count, 1, result.standardError, file: file,
+      line: line)
+    XCTAssertTrue(
+      result.standardError.contains(needle), result.standardError, file: file, line: line)
   }
 
   func testModelFileWithAFlippedByteOrCutShort() throws {
     let scratch = try ScratchFolder()
-    let good = [UInt8](try Data(contentsOf: repositoryRoot.appendingPathComponent("Fuzz/corpus/model-file/tiny-conv.bin")))
-    XCTAssertEqual(try ConvvizBinary.run(["summary", writeFile(good, scratch.file("good.bin"))]).status, 0)
+    let good = [UInt8](
+      try Data(
+        contentsOf: repositoryRoot.appendingPathComponent("Fuzz/corpus/model-file/tiny-conv.bin")))
+    XCTAssertEqual(
+      try ConvvizBinary.run(["summary", writeFile(good, scratch.file("good.bin"))]).status, 0)
     for offset in [9, good.count / 2, good.count - 1] {
       var flipped = good
       flipped[offset] ^= 0x20
-      try assertOneLineFailure(["summary", writeFile(flipped, scratch.file("flipped.bin"))], mentioning: "flipped.bin")
+      try assertOneLineFailure(
+        ["summary", writeFile(flipped, scratch.file("flipped.bin"))], mentioning: "flipped.bin")
     }
     try assertOneLineFailure(
-      ["summary", writeFile(Array(good.prefix(good.count - 7)), scratch.file("short.bin"))], mentioning: "short.bin")
+      ["summary", writeFile(Array(good.prefix(good.count - 7)), scratch.file("short.bin"))],
+      mentioning: "short.bin")
   }
 
   func testIDXCountMismatchAndEmptyClassFolder() throws {
@@ -201,20 +212,31 @@ final class BadModelAndDataTests: XCTestCase {
     let mnist = scratch.file("mnist")
     try FileManager.default.createDirectory(atPath: mnist, withIntermediateDirectories: true)
     // Header says 3 images of 2×2, the file holds 2.
-    let images: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2] + [UInt8](repeating: 7, count: 8)
+    let images: [UInt8] =
+      [0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2] + [UInt8](repeating: 7, count: 8)
     let labels: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3]
     _ = try writeFile(images, mnist + "/train-images-idx3-ubyte")
     _ = try writeFile(labels, mnist + "/train-labels-idx1-ubyte")
     try assertOneLineFailure(
-      ["train", "--model", "mnist-mlp", "--data", mnist, "--epochs", "1", "-o", scratch.file("m.bin")],
+      [
+        "train", "--model", "mnist-mlp", "--data", mnist, "--epochs", "1", "-o",
+        scratch.file("m.bin"),
+      ],
       mentioning: "train-images-idx3-ubyte")
 
     let folder = scratch.file("classes")
-    try FileManager.default.createDirectory(atPath: folder + "/cats", withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(atPath: folder + "/dogs", withIntermediateDirectories: true)
-    try ImageFile.write(Image(width: 28, height: 28, layout: .gray, samples: [UInt8](repeating: 9, count: 784)), to: folder + "/cats/a.png")
+    try FileManager.default.createDirectory(
+      atPath: folder + "/cats", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: folder + "/dogs", withIntermediateDirectories: true)
+    try ImageFile.write(
+      Image(width: 28, height: 28, layout: .gray, samples: [UInt8](repeating: 9, count: 784)),
+      to: folder + "/cats/a.png")
     try assertOneLineFailure(
-      ["train", "--model", "mnist-mlp", "--data", folder, "--epochs", "1", "-o", scratch.file("m.bin")],
+      [
+        "train", "--model", "mnist-mlp", "--data", folder, "--epochs", "1", "-o",
+        scratch.file("m.bin"),
+      ],
       mentioning: "dogs")
     XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.file("m.bin")))
   }

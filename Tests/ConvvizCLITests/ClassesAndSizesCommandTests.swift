@@ -73,9 +73,10 @@ final class ClassesAndSizesCommandTests: XCTestCase {
     XCTAssertTrue(dogs.stderr.hasPrefix("convviz: error: "), dogs.stderr)
     XCTAssertTrue(dogs.stderr.contains("does not know: dog (6 samples)"), dogs.stderr)
     XCTAssertEqual(dogs.stderr.split(separator: "\n").count, 1)
-    let skipped = try TrainingCLI.run([
-      "evaluate", model, "--data", folder.path + "/dogs", "--ignore-unknown-classes",
-    ] + picture)
+    let skipped = try TrainingCLI.run(
+      [
+        "evaluate", model, "--data", folder.path + "/dogs", "--ignore-unknown-classes",
+      ] + picture)
     XCTAssertEqual(skipped.status, 0, skipped.stderr)
     XCTAssertTrue(
       skipped.stdout.contains("skipped 6 samples of classes the model does not know: dog (6)"),
@@ -84,9 +85,10 @@ final class ClassesAndSizesCommandTests: XCTestCase {
 
     // --labels renames the data's classes, which then match by name.
     let names = try folder.write(Array("ship\ncat\n".utf8), to: "names.txt")
-    let renamed = try TrainingCLI.run([
-      "evaluate", model, "--data", folder.path + "/two", "--labels", names,
-    ] + picture)
+    let renamed = try TrainingCLI.run(
+      [
+        "evaluate", model, "--data", folder.path + "/two", "--labels", names,
+      ] + picture)
     XCTAssertEqual(renamed.status, 0, renamed.stderr)
     XCTAssertTrue(renamed.stdout.contains("accuracy 0.0000 (0/12)"), renamed.stdout)
 
@@ -198,7 +200,8 @@ final class ClassesAndSizesCommandTests: XCTestCase {
     let spec = try folder.write(Array(Self.spec.utf8), to: "s.txt")
     let base = ["train", "--model", spec, "--data", folder.path + "/three"]
     for value in ["inf", "nan", "0"] {
-      let result = try TrainingCLI.run(base + ["--learning-rate", value, "-o", folder.path + "/x.bin"])
+      let result = try TrainingCLI.run(
+        base + ["--learning-rate", value, "-o", folder.path + "/x.bin"])
       XCTAssertEqual(result.status, 64, "--learning-rate \(value): \(result.stderr)")
       XCTAssertTrue(
         result.stderr.contains("--learning-rate must be a finite number above 0"), result.stderr)

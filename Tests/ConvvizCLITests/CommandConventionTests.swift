@@ -95,7 +95,9 @@ final class CommandConventionTests: XCTestCase {
   func testReportOutputs() throws {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()
-    let stdout = try TrainingCLI.run(["report", fixture.model, "--sample", fixture.photo, "-o", "-"])
+    let stdout = try TrainingCLI.run([
+      "report", fixture.model, "--sample", fixture.photo, "-o", "-",
+    ])
     XCTAssertEqual(stdout.status, 0, stdout.stderr)
     XCTAssertTrue(stdout.stdout.hasPrefix("<!DOCTYPE html>"), String(stdout.stdout.prefix(80)))
     XCTAssertTrue(stdout.stdout.contains("<h2>Filters</h2>"))
@@ -174,7 +176,8 @@ final class CommandConventionTests: XCTestCase {
 }
 
 enum OutputRuleText {
-  static let start = "-o names the file when a command writes one file, and the folder when it writes several"
+  static let start =
+    "-o names the file when a command writes one file, and the folder when it writes several"
 }
 
 extension String {

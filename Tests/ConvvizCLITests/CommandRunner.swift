@@ -47,7 +47,9 @@ enum ConvvizBinary {
     process.standardError = err
     try process.run()
     let watchdog = DispatchWorkItem { if process.isRunning { process.interrupt() } }
-    if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog) }
+    if let timeout {
+      DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+    }
     // Read before waiting so a chatty command cannot fill the pipe and block.
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()

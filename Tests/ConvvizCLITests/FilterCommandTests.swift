@@ -23,7 +23,9 @@ final class FilterParsingTests: XCTestCase {
   }
 
   func testRepeatedKernelsAndPaddingValues() throws {
-    let filter = try Filter.parse(["--kernel", "blur", "-k", "1,0,-1;2,0,-2;1,0,-1", "--padding", "2", "a.png"])
+    let filter = try Filter.parse([
+      "--kernel", "blur", "-k", "1,0,-1;2,0,-2;1,0,-1", "--padding", "2", "a.png",
+    ])
     XCTAssertEqual(filter.kernel, ["blur", "1,0,-1;2,0,-2;1,0,-1"])
     XCTAssertEqual(filter.padding, .symmetric(2))
     XCTAssertThrowsError(try Filter.parse(["--padding", "-1", "a.png"]))
@@ -46,7 +48,8 @@ final class FilterParsingTests: XCTestCase {
     XCTAssertNil(try InputImage.parseIDXReference("photo.png"))
     XCTAssertThrowsError(try InputImage.parseIDXReference("mnist:data/x.gz"))
     XCTAssertThrowsError(try InputImage.parseIDXReference("mnist:data/x.gz#-1"))
-    XCTAssertEqual(InputImage.idx(path: "d/train-images-idx3-ubyte.gz", index: 3).stem, "train-images-3")
+    XCTAssertEqual(
+      InputImage.idx(path: "d/train-images-idx3-ubyte.gz", index: 3).stem, "train-images-3")
   }
 }
 
@@ -65,7 +68,8 @@ final class FilterCommandTests: XCTestCase {
       XCTAssertEqual([image.width, image.height], [26, 26])
       XCTAssertEqual(image.layout, .gray)
     }
-    XCTAssertTrue(result.standardOutput.contains("wrote \(scratch.file("train-images-3-blur.png"))"))
+    XCTAssertTrue(
+      result.standardOutput.contains("wrote \(scratch.file("train-images-3-blur.png"))"))
   }
 
   func testSeedExampleMatchesHandComputedBlurAndEdges() throws {
@@ -93,7 +97,10 @@ final class FilterCommandTests: XCTestCase {
     let scratch = try ScratchFolder()
     let destination = scratch.file("cam.jpg")
     let result = try ConvvizBinary.run(
-      ["filter", "-k", "sobel", "--padding", "same", "--border", "reflect", camera, "-o", destination])
+      [
+        "filter", "-k", "sobel", "--padding", "same", "--border", "reflect", camera, "-o",
+        destination,
+      ])
     XCTAssertEqual(result.status, 0, result.standardError)
     XCTAssertEqual(scratch.contents(), ["cam.jpg"])
     let image = try ImageFile.read(destination)
@@ -160,7 +167,8 @@ final class FilterCommandTests: XCTestCase {
       let lines = result.standardError.split(separator: "\n")
       XCTAssertEqual(lines.count, 1, "\(arguments): \(result.standardError)")
       XCTAssertTrue(lines.first?.hasPrefix("convviz: error: ") ?? false, result.standardError)
-      XCTAssertTrue(result.standardError.contains(mentions), "\(arguments): \(result.standardError)")
+      XCTAssertTrue(
+        result.standardError.contains(mentions), "\(arguments): \(result.standardError)")
       XCTAssertEqual(out.contents(), [], "\(arguments) left output behind")
     }
   }

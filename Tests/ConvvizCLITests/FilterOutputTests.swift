@@ -21,7 +21,8 @@ final class FilterOutputTests: XCTestCase {
     XCTAssertTrue(
       result.standardError.hasPrefix("convviz: error: "), result.standardError, file: file,
       line: line)
-    XCTAssertTrue(result.standardError.contains(needle), result.standardError, file: file, line: line)
+    XCTAssertTrue(
+      result.standardError.contains(needle), result.standardError, file: file, line: line)
     XCTAssertEqual(scratch.contents(), before, "nothing written", file: file, line: line)
   }
 
@@ -82,7 +83,8 @@ final class FilterOutputTests: XCTestCase {
       ["-k", "1,0,-1;2,0,-2;1,0,-1"], ["-k", "1,0,1;2,0,2;1,0,1"],
       ["-k", "blur", "--padding", "same", "--border", "reflect", "--range", "abs"],
     ] {
-      let result = try ConvvizBinary.run(["filter"] + options + [camera, "-o", "out/"], in: scratch.url)
+      let result = try ConvvizBinary.run(
+        ["filter"] + options + [camera, "-o", "out/"], in: scratch.url)
       XCTAssertEqual(result.status, 0, "\(options): \(result.standardError)")
     }
     XCTAssertEqual(
@@ -106,7 +108,8 @@ final class FilterOutputTests: XCTestCase {
     }
     let names = scratch.contents("out")
     XCTAssertEqual(names.count, 2, "\(names)")
-    XCTAssertTrue(names.allSatisfy { $0.count < 80 && $0.hasPrefix("camera-kernel-25x1-") }, "\(names)")
+    XCTAssertTrue(
+      names.allSatisfy { $0.count < 80 && $0.hasPrefix("camera-kernel-25x1-") }, "\(names)")
   }
 
   func testAnOutputThatWouldReplaceAnInputIsRefused() throws {
@@ -164,7 +167,8 @@ final class FilterOutputTests: XCTestCase {
     try FileManager.default.copyItem(atPath: camera, toPath: scratch.file("in/sub/camera.png"))
     let flat = try ConvvizBinary.run(["filter", "-k", "blur", "in", "-o", "flat"], in: scratch.url)
     XCTAssertEqual(flat.status, 0, flat.standardError)
-    XCTAssertTrue(flat.standardError.contains("skipping folder in/sub (--recursive"), flat.standardError)
+    XCTAssertTrue(
+      flat.standardError.contains("skipping folder in/sub (--recursive"), flat.standardError)
     XCTAssertEqual(scratch.contents("flat"), ["camera-blur.png"])
 
     let deep = try ConvvizBinary.run(
@@ -180,7 +184,9 @@ final class FilterOutputTests: XCTestCase {
     let names = (0..<8).map { "p\($0).png" }
     try FileManager.default.createDirectory(
       at: scratch.url.appendingPathComponent("in"), withIntermediateDirectories: true)
-    for name in names { try FileManager.default.copyItem(atPath: camera, toPath: scratch.file("in/" + name)) }
+    for name in names {
+      try FileManager.default.copyItem(atPath: camera, toPath: scratch.file("in/" + name))
+    }
     var outputs: [String] = []
     for _ in 0..<3 {
       let result = try ConvvizBinary.run(
@@ -197,7 +203,8 @@ final class FilterOutputTests: XCTestCase {
 
   func testStandardOutputTakesTheSingleImage() throws {
     let scratch = try ScratchFolder()
-    let result = try ConvvizBinary.run(["filter", "-k", "blur", camera, "-o", "-"], in: scratch.url)
+    let result = try ConvvizBinary.run(
+      ["filter", "-k", "blur", camera, "-o", "-"], in: scratch.url)
     XCTAssertEqual(result.status, 0, result.standardError)
     let image = try ImageFile.decode([UInt8](result.standardOutputBytes), name: "stdout")
     XCTAssertEqual([image.width, image.height], [510, 510])
@@ -218,9 +225,11 @@ final class FilterOutputTests: XCTestCase {
     try ImageFile.write(
       Image(width: 8, height: 8, layout: .gray, samples16: (0..<64).map { UInt16($0 * 1000) }),
       to: deep)
-    let jpeg = try ConvvizBinary.run(["filter", "-k", "blur", deep, "-o", "d.jpg"], in: scratch.url)
+    let jpeg = try ConvvizBinary.run(
+      ["filter", "-k", "blur", deep, "-o", "d.jpg"], in: scratch.url)
     XCTAssertEqual(jpeg.status, 0, jpeg.standardError)
-    XCTAssertTrue(jpeg.standardError.contains("convviz: note: \(deep) is 16-bit"), jpeg.standardError)
+    XCTAssertTrue(
+      jpeg.standardError.contains("convviz: note: \(deep) is 16-bit"), jpeg.standardError)
     let png = try ConvvizBinary.run(["filter", "-k", "blur", deep, "-o", "d.png"], in: scratch.url)
     XCTAssertEqual(png.standardError, "")
   }
@@ -232,9 +241,12 @@ final class FilterOutputTests: XCTestCase {
       ["filter", "-k", "blur", "-k", "edges", "--timings", camera, rocket, "-o", "t"],
       in: scratch.url)
     XCTAssertEqual(result.status, 0, result.standardError)
-    for (file, kernel) in [(camera, "blur"), (camera, "edges"), (rocket, "blur"), (rocket, "edges")] {
+    for (file, kernel) in [
+      (camera, "blur"), (camera, "edges"), (rocket, "blur"), (rocket, "edges"),
+    ] {
       XCTAssertTrue(
-        result.standardError.contains("ms (\(file), \(kernel))\n"), "\(file) \(kernel): \(result.standardError)")
+        result.standardError.contains("ms (\(file), \(kernel))\n"),
+        "\(file) \(kernel): \(result.standardError)")
     }
     XCTAssertTrue(result.standardError.contains("timing decode"), result.standardError)
   }

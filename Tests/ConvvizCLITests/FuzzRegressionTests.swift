@@ -40,7 +40,9 @@ final class FuzzRegressionTests: XCTestCase {
     XCTAssertEqual(Set(targets), Set(Self.replays.map(\.target)))
     let script = try String(
       contentsOf: repositoryRoot.appendingPathComponent("scripts/fuzz.sh"), encoding: .utf8)
-    for target in targets { XCTAssertTrue(script.contains(" \(target)"), "fuzz.sh lacks \(target)") }
+    for target in targets {
+      XCTAssertTrue(script.contains(" \(target)"), "fuzz.sh lacks \(target)")
+    }
   }
 
   func testEveryRegressionFolderBelongsToATargetAndHoldsInputs() throws {

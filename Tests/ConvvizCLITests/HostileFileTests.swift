@@ -41,7 +41,9 @@ final class HostileFileTests: XCTestCase {
     let fifo = scratch.file("pipe.png")
     XCTAssertEqual(mkfifo(fifo, 0o600), 0)
     for input in ["/dev/zero", fifo] {
-      let kind = input == fifo ? "is a FIFO (named pipe), not a regular file"
+      let kind =
+        input == fifo
+        ? "is a FIFO (named pipe), not a regular file"
         : "is a character device, not a regular file"
       try assertOneLineFailure(
         ["filter", input, "-o", scratch.file("out") + "/"], mentioning: [input, kind])
@@ -68,8 +70,10 @@ final class HostileFileTests: XCTestCase {
         ["filter", "-k", input, camera, "-o", scratch.file("out") + "/"],
         mentioning: [input, "cannot read kernel file (is a "])
       try assertOneLineFailure(
-        ["train", "--model", input, "--data", repositoryFile("data/mnist"), "-o",
-         scratch.file("m.bin")], mentioning: [input, "not a regular file"])
+        [
+          "train", "--model", input, "--data", repositoryFile("data/mnist"), "-o",
+          scratch.file("m.bin"),
+        ], mentioning: [input, "not a regular file"])
       try assertOneLineFailure(["summary", input], mentioning: [input, "not a regular file"])
     }
   }

@@ -13,7 +13,8 @@ final class KilledWriteTests: XCTestCase {
     let complete = scratch.file("complete.png")
     let output = scratch.file("out.png")
     let arguments = ["filter", "-k", "sobel", "--padding", "same", input, "-o"]
-    XCTAssertEqual(try ConvvizBinary.run(["filter", "-k", "identity", input, "-o", previous]).status, 0)
+    XCTAssertEqual(
+      try ConvvizBinary.run(["filter", "-k", "identity", input, "-o", previous]).status, 0)
     let start = Date()
     XCTAssertEqual(try ConvvizBinary.run(arguments + [complete]).status, 0)
     let duration = Date().timeIntervalSince(start)
@@ -36,7 +37,8 @@ final class KilledWriteTests: XCTestCase {
       kill(process.processIdentifier, SIGKILL)
       process.waitUntilExit()
       let now = try Data(contentsOf: URL(fileURLWithPath: output))
-      XCTAssertTrue(now == old || now == new, "kill \(k): out.png is neither file (\(now.count) bytes)")
+      XCTAssertTrue(
+        now == old || now == new, "kill \(k): out.png is neither file (\(now.count) bytes)")
     }
   }
 }

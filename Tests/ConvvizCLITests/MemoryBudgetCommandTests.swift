@@ -171,7 +171,7 @@ final class MemoryBudgetCommandTests: XCTestCase {
       padded,
       mentioning: [
         "\(tiny): the blur-pad20000 output would be 40002×40001 pixels, more than the limit "
-          + "of 178956970; raise it with --max-pixels",
+          + "of 178956970; raise it with --max-pixels"
       ])
     // Inside the pixel limit (6002×6001) but not the budget.
     let budgeted = try TrainingCLI.run([
@@ -242,7 +242,8 @@ final class MemoryBudgetCommandTests: XCTestCase {
       let reading =
         arguments[0] == "train"
         ? "\(checkpoint): reading the checkpoint" : "\(fixture.model): reading the model"
-      assertRefused(result, mentioning: ["\(reading): needs about", "the memory budget of 1.0 KiB"])
+      assertRefused(
+        result, mentioning: ["\(reading): needs about", "the memory budget of 1.0 KiB"])
     }
     XCTAssertEqual(
       try Data(contentsOf: URL(fileURLWithPath: checkpoint)),

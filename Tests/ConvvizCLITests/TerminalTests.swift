@@ -35,15 +35,20 @@ final class TerminalTests: XCTestCase {
   func testNegativeNumbersAreValuesNotOptions() throws {
     let padding = try ConvvizBinary.run(["filter", "--padding", "-1", "a.png"])
     XCTAssertEqual(padding.status, 64)
-    XCTAssertTrue(padding.standardError.contains("padding cannot be negative"), padding.standardError)
+    XCTAssertTrue(
+      padding.standardError.contains("padding cannot be negative"), padding.standardError)
     XCTAssertFalse(padding.standardError.contains("Missing value"), padding.standardError)
     let scratch = try ScratchFolder()
     let bias = try ConvvizBinary.run(
-      ["filter", "-k", "identity", "--bias", "-10", repositoryFile("samples/camera.png"), "-o", "b.png"],
+      [
+        "filter", "-k", "identity", "--bias", "-10", repositoryFile("samples/camera.png"), "-o",
+        "b.png",
+      ],
       in: scratch.url)
     XCTAssertEqual(bias.status, 0, bias.standardError)
     let stride = try ConvvizBinary.run(["filter", "--stride", "-2", "a.png"])
-    XCTAssertTrue(stride.standardError.contains("--stride must be at least 1"), stride.standardError)
+    XCTAssertTrue(
+      stride.standardError.contains("--stride must be at least 1"), stride.standardError)
   }
 
   /// Regression (hostile input): a file name with ESC/BEL sequences reached
@@ -53,16 +58,20 @@ final class TerminalTests: XCTestCase {
     let hostile = "x\u{1B}]0;owned\u{07}\u{1B}[31m.png"
     let missing = try ConvvizBinary.run(["filter", hostile], in: scratch.url)
     XCTAssertEqual(missing.status, 1)
-    XCTAssertTrue(missing.standardError.contains("x\\x1b]0;owned\\x07\\x1b[31m.png"), missing.standardError)
+    XCTAssertTrue(
+      missing.standardError.contains("x\\x1b]0;owned\\x07\\x1b[31m.png"), missing.standardError)
     XCTAssertFalse(missing.standardError.contains("\u{1B}"))
     XCTAssertEqual(missing.standardError.split(separator: "\n").count, 1)
 
     try FileManager.default.copyItem(
       atPath: repositoryFile("samples/camera.png"), toPath: scratch.file(hostile))
-    let written = try ConvvizBinary.run(["filter", "-k", "blur", hostile, "-o", "out/"], in: scratch.url)
+    let written = try ConvvizBinary.run(
+      ["filter", "-k", "blur", hostile, "-o", "out/"], in: scratch.url)
     XCTAssertEqual(written.status, 0, written.standardError)
-    XCTAssertTrue(written.standardOutput.contains("wrote out/x\\x1b]0;owned"), written.standardOutput)
-    XCTAssertFalse(written.standardOutput.contains("\u{1B}") || written.standardOutput.contains("\u{07}"))
+    XCTAssertTrue(
+      written.standardOutput.contains("wrote out/x\\x1b]0;owned"), written.standardOutput)
+    XCTAssertFalse(
+      written.standardOutput.contains("\u{1B}") || written.standardOutput.contains("\u{07}"))
   }
 
   /// Class names come from folder names: escaped in every table and line.
@@ -82,13 +91,16 @@ final class TerminalTests: XCTestCase {
 /// An image folder data set of 8×8 bars: one sub-folder per class, the
 /// first class horizontal bars, the others vertical.
 enum ImageFolderFixture {
-  static func write(to folder: TrainingScratchFolder, classes: [String], perClass: Int = 8)
+  static func write(
+    to folder: TrainingScratchFolder, classes: [String], perClass: Int = 8
+  )
     throws -> String
   {
     let root = folder.path + "/images"
     for (c, name) in classes.enumerated() {
       let classFolder = root + "/" + name
-      try FileManager.default.createDirectory(atPath: classFolder, withIntermediateDirectories: true)
+      try FileManager.default.createDirectory(
+        atPath: classFolder, withIntermediateDirectories: true)
       for i in 0..<perClass {
         let pixels = TrainEndToEndTests.barImage(vertical: c > 0, position: i % 8, noise: i)
         try ImageFile.write(
@@ -146,7 +158,8 @@ final class ProgressBarTerminalTests: XCTestCase {
     XCTAssertTrue(screen.contains("epoch 1/2  18/18 ["), screen)
     XCTAssertTrue(screen.contains("\r\u{1B}[K"), "redrawn in place")
     let stdout = try String(contentsOfFile: folder.path + "/stdout.txt", encoding: .utf8)
-    XCTAssertFalse(stdout.contains("\r") || stdout.contains("\u{1B}") || stdout.contains("["), stdout)
+    XCTAssertFalse(
+      stdout.contains("\r") || stdout.contains("\u{1B}") || stdout.contains("["), stdout)
     XCTAssertEqual(stdout.split(separator: "\n").filter { $0.hasPrefix("epoch ") }.count, 2)
 
     let photos = folder.path + "/photos"

@@ -77,10 +77,13 @@ final class ThreadCountTests: XCTestCase {
   }
 
   func testOptionValidation() {
-    XCTAssertEqual(try Train.parse(["--model", "mnist-cnn", "--data", "d", "--threads", "3"]).threads.threads, 3)
+    XCTAssertEqual(
+      try Train.parse(["--model", "mnist-cnn", "--data", "d", "--threads", "3"]).threads.threads, 3)
     XCTAssertNil(try Filter.parse(["a.png"]).threads.threads)
-    XCTAssertEqual(try Evaluate.parse(["m.bin", "--data", "d", "--threads", "1"]).threads.threads, 1)
-    XCTAssertThrowsError(try Train.parse(["--model", "mnist-cnn", "--data", "d", "--threads", "0"]))
+    XCTAssertEqual(
+      try Evaluate.parse(["m.bin", "--data", "d", "--threads", "1"]).threads.threads, 1)
+    XCTAssertThrowsError(
+      try Train.parse(["--model", "mnist-cnn", "--data", "d", "--threads", "0"]))
     XCTAssertThrowsError(try Filter.parse(["a.png", "--threads", "-2"]))
   }
 

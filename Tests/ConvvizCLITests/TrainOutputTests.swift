@@ -42,13 +42,15 @@ final class TrainOutputTests: XCTestCase {
     let (folder, data, spec) = try barsFolder()
     let first = try train(data, ["--model", spec, "--epochs", "1", "-o", folder.path + "/"])
     XCTAssertEqual(first.status, 0, first.stderr)
-    XCTAssertTrue(first.stdout.contains("(1 epoch, with checkpoint)"), "not '1 epochs': \(first.stdout)")
+    XCTAssertTrue(
+      first.stdout.contains("(1 epoch, with checkpoint)"), "not '1 epochs': \(first.stdout)")
     let model = folder.path + "/model.bin"
     let bytes = try Data(contentsOf: URL(fileURLWithPath: model))
 
     let again = try train(data, ["--model", spec, "--epochs", "1", "--seed", "4", "-o", model])
     XCTAssertEqual(again.status, 64, again.stderr)
-    XCTAssertTrue(again.stderr.contains("pass --overwrite to replace it, or --resume"), again.stderr)
+    XCTAssertTrue(
+      again.stderr.contains("pass --overwrite to replace it, or --resume"), again.stderr)
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), bytes)
 
     let replaced = try train(
@@ -73,7 +75,9 @@ final class TrainOutputTests: XCTestCase {
     let cases: [([String], String)] = [
       (["--batch-size", "20"], "--batch-size 20 conflicts with the checkpoint's 10"),
       (["--seed", "4"], "--seed 4 conflicts with the checkpoint's 3"),
-      (["--validation-split", "0.2"], "--validation-split 0.2 conflicts with the checkpoint's 0.1"),
+      (
+        ["--validation-split", "0.2"], "--validation-split 0.2 conflicts with the checkpoint's 0.1"
+      ),
       (["--optimizer", "adam"], "--optimizer adam conflicts with the checkpoint's sgd"),
       (["--learning-rate", "0.5"], "--learning-rate 0.5 conflicts with the checkpoint's 0.01"),
       (["--rho", "0.9"], "the checkpoint's optimizer is sgd: --rho applies to"),
@@ -89,7 +93,10 @@ final class TrainOutputTests: XCTestCase {
     }
     let same = try train(
       data,
-      ["--model", spec, "--epochs", "2", "--seed", "3", "--optimizer", "sgd", "--resume", "-o", model])
+      [
+        "--model", spec, "--epochs", "2", "--seed", "3", "--optimizer", "sgd", "--resume", "-o",
+        model,
+      ])
     XCTAssertEqual(same.status, 0, same.stderr)
     XCTAssertTrue(same.stdout.contains("resuming \(model) after epoch 1 of 2"), same.stdout)
   }
@@ -116,7 +123,8 @@ final class TrainOutputTests: XCTestCase {
   func testDataFormatOption() throws {
     let (folder, data, spec) = try barsFolder()
     let model = folder.path + "/model.bin"
-    let ok = try train(data, ["--model", spec, "--epochs", "1", "--data-format", "mnist", "-o", model])
+    let ok = try train(
+      data, ["--model", spec, "--epochs", "1", "--data-format", "mnist", "-o", model])
     XCTAssertEqual(ok.status, 0, ok.stderr)
     let old = try TrainingCLI.run(["evaluate", model, "--data", data, "--format", "mnist"])
     XCTAssertEqual(old.status, 64, old.stderr)

@@ -35,8 +35,10 @@ final class HelpRegressionTests: XCTestCase {
 
   func testEveryOptionOfFilterHasHelpAndEnumsListTheirValues() throws {
     let help = try ConvvizBinary.run(["filter", "--help"]).standardOutput
-    for option in ["--kernel", "--stride", "--dilation", "--padding", "--border", "--range", "--gray",
-                   "--scale", "--bias", "--max-pixels", "--keep-orientation", "--quality", "--timings"] {
+    for option in [
+      "--kernel", "--stride", "--dilation", "--padding", "--border", "--range", "--gray",
+      "--scale", "--bias", "--max-pixels", "--keep-orientation", "--quality", "--timings",
+    ] {
       XCTAssertTrue(help.contains(option), "filter --help lacks \(option)")
     }
     let flattened = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")

@@ -93,7 +93,8 @@ final class IDXFileTests: XCTestCase {
     let whole = try IDXFile.read(fixturePath("mnist5/train-images-idx3-ubyte.gz"))
     XCTAssertEqual(first.bytes, Array(whole.bytes.prefix(784)))
     XCTAssertEqual(try IDXFile.read(path, limit: 0).bytes, [])
-    XCTAssertEqual(try IDXFile.read(fixturePath("mnist5/train-images-idx3-ubyte.gz"), limit: 9), whole)
+    XCTAssertEqual(
+      try IDXFile.read(fixturePath("mnist5/train-images-idx3-ubyte.gz"), limit: 9), whole)
     XCTAssertThrowsError(try IDXFile.read(path, limit: 5))
   }
 
@@ -105,7 +106,9 @@ final class IDXFileTests: XCTestCase {
     XCTAssertThrowsDatasetError(
       try IDXFile.read(path, limit: 1), .sizeMismatch(path: path, expectedBytes: 6, actualBytes: 5))
     let good = try folder.write(idxBytes(dims: [3, 2], payload: [1, 2, 3, 4, 5, 6]), to: "ok.idx")
-    XCTAssertEqual(try IDXFile.read(good, limit: 2), IDXFile(elementType: .uint8, dims: [2, 2], bytes: [1, 2, 3, 4]))
+    XCTAssertEqual(
+      try IDXFile.read(good, limit: 2),
+      IDXFile(elementType: .uint8, dims: [2, 2], bytes: [1, 2, 3, 4]))
   }
 
   func testCorruptGzipIsReported() {

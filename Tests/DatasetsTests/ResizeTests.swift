@@ -90,7 +90,8 @@ final class ResizeTests: XCTestCase {
       let (h, w) = (1 + Int(generator.next() % 12), 1 + Int(generator.next() % 12))
       let (th, tw) = (1 + Int(generator.next() % 12), 1 + Int(generator.next() % 12))
       let planes = (0..<(2 * h * w)).map { _ in generator.nextUnitFloat() }
-      let fast = Resampling.resize(planes, channels: 2, height: h, width: w, toHeight: th, toWidth: tw)
+      let fast = Resampling.resize(
+        planes, channels: 2, height: h, width: w, toHeight: th, toWidth: tw)
       let rows = Resampling.coefficients(inputSize: h, outputSize: th)
       let columns = Resampling.coefficients(inputSize: w, outputSize: tw)
       for c in 0..<2 {
@@ -129,7 +130,8 @@ final class ResizeTests: XCTestCase {
       stretch, Resampling.resize(source, channels: 1, height: 4, width: 6, toHeight: 2, toWidth: 2))
     // fill: the shorter side (4) becomes 2, so 3×2, then the centre 2 columns
     // (offset ⌊1/2⌋ = 0).
-    let scaled = Resampling.resize(source, channels: 1, height: 4, width: 6, toHeight: 2, toWidth: 3)
+    let scaled = Resampling.resize(
+      source, channels: 1, height: 4, width: 6, toHeight: 2, toWidth: 3)
     let fill = try XCTUnwrap(
       ResizeMode.fill.apply(source, channels: 1, height: 4, width: 6, toHeight: 2, toWidth: 2))
     XCTAssertEqual(fill, [scaled[0], scaled[1], scaled[3], scaled[4]])
@@ -148,9 +150,11 @@ final class ResizeTests: XCTestCase {
     }
     // A tall image under fill: centred vertically, 10 high → 5 rows at offset 2.
     let tall = (0..<20).map(Float.init)
-    let layout = try XCTUnwrap(ResizeMode.fill.layout(height: 10, width: 2, toHeight: 1, toWidth: 1))
+    let layout = try XCTUnwrap(
+      ResizeMode.fill.layout(height: 10, width: 2, toHeight: 1, toWidth: 1))
     XCTAssertEqual([layout.height, layout.width, layout.top, layout.left], [5, 1, 2, 0])
-    XCTAssertNotNil(ResizeMode.fill.apply(tall, channels: 1, height: 10, width: 2, toHeight: 1, toWidth: 1))
+    XCTAssertNotNil(
+      ResizeMode.fill.apply(tall, channels: 1, height: 10, width: 2, toHeight: 1, toWidth: 1))
   }
 
   func testConversionUsesFloatLumaAndSixteenBits() {
@@ -170,7 +174,8 @@ final class ResizeTests: XCTestCase {
   }
 
   func testConversionResizesToTheModelInput() throws {
-    let image = Image(width: 4, height: 2, layout: .gray, samples: [0, 0, 255, 255, 0, 0, 255, 255])
+    let image = Image(
+      width: 4, height: 2, layout: .gray, samples: [0, 0, 255, 255, 0, 0, 255, 255])
     let filled = try XCTUnwrap(
       PixelConversion.tensor(of: image, channels: 1, height: 2, width: 2, resize: .fill))
     XCTAssertEqual(filled.shape, Shape(1, 1, 2, 2))

@@ -15,7 +15,9 @@ final class ActivationTests: XCTestCase {
     XCTAssertEqual(s[2], 0.5)
     XCTAssertEqual(s[3], Float(1 / (1 + exp(-1.5))), accuracy: 1e-6)
     var tanh = Activation(.tanh)
-    XCTAssertEqual(tanh.forward(input, mode: .inference).storage[0], Float(Foundation.tanh(-2.0)), accuracy: 1e-6)
+    XCTAssertEqual(
+      tanh.forward(input, mode: .inference).storage[0], Float(Foundation.tanh(-2.0)), accuracy: 1e-6
+    )
     var softmax = Activation(.softmax)
     let p = softmax.forward(Tensor(shape: Shape(1, 2), storage: [0, log(3)]), mode: .inference)
     XCTAssertEqual(p.storage[0], 0.25, accuracy: 1e-6)
@@ -24,7 +26,8 @@ final class ActivationTests: XCTestCase {
 
   func testSoftmaxDoesNotOverflow() {
     var softmax = Activation(.softmax)
-    let p = softmax.forward(Tensor(shape: Shape(1, 3), storage: [1000, 1000, -1000]), mode: .inference)
+    let p = softmax.forward(
+      Tensor(shape: Shape(1, 3), storage: [1000, 1000, -1000]), mode: .inference)
     XCTAssertEqual(p.storage, [0.5, 0.5, 0])
   }
 
@@ -36,6 +39,7 @@ final class ActivationTests: XCTestCase {
     for function in [Activation.Function.relu, .sigmoid, .tanh, .linear] {
       GradientCheck.check(Activation(function), input: input)
     }
-    GradientCheck.check(Activation(.softmax), input: GradientCheck.randomTensor(Shape(4, 5), &generator))
+    GradientCheck.check(
+      Activation(.softmax), input: GradientCheck.randomTensor(Shape(4, 5), &generator))
   }
 }

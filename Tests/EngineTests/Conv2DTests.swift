@@ -132,7 +132,8 @@ final class Conv2DTests: XCTestCase {
       first.backwardParametersOnly(dOutput)
       XCTAssertLessThan(
         first.kernel.grad.maxAbsoluteDifference(to: reference.dKernel), 1e-3, "dKernel only \(c)")
-      XCTAssertLessThan(first.bias.grad.maxAbsoluteDifference(to: reference.dBias), 1e-3, "dBias only \(c)")
+      XCTAssertLessThan(
+        first.bias.grad.maxAbsoluteDifference(to: reference.dBias), 1e-3, "dBias only \(c)")
     }
   }
 

@@ -22,7 +22,8 @@ final class DenseTests: XCTestCase {
       let input = GradientCheck.randomTensor(Shape(n, inputs), &generator)
       let expected = denseForwardReference(
         input: input, kernel: layer.kernel.value, bias: layer.bias.value)
-      XCTAssertLessThan(layer.forward(input, mode: .inference).maxAbsoluteDifference(to: expected), 1e-4)
+      XCTAssertLessThan(
+        layer.forward(input, mode: .inference).maxAbsoluteDifference(to: expected), 1e-4)
     }
   }
 
@@ -33,7 +34,8 @@ final class DenseTests: XCTestCase {
     GradientCheck.check(layer, input: GradientCheck.randomTensor(Shape(3, 6), &generator))
     // Large enough that the products are split between the workers.
     let big = Dense(inputFeatures: 200, units: 30, generator: &generator)
-    GradientCheck.check(big, input: GradientCheck.randomTensor(Shape(20, 200), &generator), samples: 20)
+    GradientCheck.check(
+      big, input: GradientCheck.randomTensor(Shape(20, 200), &generator), samples: 20)
   }
 
   func testActivationsAndGradientCheck() {
@@ -45,7 +47,8 @@ final class DenseTests: XCTestCase {
       var plain = dense
       var separate = Activation(function)
       let expected = separate.forward(plain.forward(input, mode: .inference), mode: .inference)
-      XCTAssertLessThan(network.forward(input, mode: .inference).maxAbsoluteDifference(to: expected), 1e-6)
+      XCTAssertLessThan(
+        network.forward(input, mode: .inference).maxAbsoluteDifference(to: expected), 1e-6)
       if function != .relu { GradientCheck.check(network, input: input) }
     }
   }

@@ -8,13 +8,17 @@ import XCTest
 /// Double; its analytic gradient is backward(R). Networks with a generator
 /// (dropout) are rewound before every forward so the masks stay fixed.
 enum GradientCheck {
-  static func randomTensor(_ shape: Shape, _ generator: inout SeededGenerator, scale: Float = 1) -> Tensor {
+  static func randomTensor(
+    _ shape: Shape, _ generator: inout SeededGenerator, scale: Float = 1
+  ) -> Tensor {
     var t = Tensor(zeros: shape)
     for i in 0..<t.count { t.storage[i] = generator.nextFloat(in: -scale, scale) }
     return t
   }
 
-  static func objective(_ network: inout Network, _ input: Tensor, _ projection: Tensor, state: [[UInt64]?]) -> Double {
+  static func objective(
+    _ network: inout Network, _ input: Tensor, _ projection: Tensor, state: [[UInt64]?]
+  ) -> Double {
     network.generatorStates = state
     let output = network.forward(input, mode: .training)
     var sum = 0.0
@@ -55,7 +59,8 @@ enum GradientCheck {
     network.forEachParameter { analytic.append($0.grad) }
 
     func pick(_ count: Int) -> [Int] {
-      count <= samples ? Array(0..<count) : (0..<samples).map { _ in Int(generator.next() % UInt64(count)) }
+      count <= samples
+        ? Array(0..<count) : (0..<samples).map { _ in Int(generator.next() % UInt64(count)) }
     }
 
     for i in pick(input.count) {
@@ -63,11 +68,14 @@ enum GradientCheck {
       plus.storage[i] += epsilon
       minus.storage[i] -= epsilon
       var probe = network
-      let numeric = (objective(&probe, plus, projection, state: state)
-        - objective(&probe, minus, projection, state: state)) / (2 * Double(epsilon))
+      let numeric =
+        (objective(&probe, plus, projection, state: state)
+          - objective(&probe, minus, projection, state: state)) / (2 * Double(epsilon))
       let error = relativeError(Double(dInput.storage[i]), numeric)
-      XCTAssertLessThan(error, tolerance,
-        "\(kinds) dInput[\(i)]: analytic \(dInput.storage[i]) numeric \(numeric)", file: file, line: line)
+      XCTAssertLessThan(
+        error, tolerance,
+        "\(kinds) dInput[\(i)]: analytic \(dInput.storage[i]) numeric \(numeric)", file: file,
+        line: line)
     }
 
     for p in analytic.indices {
@@ -83,7 +91,8 @@ enum GradientCheck {
         }
         let numeric = (perturbed(epsilon) - perturbed(-epsilon)) / (2 * Double(epsilon))
         let error = relativeError(Double(analytic[p].storage[i]), numeric)
-        XCTAssertLessThan(error, tolerance,
+        XCTAssertLessThan(
+          error, tolerance,
           "\(kinds) parameter \(p)[\(i)]: analytic \(analytic[p].storage[i]) numeric \(numeric)",
           file: file, line: line)
       }

@@ -85,7 +85,8 @@ final class GraphTests: XCTestCase {
     }
     XCTAssertEqual(
       refused([
-        Graph.Node("a", Add(), inputs: ["x", "b"]), Graph.Node("b", Activation(.relu), inputs: ["a"]),
+        Graph.Node("a", Add(), inputs: ["x", "b"]),
+        Graph.Node("b", Activation(.relu), inputs: ["a"]),
       ]),
       .cycle(nodes: ["a", "b"]))
     XCTAssertEqual(

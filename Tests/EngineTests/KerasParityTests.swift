@@ -48,7 +48,8 @@ final class KerasParityTests: XCTestCase {
     try XCTUnwrap(Self.fixtures[name], "fixture \(name) missing from keras_fixtures.json")
   }
 
-  private func assertClose(_ actual: Tensor, _ expected: Tensor, _ name: String, line: UInt = #line) {
+  private func assertClose(_ actual: Tensor, _ expected: Tensor, _ name: String, line: UInt = #line)
+  {
     XCTAssertEqual(actual.shape, expected.shape, name, line: line)
     guard actual.shape == expected.shape else { return }
     for i in 0..<actual.count {
@@ -65,7 +66,9 @@ final class KerasParityTests: XCTestCase {
   }
 
   func testConv2DMatchesKeras() throws {
-    for name in ["conv_valid_s1", "conv_same_s1", "conv_valid_s2", "conv_same_s2", "conv_same_s2_even"] {
+    for name in [
+      "conv_valid_s1", "conv_same_s1", "conv_valid_s2", "conv_same_s2", "conv_same_s2_even",
+    ] {
       let f = try fixture(name)
       var layer = Conv2D(
         kernel: f.kernelTensor, bias: f.biasTensor, strides: f.stridePair, padding: f.paddingValue)

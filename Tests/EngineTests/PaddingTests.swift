@@ -6,12 +6,14 @@ import XCTest
 /// TensorFlow's `same` split, as the engine uses them.
 final class PaddingTests: XCTestCase {
   func testValidSameAndExplicitAlongOneAxis() throws {
-    let valid = try XCTUnwrap(Padding.valid.window(along: .vertical, input: 28, window: 3, stride: 1))
+    let valid = try XCTUnwrap(
+      Padding.valid.window(along: .vertical, input: 28, window: 3, stride: 1))
     XCTAssertEqual(valid.output, 26)
     XCTAssertEqual(valid.before + valid.after, 0)
     XCTAssertNil(Padding.valid.window(along: .vertical, input: 2, window: 3, stride: 1))
     // same, I = 7, S = 2, F = 4: O = 4, total (4−1)·2 + 4 − 7 = 3, split 1 before, 2 after.
-    let same = try XCTUnwrap(Padding.same.window(along: .horizontal, input: 7, window: 4, stride: 2))
+    let same = try XCTUnwrap(
+      Padding.same.window(along: .horizontal, input: 7, window: 4, stride: 2))
     XCTAssertEqual([same.output, same.before, same.after], [4, 1, 2])
     // Dilation 2 spans 5 cells: total (5−1)·1 + 5 − 5 = 4.
     let dilated = try XCTUnwrap(

@@ -50,7 +50,8 @@ final class SequentialTests: XCTestCase {
       for y in 0..<8 {
         for x in 0..<8 {
           let on = label == 0 ? y == line : x == line
-          images.storage[images.offset(n: n, c: 0, y: y, x: x)] = (on ? 1 : 0) + g.nextFloat(in: -0.2, 0.2)
+          images.storage[images.offset(n: n, c: 0, y: y, x: x)] =
+            (on ? 1 : 0) + g.nextFloat(in: -0.2, 0.2)
         }
       }
       labels.append(label)
@@ -62,8 +63,11 @@ final class SequentialTests: XCTestCase {
     let model = Self.mnistCNN(seed: 0)
     XCTAssertEqual(
       model.layerOutputShapes(),
-      [Shape(32, 26, 26), Shape(32, 26, 26), Shape(32, 24, 24), Shape(32, 24, 24), Shape(32, 12, 12),
-       Shape(32, 12, 12), Shape(4608), Shape(200), Shape(200), Shape(10), Shape(10)])
+      [
+        Shape(32, 26, 26), Shape(32, 26, 26), Shape(32, 24, 24), Shape(32, 24, 24),
+        Shape(32, 12, 12),
+        Shape(32, 12, 12), Shape(4608), Shape(200), Shape(200), Shape(10), Shape(10),
+      ])
     XCTAssertEqual(model.parameterCount, 933_378)
     var names: [String] = []
     var copy = model
@@ -187,7 +191,9 @@ final class SequentialTests: XCTestCase {
     _ = layers.backward(loss.dLogits, count: count)
     let plainGradients = layers.gradients()
     XCTAssertEqual(plainGradients.count, fusedGradients.count)
-    for (a, b) in zip(fusedGradients, plainGradients) { XCTAssertLessThan(a.maxAbsoluteDifference(to: b), 1e-6) }
+    for (a, b) in zip(fusedGradients, plainGradients) {
+      XCTAssertLessThan(a.maxAbsoluteDifference(to: b), 1e-6)
+    }
   }
 
   /// Convolutions whose ReLU and max pooling the plan folds: with a 2×2

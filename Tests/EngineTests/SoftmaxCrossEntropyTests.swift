@@ -36,9 +36,12 @@ final class SoftmaxCrossEntropyTests: XCTestCase {
       var plus = logits, minus = logits
       plus.storage[i] += epsilon
       minus.storage[i] -= epsilon
-      let numeric = (Double(SoftmaxCrossEntropy.lossAndGradient(logits: plus, labels: labels).loss)
-        - Double(SoftmaxCrossEntropy.lossAndGradient(logits: minus, labels: labels).loss)) / Double(2 * epsilon)
-      XCTAssertLessThan(GradientCheck.relativeError(Double(analytic.storage[i]), numeric), 1e-2, "logit \(i)")
+      let numeric =
+        (Double(SoftmaxCrossEntropy.lossAndGradient(logits: plus, labels: labels).loss)
+          - Double(SoftmaxCrossEntropy.lossAndGradient(logits: minus, labels: labels).loss))
+        / Double(2 * epsilon)
+      XCTAssertLessThan(
+        GradientCheck.relativeError(Double(analytic.storage[i]), numeric), 1e-2, "logit \(i)")
     }
     // The probability path agrees with the fused path through softmax's backward.
     var softmax = Activation(.softmax)

@@ -113,7 +113,8 @@ final class AtomicFileTests: XCTestCase {
     try AtomicFile.write([1], to: target)
     XCTAssertEqual(symlink("runs-model-3.bin", link), 0)
     try AtomicFile.write([2], to: link)
-    XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), "runs-model-3.bin")
+    XCTAssertEqual(
+      try FileManager.default.destinationOfSymbolicLink(atPath: link), "runs-model-3.bin")
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), Data([2]))
     let dangling = folder + "/dangling"
     XCTAssertEqual(symlink("nowhere", dangling), 0)
@@ -136,7 +137,9 @@ final class AtomicFileTests: XCTestCase {
     }
     try AtomicFile.write([1], to: path)
     XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
-    for file in [live] + foreign { XCTAssertTrue(FileManager.default.fileExists(atPath: file), file) }
+    for file in [live] + foreign {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: file), file)
+    }
 
     _ = FileManager.default.createFile(atPath: stale, contents: Data([9]))
     XCTAssertEqual(AtomicFile.removeStaleTemporaries(of: path), [stale])

@@ -41,7 +41,8 @@ final class FileContentsTests: XCTestCase {
   /// read until memory ran out.
   func testDevicesFIFOsAndFoldersAreRefusedUnread() throws {
     XCTAssertThrowsError(try FileContents.read("/dev/zero", maximumBytes: 1 << 30)) { error in
-      XCTAssertEqual(error as? FileError, .notRegularFile(path: "/dev/zero", kind: .characterDevice))
+      XCTAssertEqual(
+        error as? FileError, .notRegularFile(path: "/dev/zero", kind: .characterDevice))
     }
     let fifo = folder + "/pipe"
     XCTAssertEqual(mkfifo(fifo, 0o600), 0)

@@ -19,7 +19,8 @@ final class FolderAndPathTests: XCTestCase {
       XCTAssertEqual(error as? FileError, .notFound(path: folder + "/none"))
     }
     XCTAssertThrowsError(try Folder.list(folder + "/b")) { error in
-      XCTAssertEqual(error as? FileError, .cannotList(path: folder + "/b", reason: "Not a directory"))
+      XCTAssertEqual(
+        error as? FileError, .cannotList(path: folder + "/b", reason: "Not a directory"))
     }
   }
 

@@ -5,8 +5,9 @@ import XCTest
 final class ConversionTests: XCTestCase {
   func testColorToGrayUsesRec601LumaLikePillow() {
     // Values worked by hand: (299 R + 587 G + 114 B) / 1000, rounded.
-    let rgb = Image(width: 4, height: 1, layout: .rgb,
-                    samples: [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 200, 30])
+    let rgb = Image(
+      width: 4, height: 1, layout: .rgb,
+      samples: [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 200, 30])
     // 76.245 → 76, 149.685 → 150, 29.07 → 29, 2.99+117.4+3.42 = 123.81 → 124
     XCTAssertEqual(rgb.converted(to: .gray).samples8, [76, 150, 29, 124])
     let rgba = Image(width: 1, height: 1, layout: .rgba, samples: [255, 255, 255, 7])

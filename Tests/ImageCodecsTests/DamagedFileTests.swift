@@ -20,9 +20,11 @@ final class DamagedFileTests: XCTestCase {
 
   func testFlippedBytesNeverCrash() throws {
     var random = SplitMix64(state: 42)
-    let names = ["pngsuite/basn2c08.png", "pngsuite/basi6a16.png", "pngsuite/basn3p04.png",
-                 "jpeg/testorig.jpg", "jpeg/testimgint.jpg", "jpeg/testimgari.jpg",
-                 "jpeg/gray.jpg", "jpeg/ycck.jpg", "jpeg/orientation-6-be.jpg"]
+    let names = [
+      "pngsuite/basn2c08.png", "pngsuite/basi6a16.png", "pngsuite/basn3p04.png",
+      "jpeg/testorig.jpg", "jpeg/testimgint.jpg", "jpeg/testimgari.jpg",
+      "jpeg/gray.jpg", "jpeg/ycck.jpg", "jpeg/orientation-6-be.jpg",
+    ]
     var decoded = 0, rejected = 0
     for name in names {
       let original = try Fixtures.bytes(name)
@@ -32,7 +34,8 @@ final class DamagedFileTests: XCTestCase {
           bytes[random.below(bytes.count)] ^= UInt8(1 + random.below(255))
         }
         // Leniently, libjpeg's recovery from damaged data runs too.
-        if let image = try? ImageFile.decode(bytes, name: "damaged", options: .init(lenient: true)) {
+        if let image = try? ImageFile.decode(bytes, name: "damaged", options: .init(lenient: true))
+        {
           let samples = image.bitDepth == .eight ? image.samples8.count : image.samples16.count
           XCTAssertEqual(samples, image.width * image.height * image.channels)
         }

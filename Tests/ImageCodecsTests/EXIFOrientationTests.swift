@@ -45,8 +45,9 @@ final class EXIFOrientationTests: XCTestCase {
         let image = RoundTripTests.pattern(width: width, height: height, layout: layout)
         let wide = RoundTripTests.pattern16(width: width, height: height, layout: layout)
         for orientation in EXIFOrientation.allCases {
-          XCTAssertEqual(image.oriented(orientation), image.orientedReference(orientation),
-                         "\(width)×\(height) \(layout) \(orientation)")
+          XCTAssertEqual(
+            image.oriented(orientation), image.orientedReference(orientation),
+            "\(width)×\(height) \(layout) \(orientation)")
           XCTAssertEqual(wide.oriented(orientation), wide.orientedReference(orientation))
         }
       }
@@ -63,7 +64,9 @@ final class EXIFOrientationTests: XCTestCase {
 
   /// A PNG with an eXIf chunk (a TIFF header and one IFD0 entry) inserted
   /// after IHDR, optionally behind JPEG's "Exif\0\0" prefix.
-  static func pngWithEXIF(_ png: [UInt8], orientation: Int, bigEndian: Bool, prefix: Bool)
+  static func pngWithEXIF(
+    _ png: [UInt8], orientation: Int, bigEndian: Bool, prefix: Bool
+  )
     -> [UInt8]
   {
     func u16(_ v: Int) -> [UInt8] {

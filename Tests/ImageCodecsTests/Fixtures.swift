@@ -37,8 +37,9 @@ enum Fixtures {
     let text = try String(contentsOfFile: path("golden.tsv"), encoding: .utf8)
     return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
       let f = line.split(separator: "\t").map(String.init)
-      return Golden(name: f[0], width: Int(f[1])!, height: Int(f[2])!, layout: f[3],
-                    bitDepth: Int(f[4])!, sha256: f[5])
+      return Golden(
+        name: f[0], width: Int(f[1])!, height: Int(f[2])!, layout: f[3],
+        bitDepth: Int(f[4])!, sha256: f[5])
     }
   }
 
@@ -75,37 +76,51 @@ extension Image {
 }
 
 /// The error reading `path` throws, or nil (and a test failure) if it succeeds.
-func readError(_ path: String, options: DecodeOptions = .default,
-               file: StaticString = #filePath, line: UInt = #line) -> CodecError? {
-  codecError({ () throws(CodecError) in _ = try ImageFile.read(path, options: options) },
-             file: file, line: line)
+func readError(
+  _ path: String, options: DecodeOptions = .default,
+  file: StaticString = #filePath, line: UInt = #line
+) -> CodecError? {
+  codecError(
+    { () throws(CodecError) in _ = try ImageFile.read(path, options: options) },
+    file: file, line: line)
 }
 
 /// The error decoding `bytes` throws.
-func decodeError(_ bytes: [UInt8], name: String, file: StaticString = #filePath,
-                 line: UInt = #line) -> CodecError? {
-  codecError({ () throws(CodecError) in _ = try ImageFile.decode(bytes, name: name) },
-             file: file, line: line)
+func decodeError(
+  _ bytes: [UInt8], name: String, file: StaticString = #filePath,
+  line: UInt = #line
+) -> CodecError? {
+  codecError(
+    { () throws(CodecError) in _ = try ImageFile.decode(bytes, name: name) },
+    file: file, line: line)
 }
 
 /// The error writing `image` to `path` throws.
-func writeError(_ image: Image, to path: String, file: StaticString = #filePath,
-                line: UInt = #line) -> CodecError? {
-  codecError({ () throws(CodecError) in try ImageFile.write(image, to: path) },
-             file: file, line: line)
+func writeError(
+  _ image: Image, to path: String, file: StaticString = #filePath,
+  line: UInt = #line
+) -> CodecError? {
+  codecError(
+    { () throws(CodecError) in try ImageFile.write(image, to: path) },
+    file: file, line: line)
 }
 
 /// The error encoding `image` as JPEG at `quality` throws.
-func jpegEncodeError(_ image: Image, quality: Int, file: StaticString = #filePath,
-                     line: UInt = #line) -> CodecError? {
-  codecError({ () throws(CodecError) in
-    _ = try ImageFile.encode(image, as: .jpeg, quality: quality)
-  }, file: file, line: line)
+func jpegEncodeError(
+  _ image: Image, quality: Int, file: StaticString = #filePath,
+  line: UInt = #line
+) -> CodecError? {
+  codecError(
+    { () throws(CodecError) in
+      _ = try ImageFile.encode(image, as: .jpeg, quality: quality)
+    }, file: file, line: line)
 }
 
 /// Runs `body`, which must throw a `CodecError`, and returns it.
-func codecError(_ body: () throws(CodecError) -> Void, file: StaticString = #filePath,
-                line: UInt = #line) -> CodecError? {
+func codecError(
+  _ body: () throws(CodecError) -> Void, file: StaticString = #filePath,
+  line: UInt = #line
+) -> CodecError? {
   do {
     try body()
     XCTFail("expected a CodecError", file: file, line: line)

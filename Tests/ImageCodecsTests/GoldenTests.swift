@@ -25,9 +25,11 @@ final class GoldenTests: XCTestCase {
   func testJPEGVariantsMatchDjpeg() throws {
     let goldens = try Fixtures.goldens().filter { $0.name.hasPrefix("jpeg/") }
     let names = Set(goldens.map(\.name))
-    for required in ["jpeg/testorig.jpg", "jpeg/testimgint.jpg", "jpeg/testimgari.jpg",
-                     "jpeg/gray.jpg", "jpeg/progressive444.jpg", "jpeg/rocket-crop.jpg",
-                     "jpeg/cmyk.jpg", "jpeg/ycck.jpg"] {
+    for required in [
+      "jpeg/testorig.jpg", "jpeg/testimgint.jpg", "jpeg/testimgari.jpg",
+      "jpeg/gray.jpg", "jpeg/progressive444.jpg", "jpeg/rocket-crop.jpg",
+      "jpeg/cmyk.jpg", "jpeg/ycck.jpg",
+    ] {
       XCTAssertTrue(names.contains(required), required)
     }
     try check(goldens)
@@ -46,8 +48,9 @@ final class GoldenTests: XCTestCase {
     XCTAssertEqual(try ImageFile.read(Fixtures.path("pngsuite/basn3p08.png")).layout, .rgb)
     XCTAssertEqual(try ImageFile.read(Fixtures.path("pngsuite/tbbn0g04.png")).layout, .grayAlpha)
     // Adam7 decodes to the same pixels as the non-interlaced file.
-    XCTAssertEqual(try ImageFile.read(Fixtures.path("pngsuite/basi2c16.png")),
-                   try ImageFile.read(Fixtures.path("pngsuite/basn2c16.png")))
+    XCTAssertEqual(
+      try ImageFile.read(Fixtures.path("pngsuite/basi2c16.png")),
+      try ImageFile.read(Fixtures.path("pngsuite/basn2c16.png")))
   }
 
   func testGammaChunksDoNotChangeStoredSamples() throws {
@@ -70,16 +73,19 @@ final class GoldenTests: XCTestCase {
     XCTAssertLessThan(Double(diffs.reduce(0, +)) / Double(diffs.count), 0.5)
   }
 
-  private func check(_ goldens: [Fixtures.Golden], file: StaticString = #filePath,
-                     line: UInt = #line) throws {
+  private func check(
+    _ goldens: [Fixtures.Golden], file: StaticString = #filePath,
+    line: UInt = #line
+  ) throws {
     for golden in goldens {
       let image = try ImageFile.read(Fixtures.path(golden.name))
       XCTAssertEqual(image.width, golden.width, golden.name, file: file, line: line)
       XCTAssertEqual(image.height, golden.height, golden.name, file: file, line: line)
       XCTAssertEqual(image.layoutName, golden.layout, golden.name, file: file, line: line)
       XCTAssertEqual(image.bitDepth.rawValue, golden.bitDepth, golden.name, file: file, line: line)
-      XCTAssertEqual(SHA256.hex(image.sampleBytes), golden.sha256, golden.name,
-                     file: file, line: line)
+      XCTAssertEqual(
+        SHA256.hex(image.sampleBytes), golden.sha256, golden.name,
+        file: file, line: line)
     }
   }
 }

@@ -31,8 +31,10 @@ final class RoundTripTests: XCTestCase {
 
   func testPNGRoundTripIsExactForEveryLayoutAndDepth() throws {
     for layout in Image.Layout.allCases {
-      for image in [Self.pattern(width: 19, height: 7, layout: layout),
-                    Self.pattern16(width: 5, height: 11, layout: layout)] {
+      for image in [
+        Self.pattern(width: 19, height: 7, layout: layout),
+        Self.pattern16(width: 5, height: 11, layout: layout),
+      ] {
         let bytes = try ImageFile.encode(image, as: .png)
         XCTAssertEqual(ImageFile.sniff(bytes), .png)
         XCTAssertEqual(try ImageFile.decode(bytes, name: "rt.png"), image, "\(layout)")
@@ -85,10 +87,12 @@ final class RoundTripTests: XCTestCase {
     let low = try ImageFile.encode(image, as: .jpeg, quality: 10)
     let high = try ImageFile.encode(image, as: .jpeg, quality: 100)
     XCTAssertLessThan(low.count, high.count)
-    XCTAssertEqual(jpegEncodeError(image, quality: 0),
-                   .invalidQuality(0))
-    XCTAssertEqual(jpegEncodeError(image, quality: 101),
-                   .invalidQuality(101))
+    XCTAssertEqual(
+      jpegEncodeError(image, quality: 0),
+      .invalidQuality(0))
+    XCTAssertEqual(
+      jpegEncodeError(image, quality: 101),
+      .invalidQuality(101))
   }
 
   func testJPEGDropsAlphaAndStoresGrayAsGray() throws {
@@ -101,15 +105,18 @@ final class RoundTripTests: XCTestCase {
     let gray = try ImageFile.decode(ImageFile.encode(grayAlpha, as: .jpeg, quality: 90), name: "g")
     XCTAssertEqual(gray.layout, .gray)
     let sixteen = Self.pattern16(width: 16, height: 16, layout: .rgb)
-    XCTAssertEqual(try ImageFile.encode(sixteen, as: .jpeg, quality: 90),
-                   try ImageFile.encode(sixteen.to8Bit(), as: .jpeg, quality: 90))
+    XCTAssertEqual(
+      try ImageFile.encode(sixteen, as: .jpeg, quality: 90),
+      try ImageFile.encode(sixteen.to8Bit(), as: .jpeg, quality: 90))
   }
 
   func testWriteChoosesFormatByExtension() throws {
     let folder = try Fixtures.temporaryFolder(self)
     let image = Self.pattern(width: 8, height: 8, layout: .rgb)
-    for (name, format) in [("a.png", ImageFormat.png), ("b.PNG", .png), ("c.jpg", .jpeg),
-                           ("d.JPEG", .jpeg), ("e.Jpg", .jpeg)] {
+    for (name, format) in [
+      ("a.png", ImageFormat.png), ("b.PNG", .png), ("c.jpg", .jpeg),
+      ("d.JPEG", .jpeg), ("e.Jpg", .jpeg),
+    ] {
       try ImageFile.write(image, to: folder + "/" + name)
       let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)))
       XCTAssertEqual(ImageFile.sniff(bytes), format, name)
@@ -117,8 +124,9 @@ final class RoundTripTests: XCTestCase {
     XCTAssertEqual(try ImageFile.read(folder + "/a.png"), image)
     for name in ["f.gif", "g", "h.png.txt", ".png"] {
       let path = folder + "/" + name
-      XCTAssertEqual(writeError(image, to: path),
-                     .unsupportedExtension(path))
+      XCTAssertEqual(
+        writeError(image, to: path),
+        .unsupportedExtension(path))
       XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
   }

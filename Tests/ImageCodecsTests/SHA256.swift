@@ -32,7 +32,8 @@ enum SHA256 {
         for block in stride(from: 0, to: bytes.count, by: 64) {
           for i in 0..<16 {
             let b = block + i * 4
-            w[i] = UInt32(bytes[b]) << 24 | UInt32(bytes[b + 1]) << 16
+            w[i] =
+              UInt32(bytes[b]) << 24 | UInt32(bytes[b + 1]) << 16
               | UInt32(bytes[b + 2]) << 8 | UInt32(bytes[b + 3])
           }
           for i in 16..<64 {

@@ -34,14 +34,18 @@ final class FilterThreadsTests: XCTestCase {
       for threads: Int32 in [2, 3, 5] {
         cvz_set_threads(threads)
         XCTAssertEqual(
-          try apply(operation, to: image, options: options), one, "\(operation), \(threads) threads")
+          try apply(operation, to: image, options: options), one, "\(operation), \(threads) threads"
+        )
       }
     }
   }
 
   func testScratchThatCannotBeAllocatedIsOutOfMemory() throws {
     let operation = try BuiltinKernel.blur.operation()
-    for (image, threads) in [(photo(), Int32(3)), (Image(width: 5, height: 4, layout: .gray, samples: Array(repeating: 9, count: 20)), 1)] {
+    for (image, threads) in [
+      (photo(), Int32(3)),
+      (Image(width: 5, height: 4, layout: .gray, samples: Array(repeating: 9, count: 20)), 1),
+    ] {
       for range in [RangeMode.clamp, .normalize] {
         let options = FilterOptions(padding: .same, range: range)
         let g = try FilterGeometry(operation: operation, image: image, options: options)

@@ -44,10 +44,12 @@ final class GraphBuilderTests: XCTestCase {
         "conv2d/linear", "conv2d", "conv2d_1/linear", "conv2d_1", "max_pooling2d", "dropout",
         "flatten", "dense/linear", "dense", "dense_1/linear", "dense_1",
       ])
-    XCTAssertEqual(network.graph.nodes.map { spec.row(ofNode: $0.name) }, [0, 0, 1, 1, 2, 3, 4, 5, 5, 6, 6])
+    XCTAssertEqual(
+      network.graph.nodes.map { spec.row(ofNode: $0.name) }, [0, 0, 1, 1, 2, 3, 4, 5, 5, 6, 6])
     XCTAssertEqual(spec.layers.indices.map(spec.tensorName(ofRow:)), spec.layerNames)
     XCTAssertNil(spec.row(ofNode: "nothing"))
-    XCTAssertEqual(network.generatorStates.indices.filter { network.generatorStates[$0] != nil }, [5])
+    XCTAssertEqual(
+      network.generatorStates.indices.filter { network.generatorStates[$0] != nil }, [5])
     XCTAssertEqual(
       network.layerOutputShapes()[4], spec.outputShapes[2].tensorShape, "the pool's shape")
   }

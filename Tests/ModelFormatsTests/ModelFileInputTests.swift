@@ -12,7 +12,8 @@ final class ModelFileInputTests: XCTestCase {
   private func file(resize: ResizeMode = .fill) -> ModelFile {
     ModelFile(
       spec: Self.spec,
-      metadata: TrainingMetadata(dataset: "d", classNames: ["a", "b"], batchSize: 4, resize: resize),
+      metadata: TrainingMetadata(
+        dataset: "d", classNames: ["a", "b"], batchSize: 4, resize: resize),
       parameters: Self.spec.parameterShapes.map {
         NamedTensor(name: $0.name, tensor: Tensor(zeros: $0.shape))
       })

@@ -91,7 +91,8 @@ final class ThreadPoolTests: XCTestCase {
 
   private func distinctThreads(_ log: ChunkLog) -> Int {
     var seen: [pthread_t] = []
-    for case let thread? in log.threads where !seen.contains(where: { pthread_equal($0, thread) != 0 }) {
+    for case let thread? in log.threads
+    where !seen.contains(where: { pthread_equal($0, thread) != 0 }) {
       seen.append(thread)
     }
     return seen.count

@@ -50,8 +50,8 @@ final class MemoryBudgetTests: XCTestCase {
 
   func testOverTheBudgetNamesTheWorkTheEstimateAndTheBudget() {
     let budget = MemoryBudget(bytes: 1 << 30)
-    XCTAssertThrowsError(try budget.check(MemoryEstimate(bytes: 8 << 30), for: "x.txt: training"))
-    { error in
+    XCTAssertThrowsError(try budget.check(MemoryEstimate(bytes: 8 << 30), for: "x.txt: training")) {
+      error in
       XCTAssertEqual(
         error as? MemoryError,
         .overBudget(

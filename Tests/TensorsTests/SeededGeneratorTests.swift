@@ -8,7 +8,8 @@ final class SeededGeneratorTests: XCTestCase {
   func testMatchesPublishedAlgorithm() {
     var generator = SeededGenerator(seed: 0)
     XCTAssertEqual(
-      generator.state, [0xe220_a839_7b1d_cdaf, 0x6e78_9e6a_a1b9_65f4, 0x06c4_5d18_8009_454f, 0xf88b_b8a8_724c_81ec])
+      generator.state,
+      [0xe220_a839_7b1d_cdaf, 0x6e78_9e6a_a1b9_65f4, 0x06c4_5d18_8009_454f, 0xf88b_b8a8_724c_81ec])
     XCTAssertEqual(generator.next(), 11_091_344_671_253_066_420)
     XCTAssertEqual(generator.next(), 13_793_997_310_169_335_082)
     XCTAssertEqual(generator.next(), 1_900_383_378_846_508_768)

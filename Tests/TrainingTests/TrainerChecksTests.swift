@@ -45,7 +45,8 @@ final class TrainerChecksTests: XCTestCase {
     data.labels = data.labels.map { min($0, 1) }
     XCTAssertThrowsError(try trainer.fit(data)) { error in
       XCTAssertEqual(
-        error as? TrainerError, .classCountMismatch(modelOutputs: 3, dataClasses: ["left", "right"]))
+        error as? TrainerError,
+        .classCountMismatch(modelOutputs: 3, dataClasses: ["left", "right"]))
       XCTAssertEqual(
         "\(error)",
         "the model's last layer has 3 outputs but the data has 2 classes (left, right); "
@@ -77,8 +78,9 @@ final class TrainerChecksTests: XCTestCase {
       XCTAssertThrowsError(
         try trainer.fit(TrainerTests.stripes(count: 200, seed: 2), checkpointPath: path)
       ) { error in
-        guard case .diverged(_, let epoch, let batch, let batches, _, let kept)? =
-          error as? TrainerError
+        guard
+          case .diverged(_, let epoch, let batch, let batches, _, let kept)? =
+            error as? TrainerError
         else { return XCTFail("\(error)") }
         XCTAssertEqual(kept, 0)
         XCTAssertTrue((1...3).contains(epoch) && (1...batches).contains(batch ?? 0))
@@ -104,8 +106,9 @@ final class TrainerChecksTests: XCTestCase {
       poisoned.images.storage[5 * 16] = .nan  // sample 5, in some batch of epoch 2
       trainer.configuration.epochs = 2
       XCTAssertThrowsError(try trainer.fit(poisoned, checkpointPath: path)) { error in
-        guard case .diverged(let what, let epoch, let batch, let batches, _, let kept)? =
-          error as? TrainerError
+        guard
+          case .diverged(let what, let epoch, let batch, let batches, _, let kept)? =
+            error as? TrainerError
         else { return XCTFail("\(error)") }
         XCTAssertEqual([epoch, batches, kept], [2, 3, 1])
         XCTAssertNotNil(batch)

@@ -41,7 +41,9 @@ final class TrainerTests: XCTestCase {
     dense 3 softmax
     """)
 
-  private func trainer(seed: UInt64 = 1, epochs: Int, optimizer: OptimizerConfiguration? = nil)
+  private func trainer(
+    seed: UInt64 = 1, epochs: Int, optimizer: OptimizerConfiguration? = nil
+  )
     throws -> Trainer
   {
     try Trainer(

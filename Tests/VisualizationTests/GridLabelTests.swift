@@ -163,7 +163,8 @@ final class FeatureMapPictureTests: XCTestCase {
   }
 
   func testOverlayOfASmallPhotoIsEnlarged() {
-    let photo = Image(width: 20, height: 10, layout: .gray, samples: Array(repeating: 0, count: 200))
+    let photo = Image(
+      width: 20, height: 10, layout: .gray, samples: Array(repeating: 0, count: 200))
     // A 1×2 map: left half strong (1), right half weak (0).
     let maps = Tensor(shape: Shape(1, 1, 1, 2), storage: [1, 0])
     let image = FeatureMaps.overlay(photo: photo, maps: maps, channel: 0, minimumSide: 100)
@@ -173,7 +174,8 @@ final class FeatureMapPictureTests: XCTestCase {
     let weak = RGB.black.mixed(with: ColorMap.viridis.color(at: 0), amount: 0.15)
     XCTAssertEqual(ImageSamples.pixel(image, 49, 49), strong)
     XCTAssertEqual(ImageSamples.pixel(image, 50, 0), weak)
-    let large = Image(width: 300, height: 10, layout: .gray, samples: Array(repeating: 0, count: 3000))
+    let large = Image(
+      width: 300, height: 10, layout: .gray, samples: Array(repeating: 0, count: 3000))
     XCTAssertEqual(FeatureMaps.overlay(photo: large, maps: maps, channel: 0).width, 300)
   }
 

@@ -143,7 +143,9 @@ final class CanvasTextTests: XCTestCase {
       Canvas.row([Picture(image: Canvas(width: width, height: 10).image)], title: title)
     }
     // Titles wider than their pictures end at the picture's right margin.
-    let row = Canvas.row([titled("Random filters, seed 0", width: 20), titled("as colour", width: 20)])
+    let row = Canvas.row([
+      titled("Random filters, seed 0", width: 20), titled("as colour", width: 20),
+    ])
     assertLabelsApart(row, "titles")
     let titles = row.textBoxes.sorted { $0.x < $1.x }
     XCTAssertEqual(titles.map(\.text), ["Random filters, seed 0", "as colour"])
@@ -152,7 +154,10 @@ final class CanvasTextTests: XCTestCase {
       "three letter heights between the titles")
     // Pictures without texts side by side keep the plain gap.
     let plain = Canvas.row(
-      [Picture(image: Canvas(width: 5, height: 5).image), Picture(image: Canvas(width: 5, height: 5).image)],
+      [
+        Picture(image: Canvas(width: 5, height: 5).image),
+        Picture(image: Canvas(width: 5, height: 5).image),
+      ],
       gap: 3, margin: 0)
     XCTAssertEqual(plain.width, 13)
   }
@@ -183,7 +188,6 @@ final class PlotLabelTests: XCTestCase {
     bar.length = 200
     XCTAssertEqual(bar.picture().textBoxes.count, 1 + 5, "a long bar numbers every tick")
   }
-
 
   func testTrainingCurvesKeepTheirTextsApart() {
     for epochs in [1, 3, 12, 100] {
