@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "Training", targets: ["Training"]),
     .library(name: "Datasets", targets: ["Datasets"]),
     .library(name: "Visualization", targets: ["Visualization"]),
+    .library(name: "Explain", targets: ["Explain"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -24,7 +25,7 @@ let package = Package(
       name: "convviz",
       dependencies: [
         "ImageCodecs", "ImageFilters", "Engine", "ModelFormats", "Training", "Datasets",
-        "Visualization", "Files", "_Runtime", "COpenBLAS",
+        "Visualization", "Explain", "Files", "_Runtime", "COpenBLAS",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "Files"),
@@ -38,6 +39,7 @@ let package = Package(
       name: "Training",
       dependencies: ["Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels"]),
     .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
+    .target(name: "Explain", dependencies: ["Engine", "Tensors"]),
     .target(
       name: "Visualization",
       dependencies: [
@@ -100,6 +102,7 @@ let package = Package(
         "ImageCodecs",
       ]),
     .testTarget(name: "FilesTests", dependencies: ["Files"]),
+    .testTarget(name: "ExplainTests", dependencies: ["Explain", "Engine", "Tensors"]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz", "_Runtime"]),
   ]
 )
