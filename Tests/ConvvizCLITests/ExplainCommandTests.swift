@@ -1,0 +1,107 @@
+import Foundation
+import ImageCodecs
+import XCTest
+
+final class ExplainCommandTests: XCTestCase {
+  /// The `.npy` header's shape and the float32 values after it.
+  private func readNumPy(_ path: String) throws -> (shape: String, values: [Float]) {
+    let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+    let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+    let header = String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self)
+    let shape = header.components(separatedBy: "'shape': ")[1].components(separatedBy: ")")[0] + ")"
+    let data = bytes[(10 + headerLength)...]
+    let values = stride(from: data.startIndex, to: data.endIndex, by: 4).map { i in
+      Float(
+        bitPattern: UInt32(data[i]) | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2]) << 16
+          | UInt32(data[i + 3]) << 24)
+    }
+    return (shape, values)
+  }
+
+  func testEveryMethodWritesAnOverlayAndTheRawMap() throws {
+    let fixture = try VisualizationFixture.trained()
+    let out = try TrainingScratchFolder()
+    for method in [
+      "gradcam", "gradcam++", "layercam", "saliency", "smoothgrad", "integrated-gradients",
+      "occlusion",
+    ] {
+      let result = try TrainingCLI.run([
+        "explain", fixture.model, fixture.photo, "--method", method, "--class", "1",
+        "-o", out.path,
+      ])
+      XCTAssertEqual(result.status, 0, result.stderr)
+      let stem = out.path + "/photo-\(method)-class1"
+      XCTAssertTrue(result.stdout.contains("wrote \(stem).png"), result.stdout)
+      let map = try readNumPy(stem + ".npy")
+      XCTAssertEqual(map.shape, "(8, 8)", "the model's input size")
+      XCTAssert(map.values.allSatisfy(\.isFinite))
+      let picture = try ImageFile.read(stem + ".png")
+      XCTAssertGreaterThan(picture.width, 256, "an 8×8 input drawn at 256 px with a colour bar")
+    }
+  }
+
+  func testTopClassesAndLayersByRowOrName() throws {
+    let fixture = try VisualizationFixture.trained()
+    let out = try TrainingScratchFolder()
+    let top = try TrainingCLI.run([
+      "explain", fixture.model, fixture.photo, "--top", "2", "-o", out.path,
+    ])
+    XCTAssertEqual(top.status, 0, top.stderr)
+    XCTAssertEqual(
+      Set(try FileManager.default.contentsOfDirectory(atPath: out.path)),
+      [
+        "photo-gradcam-class0.png", "photo-gradcam-class0.npy", "photo-gradcam-class1.png",
+        "photo-gradcam-class1.npy",
+      ])
+    // Row 0 of `convviz summary` is the convolution with its ReLU: the default.
+    let byRow = try TrainingCLI.run([
+      "explain", fixture.model, fixture.photo, "--layer", "0", "--class", "0", "-o",
+      out.path + "/row",
+    ])
+    XCTAssertEqual(byRow.status, 0, byRow.stderr)
+    let linear = try TrainingCLI.run([
+      "explain", fixture.model, fixture.photo, "--layer", "conv2d/linear", "--class", "0", "-o",
+      out.path + "/linear",
+    ])
+    XCTAssertEqual(linear.status, 0, linear.stderr)
+    XCTAssertEqual(
+      try readNumPy(out.path + "/row/photo-gradcam-class0.npy").values,
+      try readNumPy(out.path + "/photo-gradcam-class0.npy").values)
+  }
+
+  func testBadInputIsOneLineAndWritesNothing() throws {
+    let fixture = try VisualizationFixture.trained()
+    let out = try TrainingScratchFolder()
+    let other = out.path + "/small.png"
+    try ImageFile.write(
+      Image(width: 4, height: 4, layout: .gray, samples: [UInt8](repeating: 9, count: 16)),
+      to: other)
+    let target = out.path + "/never"
+    for (arguments, status, message) in [
+      (["--layer", "nope"], 64, "spatial layers: conv2d/linear, conv2d, max_pooling2d"),
+      (["--layer", "2"], 64, "--layer 2 has output (36), not (channels, height, width)"),
+      (["--class", "2"], 64, "--class 2 is out of range: the model has classes 0…1"),
+      (["--class", "cat"], 64, "--class cat is not a class of the model"),
+      (["--method", "integrated-gradients", "--steps", "0"], 64, "--steps must be at least 1"),
+      (["--method", "smoothgrad", "--samples", "-1"], 64, "--samples must be at least 1"),
+      (["--method", "occlusion", "--window", "0"], 64, "--window must be at least 1"),
+      (["--steps", "5"], 64, "--steps applies to --method integrated-gradients"),
+      (["--class", "0", "--top", "2"], 64, "give --class or --top, not both"),
+      (["--method", "fancy"], 64, "gradcam++"),
+      (
+        ["--method", "integrated-gradients", "--baseline", other], 1,
+        "the baseline is 4×4; the model takes 8×8 images"
+      ),
+      (["--method", "integrated-gradients", "--baseline", "grey"], 64, "not black, blur or"),
+    ] as [([String], Int32, String)] {
+      let result = try TrainingCLI.run(
+        ["explain", fixture.model, fixture.photo, "-o", target] + arguments)
+      XCTAssertEqual(result.status, status, "\(arguments): \(result.stderr)")
+      XCTAssertTrue(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+      XCTAssertEqual(
+        result.stderr.split(separator: "\n").filter { $0.hasPrefix("convviz: error:") }.count, 1,
+        result.stderr)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: target), "\(arguments)")
+    }
+  }
+}
