@@ -60,4 +60,8 @@ public struct Attribution: Sendable {
   public var classIndex: Int
   public var score: Float
   public var probability: Float
+  /// For integrated gradients, the baseline's score: completeness says the
+  /// map sums to `score − baselineScore` (Captum's convergence delta is
+  /// the difference).
+  public var baselineScore: Float?
 }

@@ -110,6 +110,7 @@ public struct Explainer: Sendable {
     let probability = Self.probabilities(classScores)[classIndex]
     let (height, width) = (input.shape[2], input.shape[3])
     var layerMap: Tensor?
+    var baselineScore: Float?
     let map: Tensor
     switch method {
     case .gradCAM(let layer), .gradCAMPlusPlus(let layer), .layerCAM(let layer):
@@ -131,6 +132,7 @@ public struct Explainer: Sendable {
       map = try integratedGradients(
         input, classIndex: classIndex, steps: steps, baseline: baseline
       ).channelSum
+      baselineScore = try scores(baseline).storage[classIndex]
     case .occlusion(let window, let stride):
       map = try occlusion(
         input, classIndex: classIndex, window: window, stride: stride,
@@ -138,7 +140,7 @@ public struct Explainer: Sendable {
     }
     return Attribution(
       map: map, layerMap: layerMap, classIndex: classIndex, score: classScores[classIndex],
-      probability: probability)
+      probability: probability, baselineScore: baselineScore)
   }
 
   /// The layer's activation (K, h, w) and the gradient of class

@@ -21,6 +21,7 @@ struct ExplainCommand: ParsableCommand {
         STEM-METHOD-classK.png  the map over the image as the model sees it, a colour \
       bar and the class name and probability
         STEM-METHOD-classK.npy  the raw map, float32 (H, W) at the model's input size
+        STEM-METHOD-classes.png with --top N > 1: the classes' pictures side by side
       Methods: gradcam, gradcam++, layercam (at --layer, default the last convolution \
       whose maps are larger than 1x1; upsampled bilinearly as cv2.resize does), saliency \
       (max over channels of |gradient|), smoothgrad (--samples, --noise, --seed), \
@@ -193,13 +194,20 @@ struct ExplainCommand: ParsableCommand {
           channels: channels, height: height, width: width, resize: mode)
         let ranked = try explainer.rankedClasses(tensor)
         let classes = fixedClass.map { [$0] } ?? ranked.prefix(classCount).map(\.0)
+        var pictures: [Picture] = []
         for k in classes {
           let attribution = try explainer.explain(
             tensor, classIndex: k,
             method: attributionMethod(layer: layerName, input: tensor, baseline: baselineInput))
-          try write(
-            attribution, input: input, tensor: tensor, layer: layerName,
-            className: k < classNames.count ? classNames[k] : String(k))
+          pictures.append(
+            try write(
+              attribution, input: input, tensor: tensor, layer: layerName,
+              className: k < classNames.count ? classNames[k] : String(k)))
+        }
+        if pictures.count > 1 {
+          let path = outputStem(input, suffix: "classes") + ".png"
+          try PictureFile.write(Canvas.row(pictures).image, to: path)
+          Terminal.say("wrote \(path)")
         }
       } catch let error as ExplainError {
         throw CommandFailure("\(input.path): \(error)")
@@ -294,9 +302,8 @@ struct ExplainCommand: ParsableCommand {
   }
 
   /// The names written for one input and class.
-  private func outputStem(_ input: InputImage, classIndex: String) -> String {
-    Path.join(
-      Path.join(output, input.subfolder), "\(input.stem)-\(method.rawValue)-class\(classIndex)")
+  private func outputStem(_ input: InputImage, suffix: String) -> String {
+    Path.join(Path.join(output, input.subfolder), "\(input.stem)-\(method.rawValue)-\(suffix)")
   }
 
   /// Refuses outputs that collide with each other or replace an input,
@@ -308,8 +315,12 @@ struct ExplainCommand: ParsableCommand {
     var outputs: [NamedPath] = []
     for input in inputs {
       for tag in tags {
-        let stem = outputStem(input, classIndex: tag)
+        let stem = outputStem(input, suffix: "class" + tag)
         outputs += [".png", ".npy"].map { NamedPath(role: "the output", path: stem + $0) }
+      }
+      if tags.count > 1 {
+        outputs.append(
+          NamedPath(role: "the output", path: outputStem(input, suffix: "classes") + ".png"))
       }
     }
     try NamedPath.refuseCollisions(
@@ -322,11 +333,13 @@ struct ExplainCommand: ParsableCommand {
     }
   }
 
+  /// Writes one class's picture and map; returns the picture for the
+  /// side-by-side one of several classes.
   private func write(
     _ attribution: Attribution, input: InputImage, tensor: Tensor, layer: String?,
     className: String
-  ) throws {
-    let stem = outputStem(input, classIndex: String(attribution.classIndex))
+  ) throws -> Picture {
+    let stem = outputStem(input, suffix: "class\(attribution.classIndex)")
     let (height, width) = (attribution.map.shape[0], attribution.map.shape[1])
     let signed = method == .integratedGradients || method == .occlusion
     let colours = colormap ?? (signed ? .diverging : .viridis)
@@ -337,9 +350,18 @@ struct ExplainCommand: ParsableCommand {
       caption:
         "\(Terminal.escaped(className)) p=\(TextFormat.fixed(Double(attribution.probability), 3))"
         + " \(method.rawValue)\(at)")
+    if let baselineScore = attribution.baselineScore {
+      let total = attribution.map.storage.reduce(0, +)
+      let difference = attribution.score - baselineScore
+      Terminal.note(
+        "\(input.path): class \(attribution.classIndex): attributions sum to "
+          + "\(TextFormat.fixed(Double(total), 4)), score − baseline score "
+          + "\(TextFormat.fixed(Double(difference), 4)) (more --steps narrow the gap)")
+    }
     try PictureFile.write(picture.image, to: stem + ".png")
     try NumPyFile.write(shape: [height, width], values: attribution.map.storage, to: stem + ".npy")
     Terminal.say("wrote \(stem).png")
     Terminal.say("wrote \(stem).npy")
+    return picture
   }
 }

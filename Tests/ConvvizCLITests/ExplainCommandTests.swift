@@ -51,7 +51,7 @@ final class ExplainCommandTests: XCTestCase {
       Set(try FileManager.default.contentsOfDirectory(atPath: out.path)),
       [
         "photo-gradcam-class0.png", "photo-gradcam-class0.npy", "photo-gradcam-class1.png",
-        "photo-gradcam-class1.npy",
+        "photo-gradcam-class1.npy", "photo-gradcam-classes.png",
       ])
     // Row 0 of `convviz summary` is the convolution with its ReLU: the default.
     let byRow = try TrainingCLI.run([

@@ -125,6 +125,10 @@ final class ExplainerTests: XCTestCase {
           input, classIndex: c, method: .integratedGradients(steps: 512, baseline: baseline)
         ).map
         XCTAssertEqual(map.storage.reduce(0, +), total, accuracy: 1e-4 * (abs(total) + 1))
+        let explained = try explainer.explain(
+          input, classIndex: c, method: .integratedGradients(steps: 4, baseline: baseline))
+        XCTAssertEqual(explained.score, fx[c])
+        XCTAssertEqual(explained.baselineScore, fb[c])
       }
     }
   }
