@@ -74,7 +74,8 @@ let package = Package(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs", "Tensors", "_Runtime"],
+      name: "ImageFiltersTests",
+      dependencies: ["ImageFilters", "ImageCodecs", "Tensors", "Engine", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "Tensors", "_CNNKernels", "_Runtime"],
