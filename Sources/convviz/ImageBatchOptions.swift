@@ -1,0 +1,65 @@
+import ArgumentParser
+import Files
+import ImageCodecs
+
+/// The options `filter` and `pool` share: the inputs, where the outputs go
+/// and how they are encoded.
+struct ImageBatchOptions: ParsableArguments {
+  @Option(
+    parsing: .unconditional,
+    help: "JPEG quality, 1–100 (default 90); only for JPEG outputs.")
+  var quality: Int?
+
+  @Option(
+    help: ArgumentHelp(
+      "Output encoding (default: png, or the extension of an -o file).", valueName: "format"))
+  var format: ImageFormat?
+
+  @Option(
+    name: .shortAndLong,
+    help: ArgumentHelp(
+      "Output file when one image file and one operation are given (.png, .jpg or .jpeg; - for "
+        + "standard output), else output folder (default: output/).", valueName: "path"))
+  var output: String?
+
+  @Flag(help: "Also read the images in subfolders of folder inputs (outputs mirror them).")
+  var recursive = false
+
+  @Flag(help: "Allow an output to replace one of the input images.")
+  var overwriteInput = false
+
+  @Flag(help: "Print the time spent decoding, working and encoding to stderr.")
+  var timings = false
+
+  @Argument(help: "PNG or JPEG files, folders of them, or mnist:PATH#INDEX.")
+  var inputs: [String] = []
+
+  func validate() throws {
+    if inputs.isEmpty { throw ValidationError("give at least one input image") }
+    if let quality, !(1...100).contains(quality) {
+      throw ValidationError("--quality must be between 1 and 100")
+    }
+    try checkEncoding()
+  }
+
+  /// `--format`, the extension of an `-o` file and `--quality` must agree.
+  private func checkEncoding() throws {
+    var named: ImageFormat?
+    if let output, output != "-", !output.hasSuffix("/"), !Path.isDirectory(output) {
+      named = ImageFormat(pathExtensionOf: output)
+    }
+    if let format, let named, format != named {
+      throw ValidationError(
+        "--format \(format.rawValue) contradicts -o \(output ?? ""), which names a \(named.name) file"
+      )
+    }
+    let encoding = named ?? format ?? .png
+    if quality != nil && encoding != .jpeg {
+      throw ValidationError(
+        "--quality applies to JPEG outputs, and these are \(encoding.name); "
+          + "give --format jpeg or a .jpg name, or drop --quality")
+    }
+  }
+
+  var encodeOptions: EncodeOptions { EncodeOptions(quality: quality ?? 90) }
+}
