@@ -31,11 +31,30 @@ struct ImageBatchOptions: ParsableArguments {
   @Flag(help: "Print the time spent decoding, working and encoding to stderr.")
   var timings = false
 
+  @Option(
+    name: .customLong("from-list"),
+    help: ArgumentHelp(
+      "Also read the inputs named in this file, one a line (- for standard input; blank lines "
+        + "are skipped).", valueName: "file"))
+  var fromList: String?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "Process only part K of N of the inputs (K from 1): input i (from 0, in the order given) "
+        + "is in part (i mod N) + 1.", valueName: "K/N"),
+    transform: Shard.parse)
+  var shard: Shard?
+
+  @Flag var errorPolicy: ErrorPolicy = .keepGoing
+
   @Argument(help: "PNG or JPEG files, folders of them, or mnist:PATH#INDEX.")
   var inputs: [String] = []
 
   func validate() throws {
-    if inputs.isEmpty { throw ValidationError("give at least one input image") }
+    if inputs.isEmpty && fromList == nil {
+      throw ValidationError("give at least one input image, or --from-list")
+    }
     if let quality, !(1...100).contains(quality) {
       throw ValidationError("--quality must be between 1 and 100")
     }
