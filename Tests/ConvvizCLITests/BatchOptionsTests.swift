@@ -192,3 +192,54 @@ final class BatchOptionsTests: XCTestCase {
     XCTAssertEqual(conflicting.status, 64)
   }
 }
+
+/// `--png-compression`: every level decodes to the same pixels; higher
+/// levels give smaller files on a photo.
+final class PNGCompressionOptionTests: XCTestCase {
+  let camera = repositoryFile("samples/camera.png")
+
+  func testLevelsChangeSizeNotPixels() throws {
+    let scratch = try ScratchFolder()
+    var sizes: [Int: Int] = [:]
+    var decoded: [Int: Image] = [:]
+    for level in [0, 1, 6, 9] {
+      let out = scratch.file("l\(level).png")
+      let result = try ConvvizBinary.run([
+        "filter", "-k", "blur", "--png-compression", "\(level)", camera, "-o", out,
+      ])
+      XCTAssertEqual(result.status, 0, result.standardError)
+      sizes[level] = try Data(contentsOf: URL(fileURLWithPath: out)).count
+      decoded[level] = try ImageFile.read(out)
+    }
+    let byDefault = scratch.file("default.png")
+    XCTAssertEqual(
+      try ConvvizBinary.run(["filter", "-k", "blur", camera, "-o", byDefault]).status, 0)
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: byDefault)).count, sizes[6], "default 6")
+    for level in [1, 6, 9] { XCTAssertEqual(decoded[level], decoded[0], "level \(level)") }
+    XCTAssertGreaterThan(sizes[0]!, sizes[1]!, "\(sizes)")
+    XCTAssertGreaterThan(sizes[1]!, sizes[6]!, "\(sizes)")
+    XCTAssertGreaterThanOrEqual(sizes[6]!, sizes[9]!, "\(sizes)")
+    XCTAssertGreaterThan(sizes[0]!, 510 * 510, "stored: at least the 510×510 samples")
+
+    let pooled = try ConvvizBinary.run([
+      "pool", "--png-compression", "0", camera, "-o", scratch.file("p.png"),
+    ])
+    XCTAssertEqual(pooled.status, 0, pooled.standardError)
+    XCTAssertGreaterThan(
+      try Data(contentsOf: URL(fileURLWithPath: scratch.file("p.png"))).count, 256 * 256)
+  }
+
+  func testRefusals() throws {
+    for bad in [
+      ["--png-compression", "10"], ["--png-compression", "-1"],
+      ["--png-compression", "3", "--format", "jpeg"],
+    ] {
+      let result = try ConvvizBinary.run(["pool"] + bad + [camera, "-o", "/nonexistent/"])
+      XCTAssertEqual(result.status, 64, "\(bad): \(result.standardError)")
+    }
+    let named = try ConvvizBinary.run(["filter", "--png-compression", "3", camera, "-o", "x.jpg"])
+    XCTAssertEqual(named.status, 64)
+    XCTAssertTrue(named.standardError.contains("--png-compression applies to PNG outputs"))
+  }
+}
