@@ -126,8 +126,9 @@ def main():
         for level, ours, pillow, opencv, sizes in levels:
             print(f"{level:5} {ours:10.1f} {pillow:10.1f} {pillow / ours:6.2f} {opencv:10.1f} "
                   f"{opencv / ours:6.2f} {sizes[0]:10d} {sizes[1]:10d} {sizes[2]:10d}")
-    print("OpenCV's default PNG encoding is level 1 with zlib's Z_RLE strategy (and only the SUB row filter; an explicit "
-          "level switches to the default strategy); Pillow's and convviz's is level 6.")
+    print("OpenCV's default PNG encoding is level 1, zlib's Z_RLE strategy and the SUB row "
+          "filter only (an explicit level switches to the default strategy); Pillow's and "
+          "convviz's is level 6.")
 
 
 def png_levels(args, png_path, folder):
