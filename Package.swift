@@ -16,7 +16,7 @@ let package = Package(
     .library(name: "Visualization", targets: ["Visualization"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
   ],
   targets: [
     // MARK: Public modules
@@ -30,7 +30,8 @@ let package = Package(
     .target(name: "Files"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "Files"]),
     .target(name: "Tensors"),
-    .target(name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs", "Tensors", "Files"]),
+    .target(
+      name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs", "Tensors", "Files"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
     .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "Files"]),
     .target(
@@ -85,13 +86,16 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "TrainingTests",
-      dependencies: ["Training", "ModelFormats", "Engine", "Datasets", "Tensors", "ImageCodecs"],
+      dependencies: [
+        "Training", "ModelFormats", "Engine", "Datasets", "Tensors", "ImageCodecs", "_Runtime",
+      ],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "VisualizationTests", dependencies: [
+      name: "VisualizationTests",
+      dependencies: [
         "Visualization", "Engine", "ModelFormats", "Training", "Datasets", "Tensors",
         "ImageCodecs",
       ]),
