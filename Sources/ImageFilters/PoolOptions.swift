@@ -12,7 +12,8 @@ public enum PoolMode: String, Sendable, CaseIterable {
   case l2
 }
 
-/// The pooling window: its size, strides and padding (`valid` or `same`).
+/// The pooling window: its size, strides and padding (`valid`, `same`, or
+/// explicit amounts smaller than the window).
 ///
 /// The output size is `Padding`'s, the one formula of the filters and the
 /// engine: O = ⌊(I − F + P) / S⌋ + 1. Padded cells never count: a window
@@ -32,8 +33,17 @@ public struct PoolOptions: Sendable, Equatable {
 
   /// The window's place on an image of `width`×`height`: padding and output
   /// size, checked as the filter's geometry is.
+  ///
+  /// Explicit padding must be smaller than the window on each side, so that
+  /// every window holds at least one image sample.
   public func geometry(width: Int, height: Int) throws(FilterError) -> FilterGeometry {
     guard size.x >= 1, size.y >= 1 else { throw .invalidPoolSize(size) }
+    if case .explicit(let top, let bottom, let left, let right) = padding,
+      max(top, bottom) >= size.y || max(left, right) >= size.x
+    {
+      throw .poolPaddingTooLarge(
+        top: top, bottom: bottom, left: left, right: right, window: size)
+    }
     do {
       return try FilterGeometry(
         inputWidth: width, inputHeight: height, kernelRows: size.y, kernelCols: size.x,

@@ -29,8 +29,19 @@ final class PoolTests: XCTestCase {
     let stride =
       Bool.random(using: &rng)
       ? nil : AxisPair(x: Int.random(in: 1...5, using: &rng), y: Int.random(in: 1...5, using: &rng))
-    return PoolOptions(
-      size: size, stride: stride, padding: Bool.random(using: &rng) ? .valid : .same)
+    let padding: Padding
+    switch Int.random(in: 0..<3, using: &rng) {
+    case 0: padding = .valid
+    case 1: padding = .same
+    default:
+      // Explicit padding smaller than the window, as the Engine's layers take it.
+      padding = .explicit(
+        top: Int.random(in: 0..<size.y, using: &rng),
+        bottom: Int.random(in: 0..<size.y, using: &rng),
+        left: Int.random(in: 0..<size.x, using: &rng),
+        right: Int.random(in: 0..<size.x, using: &rng))
+    }
+    return PoolOptions(size: size, stride: stride, padding: padding)
   }
 
   func testHandWorkedTwoByTwo() throws {
@@ -110,6 +121,17 @@ final class PoolTests: XCTestCase {
     XCTAssertThrowsError(try pool(image, mode: .max, options: PoolOptions(size: AxisPair(0)))) {
       XCTAssertEqual($0 as? FilterError, .invalidPoolSize(AxisPair(0)))
     }
+    XCTAssertThrowsError(
+      try pool(
+        image, mode: .average, options: PoolOptions(size: AxisPair(2), padding: .symmetric(2)))
+    ) {
+      XCTAssertEqual(
+        $0 as? FilterError,
+        .poolPaddingTooLarge(top: 2, bottom: 2, left: 2, right: 2, window: AxisPair(2)))
+    }
+    XCTAssertThrowsError(
+      try poolReference(
+        image, mode: .average, options: PoolOptions(size: AxisPair(2), padding: .symmetric(2))))
     // With same padding, a window larger than the image still has an
     // output: ⌈2/3⌉ = 1 cell, the max of all four samples.
     XCTAssertEqual(
