@@ -7,10 +7,19 @@
 
 #include <stdint.h>
 
-/* Channels at most this many are reduced in registers-sized arrays. */
+/* Channels at most this many are reduced in register-sized arrays. */
 enum { MAX_CHANNELS = 4 };
 
-#define DEFINE_POOL_ROWS(NAME, SAMPLE)                                                        \
+/* One sample into the accumulator, and the accumulator into a sample, per
+ * mode; the mode is a compile-time constant of each copy of the loops. */
+#define ACCUMULATE_MAX(acc, v) ((acc) = (v) > (acc) ? (v) : (acc))
+#define ACCUMULATE_SUM(acc, v) ((acc) += (v))
+#define ACCUMULATE_SQUARES(acc, v) ((acc) += (v) * (v))
+#define FINISH_MAX(acc, count) (acc)
+#define FINISH_MEAN(acc, count) __builtin_rint((double)(acc) / (count))
+#define FINISH_L2(acc, count) __builtin_rint(__builtin_sqrt((double)(acc) / (count)))
+
+#define DEFINE_POOL_ROWS(NAME, SAMPLE, ACCUMULATE, FINISH)                                    \
   static void NAME(const cvz_pool *p, int row_begin, int row_end) {                           \
     const SAMPLE *in = p->input;                                                              \
     SAMPLE *out = p->output;                                                                  \
@@ -26,47 +35,45 @@ enum { MAX_CHANNELS = 4 };
         x0 = x0 < 0 ? 0 : x0;                                                                 \
         x1 = x1 > p->width ? p->width : x1;                                                   \
         const double count = (double)(y1 - y0) * (x1 - x0);                                   \
+        (void)count;                                                                          \
         for (ptrdiff_t c0 = 0; c0 < ch; c0 += MAX_CHANNELS) {                                 \
           const ptrdiff_t cn = ch - c0 < MAX_CHANNELS ? ch - c0 : MAX_CHANNELS;              \
           uint64_t acc[MAX_CHANNELS] = {0, 0, 0, 0};                                          \
           for (int y = y0; y < y1; y++) {                                                     \
-            const SAMPLE *row = in + (ptrdiff_t)y * in_row + c0;                              \
-            for (int x = x0; x < x1; x++) {                                                   \
-              const SAMPLE *s = row + (ptrdiff_t)x * ch;                                      \
+            const SAMPLE *s = in + (ptrdiff_t)y * in_row + (ptrdiff_t)x0 * ch + c0;           \
+            for (int x = x0; x < x1; x++, s += ch) {                                          \
               for (ptrdiff_t c = 0; c < cn; c++) {                                            \
                 const uint64_t v = s[c];                                                      \
-                switch (p->mode) {                                                            \
-                case CVZ_POOL_MAX: acc[c] = v > acc[c] ? v : acc[c]; break;                   \
-                case CVZ_POOL_AVERAGE: acc[c] += v; break;                                    \
-                default: acc[c] += v * v; break;                                              \
-                }                                                                             \
+                ACCUMULATE(acc[c], v);                                                        \
               }                                                                               \
             }                                                                                 \
           }                                                                                   \
-          for (ptrdiff_t c = 0; c < cn; c++) {                                                \
-            switch (p->mode) {                                                                \
-            case CVZ_POOL_MAX: o[c0 + c] = (SAMPLE)acc[c]; break;                             \
-            case CVZ_POOL_AVERAGE:                                                            \
-              o[c0 + c] = (SAMPLE)__builtin_rint((double)acc[c] / count);                     \
-              break;                                                                          \
-            default:                                                                          \
-              o[c0 + c] = (SAMPLE)__builtin_rint(__builtin_sqrt((double)acc[c] / count));     \
-              break;                                                                          \
-            }                                                                                 \
-          }                                                                                   \
+          for (ptrdiff_t c = 0; c < cn; c++) o[c0 + c] = (SAMPLE)FINISH(acc[c], count);       \
         }                                                                                     \
       }                                                                                       \
     }                                                                                         \
   }
 
-DEFINE_POOL_ROWS(pool_rows8, uint8_t)
-DEFINE_POOL_ROWS(pool_rows16, uint16_t)
+DEFINE_POOL_ROWS(max_rows8, uint8_t, ACCUMULATE_MAX, FINISH_MAX)
+DEFINE_POOL_ROWS(max_rows16, uint16_t, ACCUMULATE_MAX, FINISH_MAX)
+DEFINE_POOL_ROWS(mean_rows8, uint8_t, ACCUMULATE_SUM, FINISH_MEAN)
+DEFINE_POOL_ROWS(mean_rows16, uint16_t, ACCUMULATE_SUM, FINISH_MEAN)
+DEFINE_POOL_ROWS(l2_rows8, uint8_t, ACCUMULATE_SQUARES, FINISH_L2)
+DEFINE_POOL_ROWS(l2_rows16, uint16_t, ACCUMULATE_SQUARES, FINISH_L2)
 
 void cvz_pool_rows(const cvz_pool *p, int row_begin, int row_end) {
-  if (p->sample_bytes == 1)
-    pool_rows8(p, row_begin, row_end);
-  else
-    pool_rows16(p, row_begin, row_end);
+  const int eight = p->sample_bytes == 1;
+  switch (p->mode) {
+  case CVZ_POOL_MAX:
+    (eight ? max_rows8 : max_rows16)(p, row_begin, row_end);
+    break;
+  case CVZ_POOL_AVERAGE:
+    (eight ? mean_rows8 : mean_rows16)(p, row_begin, row_end);
+    break;
+  default:
+    (eight ? l2_rows8 : l2_rows16)(p, row_begin, row_end);
+    break;
+  }
 }
 
 typedef struct {
