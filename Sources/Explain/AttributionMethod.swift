@@ -12,6 +12,11 @@ public enum AttributionMethod: Sendable {
   /// Grad-CAM++ (Chattopadhay et al. 2018), with pytorch-grad-cam's
   /// closed-form weights for an exponential score.
   case gradCAMPlusPlus(layer: String)
+  /// Score-CAM (Wang et al. 2020): ReLU(Σ_k w_k A_k), w the softmax over
+  /// channels of the class scores of the input masked by each channel's
+  /// map (upsampled, scaled to 0…1), as pytorch-grad-cam computes it; no
+  /// gradients, one forward per channel (batched).
+  case scoreCAM(layer: String)
   /// LayerCAM (Jiang et al. 2021): ReLU(Σ_k ReLU(∂y/∂A_k) ⊙ A_k).
   case layerCAM(layer: String)
   /// The gradient of the score at the input (Simonyan et al. 2014): the
@@ -35,7 +40,9 @@ public enum AttributionMethod: Sendable {
   /// The layer a class activation map is taken at; nil for input methods.
   public var layer: String? {
     switch self {
-    case .gradCAM(let layer), .gradCAMPlusPlus(let layer), .layerCAM(let layer): return layer
+    case .gradCAM(let layer), .gradCAMPlusPlus(let layer), .layerCAM(let layer),
+      .scoreCAM(let layer):
+      return layer
     default: return nil
     }
   }

@@ -10,7 +10,7 @@ import Tensors
 /// methods that need many passes (SmoothGrad, integrated gradients,
 /// occlusion) run them `batchSize` samples at a time.
 public struct Explainer: Sendable {
-  public private(set) var network: Network
+  public internal(set) var network: Network
   public var batchSize: Int
 
   public init(network: Network, batchSize: Int = 32) {
@@ -117,6 +117,11 @@ public struct Explainer: Sendable {
       try checkLayer(layer)
       let (activation, gradient) = try layerGradient(input, classIndex: classIndex, layer: layer)
       let cam = Self.classActivationMap(activation: activation, gradient: gradient, method: method)
+      layerMap = cam
+      map = Bilinear.resize(cam, height: height, width: width)
+    case .scoreCAM(let layer):
+      try checkLayer(layer)
+      let cam = try scoreCAM(input, classIndex: classIndex, layer: layer)
       layerMap = cam
       map = Bilinear.resize(cam, height: height, width: width)
     case .saliency:

@@ -22,7 +22,7 @@ struct ExplainCommand: ParsableCommand {
       bar and the class name and probability
         STEM-METHOD-classK.npy  the raw map, float32 (H, W) at the model's input size
         STEM-METHOD-classes.png with --top N > 1: the classes' pictures side by side
-      Methods: gradcam, gradcam++, layercam (at --layer, default the last convolution \
+      Methods: gradcam, gradcam++, scorecam, layercam (at --layer, default the last convolution \
       whose maps are larger than 1x1; upsampled bilinearly as cv2.resize does), saliency \
       (max over channels of |gradient|), smoothgrad (--samples, --noise, --seed), \
       integrated-gradients (--steps, --baseline; signed, channels summed), occlusion \
@@ -34,11 +34,13 @@ struct ExplainCommand: ParsableCommand {
   enum Method: String, ExpressibleByArgument, CaseIterable {
     case gradcam
     case gradcamPlusPlus = "gradcam++"
-    case layercam, saliency, smoothgrad
+    case scorecam, layercam, saliency, smoothgrad
     case integratedGradients = "integrated-gradients"
     case occlusion
 
-    var isClassActivationMap: Bool { [.gradcam, .gradcamPlusPlus, .layercam].contains(self) }
+    var isClassActivationMap: Bool {
+      [.gradcam, .gradcamPlusPlus, .scorecam, .layercam].contains(self)
+    }
   }
 
   @Argument(help: ArgumentHelp("A model file written by `convviz train`.", valueName: "model"))
@@ -65,7 +67,7 @@ struct ExplainCommand: ParsableCommand {
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "The layer of gradcam, gradcam++ and layercam: a row number of `convviz summary` or "
+      "The layer of the CAM methods (gradcam, gradcam++, scorecam, layercam): a row number of `convviz summary` or "
         + "a graph tensor name.", valueName: "node"))
   var layer: String?
 
@@ -142,7 +144,7 @@ struct ExplainCommand: ParsableCommand {
         "\(option) applies to --method \(methods.map(\.rawValue).joined(separator: ", ")), "
           + "not \(method.rawValue)")
     }
-    try only(layer, "--layer", for: [.gradcam, .gradcamPlusPlus, .layercam])
+    try only(layer, "--layer", for: [.gradcam, .gradcamPlusPlus, .scorecam, .layercam])
     try only(samples, "--samples", for: [.smoothgrad])
     try only(noise, "--noise", for: [.smoothgrad])
     try only(seed, "--seed", for: [.smoothgrad])
@@ -286,6 +288,7 @@ struct ExplainCommand: ParsableCommand {
     switch method {
     case .gradcam: return .gradCAM(layer: layer ?? "")
     case .gradcamPlusPlus: return .gradCAMPlusPlus(layer: layer ?? "")
+    case .scorecam: return .scoreCAM(layer: layer ?? "")
     case .layercam: return .layerCAM(layer: layer ?? "")
     case .saliency: return .saliency
     case .smoothgrad:

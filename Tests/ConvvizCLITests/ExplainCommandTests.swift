@@ -22,7 +22,8 @@ final class ExplainCommandTests: XCTestCase {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()
     for method in [
-      "gradcam", "gradcam++", "layercam", "saliency", "smoothgrad", "integrated-gradients",
+      "gradcam", "gradcam++", "scorecam", "layercam", "saliency", "smoothgrad",
+      "integrated-gradients",
       "occlusion",
     ] {
       let result = try TrainingCLI.run([

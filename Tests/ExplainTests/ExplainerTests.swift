@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import Tensors
 import XCTest
 
@@ -81,6 +82,37 @@ final class ExplainerTests: XCTestCase {
       }
       // The layer is at the input's size: upsampling changes nothing.
       XCTAssertEqual(grad.map.storage, grad.layerMap?.storage)
+    }
+  }
+
+  /// Score-CAM written out: each channel's min-max scaled map masks the
+  /// input, the masked inputs are scored one by one, and the softmax of
+  /// those scores weights the channels.
+  func testScoreCAMWeightsAreTheSoftmaxOfMaskedScores() throws {
+    var g = SeededGenerator(seed: 17)
+    let network = Self.convDense(seed: 18)
+    var explainer = Explainer(network: network, batchSize: 3)
+    let input = Self.random(Shape(1, 1, 5, 6), &g)
+    var probe = network
+    let a = try probe.activation(of: "1", for: input)
+    for c in 0..<3 {
+      var scores: [Double] = []
+      for k in 0..<4 {
+        let plane = Array(a.storage[(k * 30)..<((k + 1) * 30)])
+        let (lo, hi) = (plane.min()!, plane.max()!)
+        var masked = input
+        for p in 0..<30 { masked.storage[p] *= (plane[p] - lo) / (hi - lo + 1e-8) }
+        scores.append(Double(try explainer.scores(masked).storage[c]))
+      }
+      let top = scores.max()!
+      let e = scores.map { Foundation.exp($0 - top) }
+      let weights = e.map { $0 / e.reduce(0, +) }
+      let cam = try XCTUnwrap(
+        explainer.explain(input, classIndex: c, method: .scoreCAM(layer: "1")).layerMap)
+      for p in 0..<30 {
+        let expected = (0..<4).map { weights[$0] * Double(a.storage[$0 * 30 + p]) }.reduce(0, +)
+        XCTAssertEqual(Double(cam.storage[p]), max(expected, 0), accuracy: 1e-5)
+      }
     }
   }
 
@@ -242,8 +274,9 @@ final class ExplainerTests: XCTestCase {
 
   /// Adebayo et al. (2018)'s model-randomization check: new random
   /// weights in the top layer must change the maps (rank correlation
-  /// below 0.5). Grad-CAM++ at layer 1 (0.95 here) and SmoothGrad (0.58)
-  /// fail it on this model, as docs/explain.md records.
+  /// below 0.5). Grad-CAM++ at layer 1 (0.95 here), Score-CAM at layer 1
+  /// (1.00) and SmoothGrad (0.58) fail it on this model, as
+  /// docs/explain.md records.
   func testMapsFailToSurviveRandomizingTheTopLayer() throws {
     var g = SeededGenerator(seed: 12)
     let network = Self.deeper(seed: 13)
