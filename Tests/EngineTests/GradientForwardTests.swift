@@ -155,6 +155,24 @@ final class GradientForwardTests: XCTestCase {
     XCTAssert(try XCTUnwrap(firstKernelGradient).storage.allSatisfy { $0 == 0 })
   }
 
+  /// Keeping the graph input gives the input gradient as the activation's,
+  /// with or without the input gradient asked for.
+  func testKeepingTheInputGivesTheInputGradient() throws {
+    var network = Self.network(seed: 11)
+    var g = SeededGenerator(seed: 12)
+    let input = GradientCheck.randomTensor(Shape(2, 2, 8, 8), &g)
+    let run = try network.forwardForGradients(input, keeping: "input", logits: true)
+    XCTAssertEqual(run.activation, input)
+    let projection = GradientCheck.randomTensor(run.output.shape, &g)
+    let both = try network.backwardForGradients(projection, inputGradient: true)
+    _ = try network.forwardForGradients(input, keeping: "input", logits: true)
+    let kept = try network.backwardForGradients(projection, inputGradient: false)
+    XCTAssertNotNil(both.dInput)
+    XCTAssertEqual(both.dActivation, both.dInput)
+    XCTAssertEqual(kept.dActivation, both.dInput)
+    XCTAssertNil(kept.dInput)
+  }
+
   /// A kept tensor with two readers gets the sum of both paths' gradients,
   /// and one the output does not depend on gets zeros.
   func testKeptTensorGradientSumsItsReadersAndIsZeroOffThePath() throws {
