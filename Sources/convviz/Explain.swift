@@ -22,6 +22,8 @@ struct ExplainCommand: ParsableCommand {
       bar and the class name and probability
         STEM-METHOD-classK.npy  the raw map, float32 (H, W) at the model's input size
         STEM-METHOD-classes.png with --top N > 1: the classes' pictures side by side
+        STEM-explain.png        with several --method: one row per class, one column \
+      per method
       Methods: gradcam, gradcam++, scorecam, layercam (at --layer, default the last convolution \
       whose maps are larger than 1x1; upsampled bilinearly as cv2.resize does), saliency \
       (max over channels of |gradient|), smoothgrad (--samples, --noise, --seed), \
@@ -51,8 +53,17 @@ struct ExplainCommand: ParsableCommand {
       "PNG or JPEG files, folders of them, or mnist:PATH#INDEX.", valueName: "image"))
   var images: [String] = []
 
-  @Option(help: "The attribution method.")
-  var method: Method = .gradcam
+  @Option(
+    name: .customLong("method"),
+    help: "The attribution method (default gradcam); repeat it for several, drawn side by side.")
+  var methodList: [Method] = []
+
+  /// The methods asked for, in order, without repeats.
+  var methods: [Method] {
+    var seen = Set<Method>()
+    let unique = methodList.filter { seen.insert($0).inserted }
+    return unique.isEmpty ? [.gradcam] : unique
+  }
 
   @Option(
     name: .customLong("class"), parsing: .unconditional,
@@ -67,8 +78,8 @@ struct ExplainCommand: ParsableCommand {
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "The layer of the CAM methods (gradcam, gradcam++, scorecam, layercam): a row number of `convviz summary` or "
-        + "a graph tensor name.", valueName: "node"))
+      "The layer of the CAM methods (gradcam, gradcam++, scorecam, layercam): a row number "
+        + "of `convviz summary` or a graph tensor name.", valueName: "node"))
   var layer: String?
 
   @Option(
@@ -138,11 +149,12 @@ struct ExplainCommand: ParsableCommand {
       throw ValidationError("give --class or --top, not both")
     }
     if let top, top < 1 { throw ValidationError("--top must be at least 1") }
-    func only(_ value: Any?, _ option: String, for methods: [Method]) throws {
-      guard value != nil, !methods.contains(method) else { return }
+    let chosen = methods
+    func only(_ value: Any?, _ option: String, for allowed: [Method]) throws {
+      guard value != nil, !chosen.contains(where: allowed.contains) else { return }
       throw ValidationError(
-        "\(option) applies to --method \(methods.map(\.rawValue).joined(separator: ", ")), "
-          + "not \(method.rawValue)")
+        "\(option) applies to --method \(allowed.map(\.rawValue).joined(separator: ", ")), "
+          + "not \(chosen.map(\.rawValue).joined(separator: ", "))")
     }
     try only(layer, "--layer", for: [.gradcam, .gradcamPlusPlus, .scorecam, .layercam])
     try only(samples, "--samples", for: [.smoothgrad])
@@ -181,7 +193,7 @@ struct ExplainCommand: ParsableCommand {
     let inputs = try InputImage.expand(images)
     try memory.check(
       file.spec.inferenceMemory(batchSize: explainer.batchSize) * 3,
-      for: "\(model): explaining with \(method.rawValue)")
+      for: "\(model): explaining with \(methods.map(\.rawValue).joined(separator: ", "))")
     let mode = resize.resize ?? file.metadata.resize
     let baselineInput = try loadBaseline(channels: channels, height: height, width: width)
     let classCount = fixedClass == nil ? min(top ?? 1, explainer.classCount) : 1
@@ -196,19 +208,25 @@ struct ExplainCommand: ParsableCommand {
           channels: channels, height: height, width: width, resize: mode)
         let ranked = try explainer.rankedClasses(tensor)
         let classes = fixedClass.map { [$0] } ?? ranked.prefix(classCount).map(\.0)
-        var pictures: [Picture] = []
+        // One row of pictures per class, one column per method.
+        var rows: [[Picture]] = []
         for k in classes {
-          let attribution = try explainer.explain(
-            tensor, classIndex: k,
-            method: attributionMethod(layer: layerName, input: tensor, baseline: baselineInput))
-          pictures.append(
-            try write(
-              attribution, input: input, tensor: tensor, layer: layerName,
-              className: k < classNames.count ? classNames[k] : String(k)))
+          var row: [Picture] = []
+          for method in methods {
+            let attribution = try explainer.explain(
+              tensor, classIndex: k,
+              method: attributionMethod(
+                method, layer: layerName, input: tensor, baseline: baselineInput))
+            row.append(
+              try write(
+                attribution, method: method, input: input, tensor: tensor,
+                layer: method.isClassActivationMap ? layerName : nil,
+                className: k < classNames.count ? classNames[k] : String(k)))
+          }
+          rows.append(row)
         }
-        if pictures.count > 1 {
-          let path = outputStem(input, suffix: "classes") + ".png"
-          try PictureFile.write(Canvas.row(pictures).image, to: path)
+        if let path = gridPath(input, classCount: classes.count) {
+          try PictureFile.write(Self.grid(rows), to: path)
           Terminal.say("wrote \(path)")
         }
       } catch let error as ExplainError {
@@ -226,7 +244,7 @@ struct ExplainCommand: ParsableCommand {
   /// The tensor the CAM methods use: `--layer` as a summary row number or
   /// a tensor name, else the default; nil for the other methods.
   private func resolveLayer(_ explainer: Explainer, spec: ModelSpec) throws -> String? {
-    guard method.isClassActivationMap else { return nil }
+    guard methods.contains(where: \.isClassActivationMap) else { return nil }
     guard let layer else {
       guard let name = explainer.defaultLayer else {
         throw CommandFailure("\(model): \(ExplainError.noSpatialLayer); use --method saliency")
@@ -267,7 +285,8 @@ struct ExplainCommand: ParsableCommand {
   /// The integrated-gradients baseline when it is an image file (black and
   /// blur depend on each input).
   private func loadBaseline(channels: Int, height: Int, width: Int) throws -> Tensor? {
-    guard method == .integratedGradients, let baseline, baseline != "black", baseline != "blur"
+    guard methods.contains(.integratedGradients), let baseline, baseline != "black",
+      baseline != "blur"
     else { return nil }
     guard Path.isFile(baseline) else {
       throw CommandFailure.usage(
@@ -283,7 +302,7 @@ struct ExplainCommand: ParsableCommand {
   }
 
   private func attributionMethod(
-    layer: String?, input: Tensor, baseline: Tensor?
+    _ method: Method, layer: String?, input: Tensor, baseline: Tensor?
   ) -> AttributionMethod {
     switch method {
     case .gradcam: return .gradCAM(layer: layer ?? "")
@@ -304,9 +323,32 @@ struct ExplainCommand: ParsableCommand {
     }
   }
 
-  /// The names written for one input and class.
-  private func outputStem(_ input: InputImage, suffix: String) -> String {
+  /// The names written for one input, method and class.
+  private func outputStem(_ input: InputImage, _ method: Method, suffix: String) -> String {
     Path.join(Path.join(output, input.subfolder), "\(input.stem)-\(method.rawValue)-\(suffix)")
+  }
+
+  /// The side-by-side picture of several classes or methods:
+  /// `STEM-METHOD-classes.png` for one method, `STEM-explain.png` for
+  /// several; nil for one picture.
+  private func gridPath(_ input: InputImage, classCount: Int) -> String? {
+    if methods.count > 1 {
+      return Path.join(Path.join(output, input.subfolder), "\(input.stem)-explain.png")
+    }
+    return classCount > 1 ? outputStem(input, methods[0], suffix: "classes") + ".png" : nil
+  }
+
+  /// Rows of pictures stacked, each row side by side.
+  static func grid(_ rows: [[Picture]]) -> Image {
+    let images = rows.map { Canvas.row($0).image }
+    var canvas = Canvas(
+      width: images.map(\.width).max() ?? 1, height: images.map(\.height).reduce(0, +))
+    var y = 0
+    for image in images {
+      canvas.draw(image, x: 0, y: y)
+      y += image.height
+    }
+    return canvas.image
   }
 
   /// Refuses outputs that collide with each other or replace an input,
@@ -317,13 +359,14 @@ struct ExplainCommand: ParsableCommand {
     let tags = fixedClass.map { ["\($0)"] } ?? (0..<classCount).map { "#\($0)" }
     var outputs: [NamedPath] = []
     for input in inputs {
-      for tag in tags {
-        let stem = outputStem(input, suffix: "class" + tag)
-        outputs += [".png", ".npy"].map { NamedPath(role: "the output", path: stem + $0) }
+      for method in methods {
+        for tag in tags {
+          let stem = outputStem(input, method, suffix: "class" + tag)
+          outputs += [".png", ".npy"].map { NamedPath(role: "the output", path: stem + $0) }
+        }
       }
-      if tags.count > 1 {
-        outputs.append(
-          NamedPath(role: "the output", path: outputStem(input, suffix: "classes") + ".png"))
+      if let grid = gridPath(input, classCount: tags.count) {
+        outputs.append(NamedPath(role: "the output", path: grid))
       }
     }
     try NamedPath.refuseCollisions(
@@ -339,10 +382,10 @@ struct ExplainCommand: ParsableCommand {
   /// Writes one class's picture and map; returns the picture for the
   /// side-by-side one of several classes.
   private func write(
-    _ attribution: Attribution, input: InputImage, tensor: Tensor, layer: String?,
-    className: String
+    _ attribution: Attribution, method: Method, input: InputImage, tensor: Tensor,
+    layer: String?, className: String
   ) throws -> Picture {
-    let stem = outputStem(input, suffix: "class\(attribution.classIndex)")
+    let stem = outputStem(input, method, suffix: "class\(attribution.classIndex)")
     let (height, width) = (attribution.map.shape[0], attribution.map.shape[1])
     let signed = method == .integratedGradients || method == .occlusion
     let colours = colormap ?? (signed ? .diverging : .viridis)

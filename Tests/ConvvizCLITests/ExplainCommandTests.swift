@@ -70,6 +70,30 @@ final class ExplainCommandTests: XCTestCase {
       try readNumPy(out.path + "/photo-gradcam-class0.npy").values)
   }
 
+  /// Several methods and classes: each picture, and one grid of them with
+  /// a row per class and a column per method.
+  func testSeveralMethodsAndClassesMakeOneGrid() throws {
+    let fixture = try VisualizationFixture.trained()
+    let out = try TrainingScratchFolder()
+    let result = try TrainingCLI.run([
+      "explain", fixture.model, fixture.photo, "--method", "saliency", "--method", "occlusion",
+      "--window", "3", "--top", "2", "-o", out.path,
+    ])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let names = Set(try FileManager.default.contentsOfDirectory(atPath: out.path))
+    for method in ["saliency", "occlusion"] {
+      for k in 0..<2 {
+        XCTAssertTrue(names.contains("photo-\(method)-class\(k).png"), "\(names)")
+        XCTAssertTrue(names.contains("photo-\(method)-class\(k).npy"), "\(names)")
+      }
+    }
+    XCTAssertEqual(names.count, 9, "\(names)")
+    let one = try ImageFile.read(out.path + "/photo-saliency-class0.png")
+    let grid = try ImageFile.read(out.path + "/photo-explain.png")
+    XCTAssertGreaterThan(grid.width, 2 * one.width)
+    XCTAssertGreaterThan(grid.height, 2 * one.height)
+  }
+
   func testBadInputIsOneLineAndWritesNothing() throws {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()
