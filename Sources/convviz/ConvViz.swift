@@ -19,7 +19,7 @@ struct ConvViz: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       Filter.self, Kernels.self, Train.self, Evaluate.self, Predict.self, Summary.self,
-      DumpWeights.self, FeatureMapsCommand.self, Report.self,
+      DumpWeights.self, FeatureMapsCommand.self, Report.self, Export.self,
     ])
 
   /// Parses and runs like ArgumentParser's own `main`, but every error,
