@@ -25,6 +25,14 @@ public enum ONNXProblem: Error, Equatable, Sendable, CustomStringConvertible {
   case externalData(tensor: String, reason: String)
   /// More bytes than convviz will allocate for one tensor.
   case tensorTooLarge(tensor: String, bytes: Int, limit: Int)
+  /// The importer has no engine operation for this node's op.
+  case unsupportedOperation(node: String, op: String, supported: [String])
+  /// The op is known but this use of it is not (an attribute value, an
+  /// input that is not a constant, a layout the engine cannot follow).
+  case unsupportedNode(node: String, op: String, reason: String)
+  /// The graph's inputs or outputs are not what the engine runs: one
+  /// float input of fixed per-sample shape, one output.
+  case unsupportedGraph(reason: String)
 
   public var description: String {
     switch self {
@@ -56,6 +64,13 @@ public enum ONNXProblem: Error, Equatable, Sendable, CustomStringConvertible {
       return "tensor '\(tensor)': external data \(reason)"
     case .tensorTooLarge(let tensor, let bytes, let limit):
       return "tensor '\(tensor)' needs \(bytes) bytes, more than the limit of \(limit)"
+    case .unsupportedOperation(let node, let op, let supported):
+      return "node '\(node)' is a \(op), which convviz cannot run (it runs "
+        + supported.joined(separator: ", ") + ")"
+    case .unsupportedNode(let node, let op, let reason):
+      return "node '\(node)' (\(op)): \(reason), which convviz cannot run"
+    case .unsupportedGraph(let reason):
+      return "graph \(reason), which convviz cannot run"
     }
   }
 }

@@ -1,0 +1,490 @@
+import Engine
+import Tensors
+
+extension ONNXModel {
+  /// The ops `makeGraph` turns into engine operations. Transpose only as
+  /// (0, 2, 3, 1) right before a Flatten (convviz's own feature order);
+  /// MatMul with a constant right side, optionally followed by an Add of a
+  /// constant bias; Mul and Sqrt only around an AveragePool as L2 pooling.
+  public static let importableOperations = [
+    "Add", "AveragePool", "Concat", "Conv", "Constant", "Dropout", "Flatten", "Gemm", "Identity",
+    "MatMul", "MaxPool", "Relu", "Sigmoid", "Softmax", "Tanh", "Transpose",
+  ]
+
+  /// The engine graph computing this model at inference: one node per ONNX
+  /// node (or per pattern, see `importableOperations`), named after it,
+  /// with weights in the engine's layouts (Conv kernels OIHW → HWIO; a
+  /// Gemm behind a Flatten of an image gets its rows reordered from ONNX's
+  /// (C, H, W) feature order to the engine's (H, W, C)). An op or an
+  /// attribute the engine cannot run is refused here, naming the node.
+  public func makeGraph() throws(ONNXProblem) -> Graph {
+    var importer = try ONNXImporter(self)
+    return try importer.run()
+  }
+
+  /// The model as a `Network`; `path` names the file in errors.
+  public func makeNetwork(path: String) throws(ModelFileError) -> Network {
+    do {
+      return Network(try makeGraph())
+    } catch {
+      throw .onnx(path: path, error)
+    }
+  }
+}
+
+/// Translates an ONNX graph node by node, in topological order.
+private struct ONNXImporter {
+  let graph: ONNXGraph
+  let opset: Int
+  var constants: [String: ONNXTensor] = [:]
+  /// Per-sample shapes of the engine tensors made so far.
+  var shapes: [String: Shape] = [:]
+  /// Flat tensors whose features are in the engine's (H, W, C) order while
+  /// ONNX means (C, H, W): the image shape that was flattened.
+  var reordered: [String: (c: Int, h: Int, w: Int)] = [:]
+  /// ONNX tensor → engine tensor, where a pattern skipped a node.
+  var alias: [String: String] = [:]
+  var nodes: [Graph.Node] = []
+  let input: String
+  let inputShape: Shape
+  /// Nodes consumed by a pattern, and the pattern each leading node starts.
+  var skipped = Set<Int>()
+  var readers: [String: [Int]] = [:]
+  var producer: [String: Int] = [:]
+
+  init(_ model: ONNXModel) throws(ONNXProblem) {
+    graph = model.graph
+    opset = model.opset
+    for tensor in graph.initializers { constants[tensor.name] = tensor }
+    let inputs = graph.dataInputs
+    guard inputs.count == 1, let info = inputs.first else {
+      throw .unsupportedGraph(reason: "has \(inputs.count) data inputs, not one")
+    }
+    guard info.elementType == .float, let dims = info.dims, dims.count >= 2 else {
+      throw .unsupportedGraph(
+        reason: "input '\(info.name)' is not a float tensor with a batch axis, such as "
+          + "(N, C, H, W) or (N, F)")
+    }
+    var sample: [Int] = []
+    for dim in dims.dropFirst() {
+      guard case .fixed(let value) = dim, value > 0 else {
+        throw .unsupportedGraph(reason: "input '\(info.name)' has a size that is not fixed")
+      }
+      sample.append(value)
+    }
+    guard graph.outputs.count == 1 else {
+      throw .unsupportedGraph(reason: "has \(graph.outputs.count) outputs, not one")
+    }
+    input = info.name
+    inputShape = Shape(sample)
+    shapes[input] = inputShape
+    for (k, node) in graph.nodes.enumerated() {
+      for name in node.inputs where !name.isEmpty { readers[name, default: []].append(k) }
+      for name in node.outputs where !name.isEmpty { producer[name] = k }
+    }
+  }
+
+  mutating func run() throws(ONNXProblem) -> Graph {
+    for k in topologicalOrder() where !skipped.contains(k) {
+      try translate(k)
+    }
+    let output = engineName(graph.outputs[0].name)
+    if let order = reordered[output], order.h * order.w > 1, order.c > 1 {
+      throw .unsupportedGraph(
+        reason: "output '\(output)' is a Flatten of an image in ONNX's (C, H, W) order")
+    }
+    do {
+      return try Graph(input: input, shape: inputShape, nodes: nodes, output: output)
+    } catch {
+      throw .unsupportedGraph(reason: "does not build: \(error)")
+    }
+  }
+
+  /// Kahn's algorithm over the ONNX nodes (the reader has ruled out cycles).
+  func topologicalOrder() -> [Int] {
+    var waiting = graph.nodes.map { node in
+      node.inputs.filter { producer[$0] != nil }.count
+    }
+    var ready = graph.nodes.indices.filter { waiting[$0] == 0 }.reversed().map { $0 }
+    var order: [Int] = []
+    while let k = ready.popLast() {
+      order.append(k)
+      for output in graph.nodes[k].outputs where !output.isEmpty {
+        for reader in readers[output] ?? [] {
+          for name in graph.nodes[reader].inputs where name == output { waiting[reader] -= 1 }
+          if waiting[reader] == 0 { ready.insert(reader, at: 0) }
+        }
+      }
+    }
+    return order
+  }
+
+  func engineName(_ name: String) -> String { alias[name] ?? name }
+
+  /// The single node reading `tensor`, if exactly one does (once).
+  func soleReader(_ tensor: String) -> Int? {
+    guard let list = readers[tensor], list.count == 1,
+      graph.nodes[list[0]].inputs.filter({ $0 == tensor }).count == 1,
+      !graph.outputs.contains(where: { $0.name == tensor })
+    else { return nil }
+    return list[0]
+  }
+
+  // MARK: Nodes
+
+  mutating func translate(_ k: Int) throws(ONNXProblem) {
+    let node = graph.nodes[k]
+    let op =
+      node.domain.isEmpty || node.domain == "ai.onnx"
+      ? node.opType : node.domain + "." + node.opType
+    func refuse(_ reason: String) -> ONNXProblem {
+      .unsupportedNode(node: node.name, op: node.opType, reason: reason)
+    }
+    switch op {
+    case "Constant":
+      guard case .tensor(var value) = node.attribute("value") else {
+        throw refuse("only a tensor `value` is read")
+      }
+      value.name = node.outputs[0]
+      constants[node.outputs[0]] = value
+    case "Relu", "Sigmoid", "Tanh", "Identity":
+      let function: Activation.Function =
+        switch op {
+        case "Relu": .relu
+        case "Sigmoid": .sigmoid
+        case "Tanh": .tanh
+        default: .linear
+        }
+      try elementwise(node, Activation(function))
+    case "Dropout":
+      if node.outputs.count > 1, !node.outputs[1].isEmpty, readers[node.outputs[1]] != nil {
+        throw refuse("its mask output is used")
+      }
+      var rate: Float = 0.5
+      if node.inputs.count > 1, !node.inputs[1].isEmpty {
+        guard let value = constants[node.inputs[1]]?.floatTensor?.storage.first else {
+          throw refuse("its ratio is not a constant")
+        }
+        rate = value
+      } else if case .float(let value) = node.attribute("ratio") {
+        rate = value
+      }
+      guard rate >= 0, rate < 1 else { throw refuse("ratio \(rate) is outside [0, 1)") }
+      try elementwise(node, Dropout(rate: rate, generator: SeededGenerator(seed: 0)))
+    case "Softmax":
+      let x = try dataInput(node, 0)
+      guard shapes[x]?.rank == 1 else { throw refuse("softmax over an image") }
+      if let axis = intAttribute(node, "axis"), axis != 1, axis != -1 {
+        throw refuse("axis \(axis)")
+      }
+      if let order = reordered[x], order.c > 1, order.h * order.w > 1 {
+        throw refuse("its input is a Flatten of an image in ONNX's (C, H, W) order")
+      }
+      try add(node, Activation(.softmax), inputs: [x])
+    case "Flatten":
+      if let axis = intAttribute(node, "axis"), axis != 1 { throw refuse("axis \(axis)") }
+      let x = try dataInput(node, 0)
+      let shape = shapes[x] ?? Shape([])
+      try add(node, Flatten(), inputs: [x])
+      if shape.rank == 3, shape[0] > 1, shape[1] * shape[2] > 1, !hwcFlattens.contains(k) {
+        reordered[node.outputs[0]] = (shape[0], shape[1], shape[2])
+      }
+    case "Transpose":
+      guard case .ints([0, 2, 3, 1]) = node.attribute("perm"),
+        let flatten = soleReader(node.outputs[0]), graph.nodes[flatten].opType == "Flatten"
+      else { throw refuse("only a (0, 2, 3, 1) Transpose right before Flatten is read") }
+      alias[node.outputs[0]] = try dataInput(node, 0)
+      hwcFlattens.insert(flatten)
+    case "Mul"
+    where node.inputs.count == 2 && node.inputs[0] == node.inputs[1]
+      && soleReader(node.outputs[0]).map({ graph.nodes[$0].opType == "AveragePool" }) == true:
+      // The square of L2 pooling; `pool` reads the rest of the pattern.
+      squares[node.outputs[0]] = try dataInput(node, 0)
+    case "Conv":
+      try conv(node)
+    case "Gemm":
+      try gemm(node)
+    case "MatMul":
+      try matMul(node, k)
+    case "MaxPool", "AveragePool":
+      try pool(node, k)
+    case "Add":
+      let a = try dataInput(node, 0)
+      let b = try dataInput(node, 1)
+      try noReordering(node, [a, b])
+      try add(node, Add(), inputs: [a, b])
+    case "Concat":
+      let inputs = try node.inputs.indices.map { (i) throws(ONNXProblem) in try dataInput(node, i) }
+      guard intAttribute(node, "axis") == 1, inputs.allSatisfy({ shapes[$0]?.rank == 3 }) else {
+        throw refuse("only images joined along channels (axis 1) are read")
+      }
+      try add(node, Concatenate(), inputs: inputs)
+    default:
+      throw .unsupportedOperation(
+        node: node.name, op: op, supported: ONNXModel.importableOperations)
+    }
+  }
+
+  /// Flatten nodes behind a (0, 2, 3, 1) Transpose: they flatten in the
+  /// engine's own order.
+  var hwcFlattens = Set<Int>()
+  /// Outputs of Mul(x, x) read by an AveragePool: x, for L2 pooling.
+  var squares: [String: String] = [:]
+
+  func intAttribute(_ node: ONNXNode, _ name: String) -> Int? {
+    if case .int(let value) = node.attribute(name) { return value }
+    return nil
+  }
+
+  func intsAttribute(_ node: ONNXNode, _ name: String) -> [Int]? {
+    if case .ints(let value) = node.attribute(name) { return value }
+    return nil
+  }
+
+  /// Input `i` of `node` as an engine tensor (not a constant).
+  func dataInput(_ node: ONNXNode, _ i: Int) throws(ONNXProblem) -> String {
+    guard i < node.inputs.count, !node.inputs[i].isEmpty else {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "input \(i) is missing")
+    }
+    let name = engineName(node.inputs[i])
+    guard shapes[name] != nil else {
+      throw .unsupportedNode(
+        node: node.name, op: node.opType,
+        reason: "input '\(name)' is a constant or is not computed by the graph")
+    }
+    return name
+  }
+
+  /// Input `i` of `node` as a constant float tensor.
+  func weight(_ node: ONNXNode, _ i: Int, rank: Int) throws(ONNXProblem) -> Tensor {
+    guard i < node.inputs.count, let tensor = constants[node.inputs[i]]?.floatTensor,
+      tensor.shape.rank == rank
+    else {
+      throw .unsupportedNode(
+        node: node.name, op: node.opType,
+        reason: "input \(i) is not a constant float tensor of rank \(rank)")
+    }
+    return tensor
+  }
+
+  func noReordering(_ node: ONNXNode, _ inputs: [String]) throws(ONNXProblem) {
+    for name in inputs {
+      if let order = reordered[name], order.c > 1, order.h * order.w > 1 {
+        throw .unsupportedNode(
+          node: node.name, op: node.opType,
+          reason: "input '\(name)' is a Flatten of an image in ONNX's (C, H, W) order")
+      }
+    }
+  }
+
+  mutating func add(
+    _ node: ONNXNode, _ op: any Operation, inputs: [String], output: String? = nil
+  ) throws(ONNXProblem) {
+    let name = output ?? node.outputs[0]
+    do {
+      shapes[name] = try op.outputShape(for: inputs.map { shapes[$0] ?? Shape([]) })
+    } catch {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "\(error)")
+    }
+    nodes.append(Graph.Node(node.name, op, inputs: inputs, output: name))
+  }
+
+  /// A one-input op that keeps the feature order.
+  mutating func elementwise(_ node: ONNXNode, _ op: any Operation) throws(ONNXProblem) {
+    let x = try dataInput(node, 0)
+    try add(node, op, inputs: [x])
+    if let order = reordered[x] { reordered[node.outputs[0]] = order }
+  }
+
+  /// ONNX `pads` (top, left, bottom, right) or `auto_pad` as a `Padding`.
+  func padding(
+    _ node: ONNXNode, input: Shape, kernel: (Int, Int), strides: (Int, Int)
+  ) throws(ONNXProblem) -> Padding {
+    let autoPad: String
+    if case .string(let value) = node.attribute("auto_pad") {
+      autoPad = value
+    } else {
+      autoPad = "NOTSET"
+    }
+    switch autoPad {
+    case "NOTSET":
+      let pads = intsAttribute(node, "pads") ?? [0, 0, 0, 0]
+      guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else {
+        throw .unsupportedNode(node: node.name, op: node.opType, reason: "pads \(pads)")
+      }
+      if pads == [0, 0, 0, 0] { return .valid }
+      return .explicit(top: pads[0], bottom: pads[2], left: pads[1], right: pads[3])
+    case "VALID": return .valid
+    case "SAME_UPPER": return .same
+    case "SAME_LOWER":
+      let rows = Padding.same.amounts(
+        along: .vertical, input: input[1], window: kernel.0, stride: strides.0)
+      let columns = Padding.same.amounts(
+        along: .horizontal, input: input[2], window: kernel.1, stride: strides.1)
+      return .explicit(
+        top: rows.after, bottom: rows.before, left: columns.after, right: columns.before)
+    default:
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "auto_pad \(autoPad)")
+    }
+  }
+
+  func strides(_ node: ONNXNode) throws(ONNXProblem) -> (Int, Int) {
+    let values = intsAttribute(node, "strides") ?? [1, 1]
+    guard values.count == 2, values.allSatisfy({ $0 >= 1 }) else {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "strides \(values)")
+    }
+    if let dilations = intsAttribute(node, "dilations"), dilations.contains(where: { $0 != 1 }) {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "dilations \(dilations)")
+    }
+    return (values[0], values[1])
+  }
+
+  mutating func conv(_ node: ONNXNode) throws(ONNXProblem) {
+    let x = try dataInput(node, 0)
+    let w = try weight(node, 1, rank: 4)
+    let (o, i, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+    if let group = intAttribute(node, "group"), group != 1 {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "group \(group)")
+    }
+    var bias = Tensor(zeros: Shape(o))
+    if node.inputs.count > 2, !node.inputs[2].isEmpty {
+      bias = try weight(node, 2, rank: 1)
+    }
+    guard let shape = shapes[x], shape.rank == 3, shape[0] == i, bias.count == o else {
+      throw .unsupportedNode(
+        node: node.name, op: node.opType, reason: "weights do not fit the input")
+    }
+    let s = try strides(node)
+    let pad = try padding(node, input: shape, kernel: (kh, kw), strides: s)
+    var hwio = [Float](repeating: 0, count: w.count)
+    for oc in 0..<o {
+      for ic in 0..<i {
+        for y in 0..<kh {
+          for xx in 0..<kw {
+            hwio[((y * kw + xx) * i + ic) * o + oc] = w.storage[((oc * i + ic) * kh + y) * kw + xx]
+          }
+        }
+      }
+    }
+    try add(
+      node,
+      Conv2D(
+        kernel: Tensor(shape: Shape(kh, kw, i, o), storage: hwio),
+        bias: Tensor(shape: Shape(o), storage: bias.storage), strides: s, padding: pad),
+      inputs: [x])
+  }
+
+  /// A Dense reading `x`, with rows reordered when `x` is a Flatten of an
+  /// image in ONNX's order.
+  mutating func dense(
+    _ node: ONNXNode, x: String, kernel: Tensor, bias: Tensor, output: String
+  ) throws(ONNXProblem) {
+    var kernel = kernel
+    if let order = reordered[x], order.c > 1, order.h * order.w > 1 {
+      let units = kernel.shape[1]
+      var rows = [Float](repeating: 0, count: kernel.count)
+      for c in 0..<order.c {
+        for y in 0..<order.h {
+          for xx in 0..<order.w {
+            let from = ((c * order.h + y) * order.w + xx) * units
+            let to = ((y * order.w + xx) * order.c + c) * units
+            for u in 0..<units { rows[to + u] = kernel.storage[from + u] }
+          }
+        }
+      }
+      kernel = Tensor(shape: kernel.shape, storage: rows)
+    }
+    guard shapes[x] == Shape(kernel.shape[0]), bias.count == kernel.shape[1] else {
+      throw .unsupportedNode(
+        node: node.name, op: node.opType, reason: "weights do not fit the input")
+    }
+    try add(
+      node,
+      Dense(kernel: kernel, bias: Tensor(shape: Shape(kernel.shape[1]), storage: bias.storage)),
+      inputs: [x], output: output)
+  }
+
+  mutating func gemm(_ node: ONNXNode) throws(ONNXProblem) {
+    let x = try dataInput(node, 0)
+    var b = try weight(node, 1, rank: 2)
+    for (name, expected) in [("alpha", Float(1)), ("beta", 1)] {
+      if case .float(let value) = node.attribute(name), value != expected {
+        throw .unsupportedNode(node: node.name, op: node.opType, reason: "\(name) \(value)")
+      }
+    }
+    if let transA = intAttribute(node, "transA"), transA != 0 {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "transA 1")
+    }
+    if intAttribute(node, "transB") == 1 {
+      let (rows, columns) = (b.shape[0], b.shape[1])
+      var t = [Float](repeating: 0, count: b.count)
+      for r in 0..<rows {
+        for c in 0..<columns { t[c * rows + r] = b.storage[r * columns + c] }
+      }
+      b = Tensor(shape: Shape(columns, rows), storage: t)
+    }
+    var bias = Tensor(zeros: Shape(b.shape[1]))
+    if node.inputs.count > 2, !node.inputs[2].isEmpty {
+      guard let c = constants[node.inputs[2]]?.floatTensor, c.count == b.shape[1] || c.count == 1
+      else {
+        throw .unsupportedNode(
+          node: node.name, op: node.opType,
+          reason: "C is not a constant of one value, or one per unit")
+      }
+      // One value is broadcast to every unit.
+      bias = c.count == 1 ? Tensor(shape: bias.shape, repeating: c.storage[0]) : c
+    }
+    try dense(node, x: x, kernel: b, bias: bias, output: node.outputs[0])
+  }
+
+  mutating func matMul(_ node: ONNXNode, _ k: Int) throws(ONNXProblem) {
+    let x = try dataInput(node, 0)
+    let b = try weight(node, 1, rank: 2)
+    var bias = Tensor(zeros: Shape(b.shape[1]))
+    var output = node.outputs[0]
+    if let next = soleReader(output), graph.nodes[next].opType == "Add" {
+      let add = graph.nodes[next]
+      let other = add.inputs.first { $0 != output } ?? ""
+      if add.inputs.count == 2, let c = constants[other]?.floatTensor, c.count == b.shape[1] {
+        bias = c
+        output = add.outputs[0]
+        skipped.insert(next)
+      }
+    }
+    try dense(node, x: x, kernel: b, bias: bias, output: output)
+  }
+
+  mutating func pool(_ node: ONNXNode, _ k: Int) throws(ONNXProblem) {
+    func refuse(_ reason: String) -> ONNXProblem {
+      .unsupportedNode(node: node.name, op: node.opType, reason: reason)
+    }
+    guard let kernel = intsAttribute(node, "kernel_shape"), kernel.count == 2,
+      kernel.allSatisfy({ $0 >= 1 })
+    else { throw refuse("kernel_shape is not two sizes") }
+    if let ceil = intAttribute(node, "ceil_mode"), ceil != 0 { throw refuse("ceil_mode 1") }
+    if node.outputs.count > 1, !node.outputs[1].isEmpty { throw refuse("indices output") }
+    let s = try strides(node)
+    var x = squares[node.inputs[0]] ?? ""
+    if x.isEmpty { x = try dataInput(node, 0) }
+    var output = node.outputs[0]
+    var reduction: Pooling2D.Reduction = node.opType == "MaxPool" ? .max : .average
+    // L2 pooling as convviz exports it: Mul(x, x) → AveragePool → Sqrt.
+    if reduction == .average, let source = squares[node.inputs[0]],
+      let sqrt = soleReader(output), graph.nodes[sqrt].opType == "Sqrt"
+    {
+      x = source
+      reduction = .l2
+      output = graph.nodes[sqrt].outputs[0]
+      skipped.insert(sqrt)
+    }
+    guard let shape = shapes[x], shape.rank == 3 else { throw refuse("input is not an image") }
+    let pad = try padding(node, input: shape, kernel: (kernel[0], kernel[1]), strides: s)
+    if reduction != .max, pad != .valid, intAttribute(node, "count_include_pad") == 1 {
+      throw refuse("count_include_pad 1 with padding")
+    }
+    try add(
+      node,
+      Pooling2D(reduction, poolSize: (kernel[0], kernel[1]), strides: s, padding: pad),
+      inputs: [x], output: output)
+  }
+}
