@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 import XCTest
 
 @testable import convviz
@@ -48,5 +49,39 @@ final class ExportCommandTests: XCTestCase {
     let trained = try VisualizationFixture.trained()
     let same = try TrainingCLI.run(["export", trained.model, "-o", trained.model])
     XCTAssertNotEqual(same.status, 0)
+  }
+
+  func testSummaryOfTheExportedModelListsItsGraph() throws {
+    let trained = try VisualizationFixture.trained()
+    let target = trained.folder.path + "/summary/bars.onnx"
+    XCTAssertEqual(try TrainingCLI.run(["export", trained.model, "-o", target]).status, 0)
+    let original = try TrainingCLI.run(["summary", trained.model])
+    let result = try TrainingCLI.run(["summary", target])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertTrue(result.stdout.contains("conv2d (Conv2D)"), result.stdout)
+    XCTAssertTrue(result.stdout.contains("ONNX opset 13"), result.stdout)
+    // The same parameter total as the model it came from.
+    let total = try XCTUnwrap(
+      original.stdout.split(separator: "\n").first { $0.hasPrefix("Total params:") })
+    XCTAssertTrue(result.stdout.contains(total), result.stdout)
+  }
+
+  func testSummaryRefusesAnONNXOpItCannotRunInOneLine() throws {
+    let folder = try TrainingScratchFolder()
+    let model = ONNXModel(
+      opset: 13,
+      graph: ONNXGraph(
+        name: "g", inputs: [ONNXValueInfo(name: "x", dims: [.named("N"), .fixed(3)])],
+        outputs: [ONNXValueInfo(name: "y", dims: nil)],
+        nodes: [ONNXNode(name: "odd", opType: "Abs", inputs: ["x"], outputs: ["y"])],
+        initializers: []))
+    let path = try folder.write(model.encoded(), to: "abs.onnx")
+    let result = try TrainingCLI.run(["summary", path])
+    XCTAssertEqual(result.status, 1)
+    XCTAssertEqual(
+      result.stderr,
+      "convviz: error: \(path): node 'odd' has op Abs, which convviz cannot run (it runs "
+        + ONNXModel.importableOperations.joined(separator: ", ") + ")\n")
+    XCTAssertEqual(result.stdout, "")
   }
 }

@@ -49,7 +49,7 @@ final class ONNXImportTests: XCTestCase {
       XCTAssertEqual(op, "Elu")
       XCTAssertEqual(supported, ONNXModel.importableOperations)
       let message = "\(error)"
-      XCTAssertTrue(message.hasPrefix("m.onnx: node 'conv2d_1/tanh' is a Elu"), message)
+      XCTAssertTrue(message.hasPrefix("m.onnx: node 'conv2d_1/tanh' has op Elu"), message)
       XCTAssertTrue(message.contains("Conv, Constant, Dropout"), message)
     }
   }

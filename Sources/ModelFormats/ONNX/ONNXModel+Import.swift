@@ -278,7 +278,8 @@ private struct ONNXImporter {
   }
 
   mutating func add(
-    _ node: ONNXNode, _ op: any Operation, inputs: [String], output: String? = nil
+    _ node: ONNXNode, _ op: any Operation, inputs: [String], output: String? = nil,
+    named nodeName: String? = nil
   ) throws(ONNXProblem) {
     let name = output ?? node.outputs[0]
     do {
@@ -286,7 +287,7 @@ private struct ONNXImporter {
     } catch {
       throw .unsupportedNode(node: node.name, op: node.opType, reason: "\(error)")
     }
-    nodes.append(Graph.Node(node.name, op, inputs: inputs, output: name))
+    nodes.append(Graph.Node(nodeName ?? node.name, op, inputs: inputs, output: name))
   }
 
   /// A one-input op that keeps the feature order.
@@ -467,6 +468,7 @@ private struct ONNXImporter {
     var x = squares[node.inputs[0]] ?? ""
     if x.isEmpty { x = try dataInput(node, 0) }
     var output = node.outputs[0]
+    var name = node.name
     var reduction: Pooling2D.Reduction = node.opType == "MaxPool" ? .max : .average
     // L2 pooling as convviz exports it: Mul(x, x) → AveragePool → Sqrt.
     if reduction == .average, let source = squares[node.inputs[0]],
@@ -475,6 +477,7 @@ private struct ONNXImporter {
       x = source
       reduction = .l2
       output = graph.nodes[sqrt].outputs[0]
+      name = graph.nodes[sqrt].name
       skipped.insert(sqrt)
     }
     guard let shape = shapes[x], shape.rank == 3 else { throw refuse("input is not an image") }
@@ -485,6 +488,6 @@ private struct ONNXImporter {
     try add(
       node,
       Pooling2D(reduction, poolSize: (kernel[0], kernel[1]), strides: s, padding: pad),
-      inputs: [x], output: output)
+      inputs: [x], output: output, named: name)
   }
 }

@@ -51,6 +51,13 @@ public struct ONNXModel: Equatable, Sendable {
     self.graph = graph
   }
 
+  /// Whether `prefix`, a file's first bytes, looks like an ONNX model: a
+  /// ModelProto starts with its ir_version field (tag 0x08), which no
+  /// model.bin, spec text or image does.
+  public static func looksLikeONNX(_ prefix: some Collection<UInt8>) -> Bool {
+    prefix.first == 0x08
+  }
+
   /// The value of metadata entry `key`, if present.
   public func metadataValue(_ key: String) -> String? {
     metadata.first { $0.key == key }?.value

@@ -65,7 +65,7 @@ public enum ONNXProblem: Error, Equatable, Sendable, CustomStringConvertible {
     case .tensorTooLarge(let tensor, let bytes, let limit):
       return "tensor '\(tensor)' needs \(bytes) bytes, more than the limit of \(limit)"
     case .unsupportedOperation(let node, let op, let supported):
-      return "node '\(node)' is a \(op), which convviz cannot run (it runs "
+      return "node '\(node)' has op \(op), which convviz cannot run (it runs "
         + supported.joined(separator: ", ") + ")"
     case .unsupportedNode(let node, let op, let reason):
       return "node '\(node)' (\(op)): \(reason), which convviz cannot run"
