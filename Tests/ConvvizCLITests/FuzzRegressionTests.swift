@@ -126,10 +126,12 @@ final class FuzzRegressionTests: XCTestCase {
   static func replayONNX(_ url: URL) throws {
     let bytes = [UInt8](try Data(contentsOf: url))
     try expecting(ModelFileError.self) {
-      let once = try ONNXModel.decode(bytes, path: url.path).encoded()
+      let model = try ONNXModel.decode(bytes, path: url.path)
+      let once = model.encoded()
       guard try ONNXModel.decode(once, path: url.path).encoded() == once else {
         throw WrongResult(description: "an ONNX model convviz wrote does not read back the same")
       }
+      try expecting(ONNXProblem.self) { _ = try model.makeGraph() }
     }
     try expecting(ONNXProblem.self) { _ = try ONNXTensor.decode(serialized: bytes) }
   }

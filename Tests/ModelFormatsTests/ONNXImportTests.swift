@@ -65,6 +65,32 @@ final class ONNXImportTests: XCTestCase {
     }
   }
 
+  /// Sizes whose shape arithmetic would overflow are refused, not trapped
+  /// on: a huge input, and pads far beyond any window.
+  func testHugeSizesAreRefusedBeforeShapeArithmetic() throws {
+    let file = try ModelFile.decode(fixture("all-layers", "model.bin"), path: "m")
+    var onnx = ONNXModel(exporting: file)
+    onnx.graph.inputs[0].dims = [.named("N"), .fixed(1 << 40), .fixed(1 << 40), .fixed(1 << 40)]
+    guard case .unsupportedGraph(let reason) = try problem(onnx) else { return XCTFail() }
+    XCTAssertTrue(reason.contains("values per sample"), reason)
+
+    onnx = ONNXModel(exporting: file)
+    let pads = try XCTUnwrap(onnx.graph.nodes[0].attributes.firstIndex { $0.name == "pads" })
+    onnx.graph.nodes[0].attributes[pads].value = .ints([1 << 62, 0, 1 << 62, 0])
+    XCTAssertEqual(
+      try problem(onnx),
+      .unsupportedNode(node: "conv2d", op: "Conv", reason: "pads [\(1 << 62), 0, \(1 << 62), 0]"))
+  }
+
+  private func problem(_ model: ONNXModel) throws -> ONNXProblem? {
+    do {
+      _ = try model.makeGraph()
+      return nil
+    } catch {
+      return error
+    }
+  }
+
   /// ONNX's node tests of the importable ops: the extra inputs (weights)
   /// become initializers; a test the engine cannot take (rank-3 data, a
   /// group, ceil_mode…) is refused with a reason, never run wrongly.

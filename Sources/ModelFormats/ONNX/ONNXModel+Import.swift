@@ -75,6 +75,11 @@ private struct ONNXImporter {
     guard graph.outputs.count == 1 else {
       throw .unsupportedGraph(reason: "has \(graph.outputs.count) outputs, not one")
     }
+    guard let count = checkedProduct(sample), count <= ModelSpec.maximumFeatureCount else {
+      throw .unsupportedGraph(
+        reason: "input '\(info.name)' has more than \(ModelSpec.maximumFeatureCount) values "
+          + "per sample")
+    }
     input = info.name
     inputShape = Shape(sample)
     shapes[input] = inputShape
@@ -282,11 +287,18 @@ private struct ONNXImporter {
     named nodeName: String? = nil
   ) throws(ONNXProblem) {
     let name = output ?? node.outputs[0]
+    let shape: Shape
     do {
-      shapes[name] = try op.outputShape(for: inputs.map { shapes[$0] ?? Shape([]) })
+      shape = try op.outputShape(for: inputs.map { shapes[$0] ?? Shape([]) })
     } catch {
       throw .unsupportedNode(node: node.name, op: node.opType, reason: "\(error)")
     }
+    guard let count = checkedProduct(shape.dims), count <= ModelSpec.maximumFeatureCount else {
+      throw .unsupportedNode(
+        node: node.name, op: node.opType,
+        reason: "output \(shape) has more than \(ModelSpec.maximumFeatureCount) values per sample")
+    }
+    shapes[name] = shape
     nodes.append(Graph.Node(nodeName ?? node.name, op, inputs: inputs, output: name))
   }
 
@@ -310,7 +322,7 @@ private struct ONNXImporter {
     switch autoPad {
     case "NOTSET":
       let pads = intsAttribute(node, "pads") ?? [0, 0, 0, 0]
-      guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else {
+      guard pads.count == 4, pads.allSatisfy({ $0 >= 0 && $0 <= Self.maximumWindow }) else {
         throw .unsupportedNode(node: node.name, op: node.opType, reason: "pads \(pads)")
       }
       if pads == [0, 0, 0, 0] { return .valid }
@@ -329,9 +341,13 @@ private struct ONNXImporter {
     }
   }
 
+  /// Window sizes, strides and pads beyond this are refused (a spec's
+  /// limit too), so that no shape arithmetic can overflow.
+  static let maximumWindow = 4096
+
   func strides(_ node: ONNXNode) throws(ONNXProblem) -> (Int, Int) {
     let values = intsAttribute(node, "strides") ?? [1, 1]
-    guard values.count == 2, values.allSatisfy({ $0 >= 1 }) else {
+    guard values.count == 2, values.allSatisfy({ $0 >= 1 && $0 <= Self.maximumWindow }) else {
       throw .unsupportedNode(node: node.name, op: node.opType, reason: "strides \(values)")
     }
     if let dilations = intsAttribute(node, "dilations"), dilations.contains(where: { $0 != 1 }) {
@@ -344,6 +360,10 @@ private struct ONNXImporter {
     let x = try dataInput(node, 0)
     let w = try weight(node, 1, rank: 4)
     let (o, i, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+    guard o >= 1, i >= 1, kh >= 1, kw >= 1, kh <= Self.maximumWindow, kw <= Self.maximumWindow
+    else {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "kernel shape \(w.shape)")
+    }
     if let group = intAttribute(node, "group"), group != 1 {
       throw .unsupportedNode(node: node.name, op: node.opType, reason: "group \(group)")
     }
@@ -460,8 +480,8 @@ private struct ONNXImporter {
       .unsupportedNode(node: node.name, op: node.opType, reason: reason)
     }
     guard let kernel = intsAttribute(node, "kernel_shape"), kernel.count == 2,
-      kernel.allSatisfy({ $0 >= 1 })
-    else { throw refuse("kernel_shape is not two sizes") }
+      kernel.allSatisfy({ $0 >= 1 && $0 <= Self.maximumWindow })
+    else { throw refuse("kernel_shape is not two sizes up to \(Self.maximumWindow)") }
     if let ceil = intAttribute(node, "ceil_mode"), ceil != 0 { throw refuse("ceil_mode 1") }
     if node.outputs.count > 1, !node.outputs[1].isEmpty { throw refuse("indices output") }
     let s = try strides(node)
