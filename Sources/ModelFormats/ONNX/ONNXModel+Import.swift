@@ -400,6 +400,11 @@ private struct ONNXImporter {
   mutating func dense(
     _ node: ONNXNode, x: String, kernel: Tensor, bias: Tensor, output: String
   ) throws(ONNXProblem) {
+    // Checked before the rows are moved: the reordering reads c·h·w rows.
+    guard shapes[x] == Shape(kernel.shape[0]), bias.count == kernel.shape[1] else {
+      throw .unsupportedNode(
+        node: node.name, op: node.opType, reason: "weights do not fit the input")
+    }
     var kernel = kernel
     if let order = reordered[x], order.c > 1, order.h * order.w > 1 {
       let units = kernel.shape[1]
@@ -414,10 +419,6 @@ private struct ONNXImporter {
         }
       }
       kernel = Tensor(shape: kernel.shape, storage: rows)
-    }
-    guard shapes[x] == Shape(kernel.shape[0]), bias.count == kernel.shape[1] else {
-      throw .unsupportedNode(
-        node: node.name, op: node.opType, reason: "weights do not fit the input")
     }
     try add(
       node,
