@@ -34,7 +34,8 @@ let package = Package(
     .target(name: "Files"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "Files"]),
     .target(name: "Tensors"),
-    .target(name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs", "Tensors", "Files"]),
+    .target(
+      name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs", "Tensors", "Files"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
     .target(
       name: "ModelFormats",
@@ -83,7 +84,8 @@ let package = Package(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs", "Tensors", "_Runtime"],
+      name: "ImageFiltersTests",
+      dependencies: ["ImageFilters", "ImageCodecs", "Tensors", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "Tensors", "_CNNKernels", "_Runtime"],
@@ -93,13 +95,16 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "TrainingTests",
-      dependencies: ["Training", "ModelFormats", "Engine", "Datasets", "Tensors", "ImageCodecs"],
+      dependencies: [
+        "Training", "ModelFormats", "Engine", "Datasets", "Tensors", "ImageCodecs", "_Runtime",
+      ],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "VisualizationTests", dependencies: [
+      name: "VisualizationTests",
+      dependencies: [
         "Visualization", "Engine", "ModelFormats", "Training", "Datasets", "Tensors",
         "ImageCodecs",
       ]),

@@ -52,7 +52,12 @@ extension Sequential {
       throw .outputNotClasses(
         o.rank == 3 ? .image(height: o[1], width: o[2], channels: o[0]) : .flat(o.count))
     }
-    var output = predict(images, batchSize: batchSize)
+    var output: Tensor
+    do {
+      output = try predict(images, batchSize: batchSize)
+    } catch {
+      throw .engine(error)
+    }
     let classes = output.shape[1]
     if !endsInSoftmax {
       output.storage.withUnsafeMutableBufferPointer {

@@ -43,7 +43,7 @@ final class ONNXExportTests: XCTestCase {
       var network = try modelFile(name).makeModel()
       let input = try tensor(name, "input_0.pb")
       let expected = try tensor(name, "output_0.pb")
-      let output = network.forward(input, mode: .inference)
+      let output = try network.forward(input, mode: .inference)
       XCTAssertEqual(output.shape, expected.shape, name)
       let worst = zip(output.storage, expected.storage).map { abs($0 - $1) }.max() ?? .infinity
       XCTAssertLessThanOrEqual(worst, 1e-5, name)
