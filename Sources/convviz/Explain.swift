@@ -45,7 +45,9 @@ struct ExplainCommand: ParsableCommand {
     }
   }
 
-  @Argument(help: ArgumentHelp("A model file written by `convviz train`.", valueName: "model"))
+  @Argument(
+    help: ArgumentHelp(
+      "A model file written by `convviz train`, or an ONNX model.", valueName: "model"))
   var model: String
 
   @Argument(
@@ -179,22 +181,24 @@ struct ExplainCommand: ParsableCommand {
 
   func run() throws {
     threads.apply()
-    let file = try ModelArgument.readModelFile(model, memory: memory)
-    guard case .image(let height, let width, let channels) = file.spec.input,
-      channels == 1 || channels == 3
-    else {
+    let loaded = try loadModel()
+    let shape = loaded.network.inputShape
+    guard shape.rank == 3, shape[0] == 1 || shape[0] == 3 else {
       throw CommandFailure("\(model): the model does not take 1- or 3-channel images")
     }
-    var explainer = Explainer(network: file.spec.makeModel(parameters: file.parameters))
-    let classNames =
-      file.metadata.classNames.count == explainer.classCount ? file.metadata.classNames : []
-    let layerName = try resolveLayer(explainer, spec: file.spec)
+    let (channels, height, width) = (shape[0], shape[1], shape[2])
+    var explainer = Explainer(network: loaded.network)
+    let classNames = loaded.classNames.count == explainer.classCount ? loaded.classNames : []
+    let layerName = try resolveLayer(explainer, spec: loaded.spec)
     let fixedClass = try resolveClass(classNames: classNames, count: explainer.classCount)
     let inputs = try InputImage.expand(images)
+    // The weights, and per sample of a batch every tensor of the graph
+    // kept for backward with a gradient beside it.
+    let perSample = loaded.network.graph.tensorShapes.map { MemoryEstimate.floats($0.count) }
     try memory.check(
-      file.spec.inferenceMemory(batchSize: explainer.batchSize) * 3,
+      .floats(loaded.network.parameterCount) + .sum(perSample) * (2 * explainer.batchSize),
       for: "\(model): explaining with \(methods.map(\.rawValue).joined(separator: ", "))")
-    let mode = resize.resize ?? file.metadata.resize
+    let mode = resize.resize ?? loaded.resize
     let baselineInput = try loadBaseline(channels: channels, height: height, width: width)
     let classCount = fixedClass == nil ? min(top ?? 1, explainer.classCount) : 1
     try prepareOutputs(inputs, classCount: classCount, fixedClass: fixedClass)
@@ -241,9 +245,31 @@ struct ExplainCommand: ParsableCommand {
     if failed > 0 { throw CommandFailure.summary(failed: failed, of: inputs.count, noun: "image") }
   }
 
-  /// The tensor the CAM methods use: `--layer` as a summary row number or
-  /// a tensor name, else the default; nil for the other methods.
-  private func resolveLayer(_ explainer: Explainer, spec: ModelSpec) throws -> String? {
+  /// A model file of `convviz train` or an ONNX model (detected from its
+  /// bytes) as a network, with its class names and resize mode.
+  private func loadModel() throws -> (
+    network: Network, classNames: [String], resize: ResizeMode, spec: ModelSpec?
+  ) {
+    if let onnx = try ModelArgument.readONNX(model) {
+      let names = onnx.metadataValue("convviz.class_names").map {
+        $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+      }
+      return (
+        try onnx.makeNetwork(path: model), names ?? [],
+        onnx.metadataValue("convviz.resize").flatMap(ResizeMode.init(rawValue:)) ?? .fill, nil
+      )
+    }
+    let file = try ModelArgument.readModelFile(model, memory: memory)
+    return (
+      file.spec.makeModel(parameters: file.parameters), file.metadata.classNames,
+      file.metadata.resize, file.spec
+    )
+  }
+
+  /// The tensor the CAM methods use: `--layer` as a summary row number
+  /// (model files) or a tensor name, else the default; nil for the other
+  /// methods.
+  private func resolveLayer(_ explainer: Explainer, spec: ModelSpec?) throws -> String? {
     guard methods.contains(where: \.isClassActivationMap) else { return nil }
     guard let layer else {
       guard let name = explainer.defaultLayer else {
@@ -251,8 +277,10 @@ struct ExplainCommand: ParsableCommand {
       }
       return name
     }
-    let name = Int(layer).flatMap { $0 >= 0 && $0 < spec.layers.count ? $0 : nil }.map {
-      spec.tensorName(ofRow: $0)
+    let name = spec.flatMap { spec in
+      Int(layer).flatMap { $0 >= 0 && $0 < spec.layers.count ? $0 : nil }.map {
+        spec.tensorName(ofRow: $0)
+      }
     }
     do {
       try explainer.checkLayer(name ?? layer)

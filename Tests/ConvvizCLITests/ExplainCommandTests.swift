@@ -94,6 +94,33 @@ final class ExplainCommandTests: XCTestCase {
     XCTAssertGreaterThan(grid.height, 2 * one.height)
   }
 
+  /// An exported ONNX model explains with the same numbers as its
+  /// model.bin (the import computes the same bits), class names kept.
+  func testAnONNXModelExplainsLikeItsModelFile() throws {
+    let fixture = try VisualizationFixture.trained()
+    let out = try TrainingScratchFolder()
+    let onnx = out.path + "/model.onnx"
+    let export = try TrainingCLI.run(["export", fixture.model, "-o", onnx])
+    XCTAssertEqual(export.status, 0, export.stderr)
+    for method in ["gradcam", "integrated-gradients"] {
+      var maps: [[Float]] = []
+      for (model, folder) in [(fixture.model, "bin"), (onnx, "onnx")] {
+        let result = try TrainingCLI.run([
+          "explain", model, fixture.photo, "--method", method, "--class", "1", "-o",
+          out.path + "/" + folder,
+        ])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        maps.append(try readNumPy(out.path + "/\(folder)/photo-\(method)-class1.npy").values)
+      }
+      XCTAssertEqual(maps[0], maps[1], method)
+    }
+    let bad = try TrainingCLI.run([
+      "explain", onnx, fixture.photo, "--layer", "nope", "-o", out.path + "/never",
+    ])
+    XCTAssertEqual(bad.status, 64, bad.stderr)
+    XCTAssertTrue(bad.stderr.contains("spatial layers: "), bad.stderr)
+  }
+
   func testBadInputIsOneLineAndWritesNothing() throws {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()
