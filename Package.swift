@@ -111,7 +111,9 @@ let package = Package(
         "ImageCodecs",
       ]),
     .testTarget(name: "FilesTests", dependencies: ["Files"]),
-    .testTarget(name: "ExplainTests", dependencies: ["Explain", "Engine", "Tensors"]),
+    .testTarget(
+      name: "ExplainTests", dependencies: ["Explain", "Engine", "Tensors"],
+      resources: [.copy("Fixtures")]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz", "_Runtime"]),
   ]
 )

@@ -321,6 +321,28 @@ final class ExplainerTests: XCTestCase {
     XCTAssertEqual(Bilinear.resize(row, height: 1, width: 4).storage, row.storage)
   }
 
+  /// Against OpenCV itself: `scripts/make-explain-fixtures.py` wrote what
+  /// cv2.resize (INTER_LINEAR, float32) makes of fixed random maps, up,
+  /// down and at the same size.
+  func testBilinearResizeMatchesOpenCVsOutputs() throws {
+    let url = try XCTUnwrap(
+      Bundle.module.url(forResource: "cv2-resize", withExtension: "txt", subdirectory: "Fixtures"))
+    let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+      .filter { !$0.hasPrefix("#") }
+    XCTAssertEqual(lines.count, 15, "five cases")
+    for start in stride(from: 0, to: lines.count, by: 3) {
+      let size = lines[start].split(separator: " ").dropFirst().compactMap { Int($0) }
+      let source = lines[start + 1].split(separator: " ").compactMap { Float($0) }
+      let expected = lines[start + 2].split(separator: " ").compactMap { Float($0) }
+      let resized = Bilinear.resize(
+        Tensor(shape: Shape(size[0], size[1]), storage: source), height: size[2], width: size[3])
+      XCTAssertEqual(resized.shape, Shape(size[2], size[3]))
+      XCTAssertEqual(expected.count, resized.count)
+      let worst = zip(resized.storage, expected).map { abs($0 - $1) }.max() ?? .infinity
+      XCTAssertLessThan(worst, 1e-5, "\(lines[start])")
+    }
+  }
+
   func testLayersAndClassesAreChecked() throws {
     var explainer = Explainer(network: Self.deeper(seed: 15))
     XCTAssertEqual(explainer.defaultLayer, "4")
