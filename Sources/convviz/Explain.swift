@@ -132,6 +132,12 @@ struct ExplainCommand: ParsableCommand {
     help: "Colour map of the heatmap (default: viridis, diverging for signed maps).")
   var colormap: ColorMap?
 
+  @Flag(
+    help: ArgumentHelp(
+      "Print `timing forward|METHOD N ms` lines on stderr: one inference pass of the image, "
+        + "and each explanation (which includes a forward for the probability)."))
+  var timings = false
+
   @OptionGroup var resize: ResizeOption
 
   @OptionGroup var decoding: DecodingOptions
@@ -210,17 +216,30 @@ struct ExplainCommand: ParsableCommand {
         let tensor = try Predict.modelInput(
           try input.load(options: decoding.decodeOptions), path: input.path,
           channels: channels, height: height, width: width, resize: mode)
+        var watch = Stopwatch()
         let ranked = try explainer.rankedClasses(tensor)
+        let forward = watch.lap()
+        if timings {
+          Terminal.diagnostic(
+            "timing forward \(TextFormat.fixed(forward, 3)) ms (\(input.path))")
+        }
         let classes = fixedClass.map { [$0] } ?? ranked.prefix(classCount).map(\.0)
         // One row of pictures per class, one column per method.
         var rows: [[Picture]] = []
         for k in classes {
           var row: [Picture] = []
           for method in methods {
+            _ = watch.lap()
             let attribution = try explainer.explain(
               tensor, classIndex: k,
               method: attributionMethod(
                 method, layer: layerName, input: tensor, baseline: baselineInput))
+            let spent = watch.lap()
+            if timings {
+              Terminal.diagnostic(
+                "timing \(method.rawValue) \(TextFormat.fixed(spent, 3)) ms "
+                  + "(\(input.path), class \(k))")
+            }
             row.append(
               try write(
                 attribution, method: method, input: input, tensor: tensor,

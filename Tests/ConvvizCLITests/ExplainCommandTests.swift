@@ -77,9 +77,12 @@ final class ExplainCommandTests: XCTestCase {
     let out = try TrainingScratchFolder()
     let result = try TrainingCLI.run([
       "explain", fixture.model, fixture.photo, "--method", "saliency", "--method", "occlusion",
-      "--window", "3", "--top", "2", "-o", out.path,
+      "--window", "3", "--top", "2", "--timings", "-o", out.path,
     ])
     XCTAssertEqual(result.status, 0, result.stderr)
+    let timings = result.stderr.split(separator: "\n").filter { $0.hasPrefix("timing ") }
+    XCTAssertEqual(timings.count, 5, "one forward, two methods for two classes: \(timings)")
+    XCTAssertTrue(timings[0].hasPrefix("timing forward "), "\(timings)")
     let names = Set(try FileManager.default.contentsOfDirectory(atPath: out.path))
     for method in ["saliency", "occlusion"] {
       for k in 0..<2 {
