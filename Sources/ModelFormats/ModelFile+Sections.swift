@@ -26,6 +26,11 @@ extension ByteWriter {
     }
   }
 
+  /// The training-options section (flag bit 2, docs/model-format.md).
+  mutating func trainingOptions(_ metadata: TrainingMetadata) {
+    string(metadata.augmentation)
+  }
+
   /// Kind code, then four float32 hyper-parameters (see model-format.md).
   mutating func optimizer(_ config: OptimizerConfiguration) {
     switch config {
@@ -98,6 +103,10 @@ extension ByteReader {
           validationAccuracy: values[3].isNaN ? nil : values[3], seconds: nil))
     }
     return metadata
+  }
+
+  mutating func trainingOptions(into metadata: inout TrainingMetadata) throws(ByteReaderError) {
+    metadata.augmentation = try string("augmentation", maximumLength: 4096)
   }
 
   mutating func optimizer() throws(ByteReaderError) -> OptimizerConfiguration {

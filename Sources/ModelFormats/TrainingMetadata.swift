@@ -60,12 +60,15 @@ public struct TrainingMetadata: Equatable, Sendable {
   /// training; later commands apply the same unless told otherwise. Files
   /// written before convviz recorded it read as `.fill`, the default.
   public var resize: ResizeMode
+  /// The training augmentation in its text form (`flip,shift=0.1`; see
+  /// Training's `Augmentation`); empty when there was none.
+  public var augmentation: String
 
   public init(
     dataset: String = "", classNames: [String] = [], seed: UInt64 = 0, epochsCompleted: Int = 0,
     batchSize: Int = 0, validationSplit: Double = 0,
     optimizer: OptimizerConfiguration = .defaults(for: .adadelta), history: [EpochRecord] = [],
-    resize: ResizeMode = .fill
+    resize: ResizeMode = .fill, augmentation: String = ""
   ) {
     self.dataset = dataset
     self.classNames = classNames
@@ -76,7 +79,14 @@ public struct TrainingMetadata: Equatable, Sendable {
     self.optimizer = optimizer
     self.history = history
     self.resize = resize
+    self.augmentation = augmentation
   }
+}
+
+extension TrainingMetadata {
+  /// Whether anything of the training-options section differs from its
+  /// default, so that the section must be written.
+  var hasTrainingOptions: Bool { !augmentation.isEmpty }
 }
 
 /// A tensor with its Keras-style name, e.g. `conv2d/kernel`.

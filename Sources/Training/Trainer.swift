@@ -13,12 +13,14 @@ public struct TrainingConfiguration: Equatable, Sendable {
   public var validationSplit: Double
   /// Reshuffles the training samples every epoch with the seeded generator.
   public var shuffle: Bool
-  /// Fixes weight initialisation, shuffling and dropout masks.
+  /// Fixes weight initialisation, shuffling, dropout masks and augmentation.
   public var seed: UInt64
+  /// Random changes to each training batch (none by default).
+  public var augmentation: Augmentation
 
   public init(
     epochs: Int = 1, batchSize: Int = 32, validationSplit: Double = 0, shuffle: Bool = true,
-    seed: UInt64 = 0
+    seed: UInt64 = 0, augmentation: Augmentation = Augmentation()
   ) {
     precondition(epochs >= 0, "epochs must not be negative")
     precondition(batchSize >= 1, "batch size must be at least 1")
@@ -28,6 +30,7 @@ public struct TrainingConfiguration: Equatable, Sendable {
     self.validationSplit = validationSplit
     self.shuffle = shuffle
     self.seed = seed
+    self.augmentation = augmentation
   }
 }
 
@@ -46,7 +49,8 @@ public enum TrainingProgress: Sendable {
 ///
 /// The seed drives one `SeededGenerator`: weights are drawn from it first,
 /// then the shuffle generator and each dropout layer's generator are split
-/// off it. With the same seed, data and machine, the resulting model file is
+/// off it, and last the augmentation generator, so that turning
+/// augmentation on changes neither the shuffle order nor the dropout masks. With the same seed, data and machine, the resulting model file is
 /// bit-identical (the engine reduces gradients in a fixed order). At the end
 /// of every epoch `fit` can write a checkpoint (weights, optimizer state,
 /// generator states, history) atomically; `Trainer(resuming:)` continues
@@ -66,6 +70,9 @@ public struct Trainer: Sendable {
   /// One record per completed epoch.
   public private(set) var history: [EpochRecord]
   private var shuffleGenerator: SeededGenerator
+  /// Draws the augmentation of every batch; saved in checkpoints only when
+  /// augmentation is on, so files of runs without it are unchanged.
+  private var augmentationGenerator: SeededGenerator
 
   public var epochsCompleted: Int { history.count }
 
@@ -80,6 +87,7 @@ public struct Trainer: Sendable {
     self.spec = spec
     self.model = spec.makeModel(generator: &generator)
     self.shuffleGenerator = generator.split()
+    self.augmentationGenerator = generator.split()
     self.optimizer = optimizer.makeOptimizer()
     self.configuration = configuration
     self.dataset = dataset
@@ -115,6 +123,24 @@ public struct Trainer: Sendable {
       throw .checkpointMismatch(path: path, reason: "no valid shuffle generator state")
     }
     shuffleGenerator = shuffle
+    let augmentation: Augmentation
+    do {
+      augmentation =
+        metadata.augmentation.isEmpty
+        ? Augmentation() : try Augmentation(parsing: metadata.augmentation)
+    } catch {
+      throw .checkpointMismatch(path: path, reason: error.description)
+    }
+    if augmentation.isIdentity {
+      augmentationGenerator = SeededGenerator(seed: metadata.seed)
+    } else {
+      guard let words = generators[Self.augmentationGeneratorName],
+        let generator = SeededGenerator(state: words)
+      else {
+        throw .checkpointMismatch(path: path, reason: "no valid augmentation generator state")
+      }
+      augmentationGenerator = generator
+    }
     var layerStates = model.generatorStates
     for i in layerStates.indices where layerStates[i] != nil {
       guard let words = generators[Self.layerGeneratorName(i)], SeededGenerator(state: words) != nil
@@ -126,7 +152,8 @@ public struct Trainer: Sendable {
     model.generatorStates = layerStates
     configuration = TrainingConfiguration(
       epochs: metadata.epochsCompleted, batchSize: metadata.batchSize,
-      validationSplit: metadata.validationSplit, seed: metadata.seed)
+      validationSplit: metadata.validationSplit, seed: metadata.seed,
+      augmentation: augmentation)
     dataset = metadata.dataset
     classNames = metadata.classNames
     resize = metadata.resize
@@ -145,6 +172,7 @@ public struct Trainer: Sendable {
   }
 
   static let shuffleGeneratorName = "shuffle"
+  static let augmentationGeneratorName = "augmentation"
   static func layerGeneratorName(_ index: Int) -> String { "layer/\(index)" }
 
   /// Trains from `epochsCompleted` up to `configuration.epochs` and returns
@@ -196,7 +224,8 @@ public struct Trainer: Sendable {
       var seen = 0
       for batch in 0..<batches {
         let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
-        let (images, labels) = data.batch(indices)
+        var (images, labels) = data.batch(indices)
+        configuration.augmentation.apply(to: &images, using: &augmentationGenerator)
         let (loss, output) = model.trainingStep(input: images, labels: labels)
         guard loss.isFinite else {
           throw divergence(
@@ -276,12 +305,17 @@ public struct Trainer: Sendable {
       dataset: dataset, classNames: classNames, seed: configuration.seed,
       epochsCompleted: epochsCompleted, batchSize: configuration.batchSize,
       validationSplit: configuration.validationSplit, optimizer: optimizer.configuration,
-      history: history, resize: resize)
+      history: history, resize: resize, augmentation: augmentationText)
     var state: CheckpointState?
     if checkpoint {
       var generators = [
         GeneratorState(name: Self.shuffleGeneratorName, words: shuffleGenerator.state)
       ]
+      if !configuration.augmentation.isIdentity {
+        generators.append(
+          GeneratorState(
+            name: Self.augmentationGeneratorName, words: augmentationGenerator.state))
+      }
       for (i, words) in model.generatorStates.enumerated() {
         if let words {
           generators.append(GeneratorState(name: Self.layerGeneratorName(i), words: words))
@@ -291,5 +325,10 @@ public struct Trainer: Sendable {
     }
     return ModelFile(
       spec: spec, metadata: metadata, parameters: model.namedParameters(spec), checkpoint: state)
+  }
+
+  /// The augmentation as model files record it: empty when off.
+  private var augmentationText: String {
+    configuration.augmentation.isIdentity ? "" : configuration.augmentation.description
   }
 }

@@ -25,6 +25,8 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
   case unknownClasses([String], samples: Int, modelClasses: [String])
   /// Optimizer hyper-parameters that are not finite or out of range.
   case invalidOptimizer(reason: String)
+  /// An `--augment` text that does not parse or is out of range.
+  case invalidAugmentation(String)
   /// A loss or weight stopped being finite; `keptEpoch` epochs are what
   /// the checkpoint (if any) still holds.
   /// `batch` is nil when the damage was found only at the end of the epoch.
@@ -65,6 +67,8 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
         + "pass --ignore-unknown-classes to skip them, or --labels to rename the data's classes"
     case .invalidOptimizer(let reason):
       return "optimizer \(reason)"
+    case .invalidAugmentation(let reason):
+      return reason
     case .diverged(let what, let epoch, let batch, let batches, let checkpoint, let kept):
       let saved =
         checkpoint.map { path in

@@ -17,7 +17,9 @@ extension Train {
     Terminal.say(
       "training \(model ?? output) (\(parameters) parameters\(adaptation)) on "
         + "\(data.describe(splits)): \(trainingCount) training, \(validationCount) validation "
-        + "samples; \(trainer.optimizer.configuration)")
+        + "samples; \(trainer.optimizer.configuration)"
+        + (trainer.configuration.augmentation.isIdentity
+          ? "" : "; augment \(trainer.configuration.augmentation)"))
     try OutputPaths.makeParentFolder(of: output)
     try OutputPaths.makeParentFolder(of: historyPath)
     let picturePrefix = TrainingPictures.prefix(forModelAt: output)

@@ -13,6 +13,9 @@ extension Train {
     try same("--batch-size", requestedBatchSize, stored.batchSize)
     try same("--validation-split", requestedValidationSplit, stored.validationSplit)
     try same("--seed", requestedSeed, stored.seed)
+    try same(
+      "--augment", augmentOption.map { _ in augmentation }, stored.augmentation,
+      show: \.description)
     if let model {
       let argument = try ModelArgument.resolve(model, allowModelFile: false, memory: memory)
       var spec = argument.spec

@@ -103,6 +103,15 @@ struct Train: ParsableCommand {
         + "(default 0).", valueName: "seed"))
   var requestedSeed: UInt64?
 
+  @Option(
+    name: .customLong("augment"),
+    help: ArgumentHelp(
+      "Random changes to every training batch, drawn with the seed: standard (flip,shift=0.1, "
+        + "Keras's ImageDataGenerator for CIFAR-10) or a list of flip, shift=F (0-0.5), crop=P "
+        + "(0-64 pixels), rotate=D (0-180 degrees), brightness=B (0-1), "
+        + "fill=nearest|constant|reflect|wrap (default: none).", valueName: "list"))
+  var augmentOption: String?
+
   @Flag(help: "Continue the interrupted run whose checkpoint is the --output file.")
   var resume = false
 
@@ -136,6 +145,10 @@ struct Train: ParsableCommand {
   var validationSplit: Double { requestedValidationSplit ?? 0.1 }
   var optimizer: OptimizerKind { requestedOptimizer ?? .adadelta }
   var seed: UInt64 { requestedSeed ?? 0 }
+  /// `--augment`, checked by `validate()`; none when not given.
+  var augmentation: Augmentation {
+    (try? Augmentation(parsing: augmentOption ?? "none")) ?? Augmentation()
+  }
 
   /// The model file, by `OutputRule` (a folder gets model.bin inside).
   var output: String {
@@ -176,6 +189,13 @@ struct Train: ParsableCommand {
     }
     if let epsilon, !(epsilon.isFinite && epsilon > 0) {
       throw ValidationError("--epsilon must be a finite number above 0")
+    }
+    if let augmentOption {
+      do {
+        _ = try Augmentation(parsing: augmentOption)
+      } catch {
+        throw ValidationError("--augment \(augmentOption): \(error.description)")
+      }
     }
     _ = try SingleOutput(outputOption, defaultPath: Self.defaultOutput)
     try checkOutputs()
@@ -310,7 +330,8 @@ struct Train: ParsableCommand {
       trainer = try Trainer(
         spec: spec, optimizer: optimizerConfiguration,
         configuration: TrainingConfiguration(
-          epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, seed: seed),
+          epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, seed: seed,
+          augmentation: augmentation),
         dataset: data.describe(splits), classNames: splits.train.classNames, resize: mode)
     }
     try fit(&trainer, splits: splits, adaptation: adaptation)

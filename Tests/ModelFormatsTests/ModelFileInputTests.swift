@@ -34,6 +34,17 @@ final class ModelFileInputTests: XCTestCase {
     }
   }
 
+  /// Training options (the augmentation) set flag bit 2 and round-trip;
+  /// without them the layout is the earlier one.
+  func testTrainingOptionsSectionRoundTrips() throws {
+    var augmented = file()
+    augmented.metadata.augmentation = "flip,shift=0.1"
+    let bytes = augmented.encoded()
+    XCTAssertEqual(Array(bytes[12..<16]), [4, 0, 0, 0])
+    XCTAssertEqual(try ModelFile.decode(bytes, path: "m.bin"), augmented)
+    XCTAssertEqual(try ModelFile.decode(file().encoded(), path: "m.bin").metadata.augmentation, "")
+  }
+
   func testUnknownResizeCodeIsMalformed() throws {
     var bytes = file(resize: .none).encoded()
     // The mode byte follows the metadata; find it as the one byte that differs.
