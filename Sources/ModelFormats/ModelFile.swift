@@ -102,7 +102,13 @@ public struct ModelFile: Equatable, Sendable {
       return "\(name) \(value) does not fit the file format"
     }
     guard metadata.validationSplit.isFinite else { return "validation split is not finite" }
-    if metadata.augmentation.utf8.count > 4096 { return "augmentation text is over 4096 bytes" }
+    if metadata.augmentation.utf8.count > 4096 || metadata.learningRateSchedule.utf8.count > 4096 {
+      return "augmentation or schedule text is over 4096 bytes"
+    }
+    if metadata.earlyStoppingPatience < 0 || metadata.earlyStoppingPatience > limit {
+      return
+        "early-stopping patience \(metadata.earlyStoppingPatience) does not fit the file format"
+    }
     return nil
   }
 
@@ -212,6 +218,11 @@ public struct ModelFile: Equatable, Sendable {
     }
     if let mismatch = mismatch(spec: spec, parameters: parameters, checkpoint: checkpoint) {
       throw ModelFileError.parameterMismatch(path: path, reason: mismatch)
+    }
+    if let kept = metadata.keptWeights,
+      let mismatch = mismatch(spec: spec, parameters: kept.tensors, checkpoint: nil)
+    {
+      throw ModelFileError.parameterMismatch(path: path, reason: "kept weights: " + mismatch)
     }
     return ModelFile(unchecked: spec, metadata, parameters, checkpoint)
   }
