@@ -16,7 +16,7 @@ let package = Package(
     .library(name: "Visualization", targets: ["Visualization"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
   ],
   targets: [
     // MARK: Public modules
@@ -30,12 +30,15 @@ let package = Package(
     .target(name: "Files"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "Files"]),
     .target(name: "Tensors"),
-    .target(name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs", "Tensors", "Files"]),
+    .target(
+      name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs", "Tensors", "Files"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
     .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "Files"]),
     .target(
       name: "Training",
-      dependencies: ["Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels"]),
+      dependencies: [
+        "Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels", "_Runtime",
+      ]),
     .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
     .target(
       name: "Visualization",
@@ -74,7 +77,8 @@ let package = Package(
       name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "ImageFiltersTests", dependencies: ["ImageFilters", "ImageCodecs", "Tensors", "_Runtime"],
+      name: "ImageFiltersTests",
+      dependencies: ["ImageFilters", "ImageCodecs", "Tensors", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "Tensors", "_CNNKernels", "_Runtime"],
@@ -90,7 +94,8 @@ let package = Package(
       name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs", "Files"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "VisualizationTests", dependencies: [
+      name: "VisualizationTests",
+      dependencies: [
         "Visualization", "Engine", "ModelFormats", "Training", "Datasets", "Tensors",
         "ImageCodecs",
       ]),

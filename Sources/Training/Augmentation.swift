@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import _Runtime
 
 /// Random changes to training images, drawn afresh for every batch from a
 /// seeded generator: the `--augment` option.
@@ -186,30 +187,54 @@ extension Augmentation {
   }
 
   /// Augments every image of `batch`, (N, C, H, W), in place: transforms
-  /// are drawn for the images in order, then applied.
+  /// are drawn for the images in order, then applied to the images in
+  /// parallel on the runtime's pool (each image's result depends on its
+  /// transform alone, so the thread count changes nothing).
   public func apply(to batch: inout Tensor, using generator: inout SeededGenerator) {
     guard !isIdentity else { return }
     precondition(batch.shape.rank == 4, "augmentation needs (N, C, H, W) images")
     let (n, c, h, w) = (batch.shape[0], batch.shape[1], batch.shape[2], batch.shape[3])
     let transforms = (0..<n).map { _ in draw(height: h, width: w, using: &generator) }
-    let plane = h * w
-    var scratch = [Float](repeating: 0, count: plane)
     batch.storage.withUnsafeMutableBufferPointer { images in
-      for (i, transform) in transforms.enumerated() {
-        for channel in 0..<c {
-          let start = (i * c + channel) * plane
-          let image = UnsafeMutableBufferPointer(rebasing: images[start..<(start + plane)])
-          transform.apply(plane: image, height: h, width: w, fill: fill, scratch: &scratch)
+      transforms.withUnsafeBufferPointer { transforms in
+        var job = AugmentationJob(
+          images: images.baseAddress!, transforms: transforms.baseAddress!, channels: c,
+          height: h, width: w, fill: fill)
+        _ = withUnsafeMutablePointer(to: &job) { job in
+          cvz_parallel_for(Int32(n), augmentImage, job)
         }
       }
     }
   }
 }
 
+/// What the pool's workers share: the batch, one transform per image.
+private struct AugmentationJob {
+  let images: UnsafeMutablePointer<Float>
+  let transforms: UnsafePointer<ImageTransform>
+  let channels: Int
+  let height: Int
+  let width: Int
+  let fill: Augmentation.FillMode
+}
+
+/// One image of an `AugmentationJob`, for `cvz_parallel_for`.
+private func augmentImage(_ context: UnsafeMutableRawPointer?, _ index: Int32) -> Int32 {
+  let job = context!.assumingMemoryBound(to: AugmentationJob.self).pointee
+  let count = job.channels * job.height * job.width
+  withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { scratch in
+    job.transforms[Int(index)].apply(
+      image: job.images + Int(index) * count, channels: job.channels, height: job.height,
+      width: job.width, fill: job.fill, scratch: scratch.baseAddress!)
+  }
+  return CVZ_STATUS_OK
+}
+
 extension ImageTransform {
-  /// Applies the transform to one H×W plane in place; `scratch` holds at
-  /// least H·W floats.
-  public func apply(
+  /// The reference: applies the transform to one H×W plane in place, every
+  /// sample through the fill rule; `scratch` holds at least H·W floats.
+  /// `apply(image:…)` is the fast path, tested against it.
+  public func applyReference(
     plane: UnsafeMutableBufferPointer<Float>, height h: Int, width w: Int,
     fill: Augmentation.FillMode, scratch: inout [Float]
   ) {
@@ -313,6 +338,112 @@ extension Augmentation.FillMode {
       let period = 2 * n
       let m = ((i % period) + period) % period
       return m < n ? m : period - 1 - m
+    }
+  }
+}
+
+extension ImageTransform {
+  /// Applies the transform to one image of C planes in place, as
+  /// `applyReference` does to each plane, bit for bit, but with the fill
+  /// rule only where a read leaves the image and the rotation's
+  /// coordinates computed once for all planes. `scratch` holds C·H·W floats.
+  func apply(
+    image: UnsafeMutablePointer<Float>, channels c: Int, height h: Int, width w: Int,
+    fill: Augmentation.FillMode, scratch: UnsafeMutablePointer<Float>
+  ) {
+    let plane = h * w
+    if flip {
+      for row in 0..<(c * h) {
+        var (left, right) = (row * w, row * w + w - 1)
+        while left < right {
+          (image[left], image[right]) = (image[right], image[left])
+          left += 1
+          right -= 1
+        }
+      }
+    }
+    if rotation != 0 {
+      scratch.update(from: image, count: c * plane)
+      rotateFast(scratch, into: image, channels: c, height: h, width: w, fill: fill)
+    }
+    let moves: [(dx: Int, dy: Int, fill: Augmentation.FillMode)] = [
+      (shiftX, shiftY, fill), (cropX, cropY, .constant),
+    ]
+    for (dx, dy, mode) in moves where dx != 0 || dy != 0 {
+      scratch.update(from: image, count: c * plane)
+      for channel in 0..<c {
+        translateFast(
+          scratch + channel * plane, into: image + channel * plane, height: h, width: w,
+          dx: dx, dy: dy, fill: mode)
+      }
+    }
+    if brightness != 1 {
+      for i in 0..<(c * plane) { image[i] = min(max(image[i] * brightness, 0), 1) }
+    }
+  }
+
+  /// `translate` with the in-image span of each row copied at once.
+  private func translateFast(
+    _ source: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, height h: Int,
+    width w: Int, dx: Int, dy: Int, fill: Augmentation.FillMode
+  ) {
+    let inside = max(0, dx)..<max(max(0, dx), min(w, w + dx))
+    for y in 0..<h {
+      let row = out + y * w
+      let sy = fill.index(y - dy, extent: h)
+      guard sy >= 0 else {
+        row.update(repeating: 0, count: w)
+        continue
+      }
+      let sourceRow = source + sy * w
+      if !inside.isEmpty {
+        (row + inside.lowerBound).update(
+          from: sourceRow + (inside.lowerBound - dx), count: inside.count)
+      }
+      for x in 0..<w where !inside.contains(x) {
+        let sx = fill.index(x - dx, extent: w)
+        row[x] = sx >= 0 ? sourceRow[sx] : 0
+      }
+    }
+  }
+
+  /// `rotate` for all planes at once; interior pixels read their four
+  /// neighbours directly.
+  private func rotateFast(
+    _ source: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, channels c: Int,
+    height h: Int, width w: Int, fill: Augmentation.FillMode
+  ) {
+    let plane = h * w
+    let radians = Double(rotation) * .pi / 180
+    let (cosA, sinA) = (Float(cos(radians)), Float(sin(radians)))
+    let (cx, cy) = (Float(w - 1) / 2, Float(h - 1) / 2)
+    for y in 0..<h {
+      for x in 0..<w {
+        let (rx, ry) = (Float(x) - cx, Float(y) - cy)
+        let fx = cosA * rx - sinA * ry + cx
+        let fy = sinA * rx + cosA * ry + cy
+        let (x0, y0) = (Int(fx.rounded(.down)), Int(fy.rounded(.down)))
+        let (ax, ay) = (fx - Float(x0), fy - Float(y0))
+        if x0 >= 0 && x0 + 1 < w && y0 >= 0 && y0 + 1 < h {
+          let i = y0 * w + x0
+          for channel in 0..<c {
+            let s = source + channel * plane + i
+            let top = (1 - ax) * s[0] + ax * s[1]
+            let bottom = (1 - ax) * s[w] + ax * s[w + 1]
+            out[channel * plane + y * w + x] = (1 - ay) * top + ay * bottom
+          }
+        } else {
+          let ys = (fill.index(y0, extent: h), fill.index(y0 + 1, extent: h))
+          let xs = (fill.index(x0, extent: w), fill.index(x0 + 1, extent: w))
+          for channel in 0..<c {
+            let s = source + channel * plane
+            func at(_ sy: Int, _ sx: Int) -> Float { sy >= 0 && sx >= 0 ? s[sy * w + sx] : 0 }
+            let top = (1 - ax) * at(ys.0, xs.0) + ax * at(ys.0, xs.1)
+            let bottom = (1 - ax) * at(ys.1, xs.0) + ax * at(ys.1, xs.1)
+            out[channel * plane + y * w + x] = (1 - ay) * top + ay * bottom
+          }
+        }
+      }
     }
   }
 }

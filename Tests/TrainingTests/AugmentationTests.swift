@@ -21,7 +21,8 @@ final class AugmentationTests: XCTestCase {
     var out = values
     var scratch = [Float](repeating: 0, count: values.count)
     out.withUnsafeMutableBufferPointer {
-      transform.apply(plane: $0, height: height, width: width, fill: fill, scratch: &scratch)
+      transform.applyReference(
+        plane: $0, height: height, width: width, fill: fill, scratch: &scratch)
     }
     return out
   }
@@ -305,5 +306,44 @@ final class AugmentedTrainingTests: XCTestCase {
     file.metadata.augmentation = "zoom=2"
     XCTAssertThrowsError(
       try Trainer(resuming: ModelFile.decode(file.encoded(), path: "m.bin"), path: "m.bin"))
+  }
+}
+
+final class AugmentationFastPathTests: XCTestCase {
+  /// The whole-image fast path equals the per-plane reference bit for bit,
+  /// for random transforms of every kind, every fill mode, odd sizes, and
+  /// rotations large enough to read outside the image.
+  func testFastPathMatchesTheReference() throws {
+    var generator = SeededGenerator(seed: 17)
+    for fill in Augmentation.FillMode.allCases {
+      var augmentation = try Augmentation(
+        parsing: "flip,shift=0.5,crop=3,rotate=180,brightness=0.5")
+      augmentation.fill = fill
+      for (c, h, w) in [(3, 7, 9), (1, 5, 5), (2, 1, 6), (3, 32, 32)] {
+        for _ in 0..<20 {
+          let transform = augmentation.draw(height: h, width: w, using: &generator)
+          var image = (0..<(c * h * w)).map { _ in generator.nextUnitFloat() }
+          var expected = image
+          var planeScratch = [Float](repeating: 0, count: h * w)
+          for channel in 0..<c {
+            expected.withUnsafeMutableBufferPointer {
+              transform.applyReference(
+                plane: UnsafeMutableBufferPointer(
+                  rebasing: $0[(channel * h * w)..<((channel + 1) * h * w)]),
+                height: h, width: w, fill: fill, scratch: &planeScratch)
+            }
+          }
+          var scratch = [Float](repeating: 0, count: c * h * w)
+          image.withUnsafeMutableBufferPointer { image in
+            scratch.withUnsafeMutableBufferPointer { scratch in
+              transform.apply(
+                image: image.baseAddress!, channels: c, height: h, width: w, fill: fill,
+                scratch: scratch.baseAddress!)
+            }
+          }
+          XCTAssertEqual(image, expected, "\(fill) \(c)×\(h)×\(w) \(transform)")
+        }
+      }
+    }
   }
 }
