@@ -88,7 +88,9 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "TrainingTests",
-      dependencies: ["Training", "ModelFormats", "Engine", "Datasets", "Tensors", "ImageCodecs"],
+      dependencies: [
+        "Training", "ModelFormats", "Engine", "Datasets", "Tensors", "ImageCodecs", "_Runtime",
+      ],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "DatasetsTests", dependencies: ["Datasets", "Tensors", "ImageCodecs", "Files"],

@@ -71,6 +71,12 @@ public struct DatasetSplits: Sendable {
   /// Images with damaged data that a lenient decode accepted (image folders
   /// read with `DecodeOptions.lenient`), in file order.
   public var warnings: [CodecWarning]
+  /// Image-folder files left out by `ImageFolderReading.skipBad`, in file order.
+  public var skipped: [SkippedImage] = []
+  /// What happened with the decoded cache, for the user ("decoded images
+  /// from the cache …", "rebuilding the decoded cache …: it is truncated");
+  /// writing a new cache goes without saying.
+  public var notes: [String] = []
 
   public init(
     train: Dataset, test: Dataset?, format: DatasetFormat, warnings: [CodecWarning] = []

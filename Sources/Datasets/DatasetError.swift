@@ -48,6 +48,8 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
     expectedHeight: Int)
   /// A folder that matches none of the supported layouts.
   case unknownFormat(path: String)
+  /// `skipBad` left out every image of a part of the folder at `path`.
+  case nothingReadable(path: String, skipped: Int)
   /// A `--labels` file that cannot be used as class names.
   case invalidClassNames(path: String, reason: String)
   /// A `--labels` file with another number of names than the data has classes.
@@ -99,6 +101,8 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
     case .imageSizeMismatch(let path, let width, let height, let expectedWidth, let expectedHeight):
       return "\(path): image is \(width)×\(height) but the data set's images are "
         + "\(expectedWidth)×\(expectedHeight); resize it or remove it"
+    case .nothingReadable(let path, let skipped):
+      return "\(path): none of its \(skipped) images could be read"
     case .unknownFormat(let path):
       return "\(path): not a recognised data set: expected MNIST IDX files "
         + "(train-images-idx3-ubyte[.gz], …), CIFAR-10 batches (data_batch_1.bin, …) "

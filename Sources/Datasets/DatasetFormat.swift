@@ -41,9 +41,11 @@ extension DatasetSplits {
   ///     size that differs under `.none` is left for the caller to refuse.
   ///   - decodeOptions: how image-folder files are decoded (pixel limit,
   ///     orientation, leniency).
+  ///   - reading: for image folders, threads, bad files, cache and progress.
   public static func load(
     _ folder: String, format: DatasetFormat? = nil, channels: Int? = nil, seed: UInt64 = 0,
-    limit: Int? = nil, size: SampleSize? = nil, decodeOptions: DecodeOptions = .default
+    limit: Int? = nil, size: SampleSize? = nil, decodeOptions: DecodeOptions = .default,
+    reading: ImageFolderReading = ImageFolderReading()
   ) throws(DatasetError) -> DatasetSplits {
     let resolved: DatasetFormat
     if let format { resolved = format } else { resolved = try DatasetFormat.detect(folder) }
@@ -54,7 +56,7 @@ extension DatasetSplits {
     case .imageFolder:
       return try ImageFolder.load(
         folder: folder, channels: channels, seed: seed, limit: limit, size: size,
-        decodeOptions: decodeOptions)
+        decodeOptions: decodeOptions, reading: reading)
     }
     if let size {
       splits.train = splits.train.resized(to: size) ?? splits.train

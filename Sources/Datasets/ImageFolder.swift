@@ -1,6 +1,7 @@
 import Dispatch
 import Files
 import ImageCodecs
+import Synchronization
 import Tensors
 
 /// Loads a data set laid out as one sub-folder of images per class.
@@ -17,8 +18,6 @@ import Tensors
 /// decoded.
 public enum ImageFolder {
   static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
-  /// Worker threads for decoding: the machine this targets has two cores.
-  static let decodingThreads = 2
 
   /// Whether `folder` holds class sub-folders, directly or under `train/`.
   public static func looksLike(_ folder: String) -> Bool {
@@ -41,47 +40,93 @@ public enum ImageFolder {
   ///   - decodeOptions: pixel limit, orientation and leniency of decoding;
   ///     images with damaged data that a lenient decode accepted are listed
   ///     in the result's `warnings`.
+  ///   - reading: decoding threads, bad-file policy, the decoded cache and
+  ///     progress (see `ImageFolderReading`).
   public static func load(
     folder: String, channels: Int? = nil, seed: UInt64, limit: Int? = nil,
-    size: SampleSize? = nil, decodeOptions: DecodeOptions = .default
+    size: SampleSize? = nil, decodeOptions: DecodeOptions = .default,
+    reading: ImageFolderReading = ImageFolderReading()
   ) throws(DatasetError) -> DatasetSplits {
     let trainRoot = Path.join(folder, "train")
     let testRoot = Path.join(folder, "test")
     let split = Path.isDirectory(trainRoot) && looksLike(trainRoot)
-    let trainFiles = try listing(root: split ? trainRoot : folder)
-    var files = trainFiles.files
-    var generator = SeededGenerator(seed: seed)
-    files.seededShuffle(using: &generator)
-    if let limit { files = Array(files.prefix(max(limit, 1))) }
-    let (train, trainWarnings) = try decodeAll(
-      files, classNames: trainFiles.classNames, channels: channels, size: size,
-      options: decodeOptions)
-    var test: Dataset?
-    var testWarnings: [CodecWarning] = []
-    if split && Path.isDirectory(testRoot) {
-      let testFiles = try listing(root: testRoot, classNames: trainFiles.classNames)
-      var files = testFiles.files
+    let trainListing = try listing(root: split ? trainRoot : folder)
+    func shuffled(_ files: [LabeledFile]) -> [LabeledFile] {
+      var files = files
       var generator = SeededGenerator(seed: seed)
       files.seededShuffle(using: &generator)
       if let limit { files = Array(files.prefix(max(limit, 1))) }
+      return files
+    }
+    let trainFiles = shuffled(trainListing.files)
+    var testFiles: [LabeledFile]?
+    if split && Path.isDirectory(testRoot) {
+      testFiles = shuffled(try listing(root: testRoot, classNames: trainListing.classNames).files)
+    }
+
+    var cache: DecodedCache?
+    var notes: [String] = []
+    if let cacheFolder = reading.cacheFolder {
+      let entry = DecodedCache(
+        folder: cacheFolder, root: folder, classNames: trainListing.classNames,
+        parts: [trainFiles] + (testFiles.map { [$0] } ?? []),
+        settings: [
+          "channels=\(channels.map(String.init) ?? "natural")",
+          "size=\(size.map { "\($0.height)x\($0.width) \($0.resize)" } ?? "as is")",
+          "limit=\(limit.map(String.init) ?? "none") seed=\(seed)",
+          "pixelLimit=\(decodeOptions.pixelLimit) exif=\(decodeOptions.appliesEXIFOrientation)",
+          "lenient=\(decodeOptions.lenient) skipBad=\(reading.skipBad)",
+        ])
+      switch entry.read() {
+      case .found(var splits):
+        splits.notes.append("decoded images from the cache \(entry.path)")
+        return splits
+      case .absent: break
+      case .unusable(let reason):
+        notes.append("rebuilding the decoded cache \(entry.path): \(reason)")
+      }
+      cache = entry
+    }
+
+    let total = trainFiles.count + (testFiles?.count ?? 0)
+    let counter = ProgressCounter(total: total, report: reading.progress)
+    let train = try decodeAll(
+      trainFiles, classNames: trainListing.classNames, channels: channels, size: size,
+      options: decodeOptions, reading: reading, counter: counter)
+    var test: DecodedPart?
+    if let testFiles {
       let decoded = try decodeAll(
-        files, classNames: trainFiles.classNames, channels: train.sampleShape[0], size: size,
-        options: decodeOptions)
-      (test, testWarnings) = (decoded.dataset, decoded.warnings)
-      if let test, test.sampleShape != train.sampleShape, let first = files.first {
+        testFiles, classNames: trainListing.classNames, channels: train.dataset.sampleShape[0],
+        size: size, options: decodeOptions, reading: reading, counter: counter)
+      if decoded.dataset.sampleShape != train.dataset.sampleShape, let first = testFiles.first {
         throw .imageSizeMismatch(
-          path: first.path, width: test.sampleShape[2], height: test.sampleShape[1],
-          expectedWidth: train.sampleShape[2], expectedHeight: train.sampleShape[1])
+          path: first.path, width: decoded.dataset.sampleShape[2],
+          height: decoded.dataset.sampleShape[1], expectedWidth: train.dataset.sampleShape[2],
+          expectedHeight: train.dataset.sampleShape[1])
+      }
+      test = decoded
+    }
+    var splits = DatasetSplits(
+      train: train.dataset, test: test?.dataset, format: .imageFolder,
+      warnings: train.warnings + (test?.warnings ?? []))
+    splits.skipped = train.skipped + (test?.skipped ?? [])
+    if let cache {
+      do {
+        try cache.write(splits)
+      } catch {
+        notes.append("could not write the decoded cache: \(error)")
       }
     }
-    return DatasetSplits(
-      train: train, test: test, format: .imageFolder, warnings: trainWarnings + testWarnings)
+    splits.notes = notes
+    return splits
   }
 
   /// One image file and the class it belongs to.
   struct LabeledFile: Equatable {
     var path: String
     var label: Int
+    /// Size and modification time when listed: what the decoded cache compares.
+    var status: FileStatus? = nil
   }
 
   /// Lists `root/<class>/<image>` in class order, then file-name order.
@@ -105,19 +150,29 @@ public enum ImageFolder {
         }
         label = trainIndex
       }
-      let images = try list(classFolder).filter { name in
+      let images = try list(classFolder).compactMap { name -> LabeledFile? in
         let ext = name.split(separator: ".").last.map { $0.lowercased() } ?? ""
-        return name.contains(".") && imageExtensions.contains(ext)
-          && Path.isFile(Path.join(classFolder, name))
+        guard name.contains("."), imageExtensions.contains(ext) else { return nil }
+        let path = Path.join(classFolder, name)
+        guard let status = Path.status(of: path), status.kind == .regular else { return nil }
+        return LabeledFile(path: path, label: label, status: status)
       }
       guard !images.isEmpty else { throw .emptyClass(path: classFolder) }
-      files += images.map { LabeledFile(path: Path.join(classFolder, $0), label: label) }
+      files += images
     }
     return (files, known ?? classNames)
   }
 
-  /// Decodes `files` in parallel into one (N, C, H, W) data set, in order,
-  /// and lists the damaged images a lenient decode accepted.
+  /// One part (train or test) decoded: its data set, the damaged images a
+  /// lenient decode accepted and the files `skipBad` left out, in file order.
+  struct DecodedPart {
+    var dataset: Dataset
+    var warnings: [CodecWarning]
+    var skipped: [SkippedImage]
+  }
+
+  /// Decodes `files` in parallel (`reading.threads` workers) into one
+  /// (N, C, H, W) data set, in order, whatever the thread count.
   ///
   /// With a `size` whose mode resizes, every image is resized to it.
   /// Otherwise all images must share one size: the first file's size is
@@ -126,14 +181,35 @@ public enum ImageFolder {
   /// and the first file of another size is named. The channel count is
   /// `channels`, or the first file's when nil. When several files fail, the
   /// earliest in `files` is reported, so errors do not depend on thread
-  /// timing.
+  /// timing. With `reading.skipBad`, a file that fails (or, without
+  /// resizing, differs in size from the first readable one) is left out and
+  /// listed instead; nothing readable at all is still an error.
   static func decodeAll(
     _ files: [LabeledFile], classNames: [String], channels: Int?, size: SampleSize? = nil,
-    options: DecodeOptions
-  ) throws(DatasetError) -> (dataset: Dataset, warnings: [CodecWarning]) {
+    options: DecodeOptions, reading: ImageFolderReading = ImageFolderReading(),
+    counter: ProgressCounter? = nil
+  ) throws(DatasetError) -> DecodedPart {
     precondition(!files.isEmpty, "decodeAll needs at least one file")
+    var skipped: [SkippedImage] = []
     var firstWarning: CodecWarning?
-    let first = try decodeOne(files[0].path, options: options) { firstWarning = $0 }
+    var start = 0
+    var decodedFirst: Image?
+    while decodedFirst == nil {
+      do throws(DatasetError) {
+        decodedFirst = try decodeOne(files[start].path, options: options) { firstWarning = $0 }
+      } catch {
+        guard reading.skipBad else { throw error }
+        skipped.append(SkippedImage(path: files[start].path, reason: error.description))
+        counter?.advance()
+        start += 1
+        guard start < files.count else {
+          throw .nothingReadable(
+            path: Path.folder(of: Path.folder(of: files[0].path)), skipped: files.count)
+        }
+      }
+    }
+    guard let first = decodedFirst else { preconditionFailure("the loop ends with an image") }
+    counter?.advance()
     let c = channels ?? PixelConversion.naturalChannels(first.layout)
     let resize = size.map { $0.resize == .none ? nil : $0 } ?? nil
     let (h, w) = resize.map { ($0.height, $0.width) } ?? (first.height, first.width)
@@ -141,11 +217,14 @@ public enum ImageFolder {
     if resize == nil { expecting.expectedSize = ImageSize(width: w, height: h) }
     let sameSize = expecting
     let sampleCount = c * h * w
-    var storage = [Float](repeating: 0, count: files.count * sampleCount)
-    var failures = [DatasetError?](repeating: nil, count: files.count)
-    var warnings = [CodecWarning?](repeating: nil, count: files.count)
+    let part = Array(files[start...])
+    let count = part.count
+    var storage = [Float](repeating: 0, count: count * sampleCount)
+    var failures = [DatasetError?](repeating: nil, count: count)
+    var warnings = [CodecWarning?](repeating: nil, count: count)
     warnings[0] = firstWarning
-    var sizes = [ImageSize](repeating: ImageSize(width: w, height: h), count: files.count)
+    var sizes = [ImageSize](repeating: ImageSize(width: w, height: h), count: count)
+    let threads = max(1, min(reading.threads, count))
     storage.withUnsafeMutableBufferPointer { storageBuffer in
       failures.withUnsafeMutableBufferPointer { failureBuffer in
         warnings.withUnsafeMutableBufferPointer { warningBuffer in
@@ -156,13 +235,14 @@ public enum ImageFolder {
             nonisolated(unsafe) let errors = failureBuffer
             nonisolated(unsafe) let accepted = warningBuffer
             nonisolated(unsafe) let imageSizes = sizeBuffer
-            DispatchQueue.concurrentPerform(iterations: decodingThreads) { worker in
-              for i in stride(from: worker, to: files.count, by: decodingThreads) {
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+              for i in stride(from: worker, to: count, by: threads) {
+                defer { if i > 0 { counter?.advance() } }
                 do throws(DatasetError) {
                   let image =
                     i == 0
                     ? first
-                    : try decodeOne(files[i].path, options: sameSize) { accepted[i] = $0 }
+                    : try decodeOne(part[i].path, options: sameSize) { accepted[i] = $0 }
                   let slot = UnsafeMutableBufferPointer(
                     rebasing: planes[(i * sampleCount)..<((i + 1) * sampleCount)])
                   if let resize,
@@ -185,12 +265,43 @@ public enum ImageFolder {
         }
       }
     }
-    if let failure = failures.first(where: { $0 != nil }), let failure { throw failure }
-    if let odd = oddSize(files, sizes) { throw odd }
+    guard reading.skipBad else {
+      if let failure = failures.first(where: { $0 != nil }), let failure { throw failure }
+      if let odd = oddSize(part, sizes) { throw odd }
+      let dataset = Dataset(
+        images: Tensor(shape: Shape(count, c, h, w), storage: storage),
+        labels: part.map(\.label), classNames: classNames)
+      return DecodedPart(dataset: dataset, warnings: warnings.compactMap { $0 }, skipped: [])
+    }
+    // Leave out what failed or has another size, moving the kept samples
+    // down in order (a sample only ever moves to a lower offset).
+    let expected = ImageSize(width: w, height: h)
+    var kept: [Int] = []
+    for i in 0..<count {
+      if let failure = failures[i] {
+        skipped.append(SkippedImage(path: part[i].path, reason: failure.description))
+      } else if sizes[i] != expected {
+        let mismatch = DatasetError.imageSizeMismatch(
+          path: part[i].path, width: sizes[i].width, height: sizes[i].height,
+          expectedWidth: w, expectedHeight: h)
+        skipped.append(SkippedImage(path: part[i].path, reason: mismatch.description))
+      } else {
+        if kept.count != i {
+          let to = kept.count * sampleCount
+          storage.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            (base + to).update(from: base + i * sampleCount, count: sampleCount)
+          }
+        }
+        kept.append(i)
+      }
+    }
+    storage.removeLast((count - kept.count) * sampleCount)
     let dataset = Dataset(
-      images: Tensor(shape: Shape(files.count, c, h, w), storage: storage),
-      labels: files.map(\.label), classNames: classNames)
-    return (dataset, warnings.compactMap { $0 })
+      images: Tensor(shape: Shape(kept.count, c, h, w), storage: storage),
+      labels: kept.map { part[$0].label }, classNames: classNames)
+    return DecodedPart(
+      dataset: dataset, warnings: kept.compactMap { warnings[$0] }, skipped: skipped)
   }
 
   /// The error for the first file whose size differs from the most common one.
@@ -223,5 +334,61 @@ public enum ImageFolder {
     } catch {
       throw .file(error)
     }
+  }
+}
+
+/// How an image folder is read, beyond what every data set takes.
+public struct ImageFolderReading: Sendable {
+  /// Decoding workers (at least 1). The result does not depend on it.
+  public var threads: Int
+  /// Leave out files that fail to decode (or, without resizing, have
+  /// another size than the first readable image) and list them in
+  /// `DatasetSplits.skipped`, instead of failing at the first one.
+  public var skipBad: Bool
+  /// Where decoded caches are kept (see `DecodedCache`); nil: no cache.
+  public var cacheFolder: String?
+  /// Hears (files done, files in all) as decoding goes, from any thread.
+  public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+
+  public init(
+    threads: Int = 1, skipBad: Bool = false, cacheFolder: String? = nil,
+    progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+  ) {
+    precondition(threads >= 1, "threads must be at least 1")
+    self.threads = threads
+    self.skipBad = skipBad
+    self.cacheFolder = cacheFolder
+    self.progress = progress
+  }
+}
+
+/// A file `ImageFolderReading.skipBad` left out, and why.
+public struct SkippedImage: Sendable, Equatable, CustomStringConvertible {
+  public var path: String
+  /// The error that would have stopped the load, worded as it would have been.
+  public var reason: String
+
+  public init(path: String, reason: String) {
+    self.path = path
+    self.reason = reason
+  }
+
+  public var description: String { reason.hasPrefix(path) ? reason : "\(path): \(reason)" }
+}
+
+/// Counts decoded files across threads and passes the count on.
+final class ProgressCounter: Sendable {
+  private let done = Atomic<Int>(0)
+  private let total: Int
+  private let report: (@Sendable (Int, Int) -> Void)?
+
+  init(total: Int, report: (@Sendable (Int, Int) -> Void)?) {
+    self.total = total
+    self.report = report
+  }
+
+  func advance() {
+    let now = done.add(1, ordering: .relaxed).newValue
+    report?(now, total)
   }
 }

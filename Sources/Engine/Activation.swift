@@ -43,7 +43,7 @@ public struct Activation: Layer {
     }
   }
 
-  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+  public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
     var output = input
     output.storage.withUnsafeMutableBufferPointer { y in
       switch function {
@@ -64,7 +64,7 @@ public struct Activation: Layer {
     return output
   }
 
-  public mutating func backward(_ dOutput: Tensor) -> Tensor {
+  public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
     if function == .linear { return dOutput }
     guard let cache else { preconditionFailure("Activation.backward without a training forward") }
     self.cache = nil

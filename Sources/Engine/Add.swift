@@ -25,14 +25,16 @@ public struct Add: Operation {
     return inputShapes[0]
   }
 
-  public mutating func forward(_ inputs: [Tensor], mode: Mode) -> Tensor {
+  public mutating func forward(_ inputs: [Tensor], mode: Mode) throws(EngineError) -> Tensor {
     precondition(inputs.count == inputCount, "Add takes \(inputCount) inputs")
     var sum = inputs[0]
     for input in inputs.dropFirst() { sum += input }
     return sum
   }
 
-  public mutating func backward(_ dOutput: Tensor, needsInputGradients: [Bool]) -> [Tensor?] {
+  public mutating func backward(
+    _ dOutput: Tensor, needsInputGradients: [Bool]
+  ) throws(EngineError) -> [Tensor?] {
     needsInputGradients.map { $0 ? dOutput : nil }
   }
 }

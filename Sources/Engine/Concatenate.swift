@@ -26,7 +26,7 @@ public struct Concatenate: Operation {
     return Shape(inputShapes.reduce(0) { $0 + $1[0] }, first[1], first[2])
   }
 
-  public mutating func forward(_ inputs: [Tensor], mode: Mode) -> Tensor {
+  public mutating func forward(_ inputs: [Tensor], mode: Mode) throws(EngineError) -> Tensor {
     precondition(!inputs.isEmpty && inputs.allSatisfy { $0.shape.rank == 4 })
     let (n, h, w) = (inputs[0].shape[0], inputs[0].shape[2], inputs[0].shape[3])
     let channels = inputs.map { $0.shape[1] }
@@ -45,7 +45,9 @@ public struct Concatenate: Operation {
     return output
   }
 
-  public mutating func backward(_ dOutput: Tensor, needsInputGradients: [Bool]) -> [Tensor?] {
+  public mutating func backward(
+    _ dOutput: Tensor, needsInputGradients: [Bool]
+  ) throws(EngineError) -> [Tensor?] {
     guard let cache else { preconditionFailure("Concatenate.backward without a training forward") }
     self.cache = nil
     let (n, total, h, w) = (dOutput.shape[0], dOutput.shape[1], dOutput.shape[2], dOutput.shape[3])

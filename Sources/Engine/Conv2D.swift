@@ -110,8 +110,8 @@ public struct Conv2D: Layer {
       out_width: Int32(window.outputWidth))
   }
 
-  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
-    forward(input, mode: mode, relu: false)
+  public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
+    try forward(input, mode: mode, relu: false)
   }
 
   /// Takes a ReLU, max pooling, or a ReLU then max pooling.
@@ -124,16 +124,16 @@ public struct Conv2D: Layer {
 
   public mutating func forward(
     _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
-  ) -> (output: Tensor, folded: Int) {
+  ) throws(EngineError) -> (output: Tensor, folded: Int) {
     precondition(inputs.count == 1 && canFold(stages), "Conv2D cannot fold \(stages)")
     let relu = stages.first == .relu
     if case .maxPooling(let window) = stages.last {
       var g = geometry(inputs[0].shape)
       if cvz_conv2d_pooling_fuses(&g) != 0 {
-        return (forward(inputs[0], mode: mode, relu: relu, pooling: window), stages.count)
+        return (try forward(inputs[0], mode: mode, relu: relu, pooling: window), stages.count)
       }
     }
-    return (forward(inputs[0], mode: mode, relu: relu), relu ? 1 : 0)
+    return (try forward(inputs[0], mode: mode, relu: relu), relu ? 1 : 0)
   }
 
   /// Room for the fast path's padded channels-last input copy, kept for
@@ -147,7 +147,9 @@ public struct Conv2D: Layer {
 
   /// The convolution, rectified in its output pass with `relu`; backward
   /// then expects the gradient of the rectified output.
-  private mutating func forward(_ input: Tensor, mode: Mode, relu: Bool) -> Tensor {
+  private mutating func forward(
+    _ input: Tensor, mode: Mode, relu: Bool
+  ) throws(EngineError) -> Tensor {
     var g = geometry(input.shape)
     var savedInput = Self.savedInputBuffer(for: &g, mode: mode)
     var status = CVZ_STATUS_OK
@@ -166,7 +168,7 @@ public struct Conv2D: Layer {
         }
       }
     }
-    requireKernelSuccess(status, operation: "Conv2D forward")
+    try EngineError.check(status, operation: "Conv2D forward")
     cache =
       mode == .training
       ? Cache(input: input, geometry: g, output: relu ? output : nil, savedInput: savedInput)
@@ -180,7 +182,7 @@ public struct Conv2D: Layer {
   /// other; backward then expects the gradient of the pooled maps.
   private mutating func forward(
     _ input: Tensor, mode: Mode, relu: Bool, pooling window: PoolWindow
-  ) -> Tensor {
+  ) throws(EngineError) -> Tensor {
     var g = geometry(input.shape)
     var pool = window.cGeometry(Shape(1, filters, Int(g.out_height), Int(g.out_width)))
     var savedInput = Self.savedInputBuffer(for: &g, mode: mode)
@@ -204,7 +206,7 @@ public struct Conv2D: Layer {
         }
       }
     }
-    requireKernelSuccess(status, operation: "Conv2D forward with max pooling")
+    try EngineError.check(status, operation: "Conv2D forward with max pooling")
     cache =
       mode == .training
       ? Cache(
@@ -214,15 +216,17 @@ public struct Conv2D: Layer {
     return output
   }
 
-  public mutating func backward(_ dOutput: Tensor) -> Tensor {
-    backward(dOutput, needsInputGradient: true)
+  public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
+    try backward(dOutput, needsInputGradient: true)
   }
 
-  public mutating func backwardParametersOnly(_ dOutput: Tensor) {
-    _ = backward(dOutput, needsInputGradient: false)
+  public mutating func backwardParametersOnly(_ dOutput: Tensor) throws(EngineError) {
+    _ = try backward(dOutput, needsInputGradient: false)
   }
 
-  private mutating func backward(_ dOutput: Tensor, needsInputGradient: Bool) -> Tensor {
+  private mutating func backward(
+    _ dOutput: Tensor, needsInputGradient: Bool
+  ) throws(EngineError) -> Tensor {
     guard var cache else { preconditionFailure("Conv2D.backward without a training forward") }
     self.cache = nil
     let reluOutput = cache.output ?? Tensor(zeros: Shape(0))
@@ -269,7 +273,7 @@ public struct Conv2D: Layer {
         }
       }
     }
-    requireKernelSuccess(status, operation: "Conv2D backward")
+    try EngineError.check(status, operation: "Conv2D backward")
     return dInput
   }
 

@@ -49,7 +49,7 @@ public struct Dense: Layer {
     return Shape(units)
   }
 
-  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+  public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
     precondition(
       input.shape.rank == 2 && input.shape[1] == inputFeatures,
       "Dense expects (N, \(inputFeatures)), got \(input.shape)")
@@ -71,11 +71,11 @@ public struct Dense: Layer {
     return output
   }
 
-  public mutating func backward(_ dOutput: Tensor) -> Tensor {
+  public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
     backward(dOutput, needsInputGradient: true)
   }
 
-  public mutating func backwardParametersOnly(_ dOutput: Tensor) {
+  public mutating func backwardParametersOnly(_ dOutput: Tensor) throws(EngineError) {
     _ = backward(dOutput, needsInputGradient: false)
   }
 

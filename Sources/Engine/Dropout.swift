@@ -34,7 +34,7 @@ public struct Dropout: Layer {
 
   public func outputShape(for inputShape: Shape) -> Shape { inputShape }
 
-  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+  public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
     guard mode == .training, rate > 0 else {
       cache = mode == .training ? Cache(mask: []) : nil
       return input
@@ -71,7 +71,7 @@ public struct Dropout: Layer {
     return (0..<count).map { _ in generator.nextUnitFloat() < keep ? 1 / keep : 0 }
   }
 
-  public mutating func backward(_ dOutput: Tensor) -> Tensor {
+  public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
     guard let cache else { preconditionFailure("Dropout.backward without a training forward") }
     self.cache = nil
     guard !cache.mask.isEmpty else { return dOutput }

@@ -56,15 +56,3 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     guard status == CVZ_STATUS_OK else { throw .outOfMemory(operation: operation) }
   }
 }
-
-/// `EngineError.check` for code that cannot throw yet: an operation's
-/// `forward` and `backward` do not throw, so a layer stops here, with the
-/// error's message, where the C code used to abort() without one. Goes away
-/// when the operation protocol throws.
-func requireKernelSuccess(_ status: Int32, operation: String) {
-  do {
-    try EngineError.check(status, operation: operation)
-  } catch {
-    fatalError("\(error)")
-  }
-}

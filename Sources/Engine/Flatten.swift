@@ -23,7 +23,7 @@ public struct Flatten: Layer {
     Shape(inputShape.count)
   }
 
-  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+  public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
     cache = mode == .training ? Cache(inputShape: input.shape) : nil
     guard input.shape.rank == 4 else {
       return input.reshaped(Shape(input.shape[0], input.count / max(input.shape[0], 1)))
@@ -36,7 +36,7 @@ public struct Flatten: Layer {
     }
   }
 
-  public mutating func backward(_ dOutput: Tensor) -> Tensor {
+  public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
     guard let cache else { preconditionFailure("Flatten.backward without a training forward") }
     self.cache = nil
     let shape = cache.inputShape

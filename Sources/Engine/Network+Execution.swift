@@ -6,22 +6,25 @@ import Tensors
 extension Network {
   /// Runs `plan` on `input`; in `.training` mode, remembers the run for
   /// `backward`.
-  mutating func execute(_ plan: ExecutionPlan, input: Tensor, mode: Mode) -> Tensor {
+  mutating func execute(
+    _ plan: ExecutionPlan, input: Tensor, mode: Mode
+  ) throws(EngineError) -> Tensor {
     precondition(
       input.shape.rank >= 1 && input.sampleShape == plan.inputShape,
       "the plan expects samples of shape \(plan.inputShape), got \(input.shape)")
+    pendingBackwardRun = nil
     var slots = [Tensor?](repeating: nil, count: plan.slotCount)
     slots[0] = input
     var folded = [Int](repeating: 0, count: plan.steps.count)
     for (s, step) in plan.steps.enumerated() {
       let inputs = step.inputSlots.map { Self.filled(slots[$0]) }
       for slot in step.releasedSlots { slots[slot] = nil }
-      let run = graph.nodes[step.node].op.forward(inputs, mode: mode, folding: step.stages)
+      let run = try graph.nodes[step.node].op.forward(inputs, mode: mode, folding: step.stages)
       var output = run.output
       // Followers the operation could not fold for these inputs (a batch
       // too small for the fused kernel) run on their own.
       for k in step.folded[run.folded...] {
-        output = graph.nodes[k].op.forward([output], mode: mode)
+        output = try graph.nodes[k].op.forward([output], mode: mode)
       }
       folded[s] = run.folded
       slots[step.outputSlot] = output
@@ -34,17 +37,17 @@ extension Network {
   /// readers (in reverse step order, so sums are repeatable).
   mutating func retrace(
     _ plan: ExecutionPlan, folded: [Int], dOutput: Tensor, inputGradient: Bool
-  ) -> Tensor? {
+  ) throws(EngineError) -> Tensor? {
     var gradients = [Tensor?](repeating: nil, count: plan.slotCount)
     gradients[plan.outputSlot] = dOutput
     for (s, step) in plan.steps.enumerated().reversed() {
       var d = Self.filled(gradients[step.outputSlot])
       gradients[step.outputSlot] = nil
       for k in step.folded[folded[s]...].reversed() {
-        d = Self.filled(graph.nodes[k].op.backward(d, needsInputGradients: [true])[0])
+        d = Self.filled(try graph.nodes[k].op.backward(d, needsInputGradients: [true])[0])
       }
       let needed = graph.nodeInputs[step.node].map { $0 != 0 || inputGradient }
-      let dInputs = graph.nodes[step.node].op.backward(d, needsInputGradients: needed)
+      let dInputs = try graph.nodes[step.node].op.backward(d, needsInputGradients: needed)
       for (slot, dInput) in zip(step.inputSlots, dInputs) {
         guard let dInput else { continue }
         if var sum = gradients[slot] {

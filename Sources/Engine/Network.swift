@@ -40,8 +40,8 @@ public struct Network: Sendable {
   public var endsInSoftmax: Bool { trainingPlan.leavesSoftmaxToLoss }
 
   /// The graph's output for `input` (N, inputShape...).
-  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
-    execute(inferencePlan, input: input, mode: mode)
+  public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
+    try execute(inferencePlan, input: input, mode: mode)
   }
 
   /// The value of tensor `name` (any node's output) for `input`, running
@@ -53,7 +53,7 @@ public struct Network: Sendable {
     of name: String, for input: Tensor, mode: Mode = .inference
   ) throws(EngineError) -> Tensor {
     let plan = try ExecutionPlan(graph: graph, output: name, inputShape: input.sampleShape)
-    return execute(plan, input: input, mode: mode)
+    return try execute(plan, input: input, mode: mode)
   }
 
   /// Backpropagates `dOutput`, the gradient of the last `.training` run's
@@ -61,39 +61,45 @@ public struct Network: Sendable {
   /// respect to the graph input when `inputGradient` is set; otherwise the
   /// nodes reading the input skip computing it.
   @discardableResult
-  public mutating func backward(_ dOutput: Tensor, inputGradient: Bool = false) -> Tensor? {
+  public mutating func backward(
+    _ dOutput: Tensor, inputGradient: Bool = false
+  ) throws(EngineError) -> Tensor? {
     guard let run = pendingBackwardRun else {
       preconditionFailure("backward needs a training forward first")
     }
     pendingBackwardRun = nil
-    return retrace(run.plan, folded: run.folded, dOutput: dOutput, inputGradient: inputGradient)
+    return try retrace(run.plan, folded: run.folded, dOutput: dOutput, inputGradient: inputGradient)
   }
 
   /// One training step on a batch: zeroes the gradients, then forward,
   /// cross-entropy against class-index `labels`, and backward. Returns the
   /// mean loss and the model's output (probabilities if it ends in softmax).
-  public mutating func trainingStep(input: Tensor, labels: [Int]) -> (loss: Float, output: Tensor) {
+  public mutating func trainingStep(
+    input: Tensor, labels: [Int]
+  ) throws(EngineError) -> (loss: Float, output: Tensor) {
     zeroGradients()
-    let output = execute(trainingPlan, input: input, mode: .training)
+    let output = try execute(trainingPlan, input: input, mode: .training)
     if trainingPlan.leavesSoftmaxToLoss {
       let result = SoftmaxCrossEntropy.lossAndGradient(logits: output, labels: labels)
-      backward(result.dLogits)
+      try backward(result.dLogits)
       return (result.loss, result.probabilities)
     }
     let result = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: labels)
-    backward(result.dProbabilities)
+    try backward(result.dProbabilities)
     return (result.loss, output)
   }
 
   /// Inference-mode outputs for `input`, computed `batchSize` samples at a time
   /// to bound memory.
-  public mutating func predict(_ input: Tensor, batchSize: Int = 100) -> Tensor {
+  public mutating func predict(
+    _ input: Tensor, batchSize: Int = 100
+  ) throws(EngineError) -> Tensor {
     precondition(batchSize >= 1, "batch size must be at least 1")
     let n = input.batchCount
-    guard n > batchSize else { return forward(input, mode: .inference) }
+    guard n > batchSize else { return try forward(input, mode: .inference) }
     var parts: [Tensor] = []
     for start in stride(from: 0, to: n, by: batchSize) {
-      parts.append(forward(input.samples(start..<min(start + batchSize, n)), mode: .inference))
+      parts.append(try forward(input.samples(start..<min(start + batchSize, n)), mode: .inference))
     }
     return Tensor.concatenatingSamples(parts)
   }

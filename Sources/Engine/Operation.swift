@@ -52,8 +52,10 @@ public protocol Operation: Sendable {
   /// The per-sample output shape for per-sample input shapes, or why the
   /// operation cannot take them.
   func outputShape(for inputShapes: [Shape]) throws(EngineError) -> Shape
-  mutating func forward(_ inputs: [Tensor], mode: Mode) -> Tensor
-  mutating func backward(_ dOutput: Tensor, needsInputGradients: [Bool]) -> [Tensor?]
+  mutating func forward(_ inputs: [Tensor], mode: Mode) throws(EngineError) -> Tensor
+  mutating func backward(
+    _ dOutput: Tensor, needsInputGradients: [Bool]
+  ) throws(EngineError) -> [Tensor?]
   /// Visits every trainable parameter in a fixed order.
   mutating func forEachParameter(_ body: (inout Parameter) -> Void)
   /// The state of the operation's own random generator (dropout masks), for
@@ -70,9 +72,7 @@ public protocol Operation: Sendable {
   /// expects the gradient of that output.
   mutating func forward(
     _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
-  ) -> (
-    output: Tensor, folded: Int
-  )
+  ) throws(EngineError) -> (output: Tensor, folded: Int)
 }
 
 extension Operation {
@@ -89,8 +89,8 @@ extension Operation {
 
   public mutating func forward(
     _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
-  ) -> (output: Tensor, folded: Int) {
-    (forward(inputs, mode: mode), 0)
+  ) throws(EngineError) -> (output: Tensor, folded: Int) {
+    (try forward(inputs, mode: mode), 0)
   }
 }
 
@@ -98,16 +98,16 @@ extension Operation {
 public protocol Layer: Operation {
   /// The per-sample output shape for a per-sample input shape.
   func outputShape(for inputShape: Shape) throws(EngineError) -> Shape
-  mutating func forward(_ input: Tensor, mode: Mode) -> Tensor
-  mutating func backward(_ dOutput: Tensor) -> Tensor
+  mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor
+  mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor
   /// Like `backward`, but the caller does not need the input gradient (the
   /// first layer of a network), so layers may skip computing it.
-  mutating func backwardParametersOnly(_ dOutput: Tensor)
+  mutating func backwardParametersOnly(_ dOutput: Tensor) throws(EngineError)
 }
 
 extension Layer {
-  public mutating func backwardParametersOnly(_ dOutput: Tensor) {
-    _ = backward(dOutput)
+  public mutating func backwardParametersOnly(_ dOutput: Tensor) throws(EngineError) {
+    _ = try backward(dOutput)
   }
 
   public func outputShape(for inputShapes: [Shape]) throws(EngineError) -> Shape {
@@ -117,15 +117,17 @@ extension Layer {
     return try outputShape(for: inputShapes[0])
   }
 
-  public mutating func forward(_ inputs: [Tensor], mode: Mode) -> Tensor {
+  public mutating func forward(_ inputs: [Tensor], mode: Mode) throws(EngineError) -> Tensor {
     precondition(inputs.count == 1, "\(kind) takes one input, got \(inputs.count)")
-    return forward(inputs[0], mode: mode)
+    return try forward(inputs[0], mode: mode)
   }
 
-  public mutating func backward(_ dOutput: Tensor, needsInputGradients: [Bool]) -> [Tensor?] {
+  public mutating func backward(
+    _ dOutput: Tensor, needsInputGradients: [Bool]
+  ) throws(EngineError) -> [Tensor?] {
     precondition(needsInputGradients.count == 1, "\(kind) has one input")
-    if needsInputGradients[0] { return [backward(dOutput)] }
-    backwardParametersOnly(dOutput)
+    if needsInputGradients[0] { return [try backward(dOutput)] }
+    try backwardParametersOnly(dOutput)
     return [nil]
   }
 }

@@ -105,7 +105,7 @@ public struct Pooling2D: Layer {
     return Shape(inputShape[0], g.outputHeight, g.outputWidth)
   }
 
-  public mutating func forward(_ input: Tensor, mode: Mode) -> Tensor {
+  public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
     precondition(input.shape.rank == 4, "\(kind) expects (N, C, H, W), got \(input.shape)")
     guard reduction == .max else {
       let output = pooling2dForwardReference(
@@ -135,7 +135,7 @@ public struct Pooling2D: Layer {
     return output
   }
 
-  public mutating func backward(_ dOutput: Tensor) -> Tensor {
+  public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
     guard let cache else { preconditionFailure("\(kind).backward without a training forward") }
     self.cache = nil
     precondition(dOutput.shape == cache.outputShape, "\(kind) dOutput shape mismatch")

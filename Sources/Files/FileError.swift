@@ -76,7 +76,7 @@ public enum FileError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// What a path names, from the file type bits of `stat`.
-public enum FileKind: Sendable, Equatable, CustomStringConvertible {
+public enum FileKind: Sendable, Hashable, CustomStringConvertible {
   case regular, directory, characterDevice, blockDevice, fifo, socket, symbolicLink
 
   /// With an article, for messages: "a character device".

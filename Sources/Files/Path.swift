@@ -30,11 +30,36 @@ public enum Path {
     return FileKind(mode: info.st_mode)
   }
 
+  /// What `path` names, its size and when its contents last changed, after
+  /// following links; nil when nothing is there. What a cache keyed by
+  /// files compares to see whether they changed.
+  public static func status(of path: String) -> FileStatus? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+    return FileStatus(
+      kind: FileKind(mode: info.st_mode), size: Int64(info.st_size), modified: modified)
+  }
+
   /// Whether `path` is a regular file, after following links.
   public static func isFile(_ path: String) -> Bool { kind(of: path) == .regular }
 
   /// Whether `path` is a directory, after following links.
   public static func isDirectory(_ path: String) -> Bool { kind(of: path) == .directory }
+}
+
+/// A file's kind, size in bytes and modification time (nanoseconds since
+/// 1970), as `stat` reports them.
+public struct FileStatus: Sendable, Hashable {
+  public var kind: FileKind
+  public var size: Int64
+  public var modified: Int64
+
+  public init(kind: FileKind, size: Int64, modified: Int64) {
+    self.kind = kind
+    self.size = size
+    self.modified = modified
+  }
 }
 
 extension FileKind {

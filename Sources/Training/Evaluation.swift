@@ -28,7 +28,7 @@ extension Sequential {
     progress: (_ samplesDone: Int) -> Void = { _ in }
   ) throws(TrainerError) -> Evaluation {
     let classes = try data.check(for: spec)
-    return evaluation(on: data, classCount: classes, batchSize: batchSize, progress: progress)
+    return try evaluation(on: data, classCount: classes, batchSize: batchSize, progress: progress)
   }
 
   /// Samples `range` of `data` (all by default) in inference mode,
@@ -41,7 +41,7 @@ extension Sequential {
   public mutating func evaluation(
     on data: Dataset, samples range: Range<Int>? = nil, classCount: Int, batchSize: Int = 100,
     progress: (_ samplesDone: Int) -> Void = { _ in }
-  ) -> Evaluation {
+  ) throws(TrainerError) -> Evaluation {
     precondition(batchSize >= 1, "batch size must be at least 1")
     let range = range ?? 0..<data.count
     var confusion = [[Int]](
@@ -52,7 +52,12 @@ extension Sequential {
     var correct = 0
     for start in stride(from: range.lowerBound, to: range.upperBound, by: batchSize) {
       let (images, labels) = data.batch(start..<min(start + batchSize, range.upperBound))
-      let output = predict(images, batchSize: batchSize)
+      let output: Tensor
+      do {
+        output = try predict(images, batchSize: batchSize)
+      } catch {
+        throw .engine(error)
+      }
       let loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: labels).loss
       lossSum += Double(loss) * Double(labels.count)
       for (guess, actual) in zip(output.argmaxPerSample(), labels) {

@@ -52,7 +52,12 @@ extension Sequential {
       throw .outputNotClasses(
         o.rank == 3 ? .image(height: o[1], width: o[2], channels: o[0]) : .flat(o.count))
     }
-    var output = predict(images, batchSize: batchSize)
+    var output: Tensor
+    do {
+      output = try predict(images, batchSize: batchSize)
+    } catch {
+      throw .engine(error)
+    }
     let classes = output.shape[1]
     if !endsInSoftmax {
       output.storage.withUnsafeMutableBufferPointer {
@@ -87,7 +92,12 @@ extension Sequential {
   ) throws(TrainerError) -> ImageScores {
     // One top class is enough to run the checks and get the probabilities.
     _ = try topClasses(images.samples(0..<min(1, images.batchCount)), k: 1)
-    var probabilities = predict(images, batchSize: batchSize)
+    var probabilities: Tensor
+    do {
+      probabilities = try predict(images, batchSize: batchSize)
+    } catch {
+      throw .engine(error)
+    }
     let classes = probabilities.shape[1]
     guard endsInSoftmax,
       let last = graph.nodes.last(where: { $0.output == graph.output }),
@@ -107,7 +117,7 @@ extension Sequential {
       do {
         parts.append(try activation(of: last.inputs[0], for: batch))
       } catch {
-        preconditionFailure("the softmax's input is a tensor of the graph: \(error)")
+        throw .engine(error)
       }
     }
     return ImageScores(

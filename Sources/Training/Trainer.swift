@@ -278,7 +278,13 @@ public struct Trainer: Sendable {
         let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
         var (images, labels) = data.batch(indices)
         configuration.augmentation.apply(to: &images, using: &augmentationGenerator)
-        let (loss, output) = model.trainingStep(input: images, labels: labels)
+        let loss: Float
+        let output: Tensor
+        do {
+          (loss, output) = try model.trainingStep(input: images, labels: labels)
+        } catch {
+          throw .engine(error)
+        }
         guard loss.isFinite else {
           throw divergence(
             "the loss became \(loss)", epoch: epoch, batch: batch + 1, of: batches,
@@ -303,7 +309,7 @@ public struct Trainer: Sendable {
       var record = EpochRecord(
         epoch: epoch, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen))
       if !validation.isEmpty {
-        let metrics = model.evaluation(
+        let metrics = try model.evaluation(
           on: data, samples: validation, classCount: classCount, batchSize: max(batchSize, 100))
         record.validationLoss = metrics.loss
         record.validationAccuracy = metrics.accuracy

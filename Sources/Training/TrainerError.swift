@@ -1,3 +1,4 @@
+import Engine
 import ModelFormats
 import Tensors
 
@@ -17,6 +18,8 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
   case checkpointMismatch(path: String, reason: String)
   /// Reading or writing a checkpoint failed.
   case modelFile(ModelFileError)
+  /// The network could not run (out of memory in a kernel).
+  case engine(EngineError)
   /// The model's output size is not the data's number of classes.
   case classCountMismatch(modelOutputs: Int, dataClasses: [String])
   /// A checkpoint trained on other classes than the data has.
@@ -58,6 +61,8 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
     case .checkpointMismatch(let path, let reason):
       return "\(path): checkpoint cannot be resumed: \(reason)"
     case .modelFile(let error):
+      return error.description
+    case .engine(let error):
       return error.description
     case .classCountMismatch(let outputs, let classes):
       return "the model's last layer has \(outputs) outputs but the data has \(classes.count) "

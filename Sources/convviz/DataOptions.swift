@@ -29,6 +29,7 @@ struct DataOptions: ParsableArguments {
   var limit: Int?
 
   @OptionGroup var decoding: DecodingOptions
+  @OptionGroup var folderReading: ImageFolderOptions
 
   func validate() throws {
     if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }

@@ -193,7 +193,7 @@ struct FeatureMapsCommand: ParsableCommand {
     let kernel = Tensor(shape: Shape(3, 3, 3, count), storage: weights)
     var conv = Conv2D(kernel: kernel, bias: Tensor(zeros: Shape(count)))
     var act = Activation(activation.function)
-    let maps = act.forward(conv.forward(input, mode: .inference), mode: .inference)
+    let maps = try act.forward(conv.forward(input, mode: .inference), mode: .inference)
     let title = "\(count) random 3x3x3 filters, \(activation.rawValue), seed \(seed)"
     try write(
       photo: photo, input: input, maps: maps, tag: "random", title: title, photoPath: photoPath)

@@ -43,12 +43,23 @@ extension LabelsOption {
   /// samples of each split.
   func load(
     _ folder: String, format: DatasetFormat? = nil, limit: Int?, channels: Int?,
-    size: SampleSize?, seed: UInt64, decodeOptions: DecodeOptions
+    size: SampleSize?, seed: UInt64, decodeOptions: DecodeOptions,
+    folderOptions: ImageFolderOptions
   ) throws -> DatasetSplits {
-    let splits = try DatasetSplits.load(
-      folder, format: format, channels: channels, seed: seed, limit: limit, size: size,
-      decodeOptions: decodeOptions)
+    let progress = DecodingProgress()
+    let splits: DatasetSplits
+    do {
+      defer { progress.finish() }
+      splits = try DatasetSplits.load(
+        folder, format: format, channels: channels, seed: seed, limit: limit, size: size,
+        decodeOptions: decodeOptions, reading: folderOptions.reading(progress: progress))
+    }
+    for note in splits.notes { Terminal.note(note) }
     for warning in splits.warnings { Terminal.warn(warning.description) }
+    for skipped in splits.skipped { Terminal.warn("skipped \(skipped)") }
+    if !splits.skipped.isEmpty {
+      Terminal.note("\(plural(splits.skipped.count, "image")) skipped (--skip-bad)")
+    }
     guard let labels else { return splits }
     return try splits.renamingClasses(ClassNamesFile.read(labels), from: labels)
   }
@@ -56,18 +67,19 @@ extension LabelsOption {
   /// The data set in `folder` shaped for a model with `spec`'s input.
   func load(
     _ folder: String, format: DatasetFormat? = nil, limit: Int?, for spec: ModelSpec,
-    resize: ResizeMode, seed: UInt64, decodeOptions: DecodeOptions
+    resize: ResizeMode, seed: UInt64, decodeOptions: DecodeOptions,
+    folderOptions: ImageFolderOptions
   ) throws -> DatasetSplits {
     guard case .image(let height, let width, let channels) = spec.input else {
       return try load(
         folder, format: format, limit: limit, channels: nil, size: nil, seed: seed,
-        decodeOptions: decodeOptions)
+        decodeOptions: decodeOptions, folderOptions: folderOptions)
     }
     return try load(
       folder, format: format, limit: limit,
       channels: channels == 1 || channels == 3 ? channels : nil,
       size: SampleSize(height: height, width: width, resize: resize), seed: seed,
-      decodeOptions: decodeOptions)
+      decodeOptions: decodeOptions, folderOptions: folderOptions)
   }
 }
 
@@ -80,7 +92,7 @@ extension DataOptions {
   {
     try labels.load(
       folder, format: format, limit: limit, channels: channels, size: size, seed: seed,
-      decodeOptions: decoding.decodeOptions)
+      decodeOptions: decoding.decodeOptions, folderOptions: folderReading)
   }
 
   /// `--data` shaped for a model with `spec`'s input.
@@ -91,6 +103,6 @@ extension DataOptions {
   {
     try labels.load(
       folder, format: format, limit: limit, for: spec, resize: resize, seed: seed,
-      decodeOptions: decoding.decodeOptions)
+      decodeOptions: decoding.decodeOptions, folderOptions: folderReading)
   }
 }

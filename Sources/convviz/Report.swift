@@ -65,6 +65,7 @@ struct Report: ParsableCommand {
   }
 
   @OptionGroup var decoding: DecodingOptions
+  @OptionGroup var folderReading: ImageFolderOptions
 
   func validate() throws {
     if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
@@ -104,7 +105,8 @@ struct Report: ParsableCommand {
   {
     let splits = try labels.load(
       folder, limit: limit, for: file.spec, resize: resize.resize ?? file.metadata.resize,
-      seed: file.metadata.seed, decodeOptions: decoding.decodeOptions)
+      seed: file.metadata.seed, decodeOptions: decoding.decodeOptions,
+      folderOptions: folderReading)
     guard let classCount = file.spec.classCount else {
       throw CommandFailure("\(model): the model's output is not one score per class")
     }

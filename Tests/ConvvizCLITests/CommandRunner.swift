@@ -23,6 +23,10 @@ enum ConvvizBinary {
 
   static var url: URL { productsDirectory.appendingPathComponent("convviz") }
 
+  /// The decoded-image cache of every run of this test process, away from
+  /// the user's own (`XDG_CACHE_HOME`, unless a test sets it).
+  static let cacheHome = NSTemporaryDirectory() + "convviz-test-cache-\(getpid())"
+
   /// Runs `convviz arguments...` in `directory` (default: a fresh temporary
   /// folder is not created; the caller's working directory is used), with
   /// `environment` added to the test's own. With `timeout`, a run still going
@@ -38,9 +42,9 @@ enum ConvvizBinary {
     process.executableURL = url
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
-    if !environment.isEmpty {
-      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    }
+    process.environment = ProcessInfo.processInfo.environment
+      .merging(["XDG_CACHE_HOME": cacheHome]) { $1 }
+      .merging(environment) { $1 }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

@@ -32,17 +32,17 @@ final class Conv2DTests: XCTestCase {
   func testHandWorkedValid() {
     var layer = handLayer(padding: .valid)
     // y[i,j] = x[i,j]·1 + x[i,j+1]·2 + x[i+1,j]·3 + x[i+1,j+1]·4 + 0.5
-    XCTAssertEqual(layer.forward(nine, mode: .inference).storage, [37.5, 47.5, 67.5, 77.5])
+    XCTAssertEqual(try layer.forward(nine, mode: .inference).storage, [37.5, 47.5, 67.5, 77.5])
   }
 
   func testHandWorkedSamePadsBottomRight() {
     var layer = handLayer(padding: .same)
     // TensorFlow 'same' with k=2: the single padding row/column is after the data.
     XCTAssertEqual(
-      layer.forward(nine, mode: .inference).storage,
+      try layer.forward(nine, mode: .inference).storage,
       [37.5, 47.5, 21.5, 67.5, 77.5, 33.5, 23.5, 26.5, 9.5])
     var strided = handLayer(strides: (2, 2), padding: .same)
-    XCTAssertEqual(strided.forward(nine, mode: .inference).storage, [37.5, 21.5, 23.5, 9.5])
+    XCTAssertEqual(try strided.forward(nine, mode: .inference).storage, [37.5, 21.5, 23.5, 9.5])
   }
 
   func testGlorotInitializationBoundsAndZeroBias() {
@@ -107,29 +107,29 @@ final class Conv2DTests: XCTestCase {
       file: file, line: line)
   }
 
-  func testFastPathMatchesReference() {
+  func testFastPathMatchesReference() throws {
     var generator = SeededGenerator(seed: 11)
     for c in Self.cases {
       let input = GradientCheck.randomTensor(Shape(c.n, c.cin, c.h, c.w), &generator)
       let kernel = GradientCheck.randomTensor(Shape(c.kh, c.kw, c.cin, c.cout), &generator)
       let bias = GradientCheck.randomTensor(Shape(c.cout), &generator)
       var layer = Conv2D(kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding)
-      let output = layer.forward(input, mode: .training)
+      let output = try layer.forward(input, mode: .training)
       let expected = conv2dForwardReference(
         input: input, kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding)
       XCTAssertEqual(output.shape, expected.shape, "\(c)")
       XCTAssertLessThan(output.maxAbsoluteDifference(to: expected), 1e-4, "forward \(c)")
 
       let dOutput = GradientCheck.randomTensor(output.shape, &generator)
-      let dInput = layer.backward(dOutput)
+      let dInput = try layer.backward(dOutput)
       let reference = conv2dBackwardReference(
         input: input, kernel: kernel, dOutput: dOutput, strides: (c.sy, c.sx), padding: c.padding)
       assertGradients(of: layer, dInput: dInput, match: reference, "\(c)")
 
       // The first layer of a model skips dInput, which may take another path.
       var first = Conv2D(kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding)
-      _ = first.forward(input, mode: .training)
-      first.backwardParametersOnly(dOutput)
+      _ = try first.forward(input, mode: .training)
+      try first.backwardParametersOnly(dOutput)
       XCTAssertLessThan(
         first.kernel.grad.maxAbsoluteDifference(to: reference.dKernel), 1e-3, "dKernel only \(c)")
       XCTAssertLessThan(
@@ -139,14 +139,14 @@ final class Conv2DTests: XCTestCase {
 
   /// The fused ReLU (mask applied while the fast path builds its padded
   /// dY) against the reference convolution followed by a plain ReLU.
-  func testFusedReLUFastPathMatchesReference() {
+  func testFusedReLUFastPathMatchesReference() throws {
     var generator = SeededGenerator(seed: 12)
     for c in Self.cases {
       let input = GradientCheck.randomTensor(Shape(c.n, c.cin, c.h, c.w), &generator)
       let kernel = GradientCheck.randomTensor(Shape(c.kh, c.kw, c.cin, c.cout), &generator)
       let bias = GradientCheck.randomTensor(Shape(c.cout), &generator)
       var layer = Conv2D(kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding)
-      let (output, folded) = layer.forward([input], mode: .training, folding: [.relu])
+      let (output, folded) = try layer.forward([input], mode: .training, folding: [.relu])
       XCTAssertEqual(folded, 1, "a ReLU always folds")
       let linear = conv2dForwardReference(
         input: input, kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding)
@@ -157,35 +157,36 @@ final class Conv2DTests: XCTestCase {
       let masked = Tensor(
         shape: dOutput.shape,
         storage: zip(dOutput.storage, output.storage).map { $1 > 0 ? $0 : 0 })
-      let dInput = layer.backward(dOutput)
+      let dInput = try layer.backward(dOutput)
       let reference = conv2dBackwardReference(
         input: input, kernel: kernel, dOutput: masked, strides: (c.sy, c.sx), padding: c.padding)
       assertGradients(of: layer, dInput: dInput, match: reference, "\(c)")
     }
   }
 
-  func testBackwardAccumulatesIntoGradients() {
+  func testBackwardAccumulatesIntoGradients() throws {
     var generator = SeededGenerator(seed: 5)
     var layer = Conv2D(inputChannels: 2, filters: 3, kernelSize: (3, 3), generator: &generator)
     let input = GradientCheck.randomTensor(Shape(2, 2, 5, 5), &generator)
     let dOutput = GradientCheck.randomTensor(Shape(2, 3, 3, 3), &generator)
-    _ = layer.forward(input, mode: .training)
-    _ = layer.backward(dOutput)
+    _ = try layer.forward(input, mode: .training)
+    _ = try layer.backward(dOutput)
     let once = layer.kernel.grad
-    _ = layer.forward(input, mode: .training)
-    layer.backwardParametersOnly(dOutput)
+    _ = try layer.forward(input, mode: .training)
+    try layer.backwardParametersOnly(dOutput)
     var twice = once
     twice += once
     XCTAssertLessThan(layer.kernel.grad.maxAbsoluteDifference(to: twice), 1e-5)
   }
 
-  func testGradientCheck() {
+  func testGradientCheck() throws {
     var generator = SeededGenerator(seed: 8)
     for (strides, padding) in [((1, 1), Padding.valid), ((2, 2), .same), ((1, 2), .same)] {
       let layer = Conv2D(
         inputChannels: 2, filters: 3, kernelSize: (3, 3), strides: strides, padding: padding,
         generator: &generator)
-      GradientCheck.check(layer, input: GradientCheck.randomTensor(Shape(2, 2, 6, 5), &generator))
+      try GradientCheck.check(
+        layer, input: GradientCheck.randomTensor(Shape(2, 2, 6, 5), &generator))
     }
   }
 
@@ -203,12 +204,12 @@ final class Conv2DTests: XCTestCase {
       XCTAssertEqual(network.inferencePlan.steps.count, function == .relu ? 1 : 2, "\(function)")
       var plain = Conv2D(kernel: kernel, bias: bias, padding: .same)
       var separate = Activation(function)
-      let y = network.forward(input, mode: .training)
-      let expected = separate.forward(plain.forward(input, mode: .training), mode: .training)
+      let y = try network.forward(input, mode: .training)
+      let expected = try separate.forward(plain.forward(input, mode: .training), mode: .training)
       XCTAssertLessThan(y.maxAbsoluteDifference(to: expected), 1e-6, "\(function)")
       let dOutput = GradientCheck.randomTensor(y.shape, &generator)
       let dInput = try XCTUnwrap(network.backward(dOutput, inputGradient: true))
-      let dExpected = plain.backward(separate.backward(dOutput))
+      let dExpected = try plain.backward(separate.backward(dOutput))
       XCTAssertLessThan(dInput.maxAbsoluteDifference(to: dExpected), 1e-5, "\(function)")
       var gradients: [Tensor] = []
       network.forEachParameter { gradients.append($0.grad) }
@@ -217,7 +218,7 @@ final class Conv2DTests: XCTestCase {
     }
   }
 
-  func testGradientCheckWithFusedReLU() {
+  func testGradientCheckWithFusedReLU() throws {
     // A difference quotient across the ReLU kink is meaningless, so pick a
     // case whose pre-activations all stay at least 0.3 from zero (both signs).
     var generator = SeededGenerator(seed: 18)
@@ -233,7 +234,7 @@ final class Conv2DTests: XCTestCase {
       guard pre.storage.allSatisfy({ abs($0) > 0.3 }), pre.storage.contains(where: { $0 < 0 }),
         pre.storage.contains(where: { $0 > 0 })
       else { continue }
-      GradientCheck.check(network, input: input, epsilon: 1e-3)
+      try GradientCheck.check(network, input: input, epsilon: 1e-3)
       return
     }
     XCTFail("no kink-free case found")

@@ -6,41 +6,41 @@ final class DropoutTests: XCTestCase {
   func testInferenceIsIdentity() {
     var dropout = Dropout(rate: 0.5, generator: SeededGenerator(seed: 1))
     let input = Tensor(shape: Shape(2, 3), storage: [1, 2, 3, 4, 5, 6])
-    XCTAssertEqual(dropout.forward(input, mode: .inference), input)
+    XCTAssertEqual(try dropout.forward(input, mode: .inference), input)
   }
 
-  func testTrainingDropsAboutRateAndScalesSurvivors() {
+  func testTrainingDropsAboutRateAndScalesSurvivors() throws {
     var dropout = Dropout(rate: 0.25, generator: SeededGenerator(seed: 2))
     let input = Tensor(shape: Shape(10, 1000), repeating: 1)
-    let output = dropout.forward(input, mode: .training)
+    let output = try dropout.forward(input, mode: .training)
     let zeros = output.storage.filter { $0 == 0 }.count
     XCTAssertEqual(Double(zeros) / 10_000, 0.25, accuracy: 0.02)
     XCTAssert(output.storage.allSatisfy { $0 == 0 || abs($0 - 1 / 0.75) < 1e-6 })
     // Backward applies the same mask.
-    let dInput = dropout.backward(input)
+    let dInput = try dropout.backward(input)
     XCTAssertEqual(dInput, output)
   }
 
-  func testSameSeedSameMaskAndStateRestores() {
+  func testSameSeedSameMaskAndStateRestores() throws {
     let input = Tensor(shape: Shape(4, 50), repeating: 1)
     var a = Dropout(rate: 0.5, generator: SeededGenerator(seed: 9))
     var b = Dropout(rate: 0.5, generator: SeededGenerator(seed: 9))
-    XCTAssertEqual(a.forward(input, mode: .training), b.forward(input, mode: .training))
+    XCTAssertEqual(try a.forward(input, mode: .training), try b.forward(input, mode: .training))
     let saved = a.generatorState
-    let next = a.forward(input, mode: .training)
-    XCTAssertNotEqual(next, b.forward(input, mode: .inference))
+    let next = try a.forward(input, mode: .training)
+    XCTAssertNotEqual(next, try b.forward(input, mode: .inference))
     a.generatorState = saved
-    XCTAssertEqual(a.forward(input, mode: .training), next)
+    XCTAssertEqual(try a.forward(input, mode: .training), next)
   }
 
-  func testKernelMaskEqualsReferenceDrawsAndAdvancesGenerator() {
+  func testKernelMaskEqualsReferenceDrawsAndAdvancesGenerator() throws {
     var generator = SeededGenerator(seed: 17)
     let input = GradientCheck.randomTensor(Shape(3, 5, 7, 11), &generator)
     for rate: Float in [0.25, 0.5, 0.9] {
       var dropout = Dropout(rate: rate, generator: SeededGenerator(seed: 21))
       var reference = SeededGenerator(seed: 21)
       let mask = Dropout.referenceMask(count: input.count, rate: rate, generator: &reference)
-      let output = dropout.forward(input, mode: .training)
+      let output = try dropout.forward(input, mode: .training)
       XCTAssertEqual(output.storage, zip(input.storage, mask).map { $0 * $1 }, "rate \(rate)")
       XCTAssertEqual(dropout.generator, reference, "generator advanced by one draw per element")
       let dropped = mask.filter { $0 == 0 }.count
@@ -48,33 +48,33 @@ final class DropoutTests: XCTestCase {
     }
   }
 
-  func testGradientCheck() {
+  func testGradientCheck() throws {
     var generator = SeededGenerator(seed: 3)
-    GradientCheck.check(
+    try GradientCheck.check(
       Dropout(rate: 0.4, generator: SeededGenerator(seed: 4)),
       input: GradientCheck.randomTensor(Shape(2, 3, 4, 4), &generator))
   }
 }
 
 final class FlattenTests: XCTestCase {
-  func testEmitsChannelsLastOrderLikeKeras() {
+  func testEmitsChannelsLastOrderLikeKeras() throws {
     // (N=1, C=2, H=1, W=3): channel 0 = [1,2,3], channel 1 = [10,20,30].
     var flatten = Flatten()
     let input = Tensor(shape: Shape(1, 2, 1, 3), storage: [1, 2, 3, 10, 20, 30])
     XCTAssertEqual(flatten.outputShape(for: Shape(2, 1, 3)), Shape(6))
-    let output = flatten.forward(input, mode: .training)
+    let output = try flatten.forward(input, mode: .training)
     XCTAssertEqual(output.shape, Shape(1, 6))
     XCTAssertEqual(output.storage, [1, 10, 2, 20, 3, 30])
-    XCTAssertEqual(flatten.backward(output), input)
+    XCTAssertEqual(try flatten.backward(output), input)
   }
 
-  func testMatchesIndexFormulaAcrossTileEdges() {
+  func testMatchesIndexFormulaAcrossTileEdges() throws {
     // Sizes that are not multiples of the kernel's 16×16 tiles, odd batch.
     var generator = SeededGenerator(seed: 6)
     let (n, c, h, w) = (3, 20, 17, 5)
     let input = GradientCheck.randomTensor(Shape(n, c, h, w), &generator)
     var flatten = Flatten()
-    let output = flatten.forward(input, mode: .training)
+    let output = try flatten.forward(input, mode: .training)
     for b in 0..<n {
       for ch in 0..<c {
         for y in 0..<h {
@@ -87,11 +87,12 @@ final class FlattenTests: XCTestCase {
         }
       }
     }
-    XCTAssertEqual(flatten.backward(output), input)
+    XCTAssertEqual(try flatten.backward(output), input)
   }
 
-  func testGradientCheck() {
+  func testGradientCheck() throws {
     var generator = SeededGenerator(seed: 5)
-    GradientCheck.check(Flatten(), input: GradientCheck.randomTensor(Shape(2, 3, 2, 4), &generator))
+    try GradientCheck.check(
+      Flatten(), input: GradientCheck.randomTensor(Shape(2, 3, 2, 4), &generator))
   }
 }

@@ -18,9 +18,9 @@ enum GradientCheck {
 
   static func objective(
     _ network: inout Network, _ input: Tensor, _ projection: Tensor, state: [[UInt64]?]
-  ) -> Double {
+  ) throws -> Double {
     network.generatorStates = state
-    let output = network.forward(input, mode: .training)
+    let output = try network.forward(input, mode: .training)
     var sum = 0.0
     for i in 0..<output.count { sum += Double(output.storage[i]) * Double(projection.storage[i]) }
     return sum
@@ -34,8 +34,8 @@ enum GradientCheck {
   static func check<L: Layer>(
     _ layer: L, input: Tensor, epsilon: Float = 1e-2, samples: Int = 40,
     tolerance: Double = 1e-2, file: StaticString = #filePath, line: UInt = #line
-  ) {
-    check(
+  ) throws {
+    try check(
       Network(inputShape: input.sampleShape, layers: [layer]), input: input, epsilon: epsilon,
       samples: samples, tolerance: tolerance, file: file, line: line)
   }
@@ -44,15 +44,15 @@ enum GradientCheck {
   static func check(
     _ network: Network, input: Tensor, epsilon: Float = 1e-2, samples: Int = 40,
     tolerance: Double = 1e-2, file: StaticString = #filePath, line: UInt = #line
-  ) {
+  ) throws {
     var generator = SeededGenerator(seed: 99)
     var network = network
     let kinds = network.layers.map(\.kind).joined(separator: "+")
     let state = network.generatorStates
-    let output = network.forward(input, mode: .training)
+    let output = try network.forward(input, mode: .training)
     let projection = randomTensor(output.shape, &generator)
     network.zeroGradients()
-    guard let dInput = network.backward(projection, inputGradient: true) else {
+    guard let dInput = try network.backward(projection, inputGradient: true) else {
       return XCTFail("no input gradient", file: file, line: line)
     }
     var analytic: [Tensor] = []
@@ -69,8 +69,9 @@ enum GradientCheck {
       minus.storage[i] -= epsilon
       var probe = network
       let numeric =
+        try
         (objective(&probe, plus, projection, state: state)
-          - objective(&probe, minus, projection, state: state)) / (2 * Double(epsilon))
+        - objective(&probe, minus, projection, state: state)) / (2 * Double(epsilon))
       let error = relativeError(Double(dInput.storage[i]), numeric)
       XCTAssertLessThan(
         error, tolerance,
@@ -80,16 +81,16 @@ enum GradientCheck {
 
     for p in analytic.indices {
       for i in pick(analytic[p].count) {
-        func perturbed(_ delta: Float) -> Double {
+        func perturbed(_ delta: Float) throws -> Double {
           var probe = network
           var index = 0
           probe.forEachParameter { parameter in
             if index == p { parameter.value.storage[i] += delta }
             index += 1
           }
-          return objective(&probe, input, projection, state: state)
+          return try objective(&probe, input, projection, state: state)
         }
-        let numeric = (perturbed(epsilon) - perturbed(-epsilon)) / (2 * Double(epsilon))
+        let numeric = (try perturbed(epsilon) - perturbed(-epsilon)) / (2 * Double(epsilon))
         let error = relativeError(Double(analytic[p].storage[i]), numeric)
         XCTAssertLessThan(
           error, tolerance,

@@ -25,7 +25,7 @@ final class GraphTests: XCTestCase {
     XCTAssertEqual(network.outputShape, Shape(2))
     let x = Tensor(shape: Shape(1, 2), storage: [1, -2])
     // h = x·W + b = [1·1 − 2·3 + 0.5, 1·2 − 2·(−1)] = [−4.5, 4]; r = [0, 4]; y = x + r.
-    let y = network.forward(x, mode: .training)
+    let y = try network.forward(x, mode: .training)
     XCTAssertEqual(y.storage, [1, 2])
     // dY = [1, 1]: dR = dY, dH = dR·[h > 0] = [0, 1], dW = xᵀ·dH, db = dH,
     // dX = dY (the skip) + dH·Wᵀ = [1 + 2, 1 − 1].
@@ -40,7 +40,7 @@ final class GraphTests: XCTestCase {
 
   func testResidualBlockGradientCheck() throws {
     var generator = SeededGenerator(seed: 3)
-    GradientCheck.check(
+    try GradientCheck.check(
       try residualBlock(), input: GradientCheck.randomTensor(Shape(3, 2), &generator))
   }
 
@@ -61,7 +61,8 @@ final class GraphTests: XCTestCase {
         ],
         output: "join"))
     XCTAssertEqual(network.outputShape, Shape(4, 5, 4))
-    GradientCheck.check(network, input: GradientCheck.randomTensor(Shape(2, 2, 5, 4), &generator))
+    try GradientCheck.check(
+      network, input: GradientCheck.randomTensor(Shape(2, 2, 5, 4), &generator))
   }
 
   func testNodesAreSortedAndBadGraphsRefused() throws {

@@ -9,17 +9,17 @@ struct LayerByLayer {
   init(_ network: Network) { operations = network.layers }
 
   /// Runs the first `count` operations (all by default).
-  mutating func forward(_ input: Tensor, mode: Mode, count: Int? = nil) -> Tensor {
+  mutating func forward(_ input: Tensor, mode: Mode, count: Int? = nil) throws -> Tensor {
     var x = input
-    for i in 0..<(count ?? operations.count) { x = operations[i].forward([x], mode: mode) }
+    for i in 0..<(count ?? operations.count) { x = try operations[i].forward([x], mode: mode) }
     return x
   }
 
   /// Backpropagates through the first `count` operations; returns dInput.
-  mutating func backward(_ dOutput: Tensor, count: Int? = nil) -> Tensor {
+  mutating func backward(_ dOutput: Tensor, count: Int? = nil) throws -> Tensor {
     var d = dOutput
     for i in (0..<(count ?? operations.count)).reversed() {
-      guard let dInput = operations[i].backward(d, needsInputGradients: [true])[0] else {
+      guard let dInput = try operations[i].backward(d, needsInputGradients: [true])[0] else {
         preconditionFailure("an input gradient was asked for")
       }
       d = dInput

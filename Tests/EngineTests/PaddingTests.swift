@@ -40,7 +40,7 @@ final class PaddingTests: XCTestCase {
     let x = GradientCheck.randomTensor(Shape(2, 3, 5, 4), &generator)
     var layer = pool
     XCTAssertEqual(
-      layer.forward(x, mode: .inference),
+      try layer.forward(x, mode: .inference),
       pooling2dForwardReference(
         input: x, reduction: .max, poolSize: (2, 2), strides: (2, 2), padding: .symmetric(1)))
   }

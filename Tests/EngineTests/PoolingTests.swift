@@ -26,28 +26,28 @@ final class PoolingTests: XCTestCase {
 
   func testHandWorkedMaxAverageL2() {
     var maxPool = Pooling2D(.max)
-    XCTAssertEqual(maxPool.forward(plane, mode: .inference).storage, [6, 8, 14, 16])
+    XCTAssertEqual(try maxPool.forward(plane, mode: .inference).storage, [6, 8, 14, 16])
     var average = Pooling2D(.average)
-    XCTAssertEqual(average.forward(plane, mode: .inference).storage, [3.5, 5.5, 11.5, 13.5])
+    XCTAssertEqual(try average.forward(plane, mode: .inference).storage, [3.5, 5.5, 11.5, 13.5])
     var l2 = Pooling2D(.l2)
     let meanOfSquares: Double = (1.0 + 4.0 + 25.0 + 36.0) / 4.0
     let first = Float(meanOfSquares.squareRoot())
-    XCTAssertEqual(l2.forward(plane, mode: .inference).storage[0], first, accuracy: 1e-5)
+    XCTAssertEqual(try l2.forward(plane, mode: .inference).storage[0], first, accuracy: 1e-5)
   }
 
-  func testOverlappingPools() {
+  func testOverlappingPools() throws {
     var maxPool = Pooling2D(.max, poolSize: (3, 3), strides: (1, 1))
-    XCTAssertEqual(maxPool.forward(plane, mode: .inference).storage, [11, 12, 15, 16])
+    XCTAssertEqual(try maxPool.forward(plane, mode: .inference).storage, [11, 12, 15, 16])
     var average = Pooling2D(.average, poolSize: (3, 3), strides: (2, 2), padding: .same)
     // 'same', k=3, s=2 on 4: out 2, total pad 1 → after. Windows rows {0,1,2} and {2,3}.
-    let output = average.forward(plane, mode: .inference).storage
+    let output = try average.forward(plane, mode: .inference).storage
     XCTAssertEqual(output, [6, 7.5, 12, 13.5])
   }
 
-  func testMaxBackwardRoutesToWinner() {
+  func testMaxBackwardRoutesToWinner() throws {
     var maxPool = Pooling2D(.max)
-    _ = maxPool.forward(plane, mode: .training)
-    let dInput = maxPool.backward(Tensor(shape: Shape(1, 1, 2, 2), storage: [1, 2, 3, 4]))
+    _ = try maxPool.forward(plane, mode: .training)
+    let dInput = try maxPool.backward(Tensor(shape: Shape(1, 1, 2, 2), storage: [1, 2, 3, 4]))
     var expected = [Float](repeating: 0, count: 16)
     expected[5] = 1
     expected[7] = 2
@@ -56,7 +56,7 @@ final class PoolingTests: XCTestCase {
     XCTAssertEqual(dInput.storage, expected)
   }
 
-  func testGradientChecks() {
+  func testGradientChecks() throws {
     var generator = SeededGenerator(seed: 12)
     // Distinct values spaced well above epsilon, so the max never changes hands.
     var values: [Float] = (0..<294).map { (i: Int) -> Float in Float(i) * 0.05 - 7 }
@@ -65,13 +65,13 @@ final class PoolingTests: XCTestCase {
     let positive = Tensor(shape: input.shape, storage: values.map { abs($0) + 0.5 })
     for reduction in Pooling2D.Reduction.allCases {
       let x = reduction == .l2 ? positive : input
-      GradientCheck.check(Pooling2D(reduction), input: x, epsilon: 1e-2)
-      GradientCheck.check(Pooling2D(reduction, poolSize: (3, 3), strides: (2, 2)), input: x)
-      GradientCheck.check(Pooling2D(reduction, poolSize: (2, 2), padding: .same), input: x)
+      try GradientCheck.check(Pooling2D(reduction), input: x, epsilon: 1e-2)
+      try GradientCheck.check(Pooling2D(reduction, poolSize: (3, 3), strides: (2, 2)), input: x)
+      try GradientCheck.check(Pooling2D(reduction, poolSize: (2, 2), padding: .same), input: x)
     }
   }
 
-  func testMaxPoolFastPathMatchesReference() {
+  func testMaxPoolFastPathMatchesReference() throws {
     var generator = SeededGenerator(seed: 21)
     let configurations: [((Int, Int), (Int, Int), Padding, Shape)] = [
       ((2, 2), (2, 2), .valid, Shape(3, 4, 24, 24)),
@@ -82,7 +82,7 @@ final class PoolingTests: XCTestCase {
     for (pool, strides, padding, shape) in configurations {
       let input = GradientCheck.randomTensor(shape, &generator)
       var layer = Pooling2D(.max, poolSize: pool, strides: strides, padding: padding)
-      let output = layer.forward(input, mode: .training)
+      let output = try layer.forward(input, mode: .training)
       let expected = pooling2dForwardReference(
         input: input, reduction: .max, poolSize: pool, strides: strides, padding: padding)
       XCTAssertEqual(output, expected)
@@ -90,7 +90,7 @@ final class PoolingTests: XCTestCase {
       let dExpected = pooling2dBackwardReference(
         input: input, dOutput: dOutput, reduction: .max, poolSize: pool, strides: strides,
         padding: padding)
-      XCTAssertLessThan(layer.backward(dOutput).maxAbsoluteDifference(to: dExpected), 1e-6)
+      XCTAssertLessThan(try layer.backward(dOutput).maxAbsoluteDifference(to: dExpected), 1e-6)
     }
   }
 }

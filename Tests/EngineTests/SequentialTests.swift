@@ -81,39 +81,39 @@ final class SequentialTests: XCTestCase {
     }
   }
 
-  func testTrainingLearnsBars() {
+  func testTrainingLearnsBars() throws {
     var model = Self.tinyNet(seed: 1)
     let (images, labels) = Self.bars(count: 64, seed: 2)
-    let first = model.trainingStep(input: images, labels: labels).loss
+    let first = try model.trainingStep(input: images, labels: labels).loss
     sgd(&model, rate: 0.5)
     for _ in 0..<60 {
-      _ = model.trainingStep(input: images, labels: labels)
+      _ = try model.trainingStep(input: images, labels: labels)
       sgd(&model, rate: 0.5)
     }
     let (testImages, testLabels) = Self.bars(count: 100, seed: 3)
     // Training's evaluation routine is out of the engine's reach; the same
     // two numbers from the engine's own pieces.
-    let output = model.predict(testImages, batchSize: 30)
+    let output = try model.predict(testImages, batchSize: 30)
     let loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: testLabels).loss
     let correct = zip(output.argmaxPerSample(), testLabels).filter { $0 == $1 }.count
     XCTAssertLessThan(loss, first / 2)
     XCTAssertGreaterThan(Double(correct) / Double(testLabels.count), 0.9)
   }
 
-  func testSameSeedIsBitIdentical() {
+  func testSameSeedIsBitIdentical() throws {
     let (images, labels) = Self.bars(count: 10, seed: 4)
-    func run() -> ([Float], Tensor) {
+    func run() throws -> ([Float], Tensor) {
       var model = Self.tinyNet(seed: 5)
       for _ in 0..<3 {
-        _ = model.trainingStep(input: images, labels: labels)
+        _ = try model.trainingStep(input: images, labels: labels)
         sgd(&model, rate: 0.1)
       }
       var weights: [Float] = []
       model.forEachParameter { weights += $0.value.storage }
-      return (weights, model.trainingStep(input: images, labels: labels).output)
+      return (weights, try model.trainingStep(input: images, labels: labels).output)
     }
-    let (w1, o1) = run()
-    let (w2, o2) = run()
+    let (w1, o1) = try run()
+    let (w2, o2) = try run()
     XCTAssertEqual(w1, w2)
     XCTAssertEqual(o1, o2)
     XCTAssertNotEqual(Self.tinyNet(seed: 6).layers.count, 0)
@@ -123,22 +123,22 @@ final class SequentialTests: XCTestCase {
     XCTAssertNotEqual(a, Array(w1.prefix(a.count)))
   }
 
-  func testGeneratorStatesRoundTrip() {
+  func testGeneratorStatesRoundTrip() throws {
     var model = Self.tinyNet(seed: 7)
     let (images, labels) = Self.bars(count: 8, seed: 8)
     let saved = model.generatorStates
     XCTAssertEqual(saved.compactMap { $0 }.count, 1)
-    let first = model.trainingStep(input: images, labels: labels)
+    let first = try model.trainingStep(input: images, labels: labels)
     model.generatorStates = saved
-    let again = model.trainingStep(input: images, labels: labels)
+    let again = try model.trainingStep(input: images, labels: labels)
     XCTAssertEqual(first.output, again.output)
   }
 
-  func testPredictInBatchesMatchesWholeBatch() {
+  func testPredictInBatchesMatchesWholeBatch() throws {
     var model = Self.tinyNet(seed: 9)
     let (images, _) = Self.bars(count: 25, seed: 10)
-    let whole = model.predict(images, batchSize: 100)
-    let pieces = model.predict(images, batchSize: 7)
+    let whole = try model.predict(images, batchSize: 100)
+    let pieces = try model.predict(images, batchSize: 7)
     XCTAssertEqual(whole.shape, Shape(25, 2))
     XCTAssertLessThan(whole.maxAbsoluteDifference(to: pieces), 1e-6)
   }
@@ -146,7 +146,7 @@ final class SequentialTests: XCTestCase {
   /// The training plan stops before the output softmax and the loss takes
   /// the logits, so logits that would saturate the probabilities still
   /// give a finite loss and the exact gradient (softmax − onehot) / N.
-  func testOutputSoftmaxIsLeftToTheLoss() {
+  func testOutputSoftmaxIsLeftToTheLoss() throws {
     var g = SeededGenerator(seed: 30)
     let dense = Dense(inputFeatures: 4, units: 3, generator: &g)
     var model = Sequential(inputShape: Shape(4), layers: [dense, Activation(.softmax)])
@@ -157,26 +157,26 @@ final class SequentialTests: XCTestCase {
     var input = GradientCheck.randomTensor(Shape(5, 4), &g, scale: 100)
     input.storage[0] = 1000
     let labels = [0, 1, 2, 1, 0]
-    let step = model.trainingStep(input: input, labels: labels)
+    let step = try model.trainingStep(input: input, labels: labels)
     XCTAssert(step.loss.isFinite)
 
     var reference = dense
-    let logits = reference.forward(input, mode: .training)
+    let logits = try reference.forward(input, mode: .training)
     let loss = SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: labels)
     XCTAssertEqual(step.loss, loss.loss)
     XCTAssertEqual(step.output, loss.probabilities)
-    _ = reference.backward(loss.dLogits)
+    _ = try reference.backward(loss.dLogits)
     var gradients: [Tensor] = []
     model.forEachParameter { gradients.append($0.grad) }
     XCTAssertEqual(gradients, [reference.kernel.grad, reference.bias.grad])
   }
 
-  func testConvReLUPairRunsFusedWithSameResults() {
+  func testConvReLUPairRunsFusedWithSameResults() throws {
     var model = Self.tinyNet(seed: 31)
     XCTAssertEqual(model.trainingPlan.steps[0].names, ["0", "1", "2"], "Conv2D+ReLU+MaxPool")
     let (images, labels) = Self.bars(count: 6, seed: 32)
     let saved = model.generatorStates
-    let step = model.trainingStep(input: images, labels: labels)
+    let step = try model.trainingStep(input: images, labels: labels)
     var fusedGradients: [Tensor] = []
     model.forEachParameter { fusedGradients.append($0.grad) }
 
@@ -185,10 +185,10 @@ final class SequentialTests: XCTestCase {
     plain.generatorStates = saved
     var layers = LayerByLayer(plain)
     let count = layers.operations.count - 1
-    let x = layers.forward(images, mode: .training, count: count)
+    let x = try layers.forward(images, mode: .training, count: count)
     let loss = SoftmaxCrossEntropy.lossAndGradient(logits: x, labels: labels)
     XCTAssertEqual(loss.loss, step.loss, accuracy: 1e-6)
-    _ = layers.backward(loss.dLogits, count: count)
+    _ = try layers.backward(loss.dLogits, count: count)
     let plainGradients = layers.gradients()
     XCTAssertEqual(plainGradients.count, fusedGradients.count)
     for (a, b) in zip(fusedGradients, plainGradients) {
@@ -226,19 +226,19 @@ final class SequentialTests: XCTestCase {
     let images = GradientCheck.randomTensor(Shape(5, 8, 14, 14), &generator)
     let labels = [0, 2, 1, 1, 0]
     // Every pool folds at run time at this batch, so the fused kernels run.
-    _ = model.forward(images, mode: .training)
+    _ = try model.forward(images, mode: .training)
     XCTAssertEqual(model.pendingBackwardRun?.folded, [2, 2, 1, 0, 0, 0])
-    let step = model.trainingStep(input: images, labels: labels)
+    let step = try model.trainingStep(input: images, labels: labels)
     var fusedGradients: [Tensor] = []
     model.forEachParameter { fusedGradients.append($0.grad) }
 
     // The same computation layer by layer, without the plan's fusion.
     var layers = LayerByLayer(Self.pooledNet(seed: 41))
     let count = layers.operations.count - 1
-    let y = layers.forward(images, mode: .training, count: count)
+    let y = try layers.forward(images, mode: .training, count: count)
     let loss = SoftmaxCrossEntropy.lossAndGradient(logits: y, labels: labels)
     XCTAssertEqual(loss.loss, step.loss, "the fused forward is the same arithmetic")
-    _ = layers.backward(loss.dLogits, count: count)
+    _ = try layers.backward(loss.dLogits, count: count)
     let plainGradients = layers.gradients()
     XCTAssertEqual(plainGradients.count, fusedGradients.count)
     // The fused backward sums each window's contribution in another order.
@@ -247,7 +247,7 @@ final class SequentialTests: XCTestCase {
       XCTAssertLessThan(a.maxAbsoluteDifference(to: b), 1e-5)
     }
 
-    let predicted = model.predict(images)
+    let predicted = try model.predict(images)
     XCTAssertEqual(predicted.storage, step.output.storage)
   }
 }

@@ -63,6 +63,6 @@ final class GraphBuilderTests: XCTestCase {
     var generator = SeededGenerator(seed: 1)
     var input = Tensor(zeros: Shape(2, 3, 32, 32))
     for i in 0..<input.count { input.storage[i] = generator.nextUnitFloat() }
-    XCTAssertEqual(fresh.predict(input), stored.predict(input))
+    XCTAssertEqual(try fresh.predict(input), try stored.predict(input))
   }
 }

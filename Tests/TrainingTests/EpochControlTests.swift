@@ -168,7 +168,7 @@ final class EpochControlTests: XCTestCase {
 
       let validation = data.splitValidation(fraction: 0.3).validation
       var model = trainer.model
-      let metrics = model.evaluation(
+      let metrics = try model.evaluation(
         on: validation, classCount: 3, batchSize: 100)
       XCTAssertEqual(metrics.loss, bestLoss, "the restored weights give the best epoch's loss")
 

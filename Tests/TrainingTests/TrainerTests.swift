@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Tensors
 import XCTest
+import _Runtime
 
 @testable import Engine
 @testable import ModelFormats
@@ -114,6 +115,29 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(
           try ModelFile.read(from: path).encoded(), straight.modelFile(checkpoint: true).encoded())
       }
+    }
+  }
+
+  /// A kernel out of memory mid-run: a typed error (it was a crash), and the
+  /// last epoch's checkpoint is left as it was.
+  func testOutOfMemoryStopsWithATypedErrorAndKeepsTheCheckpoint() throws {
+    try withTemporaryFolder { folder in
+      let data = Self.stripes(count: 60, seed: 9)
+      let path = folder.appendingPathComponent("checkpoint.bin").path
+      var first = try trainer(seed: 2, epochs: 1)
+      try first.fit(data, checkpointPath: path)
+      let saved = try Data(contentsOf: URL(fileURLWithPath: path))
+      var resumed = try Trainer.resume(from: path)
+      resumed.configuration.epochs = 2
+      cvz_set_allocation_limit(1)
+      defer { cvz_set_allocation_limit(0) }
+      XCTAssertThrowsError(try resumed.fit(data, checkpointPath: path)) { error in
+        guard case .engine(.outOfMemory) = error as? TrainerError else {
+          return XCTFail("expected an engine out-of-memory error, got \(error)")
+        }
+        XCTAssertTrue("\(error)".hasPrefix("out of memory in Conv2D"), "\(error)")
+      }
+      XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), saved)
     }
   }
 

@@ -106,13 +106,13 @@ final class LayerActivationsTests: XCTestCase {
     var relu = Activation(.relu)
     var tanh = Activation(.tanh)
     var pool = Pooling2D(.max)
-    let activated = tanh.forward(
-      relu.forward(conv.forward(input, mode: .inference), mode: .inference), mode: .inference)
+    let activated = try tanh.forward(
+      try relu.forward(conv.forward(input, mode: .inference), mode: .inference), mode: .inference)
     XCTAssertEqual(
       try LayerActivations.compute(model: model, input: input, through: 2), activated)
     XCTAssertEqual(
       try LayerActivations.compute(model: model, input: input, through: 3),
-      pool.forward(activated, mode: .inference))
+      try pool.forward(activated, mode: .inference))
     XCTAssertThrowsError(
       try LayerActivations.compute(model: model, input: ramp(height: 1, width: 5), through: 3)
     ) {

@@ -90,7 +90,7 @@ final class ModelFileSnapshotTests: XCTestCase {
     let written = try writeTrainingSnapshot(model: file, probe: probe, epoch: 2, folder: folder)
     var conv = Conv2D(kernel: file.parameters[0].tensor, bias: file.parameters[1].tensor)
     var relu = Activation(.relu)
-    let maps = relu.forward(conv.forward(probe, mode: .inference), mode: .inference)
+    let maps = try relu.forward(conv.forward(probe, mode: .inference), mode: .inference)
     let expected = snapshotPictures(kernel: file.parameters[0].tensor, maps: maps, epoch: 2)
     XCTAssertEqual(try ImageFile.read(written.featureMaps), expected.featureMaps.image)
   }
