@@ -23,25 +23,31 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 printf 'input 32 32 3\nflatten\ndense 10 softmax\n' > "$work/tiny.txt"
 
-epoch_seconds() {  # AUGMENT (none for no augmentation) → seconds of the epoch
-  local name=$1 args=()
+epoch_seconds() {  # AUGMENT (none for no augmentation) → "wall cpu" seconds
+  local args=()
   [ "$1" = none ] || args=(--augment "$1")
-  "$convviz" train --model "$work/tiny.txt" --data "$data" --epochs 1 --batch-size 100 \
-    --validation-split 0 --seed 0 "${args[@]}" -o "$work/m.bin" --overwrite > /dev/null
-  tail -1 "$work/m.csv" | awk -F, '{print $6}'
+  /usr/bin/time -f '%U %S' -o "$work/time" "$convviz" train --model "$work/tiny.txt" \
+    --data "$data" --epochs 1 --batch-size 100 --validation-split 0 --seed 0 "${args[@]}" \
+    -o "$work/m.bin" --overwrite 2>&1 > /dev/null \
+    | { grep -v "note: decoded images from the cache" >&2 || true; }
+  echo "$(tail -1 "$work/m.csv" | awk -F, '{print $6}') $(awk '{print $1 + $2}' "$work/time")"
 }
 
 echo "one epoch of $(basename "$data"), flatten + dense 10, batch 100; $(nproc) cores"
+echo "(wall: the epoch's seconds; cpu: the whole process's user + system seconds, whose"
+echo " difference is the augmentation's work and suffers less from a busy machine)"
 for augment in "${augments[@]}"; do
-  base=0 augmented=0
+  sums=(0 0 0 0)
   for _ in $(seq "$repeats"); do
-    b=$(epoch_seconds none)
-    a=$(epoch_seconds "$augment")
-    echo "  none ${b}s   $augment ${a}s"
-    base=$(echo "$base + $b" | bc -l)
-    augmented=$(echo "$augmented + $a" | bc -l)
+    read -r bw bc < <(epoch_seconds none)
+    read -r aw ac < <(epoch_seconds "$augment")
+    printf '  none %.2fs wall %.2fs cpu   %s %.2fs wall %.2fs cpu\n' "$bw" "$bc" "$augment" "$aw" "$ac"
+    sums=("$(echo "${sums[0]} + $bw" | bc -l)" "$(echo "${sums[1]} + $bc" | bc -l)"
+      "$(echo "${sums[2]} + $aw" | bc -l)" "$(echo "${sums[3]} + $ac" | bc -l)")
   done
-  printf '%s: adds %.2f s an epoch (%.2f s → %.2f s, mean of %d)\n' "$augment" \
-    "$(echo "($augmented - $base) / $repeats" | bc -l)" "$(echo "$base / $repeats" | bc -l)" \
-    "$(echo "$augmented / $repeats" | bc -l)" "$repeats"
+  printf '%s: adds %.2f s wall (%.2f → %.2f), %.2f s cpu (%.2f → %.2f) an epoch, mean of %d\n' \
+    "$augment" "$(echo "(${sums[2]} - ${sums[0]}) / $repeats" | bc -l)" \
+    "$(echo "${sums[0]} / $repeats" | bc -l)" "$(echo "${sums[2]} / $repeats" | bc -l)" \
+    "$(echo "(${sums[3]} - ${sums[1]}) / $repeats" | bc -l)" \
+    "$(echo "${sums[1]} / $repeats" | bc -l)" "$(echo "${sums[3]} / $repeats" | bc -l)" "$repeats"
 done

@@ -53,6 +53,24 @@ final class TrainOptionsCommandTests: XCTestCase {
     XCTAssertTrue(resumed.stdout.contains("; augment flip,shift=0.1"), resumed.stdout)
   }
 
+  /// Images are augmented in parallel on the pool: the thread count
+  /// changes no byte of the model.
+  func testAugmentedModelDoesNotDependOnTheThreadCount() throws {
+    let (folder, base) = try folderWithData()
+    var models: [Data] = []
+    for threads in ["1", "3"] {
+      let path = folder.path + "/t\(threads).bin"
+      let result = try TrainingCLI.run(
+        base + [
+          "--augment", "flip,shift=0.2,crop=2,rotate=30,brightness=0.2,fill=reflect",
+          "--batch-size", "8", "--epochs", "2", "--threads", threads, "-o", path,
+        ])
+      XCTAssertEqual(result.status, 0, result.stderr)
+      models.append(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+    XCTAssertEqual(models[0], models[1])
+  }
+
   func testScheduleEarlyStoppingAndSaveBestUsageErrors() throws {
     let (folder, base) = try folderWithData()
     let out = ["-o", folder.path + "/m.bin"]
