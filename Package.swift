@@ -78,7 +78,7 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ImageFiltersTests",
-      dependencies: ["ImageFilters", "ImageCodecs", "Tensors", "_Runtime"],
+      dependencies: ["ImageFilters", "ImageCodecs", "Tensors", "Engine", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "Tensors", "_CNNKernels", "_Runtime"],

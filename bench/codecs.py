@@ -47,14 +47,14 @@ def timed_ms(function):
     return (time.perf_counter() - start) * 1000
 
 
-def convviz_once(binary, source, output):
+def convviz_once(binary, source, output, extra=()):
     """Decode, encode and write times of one run of convviz filter."""
     run = subprocess.run(
-        [binary, "filter", source, "--kernel", "identity", "--timings", "-o", output],
+        [binary, "filter", source, "--kernel", "identity", "--timings", "-o", output, *extra],
         capture_output=True, text=True)
     if run.returncode != 0:
         sys.exit("convviz filter failed:\n" + run.stderr)
-    times = dict(re.findall(r"^timing (\w+) ([\d.]+) ms$", run.stderr, re.MULTILINE))
+    times = dict(re.findall(r"^timing (\w+) ([\d.]+) ms\b", run.stderr, re.MULTILINE))
     if "decode" not in times or "encode" not in times:
         sys.exit("convviz printed no 'timing decode/encode <ms> ms' lines:\n" + run.stderr)
     return {"decode": float(times["decode"]), "encode": float(times["encode"]),
@@ -68,6 +68,9 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--png-encode-repeat", type=int, default=1,
                         help="PNG encoding takes seconds; once is enough")
+    parser.add_argument("--png-levels", default="",
+                        help="also time PNG encoding at these zlib levels (e.g. 1,6) on every "
+                             "side at the same level (convviz --png-compression), with sizes")
     args = parser.parse_args()
     cv2.setNumThreads(2)
     with tempfile.TemporaryDirectory() as folder:
@@ -103,6 +106,7 @@ def main():
                              {peer: best[peer + " " + step] for peer in ["Pillow", "OpenCV"]}))
             writes.append(f"convviz {name} atomic write (temp file, fsync, rename): "
                           f"{best['convviz write']:.1f} ms")
+        levels = png_levels(args, png_path, folder) if args.png_levels else []
     print(f"{args.size}x{args.size} RGB, best of {args.repeat} (PNG encode: "
           f"{args.png_encode_repeat}); ratio = peer time / convviz time, "
           "> 1 means convviz is faster")
@@ -114,6 +118,44 @@ def main():
               f"{peers['OpenCV'] / ours:6.2f}")
     for line in writes:
         print(line)
+    if levels:
+        print("PNG encode at the same zlib level on every side (best of --png-encode-repeat); "
+              "ratio = peer time / convviz time; sizes in bytes")
+        print(f"{'level':5} {'convviz ms':>10} {'Pillow ms':>10} {'ratio':>6} {'OpenCV ms':>10} "
+              f"{'ratio':>6} {'convviz B':>10} {'Pillow B':>10} {'OpenCV B':>10}")
+        for level, ours, pillow, opencv, sizes in levels:
+            print(f"{level:5} {ours:10.1f} {pillow:10.1f} {pillow / ours:6.2f} {opencv:10.1f} "
+                  f"{opencv / ours:6.2f} {sizes[0]:10d} {sizes[1]:10d} {sizes[2]:10d}")
+    print("OpenCV's default PNG encoding is level 1, zlib's Z_RLE strategy and the SUB row "
+          "filter only (an explicit level switches to the default strategy); Pillow's and "
+          "convviz's is level 6.")
+
+
+def png_levels(args, png_path, folder):
+    """PNG encode time and size at each level of --png-levels, every side."""
+    pillow_image = Image.open(png_path)
+    pillow_image.load()
+    array = cv2.imread(png_path, cv2.IMREAD_UNCHANGED)
+    out = os.path.join(folder, "level.png")
+    results = []
+    for level in [int(text) for text in args.png_levels.split(",")]:
+        best = {}
+        for _ in range(args.png_encode_repeat):
+            buffer = io.BytesIO()
+            ms = timed_ms(lambda: pillow_image.save(buffer, "PNG", compress_level=level))
+            best["Pillow"] = min(best.get("Pillow", float("inf")), ms)
+            pillow_size = len(buffer.getvalue())
+            encoded = []
+            ms = timed_ms(lambda: encoded.append(
+                cv2.imencode(".png", array, [cv2.IMWRITE_PNG_COMPRESSION, level])[1]))
+            best["OpenCV"] = min(best.get("OpenCV", float("inf")), ms)
+            opencv_size = len(encoded[0])
+            ours = convviz_once(args.convviz, png_path, out, ["--png-compression", str(level)])
+            best["convviz"] = min(best.get("convviz", float("inf")), ours["encode"])
+            ours_size = os.path.getsize(out)
+        results.append((level, best["convviz"], best["Pillow"], best["OpenCV"],
+                        (ours_size, pillow_size, opencv_size)))
+    return results
 
 
 if __name__ == "__main__":

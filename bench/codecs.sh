@@ -3,6 +3,7 @@
 # OpenCV, side by side. Installs the peers, builds convviz in release mode,
 # prints a table of times and ratios. Takes about a minute (PNG encoding is
 # the slow part). Usage: bash bench/codecs.sh [--size N] [--repeat N]
+# [--png-levels 1,6] (PNG encode time and size at those zlib levels, every side)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet pillow opencv-python-headless numpy

@@ -44,9 +44,8 @@ public enum CIFAR10 {
     -> Dataset
   {
     var labels: [Int] = []
-    var storage: [Float] = []
+    var storage: [UInt8] = []
     let pixels = recordSize - 1
-    let table = PixelConversion.unitScale
     for path in paths {
       let wanted = limit.map { max($0 - labels.count, 0) } ?? Int.max / recordSize
       if wanted == 0 { break }
@@ -69,12 +68,11 @@ public enum CIFAR10 {
           throw .labelOutOfRange(path: path, label: label, classCount: classNames.count)
         }
         labels.append(label)
-        for i in (start + 1)..<(start + recordSize) { storage.append(table[Int(bytes[i])]) }
+        storage += bytes[(start + 1)..<(start + recordSize)]
       }
     }
     let shape = Shape(labels.count, 3, side, side)
-    return Dataset(
-      images: Tensor(shape: shape, storage: storage), labels: labels, classNames: classNames)
+    return Dataset(bytes: storage, shape: shape, labels: labels, classNames: classNames)
   }
 
   private static func batchFolder(_ folder: String) -> String? {

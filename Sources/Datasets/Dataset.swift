@@ -7,8 +7,20 @@ import Tensors
 /// `images` is (N, C, H, W) with samples scaled to [0, 1]; `labels[i]` is the
 /// class index of image `i`, an index into `classNames` (which may be empty
 /// for data without names).
+///
+/// Data that came from 8-bit pixels without arithmetic on them (MNIST,
+/// CIFAR-10, most image folders) is held as those bytes, a quarter of the
+/// floats' memory, and becomes floats (`b / 255`, exactly as before) only
+/// when a batch is gathered; `images` makes the whole float tensor on
+/// demand. Either way the numbers a model sees are the same.
 public struct Dataset: Sendable, Equatable {
-  public var images: Tensor
+  /// The samples as floats, or as bytes b standing for b / 255.
+  enum Samples: Sendable {
+    case floats(Tensor)
+    case bytes([UInt8], Shape)
+  }
+
+  var samples: Samples
   public var labels: [Int]
   public var classNames: [String]
 
@@ -16,49 +28,158 @@ public struct Dataset: Sendable, Equatable {
     precondition(images.shape.rank == 4, "images must be (N, C, H, W), got \(images.shape)")
     precondition(
       images.shape[0] == labels.count, "\(labels.count) labels for \(images.shape[0]) images")
-    self.images = images
+    self.samples = .floats(images)
     self.labels = labels
     self.classNames = classNames
+  }
+
+  /// Images given as 8-bit samples (N, C, H, W), each byte b standing for
+  /// b / 255.
+  public init(bytes: [UInt8], shape: Shape, labels: [Int], classNames: [String]) {
+    precondition(shape.rank == 4, "images must be (N, C, H, W), got \(shape)")
+    precondition(bytes.count == shape.count, "\(bytes.count) bytes for shape \(shape)")
+    precondition(shape[0] == labels.count, "\(labels.count) labels for \(shape[0]) images")
+    self.samples = .bytes(bytes, shape)
+    self.labels = labels
+    self.classNames = classNames
+  }
+
+  /// All samples as one float tensor (made on demand for byte data).
+  public var images: Tensor {
+    get {
+      switch samples {
+      case .floats(let tensor): return tensor
+      case .bytes(let bytes, let shape):
+        return Tensor(shape: shape, storage: bytes.map { PixelConversion.unitScale[Int($0)] })
+      }
+    }
+    set {
+      precondition(newValue.shape.rank == 4, "images must be (N, C, H, W)")
+      samples = .floats(newValue)
+    }
+  }
+
+  /// The shape of all samples, (N, C, H, W).
+  public var shape: Shape {
+    switch samples {
+    case .floats(let tensor): return tensor.shape
+    case .bytes(_, let shape): return shape
+    }
+  }
+
+  /// Whether the samples are held as bytes.
+  public var holdsBytes: Bool {
+    if case .bytes = samples { return true }
+    return false
+  }
+
+  /// The bytes of the samples, when held as bytes.
+  var sampleBytes: [UInt8]? {
+    if case .bytes(let bytes, _) = samples { return bytes }
+    return nil
+  }
+
+  /// The same data held as bytes when every value is exactly b / 255.
+  func compacted() -> Dataset {
+    guard case .floats(let tensor) = samples,
+      let bytes = PixelConversion.exactBytes(tensor.storage)
+    else { return self }
+    return Dataset(bytes: bytes, shape: tensor.shape, labels: labels, classNames: classNames)
   }
 
   /// The number of samples, N.
   public var count: Int { labels.count }
   /// The shape of one sample, (C, H, W).
-  public var sampleShape: Shape { Shape(Array(images.shape.dims.dropFirst())) }
+  public var sampleShape: Shape { Shape(Array(shape.dims.dropFirst())) }
 
-  /// The samples in `range`, in order.
+  /// The samples in `range`, in order, held as these are.
   public func slice(_ range: Range<Int>) -> Dataset {
     precondition(
       range.lowerBound >= 0 && range.upperBound <= count, "slice \(range) out of 0..<\(count)")
     let stride = sampleShape.count
-    var dims = images.shape.dims
+    var dims = shape.dims
     dims[0] = range.count
-    let storage = Array(images.storage[(range.lowerBound * stride)..<(range.upperBound * stride)])
-    return Dataset(
-      images: Tensor(shape: Shape(dims), storage: storage), labels: Array(labels[range]),
-      classNames: classNames)
+    let span = (range.lowerBound * stride)..<(range.upperBound * stride)
+    switch samples {
+    case .floats(let tensor):
+      return Dataset(
+        images: Tensor(shape: Shape(dims), storage: Array(tensor.storage[span])),
+        labels: Array(labels[range]), classNames: classNames)
+    case .bytes(let bytes, _):
+      return Dataset(
+        bytes: Array(bytes[span]), shape: Shape(dims), labels: Array(labels[range]),
+        classNames: classNames)
+    }
+  }
+
+  /// The samples at `indices`, in that order, held as these are.
+  public func selecting(_ indices: [Int]) -> Dataset {
+    let stride = sampleShape.count
+    var dims = shape.dims
+    dims[0] = indices.count
+    func gather<T>(_ values: [T]) -> [T] {
+      var out: [T] = []
+      out.reserveCapacity(indices.count * stride)
+      for index in indices {
+        precondition(index >= 0 && index < count, "sample \(index) out of 0..<\(count)")
+        out += values[(index * stride)..<((index + 1) * stride)]
+      }
+      return out
+    }
+    let newLabels = indices.map { labels[$0] }
+    switch samples {
+    case .floats(let tensor):
+      return Dataset(
+        images: Tensor(shape: Shape(dims), storage: gather(tensor.storage)), labels: newLabels,
+        classNames: classNames)
+    case .bytes(let bytes, _):
+      return Dataset(
+        bytes: gather(bytes), shape: Shape(dims), labels: newLabels, classNames: classNames)
+    }
   }
 
   /// The first `n` samples (all of them when `n >= count`).
   public func prefix(_ n: Int) -> Dataset { slice(0..<min(max(n, 0), count)) }
 
-  /// The samples at `indices`, in that order, as one batch: what a
-  /// training step reads, without copying the rest of the data set.
+  /// The samples at `indices`, in that order, as one batch of floats: what
+  /// a training step reads, without copying the rest of the data set.
   public func batch<C: Collection<Int>>(_ indices: C) -> (images: Tensor, labels: [Int]) {
     let stride = sampleShape.count
-    var dims = images.shape.dims
+    var dims = shape.dims
     dims[0] = indices.count
     var storage = [Float](repeating: 0, count: indices.count * stride)
     storage.withUnsafeMutableBufferPointer { out in
-      images.storage.withUnsafeBufferPointer { source in
-        for (row, index) in indices.enumerated() {
-          precondition(index >= 0 && index < count, "sample \(index) out of 0..<\(count)")
-          let from = source.baseAddress! + index * stride
-          (out.baseAddress! + row * stride).update(from: from, count: stride)
+      for (row, index) in indices.enumerated() {
+        precondition(index >= 0 && index < count, "sample \(index) out of 0..<\(count)")
+        let to = out.baseAddress! + row * stride
+        switch samples {
+        case .floats(let tensor):
+          tensor.storage.withUnsafeBufferPointer { source in
+            to.update(from: source.baseAddress! + index * stride, count: stride)
+          }
+        case .bytes(let bytes, _):
+          PixelConversion.unitScale.withUnsafeBufferPointer { table in
+            bytes.withUnsafeBufferPointer { source in
+              let from = source.baseAddress! + index * stride
+              for k in 0..<stride { to[k] = table[Int(from[k])] }
+            }
+          }
         }
       }
     }
     return (Tensor(shape: Shape(dims), storage: storage), indices.map { labels[$0] })
+  }
+
+  /// Equal labels, class names, shapes and sample values, however held.
+  public static func == (a: Dataset, b: Dataset) -> Bool {
+    guard a.labels == b.labels, a.classNames == b.classNames, a.shape == b.shape else {
+      return false
+    }
+    switch (a.samples, b.samples) {
+    case (.bytes(let x, _), .bytes(let y, _)): return x == y
+    case (.floats(let x), .floats(let y)): return x == y
+    default: return a.images == b.images
+    }
   }
 }
 

@@ -126,26 +126,26 @@ struct DecodedCache {
         guard let label = r.u32(), Int(label) < max(classCount, 1) else { return nil }
         labels.append(Int(label))
       }
-      var storage: [Float]
       switch encoding {
       case 0:
         guard let raw = r.bytes(total) else { return nil }
-        storage = raw.map { PixelConversion.unitScale[Int($0)] }
+        parts.append(
+          Dataset(bytes: raw, shape: Shape(n, c, h, w), labels: labels, classNames: classNames))
       case 1:
         guard let raw = r.bytes(total * 4) else { return nil }
-        storage = [Float](repeating: 0, count: total)
+        var storage = [Float](repeating: 0, count: total)
         for i in 0..<total {
           let bits =
             UInt32(raw[4 * i]) | UInt32(raw[4 * i + 1]) << 8 | UInt32(raw[4 * i + 2]) << 16
             | UInt32(raw[4 * i + 3]) << 24
           storage[i] = Float(bitPattern: bits)
         }
+        parts.append(
+          Dataset(
+            images: Tensor(shape: Shape(n, c, h, w), storage: storage), labels: labels,
+            classNames: classNames))
       default: return nil
       }
-      parts.append(
-        Dataset(
-          images: Tensor(shape: Shape(n, c, h, w), storage: storage), labels: labels,
-          classNames: classNames))
     }
     guard let warningCount = r.count(), warningCount <= payload.count else { return nil }
     var warnings: [CodecWarning] = []
@@ -181,16 +181,16 @@ struct DecodedCache {
     let parts = [splits.train] + (splits.test.map { [$0] } ?? [])
     Self.append(count: parts.count, to: &payload)
     for part in parts {
-      let shape = part.images.shape
-      for d in shape.dims { Self.append(count: d, to: &payload) }
-      let bytes = Self.exactBytes(part.images.storage)
+      for d in part.shape.dims { Self.append(count: d, to: &payload) }
+      let bytes = part.compacted().sampleBytes
       payload.append(bytes == nil ? 1 : 0)
       for label in part.labels { Self.append(u32: UInt32(label), to: &payload) }
       if let bytes {
         payload += bytes
       } else {
-        payload.reserveCapacity(payload.count + 4 * part.images.count)
-        for value in part.images.storage { Self.append(u32: value.bitPattern, to: &payload) }
+        let images = part.images
+        payload.reserveCapacity(payload.count + 4 * images.count)
+        for value in images.storage { Self.append(u32: value.bitPattern, to: &payload) }
       }
     }
     Self.append(count: splits.warnings.count, to: &payload)
@@ -214,18 +214,6 @@ struct DecodedCache {
     file += payload
     try Folder.create(Path.folder(of: path))
     try AtomicFile.write(file, to: path)
-  }
-
-  /// The samples as bytes when each is exactly `unitScale[b]` for some byte.
-  static func exactBytes(_ values: [Float]) -> [UInt8]? {
-    var bytes = [UInt8](repeating: 0, count: values.count)
-    for (i, v) in values.enumerated() {
-      guard v >= 0, v <= 1 else { return nil }
-      let b = Int((v * 255).rounded())
-      guard PixelConversion.unitScale[b] == v else { return nil }
-      bytes[i] = UInt8(b)
-    }
-    return bytes
   }
 
   static func crc32(_ bytes: [UInt8]) -> UInt32 {

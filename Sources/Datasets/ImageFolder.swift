@@ -219,62 +219,95 @@ public enum ImageFolder {
     let sampleCount = c * h * w
     let part = Array(files[start...])
     let count = part.count
-    var storage = [Float](repeating: 0, count: count * sampleCount)
     var failures = [DatasetError?](repeating: nil, count: count)
     var warnings = [CodecWarning?](repeating: nil, count: count)
     warnings[0] = firstWarning
     var sizes = [ImageSize](repeating: ImageSize(width: w, height: h), count: count)
-    let threads = max(1, min(reading.threads, count))
-    storage.withUnsafeMutableBufferPointer { storageBuffer in
-      failures.withUnsafeMutableBufferPointer { failureBuffer in
-        warnings.withUnsafeMutableBufferPointer { warningBuffer in
-          sizes.withUnsafeMutableBufferPointer { sizeBuffer in
-            // Each index is written by exactly one worker, so no two threads
-            // touch the same element.
-            nonisolated(unsafe) let planes = storageBuffer
-            nonisolated(unsafe) let errors = failureBuffer
-            nonisolated(unsafe) let accepted = warningBuffer
-            nonisolated(unsafe) let imageSizes = sizeBuffer
-            DispatchQueue.concurrentPerform(iterations: threads) { worker in
-              for i in stride(from: worker, to: count, by: threads) {
-                defer { if i > 0 { counter?.advance() } }
-                do throws(DatasetError) {
-                  let image =
-                    i == 0
-                    ? first
-                    : try decodeOne(part[i].path, options: sameSize) { accepted[i] = $0 }
+    // Decoded a chunk of files at a time into floats, kept as bytes while
+    // every value is exactly b / 255 (a quarter of the memory), as floats
+    // from the first chunk that is not.
+    var bytes: [UInt8]? = []
+    var floats: [Float] = []
+    let chunkFiles = max(1, min(count, reading.chunkBytes / (4 * sampleCount)))
+    var chunk = [Float](repeating: 0, count: chunkFiles * sampleCount)
+    for chunkStart in stride(from: 0, to: count, by: chunkFiles) {
+      let chunkCount = min(chunkFiles, count - chunkStart)
+      let threads = max(1, min(reading.threads, chunkCount))
+      chunk.withUnsafeMutableBufferPointer { chunkBuffer in
+        failures.withUnsafeMutableBufferPointer { failureBuffer in
+          warnings.withUnsafeMutableBufferPointer { warningBuffer in
+            sizes.withUnsafeMutableBufferPointer { sizeBuffer in
+              // Each index is written by exactly one worker, so no two
+              // threads touch the same element.
+              nonisolated(unsafe) let planes = chunkBuffer
+              nonisolated(unsafe) let errors = failureBuffer
+              nonisolated(unsafe) let accepted = warningBuffer
+              nonisolated(unsafe) let imageSizes = sizeBuffer
+              DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                for j in stride(from: worker, to: chunkCount, by: threads) {
+                  let i = chunkStart + j
+                  defer { if i > 0 { counter?.advance() } }
                   let slot = UnsafeMutableBufferPointer(
-                    rebasing: planes[(i * sampleCount)..<((i + 1) * sampleCount)])
-                  if let resize,
-                    let sample = PixelConversion.sample(
-                      of: image, channels: c, height: h, width: w, resize: resize.resize)
-                  {
-                    _ = slot.update(fromContentsOf: sample)
-                    continue
+                    rebasing: planes[(j * sampleCount)..<((j + 1) * sampleCount)])
+                  do throws(DatasetError) {
+                    let image =
+                      i == 0
+                      ? first
+                      : try decodeOne(part[i].path, options: sameSize) { accepted[i] = $0 }
+                    if let resize,
+                      let sample = PixelConversion.sample(
+                        of: image, channels: c, height: h, width: w, resize: resize.resize)
+                    {
+                      _ = slot.update(fromContentsOf: sample)
+                      continue
+                    }
+                    // Without resizing the header check made the size (w, h).
+                    PixelConversion.writePlanes(of: image, channels: c, into: slot)
+                  } catch .imageCodec(.unexpectedSize(_, let width, let height, _, _)) {
+                    imageSizes[i] = ImageSize(width: width, height: height)
+                    slot.update(repeating: 0)
+                  } catch {
+                    errors[i] = error
+                    slot.update(repeating: 0)
                   }
-                  // Without resizing the header check made the size (w, h).
-                  PixelConversion.writePlanes(of: image, channels: c, into: slot)
-                } catch .imageCodec(.unexpectedSize(_, let width, let height, _, _)) {
-                  imageSizes[i] = ImageSize(width: width, height: height)
-                } catch {
-                  errors[i] = error
                 }
               }
             }
           }
         }
       }
+      let decoded = chunk[0..<(chunkCount * sampleCount)]
+      if bytes != nil, let exact = PixelConversion.exactBytes(Array(decoded)) {
+        bytes! += exact
+      } else {
+        if let held = bytes {
+          floats = held.map { PixelConversion.unitScale[Int($0)] }
+          bytes = nil
+        }
+        floats += decoded
+      }
+    }
+    func dataset(keeping kept: [Int]?) -> Dataset {
+      let n = kept?.count ?? count
+      let labels = kept.map { $0.map { part[$0].label } } ?? part.map(\.label)
+      let shape = Shape(n, c, h, w)
+      if var held = bytes {
+        if let kept { compact(&held, keeping: kept, stride: sampleCount) }
+        return Dataset(bytes: held, shape: shape, labels: labels, classNames: classNames)
+      }
+      var values = floats
+      floats = []
+      if let kept { compact(&values, keeping: kept, stride: sampleCount) }
+      return Dataset(
+        images: Tensor(shape: shape, storage: values), labels: labels, classNames: classNames)
     }
     guard reading.skipBad else {
       if let failure = failures.first(where: { $0 != nil }), let failure { throw failure }
       if let odd = oddSize(part, sizes) { throw odd }
-      let dataset = Dataset(
-        images: Tensor(shape: Shape(count, c, h, w), storage: storage),
-        labels: part.map(\.label), classNames: classNames)
-      return DecodedPart(dataset: dataset, warnings: warnings.compactMap { $0 }, skipped: [])
+      return DecodedPart(
+        dataset: dataset(keeping: nil), warnings: warnings.compactMap { $0 }, skipped: [])
     }
-    // Leave out what failed or has another size, moving the kept samples
-    // down in order (a sample only ever moves to a lower offset).
+    // Leave out what failed or has another size.
     let expected = ImageSize(width: w, height: h)
     var kept: [Int] = []
     for i in 0..<count {
@@ -286,22 +319,24 @@ public enum ImageFolder {
           expectedWidth: w, expectedHeight: h)
         skipped.append(SkippedImage(path: part[i].path, reason: mismatch.description))
       } else {
-        if kept.count != i {
-          let to = kept.count * sampleCount
-          storage.withUnsafeMutableBufferPointer { buffer in
-            let base = buffer.baseAddress!
-            (base + to).update(from: base + i * sampleCount, count: sampleCount)
-          }
-        }
         kept.append(i)
       }
     }
-    storage.removeLast((count - kept.count) * sampleCount)
-    let dataset = Dataset(
-      images: Tensor(shape: Shape(kept.count, c, h, w), storage: storage),
-      labels: kept.map { part[$0].label }, classNames: classNames)
     return DecodedPart(
-      dataset: dataset, warnings: kept.compactMap { warnings[$0] }, skipped: skipped)
+      dataset: dataset(keeping: kept), warnings: kept.compactMap { warnings[$0] },
+      skipped: skipped)
+  }
+
+  /// Keeps the samples (`stride` values each) at the ascending indices
+  /// `kept`, in order: each only ever moves to a lower offset.
+  private static func compact<T>(_ values: inout [T], keeping kept: [Int], stride: Int) {
+    values.withUnsafeMutableBufferPointer { buffer in
+      let base = buffer.baseAddress!
+      for (to, from) in kept.enumerated() where to != from {
+        (base + to * stride).update(from: base + from * stride, count: stride)
+      }
+    }
+    values.removeLast(values.count - kept.count * stride)
   }
 
   /// The error for the first file whose size differs from the most common one.
@@ -349,6 +384,8 @@ public struct ImageFolderReading: Sendable {
   public var cacheFolder: String?
   /// Hears (files done, files in all) as decoding goes, from any thread.
   public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+  /// Floats decoded at a time before they are kept as bytes (or not).
+  var chunkBytes = 64 << 20
 
   public init(
     threads: Int = 1, skipBad: Bool = false, cacheFolder: String? = nil,

@@ -74,9 +74,8 @@ public enum MNIST {
     let classNames = digitNames((allLabels.max() ?? -1) + 1)
     let images = try IDXFile.read(imagesPath, limit: limit)
     let shape = Shape(images.dims[0], 1, images.dims[1], images.dims[2])
-    let storage = images.bytes.map { PixelConversion.unitScale[Int($0)] }
     return Dataset(
-      images: Tensor(shape: shape, storage: storage), labels: Array(allLabels.prefix(shape[0])),
+      bytes: images.bytes, shape: shape, labels: Array(allLabels.prefix(shape[0])),
       classNames: classNames)
   }
 

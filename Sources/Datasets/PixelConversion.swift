@@ -11,6 +11,19 @@ public enum PixelConversion {
   /// PyTorch's `ToTensor` compute it, at table-lookup cost.
   static let unitScale: [Float] = (0...255).map { Float($0) / 255 }
 
+  /// `values` as the bytes b whose `unitScale[b]` they are, or nil when
+  /// one of them is not exactly such a value (16-bit data, luma, resizing).
+  static func exactBytes(_ values: [Float]) -> [UInt8]? {
+    var bytes = [UInt8](repeating: 0, count: values.count)
+    for (i, v) in values.enumerated() {
+      guard v >= 0, v <= 1 else { return nil }
+      let b = Int((v * 255).rounded())
+      guard unitScale[b] == v else { return nil }
+      bytes[i] = UInt8(b)
+    }
+    return bytes
+  }
+
   /// The channel count a model would use for `layout` when none is asked for:
   /// gray stays gray, anything with colour becomes RGB.
   public static func naturalChannels(_ layout: Image.Layout) -> Int {

@@ -19,7 +19,8 @@ extension Dataset {
   /// Every sample brought to `size`; nil when the sizes differ and the
   /// resize mode is `.none`.
   public func resized(to size: SampleSize) -> Dataset? {
-    images.resized(height: size.height, width: size.width, mode: size.resize).map {
+    if sampleShape[1] == size.height && sampleShape[2] == size.width { return self }
+    return images.resized(height: size.height, width: size.width, mode: size.resize).map {
       Dataset(images: $0, labels: labels, classNames: classNames)
     }
   }

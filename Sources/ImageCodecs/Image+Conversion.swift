@@ -44,9 +44,11 @@ extension Image {
     let sc = source.channels, tc = target.channels
     let sourceIsColor = source == .rgb || source == .rgba
     let targetIsColor = target == .rgb || target == .rgba
-    var out = [T](repeating: opaque, count: pixels * tc)
-    samples.withUnsafeBufferPointer { input in
-      out.withUnsafeMutableBufferPointer { output in
+    let newAlpha = target.hasAlpha && !source.hasAlpha
+    // Every output sample is written below, so the result starts
+    // uninitialized instead of filled first.
+    return [T](unsafeUninitializedCapacity: pixels * tc) { output, initialized in
+      samples.withUnsafeBufferPointer { input in
         for p in 0..<pixels {
           let s = p * sc, t = p * tc
           if targetIsColor {
@@ -54,11 +56,11 @@ extension Image {
           } else {
             output[t] = sourceIsColor ? luma(input[s], input[s + 1], input[s + 2]) : input[s]
           }
-          // Alpha is kept when both have it; a new alpha stays opaque.
-          if source.hasAlpha && target.hasAlpha { output[t + tc - 1] = input[s + sc - 1] }
+          // Alpha is kept when both have it; a new alpha is opaque.
+          if target.hasAlpha { output[t + tc - 1] = newAlpha ? opaque : input[s + sc - 1] }
         }
       }
+      initialized = pixels * tc
     }
-    return out
   }
 }

@@ -26,10 +26,12 @@ extension Image {
     // Rotations read the source by columns; 64×64 tiles keep those reads
     // within a few pages instead of one page per pixel.
     let tile = 64
-    func remap<T>(_ samples: [T]) -> [T] {
-      var out = samples
-      samples.withUnsafeBufferPointer { input in
-        out.withUnsafeMutableBufferPointer { output in
+    // Every output sample is written below, so the result starts
+    // uninitialized: copying the input first would be one more pass over
+    // the image and its page faults.
+    func remap<T: FixedWidthInteger>(_ samples: [T]) -> [T] {
+      [T](unsafeUninitializedCapacity: samples.count) { output, initialized in
+        samples.withUnsafeBufferPointer { input in
           for tileY in stride(from: 0, to: outHeight, by: tile) {
             for tileX in stride(from: 0, to: outWidth, by: tile) {
               for y in tileY..<min(tileY + tile, outHeight) {
@@ -51,8 +53,8 @@ extension Image {
             }
           }
         }
+        initialized = samples.count
       }
-      return out
     }
     if bitDepth == .sixteen {
       return Image(width: outWidth, height: outHeight, layout: layout, samples16: remap(samples16))

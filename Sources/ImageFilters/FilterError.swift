@@ -9,6 +9,14 @@ public enum FilterError: Error, Equatable, Sendable, CustomStringConvertible {
   /// fit in the padded image, so there would be no output pixel.
   case kernelLargerThanImage(
     kernelWidth: Int, kernelHeight: Int, paddedWidth: Int, paddedHeight: Int)
+  /// The pooling window (`windowWidth`×`windowHeight`) does not fit in the
+  /// padded image.
+  case poolLargerThanImage(windowWidth: Int, windowHeight: Int, paddedWidth: Int, paddedHeight: Int)
+  /// A pooling window size below 1.
+  case invalidPoolSize(AxisPair)
+  /// Explicit pooling padding as wide as the window (or wider) on some side,
+  /// which would leave windows with no image sample.
+  case poolPaddingTooLarge(top: Int, bottom: Int, left: Int, right: Int, window: AxisPair)
   /// The image has no pixels.
   case emptyImage
   /// The output would have more samples than the address space allows.
@@ -32,6 +40,14 @@ public enum FilterError: Error, Equatable, Sendable, CustomStringConvertible {
     case .kernelLargerThanImage(let kw, let kh, let pw, let ph):
       return "kernel spans \(kw)×\(kh) pixels (with dilation) but the padded image is only "
         + "\(pw)×\(ph); hint: use --padding same or a smaller kernel"
+    case .poolLargerThanImage(let ww, let wh, let pw, let ph):
+      return "pooling window \(ww)×\(wh) is larger than the padded image (\(pw)×\(ph)); "
+        + "hint: use --padding same or a smaller --size"
+    case .invalidPoolSize(let size):
+      return "pool size \(size) is invalid; hint: it must be at least 1"
+    case .poolPaddingTooLarge(let t, let b, let l, let r, let window):
+      return "pooling padding (top \(t), bottom \(b), left \(l), right \(r)) reaches a whole "
+        + "window (\(window.x)×\(window.y)); hint: pad less than the window on every side"
     case .emptyImage:
       return "image has no pixels"
     case .outputTooLarge(let w, let h):

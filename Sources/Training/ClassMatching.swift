@@ -79,12 +79,14 @@ extension Dataset {
         newLabels.append(mapped)
       }
     }
-    let images = kept.count == count ? self.images : batch(kept).images
+    var data = kept.count == count ? self : selecting(kept)
+    data.labels = newLabels
+    data.classNames = modelClasses
     var present = [Bool](repeating: false, count: classCount)
     for label in newLabels { present[label] = true }
     let match = ClassMatch(
       modelClasses: modelClasses, absentClasses: present.indices.filter { !present[$0] },
       skippedClasses: skipped, byPosition: !named)
-    return (Dataset(images: images, labels: newLabels, classNames: modelClasses), match)
+    return (data, match)
   }
 }

@@ -55,7 +55,7 @@ public enum ModelReport {
     try filtersSection(model, into: &page)
     let first = evaluation.flatMap { data in
       data.data.count > 0
-        ? Sample(input: data.data.images.samples(0..<1), source: "the first evaluated sample")
+        ? Sample(input: data.data.batch([0]).images, source: "the first evaluated sample")
         : nil
     }
     try featureMapsSection(model, sample: sample ?? first, into: &page)

@@ -20,12 +20,16 @@ enum CommandMemory {
     return .bytes(size) * 2
   }
 
-  /// A loaded data set: its images as Float32 and its labels.
+  /// A loaded data set: its images (bytes or Float32, as held) and its labels.
   static func dataset(_ splits: DatasetSplits?) -> MemoryEstimate {
     guard let splits else { return .zero }
     let parts = [splits.train] + (splits.test.map { [$0] } ?? [])
-    return .sum(
-      parts.map { .floats($0.images.count) + .array(of: Int.self, [$0.labels.count]) })
+    return .sum(parts.map { samples($0) + .array(of: Int.self, [$0.labels.count]) })
+  }
+
+  /// The samples of `dataset` as it holds them.
+  static func samples(_ dataset: Dataset) -> MemoryEstimate {
+    dataset.holdsBytes ? .bytes(dataset.shape.count) : .floats(dataset.shape.count)
   }
 
   /// A picture of `width` × `height` RGB pixels on its way to a file: the

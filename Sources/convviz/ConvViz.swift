@@ -18,7 +18,8 @@ struct ConvViz: ParsableCommand {
       """,
     version: "0.1.0",
     subcommands: [
-      Filter.self, Kernels.self, Train.self, Evaluate.self, Predict.self, Summary.self,
+      Filter.self, PoolCommand.self, Kernels.self, Train.self, Evaluate.self, Predict.self,
+      Summary.self,
       DumpWeights.self, FeatureMapsCommand.self, Report.self,
     ])
 

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Files
 import ImageFilters
-import Dispatch
-import ImageCodecs
 import Tensors
 
 struct Filter: ParsableCommand {
@@ -82,103 +80,37 @@ struct Filter: ParsableCommand {
 
   @OptionGroup var memory: MemoryOptions
 
-  @Option(
-    parsing: .unconditional,
-    help: "JPEG quality, 1–100 (default 90); only for JPEG outputs.")
-  var quality: Int?
-
-  @Option(
-    help: ArgumentHelp(
-      "Output encoding (default: png, or the extension of an -o file).", valueName: "format"))
-  var format: ImageFormat?
-
-  @Option(
-    name: .shortAndLong,
-    help: ArgumentHelp(
-      "Output file when one image file and one kernel are given (.png, .jpg or .jpeg; - for "
-        + "standard output), else output folder (default: output/).", valueName: "path"))
-  var output: String?
-
-  @Flag(help: "Also read the images in subfolders of folder inputs (outputs mirror them).")
-  var recursive = false
-
-  @Flag(help: "Allow an output to replace one of the input images.")
-  var overwriteInput = false
-
-  @Flag(help: "Print the time spent decoding, filtering and encoding to stderr.")
-  var timings = false
-
-  @Argument(help: "PNG or JPEG files, folders of them, or mnist:PATH#INDEX.")
-  var inputs: [String] = []
+  @OptionGroup var batch: ImageBatchOptions
 
   func validate() throws {
-    if inputs.isEmpty { throw ValidationError("give at least one input image") }
     for (name, value) in [("--stride", stride), ("--stride-x", strideX), ("--stride-y", strideY)] {
       if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
     }
     if dilation < 1 { throw ValidationError("--dilation must be at least 1") }
     if let size, size < 1 { throw ValidationError("--size must be at least 1") }
     if !(sigma > 0) { throw ValidationError("--sigma must be greater than 0") }
-    if let quality, !(1...100).contains(quality) {
-      throw ValidationError("--quality must be between 1 and 100")
-    }
-    try checkEncoding()
-  }
-
-  /// `--format`, the extension of an `-o` file and `--quality` must agree.
-  private func checkEncoding() throws {
-    var named: ImageFormat?
-    if let output, output != "-", !output.hasSuffix("/"), !Path.isDirectory(output) {
-      named = ImageFormat(pathExtensionOf: output)
-    }
-    if let format, let named, format != named {
-      throw ValidationError(
-        "--format \(format.rawValue) contradicts -o \(output ?? ""), which names a \(named.name) file"
-      )
-    }
-    let encoding = named ?? format ?? .png
-    if quality != nil && encoding != .jpeg {
-      throw ValidationError(
-        "--quality applies to JPEG outputs, and these are \(encoding.name); "
-          + "give --format jpeg or a .jpg name, or drop --quality")
-    }
   }
 
   func run() throws {
     threads.apply()
     let operations = try (kernel.isEmpty ? ["edges"] : kernel).map(resolveKernel)
-    var listing = InputImage.FolderListing()
-    listing.recursive = recursive
-    listing.recursiveOption = "--recursive"
-    listing.outputNames = OutputNames(kernelFileStems: operations.compactMap(\.fileStem))
-    let sources = try InputImage.expand(inputs, listing: listing)
-    let single = inputs.count == 1 && !Path.isDirectory(inputs[0]) && operations.count == 1
-    let plan = try OutputPlan(
-      output: output, format: format, sources: sources, operationNames: operations.map(\.name),
-      single: single)
-    let readFiles =
-      sources.map { NamedPath(role: "the input", path: $0.file) }
-      + operations.compactMap { $0.file.map { NamedPath(role: "the kernel file", path: $0) } }
-    try NamedPath.refuseCollisions(
-      outputs: plan.files.map { NamedPath(role: "the output", path: $0) },
-      inputs: overwriteInput ? [] : readFiles,
-      inputOverride: "--overwrite-input")
-    try plan.prepare()
-
-    let work = FilterWork(
-      operations: operations, options: filterOptions(), decodeOptions: decoding.decodeOptions,
-      encodeOptions: EncodeOptions(quality: quality ?? 90), gray: gray, timings: timings,
-      plan: plan, budget: memory.budget)
-    let report = OrderedReport(count: sources.count)
-    let progress = ProgressBar(label: "filtering", total: sources.count, minimumSteps: 4)
-    DispatchQueue.concurrentPerform(iterations: sources.count) { i in
-      report.finish(i, work.process(sources[i], index: i))
-      progress.advance()
+    let options = filterOptions()
+    let steps = operations.map { named in
+      ImageStep(
+        name: named.name, file: named.file,
+        geometry: { image throws(FilterError) in
+          try FilterGeometry(operation: named.operation, image: image, options: options)
+        },
+        scratchBytes: { geometry, image in
+          geometry.scratchBytes(
+            colourChannels: image.layout.hasAlpha ? image.channels - 1 : image.channels)
+        },
+        apply: { image in try ImageFilters.apply(named.operation, to: image, options: options) })
     }
-    progress.finish()
-    if report.failures > 0 {
-      throw CommandFailure.summary(failed: report.failures, of: sources.count, noun: "input")
-    }
+    let run = ImageBatch(
+      options: batch, decodeOptions: decoding.decodeOptions, budget: memory.budget, gray: gray,
+      stage: "filter", progressLabel: "filtering")
+    try run.run(steps)
   }
 
   private func filterOptions() -> FilterOptions {

@@ -4,12 +4,14 @@ import ImageFilters
 /// how it recognizes those names among its inputs again.
 struct OutputNames: Sendable {
   /// What can follow an input's stem in an output name: the built-in
-  /// kernels, `kernel` (inline matrices) and this run's kernel-file stems.
+  /// kernels, `kernel` (inline matrices), `pool` (`convviz pool`'s outputs)
+  /// and this run's kernel-file stems.
   let kernelNames: [String]
 
   init(kernelFileStems: [String] = []) {
     kernelNames =
-      (BuiltinKernel.allCases.map(\.rawValue) + [Self.inlinePrefix] + kernelFileStems)
+      (BuiltinKernel.allCases.map(\.rawValue) + [Self.inlinePrefix, Self.poolPrefix]
+      + kernelFileStems)
       .sorted()
   }
 
@@ -26,6 +28,7 @@ struct OutputNames: Sendable {
   }
 
   static let inlinePrefix = "kernel"
+  static let poolPrefix = "pool"
 
   /// An inline matrix as a file-name part that reads back as the matrix:
   /// `1,0,-1;2,0,-2;1,0,-1` → `kernel-1,0,-1_2,0,-2_1,0,-1`. A long one keeps

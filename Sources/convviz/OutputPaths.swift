@@ -6,9 +6,9 @@ import Foundation
 enum OutputRule {
   static let text = """
     -o names the file when a command writes one file, and the folder when it writes several \
-    (filter: a file for one image file and one kernel); missing folders are created. An existing folder, or a name ending in /, is always a \
+    (filter, pool: a file for one image file and one kernel); missing folders are created. An existing folder, or a name ending in /, is always a \
     folder (a single file goes into it under its default name). Where one image or page is \
-    written (filter, report), -o - writes it to standard output. An output that would \
+    written (filter, pool, report), -o - writes it to standard output. An output that would \
     replace an input, or another output of the same run, is refused before any work starts.
     """
 }

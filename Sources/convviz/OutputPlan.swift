@@ -96,6 +96,19 @@ struct OutputPlan: Sendable {
     }
   }
 
+  private init(target: Target, format: ImageFormat, destinations: [[String]]) {
+    self.target = target
+    self.format = format
+    self.destinations = destinations
+  }
+
+  /// The plan of the sources at `positions` only (`--shard`), in that order:
+  /// their names are those of the whole plan, so every shard names its
+  /// outputs as one run over the whole list would.
+  func selecting(_ positions: [Int]) -> OutputPlan {
+    OutputPlan(target: target, format: format, destinations: positions.map { destinations[$0] })
+  }
+
   /// Every destination file, for the collision check.
   var files: [String] { destinations.joined().filter { $0 != "-" } }
 

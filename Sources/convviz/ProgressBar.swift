@@ -29,6 +29,9 @@ final class ProgressBar: Sendable {
     enabled = total >= minimumSteps && Terminal.standardErrorIsTerminal
   }
 
+  /// Whether the bar is shown (stderr is a terminal and the work is long enough).
+  var isDrawn: Bool { enabled }
+
   /// `done` steps finished; `detail` follows the times (running metrics).
   func update(done: Int, detail: String = "") {
     guard enabled else { return }

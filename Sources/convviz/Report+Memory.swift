@@ -30,7 +30,7 @@ extension Report {
   /// and the scores.
   func checkEvaluationMemory(_ dataset: Dataset, spec: ModelSpec, folder: String) throws {
     try memory.check(
-      spec.inferenceMemory(batchSize: 100) + .floats(dataset.images.count)
+      spec.inferenceMemory(batchSize: 100) + CommandMemory.samples(dataset)
         + .floats(dataset.count, spec.outputShape.count) * 2,
       for: "\(folder): evaluating \(plural(dataset.count, "sample"))")
   }

@@ -53,7 +53,7 @@ extension Train {
           do {
             let files = try writeTrainingSnapshot(
               model: ModelFile.read(from: output),
-              probe: splits.train.images.samples(0..<1),
+              probe: splits.train.batch([0]).images,
               epoch: record.epoch, folder: snapshotFolder)
             Terminal.say("wrote \(files.filters) and \(files.featureMaps)")
           } catch { snapshotError = error }

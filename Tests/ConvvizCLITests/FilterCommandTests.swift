@@ -18,7 +18,7 @@ final class FilterParsingTests: XCTestCase {
     XCTAssertEqual(filter.padding, .valid)
     XCTAssertEqual(filter.border, .zero)
     XCTAssertEqual(filter.range, .clamp)
-    XCTAssertNil(filter.quality, "given only for JPEG outputs; 90 then")
+    XCTAssertNil(filter.batch.quality, "given only for JPEG outputs; 90 then")
     XCTAssertEqual(filter.kernel, [])
   }
 

@@ -13,6 +13,8 @@ final class ConversionTests: XCTestCase {
     let rgba = Image(width: 1, height: 1, layout: .rgba, samples: [255, 255, 255, 7])
     XCTAssertEqual(rgba.converted(to: .grayAlpha).samples8, [255, 7])
     XCTAssertEqual(rgba.converted(to: .gray).samples8, [255])
+    XCTAssertEqual(rgba.converted(to: .rgb).samples8, [255, 255, 255])
+    XCTAssertEqual(rgb.converted(to: .grayAlpha).samples8, [76, 255, 150, 255, 29, 255, 124, 255])
   }
 
   func testGrayToColorAndAlpha() {

@@ -1,0 +1,66 @@
+import ImageCodecs
+import _FilterKernels
+
+/// Pools `image`: every channel (alpha included) on its own, the window
+/// sliding by `options.stride`.
+///
+/// - Output: `PoolOptions.geometry`'s size, the input's layout and bit depth.
+/// - Values: max is exact; average and L2 are computed exactly (in Double)
+///   and rounded to the nearest integer, ties to even, so they always lie in
+///   0...255 (or 0...65535) and need no clamping.
+/// - Runs the C loops (`_FilterKernels`, `cvz_pool_image`) in bands of
+///   output rows on the `_Runtime` pool's threads; allocates only the output.
+/// - Matches `poolReference` sample for sample.
+public func pool(
+  _ image: Image, mode: PoolMode, options: PoolOptions
+) throws(FilterError) -> Image {
+  let g = try options.geometry(for: image)
+  let (count, overflow) = g.outputWidth.multipliedReportingOverflow(
+    by: g.outputHeight * image.channels)
+  guard !overflow, count < Int(Int32.max) * 4 else {
+    throw .outputTooLarge(width: g.outputWidth, height: g.outputHeight)
+  }
+  switch image.bitDepth {
+  case .eight:
+    let samples = runPool(image.samples8, image: image, geometry: g, mode: mode, count: count)
+    return Image(
+      width: g.outputWidth, height: g.outputHeight, layout: image.layout, samples: samples)
+  case .sixteen:
+    let samples = runPool(image.samples16, image: image, geometry: g, mode: mode, count: count)
+    return Image(
+      width: g.outputWidth, height: g.outputHeight, layout: image.layout, samples16: samples)
+  }
+}
+
+private func runPool<Sample: FixedWidthInteger & UnsignedInteger>(
+  _ input: [Sample], image: Image, geometry g: FilterGeometry, mode: PoolMode, count: Int
+) -> [Sample] {
+  // Every output sample is written, so the buffer needs no zero fill.
+  [Sample](unsafeUninitializedCapacity: count) { buffer, initialized in
+    cvz_advise_huge_pages(buffer.baseAddress, count * MemoryLayout<Sample>.size)
+    input.withUnsafeBufferPointer { source in
+      var p = cvz_pool()
+      p.input = UnsafeRawPointer(source.baseAddress!)
+      p.output = UnsafeMutableRawPointer(buffer.baseAddress!)
+      p.sample_bytes = Int32(MemoryLayout<Sample>.size)
+      p.width = Int32(image.width)
+      p.height = Int32(image.height)
+      p.channels = Int32(image.channels)
+      p.out_width = Int32(g.outputWidth)
+      p.out_height = Int32(g.outputHeight)
+      p.pool_width = Int32(g.kernelCols)
+      p.pool_height = Int32(g.kernelRows)
+      p.stride_x = Int32(g.stride.x)
+      p.stride_y = Int32(g.stride.y)
+      p.pad_top = Int32(g.padTop)
+      p.pad_left = Int32(g.padLeft)
+      switch mode {
+      case .max: p.mode = Int32(CVZ_POOL_MAX)
+      case .average: p.mode = Int32(CVZ_POOL_AVERAGE)
+      case .l2: p.mode = Int32(CVZ_POOL_L2)
+      }
+      _ = cvz_pool_image(&p)
+    }
+    initialized = count
+  }
+}
