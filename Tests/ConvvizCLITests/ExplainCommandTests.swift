@@ -124,6 +124,25 @@ final class ExplainCommandTests: XCTestCase {
     XCTAssertTrue(bad.stderr.contains("spatial layers: "), bad.stderr)
   }
 
+  /// An image that cannot be read is one line; the others are explained.
+  func testAnUnreadableImageDoesNotStopTheOthers() throws {
+    let fixture = try VisualizationFixture.trained()
+    let out = try TrainingScratchFolder()
+    let broken = try out.write([0x89, 0x50, 0x4E, 0x47], to: "broken.png")
+    let result = try TrainingCLI.run([
+      "explain", fixture.model, broken, fixture.photo, "--method", "saliency", "-o",
+      out.path + "/maps",
+    ])
+    XCTAssertEqual(result.status, 1, result.stderr)
+    let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("convviz: error:") }
+    XCTAssertEqual(errors.count, 2, result.stderr)
+    XCTAssertTrue(errors[0].contains("broken.png"), result.stderr)
+    XCTAssertTrue(errors[1].contains("1 of 2 images failed"), result.stderr)
+    let written = try FileManager.default.contentsOfDirectory(atPath: out.path + "/maps")
+    XCTAssertEqual(written.count, 2, "\(written)")
+    XCTAssertTrue(written.allSatisfy { $0.hasPrefix("photo-saliency-class") }, "\(written)")
+  }
+
   func testBadInputIsOneLineAndWritesNothing() throws {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()
