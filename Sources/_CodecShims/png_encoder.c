@@ -89,11 +89,13 @@ typedef struct png_job {
   int sixteen_bit;
   unsigned filters; /* bit i: filter type i is a candidate */
   int level, strategy;
-  uint8_t *filtered; /* height * (row_bytes + 1) */
   uint32_t rows_per_band;
   int bands;
-  /* Per band: IDAT chunk (length, type, data, CRC), its size, Adler-32. */
-  uint8_t **chunks;
+  /* The output: band i writes its IDAT chunk (length, type, data, CRC) at
+     offsets[i], in room for deflateBound's worst case, and its size into
+     chunk_sizes[i]; the chunks are moved together afterwards. */
+  uint8_t *png;
+  size_t *offsets;
   size_t *chunk_sizes;
   uLong *adlers;
 } png_job;
@@ -110,19 +112,17 @@ static const uint8_t *stored_row(const png_job *job, uint32_t y, uint8_t *scratc
   return scratch;
 }
 
-static int filter_band(void *context, int band) {
-  png_job *job = context;
+/* Filters rows [first, end) into `out` (each row its filter type byte, then
+   the filtered bytes). A row's filter depends on that row and the one above
+   only, so any band can filter any rows and get the same bytes. */
+static int filter_rows(const png_job *job, uint32_t first, uint32_t end, uint8_t *out) {
   const size_t length = job->row_bytes;
-  uint8_t *scratch = malloc(4 * length + 2);
+  uint8_t *scratch = malloc(3 * length + 2);
   if (scratch == NULL) return -1;
   uint8_t *current = scratch, *previous = scratch + length, *candidate = scratch + 2 * length;
-  const uint32_t first = (uint32_t)band * job->rows_per_band;
-  uint32_t end = first + job->rows_per_band;
-  if (end > job->height) end = job->height;
   const uint8_t *above = first == 0 ? NULL : stored_row(job, first - 1, previous);
-  for (uint32_t y = first; y < end; y++) {
+  for (uint32_t y = first; y < end; y++, out += length + 1) {
     const uint8_t *row = stored_row(job, y, current);
-    uint8_t *out = job->filtered + (size_t)y * (length + 1);
     int best = -1;
     unsigned long best_cost = 0;
     if ((job->filters & (job->filters - 1)) == 0) {
@@ -166,25 +166,36 @@ static void put_u32(uint8_t *out, uint32_t value) {
 static int deflate_band(void *context, int band) {
   png_job *job = context;
   const size_t stride = job->row_bytes + 1;
-  const size_t begin = (size_t)band * job->rows_per_band * stride;
-  size_t end = begin + (size_t)job->rows_per_band * stride;
-  const size_t total = (size_t)job->height * stride;
-  if (end > total) end = total;
+  const uint32_t first = (uint32_t)band * job->rows_per_band;
+  const uint32_t end =
+    job->height - first < job->rows_per_band ? job->height : first + job->rows_per_band;
+  /* The rows before the band that its 32 KiB dictionary needs, filtered
+     again here so that bands share nothing. */
+  uint32_t before = (uint32_t)((WINDOW + stride - 1) / stride);
+  if (before > first) before = first;
+  uint8_t *filtered = malloc((size_t)(end - first + before) * stride);
+  if (filtered == NULL) return -1;
+  if (filter_rows(job, first - before, end, filtered) != 0) {
+    free(filtered);
+    return -1;
+  }
+  const uint8_t *input = filtered + (size_t)before * stride;
+  const size_t input_size = (size_t)(end - first) * stride;
   const int last = band == job->bands - 1;
   z_stream stream;
   memset(&stream, 0, sizeof stream);
-  if (deflateInit2(&stream, job->level, Z_DEFLATED, -15, 8, job->strategy) != Z_OK) return -1;
-  if (begin > 0) {
-    const size_t window = begin < WINDOW ? begin : WINDOW;
-    deflateSetDictionary(&stream, job->filtered + begin - window, (uInt)window);
-  }
-  const size_t header = band == 0 ? 2 : 0;
-  const size_t capacity = deflateBound(&stream, (uLong)(end - begin)) + 16 + header;
-  uint8_t *chunk = malloc(capacity + 12);
-  if (chunk == NULL) {
-    deflateEnd(&stream);
+  if (deflateInit2(&stream, job->level, Z_DEFLATED, -15, 8, job->strategy) != Z_OK) {
+    free(filtered);
     return -1;
   }
+  if (before > 0) {
+    const size_t available = (size_t)before * stride;
+    const size_t window = available < WINDOW ? available : WINDOW;
+    deflateSetDictionary(&stream, input - window, (uInt)window);
+  }
+  const size_t header = band == 0 ? 2 : 0;
+  uint8_t *chunk = job->png + job->offsets[band];
+  const size_t capacity = job->offsets[band + 1] - job->offsets[band] - 12;
   memcpy(chunk + 4, "IDAT", 4);
   if (header) {
     /* CMF: deflate, 32 KiB window. FLG: the level class, then the check. */
@@ -193,23 +204,20 @@ static int deflate_band(void *context, int band) {
     chunk[9] = (uint8_t)(level_class << 6);
     chunk[9] = (uint8_t)(chunk[9] + (31 - (0x78 * 256 + chunk[9]) % 31));
   }
-  stream.next_in = job->filtered + begin;
-  stream.avail_in = (uInt)(end - begin);
+  stream.next_in = (Bytef *)input;
+  stream.avail_in = (uInt)input_size;
   stream.next_out = chunk + 8 + header;
   stream.avail_out = (uInt)(capacity - header);
   const int status = deflate(&stream, last ? Z_FINISH : Z_SYNC_FLUSH);
   const int complete = last ? status == Z_STREAM_END : (status == Z_OK && stream.avail_in == 0);
   const size_t data_size = header + (capacity - header - stream.avail_out);
   deflateEnd(&stream);
-  if (!complete) {
-    free(chunk);
-    return -1;
-  }
+  job->adlers[band] = adler32(1, input, (uInt)input_size);
+  free(filtered);
+  if (!complete) return -1;
   put_u32(chunk, (uint32_t)data_size);
   put_u32(chunk + 8 + data_size, (uint32_t)crc32(0, chunk + 4, (uInt)(data_size + 4)));
-  job->chunks[band] = chunk;
   job->chunk_sizes[band] = data_size + 12;
-  job->adlers[band] = adler32(1, job->filtered + begin, (uInt)(end - begin));
   return 0;
 }
 
@@ -257,30 +265,35 @@ int cvz_png_encode_bands(const void *pixels, uint32_t width, uint32_t height, in
     job.rows_per_band = (uint32_t)(BAND_BYTES / stride);
   }
   job.bands = (int)((height + job.rows_per_band - 1) / job.rows_per_band);
-  job.filtered = malloc((size_t)height * stride);
-  job.chunks = calloc((size_t)job.bands, sizeof *job.chunks);
+  job.offsets = calloc((size_t)job.bands + 1, sizeof *job.offsets);
   job.chunk_sizes = calloc((size_t)job.bands, sizeof *job.chunk_sizes);
   job.adlers = calloc((size_t)job.bands, sizeof *job.adlers);
   int status = -1;
-  uint8_t *png = NULL;
-  if (job.filtered == NULL || job.chunks == NULL || job.chunk_sizes == NULL ||
-      job.adlers == NULL) {
+  if (job.offsets == NULL || job.chunk_sizes == NULL || job.adlers == NULL) {
     cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
     goto done;
   }
-  if (cvz_parallel_for(job.bands, filter_band, &job) != 0 ||
-      cvz_parallel_for(job.bands, deflate_band, &job) != 0) {
+  /* Signature and IHDR, then every band's room (the zlib header in band 0,
+     a flush marker's worth of slack), then the Adler-32 IDAT and IEND.
+     Pages the bands do not fill are never touched. */
+  const size_t prefix = 8 + 25;
+  job.offsets[0] = prefix;
+  for (int band = 0; band < job.bands; band++) {
+    const uint32_t first = (uint32_t)band * job.rows_per_band;
+    const uint32_t rows = height - first < job.rows_per_band ? height - first : job.rows_per_band;
+    job.offsets[band + 1] =
+      job.offsets[band] + 12 + 2 + 16 + deflateBound(NULL, (uLong)((size_t)rows * stride));
+  }
+  job.png = malloc(job.offsets[job.bands] + 16 + 12);
+  if (job.png == NULL) {
+    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
+    goto done;
+  }
+  if (cvz_parallel_for(job.bands, deflate_band, &job) != 0) {
     cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory while compressing");
     goto done;
   }
-  size_t size = 8 + 25 + 16 + 12;
-  for (int band = 0; band < job.bands; band++) size += job.chunk_sizes[band];
-  png = malloc(size);
-  if (png == NULL) {
-    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
-    goto done;
-  }
-  uint8_t *cursor = png;
+  uint8_t *cursor = job.png;
   memcpy(cursor, "\x89PNG\r\n\x1a\n", 8);
   cursor += 8;
   uint8_t ihdr[13];
@@ -292,31 +305,29 @@ int cvz_png_encode_bands(const void *pixels, uint32_t width, uint32_t height, in
   append_chunk(&cursor, "IHDR", ihdr, 13);
   uLong adler = job.adlers[0];
   for (int band = 0; band < job.bands; band++) {
-    memcpy(cursor, job.chunks[band], job.chunk_sizes[band]);
+    memmove(cursor, job.png + job.offsets[band], job.chunk_sizes[band]);
     cursor += job.chunk_sizes[band];
     if (band > 0) {
-      const size_t begin = (size_t)band * job.rows_per_band * stride;
-      size_t end = begin + (size_t)job.rows_per_band * stride;
-      if (end > (size_t)height * stride) end = (size_t)height * stride;
-      adler = adler32_combine(adler, job.adlers[band], (z_off_t)(end - begin));
+      const uint32_t first = (uint32_t)band * job.rows_per_band;
+      const uint32_t rows =
+        height - first < job.rows_per_band ? height - first : job.rows_per_band;
+      adler = adler32_combine(adler, job.adlers[band], (z_off_t)((size_t)rows * stride));
     }
   }
   uint8_t trailer[4];
   put_u32(trailer, (uint32_t)adler);
   append_chunk(&cursor, "IDAT", trailer, 4);
   append_chunk(&cursor, "IEND", NULL, 0);
-  out->data = png;
-  out->size = (size_t)(cursor - png);
-  png = NULL;
+  const size_t size = (size_t)(cursor - job.png);
+  uint8_t *shrunk = realloc(job.png, size);
+  out->data = shrunk != NULL ? shrunk : job.png;
+  out->size = size;
+  job.png = NULL;
   status = 0;
 done:
-  if (job.chunks != NULL) {
-    for (int band = 0; band < job.bands; band++) free(job.chunks[band]);
-  }
-  free(job.chunks);
+  free(job.png);
+  free(job.offsets);
   free(job.chunk_sizes);
   free(job.adlers);
-  free(job.filtered);
-  free(png);
   return status;
 }
