@@ -16,7 +16,11 @@ let package = Package(
     .library(name: "Visualization", targets: ["Visualization"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // ONNX files: the generated messages in Sources/ModelFormats/ONNX need
+    // only the runtime library; the protoc plugin is not part of the build
+    // (scripts/generate-onnx-proto.sh).
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
     // MARK: Public modules
@@ -33,7 +37,12 @@ let package = Package(
     .target(
       name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs", "Tensors", "Files"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
-    .target(name: "ModelFormats", dependencies: ["Engine", "Tensors", "Files"]),
+    .target(
+      name: "ModelFormats",
+      dependencies: [
+        "Engine", "Tensors", "Files", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      exclude: ["ONNX/onnx.proto"]),
     .target(
       name: "Training",
       dependencies: ["Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels"]),

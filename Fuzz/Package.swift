@@ -13,6 +13,7 @@ let targets = [
   ("fuzz-image-folder", ["Datasets"]),
   ("fuzz-kernel-spec", ["ImageFilters"]),
   ("fuzz-model-spec", ["ModelFormats"]),
+  ("fuzz-onnx", ["ModelFormats"]),
 ]
 
 let package = Package(

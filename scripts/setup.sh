@@ -7,4 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   pkg-config libpng-dev libjpeg-dev zlib1g-dev libopenblas-dev >/dev/null
+# ONNX's own node tests (model.onnx + tensor .pb files) that the ONNX reader
+# is tested on; the tests skip with a message when they are missing.
+$SUDO apt-get install -y -qq --no-install-recommends libonnx-testdata >/dev/null
 command -v swift >/dev/null || { echo "setup: swift is not on PATH; install Swift 6 first" >&2; exit 1; }

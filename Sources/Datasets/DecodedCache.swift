@@ -27,9 +27,6 @@ import Tensors
 struct DecodedCache {
   static let magic: [UInt8] = Array("CVZDATA\0".utf8)
   static let version: UInt32 = 1
-  /// The largest cache file read: 64 GiB.
-  static let maximumBytes = 64 << 30
-
   let path: String
   let key: [UInt8]
 
@@ -74,37 +71,41 @@ struct DecodedCache {
   // MARK: Reading
 
   func read() -> Lookup {
-    guard Path.kind(of: path) != nil else { return .absent }
-    let bytes: [UInt8]
+    guard let status = Path.status(of: path) else { return .absent }
+    var r: StreamReader
     do {
-      bytes = try FileContents.read(path, maximumBytes: Self.maximumBytes)
-    } catch {
+      r = StreamReader(stream: try ByteStream(path: path), remaining: Int(status.size))
+    } catch .file(let error) {
       return .unusable(error.problem)
+    } catch {
+      return .unusable(error.description)
     }
-    var reader = Reader(bytes: bytes)
-    guard let magic = reader.bytes(8), magic == Self.magic else {
+    guard !r.stream.isGzip, let magic = r.bytes(8), magic == Self.magic else {
       return .unusable("it is not a convviz cache file")
     }
-    guard let version = reader.u32(), version == Self.version else {
+    guard let version = r.u32(), version == Self.version else {
       return .unusable("it is from another version of convviz")
     }
-    guard let keyLength = reader.count(), let storedKey = reader.bytes(keyLength) else {
+    guard let keyLength = r.count() else { return .unusable("it is truncated") }
+    guard keyLength == key.count else { return .unusable("the images or settings changed") }
+    guard let storedKey = r.bytes(keyLength) else { return .unusable("it is truncated") }
+    guard storedKey == key else { return .unusable("the images or settings changed") }
+    guard let payloadLength = r.count(), let crc = r.u32(), payloadLength == r.remaining else {
       return .unusable("it is truncated")
     }
-    guard storedKey == key else { return .unusable("the images or settings changed") }
-    guard let payloadLength = reader.count(), let crc = reader.u32(),
-      let payload = reader.bytes(payloadLength), reader.atEnd
-    else { return .unusable("it is truncated") }
-    guard Self.crc32(payload) == crc else { return .unusable("its checksum does not match") }
-    guard let splits = Self.decodePayload(payload) else {
-      return .unusable("its contents are malformed")
-    }
+    // The payload is read straight into the data sets' arrays, its CRC
+    // computed on the way; nothing is kept when the CRC disagrees.
+    r.hashing = true
+    let splits = Self.decodePayload(&r)
+    r.drain()
+    guard !r.failed else { return .unusable("it could not be read to its end") }
+    guard r.crc == crc else { return .unusable("its checksum does not match") }
+    guard let splits else { return .unusable("its contents are malformed") }
     return .found(splits)
   }
 
-  private static func decodePayload(_ payload: [UInt8]) -> DatasetSplits? {
-    var r = Reader(bytes: payload)
-    guard let classCount = r.count(), classCount <= payload.count else { return nil }
+  private static func decodePayload(_ r: inout StreamReader) -> DatasetSplits? {
+    guard let classCount = r.count(), classCount <= r.remaining else { return nil }
     var classNames: [String] = []
     for _ in 0..<classCount {
       guard let name = r.string() else { return nil }
@@ -117,7 +118,7 @@ struct DecodedCache {
         n >= 1, c == 1 || c == 3, h >= 1, w >= 1,
         case let (sample, overflow) = (c * h).multipliedReportingOverflow(by: w), !overflow,
         case let (total, overflowAgain) = sample.multipliedReportingOverflow(by: n),
-        !overflowAgain, total <= payload.count * 4,
+        !overflowAgain, total <= r.remaining,
         let encoding = r.bytes(1)?.first
       else { return nil }
       var labels: [Int] = []
@@ -147,7 +148,7 @@ struct DecodedCache {
       default: return nil
       }
     }
-    guard let warningCount = r.count(), warningCount <= payload.count else { return nil }
+    guard let warningCount = r.count(), warningCount <= r.remaining else { return nil }
     var warnings: [CodecWarning] = []
     for _ in 0..<warningCount {
       guard let path = r.string(), let formatName = r.string(),
@@ -156,13 +157,13 @@ struct DecodedCache {
       else { return nil }
       warnings.append(CodecWarning(path: path, format: format, message: message, count: count))
     }
-    guard let skippedCount = r.count(), skippedCount <= payload.count else { return nil }
+    guard let skippedCount = r.count(), skippedCount <= r.remaining else { return nil }
     var skipped: [SkippedImage] = []
     for _ in 0..<skippedCount {
       guard let path = r.string(), let reason = r.string() else { return nil }
       skipped.append(SkippedImage(path: path, reason: reason))
     }
-    guard r.atEnd else { return nil }
+    guard r.remaining == 0 else { return nil }
     var splits = DatasetSplits(
       train: parts[0], test: parts.count > 1 ? parts[1] : nil, format: .imageFolder,
       warnings: warnings)
@@ -174,11 +175,22 @@ struct DecodedCache {
 
   /// Writes `splits` atomically (creating the cache folder).
   func write(_ splits: DatasetSplits) throws(FileError) {
-    var payload: [UInt8] = []
+    // The header first with the payload's length and CRC left at zero,
+    // filled in once the payload follows it: one buffer, no copy of it.
+    var payload = Self.magic
+    Self.append(u32: Self.version, to: &payload)
+    Self.append(count: key.count, to: &payload)
+    payload += key
+    let lengthOffset = payload.count
+    Self.append(count: 0, to: &payload)
+    Self.append(u32: 0, to: &payload)
+    let payloadStart = payload.count
+    let parts = [splits.train] + (splits.test.map { [$0] } ?? [])
+    payload.reserveCapacity(
+      payloadStart + parts.reduce(0) { $0 + 4 * $1.count + 4 * $1.shape.count } + 4096)
     let classNames = splits.train.classNames
     Self.append(count: classNames.count, to: &payload)
     for name in classNames { Self.append(string: name, to: &payload) }
-    let parts = [splits.train] + (splits.test.map { [$0] } ?? [])
     Self.append(count: parts.count, to: &payload)
     for part in parts {
       for d in part.shape.dims { Self.append(count: d, to: &payload) }
@@ -188,9 +200,7 @@ struct DecodedCache {
       if let bytes {
         payload += bytes
       } else {
-        let images = part.images
-        payload.reserveCapacity(payload.count + 4 * images.count)
-        for value in images.storage { Self.append(u32: value.bitPattern, to: &payload) }
+        for value in part.images.storage { Self.append(u32: value.bitPattern, to: &payload) }
       }
     }
     Self.append(count: splits.warnings.count, to: &payload)
@@ -205,29 +215,31 @@ struct DecodedCache {
       Self.append(string: skip.path, to: &payload)
       Self.append(string: skip.reason, to: &payload)
     }
-    var file = Self.magic
-    Self.append(u32: Self.version, to: &file)
-    Self.append(count: key.count, to: &file)
-    file += key
-    Self.append(count: payload.count, to: &file)
-    Self.append(u32: Self.crc32(payload), to: &file)
-    file += payload
+    let length = UInt64(payload.count - payloadStart)
+    let crc = payload.withUnsafeBufferPointer {
+      Self.crc32(UnsafeBufferPointer(rebasing: $0[payloadStart...]), continuing: 0)
+    }
+    for k in 0..<8 { payload[lengthOffset + k] = UInt8(truncatingIfNeeded: length >> (8 * k)) }
+    for k in 0..<4 { payload[lengthOffset + 8 + k] = UInt8(truncatingIfNeeded: crc >> (8 * k)) }
     try Folder.create(Path.folder(of: path))
-    try AtomicFile.write(file, to: path)
+    try AtomicFile.write(payload, to: path)
   }
 
-  static func crc32(_ bytes: [UInt8]) -> UInt32 {
-    var crc: uLong = 0
+  /// zlib's CRC-32 of `bytes` after `start`, the CRC of what came before.
+  static func crc32(_ bytes: [UInt8], continuing start: uLong) -> uLong {
+    bytes.withUnsafeBufferPointer { crc32($0, continuing: start) }
+  }
+
+  static func crc32(_ bytes: UnsafeBufferPointer<UInt8>, continuing start: uLong) -> uLong {
+    var crc = start
     var offset = 0
     // zlib takes a 32-bit length: feed it in pieces.
     while offset < bytes.count {
       let piece = min(bytes.count - offset, 1 << 30)
-      crc = bytes.withUnsafeBufferPointer {
-        CZlib.crc32(crc, $0.baseAddress! + offset, uInt(piece))
-      }
+      crc = CZlib.crc32(crc, bytes.baseAddress! + offset, uInt(piece))
       offset += piece
     }
-    return UInt32(crc)
+    return crc
   }
 
   private static func append(u32 value: UInt32, to bytes: inout [UInt8]) {
@@ -245,17 +257,36 @@ struct DecodedCache {
     bytes += utf8
   }
 
-  /// Little-endian fields from a byte array; nil past the end.
-  private struct Reader {
-    let bytes: [UInt8]
-    var offset = 0
+  /// Little-endian fields from the cache file, `remaining` bytes of it
+  /// left; nil past the end or on a read error (then `failed`). With
+  /// `hashing`, the CRC-32 of what is read accumulates in `crc`.
+  private struct StreamReader: ~Copyable {
+    var stream: ByteStream
+    var remaining: Int
+    var hashing = false
+    var crc: uLong = 0
+    var failed = false
 
-    var atEnd: Bool { offset == bytes.count }
+    init(stream: consuming ByteStream, remaining: Int) {
+      self.stream = stream
+      self.remaining = remaining
+    }
 
     mutating func bytes(_ n: Int) -> [UInt8]? {
-      guard n >= 0, n <= bytes.count - offset else { return nil }
-      defer { offset += n }
-      return Array(bytes[offset..<(offset + n)])
+      guard n >= 0, n <= remaining else { return nil }
+      guard let b = try? stream.read(upTo: n), b.count == n else {
+        failed = true
+        remaining = 0
+        return nil
+      }
+      remaining -= n
+      if hashing { crc = DecodedCache.crc32(b, continuing: crc) }
+      return b
+    }
+
+    /// Reads (and hashes) what is left.
+    mutating func drain() {
+      while remaining > 0, !failed { _ = bytes(min(remaining, 1 << 20)) }
     }
 
     mutating func u32() -> UInt32? {
@@ -263,7 +294,7 @@ struct DecodedCache {
       return UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24
     }
 
-    /// A u64 that must fit an Int and the bytes left.
+    /// A u64 that must fit an Int.
     mutating func count() -> Int? {
       guard let b = bytes(8) else { return nil }
       var v: UInt64 = 0

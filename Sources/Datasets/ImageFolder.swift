@@ -227,6 +227,7 @@ public enum ImageFolder {
     // every value is exactly b / 255 (a quarter of the memory), as floats
     // from the first chunk that is not.
     var bytes: [UInt8]? = []
+    bytes?.reserveCapacity(count * sampleCount)
     var floats: [Float] = []
     let chunkFiles = max(1, min(count, reading.chunkBytes / (4 * sampleCount)))
     var chunk = [Float](repeating: 0, count: chunkFiles * sampleCount)
@@ -277,9 +278,10 @@ public enum ImageFolder {
         }
       }
       let decoded = chunk[0..<(chunkCount * sampleCount)]
-      if bytes != nil, let exact = PixelConversion.exactBytes(Array(decoded)) {
-        bytes! += exact
-      } else {
+      let exact =
+        bytes != nil
+        && decoded.withUnsafeBufferPointer { PixelConversion.appendExactBytes($0, to: &bytes!) }
+      if !exact {
         if let held = bytes {
           floats = held.map { PixelConversion.unitScale[Int($0)] }
           bytes = nil

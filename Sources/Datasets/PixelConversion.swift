@@ -14,14 +14,26 @@ public enum PixelConversion {
   /// `values` as the bytes b whose `unitScale[b]` they are, or nil when
   /// one of them is not exactly such a value (16-bit data, luma, resizing).
   static func exactBytes(_ values: [Float]) -> [UInt8]? {
-    var bytes = [UInt8](repeating: 0, count: values.count)
-    for (i, v) in values.enumerated() {
-      guard v >= 0, v <= 1 else { return nil }
-      let b = Int((v * 255).rounded())
-      guard unitScale[b] == v else { return nil }
-      bytes[i] = UInt8(b)
+    var bytes: [UInt8] = []
+    let exact = values.withUnsafeBufferPointer { appendExactBytes($0, to: &bytes) }
+    return exact ? bytes : nil
+  }
+
+  /// Appends the bytes of `values` to `bytes` when every value is exactly
+  /// some `unitScale[b]`; otherwise leaves `bytes` as it was and returns false.
+  static func appendExactBytes(
+    _ values: UnsafeBufferPointer<Float>, to bytes: inout [UInt8]
+  ) -> Bool {
+    let start = bytes.count
+    bytes.reserveCapacity(start + values.count)
+    for v in values {
+      guard v >= 0, v <= 1, unitScale[Int((v * 255).rounded())] == v else {
+        bytes.removeLast(bytes.count - start)
+        return false
+      }
+      bytes.append(UInt8((v * 255).rounded()))
     }
-    return bytes
+    return true
   }
 
   /// The channel count a model would use for `layout` when none is asked for:

@@ -23,6 +23,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
   case cannotWrite(FileError)
   /// A model that the reader would refuse; it was not written.
   case unwritable(path: String, reason: String)
+  /// An ONNX file that cannot be used, and why.
+  case onnx(path: String, ONNXProblem)
 
   public var description: String {
     switch self {
@@ -56,6 +58,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
       return error.description
     case .unwritable(let path, let reason):
       return "\(path): model not written, it could not be read back: \(reason)"
+    case .onnx(let path, let problem):
+      return "\(path): \(problem)"
     }
   }
 }

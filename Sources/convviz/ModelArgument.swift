@@ -59,6 +59,15 @@ enum ModelArgument {
     }
   }
 
+  /// The ONNX model `text` names, read and checked, or nil when `text` is
+  /// a preset or a file of another kind (detected from its first bytes).
+  static func readONNX(_ text: String) throws -> ONNXModel? {
+    guard Preset(rawValue: text) == nil, Path.isFile(text) else { return nil }
+    let bytes = try FileContents.read(text, maximumBytes: ONNXModel.maximumFileSize)
+    guard ONNXModel.looksLikeONNX(bytes) else { return nil }
+    return try ONNXModel.decode(bytes, path: text, externalDataFolder: Path.folder(of: text))
+  }
+
   /// Where `convviz train` writes by default, and where dump-weights and
   /// report look when no model is named.
   static let defaultModelPath = Train.defaultOutput

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Files
 import ModelFormats
 import Training
 
@@ -10,7 +11,8 @@ struct Summary: ParsableCommand {
     abstract: "Print a model's layers, output shapes and parameter counts.",
     discussion: """
       MODEL is a preset (\(Preset.allCases.map(\.rawValue).joined(separator: ", "))), \
-      a model spec file (see docs/model-spec.md) or a model file written by `convviz train`. \
+      a model spec file (see docs/model-spec.md), a model file written by `convviz train`, \
+      or an ONNX model (its graph, node by node, NCHW shapes). \
       The # column numbers the layers from 0, as --layer of dump-weights and featuremaps takes them.
       """)
 
@@ -22,6 +24,16 @@ struct Summary: ParsableCommand {
   func validate() throws { try ModelArgument.checkName(model) }
 
   func run() throws {
+    if let onnx = try ModelArgument.readONNX(model) {
+      let network = try onnx.makeNetwork(path: model)
+      Terminal.sayLines(GraphSummary(network).render(title: Path.baseName(of: model)))
+      Terminal.say(
+        "ONNX opset \(onnx.opset), IR version \(onnx.irVersion), producer "
+          + Terminal.escaped(
+            [onnx.producerName, onnx.producerVersion].filter { !$0.isEmpty }.joined(separator: " "))
+      )
+      return
+    }
     let resolved = try ModelArgument.resolve(model, memory: memory)
     let summary = ModelSummary(resolved.spec)
     Terminal.sayLines(Self.numbered(summary.render(title: resolved.title), rows: summary.rows))

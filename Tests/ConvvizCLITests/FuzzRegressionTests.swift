@@ -21,7 +21,7 @@ final class FuzzRegressionTests: XCTestCase {
   static let replays: [(target: String, replay: @Sendable (URL) throws -> Void)] = [
     ("png", replayImage), ("jpeg", replayImage), ("model-file", replayModelFile),
     ("idx", replayIDX), ("cifar", replayCIFAR), ("image-folder", replayImageFolder),
-    ("kernel-spec", replayKernelSpec), ("model-spec", replayModelSpec),
+    ("kernel-spec", replayKernelSpec), ("model-spec", replayModelSpec), ("onnx", replayONNX),
   ]
 
   /// The files of `folder`, sorted; nil when the folder does not exist.
@@ -121,6 +121,19 @@ final class FuzzRegressionTests: XCTestCase {
         throw WrongResult(description: "re-encoding changed the model file")
       }
     }
+  }
+
+  static func replayONNX(_ url: URL) throws {
+    let bytes = [UInt8](try Data(contentsOf: url))
+    try expecting(ModelFileError.self) {
+      let model = try ONNXModel.decode(bytes, path: url.path)
+      let once = model.encoded()
+      guard try ONNXModel.decode(once, path: url.path).encoded() == once else {
+        throw WrongResult(description: "an ONNX model convviz wrote does not read back the same")
+      }
+      try expecting(ONNXProblem.self) { _ = try model.makeGraph() }
+    }
+    try expecting(ONNXProblem.self) { _ = try ONNXTensor.decode(serialized: bytes) }
   }
 
   static func replayIDX(_ url: URL) throws {

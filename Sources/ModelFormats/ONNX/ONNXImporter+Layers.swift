@@ -1,0 +1,209 @@
+import Engine
+import Tensors
+
+/// The importer's ops with weights or windows: Conv, Gemm, MatMul (+ Add),
+/// MaxPool and AveragePool (and L2 pooling), and the attributes they share.
+extension ONNXImporter {
+  /// ONNX `pads` (top, left, bottom, right) or `auto_pad` as a `Padding`.
+  func padding(
+    _ node: ONNXNode, input: Shape, kernel: (Int, Int), strides: (Int, Int)
+  ) throws(ONNXProblem) -> Padding {
+    let autoPad: String
+    if case .string(let value) = node.attribute("auto_pad") {
+      autoPad = value
+    } else {
+      autoPad = "NOTSET"
+    }
+    switch autoPad {
+    case "NOTSET":
+      let pads = intsAttribute(node, "pads") ?? [0, 0, 0, 0]
+      guard pads.count == 4, pads.allSatisfy({ $0 >= 0 && $0 <= Self.maximumWindow }) else {
+        throw .unsupportedNode(node: node.name, op: node.opType, reason: "pads \(pads)")
+      }
+      if pads == [0, 0, 0, 0] { return .valid }
+      return .explicit(top: pads[0], bottom: pads[2], left: pads[1], right: pads[3])
+    case "VALID": return .valid
+    case "SAME_UPPER": return .same
+    case "SAME_LOWER":
+      let rows = Padding.same.amounts(
+        along: .vertical, input: input[1], window: kernel.0, stride: strides.0)
+      let columns = Padding.same.amounts(
+        along: .horizontal, input: input[2], window: kernel.1, stride: strides.1)
+      return .explicit(
+        top: rows.after, bottom: rows.before, left: columns.after, right: columns.before)
+    default:
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "auto_pad \(autoPad)")
+    }
+  }
+
+  /// Window sizes, strides and pads beyond this are refused (a spec's
+  /// limit too), so that no shape arithmetic can overflow.
+  static let maximumWindow = 4096
+
+  func strides(_ node: ONNXNode) throws(ONNXProblem) -> (Int, Int) {
+    let values = intsAttribute(node, "strides") ?? [1, 1]
+    guard values.count == 2, values.allSatisfy({ $0 >= 1 && $0 <= Self.maximumWindow }) else {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "strides \(values)")
+    }
+    if let dilations = intsAttribute(node, "dilations"), dilations.contains(where: { $0 != 1 }) {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "dilations \(dilations)")
+    }
+    return (values[0], values[1])
+  }
+
+  mutating func conv(_ node: ONNXNode) throws(ONNXProblem) {
+    let x = try dataInput(node, 0)
+    let w = try weight(node, 1, rank: 4)
+    let (o, i, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+    guard o >= 1, i >= 1, kh >= 1, kw >= 1, kh <= Self.maximumWindow, kw <= Self.maximumWindow
+    else {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "kernel shape \(w.shape)")
+    }
+    if let group = intAttribute(node, "group"), group != 1 {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "group \(group)")
+    }
+    var bias = Tensor(zeros: Shape(o))
+    if node.inputs.count > 2, !node.inputs[2].isEmpty {
+      bias = try weight(node, 2, rank: 1)
+    }
+    guard let shape = shapes[x], shape.rank == 3, shape[0] == i, bias.count == o else {
+      throw .unsupportedNode(
+        node: node.name, op: node.opType, reason: "weights do not fit the input")
+    }
+    let s = try strides(node)
+    let pad = try padding(node, input: shape, kernel: (kh, kw), strides: s)
+    var hwio = [Float](repeating: 0, count: w.count)
+    for oc in 0..<o {
+      for ic in 0..<i {
+        for y in 0..<kh {
+          for xx in 0..<kw {
+            hwio[((y * kw + xx) * i + ic) * o + oc] = w.storage[((oc * i + ic) * kh + y) * kw + xx]
+          }
+        }
+      }
+    }
+    try add(
+      node,
+      Conv2D(
+        kernel: Tensor(shape: Shape(kh, kw, i, o), storage: hwio),
+        bias: Tensor(shape: Shape(o), storage: bias.storage), strides: s, padding: pad),
+      inputs: [x])
+  }
+
+  /// A Dense reading `x`, with rows reordered when `x` is a Flatten of an
+  /// image in ONNX's order.
+  mutating func dense(
+    _ node: ONNXNode, x: String, kernel: Tensor, bias: Tensor, output: String
+  ) throws(ONNXProblem) {
+    // Checked before the rows are moved: the reordering reads c·h·w rows.
+    guard shapes[x] == Shape(kernel.shape[0]), bias.count == kernel.shape[1] else {
+      throw .unsupportedNode(
+        node: node.name, op: node.opType, reason: "weights do not fit the input")
+    }
+    var kernel = kernel
+    if let order = reordered[x], order.c > 1, order.h * order.w > 1 {
+      let units = kernel.shape[1]
+      var rows = [Float](repeating: 0, count: kernel.count)
+      for c in 0..<order.c {
+        for y in 0..<order.h {
+          for xx in 0..<order.w {
+            let from = ((c * order.h + y) * order.w + xx) * units
+            let to = ((y * order.w + xx) * order.c + c) * units
+            for u in 0..<units { rows[to + u] = kernel.storage[from + u] }
+          }
+        }
+      }
+      kernel = Tensor(shape: kernel.shape, storage: rows)
+    }
+    try add(
+      node,
+      Dense(kernel: kernel, bias: Tensor(shape: Shape(kernel.shape[1]), storage: bias.storage)),
+      inputs: [x], output: output)
+  }
+
+  mutating func gemm(_ node: ONNXNode) throws(ONNXProblem) {
+    let x = try dataInput(node, 0)
+    var b = try weight(node, 1, rank: 2)
+    for (name, expected) in [("alpha", Float(1)), ("beta", 1)] {
+      if case .float(let value) = node.attribute(name), value != expected {
+        throw .unsupportedNode(node: node.name, op: node.opType, reason: "\(name) \(value)")
+      }
+    }
+    if let transA = intAttribute(node, "transA"), transA != 0 {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "transA 1")
+    }
+    if intAttribute(node, "transB") == 1 {
+      let (rows, columns) = (b.shape[0], b.shape[1])
+      var t = [Float](repeating: 0, count: b.count)
+      for r in 0..<rows {
+        for c in 0..<columns { t[c * rows + r] = b.storage[r * columns + c] }
+      }
+      b = Tensor(shape: Shape(columns, rows), storage: t)
+    }
+    var bias = Tensor(zeros: Shape(b.shape[1]))
+    if node.inputs.count > 2, !node.inputs[2].isEmpty {
+      guard let c = constants[node.inputs[2]]?.floatTensor, c.count == b.shape[1] || c.count == 1
+      else {
+        throw .unsupportedNode(
+          node: node.name, op: node.opType,
+          reason: "C is not a constant of one value, or one per unit")
+      }
+      // One value is broadcast to every unit.
+      bias = c.count == 1 ? Tensor(shape: bias.shape, repeating: c.storage[0]) : c
+    }
+    try dense(node, x: x, kernel: b, bias: bias, output: node.outputs[0])
+  }
+
+  mutating func matMul(_ node: ONNXNode, _ k: Int) throws(ONNXProblem) {
+    let x = try dataInput(node, 0)
+    let b = try weight(node, 1, rank: 2)
+    var bias = Tensor(zeros: Shape(b.shape[1]))
+    var output = node.outputs[0]
+    if let next = soleReader(output), graph.nodes[next].opType == "Add" {
+      let add = graph.nodes[next]
+      let other = add.inputs.first { $0 != output } ?? ""
+      if add.inputs.count == 2, let c = constants[other]?.floatTensor, c.count == b.shape[1] {
+        bias = c
+        output = add.outputs[0]
+        skipped.insert(next)
+      }
+    }
+    try dense(node, x: x, kernel: b, bias: bias, output: output)
+  }
+
+  mutating func pool(_ node: ONNXNode, _ k: Int) throws(ONNXProblem) {
+    func refuse(_ reason: String) -> ONNXProblem {
+      .unsupportedNode(node: node.name, op: node.opType, reason: reason)
+    }
+    guard let kernel = intsAttribute(node, "kernel_shape"), kernel.count == 2,
+      kernel.allSatisfy({ $0 >= 1 && $0 <= Self.maximumWindow })
+    else { throw refuse("kernel_shape is not two sizes up to \(Self.maximumWindow)") }
+    if let ceil = intAttribute(node, "ceil_mode"), ceil != 0 { throw refuse("ceil_mode 1") }
+    if node.outputs.count > 1, !node.outputs[1].isEmpty { throw refuse("indices output") }
+    let s = try strides(node)
+    var x = squares[node.inputs[0]] ?? ""
+    if x.isEmpty { x = try dataInput(node, 0) }
+    var output = node.outputs[0]
+    var name = node.name
+    var reduction: Pooling2D.Reduction = node.opType == "MaxPool" ? .max : .average
+    // L2 pooling as convviz exports it: Mul(x, x) → AveragePool → Sqrt.
+    if reduction == .average, let source = squares[node.inputs[0]],
+      let sqrt = soleReader(output), graph.nodes[sqrt].opType == "Sqrt"
+    {
+      x = source
+      reduction = .l2
+      output = graph.nodes[sqrt].outputs[0]
+      name = graph.nodes[sqrt].name
+      skipped.insert(sqrt)
+    }
+    guard let shape = shapes[x], shape.rank == 3 else { throw refuse("input is not an image") }
+    let pad = try padding(node, input: shape, kernel: (kernel[0], kernel[1]), strides: s)
+    if reduction != .max, pad != .valid, intAttribute(node, "count_include_pad") == 1 {
+      throw refuse("count_include_pad 1 with padding")
+    }
+    try add(
+      node,
+      Pooling2D(reduction, poolSize: (kernel[0], kernel[1]), strides: s, padding: pad),
+      inputs: [x], output: output, named: name)
+  }
+}

@@ -1,0 +1,264 @@
+import Files
+import Foundation
+import SwiftProtobuf
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension ONNXModel {
+  /// Reads and checks the ONNX file at `path`; external-data files are
+  /// looked up in the same folder.
+  public static func read(from path: String) throws(ModelFileError) -> ONNXModel {
+    let bytes: [UInt8]
+    do {
+      bytes = try FileContents.read(path, maximumBytes: maximumFileSize)
+    } catch {
+      if case .tooLarge(_, let size, _) = error { throw .tooLarge(path: path, bytes: size) }
+      throw .cannotRead(path: path, reason: error.problem)
+    }
+    return try decode(bytes, path: path, externalDataFolder: Path.folder(of: path))
+  }
+
+  /// Checks and decodes file contents. `path` names the file in errors;
+  /// tensors stored in external files are read from `externalDataFolder`
+  /// (and refused when it is nil).
+  public static func decode(
+    _ bytes: [UInt8], path: String, externalDataFolder: String? = nil
+  ) throws(ModelFileError) -> ONNXModel {
+    do {
+      return try decode(bytes, externalDataFolder: externalDataFolder)
+    } catch {
+      throw .onnx(path: path, error)
+    }
+  }
+
+  static func decode(
+    _ bytes: [UInt8], externalDataFolder: String?
+  ) throws(ONNXProblem) -> ONNXModel {
+    let proto: Onnx_ModelProto
+    do {
+      proto = try Onnx_ModelProto(serializedBytes: bytes)
+    } catch let error as BinaryDecodingError {
+      throw .corrupt(reason: Self.describe(error))
+    } catch {
+      throw .corrupt(reason: "\(error)")
+    }
+    guard proto.hasGraph else { throw .noGraph }
+    var opset: Int?
+    var others: [String: Int] = [:]
+    for entry in proto.opsetImport {
+      if entry.domain.isEmpty || entry.domain == "ai.onnx" {
+        opset = Int(clamping: entry.version)
+      } else {
+        others[entry.domain] = Int(clamping: entry.version)
+      }
+    }
+    // Before IR version 3 a model without opset_import meant opset 1.
+    let found = opset ?? 1
+    guard supportedOpsets.contains(found) else {
+      throw .unsupportedOpset(found: found, supported: supportedOpsets)
+    }
+    var externalFiles = ExternalDataFiles(folder: externalDataFolder)
+    let graph = try ONNXGraph(proto.graph, externalFiles: &externalFiles)
+    try graph.checkReferences()
+    return ONNXModel(
+      irVersion: Int(clamping: proto.irVersion), opset: found, otherOpsets: others,
+      producerName: proto.producerName, producerVersion: proto.producerVersion,
+      docString: proto.docString,
+      metadata: proto.metadataProps.map { ONNXMetadataEntry($0.key, $0.value) }, graph: graph)
+  }
+
+  private static func describe(_ error: BinaryDecodingError) -> String {
+    switch error {
+    case .truncated: return "protobuf data is truncated"
+    case .malformedProtobuf: return "protobuf data is corrupt"
+    case .invalidUTF8: return "a string is not valid UTF-8"
+    case .messageDepthLimit: return "messages are nested too deeply"
+    default: return "protobuf data is corrupt (\(error))"
+    }
+  }
+}
+
+extension ONNXGraph {
+  init(_ proto: Onnx_GraphProto, externalFiles: inout ExternalDataFiles) throws(ONNXProblem) {
+    var initializers: [ONNXTensor] = []
+    for tensor in proto.initializer {
+      initializers.append(
+        try ONNXTensor.decode(tensor) { (entries, name) throws(ONNXProblem) in
+          try externalFiles.bytes(entries, tensor: name)
+        })
+    }
+    var nodes: [ONNXNode] = []
+    for (k, node) in proto.node.enumerated() {
+      nodes.append(try ONNXNode(node, index: k))
+    }
+    self.init(
+      name: proto.name, inputs: proto.input.map(ONNXValueInfo.init),
+      outputs: proto.output.map(ONNXValueInfo.init), nodes: nodes, initializers: initializers)
+  }
+
+  /// Every tensor a node or the output list reads is defined exactly once,
+  /// and the nodes can run in some order (no cycle).
+  func checkReferences() throws(ONNXProblem) {
+    var defined = Set<String>()
+    for name in initializers.map(\.name) {
+      guard defined.insert(name).inserted else { throw .duplicateTensor(name) }
+    }
+    // Inputs that repeat an initializer's name are the older IR's
+    // convention, not a duplicate.
+    let constants = defined
+    for input in inputs where !constants.contains(input.name) {
+      guard defined.insert(input.name).inserted else { throw .duplicateTensor(input.name) }
+    }
+    var producer: [String: Int] = [:]
+    for (k, node) in nodes.enumerated() {
+      for output in node.outputs where !output.isEmpty {
+        guard !defined.contains(output), producer[output] == nil else {
+          throw .duplicateTensor(output)
+        }
+        producer[output] = k
+      }
+    }
+    var waitingOn = [Int](repeating: 0, count: nodes.count)
+    var readers = [[Int]](repeating: [], count: nodes.count)
+    for (k, node) in nodes.enumerated() {
+      for input in node.inputs where !input.isEmpty && !defined.contains(input) {
+        guard let source = producer[input] else {
+          throw .missingTensor(node: node.displayName, tensor: input)
+        }
+        waitingOn[k] += 1
+        readers[source].append(k)
+      }
+    }
+    for output in outputs where !defined.contains(output.name) && producer[output.name] == nil {
+      throw .missingTensor(node: "graph output", tensor: output.name)
+    }
+    var ready = nodes.indices.filter { waitingOn[$0] == 0 }
+    var done = 0
+    while let k = ready.popLast() {
+      done += 1
+      for reader in readers[k] {
+        waitingOn[reader] -= 1
+        if waitingOn[reader] == 0 { ready.append(reader) }
+      }
+    }
+    guard done == nodes.count else {
+      throw .cycle(nodes: nodes.indices.filter { waitingOn[$0] > 0 }.map { nodes[$0].displayName })
+    }
+  }
+}
+
+extension ONNXNode {
+  init(_ proto: Onnx_NodeProto, index: Int) throws(ONNXProblem) {
+    var attributes: [ONNXAttribute] = []
+    for attribute in proto.attribute {
+      attributes.append(
+        ONNXAttribute(
+          attribute.name, try ONNXAttribute.Value(attribute, node: proto.name)))
+    }
+    self.init(
+      name: proto.name.isEmpty ? "#\(index) \(proto.opType)" : proto.name, opType: proto.opType,
+      domain: proto.domain, inputs: proto.input, outputs: proto.output, attributes: attributes)
+  }
+
+  /// The node's name as messages show it.
+  var displayName: String { name }
+}
+
+extension ONNXAttribute.Value {
+  init(_ proto: Onnx_AttributeProto, node: String) throws(ONNXProblem) {
+    func noExternal(_: [String: String], _ name: String) throws(ONNXProblem) -> [UInt8] {
+      throw .externalData(tensor: name, reason: "is not allowed in an attribute")
+    }
+    switch proto.type {
+    case .float: self = .float(proto.f)
+    case .int: self = .int(Int(clamping: proto.i))
+    case .string: self = .string(String(decoding: proto.s, as: UTF8.self))
+    case .tensor: self = .tensor(try ONNXTensor.decode(proto.t, external: noExternal))
+    case .floats: self = .floats(proto.floats)
+    case .ints: self = .ints(proto.ints.map { Int(clamping: $0) })
+    case .strings: self = .strings(proto.strings.map { String(decoding: $0, as: UTF8.self) })
+    default: self = .other(kind: "\(proto.type)")
+    }
+  }
+}
+
+extension ONNXValueInfo {
+  init(_ proto: Onnx_ValueInfoProto) {
+    let tensorType = proto.type.tensorType
+    self.init(
+      name: proto.name,
+      elementType: ONNXDataType(rawValue: tensorType.elemType) ?? .undefined,
+      dims: tensorType.hasShape
+        ? tensorType.shape.dim.map { dim in
+          switch dim.value {
+          case .dimValue(let value): return .fixed(Int(clamping: value))
+          case .dimParam(let name): return .named(name)
+          case nil: return .unknown
+          }
+        } : nil)
+  }
+}
+
+/// The files holding tensors stored outside the model, each read once.
+/// A location must name a regular file inside the model's folder: no
+/// absolute paths, no `..`, and no link leading out of the folder.
+struct ExternalDataFiles {
+  let folder: String?
+  private var loaded: [String: [UInt8]] = [:]
+
+  init(folder: String?) { self.folder = folder }
+
+  mutating func bytes(_ entries: [String: String], tensor: String) throws(ONNXProblem) -> [UInt8] {
+    guard let folder else {
+      throw .externalData(tensor: tensor, reason: "cannot be read without the model's folder")
+    }
+    guard let location = entries["location"], !location.isEmpty else {
+      throw .externalData(tensor: tensor, reason: "has no location")
+    }
+    let parts = location.split(separator: "/", omittingEmptySubsequences: false)
+    guard !location.hasPrefix("/"), !parts.contains(".."), !location.contains("\0") else {
+      throw .externalData(
+        tensor: tensor, reason: "location '\(location)' is outside the model's folder")
+    }
+    let path = Path.join(folder, location)
+    guard let real = Self.realPath(path), let realFolder = Self.realPath(folder),
+      real.hasPrefix(realFolder.hasSuffix("/") ? realFolder : realFolder + "/")
+    else {
+      throw .externalData(
+        tensor: tensor, reason: "location '\(location)' is missing or outside the model's folder")
+    }
+    if loaded[real] == nil {
+      do {
+        loaded[real] = try FileContents.read(real, maximumBytes: ONNXModel.maximumTensorBytes)
+      } catch {
+        throw .externalData(tensor: tensor, reason: "'\(location)': \(error.problem)")
+      }
+    }
+    let file = loaded[real] ?? []
+    guard let offset = Self.integer(entries["offset"] ?? "0"),
+      let length = Self.integer(entries["length"] ?? "\(max(file.count - offset, 0))")
+    else {
+      throw .externalData(tensor: tensor, reason: "has an invalid offset or length")
+    }
+    guard offset <= file.count, length <= file.count - offset else {
+      throw .externalData(
+        tensor: tensor,
+        reason: "'\(location)' holds \(file.count) bytes, fewer than offset \(offset) "
+          + "+ length \(length)")
+    }
+    return Array(file[offset..<(offset + length)])
+  }
+
+  private static func integer(_ text: String) -> Int? {
+    guard let value = Int(text), value >= 0 else { return nil }
+    return value
+  }
+
+  private static func realPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
+  }
+}

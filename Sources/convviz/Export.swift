@@ -1,0 +1,51 @@
+import ArgumentParser
+import Files
+import ModelFormats
+
+/// `convviz export model.bin -o model.onnx`: a trained model as ONNX.
+struct Export: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Write a trained model as an ONNX file for onnxruntime and other runtimes.",
+    discussion: """
+      The ONNX model (opset \(ONNXModel.exportOpset)) takes input (N, C, H, W), the layout \
+      convviz computes in; the layer names, class names and spec are kept in it. \
+      -o names the file (default output/<model-stem>.onnx).
+      """)
+
+  @Argument(help: ArgumentHelp("A model file written by `convviz train`.", valueName: "model"))
+  var model: String
+
+  @Option(
+    name: .shortAndLong,
+    help: ArgumentHelp("The ONNX file (default: output/<model-stem>.onnx).", valueName: "file"))
+  var output: String?
+
+  @OptionGroup var memory: MemoryOptions
+
+  func validate() throws {
+    try ModelArgument.checkName(model)
+    try NamedPath.refuseCollisions(
+      outputs: [NamedPath(role: "the ONNX file (-o)", path: try destination().path ?? "")],
+      inputs: [NamedPath(role: "the model", path: model)])
+  }
+
+  private func destination() throws -> SingleOutput {
+    try SingleOutput(output, defaultPath: "output/\(OutputPaths.stem(of: model)).onnx")
+  }
+
+  func run() throws {
+    guard case .modelFile(let path, let file) = try ModelArgument.resolve(model, memory: memory)
+    else {
+      throw CommandFailure.usage(
+        "\(model) is a preset or spec without weights; export a model file from `convviz train`")
+    }
+    let onnx = ONNXModel(exporting: file)
+    let target = try destination()
+    try target.prepare()
+    try onnx.write(to: target.path ?? "")
+    Terminal.say(
+      "wrote \(Terminal.escaped(target.name)) (ONNX opset \(onnx.opset), "
+        + "input (N, \(file.spec.input.tensorShape.dims.map(String.init).joined(separator: ", "))) "
+        + "from \(Terminal.escaped(path)))")
+  }
+}
