@@ -194,9 +194,20 @@ extension FeatureMapBands {
     model: ModelFile, input: Tensor, through index: Int, maxTileSide: Int,
     bandBytes: Int = defaultBandBytes
   ) throws(VisualizationError) -> Tensor {
-    guard input.shape.rank == 4,
+    try displayMaps(
+      model: LoadedModel(model), input: input, through: index, maxTileSide: maxTileSide,
+      bandBytes: bandBytes)
+  }
+
+  /// `displayMaps` for any model; bands are planned from a spec, so a
+  /// model without one (ONNX) has its maps made whole.
+  public static func displayMaps(
+    model: LoadedModel, input: Tensor, through index: Int, maxTileSide: Int,
+    bandBytes: Int = defaultBandBytes
+  ) throws(VisualizationError) -> Tensor {
+    guard input.shape.rank == 4, let spec = model.spec,
       let bands = FeatureMapBands(
-        spec: model.spec, inputHeight: input.shape[2], inputWidth: input.shape[3],
+        spec: spec, inputHeight: input.shape[2], inputWidth: input.shape[3],
         inputChannels: input.shape[1], through: index, maxTileSide: maxTileSide,
         bandBytes: bandBytes)
     else { return try LayerActivations.compute(model: model, input: input, through: index) }
@@ -210,6 +221,15 @@ extension FeatureMapBands {
   /// whole maps, summed in the same order).
   public func run(
     model: ModelFile, input: Tensor
+  ) throws(VisualizationError)
+    -> (maps: Tensor, strongestChannel: Int)
+  {
+    try run(model: LoadedModel(model), input: input)
+  }
+
+  /// `run` for a loaded model with the spec the bands were planned from.
+  public func run(
+    model: LoadedModel, input: Tensor
   ) throws(VisualizationError)
     -> (maps: Tensor, strongestChannel: Int)
   {
