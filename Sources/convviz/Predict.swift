@@ -68,8 +68,8 @@ struct Predict: ParsableCommand {
     let names = try labels.map { try ClassNamesFile.read($0) } ?? opened.classNames
     if let labels, names.count != opened.classCount {
       throw CommandFailure(
-        "\(labels): names \(plural(names.count, "class")) but the model has "
-          + (opened.classCount.map { plural($0, "class") } ?? "no class scores"))
+        "\(labels): \(plural(names.count, "name")), but the model has "
+          + (opened.classCount.map { plural($0, "class score") } ?? "no class scores"))
     }
     var samples: [Tensor] = []
     var loaded: [InputImage] = []
