@@ -157,12 +157,10 @@ struct FeatureMapsCommand: ParsableCommand {
     }
     let photo = try decoding.read(photoPath)
     // Maps the grid shrinks are made at display size, band by band.
-    let bands = file.spec.flatMap {
-      FeatureMapBands(
-        spec: $0, inputHeight: photo.height, inputWidth: photo.width,
-        inputChannels: channels, through: index, maxTileSide: maxTile,
-        bandBytes: Self.bandBytes(within: memory.budget))
-    }
+    let bands = FeatureMapBands(
+      model: file, inputHeight: photo.height, inputWidth: photo.width,
+      inputChannels: channels, through: index, maxTileSide: maxTile,
+      bandBytes: Self.bandBytes(within: memory.budget))
     try checkMemory(
       photo: photo, path: photoPath, model: file, channels: channels, layer: index,
       bands: bands)

@@ -14,12 +14,10 @@ extension Report {
       CommandMemory.featureMaps(
         photo: photo, model: file, channels: channels, layer: layer, maxTileSide: 128,
         overlay: false,
-        bands: file.spec.flatMap {
-          FeatureMapBands(
-            spec: $0, inputHeight: photo.height, inputWidth: photo.width,
-            inputChannels: channels, through: layer, maxTileSide: 128,
-            bandBytes: FeatureMapBands.defaultBandBytes)
-        })
+        bands: FeatureMapBands(
+          model: file, inputHeight: photo.height, inputWidth: photo.width,
+          inputChannels: channels, through: layer, maxTileSide: 128,
+          bandBytes: FeatureMapBands.defaultBandBytes))
     }
     let estimate = estimates.max() ?? .zero
     try memory.check(
