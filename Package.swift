@@ -45,7 +45,9 @@ let package = Package(
       exclude: ["ONNX/onnx.proto"]),
     .target(
       name: "Training",
-      dependencies: ["Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels"]),
+      dependencies: [
+        "Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels", "_Runtime",
+      ]),
     .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
     .target(
       name: "Visualization",

@@ -26,6 +26,18 @@ extension ByteWriter {
     }
   }
 
+  /// The training-options section (flag bit 2, docs/model-format.md).
+  mutating func trainingOptions(_ metadata: TrainingMetadata) {
+    string(metadata.augmentation)
+    string(metadata.learningRateSchedule)
+    u32(UInt32(metadata.earlyStoppingPatience))
+    u8(metadata.saveBest ? 1 : 0)
+    u8(metadata.keptWeights?.role.rawValue ?? 0)
+    let kept = metadata.keptWeights?.tensors ?? []
+    u32(UInt32(kept.count))
+    for tensor in kept { self.tensor(tensor) }
+  }
+
   /// Kind code, then four float32 hyper-parameters (see model-format.md).
   mutating func optimizer(_ config: OptimizerConfiguration) {
     switch config {
@@ -98,6 +110,30 @@ extension ByteReader {
           validationAccuracy: values[3].isNaN ? nil : values[3], seconds: nil))
     }
     return metadata
+  }
+
+  mutating func trainingOptions(into metadata: inout TrainingMetadata) throws(ByteReaderError) {
+    metadata.augmentation = try string("augmentation", maximumLength: 4096)
+    metadata.learningRateSchedule = try string("learning-rate schedule", maximumLength: 4096)
+    metadata.earlyStoppingPatience = Int(try u32("early-stopping patience"))
+    let saveBest = try u8("save-best flag")
+    guard saveBest <= 1 else { throw ByteReaderError(reason: "save-best flag \(saveBest)") }
+    metadata.saveBest = saveBest == 1
+    let code = try u8("kept-weights role")
+    var tensors: [NamedTensor] = []
+    for _ in 0..<(try count("kept-weights count", minimumSize: 7)) {
+      tensors.append(try tensor())
+    }
+    if code == 0 {
+      guard tensors.isEmpty else {
+        throw ByteReaderError(reason: "kept weights without a role")
+      }
+    } else {
+      guard let role = KeptWeights.Role(rawValue: code) else {
+        throw ByteReaderError(reason: "unknown kept-weights role \(code)")
+      }
+      metadata.keptWeights = KeptWeights(role: role, tensors: tensors)
+    }
   }
 
   mutating func optimizer() throws(ByteReaderError) -> OptimizerConfiguration {

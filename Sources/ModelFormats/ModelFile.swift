@@ -20,6 +20,10 @@ public struct ModelFile: Equatable, Sendable {
   /// left clear for the default, so such files are those of earlier
   /// versions byte for byte.
   static let inputFlag: UInt32 = 2
+  /// Set when the training-options section (augmentation, schedule, early
+  /// stopping) follows; clear for runs without those options, whose files
+  /// stay byte for byte what earlier versions wrote.
+  static let optionsFlag: UInt32 = 4
   static let resizeCodes: [ResizeMode] = [.fill, .fit, .stretch, .none]
 
   public var spec: ModelSpec
@@ -61,6 +65,7 @@ public struct ModelFile: Equatable, Sendable {
     body.string(spec.canonicalText)
     body.metadata(metadata)
     if hasInputSection { body.u8(UInt8(Self.resizeCodes.firstIndex(of: metadata.resize) ?? 0)) }
+    if hasOptionsSection { body.trainingOptions(metadata) }
     body.u32(UInt32(parameters.count))
     for parameter in parameters { body.tensor(parameter) }
     if let checkpoint { body.checkpoint(checkpoint, names: parameters.map(\.name)) }
@@ -70,7 +75,8 @@ public struct ModelFile: Equatable, Sendable {
     file.bytes.append(contentsOf: Self.magic)
     file.u32(Self.currentVersion)
     file.u32(
-      (checkpoint == nil ? 0 : Self.checkpointFlag) | (hasInputSection ? Self.inputFlag : 0))
+      (checkpoint == nil ? 0 : Self.checkpointFlag) | (hasInputSection ? Self.inputFlag : 0)
+        | (hasOptionsSection ? Self.optionsFlag : 0))
     file.u64(UInt64(body.bytes.count))
     file.bytes.append(contentsOf: body.bytes)
     file.u32(file.bytes.withUnsafeBytes { CRC32.checksum($0) })
@@ -78,6 +84,7 @@ public struct ModelFile: Equatable, Sendable {
   }
 
   private var hasInputSection: Bool { metadata.resize != .fill }
+  private var hasOptionsSection: Bool { metadata.hasTrainingOptions }
 
   /// Why `read` would refuse this model once written, or nil: the same
   /// limits the reader applies to the metadata.
@@ -95,6 +102,13 @@ public struct ModelFile: Equatable, Sendable {
       return "\(name) \(value) does not fit the file format"
     }
     guard metadata.validationSplit.isFinite else { return "validation split is not finite" }
+    if metadata.augmentation.utf8.count > 4096 || metadata.learningRateSchedule.utf8.count > 4096 {
+      return "augmentation or schedule text is over 4096 bytes"
+    }
+    if metadata.earlyStoppingPatience < 0 || metadata.earlyStoppingPatience > limit {
+      return
+        "early-stopping patience \(metadata.earlyStoppingPatience) does not fit the file format"
+    }
     return nil
   }
 
@@ -158,13 +172,13 @@ public struct ModelFile: Equatable, Sendable {
         throw ModelFileError.unsupportedVersion(
           path: path, found: version, expected: currentVersion)
       }
-      guard flags & ~(checkpointFlag | inputFlag) == 0 else {
+      guard flags & ~(checkpointFlag | inputFlag | optionsFlag) == 0 else {
         throw ModelFileError.malformed(path: path, reason: "unknown flags \(flags)")
       }
       var body = ByteReader(bytes, from: headerSize, to: expected - 4)
       return try decodeBody(
         &body, hasCheckpoint: flags & checkpointFlag != 0, hasInput: flags & inputFlag != 0,
-        path: path)
+        hasOptions: flags & optionsFlag != 0, path: path)
     } catch let error as ModelFileError {
       throw error
     } catch let error as ByteReaderError {
@@ -175,7 +189,8 @@ public struct ModelFile: Equatable, Sendable {
   }
 
   private static func decodeBody(
-    _ body: inout ByteReader, hasCheckpoint: Bool, hasInput: Bool, path: String
+    _ body: inout ByteReader, hasCheckpoint: Bool, hasInput: Bool, hasOptions: Bool,
+    path: String
   ) throws -> ModelFile {
     let specText = try body.string("model spec")
     let spec: ModelSpec
@@ -192,6 +207,7 @@ public struct ModelFile: Equatable, Sendable {
       }
       metadata.resize = resizeCodes[code]
     }
+    if hasOptions { try body.trainingOptions(into: &metadata) }
     var parameters: [NamedTensor] = []
     for _ in 0..<(try body.count("tensor count", minimumSize: 7)) {
       parameters.append(try body.tensor())
@@ -202,6 +218,11 @@ public struct ModelFile: Equatable, Sendable {
     }
     if let mismatch = mismatch(spec: spec, parameters: parameters, checkpoint: checkpoint) {
       throw ModelFileError.parameterMismatch(path: path, reason: mismatch)
+    }
+    if let kept = metadata.keptWeights,
+      let mismatch = mismatch(spec: spec, parameters: kept.tensors, checkpoint: nil)
+    {
+      throw ModelFileError.parameterMismatch(path: path, reason: "kept weights: " + mismatch)
     }
     return ModelFile(unchecked: spec, metadata, parameters, checkpoint)
   }

@@ -60,12 +60,28 @@ public struct TrainingMetadata: Equatable, Sendable {
   /// training; later commands apply the same unless told otherwise. Files
   /// written before convviz recorded it read as `.fill`, the default.
   public var resize: ResizeMode
+  /// The training augmentation in its text form (`flip,shift=0.1`; see
+  /// Training's `Augmentation`); empty when there was none.
+  public var augmentation: String
+  /// The learning-rate schedule in its text form (`step:10:0.5`,
+  /// `cosine:20`, `plateau:10:0.1`; see Training's
+  /// `LearningRateSchedule`); empty for a constant rate.
+  public var learningRateSchedule: String
+  /// Epochs without a lower validation loss after which training stops;
+  /// 0 when early stopping is off.
+  public var earlyStoppingPatience: Int
+  /// Whether the best-validation model is written beside the model file.
+  public var saveBest: Bool
+  /// A second set of weights a checkpoint must keep to resume exactly
+  /// (early stopping's best epoch, or the last epoch's after a restore).
+  public var keptWeights: KeptWeights?
 
   public init(
     dataset: String = "", classNames: [String] = [], seed: UInt64 = 0, epochsCompleted: Int = 0,
     batchSize: Int = 0, validationSplit: Double = 0,
     optimizer: OptimizerConfiguration = .defaults(for: .adadelta), history: [EpochRecord] = [],
-    resize: ResizeMode = .fill
+    resize: ResizeMode = .fill, augmentation: String = "", learningRateSchedule: String = "",
+    earlyStoppingPatience: Int = 0, saveBest: Bool = false, keptWeights: KeptWeights? = nil
   ) {
     self.dataset = dataset
     self.classNames = classNames
@@ -76,6 +92,40 @@ public struct TrainingMetadata: Equatable, Sendable {
     self.optimizer = optimizer
     self.history = history
     self.resize = resize
+    self.augmentation = augmentation
+    self.learningRateSchedule = learningRateSchedule
+    self.earlyStoppingPatience = earlyStoppingPatience
+    self.saveBest = saveBest
+    self.keptWeights = keptWeights
+  }
+}
+
+extension TrainingMetadata {
+  /// Whether anything of the training-options section differs from its
+  /// default, so that the section must be written.
+  var hasTrainingOptions: Bool {
+    !augmentation.isEmpty || !learningRateSchedule.isEmpty || earlyStoppingPatience != 0
+      || saveBest || keptWeights != nil
+  }
+}
+
+/// Weights a checkpoint keeps besides its model's own, one tensor per
+/// parameter (same names and shapes).
+public struct KeptWeights: Equatable, Sendable {
+  public enum Role: UInt8, Sendable {
+    /// The best validation epoch's weights; the model's are the last epoch's.
+    case best = 1
+    /// The last epoch's weights; the model's are the best epoch's, restored
+    /// when training ended (early stopping).
+    case last = 2
+  }
+
+  public var role: Role
+  public var tensors: [NamedTensor]
+
+  public init(role: Role, tensors: [NamedTensor]) {
+    self.role = role
+    self.tensors = tensors
   }
 }
 

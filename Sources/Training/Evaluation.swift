@@ -114,3 +114,52 @@ extension Dataset {
     return classes
   }
 }
+
+/// One class's share of an `Evaluation`: scikit-learn's per-class
+/// precision, recall and F1 (`classification_report`), from the confusion
+/// counts.
+public struct ClassMetrics: Equatable, Sendable {
+  /// Samples of the class (the confusion row's sum; "support").
+  public var samples: Int
+  /// Samples predicted as the class (the column's sum).
+  public var predicted: Int
+  /// Samples of the class predicted as it (the diagonal cell).
+  public var correct: Int
+
+  public init(samples: Int, predicted: Int, correct: Int) {
+    self.samples = samples
+    self.predicted = predicted
+    self.correct = correct
+  }
+
+  /// correct / predicted; nil when nothing was predicted as the class.
+  public var precision: Double? {
+    predicted == 0 ? nil : Double(correct) / Double(predicted)
+  }
+
+  /// correct / samples, the class's accuracy; nil without samples.
+  public var recall: Double? { samples == 0 ? nil : Double(correct) / Double(samples) }
+
+  /// The harmonic mean 2PR / (P + R); 0 when both are 0, nil when either is
+  /// undefined.
+  public var f1: Double? {
+    guard let p = precision, let r = recall else { return nil }
+    return p + r == 0 ? 0 : 2 * p * r / (p + r)
+  }
+}
+
+extension Evaluation {
+  /// Precision, recall and F1 of every class, by class index.
+  public var classMetrics: [ClassMetrics] { ClassMetrics.perClass(confusion: confusion) }
+}
+
+extension ClassMetrics {
+  /// The metrics of every class of `confusion[actual][predicted]`.
+  public static func perClass(confusion: [[Int]]) -> [ClassMetrics] {
+    confusion.indices.map { c in
+      ClassMetrics(
+        samples: confusion[c].reduce(0, +), predicted: confusion.reduce(0) { $0 + $1[c] },
+        correct: confusion[c][c])
+    }
+  }
+}

@@ -26,6 +26,8 @@ extension OptimizerConfiguration {
 /// clear the gradients; the trainer does that before each batch.
 public protocol Optimizer: Sendable {
   var configuration: OptimizerConfiguration { get }
+  /// The rate the next steps use; a learning-rate schedule sets it each epoch.
+  var learningRate: Float { get set }
   /// Number of steps taken so far (Keras's `optimizer.iterations`).
   var iterations: Int { get }
   /// Applies one update to every parameter that `forEachParameter` visits.

@@ -70,3 +70,58 @@ extension Sequential {
     }
   }
 }
+
+/// A model's full output for a batch of images: what `predict --format
+/// json|csv` prints.
+public struct ImageScores: Equatable, Sendable {
+  /// (N, classes): the values under the model's final softmax (the logits)
+  /// when it ends in one, else its outputs.
+  public var scores: Tensor
+  /// (N, classes): the softmax probabilities, exactly those `topClasses`
+  /// ranks.
+  public var probabilities: Tensor
+  /// Whether `scores` are logits under a final softmax.
+  public var scoresAreLogits: Bool
+}
+
+extension Sequential {
+  /// Scores and probabilities of every image (see `ImageScores`). `images`
+  /// is (N, C, H, W) in [0, 1].
+  public mutating func scores(
+    _ images: Tensor, batchSize: Int = 100
+  ) throws(TrainerError) -> ImageScores {
+    // One top class is enough to run the checks and get the probabilities.
+    _ = try topClasses(images.samples(0..<min(1, images.batchCount)), k: 1)
+    var probabilities: Tensor
+    do {
+      probabilities = try predict(images, batchSize: batchSize)
+    } catch {
+      throw .engine(error)
+    }
+    let classes = probabilities.shape[1]
+    guard endsInSoftmax,
+      let last = graph.nodes.last(where: { $0.output == graph.output }),
+      last.op.fusionRole == .softmax, last.inputs.count == 1
+    else {
+      let scores = probabilities
+      if !endsInSoftmax {
+        probabilities.storage.withUnsafeMutableBufferPointer {
+          Activation.softmaxRows($0, features: classes)
+        }
+      }
+      return ImageScores(scores: scores, probabilities: probabilities, scoresAreLogits: false)
+    }
+    var parts: [Tensor] = []
+    for start in stride(from: 0, to: images.batchCount, by: batchSize) {
+      let batch = images.samples(start..<min(start + batchSize, images.batchCount))
+      do {
+        parts.append(try activation(of: last.inputs[0], for: batch))
+      } catch {
+        throw .engine(error)
+      }
+    }
+    return ImageScores(
+      scores: Tensor.concatenatingSamples(parts), probabilities: probabilities,
+      scoresAreLogits: true)
+  }
+}

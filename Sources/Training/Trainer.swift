@@ -13,21 +13,38 @@ public struct TrainingConfiguration: Equatable, Sendable {
   public var validationSplit: Double
   /// Reshuffles the training samples every epoch with the seeded generator.
   public var shuffle: Bool
-  /// Fixes weight initialisation, shuffling and dropout masks.
+  /// Fixes weight initialisation, shuffling, dropout masks and augmentation.
   public var seed: UInt64
+  /// Random changes to each training batch (none by default).
+  public var augmentation: Augmentation
+  /// How the learning rate changes between epochs (constant by default).
+  public var learningRateSchedule: LearningRateSchedule
+  /// Stop after this many epochs without a lower validation loss and
+  /// restore the best epoch's weights (Keras's `EarlyStopping`); nil: off.
+  public var earlyStoppingPatience: Int?
+  /// Write the model of every epoch that lowers the validation loss to
+  /// `fit`'s `bestModelPath` (Keras's `ModelCheckpoint(save_best_only=True)`).
+  public var saveBest: Bool
 
   public init(
     epochs: Int = 1, batchSize: Int = 32, validationSplit: Double = 0, shuffle: Bool = true,
-    seed: UInt64 = 0
+    seed: UInt64 = 0, augmentation: Augmentation = Augmentation(),
+    learningRateSchedule: LearningRateSchedule = .constant, earlyStoppingPatience: Int? = nil,
+    saveBest: Bool = false
   ) {
     precondition(epochs >= 0, "epochs must not be negative")
     precondition(batchSize >= 1, "batch size must be at least 1")
     precondition(validationSplit >= 0 && validationSplit < 1, "validation split must be in [0, 1)")
+    precondition((earlyStoppingPatience ?? 1) >= 1, "early-stopping patience must be at least 1")
     self.epochs = epochs
     self.batchSize = batchSize
     self.validationSplit = validationSplit
     self.shuffle = shuffle
     self.seed = seed
+    self.augmentation = augmentation
+    self.learningRateSchedule = learningRateSchedule
+    self.earlyStoppingPatience = earlyStoppingPatience
+    self.saveBest = saveBest
   }
 }
 
@@ -46,15 +63,16 @@ public enum TrainingProgress: Sendable {
 ///
 /// The seed drives one `SeededGenerator`: weights are drawn from it first,
 /// then the shuffle generator and each dropout layer's generator are split
-/// off it. With the same seed, data and machine, the resulting model file is
+/// off it, and last the augmentation generator, so that turning
+/// augmentation on changes neither the shuffle order nor the dropout masks. With the same seed, data and machine, the resulting model file is
 /// bit-identical (the engine reduces gradients in a fixed order). At the end
 /// of every epoch `fit` can write a checkpoint (weights, optimizer state,
 /// generator states, history) atomically; `Trainer(resuming:)` continues
 /// from it exactly as if never interrupted.
 public struct Trainer: Sendable {
   public let spec: ModelSpec
-  public private(set) var model: Sequential
-  public private(set) var optimizer: any Optimizer
+  public internal(set) var model: Sequential
+  public internal(set) var optimizer: any Optimizer
   public var configuration: TrainingConfiguration
   /// Recorded in model files.
   public var dataset: String
@@ -66,6 +84,18 @@ public struct Trainer: Sendable {
   /// One record per completed epoch.
   public private(set) var history: [EpochRecord]
   private var shuffleGenerator: SeededGenerator
+  /// Draws the augmentation of every batch; saved in checkpoints only when
+  /// augmentation is on, so files of runs without it are unchanged.
+  private var augmentationGenerator: SeededGenerator
+  /// The optimizer's configured rate, which the schedule scales and model
+  /// files record.
+  public let baseLearningRate: Float
+  /// With early stopping: the best epoch's weights while the model holds
+  /// later ones.
+  var bestWeights: [Tensor]?
+  /// After early stopping restored the best weights at the end of `fit`:
+  /// the last epoch's, from which a further `fit` continues.
+  var lastWeights: [Tensor]?
 
   public var epochsCompleted: Int { history.count }
 
@@ -76,11 +106,17 @@ public struct Trainer: Sendable {
     dataset: String = "", classNames: [String] = [], resize: ResizeMode = .fill
   ) throws(TrainerError) {
     if let problem = optimizer.problem { throw .invalidOptimizer(reason: problem) }
+    var configuration = configuration
+    configuration.learningRateSchedule = configuration.learningRateSchedule.fixingPeriod(
+      configuration.epochs)
+    try Self.checkValidation(configuration)
     var generator = SeededGenerator(seed: configuration.seed)
     self.spec = spec
     self.model = spec.makeModel(generator: &generator)
     self.shuffleGenerator = generator.split()
+    self.augmentationGenerator = generator.split()
     self.optimizer = optimizer.makeOptimizer()
+    self.baseLearningRate = optimizer.learningRate
     self.configuration = configuration
     self.dataset = dataset
     self.classNames = classNames
@@ -102,6 +138,7 @@ public struct Trainer: Sendable {
     spec = file.spec
     model = spec.makeModel(parameters: file.parameters, seed: metadata.seed)
     optimizer = metadata.optimizer.makeOptimizer()
+    baseLearningRate = metadata.optimizer.learningRate
     do {
       try optimizer.restore(checkpoint.optimizer)
     } catch {
@@ -115,6 +152,24 @@ public struct Trainer: Sendable {
       throw .checkpointMismatch(path: path, reason: "no valid shuffle generator state")
     }
     shuffleGenerator = shuffle
+    let augmentation: Augmentation
+    do {
+      augmentation =
+        metadata.augmentation.isEmpty
+        ? Augmentation() : try Augmentation(parsing: metadata.augmentation)
+    } catch {
+      throw .checkpointMismatch(path: path, reason: error.description)
+    }
+    if augmentation.isIdentity {
+      augmentationGenerator = SeededGenerator(seed: metadata.seed)
+    } else {
+      guard let words = generators[Self.augmentationGeneratorName],
+        let generator = SeededGenerator(state: words)
+      else {
+        throw .checkpointMismatch(path: path, reason: "no valid augmentation generator state")
+      }
+      augmentationGenerator = generator
+    }
     var layerStates = model.generatorStates
     for i in layerStates.indices where layerStates[i] != nil {
       guard let words = generators[Self.layerGeneratorName(i)], SeededGenerator(state: words) != nil
@@ -124,13 +179,26 @@ public struct Trainer: Sendable {
       layerStates[i] = words
     }
     model.generatorStates = layerStates
+    let schedule: LearningRateSchedule
+    do {
+      schedule =
+        metadata.learningRateSchedule.isEmpty
+        ? .constant : try LearningRateSchedule(parsing: metadata.learningRateSchedule)
+    } catch {
+      throw .checkpointMismatch(path: path, reason: error.description)
+    }
     configuration = TrainingConfiguration(
       epochs: metadata.epochsCompleted, batchSize: metadata.batchSize,
-      validationSplit: metadata.validationSplit, seed: metadata.seed)
+      validationSplit: metadata.validationSplit, seed: metadata.seed,
+      augmentation: augmentation,
+      learningRateSchedule: schedule.fixingPeriod(metadata.epochsCompleted),
+      earlyStoppingPatience: metadata.earlyStoppingPatience == 0
+        ? nil : metadata.earlyStoppingPatience, saveBest: metadata.saveBest)
     dataset = metadata.dataset
     classNames = metadata.classNames
     resize = metadata.resize
     history = metadata.history
+    try restoreKeptWeights(metadata.keptWeights, path: path)
   }
 
   /// Reads a checkpoint and continues from it (see `init(resuming:path:)`).
@@ -145,6 +213,7 @@ public struct Trainer: Sendable {
   }
 
   static let shuffleGeneratorName = "shuffle"
+  static let augmentationGeneratorName = "augmentation"
   static func layerGeneratorName(_ index: Int) -> String { "layer/\(index)" }
 
   /// Trains from `epochsCompleted` up to `configuration.epochs` and returns
@@ -160,9 +229,17 @@ public struct Trainer: Sendable {
   /// Training that diverges (a loss, weight or validation loss that is not
   /// finite) stops with `diverged`; the checkpoint of the last good epoch
   /// stays as it was.
+  ///
+  /// With a learning-rate schedule, each epoch starts by setting the rate.
+  /// With early stopping, training ends after `earlyStoppingPatience`
+  /// epochs without a lower validation loss, and when it ends (stopped or
+  /// not) the model holds the best epoch's weights; the checkpoint keeps the
+  /// last epoch's too, so that a later `fit` continues from them. With
+  /// `saveBest` and `bestModelPath`, every epoch that lowers the validation
+  /// loss writes the model there (no checkpoint section).
   @discardableResult
   public mutating func fit(
-    _ data: Dataset, checkpointPath: String? = nil,
+    _ data: Dataset, checkpointPath: String? = nil, bestModelPath: String? = nil,
     progress: (TrainingProgress) -> Void = { _ in }
   ) throws(TrainerError) -> [EpochRecord] {
     let classCount = try data.check(for: spec)
@@ -179,13 +256,16 @@ public struct Trainer: Sendable {
     guard trainingCount > 0 else {
       throw .noTrainingData(samples: data.count, validationSplit: configuration.validationSplit)
     }
+    try Self.checkValidation(configuration)
     let batchSize = configuration.batchSize
     let batches = (trainingCount + batchSize - 1) / batchSize
     let clock = ContinuousClock()
     var records: [EpochRecord] = []
-    while epochsCompleted < configuration.epochs {
+    if epochsCompleted < configuration.epochs && !stoppedEarly { resumeFromLastWeights() }
+    while epochsCompleted < configuration.epochs && !stoppedEarly {
       let epoch = epochsCompleted + 1
       let start = clock.now
+      prepareEpoch(epoch)
       progress(
         .epochStarted(
           epoch: epoch, epochs: configuration.epochs, batches: batches, samples: trainingCount))
@@ -196,7 +276,8 @@ public struct Trainer: Sendable {
       var seen = 0
       for batch in 0..<batches {
         let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
-        let (images, labels) = data.batch(indices)
+        var (images, labels) = data.batch(indices)
+        configuration.augmentation.apply(to: &images, using: &augmentationGenerator)
         let loss: Float
         let output: Tensor
         do {
@@ -238,9 +319,18 @@ public struct Trainer: Sendable {
         Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
       history.append(record)
       records.append(record)
+      let improved = bestEpoch == epoch
+      if epochsCompleted == configuration.epochs || stoppedEarly { restoreBestWeights() }
       if let checkpointPath {
         do {
           try modelFile(checkpoint: true).write(to: checkpointPath)
+        } catch {
+          throw .modelFile(error)
+        }
+      }
+      if improved && configuration.saveBest, let bestModelPath {
+        do {
+          try modelFile().write(to: bestModelPath)
         } catch {
           throw .modelFile(error)
         }
@@ -281,13 +371,23 @@ public struct Trainer: Sendable {
     let metadata = TrainingMetadata(
       dataset: dataset, classNames: classNames, seed: configuration.seed,
       epochsCompleted: epochsCompleted, batchSize: configuration.batchSize,
-      validationSplit: configuration.validationSplit, optimizer: optimizer.configuration,
-      history: history, resize: resize)
+      validationSplit: configuration.validationSplit,
+      optimizer: optimizer.configuration.withLearningRate(baseLearningRate),
+      history: history, resize: resize, augmentation: augmentationText,
+      learningRateSchedule: configuration.learningRateSchedule == .constant
+        ? "" : configuration.learningRateSchedule.description,
+      earlyStoppingPatience: configuration.earlyStoppingPatience ?? 0,
+      saveBest: configuration.saveBest, keptWeights: checkpoint ? keptWeights : nil)
     var state: CheckpointState?
     if checkpoint {
       var generators = [
         GeneratorState(name: Self.shuffleGeneratorName, words: shuffleGenerator.state)
       ]
+      if !configuration.augmentation.isIdentity {
+        generators.append(
+          GeneratorState(
+            name: Self.augmentationGeneratorName, words: augmentationGenerator.state))
+      }
       for (i, words) in model.generatorStates.enumerated() {
         if let words {
           generators.append(GeneratorState(name: Self.layerGeneratorName(i), words: words))
@@ -297,5 +397,10 @@ public struct Trainer: Sendable {
     }
     return ModelFile(
       spec: spec, metadata: metadata, parameters: model.namedParameters(spec), checkpoint: state)
+  }
+
+  /// The augmentation as model files record it: empty when off.
+  private var augmentationText: String {
+    configuration.augmentation.isIdentity ? "" : configuration.augmentation.description
   }
 }

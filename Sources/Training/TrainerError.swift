@@ -28,6 +28,13 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
   case unknownClasses([String], samples: Int, modelClasses: [String])
   /// Optimizer hyper-parameters that are not finite or out of range.
   case invalidOptimizer(reason: String)
+  /// An `--augment` text that does not parse or is out of range.
+  case invalidAugmentation(String)
+  /// A `--lr-schedule` text that does not parse or is out of range.
+  case invalidSchedule(String, reason: String)
+  /// An option that watches the validation loss, in a run without a
+  /// validation split.
+  case needsValidation(option: String)
   /// A loss or weight stopped being finite; `keptEpoch` epochs are what
   /// the checkpoint (if any) still holds.
   /// `batch` is nil when the damage was found only at the end of the epoch.
@@ -70,6 +77,12 @@ public enum TrainerError: Error, Equatable, CustomStringConvertible {
         + "pass --ignore-unknown-classes to skip them, or --labels to rename the data's classes"
     case .invalidOptimizer(let reason):
       return "optimizer \(reason)"
+    case .invalidAugmentation(let reason):
+      return reason
+    case .invalidSchedule(let text, let reason):
+      return "learning-rate schedule '\(text)': \(reason)"
+    case .needsValidation(let option):
+      return "\(option) watches the validation loss; give a validation split above 0"
     case .diverged(let what, let epoch, let batch, let batches, let checkpoint, let kept):
       let saved =
         checkpoint.map { path in

@@ -13,8 +13,10 @@ struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Measure a trained model's loss and accuracy on a data set.",
     discussion: """
-      Prints the mean cross-entropy, the accuracy, each class's accuracy and the \
-      confusion counts (rows: true class, columns: predicted class). Uses the data set's \
+      Prints the mean cross-entropy, the accuracy, each class's accuracy (its recall), \
+      precision and F1, and the confusion counts (rows: true class, columns: predicted \
+      class). --format json or csv prints the same numbers for programs instead, at full \
+      precision (docs/results.md). Uses the data set's \
       test split when it has one, else all its samples. The confusion matrix is also drawn \
       as an image; -o names that file (default output/<model-stem>-<split>-confusion.png). \
       Classes are matched to the model's by name (folder names, CIFAR-10's names, \
@@ -45,6 +47,9 @@ struct Evaluate: ParsableCommand {
     parsing: .unconditional,
     help: "Samples per forward pass (bounds memory; results do not depend on it).")
   var batchSize = 100
+
+  @Option(help: "How to print the results on stdout.")
+  var format = ResultFormat.text
 
   @Option(
     name: .shortAndLong,
@@ -104,26 +109,43 @@ struct Evaluate: ParsableCommand {
     }
     progress?.finish()
     let names = match.modelClasses
-    Terminal.say("\(model): " + Terminal.escaped(opened.origin))
-    Terminal.say(
+    // With --format json or csv, stdout holds the document alone.
+    let textFormat = format == .text
+    func say(_ line: String) {
+      if textFormat { Terminal.say(line) } else { Terminal.diagnostic(line) }
+    }
+    say("\(model): " + Terminal.escaped(opened.origin))
+    say(
       "\(data.describe(splits)): "
         + (whole
           ? "all \(plural(dataset.count, "sample")) (no separate test split)"
           : "\(part) split, \(plural(dataset.count, "sample"))"))
     if !match.skippedClasses.isEmpty {
-      Terminal.say(
+      say(
         "skipped \(plural(match.skippedSamples, "sample")) of classes the model does not know: "
           + match.skippedClasses.map { "\($0.name) (\($0.samples))" }.joined(separator: ", "))
     }
-    Terminal.sayLines(
-      Self.report(
-        loss: result.loss, accuracy: result.accuracy, confusion: result.confusion,
-        classNames: names.map { Terminal.escaped($0) }, absent: Set(match.absentClasses)))
+    switch format {
+    case .text:
+      Terminal.sayLines(
+        Self.report(
+          loss: result.loss, accuracy: result.accuracy, confusion: result.confusion,
+          classNames: names.map { Terminal.escaped($0) }, absent: Set(match.absentClasses)))
+    case .json:
+      Terminal.sayLines(
+        Self.json(
+          result, classNames: names, absent: Set(match.absentClasses), model: model,
+          data: data.describe(splits), split: part, skipped: match
+        ).rendered())
+    case .csv:
+      Terminal.sayLines(
+        Self.csv(result, classNames: names, absent: Set(match.absentClasses)))
+    }
     let picture = try SingleOutput(output, defaultPath: defaultPicture(part))
     try picture.prepare()
     try TrainingPictures.writeConfusionMatrix(
       result.confusion, classNames: names, to: picture.path ?? "")
-    Terminal.say("wrote \(picture.name)")
+    say("wrote \(picture.name)")
   }
 
   /// Loss and accuracy, a per-class table, then the confusion counts.
@@ -146,8 +168,10 @@ struct Evaluate: ParsableCommand {
       "loss \(TextFormat.fixed(loss, 4))  accuracy \(TextFormat.fixed(accuracy, 4))"
         + " (\(correct)/\(confusion.joined().reduce(0, +)))",
       "",
-      left("class", nameWidth) + "  accuracy  correct/total",
+      left("class", nameWidth) + "  accuracy  correct/total  precision      f1",
     ]
+    let metrics = ClassMetrics.perClass(confusion: confusion)
+    func shown(_ value: Double?) -> String { value.map { TextFormat.fixed($0, 4) } ?? "-" }
     for c in classes {
       let total = confusion[c].reduce(0, +)
       if absent.contains(c) {
@@ -157,7 +181,8 @@ struct Evaluate: ParsableCommand {
       let share = total == 0 ? "-" : TextFormat.fixed(Double(confusion[c][c]) / Double(total), 4)
       lines.append(
         left(names[c], nameWidth) + "  " + right(share, 8) + "  "
-          + right("\(confusion[c][c])/\(total)", 13))
+          + right("\(confusion[c][c])/\(total)", 13) + "  " + right(shown(metrics[c].precision), 9)
+          + "  " + right(shown(metrics[c].f1), 6))
     }
     let cell = max(confusion.joined().map { String($0).count }.max() ?? 1, 5)
     // Names wider than a column are not cut: the columns get class numbers,

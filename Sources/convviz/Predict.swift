@@ -15,7 +15,9 @@ struct Predict: ParsableCommand {
       file written mnist:PATH#INDEX (0-based). Images of another size are resized as \
       --resize says (by default as in training); colour and gray are converted to the \
       model's channels. Prints one line per image: its top classes with their \
-      probabilities, most likely first.
+      probabilities, most likely first. --format json or csv prints every class's score \
+      (the logits under a final softmax) and probability instead, at full precision \
+      (docs/results.md).
       """)
 
   @Argument(
@@ -32,6 +34,9 @@ struct Predict: ParsableCommand {
     parsing: .unconditional,
     help: ArgumentHelp("How many classes to show per image.", valueName: "k"))
   var top = 3
+
+  @Option(help: "How to print the results on stdout.")
+  var format = ResultFormat.text
 
   @OptionGroup var resize: ResizeOption
 
@@ -87,10 +92,20 @@ struct Predict: ParsableCommand {
     }
     if !loaded.isEmpty {
       var network = opened.network
-      let ranked = try network.topClasses(
-        Tensor.concatenatingSamples(samples), k: top, classNames: names)
-      for (input, classes) in zip(loaded, ranked) {
-        Terminal.say(input.path + ": " + Self.format(classes))
+      let batch = Tensor.concatenatingSamples(samples)
+      if format == .text {
+        let ranked = try network.topClasses(batch, k: top, classNames: names)
+        for (input, classes) in zip(loaded, ranked) {
+          Terminal.say(input.path + ": " + Self.format(classes))
+        }
+      } else {
+        let scores = try network.scores(batch)
+        let paths = loaded.map(\.path)
+        Terminal.sayLines(
+          format == .json
+            ? Self.json(scores, images: paths, classNames: names, k: top, model: model)
+              .rendered()
+            : Self.csv(scores, images: paths, classNames: names))
       }
     }
     let failed = inputs.count - loaded.count

@@ -17,7 +17,8 @@ extension Train {
     Terminal.say(
       "training \(model ?? output) (\(parameters) parameters\(adaptation)) on "
         + "\(data.describe(splits)): \(trainingCount) training, \(validationCount) validation "
-        + "samples; \(trainer.optimizer.configuration)")
+        + "samples; \(trainer.optimizer.configuration)"
+        + Self.optionsSummary(trainer.configuration))
     try OutputPaths.makeParentFolder(of: output)
     try OutputPaths.makeParentFolder(of: historyPath)
     let picturePrefix = TrainingPictures.prefix(forModelAt: output)
@@ -26,7 +27,14 @@ extension Train {
 
     var bar: ProgressBar?
     var snapshotError: (any Error)?
-    try trainer.fit(splits.train, checkpointPath: output) { event in
+    // The epoch line shows a scheduled rate, computed as the trainer does.
+    let schedule = trainer.configuration.learningRateSchedule
+    let baseRate = trainer.baseLearningRate
+    var records = trainer.history
+    try trainer.fit(
+      splits.train, checkpointPath: output,
+      bestModelPath: trainer.configuration.saveBest ? bestModelPath : nil
+    ) { event in
       switch event {
       case .epochStarted(let epoch, let epochs, let batches, _):
         bar = ProgressBar(label: "epoch \(epoch)/\(epochs)", total: batches)
@@ -36,7 +44,11 @@ extension Train {
           detail: "loss \(TextFormat.fixed(loss, 4))  accuracy \(TextFormat.fixed(accuracy, 4))")
       case .epochFinished(let record):
         bar?.finish()
-        Terminal.say(Self.epochLine(record, epochs: epochs))
+        let rate =
+          schedule == .constant
+          ? nil : schedule.learningRate(epoch: record.epoch, base: baseRate, history: records)
+        records.append(record)
+        Terminal.say(Self.epochLine(record, epochs: epochs, learningRate: rate))
         if let every = snapshotEvery, record.epoch % every == 0, snapshotError == nil {
           do {
             let files = try writeTrainingSnapshot(
@@ -49,6 +61,7 @@ extension Train {
       }
     }
     if let snapshotError { throw snapshotError }
+    sayBestEpoch(trainer)
     try AtomicFile.write(EpochRecord.csv(trainer.history), to: historyPath)
     var pictures = try TrainingPictures.writeCurves(trainer.history, pathPrefix: picturePrefix)
     if let test = splits.test {
@@ -67,7 +80,9 @@ extension Train {
   }
 
   /// `epoch 3/8  loss 0.0412  accuracy 0.9871  val_loss 0.0391  val_accuracy 0.9885  41.2s`
-  static func epochLine(_ record: EpochRecord, epochs: Int) -> String {
+  ///
+  /// With a learning-rate schedule, the epoch's rate follows: `lr 0.5`.
+  static func epochLine(_ record: EpochRecord, epochs: Int, learningRate: Float? = nil) -> String {
     var line =
       "epoch \(record.epoch)/\(epochs)  loss \(TextFormat.fixed(record.loss, 4))  "
       + "accuracy \(TextFormat.fixed(record.accuracy, 4))"
@@ -76,7 +91,46 @@ extension Train {
         "  val_loss \(TextFormat.fixed(loss, 4))  val_accuracy "
         + TextFormat.fixed(accuracy, 4)
     }
+    if let learningRate { line += "  lr \(learningRate)" }
     if let seconds = record.seconds { line += "  \(TextFormat.fixed(seconds, 1))s" }
     return line
+  }
+
+  /// `; augment flip,shift=0.1; lr-schedule cosine:20; early stopping 5; save best`,
+  /// or "" without such options.
+  static func optionsSummary(_ configuration: TrainingConfiguration) -> String {
+    var parts: [String] = []
+    if !configuration.augmentation.isIdentity {
+      parts.append("augment \(configuration.augmentation)")
+    }
+    if configuration.learningRateSchedule != .constant {
+      parts.append("lr-schedule \(configuration.learningRateSchedule)")
+    }
+    if let patience = configuration.earlyStoppingPatience {
+      parts.append("early stopping \(patience)")
+    }
+    if configuration.saveBest { parts.append("save best") }
+    return parts.map { "; " + $0 }.joined()
+  }
+
+  /// What early stopping and --save-best did, one line each.
+  private func sayBestEpoch(_ trainer: Trainer) {
+    guard let best = trainer.bestEpoch,
+      let loss = trainer.history[best - 1].validationLoss
+    else { return }
+    let lowest = "val_loss \(TextFormat.fixed(loss, 4))"
+    if trainer.configuration.earlyStoppingPatience != nil {
+      let how =
+        trainer.stoppedEarly
+        ? "stopped early after epoch \(trainer.epochsCompleted): " : ""
+      if best != trainer.epochsCompleted {
+        Terminal.say("\(how)restored the weights of epoch \(best), the lowest \(lowest)")
+      } else if !how.isEmpty {
+        Terminal.say(how + "epoch \(best) has the lowest \(lowest)")
+      }
+    }
+    if trainer.configuration.saveBest {
+      Terminal.say("wrote \(bestModelPath) (epoch \(best), \(lowest))")
+    }
   }
 }

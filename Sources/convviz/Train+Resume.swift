@@ -13,6 +13,23 @@ extension Train {
     try same("--batch-size", requestedBatchSize, stored.batchSize)
     try same("--validation-split", requestedValidationSplit, stored.validationSplit)
     try same("--seed", requestedSeed, stored.seed)
+    try same(
+      "--augment", augmentOption.map { _ in augmentation }, stored.augmentation,
+      show: \.description)
+    // A cosine schedule without a period took the run's length when it started.
+    let givenSchedule = scheduleOption.map { _ in schedule }
+    if givenSchedule != .cosine(epochs: nil) || !isCosine(stored.learningRateSchedule) {
+      try same(
+        "--lr-schedule", givenSchedule, stored.learningRateSchedule, show: \.description)
+    }
+    try same(
+      "--early-stopping", earlyStopping, stored.earlyStoppingPatience ?? 0,
+      show: { $0 == 0 ? "(none)" : "\($0)" })
+    if saveBest && !stored.saveBest {
+      throw CommandFailure.usage(
+        "--save-best conflicts with the checkpoint, which does not save the best model; "
+          + Self.resumeHint)
+    }
     if let model {
       let argument = try ModelArgument.resolve(model, allowModelFile: false, memory: memory)
       var spec = argument.spec
@@ -56,6 +73,11 @@ extension Train {
       try same("--momentum", momentum, m)
       try same("--epsilon", epsilon, e)
     }
+  }
+
+  private func isCosine(_ schedule: LearningRateSchedule) -> Bool {
+    if case .cosine = schedule { return true }
+    return false
   }
 
   static let resumeHint =

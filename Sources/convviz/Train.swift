@@ -103,6 +103,37 @@ struct Train: ParsableCommand {
         + "(default 0).", valueName: "seed"))
   var requestedSeed: UInt64?
 
+  @Option(
+    name: .customLong("augment"),
+    help: ArgumentHelp(
+      "Random changes to every training batch, drawn with the seed: standard (flip,shift=0.1, "
+        + "Keras's ImageDataGenerator for CIFAR-10) or a list of flip, shift=F (0-0.5), crop=P "
+        + "(0-64 pixels), rotate=D (0-180 degrees), brightness=B (0-1), "
+        + "fill=nearest|constant|reflect|wrap (default: none).", valueName: "list"))
+  var augmentOption: String?
+
+  @Option(
+    name: .customLong("lr-schedule"),
+    help: ArgumentHelp(
+      "How the learning rate changes per epoch: step:EPOCHS:FACTOR (× FACTOR every EPOCHS), "
+        + "cosine[:EPOCHS] (cosine decay over the run, or EPOCHS), or "
+        + "plateau[:PATIENCE:FACTOR] (× FACTOR after PATIENCE epochs without a lower val_loss; "
+        + "Keras's defaults 10 and 0.1). Default: constant.", valueName: "schedule"))
+  var scheduleOption: String?
+
+  @Option(
+    name: .customLong("early-stopping"), parsing: .unconditional,
+    help: ArgumentHelp(
+      "Stop after PATIENCE epochs without a lower val_loss; the model then holds the best "
+        + "epoch's weights.", valueName: "patience"))
+  var earlyStopping: Int?
+
+  @Flag(
+    help: ArgumentHelp(
+      "Write the model of every epoch that lowers val_loss to MODEL-best.bin (MODEL: the "
+        + "output path without extension)."))
+  var saveBest = false
+
   @Flag(help: "Continue the interrupted run whose checkpoint is the --output file.")
   var resume = false
 
@@ -136,6 +167,18 @@ struct Train: ParsableCommand {
   var validationSplit: Double { requestedValidationSplit ?? 0.1 }
   var optimizer: OptimizerKind { requestedOptimizer ?? .adadelta }
   var seed: UInt64 { requestedSeed ?? 0 }
+  /// `--lr-schedule`, checked by `validate()`; constant when not given.
+  var schedule: LearningRateSchedule {
+    (try? LearningRateSchedule(parsing: scheduleOption ?? "constant")) ?? .constant
+  }
+
+  /// `--save-best`'s file: MODEL-best.bin beside the model.
+  var bestModelPath: String { TrainingPictures.prefix(forModelAt: output) + "-best.bin" }
+
+  /// `--augment`, checked by `validate()`; none when not given.
+  var augmentation: Augmentation {
+    (try? Augmentation(parsing: augmentOption ?? "none")) ?? Augmentation()
+  }
 
   /// The model file, by `OutputRule` (a folder gets model.bin inside).
   var output: String {
@@ -177,6 +220,32 @@ struct Train: ParsableCommand {
     if let epsilon, !(epsilon.isFinite && epsilon > 0) {
       throw ValidationError("--epsilon must be a finite number above 0")
     }
+    if let scheduleOption {
+      do {
+        _ = try LearningRateSchedule(parsing: scheduleOption)
+      } catch {
+        throw ValidationError("--lr-schedule: \(error.description)")
+      }
+    }
+    if let earlyStopping, earlyStopping < 1 {
+      throw ValidationError("--early-stopping must be at least 1 epoch")
+    }
+    if !resume && validationSplit == 0 {
+      for (given, flag) in [
+        (schedule.needsValidation, "--lr-schedule plateau"),
+        (earlyStopping != nil, "--early-stopping"),
+        (saveBest, "--save-best"),
+      ] where given {
+        throw ValidationError("\(flag) watches val_loss and needs --validation-split above 0")
+      }
+    }
+    if let augmentOption {
+      do {
+        _ = try Augmentation(parsing: augmentOption)
+      } catch {
+        throw ValidationError("--augment \(augmentOption): \(error.description)")
+      }
+    }
     _ = try SingleOutput(outputOption, defaultPath: Self.defaultOutput)
     try checkOutputs()
   }
@@ -191,6 +260,10 @@ struct Train: ParsableCommand {
     ]
     for picture in ["loss", "accuracy", "confusion"] {
       outputs.append(NamedPath(role: "the \(picture) picture", path: "\(prefix)-\(picture).png"))
+    }
+    // With --resume the checkpoint may save the best model without the flag.
+    if saveBest || resume {
+      outputs.append(NamedPath(role: "the best model (--save-best)", path: bestModelPath))
     }
     var inputs: [NamedPath] = []
     if let model, Preset(rawValue: model) == nil {
@@ -259,6 +332,13 @@ struct Train: ParsableCommand {
           "\(output) has already trained \(plural(trainer.epochsCompleted, "epoch")), more than "
             + "--epochs \(epochs); pass --epochs above that to continue")
       }
+      if trainer.stoppedEarly {
+        Terminal.say(
+          "\(output) stopped early after epoch \(trainer.epochsCompleted) (no lower val_loss for "
+            + "\(plural(trainer.configuration.earlyStoppingPatience ?? 0, "epoch"))); nothing left "
+            + "to train")
+        return
+      }
       guard trainer.epochsCompleted < epochs else {
         Terminal.say(
           "\(output) has already trained \(plural(epochs, "epoch")); nothing left to train")
@@ -310,7 +390,9 @@ struct Train: ParsableCommand {
       trainer = try Trainer(
         spec: spec, optimizer: optimizerConfiguration,
         configuration: TrainingConfiguration(
-          epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, seed: seed),
+          epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, seed: seed,
+          augmentation: augmentation, learningRateSchedule: schedule,
+          earlyStoppingPatience: earlyStopping, saveBest: saveBest),
         dataset: data.describe(splits), classNames: splits.train.classNames, resize: mode)
     }
     try fit(&trainer, splits: splits, adaptation: adaptation)

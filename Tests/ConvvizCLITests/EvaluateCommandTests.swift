@@ -24,9 +24,11 @@ final class EvaluateCommandTests: XCTestCase {
       classNames: ["cat", "dog", "fox"])
     let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     XCTAssertEqual(lines[0], "loss 0.2500  accuracy 0.6000 (3/5)")
-    XCTAssertEqual(lines[3], "cat      0.6667            2/3")
-    XCTAssertEqual(lines[4], "dog      1.0000            1/1")
-    XCTAssertEqual(lines[5], "fox      0.0000            0/1")
+    XCTAssertEqual(lines[2], "class  accuracy  correct/total  precision      f1")
+    // Precision and F1 worked by hand; nothing was predicted as a fox.
+    XCTAssertEqual(lines[3], "cat      0.6667            2/3     0.6667  0.6667")
+    XCTAssertEqual(lines[4], "dog      1.0000            1/1     0.5000  0.6667")
+    XCTAssertEqual(lines[5], "fox      0.0000            0/1          -       -")
     XCTAssertEqual(lines[8], "        cat   dog   fox")
     XCTAssertEqual(lines[9], "cat       2     1     0")
   }
@@ -47,7 +49,7 @@ final class EvaluateCommandTests: XCTestCase {
 
   func testClassWithoutSamplesShowsADash() {
     let text = Evaluate.report(loss: 0, accuracy: 1, confusion: [[1, 0], [0, 0]], classNames: [])
-    XCTAssertTrue(text.contains("1             -            0/0"), text)
+    XCTAssertTrue(text.contains("1             -            0/0          -       -"), text)
   }
 
   func testClassAbsentFromTheDataIsSaidSoNotScored() {
@@ -55,6 +57,6 @@ final class EvaluateCommandTests: XCTestCase {
       loss: 0, accuracy: 1, confusion: [[0, 0], [0, 3]], classNames: ["airplane", "cat"],
       absent: [0])
     XCTAssertTrue(text.contains("airplane         -  not in the data"), text)
-    XCTAssertTrue(text.contains("cat         1.0000            3/3"), text)
+    XCTAssertTrue(text.contains("cat         1.0000            3/3     1.0000  1.0000"), text)
   }
 }

@@ -34,6 +34,42 @@ final class ModelFileInputTests: XCTestCase {
     }
   }
 
+  /// Training options (the augmentation) set flag bit 2 and round-trip;
+  /// without them the layout is the earlier one.
+  func testTrainingOptionsSectionRoundTrips() throws {
+    var augmented = file()
+    augmented.metadata.augmentation = "flip,shift=0.1"
+    let bytes = augmented.encoded()
+    XCTAssertEqual(Array(bytes[12..<16]), [4, 0, 0, 0])
+    XCTAssertEqual(try ModelFile.decode(bytes, path: "m.bin"), augmented)
+    XCTAssertEqual(try ModelFile.decode(file().encoded(), path: "m.bin").metadata.augmentation, "")
+  }
+
+  func testScheduleEarlyStoppingAndKeptWeightsRoundTrip() throws {
+    var checkpoint = file()
+    checkpoint.metadata.learningRateSchedule = "plateau:10:0.1"
+    checkpoint.metadata.earlyStoppingPatience = 5
+    checkpoint.metadata.saveBest = true
+    checkpoint.metadata.keptWeights = KeptWeights(
+      role: .last,
+      tensors: Self.spec.parameterShapes.map {
+        NamedTensor(name: $0.name, tensor: Tensor(shape: $0.shape, repeating: 0.5))
+      })
+    let bytes = checkpoint.encoded()
+    XCTAssertEqual(Array(bytes[12..<16]), [4, 0, 0, 0])
+    XCTAssertEqual(try ModelFile.decode(bytes, path: "m.bin"), checkpoint)
+
+    // Kept weights that do not fit the spec are refused like the model's own.
+    var wrong = checkpoint
+    wrong.metadata.keptWeights?.tensors[0].tensor = Tensor(zeros: Shape(3))
+    XCTAssertThrowsError(try ModelFile.decode(wrong.encoded(), path: "m.bin")) { error in
+      guard case .parameterMismatch(_, let reason) = error as? ModelFileError else {
+        return XCTFail("\(error)")
+      }
+      XCTAssertTrue(reason.hasPrefix("kept weights: "), reason)
+    }
+  }
+
   func testUnknownResizeCodeIsMalformed() throws {
     var bytes = file(resize: .none).encoded()
     // The mode byte follows the metadata; find it as the one byte that differs.
