@@ -46,6 +46,30 @@ final class ONNXModelCommandTests: XCTestCase {
     XCTAssertEqual(onnx.stdout, bin.stdout)
   }
 
+  func testPredictAndEvaluateDocumentsAreTheSameToTheLastDigit() throws {
+    let images = ["astronaut.png", "coffee.png"].map { Self.samples + "/" + $0 }
+    for format in ["json", "csv"] {
+      let bin = try TrainingCLI.run(["predict", Self.bin] + images + ["--format", format])
+      let onnx = try TrainingCLI.run(["predict", Self.onnx] + images + ["--format", format])
+      XCTAssertEqual(onnx.status, 0, onnx.stderr)
+      XCTAssertTrue(onnx.stdout.contains("probabilit"), onnx.stdout)
+      XCTAssertEqual(neutral(onnx.stdout, Self.onnx), neutral(bin.stdout, Self.bin), format)
+    }
+    let folder = try TrainingScratchFolder()
+    let data = try writeMNIST(in: folder, count: 20)
+    var documents: [String] = []
+    for model in [Self.bin, Self.onnx] {
+      let result = try TrainingCLI.run([
+        "evaluate", model, "--data", data, "--format", "json", "-o",
+        folder.path + "/\(documents.count).png",
+      ])
+      XCTAssertEqual(result.status, 0, result.stderr)
+      documents.append(neutral(result.stdout, model, folder.path + "/\(documents.count).png"))
+    }
+    XCTAssertTrue(documents[1].contains("\"loss\""), documents[1])
+    XCTAssertEqual(documents[1], documents[0])
+  }
+
   func testPredictNamesClassesFromMetadataOrLabels() throws {
     let trained = try VisualizationFixture.trained()
     let exported = trained.folder.path + "/named/bars.onnx"
