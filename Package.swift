@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "Training", targets: ["Training"]),
     .library(name: "Datasets", targets: ["Datasets"]),
     .library(name: "Visualization", targets: ["Visualization"]),
+    .library(name: "Explain", targets: ["Explain"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,7 +29,7 @@ let package = Package(
       name: "convviz",
       dependencies: [
         "ImageCodecs", "ImageFilters", "Engine", "ModelFormats", "Training", "Datasets",
-        "Visualization", "Files", "_Runtime", "COpenBLAS",
+        "Visualization", "Explain", "Files", "_Runtime", "COpenBLAS",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "Files"),
@@ -49,6 +50,7 @@ let package = Package(
         "Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels", "_Runtime",
       ]),
     .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
+    .target(name: "Explain", dependencies: ["Engine", "Tensors"]),
     .target(
       name: "Visualization",
       dependencies: [
@@ -111,6 +113,9 @@ let package = Package(
         "ImageCodecs",
       ]),
     .testTarget(name: "FilesTests", dependencies: ["Files"]),
+    .testTarget(
+      name: "ExplainTests", dependencies: ["Explain", "Engine", "Tensors"],
+      resources: [.copy("Fixtures")]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz", "_Runtime"]),
   ]
 )

@@ -60,7 +60,7 @@ public struct Activation: Layer {
         break
       }
     }
-    cache = mode == .training && function != .linear ? Cache(output: output) : nil
+    cache = mode.keepsCaches && function != .linear ? Cache(output: output) : nil
     return output
   }
 

@@ -41,7 +41,7 @@ public struct Concatenate: Operation {
         offset += block
       }
     }
-    cache = mode == .training ? Cache(channels: channels) : nil
+    cache = mode.keepsCaches ? Cache(channels: channels) : nil
     return output
   }
 

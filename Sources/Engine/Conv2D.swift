@@ -141,7 +141,7 @@ public struct Conv2D: Layer {
   private static func savedInputBuffer(
     for g: inout cvz_conv_geometry, mode: Mode
   ) -> [Float] {
-    let count = mode == .training ? cvz_conv2d_saved_input_floats(&g) : 0
+    let count = mode.keepsCaches ? cvz_conv2d_saved_input_floats(&g) : 0
     return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
   }
 
@@ -170,7 +170,7 @@ public struct Conv2D: Layer {
     }
     try EngineError.check(status, operation: "Conv2D forward")
     cache =
-      mode == .training
+      mode.keepsCaches
       ? Cache(input: input, geometry: g, output: relu ? output : nil, savedInput: savedInput)
       : nil
     return output
@@ -208,7 +208,7 @@ public struct Conv2D: Layer {
     }
     try EngineError.check(status, operation: "Conv2D forward with max pooling")
     cache =
-      mode == .training
+      mode.keepsCaches
       ? Cache(
         input: input, geometry: g, output: relu ? output : nil, savedInput: savedInput,
         pooling: (pool, argmax))

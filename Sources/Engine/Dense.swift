@@ -67,7 +67,7 @@ public struct Dense: Layer {
         }
       }
     }
-    cache = mode == .training ? Cache(input: input) : nil
+    cache = mode.keepsCaches ? Cache(input: input) : nil
     return output
   }
 

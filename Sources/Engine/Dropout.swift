@@ -36,7 +36,7 @@ public struct Dropout: Layer {
 
   public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
     guard mode == .training, rate > 0 else {
-      cache = mode == .training ? Cache(mask: []) : nil
+      cache = mode.keepsCaches ? Cache(mask: []) : nil
       return input
     }
     let keep = 1 - rate

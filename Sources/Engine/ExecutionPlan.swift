@@ -44,6 +44,14 @@ public struct ExecutionPlan: Sendable {
   /// Per-sample shapes of the input and the output.
   public let inputShape: Shape
   public let outputShape: Shape
+  /// Tensors the run keeps besides `output`: never folded away, their slots
+  /// never reused, so a run can return them and backward can stop at them.
+  public let kept: [String]
+  /// The per-sample shapes of the `kept` tensors.
+  public let keptShapes: [Shape]
+  let keptSlots: [Int]
+  /// The step that writes each kept tensor (-1 for the graph input).
+  let keptSteps: [Int]
   /// Slot 0 holds the graph input when the run starts.
   public let slotCount: Int
   let outputSlot: Int
@@ -51,8 +59,11 @@ public struct ExecutionPlan: Sendable {
   /// Plans the nodes that `output` (the graph's output by default) depends
   /// on, for per-sample inputs of `inputShape` (the graph's by default).
   /// With `softmaxToLoss`, a final softmax node is left to the loss.
+  /// `keeping` names tensors to keep as well (see `kept`); their nodes run
+  /// even when `output` does not depend on them.
   public init(
-    graph: Graph, output: String? = nil, inputShape: Shape? = nil, softmaxToLoss: Bool = false
+    graph: Graph, output: String? = nil, inputShape: Shape? = nil, softmaxToLoss: Bool = false,
+    keeping: [String] = []
   ) throws(EngineError) {
     var target = try graph.tensor(named: output ?? graph.output)
     var leavesSoftmax = false
@@ -62,13 +73,16 @@ public struct ExecutionPlan: Sendable {
       target = graph.nodeInputs[last][0]
       leavesSoftmax = true
     }
-    let included = Self.ancestors(of: target, in: graph)
+    var keptTensors: [Int] = []
+    for name in keeping { keptTensors.append(try graph.tensor(named: name)) }
+    let included = Self.ancestors(of: [target] + keptTensors, in: graph)
     var readers = [[Int]](repeating: [], count: graph.tensorNames.count)
     for k in included {
       for t in graph.nodeInputs[k] where !readers[t].contains(k) { readers[t].append(k) }
     }
-    let grouped = Self.group(included, graph: graph, readers: readers, target: target)
-    let slots = Self.allocateSlots(grouped, graph: graph, target: target)
+    let grouped = Self.group(
+      included, graph: graph, readers: readers, targets: Set([target] + keptTensors))
+    let slots = Self.allocateSlots(grouped, graph: graph, target: target, kept: keptTensors)
     steps = zip(grouped, slots.steps).map { group, slot in
       Step(
         node: group.node, folded: group.folded, stages: group.stages,
@@ -84,12 +98,16 @@ public struct ExecutionPlan: Sendable {
       nodes: graph.nodes, nodeInputs: graph.nodeInputs, included: included,
       inputShape: self.inputShape)
     outputShape = shapes[target]
+    kept = keeping
+    keptShapes = keptTensors.map { shapes[$0] }
+    keptSlots = keptTensors.map { $0 == 0 ? 0 : slots.slotOf[$0] }
+    keptSteps = keptTensors.map { t in grouped.firstIndex { $0.output == t } ?? -1 }
   }
 
-  /// The nodes `target` depends on, ascending.
-  private static func ancestors(of target: Int, in graph: Graph) -> [Int] {
+  /// The nodes `targets` depend on, ascending.
+  private static func ancestors(of targets: [Int], in graph: Graph) -> [Int] {
     var needed = [Bool](repeating: false, count: graph.nodes.count)
-    var pending = [target]
+    var pending = targets
     while let t = pending.popLast() {
       guard let k = graph.producer(ofTensor: t), !needed[k] else { continue }
       needed[k] = true
@@ -109,13 +127,13 @@ public struct ExecutionPlan: Sendable {
   /// Folds each node's single-reader followers into it while its operation
   /// takes them.
   private static func group(
-    _ included: [Int], graph: Graph, readers: [[Int]], target: Int
+    _ included: [Int], graph: Graph, readers: [[Int]], targets: Set<Int>
   ) -> [Group] {
     var absorbed = Set<Int>()
     var groups: [Group] = []
     for k in included where !absorbed.contains(k) {
       var group = Group(node: k, output: k + 1)
-      while group.output != target, readers[group.output].count == 1 {
+      while !targets.contains(group.output), readers[group.output].count == 1 {
         let next = readers[group.output][0]
         guard graph.nodeInputs[next] == [group.output], let role = graph.nodes[next].op.fusionRole,
           graph.nodes[k].op.canFold(group.stages + [role])
@@ -131,15 +149,19 @@ public struct ExecutionPlan: Sendable {
   }
 
   /// Gives each written tensor the lowest slot free at its step; a slot
-  /// frees after the last step that reads its tensor (never, for `target`).
+  /// frees after the last step that reads its tensor (never, for `target`
+  /// and the `kept` tensors).
   private static func allocateSlots(
-    _ groups: [Group], graph: Graph, target: Int
-  ) -> (steps: [(inputs: [Int], output: Int, released: [Int])], count: Int, output: Int) {
+    _ groups: [Group], graph: Graph, target: Int, kept: [Int] = []
+  ) -> (
+    steps: [(inputs: [Int], output: Int, released: [Int])], count: Int, output: Int,
+    slotOf: [Int]
+  ) {
     var lastRead = [Int](repeating: -1, count: graph.tensorNames.count)
     for (s, group) in groups.enumerated() {
       for t in graph.nodeInputs[group.node] { lastRead[t] = s }
     }
-    lastRead[target] = groups.count
+    for t in [target] + kept { lastRead[t] = groups.count }
     var slotOf = [Int](repeating: -1, count: graph.tensorNames.count)
     slotOf[0] = 0
     var free: [Int] = []
@@ -164,6 +186,6 @@ public struct ExecutionPlan: Sendable {
       free += released
       steps.append((inputs, output, released))
     }
-    return (steps, count, slotOf[target])
+    return (steps, count, slotOf[target], slotOf)
   }
 }

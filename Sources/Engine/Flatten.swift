@@ -24,7 +24,7 @@ public struct Flatten: Layer {
   }
 
   public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
-    cache = mode == .training ? Cache(inputShape: input.shape) : nil
+    cache = mode.keepsCaches ? Cache(inputShape: input.shape) : nil
     guard input.shape.rank == 4 else {
       return input.reshaped(Shape(input.shape[0], input.count / max(input.shape[0], 1)))
     }

@@ -4,11 +4,18 @@ import Tensors
 /// It knows operations only through `Operation`; which nodes run together
 /// is the plan's data.
 extension Network {
-  /// Runs `plan` on `input`; in `.training` mode, remembers the run for
-  /// `backward`.
+  /// Runs `plan` on `input`; in a mode that keeps caches, remembers the run
+  /// for `backward`.
   mutating func execute(
     _ plan: ExecutionPlan, input: Tensor, mode: Mode
   ) throws(EngineError) -> Tensor {
+    try executeKeeping(plan, input: input, mode: mode).output
+  }
+
+  /// `execute`, also returning the plan's `kept` tensors.
+  mutating func executeKeeping(
+    _ plan: ExecutionPlan, input: Tensor, mode: Mode
+  ) throws(EngineError) -> (output: Tensor, kept: [Tensor]) {
     precondition(
       input.shape.rank >= 1 && input.sampleShape == plan.inputShape,
       "the plan expects samples of shape \(plan.inputShape), got \(input.shape)")
@@ -29,8 +36,8 @@ extension Network {
       folded[s] = run.folded
       slots[step.outputSlot] = output
     }
-    pendingBackwardRun = mode == .training ? (plan, folded) : nil
-    return Self.filled(slots[plan.outputSlot])
+    pendingBackwardRun = mode.keepsCaches ? (plan, folded) : nil
+    return (Self.filled(slots[plan.outputSlot]), plan.keptSlots.map { Self.filled(slots[$0]) })
   }
 
   /// The steps of `plan` in reverse, each tensor's gradient summed over its
@@ -38,15 +45,39 @@ extension Network {
   mutating func retrace(
     _ plan: ExecutionPlan, folded: [Int], dOutput: Tensor, inputGradient: Bool
   ) throws(EngineError) -> Tensor? {
+    var keptGradients: [Tensor?] = []
+    return try retrace(
+      plan, folded: folded, dOutput: dOutput, inputGradient: inputGradient, stopAtKept: false,
+      keptGradients: &keptGradients)
+  }
+
+  /// `retrace`, also collecting the gradient of each of the plan's `kept`
+  /// tensors (nil for one the output does not depend on) into
+  /// `keptGradients`. With `stopAtKept` and without `inputGradient`, it
+  /// stops once it has them (parameter gradients below them are then not
+  /// added). A step whose output gets no gradient (it only leads to kept
+  /// tensors) is skipped.
+  mutating func retrace(
+    _ plan: ExecutionPlan, folded: [Int], dOutput: Tensor, inputGradient: Bool,
+    stopAtKept: Bool, keptGradients: inout [Tensor?]
+  ) throws(EngineError) -> Tensor? {
+    keptGradients = [Tensor?](repeating: nil, count: plan.kept.count)
+    let needsInput = inputGradient || plan.keptSteps.contains(-1)
     var gradients = [Tensor?](repeating: nil, count: plan.slotCount)
     gradients[plan.outputSlot] = dOutput
     for (s, step) in plan.steps.enumerated().reversed() {
-      var d = Self.filled(gradients[step.outputSlot])
+      for (k, keptStep) in plan.keptSteps.enumerated() where keptStep == s {
+        keptGradients[k] = gradients[step.outputSlot]
+      }
+      if stopAtKept, !needsInput, !plan.keptSteps.isEmpty, plan.keptSteps.allSatisfy({ $0 >= s }) {
+        return nil
+      }
+      guard var d = gradients[step.outputSlot] else { continue }
       gradients[step.outputSlot] = nil
       for k in step.folded[folded[s]...].reversed() {
         d = Self.filled(try graph.nodes[k].op.backward(d, needsInputGradients: [true])[0])
       }
-      let needed = graph.nodeInputs[step.node].map { $0 != 0 || inputGradient }
+      let needed = graph.nodeInputs[step.node].map { $0 != 0 || needsInput }
       let dInputs = try graph.nodes[step.node].op.backward(d, needsInputGradients: needed)
       for (slot, dInput) in zip(step.inputSlots, dInputs) {
         guard let dInput else { continue }
@@ -58,6 +89,9 @@ extension Network {
           gradients[slot] = dInput
         }
       }
+    }
+    for (k, keptStep) in plan.keptSteps.enumerated() where keptStep == -1 {
+      keptGradients[k] = gradients[0]
     }
     return inputGradient ? gradients[0] : nil
   }

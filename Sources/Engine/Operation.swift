@@ -4,6 +4,13 @@ import Tensors
 /// for backward) or inference.
 public enum Mode: Sendable {
   case training, inference
+  /// Inference behaviour (dropout off) that still keeps what backward
+  /// needs: gradients of a prediction with respect to its input or
+  /// activations, as explanation methods take them.
+  case inferenceWithGradients
+
+  /// Whether forward keeps what backward needs.
+  public var keepsCaches: Bool { self != .inference }
 }
 
 /// A trainable tensor and the gradient accumulated for it.

@@ -111,7 +111,7 @@ public struct Pooling2D: Layer {
       let output = pooling2dForwardReference(
         input: input, reduction: reduction, poolSize: poolSize, strides: strides, padding: padding)
       cache =
-        mode == .training
+        mode.keepsCaches
         ? Cache(inputShape: input.shape, outputShape: output.shape, argmax: [], input: input) : nil
       return output
     }
@@ -130,7 +130,7 @@ public struct Pooling2D: Layer {
       }
     }
     cache =
-      mode == .training
+      mode.keepsCaches
       ? Cache(inputShape: input.shape, outputShape: outputShape, argmax: argmax, input: nil) : nil
     return output
   }

@@ -120,16 +120,8 @@ public func applyReference(
       }
     }
   }
-  switch image.bitDepth {
-  case .eight:
-    return Image(
-      width: g.outputWidth, height: g.outputHeight, layout: image.layout,
-      samples: samples.map { UInt8($0) })
-  case .sixteen:
-    return Image(
-      width: g.outputWidth, height: g.outputHeight, layout: image.layout,
-      samples16: samples.map { UInt16($0) })
-  }
+  return Image(
+    referenceSamples: samples, like: image, width: g.outputWidth, height: g.outputHeight)
 }
 
 /// The range mapping of `RangeMode`, to integers 0...maxValue (ties to even).
@@ -157,5 +149,21 @@ func mapRange(_ values: [Float], mode: RangeMode, maxValue: Float) -> [Int] {
 func checkScaleAndBias(_ options: FilterOptions) throws(FilterError) {
   guard options.scale.isFinite, options.bias.isFinite else {
     throw .nonFiniteScaleOrBias(scale: options.scale, bias: options.bias)
+  }
+}
+
+extension Image {
+  /// An image of `width` × `height` with `source`'s layout and bit depth,
+  /// from samples a reference computed as integers already in range.
+  init(referenceSamples samples: [Int], like source: Image, width: Int, height: Int) {
+    switch source.bitDepth {
+    case .eight:
+      self.init(
+        width: width, height: height, layout: source.layout, samples: samples.map { UInt8($0) })
+    case .sixteen:
+      self.init(
+        width: width, height: height, layout: source.layout,
+        samples16: samples.map { UInt16($0) })
+    }
   }
 }

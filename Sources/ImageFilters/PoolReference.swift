@@ -39,14 +39,5 @@ public func poolReference(
       }
     }
   }
-  switch image.bitDepth {
-  case .eight:
-    return Image(
-      width: g.outputWidth, height: g.outputHeight, layout: image.layout,
-      samples: output.map { UInt8($0) })
-  case .sixteen:
-    return Image(
-      width: g.outputWidth, height: g.outputHeight, layout: image.layout,
-      samples16: output.map { UInt16($0) })
-  }
+  return Image(referenceSamples: output, like: image, width: g.outputWidth, height: g.outputHeight)
 }
