@@ -75,7 +75,7 @@ let package = Package(
     // what -fno-math-errno gave the kernels, they get from errno-free
     // builtins in their source, and AVX2 comes from target attributes
     // chosen at run time.
-    .target(name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG"]),
+    .target(name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG", "CZlib", "_Runtime"]),
     .target(name: "_Runtime"),
     .target(name: "_FilterKernels", dependencies: ["_Runtime"]),
     .target(name: "_OptimizerKernels", dependencies: ["_Runtime"]),
@@ -85,7 +85,7 @@ let package = Package(
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     .testTarget(name: "RuntimeTests", dependencies: ["_Runtime"]),
     .testTarget(
-      name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files"],
+      name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files", "CZlib", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ImageFiltersTests",

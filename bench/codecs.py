@@ -82,7 +82,7 @@ def main():
             pillow_image.load()
             array = cv2.imread(path, cv2.IMREAD_UNCHANGED)
             if name == "PNG":
-                pillow_encode = lambda: pillow_image.save(io.BytesIO(), "PNG")  # level 6, as ours
+                pillow_encode = lambda: pillow_image.save(io.BytesIO(), "PNG")  # Pillow's default: level 6
                 opencv_encode = lambda: cv2.imencode(".png", array)  # OpenCV's default: level 1
             else:
                 pillow_encode = lambda: pillow_image.save(io.BytesIO(), "JPEG", quality=90)
@@ -119,7 +119,9 @@ def main():
     for line in writes:
         print(line)
     if levels:
-        print("PNG encode at the same zlib level on every side (best of --png-encode-repeat); "
+        print("PNG encode at the same --png-compression / zlib level on every side (convviz's "
+              "levels choose filters and strategy too, see README; best of "
+              "--png-encode-repeat); "
               "ratio = peer time / convviz time; sizes in bytes")
         print(f"{'level':5} {'convviz ms':>10} {'Pillow ms':>10} {'ratio':>6} {'OpenCV ms':>10} "
               f"{'ratio':>6} {'convviz B':>10} {'Pillow B':>10} {'OpenCV B':>10}")
@@ -127,8 +129,8 @@ def main():
             print(f"{level:5} {ours:10.1f} {pillow:10.1f} {pillow / ours:6.2f} {opencv:10.1f} "
                   f"{opencv / ours:6.2f} {sizes[0]:10d} {sizes[1]:10d} {sizes[2]:10d}")
     print("OpenCV's default PNG encoding is level 1, zlib's Z_RLE strategy and the SUB row "
-          "filter only (an explicit level switches to the default strategy); Pillow's and "
-          "convviz's is level 6.")
+          "filter only (an explicit level switches to the default strategy); Pillow's is level "
+          "6; convviz's is --png-compression 2 (Paeth, zlib 1, Z_RLE, bands in parallel).")
 
 
 def png_levels(args, png_path, folder):

@@ -2,10 +2,15 @@
 public struct EncodeOptions: Sendable, Equatable {
   /// JPEG quality, 1...100 (libjpeg's scale; 90 is the default).
   public var quality: Int
-  /// zlib level for PNG, 0 (store) ... 9 (smallest, slowest).
+  /// PNG compression, 0 (stored) ... 9 (smallest, slowest); what each level
+  /// means (zlib level, strategy, row filters) is documented in the README.
   public var pngCompressionLevel: Int
 
-  public init(quality: Int = 90, pngCompressionLevel: Int = 6) {
+  /// The PNG level convviz uses unless told otherwise: Paeth filter, zlib 1
+  /// with run-length matches, bands in parallel.
+  public static let defaultPNGCompressionLevel = 2
+
+  public init(quality: Int = 90, pngCompressionLevel: Int = defaultPNGCompressionLevel) {
     precondition((0...9).contains(pngCompressionLevel), "PNG compression level is 0...9")
     self.quality = quality
     self.pngCompressionLevel = pngCompressionLevel

@@ -54,22 +54,70 @@ enum PNGCodec {
     return image.oriented(orientation)
   }
 
-  /// zlib level 6, libpng's adaptive filters: Pillow's defaults.
-  static func encode(_ image: Image, compressionLevel: Int = 6) throws(CodecError) -> ShimBuffer {
+  /// What `--png-compression` level means: the zlib level, strategy and the
+  /// row filters tried (each row gets the candidate with the smallest sum of
+  /// absolute signed bytes, libpng's measure).
+  ///
+  /// - 0: stored, no filter (fastest, largest).
+  /// - 1: Up filter, zlib 1 with run-length matches only (`Z_RLE`).
+  /// - 2 (the default): Paeth filter, zlib 1, `Z_RLE`.
+  /// - 3: all five filters per row, zlib 1, `Z_RLE`.
+  /// - 4...9: all five filters, zlib 4...9 with `Z_FILTERED` (libpng's choice
+  ///   for filtered data); 9 is smallest and slowest.
+  struct Settings: Equatable {
+    var zlibLevel: Int32
+    var strategy: Int32
+    var filters: UInt32
+
+    init(level: Int) {
+      let rle: Int32 = 3, filtered: Int32 = 1, defaultStrategy: Int32 = 0
+      switch level {
+      case ...0: self.init(zlibLevel: 0, strategy: defaultStrategy, filters: 1)
+      case 1: self.init(zlibLevel: 1, strategy: rle, filters: UInt32(CVZ_PNG_FILTER_UP))
+      case 2: self.init(zlibLevel: 1, strategy: rle, filters: UInt32(CVZ_PNG_FILTER_PAETH))
+      case 3: self.init(zlibLevel: 1, strategy: rle, filters: UInt32(CVZ_PNG_FILTER_ALL))
+      default:
+        self.init(
+          zlibLevel: Int32(min(level, 9)), strategy: filtered, filters: UInt32(CVZ_PNG_FILTER_ALL))
+      }
+    }
+
+    init(zlibLevel: Int32, strategy: Int32, filters: UInt32) {
+      self.zlibLevel = zlibLevel
+      self.strategy = strategy
+      self.filters = filters
+    }
+  }
+
+  /// The PNG encoders: bands compressed in parallel (the one convviz uses),
+  /// or the single libpng stream it is tested against.
+  enum Encoder {
+    case bands
+    case reference
+  }
+
+  /// Encodes at `compressionLevel` (see `Settings`); the default is 2.
+  static func encode(
+    _ image: Image, compressionLevel: Int = EncodeOptions.defaultPNGCompressionLevel,
+    encoder: Encoder = .bands
+  ) throws(CodecError) -> ShimBuffer {
+    let settings = Settings(level: compressionLevel)
+    let encode =
+      encoder == .bands ? cvz_png_encode_bands : cvz_png_encode
     var buffer = cvz_buffer()
     var error = cvz_error()
     let status: Int32
     if image.bitDepth == .sixteen {
       status = image.samples16.withUnsafeBytes { raw in
-        cvz_png_encode(
-          raw.baseAddress, UInt32(image.width), UInt32(image.height),
-          Int32(image.channels), 16, Int32(compressionLevel), &buffer, &error)
+        encode(
+          raw.baseAddress, UInt32(image.width), UInt32(image.height), Int32(image.channels), 16,
+          settings.zlibLevel, settings.strategy, settings.filters, &buffer, &error)
       }
     } else {
       status = image.samples8.withUnsafeBytes { raw in
-        cvz_png_encode(
-          raw.baseAddress, UInt32(image.width), UInt32(image.height),
-          Int32(image.channels), 8, Int32(compressionLevel), &buffer, &error)
+        encode(
+          raw.baseAddress, UInt32(image.width), UInt32(image.height), Int32(image.channels), 8,
+          settings.zlibLevel, settings.strategy, settings.filters, &buffer, &error)
       }
     }
     guard status == 0 else { throw .encodeFailed(.png, message: error.text) }

@@ -195,14 +195,16 @@ static void free_encoder(struct png_encoder *encoder) {
 }
 
 int cvz_png_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
-                   int bit_depth, int compression_level, cvz_buffer *out, cvz_error *error) {
+                   int bit_depth, int zlib_level, int zlib_strategy, unsigned filters,
+                   cvz_buffer *out, cvz_error *error) {
   cvz_clear_error(error);
   out->data = NULL;
   out->size = 0;
   static const int color_types[] = {
     PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
-  if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16)) {
-    cvz_set_error(error, CVZ_ERROR_ENCODE, "unsupported channel count or bit depth");
+  if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16) ||
+      (filters & CVZ_PNG_FILTER_ALL) == 0) {
+    cvz_set_error(error, CVZ_ERROR_ENCODE, "unsupported channel count, bit depth or filters");
     return -1;
   }
   struct png_encoder *encoder = calloc(1, sizeof *encoder);
@@ -225,7 +227,10 @@ int cvz_png_encode(const void *pixels, uint32_t width, uint32_t height, int chan
   }
   png_structp png = encoder->png;
   png_set_write_fn(png, encoder, write_bytes, flush_bytes);
-  png_set_compression_level(png, compression_level);
+  png_set_compression_level(png, zlib_level);
+  png_set_compression_strategy(png, zlib_strategy);
+  /* libpng's PNG_FILTER_NONE...PAETH are bits 3...7. */
+  png_set_filter(png, PNG_FILTER_TYPE_BASE, (int)((filters & CVZ_PNG_FILTER_ALL) << 3));
   png_set_IHDR(png, encoder->info, width, height, bit_depth, color_types[channels - 1],
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, encoder->info);

@@ -13,7 +13,7 @@ struct ImageBatchOptions: ParsableArguments {
   @Option(
     name: .customLong("png-compression"), parsing: .unconditional,
     help: ArgumentHelp(
-      "zlib level of PNG outputs, 0 (stored, fastest) to 9 (smallest, slowest); default 6.",
+      "PNG compression, 0 (stored, fastest) to 9 (smallest, slowest); default 2 (see README).",
       valueName: "level"))
   var pngCompression: Int?
 
@@ -97,7 +97,7 @@ struct ImageBatchOptions: ParsableArguments {
 
   /// The default zlib level of PNG outputs: Pillow's, a balance of size
   /// and time.
-  static let defaultPNGCompression = 6
+  static let defaultPNGCompression = EncodeOptions.defaultPNGCompressionLevel
 
   var encodeOptions: EncodeOptions {
     EncodeOptions(

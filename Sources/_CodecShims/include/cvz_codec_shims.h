@@ -98,12 +98,38 @@ int cvz_png_read(cvz_png_decoder *decoder, void *pixels, size_t pixels_size, cvz
 
 void cvz_png_close(cvz_png_decoder *decoder);
 
+/* PNG row filter types as bits of a filter set (PNG's filter type i is bit i). */
+enum {
+  CVZ_PNG_FILTER_NONE = 1,
+  CVZ_PNG_FILTER_SUB = 2,
+  CVZ_PNG_FILTER_UP = 4,
+  CVZ_PNG_FILTER_AVERAGE = 8,
+  CVZ_PNG_FILTER_PAETH = 16,
+  CVZ_PNG_FILTER_ALL = 31
+};
+
 /*
- * Encodes `pixels` (interleaved, host byte order for 16-bit) as a PNG with
- * zlib `compression_level` 0...9. On success `out` owns a new buffer.
+ * The reference PNG encoder, one stream through libpng: `pixels`
+ * (interleaved, host byte order for 16-bit) with zlib `zlib_level` 0...9 and
+ * `zlib_strategy` (Z_DEFAULT_STRATEGY, Z_FILTERED, Z_HUFFMAN_ONLY, Z_RLE),
+ * each row filtered with the filter of `filters` (CVZ_PNG_FILTER_* bits)
+ * whose output has the smallest sum of absolute signed bytes. On success `out`
+ * owns a new buffer.
  */
 int cvz_png_encode(const void *pixels, uint32_t width, uint32_t height, int channels,
-                   int bit_depth, int compression_level, cvz_buffer *out, cvz_error *error);
+                   int bit_depth, int zlib_level, int zlib_strategy, unsigned filters,
+                   cvz_buffer *out, cvz_error *error);
+
+/*
+ * The fast PNG encoder: the same settings as cvz_png_encode (the row's
+ * filter chosen by the same measure; ties may go another way than in
+ * libpng, so the bytes differ but the pixels never), compressed as bands of about 1 MiB in parallel on the _Runtime
+ * pool and joined into one zlib stream (see png_encoder.c). The output
+ * depends on the image and the settings only, never on the thread count.
+ */
+int cvz_png_encode_bands(const void *pixels, uint32_t width, uint32_t height, int channels,
+                         int bit_depth, int zlib_level, int zlib_strategy, unsigned filters,
+                         cvz_buffer *out, cvz_error *error);
 
 /* MARK: JPEG */
 

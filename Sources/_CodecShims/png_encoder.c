@@ -1,0 +1,333 @@
+/*
+ * The fast PNG encoder: row filters and the PNG container written here, the
+ * deflate stream cut into bands of rows compressed in parallel on the
+ * _Runtime pool. No libpng (and so no longjmp) on this path: zlib reports
+ * errors by return value.
+ *
+ * How the bands make one stream: every band is a raw deflate stream primed
+ * with the last 32 KiB of the filtered bytes before it (deflateSetDictionary),
+ * so it may refer back across the boundary exactly as one stream would; every
+ * band but the last ends with Z_SYNC_FLUSH (byte-aligned, not final), the last
+ * with Z_FINISH. Concatenated they are one valid deflate stream; the zlib
+ * header goes in front and the Adler-32 of all filtered bytes, combined from
+ * the bands' with adler32_combine, at the end. Each band is its own IDAT
+ * chunk (its CRC computed in the band's task), the Adler-32 a last 4-byte
+ * IDAT. Band boundaries depend only on the image's size, never on the thread
+ * count, so the bytes are the same with 1 or 64 threads.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "cvz_runtime.h"
+#include "shim_common.h"
+
+enum { FILTER_NONE = 0, FILTER_SUB = 1, FILTER_UP = 2, FILTER_AVERAGE = 3, FILTER_PAETH = 4 };
+
+/* Filtered bytes per band: small enough for 2...64 cores to share out, large
+   enough that the 32 KiB dictionary and the flush marker cost nothing. */
+enum { BAND_BYTES = 1 << 20, WINDOW = 32768 };
+
+static inline uint8_t paeth(int a, int b, int c) {
+  const int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
+  return (uint8_t)(pa <= pb && pa <= pc ? a : (pb <= pc ? b : c));
+}
+
+/* Filters one row of `length` bytes (`previous` NULL for the top row). */
+static void filter_row(int type, const uint8_t *row, const uint8_t *previous, size_t length,
+                       size_t bpp, uint8_t *out) {
+  switch (type) {
+  case FILTER_NONE:
+    memcpy(out, row, length);
+    break;
+  case FILTER_SUB:
+    for (size_t i = 0; i < bpp && i < length; i++) out[i] = row[i];
+    for (size_t i = bpp; i < length; i++) out[i] = (uint8_t)(row[i] - row[i - bpp]);
+    break;
+  case FILTER_UP:
+    if (previous == NULL) {
+      memcpy(out, row, length);
+    } else {
+      for (size_t i = 0; i < length; i++) out[i] = (uint8_t)(row[i] - previous[i]);
+    }
+    break;
+  case FILTER_AVERAGE:
+    if (previous == NULL) {
+      for (size_t i = 0; i < bpp && i < length; i++) out[i] = row[i];
+      for (size_t i = bpp; i < length; i++) out[i] = (uint8_t)(row[i] - (row[i - bpp] >> 1));
+    } else {
+      for (size_t i = 0; i < bpp && i < length; i++)
+        out[i] = (uint8_t)(row[i] - (previous[i] >> 1));
+      for (size_t i = bpp; i < length; i++)
+        out[i] = (uint8_t)(row[i] - ((row[i - bpp] + previous[i]) >> 1));
+    }
+    break;
+  default: /* FILTER_PAETH */
+    if (previous == NULL) {
+      filter_row(FILTER_SUB, row, previous, length, bpp, out);
+    } else {
+      for (size_t i = 0; i < bpp && i < length; i++) out[i] = (uint8_t)(row[i] - previous[i]);
+      for (size_t i = bpp; i < length; i++)
+        out[i] = (uint8_t)(row[i] - paeth(row[i - bpp], previous[i], previous[i - bpp]));
+    }
+    break;
+  }
+}
+
+/* libpng's heuristic: the sum of the filtered bytes taken as signed. */
+static unsigned long row_cost(const uint8_t *bytes, size_t length) {
+  unsigned long sum = 0;
+  for (size_t i = 0; i < length; i++) sum += (unsigned long)abs((int)(int8_t)bytes[i]);
+  return sum;
+}
+
+typedef struct png_job {
+  const uint8_t *pixels;
+  uint32_t width, height;
+  size_t row_bytes; /* stored (big-endian) bytes per row, no filter byte */
+  size_t bpp;
+  int sixteen_bit;
+  unsigned filters; /* bit i: filter type i is a candidate */
+  int level, strategy;
+  uint32_t rows_per_band;
+  int bands;
+  /* The output: band i writes its IDAT chunk (length, type, data, CRC) at
+     offsets[i], in room for deflateBound's worst case, and its size into
+     chunk_sizes[i]; the chunks are moved together afterwards. */
+  uint8_t *png;
+  size_t *offsets;
+  size_t *chunk_sizes;
+  uLong *adlers;
+} png_job;
+
+/* Row y as stored in the PNG: 16-bit samples big-endian. */
+static const uint8_t *stored_row(const png_job *job, uint32_t y, uint8_t *scratch) {
+  const uint8_t *row = job->pixels + (size_t)y * job->row_bytes;
+  if (!job->sixteen_bit) return row;
+  const uint16_t *samples = (const uint16_t *)row;
+  for (size_t i = 0; i < job->row_bytes / 2; i++) {
+    scratch[2 * i] = (uint8_t)(samples[i] >> 8);
+    scratch[2 * i + 1] = (uint8_t)samples[i];
+  }
+  return scratch;
+}
+
+/* Filters rows [first, end) into `out` (each row its filter type byte, then
+   the filtered bytes). A row's filter depends on that row and the one above
+   only, so any band can filter any rows and get the same bytes. */
+static int filter_rows(const png_job *job, uint32_t first, uint32_t end, uint8_t *out) {
+  const size_t length = job->row_bytes;
+  uint8_t *scratch = malloc(3 * length + 2);
+  if (scratch == NULL) return -1;
+  uint8_t *current = scratch, *previous = scratch + length, *candidate = scratch + 2 * length;
+  const uint8_t *above = first == 0 ? NULL : stored_row(job, first - 1, previous);
+  for (uint32_t y = first; y < end; y++, out += length + 1) {
+    const uint8_t *row = stored_row(job, y, current);
+    int best = -1;
+    unsigned long best_cost = 0;
+    if ((job->filters & (job->filters - 1)) == 0) {
+      /* One candidate: filter straight into the output. */
+      best = __builtin_ctz(job->filters);
+      filter_row(best, row, above, length, job->bpp, out + 1);
+    } else {
+      for (int type = 0; type <= FILTER_PAETH; type++) {
+        if (!(job->filters & (1u << type))) continue;
+        filter_row(type, row, above, length, job->bpp, candidate);
+        const unsigned long cost = row_cost(candidate, length);
+        if (best < 0 || cost < best_cost) {
+          best = type;
+          best_cost = cost;
+          memcpy(out + 1, candidate, length);
+        }
+      }
+    }
+    out[0] = (uint8_t)best;
+    if (job->sixteen_bit) {
+      /* `row` is in `current`; keep it as the next row's `above`. */
+      uint8_t *swap = previous;
+      previous = current;
+      current = swap;
+      above = previous;
+    } else {
+      above = row;
+    }
+  }
+  free(scratch);
+  return 0;
+}
+
+static void put_u32(uint8_t *out, uint32_t value) {
+  out[0] = (uint8_t)(value >> 24);
+  out[1] = (uint8_t)(value >> 16);
+  out[2] = (uint8_t)(value >> 8);
+  out[3] = (uint8_t)value;
+}
+
+static int deflate_band(void *context, int band) {
+  png_job *job = context;
+  const size_t stride = job->row_bytes + 1;
+  const uint32_t first = (uint32_t)band * job->rows_per_band;
+  const uint32_t end =
+    job->height - first < job->rows_per_band ? job->height : first + job->rows_per_band;
+  /* The rows before the band that its 32 KiB dictionary needs, filtered
+     again here so that bands share nothing. */
+  uint32_t before = (uint32_t)((WINDOW + stride - 1) / stride);
+  if (before > first) before = first;
+  uint8_t *filtered = malloc((size_t)(end - first + before) * stride);
+  if (filtered == NULL) return -1;
+  if (filter_rows(job, first - before, end, filtered) != 0) {
+    free(filtered);
+    return -1;
+  }
+  const uint8_t *input = filtered + (size_t)before * stride;
+  const size_t input_size = (size_t)(end - first) * stride;
+  const int last = band == job->bands - 1;
+  z_stream stream;
+  memset(&stream, 0, sizeof stream);
+  if (deflateInit2(&stream, job->level, Z_DEFLATED, -15, 8, job->strategy) != Z_OK) {
+    free(filtered);
+    return -1;
+  }
+  if (before > 0) {
+    const size_t available = (size_t)before * stride;
+    const size_t window = available < WINDOW ? available : WINDOW;
+    deflateSetDictionary(&stream, input - window, (uInt)window);
+  }
+  const size_t header = band == 0 ? 2 : 0;
+  uint8_t *chunk = job->png + job->offsets[band];
+  const size_t capacity = job->offsets[band + 1] - job->offsets[band] - 12;
+  memcpy(chunk + 4, "IDAT", 4);
+  if (header) {
+    /* CMF: deflate, 32 KiB window. FLG: the level class, then the check. */
+    const int level_class = job->level <= 1 ? 0 : job->level <= 5 ? 1 : job->level == 6 ? 2 : 3;
+    chunk[8] = 0x78;
+    chunk[9] = (uint8_t)(level_class << 6);
+    chunk[9] = (uint8_t)(chunk[9] + (31 - (0x78 * 256 + chunk[9]) % 31));
+  }
+  stream.next_in = (Bytef *)input;
+  stream.avail_in = (uInt)input_size;
+  stream.next_out = chunk + 8 + header;
+  stream.avail_out = (uInt)(capacity - header);
+  const int status = deflate(&stream, last ? Z_FINISH : Z_SYNC_FLUSH);
+  const int complete = last ? status == Z_STREAM_END : (status == Z_OK && stream.avail_in == 0);
+  const size_t data_size = header + (capacity - header - stream.avail_out);
+  deflateEnd(&stream);
+  job->adlers[band] = adler32(1, input, (uInt)input_size);
+  free(filtered);
+  if (!complete) return -1;
+  put_u32(chunk, (uint32_t)data_size);
+  put_u32(chunk + 8 + data_size, (uint32_t)crc32(0, chunk + 4, (uInt)(data_size + 4)));
+  job->chunk_sizes[band] = data_size + 12;
+  return 0;
+}
+
+static void append_chunk(uint8_t **cursor, const char *type, const uint8_t *data, uint32_t size) {
+  uint8_t *out = *cursor;
+  put_u32(out, size);
+  memcpy(out + 4, type, 4);
+  if (size > 0) memcpy(out + 8, data, size);
+  put_u32(out + 8 + size, (uint32_t)crc32(0, out + 4, size + 4));
+  *cursor = out + 12 + size;
+}
+
+int cvz_png_encode_bands(const void *pixels, uint32_t width, uint32_t height, int channels,
+                         int bit_depth, int zlib_level, int zlib_strategy, unsigned filters,
+                         cvz_buffer *out, cvz_error *error) {
+  cvz_clear_error(error);
+  out->data = NULL;
+  out->size = 0;
+  static const uint8_t color_types[] = {0, 4, 2, 6};
+  if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16) || width == 0 ||
+      height == 0 || width > 0x7fffffffu || height > 0x7fffffffu || zlib_level < 0 ||
+      zlib_level > 9 || (filters & 0x1fu) == 0) {
+    cvz_set_error(error, CVZ_ERROR_ENCODE, "unsupported image or encoder settings");
+    return -1;
+  }
+  png_job job;
+  memset(&job, 0, sizeof job);
+  job.pixels = pixels;
+  job.width = width;
+  job.height = height;
+  job.bpp = (size_t)channels * (size_t)(bit_depth / 8);
+  job.row_bytes = (size_t)width * job.bpp;
+  job.sixteen_bit = bit_depth == 16;
+  job.filters = filters & 0x1fu;
+  job.level = zlib_level;
+  job.strategy = zlib_strategy;
+  const size_t stride = job.row_bytes + 1;
+  if (stride > (size_t)1 << 30) {
+    cvz_set_error(error, CVZ_ERROR_ENCODE, "rows too long to encode");
+    return -1;
+  }
+  if (stride > BAND_BYTES / 2) {
+    job.rows_per_band = 1;
+  } else {
+    job.rows_per_band = (uint32_t)(BAND_BYTES / stride);
+  }
+  job.bands = (int)((height + job.rows_per_band - 1) / job.rows_per_band);
+  job.offsets = calloc((size_t)job.bands + 1, sizeof *job.offsets);
+  job.chunk_sizes = calloc((size_t)job.bands, sizeof *job.chunk_sizes);
+  job.adlers = calloc((size_t)job.bands, sizeof *job.adlers);
+  int status = -1;
+  if (job.offsets == NULL || job.chunk_sizes == NULL || job.adlers == NULL) {
+    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
+    goto done;
+  }
+  /* Signature and IHDR, then every band's room (the zlib header in band 0,
+     a flush marker's worth of slack), then the Adler-32 IDAT and IEND.
+     Pages the bands do not fill are never touched. */
+  const size_t prefix = 8 + 25;
+  job.offsets[0] = prefix;
+  for (int band = 0; band < job.bands; band++) {
+    const uint32_t first = (uint32_t)band * job.rows_per_band;
+    const uint32_t rows = height - first < job.rows_per_band ? height - first : job.rows_per_band;
+    job.offsets[band + 1] =
+      job.offsets[band] + 12 + 2 + 16 + deflateBound(NULL, (uLong)((size_t)rows * stride));
+  }
+  job.png = malloc(job.offsets[job.bands] + 16 + 12);
+  if (job.png == NULL) {
+    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
+    goto done;
+  }
+  if (cvz_parallel_for(job.bands, deflate_band, &job) != 0) {
+    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory while compressing");
+    goto done;
+  }
+  uint8_t *cursor = job.png;
+  memcpy(cursor, "\x89PNG\r\n\x1a\n", 8);
+  cursor += 8;
+  uint8_t ihdr[13];
+  put_u32(ihdr, width);
+  put_u32(ihdr + 4, height);
+  ihdr[8] = (uint8_t)bit_depth;
+  ihdr[9] = color_types[channels - 1];
+  ihdr[10] = ihdr[11] = ihdr[12] = 0;
+  append_chunk(&cursor, "IHDR", ihdr, 13);
+  uLong adler = job.adlers[0];
+  for (int band = 0; band < job.bands; band++) {
+    memmove(cursor, job.png + job.offsets[band], job.chunk_sizes[band]);
+    cursor += job.chunk_sizes[band];
+    if (band > 0) {
+      const uint32_t first = (uint32_t)band * job.rows_per_band;
+      const uint32_t rows =
+        height - first < job.rows_per_band ? height - first : job.rows_per_band;
+      adler = adler32_combine(adler, job.adlers[band], (z_off_t)((size_t)rows * stride));
+    }
+  }
+  uint8_t trailer[4];
+  put_u32(trailer, (uint32_t)adler);
+  append_chunk(&cursor, "IDAT", trailer, 4);
+  append_chunk(&cursor, "IEND", NULL, 0);
+  const size_t size = (size_t)(cursor - job.png);
+  uint8_t *shrunk = realloc(job.png, size);
+  out->data = shrunk != NULL ? shrunk : job.png;
+  out->size = size;
+  job.png = NULL;
+  status = 0;
+done:
+  free(job.png);
+  free(job.offsets);
+  free(job.chunk_sizes);
+  free(job.adlers);
+  return status;
+}

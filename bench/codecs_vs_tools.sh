@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# convviz's codecs against the tools at their defaults, 4096x4096 RGB:
+# PNG encode against OpenCV's default (time and size, on a photo, a noisy
+# photo and pure noise), JPEG decode against djpeg and JPEG encode against
+# cjpeg at the same quality (whole process vs whole process). Installs the
+# peers, builds convviz in release mode, prints medians and ratios.
+# Usage: bash bench/codecs_vs_tools.sh [--size N] [--repeat N] [--threads N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v djpeg >/dev/null || apt-get install -y libjpeg-turbo-progs >/dev/null
+python3 -m pip install --quiet pillow opencv-python-headless numpy
+swift build -c release --product convviz
+python3 bench/codecs_vs_tools.py --convviz "$(swift build -c release --show-bin-path)/convviz" "$@"
