@@ -31,6 +31,21 @@ extension Sequential {
     return try evaluation(on: data, classCount: classes, batchSize: batchSize, progress: progress)
   }
 
+  /// The same for a network without a spec (an imported model): `data`
+  /// must have samples shaped `input`, and the network's output must be
+  /// one score per class.
+  public mutating func evaluation(
+    on data: Dataset, input: FeatureShape, batchSize: Int = 100,
+    progress: (_ samplesDone: Int) -> Void = { _ in }
+  ) throws(TrainerError) -> Evaluation {
+    let output = outputShape
+    let classes = try data.check(
+      input: input, classCount: output.rank == 1 ? output[0] : nil,
+      output: output.rank == 3
+        ? .image(height: output[1], width: output[2], channels: output[0]) : .flat(output.count))
+    return try evaluation(on: data, classCount: classes, batchSize: batchSize, progress: progress)
+  }
+
   /// Samples `range` of `data` (all by default) in inference mode,
   /// `batchSize` at a time; labels must be below `classCount`. `progress`
   /// hears how many samples are done after each batch.
@@ -79,10 +94,17 @@ extension Dataset {
   /// class scores, the data has as many classes as the spec outputs (when
   /// it names them), and every label is one of them. Returns the class count.
   func check(for spec: ModelSpec) throws(TrainerError) -> Int {
-    guard sampleShape == spec.input.tensorShape else {
-      throw .inputShapeMismatch(expected: spec.input, found: sampleShape)
+    try check(input: spec.input, classCount: spec.classCount, output: spec.outputShape)
+  }
+
+  /// `check(for:)` from a model's input, class count and output shape.
+  func check(
+    input: FeatureShape, classCount: Int?, output: FeatureShape
+  ) throws(TrainerError) -> Int {
+    guard sampleShape == input.tensorShape else {
+      throw .inputShapeMismatch(expected: input, found: sampleShape)
     }
-    guard let classes = spec.classCount else { throw .outputNotClasses(spec.outputShape) }
+    guard let classes = classCount else { throw .outputNotClasses(output) }
     if !classNames.isEmpty && classNames.count != classes {
       throw .classCountMismatch(modelOutputs: classes, dataClasses: classNames)
     }

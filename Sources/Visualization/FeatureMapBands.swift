@@ -62,11 +62,47 @@ public struct FeatureMapBands: Sendable {
     spec: ModelSpec, inputHeight: Int, inputWidth: Int, inputChannels: Int, through layer: Int,
     maxTileSide: Int, bandBytes: Int
   ) {
-    guard layer >= 0, layer < spec.layers.count, maxTileSide >= 1,
-      let steps = Self.steps(spec, through: layer),
-      case .image(let height, let width, let channels)? = spec.outputShape(
-        forInput: .image(height: inputHeight, width: inputWidth, channels: inputChannels),
-        through: layer)
+    guard layer >= 0, layer < spec.layers.count, let steps = Self.steps(spec, through: layer)
+    else { return nil }
+    self.init(
+      steps: steps, inputHeight: inputHeight, inputWidth: inputWidth,
+      inputChannels: inputChannels, through: layer, maxTileSide: maxTileSide,
+      bandBytes: bandBytes, outputShape: { spec.outputShape(forInput: $0, through: layer) },
+      memory: { spec.inferenceMemory(batchSize: 1, input: $0, through: layer) })
+  }
+
+  /// The same for any loaded model: a `model.bin` by its spec's rows, an
+  /// imported graph when the way from its input to layer `layer` is a
+  /// chain of convolutions, valid poolings, activations and dropouts.
+  public init?(
+    model: LoadedModel, inputHeight: Int, inputWidth: Int, inputChannels: Int,
+    through layer: Int, maxTileSide: Int, bandBytes: Int
+  ) {
+    if let spec = model.spec {
+      self.init(
+        spec: spec, inputHeight: inputHeight, inputWidth: inputWidth,
+        inputChannels: inputChannels, through: layer, maxTileSide: maxTileSide,
+        bandBytes: bandBytes)
+      return
+    }
+    guard layer >= 0, layer < model.layers.count,
+      let steps = Self.steps(model.network.graph, to: model.layers[layer].tensor)
+    else { return nil }
+    self.init(
+      steps: steps, inputHeight: inputHeight, inputWidth: inputWidth,
+      inputChannels: inputChannels, through: layer, maxTileSide: maxTileSide,
+      bandBytes: bandBytes, outputShape: { model.outputShape(forInput: $0, through: layer) },
+      memory: { model.inferenceMemory(batchSize: 1, input: $0, through: layer) })
+  }
+
+  private init?(
+    steps: [Step], inputHeight: Int, inputWidth: Int, inputChannels: Int, through layer: Int,
+    maxTileSide: Int, bandBytes: Int, outputShape: (FeatureShape) -> FeatureShape?,
+    memory: (FeatureShape) -> MemoryEstimate
+  ) {
+    guard maxTileSide >= 1,
+      case .image(let height, let width, let channels)? = outputShape(
+        .image(height: inputHeight, width: inputWidth, channels: inputChannels))
     else { return nil }
     let factor = (max(height, width) + maxTileSide - 1) / maxTileSide
     guard factor > 1 else { return nil }
@@ -78,10 +114,7 @@ public struct FeatureMapBands: Sendable {
     let geometry = RowGeometry(steps: steps, inputHeights: inputHeights)
     func bandMemory(rows: Int) -> MemoryEstimate {
       let input = geometry.inputRows(for: 0..<min(rows, height))
-      return spec.inferenceMemory(
-        batchSize: 1,
-        input: .image(height: input.count, width: inputWidth, channels: inputChannels),
-        through: layer)
+      return memory(.image(height: input.count, width: inputWidth, channels: inputChannels))
     }
     var rowsPerBand = factor
     let room = MemoryEstimate(bytes: bandBytes)
@@ -124,6 +157,54 @@ public struct FeatureMapBands: Sendable {
       }
     }
     return steps
+  }
+}
+
+extension FeatureMapBands {
+  /// The row steps from `graph`'s input to tensor `tensor`, or nil when
+  /// the way there is not a chain of steps a band can take: each node
+  /// reads one tensor; convolutions pad rows not at all or as `same` does
+  /// with row stride 1; poolings do not pad.
+  static func steps(_ graph: Graph, to tensor: String) -> [Step]? {
+    var steps: [Step] = []
+    var current = tensor
+    while current != graph.input {
+      guard let node = graph.nodes.first(where: { $0.output == current }),
+        node.inputs.count == 1
+      else { return nil }
+      switch node.op {
+      case let conv as Conv2D:
+        guard let step = Self.step(conv.kernelSize.height, conv.strides.y, conv.padding) else {
+          return nil
+        }
+        steps.append(step)
+      case let pool as Pooling2D:
+        guard pool.padding == .valid else { return nil }
+        steps.append(Step(window: pool.poolSize.height, stride: pool.strides.y, same: false))
+      case is Activation, is Dropout:
+        break
+      default:
+        return nil
+      }
+      current = node.inputs[0]
+    }
+    return steps.reversed()
+  }
+
+  /// A convolution's row step: no row padding is `valid`; `same`'s split
+  /// with stride 1 is `same`; anything else cannot be banded.
+  private static func step(_ window: Int, _ stride: Int, _ padding: Padding) -> Step? {
+    switch padding {
+    case .valid:
+      return Step(window: window, stride: stride, same: false)
+    case .same:
+      return stride == 1 ? Step(window: window, stride: 1, same: true) : nil
+    case .explicit(let top, let bottom, _, _):
+      if top == 0 && bottom == 0 { return Step(window: window, stride: stride, same: false) }
+      let before = (window - 1) / 2
+      guard stride == 1, top == before, bottom == window - 1 - before else { return nil }
+      return Step(window: window, stride: 1, same: true)
+    }
   }
 }
 
@@ -194,9 +275,19 @@ extension FeatureMapBands {
     model: ModelFile, input: Tensor, through index: Int, maxTileSide: Int,
     bandBytes: Int = defaultBandBytes
   ) throws(VisualizationError) -> Tensor {
+    try displayMaps(
+      model: LoadedModel(model), input: input, through: index, maxTileSide: maxTileSide,
+      bandBytes: bandBytes)
+  }
+
+  /// `displayMaps` for any loaded model.
+  public static func displayMaps(
+    model: LoadedModel, input: Tensor, through index: Int, maxTileSide: Int,
+    bandBytes: Int = defaultBandBytes
+  ) throws(VisualizationError) -> Tensor {
     guard input.shape.rank == 4,
       let bands = FeatureMapBands(
-        spec: model.spec, inputHeight: input.shape[2], inputWidth: input.shape[3],
+        model: model, inputHeight: input.shape[2], inputWidth: input.shape[3],
         inputChannels: input.shape[1], through: index, maxTileSide: maxTileSide,
         bandBytes: bandBytes)
     else { return try LayerActivations.compute(model: model, input: input, through: index) }
@@ -210,6 +301,15 @@ extension FeatureMapBands {
   /// whole maps, summed in the same order).
   public func run(
     model: ModelFile, input: Tensor
+  ) throws(VisualizationError)
+    -> (maps: Tensor, strongestChannel: Int)
+  {
+    try run(model: LoadedModel(model), input: input)
+  }
+
+  /// `run` for a loaded model with the spec the bands were planned from.
+  public func run(
+    model: LoadedModel, input: Tensor
   ) throws(VisualizationError)
     -> (maps: Tensor, strongestChannel: Int)
   {

@@ -44,9 +44,26 @@ public enum ModelReport {
     modelPath: String, model: ModelFile, evaluating evaluation: EvaluationData? = nil,
     sample: Sample? = nil, examplesPerClass: Int = 8, batchSize: Int = 100
   ) throws(VisualizationError) -> HTMLReport {
+    try page(
+      modelPath: modelPath, model: LoadedModel(model), evaluating: evaluation, sample: sample,
+      examplesPerClass: examplesPerClass, batchSize: batchSize)
+  }
+
+  /// The page for any loaded model: a model file's spec table and training
+  /// curves, or an imported model's graph table (it has no history).
+  public static func page(
+    modelPath: String, model: LoadedModel, evaluating evaluation: EvaluationData? = nil,
+    sample: Sample? = nil, examplesPerClass: Int = 8, batchSize: Int = 100
+  ) throws(VisualizationError) -> HTMLReport {
     var page = HTMLReport(title: "convviz report: \(baseName(modelPath))")
-    summarySection(modelPath, model, into: &page)
-    try curvesSection(model.metadata.history, into: &page)
+    switch model.source {
+    case .modelFile(let file):
+      summarySection(modelPath, file, into: &page)
+      try curvesSection(file.metadata.history, into: &page)
+    case .onnx:
+      graphSection(modelPath, model, into: &page)
+      try curvesSection([], into: &page)
+    }
     if let evaluation {
       try evaluationSection(
         model, evaluation, examplesPerClass: examplesPerClass, batchSize: batchSize,
@@ -83,6 +100,23 @@ public enum ModelReport {
       numericColumns: [2])
   }
 
+  private static func graphSection(
+    _ path: String, _ model: LoadedModel, into page: inout HTMLReport
+  ) {
+    let summary = GraphSummary(model.network)
+    page.heading("Model")
+    page.paragraph("\(path): an imported graph, node by node (NCHW shapes).")
+    page.table(
+      header: ["Node (operation)", "Output shape", "Param #", "Reads"],
+      rows: summary.rows.map {
+        [
+          "\($0.name) (\($0.kind))", "(None" + $0.outputShape.dims.map { ", \($0)" }.joined() + ")",
+          groupedDigits($0.parameterCount), $0.reads.joined(separator: ", "),
+        ]
+      } + [["Total", "", groupedDigits(summary.totalCount), ""]],
+      numericColumns: [2])
+  }
+
   private static func curvesSection(
     _ history: [EpochRecord], into page: inout HTMLReport
   )
@@ -90,7 +124,7 @@ public enum ModelReport {
   {
     page.heading("Training")
     guard !history.isEmpty else {
-      page.paragraph("The model file has no training history.")
+      page.paragraph("The model has no training history.")
       return
     }
     page.gallery([
@@ -100,15 +134,15 @@ public enum ModelReport {
   }
 
   private static func evaluationSection(
-    _ file: ModelFile, _ evaluation: EvaluationData, examplesPerClass: Int, batchSize: Int,
+    _ model: LoadedModel, _ evaluation: EvaluationData, examplesPerClass: Int, batchSize: Int,
     into page: inout HTMLReport
   ) throws(VisualizationError) {
     let data = evaluation.data
     let names = evaluation.match.modelClasses
-    var network = file.spec.makeModel(parameters: file.parameters)
+    var network = model.network
     let result: Evaluation
     do {
-      result = try network.evaluation(on: data, spec: file.spec, batchSize: batchSize)
+      result = try network.evaluation(on: data, input: model.input, batchSize: batchSize)
     } catch {
       throw .evaluation(error)
     }
@@ -150,14 +184,14 @@ public enum ModelReport {
   }
 
   private static func filtersSection(
-    _ file: ModelFile, into page: inout HTMLReport
+    _ file: LoadedModel, into page: inout HTMLReport
   )
     throws(VisualizationError)
   {
     page.heading("Filters")
     page.paragraph(
       "Blue = negative, white = zero, red = positive weights; one colour scale per layer.")
-    for index in LayerActivations.convolutionLayers(of: file.spec) {
+    for index in LayerActivations.convolutionLayers(of: file) {
       let conv = try LayerActivations.convolution(file, layer: index)
       let dims = conv.kernel.shape.dims
       let view: ChannelView = dims[2] * dims[3] <= 1024 ? .mosaic : .mean
@@ -175,9 +209,9 @@ public enum ModelReport {
   }
 
   private static func featureMapsSection(
-    _ file: ModelFile, sample: Sample?, into page: inout HTMLReport
+    _ file: LoadedModel, sample: Sample?, into page: inout HTMLReport
   ) throws(VisualizationError) {
-    guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else {
+    guard case .image(_, _, let channels) = file.input, channels == 1 || channels == 3 else {
       return
     }
     page.heading("Feature maps")
@@ -194,11 +228,11 @@ public enum ModelReport {
     var enlarged = Canvas(width: picture.width * scale, height: picture.height * scale)
     enlarged.draw(picture, x: 0, y: 0, scale: scale)
     var images = [(try PictureFile.png(enlarged.image), "input")]
-    for index in LayerActivations.convolutionLayers(of: file.spec) {
+    for index in LayerActivations.convolutionLayers(of: file) {
       let maps = try FeatureMapBands.displayMaps(
         model: file, input: sample.input, through: index, maxTileSide: 128)
       let picture = FeatureMaps.picture(maps, maxTileSide: 128)
-      images.append((try PictureFile.png(picture.image), file.spec.layerNames[index]))
+      images.append((try PictureFile.png(picture.image), file.layers[index].name))
     }
     page.gallery(images)
   }

@@ -31,7 +31,7 @@ struct DumpWeights: ParsableCommand {
       -o names the output folder (default output/, created when missing).
       """)
 
-  @Argument(help: "A model file written by `convviz train`.")
+  @Argument(help: "A model file written by `convviz train`, or an ONNX model.")
   var model = ModelArgument.defaultModelPath
 
   @Option(
@@ -81,8 +81,8 @@ struct DumpWeights: ParsableCommand {
   }
 
   func run() throws {
-    let file = try ModelArgument.readModelFile(model, memory: memory)
-    let index = layer ?? LayerActivations.convolutionLayers(of: file.spec).first
+    let file = try ModelArgument.loadModel(model, memory: memory)
+    let index = layer ?? LayerActivations.convolutionLayers(of: file).first
     let conv = try index.map { try LayerActivations.convolution(file, layer: $0) }
     if let conv {
       let size = filterGrid(conv).grid().size()
@@ -96,13 +96,15 @@ struct DumpWeights: ParsableCommand {
     let weightsFolder = Path.join(output, "weights")
     var pictures: [String] = []
     if let conv {
-      pictures.append(Path.join(output, "\(conv.name)-filters.png"))
+      let stem = OutputPaths.fileNamePart(conv.name)
+      pictures.append(Path.join(output, "\(stem)-filters.png"))
       if conv.kernel.shape[2] == 3 {
-        pictures.append(Path.join(output, "\(conv.name)-filters-rgb.png"))
+        pictures.append(Path.join(output, "\(stem)-filters-rgb.png"))
       }
     }
-    let npyFiles = file.parameters.map {
-      Path.join(weightsFolder, $0.name.replacingOccurrences(of: "/", with: "_") + ".npy")
+    let parameters = file.parameters
+    let npyFiles = parameters.map {
+      Path.join(weightsFolder, OutputPaths.fileNamePart($0.name) + ".npy")
     }
     let summaryPath = Path.join(weightsFolder, "summary.txt")
     try NamedPath.refuseCollisions(
@@ -117,7 +119,7 @@ struct DumpWeights: ParsableCommand {
       written += try drawFilters(conv, to: pictures)
     }
     var statistics: [TensorStatistics] = []
-    for (parameter, npyPath) in zip(file.parameters, npyFiles) {
+    for (parameter, npyPath) in zip(parameters, npyFiles) {
       try NumPyFile.write(
         shape: parameter.tensor.shape.dims, values: parameter.tensor.storage, to: npyPath)
       written.append(npyPath)

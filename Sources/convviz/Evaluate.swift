@@ -28,7 +28,9 @@ struct Evaluate: ParsableCommand {
     case test, train
   }
 
-  @Argument(help: ArgumentHelp("A model file written by `convviz train`.", valueName: "model"))
+  @Argument(
+    help: ArgumentHelp(
+      "A model file written by `convviz train`, or an ONNX model.", valueName: "model"))
   var model: String
 
   @OptionGroup var data: DataOptions
@@ -76,33 +78,33 @@ struct Evaluate: ParsableCommand {
 
   func run() throws {
     threads.apply()
-    let file = try ModelArgument.readModelFile(model, memory: memory)
-    try memory.check(file.spec.inferenceMemory(batchSize: 1), for: "\(model): evaluating")
+    let opened = try ModelArgument.loadModel(model, memory: memory)
+    try memory.check(opened.inferenceMemory(batchSize: 1), for: "\(model): evaluating")
     let splits = try data.load(
-      for: file.spec, resize: resize.resize ?? file.metadata.resize, seed: file.metadata.seed,
+      for: opened.input, resize: resize.resize ?? opened.resize, seed: opened.seed,
       labels: labels)
     let batch = max(1, min(batchSize, max(splits.train.count, splits.test?.count ?? 0)))
     try memory.check(
-      file.spec.inferenceMemory(batchSize: batch) + CommandMemory.dataset(splits),
+      opened.inferenceMemory(batchSize: batch) + CommandMemory.dataset(splits),
       for: "\(model): evaluating in batches of \(batch) on \(data.describe(splits))")
     let chosen = split ?? (splits.test == nil ? .train : .test)
-    guard let loaded = chosen == .test ? splits.test : splits.train else {
+    guard let samples = chosen == .test ? splits.test : splits.train else {
       throw CommandFailure.usage("\(data.folder) has no test split; use --split train")
     }
     // A data set without a test split is evaluated whole: not a "train split".
     let whole = split == nil && splits.test == nil
     let part = whole ? "all" : chosen.rawValue
-    guard let classCount = file.spec.classCount else {
+    guard let classCount = opened.classCount else {
       throw CommandFailure("\(model): the model's output is not one score per class")
     }
-    let (dataset, match) = try loaded.matchingClasses(
-      of: file.metadata.classNames, classCount: classCount,
+    let (dataset, match) = try samples.matchingClasses(
+      of: opened.classNames, classCount: classCount,
       ignoringUnknown: unknownClasses.ignoreUnknownClasses)
-    var network = file.spec.makeModel(parameters: file.parameters)
+    var network = opened.network
     let progress =
       dataset.count > Self.progressThreshold
       ? ProgressBar(label: "evaluating", total: dataset.count) : nil
-    let result = try network.evaluation(on: dataset, spec: file.spec, batchSize: batchSize) {
+    let result = try network.evaluation(on: dataset, input: opened.input, batchSize: batchSize) {
       progress?.update(done: $0)
     }
     progress?.finish()
@@ -112,7 +114,7 @@ struct Evaluate: ParsableCommand {
     func say(_ line: String) {
       if textFormat { Terminal.say(line) } else { Terminal.diagnostic(line) }
     }
-    say("\(model): \(plural(file.metadata.epochsCompleted, "epoch")) on \(file.metadata.dataset)")
+    say("\(model): " + Terminal.escaped(opened.origin))
     say(
       "\(data.describe(splits)): "
         + (whole

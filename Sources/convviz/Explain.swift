@@ -265,24 +265,9 @@ struct ExplainCommand: ParsableCommand {
   }
 
   /// A model file of `convviz train` or an ONNX model (detected from its
-  /// bytes) as a network, with its class names and resize mode.
-  private func loadModel() throws -> (
-    network: Network, classNames: [String], resize: ResizeMode, spec: ModelSpec?
-  ) {
-    if let onnx = try ModelArgument.readONNX(model) {
-      let names = onnx.metadataValue("convviz.class_names").map {
-        $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-      }
-      return (
-        try onnx.makeNetwork(path: model), names ?? [],
-        onnx.metadataValue("convviz.resize").flatMap(ResizeMode.init(rawValue:)) ?? .fill, nil
-      )
-    }
-    let file = try ModelArgument.readModelFile(model, memory: memory)
-    return (
-      file.spec.makeModel(parameters: file.parameters), file.metadata.classNames,
-      file.metadata.resize, file.spec
-    )
+  /// bytes), through the loading path every command shares.
+  private func loadModel() throws -> LoadedModel {
+    try ModelArgument.loadModel(model, memory: memory)
   }
 
   /// The tensor the CAM methods use: `--layer` as a summary row number

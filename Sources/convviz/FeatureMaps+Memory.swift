@@ -7,16 +7,16 @@ extension FeatureMapsCommand {
   /// Refuses a photo whose maps through `layer` of `spec` would not fit the
   /// memory budget, before the photo becomes a tensor.
   func checkMemory(
-    photo: Image, path: String, spec: ModelSpec, channels: Int, layer: Int,
+    photo: Image, path: String, model: LoadedModel, channels: Int, layer: Int,
     bands: FeatureMapBands?
   ) throws {
     // A layer that does not exist is refused by the run, naming it.
-    guard layer < spec.layers.count else { return }
+    guard layer < model.layers.count else { return }
     let estimate = CommandMemory.featureMaps(
-      photo: photo, spec: spec, channels: channels, layer: layer, maxTileSide: maxTile,
+      photo: photo, model: model, channels: channels, layer: layer, maxTileSide: maxTile,
       overlay: overlay, bands: bands)
     try memory.check(
-      estimate, for: "\(path): feature maps of \(spec.layerNames[layer])",
+      estimate, for: "\(path): feature maps of \(model.layers[layer].name)",
       alternative: CommandMemory.shrinkHint(estimate, photo: photo, budget: memory.budget))
   }
 
@@ -50,14 +50,14 @@ extension CommandMemory {
   /// it adds to), the maps and their pictures (`overlay`: also the
   /// strongest map over the photo).
   static func featureMaps(
-    photo: Image, spec: ModelSpec, channels: Int, layer: Int, maxTileSide: Int, overlay: Bool,
-    bands: FeatureMapBands? = nil
+    photo: Image, model: LoadedModel, channels: Int, layer: Int, maxTileSide: Int,
+    overlay: Bool, bands: FeatureMapBands? = nil
   ) -> MemoryEstimate {
     let input = FeatureShape.image(height: photo.height, width: photo.width, channels: channels)
     if let bands {
       let band =
         bands.bands.map {
-          spec.inferenceMemory(
+          model.inferenceMemory(
             batchSize: 1,
             input: .image(height: $0.inputRows.count, width: photo.width, channels: channels),
             through: layer)
@@ -71,8 +71,8 @@ extension CommandMemory {
     }
     var estimate =
       photoTensor(photo, channels: channels)
-      + spec.inferenceMemory(batchSize: 1, input: input, through: layer)
-    if case .image(let h, let w, let c)? = spec.outputShape(forInput: input, through: layer) {
+      + model.inferenceMemory(batchSize: 1, input: input, through: layer)
+    if case .image(let h, let w, let c)? = model.outputShape(forInput: input, through: layer) {
       estimate += mapPictures(
         photo: photo, channels: c, height: h, width: w, maxTileSide: maxTileSide,
         overlay: overlay)

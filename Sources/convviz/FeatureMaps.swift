@@ -42,7 +42,8 @@ struct FeatureMapsCommand: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "MODEL PHOTO: a model file written by `convviz train` and a PNG or JPEG photo; "
+      "MODEL PHOTO: a model file written by `convviz train` (or an ONNX model) and a PNG or "
+        + "JPEG photo; "
         + "with --random only PHOTO.", valueName: "file"))
   var files: [String] = []
 
@@ -147,21 +148,21 @@ struct FeatureMapsCommand: ParsableCommand {
 
   private func runModel() throws {
     let (modelPath, photoPath) = (files[0], files[1])
-    let file = try ModelArgument.readModelFile(modelPath, memory: memory)
-    guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else {
+    let file = try ModelArgument.loadModel(modelPath, memory: memory)
+    guard case .image(_, _, let channels) = file.input, channels == 1 || channels == 3 else {
       throw CommandFailure("\(modelPath): the model's input is not a 1- or 3-channel image")
     }
-    guard let index = layer ?? LayerActivations.convolutionLayers(of: file.spec).first else {
+    guard let index = layer ?? LayerActivations.convolutionLayers(of: file).first else {
       throw VisualizationError.noLayer(kind: "Conv2D")
     }
     let photo = try decoding.read(photoPath)
     // Maps the grid shrinks are made at display size, band by band.
     let bands = FeatureMapBands(
-      spec: file.spec, inputHeight: photo.height, inputWidth: photo.width,
+      model: file, inputHeight: photo.height, inputWidth: photo.width,
       inputChannels: channels, through: index, maxTileSide: maxTile,
       bandBytes: Self.bandBytes(within: memory.budget))
     try checkMemory(
-      photo: photo, path: photoPath, spec: file.spec, channels: channels, layer: index,
+      photo: photo, path: photoPath, model: file, channels: channels, layer: index,
       bands: bands)
     let input = Self.modelInput(photo, channels: channels)
     var maps: Tensor
@@ -171,14 +172,15 @@ struct FeatureMapsCommand: ParsableCommand {
     } else {
       maps = try LayerActivations.compute(model: file, input: input, through: index)
     }
-    let layerName = file.spec.layerNames[index]
-    try prepareOutputs(tag: layerName)
+    let layerName = file.layers[index].name
+    let tag = OutputPaths.fileNamePart(layerName)
+    try prepareOutputs(tag: tag)
     let (height, width) = (bands?.height ?? maps.shape[2], bands?.width ?? maps.shape[3])
     let title =
-      "\(layerName) (\(file.spec.layers[index].kerasType)): \(maps.shape[1]) maps "
+      "\(layerName) (\(file.layers[index].kind)): \(maps.shape[1]) maps "
       + "\(width)x\(height)"
     try write(
-      photo: photo, input: input, maps: maps, tag: layerName, title: title, photoPath: photoPath,
+      photo: photo, input: input, maps: maps, tag: tag, title: title, photoPath: photoPath,
       strongest: strongest)
   }
 

@@ -68,6 +68,18 @@ enum ModelArgument {
     return try ONNXModel.decode(bytes, path: text, externalDataFolder: Path.folder(of: text))
   }
 
+  /// The model a running command needs, from a `model.bin` or an ONNX file
+  /// (told apart by their first bytes): the one loading path of `predict`,
+  /// `evaluate`, `dump-weights`, `featuremaps` and `report`. An ONNX model
+  /// the importer cannot run is one line naming the file, node and op.
+  static func loadModel(_ path: String, memory: MemoryOptions) throws -> LoadedModel {
+    if Path.isFile(path), let estimate = CommandMemory.modelFile(path) {
+      try memory.check(estimate, for: "\(path): reading the model")
+    }
+    if let onnx = try readONNX(path) { return try LoadedModel(onnx, path: path) }
+    return LoadedModel(try readModelFile(path, memory: memory))
+  }
+
   /// Where `convviz train` writes by default, and where dump-weights and
   /// report look when no model is named.
   static let defaultModelPath = Train.defaultOutput

@@ -70,7 +70,18 @@ extension LabelsOption {
     resize: ResizeMode, seed: UInt64, decodeOptions: DecodeOptions,
     folderOptions: ImageFolderOptions
   ) throws -> DatasetSplits {
-    guard case .image(let height, let width, let channels) = spec.input else {
+    try load(
+      folder, format: format, limit: limit, for: spec.input, resize: resize, seed: seed,
+      decodeOptions: decodeOptions, folderOptions: folderOptions)
+  }
+
+  /// The data set in `folder` shaped for a model taking `input`.
+  func load(
+    _ folder: String, format: DatasetFormat? = nil, limit: Int?, for input: FeatureShape,
+    resize: ResizeMode, seed: UInt64, decodeOptions: DecodeOptions,
+    folderOptions: ImageFolderOptions
+  ) throws -> DatasetSplits {
+    guard case .image(let height, let width, let channels) = input else {
       return try load(
         folder, format: format, limit: limit, channels: nil, size: nil, seed: seed,
         decodeOptions: decodeOptions, folderOptions: folderOptions)
@@ -101,8 +112,17 @@ extension DataOptions {
   ) throws
     -> DatasetSplits
   {
+    try load(for: spec.input, resize: resize, seed: seed, labels: labels)
+  }
+
+  /// `--data` shaped for a model taking `input`.
+  func load(
+    for input: FeatureShape, resize: ResizeMode, seed: UInt64, labels: LabelsOption
+  ) throws
+    -> DatasetSplits
+  {
     try labels.load(
-      folder, format: format, limit: limit, for: spec, resize: resize, seed: seed,
+      folder, format: format, limit: limit, for: input, resize: resize, seed: seed,
       decodeOptions: decoding.decodeOptions, folderOptions: folderReading)
   }
 }

@@ -72,6 +72,16 @@ enum OutputPaths {
   /// "photos/cat.jpg" → "cat.jpg".
   static func fileName(of path: String) -> String { Path.baseName(of: path) }
 
+  /// `name` (a layer or weight name, which an imported model may write
+  /// `/conv1/Conv`) as part of a file name: `/` and control characters
+  /// become `_`, so it never names another folder.
+  static func fileNamePart(_ name: String) -> String {
+    String(
+      name.unicodeScalars.map {
+        $0 == "/" || $0.properties.generalCategory == .control ? "_" : Character($0)
+      })
+  }
+
   /// "photos/cat.jpg" → "cat"; a name that is all extension stays whole.
   static func stem(of path: String) -> String {
     let file = fileName(of: path)

@@ -20,7 +20,9 @@ struct Predict: ParsableCommand {
       (docs/results.md).
       """)
 
-  @Argument(help: ArgumentHelp("A model file written by `convviz train`.", valueName: "model"))
+  @Argument(
+    help: ArgumentHelp(
+      "A model file written by `convviz train`, or an ONNX model.", valueName: "model"))
   var model: String
 
   @Argument(
@@ -38,6 +40,12 @@ struct Predict: ParsableCommand {
 
   @OptionGroup var resize: ResizeOption
 
+  @Option(
+    help: ArgumentHelp(
+      "A text file naming the model's classes, one per line in output order (default: the "
+        + "names the model file stores; else class numbers).", valueName: "file"))
+  var labels: String?
+
   @OptionGroup var decoding: DecodingOptions
 
   @OptionGroup var memory: MemoryOptions
@@ -51,17 +59,23 @@ struct Predict: ParsableCommand {
   /// reported with one line and the others are still predicted; the exit
   /// status is 1 when any failed.
   func run() throws {
-    let file = try ModelArgument.readModelFile(model, memory: memory)
-    guard case .image(let height, let width, let channels) = file.spec.input,
+    let opened = try ModelArgument.loadModel(model, memory: memory)
+    guard case .image(let height, let width, let channels) = opened.input,
       channels == 1 || channels == 3
     else {
       throw CommandFailure("\(model): the model does not take 1- or 3-channel images")
     }
     let inputs = try InputImage.expand(images)
     try memory.check(
-      Self.memoryEstimate(file.spec, imageCount: inputs.count),
+      Self.memoryEstimate(opened, imageCount: inputs.count),
       for: "\(model): predicting \(plural(inputs.count, "image"))")
-    let mode = resize.resize ?? file.metadata.resize
+    let mode = resize.resize ?? opened.resize
+    let names = try labels.map { try ClassNamesFile.read($0) } ?? opened.classNames
+    if let labels, names.count != opened.classCount {
+      throw CommandFailure(
+        "\(labels): \(plural(names.count, "name")), but the model has "
+          + (opened.classCount.map { plural($0, "class score") } ?? "no class scores"))
+    }
     var samples: [Tensor] = []
     var loaded: [InputImage] = []
     for input in inputs {
@@ -77,12 +91,10 @@ struct Predict: ParsableCommand {
       }
     }
     if !loaded.isEmpty {
-      var network = file.spec.makeModel(parameters: file.parameters)
-      let names = file.metadata.classNames
-      let classNames = names.count == file.spec.classCount ? names : []
+      var network = opened.network
       let batch = Tensor.concatenatingSamples(samples)
       if format == .text {
-        let ranked = try network.topClasses(batch, k: top, classNames: classNames)
+        let ranked = try network.topClasses(batch, k: top, classNames: names)
         for (input, classes) in zip(loaded, ranked) {
           Terminal.say(input.path + ": " + Self.format(classes))
         }
@@ -91,9 +103,9 @@ struct Predict: ParsableCommand {
         let paths = loaded.map(\.path)
         Terminal.sayLines(
           format == .json
-            ? Self.json(scores, images: paths, classNames: classNames, k: top, model: model)
+            ? Self.json(scores, images: paths, classNames: names, k: top, model: model)
               .rendered()
-            : Self.csv(scores, images: paths, classNames: classNames))
+            : Self.csv(scores, images: paths, classNames: names))
       }
     }
     let failed = inputs.count - loaded.count
@@ -103,9 +115,10 @@ struct Predict: ParsableCommand {
   /// The images' tensor (and the samples it is joined from), the network
   /// on batches of up to 100 of them (as `Sequential.predict` runs it) and
   /// the scores.
-  static func memoryEstimate(_ spec: ModelSpec, imageCount: Int) -> MemoryEstimate {
-    spec.inferenceMemory(batchSize: min(imageCount, 100))
-      + .floats(imageCount, spec.input.count) * 2 + .floats(imageCount, spec.outputShape.count) * 2
+  static func memoryEstimate(_ model: LoadedModel, imageCount: Int) -> MemoryEstimate {
+    model.inferenceMemory(batchSize: min(imageCount, 100))
+      + .floats(imageCount, model.input.count) * 2
+      + .floats(imageCount, model.network.outputShape.count) * 2
   }
 
   /// The model's input for one image (1, channels, height, width), through

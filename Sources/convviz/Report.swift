@@ -22,7 +22,7 @@ struct Report: ParsableCommand {
       standard output).
       """)
 
-  @Argument(help: "A model file written by `convviz train`.")
+  @Argument(help: "A model file written by `convviz train`, or an ONNX model.")
   var model = ModelArgument.defaultModelPath
 
   @Option(
@@ -80,7 +80,7 @@ struct Report: ParsableCommand {
 
   func run() throws {
     let output = try output
-    let file = try ModelArgument.readModelFile(model, memory: memory)
+    let file = try ModelArgument.loadModel(model, memory: memory)
     let evaluation = try data.map { folder throws in try evaluationData(file, folder: folder) }
     let page = try ModelReport.page(
       modelPath: model, model: file, evaluating: evaluation, sample: try sampleInput(file),
@@ -99,30 +99,30 @@ struct Report: ParsableCommand {
   /// The test split of `folder` (all of it without one), shaped for the
   /// model and with its classes matched to the model's by name.
   private func evaluationData(
-    _ file: ModelFile, folder: String
+    _ file: LoadedModel, folder: String
   ) throws
     -> ModelReport.EvaluationData
   {
     let splits = try labels.load(
-      folder, limit: limit, for: file.spec, resize: resize.resize ?? file.metadata.resize,
-      seed: file.metadata.seed, decodeOptions: decoding.decodeOptions,
+      folder, limit: limit, for: file.input, resize: resize.resize ?? file.resize,
+      seed: file.seed, decodeOptions: decoding.decodeOptions,
       folderOptions: folderReading)
-    guard let classCount = file.spec.classCount else {
+    guard let classCount = file.classCount else {
       throw CommandFailure("\(model): the model's output is not one score per class")
     }
     let (dataset, match) = try (splits.test ?? splits.train).matchingClasses(
-      of: file.metadata.classNames, classCount: classCount,
+      of: file.classNames, classCount: classCount,
       ignoringUnknown: unknownClasses.ignoreUnknownClasses)
     let part = splits.test == nil ? "\(folder) (no separate test split)" : "test split of \(folder)"
-    try checkEvaluationMemory(dataset, spec: file.spec, folder: folder)
+    try checkEvaluationMemory(dataset, model: file, folder: folder)
     return ModelReport.EvaluationData(description: part, data: dataset, match: match)
   }
 
   /// --sample as the model sees it; without --sample and --data, the
   /// fallback photo when it exists (with --data the report shows the first
   /// evaluated sample).
-  private func sampleInput(_ file: ModelFile) throws -> ModelReport.Sample? {
-    guard case .image(_, _, let channels) = file.spec.input, channels == 1 || channels == 3 else {
+  private func sampleInput(_ file: LoadedModel) throws -> ModelReport.Sample? {
+    guard case .image(_, _, let channels) = file.input, channels == 1 || channels == 3 else {
       return nil
     }
     let path: String
