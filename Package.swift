@@ -22,6 +22,9 @@ let package = Package(
     // only the runtime library; the protoc plugin is not part of the build
     // (scripts/generate-onnx-proto.sh).
     .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+    // Keras `.keras` files are zips: read in memory, entry by entry. Its zlib
+    // module is named CZlib, hence convviz's CLibZ.
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
   ],
   targets: [
     // MARK: Public modules
@@ -41,7 +44,9 @@ let package = Package(
     .target(
       name: "ModelFormats",
       dependencies: [
-        "Engine", "Tensors", "Files", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        "Engine", "Tensors", "Files", "_HDF5Shims",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       exclude: ["ONNX/onnx.proto"]),
     .target(
@@ -49,7 +54,7 @@ let package = Package(
       dependencies: [
         "Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels", "_Runtime",
       ]),
-    .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
+    .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CLibZ"]),
     .target(name: "Explain", dependencies: ["Engine", "Tensors"]),
     .target(
       name: "Visualization",
@@ -65,27 +70,32 @@ let package = Package(
       name: "CLibJPEG", pkgConfig: "libjpeg",
       providers: [.apt(["libjpeg-dev"])]),
     .systemLibrary(
-      name: "CZlib", pkgConfig: "zlib",
+      name: "CLibZ", pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+      name: "CHDF5", pkgConfig: "hdf5",
+      providers: [.apt(["libhdf5-dev"])]),
     // No unsafe compiler flags anywhere, so that every library product can be a
     // dependency of another package. Release builds optimise C as well;
     // what -fno-math-errno gave the kernels, they get from errno-free
     // builtins in their source, and AVX2 comes from target attributes
     // chosen at run time.
-    .target(name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG", "CZlib", "_Runtime"]),
+    .target(name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG", "CLibZ", "_Runtime"]),
     .target(name: "_Runtime"),
     .target(name: "_FilterKernels", dependencies: ["_Runtime"]),
     .target(name: "_OptimizerKernels", dependencies: ["_Runtime"]),
     .target(name: "_CNNKernels", dependencies: ["_Runtime", "COpenBLAS"]),
+    // Every libhdf5 call, for the Keras reader.
+    .target(name: "_HDF5Shims", dependencies: ["CHDF5"]),
 
     // MARK: Tests
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     .testTarget(name: "RuntimeTests", dependencies: ["_Runtime"]),
     .testTarget(
-      name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files", "CZlib", "_Runtime"],
+      name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files", "CLibZ", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ImageFiltersTests",

@@ -1,4 +1,4 @@
-import CZlib
+import CLibZ
 import Files
 
 #if canImport(Glibc)
