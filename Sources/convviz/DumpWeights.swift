@@ -66,6 +66,7 @@ struct DumpWeights: ParsableCommand {
   @OptionGroup var width: PictureWidthOptions
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   /// Beyond this many pixels per weight the picture's size arithmetic
   /// could overflow; the memory budget refuses far smaller scales.
@@ -81,7 +82,8 @@ struct DumpWeights: ParsableCommand {
   }
 
   func run() throws {
-    let file = try ModelArgument.loadModel(model, memory: memory)
+    let file = try ModelArgument.loadModel(
+      model, memory: memory, architecture: architecture.architecture)
     let index = layer ?? LayerActivations.convolutionLayers(of: file).first
     let conv = try index.map { try LayerActivations.convolution(file, layer: $0) }
     if let conv {

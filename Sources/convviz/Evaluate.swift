@@ -38,6 +38,7 @@ struct Evaluate: ParsableCommand {
   @OptionGroup var unknownClasses: UnknownClassesOption
   @OptionGroup var resize: ResizeOption
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
   @OptionGroup var threads: ThreadOptions
 
   @Option(help: "The part of the data set to use (default: test when present, else all).")
@@ -78,7 +79,8 @@ struct Evaluate: ParsableCommand {
 
   func run() throws {
     threads.apply()
-    let opened = try ModelArgument.loadModel(model, memory: memory)
+    let opened = try ModelArgument.loadModel(
+      model, memory: memory, architecture: architecture.architecture)
     try memory.check(opened.inferenceMemory(batchSize: 1), for: "\(model): evaluating")
     let splits = try data.load(
       for: opened.input, resize: resize.resize ?? opened.resize, seed: opened.seed,

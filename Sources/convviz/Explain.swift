@@ -143,6 +143,7 @@ struct ExplainCommand: ParsableCommand {
   @OptionGroup var decoding: DecodingOptions
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   @OptionGroup var threads: ThreadOptions
 
@@ -267,7 +268,8 @@ struct ExplainCommand: ParsableCommand {
   /// A model file of `convviz train` or an ONNX model (detected from its
   /// bytes), through the loading path every command shares.
   private func loadModel() throws -> LoadedModel {
-    try ModelArgument.loadModel(model, memory: memory)
+    try ModelArgument.loadModel(
+      model, memory: memory, architecture: architecture.architecture)
   }
 
   /// The tensor the CAM methods use: `--layer` as a summary row number

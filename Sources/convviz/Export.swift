@@ -12,7 +12,10 @@ struct Export: ParsableCommand {
       -o names the file (default output/<model-stem>.onnx).
       """)
 
-  @Argument(help: ArgumentHelp("A model file written by `convviz train`.", valueName: "model"))
+  @Argument(
+    help: ArgumentHelp(
+      "A model file written by `convviz train`, or a Sequential Keras model (.keras, .h5).",
+      valueName: "model"))
   var model: String
 
   @Option(
@@ -21,6 +24,7 @@ struct Export: ParsableCommand {
   var output: String?
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   func validate() throws {
     try ModelArgument.checkName(model)
@@ -34,8 +38,13 @@ struct Export: ParsableCommand {
   }
 
   func run() throws {
-    guard case .modelFile(let path, let file) = try ModelArgument.resolve(model, memory: memory)
-    else {
+    let path = model
+    let file: ModelFile
+    if let keras = try ModelArgument.readKeras(model) {
+      file = try modelFile(keras)
+    } else if case .modelFile(_, let trained) = try ModelArgument.resolve(model, memory: memory) {
+      file = trained
+    } else {
       throw CommandFailure.usage(
         "\(model) is a preset or spec without weights; export a model file from `convviz train`")
     }
@@ -47,5 +56,26 @@ struct Export: ParsableCommand {
       "wrote \(Terminal.escaped(target.name)) (ONNX opset \(onnx.opset), "
         + "input (N, \(file.spec.input.tensorShape.dims.map(String.init).joined(separator: ", "))) "
         + "from \(Terminal.escaped(path)))")
+  }
+
+  /// A Keras model as a convviz model file: a Sequential model's own layers,
+  /// or a weights-only file's with `--architecture`.
+  private func modelFile(_ keras: KerasModel) throws -> ModelFile {
+    let path = model
+    let spec: ModelSpec?
+    switch (keras.architecture, architecture.architecture) {
+    case (nil, nil): throw ModelFileError.keras(path: path, .weightsWithoutArchitecture)
+    case (nil, let name?):
+      spec = try ModelArgument.resolve(name, allowModelFile: false, memory: memory).spec
+    case (_?, nil): spec = nil
+    case (_?, _?):
+      throw CommandFailure.usage(
+        "\(path) holds its own architecture; --architecture is for weights-only Keras files")
+    }
+    do {
+      return try keras.modelFile(spec: spec)
+    } catch {
+      throw ModelFileError.keras(path: path, error)
+    }
   }
 }

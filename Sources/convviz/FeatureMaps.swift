@@ -87,6 +87,7 @@ struct FeatureMapsCommand: ParsableCommand {
   @OptionGroup var width: PictureWidthOptions
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   @Option(
     name: [.short, .customLong("output")],
@@ -148,7 +149,8 @@ struct FeatureMapsCommand: ParsableCommand {
 
   private func runModel() throws {
     let (modelPath, photoPath) = (files[0], files[1])
-    let file = try ModelArgument.loadModel(modelPath, memory: memory)
+    let file = try ModelArgument.loadModel(
+      modelPath, memory: memory, architecture: architecture.architecture)
     guard case .image(_, _, let channels) = file.input, channels == 1 || channels == 3 else {
       throw CommandFailure("\(modelPath): the model's input is not a 1- or 3-channel image")
     }

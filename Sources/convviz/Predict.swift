@@ -49,6 +49,7 @@ struct Predict: ParsableCommand {
   @OptionGroup var decoding: DecodingOptions
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   func validate() throws {
     guard !images.isEmpty else { throw ValidationError("give at least one image") }
@@ -59,7 +60,8 @@ struct Predict: ParsableCommand {
   /// reported with one line and the others are still predicted; the exit
   /// status is 1 when any failed.
   func run() throws {
-    let opened = try ModelArgument.loadModel(model, memory: memory)
+    let opened = try ModelArgument.loadModel(
+      model, memory: memory, architecture: architecture.architecture)
     guard case .image(let height, let width, let channels) = opened.input,
       channels == 1 || channels == 3
     else {

@@ -41,6 +41,7 @@ struct Report: ParsableCommand {
   @OptionGroup var unknownClasses: UnknownClassesOption
   @OptionGroup var resize: ResizeOption
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   @Option(
     parsing: .unconditional,
@@ -80,7 +81,8 @@ struct Report: ParsableCommand {
 
   func run() throws {
     let output = try output
-    let file = try ModelArgument.loadModel(model, memory: memory)
+    let file = try ModelArgument.loadModel(
+      model, memory: memory, architecture: architecture.architecture)
     let evaluation = try data.map { folder throws in try evaluationData(file, folder: folder) }
     let page = try ModelReport.page(
       modelPath: model, model: file, evaluating: evaluation, sample: try sampleInput(file),

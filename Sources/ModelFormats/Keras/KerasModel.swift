@@ -141,12 +141,4 @@ public struct KerasModel: Sendable {
     }
     return result
   }
-
-  /// A `model.bin` equivalent of weights fitted to `spec`, so that every
-  /// command (export included) treats it as a trained convviz model.
-  public func modelFile(spec: ModelSpec) throws(KerasProblem) -> ModelFile {
-    ModelFile(
-      spec: spec, metadata: TrainingMetadata(dataset: format.rawValue),
-      parameters: try parameters(for: spec))
-  }
 }
