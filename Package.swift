@@ -22,9 +22,6 @@ let package = Package(
     // only the runtime library; the protoc plugin is not part of the build
     // (scripts/generate-onnx-proto.sh).
     .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
-    // Keras `.keras` files are zips: read in memory, entry by entry. Its zlib
-    // module is named CZlib, hence convviz's CLibZ.
-    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
   ],
   targets: [
     // MARK: Public modules
@@ -44,9 +41,8 @@ let package = Package(
     .target(
       name: "ModelFormats",
       dependencies: [
-        "Engine", "Tensors", "Files", "_HDF5Shims",
+        "Engine", "Tensors", "Files", "_HDF5Shims", "CZlib",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       exclude: ["ONNX/onnx.proto"]),
     .target(
@@ -54,7 +50,7 @@ let package = Package(
       dependencies: [
         "Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels", "_Runtime",
       ]),
-    .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CLibZ"]),
+    .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
     .target(name: "Explain", dependencies: ["Engine", "Tensors"]),
     .target(
       name: "Visualization",
@@ -70,7 +66,7 @@ let package = Package(
       name: "CLibJPEG", pkgConfig: "libjpeg",
       providers: [.apt(["libjpeg-dev"])]),
     .systemLibrary(
-      name: "CLibZ", pkgConfig: "zlib",
+      name: "CZlib", pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas",
@@ -83,7 +79,7 @@ let package = Package(
     // what -fno-math-errno gave the kernels, they get from errno-free
     // builtins in their source, and AVX2 comes from target attributes
     // chosen at run time.
-    .target(name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG", "CLibZ", "_Runtime"]),
+    .target(name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG", "CZlib", "_Runtime"]),
     .target(name: "_Runtime"),
     .target(name: "_FilterKernels", dependencies: ["_Runtime"]),
     .target(name: "_OptimizerKernels", dependencies: ["_Runtime"]),
@@ -95,7 +91,7 @@ let package = Package(
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     .testTarget(name: "RuntimeTests", dependencies: ["_Runtime"]),
     .testTarget(
-      name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files", "CLibZ", "_Runtime"],
+      name: "ImageCodecsTests", dependencies: ["ImageCodecs", "Files", "CZlib", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ImageFiltersTests",

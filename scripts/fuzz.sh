@@ -4,13 +4,13 @@
 #   scripts/fuzz.sh --build-only png     (build, do not run)
 #   scripts/fuzz.sh --build-only all     (build every target in one go)
 #   scripts/fuzz.sh --no-build png 600   (run what --build-only built)
-# Targets: png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx.
+# Targets: png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx keras.
 # Seeds come from Fuzz/corpus/TARGET; the growing corpus lives in
 # .build-fuzz/corpus/TARGET; crashing inputs land in Fuzz/crashes/TARGET/
 # (copy each into Tests/FuzzRegressions/ once fixed).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-targets="png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx"
+targets="png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx keras"
 build=1
 run=1
 case "${1:-}" in

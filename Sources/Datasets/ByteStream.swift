@@ -1,4 +1,4 @@
-import CLibZ
+import CZlib
 import Files
 
 #if canImport(Glibc)

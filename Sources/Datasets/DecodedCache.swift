@@ -1,4 +1,4 @@
-import CLibZ
+import CZlib
 import Files
 import ImageCodecs
 import Tensors
@@ -236,7 +236,7 @@ struct DecodedCache {
     // zlib takes a 32-bit length: feed it in pieces.
     while offset < bytes.count {
       let piece = min(bytes.count - offset, 1 << 30)
-      crc = CLibZ.crc32(crc, bytes.baseAddress! + offset, uInt(piece))
+      crc = CZlib.crc32(crc, bytes.baseAddress! + offset, uInt(piece))
       offset += piece
     }
     return crc

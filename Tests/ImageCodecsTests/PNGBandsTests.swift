@@ -1,4 +1,4 @@
-import CLibZ
+import CZlib
 import XCTest
 import _Runtime
 

@@ -37,7 +37,9 @@ final class HDF5Object {
   static func open(_ bytes: [UInt8], tensorLimit: Int) throws(KerasProblem) -> HDF5Object {
     var file: Int64 = -1
     let status = try call { message, capacity in
-      bytes.withUnsafeBytes { cvz_h5_open_image($0.baseAddress, $0.count, &file, message, capacity) }
+      bytes.withUnsafeBytes {
+        cvz_h5_open_image($0.baseAddress, $0.count, &file, message, capacity)
+      }
     }
     guard status == 0 else { throw .corruptHDF5(reason: "cannot open") }
     return HDF5Object(handle: file, kind: .group, owner: nil, tensorLimit: tensorLimit)
@@ -114,7 +116,8 @@ final class HDF5Object {
     }
     defer { cvz_h5_free(text) }
     guard let text else { return [] }
-    let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: length)
+    let bytes = UnsafeBufferPointer(
+      start: UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self), count: length)
     let parts = bytes.split(separator: 0, omittingEmptySubsequences: false).prefix(count)
     return parts.map { String(decoding: $0, as: UTF8.self) }
   }

@@ -122,7 +122,8 @@ public struct KerasArchitecture: Sendable {
       else { throw .invalidConfig(reason: "layer '\(layer)' has an unreadable input reference") }
       guard node == 0, tensor == 0 else {
         throw .unsupportedModel(
-          reason: "has layer '\(layer)' read output \(Int(tensor)) of call \(Int(node)) of '\(name)'")
+          reason:
+            "has layer '\(layer)' read output \(Int(tensor)) of call \(Int(node)) of '\(name)'")
       }
       names.append(name)
     }
@@ -146,7 +147,8 @@ public struct KerasArchitecture: Sendable {
   }
 
   /// `input_layers`/`output_layers`: [name, 0, 0] or a list of them.
-  private static func endpoints(_ value: JSONValue?, _ key: String) throws(KerasProblem) -> [String] {
+  private static func endpoints(_ value: JSONValue?, _ key: String) throws(KerasProblem) -> [String]
+  {
     guard let list = value?.array else { throw .invalidConfig(reason: "no \(key)") }
     if let name = list.first?.string { return [name] }
     let names = list.compactMap { $0.array?.first?.string }
@@ -173,7 +175,8 @@ public struct KerasArchitecture: Sendable {
 
   private static func shortDescription(_ error: Error) -> String {
     if case DecodingError.dataCorrupted(let context) = error {
-      return context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription
+      return context.underlyingError.map { "\($0.localizedDescription)" }
+        ?? context.debugDescription
     }
     return "\(error)"
   }

@@ -77,7 +77,8 @@ struct KerasGraphBuilder {
       let input, let inputShape
     else {
       throw .unsupportedModel(
-        reason: "has \(architecture.inputs.count) inputs and \(architecture.outputs.count) outputs, "
+        reason:
+          "has \(architecture.inputs.count) inputs and \(architecture.outputs.count) outputs, "
           + "not one of each")
     }
     if let named = architecture.inputs.first, named != input {
@@ -172,7 +173,9 @@ struct KerasGraphBuilder {
     case "Activation":
       try add(layer, Activation(try activation(layer) ?? .linear))
     case "ReLU":
-      for (setting, plain) in [("max_value", JSONValue.null), ("negative_slope", .number(0)), ("threshold", .number(0))] {
+      for (setting, plain) in [
+        ("max_value", JSONValue.null), ("negative_slope", .number(0)), ("threshold", .number(0)),
+      ] {
         if let value = layer.config[setting], value != plain { throw refuse("\(setting) \(value)") }
       }
       try add(layer, Activation(.relu))
@@ -199,7 +202,8 @@ struct KerasGraphBuilder {
     func refuse(_ reason: String) -> KerasProblem {
       .unsupportedSetting(layer: layer.name, className: layer.className, reason: reason)
     }
-    guard let filters = layer.config["filters"]?.number, filters >= 1, filters <= Double(1 << 20) else {
+    guard let filters = layer.config["filters"]?.number, filters >= 1, filters <= Double(1 << 20)
+    else {
       throw refuse("filters missing or out of range")
     }
     guard let size = try pair(layer, "kernel_size", default: nil) else {

@@ -56,7 +56,8 @@ extension KerasModel {
       case "Activation", "ReLU", "Softmax":
         let function: Activation.Function =
           layer.className == "ReLU"
-          ? .relu : layer.className == "Softmax" ? .softmax : try reader.activation(layer) ?? .linear
+          ? .relu
+          : layer.className == "Softmax" ? .softmax : try reader.activation(layer) ?? .linear
         rows.append(.activation(function))
       default:
         throw refuse("a model spec has no such row")

@@ -108,17 +108,15 @@ public struct KerasModel: Sendable {
     }
     let byName = rows.allSatisfy { row in weighted.contains { $0.name == row || $0.key == row } }
     guard byName || weighted.count == rows.count else {
-      let stored = weighted.map(\.name).joined(separator: ", ")
       let missing = rows.first { row in !weighted.contains { $0.name == row || $0.key == row } }
-      throw .missingWeight(
-        layer: missing ?? "?",
-        weight: "kernel (the file's layers with weights are \(stored.isEmpty ? "none" : stored))")
+      throw .missingLayer(layer: missing ?? "?", stored: weighted.map(\.name))
     }
     var result: [NamedTensor] = []
     for (k, row) in rows.enumerated() {
       let tensors: [Tensor]
       if byName {
-        tensors = weighted.first { $0.name == row }?.tensors
+        tensors =
+          weighted.first { $0.name == row }?.tensors
           ?? weighted.first { $0.key == row }?.tensors ?? []
       } else {
         tensors = weighted[k].tensors

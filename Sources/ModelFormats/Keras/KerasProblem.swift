@@ -18,6 +18,8 @@ public enum KerasProblem: Error, Equatable, Sendable, CustomStringConvertible {
   case unsupportedSetting(layer: String, className: String, reason: String)
   /// The architecture needs a weight the file does not hold.
   case missingWeight(layer: String, weight: String)
+  /// The architecture (a spec) has a layer with weights the file lacks.
+  case missingLayer(layer: String, stored: [String])
   /// A stored weight whose shape disagrees with its layer.
   case weightShape(layer: String, weight: String, expected: [Int], found: [Int])
   /// More bytes than convviz will allocate for one tensor or entry.
@@ -48,6 +50,9 @@ public enum KerasProblem: Error, Equatable, Sendable, CustomStringConvertible {
       return "layer '\(layer)' (\(className)): \(reason), which convviz cannot run"
     case .missingWeight(let layer, let weight):
       return "layer '\(layer)' needs weight '\(weight)', which the file does not hold"
+    case .missingLayer(let layer, let stored):
+      return "the architecture's layer '\(layer)' has no weights in the file (it holds "
+        + (stored.isEmpty ? "none" : stored.joined(separator: ", ")) + ")"
     case .weightShape(let layer, let weight, let expected, let found):
       return "layer '\(layer)' weight '\(weight)' has shape \(found), the layer needs \(expected)"
     case .tooLarge(let what, let bytes, let limit):

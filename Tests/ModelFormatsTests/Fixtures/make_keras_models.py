@@ -27,6 +27,9 @@ Each folder gets
   reference.json       a fixed random batch (N, H, W, C) and Keras's
                        `predict` of it, float32 values written exactly
 
+It also saves a tiny Sequential model the same four ways into
+Fuzz/corpus/keras/, the seeds of the `keras` fuzz target.
+
 The Swift tests load the committed files; neither Python nor Keras is needed
 to run them.
 
@@ -47,6 +50,7 @@ import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent / "keras"
+CORPUS = pathlib.Path(__file__).resolve().parents[3] / "Fuzz" / "corpus" / "keras"
 SEED = 20261203
 BATCH = 4
 
@@ -94,6 +98,19 @@ def branches() -> keras.Model:
     h = layers.Dense(7, name="logits")(d)
     y = layers.Activation("softmax", name="probabilities")(h)
     return keras.Model(x, y, name="branches")
+
+
+def tiny() -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input(shape=(6, 6, 1)),
+            layers.Conv2D(2, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(3, activation="softmax"),
+        ],
+        name="tiny",
+    )
 
 
 def randomize(model: keras.Model, rng: np.random.Generator) -> None:
@@ -151,6 +168,13 @@ def main() -> None:
         sizes = {p.name: p.stat().st_size for p in sorted(folder.iterdir())}
         assert all(size < 1 << 20 for size in sizes.values()), sizes
         print(name, sizes)
+    CORPUS.mkdir(parents=True, exist_ok=True)
+    model = tiny()
+    randomize(model, rng)
+    model.save(CORPUS / "tiny.keras")
+    model.save(CORPUS / "tiny.h5")
+    model.save_weights(CORPUS / "tiny.weights.h5")
+    save_legacy_weights(model, CORPUS / "tiny-legacy.weights.h5")
 
 
 if __name__ == "__main__":
