@@ -49,9 +49,14 @@ if [ "$build" = 1 ]; then
 fi
 [ "$run" = 1 ] || exit 0
 
+# libhdf5 1.10 leaks a few hundred bytes on some corrupt object headers
+# (Tests/FuzzRegressions/keras/); one model per process makes that harmless,
+# so the keras target looks for crashes, hangs and big allocations only.
+extra=()
+if [ "$target" = keras ]; then extra=(-detect_leaks=0); fi
 work="$root/.build-fuzz/corpus/$target"
 mkdir -p "$work" "crashes/$target"
 "$products/run-fuzz-$target" \
   -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
-  -print_final_stats=1 -artifact_prefix="crashes/$target/" \
+  -print_final_stats=1 -artifact_prefix="crashes/$target/" "${extra[@]}" \
   "$work" "corpus/$target"

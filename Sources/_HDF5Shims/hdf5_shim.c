@@ -32,14 +32,20 @@ static herr_t walk(unsigned n, const H5E_error2_t *error, void *data) {
 }
 
 // Copies the library's words for the failure (the call that failed, then
-// the innermost cause) into `message`, prefixed by what was being done,
-// and clears the stack.
+// the innermost cause) into `message`, prefixed by what was being done
+// (unless `what` is empty), and clears the stack.
 static int fail(const char *what, char *message, size_t capacity) {
   walk_state state = {{0}, {0}, 0};
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk, &state);
   H5Eclear2(H5E_DEFAULT);
   if (message && capacity > 0) {
-    if (state.count == 0) {
+    if (!what[0]) {
+      snprintf(message, capacity, "%s", state.count ? state.first : "libhdf5 failed");
+      if (state.count > 1 && strcmp(state.first, state.last) != 0) {
+        size_t used = strlen(message);
+        snprintf(message + used, capacity - used, " (%s)", state.last);
+      }
+    } else if (state.count == 0) {
       snprintf(message, capacity, "%s", what);
     } else if (state.count == 1 || strcmp(state.first, state.last) == 0) {
       snprintf(message, capacity, "%s: %s", what, state.first);
@@ -76,7 +82,7 @@ int cvz_h5_open_image(const void *bytes, size_t size, int64_t *file, char *messa
   snprintf(name, sizeof name, "convviz-image-%llu", ++images_opened);
   hid_t opened = H5Fopen(name, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
-  if (opened < 0) return leave(fail("not a readable HDF5 file", message, capacity));
+  if (opened < 0) return leave(fail("", message, capacity));
   *file = opened;
   return leave(0);
 }

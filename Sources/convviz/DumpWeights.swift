@@ -31,7 +31,8 @@ struct DumpWeights: ParsableCommand {
       -o names the output folder (default output/, created when missing).
       """)
 
-  @Argument(help: "A model file written by `convviz train`, or an ONNX model.")
+  @Argument(
+    help: "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).")
   var model = ModelArgument.defaultModelPath
 
   @Option(

@@ -30,7 +30,8 @@ struct Evaluate: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "A model file written by `convviz train`, or an ONNX model.", valueName: "model"))
+      "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
+      valueName: "model"))
   var model: String
 
   @OptionGroup var data: DataOptions

@@ -42,7 +42,7 @@ struct FeatureMapsCommand: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "MODEL PHOTO: a model file written by `convviz train` (or an ONNX model) and a PNG or "
+      "MODEL PHOTO: a model file written by `convviz train` (or an ONNX or Keras model) and a PNG or "
         + "JPEG photo; "
         + "with --random only PHOTO.", valueName: "file"))
   var files: [String] = []

@@ -22,7 +22,8 @@ struct Report: ParsableCommand {
       standard output).
       """)
 
-  @Argument(help: "A model file written by `convviz train`, or an ONNX model.")
+  @Argument(
+    help: "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).")
   var model = ModelArgument.defaultModelPath
 
   @Option(

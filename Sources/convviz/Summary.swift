@@ -16,7 +16,8 @@ struct Summary: ParsableCommand {
       The # column numbers the layers from 0, as --layer of dump-weights and featuremaps takes them.
       """)
 
-  @Argument(help: "A preset name, a model spec file, or a trained model file.")
+  @Argument(
+    help: "A preset name, a model spec file, a trained model file, or an ONNX or Keras model.")
   var model: String
 
   @OptionGroup var memory: MemoryOptions
