@@ -3,9 +3,15 @@
 
 #include <hdf5.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 // Debian's libhdf5 is the serial build: one caller at a time.
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -344,3 +350,130 @@ done:
 }
 
 void cvz_h5_free(void *pointer) { free(pointer); }
+
+// MARK: Reading in a child process
+
+typedef struct walk_budget {
+  size_t objects;
+  size_t tensor_limit;
+} walk_budget;
+
+// Reads every attribute of `object` as strings, the way the reader does
+// (only ever in the child: one thread, so no lock).
+static void read_attributes(hid_t object) {
+  char message[256];
+  H5O_info_t info;
+  if (H5Oget_info2(object, &info, H5O_INFO_NUM_ATTRS) < 0) return;
+  for (hsize_t k = 0; k < info.num_attrs && k < 4096; k++) {
+    char name[1024];
+    ssize_t length = H5Aget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, k, name,
+                                        sizeof name, H5P_DEFAULT);
+    if (length < 0 || (size_t)length >= sizeof name) continue;
+    char *text = NULL;
+    size_t text_length = 0, count = 0;
+    if (cvz_h5_attribute_strings(object, name, 64u << 20, &text, &text_length, &count, message,
+                                 sizeof message) == 0) {
+      free(text);
+    }
+  }
+}
+
+static void walk_group(hid_t group, int depth, walk_budget *budget) {
+  char message[256];
+  uint64_t count = 0;
+  if (depth > 32 || cvz_h5_child_count(group, &count, message, sizeof message) < 0) return;
+  for (uint64_t index = 0; index < count && budget->objects > 0; index++) {
+    char name[4096];
+    if (cvz_h5_child_name(group, index, name, sizeof name, message, sizeof message) < 0) continue;
+    int64_t object = -1;
+    cvz_h5_kind kind;
+    if (cvz_h5_open(group, name, &object, &kind, message, sizeof message) != 0) continue;
+    budget->objects -= 1;
+    read_attributes(object);
+    if (kind == CVZ_H5_GROUP) {
+      walk_group(object, depth + 1, budget);
+    } else if (kind == CVZ_H5_DATASET) {
+      int rank = 0;
+      uint64_t dims[CVZ_H5_MAX_RANK];
+      cvz_h5_class element;
+      if (cvz_h5_dataset_shape(object, &rank, dims, &element, message, sizeof message) == 0 &&
+          (element == CVZ_H5_CLASS_FLOAT || element == CVZ_H5_CLASS_INTEGER)) {
+        size_t points = 1;
+        int fits = 1;
+        for (int k = 0; k < rank; k++) {
+          if (dims[k] != 0 && points > budget->tensor_limit / 4 / dims[k]) fits = 0;
+          points *= fits ? dims[k] : 1;
+        }
+        if (fits) {
+          float *values = malloc(points ? points * sizeof(float) : 1);
+          if (values) {
+            cvz_h5_dataset_read_float(object, values, points, message, sizeof message);
+            free(values);
+          }
+        }
+      }
+    }
+    cvz_h5_close(object);
+  }
+}
+
+int cvz_h5_check_in_child(const void *bytes, size_t size, size_t tensor_limit, char *message,
+                          size_t capacity) {
+  // Held across fork so that no other thread is inside libhdf5 then, and
+  // released on both sides (the child's one thread is the forking one).
+  pthread_mutex_lock(&lock);
+  pid_t child = fork();
+  if (child < 0) {
+    pthread_mutex_unlock(&lock);
+    snprintf(message, capacity, "cannot start a process to read the HDF5 file");
+    return -1;
+  }
+  pthread_mutex_unlock(&lock);
+  if (child == 0) {
+    // A crash report (the Swift runtime's, a sanitizer's) is not the user's.
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, STDERR_FILENO);
+    int64_t file = -1;
+    char ignored[256];
+    if (cvz_h5_open_image(bytes, size, &file, ignored, sizeof ignored) == 0) {
+      walk_budget budget = {100000, tensor_limit};
+      read_attributes(file);
+      walk_group(file, 0, &budget);
+      cvz_h5_close(file);
+    }
+    _exit(0);
+  }
+  // Crafted files can also send libhdf5 round a loop forever: the child
+  // gets 30 s, plus a second for every 16 MiB to read.
+  double limit = 30.0 + (double)size / (16 << 20);
+  double waited = 0;
+  int status = 0;
+  for (;;) {
+    pid_t done = waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    if (done < 0 && errno != EINTR) {
+      snprintf(message, capacity, "lost the process reading the HDF5 file");
+      return -1;
+    }
+    if (waited > limit) {
+      kill(child, SIGKILL);
+      while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+      }
+      snprintf(message, capacity,
+               "libhdf5 did not finish reading it in %.0f s: the file is corrupt", limit);
+      return -1;
+    }
+    struct timespec pause = {0, waited < 1 ? 1000000 : 20000000};
+    nanosleep(&pause, NULL);
+    waited += waited < 1 ? 0.001 : 0.02;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+  if (WIFSIGNALED(status)) {
+    snprintf(message, capacity, "libhdf5 crashed reading it (signal %d): the file is corrupt",
+             WTERMSIG(status));
+  } else {
+    snprintf(message, capacity, "libhdf5 failed reading it (exit status %d): the file is corrupt",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  return -1;
+}

@@ -84,6 +84,22 @@ final class KerasModelCommandTests: XCTestCase {
     XCTAssertEqual(folder.contents(), ["mnist.onnx"])
   }
 
+  /// Regression: files on which libhdf5 1.10 itself crashes (found by
+  /// fuzz-keras) end in one line, not a crash of convviz.
+  func testFilesThatCrashLibhdf5AreOneLineErrors() throws {
+    let folder = repositoryRoot.appendingPathComponent("Tests/FuzzRegressions/keras").path
+    for name in ["libhdf5-crash-1.h5", "libhdf5-crash-2.h5"] {
+      let path = folder + "/" + name
+      let result = try TrainingCLI.run(["summary", path])
+      XCTAssertEqual(result.status, 1, result.stderr)
+      XCTAssertEqual(
+        result.stderr,
+        "convviz: error: \(path): not a readable HDF5 (.h5) file: libhdf5 crashed reading it "
+          + "(signal 11): the file is corrupt\n")
+      XCTAssertEqual(result.stdout, "")
+    }
+  }
+
   func testDamagedOrIncompleteFilesFailWithOneLineAndWriteNothing() throws {
     let folder = try ScratchFolder()
     let keras = try Data(contentsOf: URL(fileURLWithPath: Self.branches))

@@ -34,7 +34,17 @@ final class HDF5Object {
 
   /// The root group of the HDF5 file `bytes`. A dataset may need at most
   /// `tensorLimit` bytes.
+  ///
+  /// The file is first read whole in a child process
+  /// (`cvz_h5_check_in_child`): Debian 12's libhdf5 1.10 can crash on
+  /// crafted files (Fuzz/libhdf5-crashes/), and a crash there costs only
+  /// the child, becoming this error.
   static func open(_ bytes: [UInt8], tensorLimit: Int) throws(KerasProblem) -> HDF5Object {
+    try call { message, capacity in
+      bytes.withUnsafeBytes {
+        cvz_h5_check_in_child($0.baseAddress, $0.count, tensorLimit, message, capacity)
+      }
+    }
     var file: Int64 = -1
     let status = try call { message, capacity in
       bytes.withUnsafeBytes {

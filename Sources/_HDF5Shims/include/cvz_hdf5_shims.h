@@ -88,6 +88,18 @@ int cvz_h5_attribute_strings(int64_t object, const char *name, size_t limit, cha
 
 void cvz_h5_free(void *pointer);
 
+/* Reads the whole HDF5 file `bytes` in a child process, as the functions
+ * above would (every group, every attribute as strings, every numeric
+ * dataset of at most `tensor_limit` bytes as floats), and returns 0 when
+ * the child ended normally, -1 with a message when it crashed, failed or
+ * ran past its time limit (30 s plus 1 s per 16 MiB; it is killed). libhdf5 1.10 (Debian 12's) can crash on crafted files (found by
+ * fuzzing: Fuzz/libhdf5-crashes/); a crash in the child costs only the
+ * child. Files it reads but finds corrupt return 0: the reading proper
+ * reports those as errors. Depth and object count are bounded, since hard
+ * links can make a group contain itself. */
+int cvz_h5_check_in_child(const void *bytes, size_t size, size_t tensor_limit, char *message,
+                          size_t capacity);
+
 #ifdef __cplusplus
 }
 #endif
