@@ -94,6 +94,7 @@ public struct LoadedModel: Sendable {
     input = spec.input
     classNames = file.metadata.classNames.count == spec.classCount ? file.metadata.classNames : []
     resize = file.metadata.resize
+    preprocessing = file.preprocessing
     var spatial = true
     layers = spec.layers.indices.map { row in
       let name = spec.layerNames[row]
@@ -209,6 +210,12 @@ public struct LoadedModel: Sendable {
       input: graph.input, shape: input, nodes: Array(graph.nodes[...index]), output: output
     ).tensorShapes
   }
+}
+
+extension ModelFile {
+  /// What pixel values go through on the way in: convviz trains on values
+  /// in [0, 1], RGB (Keras's `x / 255`), so always the standard one.
+  public var preprocessing: Preprocessing { .standard }
 }
 
 extension ONNXModel {
