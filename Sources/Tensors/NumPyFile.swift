@@ -42,9 +42,13 @@ public enum NumPyFile {
         for i in 0..<count {
           let at = i * dtype.size
           switch dtype {
-          case .float32: out[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
+          case .float32:
+            out[i] = Float(
+              bitPattern: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
           case .float64:
-            out[i] = Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian))
+            out[i] = Float(
+              Double(
+                bitPattern: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian))
           default: out[i] = Float(integer(raw, at))
           }
         }

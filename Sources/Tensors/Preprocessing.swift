@@ -70,8 +70,8 @@ public struct Preprocessing: Equatable, Sendable {
   public func mismatch(channels: Int) -> String? {
     for (name, values) in [("--mean", mean), ("--std", std)]
     where !values.isEmpty && values.count != 1 && values.count != channels {
-      return "\(name) has \(values.count) values; the model takes \(channels) channel"
-        + (channels == 1 ? "" : "s") + " (give 1 or \(channels))"
+      return "\(name) has \(values.count) values; the model takes "
+        + (channels == 1 ? "1 channel (give 1)" : "\(channels) channels (give 1 or \(channels))")
     }
     return nil
   }
@@ -140,19 +140,22 @@ public struct Preprocessing: Equatable, Sendable {
     }
     if let text = value(Self.meanKey) {
       guard let values = Self.values(text) else {
-        throw InvalidEntry(key: Self.meanKey, value: text, expected: "numbers such as 0.485,0.456,0.406")
+        throw InvalidEntry(
+          key: Self.meanKey, value: text, expected: "numbers such as 0.485,0.456,0.406")
       }
       mean = values
     }
     if let text = value(Self.stdKey) {
       guard let values = Self.values(text), values.allSatisfy({ $0 != 0 }) else {
-        throw InvalidEntry(key: Self.stdKey, value: text, expected: "non-zero numbers such as 0.229,0.224,0.225")
+        throw InvalidEntry(
+          key: Self.stdKey, value: text, expected: "non-zero numbers such as 0.229,0.224,0.225")
       }
       std = values
     }
     if let text = value(Self.shorterSideKey) {
       guard let side = Int(text), side >= 1 else {
-        throw InvalidEntry(key: Self.shorterSideKey, value: text, expected: "a positive pixel count")
+        throw InvalidEntry(
+          key: Self.shorterSideKey, value: text, expected: "a positive pixel count")
       }
       shorterSide = side
     }

@@ -113,7 +113,9 @@ struct Predict: ParsableCommand {
       }
     }
     if !loaded.isEmpty {
-      try report(Tensor.concatenatingSamples(samples), names: loaded.map(\.path), model: opened, classNames: names)
+      try report(
+        Tensor.concatenatingSamples(samples), names: loaded.map(\.path), model: opened,
+        classNames: names)
     }
     let failed = inputs.count - loaded.count
     if failed > 0 { throw CommandFailure.summary(failed: failed, of: inputs.count, noun: "image") }

@@ -23,7 +23,8 @@ final class ModelInputCommandTests: XCTestCase {
   ) throws {
     var identity = [Float](repeating: 0, count: 144)
     for i in 0..<12 { identity[i * 13] = 1 }
-    let side: [ONNXValueInfo.Dimension] = open ? [.named("H"), .named("W")] : [.fixed(2), .fixed(2)]
+    let side: [ONNXValueInfo.Dimension] =
+      open ? [.named("H"), .named("W")] : [.fixed(2), .fixed(2)]
     let graph = ONNXGraph(
       name: "identity",
       inputs: [ONNXValueInfo(name: "x", dims: [.named("N"), .fixed(3)] + side)],
@@ -41,7 +42,8 @@ final class ModelInputCommandTests: XCTestCase {
     try ONNXModel(opset: 13, metadata: metadata, graph: graph).write(to: path)
   }
 
-  private func picture(in folder: TrainingScratchFolder, _ name: String = "p.png") throws -> String {
+  private func picture(in folder: TrainingScratchFolder, _ name: String = "p.png") throws -> String
+  {
     let path = folder.path + "/" + name
     try ImageFile.write(Image(width: 2, height: 2, layout: .rgb, samples: Self.pixels), to: path)
     return path
@@ -133,7 +135,8 @@ final class ModelInputCommandTests: XCTestCase {
     XCTAssertEqual(refused.status, 1)
     XCTAssertEqual(
       refused.stderr,
-      "convviz: error: \(open): the model leaves its input height and width open; give --size HxW\n")
+      "convviz: error: \(open): the model leaves its input height and width open; give --size HxW\n"
+    )
     assertClose(
       try scores([open, image, "--size", "2x2"])[0], Self.planes.map { $0 / 255 }, accuracy: 1e-7)
     let fixed = folder.path + "/fixed.onnx"
@@ -157,7 +160,8 @@ final class ModelInputCommandTests: XCTestCase {
     let folder = try TrainingScratchFolder()
     let model = folder.path + "/id.onnx"
     try Self.identityModel(model)
-    let nchw = try folder.write(NumPyFile.encode(shape: [2, 3, 2, 2], values: Self.samples), to: "x.npy")
+    let nchw = try folder.write(
+      NumPyFile.encode(shape: [2, 3, 2, 2], values: Self.samples), to: "x.npy")
     let fed = try scores([model, nchw])
     assertClose(fed[0], Array(Self.samples[0..<12]), accuracy: 0)
     assertClose(fed[1], Array(Self.samples[12..<24]), accuracy: 0)
@@ -298,5 +302,44 @@ final class ModelInputCommandTests: XCTestCase {
     bytes += Array(header.utf8)
     for v in values { bytes += withUnsafeBytes(of: v.littleEndian, Array.init) }
     return bytes
+  }
+
+  /// featuremaps, explain and report take the same options and check them
+  /// against the model the same way (the all-layers fixture is 1-channel).
+  func testEveryCommandThatFeedsImagesTakesTheOptions() throws {
+    let fixture = ONNXModelCommandTests.fixture + "/model.onnx"
+    let photo = ONNXModelCommandTests.samples + "/camera.png"
+    let folder = try TrainingScratchFolder()
+    for command in [
+      ["featuremaps", fixture, photo, "-o", folder.path],
+      ["explain", fixture, photo, "-o", folder.path],
+      ["report", fixture, "--sample", photo, "-o", folder.path + "/r.html"],
+      ["predict", fixture, photo],
+    ] {
+      let refused = try TrainingCLI.run(command + ["--mean", "0.1,0.2,0.3"])
+      XCTAssertEqual(refused.status, 64, "\(command[0]): \(refused.stderr)")
+      XCTAssertTrue(
+        refused.stderr.contains("--mean has 3 values; the model takes 1 channel (give 1)"),
+        refused.stderr)
+      let accepted = try TrainingCLI.run(command + ["--mean", "0.5", "--std", "0.25"])
+      XCTAssertEqual(accepted.status, 0, "\(command[0]): \(accepted.stderr)")
+    }
+    // featuremaps runs the photo at its own size.
+    let sized = try TrainingCLI.run(
+      ["featuremaps", fixture, photo, "-o", folder.path, "--resize", "fill"])
+    XCTAssertEqual(sized.status, 64, sized.stderr)
+    // The values reach the model: other maps than without the flags.
+    let plain = try TrainingCLI.run(["featuremaps", fixture, photo, "-o", folder.path + "/plain"])
+    XCTAssertEqual(plain.status, 0, plain.stderr)
+    let normalized = try TrainingCLI.run(
+      [
+        "featuremaps", fixture, photo, "-o", folder.path + "/normalized", "--mean", "0.5", "--std",
+        "0.25",
+      ])
+    XCTAssertEqual(normalized.status, 0, normalized.stderr)
+    let name = "camera-conv2d-featuremaps.png"
+    XCTAssertNotEqual(
+      try Data(contentsOf: URL(fileURLWithPath: folder.path + "/plain/" + name)),
+      try Data(contentsOf: URL(fileURLWithPath: folder.path + "/normalized/" + name)))
   }
 }

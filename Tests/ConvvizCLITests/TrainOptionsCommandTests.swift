@@ -140,7 +140,9 @@ final class TrainOptionsCommandTests: XCTestCase {
     // the epochs a resumed run read back from its checkpoint.
     for run in ["straight", "resumed"] {
       let csv = try String(contentsOfFile: folder.path + "/\(run)/m.csv", encoding: .utf8)
-      let rows = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+      let rows = csv.split(separator: "\n").map {
+        $0.split(separator: ",", omittingEmptySubsequences: false)
+      }
       XCTAssertEqual(rows.first?.last, "learning_rate", csv)
       XCTAssertEqual(rows.count, 5, csv)
       for row in rows.dropFirst() {

@@ -74,15 +74,18 @@ final class PreprocessingTests: XCTestCase {
     let landscape = try XCTUnwrap(
       ResizeMode.fill.layout(
         height: 250, width: 335, toHeight: 224, toWidth: 224, shorterSide: 256))
-    XCTAssertEqual([landscape.height, landscape.width, landscape.top, landscape.left], [256, 343, 16, 60])
+    XCTAssertEqual(
+      [landscape.height, landscape.width, landscape.top, landscape.left], [256, 343, 16, 60])
     // 239×303: 256 · 303 / 239 = 324.55, truncated to 324.
     let portrait = try XCTUnwrap(
       ResizeMode.fill.layout(
         height: 303, width: 239, toHeight: 224, toWidth: 224, shorterSide: 256))
-    XCTAssertEqual([portrait.height, portrait.width, portrait.top, portrait.left], [324, 256, 50, 16])
+    XCTAssertEqual(
+      [portrait.height, portrait.width, portrait.top, portrait.left], [324, 256, 50, 16])
     // 341 wide: margin 117 → round(58.5) = 58 (to even).
     let even = try XCTUnwrap(
-      ResizeMode.fill.layout(height: 256, width: 341, toHeight: 224, toWidth: 224, shorterSide: 256))
+      ResizeMode.fill.layout(height: 256, width: 341, toHeight: 224, toWidth: 224, shorterSide: 256)
+    )
     XCTAssertEqual(even.left, 58)
     // An image already of the input size is still scaled and cut.
     let plane = (0..<16).map(Float.init)
@@ -135,9 +138,10 @@ final class PreprocessingTests: XCTestCase {
   }
 
   func testMetadataRoundTripsAndRefusesBadValues() throws {
-    let entries = Dictionary(uniqueKeysWithValues: Preprocessing.imagenet.metadataEntries.map {
-      ($0.key, $0.value)
-    })
+    let entries = Dictionary(
+      uniqueKeysWithValues: Preprocessing.imagenet.metadataEntries.map {
+        ($0.key, $0.value)
+      })
     XCTAssertEqual(entries["convviz.mean"], "0.485,0.456,0.406")
     XCTAssertEqual(try Preprocessing(metadata: { entries[$0] }), .imagenet)
     XCTAssertEqual(try Preprocessing(metadata: { _ in nil }), .standard)
@@ -145,7 +149,8 @@ final class PreprocessingTests: XCTestCase {
       try Preprocessing(metadata: { $0 == "convviz.std" ? "0.2,0,0.2" : nil })
     ) {
       XCTAssertEqual(
-        "\($0)", "metadata convviz.std is '0.2,0,0.2', expected non-zero numbers such as "
+        "\($0)",
+        "metadata convviz.std is '0.2,0,0.2', expected non-zero numbers such as "
           + "0.229,0.224,0.225")
     }
     XCTAssertThrowsError(

@@ -85,9 +85,12 @@ final class NumPyFileTests: XCTestCase {
     let bytes = try NumPyFile.decode(npy("|u1", shape: "(1, 3)", payload: [0, 128, 255]))
     XCTAssertEqual(bytes.floats, [0, 128, 255], "uint8 values are kept, not scaled")
     let labels = try NumPyFile.decode(
-      npy("<i8", shape: "(2,)", payload: [3, 0, 0, 0, 0, 0, 0, 0] + [255, 255, 255, 255, 255, 255, 255, 255]))
+      npy(
+        "<i8", shape: "(2,)",
+        payload: [3, 0, 0, 0, 0, 0, 0, 0] + [255, 255, 255, 255, 255, 255, 255, 255]))
     XCTAssertEqual(labels.integers, [3, -1])
-    let version2 = try NumPyFile.decode(npy("<i4", shape: "(1,)", payload: [9, 0, 0, 0], version: 2))
+    let version2 = try NumPyFile.decode(
+      npy("<i4", shape: "(1,)", payload: [9, 0, 0, 0], version: 2))
     XCTAssertEqual(version2.integers, [9])
   }
 
@@ -100,7 +103,10 @@ final class NumPyFileTests: XCTestCase {
       (npy("<f4", fortran: true, shape: "(1, 2)", payload: Array(good.suffix(8))), .fortranOrder),
       (npy(">f4", shape: "(2,)", payload: Array(good.suffix(8))), .unsupportedDType(">f4")),
       (npy("<c8", shape: "(1,)", payload: Array(good.suffix(8))), .unsupportedDType("<c8")),
-      (npy("<f4", shape: "[2]", payload: Array(good.suffix(8))), .badHeader("'shape' is not a tuple")),
+      (
+        npy("<f4", shape: "[2]", payload: Array(good.suffix(8))),
+        .badHeader("'shape' is not a tuple")
+      ),
       ([0x93] + Array("NUMPY".utf8) + [9, 0, 0, 0], .unsupportedVersion(major: 9, minor: 0)),
       (Array(good.prefix(20)), .truncated(expectedBytes: 128, foundBytes: 20)),
     ]
