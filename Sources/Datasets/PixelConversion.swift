@@ -122,6 +122,28 @@ public enum PixelConversion {
     }
   }
 
+  /// The way back for pictures: (N, C, H, W) model input that went
+  /// through `preprocessing` as values in [0, 1], RGB (the inverse of
+  /// `normalize`, up to float rounding).
+  public static func displayValues(_ input: Tensor, _ preprocessing: Preprocessing) -> Tensor {
+    guard !preprocessing.leavesValues, input.shape.rank == 4 else { return input }
+    let (channels, pixels) = (input.shape[1], input.shape[2] * input.shape[3])
+    var values = input.storage
+    let scale = Float(preprocessing.scale.rawValue)
+    for start in stride(from: 0, to: values.count, by: channels * pixels) {
+      for c in 0..<channels {
+        let (mean, std) = preprocessing.meanAndStd(channel: c)
+        for p in (start + c * pixels)..<(start + (c + 1) * pixels) {
+          values[p] = (values[p] * std + mean) / scale
+        }
+      }
+      if preprocessing.channelOrder == .bgr && channels == 3 {
+        for p in start..<(start + pixels) { values.swapAt(p, p + 2 * pixels) }
+      }
+    }
+    return Tensor(shape: input.shape, storage: values)
+  }
+
   /// `image` as `channels` (1 or 3) planes of height×width floats, the
   /// layout of one sample of a `Dataset`; see `writePlanes`.
   public static func planes(of image: Image, channels: Int) -> [Float] {

@@ -244,7 +244,8 @@ struct ExplainCommand: ParsableCommand {
             }
             row.append(
               try write(
-                attribution, method: method, input: input, tensor: tensor,
+                attribution, method: method, input: input,
+                tensor: PixelConversion.displayValues(tensor, preprocessing),
                 layer: method.isClassActivationMap ? layerName : nil,
                 className: k < classNames.count ? classNames[k] : String(k)))
           }

@@ -176,9 +176,8 @@ struct FeatureMapsCommand: ParsableCommand {
     try checkMemory(
       photo: photo, path: photoPath, model: file, channels: channels, layer: index,
       bands: bands)
-    let input = Self.modelInput(
-      photo, channels: channels,
-      preprocessing: try self.input.settings(for: file, path: modelPath).preprocessing)
+    let preprocessing = try self.input.settings(for: file, path: modelPath).preprocessing
+    let input = Self.modelInput(photo, channels: channels, preprocessing: preprocessing)
     var maps: Tensor
     var strongest: Int?
     if let bands {
@@ -194,8 +193,8 @@ struct FeatureMapsCommand: ParsableCommand {
       "\(layerName) (\(file.layers[index].kind)): \(maps.shape[1]) maps "
       + "\(width)x\(height)"
     try write(
-      photo: photo, input: input, maps: maps, tag: tag, title: title, photoPath: photoPath,
-      strongest: strongest)
+      photo: photo, input: PixelConversion.displayValues(input, preprocessing), maps: maps,
+      tag: tag, title: title, photoPath: photoPath, strongest: strongest)
   }
 
   private func runRandom(count: Int) throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Files
 import Foundation
 import ImageCodecs
@@ -135,7 +136,10 @@ struct Report: ParsableCommand {
     } else {
       return nil
     }
+    let input = try readSample(path, file: file, channels: channels)
+    let preprocessing = try self.input.settings(for: file, path: model).preprocessing
     return ModelReport.Sample(
-      input: try readSample(path, file: file, channels: channels), source: path)
+      input: input, source: path,
+      picture: PixelConversion.displayValues(input, preprocessing))
   }
 }

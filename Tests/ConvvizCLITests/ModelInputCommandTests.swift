@@ -337,6 +337,10 @@ final class ModelInputCommandTests: XCTestCase {
         "0.25",
       ])
     XCTAssertEqual(normalized.status, 0, normalized.stderr)
+    // The input picture shows the photo, not the normalized values.
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: folder.path + "/plain/camera-input.png")),
+      try Data(contentsOf: URL(fileURLWithPath: folder.path + "/normalized/camera-input.png")))
     let name = "camera-conv2d-featuremaps.png"
     XCTAssertNotEqual(
       try Data(contentsOf: URL(fileURLWithPath: folder.path + "/plain/" + name)),

@@ -40,6 +40,18 @@ final class PreprocessingTests: XCTestCase {
     XCTAssertNotNil(Preprocessing(mean: [1, 2]).mismatch(channels: 3))
   }
 
+  func testDisplayValuesUndoTheNormalization() {
+    let preprocessing = Preprocessing(
+      scale: .byte, mean: [100, 110, 120], std: [2, 4, 8], channelOrder: .bgr)
+    let plain = PixelConversion.tensor(of: image, channels: 3)
+    let shown = PixelConversion.displayValues(
+      PixelConversion.tensor(of: image, channels: 3, preprocessing: preprocessing),
+      preprocessing)
+    for (value, want) in zip(shown.storage, plain.storage) {
+      XCTAssertEqual(value, want, accuracy: 1e-6)
+    }
+  }
+
   func testStandardLeavesTheValuesAlone() {
     XCTAssertEqual(
       PixelConversion.tensor(of: image, channels: 3, preprocessing: .standard),
