@@ -244,6 +244,15 @@ final class ModelInputCommandTests: XCTestCase {
     }
     XCTAssertEqual(try XCTUnwrap(document["loss"] as? Double), loss / 2, accuracy: 1e-5)
     XCTAssertEqual(document["accuracy"] as? Double, 0.5, "each sample's largest output is 11")
+    let first = try TrainingCLI.run([
+      "evaluate", model, "--data", inputs, "--labels-npy", labelBytes, "--limit", "1",
+      "--format", "json", "-o", folder.path + "/confusion.png",
+    ])
+    XCTAssertEqual(first.status, 0, first.stderr)
+    let one = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+    XCTAssertEqual(one["samples"] as? Int, 1)
+    XCTAssertEqual(one["accuracy"] as? Double, 1)
 
     for (arguments, status, message) in [
       ([] as [String], 64, "give --labels-npy FILE"),
