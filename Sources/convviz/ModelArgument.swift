@@ -120,13 +120,25 @@ enum ModelArgument {
   /// `explain`. A model the importer cannot run is one line naming the
   /// file, node or layer, and why. `architecture` (`--architecture`) gives
   /// a weights-only Keras file its layers.
+  ///
+  /// `input` gives the size of an ONNX model whose file leaves its height
+  /// and width open (`--size`, or a preset's); without one such a model is
+  /// refused with a hint.
   static func loadModel(
-    _ path: String, memory: MemoryOptions, architecture: String? = nil
+    _ path: String, memory: MemoryOptions, input: ModelInputOptions? = nil,
+    architecture: String? = nil
   ) throws -> LoadedModel {
     if Path.isFile(path), let estimate = CommandMemory.modelFile(path) {
       try memory.check(estimate, for: "\(path): reading the model")
     }
-    if let onnx = try readONNX(path) { return try LoadedModel(onnx, path: path) }
+    if let onnx = try readONNX(path) {
+      let size = input?.inputSize
+      if onnx.hasOpenImageSize && size == nil {
+        throw CommandFailure(
+          "\(path): the model leaves its input height and width open; give --size HxW")
+      }
+      return try LoadedModel(onnx, path: path, inputSize: size.map { ($0.height, $0.width) })
+    }
     if let keras = try readKeras(path) {
       return try loadKeras(keras, path: path, architecture: architecture, memory: memory)
     }
