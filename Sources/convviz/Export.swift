@@ -40,7 +40,7 @@ struct Export: ParsableCommand {
   func run() throws {
     let path = model
     let file: ModelFile
-    if let keras = try ModelArgument.readKeras(model) {
+    if let keras = try ModelArgument.readKeras(model, memory: memory) {
       file = try modelFile(keras)
     } else if case .modelFile(_, let trained) = try ModelArgument.resolve(model, memory: memory) {
       file = trained

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Files
 import ModelFormats
+import Tensors
 import Training
 import Foundation
 
@@ -71,11 +72,16 @@ enum ModelArgument {
 
   /// The Keras model `text` names (`.keras` zip or `.h5` HDF5, detected
   /// from its first bytes), read and checked, or nil when `text` is a
-  /// preset or a file of another kind.
-  static func readKeras(_ text: String) throws -> KerasModel? {
+  /// preset or a file of another kind. Reading holds the file, libhdf5's
+  /// copy of the weights file and the weights (and for a `.keras` zip the
+  /// weights file taken out of it): about four times the file's size.
+  static func readKeras(_ text: String, memory: MemoryOptions) throws -> KerasModel? {
     guard Preset(rawValue: text) == nil, Path.isFile(text),
       KerasModel.looksLikeKeras(try firstBytes(of: text))
     else { return nil }
+    if let size = Path.status(of: text)?.size {
+      try memory.check(MemoryEstimate.bytes(Int(size)) * 4, for: "\(text): reading the model")
+    }
     let bytes = try FileContents.read(text, maximumBytes: KerasModel.maximumFileSize)
     return try KerasModel.decode(bytes, path: text)
   }
@@ -139,7 +145,7 @@ enum ModelArgument {
       }
       return try LoadedModel(onnx, path: path, inputSize: size.map { ($0.height, $0.width) })
     }
-    if let keras = try readKeras(path) {
+    if let keras = try readKeras(path, memory: memory) {
       return try loadKeras(keras, path: path, architecture: architecture, memory: memory)
     }
     if architecture != nil {

@@ -36,7 +36,7 @@ struct Summary: ParsableCommand {
       )
       return
     }
-    if let keras = try ModelArgument.readKeras(model) {
+    if let keras = try ModelArgument.readKeras(model, memory: memory) {
       let loaded = try ModelArgument.loadKeras(
         keras, path: model, architecture: architecture.architecture, memory: memory)
       let title = Path.baseName(of: model)
