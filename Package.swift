@@ -50,7 +50,7 @@ let package = Package(
         "Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels", "_Runtime",
       ]),
     .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
-    .target(name: "Explain", dependencies: ["Engine", "Tensors"]),
+    .target(name: "Explain", dependencies: ["Engine", "Training", "Tensors", "COpenBLAS"]),
     .target(
       name: "Visualization",
       dependencies: [
