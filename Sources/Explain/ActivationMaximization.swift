@@ -66,9 +66,10 @@ extension Explainer {
   /// each of `units`, optimised `settings.batchSize` at a time. Each
   /// unit's noise and transforms come from a generator seeded by the seed
   /// and the unit, so a unit's image does not depend on the others.
+  /// `progress` hears the steps done, of steps × batches.
   public mutating func maximize(
     _ objective: MaximizationObjective, units: [Int], shape: Shape,
-    settings: MaximizationSettings
+    settings: MaximizationSettings, progress: (_ stepsDone: Int) -> Void = { _ in }
   ) throws(ExplainError) -> [MaximizedInput] {
     precondition(shape.rank == 3, "the input shape is (C, H, W)")
     precondition(settings.steps >= 1 && settings.batchSize >= 1, "steps and batch size ≥ 1")
@@ -80,9 +81,11 @@ extension Explainer {
       }
     }
     var results: [MaximizedInput] = []
-    for start in stride(from: 0, to: units.count, by: settings.batchSize) {
+    for (index, start) in stride(from: 0, to: units.count, by: settings.batchSize).enumerated() {
       let batch = Array(units[start..<min(start + settings.batchSize, units.count)])
-      results += try maximizeBatch(objective, units: batch, shape: shape, settings: settings)
+      results += try maximizeBatch(objective, units: batch, shape: shape, settings: settings) {
+        progress(index * settings.steps + $0)
+      }
     }
     return results
   }
@@ -118,7 +121,7 @@ extension Explainer {
 
   private mutating func maximizeBatch(
     _ objective: MaximizationObjective, units: [Int], shape: Shape,
-    settings: MaximizationSettings
+    settings: MaximizationSettings, progress: (Int) -> Void
   ) throws(ExplainError) -> [MaximizedInput] {
     let (c, h, w) = (shape[0], shape[1], shape[2])
     let pixels = c * h * w
@@ -134,7 +137,7 @@ extension Explainer {
       name: "image", value: Tensor(shape: Shape(units.count, size), storage: initial))
     var adam = Adam(learningRate: settings.learningRate)
     var histories = [[Float]](repeating: [], count: units.count)
-    for _ in 0..<settings.steps {
+    for step in 0..<settings.steps {
       var images = [Float](repeating: 0, count: units.count * pixels)
       var warped = images
       var warps: [Bilinear.Warp] = []
@@ -174,6 +177,7 @@ extension Explainer {
           parameter.value.storage[...], channels: units.count * c, height: h, width: w,
           sigma: Double(settings.blur))
       }
+      progress(step + 1)
     }
     return units.indices.map { n in
       let x = Self.image(parameter.value.storage[(n * size)..<((n + 1) * size)], fourier: fourier)
