@@ -56,8 +56,8 @@ public struct MaximizedInput: Sendable {
   public var unit: Int
   /// (C, H, W) in 0…1.
   public var image: Tensor
-  /// The objective (the unit's activation, without penalties) on the
-  /// transformed image at each step.
+  /// The objective (the unit's mean activation, before a ReLU that ends
+  /// the layer, without penalties) on the transformed image at each step.
   public var history: [Float]
 }
 
@@ -80,14 +80,28 @@ extension Explainer {
       case .channel(let layer): throw .unitOutOfRange(bad, unitCount: count, layer: layer)
       }
     }
+    var measured = objective
+    if case .channel(let layer) = objective { measured = .channel(layer: objectiveLayer(layer)) }
     var results: [MaximizedInput] = []
     for (index, start) in stride(from: 0, to: units.count, by: settings.batchSize).enumerated() {
       let batch = Array(units[start..<min(start + settings.batchSize, units.count)])
-      results += try maximizeBatch(objective, units: batch, shape: shape, settings: settings) {
+      results += try maximizeBatch(measured, units: batch, shape: shape, settings: settings) {
         progress(index * settings.steps + $0)
       }
     }
     return results
+  }
+
+  /// The tensor a channel objective is measured on: `layer`, or the input
+  /// of the ReLU that produces it (as Lucid maximizes `…_pre_relu`
+  /// layers), so that a unit that is off everywhere at the start, as on a
+  /// grey image, still has a gradient. Where the unit is on, the two agree.
+  public func objectiveLayer(_ layer: String) -> String {
+    guard let node = network.graph.nodes.first(where: { $0.output == layer }),
+      let activation = node.op as? Activation, activation.function == .relu,
+      node.inputs.count == 1
+    else { return layer }
+    return node.inputs[0]
   }
 
   /// How many units `objective` has: the layer's channels or the classes.

@@ -3,7 +3,9 @@ import Tensors
 
 extension Bilinear {
   /// A bilinear affine warp of (C, H, W) images about their centre: scale,
-  /// rotation, then shift, samples outside the image read as zero. Its
+  /// rotation, then shift; samples outside the image read the nearest
+  /// edge pixel (so the edges get gradient too, and no dark frame
+  /// appears). Its
   /// transpose carries a gradient at the warped image back to the
   /// original, so that optimisation can see through random transforms
   /// (Lucid's `transform.jitter`, `random_scale`, `random_rotate`).
@@ -14,7 +16,7 @@ extension Bilinear {
   public struct Warp: Sendable {
     public let height: Int
     public let width: Int
-    /// Per output pixel, four source indices (−1 outside) and weights.
+    /// Per output pixel, four source indices and weights.
     let taps: [Int]
     let weights: [Float]
 
@@ -30,7 +32,7 @@ extension Bilinear {
       let radians = Double(rotation) * Double.pi / 180
       let (cosA, sinA) = (cos(radians), sin(radians))
       let (cx, cy) = (Double(width - 1) / 2, Double(height - 1) / 2)
-      var taps = [Int](repeating: -1, count: 4 * height * width)
+      var taps = [Int](repeating: 0, count: 4 * height * width)
       var weights = [Float](repeating: 0, count: 4 * height * width)
       for y in 0..<height {
         for x in 0..<width {
@@ -48,9 +50,8 @@ extension Bilinear {
             (y0 + 1, x0, ay * (1 - ax)), (y0 + 1, x0 + 1, ay * ax),
           ]
           let base = 4 * (y * width + x)
-          for (j, (sy, sx, weight)) in corners.enumerated()
-          where sy >= 0 && sy < height && sx >= 0 && sx < width && weight != 0 {
-            taps[base + j] = sy * width + sx
+          for (j, (sy, sx, weight)) in corners.enumerated() {
+            taps[base + j] = min(max(sy, 0), height - 1) * width + min(max(sx, 0), width - 1)
             weights[base + j] = weight
           }
         }
@@ -68,7 +69,7 @@ extension Bilinear {
       for c in 0..<channels {
         for p in 0..<plane {
           var sum: Float = 0
-          for j in 0..<4 where taps[4 * p + j] >= 0 {
+          for j in 0..<4 {
             sum += weights[4 * p + j] * image[start + c * plane + taps[4 * p + j]]
           }
           out[c * plane + p] = sum
@@ -87,7 +88,7 @@ extension Bilinear {
       for c in 0..<channels {
         for p in 0..<plane {
           let g = gradient[start + c * plane + p]
-          for j in 0..<4 where taps[4 * p + j] >= 0 {
+          for j in 0..<4 {
             out[c * plane + taps[4 * p + j]] += weights[4 * p + j] * g
           }
         }

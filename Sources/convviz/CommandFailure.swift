@@ -53,7 +53,8 @@ struct CommandFailure: Error, CustomStringConvertible {
       self = .usage(error.message)
     case let error as MemoryError:
       self.init(memory: error)
-    case is CodecError, is FileError, is KernelError, is FilterError, is DatasetError, is ExplainError,
+    case is CodecError, is FileError, is KernelError, is FilterError, is DatasetError,
+      is ExplainError,
       is ModelFileError, is ModelSpecError, is TrainerError, is OptimizerStateError,
       is VisualizationError, is EngineError:
       self.init(String(describing: error))

@@ -107,11 +107,15 @@ struct Embed: ParsableCommand {
     guard n > 5 else {
       throw CommandFailure("\(data.folder): \(plural(n, "sample")); the map needs at least 6")
     }
-    if method == .tsne, let perplexity, perplexity >= Double(n) {
+    let perplexity = perplexity ?? 30
+    if method == .tsne, perplexity >= Double(n) {
       throw CommandFailure.usage(
-        "--perplexity \(TextFormat.fixed(perplexity, 1)) must be below the number of samples (\(n))")
+        "--perplexity \(TextFormat.fixed(perplexity, 1)) must be below the number of samples "
+          + "(\(n))")
     }
-    guard let k = graph.nodes.firstIndex(where: { $0.output == name }) ?? (name == graph.input ? -1 : nil)
+    guard
+      let k = graph.nodes.firstIndex(where: { $0.output == name })
+        ?? (name == graph.input ? -1 : nil)
     else { preconditionFailure("a resolved layer is a tensor of the graph") }
     let d = graph.tensorShapes[k + 1].count
     try memory.check(
@@ -129,7 +133,9 @@ struct Embed: ParsableCommand {
       let (batch, _) = dataset.batch(start..<min(start + 100, n))
       let a = k < 0 ? batch : try network.activation(of: name, for: batch)
       activations += a.storage
-      if thumbnails { images += (0..<batch.batchCount).map { ImageTensor.image(from: batch, sample: $0) } }
+      if thumbnails {
+        images += (0..<batch.batchCount).map { ImageTensor.image(from: batch, sample: $0) }
+      }
       progress.update(done: min(start + 100, n))
     }
     progress.finish()
@@ -140,7 +146,8 @@ struct Embed: ParsableCommand {
       map = try PrincipalComponents.project(activations, rows: n, columns: d)
     case .tsne:
       var watch = Stopwatch()
-      map = TSNE(perplexity: perplexity ?? 30, seed: seed ?? 0).embed(activations, rows: n, columns: d)
+      map = TSNE(perplexity: perplexity, seed: seed ?? 0).embed(
+        activations, rows: n, columns: d)
       Terminal.note("t-SNE of \(plural(n, "point")): \(TextFormat.fixed(watch.lap() / 1000, 1)) s")
     }
     let classNames = classNames(dataset, model: loaded)

@@ -33,7 +33,8 @@ enum LayerArgument {
         let lo = Int(bounds[0]), let hi = Int(bounds[bounds.count - 1]), lo >= 0, lo <= hi
       else {
         throw ValidationError(
-          "\(option) \(text): give unit numbers from 0, separated by commas, or ranges such as 0-15")
+          "\(option) \(text): give unit numbers from 0, separated by commas, or ranges such as 0-15"
+        )
       }
       out += Array(lo...hi)
     }

@@ -39,7 +39,8 @@ struct Maximize: ParsableCommand {
 
   @Option(
     parsing: .unconditional,
-    help: ArgumentHelp("Units (channels) of --layer: 0,5,9 or 0-15 (default all).", valueName: "list"))
+    help: ArgumentHelp(
+      "Units (channels) of --layer: 0,5,9 or 0-15 (default all).", valueName: "list"))
   var units: String?
 
   @Option(
@@ -211,7 +212,8 @@ struct Maximize: ParsableCommand {
     }
     progress.finish()
     let seconds = watch.lap() / 1000
-    let names = loaded.classNames.count == count && objective == .classScore ? loaded.classNames : []
+    let names =
+      loaded.classNames.count == count && objective == .classScore ? loaded.classNames : []
     for result in results {
       let tenth = max(1, result.history.count / 10)
       let first = result.history.prefix(tenth).reduce(0, +) / Float(tenth)
@@ -230,7 +232,9 @@ struct Maximize: ParsableCommand {
 
   /// One tile per unit, each stretched to its own range, small inputs
   /// upscaled to about 128 pixels.
-  static func grid(_ results: [MaximizedInput], classNames: [String], height: Int, width: Int)
+  static func grid(
+    _ results: [MaximizedInput], classNames: [String], height: Int, width: Int
+  )
     -> Image
   {
     let tiles = results.map { result -> GridTile in

@@ -46,6 +46,11 @@ struct TopPatchesCommand: ParsableCommand {
 
   @Option(
     parsing: .unconditional,
+    help: ArgumentHelp("Units (rows) to draw: 0,5,9 or 0-15 (default all).", valueName: "list"))
+  var units: String?
+
+  @Option(
+    parsing: .unconditional,
     help: "Samples per forward pass (bounds memory; results do not depend on it).")
   var batchSize = 64
 
@@ -61,6 +66,7 @@ struct TopPatchesCommand: ParsableCommand {
     guard !layer.isEmpty else { throw ValidationError("give --layer NODE") }
     guard k >= 1 else { throw ValidationError("--k must be at least 1") }
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    if let units { _ = try LayerArgument.indices(units, option: "--units") }
     try OutputPaths.refuseStandardOutput(output)
   }
 
@@ -74,6 +80,7 @@ struct TopPatchesCommand: ParsableCommand {
       if !layers.contains(name) { layers.append(name) }
     }
     let graph = loaded.network.graph
+    let rows = try units.map { try LayerArgument.indices($0, option: "--units") }
     var collectors: [TopPatches] = []
     for name in layers {
       let field: ReceptiveField
@@ -85,7 +92,12 @@ struct TopPatchesCommand: ParsableCommand {
       guard let node = graph.nodes.firstIndex(where: { $0.output == name }) else {
         preconditionFailure("a resolved layer is a node's output")
       }
-      collectors.append(TopPatches(k: k, units: graph.tensorShapes[node + 1][0], field: field))
+      let count = graph.tensorShapes[node + 1][0]
+      if let bad = rows?.first(where: { $0 >= count }) {
+        throw CommandFailure.usage(
+          ExplainError.unitOutOfRange(bad, unitCount: count, layer: name).description)
+      }
+      collectors.append(TopPatches(k: k, units: count, field: field))
     }
     let outputs = layers.map {
       Path.join(
@@ -123,7 +135,9 @@ struct TopPatchesCommand: ParsableCommand {
         + (splits.test == nil ? "" : " of the test split"))
     for (index, name) in layers.enumerated() {
       let field = collectors[index].field
-      try PictureFile.write(Self.grid(collectors[index].patches()), to: outputs[index])
+      let patches = collectors[index].patches()
+      try PictureFile.write(
+        Self.grid(rows.map { $0.map { patches[$0] } } ?? patches, units: rows), to: outputs[index])
       Terminal.say(
         "wrote \(outputs[index]) (\(name): \(plural(collectors[index].units, "unit")), "
           + "receptive field \(field.vertical.size)×\(field.horizontal.size) pixels "
@@ -132,8 +146,9 @@ struct TopPatchesCommand: ParsableCommand {
   }
 
   /// Rows of units, columns of ranks; crops drawn at their true values
-  /// (0…1) and labelled with their activation.
-  static func grid(_ patches: [[Patch]]) -> Image {
+  /// (0…1) and labelled with their activation. `units` numbers the rows
+  /// when they are not 0, 1, 2, ….
+  static func grid(_ patches: [[Patch]], units: [Int]?) -> Image {
     let k = patches.map(\.count).max() ?? 1
     var tiles: [GridTile] = []
     for row in patches {
@@ -163,7 +178,9 @@ struct TopPatchesCommand: ParsableCommand {
     grid.columns = k
     grid.normalization = .fixed(lo: 0, hi: 1)
     grid.labels = .custom
-    grid.axes = GridAxes(rows: "unit", columns: "rank")
+    grid.axes = GridAxes(
+      rows: units.map { "units " + $0.map(String.init).joined(separator: ",") } ?? "unit",
+      columns: "rank")
     grid.shrink(toWidth: Grid.defaultMaxWidth)
     return grid.render()
   }

@@ -104,8 +104,8 @@ final class MaximizationTests: XCTestCase {
     for c in 0..<2 {
       for row in 0..<9 {
         for column in 0..<11 {
-          let expected =
-            row >= 1 && column >= 2 ? x[c * 99 + (row - 1) * 11 + column - 2] : 0
+          // Uncovered pixels repeat the nearest edge.
+          let expected = x[c * 99 + max(row - 1, 0) * 11 + max(column - 2, 0)]
           XCTAssertEqual(moved[c * 99 + row * 11 + column], expected)
         }
       }
@@ -200,6 +200,36 @@ final class MaximizationTests: XCTestCase {
     let pixelB = try explainer.maximize(
       .channel(layer: "2"), units: [3], shape: Shape(1, 12, 12), settings: settings)
     XCTAssertEqual(pixelA[0].image.storage, pixelB[0].image.storage)
+  }
+
+  /// Units behind a ReLU that are off everywhere on grey (a bias of −1)
+  /// still wake up: the objective is measured before the ReLU.
+  func testUnitsOffOnGreyStillRiseThroughTheirReLU() throws {
+    var network = Self.twoConvolutions(seed: 10)
+    // Checkerboard kernels of ±1 and a bias of −1: −0.5 (filters 0 and 2,
+    // whose weights sum to +1) or −1.5 on grey, up to 4 or 3 on the right
+    // pattern. Filters 1 and 3 cannot have a positive mean (their best
+    // mean is −1, on black), so the test asks only 0 and 2 to wake up.
+    network.forEachParameter { parameter in
+      guard parameter.value.count == 36 || parameter.value.count == 4 else { return }
+      parameter.value.storage =
+        parameter.value.count == 4
+        ? [-1, -1, -1, -1] : (0..<36).map { i in (i / 4 + i % 4) % 2 == 0 ? 1 : -1 }
+    }
+    var explainer = Explainer(network: network)
+    XCTAssertEqual(explainer.objectiveLayer("1"), "0")
+    XCTAssertEqual(explainer.objectiveLayer("2"), "2")
+    let grey = Tensor(shape: Shape(1, 1, 12, 12), storage: Array(repeating: 0.5, count: 144))
+    XCTAssertEqual(
+      try explainer.objectiveValues(.channel(layer: "1"), input: grey).storage, [0, 0, 0, 0])
+    var settings = settings(.fft)
+    settings.steps = 64
+    let results = try explainer.maximize(
+      .channel(layer: "1"), units: [0, 1, 2, 3], shape: Shape(1, 12, 12), settings: settings)
+    let images = Tensor.concatenatingSamples(
+      results.map { Tensor(shape: Shape(1, 1, 12, 12), storage: $0.image.storage) })
+    let values = try explainer.objectiveValues(.channel(layer: "1"), input: images)
+    for u in [0, 2] { XCTAssertGreaterThan(values.storage[u * 4 + u], 0, "unit \(u)") }
   }
 
   func testClassScoresRiseAndBadUnitsAreRefused() throws {
