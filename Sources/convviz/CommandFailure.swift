@@ -56,7 +56,7 @@ struct CommandFailure: Error, CustomStringConvertible {
     case is CodecError, is FileError, is KernelError, is FilterError, is DatasetError,
       is ExplainError,
       is ModelFileError, is ModelSpecError, is TrainerError, is OptimizerStateError,
-      is VisualizationError, is EngineError:
+      is VisualizationError, is EngineError, is NumPyError:
       self.init(String(describing: error))
     default:
       return nil
