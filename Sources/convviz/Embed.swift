@@ -41,7 +41,7 @@ struct Embed: ParsableCommand {
 
   @OptionGroup var data: DataOptions
   @OptionGroup var labels: LabelsOption
-  @OptionGroup var resize: ResizeOption
+  @OptionGroup var input: ModelInputOptions
 
   @Option(
     parsing: .unconditional,
@@ -92,13 +92,15 @@ struct Embed: ParsableCommand {
 
   func run() throws {
     threads.apply()
-    let loaded = try ModelArgument.loadModel(model, memory: memory)
+    let loaded = try ModelArgument.loadModel(model, memory: memory, input: input)
     let graph = loaded.network.graph
     let name = try resolveLayer(graph: graph, spec: loaded.spec)
+    let (mode, preprocessing) = try input.settings(for: loaded, path: model)
     let splits = try data.load(
-      for: loaded.input, resize: resize.resize ?? loaded.resize, seed: loaded.seed,
+      for: loaded.input, resize: mode, shorterSide: preprocessing.shorterSide, seed: loaded.seed,
       labels: labels)
     var dataset = splits.test ?? splits.train
+    dataset.preprocessing = preprocessing
     if data.limit == nil, dataset.count > Self.defaultLimit {
       dataset = dataset.prefix(Self.defaultLimit)
       Terminal.note("using the first \(Self.defaultLimit) samples (--limit N for another number)")

@@ -64,7 +64,8 @@ struct Maximize: ParsableCommand {
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "Image size, N or HxW, for models that accept other sizes (default the model's).",
+      "Image size, N or HxW: for ONNX models that leave it open, and for models whose "
+        + "layers accept other sizes (default the model's).",
       valueName: "size"))
   var size: String?
 
@@ -149,7 +150,10 @@ struct Maximize: ParsableCommand {
 
   func run() throws {
     threads.apply()
-    let loaded = try ModelArgument.loadModel(model, memory: memory)
+    // An ONNX model that leaves its size open is built at --size.
+    let sized = try size.map(Self.parseSize).map { ["--size", "\($0.height)x\($0.width)"] } ?? []
+    let loaded = try ModelArgument.loadModel(
+      model, memory: memory, input: try ModelInputOptions.parse(sized))
     var explainer = Explainer(network: loaded.network, batchSize: 16)
     let modelShape = loaded.network.inputShape
     guard modelShape.rank == 3, modelShape[0] == 1 || modelShape[0] == 3 else {

@@ -32,7 +32,7 @@ struct TopPatchesCommand: ParsableCommand {
 
   @OptionGroup var data: DataOptions
   @OptionGroup var labels: LabelsOption
-  @OptionGroup var resize: ResizeOption
+  @OptionGroup var input: ModelInputOptions
 
   @Option(
     parsing: .unconditionalSingleValue,
@@ -72,7 +72,7 @@ struct TopPatchesCommand: ParsableCommand {
 
   func run() throws {
     threads.apply()
-    let loaded = try ModelArgument.loadModel(model, memory: memory)
+    let loaded = try ModelArgument.loadModel(model, memory: memory, input: input)
     let explainer = Explainer(network: loaded.network)
     var layers: [String] = []
     for option in layer {
@@ -109,10 +109,12 @@ struct TopPatchesCommand: ParsableCommand {
       inputs: [NamedPath(role: "the model", path: model)])
     try memory.check(
       loaded.inferenceMemory(batchSize: batchSize), for: "\(model): top patches")
+    let (mode, preprocessing) = try input.settings(for: loaded, path: model)
     let splits = try data.load(
-      for: loaded.input, resize: resize.resize ?? loaded.resize, seed: loaded.seed,
+      for: loaded.input, resize: mode, shorterSide: preprocessing.shorterSide, seed: loaded.seed,
       labels: labels)
-    let dataset = splits.test ?? splits.train
+    var dataset = splits.test ?? splits.train
+    dataset.preprocessing = preprocessing
     guard dataset.sampleShape == loaded.network.inputShape else {
       throw CommandFailure(
         "\(data.folder): samples are \(dataset.sampleShape), the model takes "
