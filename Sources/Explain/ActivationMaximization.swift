@@ -1,3 +1,4 @@
+import Datasets
 import Engine
 import Foundation
 import Tensors
@@ -47,6 +48,10 @@ public struct MaximizationSettings: Sendable, Equatable {
   public var blur: Float = 0
   /// Units optimised together in one batch (results do not depend on it).
   public var batchSize = 16
+  /// What the model does to an image's [0, 1] RGB values before its first
+  /// layer (ImageNet's mean and std, BGR order): the image is optimised in
+  /// [0, 1] and the network sees it through this, as it sees photos.
+  public var preprocessing = Preprocessing.standard
 
   public init() {}
 }
@@ -164,9 +169,13 @@ extension Explainer {
           (n * pixels)..<((n + 1) * pixels), with: warp.apply(x[...], channels: c))
         warps.append(warp)
       }
-      let (values, dWarped) = try objectiveGradient(
+      PixelConversion.normalize(&warped, channels: c, pixels: h * w, settings.preprocessing)
+      let (values, dNetwork) = try objectiveGradient(
         objective, units: units,
         input: Tensor(shape: Shape([units.count] + shape.dims), storage: warped))
+      var dWarped = dNetwork
+      Self.normalizationTranspose(
+        &dWarped.storage, channels: c, pixels: h * w, settings.preprocessing)
       var dParameters = [Float](repeating: 0, count: units.count * size)
       for n in units.indices {
         histories[n].append(values[n])
@@ -197,6 +206,26 @@ extension Explainer {
       let x = Self.image(parameter.value.storage[(n * size)..<((n + 1) * size)], fourier: fourier)
       return MaximizedInput(
         unit: units[n], image: Tensor(shape: shape, storage: x), history: histories[n])
+    }
+  }
+
+  /// The transpose of `PixelConversion.normalize`'s linear part, which
+  /// carries a gradient at the network's input back to the [0, 1] RGB
+  /// image: each channel times scale / std, then BGR back to RGB.
+  static func normalizationTranspose(
+    _ gradient: inout [Float], channels: Int, pixels: Int, _ preprocessing: Preprocessing
+  ) {
+    guard !preprocessing.leavesValues else { return }
+    let scale = Float(preprocessing.scale.rawValue)
+    let swap = preprocessing.channelOrder == .bgr && channels == 3
+    for start in stride(from: 0, to: gradient.count, by: channels * pixels) {
+      for c in 0..<channels {
+        let factor = scale / preprocessing.meanAndStd(channel: c).std
+        for p in 0..<pixels { gradient[start + c * pixels + p] *= factor }
+      }
+      if swap {
+        for p in 0..<pixels { gradient.swapAt(start + p, start + 2 * pixels + p) }
+      }
     }
   }
 

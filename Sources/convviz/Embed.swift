@@ -136,7 +136,8 @@ struct Embed: ParsableCommand {
       let a = k < 0 ? batch : try network.activation(of: name, for: batch)
       activations += a.storage
       if thumbnails {
-        images += (0..<batch.batchCount).map { ImageTensor.image(from: batch, sample: $0) }
+        let shown = PixelConversion.displayValues(batch, preprocessing)
+        images += (0..<batch.batchCount).map { ImageTensor.image(from: shown, sample: $0) }
       }
       progress.update(done: min(start + 100, n))
     }

@@ -208,6 +208,7 @@ struct Maximize: ParsableCommand {
     settings.totalVariation = totalVariation
     settings.l2 = l2
     settings.blur = blur
+    settings.preprocessing = loaded.preprocessing
     let batches = (list.count + settings.batchSize - 1) / settings.batchSize
     let progress = ProgressBar(label: "maximize", total: steps * batches, minimumSteps: 2)
     var watch = Stopwatch()

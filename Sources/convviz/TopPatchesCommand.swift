@@ -127,7 +127,8 @@ struct TopPatchesCommand: ParsableCommand {
       let (images, _) = dataset.batch(start..<min(start + batchSize, dataset.count))
       for index in layers.indices {
         collectors[index].add(
-          images: images, activation: try network.activation(of: layers[index], for: images))
+          images: PixelConversion.displayValues(images, preprocessing),
+          activation: try network.activation(of: layers[index], for: images))
       }
       progress.update(done: min(start + batchSize, dataset.count))
     }

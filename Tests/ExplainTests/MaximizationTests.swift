@@ -1,3 +1,4 @@
+import Datasets
 import Engine
 import Foundation
 import Tensors
@@ -89,6 +90,28 @@ final class MaximizationTests: XCTestCase {
     XCTAssertEqual(
       Self.dot(fourier.image(parameters), gradient),
       Self.dot(parameters, fourier.parameterGradient(gradient)), accuracy: 1e-2)
+  }
+
+  /// The gradient goes back through the model's preprocessing (ImageNet's
+  /// mean and std, Caffe's BGR and 0…255) by the transpose of its linear
+  /// part: ⟨L x, g⟩ = ⟨x, Lᵀ g⟩, L x = normalize(x) − normalize(0).
+  func testNormalizationTransposeIsTheAdjoint() {
+    var g = SeededGenerator(seed: 11)
+    for preprocessing in [
+      Preprocessing.imagenet,
+      Preprocessing(scale: .byte, mean: [104, 117, 123], channelOrder: .bgr),
+    ] {
+      let x = (0..<24).map { _ in g.nextUnitFloat() }
+      let gradient = Self.random(24, &g)
+      var lx = x
+      PixelConversion.normalize(&lx, channels: 3, pixels: 4, preprocessing)
+      var zero = [Float](repeating: 0, count: 24)
+      PixelConversion.normalize(&zero, channels: 3, pixels: 4, preprocessing)
+      lx = zip(lx, zero).map { $0 - $1 }
+      var back = gradient
+      Explainer.normalizationTranspose(&back, channels: 3, pixels: 4, preprocessing)
+      XCTAssertEqual(Self.dot(lx, gradient), Self.dot(x, back), accuracy: 1e-2)
+    }
   }
 
   func testWarpTransposeIsTheAdjointAndWholeShiftsMovePixels() {
