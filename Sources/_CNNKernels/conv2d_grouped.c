@@ -1,0 +1,360 @@
+// Grouped and dilated Conv2D (imported models: MobileNet's depthwise
+// convolutions, ResNeXt's groups, DeepLab's dilations). The ungrouped,
+// undilated convolutions of convviz's own networks never come here; they
+// keep the direct and im2col paths of conv2d*.c.
+//
+// Group gi reads input channels [gi·cig, (gi+1)·cig) and writes output
+// channels [gi·cog, (gi+1)·cog), with cig = cin / groups, cog = cout /
+// groups; the HWIO kernel is (kh, kw, cig, cout). Window tap (ky, kx) of
+// output (oy, ox) reads input (oy·sy − pt + ky·dy, ox·sx − pl + kx·dx).
+//
+// Depthwise (cig = 1, any channel multiplier cog): a direct loop per
+// output plane, one kernel tap at a time over a whole row, which the
+// compiler vectorises for unit strides. Otherwise, per image and group:
+//   col (cig·kh·kw, OH·OW) = im2col(input group)
+//   out group (cog, OH·OW) = Wm group (cog, K) · col + bias
+// and backward dWm += dY · colᵀ, dcol = Wmᵀ · dY scattered back by col2im.
+// Weight gradients go into per-chunk buffers summed in chunk order, so the
+// result does not depend on the thread count.
+#include <cblas.h>
+#include <string.h>
+
+#include "batch_chunks.h"
+#include "cvz_cnn_kernels.h"
+
+static inline int in_groups(const cvz_grouped_conv_geometry *g) {
+  return g->base.in_channels / g->groups;
+}
+
+static inline int out_groups(const cvz_grouped_conv_geometry *g) {
+  return g->base.out_channels / g->groups;
+}
+
+// [begin, end) of the output positions along one axis whose tap reads a
+// real input cell: 0 <= o·stride − pad + tap < extent.
+static void valid_range(int out, int stride, int offset, int extent, int *begin, int *end) {
+  int b = 0, e = out;
+  while (b < e && b * stride + offset < 0) b++;
+  while (e > b && (e - 1) * stride + offset >= extent) e--;
+  *begin = b;
+  *end = e;
+}
+
+// MARK: im2col for one group
+
+// col[(c·kh + ky)·kw + kx][oy·OW + ox] = x[c][iy][ix] over the cig channels
+// starting at `x`, zero outside the input.
+static void im2col(const cvz_grouped_conv_geometry *g, const float *x, float *col) {
+  const cvz_conv_geometry *b = &g->base;
+  const int oh = b->out_height, ow = b->out_width, h = b->in_height, w = b->in_width;
+  const int ohw = oh * ow;
+  float *dst = col;
+  for (int c = 0; c < in_groups(g); c++) {
+    const float *plane = x + (size_t)c * h * w;
+    for (int ky = 0; ky < b->kernel_height; ky++) {
+      const int dy = ky * g->dilation_y - b->pad_top;
+      for (int kx = 0; kx < b->kernel_width; kx++, dst += ohw) {
+        const int dx = kx * g->dilation_x - b->pad_left;
+        int x0, x1;
+        valid_range(ow, b->stride_x, dx, w, &x0, &x1);
+        for (int oy = 0; oy < oh; oy++) {
+          float *out = dst + oy * ow;
+          const int iy = oy * b->stride_y + dy;
+          if (iy < 0 || iy >= h) {
+            memset(out, 0, sizeof(float) * ow);
+            continue;
+          }
+          const float *in = plane + (size_t)iy * w + dx;
+          for (int ox = 0; ox < x0; ox++) out[ox] = 0;
+          for (int ox = x0; ox < x1; ox++) out[ox] = in[ox * b->stride_x];
+          for (int ox = x1; ox < ow; ox++) out[ox] = 0;
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: adds col into the cig planes at `dx`.
+static void col2im_add(const cvz_grouped_conv_geometry *g, const float *col, float *dx_planes) {
+  const cvz_conv_geometry *b = &g->base;
+  const int oh = b->out_height, ow = b->out_width, h = b->in_height, w = b->in_width;
+  const int ohw = oh * ow;
+  const float *src = col;
+  for (int c = 0; c < in_groups(g); c++) {
+    float *plane = dx_planes + (size_t)c * h * w;
+    for (int ky = 0; ky < b->kernel_height; ky++) {
+      const int dy = ky * g->dilation_y - b->pad_top;
+      for (int kx = 0; kx < b->kernel_width; kx++, src += ohw) {
+        const int dx = kx * g->dilation_x - b->pad_left;
+        int x0, x1;
+        valid_range(ow, b->stride_x, dx, w, &x0, &x1);
+        for (int oy = 0; oy < oh; oy++) {
+          const int iy = oy * b->stride_y + dy;
+          if (iy < 0 || iy >= h) continue;
+          float *out = plane + (size_t)iy * w + dx;
+          const float *in = src + oy * ow;
+          for (int ox = x0; ox < x1; ox++) out[ox * b->stride_x] += in[ox];
+        }
+      }
+    }
+  }
+}
+
+// Wm[o][(c·kh + ky)·kw + kx] = kernel[ky][kx][c][o]; NULL without memory.
+static float *rearrange_kernel(const cvz_grouped_conv_geometry *g, const float *hwio) {
+  const int kh = g->base.kernel_height, kw = g->base.kernel_width;
+  const int ci = in_groups(g), co = g->base.out_channels;
+  float *wm = cvz_alloc(sizeof(float) * (size_t)co * ci * kh * kw);
+  if (!wm) return NULL;
+  for (int ky = 0; ky < kh; ky++)
+    for (int kx = 0; kx < kw; kx++)
+      for (int c = 0; c < ci; c++)
+        for (int o = 0; o < co; o++)
+          wm[(((size_t)o * ci + c) * kh + ky) * kw + kx] = hwio[((ky * kw + kx) * ci + c) * co + o];
+  return wm;
+}
+
+// MARK: Depthwise
+
+// One output plane o of image x: y = b + Σ taps, the input plane o / cog.
+static void depthwise_plane(const cvz_grouped_conv_geometry *g, const float *x_plane,
+                            const float *hwio, int o, float bias, float *y) {
+  const cvz_conv_geometry *b = &g->base;
+  const int oh = b->out_height, ow = b->out_width, w = b->in_width;
+  for (int i = 0; i < oh * ow; i++) y[i] = bias;
+  for (int ky = 0; ky < b->kernel_height; ky++) {
+    const int dy = ky * g->dilation_y - b->pad_top;
+    int y0, y1;
+    valid_range(oh, b->stride_y, dy, b->in_height, &y0, &y1);
+    for (int kx = 0; kx < b->kernel_width; kx++) {
+      const int dx = kx * g->dilation_x - b->pad_left;
+      const float k = hwio[(ky * b->kernel_width + kx) * b->out_channels + o];
+      int x0, x1;
+      valid_range(ow, b->stride_x, dx, w, &x0, &x1);
+      for (int oy = y0; oy < y1; oy++) {
+        const float *in = x_plane + (size_t)(oy * b->stride_y + dy) * w + dx;
+        float *out = y + oy * ow;
+        if (b->stride_x == 1) {
+          for (int ox = x0; ox < x1; ox++) out[ox] += k * in[ox];
+        } else {
+          for (int ox = x0; ox < x1; ox++) out[ox] += k * in[ox * b->stride_x];
+        }
+      }
+    }
+  }
+}
+
+// The gradients of one plane: d_kernel taps and d_bias[o] added, and the
+// input plane's gradient added into dx_plane when it is not NULL.
+static void depthwise_plane_backward(const cvz_grouped_conv_geometry *g, const float *x_plane,
+                                     const float *hwio, int o, const float *dy, float *dx_plane,
+                                     float *d_hwio, float *d_bias) {
+  const cvz_conv_geometry *b = &g->base;
+  const int oh = b->out_height, ow = b->out_width, w = b->in_width;
+  float sum = 0;
+  for (int i = 0; i < oh * ow; i++) sum += dy[i];
+  d_bias[o] += sum;
+  for (int ky = 0; ky < b->kernel_height; ky++) {
+    const int ty = ky * g->dilation_y - b->pad_top;
+    int y0, y1;
+    valid_range(oh, b->stride_y, ty, b->in_height, &y0, &y1);
+    for (int kx = 0; kx < b->kernel_width; kx++) {
+      const int tx = kx * g->dilation_x - b->pad_left;
+      const int tap = (ky * b->kernel_width + kx) * b->out_channels + o;
+      const float k = hwio[tap];
+      int x0, x1;
+      valid_range(ow, b->stride_x, tx, w, &x0, &x1);
+      float dk = 0;
+      for (int oy = y0; oy < y1; oy++) {
+        const size_t row = (size_t)(oy * b->stride_y + ty) * w + tx;
+        const float *in = x_plane + row;
+        const float *d = dy + oy * ow;
+        for (int ox = x0; ox < x1; ox++) dk += in[ox * b->stride_x] * d[ox];
+        if (dx_plane) {
+          float *dx = dx_plane + row;
+          for (int ox = x0; ox < x1; ox++) dx[ox * b->stride_x] += k * d[ox];
+        }
+      }
+      d_hwio[tap] += dk;
+    }
+  }
+}
+
+// MARK: Forward
+
+typedef struct {
+  const cvz_grouped_conv_geometry *g;
+  const float *input, *kernel, *wm, *bias;
+  int relu;
+  float *output;
+} forward_job;
+
+static int forward_chunk(void *context, int chunk) {
+  const forward_job *job = context;
+  const cvz_grouped_conv_geometry *g = job->g;
+  const cvz_conv_geometry *b = &g->base;
+  const int cig = in_groups(g), cog = out_groups(g);
+  const size_t hw = (size_t)b->in_height * b->in_width, ohw = (size_t)b->out_height * b->out_width;
+  const int k = cig * b->kernel_height * b->kernel_width;
+  float *col = NULL;
+  if (!job->kernel) {
+    col = cvz_alloc(sizeof(float) * (size_t)k * ohw);
+    if (!col) return CVZ_STATUS_NO_MEMORY;
+  }
+  int begin, end;
+  cvz_chunk_bounds(b->batch, cvz_image_chunks(b->batch), chunk, &begin, &end);
+  for (int n = begin; n < end; n++) {
+    const float *x = job->input + (size_t)n * b->in_channels * hw;
+    float *y = job->output + (size_t)n * b->out_channels * ohw;
+    if (job->kernel) {
+      for (int o = 0; o < b->out_channels; o++) {
+        depthwise_plane(g, x + (size_t)(o / cog) * hw, job->kernel, o, job->bias[o],
+                        y + o * ohw);
+      }
+    } else {
+      for (int gi = 0; gi < g->groups; gi++) {
+        im2col(g, x + (size_t)gi * cig * hw, col);
+        float *yg = y + (size_t)gi * cog * ohw;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, (int)ohw, k, 1.0f,
+                    job->wm + (size_t)gi * cog * k, k, col, (int)ohw, 0.0f, yg, (int)ohw);
+        for (int o = 0; o < cog; o++) {
+          const float bo = job->bias[gi * cog + o];
+          float *row = yg + o * ohw;
+          for (size_t i = 0; i < ohw; i++) row[i] += bo;
+        }
+      }
+    }
+    if (job->relu) {
+      for (size_t i = 0; i < b->out_channels * ohw; i++) y[i] = y[i] > 0 ? y[i] : 0;
+    }
+  }
+  cvz_free(col);
+  return CVZ_STATUS_OK;
+}
+
+int cvz_grouped_conv2d_forward(const cvz_grouped_conv_geometry *g, const float *input,
+                               const float *kernel_hwio, const float *bias, int relu,
+                               float *output) {
+  forward_job job = {g, input, NULL, NULL, bias, relu, output};
+  if (in_groups(g) == 1) {
+    job.kernel = kernel_hwio;
+  } else {
+    job.wm = rearrange_kernel(g, kernel_hwio);
+    if (!job.wm) return CVZ_STATUS_NO_MEMORY;
+  }
+  const int status = cvz_parallel_for(cvz_image_chunks(g->base.batch), forward_chunk, &job);
+  cvz_free((float *)job.wm);
+  return status;
+}
+
+// MARK: Backward
+
+typedef struct {
+  const cvz_grouped_conv_geometry *g;
+  const float *input, *kernel, *wm, *d_output, *relu_output;
+  float *d_input;
+  // Per chunk: the kernel gradient (HWIO for depthwise, Wm's layout
+  // otherwise) followed by the bias gradient.
+  float *d_weights[CVZ_CHUNKS];
+} backward_job;
+
+static int backward_chunk(void *context, int chunk) {
+  const backward_job *job = context;
+  const cvz_grouped_conv_geometry *g = job->g;
+  const cvz_conv_geometry *b = &g->base;
+  const int cig = in_groups(g), cog = out_groups(g), co = b->out_channels;
+  const size_t hw = (size_t)b->in_height * b->in_width, ohw = (size_t)b->out_height * b->out_width;
+  const int k = cig * b->kernel_height * b->kernel_width;
+  float *d_kernel = job->d_weights[chunk];
+  float *d_bias = d_kernel + (size_t)co * k;
+  float *col = job->kernel ? NULL : cvz_alloc(sizeof(float) * (size_t)k * ohw);
+  float *masked = job->relu_output ? cvz_alloc(sizeof(float) * co * ohw) : NULL;
+  if ((!job->kernel && !col) || (job->relu_output && !masked)) {
+    cvz_free(masked);
+    cvz_free(col);
+    return CVZ_STATUS_NO_MEMORY;
+  }
+  int begin, end;
+  cvz_chunk_bounds(b->batch, cvz_image_chunks(b->batch), chunk, &begin, &end);
+  for (int n = begin; n < end; n++) {
+    const float *x = job->input + (size_t)n * b->in_channels * hw;
+    const float *dy = job->d_output + (size_t)n * co * ohw;
+    float *dx = job->d_input ? job->d_input + (size_t)n * b->in_channels * hw : NULL;
+    if (masked) {
+      const float *y = job->relu_output + (size_t)n * co * ohw;
+      for (size_t i = 0; i < co * ohw; i++) masked[i] = y[i] > 0 ? dy[i] : 0;
+      dy = masked;
+    }
+    if (dx) memset(dx, 0, sizeof(float) * b->in_channels * hw);
+    if (job->kernel) {
+      for (int o = 0; o < co; o++) {
+        const size_t plane = (size_t)(o / cog) * hw;
+        depthwise_plane_backward(g, x + plane, job->kernel, o, dy + o * ohw,
+                                 dx ? dx + plane : NULL, d_kernel, d_bias);
+      }
+      continue;
+    }
+    for (int gi = 0; gi < g->groups; gi++) {
+      const float *dyg = dy + (size_t)gi * cog * ohw;
+      im2col(g, x + (size_t)gi * cig * hw, col);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, k, (int)ohw, 1.0f, dyg,
+                  (int)ohw, col, (int)ohw, 1.0f, d_kernel + (size_t)gi * cog * k, k);
+      for (int o = 0; o < cog; o++) {
+        const float *row = dyg + o * ohw;
+        float sum = 0;
+        for (size_t i = 0; i < ohw; i++) sum += row[i];
+        d_bias[gi * cog + o] += sum;
+      }
+      if (!dx) continue;
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)ohw, cog, 1.0f,
+                  job->wm + (size_t)gi * cog * k, k, dyg, (int)ohw, 0.0f, col, (int)ohw);
+      col2im_add(g, col, dx + (size_t)gi * cig * hw);
+    }
+  }
+  cvz_free(masked);
+  cvz_free(col);
+  return CVZ_STATUS_OK;
+}
+
+int cvz_grouped_conv2d_backward(const cvz_grouped_conv_geometry *g, const float *input,
+                                const float *kernel_hwio, const float *d_output,
+                                const float *relu_output, float *d_input, float *d_kernel_hwio,
+                                float *d_bias) {
+  const cvz_conv_geometry *b = &g->base;
+  const int kh = b->kernel_height, kw = b->kernel_width, ci = in_groups(g);
+  const int co = b->out_channels;
+  const size_t k = (size_t)ci * kh * kw, per_chunk = co * k + co;
+  const int chunks = cvz_image_chunks(b->batch);
+  const int depthwise = ci == 1;
+  float *wm = depthwise ? NULL : rearrange_kernel(g, kernel_hwio);
+  float *sums = cvz_alloc_zeroed(sizeof(float) * chunks * per_chunk);
+  if ((!depthwise && !wm) || !sums) {
+    cvz_free(sums);
+    cvz_free(wm);
+    return CVZ_STATUS_NO_MEMORY;
+  }
+  backward_job job = {g,        input,       depthwise ? kernel_hwio : NULL, wm, d_output,
+                      relu_output, d_input, {0}};
+  for (int i = 0; i < chunks; i++) job.d_weights[i] = sums + (size_t)i * per_chunk;
+  const int status = cvz_parallel_for(chunks, backward_chunk, &job);
+  if (status == CVZ_STATUS_OK) {
+    float *total = job.d_weights[0];
+    for (int i = 1; i < chunks; i++) {
+      for (size_t j = 0; j < per_chunk; j++) total[j] += job.d_weights[i][j];
+    }
+    if (depthwise) {
+      for (size_t j = 0; j < co * k; j++) d_kernel_hwio[j] += total[j];
+    } else {
+      for (int ky = 0; ky < kh; ky++)
+        for (int kx = 0; kx < kw; kx++)
+          for (int c = 0; c < ci; c++)
+            for (int o = 0; o < co; o++)
+              d_kernel_hwio[((ky * kw + kx) * ci + c) * co + o] +=
+                  total[(((size_t)o * ci + c) * kh + ky) * kw + kx];
+    }
+    for (int o = 0; o < co; o++) d_bias[o] += total[co * k + o];
+  }
+  cvz_free(sums);
+  cvz_free(wm);
+  return status;
+}
