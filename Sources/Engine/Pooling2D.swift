@@ -1,35 +1,56 @@
 import Tensors
 import _CNNKernels
 
-/// A pooling window: its size, strides and padding.
+/// A pooling window: its size, strides and padding, and ONNX's options.
+///
+/// `dilations` spaces the window's taps; `ceilMode` keeps a last partial
+/// window (`WindowGeometry.ceilExtent`); `countIncludePad` makes average
+/// pooling divide by the taps inside the padded plane rather than by the
+/// real cells only (ONNX `count_include_pad`, PyTorch's default).
 public struct PoolWindow: Sendable, Hashable {
   public var height, width: Int
   public var strideY, strideX: Int
   public var padding: Padding
+  public var dilationY = 1, dilationX = 1
+  public var ceilMode = false
+  public var countIncludePad = false
 
   /// `strides` defaults to the window size, as in Keras.
-  public init(size: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid) {
+  public init(
+    size: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid,
+    dilations: (Int, Int) = (1, 1), ceilMode: Bool = false, countIncludePad: Bool = false
+  ) {
     let strides = strides ?? size
     precondition(
-      size.0 >= 1 && size.1 >= 1 && strides.0 >= 1 && strides.1 >= 1,
-      "pool size and strides must be at least 1")
+      size.0 >= 1 && size.1 >= 1 && strides.0 >= 1 && strides.1 >= 1 && dilations.0 >= 1
+        && dilations.1 >= 1,
+      "pool size, strides and dilations must be at least 1")
     (height, width) = size
     (strideY, strideX) = strides
+    (dilationY, dilationX) = dilations
     self.padding = padding
+    self.ceilMode = ceilMode
+    self.countIncludePad = countIncludePad
+  }
+
+  /// Keras's windows: no dilation, floor sizes, real cells counted.
+  public var isPlain: Bool {
+    dilationY == 1 && dilationX == 1 && !ceilMode && !countIncludePad
   }
 
   func geometry(height h: Int, width w: Int) -> WindowGeometry? {
     WindowGeometry(
       inputHeight: h, inputWidth: w, kernel: (height, width), strides: (strideY, strideX),
-      padding: padding)
+      padding: padding, dilations: (dilationY, dilationX), ceilMode: ceilMode)
   }
 
   /// The C kernels' geometry for pooling an (N, C, H, W) input whose shape
   /// inference has accepted.
   func cGeometry(_ shape: Shape) -> cvz_pool_geometry {
+    precondition(dilationY == 1 && dilationX == 1, "the C pooling kernels take no dilation")
     let g = WindowGeometry(
       checkedHeight: shape[2], width: shape[3], kernel: (height, width),
-      strides: (strideY, strideX), padding: padding)
+      strides: (strideY, strideX), padding: padding, ceilMode: ceilMode)
     return cvz_pool_geometry(
       planes: Int32(shape[0] * shape[1]), in_height: Int32(g.inputHeight),
       in_width: Int32(g.inputWidth), pool_height: Int32(g.kernelHeight),
@@ -75,8 +96,13 @@ public struct Pooling2D: Layer {
     _ reduction: Reduction, poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil,
     padding: Padding = .valid
   ) {
+    self.init(reduction, window: PoolWindow(size: poolSize, strides: strides, padding: padding))
+  }
+
+  /// Pooling over `window`, with ONNX's options.
+  public init(_ reduction: Reduction, window: PoolWindow) {
     self.reduction = reduction
-    window = PoolWindow(size: poolSize, strides: strides, padding: padding)
+    self.window = window
   }
 
   public var poolSize: (height: Int, width: Int) { (window.height, window.width) }
@@ -91,7 +117,14 @@ public struct Pooling2D: Layer {
     }
   }
 
-  public var fusionRole: FusionRole? { reduction == .max ? .maxPooling(window) : nil }
+  public var fusionRole: FusionRole? {
+    reduction == .max && window.isPlain ? .maxPooling(window) : nil
+  }
+
+  /// Max pooling without dilation runs in C; the rest on the reference.
+  private var usesReference: Bool {
+    reduction != .max || window.dilationY != 1 || window.dilationX != 1
+  }
 
   public func outputShape(for inputShape: Shape) throws(EngineError) -> Shape {
     guard inputShape.rank == 3 else {
@@ -107,9 +140,8 @@ public struct Pooling2D: Layer {
 
   public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
     precondition(input.shape.rank == 4, "\(kind) expects (N, C, H, W), got \(input.shape)")
-    guard reduction == .max else {
-      let output = pooling2dForwardReference(
-        input: input, reduction: reduction, poolSize: poolSize, strides: strides, padding: padding)
+    guard !usesReference else {
+      let output = pooling2dForwardReference(input: input, reduction: reduction, window: window)
       cache =
         mode.keepsCaches
         ? Cache(inputShape: input.shape, outputShape: output.shape, argmax: [], input: input) : nil
@@ -141,8 +173,7 @@ public struct Pooling2D: Layer {
     precondition(dOutput.shape == cache.outputShape, "\(kind) dOutput shape mismatch")
     if let input = cache.input {
       return pooling2dBackwardReference(
-        input: input, dOutput: dOutput, reduction: reduction, poolSize: poolSize, strides: strides,
-        padding: padding)
+        input: input, dOutput: dOutput, reduction: reduction, window: window)
     }
     var g = window.cGeometry(cache.inputShape)
     return Tensor(uninitialized: cache.inputShape) { dx in

@@ -65,7 +65,8 @@ final class GroupedConv2DTests: XCTestCase {
         let linear = conv2dForwardReference(
           input: input, kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding,
           groups: c.groups, dilations: (c.dy, c.dx))
-        let expected = relu ? Tensor(shape: linear.shape, storage: linear.storage.map { max($0, 0) }) : linear
+        let expected =
+          relu ? Tensor(shape: linear.shape, storage: linear.storage.map { max($0, 0) }) : linear
         XCTAssertEqual(output.shape, expected.shape, "\(c)")
         XCTAssertEqual(
           try conv.outputShape(for: input.sampleShape), expected.sampleShape, "\(c)")
