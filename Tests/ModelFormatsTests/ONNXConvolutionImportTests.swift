@@ -1,0 +1,149 @@
+import Engine
+import Tensors
+import XCTest
+
+@testable import ModelFormats
+
+/// The convolution family's import: a MobileNet-style block (depthwise and
+/// dilated convolutions, batch normalisation, ReLU6-free pooling) and when
+/// batch normalisation is folded into its convolution.
+final class ONNXConvolutionImportTests: XCTestCase {
+  private var generator = SeededGenerator(seed: 51)
+
+  private func random(_ name: String, _ dims: [Int], positive: Bool = false) -> ONNXTensor {
+    var t = Tensor(zeros: Shape(dims))
+    for i in 0..<t.count {
+      let v = generator.nextFloat(in: -1, 1)
+      t.storage[i] = positive ? abs(v) + 0.1 : v
+    }
+    return ONNXTensor(name: name, t)
+  }
+
+  private func norm(_ name: String, input: String, channels c: Int) -> (ONNXNode, [ONNXTensor]) {
+    let parts = [
+      random("\(name).scale", [c]), random("\(name).B", [c]), random("\(name).mean", [c]),
+      random("\(name).var", [c], positive: true),
+    ]
+    let node = ONNXNode(
+      name: name, opType: "BatchNormalization", inputs: [input] + parts.map(\.name),
+      outputs: [name], attributes: [ONNXAttribute("epsilon", .float(1e-3))])
+    return (node, parts)
+  }
+
+  /// x (4, 9, 9) → depthwise 3×3 (group 4, pads 1) → BN → Relu → dilated
+  /// 2-group conv (8 filters, dilation 2, stride 2, SAME_LOWER) → BN →
+  /// GlobalAveragePool. conv1's BN folds; with `secondReader`, a
+  /// GlobalMaxPool reads conv2's output too, so its BN stays a node.
+  private func model(secondReader: Bool) -> ONNXModel {
+    var initializers = [
+      random("w1", [4, 1, 3, 3]), random("b1", [4]), random("w2", [8, 2, 3, 3]),
+    ]
+    var nodes = [
+      ONNXNode(
+        name: "conv1", opType: "Conv", inputs: ["x", "w1", "b1"], outputs: ["c1"],
+        attributes: [
+          ONNXAttribute("group", .int(4)), ONNXAttribute("pads", .ints([1, 1, 1, 1])),
+          ONNXAttribute("kernel_shape", .ints([3, 3])),
+        ])
+    ]
+    let (bn1, p1) = norm("bn1", input: "c1", channels: 4)
+    nodes += [bn1, ONNXNode(name: "relu", opType: "Relu", inputs: ["bn1"], outputs: ["r"])]
+    nodes.append(
+      ONNXNode(
+        name: "conv2", opType: "Conv", inputs: ["r", "w2"], outputs: ["c2"],
+        attributes: [
+          ONNXAttribute("group", .int(2)), ONNXAttribute("dilations", .ints([2, 2])),
+          ONNXAttribute("auto_pad", .string("SAME_LOWER")),
+          ONNXAttribute("strides", .ints([2, 2])),
+        ]))
+    let (bn2, p2) = norm("bn2", input: "c2", channels: 8)
+    nodes.append(bn2)
+    nodes.append(
+      ONNXNode(name: "gap", opType: "GlobalAveragePool", inputs: ["bn2"], outputs: ["g"]))
+    if secondReader {
+      nodes.append(ONNXNode(name: "gmp", opType: "GlobalMaxPool", inputs: ["c2"], outputs: ["m"]))
+      nodes.append(ONNXNode(name: "sum", opType: "Add", inputs: ["g", "m"], outputs: ["y"]))
+    } else {
+      nodes.append(ONNXNode(name: "id", opType: "Identity", inputs: ["g"], outputs: ["y"]))
+    }
+    initializers += p1 + p2
+    return ONNXModel(
+      opset: 13,
+      graph: ONNXGraph(
+        name: "block",
+        inputs: [ONNXValueInfo(name: "x", dims: [.fixed(2), .fixed(4), .fixed(9), .fixed(9)])],
+        outputs: [ONNXValueInfo(name: "y", dims: nil)], nodes: nodes, initializers: initializers))
+  }
+
+  /// The same computation with every node run on its own, from the
+  /// references: what the imported graph must give.
+  private func reference(_ model: ONNXModel, input: Tensor) -> Tensor {
+    func value(_ name: String) -> Tensor { model.graph.initializer(named: name)!.floatTensor! }
+    func hwio(_ oihw: Tensor) -> Tensor {
+      let (o, i, kh, kw) = (oihw.shape[0], oihw.shape[1], oihw.shape[2], oihw.shape[3])
+      var t = Tensor(zeros: Shape(kh, kw, i, o))
+      for a in 0..<o {
+        for b in 0..<i {
+          for y in 0..<kh {
+            for x in 0..<kw {
+              t.storage[((y * kw + x) * i + b) * o + a] =
+                oihw.storage[((a * i + b) * kh + y) * kw + x]
+            }
+          }
+        }
+      }
+      return t
+    }
+    func bn(_ x: Tensor, _ name: String) -> Tensor {
+      batchNormalizationReference(
+        input: x, gamma: value("\(name).scale"), beta: value("\(name).B"),
+        mean: value("\(name).mean"), variance: value("\(name).var"), epsilon: 1e-3)
+    }
+    let c1 = conv2dForwardReference(
+      input: input, kernel: hwio(value("w1")), bias: value("b1"), strides: (1, 1),
+      padding: .symmetric(1), groups: 4)
+    let normalised = bn(c1, "bn1")
+    let r = Tensor(shape: normalised.shape, storage: normalised.storage.map { max($0, 0) })
+    // SAME_LOWER, dilated span 5 at stride 2 over 9: output 5, total pad 4, 2 before.
+    let c2 = conv2dForwardReference(
+      input: r, kernel: hwio(value("w2")), bias: Tensor(zeros: Shape(8)), strides: (2, 2),
+      padding: .symmetric(2), groups: 2, dilations: (2, 2))
+    let g = pooling2dForwardReference(
+      input: bn(c2, "bn2"), reduction: .average, poolSize: (5, 5), strides: (1, 1), padding: .valid)
+    return g
+  }
+
+  func testDepthwiseDilatedBlockMatchesReferencesAndFoldsBatchNorm() throws {
+    let onnx = model(secondReader: false)
+    let graph = try onnx.makeGraph()
+    XCTAssertEqual(
+      graph.nodes.map(\.op.kind),
+      ["Conv2D", "Activation", "Conv2D", "GlobalAveragePooling2D", "Activation"])
+    XCTAssertEqual(graph.nodes.map(\.name), ["conv1", "relu", "conv2", "gap", "id"])
+    let conv2 = try XCTUnwrap(graph.nodes[2].op as? Conv2D)
+    XCTAssertEqual(conv2.groups, 2)
+    XCTAssertEqual(conv2.dilations.y, 2)
+    var network = Network(graph)
+    XCTAssertEqual(network.outputShape, Shape(8, 1, 1))
+    let input = try XCTUnwrap(random("x", [2, 4, 9, 9]).floatTensor)
+    let output = try network.forward(input, mode: .inference)
+    XCTAssertLessThan(output.maxAbsoluteDifference(to: reference(onnx, input: input)), 1e-5)
+  }
+
+  func testBatchNormWithAnotherReaderOfItsInputStaysANode() throws {
+    let graph = try model(secondReader: true).makeGraph()
+    XCTAssertEqual(
+      Set(graph.nodes.map(\.name)), ["conv1", "relu", "conv2", "bn2", "gap", "gmp", "sum"])
+    XCTAssertEqual(graph.nodes.first { $0.name == "bn2" }?.op.kind, "BatchNormalization")
+  }
+
+  func testTrainingModeBatchNormIsRefused() throws {
+    var onnx = model(secondReader: false)
+    onnx.graph.nodes[1].attributes.append(ONNXAttribute("training_mode", .int(1)))
+    XCTAssertThrowsError(try onnx.makeGraph()) {
+      XCTAssertEqual(
+        $0 as? ONNXProblem,
+        .unsupportedNode(node: "bn1", op: "BatchNormalization", reason: "training_mode 1"))
+    }
+  }
+}
