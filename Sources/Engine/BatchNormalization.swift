@@ -134,8 +134,10 @@ extension Conv2D {
     for i in 0..<k.count { k.storage[i] *= scale[i % filters] }
     var b = bias.value
     for o in 0..<filters { b.storage[o] = b.storage[o] * scale[o] + shift[o] }
-    return Conv2D(
+    var folded = Conv2D(
       kernel: k, bias: b, strides: (strides.y, strides.x), padding: padding, groups: groups,
       dilations: (dilations.y, dilations.x))
+    folded.foldedBatchNormalization = true
+    return folded
   }
 }

@@ -51,6 +51,9 @@ public struct Conv2D: Layer {
   /// The spacing of the kernel's taps, (1, 1) for adjacent cells.
   public let dilations: (y: Int, x: Int)
   public let inputChannels: Int
+  /// Whether a batch normalisation was folded into the weights
+  /// (`folding(_:)`), for summaries; it changes nothing else.
+  public internal(set) var foldedBatchNormalization = false
   public var kernel: Parameter
   public var bias: Parameter
   var cache: Cache?

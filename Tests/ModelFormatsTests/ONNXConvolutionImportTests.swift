@@ -130,6 +130,14 @@ final class ONNXConvolutionImportTests: XCTestCase {
     XCTAssertLessThan(output.maxAbsoluteDifference(to: reference(onnx, input: input)), 1e-5)
   }
 
+  func testSummaryNamesGroupsDilationsAndFoldedBatchNorm() throws {
+    let text = GraphSummary(Network(try model(secondReader: true).makeGraph())).render(title: "b")
+    XCTAssertTrue(text.contains("conv1 (Conv2D, depthwise, BatchNormalization folded in)"), text)
+    XCTAssertTrue(text.contains("conv2 (Conv2D, 2 groups, dilation 2) "), text)
+    XCTAssertTrue(text.contains("bn2 (BatchNormalization)"), text)
+    XCTAssertTrue(text.contains("gmp (GlobalMaxPooling2D)"), text)
+  }
+
   func testBatchNormWithAnotherReaderOfItsInputStaysANode() throws {
     let graph = try model(secondReader: true).makeGraph()
     XCTAssertEqual(
