@@ -145,6 +145,75 @@ final class ONNXConvolutionImportTests: XCTestCase {
     XCTAssertEqual(graph.nodes.first { $0.name == "bn2" }?.op.kind, "BatchNormalization")
   }
 
+  /// Pools with ONNX's options, a batch normalisation with no convolution
+  /// before it, and a Flatten of an image into a Gemm.
+  private func poolingModel() -> ONNXModel {
+    let (bn, parts) = norm("bn", input: "avg", channels: 3)
+    let nodes = [
+      ONNXNode(
+        name: "max", opType: "MaxPool", inputs: ["x"], outputs: ["max"],
+        attributes: [
+          ONNXAttribute("kernel_shape", .ints([2, 2])), ONNXAttribute("dilations", .ints([2, 1])),
+          ONNXAttribute("strides", .ints([2, 2])), ONNXAttribute("pads", .ints([1, 0, 1, 1])),
+          ONNXAttribute("ceil_mode", .int(1)),
+        ]),
+      ONNXNode(
+        name: "avg", opType: "AveragePool", inputs: ["max"], outputs: ["avg"],
+        attributes: [
+          ONNXAttribute("kernel_shape", .ints([3, 3])), ONNXAttribute("strides", .ints([2, 1])),
+          ONNXAttribute("pads", .ints([1, 1, 1, 1])), ONNXAttribute("count_include_pad", .int(1)),
+          ONNXAttribute("ceil_mode", .int(1)),
+        ]),
+      bn,
+      ONNXNode(name: "flat", opType: "Flatten", inputs: ["bn"], outputs: ["flat"]),
+      ONNXNode(name: "fc", opType: "Gemm", inputs: ["flat", "fc.w", "fc.b"], outputs: ["y"]),
+    ]
+    return ONNXModel(
+      opset: 13,
+      graph: ONNXGraph(
+        name: "pools",
+        inputs: [ONNXValueInfo(name: "x", dims: [.fixed(1), .fixed(3), .fixed(9), .fixed(8)])],
+        outputs: [ONNXValueInfo(name: "y", dims: nil)], nodes: nodes,
+        initializers: parts + [random("fc.w", [36, 5]), random("fc.b", [5])]))
+  }
+
+  /// Import → export → import computes the same bits, for every op of the
+  /// family and its options.
+  func testGraphExportRoundTripIsBitIdentical() throws {
+    for (name, onnx) in [
+      ("block", model(secondReader: false)), ("branches", model(secondReader: true)),
+      ("pools", poolingModel()),
+    ] {
+      var original = Network(try onnx.makeGraph())
+      let exported = try ONNXModel(exporting: original.graph)
+      let bytes = exported.encoded()
+      var again = try ONNXModel.decode(bytes, path: name).makeNetwork(path: name)
+      let shape = Shape([2] + original.inputShape.dims)
+      let input = try XCTUnwrap(random("input", shape.dims).floatTensor)
+      let expected = try original.forward(input, mode: .inference)
+      let output = try again.forward(input, mode: .inference)
+      XCTAssertEqual(output.storage.map(\.bitPattern), expected.storage.map(\.bitPattern), name)
+      XCTAssertEqual(again.graph.nodes.map(\.name), original.graph.nodes.map(\.name), name)
+    }
+    XCTAssertEqual(
+      try Network(poolingModel().makeGraph()).graph.nodes.map(\.op.kind),
+      ["MaxPooling2D", "AveragePooling2D", "BatchNormalization", "Flatten", "Dense"])
+  }
+
+  func testDilatedAveragePoolIsNotExported() throws {
+    let graph = try Graph(
+      chain: [
+        Pooling2D(.average, window: PoolWindow(size: (2, 2), strides: (1, 1), dilations: (2, 2)))
+      ], inputShape: Shape(1, 5, 5))
+    XCTAssertThrowsError(try ONNXModel(exporting: graph)) {
+      XCTAssertEqual(
+        $0 as? ONNXProblem,
+        .unexportableNode(
+          node: "0", kind: "AveragePooling2D",
+          reason: "AveragePool takes dilations only from opset 19"))
+    }
+  }
+
   func testTrainingModeBatchNormIsRefused() throws {
     var onnx = model(secondReader: false)
     onnx.graph.nodes[1].attributes.append(ONNXAttribute("training_mode", .int(1)))
