@@ -132,3 +132,29 @@ final class GroupedConv2DTests: XCTestCase {
     }
   }
 }
+
+extension GroupedConv2DTests {
+  /// A grouped convolution before ReLU and max pooling folds the ReLU only
+  /// (the pooled direct path is for ungrouped layers); the network still
+  /// equals the three layers run one after the other.
+  func testNetworkWithReLUAndPoolingAfterAGroupedConv() throws {
+    var generator = SeededGenerator(seed: 24)
+    let conv = Conv2D(
+      kernel: GradientCheck.randomTensor(Shape(3, 3, 1, 8), &generator),
+      bias: GradientCheck.randomTensor(Shape(8), &generator), padding: .same, groups: 8)
+    var network = Network(
+      inputShape: Shape(8, 6, 6), layers: [conv, Activation(.relu), Pooling2D(.max)])
+    XCTAssertEqual(network.inferencePlan.steps.count, 1)
+    let input = GradientCheck.randomTensor(Shape(3, 8, 6, 6), &generator)
+    var separate = [conv, Activation(.relu), Pooling2D(.max)] as [any Layer]
+    var expected = input
+    for k in separate.indices { expected = try separate[k].forward(expected, mode: .training) }
+    let output = try network.forward(input, mode: .training)
+    XCTAssertEqual(output.storage, expected.storage)
+    let dOutput = GradientCheck.randomTensor(output.shape, &generator)
+    let dInput = try XCTUnwrap(network.backward(dOutput, inputGradient: true))
+    var dExpected = dOutput
+    for k in separate.indices.reversed() { dExpected = try separate[k].backward(dExpected) }
+    XCTAssertLessThan(dInput.maxAbsoluteDifference(to: dExpected), 1e-6)
+  }
+}
