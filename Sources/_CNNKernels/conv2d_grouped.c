@@ -14,8 +14,12 @@
 //   col (cig·kh·kw, OH·OW) = im2col(input group)
 //   out group (cog, OH·OW) = Wm group (cog, K) · col + bias
 // and backward dWm += dY · colᵀ, dcol = Wmᵀ · dY scattered back by col2im.
-// Weight gradients go into per-chunk buffers summed in chunk order, so the
-// result does not depend on the thread count.
+// Work is cut into items that write disjoint outputs — (image, group) for
+// the GEMM path, (image, output plane) for depthwise forward and (image,
+// input plane) for depthwise backward — so one image still uses every
+// core. Weight gradients go into per-chunk buffers summed in chunk order;
+// the chunks depend on the shapes alone, so the result does not depend on
+// the thread count.
 #include <cblas.h>
 #include <string.h>
 
@@ -187,6 +191,7 @@ typedef struct {
   const float *input, *kernel, *wm, *bias;
   int relu;
   float *output;
+  int chunks;
 } forward_job;
 
 static int forward_chunk(void *context, int chunk) {
@@ -201,48 +206,59 @@ static int forward_chunk(void *context, int chunk) {
     col = cvz_alloc(sizeof(float) * (size_t)k * ohw);
     if (!col) return CVZ_STATUS_NO_MEMORY;
   }
+  const int per_image = job->kernel ? b->out_channels : g->groups;
   int begin, end;
-  cvz_chunk_bounds(b->batch, cvz_image_chunks(b->batch), chunk, &begin, &end);
-  for (int n = begin; n < end; n++) {
+  cvz_chunk_bounds(b->batch * per_image, job->chunks, chunk, &begin, &end);
+  for (int item = begin; item < end; item++) {
+    const int n = item / per_image, unit = item % per_image;
     const float *x = job->input + (size_t)n * b->in_channels * hw;
     float *y = job->output + (size_t)n * b->out_channels * ohw;
+    size_t first = 0, count = 0;
     if (job->kernel) {
-      for (int o = 0; o < b->out_channels; o++) {
-        depthwise_plane(g, x + (size_t)(o / cog) * hw, job->kernel, o, job->bias[o],
-                        y + o * ohw);
-      }
+      depthwise_plane(g, x + (size_t)(unit / cog) * hw, job->kernel, unit, job->bias[unit],
+                      y + unit * ohw);
+      first = unit * ohw;
+      count = ohw;
     } else {
-      for (int gi = 0; gi < g->groups; gi++) {
-        im2col(g, x + (size_t)gi * cig * hw, col);
-        float *yg = y + (size_t)gi * cog * ohw;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, (int)ohw, k, 1.0f,
-                    job->wm + (size_t)gi * cog * k, k, col, (int)ohw, 0.0f, yg, (int)ohw);
-        for (int o = 0; o < cog; o++) {
-          const float bo = job->bias[gi * cog + o];
-          float *row = yg + o * ohw;
-          for (size_t i = 0; i < ohw; i++) row[i] += bo;
-        }
+      im2col(g, x + (size_t)unit * cig * hw, col);
+      float *yg = y + (size_t)unit * cog * ohw;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, (int)ohw, k, 1.0f,
+                  job->wm + (size_t)unit * cog * k, k, col, (int)ohw, 0.0f, yg, (int)ohw);
+      for (int o = 0; o < cog; o++) {
+        const float bo = job->bias[unit * cog + o];
+        float *row = yg + o * ohw;
+        for (size_t i = 0; i < ohw; i++) row[i] += bo;
       }
+      first = (size_t)unit * cog * ohw;
+      count = (size_t)cog * ohw;
     }
     if (job->relu) {
-      for (size_t i = 0; i < b->out_channels * ohw; i++) y[i] = y[i] > 0 ? y[i] : 0;
+      for (size_t i = first; i < first + count; i++) y[i] = y[i] > 0 ? y[i] : 0;
     }
   }
   cvz_free(col);
   return CVZ_STATUS_OK;
 }
 
+// Chunks for `items` work items: as many as there are, up to CVZ_CHUNKS.
+static int item_chunks(long items) {
+  if (items < 1) return 1;
+  return items < CVZ_CHUNKS ? (int)items : CVZ_CHUNKS;
+}
+
 int cvz_grouped_conv2d_forward(const cvz_grouped_conv_geometry *g, const float *input,
                                const float *kernel_hwio, const float *bias, int relu,
                                float *output) {
-  forward_job job = {g, input, NULL, NULL, bias, relu, output};
+  forward_job job = {g, input, NULL, NULL, bias, relu, output, 1};
   if (in_groups(g) == 1) {
     job.kernel = kernel_hwio;
+    job.chunks = item_chunks((long)g->base.batch * g->base.out_channels);
   } else {
     job.wm = rearrange_kernel(g, kernel_hwio);
     if (!job.wm) return CVZ_STATUS_NO_MEMORY;
+    job.chunks = item_chunks((long)g->base.batch * g->groups);
   }
-  const int status = cvz_parallel_for(cvz_image_chunks(g->base.batch), forward_chunk, &job);
+  const int status = cvz_parallel_for(job.chunks, forward_chunk, &job);
   cvz_free((float *)job.wm);
   return status;
 }
@@ -253,6 +269,7 @@ typedef struct {
   const cvz_grouped_conv_geometry *g;
   const float *input, *kernel, *wm, *d_output, *relu_output;
   float *d_input;
+  int chunks;
   // Per chunk: the kernel gradient (HWIO for depthwise, Wm's layout
   // otherwise) followed by the bias gradient.
   float *d_weights[CVZ_CHUNKS];
@@ -268,48 +285,49 @@ static int backward_chunk(void *context, int chunk) {
   float *d_kernel = job->d_weights[chunk];
   float *d_bias = d_kernel + (size_t)co * k;
   float *col = job->kernel ? NULL : cvz_alloc(sizeof(float) * (size_t)k * ohw);
-  float *masked = job->relu_output ? cvz_alloc(sizeof(float) * co * ohw) : NULL;
+  float *masked = job->relu_output ? cvz_alloc(sizeof(float) * cog * ohw) : NULL;
   if ((!job->kernel && !col) || (job->relu_output && !masked)) {
     cvz_free(masked);
     cvz_free(col);
     return CVZ_STATUS_NO_MEMORY;
   }
+  // An item is an input plane (depthwise) or a group of an image: the
+  // output planes it reads, cog of them, and the input planes it writes.
+  const int per_image = job->kernel ? b->in_channels : g->groups;
   int begin, end;
-  cvz_chunk_bounds(b->batch, cvz_image_chunks(b->batch), chunk, &begin, &end);
-  for (int n = begin; n < end; n++) {
-    const float *x = job->input + (size_t)n * b->in_channels * hw;
-    const float *dy = job->d_output + (size_t)n * co * ohw;
-    float *dx = job->d_input ? job->d_input + (size_t)n * b->in_channels * hw : NULL;
+  cvz_chunk_bounds(b->batch * per_image, job->chunks, chunk, &begin, &end);
+  for (int item = begin; item < end; item++) {
+    const int n = item / per_image, gi = item % per_image;
+    const size_t in_first = (size_t)gi * cig * hw, out_first = (size_t)gi * cog * ohw;
+    const float *x = job->input + (size_t)n * b->in_channels * hw + in_first;
+    const float *dyg = job->d_output + (size_t)n * co * ohw + out_first;
+    float *dx = job->d_input ? job->d_input + (size_t)n * b->in_channels * hw + in_first : NULL;
     if (masked) {
-      const float *y = job->relu_output + (size_t)n * co * ohw;
-      for (size_t i = 0; i < co * ohw; i++) masked[i] = y[i] > 0 ? dy[i] : 0;
-      dy = masked;
+      const float *y = job->relu_output + (size_t)n * co * ohw + out_first;
+      for (size_t i = 0; i < (size_t)cog * ohw; i++) masked[i] = y[i] > 0 ? dyg[i] : 0;
+      dyg = masked;
     }
-    if (dx) memset(dx, 0, sizeof(float) * b->in_channels * hw);
+    if (dx) memset(dx, 0, sizeof(float) * cig * hw);
     if (job->kernel) {
-      for (int o = 0; o < co; o++) {
-        const size_t plane = (size_t)(o / cog) * hw;
-        depthwise_plane_backward(g, x + plane, job->kernel, o, dy + o * ohw,
-                                 dx ? dx + plane : NULL, d_kernel, d_bias);
+      for (int m = 0; m < cog; m++) {
+        depthwise_plane_backward(g, x, job->kernel, gi * cog + m, dyg + m * ohw, dx, d_kernel,
+                                 d_bias);
       }
       continue;
     }
-    for (int gi = 0; gi < g->groups; gi++) {
-      const float *dyg = dy + (size_t)gi * cog * ohw;
-      im2col(g, x + (size_t)gi * cig * hw, col);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, k, (int)ohw, 1.0f, dyg,
-                  (int)ohw, col, (int)ohw, 1.0f, d_kernel + (size_t)gi * cog * k, k);
-      for (int o = 0; o < cog; o++) {
-        const float *row = dyg + o * ohw;
-        float sum = 0;
-        for (size_t i = 0; i < ohw; i++) sum += row[i];
-        d_bias[gi * cog + o] += sum;
-      }
-      if (!dx) continue;
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)ohw, cog, 1.0f,
-                  job->wm + (size_t)gi * cog * k, k, dyg, (int)ohw, 0.0f, col, (int)ohw);
-      col2im_add(g, col, dx + (size_t)gi * cig * hw);
+    im2col(g, x, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, k, (int)ohw, 1.0f, dyg,
+                (int)ohw, col, (int)ohw, 1.0f, d_kernel + (size_t)gi * cog * k, k);
+    for (int o = 0; o < cog; o++) {
+      const float *row = dyg + o * ohw;
+      float sum = 0;
+      for (size_t i = 0; i < ohw; i++) sum += row[i];
+      d_bias[gi * cog + o] += sum;
     }
+    if (!dx) continue;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)ohw, cog, 1.0f,
+                job->wm + (size_t)gi * cog * k, k, dyg, (int)ohw, 0.0f, col, (int)ohw);
+    col2im_add(g, col, dx);
   }
   cvz_free(masked);
   cvz_free(col);
@@ -324,8 +342,8 @@ int cvz_grouped_conv2d_backward(const cvz_grouped_conv_geometry *g, const float 
   const int kh = b->kernel_height, kw = b->kernel_width, ci = in_groups(g);
   const int co = b->out_channels;
   const size_t k = (size_t)ci * kh * kw, per_chunk = co * k + co;
-  const int chunks = cvz_image_chunks(b->batch);
   const int depthwise = ci == 1;
+  const int chunks = item_chunks((long)b->batch * (depthwise ? b->in_channels : g->groups));
   float *wm = depthwise ? NULL : rearrange_kernel(g, kernel_hwio);
   float *sums = cvz_alloc_zeroed(sizeof(float) * chunks * per_chunk);
   if ((!depthwise && !wm) || !sums) {
@@ -333,8 +351,8 @@ int cvz_grouped_conv2d_backward(const cvz_grouped_conv_geometry *g, const float 
     cvz_free(wm);
     return CVZ_STATUS_NO_MEMORY;
   }
-  backward_job job = {g,        input,       depthwise ? kernel_hwio : NULL, wm, d_output,
-                      relu_output, d_input, {0}};
+  backward_job job = {g,       input,   depthwise ? kernel_hwio : NULL, wm, d_output,
+                      relu_output, d_input, chunks, {0}};
   for (int i = 0; i < chunks; i++) job.d_weights[i] = sums + (size_t)i * per_chunk;
   const int status = cvz_parallel_for(chunks, backward_chunk, &job);
   if (status == CVZ_STATUS_OK) {
