@@ -73,7 +73,9 @@ public struct PoolWindow: Sendable, Hashable {
 /// pooling routes the gradient to the first maximum in the window. Max
 /// pooling, the one in the hot path, runs in C (`cvz_max_pool_*`), and a
 /// convolution before it can fold it into its own pass (`fusionRole`);
-/// average and L2 use the reference loops in `Pooling2DReference.swift`.
+/// average pooling runs in C too (`cvz_average_pool_*`, summing in the
+/// reference's order, so the two agree bit for bit); L2 and dilated
+/// windows use the reference loops in `Pooling2DReference.swift`.
 public struct Pooling2D: Layer {
   public enum Reduction: String, Sendable, CaseIterable {
     case max, average, l2
@@ -84,7 +86,7 @@ public struct Pooling2D: Layer {
     var outputShape: Shape
     /// Max pooling: the flat input index that won each output cell.
     var argmax: [Int32]
-    /// Average and L2 pooling: the input, for the reference backward.
+    /// L2 and dilated pooling: the input, for the reference backward.
     var input: Tensor?
   }
 
@@ -121,9 +123,17 @@ public struct Pooling2D: Layer {
     reduction == .max && window.isPlain ? .maxPooling(window) : nil
   }
 
-  /// Max pooling without dilation runs in C; the rest on the reference.
+  /// Max and average pooling without dilation run in C; the rest on the
+  /// reference.
   private var usesReference: Bool {
-    reduction != .max || window.dilationY != 1 || window.dilationX != 1
+    reduction == .l2 || window.dilationY != 1 || window.dilationX != 1
+  }
+
+  /// The far padding (bottom, right) average pooling with
+  /// `countIncludePad` needs.
+  private func farPadding(_ shape: Shape) -> (bottom: Int32, right: Int32) {
+    let g = window.checkedGeometry(height: shape[2], width: shape[3])
+    return (Int32(g.padBottom), Int32(g.padRight))
   }
 
   public func outputShape(for inputShape: Shape) throws(EngineError) -> Shape {
@@ -149,6 +159,22 @@ public struct Pooling2D: Layer {
     }
     precondition(input.count < Int(Int32.max), "\(kind) input too large for 32-bit indices")
     var g = window.cGeometry(input.shape)
+    if reduction == .average {
+      let far = farPadding(input.shape)
+      let output = Tensor(
+        uninitialized: Shape(input.shape[0], input.shape[1], Int(g.out_height), Int(g.out_width))
+      ) { y in
+        input.storage.withUnsafeBufferPointer { x in
+          cvz_average_pool_forward(
+            &g, far.bottom, far.right, window.countIncludePad ? 1 : 0, x.baseAddress,
+            y.baseAddress)
+        }
+      }
+      cache =
+        mode.keepsCaches
+        ? Cache(inputShape: input.shape, outputShape: output.shape, argmax: [], input: nil) : nil
+      return output
+    }
     let outputShape = Shape(input.shape[0], input.shape[1], Int(g.out_height), Int(g.out_width))
     // Every window writes its winner, so the indices need no zero fill.
     var argmax = [Int32](unsafeUninitializedCapacity: outputShape.count) { _, count in
@@ -176,6 +202,16 @@ public struct Pooling2D: Layer {
         input: input, dOutput: dOutput, reduction: reduction, window: window)
     }
     var g = window.cGeometry(cache.inputShape)
+    if reduction == .average {
+      let far = farPadding(cache.inputShape)
+      return Tensor(uninitialized: cache.inputShape) { dx in
+        dOutput.storage.withUnsafeBufferPointer { dy in
+          cvz_average_pool_backward(
+            &g, far.bottom, far.right, window.countIncludePad ? 1 : 0, dy.baseAddress,
+            dx.baseAddress)
+        }
+      }
+    }
     return Tensor(uninitialized: cache.inputShape) { dx in
       dOutput.storage.withUnsafeBufferPointer { dy in
         cache.argmax.withUnsafeBufferPointer { winners in

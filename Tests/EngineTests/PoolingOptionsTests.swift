@@ -103,3 +103,30 @@ final class PoolingOptionsTests: XCTestCase {
     XCTAssertThrowsError(try GlobalPooling2D(.max).outputShape(for: Shape(4)))
   }
 }
+
+extension PoolingOptionsTests {
+  /// The C average pooling sums in the reference's order: the same bits,
+  /// forward and backward, with and without padded cells counted.
+  func testAverageFastPathIsBitIdenticalToReference() throws {
+    var generator = SeededGenerator(seed: 44)
+    let windows = [
+      PoolWindow(size: (2, 2)),
+      PoolWindow(size: (3, 3), strides: (2, 2), padding: .same),
+      PoolWindow(size: (3, 2), strides: (2, 1), padding: .symmetric(1), countIncludePad: true),
+      PoolWindow(
+        size: (3, 3), strides: (2, 2), padding: .explicit(top: 0, bottom: 1, left: 1, right: 0),
+        ceilMode: true, countIncludePad: true),
+    ]
+    for window in windows {
+      let input = GradientCheck.randomTensor(Shape(2, 3, 9, 8), &generator)
+      var pool = Pooling2D(.average, window: window)
+      let output = try pool.forward(input, mode: .training)
+      let expected = pooling2dForwardReference(input: input, reduction: .average, window: window)
+      XCTAssertEqual(output.storage, expected.storage, "\(window)")
+      let dOutput = GradientCheck.randomTensor(output.shape, &generator)
+      let dExpected = pooling2dBackwardReference(
+        input: input, dOutput: dOutput, reduction: .average, window: window)
+      XCTAssertEqual(try pool.backward(dOutput).storage, dExpected.storage, "\(window)")
+    }
+  }
+}

@@ -113,6 +113,18 @@ void cvz_max_pool_forward(const cvz_pool_geometry *g, const float *input, float 
 void cvz_max_pool_backward(const cvz_pool_geometry *g, const float *d_output,
                            const int *argmax, float *d_input);
 
+/// Average pooling (no dilation): each output the mean of its window's
+/// real cells, or with count_include_pad the sum over the taps inside the
+/// padded plane (pad_bottom and pad_right give its far edges) divided by
+/// their count.
+void cvz_average_pool_forward(const cvz_pool_geometry *g, int pad_bottom, int pad_right,
+                              int count_include_pad, const float *input, float *output);
+
+/// d_input (planes, H, W) = each output's gradient shared evenly, as the
+/// forward divided, among its window's real cells.
+void cvz_average_pool_backward(const cvz_pool_geometry *g, int pad_bottom, int pad_right,
+                               int count_include_pad, const float *d_output, float *d_input);
+
 /// Conv2D followed by max pooling in one pass, when
 /// cvz_conv2d_pooling_fuses(g) (the direct path with whole images per
 /// worker): each image's convolution output (and ReLU, when relu) is pooled
