@@ -1,6 +1,7 @@
 import Engine
 import Tensors
 import XCTest
+import _Runtime
 
 /// Grouped, depthwise and dilated convolutions (imported models): the C
 /// path against the reference, a hand-worked case, and gradient checks.
@@ -156,5 +157,34 @@ extension GroupedConv2DTests {
     var dExpected = dOutput
     for k in separate.indices.reversed() { dExpected = try separate[k].backward(dExpected) }
     XCTAssertLessThan(dInput.maxAbsoluteDifference(to: dExpected), 1e-6)
+  }
+}
+
+extension GroupedConv2DTests {
+  /// Outputs and every gradient are the same bits on 1, 2 or 5 threads:
+  /// the work items and the per-chunk weight-gradient sums depend on the
+  /// shapes alone.
+  func testResultsDoNotDependOnTheThreadCount() throws {
+    defer { cvz_set_threads(0) }
+    var generator = SeededGenerator(seed: 25)
+    for c in [Self.cases[1], Self.cases[3], Self.cases[7]] {
+      let input = GradientCheck.randomTensor(Shape(c.n, c.cin, c.h, c.w), &generator)
+      let kernel = GradientCheck.randomTensor(
+        Shape(c.kh, c.kw, c.cin / c.groups, c.cout), &generator)
+      let bias = GradientCheck.randomTensor(Shape(c.cout), &generator)
+      var results: [[[Float]]] = []
+      for threads in [1, 2, 5] {
+        cvz_set_threads(Int32(threads))
+        var conv = layer(c, kernel: kernel, bias: bias)
+        let output = try conv.forward(input, mode: .training)
+        var seeded = SeededGenerator(seed: 26)
+        let dInput = try conv.backward(GradientCheck.randomTensor(output.shape, &seeded))
+        results.append([
+          output.storage, dInput.storage, conv.kernel.grad.storage, conv.bias.grad.storage,
+        ])
+      }
+      XCTAssertEqual(results[1], results[0], "\(c)")
+      XCTAssertEqual(results[2], results[0], "\(c)")
+    }
   }
 }

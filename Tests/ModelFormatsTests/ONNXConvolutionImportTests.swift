@@ -224,3 +224,31 @@ final class ONNXConvolutionImportTests: XCTestCase {
     }
   }
 }
+
+extension ONNXConvolutionImportTests {
+  /// The input gradient of a whole imported block (depthwise conv with a
+  /// folded batch normalisation, ReLU, grouped dilated conv, a batch
+  /// normalisation node, global pools) against central differences (a
+  /// small step: at 1e-2 ReLU kinks and switching maxima spoil some).
+  func testInputGradientOfTheImportedBlock() throws {
+    var network = Network(try model(secondReader: true).makeGraph())
+    let input = try XCTUnwrap(random("x", [1, 4, 9, 9]).floatTensor)
+    let output = try network.forward(input, mode: .inferenceWithGradients)
+    let projection = try XCTUnwrap(random("r", output.shape.dims).floatTensor)
+    let dInput = try XCTUnwrap(network.backward(projection, inputGradient: true))
+    func objective(_ x: Tensor) throws -> Double {
+      let y = try network.forward(x, mode: .inference)
+      return zip(y.storage, projection.storage).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+    }
+    for i in stride(from: 0, to: input.count, by: 13) {
+      var plus = input, minus = input
+      plus.storage[i] += 1e-3
+      minus.storage[i] -= 1e-3
+      let numeric = (try objective(plus) - objective(minus)) / 2e-3
+      let analytic = Double(dInput.storage[i])
+      XCTAssertLessThan(
+        abs(analytic - numeric) / max(abs(analytic) + abs(numeric), 1e-2), 2e-2,
+        "dInput[\(i)]: analytic \(analytic) numeric \(numeric)")
+    }
+  }
+}
