@@ -10,9 +10,10 @@
 //
 // Depthwise (cig = 1, any channel multiplier cog): a direct loop per
 // output plane, one kernel tap at a time over a whole row, which the
-// compiler vectorises for unit strides. Otherwise, per image and group:
-//   col (cig·kh·kw, OH·OW) = im2col(input group)
-//   out group (cog, OH·OW) = Wm group (cog, K) · col + bias
+// compiler vectorises for unit strides. Otherwise, per image, group and
+// band of output rows (about 256 KB of im2col, as in conv2d.c):
+//   col (cig·kh·kw, band·OW) = im2col(input group)
+//   out group (cog, band·OW) = Wm group (cog, K) · col + bias
 // and backward dWm += dY · colᵀ, dcol = Wmᵀ · dY scattered back by col2im.
 // Work is cut into items that write disjoint outputs — (image, group) for
 // the GEMM path, (image, output plane) for depthwise forward and (image,
@@ -46,12 +47,25 @@ static void valid_range(int out, int stride, int offset, int extent, int *begin,
 
 // MARK: im2col for one group
 
-// col[(c·kh + ky)·kw + kx][oy·OW + ox] = x[c][iy][ix] over the cig channels
-// starting at `x`, zero outside the input.
-static void im2col(const cvz_grouped_conv_geometry *g, const float *x, float *col) {
+// About 256 KB of im2col per band of output rows, as in conv2d.c, so
+// that a large image never needs its whole im2col matrix.
+#define BAND_FLOATS (64 * 1024)
+
+static int band_rows(int k, int out_height, int out_width) {
+  int rows = BAND_FLOATS / (k * out_width);
+  if (rows < 1) rows = 1;
+  if (rows > out_height) rows = out_height;
+  return rows;
+}
+
+// col[(c·kh + ky)·kw + kx][(oy − r0)·OW + ox] = x[c][iy][ix] over the cig
+// channels starting at `x`, for output rows [r0, r1), zero outside the
+// input.
+static void im2col(const cvz_grouped_conv_geometry *g, const float *x, int r0, int r1,
+                   float *col) {
   const cvz_conv_geometry *b = &g->base;
-  const int oh = b->out_height, ow = b->out_width, h = b->in_height, w = b->in_width;
-  const int ohw = oh * ow;
+  const int ow = b->out_width, h = b->in_height, w = b->in_width;
+  const int ohw = (r1 - r0) * ow;
   float *dst = col;
   for (int c = 0; c < in_groups(g); c++) {
     const float *plane = x + (size_t)c * h * w;
@@ -61,8 +75,8 @@ static void im2col(const cvz_grouped_conv_geometry *g, const float *x, float *co
         const int dx = kx * g->dilation_x - b->pad_left;
         int x0, x1;
         valid_range(ow, b->stride_x, dx, w, &x0, &x1);
-        for (int oy = 0; oy < oh; oy++) {
-          float *out = dst + oy * ow;
+        for (int oy = r0; oy < r1; oy++) {
+          float *out = dst + (oy - r0) * ow;
           const int iy = oy * b->stride_y + dy;
           if (iy < 0 || iy >= h) {
             memset(out, 0, sizeof(float) * ow);
@@ -78,11 +92,13 @@ static void im2col(const cvz_grouped_conv_geometry *g, const float *x, float *co
   }
 }
 
-// The adjoint of im2col: adds col into the cig planes at `dx`.
-static void col2im_add(const cvz_grouped_conv_geometry *g, const float *col, float *dx_planes) {
+// The adjoint of im2col: adds col (output rows [r0, r1)) into the cig
+// planes at `dx`.
+static void col2im_add(const cvz_grouped_conv_geometry *g, const float *col, int r0, int r1,
+                       float *dx_planes) {
   const cvz_conv_geometry *b = &g->base;
-  const int oh = b->out_height, ow = b->out_width, h = b->in_height, w = b->in_width;
-  const int ohw = oh * ow;
+  const int ow = b->out_width, h = b->in_height, w = b->in_width;
+  const int ohw = (r1 - r0) * ow;
   const float *src = col;
   for (int c = 0; c < in_groups(g); c++) {
     float *plane = dx_planes + (size_t)c * h * w;
@@ -92,11 +108,11 @@ static void col2im_add(const cvz_grouped_conv_geometry *g, const float *col, flo
         const int dx = kx * g->dilation_x - b->pad_left;
         int x0, x1;
         valid_range(ow, b->stride_x, dx, w, &x0, &x1);
-        for (int oy = 0; oy < oh; oy++) {
+        for (int oy = r0; oy < r1; oy++) {
           const int iy = oy * b->stride_y + dy;
           if (iy < 0 || iy >= h) continue;
           float *out = plane + (size_t)iy * w + dx;
-          const float *in = src + oy * ow;
+          const float *in = src + (oy - r0) * ow;
           for (int ox = x0; ox < x1; ox++) out[ox * b->stride_x] += in[ox];
         }
       }
@@ -201,9 +217,10 @@ static int forward_chunk(void *context, int chunk) {
   const int cig = in_groups(g), cog = out_groups(g);
   const size_t hw = (size_t)b->in_height * b->in_width, ohw = (size_t)b->out_height * b->out_width;
   const int k = cig * b->kernel_height * b->kernel_width;
+  const int rows = band_rows(k, b->out_height, b->out_width);
   float *col = NULL;
   if (!job->kernel) {
-    col = cvz_alloc(sizeof(float) * (size_t)k * ohw);
+    col = cvz_alloc(sizeof(float) * (size_t)k * rows * b->out_width);
     if (!col) return CVZ_STATUS_NO_MEMORY;
   }
   const int per_image = job->kernel ? b->out_channels : g->groups;
@@ -220,10 +237,15 @@ static int forward_chunk(void *context, int chunk) {
       first = unit * ohw;
       count = ohw;
     } else {
-      im2col(g, x + (size_t)unit * cig * hw, col);
       float *yg = y + (size_t)unit * cog * ohw;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, (int)ohw, k, 1.0f,
-                  job->wm + (size_t)unit * cog * k, k, col, (int)ohw, 0.0f, yg, (int)ohw);
+      for (int r0 = 0; r0 < b->out_height; r0 += rows) {
+        const int r1 = r0 + rows < b->out_height ? r0 + rows : b->out_height;
+        const int columns = (r1 - r0) * b->out_width;
+        im2col(g, x + (size_t)unit * cig * hw, r0, r1, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, columns, k, 1.0f,
+                    job->wm + (size_t)unit * cog * k, k, col, columns, 0.0f,
+                    yg + r0 * b->out_width, (int)ohw);
+      }
       for (int o = 0; o < cog; o++) {
         const float bo = job->bias[unit * cog + o];
         float *row = yg + o * ohw;
@@ -284,7 +306,8 @@ static int backward_chunk(void *context, int chunk) {
   const int k = cig * b->kernel_height * b->kernel_width;
   float *d_kernel = job->d_weights[chunk];
   float *d_bias = d_kernel + (size_t)co * k;
-  float *col = job->kernel ? NULL : cvz_alloc(sizeof(float) * (size_t)k * ohw);
+  const int rows = band_rows(k, b->out_height, b->out_width);
+  float *col = job->kernel ? NULL : cvz_alloc(sizeof(float) * (size_t)k * rows * b->out_width);
   float *masked = job->relu_output ? cvz_alloc(sizeof(float) * cog * ohw) : NULL;
   if ((!job->kernel && !col) || (job->relu_output && !masked)) {
     cvz_free(masked);
@@ -315,19 +338,24 @@ static int backward_chunk(void *context, int chunk) {
       }
       continue;
     }
-    im2col(g, x, col);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, k, (int)ohw, 1.0f, dyg,
-                (int)ohw, col, (int)ohw, 1.0f, d_kernel + (size_t)gi * cog * k, k);
     for (int o = 0; o < cog; o++) {
       const float *row = dyg + o * ohw;
       float sum = 0;
       for (size_t i = 0; i < ohw; i++) sum += row[i];
       d_bias[gi * cog + o] += sum;
     }
-    if (!dx) continue;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, (int)ohw, cog, 1.0f,
-                job->wm + (size_t)gi * cog * k, k, dyg, (int)ohw, 0.0f, col, (int)ohw);
-    col2im_add(g, col, dx);
+    for (int r0 = 0; r0 < b->out_height; r0 += rows) {
+      const int r1 = r0 + rows < b->out_height ? r0 + rows : b->out_height;
+      const int columns = (r1 - r0) * b->out_width;
+      const float *dy_band = dyg + r0 * b->out_width;
+      im2col(g, x, r0, r1, col);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, k, columns, 1.0f, dy_band,
+                  (int)ohw, col, columns, 1.0f, d_kernel + (size_t)gi * cog * k, k);
+      if (!dx) continue;
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, columns, cog, 1.0f,
+                  job->wm + (size_t)gi * cog * k, k, dy_band, (int)ohw, 0.0f, col, columns);
+      col2im_add(g, col, r0, r1, dx);
+    }
   }
   cvz_free(masked);
   cvz_free(col);

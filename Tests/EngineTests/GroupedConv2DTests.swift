@@ -42,6 +42,10 @@ final class GroupedConv2DTests: XCTestCase {
     Case(
       n: 2, cin: 4, h: 9, w: 9, cout: 4, kh: 3, kw: 3, sy: 1, sx: 1, groups: 2, dy: 2, dx: 3,
       padding: .valid),
+    // Large enough that the GEMM path works in several bands of rows.
+    Case(
+      n: 1, cin: 32, h: 40, w: 40, cout: 4, kh: 3, kw: 3, sy: 1, sx: 1, groups: 2, dy: 2, dx: 2,
+      padding: .same),
   ]
 
   private func layer(_ c: Case, kernel: Tensor, bias: Tensor) -> Conv2D {
@@ -167,7 +171,7 @@ extension GroupedConv2DTests {
   func testResultsDoNotDependOnTheThreadCount() throws {
     defer { cvz_set_threads(0) }
     var generator = SeededGenerator(seed: 25)
-    for c in [Self.cases[1], Self.cases[3], Self.cases[7]] {
+    for c in [Self.cases[1], Self.cases[3], Self.cases[7], Self.cases[9]] {
       let input = GradientCheck.randomTensor(Shape(c.n, c.cin, c.h, c.w), &generator)
       let kernel = GradientCheck.randomTensor(
         Shape(c.kh, c.kw, c.cin / c.groups, c.cout), &generator)
