@@ -84,3 +84,43 @@ final class BatchNormalizationTests: XCTestCase {
     XCTAssertNil(conv.folding(randomNorm(3, &generator)))
   }
 }
+
+extension BatchNormalizationTests {
+  /// The graph pass folds a batch normalisation into the convolution
+  /// before it only when it is that convolution's one reader; the folded
+  /// graph computes the same within rounding.
+  func testGraphFoldsOnlySoleReaderBatchNormalizations() throws {
+    var generator = SeededGenerator(seed: 34)
+    func conv(_ cin: Int, _ cout: Int) -> Conv2D {
+      Conv2D(
+        kernel: GradientCheck.randomTensor(Shape(3, 3, cin, cout), &generator),
+        bias: GradientCheck.randomTensor(Shape(cout), &generator), padding: .same)
+    }
+    let nodes = [
+      Graph.Node("c1", conv(2, 3), inputs: ["x"]),
+      Graph.Node("n1", randomNorm(3, &generator), inputs: ["c1"]),
+      Graph.Node("r", Activation(.relu), inputs: ["n1"]),
+      Graph.Node("c2", conv(3, 3), inputs: ["r"]),
+      // c2 has two readers: n2 stays.
+      Graph.Node("n2", randomNorm(3, &generator), inputs: ["c2"]),
+      Graph.Node("sum", Add(), inputs: ["n2", "c2"]),
+      // A batch normalisation after a non-convolution stays.
+      Graph.Node("n3", randomNorm(3, &generator), inputs: ["sum"]),
+    ]
+    let graph = try Graph(input: "x", shape: Shape(2, 6, 5), nodes: nodes, output: "n3")
+    let folded = try graph.foldingBatchNormalizations()
+    XCTAssertEqual(folded.nodes.map(\.name), ["c1", "r", "c2", "n2", "sum", "n3"])
+    XCTAssertEqual(folded.nodes[0].output, "n1")
+    XCTAssertTrue((folded.nodes[0].op as? Conv2D)?.foldedBatchNormalization == true)
+    let input = GradientCheck.randomTensor(Shape(3, 2, 6, 5), &generator)
+    var a = Network(graph)
+    var b = Network(folded)
+    let expected = try a.forward(input, mode: .inference)
+    XCTAssertLessThan(
+      try b.forward(input, mode: .inference).maxAbsoluteDifference(to: expected), 1e-5)
+    // A graph whose output is the convolution's keeps it.
+    let tail = try Graph(
+      input: "x", shape: Shape(2, 6, 5), nodes: Array(nodes[0...1]), output: "n1")
+    XCTAssertEqual(try tail.foldingBatchNormalizations().nodes.count, 1)
+  }
+}

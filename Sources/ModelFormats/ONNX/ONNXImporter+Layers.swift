@@ -2,8 +2,7 @@ import Engine
 import Tensors
 
 /// The importer's ops with weights or windows: Conv (groups, dilations),
-/// BatchNormalization (folded into the Conv before it where it is that
-/// Conv's only reader), Gemm, MatMul (+ Add), MaxPool and AveragePool (and
+/// BatchNormalization, Gemm, MatMul (+ Add), MaxPool and AveragePool (and
 /// L2 pooling), GlobalAveragePool and GlobalMaxPool, and the attributes
 /// they share.
 extension ONNXImporter {
@@ -105,9 +104,9 @@ extension ONNXImporter {
       inputs: [x])
   }
 
-  /// Inference BatchNormalization; folded into the Conv that makes its
-  /// input when it is that Conv's only reader (the graph then never holds
-  /// the unnormalised maps), else a node of its own.
+  /// Inference BatchNormalization, a node of its own here;
+  /// `Graph.foldingBatchNormalizations` folds it into the Conv before it
+  /// when it is that Conv's only reader, once the graph is built.
   mutating func batchNormalization(_ node: ONNXNode) throws(ONNXProblem) {
     func refuse(_ reason: String) -> ONNXProblem {
       .unsupportedNode(node: node.name, op: node.opType, reason: reason)
@@ -132,16 +131,6 @@ extension ONNXImporter {
     guard epsilon >= 0 else { throw refuse("epsilon \(epsilon)") }
     let norm = BatchNormalization(
       gamma: parts[0], beta: parts[1], mean: parts[2], variance: parts[3], epsilon: epsilon)
-    if soleReader(node.inputs[0]) != nil,
-      let k = nodes.lastIndex(where: { $0.output == x }),
-      let conv = nodes[k].op as? Conv2D, let folded = conv.folding(norm)
-    {
-      nodes[k].op = folded
-      nodes[k].output = node.outputs[0]
-      shapes[node.outputs[0]] = shapes[x]
-      shapes[x] = nil
-      return
-    }
     try elementwise(node, norm)
   }
 

@@ -103,6 +103,7 @@ struct ONNXImporter {
     }
     do {
       return try Graph(input: input, shape: inputShape, nodes: nodes, output: output)
+        .foldingBatchNormalizations()
     } catch {
       throw .unsupportedGraph(reason: "does not build: \(error)")
     }
