@@ -76,7 +76,7 @@ public struct ReceptiveField: Sendable, Equatable {
         blocked[node.output] = (node.name, node.op.kind)
         continue
       }
-      if let window = Self.window(of: node.op) {
+      if let window = Self.window(of: node.op, input: inputShapes[0]) {
         let (top, _) = window.padding.amounts(
           along: .vertical, input: inputShapes[0][1], window: window.kernel.0,
           stride: window.strides.0, dilation: window.dilation.0)
@@ -105,21 +105,26 @@ public struct ReceptiveField: Sendable, Equatable {
     return field
   }
 
-  /// The sliding window of a convolution or pooling op; nil for others.
+  /// The sliding window of a convolution or pooling op on an input of
+  /// shape (C, H, W); global pooling is one window over the whole map.
+  /// nil for other ops.
   static func window(
-    of op: any Operation
+    of op: any Operation, input: Shape
   ) -> (kernel: (Int, Int), strides: (Int, Int), padding: Padding, dilation: (Int, Int))? {
     if let conv = op as? Conv2D {
       return (
         (conv.kernelSize.height, conv.kernelSize.width), (conv.strides.y, conv.strides.x),
-        conv.padding, (1, 1)
+        conv.padding, (conv.dilations.y, conv.dilations.x)
       )
     }
     if let pool = op as? Pooling2D {
       return (
         (pool.poolSize.height, pool.poolSize.width), (pool.strides.y, pool.strides.x),
-        pool.padding, (1, 1)
+        pool.padding, (pool.window.dilationY, pool.window.dilationX)
       )
+    }
+    if op is GlobalPooling2D {
+      return ((input[1], input[2]), (1, 1), .valid, (1, 1))
     }
     return nil
   }

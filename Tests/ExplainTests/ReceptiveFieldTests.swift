@@ -59,6 +59,19 @@ final class ReceptiveFieldTests: XCTestCase {
     XCTAssertEqual(same.horizontal, Axis(size: 3, jump: 1, start: -1))
   }
 
+  /// A 3×3 kernel with dilation 2 spans 5 pixels; global pooling sees
+  /// the whole map.
+  func testDilationAndGlobalPooling() throws {
+    let dilated = Conv2D(
+      kernel: Self.ones(3, 3, 1, 1), bias: Tensor(zeros: Shape(1)), dilations: (2, 2))
+    let f = try field([dilated, Self.conv(3)], input: Shape(1, 16, 16))
+    XCTAssertEqual(f.vertical, Axis(size: 7, jump: 1, start: 0))
+    let global = try field(
+      [Self.conv(3, stride: 2), GlobalPooling2D(.average)], input: Shape(1, 11, 11))
+    // 3×3 stride 2 on 11 gives 5 positions: the last sees pixels 8…10.
+    XCTAssertEqual(global.vertical, Axis(size: 11, jump: 2, start: 0))
+  }
+
   /// Two branches joined by Add: the union of a 3×3 and a 5×5 field.
   func testAddTakesTheUnionOfItsBranches() throws {
     let graph = try Graph(
@@ -92,6 +105,12 @@ final class ReceptiveFieldTests: XCTestCase {
       [
         Self.conv(7, stride: 2, padding: .symmetric(3)),
         Pooling2D(.average, poolSize: (3, 3), strides: (2, 2), padding: .symmetric(1)),
+      ],
+      [
+        Conv2D(
+          kernel: Self.ones(3, 3, 1, 1), bias: Tensor(zeros: Shape(1)), padding: .same,
+          dilations: (2, 3)),
+        Self.conv(3, stride: 2),
       ],
     ]
     for (index, layers) in chains.enumerated() {
