@@ -32,7 +32,9 @@ public enum FileContents {
   /// `read` (not a directory, device, FIFO or socket; no larger than
   /// `maximumBytes` on disk) and returns the descriptor, which the caller
   /// closes, and the size on disk. For readers that stream the file.
-  public static func open(_ path: String, maximumBytes: Int) throws(FileError) -> (
+  public static func open(
+    _ path: String, maximumBytes: Int
+  ) throws(FileError) -> (
     fd: Int32, size: Int
   ) {
     precondition(maximumBytes >= 0, "maximumBytes must not be negative")

@@ -82,7 +82,9 @@ extension Image {
   }
 
   /// `to8Bit()` on raw samples.
-  static func narrowSamples(_ input: UnsafeBufferPointer<UInt16>, into output: UnsafeMutablePointer<UInt8>) {
+  static func narrowSamples(
+    _ input: UnsafeBufferPointer<UInt16>, into output: UnsafeMutablePointer<UInt8>
+  ) {
     for i in input.indices { output[i] = UInt8((UInt32(input[i]) + 128) / 257) }
   }
 }

@@ -215,10 +215,15 @@ public final class ImageRowReader {
     }
   }
 
-  private func decode(_ count: Int, into buffer: UnsafeMutableRawPointer, stride: Int) throws(CodecError) {
+  private func decode(
+    _ count: Int, into buffer: UnsafeMutableRawPointer, stride: Int
+  ) throws(CodecError) {
     var error = cvz_error()
     if let jpeg {
-      guard cvz_jpeg_read_rows(jpeg, buffer.assumingMemoryBound(to: UInt8.self), stride, UInt32(count), &error) == 0 else {
+      guard
+        cvz_jpeg_read_rows(
+          jpeg, buffer.assumingMemoryBound(to: UInt8.self), stride, UInt32(count), &error) == 0
+      else {
         throw CodecError(decoding: error, path: path, format: .jpeg)
       }
     } else if let png {

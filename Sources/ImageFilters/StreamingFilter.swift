@@ -241,7 +241,10 @@ private final class PipelineBuffers: @unchecked Sendable {
     ringRows = plan.ringRows
     ring = .allocate(byteCount: max(1, plan.ringRows * inRowBytes), alignment: 64)
     outputs = (0..<2).map { _ in
-      .allocate(byteCount: max(1, plan.bandRows * plan.geometry.outputWidth * plan.layout.channels * sampleBytes), alignment: 64)
+      .allocate(
+        byteCount: max(
+          1, plan.bandRows * plan.geometry.outputWidth * plan.layout.channels * sampleBytes),
+        alignment: 64)
     }
   }
 

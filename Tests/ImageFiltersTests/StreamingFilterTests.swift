@@ -76,7 +76,8 @@ final class StreamingFilterTests: XCTestCase {
         left: Int.random(in: 0...3, using: &rng), right: Int.random(in: 0...3, using: &rng))
     }
     let options = FilterOptions(
-      stride: AxisPair(x: Int.random(in: 1...3, using: &rng), y: Int.random(in: 1...3, using: &rng)),
+      stride: AxisPair(
+        x: Int.random(in: 1...3, using: &rng), y: Int.random(in: 1...3, using: &rng)),
       dilation: AxisPair(
         x: Int.random(in: 1...3, using: &rng), y: Int.random(in: 1...3, using: &rng)),
       padding: padding, border: Border.allCases.randomElement(using: &rng)!,
@@ -152,7 +153,9 @@ final class StreamingFilterTests: XCTestCase {
     ] {
       let width = 600, height = 2500
       var samples = [UInt8](repeating: 0, count: width * height * layout.channels)
-      for i in samples.indices { samples[i] = UInt8(truncatingIfNeeded: (i / 7) &+ Int.random(in: 0...40, using: &rng)) }
+      for i in samples.indices {
+        samples[i] = UInt8(truncatingIfNeeded: (i / 7) &+ Int.random(in: 0...40, using: &rng))
+      }
       let c = Case(
         image: Image(width: width, height: height, layout: layout, samples: samples),
         input: input, output: output,
