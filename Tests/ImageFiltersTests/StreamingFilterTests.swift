@@ -151,7 +151,7 @@ final class StreamingFilterTests: XCTestCase {
       (Image.Layout.rgb, ImageFormat.jpeg, ImageFormat.jpeg), (.gray, .png, .png),
       (.rgba, .png, .jpeg), (.rgb, .jpeg, .png),
     ] {
-      let width = 600, height = 2500
+      let width = layout == .gray ? 1400 : 600, height = 2500
       var samples = [UInt8](repeating: 0, count: width * height * layout.channels)
       for i in samples.indices {
         samples[i] = UInt8(truncatingIfNeeded: (i / 7) &+ Int.random(in: 0...40, using: &rng))
@@ -167,7 +167,7 @@ final class StreamingFilterTests: XCTestCase {
       let plan = try StreamingFilter(
         operation: c.operation, options: c.options, width: width, height: height,
         layout: layout, bitDepth: .eight)
-      XCTAssertGreaterThan(plan.bands, 1, "\(c)")
+      XCTAssertGreaterThan(plan.bands, 2, "\(c)")
       XCTAssertLessThan(plan.ringRows, height, "\(c)")
       XCTAssertEqual(try streamed(path, c), try wholeImage(path, c), "\(c)")
     }
