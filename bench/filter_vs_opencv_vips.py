@@ -83,7 +83,7 @@ def run(convviz, sizes, repeats):
                 source = os.path.join(work, f"photo{size}.{ext}")
                 subprocess.run(["vips", "resize", PHOTO, source + options, str(scale)], check=True)
                 out = os.path.join(work, f"out.{ext}")
-                cvz = best_of(repeats, [convviz, "filter", "-k", "edges", "--padding", "same",
+                cvz = best_of(repeats, [convviz, "filter", "-k", "edges", "--padding", "same", "--max-pixels", "300000000",
                                         "--border", "reflect", source, "-o", out])
                 cv = best_of(repeats, [sys.executable, os.path.abspath(__file__), "opencv",
                                        source, out, str(repeats)], inner=True)

@@ -111,6 +111,28 @@ public final class ImageRowWriter {
     }
   }
 
+  /// Encoding work that may run on other threads, also while `write` runs:
+  /// the PNG bands whose rows are all in (JPEG has none). Returns how many
+  /// pieces there are; run each with `work(_:)`, once, on any threads, then
+  /// call `endParallelWork`.
+  public func beginParallelWork() -> Int {
+    guard let png else { return 0 }
+    return Int(cvz_png_writer_begin_compress(png))
+  }
+
+  /// Piece `index` of the work `beginParallelWork` counted.
+  public func work(_ index: Int) {
+    if let png { cvz_png_writer_compress(png, Int32(index)) }
+  }
+
+  /// Adds the finished pieces to the encoded bytes, in order.
+  public func endParallelWork() throws(CodecError) {
+    var error = cvz_error()
+    if let png, cvz_png_writer_end_compress(png, &error) != 0 {
+      throw .encodeFailed(.png, message: error.text)
+    }
+  }
+
   /// After the last row: ends the file (JPEG's EOI, PNG's checksum and IEND).
   public func finish() throws(CodecError) {
     var error = cvz_error()

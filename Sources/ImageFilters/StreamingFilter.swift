@@ -23,8 +23,9 @@ public struct StreamingTimings: Sendable, Equatable {
 /// of output reads (kernel height, dilation, stride and the border's
 /// reflections included) plus the rows decoded meanwhile. Each step runs,
 /// on the `_Runtime` pool at once: decoding the rows of band i+1, filtering
-/// band i in pieces (the C row kernels of `apply`, reading the ring), and
-/// encoding band i−1; the encoded bytes then go to the sink. The output is
+/// band i in pieces (the C row kernels of `apply`, reading the ring),
+/// encoding band i−1, and compressing the PNG bands completed in the step
+/// before; the encoded bytes then go to the sink. The output is
 /// `apply`'s, byte for byte, encoded as `ImageFile` encodes it.
 ///
 /// Not every filter streams: `wholeImageReason` says why one cannot
@@ -183,6 +184,8 @@ public struct StreamingFilter {
         if b == bands && decoded[bands - 1] < height {
           tasks.append { state.decodeTask(through: height) }
         }
+        let encodePieces = writer.beginParallelWork()
+        for piece in 0..<encodePieces { tasks.append { state.encodeWorkTask(piece) } }
         if b > 0 {
           let band = b - 1
           let rows = min(bandRows, geometry.outputHeight - band * bandRows)
@@ -199,6 +202,7 @@ public struct StreamingFilter {
           }
         }
         try state.run(tasks, timings: &timings)
+        try writer.endParallelWork()
         let clock = DispatchTime.now().uptimeNanoseconds
         try writer.drain { bytes in try sink(bytes) }
         timings.write += milliseconds(since: clock)
@@ -311,6 +315,13 @@ private final class PipelineState: @unchecked Sendable {
     } catch {
       encodeError = error
     }
+    let elapsed = milliseconds(since: clock)
+    clocks.withLock { $0.encode += elapsed }
+  }
+
+  func encodeWorkTask(_ piece: Int) {
+    let clock = DispatchTime.now().uptimeNanoseconds
+    writer.work(piece)
     let elapsed = milliseconds(since: clock)
     clocks.withLock { $0.encode += elapsed }
   }

@@ -379,25 +379,42 @@ done:
 /* MARK: Streaming */
 
 /*
- * The same bands, compressed one after another as rows arrive: the writer
- * keeps the rows of the band being filled plus the `before` rows its
- * dictionary reaches back to (and the row above those, which their filter
- * reads), and each finished band's IDAT chunk goes to
- * the pending output. The bytes are those of cvz_png_encode_bands.
+ * The same bands, fed row by row: each band's rows (with the `before` rows
+ * its dictionary reaches back to, and the row above those, which their
+ * filter reads) collect in a band entry of their own. A full entry waits in
+ * `incoming`; cvz_png_writer_begin_compress moves the waiting entries to
+ * `working`, where cvz_png_writer_compress may compress them on any
+ * threads at once (each touches only its entry), and
+ * cvz_png_writer_end_compress appends their chunks in band order. The
+ * bytes are those of cvz_png_encode_bands.
  */
+typedef struct band_entry {
+  png_job job; /* the writer's, with pixels = rows from job.first_row */
+  uint8_t *rows;
+  uint8_t *chunk;
+  size_t chunk_size;
+  uLong adler;
+  int band;
+  int status;
+} band_entry;
+
+typedef struct entry_list {
+  band_entry **items;
+  int count, capacity;
+} entry_list;
+
 struct cvz_png_writer {
   png_job job;
-  int channels, bit_depth;
-  uint8_t *rows;      /* room for `before + 1 + rows_per_band` rows */
-  uint32_t capacity;  /* rows */
-  uint32_t buffered;  /* rows in `rows`, starting at job.first_row */
-  uint32_t next_row;  /* the next image row to arrive */
+  uint32_t capacity;   /* rows an entry holds: before + 1 + rows_per_band */
+  band_entry *filling; /* the entry receiving rows */
+  uint32_t buffered;   /* rows in it */
+  uint32_t next_row;   /* the next image row to arrive */
   int next_band;
+  entry_list incoming, working;
   uLong adler;
+  int compressed_bands;
   uint8_t *out;
   size_t out_size, out_capacity;
-  uint8_t *chunk;
-  size_t chunk_room;
 };
 
 static int reserve_output(cvz_png_writer *writer, size_t more) {
@@ -411,6 +428,40 @@ static int reserve_output(cvz_png_writer *writer, size_t more) {
   if (grown == NULL) return -1;
   writer->out = grown;
   writer->out_capacity = capacity;
+  return 0;
+}
+
+static void free_entry(band_entry *entry) {
+  if (entry == NULL) return;
+  free(entry->rows);
+  free(entry->chunk);
+  free(entry);
+}
+
+/* A new entry whose rows start at image row `first_row`. */
+static band_entry *new_entry(const cvz_png_writer *writer, uint32_t first_row) {
+  band_entry *entry = calloc(1, sizeof *entry);
+  if (entry == NULL) return NULL;
+  entry->rows = malloc((size_t)writer->capacity * writer->job.row_bytes);
+  if (entry->rows == NULL) {
+    free(entry);
+    return NULL;
+  }
+  entry->job = writer->job;
+  entry->job.pixels = entry->rows;
+  entry->job.first_row = first_row;
+  return entry;
+}
+
+static int push_entry(entry_list *list, band_entry *entry) {
+  if (list->count == list->capacity) {
+    const int capacity = list->capacity < 8 ? 8 : list->capacity * 2;
+    band_entry **grown = realloc(list->items, (size_t)capacity * sizeof *grown);
+    if (grown == NULL) return -1;
+    list->items = grown;
+    list->capacity = capacity;
+  }
+  list->items[list->count++] = entry;
   return 0;
 }
 
@@ -428,55 +479,40 @@ cvz_png_writer *cvz_png_writer_open(uint32_t width, uint32_t height, int channel
     free(writer);
     return NULL;
   }
-  writer->channels = channels;
-  writer->bit_depth = bit_depth;
   const size_t stride = writer->job.row_bytes + 1;
   const uint32_t before = (uint32_t)((WINDOW + stride - 1) / stride);
-  /* The dictionary's rows, and the row above them that their filter reads. */
   writer->capacity = before + 1 + writer->job.rows_per_band;
-  writer->rows = malloc((size_t)writer->capacity * writer->job.row_bytes);
-  writer->chunk_room = chunk_capacity(&writer->job, 0);
-  writer->chunk = malloc(writer->chunk_room);
-  if (writer->rows == NULL || writer->chunk == NULL ||
-      reserve_output(writer, HEADER_BYTES) != 0) {
+  writer->filling = new_entry(writer, 0);
+  if (writer->filling == NULL || reserve_output(writer, HEADER_BYTES) != 0) {
     cvz_png_writer_close(writer);
     cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
     return NULL;
   }
-  writer->job.pixels = writer->rows;
   uint8_t *cursor = writer->out;
   write_header(&writer->job, channels, bit_depth, &cursor);
   writer->out_size = HEADER_BYTES;
   return writer;
 }
 
-/* Compresses the next band (its rows are all buffered), appends its chunk,
-   and keeps only the rows the following band's dictionary needs. */
-static int flush_band(cvz_png_writer *writer, cvz_error *error) {
-  png_job *job = &writer->job;
-  const int band = writer->next_band;
-  size_t size = 0;
-  uLong adler = 0;
-  const size_t room = chunk_capacity(job, band);
-  if (room > writer->chunk_room) {
-    cvz_set_error(error, CVZ_ERROR_ENCODE, "band larger than the first");
+/* The filling entry holds a whole band: queue it, and start the next
+   entry with the rows the next band's dictionary and filter read. */
+static int queue_band(cvz_png_writer *writer) {
+  band_entry *full = writer->filling;
+  full->band = writer->next_band++;
+  writer->filling = NULL;
+  if (push_entry(&writer->incoming, full) != 0) {
+    free_entry(full);
     return -1;
   }
-  if (compress_band(job, band, writer->chunk, room, &size, &adler) != 0 ||
-      reserve_output(writer, size) != 0) {
-    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory while compressing");
-    return -1;
-  }
-  memcpy(writer->out + writer->out_size, writer->chunk, size);
-  writer->out_size += size;
-  writer->adler = band == 0 ? adler : adler32_combine(writer->adler, adler, band_length(job, band));
-  writer->next_band++;
-  const size_t stride = job->row_bytes + 1;
+  if (writer->next_row == writer->job.height) return 0;
+  const size_t stride = writer->job.row_bytes + 1;
   uint32_t keep = (uint32_t)((WINDOW + stride - 1) / stride) + 1;
   if (keep > writer->buffered) keep = writer->buffered;
-  memmove(writer->rows, writer->rows + (size_t)(writer->buffered - keep) * job->row_bytes,
-          (size_t)keep * job->row_bytes);
-  job->first_row += writer->buffered - keep;
+  band_entry *next = new_entry(writer, writer->next_row - keep);
+  if (next == NULL) return -1;
+  memcpy(next->rows, full->rows + (size_t)(writer->buffered - keep) * writer->job.row_bytes,
+         (size_t)keep * writer->job.row_bytes);
+  writer->filling = next;
   writer->buffered = keep;
   return 0;
 }
@@ -490,15 +526,60 @@ int cvz_png_writer_write(cvz_png_writer *writer, const void *pixels, size_t row_
     return -1;
   }
   for (uint32_t y = 0; y < count; y++) {
-    memcpy(writer->rows + (size_t)writer->buffered * job->row_bytes,
+    memcpy(writer->filling->rows + (size_t)writer->buffered * job->row_bytes,
            (const uint8_t *)pixels + (size_t)y * row_stride, job->row_bytes);
     writer->buffered++;
     writer->next_row++;
     uint32_t first, end;
     band_rows(job, writer->next_band, &first, &end);
-    if (writer->next_row == end && flush_band(writer, error) != 0) return -1;
+    if (writer->next_row == end && queue_band(writer) != 0) {
+      cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
+      return -1;
+    }
   }
   return 0;
+}
+
+int cvz_png_writer_begin_compress(cvz_png_writer *writer) {
+  entry_list swap = writer->working;
+  writer->working = writer->incoming;
+  writer->incoming = swap;
+  writer->incoming.count = 0;
+  return writer->working.count;
+}
+
+void cvz_png_writer_compress(cvz_png_writer *writer, int index) {
+  band_entry *entry = writer->working.items[index];
+  const size_t room = chunk_capacity(&entry->job, entry->band);
+  entry->chunk = malloc(room);
+  entry->status = entry->chunk == NULL ? -1
+                  : compress_band(&entry->job, entry->band, entry->chunk, room,
+                                  &entry->chunk_size, &entry->adler);
+  /* The rows are done with; only the chunk waits for its turn. */
+  free(entry->rows);
+  entry->rows = NULL;
+}
+
+int cvz_png_writer_end_compress(cvz_png_writer *writer, cvz_error *error) {
+  cvz_clear_error(error);
+  int status = 0;
+  for (int i = 0; i < writer->working.count; i++) {
+    band_entry *entry = writer->working.items[i];
+    if (status == 0 && (entry->status != 0 || reserve_output(writer, entry->chunk_size) != 0)) {
+      cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory while compressing");
+      status = -1;
+    }
+    if (status == 0) {
+      memcpy(writer->out + writer->out_size, entry->chunk, entry->chunk_size);
+      writer->out_size += entry->chunk_size;
+      writer->adler = entry->band == 0 ? entry->adler
+                      : adler32_combine(writer->adler, entry->adler,
+                                        band_length(&writer->job, entry->band));
+    }
+    free_entry(entry);
+  }
+  writer->working.count = 0;
+  return status;
 }
 
 int cvz_png_writer_finish(cvz_png_writer *writer, cvz_error *error) {
@@ -507,6 +588,9 @@ int cvz_png_writer_finish(cvz_png_writer *writer, cvz_error *error) {
     cvz_set_error(error, CVZ_ERROR_ENCODE, "image ends before its last row");
     return -1;
   }
+  const int pending = cvz_png_writer_begin_compress(writer);
+  for (int i = 0; i < pending; i++) cvz_png_writer_compress(writer, i);
+  if (cvz_png_writer_end_compress(writer, error) != 0) return -1;
   if (reserve_output(writer, TRAILER_BYTES) != 0) {
     cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
     return -1;
@@ -526,8 +610,11 @@ void cvz_png_writer_consume(cvz_png_writer *writer) { writer->out_size = 0; }
 
 void cvz_png_writer_close(cvz_png_writer *writer) {
   if (writer == NULL) return;
-  free(writer->rows);
-  free(writer->chunk);
+  free_entry(writer->filling);
+  for (int i = 0; i < writer->incoming.count; i++) free_entry(writer->incoming.items[i]);
+  for (int i = 0; i < writer->working.count; i++) free_entry(writer->working.items[i]);
+  free(writer->incoming.items);
+  free(writer->working.items);
   free(writer->out);
   free(writer);
 }

@@ -157,8 +157,12 @@ int cvz_png_encode_bands(const void *pixels, uint32_t width, uint32_t height, in
                          int bit_depth, int zlib_level, int zlib_strategy, unsigned filters,
                          cvz_buffer *out, cvz_error *error);
 
-/* The streaming form of cvz_png_encode_bands: the same bytes, one band
-   compressed as soon as its rows (and the 32 KiB before them) are in. */
+/* The streaming form of cvz_png_encode_bands: the same bytes. Rows go in
+   in order; every band whose rows are all in waits until the caller
+   compresses it: begin_compress takes the waiting bands (returns their
+   count), compress(i) compresses the i-th of them (one call per i, on any
+   threads at once, also while rows are written), end_compress appends
+   their IDAT chunks in order. finish compresses what still waits. */
 typedef struct cvz_png_writer cvz_png_writer;
 
 cvz_png_writer *cvz_png_writer_open(uint32_t width, uint32_t height, int channels, int bit_depth,
@@ -167,7 +171,11 @@ cvz_png_writer *cvz_png_writer_open(uint32_t width, uint32_t height, int channel
 /* The next `count` rows, one every `row_stride` bytes. Returns 0 or -1. */
 int cvz_png_writer_write(cvz_png_writer *writer, const void *pixels, size_t row_stride,
                          uint32_t count, cvz_error *error);
-/* After the last row: appends the Adler-32 and IEND. Returns 0 or -1. */
+int cvz_png_writer_begin_compress(cvz_png_writer *writer);
+void cvz_png_writer_compress(cvz_png_writer *writer, int index);
+int cvz_png_writer_end_compress(cvz_png_writer *writer, cvz_error *error);
+/* After the last row: compresses what waits, appends the Adler-32 and IEND.
+   Returns 0 or -1. */
 int cvz_png_writer_finish(cvz_png_writer *writer, cvz_error *error);
 /* The encoded bytes not yet consumed; valid until the next call. */
 void cvz_png_writer_output(const cvz_png_writer *writer, const uint8_t **bytes, size_t *size);
