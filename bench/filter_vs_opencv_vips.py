@@ -83,8 +83,10 @@ def run(convviz, sizes, repeats):
                 source = os.path.join(work, f"photo{size}.{ext}")
                 subprocess.run(["vips", "resize", PHOTO, source + options, str(scale)], check=True)
                 out = os.path.join(work, f"out.{ext}")
-                cvz = best_of(repeats, [convviz, "filter", "-k", "edges", "--padding", "same", "--max-pixels", "300000000",
-                                        "--border", "reflect", source, "-o", out])
+                # 16384² is past the default pixel limit (Pillow's).
+                cvz = best_of(repeats, [convviz, "filter", "-k", "edges", "--padding", "same",
+                                        "--border", "reflect", "--max-pixels", "300000000",
+                                        source, "-o", out])
                 cv = best_of(repeats, [sys.executable, os.path.abspath(__file__), "opencv",
                                        source, out, str(repeats)], inner=True)
                 target = out + ("[Q=90]" if ext == "jpg" else "[compression=1]")
