@@ -113,7 +113,10 @@ public final class ImageRowReader {
     var error = cvz_error()
     var reason: String?
     let turns = { (o: EXIFOrientation) in "EXIF orientation \(o.rawValue) turns the picture" }
-    switch head.withUnsafeBufferPointer({ ImageFile.sniff($0) }) {
+    let format = head.withUnsafeBufferPointer { bytes in
+      ImageFile.sniff(bytes) ?? (ImageFile.looksLikeDamagedPNG(bytes) ? .png : nil)
+    }
+    switch format {
     case .png:
       var settled = true
       if options.appliesEXIFOrientation {
@@ -130,6 +133,9 @@ public final class ImageRowReader {
       }
       guard let png = cvz_png_open_fd(fd, &info, &error) else {
         close(fd)
+        if error.text == "Not a PNG file" {
+          throw .corrupt(path, .png, message: "bad signature: the first 8 bytes are not a PNG's")
+        }
         throw CodecError(decoding: error, path: path, format: .png)
       }
       if reason == nil && cvz_png_interlaced(png) != 0 { reason = "interlaced PNG" }
