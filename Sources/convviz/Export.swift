@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Files
 import ModelFormats
 
@@ -9,12 +10,14 @@ struct Export: ParsableCommand {
     discussion: """
       The ONNX model (opset \(ONNXModel.exportOpset)) takes input (N, C, H, W), the layout \
       convviz computes in; the layer names, class names and spec are kept in it. \
+      An ONNX model is written back as convviz runs it (one node per engine node, \
+      batch normalisation folded into its convolution). \
       -o names the file (default output/<model-stem>.onnx).
       """)
 
   @Argument(
     help: ArgumentHelp(
-      "A model file written by `convviz train`, or a Sequential Keras model (.keras, .h5).",
+      "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
       valueName: "model"))
   var model: String
 
@@ -38,10 +41,24 @@ struct Export: ParsableCommand {
   }
 
   func run() throws {
+    if let onnx = try ModelArgument.readONNX(model) {
+      return try exportGraph(of: onnx.makeNetwork(path: model), metadata: onnx.metadata) {
+        .onnx(path: model, $0)
+      }
+    }
     let path = model
     let file: ModelFile
     if let keras = try ModelArgument.readKeras(model, memory: memory) {
-      file = try modelFile(keras)
+      if keras.architecture != nil {
+        if architecture.architecture != nil {
+          throw CommandFailure.usage(
+            "\(model) holds its own architecture; --architecture is for weights-only Keras files")
+        }
+        return try exportGraph(of: keras.makeNetwork(path: model), metadata: []) {
+          .onnx(path: model, $0)
+        }
+      }
+      file = try weightsFile(keras)
     } else if case .modelFile(_, let trained) = try ModelArgument.resolve(model, memory: memory) {
       file = trained
     } else {
@@ -58,24 +75,38 @@ struct Export: ParsableCommand {
         + "from \(Terminal.escaped(path)))")
   }
 
-  /// A Keras model as a convviz model file: a Sequential model's own layers,
-  /// or a weights-only file's with `--architecture`.
-  private func modelFile(_ keras: KerasModel) throws -> ModelFile {
-    let path = model
-    let spec: ModelSpec?
-    switch (keras.architecture, architecture.architecture) {
-    case (nil, nil): throw ModelFileError.keras(path: path, .weightsWithoutArchitecture)
-    case (nil, let name?):
-      spec = try ModelArgument.resolve(name, allowModelFile: false, memory: memory).spec
-    case (_?, nil): spec = nil
-    case (_?, _?):
-      throw CommandFailure.usage(
-        "\(path) holds its own architecture; --architecture is for weights-only Keras files")
+  /// A weights-only Keras file as a convviz model file, with the layers of
+  /// `--architecture`.
+  private func weightsFile(_ keras: KerasModel) throws -> ModelFile {
+    guard let name = architecture.architecture else {
+      throw ModelFileError.keras(path: model, .weightsWithoutArchitecture)
     }
+    let spec = try ModelArgument.resolve(name, allowModelFile: false, memory: memory).spec
     do {
       return try keras.modelFile(spec: spec)
     } catch {
-      throw ModelFileError.keras(path: path, error)
+      throw ModelFileError.keras(path: model, error)
     }
+  }
+
+  /// An imported model (ONNX or Keras) as the engine runs it, with
+  /// `metadata` kept.
+  private func exportGraph(
+    of network: Network, metadata: [ONNXMetadataEntry],
+    failure: (ONNXProblem) -> ModelFileError
+  ) throws {
+    let onnx: ONNXModel
+    do {
+      onnx = try ONNXModel(exporting: network.graph, metadata: metadata)
+    } catch {
+      throw failure(error)
+    }
+    let target = try destination()
+    try target.prepare()
+    try onnx.write(to: target.path ?? "")
+    let dims = network.inputShape.dims.map(String.init).joined(separator: ", ")
+    Terminal.say(
+      "wrote \(Terminal.escaped(target.name)) (ONNX opset \(onnx.opset), input (N, \(dims)) "
+        + "from \(Terminal.escaped(model)))")
   }
 }

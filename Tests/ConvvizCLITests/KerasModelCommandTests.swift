@@ -62,26 +62,34 @@ final class KerasModelCommandTests: XCTestCase {
     XCTAssertEqual(folder.contents(), ["astronaut-input.png", "astronaut-join-featuremaps.png"])
   }
 
-  /// A Sequential Keras model exported to ONNX computes the same bits as
-  /// the Keras file it came from.
-  func testExportedSequentialModelPredictsTheSame() throws {
+  /// Keras models exported to ONNX (Sequential and Functional through the
+  /// engine's graph, a weights-only file through its spec) compute the same
+  /// bits as the Keras files they came from.
+  func testExportedModelsPredictTheSame() throws {
     let folder = try ScratchFolder()
-    let onnx = folder.file("mnist.onnx")
-    let export = try TrainingCLI.run(["export", Self.mnist + "/model.keras", "-o", onnx])
-    XCTAssertEqual(export.status, 0, export.stderr)
-    let keras = try TrainingCLI.run(
-      ["predict", Self.mnist + "/model.keras"] + Self.images + ["--format", "csv"])
-    let exported = try TrainingCLI.run(["predict", onnx] + Self.images + ["--format", "csv"])
-    XCTAssertEqual(exported.status, 0, exported.stderr)
-    XCTAssertEqual(exported.stdout, keras.stdout)
-
-    let functional = try TrainingCLI.run(["export", Self.branches, "-o", folder.file("b.onnx")])
-    XCTAssertEqual(functional.status, 1)
-    XCTAssertEqual(
-      functional.stderr,
-      "convviz: error: \(Self.branches): Keras model is Functional; convviz exports Sequential "
-        + "Keras models (a chain a model spec can write) and model.bin files\n")
-    XCTAssertEqual(folder.contents(), ["mnist.onnx"])
+    let cases: [(model: [String], onnx: String)] = [
+      ([Self.mnist + "/model.keras"], "mnist.onnx"), ([Self.branches], "branches.onnx"),
+      (
+        [Self.mnist + "/legacy.weights.h5", "--architecture", Self.mnist + "/spec.txt"],
+        "weights.onnx"
+      ),
+    ]
+    for (model, name) in cases {
+      let onnx = folder.file(name)
+      let export = try TrainingCLI.run(["export"] + model + ["-o", onnx])
+      XCTAssertEqual(export.status, 0, export.stderr)
+      let keras = try TrainingCLI.run(["predict"] + model + Self.images + ["--format", "csv"])
+      let exported = try TrainingCLI.run(["predict", onnx] + Self.images + ["--format", "csv"])
+      XCTAssertEqual(exported.status, 0, exported.stderr)
+      XCTAssertEqual(exported.stdout.split(separator: "\n").count, 3, exported.stdout)
+      XCTAssertEqual(exported.stdout, keras.stdout, name)
+    }
+    let unnamed = try TrainingCLI.run([
+      "export", Self.mnist + "/model.weights.h5", "-o", folder.file("none.onnx"),
+    ])
+    XCTAssertEqual(unnamed.status, 1)
+    XCTAssertTrue(unnamed.stderr.contains("name one with --architecture"), unnamed.stderr)
+    XCTAssertEqual(folder.contents(), ["branches.onnx", "mnist.onnx", "weights.onnx"])
   }
 
   /// Regression: files on which libhdf5 1.10 itself crashes (found by

@@ -84,4 +84,22 @@ final class KerasModelTests: XCTestCase {
       Self.assertClose(try network.forward(input, mode: .inference), expected, file)
     }
   }
+
+  /// A Sequential model becomes the convviz spec it mirrors, its weights a
+  /// model file that computes Keras's outputs; a Functional one is refused.
+  func testSequentialModelsBecomeASpecAndAModelFile() throws {
+    let spec = try ModelSpec.parse(
+      String(decoding: Self.fixture("mnist-narrow", "spec.txt"), as: UTF8.self))
+    let (input, expected) = try Self.reference("mnist-narrow")
+    for file in ["model.keras", "model.h5"] {
+      let model = try KerasModel.decode(Self.fixture("mnist-narrow", file), path: file)
+      XCTAssertEqual(try model.sequentialSpec(), spec, file)
+      var network = LoadedModel(try model.modelFile()).network
+      Self.assertClose(try network.forward(input, mode: .inference), expected, file)
+    }
+    let branches = try KerasModel.decode(Self.fixture("branches", "model.keras"), path: "b")
+    XCTAssertThrowsError(try branches.sequentialSpec()) {
+      XCTAssertEqual($0 as? KerasProblem, .notSequential(className: "Functional"))
+    }
+  }
 }

@@ -4,8 +4,8 @@ import Tensors
 extension KerasModel {
   /// A Sequential Keras model as a convviz spec, row for row, where every
   /// layer is one a spec can write (Conv2D, Dense, `valid` pooling,
-  /// Dropout, Flatten, Activation), so that what needs a `model.bin`
-  /// (ONNX export) takes it too. Other models are refused, naming why.
+  /// Dropout, Flatten, Activation), so that it can be trained further or
+  /// stored as a `model.bin`. Other models are refused, naming why.
   public func sequentialSpec() throws(KerasProblem) -> ModelSpec {
     guard let architecture else { throw .weightsWithoutArchitecture }
     guard architecture.className == "Sequential" else {

@@ -24,7 +24,7 @@ public enum KerasProblem: Error, Equatable, Sendable, CustomStringConvertible {
   case weightShape(layer: String, weight: String, expected: [Int], found: [Int])
   /// More bytes than convviz will allocate for one tensor or entry.
   case tooLarge(what: String, bytes: Int, limit: Int)
-  /// Export (through a convviz model spec) takes Sequential models only.
+  /// Only a Sequential model becomes a convviz model spec.
   case notSequential(className: String)
   /// The graph as a whole is not what the engine runs (several inputs or
   /// outputs, a nested model, a layer applied twice).
@@ -58,8 +58,7 @@ public enum KerasProblem: Error, Equatable, Sendable, CustomStringConvertible {
     case .tooLarge(let what, let bytes, let limit):
       return "\(what) needs \(bytes) bytes, more than the limit of \(limit)"
     case .notSequential(let className):
-      return "Keras model is \(className); convviz exports Sequential Keras models (a chain "
-        + "a model spec can write) and model.bin files"
+      return "Keras model is \(className); only a Sequential model becomes a convviz model spec"
     case .unsupportedModel(let reason):
       return "Keras model \(reason), which convviz cannot run"
     }
