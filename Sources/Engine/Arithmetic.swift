@@ -47,6 +47,12 @@ public struct Arithmetic: Operation {
 
   public var kind: String { operation.rawValue }
 
+  /// The ONNX broadcast of whole shapes `a` and `b`; nil when they do not
+  /// broadcast.
+  public static func broadcastShape(_ a: Shape, _ b: Shape) -> Shape? {
+    StridedWalk.broadcastDims([a.dims, b.dims]).map(Shape.init)
+  }
+
   public func outputShape(for inputShapes: [Shape]) throws(EngineError) -> Shape {
     let expected = constant == nil ? 2 : 1
     guard inputShapes.count == expected else {

@@ -25,7 +25,8 @@ public struct Concatenate: Operation {
 
   public func outputShape(for inputShapes: [Shape]) throws(EngineError) -> Shape {
     func agree(_ shape: Shape, _ first: Shape) -> Bool {
-      shape.rank == first.rank && shape.dims.indices.allSatisfy { $0 == axis || shape[$0] == first[$0] }
+      shape.rank == first.rank
+        && shape.dims.indices.allSatisfy { $0 == axis || shape[$0] == first[$0] }
     }
     guard let first = inputShapes.first, first.rank > axis,
       inputShapes.allSatisfy({ agree($0, first) })

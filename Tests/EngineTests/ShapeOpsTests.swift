@@ -210,11 +210,13 @@ final class ShapeOpsTests: XCTestCase {
     XCTAssertEqual(try run(.edge, 2, 1), [1, 1, 1, 2, 3, 3])
     XCTAssertEqual(try run(.wrap, 2, 1), [2, 3, 1, 2, 3, 1])
     XCTAssertEqual(try run(.constant(0), -1, 0), [2, 3])
-    XCTAssertThrowsError(try Pad(before: [3], after: [0], border: .reflect).outputShape(for: Shape(3)))
+    XCTAssertThrowsError(
+      try Pad(before: [3], after: [0], border: .reflect).outputShape(for: Shape(3)))
     // Backward: each output's gradient goes to the cell it read.
     var reflect = Pad(before: [0, 2], after: [0, 0], border: .reflect)
     _ = try reflect.forward(x, mode: .training)
-    let dx = try reflect.backward(Tensor(shape: Shape(1, 1, 5), storage: [1, 10, 100, 1000, 10000]))
+    let dx = try reflect.backward(
+      Tensor(shape: Shape(1, 1, 5), storage: [1, 10, 100, 1000, 10000]))
     // Output cells read x[2], x[1], x[0], x[1], x[2].
     XCTAssertEqual(dx.storage, [100, 1010, 10001])
   }
@@ -278,5 +280,18 @@ final class ShapeOpsTests: XCTestCase {
         ],
         output: "join"))
     try GradientCheck.check(network, input: GradientCheck.randomTensor(Shape(2, 2, 3), &generator))
+  }
+
+  /// A constant joined with computed tensors: repeated for every sample
+  /// (batch axis 1) or taken per sample (batch axis N); no gradient.
+  func testConstantTensorPerSample() throws {
+    var shared = ConstantTensor(Tensor(shape: Shape(1, 2), storage: [7, 8]))
+    XCTAssertEqual(try shared.outputShape(for: Shape(5)), Shape(2))
+    let x = Tensor(zeros: Shape(3, 5))
+    XCTAssertEqual(try shared.forward(x, mode: .training).storage, [7, 8, 7, 8, 7, 8])
+    XCTAssertEqual(try shared.backward(Tensor(zeros: Shape(3, 2))), Tensor(zeros: Shape(3, 5)))
+    var perSample = ConstantTensor(Tensor(shape: Shape(3, 1), storage: [1, 2, 3]))
+    XCTAssertEqual(try perSample.forward(x, mode: .inference).storage, [1, 2, 3])
+    XCTAssertThrowsError(try perSample.forward(Tensor(zeros: Shape(2, 5)), mode: .inference))
   }
 }
