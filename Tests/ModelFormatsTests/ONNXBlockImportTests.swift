@@ -135,6 +135,19 @@ final class ONNXBlockImportTests: XCTestCase {
     XCTAssertEqual(kinds.filter { $0 == "Reshape" }.count, 3, "\(kinds)")
     XCTAssertFalse(kinds.contains("Concatenate"), "\(kinds)")
     XCTAssertTrue(kinds.contains("Transpose") && kinds.contains("HardSigmoid"), "\(kinds)")
+    // The summary names each node's op and its per-sample shape, rank 4
+    // inside the shuffle; the constant bias counts as 4 parameters.
+    let table = GraphSummary(network).render(title: "blocks")
+    let lines = table.split(separator: "\n")
+    for (node, shape) in [
+      ("gate (HardSigmoid)", "(None, 4, 1, 1)"), ("scale (Mul)", "(None, 4, 3, 3)"),
+      ("split (Reshape)", "(None, 2, 2, 3, 3)"), ("swap (Transpose)", "(None, 2, 2, 3, 3)"),
+      ("leaky (LeakyReLU)", "(None, 4, 3, 3)"), ("flatten (Reshape)", "(None, 36)"),
+    ] {
+      XCTAssertTrue(lines.contains { $0.contains(node) && $0.contains(shape) }, "\(node)\n\(table)")
+    }
+    XCTAssertTrue(lines.contains { $0.contains("bias (Add)") && $0.hasSuffix(" 4") }, table)
+    XCTAssertFalse(table.contains("(Shape)") || table.contains("(Gather)"), table)
     // Gradients reach the input through every op: the sum of the outputs
     // moves as the input gradient says.
     _ = try network.forwardForGradients(x)
