@@ -182,4 +182,30 @@ final class ONNXBlockImportTests: XCTestCase {
       XCTAssertTrue(reason.contains("batch axis"), reason)
     }
   }
+
+  /// ShuffleNet's global pool, `x.mean([2, 3])`: the mean of each channel's
+  /// plane, by hand.
+  func testReduceMeanOverThePlane() throws {
+    for (axes, keep) in [([2, 3], 0), ([-1, -2], 1)] {
+      let onnx = ONNXModel(
+        opset: 13,
+        graph: ONNXGraph(
+          name: "mean",
+          inputs: [ONNXValueInfo(name: "x", dims: [.named("N"), .fixed(2), .fixed(2), .fixed(3)])],
+          outputs: [ONNXValueInfo(name: "y", dims: nil)],
+          nodes: [
+            ONNXNode(
+              name: "mean", opType: "ReduceMean", inputs: ["x"], outputs: ["y"],
+              attributes: [
+                ONNXAttribute("axes", .ints(axes)), ONNXAttribute("keepdims", .int(keep)),
+              ])
+          ],
+          initializers: []))
+      var network = try ONNXModel.decode(onnx.encoded(), path: "m").makeNetwork(path: "m")
+      let x = Tensor(shape: Shape(1, 2, 2, 3), storage: [1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 12])
+      let y = try network.forward(x, mode: .inference)
+      XCTAssertEqual(y.shape, keep == 1 ? Shape(1, 2, 1, 1) : Shape(1, 2))
+      XCTAssertEqual(y.storage, [3.5, 2])
+    }
+  }
 }

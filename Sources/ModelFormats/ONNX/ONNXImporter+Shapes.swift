@@ -13,7 +13,7 @@ extension ONNXImporter {
   /// The ops this file adds to `ONNXModel.importableOperations`.
   static let shapeOperations = [
     "Cast", "Clip", "Div", "Gather", "HardSigmoid", "HardSwish", "LeakyRelu", "Mul", "Pad",
-    "Reshape", "Shape", "Slice", "Squeeze", "Sub", "Unsqueeze",
+    "ReduceMean", "Reshape", "Shape", "Slice", "Squeeze", "Sub", "Unsqueeze",
   ]
 
   private func refusal(_ node: ONNXNode, _ reason: String) -> ONNXProblem {
@@ -378,6 +378,28 @@ extension ONNXImporter {
     let axis = try sampleAxis(node, intAttribute(node, "axis") ?? 1, rank: rank)
     try noReordering(node, inputs)
     try add(node, Concatenate(axis: axis), inputs: inputs)
+  }
+
+  /// ReduceMean over the height and width of an image, as ShuffleNet's
+  /// `x.mean([2, 3])` writes it: an average pooling over the whole plane,
+  /// then (without `keepdims`) a Reshape to the channels.
+  mutating func reduceMean(_ node: ONNXNode) throws(ONNXProblem) {
+    let x = try dataInput(node, 0)
+    guard let sample = shapes[x], sample.rank == 3 else {
+      throw refusal(node, "only the height and width of an image are averaged")
+    }
+    let axes = try integers(node, attribute: "axes", input: 1) ?? [0, 1, 2, 3]
+    guard Set(axes.map { $0 < 0 ? $0 + 4 : $0 }) == [2, 3] else {
+      throw refusal(node, "axes \(axes): only the height and width of an image are averaged")
+    }
+    let keep = (intAttribute(node, "keepdims") ?? 1) != 0
+    let pooled = keep ? node.outputs[0] : node.outputs[0] + "/pool"
+    try add(
+      node, Pooling2D(.average, poolSize: (sample[1], sample[2])), inputs: [x], output: pooled,
+      named: keep ? node.name : node.name + "/pool")
+    if !keep {
+      try add(node, Reshape(to: Shape(sample[0]), kind: "Squeeze"), inputs: [pooled])
+    }
   }
 
   /// Cast of a computed float tensor to float or double is nothing (the

@@ -218,6 +218,8 @@ struct ONNXImporter {
       try parametricActivation(node)
     case "Pad":
       try pad(node)
+    case "ReduceMean":
+      try reduceMean(node)
     case "Cast":
       try cast(node)
     case "Shape", "Gather", "Slice":
