@@ -12,8 +12,9 @@ extension ONNXModel {
     coreOperations + ONNXImporter.shapeOperations
   ).sorted()
   static let coreOperations = [
-    "Add", "AveragePool", "Concat", "Conv", "Constant", "Dropout", "Flatten", "Gemm", "Identity",
-    "MatMul", "MaxPool", "Relu", "Sigmoid", "Softmax", "Tanh", "Transpose",
+    "Add", "AveragePool", "BatchNormalization", "Concat", "Conv", "Constant", "Dropout",
+    "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "MatMul", "MaxPool",
+    "Relu", "Sigmoid", "Softmax", "Tanh", "Transpose",
   ]
 
   /// The engine graph computing this model at inference: one node per ONNX
@@ -109,6 +110,7 @@ struct ONNXImporter {
     }
     do {
       return try Graph(input: input, shape: inputShape, nodes: nodes, output: output)
+        .foldingBatchNormalizations()
     } catch {
       throw .unsupportedGraph(reason: "does not build: \(error)")
     }
@@ -210,6 +212,10 @@ struct ONNXImporter {
       try matMul(node, k)
     case "MaxPool", "AveragePool":
       try pool(node, k)
+    case "BatchNormalization":
+      try batchNormalization(node)
+    case "GlobalAveragePool", "GlobalMaxPool":
+      try globalPool(node)
     case "Add", "Sub", "Mul", "Div":
       try arithmetic(node)
     case "Concat":
