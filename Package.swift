@@ -34,7 +34,7 @@ let package = Package(
       ]),
     .target(name: "Files"),
     .target(name: "ImageCodecs", dependencies: ["_CodecShims", "Files"]),
-    .target(name: "Tensors"),
+    .target(name: "Tensors", dependencies: ["Files"]),
     .target(
       name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs", "Tensors", "Files"]),
     .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),

@@ -23,6 +23,11 @@ public struct Dataset: Sendable, Equatable {
   var samples: Samples
   public var labels: [Int]
   public var classNames: [String]
+  /// What `batch` applies to the samples on the way to a model (mean,
+  /// std, scale, channel order; see `PixelConversion.normalize`): the
+  /// standard one leaves them in [0, 1]. `images` and `slice` keep the
+  /// samples as they are, for pictures.
+  public var preprocessing = Preprocessing.standard
 
   public init(images: Tensor, labels: [Int], classNames: [String]) {
     precondition(images.shape.rank == 4, "images must be (N, C, H, W), got \(images.shape)")
@@ -92,7 +97,8 @@ public struct Dataset: Sendable, Equatable {
   /// The shape of one sample, (C, H, W).
   public var sampleShape: Shape { Shape(Array(shape.dims.dropFirst())) }
 
-  /// The samples in `range`, in order, held as these are.
+  /// The samples in `range`, in order, held as these are (with the same
+  /// preprocessing).
   public func slice(_ range: Range<Int>) -> Dataset {
     precondition(
       range.lowerBound >= 0 && range.upperBound <= count, "slice \(range) out of 0..<\(count)")
@@ -100,19 +106,23 @@ public struct Dataset: Sendable, Equatable {
     var dims = shape.dims
     dims[0] = range.count
     let span = (range.lowerBound * stride)..<(range.upperBound * stride)
+    var part: Dataset
     switch samples {
     case .floats(let tensor):
-      return Dataset(
+      part = Dataset(
         images: Tensor(shape: Shape(dims), storage: Array(tensor.storage[span])),
         labels: Array(labels[range]), classNames: classNames)
     case .bytes(let bytes, _):
-      return Dataset(
+      part = Dataset(
         bytes: Array(bytes[span]), shape: Shape(dims), labels: Array(labels[range]),
         classNames: classNames)
     }
+    part.preprocessing = preprocessing
+    return part
   }
 
-  /// The samples at `indices`, in that order, held as these are.
+  /// The samples at `indices`, in that order, held as these are (with the
+  /// same preprocessing).
   public func selecting(_ indices: [Int]) -> Dataset {
     let stride = sampleShape.count
     var dims = shape.dims
@@ -127,22 +137,26 @@ public struct Dataset: Sendable, Equatable {
       return out
     }
     let newLabels = indices.map { labels[$0] }
+    var part: Dataset
     switch samples {
     case .floats(let tensor):
-      return Dataset(
+      part = Dataset(
         images: Tensor(shape: Shape(dims), storage: gather(tensor.storage)), labels: newLabels,
         classNames: classNames)
     case .bytes(let bytes, _):
-      return Dataset(
+      part = Dataset(
         bytes: gather(bytes), shape: Shape(dims), labels: newLabels, classNames: classNames)
     }
+    part.preprocessing = preprocessing
+    return part
   }
 
   /// The first `n` samples (all of them when `n >= count`).
   public func prefix(_ n: Int) -> Dataset { slice(0..<min(max(n, 0), count)) }
 
-  /// The samples at `indices`, in that order, as one batch of floats: what
-  /// a training step reads, without copying the rest of the data set.
+  /// The samples at `indices`, in that order, as one batch of floats
+  /// through `preprocessing`: what a training step or an evaluation reads,
+  /// without copying the rest of the data set.
   public func batch<C: Collection<Int>>(_ indices: C) -> (images: Tensor, labels: [Int]) {
     let stride = sampleShape.count
     var dims = shape.dims
@@ -167,12 +181,16 @@ public struct Dataset: Sendable, Equatable {
         }
       }
     }
+    let (channels, pixels) = (dims[1], dims[2...].reduce(1, *))
+    PixelConversion.normalize(&storage, channels: channels, pixels: pixels, preprocessing)
     return (Tensor(shape: Shape(dims), storage: storage), indices.map { labels[$0] })
   }
 
   /// Equal labels, class names, shapes and sample values, however held.
   public static func == (a: Dataset, b: Dataset) -> Bool {
-    guard a.labels == b.labels, a.classNames == b.classNames, a.shape == b.shape else {
+    guard a.labels == b.labels, a.classNames == b.classNames, a.shape == b.shape,
+      a.preprocessing == b.preprocessing
+    else {
       return false
     }
     switch (a.samples, b.samples) {

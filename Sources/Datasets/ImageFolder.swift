@@ -71,7 +71,8 @@ public enum ImageFolder {
         parts: [trainFiles] + (testFiles.map { [$0] } ?? []),
         settings: [
           "channels=\(channels.map(String.init) ?? "natural")",
-          "size=\(size.map { "\($0.height)x\($0.width) \($0.resize)" } ?? "as is")",
+          "size=\(size.map { "\($0.height)x\($0.width) \($0.resize)" } ?? "as is")"
+            + (size?.shorterSide.map { " shorter=\($0)" } ?? ""),
           "limit=\(limit.map(String.init) ?? "none") seed=\(seed)",
           "pixelLimit=\(decodeOptions.pixelLimit) exif=\(decodeOptions.appliesEXIFOrientation)",
           "lenient=\(decodeOptions.lenient) skipBad=\(reading.skipBad)",
@@ -256,7 +257,8 @@ public enum ImageFolder {
                       : try decodeOne(part[i].path, options: sameSize) { accepted[i] = $0 }
                     if let resize,
                       let sample = PixelConversion.sample(
-                        of: image, channels: c, height: h, width: w, resize: resize.resize)
+                        of: image, channels: c, height: h, width: w, resize: resize.resize,
+                        shorterSide: resize.shorterSide)
                     {
                       _ = slot.update(fromContentsOf: sample)
                       continue

@@ -3,7 +3,8 @@ import Tensors
 
 /// The one place where a decoded image becomes model input: CHW float
 /// planes in [0, 1], converted to the model's channels and, when asked,
-/// resized to its input size. The data-set loaders, `predict`,
+/// resized to its input size and normalized (`Preprocessing`: scale,
+/// channel order, mean and std). The data-set loaders, `predict`,
 /// `featuremaps` and `report` all go through it, so a photo gives the model
 /// the same numbers whichever command reads it.
 public enum PixelConversion {
@@ -45,31 +46,102 @@ public enum PixelConversion {
     }
   }
 
-  /// `image` as a (1, channels, H, W) tensor at its own size.
-  public static func tensor(of image: Image, channels: Int) -> Tensor {
-    Tensor(
-      shape: Shape(1, channels, image.height, image.width),
-      storage: planes(of: image, channels: channels))
+  /// `image` as a (1, channels, H, W) tensor at its own size, its values
+  /// through `preprocessing` (its `shorterSide` does not apply: nothing is
+  /// resized).
+  public static func tensor(
+    of image: Image, channels: Int, preprocessing: Preprocessing = .standard
+  ) -> Tensor {
+    var planes = planes(of: image, channels: channels)
+    normalize(&planes, channels: channels, pixels: image.pixelCount, preprocessing)
+    return Tensor(shape: Shape(1, channels, image.height, image.width), storage: planes)
   }
 
   /// `image` as a (1, channels, height, width) tensor, resized with
-  /// `resize` when its size differs; nil when it differs and `resize` is
+  /// `resize` (and `preprocessing.shorterSide`) when its size differs, its
+  /// values through `preprocessing`; nil when it differs and `resize` is
   /// `.none`.
   public static func tensor(
-    of image: Image, channels: Int, height: Int, width: Int, resize: ResizeMode
+    of image: Image, channels: Int, height: Int, width: Int, resize: ResizeMode,
+    preprocessing: Preprocessing = .standard
   ) -> Tensor? {
-    sample(of: image, channels: channels, height: height, width: width, resize: resize).map {
-      Tensor(shape: Shape(1, channels, height, width), storage: $0)
-    }
+    guard
+      var planes = sample(
+        of: image, channels: channels, height: height, width: width, resize: resize,
+        shorterSide: preprocessing.shorterSide)
+    else { return nil }
+    normalize(&planes, channels: channels, pixels: height * width, preprocessing)
+    return Tensor(shape: Shape(1, channels, height, width), storage: planes)
   }
 
   /// The planes of `image` at height × width (see `tensor(of:channels:height:width:resize:)`).
   static func sample(
-    of image: Image, channels: Int, height: Int, width: Int, resize: ResizeMode
+    of image: Image, channels: Int, height: Int, width: Int, resize: ResizeMode,
+    shorterSide: Int? = nil
   ) -> [Float]? {
     resize.apply(
       planes(of: image, channels: channels), channels: channels, height: image.height,
-      width: image.width, toHeight: height, toWidth: width)
+      width: image.width, toHeight: height, toWidth: width, shorterSide: shorterSide)
+  }
+
+  /// Brings whole samples (channels planes of `pixels` values each, values
+  /// in [0, 1]) to what the model was trained on: `(x · scale − mean[c]) /
+  /// std[c]`, RGB swapped to BGR first when asked (see `Preprocessing`).
+  /// The same float operations, in the same order, as torchvision's
+  /// `ToTensor` (scale 1) followed by `Normalize`.
+  public static func normalize(
+    _ values: inout [Float], channels: Int, pixels: Int, _ preprocessing: Preprocessing
+  ) {
+    guard !preprocessing.leavesValues, !values.isEmpty else { return }
+    values.withUnsafeMutableBufferPointer {
+      normalize($0, channels: channels, pixels: pixels, preprocessing)
+    }
+  }
+
+  /// `normalize` on a buffer of whole samples.
+  public static func normalize(
+    _ values: UnsafeMutableBufferPointer<Float>, channels: Int, pixels: Int,
+    _ preprocessing: Preprocessing
+  ) {
+    guard !preprocessing.leavesValues, !values.isEmpty else { return }
+    let sampleSize = channels * pixels
+    precondition(sampleSize > 0 && values.count % sampleSize == 0, "values are not whole samples")
+    let scale = Float(preprocessing.scale.rawValue)
+    let swap = preprocessing.channelOrder == .bgr && channels == 3
+    for start in stride(from: 0, to: values.count, by: sampleSize) {
+      let sample = UnsafeMutableBufferPointer(rebasing: values[start..<(start + sampleSize)])
+      if swap {
+        for p in 0..<pixels { sample.swapAt(p, 2 * pixels + p) }
+      }
+      for c in 0..<channels {
+        let (mean, std) = preprocessing.meanAndStd(channel: c)
+        for p in (c * pixels)..<((c + 1) * pixels) {
+          sample[p] = (sample[p] * scale - mean) / std
+        }
+      }
+    }
+  }
+
+  /// The way back for pictures: (N, C, H, W) model input that went
+  /// through `preprocessing` as values in [0, 1], RGB (the inverse of
+  /// `normalize`, up to float rounding).
+  public static func displayValues(_ input: Tensor, _ preprocessing: Preprocessing) -> Tensor {
+    guard !preprocessing.leavesValues, input.shape.rank == 4 else { return input }
+    let (channels, pixels) = (input.shape[1], input.shape[2] * input.shape[3])
+    var values = input.storage
+    let scale = Float(preprocessing.scale.rawValue)
+    for start in stride(from: 0, to: values.count, by: channels * pixels) {
+      for c in 0..<channels {
+        let (mean, std) = preprocessing.meanAndStd(channel: c)
+        for p in (start + c * pixels)..<(start + (c + 1) * pixels) {
+          values[p] = (values[p] * std + mean) / scale
+        }
+      }
+      if preprocessing.channelOrder == .bgr && channels == 3 {
+        for p in start..<(start + pixels) { values.swapAt(p, p + 2 * pixels) }
+      }
+    }
+    return Tensor(shape: input.shape, storage: values)
   }
 
   /// `image` as `channels` (1 or 3) planes of height×width floats, the

@@ -45,6 +45,10 @@ public struct LoadedModel: Sendable {
   public let classNames: [String]
   /// How images of another size are brought to the input by default.
   public let resize: ResizeMode
+  /// What pixel values become on the way in (scale, channel order, mean,
+  /// std, torchvision's shorter side): the standard [0, 1] for convviz's
+  /// own models, else what the file's metadata records.
+  public internal(set) var preprocessing = Preprocessing.standard
   public let layers: [Layer]
 
   /// The seed training shuffled image folders with (0 for an imported
@@ -90,6 +94,7 @@ public struct LoadedModel: Sendable {
     input = spec.input
     classNames = file.metadata.classNames.count == spec.classCount ? file.metadata.classNames : []
     resize = file.metadata.resize
+    preprocessing = file.preprocessing
     var spatial = true
     layers = spec.layers.indices.map { row in
       let name = spec.layerNames[row]
@@ -104,9 +109,16 @@ public struct LoadedModel: Sendable {
   }
 
   /// An ONNX model imported into the engine; `path` names the file in
-  /// errors. Class names and the resize mode come from the metadata
-  /// convviz's export writes (`convviz.class_names`, `convviz.resize`).
-  public init(_ model: ONNXModel, path: String) throws(ModelFileError) {
+  /// errors. Class names, the resize mode and the preprocessing come from
+  /// the metadata convviz's export writes (`convviz.class_names`,
+  /// `convviz.resize`, `Preprocessing.metadataEntries`). `inputSize` gives
+  /// the height and width of an image input whose file leaves them open
+  /// (symbolic or unknown); sizes the file fixes stay.
+  public init(
+    _ model: ONNXModel, path: String, inputSize: (height: Int, width: Int)? = nil
+  ) throws(ModelFileError) {
+    var model = model
+    if let inputSize { model.fixOpenImageSize(height: inputSize.height, width: inputSize.width) }
     let network = try model.makeNetwork(path: path)
     source = .onnx(model)
     self.network = network
@@ -122,6 +134,11 @@ public struct LoadedModel: Sendable {
     classNames = names.count == classes ? names : []
     resize = model.metadataValue("convviz.resize").flatMap(ResizeMode.init(rawValue:)) ?? .fill
     layers = Self.layers(of: network.graph)
+    do {
+      preprocessing = try Preprocessing(metadata: model.metadataValue)
+    } catch {
+      throw .malformed(path: path, reason: error.description)
+    }
   }
 
   /// One layer per node; a Conv2D's output is read after the activation
@@ -192,5 +209,34 @@ public struct LoadedModel: Sendable {
     return try? Graph(
       input: graph.input, shape: input, nodes: Array(graph.nodes[...index]), output: output
     ).tensorShapes
+  }
+}
+
+extension ModelFile {
+  /// What pixel values go through on the way in: convviz trains on values
+  /// in [0, 1], RGB (Keras's `x / 255`), so always the standard one.
+  public var preprocessing: Preprocessing { .standard }
+}
+
+extension ONNXModel {
+  /// Whether the data input is (N, C, H, W) with its height or width left
+  /// open (symbolic or unknown): the size must then be given to run it.
+  public var hasOpenImageSize: Bool {
+    guard let dims = graph.dataInputs.first?.dims, dims.count == 4 else { return false }
+    return !dims[2...].allSatisfy { if case .fixed = $0 { true } else { false } }
+  }
+
+  /// Gives the open height and width axes of a 4-D (N, C, H, W) data input
+  /// these sizes, so that the graph can be planned for them.
+  mutating func fixOpenImageSize(height: Int, width: Int) {
+    let constant = Set(graph.initializers.map(\.name))
+    guard let k = graph.inputs.firstIndex(where: { !constant.contains($0.name) }),
+      var dims = graph.inputs[k].dims, dims.count == 4
+    else { return }
+    for (axis, size) in [(2, height), (3, width)] {
+      if case .fixed = dims[axis] { continue }
+      dims[axis] = .fixed(size)
+    }
+    graph.inputs[k].dims = dims
   }
 }

@@ -14,11 +14,16 @@ public struct EpochRecord: Equatable, Sendable {
   /// from a model file, which leaves times out so that equal seeds give
   /// bit-identical files.
   public var seconds: Double?
+  /// The learning rate the epoch trained with; nil once read back from a
+  /// model file (the schedule recomputes it, see Training's
+  /// `Trainer.historyWithLearningRates`).
+  public var learningRate: Float?
 
   public init(
     epoch: Int, loss: Double, accuracy: Double, validationLoss: Double? = nil,
-    validationAccuracy: Double? = nil, seconds: Double? = nil
+    validationAccuracy: Double? = nil, seconds: Double? = nil, learningRate: Float? = nil
   ) {
+    self.learningRate = learningRate
     self.epoch = epoch
     self.loss = loss
     self.accuracy = accuracy
@@ -27,20 +32,22 @@ public struct EpochRecord: Equatable, Sendable {
     self.seconds = seconds
   }
 
-  /// `epoch,loss,accuracy,val_loss,val_accuracy,seconds`, Keras's CSVLogger names.
-  public static let csvHeader = "epoch,loss,accuracy,val_loss,val_accuracy,seconds"
+  /// `epoch,loss,accuracy,val_loss,val_accuracy,seconds,learning_rate`,
+  /// Keras's CSVLogger names.
+  public static let csvHeader = "epoch,loss,accuracy,val_loss,val_accuracy,seconds,learning_rate"
 
   /// A whole history as CSV text: the header, then one row per epoch.
   public static func csv(_ records: [EpochRecord]) -> String {
     ([csvHeader] + records.map(\.csvRow)).joined(separator: "\n") + "\n"
   }
 
-  /// One CSV row; missing validation metrics (and times read back from a
-  /// model file) are empty fields.
+  /// One CSV row; missing validation metrics (and times and rates read
+  /// back from a model file) are empty fields.
   public var csvRow: String {
     func field(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
     return "\(epoch),\(loss),\(accuracy),\(field(validationLoss)),"
-      + "\(field(validationAccuracy)),\(field(seconds))"
+      + "\(field(validationAccuracy)),\(field(seconds)),"
+      + (learningRate.map { "\($0)" } ?? "")
   }
 }
 

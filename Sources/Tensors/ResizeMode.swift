@@ -21,12 +21,26 @@ public enum ResizeMode: String, CaseIterable, Sendable {
   /// image lies inside the window (padding). nil for `none`.
   ///
   /// Scaled sizes are rounded to the nearest pixel and the window centred,
-  /// its offset rounded down.
+  /// its offset rounded down. With `shorterSide` (`fill` only; see
+  /// `Preprocessing.shorterSide`) the scaled size and the window follow
+  /// torchvision's `Resize(shorterSide)` + `CenterCrop` instead.
   func layout(
-    height: Int, width: Int, toHeight: Int, toWidth: Int
+    height: Int, width: Int, toHeight: Int, toWidth: Int, shorterSide: Int? = nil
   )
     -> (height: Int, width: Int, top: Int, left: Int)?
   {
+    if self == .fill, let side = shorterSide {
+      // torchvision's _compute_resized_output_size: int(S * long / short).
+      let long = Int(Double(side) * Double(max(height, width)) / Double(min(height, width)))
+      let (scaledHeight, scaledWidth) = height <= width ? (side, long) : (long, side)
+      // A window larger than the scaled image would need padding; the
+      // image is stretched to cover it instead.
+      let h = max(toHeight, scaledHeight)
+      let w = max(toWidth, scaledWidth)
+      // CenterCrop: int(round((h - crop) / 2)), Python rounding half to even.
+      func offset(_ spare: Int) -> Int { Int((Double(spare) / 2).rounded(.toNearestOrEven)) }
+      return (h, w, offset(h - toHeight), offset(w - toWidth))
+    }
     let scaleY = Double(toHeight) / Double(height)
     let scaleX = Double(toWidth) / Double(width)
     func scaled(_ side: Int, _ scale: Double) -> Int {
@@ -53,12 +67,19 @@ public enum ResizeMode: String, CaseIterable, Sendable {
   /// `channels` planes of height × width floats brought to toHeight ×
   /// toWidth; nil when the sizes differ and the mode is `none`. Equal sizes
   /// come back unchanged whatever the mode.
+  /// `shorterSide`: see `layout`; an image already of the input size is
+  /// still scaled and cut then, as torchvision does.
   public func apply(
-    _ planes: [Float], channels: Int, height: Int, width: Int, toHeight: Int, toWidth: Int
+    _ planes: [Float], channels: Int, height: Int, width: Int, toHeight: Int, toWidth: Int,
+    shorterSide: Int? = nil
   ) -> [Float]? {
     precondition(planes.count == channels * height * width, "planes do not match the size")
-    if height == toHeight && width == toWidth { return planes }
-    guard let layout = layout(height: height, width: width, toHeight: toHeight, toWidth: toWidth)
+    let torchvision = self == .fill && shorterSide != nil
+    if height == toHeight && width == toWidth && !torchvision { return planes }
+    guard
+      let layout = layout(
+        height: height, width: width, toHeight: toHeight, toWidth: toWidth,
+        shorterSide: shorterSide)
     else { return nil }
     let scaled = Resampling.resize(
       planes, channels: channels, height: height, width: width, toHeight: layout.height,
@@ -85,10 +106,12 @@ public enum ResizeMode: String, CaseIterable, Sendable {
 extension Tensor {
   /// Every sample of an (N, C, H, W) tensor brought to height × width with
   /// `mode`; nil when the sizes differ and the mode is `none`.
-  public func resized(height: Int, width: Int, mode: ResizeMode) -> Tensor? {
+  public func resized(
+    height: Int, width: Int, mode: ResizeMode, shorterSide: Int? = nil
+  ) -> Tensor? {
     precondition(shape.rank == 4, "expected (N, C, H, W), got \(shape)")
     let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-    if h == height && w == width { return self }
+    if h == height && w == width && (mode != .fill || shorterSide == nil) { return self }
     let size = c * h * w
     var resized: [Float] = []
     resized.reserveCapacity(n * c * height * width)
@@ -96,7 +119,8 @@ extension Tensor {
       let sample = Array(storage[(i * size)..<((i + 1) * size)])
       guard
         let out = mode.apply(
-          sample, channels: c, height: h, width: w, toHeight: height, toWidth: width)
+          sample, channels: c, height: h, width: w, toHeight: height, toWidth: width,
+          shorterSide: shorterSide)
       else { return nil }
       resized += out
     }

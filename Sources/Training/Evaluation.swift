@@ -5,13 +5,19 @@ import Tensors
 
 /// A model's loss, accuracy, predictions and confusion matrix on labelled data.
 public struct Evaluation: Equatable, Sendable {
-  /// Mean categorical cross-entropy.
+  /// Mean categorical cross-entropy of the model's probabilities: of its
+  /// outputs when it ends in softmax, else of the softmax of its outputs
+  /// (see `lossFromLogits`).
   public var loss: Double
   public var accuracy: Double
   /// `confusion[actual][predicted]` counts samples; classes × classes.
   public var confusion: [[Int]]
   /// The predicted class of each evaluated sample, in order.
   public var predicted: [Int]
+  /// Whether the model ends without softmax, so that its outputs were
+  /// taken as logits and the loss computed through a softmax (PyTorch's
+  /// `CrossEntropyLoss` on the outputs).
+  public var lossFromLogits = false
 
   public var count: Int { predicted.count }
 }
@@ -67,13 +73,20 @@ extension Sequential {
     var correct = 0
     for start in stride(from: range.lowerBound, to: range.upperBound, by: batchSize) {
       let (images, labels) = data.batch(start..<min(start + batchSize, range.upperBound))
-      let output: Tensor
+      var output: Tensor
       do {
         output = try predict(images, batchSize: batchSize)
       } catch {
         throw .engine(error)
       }
-      let loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: labels).loss
+      let loss: Float
+      if endsInSoftmax {
+        loss = SoftmaxCrossEntropy.lossAndGradient(probabilities: output, labels: labels).loss
+      } else {
+        // Logits: log-sum-exp, PyTorch's CrossEntropyLoss; classes ranked
+        // by their softmax, as `topClasses` ranks them.
+        (loss, _, output) = SoftmaxCrossEntropy.lossAndGradient(logits: output, labels: labels)
+      }
       lossSum += Double(loss) * Double(labels.count)
       for (guess, actual) in zip(output.argmaxPerSample(), labels) {
         confusion[actual][guess] += 1
@@ -85,7 +98,7 @@ extension Sequential {
     let n = Double(max(range.count, 1))
     return Evaluation(
       loss: range.isEmpty ? 0 : lossSum / n, accuracy: range.isEmpty ? 0 : Double(correct) / n,
-      confusion: confusion, predicted: predicted)
+      confusion: confusion, predicted: predicted, lossFromLogits: !endsInSoftmax)
   }
 }
 

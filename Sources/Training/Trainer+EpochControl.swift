@@ -42,6 +42,17 @@ extension Trainer {
     return epochsCompleted - best >= patience
   }
 
+  /// The history with each epoch's learning rate (recomputed from the
+  /// schedule, so epochs read back from a checkpoint get theirs too): what
+  /// the history CSV prints.
+  public var historyWithLearningRates: [EpochRecord] {
+    history.map { record in
+      var record = record
+      record.learningRate = learningRate(epoch: record.epoch)
+      return record
+    }
+  }
+
   /// The learning rate epoch `epoch` trains with.
   public func learningRate(epoch: Int) -> Float {
     configuration.learningRateSchedule.learningRate(

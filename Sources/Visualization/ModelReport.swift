@@ -27,10 +27,14 @@ public enum ModelReport {
   public struct Sample: Sendable {
     public var input: Tensor
     public var source: String
+    /// The input as values in [0, 1] for its picture, when the model's
+    /// preprocessing changed them (mean, std); nil: `input` itself.
+    public var picture: Tensor?
 
-    public init(input: Tensor, source: String) {
+    public init(input: Tensor, source: String, picture: Tensor? = nil) {
       self.input = input
       self.source = source
+      self.picture = picture
     }
   }
 
@@ -72,7 +76,9 @@ public enum ModelReport {
     try filtersSection(model, into: &page)
     let first = evaluation.flatMap { data in
       data.data.count > 0
-        ? Sample(input: data.data.batch([0]).images, source: "the first evaluated sample")
+        ? Sample(
+          input: data.data.batch([0]).images, source: "the first evaluated sample",
+          picture: data.data.slice(0..<1).images)
         : nil
     }
     try featureMapsSection(model, sample: sample ?? first, into: &page)
@@ -222,7 +228,7 @@ public enum ModelReport {
     page.paragraph(
       "Input: \(sample.source), as the model sees it, then the maps after each convolution "
         + "(viridis, each map stretched to its own range).")
-    let picture = ImageTensor.image(from: sample.input)
+    let picture = ImageTensor.image(from: sample.picture ?? sample.input)
     let scale = GridLayout.automaticScale(
       tileWidth: picture.width, tileHeight: picture.height, target: 112)
     var enlarged = Canvas(width: picture.width * scale, height: picture.height * scale)

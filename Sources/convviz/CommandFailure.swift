@@ -54,7 +54,7 @@ struct CommandFailure: Error, CustomStringConvertible {
       self.init(memory: error)
     case is CodecError, is FileError, is KernelError, is FilterError, is DatasetError,
       is ModelFileError, is ModelSpecError, is TrainerError, is OptimizerStateError,
-      is VisualizationError, is EngineError:
+      is VisualizationError, is EngineError, is NumPyError:
       self.init(String(describing: error))
     default:
       return nil

@@ -20,7 +20,12 @@ struct Evaluate: ParsableCommand {
       test split when it has one, else all its samples. The confusion matrix is also drawn \
       as an image; -o names that file (default output/<model-stem>-<split>-confusion.png). \
       Classes are matched to the model's by name (folder names, CIFAR-10's names, \
-      --labels); a model class absent from the data is reported as such.
+      --labels); a model class absent from the data is reported as such. Images go \
+      through the same conversion as for `predict` (--resize, --mean, --std, --scale, \
+      --channel-order, --preprocess). --data FILE.npy evaluates input tensors fed as they \
+      are (N×C×H×W or N×H×W×C, see --layout), with the class index of each sample in \
+      --labels-npy FILE (integers). A model that ends without softmax gets the softmax \
+      cross-entropy of its outputs (logits) as its loss.
       """)
 
   /// Which part of a data set to evaluate on.
@@ -36,7 +41,15 @@ struct Evaluate: ParsableCommand {
   @OptionGroup var data: DataOptions
   @OptionGroup var labels: LabelsOption
   @OptionGroup var unknownClasses: UnknownClassesOption
-  @OptionGroup var resize: ResizeOption
+  @OptionGroup var input: ModelInputOptions
+  @OptionGroup var layout: TensorLayoutOption
+
+  @Option(
+    name: .customLong("labels-npy"),
+    help: ArgumentHelp(
+      "With --data FILE.npy (input tensors, fed as they are): the class label of each sample, "
+        + "a vector of integers (model class indices).", valueName: "file"))
+  var labelsNumPy: String?
   @OptionGroup var memory: MemoryOptions
   @OptionGroup var threads: ThreadOptions
 
@@ -60,6 +73,25 @@ struct Evaluate: ParsableCommand {
 
   func validate() throws {
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    if NumPyInput.names(data.folder) {
+      guard labelsNumPy != nil else {
+        throw ValidationError("--data \(data.folder) holds input tensors; give --labels-npy FILE")
+      }
+      if input.setsValues || input.resize != nil {
+        throw ValidationError(
+          ".npy inputs are fed as they are: --resize, --mean, --std, --scale, --channel-order "
+            + "and --preprocess apply to images")
+      }
+      if split != nil { throw ValidationError("--split does not apply to .npy inputs") }
+      if labels.labels != nil {
+        throw ValidationError("--labels names a folder's classes; .npy labels are class indices")
+      }
+    } else {
+      if labelsNumPy != nil {
+        throw ValidationError("--labels-npy goes with --data FILE.npy (input tensors)")
+      }
+      if layout.layout != nil { throw ValidationError("--layout applies to .npy inputs") }
+    }
     // The split decides the default name: any of them may not replace the model.
     for part in ["test", "train", "all"] {
       let picture = try SingleOutput(output, defaultPath: defaultPicture(part)).path ?? ""
@@ -73,41 +105,38 @@ struct Evaluate: ParsableCommand {
     "output/\(OutputPaths.stem(of: model))-\(part)-confusion.png"
   }
 
-  /// Evaluations of more samples than this show a progress bar.
-  static let progressThreshold = 1000
+  /// What is evaluated: the samples with their classes matched to the
+  /// model's, how to name them, and the split.
+  private struct Subject {
+    var dataset: Dataset
+    var match: ClassMatch
+    var description: String
+    var part: String
+    /// What was taken of the data, for the line after its description.
+    var extent: String
+  }
 
   func run() throws {
     threads.apply()
-    let opened = try ModelArgument.loadModel(model, memory: memory)
+    let opened = try ModelArgument.loadModel(model, memory: memory, input: input)
     try memory.check(opened.inferenceMemory(batchSize: 1), for: "\(model): evaluating")
-    let splits = try data.load(
-      for: opened.input, resize: resize.resize ?? opened.resize, seed: opened.seed,
-      labels: labels)
-    let batch = max(1, min(batchSize, max(splits.train.count, splits.test?.count ?? 0)))
-    try memory.check(
-      opened.inferenceMemory(batchSize: batch) + CommandMemory.dataset(splits),
-      for: "\(model): evaluating in batches of \(batch) on \(data.describe(splits))")
-    let chosen = split ?? (splits.test == nil ? .train : .test)
-    guard let samples = chosen == .test ? splits.test : splits.train else {
-      throw CommandFailure.usage("\(data.folder) has no test split; use --split train")
-    }
-    // A data set without a test split is evaluated whole: not a "train split".
-    let whole = split == nil && splits.test == nil
-    let part = whole ? "all" : chosen.rawValue
     guard let classCount = opened.classCount else {
       throw CommandFailure("\(model): the model's output is not one score per class")
     }
-    let (dataset, match) = try samples.matchingClasses(
-      of: opened.classNames, classCount: classCount,
-      ignoringUnknown: unknownClasses.ignoreUnknownClasses)
+    let subject =
+      NumPyInput.names(data.folder)
+      ? try tensors(for: opened, classCount: classCount)
+      : try images(for: opened, classCount: classCount)
+    let dataset = subject.dataset
+    let match = subject.match
     var network = opened.network
-    let progress =
-      dataset.count > Self.progressThreshold
-      ? ProgressBar(label: "evaluating", total: dataset.count) : nil
+    // Drawn only on a terminal, for more than one batch.
+    let progress = ProgressBar(
+      label: "evaluating", total: dataset.count, minimumSteps: batchSize + 1)
     let result = try network.evaluation(on: dataset, input: opened.input, batchSize: batchSize) {
-      progress?.update(done: $0)
+      progress.update(done: $0)
     }
-    progress?.finish()
+    progress.finish()
     let names = match.modelClasses
     // With --format json or csv, stdout holds the document alone.
     let textFormat = format == .text
@@ -115,11 +144,10 @@ struct Evaluate: ParsableCommand {
       if textFormat { Terminal.say(line) } else { Terminal.diagnostic(line) }
     }
     say("\(model): " + Terminal.escaped(opened.origin))
-    say(
-      "\(data.describe(splits)): "
-        + (whole
-          ? "all \(plural(dataset.count, "sample")) (no separate test split)"
-          : "\(part) split, \(plural(dataset.count, "sample"))"))
+    say("\(subject.description): \(subject.extent)")
+    if result.lossFromLogits {
+      say("the model ends without softmax: the loss is the softmax cross-entropy of its outputs")
+    }
     if !match.skippedClasses.isEmpty {
       say(
         "skipped \(plural(match.skippedSamples, "sample")) of classes the model does not know: "
@@ -135,17 +163,69 @@ struct Evaluate: ParsableCommand {
       Terminal.sayLines(
         Self.json(
           result, classNames: names, absent: Set(match.absentClasses), model: model,
-          data: data.describe(splits), split: part, skipped: match
+          data: subject.description, split: subject.part, skipped: match
         ).rendered())
     case .csv:
       Terminal.sayLines(
         Self.csv(result, classNames: names, absent: Set(match.absentClasses)))
     }
-    let picture = try SingleOutput(output, defaultPath: defaultPicture(part))
+    let picture = try SingleOutput(output, defaultPath: defaultPicture(subject.part))
     try picture.prepare()
     try TrainingPictures.writeConfusionMatrix(
       result.confusion, classNames: names, to: picture.path ?? "")
     say("wrote \(picture.name)")
+  }
+
+  /// The data set of `--data`, shaped and preprocessed for `opened`.
+  private func images(for opened: LoadedModel, classCount: Int) throws -> Subject {
+    let (mode, preprocessing) = try input.settings(for: opened, path: model)
+    let splits = try data.load(
+      for: opened.input, resize: mode, shorterSide: preprocessing.shorterSide, seed: opened.seed,
+      labels: labels)
+    let batch = max(1, min(batchSize, max(splits.train.count, splits.test?.count ?? 0)))
+    try memory.check(
+      opened.inferenceMemory(batchSize: batch) + CommandMemory.dataset(splits),
+      for: "\(model): evaluating in batches of \(batch) on \(data.describe(splits))")
+    let chosen = split ?? (splits.test == nil ? .train : .test)
+    guard let samples = chosen == .test ? splits.test : splits.train else {
+      throw CommandFailure.usage("\(data.folder) has no test split; use --split train")
+    }
+    // A data set without a test split is evaluated whole: not a "train split".
+    let whole = split == nil && splits.test == nil
+    var (dataset, match) = try samples.matchingClasses(
+      of: opened.classNames, classCount: classCount,
+      ignoringUnknown: unknownClasses.ignoreUnknownClasses)
+    dataset.preprocessing = preprocessing
+    return Subject(
+      dataset: dataset, match: match, description: data.describe(splits),
+      part: whole ? "all" : chosen.rawValue,
+      extent: whole
+        ? "all \(plural(dataset.count, "sample")) (no separate test split)"
+        : "\(chosen.rawValue) split, \(plural(dataset.count, "sample"))")
+  }
+
+  /// The input tensors of `--data FILE.npy` with the labels of
+  /// `--labels-npy`, as given.
+  private func tensors(for opened: LoadedModel, classCount: Int) throws -> Subject {
+    let path = data.folder
+    var tensor = try NumPyInput.samples(
+      path, model: opened, layout: layout.layout(for: opened), memory: memory)
+    let labelsPath = labelsNumPy ?? ""
+    var labels = try NumPyInput.labels(
+      labelsPath, count: tensor.batchCount, classCount: classCount, memory: memory)
+    if let limit = data.limit, limit < labels.count {
+      tensor = tensor.samples(0..<limit)
+      labels = Array(labels.prefix(limit))
+    }
+    try memory.check(
+      opened.inferenceMemory(batchSize: min(batchSize, labels.count)),
+      for: "\(model): evaluating in batches of \(batchSize) on \(path)")
+    let samples = Dataset(images: tensor, labels: labels, classNames: [])
+    let (dataset, match) = try samples.matchingClasses(
+      of: opened.classNames, classCount: classCount)
+    return Subject(
+      dataset: dataset, match: match, description: path, part: "all",
+      extent: "\(plural(dataset.count, "sample")) with labels from \(labelsPath)")
   }
 
   /// Loss and accuracy, a per-class table, then the confusion counts.

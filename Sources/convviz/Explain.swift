@@ -138,7 +138,7 @@ struct ExplainCommand: ParsableCommand {
         + "and each explanation (which includes a forward for the probability)."))
   var timings = false
 
-  @OptionGroup var resize: ResizeOption
+  @OptionGroup var input: ModelInputOptions
 
   @OptionGroup var decoding: DecodingOptions
 
@@ -204,8 +204,9 @@ struct ExplainCommand: ParsableCommand {
     try memory.check(
       .floats(loaded.network.parameterCount) + .sum(perSample) * (2 * explainer.batchSize),
       for: "\(model): explaining with \(methods.map(\.rawValue).joined(separator: ", "))")
-    let mode = resize.resize ?? loaded.resize
-    let baselineInput = try loadBaseline(channels: channels, height: height, width: width)
+    let (mode, preprocessing) = try input.settings(for: loaded, path: model)
+    let baselineInput = try loadBaseline(
+      channels: channels, height: height, width: width, preprocessing: preprocessing)
     let classCount = fixedClass == nil ? min(top ?? 1, explainer.classCount) : 1
     try prepareOutputs(inputs, classCount: classCount, fixedClass: fixedClass)
 
@@ -215,7 +216,8 @@ struct ExplainCommand: ParsableCommand {
       do {
         let tensor = try Predict.modelInput(
           try input.load(options: decoding.decodeOptions), path: input.path,
-          channels: channels, height: height, width: width, resize: mode)
+          channels: channels, height: height, width: width, resize: mode,
+          preprocessing: preprocessing)
         var watch = Stopwatch()
         let ranked = try explainer.rankedClasses(tensor)
         let forward = watch.lap()
@@ -242,7 +244,8 @@ struct ExplainCommand: ParsableCommand {
             }
             row.append(
               try write(
-                attribution, method: method, input: input, tensor: tensor,
+                attribution, method: method, input: input,
+                tensor: PixelConversion.displayValues(tensor, preprocessing),
                 layer: method.isClassActivationMap ? layerName : nil,
                 className: k < classNames.count ? classNames[k] : String(k)))
           }
@@ -267,7 +270,7 @@ struct ExplainCommand: ParsableCommand {
   /// A model file of `convviz train` or an ONNX model (detected from its
   /// bytes), through the loading path every command shares.
   private func loadModel() throws -> LoadedModel {
-    try ModelArgument.loadModel(model, memory: memory)
+    try ModelArgument.loadModel(model, memory: memory, input: input)
   }
 
   /// The tensor the CAM methods use: `--layer` as a summary row number
@@ -316,7 +319,9 @@ struct ExplainCommand: ParsableCommand {
 
   /// The integrated-gradients baseline when it is an image file (black and
   /// blur depend on each input).
-  private func loadBaseline(channels: Int, height: Int, width: Int) throws -> Tensor? {
+  private func loadBaseline(
+    channels: Int, height: Int, width: Int, preprocessing: Preprocessing
+  ) throws -> Tensor? {
     guard methods.contains(.integratedGradients), let baseline, baseline != "black",
       baseline != "blur"
     else { return nil }
@@ -330,7 +335,7 @@ struct ExplainCommand: ParsableCommand {
         "\(baseline): the baseline is \(image.width)×\(image.height); the model takes "
           + "\(width)×\(height) images")
     }
-    return PixelConversion.tensor(of: image, channels: channels)
+    return PixelConversion.tensor(of: image, channels: channels, preprocessing: preprocessing)
   }
 
   private func attributionMethod(

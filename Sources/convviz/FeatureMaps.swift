@@ -17,7 +17,9 @@ struct FeatureMapsCommand: ParsableCommand {
     discussion: """
       convviz featuremaps MODEL PHOTO
         Converts PHOTO to the model's input channels (gray, ITU-R 601 luma,
-        for MNIST models; x / 255 as in training), runs the first Conv2D
+        for MNIST models; x / 255 as in training, then --scale,
+        --channel-order, --mean and --std or --preprocess, by default as
+        the model file records), runs the first Conv2D
         layer with its bias and activation on the photo at its own size
         (maps longer than --max-tile are made in bands of rows and shrunk
         as they come, so no full-size map is held), and writes into the
@@ -95,6 +97,8 @@ struct FeatureMapsCommand: ParsableCommand {
 
   @OptionGroup var decoding: DecodingOptions
 
+  @OptionGroup var input: ModelInputOptions
+
   /// Activations offered for random filters.
   enum RandomActivation: String, ExpressibleByArgument, CaseIterable {
     case sigmoid, relu, tanh, linear
@@ -123,6 +127,14 @@ struct FeatureMapsCommand: ParsableCommand {
       }
     }
     if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
+    if input.resize != nil || input.size != nil {
+      throw ValidationError("featuremaps runs the photo at its own size: no --resize or --size")
+    }
+    if random != nil && input.setsValues {
+      throw ValidationError(
+        "--random filters read the photo in [0, 1]: --mean, --std, --scale, --channel-order "
+          + "and --preprocess need a model")
+    }
     if maxTile < 8 { throw ValidationError("--max-tile must be at least 8") }
     try OutputPaths.refuseStandardOutput(output)
   }
@@ -148,7 +160,7 @@ struct FeatureMapsCommand: ParsableCommand {
 
   private func runModel() throws {
     let (modelPath, photoPath) = (files[0], files[1])
-    let file = try ModelArgument.loadModel(modelPath, memory: memory)
+    let file = try ModelArgument.loadModel(modelPath, memory: memory, input: input)
     guard case .image(_, _, let channels) = file.input, channels == 1 || channels == 3 else {
       throw CommandFailure("\(modelPath): the model's input is not a 1- or 3-channel image")
     }
@@ -164,7 +176,8 @@ struct FeatureMapsCommand: ParsableCommand {
     try checkMemory(
       photo: photo, path: photoPath, model: file, channels: channels, layer: index,
       bands: bands)
-    let input = Self.modelInput(photo, channels: channels)
+    let preprocessing = try self.input.settings(for: file, path: modelPath).preprocessing
+    let input = Self.modelInput(photo, channels: channels, preprocessing: preprocessing)
     var maps: Tensor
     var strongest: Int?
     if let bands {
@@ -180,8 +193,8 @@ struct FeatureMapsCommand: ParsableCommand {
       "\(layerName) (\(file.layers[index].kind)): \(maps.shape[1]) maps "
       + "\(width)x\(height)"
     try write(
-      photo: photo, input: input, maps: maps, tag: tag, title: title, photoPath: photoPath,
-      strongest: strongest)
+      photo: photo, input: PixelConversion.displayValues(input, preprocessing), maps: maps,
+      tag: tag, title: title, photoPath: photoPath, strongest: strongest)
   }
 
   private func runRandom(count: Int) throws {
@@ -213,8 +226,10 @@ struct FeatureMapsCommand: ParsableCommand {
 
   /// The photo as the model sees it, at its own size: the conversion every
   /// command shares (`predict` gives the model the same numbers).
-  static func modelInput(_ photo: Image, channels: Int) -> Tensor {
-    PixelConversion.tensor(of: photo, channels: channels)
+  static func modelInput(
+    _ photo: Image, channels: Int, preprocessing: Preprocessing = .standard
+  ) -> Tensor {
+    PixelConversion.tensor(of: photo, channels: channels, preprocessing: preprocessing)
   }
 
   /// `strongest`: the strongest map when `maps` were shrunk from maps

@@ -72,11 +72,24 @@ enum ModelArgument {
   /// (told apart by their first bytes): the one loading path of `predict`,
   /// `evaluate`, `dump-weights`, `featuremaps` and `report`. An ONNX model
   /// the importer cannot run is one line naming the file, node and op.
-  static func loadModel(_ path: String, memory: MemoryOptions) throws -> LoadedModel {
+  ///
+  /// `input` gives the size of an ONNX model whose file leaves its height
+  /// and width open (`--size`, or a preset's); without one such a model is
+  /// refused with a hint.
+  static func loadModel(
+    _ path: String, memory: MemoryOptions, input: ModelInputOptions? = nil
+  ) throws -> LoadedModel {
     if Path.isFile(path), let estimate = CommandMemory.modelFile(path) {
       try memory.check(estimate, for: "\(path): reading the model")
     }
-    if let onnx = try readONNX(path) { return try LoadedModel(onnx, path: path) }
+    if let onnx = try readONNX(path) {
+      let size = input?.inputSize
+      if onnx.hasOpenImageSize && size == nil {
+        throw CommandFailure(
+          "\(path): the model leaves its input height and width open; give --size HxW")
+      }
+      return try LoadedModel(onnx, path: path, inputSize: size.map { ($0.height, $0.width) })
+    }
     return LoadedModel(try readModelFile(path, memory: memory))
   }
 

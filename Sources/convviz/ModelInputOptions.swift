@@ -17,6 +17,157 @@ struct ResizeOption: ParsableArguments {
   var resize: ResizeMode?
 }
 
+extension Preprocessing.PixelScale: ExpressibleByArgument {}
+extension Preprocessing.ChannelOrder: ExpressibleByArgument {}
+
+/// Named preprocessing presets (`--preprocess`).
+enum PreprocessPreset: String, ExpressibleByArgument, CaseIterable {
+  /// torchvision's ImageNet classifiers (`Preprocessing.imagenet`).
+  case imagenet
+}
+
+/// An input size `HxW`, `--size 224x224`.
+struct InputSize: Equatable {
+  var height: Int
+  var width: Int
+
+  static func parse(_ text: String) throws -> InputSize {
+    let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+    guard parts.count == 2, let h = Int(parts[0]), let w = Int(parts[1]), h >= 1, w >= 1,
+      h <= 65_536, w <= 65_536
+    else {
+      throw ValidationError("--size must be HxW with positive sizes, such as 224x224; got \(text)")
+    }
+    return InputSize(height: h, width: w)
+  }
+}
+
+/// How images become a model's input, for every command that feeds images
+/// to one (`predict`, `evaluate`, `featuremaps`, `explain`, `report`):
+/// the size and resize mode, then the values (`Preprocessing`), all
+/// applied by `Datasets.PixelConversion`. Flags override what the model
+/// file records; a file that records nothing gets convviz's own
+/// conversion (values in [0, 1], RGB).
+struct ModelInputOptions: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "How images of another size are brought to the model's input: fill (scale until the "
+        + "shorter side fits, then crop the centre), fit (scale until the whole image fits, "
+        + "pad with black), stretch, or none (refuse other sizes). Default: the mode recorded "
+        + "in the model file (fill for new models).", valueName: "mode"))
+  var resize: ResizeMode?
+
+  @Option(
+    help: ArgumentHelp(
+      "The model's input size, for models whose file leaves height and width open (ONNX "
+        + "models exported with dynamic axes).", valueName: "HxW"),
+    transform: InputSize.parse)
+  var size: InputSize?
+
+  @Option(
+    help: ArgumentHelp(
+      "Subtract from each channel (after --scale and --channel-order), e.g. "
+        + "0.485,0.456,0.406; one value for all channels or one per channel.",
+      valueName: "R,G,B"),
+    transform: Self.channelValues("--mean"))
+  var mean: ChannelValues?
+
+  @Option(
+    help: ArgumentHelp(
+      "Then divide each channel by this, e.g. 0.229,0.224,0.225.", valueName: "R,G,B"),
+    transform: Self.channelValues("--std"))
+  var std: ChannelValues?
+
+  @Option(
+    help: ArgumentHelp(
+      "The range of pixel values before --mean and --std: 1 for [0, 1] (convviz, "
+        + "torchvision, Keras x/255), 255 for [0, 255] (Caffe-style models).",
+      valueName: "1|255"))
+  var scale: Preprocessing.PixelScale?
+
+  @Option(
+    help: ArgumentHelp(
+      "Channel order of a colour input (Caffe and OpenCV models take bgr).",
+      valueName: "rgb|bgr"))
+  var channelOrder: Preprocessing.ChannelOrder?
+
+  @Option(
+    help: ArgumentHelp(
+      "A named preprocessing: imagenet is torchvision's Resize(256), CenterCrop(224), "
+        + "ToTensor, Normalize(mean 0.485,0.456,0.406, std 0.229,0.224,0.225), with a "
+        + "224x224 input when the model leaves the size open. Other flags override its parts.",
+      valueName: "name"))
+  var preprocess: PreprocessPreset?
+
+  /// Comma-separated numbers, one per channel.
+  struct ChannelValues: Equatable {
+    var values: [Float]
+  }
+
+  static func channelValues(_ option: String) -> (String) throws -> ChannelValues {
+    { text in
+      guard let values = Preprocessing.values(text) else {
+        throw ValidationError(
+          "\(option) must be comma-separated numbers such as 0.485,0.456,0.406; got \(text)")
+      }
+      if option == "--std", values.contains(0) {
+        throw ValidationError("--std must not hold 0 (values are divided by it)")
+      }
+      return ChannelValues(values: values)
+    }
+  }
+
+  /// The height and width to give a model whose file leaves them open:
+  /// `--size`, else the preset's.
+  var inputSize: InputSize? {
+    size
+      ?? (preprocess == .imagenet
+        ? InputSize(height: Preprocessing.imagenetInputSide, width: Preprocessing.imagenetInputSide)
+        : nil)
+  }
+
+  /// Whether any flag sets a value (`--size`, `--resize` aside).
+  var setsValues: Bool {
+    mean != nil || std != nil || scale != nil || channelOrder != nil || preprocess != nil
+  }
+
+  /// The resize mode and preprocessing for `model`: the model file's,
+  /// then the preset's, then each flag's. Throws a usage error when
+  /// `--size` contradicts a size the model fixes or `--mean`/`--std` do
+  /// not fit its channels.
+  func settings(
+    for model: LoadedModel, path: String
+  ) throws -> (resize: ResizeMode, preprocessing: Preprocessing) {
+    var mode = model.resize
+    var values = model.preprocessing
+    let input = model.input
+    if preprocess == .imagenet {
+      values = .imagenet
+      mode = .fill
+      // The same 256/224 margin for another input size.
+      if case .image(let h, let w, _) = input, min(h, w) != Preprocessing.imagenetInputSide {
+        values.shorterSide = Int(
+          (Double(min(h, w)) * 256 / Double(Preprocessing.imagenetInputSide)).rounded())
+      }
+    }
+    if let resize { mode = resize }
+    if let mean { values.mean = mean.values }
+    if let std { values.std = std.values }
+    if let scale { values.scale = scale }
+    if let channelOrder { values.channelOrder = channelOrder }
+    if case .image(let h, let w, let channels) = input {
+      if let size, size != InputSize(height: h, width: w) {
+        throw CommandFailure.usage(
+          "--size \(size.height)x\(size.width), but \(path) fixes its input at \(h)x\(w)")
+      }
+      if let problem = values.mismatch(channels: channels) {
+        throw CommandFailure.usage("\(path): \(problem)")
+      }
+    }
+    return (mode, values)
+  }
+}
+
 /// `--labels`: names for the data set's classes.
 struct LabelsOption: ParsableArguments {
   @Option(
@@ -75,10 +226,11 @@ extension LabelsOption {
       decodeOptions: decodeOptions, folderOptions: folderOptions)
   }
 
-  /// The data set in `folder` shaped for a model taking `input`.
+  /// The data set in `folder` shaped for a model taking `input`
+  /// (`shorterSide`: see `Preprocessing.shorterSide`).
   func load(
     _ folder: String, format: DatasetFormat? = nil, limit: Int?, for input: FeatureShape,
-    resize: ResizeMode, seed: UInt64, decodeOptions: DecodeOptions,
+    resize: ResizeMode, shorterSide: Int? = nil, seed: UInt64, decodeOptions: DecodeOptions,
     folderOptions: ImageFolderOptions
   ) throws -> DatasetSplits {
     guard case .image(let height, let width, let channels) = input else {
@@ -89,7 +241,8 @@ extension LabelsOption {
     return try load(
       folder, format: format, limit: limit,
       channels: channels == 1 || channels == 3 ? channels : nil,
-      size: SampleSize(height: height, width: width, resize: resize), seed: seed,
+      size: SampleSize(height: height, width: width, resize: resize, shorterSide: shorterSide),
+      seed: seed,
       decodeOptions: decodeOptions, folderOptions: folderOptions)
   }
 }
@@ -117,12 +270,14 @@ extension DataOptions {
 
   /// `--data` shaped for a model taking `input`.
   func load(
-    for input: FeatureShape, resize: ResizeMode, seed: UInt64, labels: LabelsOption
+    for input: FeatureShape, resize: ResizeMode, shorterSide: Int? = nil, seed: UInt64,
+    labels: LabelsOption
   ) throws
     -> DatasetSplits
   {
     try labels.load(
-      folder, format: format, limit: limit, for: input, resize: resize, seed: seed,
+      folder, format: format, limit: limit, for: input, resize: resize,
+      shorterSide: shorterSide, seed: seed,
       decodeOptions: decoding.decodeOptions, folderOptions: folderReading)
   }
 }

@@ -14,7 +14,10 @@ struct Predict: ParsableCommand {
       Each IMAGE is a PNG or JPEG file, a folder of them, or one image of an MNIST IDX \
       file written mnist:PATH#INDEX (0-based). Images of another size are resized as \
       --resize says (by default as in training); colour and gray are converted to the \
-      model's channels. Prints one line per image: its top classes with their \
+      model's channels, then --scale, --channel-order, --mean and --std (or --preprocess \
+      imagenet) bring the values to what the model was trained on (by default what the \
+      model file records, else [0, 1]). .npy files of input tensors are fed as they are \
+      (N×C×H×W or N×H×W×C, see --layout); each sample is named FILE[i]. Prints one line per image: its top classes with their \
       probabilities, most likely first. --format json or csv prints every class's score \
       (the logits under a final softmax) and probability instead, at full precision \
       (docs/results.md).
@@ -27,7 +30,8 @@ struct Predict: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "PNG or JPEG files, folders of them, or mnist:PATH#INDEX.", valueName: "image"))
+      "PNG or JPEG files, folders of them, or mnist:PATH#INDEX; or .npy input tensors.",
+      valueName: "image"))
   var images: [String]
 
   @Option(
@@ -38,7 +42,9 @@ struct Predict: ParsableCommand {
   @Option(help: "How to print the results on stdout.")
   var format = ResultFormat.text
 
-  @OptionGroup var resize: ResizeOption
+  @OptionGroup var input: ModelInputOptions
+
+  @OptionGroup var layout: TensorLayoutOption
 
   @Option(
     help: ArgumentHelp(
@@ -53,13 +59,35 @@ struct Predict: ParsableCommand {
   func validate() throws {
     guard !images.isEmpty else { throw ValidationError("give at least one image") }
     guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+    let tensors = images.filter(NumPyInput.names)
+    if !tensors.isEmpty && tensors.count != images.count {
+      throw ValidationError("give images or .npy tensors, not both")
+    }
+    if tensors.isEmpty && layout.layout != nil {
+      throw ValidationError("--layout applies to .npy inputs")
+    }
+    if !tensors.isEmpty && (input.setsValues || input.resize != nil) {
+      throw ValidationError(
+        ".npy inputs are fed as they are: --resize, --mean, --std, --scale, --channel-order "
+          + "and --preprocess apply to images")
+    }
   }
 
   /// Like `filter`, an image that cannot be read or does not fit is
   /// reported with one line and the others are still predicted; the exit
   /// status is 1 when any failed.
   func run() throws {
-    let opened = try ModelArgument.loadModel(model, memory: memory)
+    let opened = try ModelArgument.loadModel(model, memory: memory, input: input)
+    let names = try labels.map { try ClassNamesFile.read($0) } ?? opened.classNames
+    if let labels, names.count != opened.classCount {
+      throw CommandFailure(
+        "\(labels): \(plural(names.count, "name")), but the model has "
+          + (opened.classCount.map { plural($0, "class score") } ?? "no class scores"))
+    }
+    if images.allSatisfy(NumPyInput.names) {
+      try predictTensors(opened, names: names)
+      return
+    }
     guard case .image(let height, let width, let channels) = opened.input,
       channels == 1 || channels == 3
     else {
@@ -69,13 +97,7 @@ struct Predict: ParsableCommand {
     try memory.check(
       Self.memoryEstimate(opened, imageCount: inputs.count),
       for: "\(model): predicting \(plural(inputs.count, "image"))")
-    let mode = resize.resize ?? opened.resize
-    let names = try labels.map { try ClassNamesFile.read($0) } ?? opened.classNames
-    if let labels, names.count != opened.classCount {
-      throw CommandFailure(
-        "\(labels): \(plural(names.count, "name")), but the model has "
-          + (opened.classCount.map { plural($0, "class score") } ?? "no class scores"))
-    }
+    let (mode, preprocessing) = try input.settings(for: opened, path: model)
     var samples: [Tensor] = []
     var loaded: [InputImage] = []
     for input in inputs {
@@ -83,33 +105,58 @@ struct Predict: ParsableCommand {
         samples.append(
           try Self.modelInput(
             try input.load(options: decoding.decodeOptions), path: input.path,
-            channels: channels,
-            height: height, width: width, resize: mode))
+            channels: channels, height: height, width: width, resize: mode,
+            preprocessing: preprocessing))
         loaded.append(input)
       } catch {
         Terminal.error(CommandFailure(error).description)
       }
     }
     if !loaded.isEmpty {
-      var network = opened.network
-      let batch = Tensor.concatenatingSamples(samples)
-      if format == .text {
-        let ranked = try network.topClasses(batch, k: top, classNames: names)
-        for (input, classes) in zip(loaded, ranked) {
-          Terminal.say(input.path + ": " + Self.format(classes))
-        }
-      } else {
-        let scores = try network.scores(batch)
-        let paths = loaded.map(\.path)
-        Terminal.sayLines(
-          format == .json
-            ? Self.json(scores, images: paths, classNames: names, k: top, model: model)
-              .rendered()
-            : Self.csv(scores, images: paths, classNames: names))
-      }
+      try report(
+        Tensor.concatenatingSamples(samples), names: loaded.map(\.path), model: opened,
+        classNames: names)
     }
     let failed = inputs.count - loaded.count
     if failed > 0 { throw CommandFailure.summary(failed: failed, of: inputs.count, noun: "image") }
+  }
+
+  /// The samples of every `.npy` file, named `FILE[i]`, as given.
+  private func predictTensors(_ opened: LoadedModel, names: [String]) throws {
+    let order = layout.layout(for: opened)
+    var batches: [Tensor] = []
+    var sampleNames: [String] = []
+    for path in images {
+      let batch = try NumPyInput.samples(path, model: opened, layout: order, memory: memory)
+      try memory.check(
+        Self.memoryEstimate(opened, imageCount: sampleNames.count + batch.batchCount),
+        for: "\(path): predicting \(plural(batch.batchCount, "sample"))")
+      batches.append(batch)
+      sampleNames += (0..<batch.batchCount).map { "\(path)[\($0)]" }
+    }
+    try report(
+      Tensor.concatenatingSamples(batches), names: sampleNames, model: opened, classNames: names)
+  }
+
+  /// Prints the top classes (text) or every score (json, csv) of each
+  /// sample of `batch`, named by `names`.
+  private func report(
+    _ batch: Tensor, names: [String], model opened: LoadedModel, classNames: [String]
+  ) throws {
+    var network = opened.network
+    if format == .text {
+      let ranked = try network.topClasses(batch, k: top, classNames: classNames)
+      for (name, classes) in zip(names, ranked) {
+        Terminal.say(name + ": " + Self.format(classes))
+      }
+    } else {
+      let scores = try network.scores(batch)
+      Terminal.sayLines(
+        format == .json
+          ? Self.json(scores, images: names, classNames: classNames, k: top, model: model)
+            .rendered()
+          : Self.csv(scores, images: names, classNames: classNames))
+    }
   }
 
   /// The images' tensor (and the samples it is joined from), the network
@@ -124,11 +171,13 @@ struct Predict: ParsableCommand {
   /// The model's input for one image (1, channels, height, width), through
   /// the conversion every command shares.
   static func modelInput(
-    _ image: Image, path: String, channels: Int, height: Int, width: Int, resize: ResizeMode
+    _ image: Image, path: String, channels: Int, height: Int, width: Int, resize: ResizeMode,
+    preprocessing: Preprocessing = .standard
   ) throws -> Tensor {
     guard
       let input = PixelConversion.tensor(
-        of: image, channels: channels, height: height, width: width, resize: resize)
+        of: image, channels: channels, height: height, width: width, resize: resize,
+        preprocessing: preprocessing)
     else {
       throw CommandFailure(
         "\(path): image is \(image.width)×\(image.height) but the model takes "

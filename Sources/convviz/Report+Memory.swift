@@ -23,7 +23,9 @@ extension Report {
     try memory.check(
       estimate, for: "\(path): feature maps",
       alternative: CommandMemory.shrinkHint(estimate, photo: photo, budget: memory.budget))
-    return FeatureMapsCommand.modelInput(photo, channels: channels)
+    return FeatureMapsCommand.modelInput(
+      photo, channels: channels,
+      preprocessing: try input.settings(for: file, path: model).preprocessing)
   }
 
   /// Evaluating on `dataset`: its samples, the network in batches of 100,

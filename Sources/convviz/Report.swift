@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Files
 import Foundation
 import ImageCodecs
@@ -39,7 +40,7 @@ struct Report: ParsableCommand {
 
   @OptionGroup var labels: LabelsOption
   @OptionGroup var unknownClasses: UnknownClassesOption
-  @OptionGroup var resize: ResizeOption
+  @OptionGroup var input: ModelInputOptions
   @OptionGroup var memory: MemoryOptions
 
   @Option(
@@ -80,7 +81,7 @@ struct Report: ParsableCommand {
 
   func run() throws {
     let output = try output
-    let file = try ModelArgument.loadModel(model, memory: memory)
+    let file = try ModelArgument.loadModel(model, memory: memory, input: input)
     let evaluation = try data.map { folder throws in try evaluationData(file, folder: folder) }
     let page = try ModelReport.page(
       modelPath: model, model: file, evaluating: evaluation, sample: try sampleInput(file),
@@ -103,16 +104,18 @@ struct Report: ParsableCommand {
   ) throws
     -> ModelReport.EvaluationData
   {
+    let (mode, preprocessing) = try input.settings(for: file, path: model)
     let splits = try labels.load(
-      folder, limit: limit, for: file.input, resize: resize.resize ?? file.resize,
-      seed: file.seed, decodeOptions: decoding.decodeOptions,
-      folderOptions: folderReading)
+      folder, limit: limit, for: file.input, resize: mode,
+      shorterSide: preprocessing.shorterSide, seed: file.seed,
+      decodeOptions: decoding.decodeOptions, folderOptions: folderReading)
     guard let classCount = file.classCount else {
       throw CommandFailure("\(model): the model's output is not one score per class")
     }
-    let (dataset, match) = try (splits.test ?? splits.train).matchingClasses(
+    var (dataset, match) = try (splits.test ?? splits.train).matchingClasses(
       of: file.classNames, classCount: classCount,
       ignoringUnknown: unknownClasses.ignoreUnknownClasses)
+    dataset.preprocessing = preprocessing
     let part = splits.test == nil ? "\(folder) (no separate test split)" : "test split of \(folder)"
     try checkEvaluationMemory(dataset, model: file, folder: folder)
     return ModelReport.EvaluationData(description: part, data: dataset, match: match)
@@ -133,7 +136,10 @@ struct Report: ParsableCommand {
     } else {
       return nil
     }
+    let input = try readSample(path, file: file, channels: channels)
+    let preprocessing = try self.input.settings(for: file, path: model).preprocessing
     return ModelReport.Sample(
-      input: try readSample(path, file: file, channels: channels), source: path)
+      input: input, source: path,
+      picture: PixelConversion.displayValues(input, preprocessing))
   }
 }

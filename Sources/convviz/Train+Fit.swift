@@ -62,7 +62,7 @@ extension Train {
     }
     if let snapshotError { throw snapshotError }
     sayBestEpoch(trainer)
-    try AtomicFile.write(EpochRecord.csv(trainer.history), to: historyPath)
+    try AtomicFile.write(EpochRecord.csv(trainer.historyWithLearningRates), to: historyPath)
     var pictures = try TrainingPictures.writeCurves(trainer.history, pathPrefix: picturePrefix)
     if let test = splits.test {
       let result = try trainer.evaluate(test)

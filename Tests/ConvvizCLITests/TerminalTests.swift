@@ -1,5 +1,6 @@
 import Foundation
 import ImageCodecs
+import Tensors
 import XCTest
 
 @testable import convviz
@@ -174,5 +175,27 @@ final class ProgressBarTerminalTests: XCTestCase {
     let lines = try String(contentsOfFile: folder.path + "/filter.txt", encoding: .utf8)
     XCTAssertEqual(lines.split(separator: "\n").count, 5, lines)
     XCTAssertFalse(lines.contains("filtering"), lines)
+  }
+
+  /// `evaluate` draws the bar for more than one batch, on stderr only.
+  func testEvaluateDrawsTheBarOnATerminal() throws {
+    let folder = try TrainingScratchFolder()
+    let model = folder.path + "/id.onnx"
+    try ModelInputCommandTests.identityModel(model)
+    let inputs = try folder.write(
+      NumPyFile.encode(shape: [30, 3, 2, 2], values: (0..<360).map { Float($0 % 7) }),
+      to: "x.npy")
+    var labels: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, 118, 0]
+    let header = "{'descr': '|u1', 'fortran_order': False, 'shape': (30,), }"
+    labels += Array((header + String(repeating: " ", count: 117 - header.count) + "\n").utf8)
+    labels += (0..<30).map { UInt8($0 % 12) }
+    let labelFile = try folder.write(labels, to: "y.npy")
+    let screen = try onTerminal(
+      "\(ConvvizBinary.url.path) evaluate \(model) --data \(inputs) --labels-npy \(labelFile) "
+        + "--batch-size 10 -o \(folder.path)/c.png > \(folder.path)/stdout.txt")
+    XCTAssertTrue(screen.contains("evaluating  30/30 ["), screen)
+    let stdout = try String(contentsOfFile: folder.path + "/stdout.txt", encoding: .utf8)
+    XCTAssertFalse(stdout.contains("evaluating") || stdout.contains("\r"), stdout)
+    XCTAssertTrue(stdout.contains("accuracy"), stdout)
   }
 }

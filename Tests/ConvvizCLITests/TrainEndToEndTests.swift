@@ -71,7 +71,9 @@ final class TrainEndToEndTests: XCTestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: model))
     let history = try String(contentsOfFile: folder.path + "/out/model.csv", encoding: .utf8)
     let rows = history.split(separator: "\n")
-    XCTAssertEqual(rows.first, "epoch,loss,accuracy,val_loss,val_accuracy,seconds")
+    XCTAssertEqual(rows.first, "epoch,loss,accuracy,val_loss,val_accuracy,seconds,learning_rate")
+    // Adam at --learning-rate 0.01 and no schedule: every epoch's rate.
+    XCTAssertTrue(rows.dropFirst().allSatisfy { $0.hasSuffix(",0.01") }, history)
     XCTAssertEqual(rows.count, 5)
 
     let confusion = folder.path + "/out/eval-confusion.png"

@@ -136,5 +136,19 @@ final class TrainOptionsCommandTests: XCTestCase {
     let evaluate = try TrainingCLI.run(
       ["evaluate", folder.path + "/straight/m-best.bin", "--data", folder.path + "/three"])
     XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+    // The history gives each epoch's rate, 1 · 0.5^(epoch − 1), also for
+    // the epochs a resumed run read back from its checkpoint.
+    for run in ["straight", "resumed"] {
+      let csv = try String(contentsOfFile: folder.path + "/\(run)/m.csv", encoding: .utf8)
+      let rows = csv.split(separator: "\n").map {
+        $0.split(separator: ",", omittingEmptySubsequences: false)
+      }
+      XCTAssertEqual(rows.first?.last, "learning_rate", csv)
+      XCTAssertEqual(rows.count, 5, csv)
+      for row in rows.dropFirst() {
+        let epoch = try XCTUnwrap(Int(row[0]))
+        XCTAssertEqual(Float(row.last ?? ""), Float(pow(0.5, Double(epoch - 1))), "\(run): \(csv)")
+      }
+    }
   }
 }

@@ -133,6 +133,18 @@ final class ONNXExportTests: XCTestCase {
     XCTAssertTrue(all.metadataValue("convviz.input_layout")?.hasPrefix("NCHW") ?? false)
     XCTAssertEqual(
       all.metadataValue("convviz.spec"), try modelFile("all-layers").spec.canonicalText)
+    // The preprocessing: [0, 1] and RGB, no mean or std; read back as such.
+    XCTAssertEqual(all.metadataValue("convviz.pixel_scale"), "1")
+    XCTAssertEqual(all.metadataValue("convviz.channel_order"), "rgb")
+    XCTAssertNil(all.metadataValue("convviz.mean"))
+    XCTAssertEqual(try LoadedModel(all, path: "all-layers.onnx").preprocessing, .standard)
+    var normalized = all
+    normalized.metadata += Preprocessing.imagenet.metadataEntries.map {
+      ONNXMetadataEntry($0.key, $0.value)
+    }
+    normalized.metadata.removeAll { $0.key == "convviz.pixel_scale" && $0.value == "1" }
+    XCTAssertEqual(
+      try LoadedModel(normalized, path: "normalized.onnx").preprocessing, .imagenet)
 
     let transposed = ONNXModel(exporting: try modelFile("flatten-transpose"))
     XCTAssertEqual(

@@ -188,13 +188,13 @@ final class TrainerTests: XCTestCase {
     let records = [
       EpochRecord(
         epoch: 1, loss: 0.5, accuracy: 0.75, validationLoss: 0.25,
-        validationAccuracy: 0.875, seconds: 2.5),
+        validationAccuracy: 0.875, seconds: 2.5, learningRate: 0.1),
       EpochRecord(epoch: 2, loss: 0.25, accuracy: 0.875),
     ]
     XCTAssertEqual(
       EpochRecord.csv(records),
-      "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,0.5,0.75,0.25,0.875,2.5\n"
-        + "2,0.25,0.875,,,\n")
+      "epoch,loss,accuracy,val_loss,val_accuracy,seconds,learning_rate\n"
+        + "1,0.5,0.75,0.25,0.875,2.5,0.1\n2,0.25,0.875,,,,\n")
   }
 
   func testValidationSplitTakesTheLastFraction() {

@@ -20,7 +20,8 @@ extension ONNXModel {
   /// the extra cell at the bottom and right); L2 pooling becomes Mul,
   /// AveragePool and Sqrt; Dropout is written with its rate and acts as
   /// the identity at inference. Metadata: the layout, the class names (one
-  /// per line), the spec and the resize mode.
+  /// per line), the spec, the resize mode and the preprocessing
+  /// (`Preprocessing.metadataEntries`: values in [0, 1], RGB).
   public init(exporting file: ModelFile) {
     var builder = ExportBuilder(spec: file.spec, parameters: file.parameters)
     builder.build()
@@ -45,6 +46,8 @@ extension ONNXModel {
       ONNXMetadataEntry("convviz.spec", spec.canonicalText),
       ONNXMetadataEntry("convviz.resize", "\(file.metadata.resize)"),
     ]
+    // What the input values are, for convviz and for whoever serves it.
+    metadata += file.preprocessing.metadataEntries.map { ONNXMetadataEntry($0.key, $0.value) }
     if !file.metadata.classNames.isEmpty {
       metadata.append(
         ONNXMetadataEntry("convviz.class_names", file.metadata.classNames.joined(separator: "\n")))
