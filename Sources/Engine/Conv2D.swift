@@ -19,6 +19,15 @@ import _CNNKernels
 /// means the full-size maps are never stored. Pooling folds only when the
 /// direct path takes whole images per worker (at least two images); for
 /// other batches the caller pools separately.
+///
+/// `groups` splits the channels (ONNX `group`, Keras `groups`): group g
+/// reads input channels g·cin/G ..< (g+1)·cin/G and writes the matching
+/// slice of the filters, and the kernel is (kh, kw, cin / groups, filters);
+/// groups == cin is a depthwise convolution. `dilations` spaces the
+/// kernel's taps. Grouped or dilated layers (imported models) run on
+/// `cvz_grouped_conv2d_*` (a direct depthwise loop, else im2col GEMMs per
+/// group) and fold a ReLU but never pooling; the others keep the paths
+/// above, unchanged.
 public struct Conv2D: Layer {
   struct Cache {
     var input: Tensor
@@ -37,10 +46,17 @@ public struct Conv2D: Layer {
   public let kernelSize: (height: Int, width: Int)
   public let strides: (y: Int, x: Int)
   public let padding: Padding
+  /// Channel groups (1: every filter reads every input channel).
+  public let groups: Int
+  /// The spacing of the kernel's taps, (1, 1) for adjacent cells.
+  public let dilations: (y: Int, x: Int)
   public let inputChannels: Int
+  /// Whether a batch normalisation was folded into the weights
+  /// (`folding(_:)`), for summaries; it changes nothing else.
+  public internal(set) var foldedBatchNormalization = false
   public var kernel: Parameter
   public var bias: Parameter
-  private var cache: Cache?
+  var cache: Cache?
 
   public var kind: String { "Conv2D" }
 
@@ -57,18 +73,25 @@ public struct Conv2D: Layer {
       kernel: kernel, bias: Tensor(zeros: Shape(filters)), strides: strides, padding: padding)
   }
 
-  /// A layer with the given HWIO `kernel` (kh, kw, cin, filters) and `bias` (filters).
+  /// A layer with the given HWIO `kernel` (kh, kw, cin / groups, filters)
+  /// and `bias` (filters); `filters` must be a multiple of `groups`.
   public init(
-    kernel: Tensor, bias: Tensor, strides: (Int, Int) = (1, 1), padding: Padding = .valid
+    kernel: Tensor, bias: Tensor, strides: (Int, Int) = (1, 1), padding: Padding = .valid,
+    groups: Int = 1, dilations: (Int, Int) = (1, 1)
   ) {
     precondition(kernel.shape.rank == 4, "Conv2D kernel must be (kh, kw, cin, filters)")
     precondition(bias.shape == Shape(kernel.shape[3]), "Conv2D bias must be (filters)")
     precondition(strides.0 >= 1 && strides.1 >= 1, "Conv2D strides must be at least 1")
+    precondition(dilations.0 >= 1 && dilations.1 >= 1, "Conv2D dilations must be at least 1")
+    precondition(
+      groups >= 1 && kernel.shape[3] % groups == 0, "Conv2D filters must divide into groups")
     filters = kernel.shape[3]
     kernelSize = (kernel.shape[0], kernel.shape[1])
-    inputChannels = kernel.shape[2]
+    inputChannels = kernel.shape[2] * groups
     self.strides = strides
     self.padding = padding
+    self.groups = groups
+    self.dilations = dilations
     self.kernel = Parameter(name: "kernel", value: kernel)
     self.bias = Parameter(name: "bias", value: bias)
   }
@@ -76,8 +99,11 @@ public struct Conv2D: Layer {
   private func window(height: Int, width: Int) -> WindowGeometry? {
     WindowGeometry(
       inputHeight: height, inputWidth: width, kernel: (kernelSize.height, kernelSize.width),
-      strides: (strides.y, strides.x), padding: padding)
+      strides: (strides.y, strides.x), padding: padding, dilations: (dilations.y, dilations.x))
   }
+
+  /// Whether the layer takes the grouped/dilated path.
+  var isGrouped: Bool { groups != 1 || dilations != (1, 1) }
 
   public func outputShape(for inputShape: Shape) throws(EngineError) -> Shape {
     guard inputShape.rank == 3 && inputShape[0] == inputChannels else {
@@ -127,7 +153,7 @@ public struct Conv2D: Layer {
   ) throws(EngineError) -> (output: Tensor, folded: Int) {
     precondition(inputs.count == 1 && canFold(stages), "Conv2D cannot fold \(stages)")
     let relu = stages.first == .relu
-    if case .maxPooling(let window) = stages.last {
+    if case .maxPooling(let window) = stages.last, !isGrouped {
       var g = geometry(inputs[0].shape)
       if cvz_conv2d_pooling_fuses(&g) != 0 {
         return (try forward(inputs[0], mode: mode, relu: relu, pooling: window), stages.count)
@@ -150,6 +176,7 @@ public struct Conv2D: Layer {
   private mutating func forward(
     _ input: Tensor, mode: Mode, relu: Bool
   ) throws(EngineError) -> Tensor {
+    if isGrouped { return try groupedForward(input, mode: mode, relu: relu) }
     var g = geometry(input.shape)
     var savedInput = Self.savedInputBuffer(for: &g, mode: mode)
     var status = CVZ_STATUS_OK
@@ -229,6 +256,9 @@ public struct Conv2D: Layer {
   ) throws(EngineError) -> Tensor {
     guard var cache else { preconditionFailure("Conv2D.backward without a training forward") }
     self.cache = nil
+    if isGrouped {
+      return try groupedBackward(dOutput, cache: cache, needsInputGradient: needsInputGradient)
+    }
     let reluOutput = cache.output ?? Tensor(zeros: Shape(0))
     let mapGeometry = cache.pooling.map { ($0.geometry.out_height, $0.geometry.out_width) }
     let (outputHeight, outputWidth) =

@@ -1,35 +1,56 @@
 import Tensors
 import _CNNKernels
 
-/// A pooling window: its size, strides and padding.
+/// A pooling window: its size, strides and padding, and ONNX's options.
+///
+/// `dilations` spaces the window's taps; `ceilMode` keeps a last partial
+/// window (`WindowGeometry.ceilExtent`); `countIncludePad` makes average
+/// pooling divide by the taps inside the padded plane rather than by the
+/// real cells only (ONNX `count_include_pad`, PyTorch's default).
 public struct PoolWindow: Sendable, Hashable {
   public var height, width: Int
   public var strideY, strideX: Int
   public var padding: Padding
+  public var dilationY = 1, dilationX = 1
+  public var ceilMode = false
+  public var countIncludePad = false
 
   /// `strides` defaults to the window size, as in Keras.
-  public init(size: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid) {
+  public init(
+    size: (Int, Int), strides: (Int, Int)? = nil, padding: Padding = .valid,
+    dilations: (Int, Int) = (1, 1), ceilMode: Bool = false, countIncludePad: Bool = false
+  ) {
     let strides = strides ?? size
     precondition(
-      size.0 >= 1 && size.1 >= 1 && strides.0 >= 1 && strides.1 >= 1,
-      "pool size and strides must be at least 1")
+      size.0 >= 1 && size.1 >= 1 && strides.0 >= 1 && strides.1 >= 1 && dilations.0 >= 1
+        && dilations.1 >= 1,
+      "pool size, strides and dilations must be at least 1")
     (height, width) = size
     (strideY, strideX) = strides
+    (dilationY, dilationX) = dilations
     self.padding = padding
+    self.ceilMode = ceilMode
+    self.countIncludePad = countIncludePad
+  }
+
+  /// Keras's windows: no dilation, floor sizes, real cells counted.
+  public var isPlain: Bool {
+    dilationY == 1 && dilationX == 1 && !ceilMode && !countIncludePad
   }
 
   func geometry(height h: Int, width w: Int) -> WindowGeometry? {
     WindowGeometry(
       inputHeight: h, inputWidth: w, kernel: (height, width), strides: (strideY, strideX),
-      padding: padding)
+      padding: padding, dilations: (dilationY, dilationX), ceilMode: ceilMode)
   }
 
   /// The C kernels' geometry for pooling an (N, C, H, W) input whose shape
   /// inference has accepted.
   func cGeometry(_ shape: Shape) -> cvz_pool_geometry {
+    precondition(dilationY == 1 && dilationX == 1, "the C pooling kernels take no dilation")
     let g = WindowGeometry(
       checkedHeight: shape[2], width: shape[3], kernel: (height, width),
-      strides: (strideY, strideX), padding: padding)
+      strides: (strideY, strideX), padding: padding, ceilMode: ceilMode)
     return cvz_pool_geometry(
       planes: Int32(shape[0] * shape[1]), in_height: Int32(g.inputHeight),
       in_width: Int32(g.inputWidth), pool_height: Int32(g.kernelHeight),
@@ -52,7 +73,9 @@ public struct PoolWindow: Sendable, Hashable {
 /// pooling routes the gradient to the first maximum in the window. Max
 /// pooling, the one in the hot path, runs in C (`cvz_max_pool_*`), and a
 /// convolution before it can fold it into its own pass (`fusionRole`);
-/// average and L2 use the reference loops in `Pooling2DReference.swift`.
+/// average pooling runs in C too (`cvz_average_pool_*`, summing in the
+/// reference's order, so the two agree bit for bit); L2 and dilated
+/// windows use the reference loops in `Pooling2DReference.swift`.
 public struct Pooling2D: Layer {
   public enum Reduction: String, Sendable, CaseIterable {
     case max, average, l2
@@ -63,7 +86,7 @@ public struct Pooling2D: Layer {
     var outputShape: Shape
     /// Max pooling: the flat input index that won each output cell.
     var argmax: [Int32]
-    /// Average and L2 pooling: the input, for the reference backward.
+    /// L2 and dilated pooling: the input, for the reference backward.
     var input: Tensor?
   }
 
@@ -75,8 +98,13 @@ public struct Pooling2D: Layer {
     _ reduction: Reduction, poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil,
     padding: Padding = .valid
   ) {
+    self.init(reduction, window: PoolWindow(size: poolSize, strides: strides, padding: padding))
+  }
+
+  /// Pooling over `window`, with ONNX's options.
+  public init(_ reduction: Reduction, window: PoolWindow) {
     self.reduction = reduction
-    window = PoolWindow(size: poolSize, strides: strides, padding: padding)
+    self.window = window
   }
 
   public var poolSize: (height: Int, width: Int) { (window.height, window.width) }
@@ -91,7 +119,22 @@ public struct Pooling2D: Layer {
     }
   }
 
-  public var fusionRole: FusionRole? { reduction == .max ? .maxPooling(window) : nil }
+  public var fusionRole: FusionRole? {
+    reduction == .max && window.isPlain ? .maxPooling(window) : nil
+  }
+
+  /// Max and average pooling without dilation run in C; the rest on the
+  /// reference.
+  private var usesReference: Bool {
+    reduction == .l2 || window.dilationY != 1 || window.dilationX != 1
+  }
+
+  /// The far padding (bottom, right) average pooling with
+  /// `countIncludePad` needs.
+  private func farPadding(_ shape: Shape) -> (bottom: Int32, right: Int32) {
+    let g = window.checkedGeometry(height: shape[2], width: shape[3])
+    return (Int32(g.padBottom), Int32(g.padRight))
+  }
 
   public func outputShape(for inputShape: Shape) throws(EngineError) -> Shape {
     guard inputShape.rank == 3 else {
@@ -107,9 +150,8 @@ public struct Pooling2D: Layer {
 
   public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
     precondition(input.shape.rank == 4, "\(kind) expects (N, C, H, W), got \(input.shape)")
-    guard reduction == .max else {
-      let output = pooling2dForwardReference(
-        input: input, reduction: reduction, poolSize: poolSize, strides: strides, padding: padding)
+    guard !usesReference else {
+      let output = pooling2dForwardReference(input: input, reduction: reduction, window: window)
       cache =
         mode.keepsCaches
         ? Cache(inputShape: input.shape, outputShape: output.shape, argmax: [], input: input) : nil
@@ -117,6 +159,22 @@ public struct Pooling2D: Layer {
     }
     precondition(input.count < Int(Int32.max), "\(kind) input too large for 32-bit indices")
     var g = window.cGeometry(input.shape)
+    if reduction == .average {
+      let far = farPadding(input.shape)
+      let output = Tensor(
+        uninitialized: Shape(input.shape[0], input.shape[1], Int(g.out_height), Int(g.out_width))
+      ) { y in
+        input.storage.withUnsafeBufferPointer { x in
+          cvz_average_pool_forward(
+            &g, far.bottom, far.right, window.countIncludePad ? 1 : 0, x.baseAddress,
+            y.baseAddress)
+        }
+      }
+      cache =
+        mode.keepsCaches
+        ? Cache(inputShape: input.shape, outputShape: output.shape, argmax: [], input: nil) : nil
+      return output
+    }
     let outputShape = Shape(input.shape[0], input.shape[1], Int(g.out_height), Int(g.out_width))
     // Every window writes its winner, so the indices need no zero fill.
     var argmax = [Int32](unsafeUninitializedCapacity: outputShape.count) { _, count in
@@ -141,10 +199,19 @@ public struct Pooling2D: Layer {
     precondition(dOutput.shape == cache.outputShape, "\(kind) dOutput shape mismatch")
     if let input = cache.input {
       return pooling2dBackwardReference(
-        input: input, dOutput: dOutput, reduction: reduction, poolSize: poolSize, strides: strides,
-        padding: padding)
+        input: input, dOutput: dOutput, reduction: reduction, window: window)
     }
     var g = window.cGeometry(cache.inputShape)
+    if reduction == .average {
+      let far = farPadding(cache.inputShape)
+      return Tensor(uninitialized: cache.inputShape) { dx in
+        dOutput.storage.withUnsafeBufferPointer { dy in
+          cvz_average_pool_backward(
+            &g, far.bottom, far.right, window.countIncludePad ? 1 : 0, dy.baseAddress,
+            dx.baseAddress)
+        }
+      }
+    }
     return Tensor(uninitialized: cache.inputShape) { dx in
       dOutput.storage.withUnsafeBufferPointer { dy in
         cache.argmax.withUnsafeBufferPointer { winners in

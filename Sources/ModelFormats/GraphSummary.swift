@@ -9,6 +9,9 @@ public struct GraphSummary: Sendable {
   public struct Row: Sendable, Equatable {
     public var name: String
     public var kind: String
+    /// What sets the operation apart from its kind's plain form, e.g.
+    /// "depthwise, dilation 2" or "ceil mode"; empty for the plain form.
+    public var detail: String = ""
     /// Per-sample, e.g. (4, 14, 14).
     public var outputShape: Shape
     public var parameterCount: Int
@@ -38,9 +41,38 @@ public struct GraphSummary: Sendable {
       let node = graph.nodes[k]
       defer { previous = node.output }
       return Row(
-        name: node.name, kind: node.op.kind, outputShape: shapes[k], parameterCount: counts[k],
+        name: node.name, kind: node.op.kind, detail: Self.detail(of: node.op),
+        outputShape: shapes[k], parameterCount: counts[k],
         reads: node.inputs == [previous] ? [] : node.inputs)
     }
+  }
+
+  /// The options of convolutions and pools that Keras's kinds do not name:
+  /// groups (depthwise when each group is one input channel), dilations, a
+  /// folded batch normalisation, ceil mode, padded cells counted.
+  static func detail(of op: any Operation) -> String {
+    var parts: [String] = []
+    if let conv = op as? Conv2D {
+      if conv.groups > 1 {
+        parts.append(
+          conv.groups == conv.inputChannels ? "depthwise" : "\(conv.groups) groups")
+      }
+      if conv.dilations != (1, 1) {
+        let (y, x) = conv.dilations
+        parts.append(y == x ? "dilation \(y)" : "dilation \(y)x\(x)")
+      }
+      if conv.foldedBatchNormalization { parts.append("BatchNormalization folded in") }
+    } else if let pool = op as? Pooling2D {
+      let w = pool.window
+      if w.dilationY != 1 || w.dilationX != 1 {
+        parts.append(
+          w.dilationY == w.dilationX
+            ? "dilation \(w.dilationY)" : "dilation \(w.dilationY)x\(w.dilationX)")
+      }
+      if w.ceilMode { parts.append("ceil mode") }
+      if w.countIncludePad { parts.append("padding counted") }
+    }
+    return parts.joined(separator: ", ")
   }
 
   /// The table as text:
@@ -54,7 +86,9 @@ public struct GraphSummary: Sendable {
     let header = ["#", "Node (operation)", "Output shape", "Param #", "Reads"]
     let cells = rows.enumerated().map { k, row in
       [
-        String(k), "\(row.name) (\(row.kind))", shape(row.outputShape),
+        String(k),
+        "\(row.name) (\(row.kind)" + (row.detail.isEmpty ? ")" : ", \(row.detail))"),
+        shape(row.outputShape),
         groupedDigits(row.parameterCount), row.reads.joined(separator: ", "),
       ]
     }

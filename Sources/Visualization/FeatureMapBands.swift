@@ -174,14 +174,18 @@ extension FeatureMapBands {
       else { return nil }
       switch node.op {
       case let conv as Conv2D:
-        guard let step = Self.step(conv.kernelSize.height, conv.strides.y, conv.padding) else {
+        // A dilated window reads rows across its whole span.
+        let span = conv.dilations.y * (conv.kernelSize.height - 1) + 1
+        guard let step = Self.step(span, conv.strides.y, conv.padding) else {
           return nil
         }
         steps.append(step)
       case let pool as Pooling2D:
-        guard pool.padding == .valid else { return nil }
+        guard pool.padding == .valid, pool.window.dilationY == 1, !pool.window.ceilMode else {
+          return nil
+        }
         steps.append(Step(window: pool.poolSize.height, stride: pool.strides.y, same: false))
-      case is Activation, is Dropout:
+      case is Activation, is Dropout, is BatchNormalization:
         break
       default:
         return nil

@@ -1,5 +1,6 @@
 import Foundation
 import ModelFormats
+import Tensors
 import XCTest
 
 @testable import convviz
@@ -31,6 +32,25 @@ final class ExportCommandTests: XCTestCase {
     let again = try TrainingCLI.run(["export", trained.model, "-o", folder])
     XCTAssertEqual(again.status, 0, again.stderr)
     XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "model.onnx"))
+  }
+
+  /// An ONNX model exported again computes the same bits (the engine's
+  /// graph written back).
+  func testExportsAnONNXModelAgain() throws {
+    let trained = try VisualizationFixture.trained()
+    let first = trained.folder.path + "/twice/first.onnx"
+    let second = trained.folder.path + "/twice/second.onnx"
+    XCTAssertEqual(try TrainingCLI.run(["export", trained.model, "-o", first]).status, 0)
+    let result = try TrainingCLI.run(["export", first, "-o", second])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertTrue(result.stdout.hasPrefix("wrote \(second) (ONNX opset 13"), result.stdout)
+    var a = try ONNXModel.read(from: first).makeNetwork(path: first)
+    var b = try ONNXModel.read(from: second).makeNetwork(path: second)
+    var input = Tensor(zeros: Shape([3] + a.inputShape.dims))
+    for i in 0..<input.count { input.storage[i] = Float(i % 17) / 17 }
+    XCTAssertEqual(
+      try b.forward(input, mode: .inference).storage,
+      try a.forward(input, mode: .inference).storage)
   }
 
   func testRefusesPresetsDamagedModelsAndOverwritingTheInput() throws {

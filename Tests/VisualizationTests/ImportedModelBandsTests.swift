@@ -57,4 +57,66 @@ final class ImportedModelBandsTests: XCTestCase {
         maxTileSide: 8, bandBytes: 1),
       "same padding with a stride depends on the band's height")
   }
+
+  /// Dilated convolutions read rows across their whole span: bands of a
+  /// graph of them (valid, then same-padded at stride 1, then a batch
+  /// normalisation) give the whole maps, shrunk.
+  func testDilatedConvolutionsAreBandedAcrossTheirSpan() throws {
+    var generator = SeededGenerator(seed: 12)
+    func weights(_ name: String, _ dims: [Int]) -> ONNXTensor {
+      let count = dims.reduce(1, *)
+      return ONNXTensor(
+        name: name,
+        Tensor(shape: Shape(dims), storage: (0..<count).map { _ in generator.nextFloat(in: -1, 1) })
+      )
+    }
+    let nodes = [
+      ONNXNode(
+        name: "a", opType: "Conv", inputs: ["x", "wa"], outputs: ["a"],
+        attributes: [ONNXAttribute("dilations", .ints([2, 2]))]),
+      ONNXNode(name: "r", opType: "Relu", inputs: ["a"], outputs: ["r"]),
+      ONNXNode(
+        name: "b", opType: "Conv", inputs: ["r", "wb"], outputs: ["b"],
+        attributes: [
+          ONNXAttribute("dilations", .ints([3, 3])), ONNXAttribute("pads", .ints([3, 3, 3, 3])),
+        ]),
+      ONNXNode(
+        name: "n", opType: "BatchNormalization",
+        inputs: ["b", "n.scale", "n.B", "n.mean", "n.var"], outputs: ["n"]),
+      // A second reader of b keeps the batch normalisation a node.
+      ONNXNode(name: "gap", opType: "GlobalAveragePool", inputs: ["n"], outputs: ["g"]),
+      ONNXNode(name: "gmp", opType: "GlobalMaxPool", inputs: ["b"], outputs: ["m"]),
+      ONNXNode(name: "sum", opType: "Add", inputs: ["g", "m"], outputs: ["y"]),
+    ]
+    var variance = weights("n.var", [2])
+    variance.elements = .float(Tensor(shape: Shape(2), storage: [0.5, 2]))
+    let onnx = ONNXModel(
+      opset: 13,
+      graph: ONNXGraph(
+        name: "dilated",
+        inputs: [ONNXValueInfo(name: "x", dims: [.fixed(1), .fixed(1), .fixed(28), .fixed(28)])],
+        outputs: [ONNXValueInfo(name: "y", dims: nil)], nodes: nodes,
+        initializers: [
+          weights("wa", [3, 1, 3, 3]), weights("wb", [2, 3, 3, 3]), weights("n.scale", [2]),
+          weights("n.B", [2]), weights("n.mean", [2]), variance,
+        ]))
+    let model = try LoadedModel(onnx, path: "d.onnx")
+    let input = Tensor(
+      shape: Shape(1, 1, 90, 50), storage: (0..<4500).map { _ in generator.nextUnitFloat() })
+    for name in ["a", "n"] {
+      let layer = try XCTUnwrap(model.layers.firstIndex { $0.name == name }, name)
+      let bands = try XCTUnwrap(
+        FeatureMapBands(
+          model: model, inputHeight: 90, inputWidth: 50, inputChannels: 1, through: layer,
+          maxTileSide: 8, bandBytes: 1))
+      XCTAssertGreaterThan(bands.bands.count, 2, name)
+      let (shrunk, _) = try bands.run(model: model, input: input)
+      let whole = try LayerActivations.compute(model: model, input: input, through: layer)
+      let values = FeatureMaps.tiles(whole).map { $0.downsampled(by: bands.factor) }
+        .flatMap { $0.planes[0] }
+      XCTAssertEqual(shrunk.storage.count, values.count)
+      let worst = zip(shrunk.storage, values).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+      XCTAssertLessThan(worst, 1e-5, name)
+    }
+  }
 }

@@ -1,12 +1,15 @@
 import Engine
 import Tensors
 
-/// The importer's ops with weights or windows: Conv, Gemm, MatMul (+ Add),
-/// MaxPool and AveragePool (and L2 pooling), and the attributes they share.
+/// The importer's ops with weights or windows: Conv (groups, dilations),
+/// BatchNormalization, Gemm, MatMul (+ Add), MaxPool and AveragePool (and
+/// L2 pooling), GlobalAveragePool and GlobalMaxPool, and the attributes
+/// they share.
 extension ONNXImporter {
   /// ONNX `pads` (top, left, bottom, right) or `auto_pad` as a `Padding`.
   func padding(
-    _ node: ONNXNode, input: Shape, kernel: (Int, Int), strides: (Int, Int)
+    _ node: ONNXNode, input: Shape, kernel: (Int, Int), strides: (Int, Int),
+    dilations: (Int, Int) = (1, 1)
   ) throws(ONNXProblem) -> Padding {
     let autoPad: String
     if case .string(let value) = node.attribute("auto_pad") {
@@ -26,9 +29,11 @@ extension ONNXImporter {
     case "SAME_UPPER": return .same
     case "SAME_LOWER":
       let rows = Padding.same.amounts(
-        along: .vertical, input: input[1], window: kernel.0, stride: strides.0)
+        along: .vertical, input: input[1], window: kernel.0, stride: strides.0,
+        dilation: dilations.0)
       let columns = Padding.same.amounts(
-        along: .horizontal, input: input[2], window: kernel.1, stride: strides.1)
+        along: .horizontal, input: input[2], window: kernel.1, stride: strides.1,
+        dilation: dilations.1)
       return .explicit(
         top: rows.after, bottom: rows.before, left: columns.after, right: columns.before)
     default:
@@ -45,8 +50,13 @@ extension ONNXImporter {
     guard values.count == 2, values.allSatisfy({ $0 >= 1 && $0 <= Self.maximumWindow }) else {
       throw .unsupportedNode(node: node.name, op: node.opType, reason: "strides \(values)")
     }
-    if let dilations = intsAttribute(node, "dilations"), dilations.contains(where: { $0 != 1 }) {
-      throw .unsupportedNode(node: node.name, op: node.opType, reason: "dilations \(dilations)")
+    return (values[0], values[1])
+  }
+
+  func dilations(_ node: ONNXNode) throws(ONNXProblem) -> (Int, Int) {
+    let values = intsAttribute(node, "dilations") ?? [1, 1]
+    guard values.count == 2, values.allSatisfy({ $0 >= 1 && $0 <= Self.maximumWindow }) else {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "dilations \(values)")
     }
     return (values[0], values[1])
   }
@@ -59,19 +69,22 @@ extension ONNXImporter {
     else {
       throw .unsupportedNode(node: node.name, op: node.opType, reason: "kernel shape \(w.shape)")
     }
-    if let group = intAttribute(node, "group"), group != 1 {
-      throw .unsupportedNode(node: node.name, op: node.opType, reason: "group \(group)")
+    let group = intAttribute(node, "group") ?? 1
+    guard group >= 1, o % group == 0 else {
+      throw .unsupportedNode(
+        node: node.name, op: node.opType, reason: "\(o) filters in \(group) groups")
     }
     var bias = Tensor(zeros: Shape(o))
     if node.inputs.count > 2, !node.inputs[2].isEmpty {
       bias = try weight(node, 2, rank: 1)
     }
-    guard let shape = shapes[x], shape.rank == 3, shape[0] == i, bias.count == o else {
+    guard let shape = shapes[x], shape.rank == 3, shape[0] == i * group, bias.count == o else {
       throw .unsupportedNode(
         node: node.name, op: node.opType, reason: "weights do not fit the input")
     }
     let s = try strides(node)
-    let pad = try padding(node, input: shape, kernel: (kh, kw), strides: s)
+    let d = try dilations(node)
+    let pad = try padding(node, input: shape, kernel: (kh, kw), strides: s, dilations: d)
     var hwio = [Float](repeating: 0, count: w.count)
     for oc in 0..<o {
       for ic in 0..<i {
@@ -86,8 +99,47 @@ extension ONNXImporter {
       node,
       Conv2D(
         kernel: Tensor(shape: Shape(kh, kw, i, o), storage: hwio),
-        bias: Tensor(shape: Shape(o), storage: bias.storage), strides: s, padding: pad),
+        bias: Tensor(shape: Shape(o), storage: bias.storage), strides: s, padding: pad,
+        groups: group, dilations: d),
       inputs: [x])
+  }
+
+  /// Inference BatchNormalization, a node of its own here;
+  /// `Graph.foldingBatchNormalizations` folds it into the Conv before it
+  /// when it is that Conv's only reader, once the graph is built.
+  mutating func batchNormalization(_ node: ONNXNode) throws(ONNXProblem) {
+    func refuse(_ reason: String) -> ONNXProblem {
+      .unsupportedNode(node: node.name, op: node.opType, reason: reason)
+    }
+    if let training = intAttribute(node, "training_mode"), training != 0 {
+      throw refuse("training_mode \(training)")
+    }
+    if let spatial = intAttribute(node, "spatial"), spatial != 1 { throw refuse("spatial 0") }
+    if node.outputs.dropFirst().contains(where: { !$0.isEmpty && readers[$0] != nil }) {
+      throw refuse("its running statistics outputs are used")
+    }
+    let x = try dataInput(node, 0)
+    var parts: [Tensor] = []
+    for i in 1...4 { parts.append(try weight(node, i, rank: 1)) }
+    guard let c = shapes[x]?.dims.first, parts.allSatisfy({ $0.count == c }) else {
+      throw refuse("scale, B, mean and var are not one value per input channel")
+    }
+    guard parts[3].storage.allSatisfy({ $0 >= 0 }) else { throw refuse("a negative variance") }
+    try noReordering(node, [x])
+    var epsilon: Float = 1e-5
+    if case .float(let value) = node.attribute("epsilon") { epsilon = value }
+    guard epsilon >= 0 else { throw refuse("epsilon \(epsilon)") }
+    let norm = BatchNormalization(
+      gamma: parts[0], beta: parts[1], mean: parts[2], variance: parts[3], epsilon: epsilon)
+    try elementwise(node, norm)
+  }
+
+  mutating func globalPool(_ node: ONNXNode) throws(ONNXProblem) {
+    let x = try dataInput(node, 0)
+    guard shapes[x]?.rank == 3 else {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "input is not an image")
+    }
+    try add(node, GlobalPooling2D(node.opType == "GlobalMaxPool" ? .max : .average), inputs: [x])
   }
 
   /// A Dense reading `x`, with rows reordered when `x` is a Flatten of an
@@ -178,9 +230,9 @@ extension ONNXImporter {
     guard let kernel = intsAttribute(node, "kernel_shape"), kernel.count == 2,
       kernel.allSatisfy({ $0 >= 1 && $0 <= Self.maximumWindow })
     else { throw refuse("kernel_shape is not two sizes up to \(Self.maximumWindow)") }
-    if let ceil = intAttribute(node, "ceil_mode"), ceil != 0 { throw refuse("ceil_mode 1") }
     if node.outputs.count > 1, !node.outputs[1].isEmpty { throw refuse("indices output") }
     let s = try strides(node)
+    let d = try dilations(node)
     var x = squares[node.inputs[0]] ?? ""
     if x.isEmpty { x = try dataInput(node, 0) }
     var output = node.outputs[0]
@@ -197,13 +249,24 @@ extension ONNXImporter {
       skipped.insert(sqrt)
     }
     guard let shape = shapes[x], shape.rank == 3 else { throw refuse("input is not an image") }
-    let pad = try padding(node, input: shape, kernel: (kernel[0], kernel[1]), strides: s)
-    if reduction != .max, pad != .valid, intAttribute(node, "count_include_pad") == 1 {
-      throw refuse("count_include_pad 1 with padding")
+    let pad = try padding(
+      node, input: shape, kernel: (kernel[0], kernel[1]), strides: s, dilations: d)
+    // Pads at least as wide as the window would give windows with no cell.
+    let rows = pad.amounts(
+      along: .vertical, input: shape[1], window: kernel[0], stride: s.0, dilation: d.0)
+    let columns = pad.amounts(
+      along: .horizontal, input: shape[2], window: kernel[1], stride: s.1, dilation: d.1)
+    guard max(rows.before, rows.after) < (kernel[0] - 1) * d.0 + 1,
+      max(columns.before, columns.after) < (kernel[1] - 1) * d.1 + 1
+    else { throw refuse("pads \(pad) not smaller than the window") }
+    let ceilMode = (intAttribute(node, "ceil_mode") ?? 0) != 0
+    let countIncludePad = reduction != .max && (intAttribute(node, "count_include_pad") ?? 0) != 0
+    if reduction == .l2, countIncludePad || ceilMode || d != (1, 1) {
+      throw refuse("L2 pooling with ceil_mode, count_include_pad or dilations")
     }
-    try add(
-      node,
-      Pooling2D(reduction, poolSize: (kernel[0], kernel[1]), strides: s, padding: pad),
-      inputs: [x], output: output, named: name)
+    let window = PoolWindow(
+      size: (kernel[0], kernel[1]), strides: s, padding: pad, dilations: d, ceilMode: ceilMode,
+      countIncludePad: countIncludePad)
+    try add(node, Pooling2D(reduction, window: window), inputs: [x], output: output, named: name)
   }
 }

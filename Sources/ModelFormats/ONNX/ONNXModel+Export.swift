@@ -107,7 +107,7 @@ private struct ExportBuilder {
         guard case .image(let h, let w, _) = input else { preconditionFailure("checked by spec") }
         let kernel = takeParameter()
         let bias = takeParameter()
-        initializers.append(ONNXTensor(name: name + "/kernel", Self.oihw(kernel)))
+        initializers.append(ONNXTensor(name: name + "/kernel", kernel.oihwFromHWIO))
         initializers.append(ONNXTensor(name: name + "/bias", bias))
         let (kh, kw) = (kernel.shape[0], kernel.shape[1])
         let rows = padding.amounts(along: .vertical, input: h, window: kh, stride: strides.height)
@@ -229,23 +229,6 @@ private struct ExportBuilder {
     case .softmax: return "Softmax"
     case .linear: return "Identity"
     }
-  }
-
-  /// (kh, kw, cin, cout) → (cout, cin, kh, kw).
-  static func oihw(_ kernel: Tensor) -> Tensor {
-    let (kh, kw, cin, cout) = (kernel.shape[0], kernel.shape[1], kernel.shape[2], kernel.shape[3])
-    var out = [Float](repeating: 0, count: kernel.count)
-    for y in 0..<kh {
-      for x in 0..<kw {
-        for i in 0..<cin {
-          for o in 0..<cout {
-            out[((o * cin + i) * kh + y) * kw + x] =
-              kernel.storage[((y * kw + x) * cin + i) * cout + o]
-          }
-        }
-      }
-    }
-    return Tensor(shape: Shape(cout, cin, kh, kw), storage: out)
   }
 
   /// Dense rows in convviz's flatten order, feature (y·W + x)·C + c, moved

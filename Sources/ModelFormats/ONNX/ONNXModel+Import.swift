@@ -7,8 +7,9 @@ extension ONNXModel {
   /// MatMul with a constant right side, optionally followed by an Add of a
   /// constant bias; Mul and Sqrt only around an AveragePool as L2 pooling.
   public static let importableOperations = [
-    "Add", "AveragePool", "Concat", "Conv", "Constant", "Dropout", "Flatten", "Gemm", "Identity",
-    "MatMul", "MaxPool", "Relu", "Sigmoid", "Softmax", "Tanh", "Transpose",
+    "Add", "AveragePool", "BatchNormalization", "Concat", "Conv", "Constant", "Dropout",
+    "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "MatMul", "MaxPool",
+    "Relu", "Sigmoid", "Softmax", "Tanh", "Transpose",
   ]
 
   /// The engine graph computing this model at inference: one node per ONNX
@@ -102,6 +103,7 @@ struct ONNXImporter {
     }
     do {
       return try Graph(input: input, shape: inputShape, nodes: nodes, output: output)
+        .foldingBatchNormalizations()
     } catch {
       throw .unsupportedGraph(reason: "does not build: \(error)")
     }
@@ -215,6 +217,10 @@ struct ONNXImporter {
       try matMul(node, k)
     case "MaxPool", "AveragePool":
       try pool(node, k)
+    case "BatchNormalization":
+      try batchNormalization(node)
+    case "GlobalAveragePool", "GlobalMaxPool":
+      try globalPool(node)
     case "Add":
       let a = try dataInput(node, 0)
       let b = try dataInput(node, 1)

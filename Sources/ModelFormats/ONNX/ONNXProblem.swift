@@ -33,6 +33,8 @@ public enum ONNXProblem: Error, Equatable, Sendable, CustomStringConvertible {
   /// The graph's inputs or outputs are not what the engine runs: one
   /// float input of fixed per-sample shape, one output.
   case unsupportedGraph(reason: String)
+  /// An engine node that `ONNXModel(exporting:)` cannot write as ONNX.
+  case unexportableNode(node: String, kind: String, reason: String)
 
   public var description: String {
     switch self {
@@ -71,6 +73,8 @@ public enum ONNXProblem: Error, Equatable, Sendable, CustomStringConvertible {
       return "node '\(node)' (\(op)): \(reason), which convviz cannot run"
     case .unsupportedGraph(let reason):
       return "graph \(reason), which convviz cannot run"
+    case .unexportableNode(let node, let kind, let reason):
+      return "node '\(node)' (\(kind)) cannot be written as ONNX: \(reason)"
     }
   }
 }

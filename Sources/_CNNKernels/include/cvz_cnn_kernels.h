@@ -70,6 +70,33 @@ int cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
                          const float *d_output, const float *relu_output,
                          float *d_input, float *d_kernel_hwio, float *d_bias);
 
+/// A grouped and/or dilated convolution (conv2d_grouped.c): `base` as for
+/// cvz_conv2d_forward with in_channels and out_channels the totals, both
+/// divisible by `groups`; the HWIO kernel is (kh, kw, cin / groups, cout).
+/// Window tap (ky, kx) reads input row oy·stride_y − pad_top + ky·dilation_y.
+typedef struct {
+  cvz_conv_geometry base;
+  int groups, dilation_y, dilation_x;
+} cvz_grouped_conv_geometry;
+
+/// output = conv(input, kernel) + bias, rectified when relu is nonzero.
+int cvz_grouped_conv2d_forward(const cvz_grouped_conv_geometry *g, const float *input,
+                               const float *kernel_hwio, const float *bias, int relu,
+                               float *output);
+
+/// Adds the kernel and bias gradients and, when d_input is not NULL, writes
+/// the input gradient; relu_output as for cvz_conv2d_backward.
+int cvz_grouped_conv2d_backward(const cvz_grouped_conv_geometry *g, const float *input,
+                                const float *kernel_hwio, const float *d_output,
+                                const float *relu_output, float *d_input, float *d_kernel_hwio,
+                                float *d_bias);
+
+/// Per-channel affine map over (N, C, plane) activations:
+/// y[n][c][i] = x[n][c][i] · scale[c] + shift[c] (inference batch
+/// normalisation with its statistics folded into scale and shift).
+void cvz_channel_affine(const float *x, const float *scale, const float *shift, float *y,
+                        int batch, int channels, long plane);
+
 /// The geometry of a pooling call over `planes` = N·C independent planes.
 typedef struct {
   int planes, in_height, in_width;
@@ -85,6 +112,18 @@ void cvz_max_pool_forward(const cvz_pool_geometry *g, const float *input, float 
 /// d_input (planes, H, W) = dOutput routed to each window's winner.
 void cvz_max_pool_backward(const cvz_pool_geometry *g, const float *d_output,
                            const int *argmax, float *d_input);
+
+/// Average pooling (no dilation): each output the mean of its window's
+/// real cells, or with count_include_pad the sum over the taps inside the
+/// padded plane (pad_bottom and pad_right give its far edges) divided by
+/// their count.
+void cvz_average_pool_forward(const cvz_pool_geometry *g, int pad_bottom, int pad_right,
+                              int count_include_pad, const float *input, float *output);
+
+/// d_input (planes, H, W) = each output's gradient shared evenly, as the
+/// forward divided, among its window's real cells.
+void cvz_average_pool_backward(const cvz_pool_geometry *g, int pad_bottom, int pad_right,
+                               int count_include_pad, const float *d_output, float *d_input);
 
 /// Conv2D followed by max pooling in one pass, when
 /// cvz_conv2d_pooling_fuses(g) (the direct path with whole images per
