@@ -85,7 +85,8 @@ def convviz_run(convviz: str, path: pathlib.Path, npy: pathlib.Path, batch: int
     with tempfile.NamedTemporaryFile(suffix=".time") as timing:
         # The same file REPEATS + 1 times: the first pass is the warm-up.
         args = [convviz, "predict", str(path)] + [str(npy)] * (REPEATS + 1) + [
-            "--layout", "nchw", "--format", "json", "--timings", "--threads", "2"]
+            "--layout", "nchw", "--format", "json", "--timings", "--threads", "2",
+            "--batch-size", str(batch)]
         done = subprocess.run(["/usr/bin/time", "-v", "-o", timing.name] + args,
                               capture_output=True, text=True)
         if done.returncode != 0:

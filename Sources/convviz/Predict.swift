@@ -62,6 +62,8 @@ struct Predict: ParsableCommand {
       """)
   var timings = false
 
+  @OptionGroup var threads: ThreadOptions
+
   @OptionGroup var decoding: DecodingOptions
 
   @OptionGroup var memory: MemoryOptions
@@ -88,6 +90,7 @@ struct Predict: ParsableCommand {
   /// reported with one line and the others are still predicted; the exit
   /// status is 1 when any failed.
   func run() throws {
+    threads.apply()
     var watch = Stopwatch()
     let opened = try ModelArgument.loadModel(model, memory: memory, input: input)
     if timings { Terminal.diagnostic("timing load \(TextFormat.fixed(watch.lap(), 3)) ms") }

@@ -205,6 +205,11 @@ final class ModelInputCommandTests: XCTestCase {
     XCTAssertEqual(
       text.stdout, try TrainingCLI.run(["predict", model, x, x]).stdout)
     XCTAssertEqual(try TrainingCLI.run(["predict", model, x, "--batch-size", "0"]).status, 64)
+    // One thread gives the same numbers.
+    XCTAssertEqual(
+      try TrainingCLI.run(["predict", model, x, x, "--format", "json", "--threads", "1"]).stdout,
+      whole.stdout)
+    XCTAssertEqual(try TrainingCLI.run(["predict", model, x, "--threads", "0"]).status, 64)
   }
 
   func testBadNumPyFilesAreOneLineNamingTheFile() throws {
