@@ -50,7 +50,8 @@ let package = Package(
         "Engine", "ModelFormats", "Datasets", "Tensors", "_OptimizerKernels", "_Runtime",
       ]),
     .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
-    .target(name: "Explain", dependencies: ["Engine", "Tensors"]),
+    .target(
+      name: "Explain", dependencies: ["Engine", "Training", "Datasets", "Tensors", "COpenBLAS"]),
     .target(
       name: "Visualization",
       dependencies: [
@@ -114,7 +115,7 @@ let package = Package(
       ]),
     .testTarget(name: "FilesTests", dependencies: ["Files"]),
     .testTarget(
-      name: "ExplainTests", dependencies: ["Explain", "Engine", "Tensors"],
+      name: "ExplainTests", dependencies: ["Explain", "Engine", "Datasets", "Tensors"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "ConvvizCLITests", dependencies: ["convviz", "_Runtime"]),
   ]

@@ -13,6 +13,13 @@ public enum ExplainError: Error, Equatable, Sendable, CustomStringConvertible {
   case classOutOfRange(Int, classCount: Int)
   /// A baseline whose shape is not the input's.
   case baselineShape(expected: Shape, found: Shape)
+  /// A unit (channel) index outside 0..<unitCount of `layer`.
+  case unitOutOfRange(Int, unitCount: Int, layer: String)
+  /// The receptive field cannot be followed through node `node` (an op of
+  /// kind `kind` that changes the spatial size in an unknown way).
+  case unknownReceptiveField(node: String, kind: String)
+  /// LAPACK reported failure `info` (an eigensolver that did not converge).
+  case lapack(routine: String, info: Int)
   /// The engine failed (out of memory, or the input does not fit).
   case engine(EngineError)
 
@@ -30,6 +37,12 @@ public enum ExplainError: Error, Equatable, Sendable, CustomStringConvertible {
       return "--class \(index) is out of range: the model has classes 0…\(count - 1)"
     case .baselineShape(let expected, let found):
       return "--baseline is \(found), the model input is \(expected)"
+    case .unitOutOfRange(let index, let count, let layer):
+      return "--units \(index) is out of range: layer \(layer) has units 0…\(count - 1)"
+    case .unknownReceptiveField(let node, let kind):
+      return "cannot follow the receptive field through node \(node) (\(kind))"
+    case .lapack(let routine, let info):
+      return "LAPACK \(routine) failed (info \(info))"
     case .engine(let error):
       return error.description
     }

@@ -144,41 +144,10 @@ public enum Baseline {
   /// colours stay.
   public static func blurred(_ input: Tensor) -> Tensor {
     let (c, h, w) = (input.shape[1], input.shape[2], input.shape[3])
-    let sigma = Double(max(h, w)) / 10
-    let radius = max(1, Int((3 * sigma).rounded(.up)))
-    var weights = (-radius...radius).map {
-      Float(Foundation.exp(-Double($0 * $0) / (2 * sigma * sigma)))
-    }
-    let total = weights.reduce(0, +)
-    weights = weights.map { $0 / total }
-    func reflect(_ i: Int, _ n: Int) -> Int {
-      guard n > 1 else { return 0 }
-      var i = i
-      while i < 0 || i >= n { i = i < 0 ? -i : 2 * (n - 1) - i }
-      return i
-    }
-    var out = input
-    for k in 0..<c {
-      let base = k * h * w
-      var rows = [Float](repeating: 0, count: h * w)
-      for y in 0..<h {
-        for x in 0..<w {
-          var s: Float = 0
-          for (j, wt) in weights.enumerated() {
-            s += wt * input.storage[base + y * w + reflect(x + j - radius, w)]
-          }
-          rows[y * w + x] = s
-        }
-      }
-      for y in 0..<h {
-        for x in 0..<w {
-          var s: Float = 0
-          for (j, wt) in weights.enumerated() { s += wt * rows[reflect(y + j - radius, h) * w + x] }
-          out.storage[base + y * w + x] = s
-        }
-      }
-    }
-    return out
+    return Tensor(
+      shape: input.shape,
+      storage: GaussianBlur.blur(
+        input.storage[...], channels: c, height: h, width: w, sigma: Double(max(h, w)) / 10))
   }
 }
 

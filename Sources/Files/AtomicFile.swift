@@ -36,39 +36,86 @@ public enum AtomicFile {
   }
 
   public static func write(_ buffer: UnsafeRawBufferPointer, to path: String) throws(FileError) {
-    let destination = try Destination(path)
-    let (fd, temporary) = try createTemporary(beside: destination.target, for: path)
-    var failure: FileError?
-    var offset = 0
-    while offset < buffer.count {
-      let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-      if n < 0 {
-        if errno == EINTR { continue }
-        failure = .cannotWrite(path: path, reason: errnoText())
-        break
+    let stream = try Stream(path)
+    try stream.append(buffer)
+    try stream.commit()
+  }
+
+  /// A file written piece by piece, with the guarantees of `write`: the
+  /// pieces go to the temporary file, `commit` renames it over the
+  /// destination, and until then the destination is as it was. A stream
+  /// released without `commit` (an error on the way) removes its
+  /// temporary file. Not for use from several threads at once.
+  public final class Stream {
+    private let path: String
+    private let destination: Destination
+    private var fd: Int32
+    private let temporary: String
+
+    /// Checks the destination and creates the temporary file beside it.
+    public init(_ path: String) throws(FileError) {
+      self.path = path
+      destination = try Destination(path)
+      (fd, temporary) = try createTemporary(beside: destination.target, for: path)
+    }
+
+    deinit { discard() }
+
+    /// Appends `buffer` to the temporary file.
+    public func append(_ buffer: UnsafeRawBufferPointer) throws(FileError) {
+      precondition(fd >= 0, "append after commit or discard")
+      var offset = 0
+      while offset < buffer.count {
+        let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+        if n < 0 {
+          if errno == EINTR { continue }
+          let failure = FileError.cannotWrite(path: path, reason: errnoText())
+          discard()
+          throw failure
+        }
+        offset += n
       }
-      offset += n
     }
-    if failure == nil, let existing = destination.existing {
-      // Owner first: chown clears set-user-ID bits, which fchmod then restores.
-      // Only root (or the owner, for the group) may give a file away; a
-      // failure here leaves the writer as owner, as any rewrite would.
-      _ = fchown(fd, existing.st_uid, existing.st_gid)
-      if fchmod(fd, existing.st_mode & 0o7777) != 0 {
+
+    /// Gives the file the destination's mode and owner, flushes it to disk
+    /// and renames it over the destination.
+    public func commit() throws(FileError) {
+      precondition(fd >= 0, "commit after commit or discard")
+      var failure: FileError?
+      if let existing = destination.existing {
+        // Owner first: chown clears set-user-ID bits, which fchmod then restores.
+        // Only root (or the owner, for the group) may give a file away; a
+        // failure here leaves the writer as owner, as any rewrite would.
+        _ = fchown(fd, existing.st_uid, existing.st_gid)
+        if fchmod(fd, existing.st_mode & 0o7777) != 0 {
+          failure = .cannotWrite(path: path, reason: errnoText())
+        }
+      }
+      if failure == nil && fsync(fd) != 0 {
         failure = .cannotWrite(path: path, reason: errnoText())
       }
+      if close(fd) != 0 && failure == nil {
+        failure = .cannotWrite(path: path, reason: errnoText())
+      }
+      fd = -1
+      if failure == nil && rename(temporary, destination.target) != 0 {
+        failure = .cannotReplace(path: path, reason: errnoText())
+      }
+      if let failure {
+        unlink(temporary)
+        throw failure
+      }
+      syncFolder(Path.folder(of: destination.target))
+      removeStaleTemporaries(ofTarget: destination.target)
     }
-    if failure == nil && fsync(fd) != 0 { failure = .cannotWrite(path: path, reason: errnoText()) }
-    if close(fd) != 0 && failure == nil { failure = .cannotWrite(path: path, reason: errnoText()) }
-    if failure == nil && rename(temporary, destination.target) != 0 {
-      failure = .cannotReplace(path: path, reason: errnoText())
-    }
-    if let failure {
+
+    /// Removes the temporary file; the destination stays as it was.
+    public func discard() {
+      guard fd >= 0 else { return }
+      close(fd)
+      fd = -1
       unlink(temporary)
-      throw failure
     }
-    syncFolder(Path.folder(of: destination.target))
-    removeStaleTemporaries(ofTarget: destination.target)
   }
 
   /// Removes the temporary files that writes of `path` left behind when
@@ -126,7 +173,7 @@ public enum AtomicFile {
   /// Creates `.NAME.tmp-PID-XXXXXX` beside `target` with `O_EXCL`. Mode 666
   /// is narrowed by the umask in the kernel, so the process-wide umask is
   /// never read or changed (that would race with other threads).
-  private static func createTemporary(
+  fileprivate static func createTemporary(
     beside target: String, for path: String
   )
     throws(FileError) -> (fd: Int32, path: String)
@@ -147,7 +194,7 @@ public enum AtomicFile {
   /// Flushes the folder's entry for the renamed file, so that the new file,
   /// not the old one, is there after a power cut. Best effort: some file
   /// systems cannot sync a folder, and the data itself is already on disk.
-  private static func syncFolder(_ folder: String) {
+  fileprivate static func syncFolder(_ folder: String) {
     let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard fd >= 0 else { return }
     _ = fsync(fd)
@@ -155,7 +202,7 @@ public enum AtomicFile {
   }
 
   @discardableResult
-  private static func removeStaleTemporaries(ofTarget target: String) -> [String] {
+  fileprivate static func removeStaleTemporaries(ofTarget target: String) -> [String] {
     let folder = Path.folder(of: target)
     let prefix = "." + Path.baseName(of: target) + temporaryMarker
     guard let names = try? Folder.list(folder, includingHidden: true) else { return [] }

@@ -14,23 +14,8 @@ public enum FileContents {
   /// file that reports no size (those in /proc) or grows while being read is
   /// read in chunks and refused as soon as it passes `maximumBytes`.
   public static func read(_ path: String, maximumBytes: Int) throws(FileError) -> [UInt8] {
-    precondition(maximumBytes >= 0, "maximumBytes must not be negative")
-    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-    if fd < 0 {
-      let code = errno
-      if code == ENOENT || code == ENOTDIR { throw .notFound(path: path) }
-      throw .cannotRead(path: path, reason: errnoText(code))
-    }
+    let (fd, size) = try open(path, maximumBytes: maximumBytes)
     defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else { throw .cannotRead(path: path, reason: errnoText()) }
-    let kind = FileKind(mode: info.st_mode)
-    guard kind == .regular else { throw .notRegularFile(path: path, kind: kind) }
-    let size = Int(info.st_size)
-    guard size <= maximumBytes else {
-      throw .tooLarge(path: path, bytes: size, limit: maximumBytes)
-    }
     // One read of the size on disk, then chunks until end of file for files
     // that report no size or grow; one byte past the limit proves too much.
     var bytes = try readChunk(fd, path: path, capacity: min(max(size, 1), maximumBytes + 1))
@@ -41,6 +26,42 @@ public enum FileContents {
       bytes += chunk
     }
     throw .tooLarge(path: path, bytes: bytes.count, limit: maximumBytes)
+  }
+
+  /// Opens the regular file at `path` for reading with the checks of
+  /// `read` (not a directory, device, FIFO or socket; no larger than
+  /// `maximumBytes` on disk) and returns the descriptor, which the caller
+  /// closes, and the size on disk. For readers that stream the file.
+  public static func open(
+    _ path: String, maximumBytes: Int
+  ) throws(FileError) -> (
+    fd: Int32, size: Int
+  ) {
+    precondition(maximumBytes >= 0, "maximumBytes must not be negative")
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    if fd < 0 {
+      let code = errno
+      if code == ENOENT || code == ENOTDIR { throw .notFound(path: path) }
+      throw .cannotRead(path: path, reason: errnoText(code))
+    }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else {
+      let failure = FileError.cannotRead(path: path, reason: errnoText())
+      close(fd)
+      throw failure
+    }
+    let kind = FileKind(mode: info.st_mode)
+    guard kind == .regular else {
+      close(fd)
+      throw .notRegularFile(path: path, kind: kind)
+    }
+    let size = Int(info.st_size)
+    guard size <= maximumBytes else {
+      close(fd)
+      throw .tooLarge(path: path, bytes: size, limit: maximumBytes)
+    }
+    return (fd, size)
   }
 
   /// Up to `capacity` bytes, fewer only at end of file.

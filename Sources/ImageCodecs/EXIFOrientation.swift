@@ -13,24 +13,51 @@ public enum EXIFOrientation: Int, Sendable, CaseIterable {
   /// image data of a JPEG. Nil when there is none or it is malformed:
   /// a broken EXIF block never makes a decodable image fail.
   init?(jpeg bytes: UnsafeBufferPointer<UInt8>) {
-    guard bytes.count > 4, bytes[0] == 0xFF, bytes[1] == 0xD8 else { return nil }
+    guard let orientation = Self.scanJPEG(bytes).orientation else { return nil }
+    self = orientation
+  }
+
+  /// `init?(jpeg:)` on the first bytes of a file: the orientation, and
+  /// whether the scan got to a verdict (the image data, or the EXIF tag)
+  /// within `bytes`, so that the rest of the file cannot change it.
+  static func scanJPEG(
+    _ bytes: UnsafeBufferPointer<UInt8>
+  ) -> (orientation: EXIFOrientation?, decided: Bool) {
+    guard bytes.count > 4, bytes[0] == 0xFF, bytes[1] == 0xD8 else { return (nil, false) }
     var position = 2
     while position + 4 <= bytes.count {
-      guard bytes[position] == 0xFF else { return nil }
+      guard bytes[position] == 0xFF else { return (nil, false) }
       let marker = bytes[position + 1]
       if marker == 0xFF { position += 1; continue }  // fill byte
-      if marker == 0xDA || marker == 0xD9 { return nil }  // image data or end: no EXIF
+      if marker == 0xDA || marker == 0xD9 { return (nil, true) }  // image data or end: no EXIF
       if marker == 0x01 || (0xD0...0xD7).contains(marker) { position += 2; continue }
       let length = Int(bytes[position + 2]) << 8 | Int(bytes[position + 3])
       let start = position + 4, end = position + 2 + length
-      guard length >= 2, end <= bytes.count else { return nil }
+      guard length >= 2, end <= bytes.count else { return (nil, false) }
       if marker == 0xE1, let value = Self.orientation(inAPP1: bytes[start..<end]) {
-        self.init(rawValue: value)
-        return
+        return (EXIFOrientation(rawValue: value), true)
       }
       position = end
     }
-    return nil
+    return (nil, false)
+  }
+
+  /// Whether the chunks of a PNG's first bytes reach the image data (IDAT)
+  /// within `bytes`: then every chunk before it was seen.
+  static func pngReachesImageData(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard bytes.count >= 8, bytes.prefix(8).elementsEqual(PNGCodec.signature) else {
+      return false
+    }
+    var position = 8
+    while position + 8 <= bytes.count {
+      let length = (0..<4).reduce(0) { $0 << 8 | Int(bytes[position + $1]) }
+      if bytes[(position + 4)..<(position + 8)].elementsEqual([0x49, 0x44, 0x41, 0x54]) {
+        return true
+      }
+      guard length <= bytes.count else { return false }
+      position += 12 + length
+    }
+    return false
   }
 
   /// Reads the orientation from a PNG's eXIf chunk (PNG 1.5's extension: a

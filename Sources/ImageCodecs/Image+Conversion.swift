@@ -21,7 +21,13 @@ extension Image {
   /// returned as they are.
   public func to8Bit() -> Image {
     guard bitDepth == .sixteen else { return self }
-    let samples = samples16.map { UInt8((UInt32($0) + 128) / 257) }
+    let count = samples16.count
+    let samples = [UInt8](unsafeUninitializedCapacity: count) { output, initialized in
+      if count > 0 {
+        samples16.withUnsafeBufferPointer { Self.narrowSamples($0, into: output.baseAddress!) }
+      }
+      initialized = count
+    }
     return Image(width: width, height: height, layout: layout, samples: samples)
   }
 
@@ -41,26 +47,44 @@ extension Image {
     _ samples: [T], from source: Layout, to target: Layout, opaque: T
   ) -> [T] {
     let pixels = samples.count / source.channels
+    // Every output sample is written below, so the result starts
+    // uninitialized instead of filled first.
+    return [T](unsafeUninitializedCapacity: pixels * target.channels) { output, initialized in
+      samples.withUnsafeBufferPointer { input in
+        convertPixels(input, from: source, into: output, to: target, opaque: opaque)
+      }
+      initialized = pixels * target.channels
+    }
+  }
+
+  /// `converted(to:)` on raw samples: every pixel of `input` (in `source`
+  /// layout) into `output` (in `target` layout), for readers that convert
+  /// a few rows at a time.
+  static func convertPixels<T: FixedWidthInteger & UnsignedInteger>(
+    _ input: UnsafeBufferPointer<T>, from source: Layout,
+    into output: UnsafeMutableBufferPointer<T>, to target: Layout, opaque: T
+  ) {
+    let pixels = input.count / source.channels
     let sc = source.channels, tc = target.channels
     let sourceIsColor = source == .rgb || source == .rgba
     let targetIsColor = target == .rgb || target == .rgba
     let newAlpha = target.hasAlpha && !source.hasAlpha
-    // Every output sample is written below, so the result starts
-    // uninitialized instead of filled first.
-    return [T](unsafeUninitializedCapacity: pixels * tc) { output, initialized in
-      samples.withUnsafeBufferPointer { input in
-        for p in 0..<pixels {
-          let s = p * sc, t = p * tc
-          if targetIsColor {
-            for k in 0..<3 { output[t + k] = input[s + (sourceIsColor ? k : 0)] }
-          } else {
-            output[t] = sourceIsColor ? luma(input[s], input[s + 1], input[s + 2]) : input[s]
-          }
-          // Alpha is kept when both have it; a new alpha is opaque.
-          if target.hasAlpha { output[t + tc - 1] = newAlpha ? opaque : input[s + sc - 1] }
-        }
+    for p in 0..<pixels {
+      let s = p * sc, t = p * tc
+      if targetIsColor {
+        for k in 0..<3 { output[t + k] = input[s + (sourceIsColor ? k : 0)] }
+      } else {
+        output[t] = sourceIsColor ? luma(input[s], input[s + 1], input[s + 2]) : input[s]
       }
-      initialized = pixels * tc
+      // Alpha is kept when both have it; a new alpha is opaque.
+      if target.hasAlpha { output[t + tc - 1] = newAlpha ? opaque : input[s + sc - 1] }
     }
+  }
+
+  /// `to8Bit()` on raw samples.
+  static func narrowSamples(
+    _ input: UnsafeBufferPointer<UInt16>, into output: UnsafeMutablePointer<UInt8>
+  ) {
+    for i in input.indices { output[i] = UInt8((UInt32(input[i]) + 128) / 257) }
   }
 }

@@ -79,7 +79,7 @@ private struct FilterJob {
     let output = [Sample](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
       cvz_advise_huge_pages(buffer.baseAddress, outputCount * MemoryLayout<Sample>.size)
       input.withUnsafeBufferPointer { source in
-        withKernelWeights { kernels in
+        withKernelWeights(of: operation) { kernels in
           var f = description(
             input: UnsafeRawPointer(source.baseAddress!),
             output: UnsafeMutableRawPointer(buffer.baseAddress!),
@@ -93,77 +93,90 @@ private struct FilterJob {
     return output
   }
 
-  /// The kernels' weights and factors as one contiguous Float buffer that
-  /// outlives the C calls, with a cvz_kernel for each kernel pointing into it.
-  private func withKernelWeights(_ body: ([cvz_kernel]) -> Void) {
-    let kernels = operation.kernels
-    var all: [Float] = []
-    var offsets: [(weights: Int, column: Int?, row: Int?)] = []
-    for k in kernels {
-      let w = all.count
-      all += k.weights
-      var column: Int?
-      var row: Int?
-      if let factors = k.separableFactors {
-        column = all.count
-        all += factors.column
-        row = all.count
-        all += factors.row
-      }
-      offsets.append((w, column, row))
-    }
-    all.withUnsafeBufferPointer { buffer in
-      let base = buffer.baseAddress!
-      body(
-        zip(kernels, offsets).map { k, o in
-          cvz_kernel(
-            rows: Int32(k.rows), cols: Int32(k.cols), weights: base + o.weights,
-            column_factor: o.column.map { base + $0 }, row_factor: o.row.map { base + $0 })
-        })
-    }
-  }
-
   private func description(
     input: UnsafeRawPointer, output: UnsafeMutableRawPointer, sampleBytes: Int,
     kernels: [cvz_kernel]
   ) -> cvz_filter {
-    let g = geometry
-    var f = cvz_filter()
+    var f = filterDescription(
+      geometry: geometry, options: options, width: image.width, height: image.height,
+      layout: image.layout, bitDepth: image.bitDepth, kernels: kernels)
     f.input = input
     f.output = output
-    f.sample_bytes = Int32(sampleBytes)
-    f.width = Int32(image.width)
-    f.height = Int32(image.height)
-    f.channels = Int32(image.channels)
-    f.colour_channels = Int32(image.layout.hasAlpha ? image.channels - 1 : image.channels)
-    f.out_width = Int32(g.outputWidth)
-    f.out_height = Int32(g.outputHeight)
-    f.stride_x = Int32(g.stride.x)
-    f.stride_y = Int32(g.stride.y)
-    f.dilation_x = Int32(g.dilation.x)
-    f.dilation_y = Int32(g.dilation.y)
-    f.pad_top = Int32(g.padTop)
-    f.pad_left = Int32(g.padLeft)
-    f.anchor_row = Int32(g.anchorRow)
-    f.anchor_col = Int32(g.anchorCol)
-    switch options.border {
-    case .zero: f.border = Int32(CVZ_BORDER_ZERO)
-    case .replicate: f.border = Int32(CVZ_BORDER_REPLICATE)
-    case .reflect: f.border = Int32(CVZ_BORDER_REFLECT)
-    case .wrap: f.border = Int32(CVZ_BORDER_WRAP)
-    }
-    f.kernel_count = Int32(kernels.count)
-    f.kernels.0 = kernels[0]
-    if kernels.count == 2 { f.kernels.1 = kernels[1] }
-    f.scale = options.scale
-    f.bias = options.bias
-    switch options.range {
-    case .clamp: f.range = Int32(CVZ_RANGE_CLAMP)
-    case .abs: f.range = Int32(CVZ_RANGE_ABS)
-    case .normalize: f.range = Int32(CVZ_RANGE_NORMALIZE)
-    }
-    f.max_value = image.bitDepth == .eight ? 255 : 65535
     f.baseline_only = baselineOnly ? 1 : 0
     return f
   }
+}
+
+/// The kernels' weights and factors as one contiguous Float buffer that
+/// outlives the C calls, with a cvz_kernel for each kernel pointing into it.
+func withKernelWeights<R>(
+  of operation: FilterOperation, _ body: ([cvz_kernel]) throws -> R
+) rethrows -> R {
+  let kernels = operation.kernels
+  var all: [Float] = []
+  var offsets: [(weights: Int, column: Int?, row: Int?)] = []
+  for k in kernels {
+    let w = all.count
+    all += k.weights
+    var column: Int?
+    var row: Int?
+    if let factors = k.separableFactors {
+      column = all.count
+      all += factors.column
+      row = all.count
+      all += factors.row
+    }
+    offsets.append((w, column, row))
+  }
+  return try all.withUnsafeBufferPointer { buffer in
+    let base = buffer.baseAddress!
+    return try body(
+      zip(kernels, offsets).map { k, o in
+        cvz_kernel(
+          rows: Int32(k.rows), cols: Int32(k.cols), weights: base + o.weights,
+          column_factor: o.column.map { base + $0 }, row_factor: o.row.map { base + $0 })
+      })
+  }
+}
+
+/// The C description of a filter over a `width`×`height` image (input and
+/// output pointers left for the caller).
+func filterDescription(
+  geometry g: FilterGeometry, options: FilterOptions, width: Int, height: Int,
+  layout: Image.Layout, bitDepth: Image.BitDepth, kernels: [cvz_kernel]
+) -> cvz_filter {
+  var f = cvz_filter()
+  f.sample_bytes = Int32(bitDepth == .eight ? 1 : 2)
+  f.width = Int32(width)
+  f.height = Int32(height)
+  f.channels = Int32(layout.channels)
+  f.colour_channels = Int32(layout.hasAlpha ? layout.channels - 1 : layout.channels)
+  f.out_width = Int32(g.outputWidth)
+  f.out_height = Int32(g.outputHeight)
+  f.stride_x = Int32(g.stride.x)
+  f.stride_y = Int32(g.stride.y)
+  f.dilation_x = Int32(g.dilation.x)
+  f.dilation_y = Int32(g.dilation.y)
+  f.pad_top = Int32(g.padTop)
+  f.pad_left = Int32(g.padLeft)
+  f.anchor_row = Int32(g.anchorRow)
+  f.anchor_col = Int32(g.anchorCol)
+  switch options.border {
+  case .zero: f.border = Int32(CVZ_BORDER_ZERO)
+  case .replicate: f.border = Int32(CVZ_BORDER_REPLICATE)
+  case .reflect: f.border = Int32(CVZ_BORDER_REFLECT)
+  case .wrap: f.border = Int32(CVZ_BORDER_WRAP)
+  }
+  f.kernel_count = Int32(kernels.count)
+  f.kernels.0 = kernels[0]
+  if kernels.count == 2 { f.kernels.1 = kernels[1] }
+  f.scale = options.scale
+  f.bias = options.bias
+  switch options.range {
+  case .clamp: f.range = Int32(CVZ_RANGE_CLAMP)
+  case .abs: f.range = Int32(CVZ_RANGE_ABS)
+  case .normalize: f.range = Int32(CVZ_RANGE_NORMALIZE)
+  }
+  f.max_value = bitDepth == .eight ? 255 : 65535
+  return f
 }

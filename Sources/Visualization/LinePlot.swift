@@ -13,6 +13,8 @@ public struct LinePlot: Sendable {
     public var y: [Double]
     /// nil takes the next colour of `LinePlot.palette`.
     public var color: RGB?
+    /// Points alone, as dots with no line between them (a scatter plot).
+    public var isScatter = false
 
     public init(name: String, x: [Double], y: [Double], color: RGB? = nil) {
       precondition(x.count == y.count, "series \(name): \(x.count) x values, \(y.count) y values")
@@ -35,10 +37,13 @@ public struct LinePlot: Sendable {
   /// Ticks on the x axis at whole numbers only (epochs).
   public var integerX = false
 
-  /// matplotlib's tab10 colours: blue, orange, green, red, purple, brown.
+  /// matplotlib's tab10 colours: blue, orange, green, red, purple, brown,
+  /// pink, grey, olive, cyan.
   public static let palette: [RGB] = [
     RGB(0x1F, 0x77, 0xB4), RGB(0xFF, 0x7F, 0x0E), RGB(0x2C, 0xA0, 0x2C),
     RGB(0xD6, 0x27, 0x28), RGB(0x94, 0x67, 0xBD), RGB(0x8C, 0x56, 0x4B),
+    RGB(0xE3, 0x77, 0xC2), RGB(0x7F, 0x7F, 0x7F), RGB(0xBC, 0xBD, 0x22),
+    RGB(0x17, 0xBE, 0xCF),
   ]
   static let ink = RGB(30, 30, 30)
   static let gridColor = RGB(225, 225, 225)
@@ -118,6 +123,13 @@ public struct LinePlot: Sendable {
 
     for (index, s) in series.enumerated() {
       let color = s.color ?? Self.palette[index % Self.palette.count]
+      if s.isScatter {
+        for (x, y) in zip(s.x, s.y) where x.isFinite && y.isFinite {
+          let p = pixel(x: x, y: y)
+          canvas.fill(x: p.x - 1, y: p.y - 1, width: 3, height: 3, color)
+        }
+        continue
+      }
       var previous: (x: Int, y: Int)?
       for (x, y) in zip(s.x, s.y) {
         guard x.isFinite && y.isFinite else {
@@ -166,7 +178,7 @@ public struct LinePlot: Sendable {
           continue
         }
         let p = pixel(x: x, y: y)
-        if let previous {
+        if let previous, !s.isScatter {
           for k in 0...16 {
             samples.append(
               (previous.x + (p.x - previous.x) * k / 16, previous.y + (p.y - previous.y) * k / 16))
@@ -194,8 +206,9 @@ public struct LinePlot: Sendable {
     return best
   }
 
-  /// A boxed legend in the corner that hides the least of the curves.
-  private func drawLegend(on canvas: inout Canvas, frame f: Frame) {
+  /// A boxed legend in the corner that hides the least of the curves: a
+  /// line for each curve, a square for each scatter.
+  func drawLegend(on canvas: inout Canvas, frame f: Frame) {
     guard !series.isEmpty else { return }
     let (boxWidth, boxHeight) = legendSize()
     let (x, y) = legendOrigin()
@@ -204,7 +217,11 @@ public struct LinePlot: Sendable {
     for (index, s) in series.enumerated() {
       let color = s.color ?? Self.palette[index % Self.palette.count]
       let rowY = y + 6 + index * (BitmapFont.lineHeight + 4)
-      canvas.fill(x: x + 8, y: rowY + 3, width: 20, height: 2, color)
+      if s.isScatter {
+        canvas.fill(x: x + 15, y: rowY + 1, width: 6, height: 6, color)
+      } else {
+        canvas.fill(x: x + 8, y: rowY + 3, width: 20, height: 2, color)
+      }
       canvas.text(s.name, x: x + 8 + 20 + 6, y: rowY, Self.ink)
     }
   }

@@ -5,7 +5,9 @@
  */
 #include <setjmp.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <jpeglib.h>
 #include <jerror.h>
@@ -122,15 +124,78 @@ struct cvz_jpeg_decoder {
   int inverted;
   uint8_t *cmyk_row;
   cvz_image_info image;
+  /* jpeg_start_decompress has run (cvz_jpeg_start). */
+  int started;
+  /* Reading from a file descriptor (cvz_jpeg_open_fd) instead of memory. */
+  struct jpeg_source_mgr fd_source;
+  int fd;
+  uint8_t *fd_buffer;
 };
 
-cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, int lenient,
-                                cvz_image_info *info, cvz_error *error) {
+/* MARK: Reading from a file descriptor */
+
+enum { FD_BUFFER_BYTES = 1 << 16 };
+
+static void fd_init_source(j_decompress_ptr cinfo) { (void)cinfo; }
+
+/* As jpeg_mem_src does at the end of its data: warn (which our handler turns
+   into CVZ_ERROR_TRUNCATED) and insert a fake EOI marker. */
+static boolean fd_fill_input_buffer(j_decompress_ptr cinfo) {
+  static const JOCTET eoi[2] = {0xFF, JPEG_EOI};
+  struct cvz_jpeg_decoder *decoder = (struct cvz_jpeg_decoder *)cinfo;
+  ssize_t n;
+  do {
+    n = read(decoder->fd, decoder->fd_buffer, FD_BUFFER_BYTES);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    struct shim_error_mgr *mgr = (struct shim_error_mgr *)cinfo->err;
+    char message[CVZ_MESSAGE_CAPACITY];
+    snprintf(message, sizeof message, "read error: %s", strerror(errno));
+    cvz_set_error(mgr->error, CVZ_ERROR_CORRUPT, message);
+    longjmp(mgr->jump, 1);
+  }
+  if (n == 0) {
+    WARNMS(cinfo, JWRN_JPEG_EOF);
+    cinfo->src->next_input_byte = eoi;
+    cinfo->src->bytes_in_buffer = 2;
+    return TRUE;
+  }
+  cinfo->src->next_input_byte = decoder->fd_buffer;
+  cinfo->src->bytes_in_buffer = (size_t)n;
+  return TRUE;
+}
+
+static void fd_skip_input_data(j_decompress_ptr cinfo, long count) {
+  struct jpeg_source_mgr *src = cinfo->src;
+  if (count <= 0) return;
+  while (count > (long)src->bytes_in_buffer) {
+    count -= (long)src->bytes_in_buffer;
+    (void)(*src->fill_input_buffer)(cinfo);
+  }
+  src->next_input_byte += (size_t)count;
+  src->bytes_in_buffer -= (size_t)count;
+}
+
+static void fd_term_source(j_decompress_ptr cinfo) { (void)cinfo; }
+
+/* Reads the header from `data` (size bytes) or, when `fd` is not -1, from
+   that file descriptor. */
+static cvz_jpeg_decoder *open_decoder(const uint8_t *data, size_t size, int fd, int lenient,
+                                      cvz_image_info *info, cvz_error *error) {
   cvz_clear_error(error);
   struct cvz_jpeg_decoder *decoder = calloc(1, sizeof *decoder);
   if (decoder == NULL) {
     cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
     return NULL;
+  }
+  decoder->fd = fd;
+  if (fd >= 0) {
+    decoder->fd_buffer = malloc(FD_BUFFER_BYTES);
+    if (decoder->fd_buffer == NULL) {
+      cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
+      free(decoder);
+      return NULL;
+    }
   }
   install_error_mgr(&decoder->err, error);
   decoder->err.lenient = lenient;
@@ -143,7 +208,16 @@ cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, int lenient,
   decoder->created = 1;
   decoder->progress.progress_monitor = on_progress;
   decoder->cinfo.progress = &decoder->progress;
-  jpeg_mem_src(&decoder->cinfo, data, (unsigned long)size);
+  if (fd < 0) {
+    jpeg_mem_src(&decoder->cinfo, data, (unsigned long)size);
+  } else {
+    decoder->fd_source.init_source = fd_init_source;
+    decoder->fd_source.fill_input_buffer = fd_fill_input_buffer;
+    decoder->fd_source.skip_input_data = fd_skip_input_data;
+    decoder->fd_source.resync_to_restart = jpeg_resync_to_restart;
+    decoder->fd_source.term_source = fd_term_source;
+    decoder->cinfo.src = &decoder->fd_source;
+  }
   jpeg_read_header(&decoder->cinfo, TRUE);
 
   j_decompress_ptr cinfo = &decoder->cinfo;
@@ -170,6 +244,20 @@ cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, int lenient,
   return decoder;
 }
 
+cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, int lenient,
+                                cvz_image_info *info, cvz_error *error) {
+  return open_decoder(data, size, -1, lenient, info, error);
+}
+
+cvz_jpeg_decoder *cvz_jpeg_open_fd(int fd, int lenient, cvz_image_info *info,
+                                   cvz_error *error) {
+  return open_decoder(NULL, 0, fd, lenient, info, error);
+}
+
+int cvz_jpeg_progressive(const cvz_jpeg_decoder *decoder) {
+  return decoder->cinfo.progressive_mode ? 1 : 0;
+}
+
 /* (a * b) / 255, rounded, for a, b in 0...255. */
 static inline uint8_t mul_div_255(unsigned a, unsigned b) {
   unsigned t = a * b + 128;
@@ -191,14 +279,12 @@ static void cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, size_t width, int inv
   }
 }
 
-int cvz_jpeg_read(cvz_jpeg_decoder *decoder, uint8_t *pixels, size_t pixels_size,
-                  cvz_error *error) {
+int cvz_jpeg_start(cvz_jpeg_decoder *decoder, cvz_error *error) {
   cvz_clear_error(error);
   decoder->err.error = error;
   j_decompress_ptr cinfo = &decoder->cinfo;
-  const size_t stride = (size_t)decoder->image.width * (size_t)decoder->image.channels;
-  if (stride == 0 || pixels_size / stride < decoder->image.height) {
-    cvz_set_error(error, CVZ_ERROR_CORRUPT, "pixel buffer does not match the header");
+  if (decoder->started) {
+    cvz_set_error(error, CVZ_ERROR_CORRUPT, "decoder already started");
     return -1;
   }
   if (decoder->cmyk) {
@@ -210,15 +296,30 @@ int cvz_jpeg_read(cvz_jpeg_decoder *decoder, uint8_t *pixels, size_t pixels_size
   }
   if (setjmp(decoder->err.jump)) return -1;
   jpeg_start_decompress(cinfo);
+  decoder->started = 1;
   if (cinfo->output_width != decoder->image.width ||
       cinfo->output_height != decoder->image.height) {
     cvz_set_error(error, CVZ_ERROR_CORRUPT, "output size differs from the header");
     return -1;
   }
+  return 0;
+}
+
+int cvz_jpeg_read_rows(cvz_jpeg_decoder *decoder, uint8_t *pixels, size_t row_stride,
+                       uint32_t count, cvz_error *error) {
+  cvz_clear_error(error);
+  decoder->err.error = error;
+  j_decompress_ptr cinfo = &decoder->cinfo;
+  if (!decoder->started || count > cinfo->output_height - cinfo->output_scanline) {
+    cvz_set_error(error, CVZ_ERROR_CORRUPT, "rows requested past the end of the image");
+    return -1;
+  }
+  const JDIMENSION end = cinfo->output_scanline + count;
+  if (setjmp(decoder->err.jump)) return -1;
   if (decoder->cmyk) {
     JSAMPROW row = decoder->cmyk_row;
-    while (cinfo->output_scanline < cinfo->output_height) {
-      uint8_t *target = pixels + (size_t)cinfo->output_scanline * stride;
+    while (cinfo->output_scanline < end) {
+      uint8_t *target = pixels + (size_t)(cinfo->output_scanline + count - end) * row_stride;
       if (jpeg_read_scanlines(cinfo, &row, 1) == 1) {
         cmyk_to_rgb(row, target, decoder->image.width, decoder->inverted);
       }
@@ -226,16 +327,38 @@ int cvz_jpeg_read(cvz_jpeg_decoder *decoder, uint8_t *pixels, size_t pixels_size
   } else {
     enum { BATCH = 16 };
     JSAMPROW rows[BATCH];
-    while (cinfo->output_scanline < cinfo->output_height) {
+    while (cinfo->output_scanline < end) {
       JDIMENSION first = cinfo->output_scanline;
-      JDIMENSION count = cinfo->output_height - first;
-      if (count > BATCH) count = BATCH;
-      for (JDIMENSION i = 0; i < count; i++) rows[i] = pixels + (size_t)(first + i) * stride;
-      jpeg_read_scanlines(cinfo, rows, count);
+      JDIMENSION n = end - first;
+      if (n > BATCH) n = BATCH;
+      for (JDIMENSION i = 0; i < n; i++) {
+        rows[i] = pixels + (size_t)(first + count - end + i) * row_stride;
+      }
+      jpeg_read_scanlines(cinfo, rows, n);
     }
   }
-  jpeg_finish_decompress(cinfo);
   return 0;
+}
+
+int cvz_jpeg_finish(cvz_jpeg_decoder *decoder, cvz_error *error) {
+  cvz_clear_error(error);
+  decoder->err.error = error;
+  if (setjmp(decoder->err.jump)) return -1;
+  jpeg_finish_decompress(&decoder->cinfo);
+  return 0;
+}
+
+int cvz_jpeg_read(cvz_jpeg_decoder *decoder, uint8_t *pixels, size_t pixels_size,
+                  cvz_error *error) {
+  const size_t stride = (size_t)decoder->image.width * (size_t)decoder->image.channels;
+  if (stride == 0 || pixels_size / stride < decoder->image.height) {
+    cvz_clear_error(error);
+    cvz_set_error(error, CVZ_ERROR_CORRUPT, "pixel buffer does not match the header");
+    return -1;
+  }
+  if (cvz_jpeg_start(decoder, error) != 0) return -1;
+  if (cvz_jpeg_read_rows(decoder, pixels, stride, decoder->image.height, error) != 0) return -1;
+  return cvz_jpeg_finish(decoder, error);
 }
 
 void cvz_jpeg_warnings(const cvz_jpeg_decoder *decoder, cvz_warnings *out) {
@@ -248,49 +371,77 @@ void cvz_jpeg_close(cvz_jpeg_decoder *decoder) {
   if (decoder == NULL) return;
   if (decoder->created) jpeg_destroy_decompress(&decoder->cinfo);
   free(decoder->cmyk_row);
+  free(decoder->fd_buffer);
   free(decoder);
 }
 
 /* MARK: Encoding */
 
-struct jpeg_encoder {
+/*
+ * The encoder writes into a growing buffer that the caller drains between
+ * calls (cvz_jpeg_writer_output, cvz_jpeg_writer_consume), so a streaming
+ * caller holds only what the last rows produced and the whole-image
+ * encoder is the same code writing everything before one drain.
+ */
+struct cvz_jpeg_writer {
   struct jpeg_compress_struct cinfo;
   struct shim_error_mgr err;
+  struct jpeg_destination_mgr dest;
   int created;
-  unsigned char *data;
-  unsigned long size;
+  uint8_t *data;
+  size_t capacity;
 };
 
-static void free_jpeg_encoder(struct jpeg_encoder *encoder) {
-  if (encoder->created) jpeg_destroy_compress(&encoder->cinfo);
-  free(encoder->data);
-  free(encoder);
+enum { WRITER_INITIAL_BYTES = 1 << 16 };
+
+static void dest_init(j_compress_ptr cinfo) { (void)cinfo; }
+
+/* The buffer is full: double it and carry on after what is there. */
+static boolean dest_empty(j_compress_ptr cinfo) {
+  struct cvz_jpeg_writer *writer = (struct cvz_jpeg_writer *)cinfo;
+  const size_t used = writer->capacity;
+  if (used > SIZE_MAX / 2) ERREXIT(cinfo, JERR_OUT_OF_MEMORY);
+  uint8_t *grown = realloc(writer->data, used * 2);
+  if (grown == NULL) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 0);
+  writer->data = grown;
+  writer->capacity = used * 2;
+  writer->dest.next_output_byte = grown + used;
+  writer->dest.free_in_buffer = writer->capacity - used;
+  return TRUE;
 }
 
-int cvz_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
-                    int quality, cvz_buffer *out, cvz_error *error) {
+static void dest_term(j_compress_ptr cinfo) { (void)cinfo; }
+
+cvz_jpeg_writer *cvz_jpeg_writer_open(uint32_t width, uint32_t height, int channels,
+                                      int quality, cvz_error *error) {
   cvz_clear_error(error);
-  out->data = NULL;
-  out->size = 0;
   if (channels != 1 && channels != 3 && channels != 4) {
     cvz_set_error(error, CVZ_ERROR_ENCODE, "JPEG takes gray, RGB or RGBA samples");
-    return -1;
+    return NULL;
   }
-  struct jpeg_encoder *encoder = calloc(1, sizeof *encoder);
-  if (encoder == NULL) {
+  struct cvz_jpeg_writer *writer = calloc(1, sizeof *writer);
+  if (writer != NULL) writer->data = malloc(WRITER_INITIAL_BYTES);
+  if (writer == NULL || writer->data == NULL) {
+    free(writer);
     cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
-    return -1;
+    return NULL;
   }
-  install_error_mgr(&encoder->err, error);
-  encoder->cinfo.err = &encoder->err.pub;
-  if (setjmp(encoder->err.jump)) {
-    free_jpeg_encoder(encoder);
-    return -1;
+  writer->capacity = WRITER_INITIAL_BYTES;
+  install_error_mgr(&writer->err, error);
+  writer->cinfo.err = &writer->err.pub;
+  if (setjmp(writer->err.jump)) {
+    cvz_jpeg_writer_close(writer);
+    return NULL;
   }
-  j_compress_ptr cinfo = &encoder->cinfo;
+  j_compress_ptr cinfo = &writer->cinfo;
   jpeg_create_compress(cinfo);
-  encoder->created = 1;
-  jpeg_mem_dest(cinfo, &encoder->data, &encoder->size);
+  writer->created = 1;
+  writer->dest.init_destination = dest_init;
+  writer->dest.empty_output_buffer = dest_empty;
+  writer->dest.term_destination = dest_term;
+  writer->dest.next_output_byte = writer->data;
+  writer->dest.free_in_buffer = writer->capacity;
+  cinfo->dest = &writer->dest;
   cinfo->image_width = width;
   cinfo->image_height = height;
   cinfo->input_components = channels;
@@ -299,22 +450,75 @@ int cvz_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int 
   jpeg_set_defaults(cinfo);
   jpeg_set_quality(cinfo, quality, TRUE);
   jpeg_start_compress(cinfo, TRUE);
-  const size_t stride = (size_t)width * (size_t)channels;
+  return writer;
+}
+
+int cvz_jpeg_writer_write(cvz_jpeg_writer *writer, const uint8_t *pixels, size_t row_stride,
+                          uint32_t count, cvz_error *error) {
+  cvz_clear_error(error);
+  writer->err.error = error;
+  j_compress_ptr cinfo = &writer->cinfo;
+  if (count > cinfo->image_height - cinfo->next_scanline) {
+    cvz_set_error(error, CVZ_ERROR_ENCODE, "rows written past the end of the image");
+    return -1;
+  }
+  if (setjmp(writer->err.jump)) return -1;
   enum { BATCH = 16 };
   JSAMPROW rows[BATCH];
-  while (cinfo->next_scanline < cinfo->image_height) {
-    JDIMENSION first = cinfo->next_scanline;
-    JDIMENSION count = cinfo->image_height - first;
-    if (count > BATCH) count = BATCH;
-    for (JDIMENSION i = 0; i < count; i++) {
-      rows[i] = (JSAMPROW)(pixels + (size_t)(first + i) * stride);
-    }
-    jpeg_write_scanlines(cinfo, rows, count);
+  for (uint32_t done = 0; done < count;) {
+    uint32_t n = count - done < BATCH ? count - done : BATCH;
+    for (uint32_t i = 0; i < n; i++) rows[i] = (JSAMPROW)(pixels + (size_t)(done + i) * row_stride);
+    done += jpeg_write_scanlines(cinfo, rows, n);
   }
-  jpeg_finish_compress(cinfo);
-  out->data = encoder->data;
-  out->size = encoder->size;
-  encoder->data = NULL;
-  free_jpeg_encoder(encoder);
+  return 0;
+}
+
+int cvz_jpeg_writer_finish(cvz_jpeg_writer *writer, cvz_error *error) {
+  cvz_clear_error(error);
+  writer->err.error = error;
+  if (writer->cinfo.next_scanline < writer->cinfo.image_height) {
+    cvz_set_error(error, CVZ_ERROR_ENCODE, "image ends before its last row");
+    return -1;
+  }
+  if (setjmp(writer->err.jump)) return -1;
+  jpeg_finish_compress(&writer->cinfo);
+  return 0;
+}
+
+void cvz_jpeg_writer_output(const cvz_jpeg_writer *writer, const uint8_t **bytes, size_t *size) {
+  const size_t used = (size_t)(writer->dest.next_output_byte - writer->data);
+  *bytes = writer->data;
+  *size = used;
+}
+
+void cvz_jpeg_writer_consume(cvz_jpeg_writer *writer) {
+  /* libjpeg holds the pointer into the buffer: start over at its beginning. */
+  writer->dest.next_output_byte = writer->data;
+  writer->dest.free_in_buffer = writer->capacity;
+}
+
+void cvz_jpeg_writer_close(cvz_jpeg_writer *writer) {
+  if (writer == NULL) return;
+  if (writer->created) jpeg_destroy_compress(&writer->cinfo);
+  free(writer->data);
+  free(writer);
+}
+
+int cvz_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                    int quality, cvz_buffer *out, cvz_error *error) {
+  out->data = NULL;
+  out->size = 0;
+  cvz_jpeg_writer *writer = cvz_jpeg_writer_open(width, height, channels, quality, error);
+  if (writer == NULL) return -1;
+  const size_t stride = (size_t)width * (size_t)channels;
+  if (cvz_jpeg_writer_write(writer, pixels, stride, height, error) != 0 ||
+      cvz_jpeg_writer_finish(writer, error) != 0) {
+    cvz_jpeg_writer_close(writer);
+    return -1;
+  }
+  out->data = writer->data;
+  out->size = (size_t)(writer->dest.next_output_byte - writer->data);
+  writer->data = NULL;
+  cvz_jpeg_writer_close(writer);
   return 0;
 }

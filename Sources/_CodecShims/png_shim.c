@@ -5,7 +5,9 @@
  */
 #include <png.h>
 #include <setjmp.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "shim_common.h"
 
@@ -22,7 +24,16 @@ struct cvz_png_decoder {
   /* libpng explains a bad IHDR in warnings before its generic error. */
   char first_warning[CVZ_MESSAGE_CAPACITY];
   cvz_image_info image;
+  int interlaced;
+  /* Rows cvz_png_read_rows has returned. */
+  uint32_t rows_read;
+  /* Reading from a file descriptor (fd >= 0): a buffer refilled by read(). */
+  int fd;
+  uint8_t *fd_buffer;
+  size_t fd_buffered, fd_offset;
 };
+
+enum { FD_BUFFER_BYTES = 1 << 16 };
 
 static int host_is_little_endian(void) {
   const uint16_t probe = 1;
@@ -59,8 +70,41 @@ static void on_decode_warning(png_structp png, png_const_charp message) {
   snprintf(decoder->first_warning, sizeof decoder->first_warning, "%s", message);
 }
 
+static void read_fd_bytes(png_structp png, struct cvz_png_decoder *decoder, png_bytep out,
+                          size_t count) {
+  while (count > 0) {
+    if (decoder->fd_offset == decoder->fd_buffered) {
+      ssize_t n;
+      do {
+        n = read(decoder->fd, decoder->fd_buffer, FD_BUFFER_BYTES);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) {
+        char message[CVZ_MESSAGE_CAPACITY];
+        snprintf(message, sizeof message, "read error: %s", strerror(errno));
+        png_error(png, message);
+      }
+      if (n == 0) {
+        decoder->ran_out = 1;
+        png_error(png, "file ends before the image is complete");
+      }
+      decoder->fd_buffered = (size_t)n;
+      decoder->fd_offset = 0;
+    }
+    size_t take = decoder->fd_buffered - decoder->fd_offset;
+    if (take > count) take = count;
+    memcpy(out, decoder->fd_buffer + decoder->fd_offset, take);
+    decoder->fd_offset += take;
+    out += take;
+    count -= take;
+  }
+}
+
 static void read_bytes(png_structp png, png_bytep out, size_t count) {
   struct cvz_png_decoder *decoder = png_get_io_ptr(png);
+  if (decoder->fd >= 0) {
+    read_fd_bytes(png, decoder, out, count);
+    return;
+  }
   if (count > decoder->size - decoder->offset) {
     decoder->ran_out = 1;
     png_error(png, "file ends before the image is complete");
@@ -69,14 +113,23 @@ static void read_bytes(png_structp png, png_bytep out, size_t count) {
   decoder->offset += count;
 }
 
-cvz_png_decoder *cvz_png_open(const uint8_t *data, size_t size, cvz_image_info *info,
-                              cvz_error *error) {
+/* Reads the header from `data` or, when `fd` is not -1, from that file. */
+static cvz_png_decoder *open_decoder(const uint8_t *data, size_t size, int fd,
+                                     cvz_image_info *info, cvz_error *error) {
   cvz_clear_error(error);
   struct cvz_png_decoder *decoder = calloc(1, sizeof *decoder);
+  if (decoder != NULL && fd >= 0) {
+    decoder->fd_buffer = malloc(FD_BUFFER_BYTES);
+    if (decoder->fd_buffer == NULL) {
+      free(decoder);
+      decoder = NULL;
+    }
+  }
   if (decoder == NULL) {
     cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
     return NULL;
   }
+  decoder->fd = fd;
   decoder->data = data;
   decoder->size = size;
   decoder->error = error;
@@ -99,6 +152,7 @@ cvz_png_decoder *cvz_png_open(const uint8_t *data, size_t size, cvz_image_info *
   png_set_crc_action(png, PNG_CRC_DEFAULT, PNG_CRC_ERROR_QUIT);
   png_set_chunk_cache_max(png, 1000);
   png_read_info(png, pinfo);
+  decoder->interlaced = png_get_interlace_type(png, pinfo) != PNG_INTERLACE_NONE;
 
   int color_type = png_get_color_type(png, pinfo);
   int bit_depth = png_get_bit_depth(png, pinfo);
@@ -116,6 +170,57 @@ cvz_png_decoder *cvz_png_open(const uint8_t *data, size_t size, cvz_image_info *
   decoder->image.bit_depth = png_get_bit_depth(png, pinfo);
   *info = decoder->image;
   return decoder;
+}
+
+cvz_png_decoder *cvz_png_open(const uint8_t *data, size_t size, cvz_image_info *info,
+                              cvz_error *error) {
+  return open_decoder(data, size, -1, info, error);
+}
+
+cvz_png_decoder *cvz_png_open_fd(int fd, cvz_image_info *info, cvz_error *error) {
+  return open_decoder(NULL, 0, fd, info, error);
+}
+
+int cvz_png_interlaced(const cvz_png_decoder *decoder) { return decoder->interlaced; }
+
+int cvz_png_has_exif(const cvz_png_decoder *decoder) {
+#ifdef PNG_eXIf_SUPPORTED
+  png_uint_32 count = 0;
+  png_bytep exif = NULL;
+  return png_get_eXIf_1(decoder->png, decoder->info, &count, &exif) != 0 && count > 0;
+#else
+  (void)decoder;
+  return 0;
+#endif
+}
+
+int cvz_png_read_rows(cvz_png_decoder *decoder, void *pixels, size_t row_stride, uint32_t count,
+                      cvz_error *error) {
+  cvz_clear_error(error);
+  decoder->error = error;
+  const cvz_image_info image = decoder->image;
+  const size_t row_bytes =
+    (size_t)image.width * (size_t)image.channels * (size_t)(image.bit_depth / 8);
+  if (decoder->interlaced || row_bytes == 0 ||
+      png_get_rowbytes(decoder->png, decoder->info) != row_bytes || row_stride < row_bytes ||
+      count > image.height - decoder->rows_read) {
+    cvz_set_error(error, CVZ_ERROR_CORRUPT, "rows cannot be read one by one");
+    return -1;
+  }
+  decoder->rows_read += count;
+  if (setjmp(png_jmpbuf(decoder->png))) return -1;
+  for (uint32_t y = 0; y < count; y++) {
+    png_read_row(decoder->png, (png_bytep)pixels + (size_t)y * row_stride, NULL);
+  }
+  return 0;
+}
+
+int cvz_png_finish(cvz_png_decoder *decoder, cvz_error *error) {
+  cvz_clear_error(error);
+  decoder->error = error;
+  if (setjmp(png_jmpbuf(decoder->png))) return -1;
+  png_read_end(decoder->png, decoder->info);
+  return 0;
 }
 
 int cvz_png_read(cvz_png_decoder *decoder, void *pixels, size_t pixels_size, cvz_error *error) {
@@ -149,6 +254,7 @@ int cvz_png_read(cvz_png_decoder *decoder, void *pixels, size_t pixels_size, cvz
 void cvz_png_close(cvz_png_decoder *decoder) {
   if (decoder == NULL) return;
   if (decoder->png != NULL) png_destroy_read_struct(&decoder->png, &decoder->info, NULL);
+  free(decoder->fd_buffer);
   free(decoder);
 }
 

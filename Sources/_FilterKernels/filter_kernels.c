@@ -34,6 +34,36 @@ static ptrdiff_t border_index(ptrdiff_t i, ptrdiff_t n, int border) {
 
 static ptrdiff_t clamp_index(ptrdiff_t i, ptrdiff_t n) { return i < 0 ? 0 : i >= n ? n - 1 : i; }
 
+/* Where image row y starts in f->input (a ring when streaming). */
+static size_t input_row_offset(const cvz_filter *f, ptrdiff_t y) {
+  const ptrdiff_t slot = f->input_ring_rows > 0 ? y % f->input_ring_rows : y;
+  return (size_t)slot * (size_t)f->width * (size_t)f->channels;
+}
+
+void cvz_filter_input_rows(const cvz_filter *f, int row_begin, int row_end, int *first,
+                           int *last) {
+  ptrdiff_t lo = -1, hi = -1;
+  const int kr = f->kernels[0].rows;
+  for (int oy = row_begin; oy < row_end; oy++) {
+    const ptrdiff_t top = (ptrdiff_t)oy * f->stride_y - f->pad_top;
+    for (int i = 0; i <= kr; i++) {
+      ptrdiff_t y;
+      if (i < kr) {
+        y = border_index(top + (ptrdiff_t)i * f->dilation_y, f->height, f->border);
+      } else if (f->channels != f->colour_channels) {
+        y = clamp_index(top + (ptrdiff_t)f->anchor_row * f->dilation_y, f->height);
+      } else {
+        continue;
+      }
+      if (y < 0) continue;
+      if (lo < 0 || y < lo) lo = y;
+      if (y > hi) hi = y;
+    }
+  }
+  *first = (int)lo;
+  *last = (int)hi;
+}
+
 /* Sizes of the per-call scratch buffers, in floats (or ints for xmap). */
 typedef struct {
   ptrdiff_t span_w;    /* padded input pixels one output row reads */

@@ -14,7 +14,7 @@
  * span_w pixels x colour channels, pixel px reading input column
  * px - pad_left (xmap[px] outside the image). */
 #define CVZ_LOAD_ROW_BODY(T)                                                             \
-  const T *src = (const T *)f->input + (size_t)src_row * f->width * C;                  \
+  const T *src = (const T *)f->input + input_row_offset(f, src_row);                    \
   if (C == K) {                                                                          \
     const T *restrict s = src + (lo - f->pad_left) * C;                                  \
     float *restrict d = dst + lo * K;                                                    \
@@ -187,7 +187,7 @@ CVZ_TARGET static void CVZ_NAME(finish_chunk)(const cvz_filter *f, int oy, ptrdi
     const float nl = f->norm_low, nf = f->norm_factor;
     for (ptrdiff_t t = 0; t < len; t++) a[t] = (a[t] - nl) * nf;
   }
-  const ptrdiff_t out_at = ((ptrdiff_t)oy * f->out_width + ox0) * C;
+  const ptrdiff_t out_at = ((ptrdiff_t)(oy - f->out_row_offset) * f->out_width + ox0) * C;
   ptrdiff_t ay = 0;
   if (C != K)
     ay = clamp_index((ptrdiff_t)oy * f->stride_y - f->pad_top
@@ -200,7 +200,7 @@ CVZ_TARGET static void CVZ_NAME(finish_chunk)(const cvz_filter *f, int oy, ptrdi
   if (C == K) {                                                                          \
     for (ptrdiff_t t = 0; t < len; t++) out[t] = CVZ_SAMPLE(T, a[t]);                    \
   } else {                                                                               \
-    const T *in = (const T *)f->input + (size_t)ay * f->width * C;                       \
+    const T *in = (const T *)f->input + input_row_offset(f, ay);                         \
     for (ptrdiff_t i = 0; i < ox1 - ox0; i++) {                                          \
       for (int c = 0; c < K; c++) out[i * C + c] = CVZ_SAMPLE(T, a[i * K + c]);          \
       ptrdiff_t ax = clamp_index((ox0 + i) * f->stride_x - f->pad_left                   \

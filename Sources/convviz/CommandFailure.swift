@@ -1,6 +1,7 @@
 import ArgumentParser
 import Files
 import Engine
+import Explain
 import ModelFormats
 import Training
 import ImageFilters
@@ -53,6 +54,7 @@ struct CommandFailure: Error, CustomStringConvertible {
     case let error as MemoryError:
       self.init(memory: error)
     case is CodecError, is FileError, is KernelError, is FilterError, is DatasetError,
+      is ExplainError,
       is ModelFileError, is ModelSpecError, is TrainerError, is OptimizerStateError,
       is VisualizationError, is EngineError, is NumPyError:
       self.init(String(describing: error))

@@ -20,7 +20,8 @@ struct ConvViz: ParsableCommand {
     subcommands: [
       Filter.self, PoolCommand.self, Kernels.self, Train.self, Evaluate.self, Predict.self,
       Summary.self,
-      DumpWeights.self, FeatureMapsCommand.self, ExplainCommand.self, Report.self, Export.self,
+      DumpWeights.self, FeatureMapsCommand.self, ExplainCommand.self, Maximize.self,
+      TopPatchesCommand.self, Embed.self, Report.self, Export.self,
     ])
 
   /// Parses and runs like ArgumentParser's own `main`, but every error,

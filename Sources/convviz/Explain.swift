@@ -284,19 +284,7 @@ struct ExplainCommand: ParsableCommand {
       }
       return name
     }
-    let name = spec.flatMap { spec in
-      Int(layer).flatMap { $0 >= 0 && $0 < spec.layers.count ? $0 : nil }.map {
-        spec.tensorName(ofRow: $0)
-      }
-    }
-    do {
-      try explainer.checkLayer(name ?? layer)
-    } catch {
-      throw CommandFailure.usage(
-        error.description.replacingOccurrences(
-          of: "--layer \(name ?? layer)", with: "--layer \(layer)"))
-    }
-    return name ?? layer
+    return try LayerArgument.resolve(layer, in: explainer, spec: spec)
   }
 
   /// `--class` as an index (by number or name), checked against the model.

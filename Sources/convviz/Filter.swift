@@ -105,7 +105,12 @@ struct Filter: ParsableCommand {
           geometry.scratchBytes(
             colourChannels: image.layout.hasAlpha ? image.channels - 1 : image.channels)
         },
-        apply: { image in try ImageFilters.apply(named.operation, to: image, options: options) })
+        apply: { image in try ImageFilters.apply(named.operation, to: image, options: options) },
+        stream: { width, height, layout, depth throws(FilterError) in
+          try StreamingFilter(
+            operation: named.operation, options: options, width: width, height: height,
+            layout: layout, bitDepth: depth)
+        })
     }
     let run = ImageBatch(
       options: batch, decodeOptions: decoding.decodeOptions, budget: memory.budget, gray: gray,

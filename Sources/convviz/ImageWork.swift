@@ -17,6 +17,11 @@ struct ImageStep: Sendable {
   /// Scratch bytes the operation allocates besides its output.
   var scratchBytes: @Sendable (FilterGeometry, Image) -> Int
   var apply: @Sendable (Image) throws -> Image
+  /// The streaming plan of the step for an image of this size, layout and
+  /// depth (nil: the step works on whole images only).
+  var stream:
+    (@Sendable (Int, Int, Image.Layout, Image.BitDepth) throws(FilterError) -> StreamingFilter)? =
+      nil
 
   var fileStem: String? { file.map(OutputPaths.stem) }
 }
@@ -51,41 +56,43 @@ struct ImageWork: Sendable {
     throws
   {
     var clock = Stopwatch()
-    var image = try source.load(options: decodeOptions)
-    if gray { image = image.converted(to: image.layout.hasAlpha ? .grayAlpha : .gray) }
-    timing("decode", clock.lap(), source.path, into: &lines)
+    // Decoded on the first step that needs the whole image, then kept for the rest.
+    var decoded: Image?
     for (position, step) in steps.enumerated() {
+      let what = "\(source.path), \(step.name)"
+      let reason: String
+      switch try stream(source, step: step, index: index, position: position, into: &lines) {
+      case nil: continue
+      case let why?: reason = why
+      }
+      timing("path", nil, "whole-image: \(reason)", what, into: &lines)
+      _ = clock.lap()
+      var image: Image
+      if let decoded {
+        image = decoded
+      } else {
+        image = try source.load(options: decodeOptions)
+        if gray { image = image.converted(to: image.layout.hasAlpha ? .grayAlpha : .gray) }
+        timing("decode", clock.lap(), nil, source.path, into: &lines)
+      }
+      // Past the last step the source is not needed: let it go before
+      // encoding, so that a huge image is held at most twice at once.
+      decoded = position == steps.count - 1 ? nil : image
       let geometry: FilterGeometry
       do {
         geometry = try step.geometry(image)
       } catch {
         throw CommandFailure("\(source.path): \(error)")
       }
-      if !geometry.strideDividesEvenly {
-        let dropped = geometry.droppedPixels
-        lines.append(
-          .warning(
-            "\(source.path): stride \(geometry.stride) does not divide the padded size; the last "
-              + "\(dropped.x) column(s) and \(dropped.y) row(s) are dropped (floor, as Keras does)")
-        )
-      }
+      lines += strideWarning(geometry, source)
       try checkOutput(geometry, of: image, step: step, source: source)
       _ = clock.lap()
       let result = try step.apply(image)
       let workTime = clock.lap()
-      // Past the last step the source is not needed: let it go before
-      // encoding, so that a huge image is held at most twice at once.
-      if position == steps.count - 1 {
-        image = Image(width: 0, height: 0, layout: .gray, samples: [])
-      }
+      image = Image(width: 0, height: 0, layout: .gray, samples: [])
       let destination = plan.destinations[index][position]
       let shownDestination = destination == "-" ? "standard output" : destination
-      if result.bitDepth == .sixteen && plan.format == .jpeg {
-        lines.append(
-          .note(
-            "\(source.path) is 16-bit; \(shownDestination) is JPEG, which holds 8 bits a sample "
-              + "(write PNG to keep 16 bits)"))
-      }
+      lines += depthNote(result.bitDepth, source, shownDestination)
       var encodeTime = 0.0
       try ImageFile.withEncoded(result, as: plan.format, options: encodeOptions) { bytes in
         encodeTime = clock.lap()
@@ -96,15 +103,123 @@ struct ImageWork: Sendable {
         }
       }
       let writeTime = clock.lap()
-      let what = "\(source.path), \(step.name)"
-      timing(stage, workTime, what, into: &lines)
-      timing("encode", encodeTime, what, into: &lines)
-      timing("write", writeTime, what, into: &lines)
+      timing(stage, workTime, nil, what, into: &lines)
+      timing("encode", encodeTime, nil, what, into: &lines)
+      timing("write", writeTime, nil, what, into: &lines)
       let wrote = "wrote \(shownDestination) (\(result.width)×\(result.height), \(step.name))"
       // With -o - the image itself is on stdout: the line goes beside the
       // other messages.
       lines.append(destination == "-" ? .note(wrote) : .result(wrote))
     }
+  }
+
+  /// Runs `step` on `source` as one streaming pipeline (decode → filter →
+  /// encode over bands of rows, written to a temporary file that replaces
+  /// the destination at the end), or returns why it needs the whole image.
+  /// Whatever the whole-image path would refuse before decoding (a bad
+  /// header, a kernel that does not fit, the output limits, an unwritable
+  /// destination) also sends it there, so that refusals read the same.
+  private func stream(
+    _ source: InputImage, step: ImageStep, index: Int, position: Int,
+    into lines: inout [OrderedReport.Line]
+  ) throws -> String? {
+    guard let makePlan = step.stream else { return "\(stage) works on whole images" }
+    guard case .file(let path, _) = source else { return "images of IDX files are read whole" }
+    let destination = plan.destinations[index][position]
+    guard destination != "-" else { return "standard output is written whole" }
+    let reader: ImageRowReader
+    do {
+      reader = try ImageRowReader(path: path, options: decodeOptions, gray: gray)
+    } catch {
+      return "the header was refused"
+    }
+    if let reason = reader.wholeImageReason { return reason }
+    let pipeline: StreamingFilter
+    do {
+      pipeline = try makePlan(reader.width, reader.height, reader.layout, reader.bitDepth)
+    } catch {
+      return "the kernel does not fit"
+    }
+    if let reason = pipeline.wholeImageReason { return reason }
+    let g = pipeline.geometry
+    let (pixels, overflow) = g.outputWidth.multipliedReportingOverflow(by: g.outputHeight)
+    guard !overflow, pixels <= decodeOptions.pixelLimit else { return "the output is too large" }
+    let output = "\(source.path): the \(step.name) output (\(g.outputWidth)×\(g.outputHeight))"
+    guard (try? budget.check(MemoryEstimate(bytes: pipeline.memoryBytes), for: output)) != nil
+    else {
+      return "the memory budget is too small for streaming"
+    }
+    let writer: ImageRowWriter
+    let file: AtomicFile.Stream
+    do {
+      writer = try ImageRowWriter(
+        format: plan.format, width: g.outputWidth, height: g.outputHeight, layout: reader.layout,
+        bitDepth: reader.bitDepth, options: encodeOptions)
+      file = try AtomicFile.Stream(destination)
+    } catch {
+      return "the output cannot be started"
+    }
+    // Notes about the output come after decoding, as on the whole-image path.
+    let notes = strideWarning(g, source) + depthNote(reader.bitDepth, source, destination)
+    let outcome: StreamingFilter.Outcome
+    do {
+      outcome = try pipeline.run(
+        from: reader, to: writer, warning: { Terminal.warn($0.description) },
+        sink: { bytes in try file.append(bytes) })
+    } catch let error as CodecError {
+      if case .encodeFailed = error { lines += notes }
+      throw error
+    } catch {
+      lines += notes
+      throw error
+    }
+    let timings: StreamingTimings
+    switch outcome {
+    case .needsWholeImage(let reason):
+      file.discard()
+      return reason
+    case .finished(let spent):
+      timings = spent
+    }
+    lines += notes
+    var clock = Stopwatch()
+    try file.commit()
+    let commitTime = clock.lap()
+    let what = "\(source.path), \(step.name)"
+    var how = "streaming"
+    if reader.isProgressive { how += " (progressive JPEG: libjpeg holds every coefficient)" }
+    timing("path", nil, how, what, into: &lines)
+    timing("decode", timings.decode, nil, what, into: &lines)
+    timing(stage, timings.filter, nil, what, into: &lines)
+    timing("encode", timings.encode, nil, what, into: &lines)
+    timing("write", timings.write + commitTime, nil, what, into: &lines)
+    timing("total", timings.total + commitTime, "stages overlap", what, into: &lines)
+    lines.append(
+      .result("wrote \(destination) (\(g.outputWidth)×\(g.outputHeight), \(step.name))"))
+    return nil
+  }
+
+  private func strideWarning(
+    _ geometry: FilterGeometry, _ source: InputImage
+  ) -> [OrderedReport.Line] {
+    guard !geometry.strideDividesEvenly else { return [] }
+    let dropped = geometry.droppedPixels
+    return [
+      .warning(
+        "\(source.path): stride \(geometry.stride) does not divide the padded size; the last "
+          + "\(dropped.x) column(s) and \(dropped.y) row(s) are dropped (floor, as Keras does)")
+    ]
+  }
+
+  private func depthNote(
+    _ depth: Image.BitDepth, _ source: InputImage, _ shownDestination: String
+  ) -> [OrderedReport.Line] {
+    guard depth == .sixteen && plan.format == .jpeg else { return [] }
+    return [
+      .note(
+        "\(source.path) is 16-bit; \(shownDestination) is JPEG, which holds 8 bits a sample "
+          + "(write PNG to keep 16 bits)")
+    ]
   }
 
   /// Refuses an output that the pixel limit would refuse as an input
@@ -135,12 +250,16 @@ struct ImageWork: Sendable {
     }
   }
 
-  /// With --timings: `timing filter 12.34 ms (photo.png, blur)`.
+  /// With --timings: `timing filter 12.34 ms (photo.png, blur)`, or with
+  /// a note and no time: `timing path streaming (photo.png, blur)`.
   private func timing(
-    _ stage: String, _ milliseconds: Double, _ what: String, into lines: inout [OrderedReport.Line]
+    _ stage: String, _ milliseconds: Double?, _ note: String?, _ what: String,
+    into lines: inout [OrderedReport.Line]
   ) {
     guard timings else { return }
-    lines.append(.diagnostic("timing \(stage) \(TextFormat.fixed(milliseconds, 2)) ms (\(what))"))
+    let value = [milliseconds.map { "\(TextFormat.fixed($0, 2)) ms" }, note].compactMap { $0 }
+    lines.append(
+      .diagnostic("timing \(stage) \(value.joined(separator: ", ")) (\(what))"))
   }
 }
 

@@ -4,19 +4,36 @@ import XCTest
 /// SIGKILL at moments spread over a `convviz filter` run that replaces an
 /// existing output: whenever the process dies, the output is either the
 /// previous file, byte for byte, or the complete new one; never a partial
-/// or corrupt file (Files writes a temporary file and renames it).
+/// or corrupt file (Files writes a temporary file and renames it). Both runs
+/// below take the streaming path, which writes the temporary file while it
+/// is still decoding; `-o -` is the whole-image path's case.
 final class KilledWriteTests: XCTestCase {
   func testKillDuringWriteLeavesThePreviousOrTheCompleteFile() throws {
+    try checkKills(
+      input: repositoryFile("samples/astronaut.png"), output: "out.png",
+      arguments: ["filter", "-k", "sobel", "--padding", "same"])
+  }
+
+  func testKillDuringStreamingJPEGWriteLeavesThePreviousOrTheCompleteFile() throws {
+    try checkKills(
+      input: repositoryFile("samples/hubble_deep_field.jpg"), output: "out.jpg",
+      arguments: ["filter", "-k", "edges", "--padding", "same", "--border", "reflect"])
+  }
+
+  private func checkKills(input: String, output name: String, arguments options: [String]) throws {
     let scratch = try ScratchFolder()
-    let input = repositoryFile("samples/astronaut.png")
-    let previous = scratch.file("previous.png")
-    let complete = scratch.file("complete.png")
-    let output = scratch.file("out.png")
-    let arguments = ["filter", "-k", "sobel", "--padding", "same", input, "-o"]
+    let ext = (name as NSString).pathExtension
+    let previous = scratch.file("previous.\(ext)")
+    let complete = scratch.file("complete.\(ext)")
+    let output = scratch.file(name)
+    let arguments = options + [input, "-o"]
     XCTAssertEqual(
       try ConvvizBinary.run(["filter", "-k", "identity", input, "-o", previous]).status, 0)
     let start = Date()
-    XCTAssertEqual(try ConvvizBinary.run(arguments + [complete]).status, 0)
+    let straight = try ConvvizBinary.run(arguments + [complete, "--timings"])
+    XCTAssertEqual(straight.status, 0, straight.standardError)
+    XCTAssertTrue(
+      straight.standardError.contains("timing path streaming"), straight.standardError)
     let duration = Date().timeIntervalSince(start)
     let old = try Data(contentsOf: URL(fileURLWithPath: previous))
     let new = try Data(contentsOf: URL(fileURLWithPath: complete))
@@ -38,7 +55,7 @@ final class KilledWriteTests: XCTestCase {
       process.waitUntilExit()
       let now = try Data(contentsOf: URL(fileURLWithPath: output))
       XCTAssertTrue(
-        now == old || now == new, "kill \(k): out.png is neither file (\(now.count) bytes)")
+        now == old || now == new, "kill \(k): \(name) is neither file (\(now.count) bytes)")
     }
   }
 }

@@ -15,6 +15,14 @@
  * header before it allocates the pixel buffer: `*_open` reads the header,
  * `*_read` decodes into the caller's buffer, `*_close` frees the decoder
  * (always call it, also after an error).
+ *
+ * Streaming: the decoders also read from a file descriptor
+ * (`*_open_fd`, 64 KiB at a time) and hand out rows in order
+ * (`*_read_rows`, then `*_finish`, which checks what follows the image
+ * data); the encoders (`*_writer_*`) take rows in order and leave their
+ * output in a buffer that the caller drains between calls. Each of these
+ * functions takes its own setjmp, exactly like the whole-image ones, which
+ * are built on them.
  */
 #ifndef CVZ_CODEC_SHIMS_H
 #define CVZ_CODEC_SHIMS_H
@@ -98,6 +106,24 @@ int cvz_png_read(cvz_png_decoder *decoder, void *pixels, size_t pixels_size, cvz
 
 void cvz_png_close(cvz_png_decoder *decoder);
 
+/* cvz_png_open reading from `fd` (which must stay open until close). A file
+   that ends early is CVZ_ERROR_TRUNCATED, as in memory. */
+cvz_png_decoder *cvz_png_open_fd(int fd, cvz_image_info *info, cvz_error *error);
+
+/* 1 when the image is Adam7-interlaced (its rows cannot be read in order). */
+int cvz_png_interlaced(const cvz_png_decoder *decoder);
+
+/* Decodes the next `count` rows (not interlaced) into `pixels`, one every
+   `row_stride` bytes. Returns 0 or -1. */
+int cvz_png_read_rows(cvz_png_decoder *decoder, void *pixels, size_t row_stride, uint32_t count,
+                      cvz_error *error);
+
+/* After the last row: reads and checks the chunks after the image data. */
+int cvz_png_finish(cvz_png_decoder *decoder, cvz_error *error);
+
+/* 1 when libpng has seen an eXIf chunk so far (after cvz_png_finish: anywhere). */
+int cvz_png_has_exif(const cvz_png_decoder *decoder);
+
 /* PNG row filter types as bits of a filter set (PNG's filter type i is bit i). */
 enum {
   CVZ_PNG_FILTER_NONE = 1,
@@ -131,6 +157,31 @@ int cvz_png_encode_bands(const void *pixels, uint32_t width, uint32_t height, in
                          int bit_depth, int zlib_level, int zlib_strategy, unsigned filters,
                          cvz_buffer *out, cvz_error *error);
 
+/* The streaming form of cvz_png_encode_bands: the same bytes. Rows go in
+   in order; every band whose rows are all in waits until the caller
+   compresses it: begin_compress takes the waiting bands (returns their
+   count), compress(i) compresses the i-th of them (one call per i, on any
+   threads at once, also while rows are written), end_compress appends
+   their IDAT chunks in order. finish compresses what still waits. */
+typedef struct cvz_png_writer cvz_png_writer;
+
+cvz_png_writer *cvz_png_writer_open(uint32_t width, uint32_t height, int channels, int bit_depth,
+                                    int zlib_level, int zlib_strategy, unsigned filters,
+                                    cvz_error *error);
+/* The next `count` rows, one every `row_stride` bytes. Returns 0 or -1. */
+int cvz_png_writer_write(cvz_png_writer *writer, const void *pixels, size_t row_stride,
+                         uint32_t count, cvz_error *error);
+int cvz_png_writer_begin_compress(cvz_png_writer *writer);
+void cvz_png_writer_compress(cvz_png_writer *writer, int index);
+int cvz_png_writer_end_compress(cvz_png_writer *writer, cvz_error *error);
+/* After the last row: compresses what waits, appends the Adler-32 and IEND.
+   Returns 0 or -1. */
+int cvz_png_writer_finish(cvz_png_writer *writer, cvz_error *error);
+/* The encoded bytes not yet consumed; valid until the next call. */
+void cvz_png_writer_output(const cvz_png_writer *writer, const uint8_t **bytes, size_t *size);
+void cvz_png_writer_consume(cvz_png_writer *writer);
+void cvz_png_writer_close(cvz_png_writer *writer);
+
 /* MARK: JPEG */
 
 typedef struct cvz_jpeg_decoder cvz_jpeg_decoder;
@@ -154,6 +205,20 @@ int cvz_jpeg_read(cvz_jpeg_decoder *decoder, uint8_t *pixels, size_t pixels_size
 
 void cvz_jpeg_close(cvz_jpeg_decoder *decoder);
 
+/* cvz_jpeg_open reading from `fd` (which must stay open until close). */
+cvz_jpeg_decoder *cvz_jpeg_open_fd(int fd, int lenient, cvz_image_info *info,
+                                   cvz_error *error);
+
+/* 1 for a progressive file (libjpeg then holds all coefficients). */
+int cvz_jpeg_progressive(const cvz_jpeg_decoder *decoder);
+
+/* Row by row: start once, read every row in order (`count` at a time, one
+   every `row_stride` bytes), then finish. cvz_jpeg_read is these three. */
+int cvz_jpeg_start(cvz_jpeg_decoder *decoder, cvz_error *error);
+int cvz_jpeg_read_rows(cvz_jpeg_decoder *decoder, uint8_t *pixels, size_t row_stride,
+                       uint32_t count, cvz_error *error);
+int cvz_jpeg_finish(cvz_jpeg_decoder *decoder, cvz_error *error);
+
 /* The corrupt-data warnings a lenient decoder accepted so far. */
 typedef struct cvz_warnings {
   int count;
@@ -169,6 +234,19 @@ void cvz_jpeg_warnings(const cvz_jpeg_decoder *decoder, cvz_warnings *out);
  */
 int cvz_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
                     int quality, cvz_buffer *out, cvz_error *error);
+
+/* The streaming encoder cvz_jpeg_encode is built on: the same settings,
+   rows in order, output drained by the caller between calls. */
+typedef struct cvz_jpeg_writer cvz_jpeg_writer;
+
+cvz_jpeg_writer *cvz_jpeg_writer_open(uint32_t width, uint32_t height, int channels,
+                                      int quality, cvz_error *error);
+int cvz_jpeg_writer_write(cvz_jpeg_writer *writer, const uint8_t *pixels, size_t row_stride,
+                          uint32_t count, cvz_error *error);
+int cvz_jpeg_writer_finish(cvz_jpeg_writer *writer, cvz_error *error);
+void cvz_jpeg_writer_output(const cvz_jpeg_writer *writer, const uint8_t **bytes, size_t *size);
+void cvz_jpeg_writer_consume(cvz_jpeg_writer *writer);
+void cvz_jpeg_writer_close(cvz_jpeg_writer *writer);
 
 #ifdef __cplusplus
 }

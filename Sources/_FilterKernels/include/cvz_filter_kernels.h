@@ -67,6 +67,11 @@ typedef struct {
   float norm_low, norm_factor;
   float max_value;    /* 255 or 65535 */
   int baseline_only;  /* 1: never take the AVX2 copy (lets tests cover both) */
+  /* Streaming: 0 when `input` holds every row; otherwise it is a ring of
+   * this many rows and image row y is at slot y % input_ring_rows. */
+  int input_ring_rows;
+  /* Output row oy is stored at row oy - out_row_offset of `output` (a band). */
+  int out_row_offset;
 } cvz_filter;
 
 /* Filters every output row into f->output, in bands of rows on the
@@ -86,6 +91,13 @@ int cvz_filter_rows(const cvz_filter *f, int row_begin, int row_end);
  * rows [row_begin, row_end) (first pass of CVZ_RANGE_NORMALIZE); writes nothing
  * to f->output. Returns as cvz_filter_rows. */
 int cvz_filter_range(const cvz_filter *f, int row_begin, int row_end, float *low, float *high);
+
+/* The first and last input rows that output rows [row_begin, row_end) read
+ * (kernel taps after the border, and the alpha anchor row), or -1 and -1
+ * when they read none (all zero border). A streaming caller keeps at least
+ * these rows in its ring. */
+void cvz_filter_input_rows(const cvz_filter *f, int row_begin, int row_end, int *first,
+                           int *last);
 
 /* Asks the kernel to back [p, p + bytes) with transparent huge pages where
  * it can (Linux madvise MADV_HUGEPAGE; a no-op elsewhere or on failure).

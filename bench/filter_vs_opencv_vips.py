@@ -1,0 +1,114 @@
+"""bench/filter_vs_opencv_vips.sh's driver: whole commands side by side.
+
+  python3 filter_vs_opencv_vips.py run CONVVIZ SIZES REPEATS
+      makes the inputs (a sample photo resized with `vips resize` to each
+      SIZE, as JPEG q90 and PNG, in a temporary folder under /tmp), then
+      for each size and JPEG->JPEG, PNG->PNG runs, REPEATS times each:
+        convviz  `convviz filter -k edges --padding same --border reflect IN -o OUT`
+                 (whole process)
+        opencv   imread + filter2D (same kernel, BORDER_REFLECT_101) + imwrite,
+                 timed in-process (interpreter start excluded)
+        vips     `vips conv IN OUT edges.mat --precision integer` (whole process)
+      and prints the best time of each, the ratios peer/convviz (above 1:
+      convviz is faster) and the peak RSS of each process (/usr/bin/time -v;
+      OpenCV's includes the Python interpreter and numpy).
+  python3 filter_vs_opencv_vips.py opencv IN OUT REPEATS
+      the OpenCV side (run under /usr/bin/time by `run`).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+EDGES = [[1, 1, 1], [1, -8, 1], [1, 1, 1]]
+HERE = os.path.dirname(os.path.abspath(__file__))
+PHOTO = os.path.join(HERE, "..", "samples", "astronaut.png")
+
+
+def opencv(source, target, repeats):
+    import cv2
+    import numpy as np
+
+    kernel = np.array(EDGES, dtype=np.float32)
+    params = [cv2.IMWRITE_JPEG_QUALITY, 90] if target.endswith(".jpg") else []
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        image = cv2.imread(source, cv2.IMREAD_UNCHANGED)
+        result = cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+        cv2.imwrite(target, result, params)
+        best = min(best, time.perf_counter() - start)
+        del image, result
+    print(f"RESULT ms={best * 1000:.1f}")
+
+
+def timed(command):
+    """Wall milliseconds and peak RSS (MiB) of `command` under /usr/bin/time -v."""
+    start = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-v"] + command, capture_output=True, text=True)
+    wall = (time.perf_counter() - start) * 1000
+    if done.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(command)} failed:\n{done.stderr}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    return wall, rss / 1024, done.stdout
+
+
+def best_of(repeats, command, inner=False):
+    best, peak = float("inf"), 0.0
+    if inner:
+        wall, peak, out = timed(command)
+        best = float(re.search(r"RESULT ms=([0-9.]+)", out).group(1))
+    else:
+        for _ in range(repeats):
+            wall, rss, _ = timed(command)
+            best, peak = min(best, wall), max(peak, rss)
+    return best, peak
+
+
+def run(convviz, sizes, repeats):
+    work = tempfile.mkdtemp(prefix="convviz-bench-", dir="/tmp")
+    try:
+        mask = os.path.join(work, "edges.mat")
+        with open(mask, "w") as f:
+            f.write("3 3 1 0\n" + "\n".join(" ".join(map(str, r)) for r in EDGES) + "\n")
+        print(f"{'input':<16} {'convviz ms':>10} {'opencv ms':>10} {'vips ms':>9} "
+              f"{'opencv/cvz':>10} {'vips/cvz':>9} {'cvz MiB':>8} {'opencv MiB':>10} "
+              f"{'vips MiB':>8}")
+        for size in sizes:
+            scale = size / 512
+            for ext, options in (("jpg", "[Q=90]"), ("png", "[compression=1]")):
+                source = os.path.join(work, f"photo{size}.{ext}")
+                subprocess.run(["vips", "resize", PHOTO, source + options, str(scale)], check=True)
+                out = os.path.join(work, f"out.{ext}")
+                # 16384² is past the default pixel limit (Pillow's).
+                cvz = best_of(repeats, [convviz, "filter", "-k", "edges", "--padding", "same",
+                                        "--border", "reflect", "--max-pixels", "300000000",
+                                        source, "-o", out])
+                cv = best_of(repeats, [sys.executable, os.path.abspath(__file__), "opencv",
+                                       source, out, str(repeats)], inner=True)
+                target = out + ("[Q=90]" if ext == "jpg" else "[compression=1]")
+                vp = best_of(repeats, ["vips", "conv", source, target, mask,
+                                       "--precision", "integer"])
+                name = f"{size}² {ext}→{ext}"
+                print(f"{name:<16} {cvz[0]:>10.0f} {cv[0]:>10.0f} {vp[0]:>9.0f} "
+                      f"{cv[0] / cvz[0]:>9.2f}x {vp[0] / cvz[0]:>8.2f}x {cvz[1]:>8.0f} "
+                      f"{cv[1]:>10.0f} {vp[1]:>8.0f}", flush=True)
+                os.remove(source)
+    finally:
+        shutil.rmtree(work)
+
+
+def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "run":
+        run(sys.argv[2], [int(s) for s in sys.argv[3].split(",")], int(sys.argv[4]))
+    elif len(sys.argv) == 5 and sys.argv[1] == "opencv":
+        opencv(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Whole commands side by side: `convviz filter -k edges` (streaming) against
+# OpenCV (imread + filter2D + imwrite, in-process) and libvips (`vips conv`,
+# whole process) on a sample photo resized to each SIZE, JPEG->JPEG (q90) and
+# PNG->PNG. Prints the best time of each, the ratios peer/convviz (above 1:
+# convviz is faster) and each process's peak RSS (/usr/bin/time -v).
+#
+# Usage: bench/filter_vs_opencv_vips.sh [SIZES] [REPEATS]
+#   SIZES    comma-separated sides in pixels (default 4096,16384)
+#   REPEATS  runs per side, best kept (default 3)
+#
+# Needs vips (Debian libvips-tools), /usr/bin/time (Debian time) and
+# opencv-python-headless (installed with pip when missing). Inputs are made
+# in a temporary folder under /tmp and removed afterwards.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+sizes="${1:-4096,16384}"
+repeats="${2:-3}"
+
+command -v vips >/dev/null || { echo "bench: needs vips (apt-get install libvips-tools)" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+if ! python3 -c 'import cv2, numpy' 2>/dev/null; then
+  echo "bench: installing opencv-python-headless and numpy (pip)…" >&2
+  python3 -m pip install --quiet opencv-python-headless numpy >&2
+fi
+
+echo "bench: building convviz (release)…" >&2
+swift build -c release --product convviz >/dev/null
+convviz="$(swift build -c release --show-bin-path)/convviz"
+
+python3 "$here/filter_vs_opencv_vips.py" run "$convviz" "$sizes" "$repeats"
+echo "$(nproc) cores; vips $(vips --version | cut -d' ' -f2); $(uptime | sed 's/.*load/load/')"
