@@ -1,47 +1,74 @@
 import Tensors
 
-/// Joins image inputs along the channel axis (Keras `Concatenate` on
-/// channels, ONNX `Concat` with axis 1), as DenseNet and Inception blocks do.
+/// Joins inputs along one per-sample axis (Keras `Concatenate`, ONNX
+/// `Concat`); by default the channel axis of images, as DenseNet and
+/// Inception blocks join them.
 ///
-/// Inputs (N, C_k, H, W) → output (N, Σ C_k, H, W); the gradient of input k
-/// is its channel range of dOutput.
+/// Inputs (N, …, a_k, …) that agree on every other axis → output
+/// (N, …, Σ a_k, …); the gradient of input k is its range of dOutput
+/// along the axis.
 public struct Concatenate: Operation {
   struct Cache {
-    var channels: [Int]
+    var extents: [Int]
   }
 
+  /// The per-sample axis joined along (0: channels of an image).
+  public let axis: Int
   private var cache: Cache?
 
-  public init() {}
+  public init(axis: Int = 0) {
+    precondition(axis >= 0, "a per-sample axis")
+    self.axis = axis
+  }
 
   public var kind: String { "Concatenate" }
 
   public func outputShape(for inputShapes: [Shape]) throws(EngineError) -> Shape {
-    guard let first = inputShapes.first, first.rank == 3,
-      inputShapes.allSatisfy({ $0.rank == 3 && $0[1] == first[1] && $0[2] == first[2] })
+    func agree(_ shape: Shape, _ first: Shape) -> Bool {
+      shape.rank == first.rank
+        && shape.dims.indices.allSatisfy { $0 == axis || shape[$0] == first[$0] }
+    }
+    guard let first = inputShapes.first, first.rank > axis,
+      inputShapes.allSatisfy({ agree($0, first) })
     else {
       throw .incompatibleShape(
-        operation: kind, expected: "images (C, H, W) of one height and width", found: inputShapes)
+        operation: kind,
+        expected: axis == 0 && inputShapes.first?.rank == 3
+          ? "images (C, H, W) of one height and width"
+          : "inputs that differ only along axis \(axis + 1)",
+        found: inputShapes)
     }
-    return Shape(inputShapes.reduce(0) { $0 + $1[0] }, first[1], first[2])
+    var dims = first.dims
+    dims[axis] = inputShapes.reduce(0) { $0 + $1[axis] }
+    return Shape(dims)
+  }
+
+  /// (blocks before the axis, elements from the axis on per unit of it).
+  private func split(_ shape: Shape) -> (outer: Int, inner: Int) {
+    (shape.dims[...axis].reduce(1, *), shape.dims[(axis + 2)...].reduce(1, *))
   }
 
   public mutating func forward(_ inputs: [Tensor], mode: Mode) throws(EngineError) -> Tensor {
-    precondition(!inputs.isEmpty && inputs.allSatisfy { $0.shape.rank == 4 })
-    let (n, h, w) = (inputs[0].shape[0], inputs[0].shape[2], inputs[0].shape[3])
-    let channels = inputs.map { $0.shape[1] }
-    let total = channels.reduce(0, +)
-    var output = Tensor(zeros: Shape(n, total, h, w))
-    for sample in 0..<n {
-      var offset = sample * total * h * w
+    precondition(!inputs.isEmpty && inputs.allSatisfy { $0.shape.rank == inputs[0].shape.rank })
+    let extents = inputs.map { $0.shape[axis + 1] }
+    var dims = inputs[0].shape.dims
+    dims[axis + 1] = extents.reduce(0, +)
+    let (outer, inner) = split(inputs[0].shape)
+    let total = dims[axis + 1] * inner
+    var output = Tensor(zeros: Shape(dims))
+    output.storage.withUnsafeMutableBufferPointer { y in
+      var first = 0
       for input in inputs {
-        let block = input.shape[1] * h * w
-        output.storage.replaceSubrange(
-          offset..<(offset + block), with: input.storage[(sample * block)..<((sample + 1) * block)])
-        offset += block
+        let block = input.shape[axis + 1] * inner
+        input.storage.withUnsafeBufferPointer { x in
+          for o in 0..<outer {
+            for j in 0..<block { y[o * total + first + j] = x[o * block + j] }
+          }
+        }
+        first += block
       }
     }
-    cache = mode.keepsCaches ? Cache(channels: channels) : nil
+    cache = mode.keepsCaches ? Cache(extents: extents) : nil
     return output
   }
 
@@ -50,18 +77,22 @@ public struct Concatenate: Operation {
   ) throws(EngineError) -> [Tensor?] {
     guard let cache else { preconditionFailure("Concatenate.backward without a training forward") }
     self.cache = nil
-    let (n, total, h, w) = (dOutput.shape[0], dOutput.shape[1], dOutput.shape[2], dOutput.shape[3])
+    let (outer, inner) = split(dOutput.shape)
+    let total = dOutput.shape[axis + 1] * inner
     var first = 0
-    return zip(cache.channels, needsInputGradients).map { channels, needed in
-      defer { first += channels }
+    return zip(cache.extents, needsInputGradients).map { extent, needed in
+      defer { first += extent * inner }
       guard needed else { return nil }
-      var storage: [Float] = []
-      storage.reserveCapacity(n * channels * h * w)
-      for sample in 0..<n {
-        let start = (sample * total + first) * h * w
-        storage.append(contentsOf: dOutput.storage[start..<(start + channels * h * w)])
+      var dims = dOutput.shape.dims
+      dims[axis + 1] = extent
+      let block = extent * inner
+      return Tensor(uninitialized: Shape(dims)) { dx in
+        dOutput.storage.withUnsafeBufferPointer { dy in
+          for o in 0..<outer {
+            for j in 0..<block { dx[o * block + j] = dy[o * total + first + j] }
+          }
+        }
       }
-      return Tensor(shape: Shape(n, channels, h, w), storage: storage)
     }
   }
 }

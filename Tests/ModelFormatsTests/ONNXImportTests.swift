@@ -50,7 +50,7 @@ final class ONNXImportTests: XCTestCase {
       XCTAssertEqual(supported, ONNXModel.importableOperations)
       let message = "\(error)"
       XCTAssertTrue(message.hasPrefix("m.onnx: node 'conv2d_1/tanh' has op Elu"), message)
-      XCTAssertTrue(message.contains("Conv, Constant, Dropout"), message)
+      XCTAssertTrue(message.contains("Concat, Constant, Conv, Div, Dropout"), message)
     }
   }
 

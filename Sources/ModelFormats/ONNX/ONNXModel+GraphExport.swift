@@ -5,7 +5,8 @@ extension ONNXModel {
   /// Any engine graph as ONNX (opset `exportOpset`): an imported model
   /// written back, with what the engine holds now (grouped, depthwise and
   /// dilated convolutions, batch normalisation, pooling with its ONNX
-  /// options, global pooling).
+  /// options, global pooling, and the element-wise and shape ops of
+  /// `ONNXShapeExport`).
   ///
   /// One ONNX node per engine node, named after it, writing the node's
   /// tensor; input (N, ...) with the graph's per-sample shape. Conv kernels
@@ -181,10 +182,15 @@ private struct GraphWriter {
         emit(name, "Dropout", [x, ratio], y)
       case is Add:
         emit(name, "Add", node.inputs, y)
-      case is Concatenate:
-        emit(name, "Concat", node.inputs, y, [ONNXAttribute("axis", .int(1))])
       default:
-        throw refuse("no ONNX form is written for it")
+        // Concat on any axis, the element-wise and shape ops.
+        guard
+          let form = ONNXShapeExport.form(
+            of: node.op, name: name, inputs: node.inputs,
+            inputShapes: node.inputs.map { shapes[$0] ?? Shape([]) }, output: y)
+        else { throw refuse("no ONNX form is written for it") }
+        nodes += form.nodes
+        initializers += form.initializers
       }
     }
   }

@@ -2,11 +2,16 @@ import Engine
 import Tensors
 
 extension ONNXModel {
-  /// The ops `makeGraph` turns into engine operations. Transpose only as
-  /// (0, 2, 3, 1) right before a Flatten (convviz's own feature order);
-  /// MatMul with a constant right side, optionally followed by an Add of a
-  /// constant bias; Mul and Sqrt only around an AveragePool as L2 pooling.
-  public static let importableOperations = [
+  /// The ops `makeGraph` turns into engine operations. MatMul with a
+  /// constant right side, optionally followed by an Add of a constant bias;
+  /// Sqrt only after an AveragePool of Mul(x, x), as L2 pooling; Shape,
+  /// Gather and Slice only where they compute shapes known when the model
+  /// loads (folded to constants); no op that moves values across the batch
+  /// axis (see `ONNXImporter+Shapes.swift`).
+  public static let importableOperations = Set(
+    coreOperations + ONNXImporter.shapeOperations
+  ).sorted()
+  static let coreOperations = [
     "Add", "AveragePool", "BatchNormalization", "Concat", "Conv", "Constant", "Dropout",
     "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "MatMul", "MaxPool",
     "Relu", "Sigmoid", "Softmax", "Tanh", "Transpose",
@@ -39,6 +44,8 @@ struct ONNXImporter {
   let graph: ONNXGraph
   let opset: Int
   var constants: [String: ONNXTensor] = [:]
+  /// Integer tensors folded at load that hold the batch size.
+  var shapeValues: [String: ShapeValue] = [:]
   /// Per-sample shapes of the engine tensors made so far.
   var shapes: [String: Shape] = [:]
   /// Flat tensors whose features are in the engine's (H, W, C) order while
@@ -142,6 +149,7 @@ struct ONNXImporter {
   // MARK: Nodes
 
   mutating func translate(_ k: Int) throws(ONNXProblem) {
+    if try foldIfKnown(k) { return }
     let node = graph.nodes[k]
     let op =
       node.domain.isEmpty || node.domain == "ai.onnx"
@@ -181,27 +189,14 @@ struct ONNXImporter {
       guard rate >= 0, rate < 1 else { throw refuse("ratio \(rate) is outside [0, 1)") }
       try elementwise(node, Dropout(rate: rate, generator: SeededGenerator(seed: 0)))
     case "Softmax":
-      let x = try dataInput(node, 0)
-      guard shapes[x]?.rank == 1 else { throw refuse("softmax over an image") }
-      if let axis = intAttribute(node, "axis"), axis != 1, axis != -1 {
-        throw refuse("axis \(axis)")
-      }
-      if let order = reordered[x], order.c > 1, order.h * order.w > 1 {
-        throw refuse("its input is a Flatten of an image in ONNX's (C, H, W) order")
-      }
-      try add(node, Activation(.softmax), inputs: [x])
-    case "Flatten":
-      if let axis = intAttribute(node, "axis"), axis != 1 { throw refuse("axis \(axis)") }
-      let x = try dataInput(node, 0)
-      let shape = shapes[x] ?? Shape([])
-      try add(node, Flatten(), inputs: [x])
-      if shape.rank == 3, shape[0] > 1, shape[1] * shape[2] > 1, !hwcFlattens.contains(k) {
-        reordered[node.outputs[0]] = (shape[0], shape[1], shape[2])
-      }
+      try softmax(node)
+    case "Flatten", "Reshape", "Squeeze", "Unsqueeze":
+      try reshape(node, k)
     case "Transpose":
       guard case .ints([0, 2, 3, 1]) = node.attribute("perm"),
-        let flatten = soleReader(node.outputs[0]), graph.nodes[flatten].opType == "Flatten"
-      else { throw refuse("only a (0, 2, 3, 1) Transpose right before Flatten is read") }
+        let flatten = soleReader(node.outputs[0]), graph.nodes[flatten].opType == "Flatten",
+        (intAttribute(graph.nodes[flatten], "axis") ?? 1) == 1
+      else { return try transpose(node) }
       alias[node.outputs[0]] = try dataInput(node, 0)
       hwcFlattens.insert(flatten)
     case "Mul"
@@ -221,17 +216,20 @@ struct ONNXImporter {
       try batchNormalization(node)
     case "GlobalAveragePool", "GlobalMaxPool":
       try globalPool(node)
-    case "Add":
-      let a = try dataInput(node, 0)
-      let b = try dataInput(node, 1)
-      try noReordering(node, [a, b])
-      try add(node, Add(), inputs: [a, b])
+    case "Add", "Sub", "Mul", "Div":
+      try arithmetic(node)
     case "Concat":
-      let inputs = try node.inputs.indices.map { (i) throws(ONNXProblem) in try dataInput(node, i) }
-      guard intAttribute(node, "axis") == 1, inputs.allSatisfy({ shapes[$0]?.rank == 3 }) else {
-        throw refuse("only images joined along channels (axis 1) are read")
-      }
-      try add(node, Concatenate(), inputs: inputs)
+      try concat(node)
+    case "LeakyRelu", "Clip", "HardSigmoid", "HardSwish":
+      try parametricActivation(node)
+    case "Pad":
+      try pad(node)
+    case "ReduceMean":
+      try reduceMean(node)
+    case "Cast":
+      try cast(node)
+    case "Shape", "Gather", "Slice":
+      throw refuse("only on shapes known when the model loads")
     default:
       throw .unsupportedOperation(
         node: node.name, op: op, supported: ONNXModel.importableOperations)
