@@ -30,15 +30,9 @@ public struct ClassProbability: Equatable, Sendable {
 }
 
 extension Sequential {
-  /// The `k` most probable classes of each image, most probable first (ties
-  /// by lower class index).
-  ///
-  /// `images` is (N, C, H, W) in [0, 1]. When the model does not end in
-  /// softmax its outputs are passed through one, so they always sum to 1.
-  public mutating func topClasses(
-    _ images: Tensor, k: Int, classNames: [String] = [], batchSize: Int = 100
-  ) throws(TrainerError) -> [[ClassProbability]] {
-    precondition(k >= 1, "k must be at least 1")
+  /// Checks that `images` fit the input and that the output is a vector
+  /// of class scores.
+  func checkClassifier(_ images: Tensor) throws(TrainerError) {
     guard images.shape.rank == 4, images.sampleShape == inputShape else {
       let found = images.shape.rank == 4 ? images.sampleShape : images.shape
       let expected: FeatureShape =
@@ -52,6 +46,18 @@ extension Sequential {
       throw .outputNotClasses(
         o.rank == 3 ? .image(height: o[1], width: o[2], channels: o[0]) : .flat(o.count))
     }
+  }
+
+  /// The `k` most probable classes of each image, most probable first (ties
+  /// by lower class index).
+  ///
+  /// `images` is (N, C, H, W) in [0, 1]. When the model does not end in
+  /// softmax its outputs are passed through one, so they always sum to 1.
+  public mutating func topClasses(
+    _ images: Tensor, k: Int, classNames: [String] = [], batchSize: Int = 100
+  ) throws(TrainerError) -> [[ClassProbability]] {
+    precondition(k >= 1, "k must be at least 1")
+    try checkClassifier(images)
     var output: Tensor
     do {
       output = try predict(images, batchSize: batchSize)
@@ -82,6 +88,12 @@ public struct ImageScores: Equatable, Sendable {
   public var probabilities: Tensor
   /// Whether `scores` are logits under a final softmax.
   public var scoresAreLogits: Bool
+
+  public init(scores: Tensor, probabilities: Tensor, scoresAreLogits: Bool) {
+    self.scores = scores
+    self.probabilities = probabilities
+    self.scoresAreLogits = scoresAreLogits
+  }
 }
 
 extension Sequential {
@@ -90,8 +102,7 @@ extension Sequential {
   public mutating func scores(
     _ images: Tensor, batchSize: Int = 100
   ) throws(TrainerError) -> ImageScores {
-    // One top class is enough to run the checks and get the probabilities.
-    _ = try topClasses(images.samples(0..<min(1, images.batchCount)), k: 1)
+    try checkClassifier(images)
     var probabilities: Tensor
     do {
       probabilities = try predict(images, batchSize: batchSize)

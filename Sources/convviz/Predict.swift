@@ -53,6 +53,18 @@ struct Predict: ParsableCommand {
         + "names the model file stores; else class numbers).", valueName: "file"))
   var labels: String?
 
+  @Option(help: ArgumentHelp("Samples per forward pass.", valueName: "n"))
+  var batchSize = 100
+
+  @Flag(
+    help: """
+      Print `timing load|forward N ms` lines on stderr: reading the model, and each \
+      forward pass of a batch (see --batch-size).
+      """)
+  var timings = false
+
+  @OptionGroup var threads: ThreadOptions
+
   @OptionGroup var decoding: DecodingOptions
 
   @OptionGroup var memory: MemoryOptions
@@ -61,6 +73,7 @@ struct Predict: ParsableCommand {
   func validate() throws {
     guard !images.isEmpty else { throw ValidationError("give at least one image") }
     guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+    guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     let tensors = images.filter(NumPyInput.names)
     if !tensors.isEmpty && tensors.count != images.count {
       throw ValidationError("give images or .npy tensors, not both")
@@ -79,8 +92,11 @@ struct Predict: ParsableCommand {
   /// reported with one line and the others are still predicted; the exit
   /// status is 1 when any failed.
   func run() throws {
+    threads.apply()
+    var watch = Stopwatch()
     let opened = try ModelArgument.loadModel(
       model, memory: memory, input: input, architecture: architecture.architecture)
+    if timings { Terminal.diagnostic("timing load \(TextFormat.fixed(watch.lap(), 3)) ms") }
     let names = try labels.map { try ClassNamesFile.read($0) } ?? opened.classNames
     if let labels, names.count != opened.classCount {
       throw CommandFailure(
@@ -98,7 +114,7 @@ struct Predict: ParsableCommand {
     }
     let inputs = try InputImage.expand(images)
     try memory.check(
-      Self.memoryEstimate(opened, imageCount: inputs.count),
+      Self.memoryEstimate(opened, imageCount: inputs.count, batchSize: batchSize),
       for: "\(model): predicting \(plural(inputs.count, "image"))")
     let (mode, preprocessing) = try input.settings(for: opened, path: model)
     var samples: [Tensor] = []
@@ -132,7 +148,8 @@ struct Predict: ParsableCommand {
     for path in images {
       let batch = try NumPyInput.samples(path, model: opened, layout: order, memory: memory)
       try memory.check(
-        Self.memoryEstimate(opened, imageCount: sampleNames.count + batch.batchCount),
+        Self.memoryEstimate(
+          opened, imageCount: sampleNames.count + batch.batchCount, batchSize: batchSize),
         for: "\(path): predicting \(plural(batch.batchCount, "sample"))")
       batches.append(batch)
       sampleNames += (0..<batch.batchCount).map { "\(path)[\($0)]" }
@@ -147,13 +164,34 @@ struct Predict: ParsableCommand {
     _ batch: Tensor, names: [String], model opened: LoadedModel, classNames: [String]
   ) throws {
     var network = opened.network
+    var watch = Stopwatch()
+    /// `body` on each batch of `batchSize` samples, timed with --timings.
+    func batches<T>(_ body: (Tensor) throws -> T) throws -> [T] {
+      try stride(from: 0, to: batch.batchCount, by: batchSize).map { start in
+        let part = batch.samples(start..<min(start + batchSize, batch.batchCount))
+        _ = watch.lap()
+        let result = try body(part)
+        if timings {
+          Terminal.diagnostic(
+            "timing forward \(TextFormat.fixed(watch.lap(), 3)) ms "
+              + "(batch of \(part.batchCount))")
+        }
+        return result
+      }
+    }
     if format == .text {
-      let ranked = try network.topClasses(batch, k: top, classNames: classNames)
-      for (name, classes) in zip(names, ranked) {
+      let ranked = try batches {
+        try network.topClasses($0, k: top, classNames: classNames, batchSize: batchSize)
+      }
+      for (name, classes) in zip(names, ranked.joined()) {
         Terminal.say(name + ": " + Self.format(classes))
       }
     } else {
-      let scores = try network.scores(batch)
+      let parts = try batches { try network.scores($0, batchSize: batchSize) }
+      let scores = ImageScores(
+        scores: Tensor.concatenatingSamples(parts.map(\.scores)),
+        probabilities: Tensor.concatenatingSamples(parts.map(\.probabilities)),
+        scoresAreLogits: parts[0].scoresAreLogits)
       Terminal.sayLines(
         format == .json
           ? Self.json(scores, images: names, classNames: classNames, k: top, model: model)
@@ -163,10 +201,12 @@ struct Predict: ParsableCommand {
   }
 
   /// The images' tensor (and the samples it is joined from), the network
-  /// on batches of up to 100 of them (as `Sequential.predict` runs it) and
-  /// the scores.
-  static func memoryEstimate(_ model: LoadedModel, imageCount: Int) -> MemoryEstimate {
-    model.inferenceMemory(batchSize: min(imageCount, 100))
+  /// on batches of up to `batchSize` of them (100, as `Sequential.predict`
+  /// runs it, unless --batch-size says otherwise) and the scores.
+  static func memoryEstimate(
+    _ model: LoadedModel, imageCount: Int, batchSize: Int = 100
+  ) -> MemoryEstimate {
+    model.inferenceMemory(batchSize: min(imageCount, batchSize))
       + .floats(imageCount, model.input.count) * 2
       + .floats(imageCount, model.network.outputShape.count) * 2
   }

@@ -2,7 +2,7 @@ import ArgumentParser
 import _Runtime
 
 /// `--threads`, for the commands whose work the kernels split across
-/// threads (`filter`, `train`, `evaluate`). It wins over `CONVVIZ_THREADS`,
+/// threads (`filter`, `pool`, `train`, `evaluate`, `predict`, `explain`). It wins over `CONVVIZ_THREADS`,
 /// which `ProcessSettings` applies at start-up for every command.
 struct ThreadOptions: ParsableArguments {
   @Option(

@@ -183,6 +183,35 @@ final class ModelInputCommandTests: XCTestCase {
     XCTAssertEqual(mixed.status, 64, mixed.stderr)
   }
 
+  /// `--batch-size` splits the forward passes without changing a number;
+  /// `--timings` prints the load and one line per pass on stderr only.
+  func testBatchSizeAndTimings() throws {
+    let folder = try TrainingScratchFolder()
+    let model = folder.path + "/id.onnx"
+    try Self.identityModel(model)
+    let x = try folder.write(
+      NumPyFile.encode(shape: [2, 3, 2, 2], values: Self.samples), to: "x.npy")
+    let whole = try TrainingCLI.run(["predict", model, x, x, "--format", "json"])
+    let split = try TrainingCLI.run(
+      ["predict", model, x, x, "--format", "json", "--batch-size", "3", "--timings"])
+    XCTAssertEqual(split.status, 0, split.stderr)
+    XCTAssertEqual(split.stdout, whole.stdout)
+    let timings = split.stderr.split(separator: "\n").filter { $0.hasPrefix("timing ") }
+    XCTAssertEqual(timings.count, 3, split.stderr)
+    XCTAssertTrue(timings[0].hasPrefix("timing load "), split.stderr)
+    XCTAssertTrue(timings[1].hasPrefix("timing forward ") && timings[1].hasSuffix("(batch of 3)"))
+    XCTAssertTrue(timings[2].hasSuffix("(batch of 1)"), split.stderr)
+    let text = try TrainingCLI.run(["predict", model, x, x, "--batch-size", "1"])
+    XCTAssertEqual(
+      text.stdout, try TrainingCLI.run(["predict", model, x, x]).stdout)
+    XCTAssertEqual(try TrainingCLI.run(["predict", model, x, "--batch-size", "0"]).status, 64)
+    // One thread gives the same numbers.
+    XCTAssertEqual(
+      try TrainingCLI.run(["predict", model, x, x, "--format", "json", "--threads", "1"]).stdout,
+      whole.stdout)
+    XCTAssertEqual(try TrainingCLI.run(["predict", model, x, "--threads", "0"]).status, 64)
+  }
+
   func testBadNumPyFilesAreOneLineNamingTheFile() throws {
     let folder = try TrainingScratchFolder()
     let model = folder.path + "/id.onnx"

@@ -18,6 +18,7 @@ final class ONNXShapeConformanceTests: XCTestCase {
     "leakyrelu", "clip", "hardsigmoid", "hardswish", "relu", "mul", "add", "sub", "div",
     "reshape", "squeeze", "unsqueeze", "flatten", "transpose", "constant_pad", "edge_pad",
     "reflect_pad", "wrap_pad", "softmax", "concat", "identity", "dropout", "shape", "cast",
+    "slice",
   ]
 
   func testShapeOpNodeTestsMatchTheirOutputs() throws {

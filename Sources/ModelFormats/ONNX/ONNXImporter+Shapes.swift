@@ -334,6 +334,40 @@ extension ONNXImporter {
       inputs: [x])
   }
 
+  /// Slice of computed data with step 1 along axes other than the batch
+  /// (PyTorch's `chunk` and `narrow`): a crop, which `Pad` does with
+  /// negative amounts. Starts, ends and axes come from attributes (before
+  /// opset 10) or inputs known when the model loads.
+  mutating func slice(_ node: ONNXNode) throws(ONNXProblem) {
+    let x = try dataInput(node, 0)
+    let sample = shapes[x] ?? Shape([])
+    let rank = sample.rank + 1
+    guard let starts = try integers(node, attribute: "starts", input: 1),
+      let ends = try integers(node, attribute: "ends", input: 2), starts.count == ends.count
+    else { throw refusal(node, "its starts and ends are not known when the model loads") }
+    let axes = try integers(node, attribute: "axes", input: 3) ?? Array(0..<starts.count)
+    let steps = try integers(node, attribute: "", input: 4) ?? starts.map { _ in 1 }
+    guard axes.count == starts.count, steps.count == starts.count else {
+      throw refusal(node, "starts, ends, axes and steps differ in length")
+    }
+    guard steps.allSatisfy({ $0 == 1 }) else {
+      throw refusal(node, "steps \(steps) (only 1 is read)")
+    }
+    var before = [Int](repeating: 0, count: sample.rank)
+    var after = before
+    for i in axes.indices {
+      let axis = try sampleAxis(node, axes[i], rank: rank)
+      let n = sample[axis]
+      func clamped(_ index: Int) -> Int { min(max(index < 0 ? index + n : index, 0), n) }
+      let start = clamped(starts[i])
+      let end = max(clamped(ends[i]), start)
+      before[axis] = -start
+      after[axis] = end - n
+    }
+    try noReordering(node, [x])
+    try add(node, Pad(before: before, after: after), inputs: [x])
+  }
+
   /// Softmax over one axis (opset 13 on), or over the axes from `axis` on
   /// (before; default axis 1). Over the features of a flat sample it is
   /// `Activation(.softmax)`, which a loss can take over.

@@ -4,9 +4,10 @@ import Tensors
 extension ONNXModel {
   /// The ops `makeGraph` turns into engine operations. MatMul with a
   /// constant right side, optionally followed by an Add of a constant bias;
-  /// Sqrt only after an AveragePool of Mul(x, x), as L2 pooling; Shape,
-  /// Gather and Slice only where they compute shapes known when the model
-  /// loads (folded to constants); no op that moves values across the batch
+  /// Sqrt only after an AveragePool of Mul(x, x), as L2 pooling; Shape and
+  /// Gather only where they compute shapes known when the model loads
+  /// (folded to constants); Slice of data with step 1, as a crop; no op
+  /// that moves values across the batch
   /// axis (see `ONNXImporter+Shapes.swift`).
   public static let importableOperations = Set(
     coreOperations + ONNXImporter.shapeOperations
@@ -228,7 +229,9 @@ struct ONNXImporter {
       try reduceMean(node)
     case "Cast":
       try cast(node)
-    case "Shape", "Gather", "Slice":
+    case "Slice":
+      try slice(node)
+    case "Shape", "Gather":
       throw refuse("only on shapes known when the model loads")
     default:
       throw .unsupportedOperation(

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# convviz's forward pass against onnxruntime's on full torchvision networks
+# (ResNet-18 and VGG-16 timed at batch 1 and 8; MobileNetV2, SqueezeNet 1.1,
+# DenseNet-121 and ShuffleNetV2 too), side by side in one run, 2 threads
+# each: times, their ratio, the largest output difference and convviz's
+# peak memory against the weight bytes. See inference_vs_onnxruntime.py.
+#
+# Usage: bench/inference_vs_onnxruntime.sh [NETWORK...]
+#   NETWORK  torchvision names, default: resnet18 vgg16 mobilenet_v2
+#            squeezenet1_1 densenet121 shufflenet_v2_x1_0
+#
+# Installs Debian's python3-torch and python3-torchvision with apt-get when
+# missing, and onnxruntime and onnx into a venv in /tmp (Debian's torch is
+# 1.13, so numpy<2 and onnxruntime<1.20).
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+
+if ! /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
+  echo "bench: installing python3-torch python3-torchvision (apt-get)…" >&2
+  apt-get install -y -qq python3-torch python3-torchvision >/dev/null
+fi
+venv=/tmp/convviz-bench-venv
+if ! "$venv/bin/python" -c 'import onnxruntime, onnx' 2>/dev/null; then
+  echo "bench: making $venv (onnxruntime, onnx)…" >&2
+  /usr/bin/python3 -m venv --system-site-packages "$venv"
+  "$venv/bin/pip" install -q "numpy<2" "onnxruntime<1.20" onnx
+fi
+
+echo "bench: building convviz (release)…" >&2
+swift build -c release --product convviz >/dev/null
+convviz="$(swift build -c release --show-bin-path)/convviz"
+
+"$venv/bin/python" "$here/inference_vs_onnxruntime.py" "$convviz" "$@" 2> >(grep -v Warning >&2)
