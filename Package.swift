@@ -41,7 +41,8 @@ let package = Package(
     .target(
       name: "ModelFormats",
       dependencies: [
-        "Engine", "Tensors", "Files", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        "Engine", "Tensors", "Files", "_HDF5Shims", "CZlib",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       exclude: ["ONNX/onnx.proto"]),
     .target(
@@ -71,6 +72,9 @@ let package = Package(
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+      name: "CHDF5", pkgConfig: "hdf5",
+      providers: [.apt(["libhdf5-dev"])]),
     // No unsafe compiler flags anywhere, so that every library product can be a
     // dependency of another package. Release builds optimise C as well;
     // what -fno-math-errno gave the kernels, they get from errno-free
@@ -81,6 +85,8 @@ let package = Package(
     .target(name: "_FilterKernels", dependencies: ["_Runtime"]),
     .target(name: "_OptimizerKernels", dependencies: ["_Runtime"]),
     .target(name: "_CNNKernels", dependencies: ["_Runtime", "COpenBLAS"]),
+    // Every libhdf5 call, for the Keras reader.
+    .target(name: "_HDF5Shims", dependencies: ["CHDF5"]),
 
     // MARK: Tests
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),

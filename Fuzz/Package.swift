@@ -14,6 +14,7 @@ let targets = [
   ("fuzz-kernel-spec", ["ImageFilters"]),
   ("fuzz-model-spec", ["ModelFormats"]),
   ("fuzz-onnx", ["ModelFormats"]),
+  ("fuzz-keras", ["ModelFormats"]),
 ]
 
 let package = Package(

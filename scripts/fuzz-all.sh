@@ -10,7 +10,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-600}
 jobs=${2:-1}
-targets="png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx"
+targets="png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx keras"
 logs="$root/.build-fuzz/logs"
 mkdir -p "$logs"
 bash "$root/scripts/fuzz.sh" --build-only all >"$logs/build.log" 2>&1 ||

@@ -4,13 +4,13 @@
 #   scripts/fuzz.sh --build-only png     (build, do not run)
 #   scripts/fuzz.sh --build-only all     (build every target in one go)
 #   scripts/fuzz.sh --no-build png 600   (run what --build-only built)
-# Targets: png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx.
+# Targets: png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx keras.
 # Seeds come from Fuzz/corpus/TARGET; the growing corpus lives in
 # .build-fuzz/corpus/TARGET; crashing inputs land in Fuzz/crashes/TARGET/
 # (copy each into Tests/FuzzRegressions/ once fixed).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-targets="png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx"
+targets="png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx keras"
 build=1
 run=1
 case "${1:-}" in
@@ -49,9 +49,19 @@ if [ "$build" = 1 ]; then
 fi
 [ "$run" = 1 ] || exit 0
 
+# libhdf5 1.10 leaks a few hundred bytes on some corrupt object headers
+# (Tests/FuzzRegressions/keras/); one model per process makes that harmless,
+# so the keras target looks for crashes, hangs and big allocations only
+# (leak checks off during the run and at exit). Its inputs that loop libhdf5
+# end after 30 s (the child process's limit), so it gets 60 s an input.
+extra=()
+if [ "$target" = keras ]; then
+  extra=(-detect_leaks=0 -timeout=60)
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+fi
 work="$root/.build-fuzz/corpus/$target"
 mkdir -p "$work" "crashes/$target"
 "$products/run-fuzz-$target" \
   -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
-  -print_final_stats=1 -artifact_prefix="crashes/$target/" \
+  -print_final_stats=1 -artifact_prefix="crashes/$target/" "${extra[@]}" \
   "$work" "corpus/$target"

@@ -7,14 +7,17 @@ import Tensors
 ///
 /// The common ground is the engine's graph: a `model.bin` is built from its
 /// spec (`ModelSpec.makeGraph`), an ONNX model is imported
-/// (`ONNXModel.makeGraph`). Layers are the rows `convviz summary` numbers:
-/// the spec's rows for a `model.bin`, the graph's nodes for an ONNX model.
+/// (`ONNXModel.makeGraph`), and so is a Keras model (`KerasModel.makeGraph`;
+/// a weights-only Keras file with a spec becomes a `ModelFile`). Layers are
+/// the rows `convviz summary` numbers: the spec's rows for a `model.bin`,
+/// the graph's nodes for an ONNX or Keras model.
 public struct LoadedModel: Sendable {
   /// The file the model was read from, for what only it has (training
   /// history, the spec's memory estimates).
   public enum Source: Sendable {
     case modelFile(ModelFile)
     case onnx(ONNXModel)
+    case keras(KerasModel)
   }
 
   /// One numbered layer: a spec row, or a graph node.
@@ -69,6 +72,10 @@ public struct LoadedModel: Sendable {
       let producer = [model.producerName, model.producerVersion].filter { !$0.isEmpty }
       return "ONNX opset \(model.opset)"
         + (producer.isEmpty ? "" : ", from " + producer.joined(separator: " "))
+    case .keras(let model):
+      let kind = model.architecture?.className ?? "weights"
+      return "\(model.format.rawValue), \(kind)"
+        + (model.kerasVersion.map { ", saved by Keras \($0)" } ?? "")
     }
   }
 
@@ -139,6 +146,22 @@ public struct LoadedModel: Sendable {
     } catch {
       throw .malformed(path: path, reason: error.description)
     }
+  }
+
+  /// A Keras model (`.keras`, or a legacy `.h5` holding its architecture)
+  /// imported into the engine; `path` names the file in errors. Keras files
+  /// keep no class names, and images are brought to the input by `fill`.
+  public init(_ model: KerasModel, path: String) throws(ModelFileError) {
+    let network = try model.makeNetwork(path: path)
+    source = .keras(model)
+    self.network = network
+    let shape = network.inputShape
+    input =
+      shape.rank == 3
+      ? .image(height: shape[1], width: shape[2], channels: shape[0]) : .flat(shape.count)
+    classNames = []
+    resize = .fill
+    layers = Self.layers(of: network.graph)
   }
 
   /// One layer per node; a Conv2D's output is read after the activation

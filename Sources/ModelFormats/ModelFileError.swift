@@ -25,6 +25,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
   case unwritable(path: String, reason: String)
   /// An ONNX file that cannot be used, and why.
   case onnx(path: String, ONNXProblem)
+  /// A Keras `.keras` or `.h5` file that cannot be used, and why.
+  case keras(path: String, KerasProblem)
 
   public var description: String {
     switch self {
@@ -59,6 +61,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
     case .unwritable(let path, let reason):
       return "\(path): model not written, it could not be read back: \(reason)"
     case .onnx(let path, let problem):
+      return "\(path): \(problem)"
+    case .keras(let path, let problem):
       return "\(path): \(problem)"
     }
   }

@@ -64,7 +64,7 @@ public enum ModelReport {
     case .modelFile(let file):
       summarySection(modelPath, file, into: &page)
       try curvesSection(file.metadata.history, into: &page)
-    case .onnx:
+    case .onnx, .keras:
       graphSection(modelPath, model, into: &page)
       try curvesSection([], into: &page)
     }

@@ -31,7 +31,8 @@ struct DumpWeights: ParsableCommand {
       -o names the output folder (default output/, created when missing).
       """)
 
-  @Argument(help: "A model file written by `convviz train`, or an ONNX model.")
+  @Argument(
+    help: "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).")
   var model = ModelArgument.defaultModelPath
 
   @Option(
@@ -66,6 +67,7 @@ struct DumpWeights: ParsableCommand {
   @OptionGroup var width: PictureWidthOptions
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   /// Beyond this many pixels per weight the picture's size arithmetic
   /// could overflow; the memory budget refuses far smaller scales.
@@ -81,7 +83,8 @@ struct DumpWeights: ParsableCommand {
   }
 
   func run() throws {
-    let file = try ModelArgument.loadModel(model, memory: memory)
+    let file = try ModelArgument.loadModel(
+      model, memory: memory, architecture: architecture.architecture)
     let index = layer ?? LayerActivations.convolutionLayers(of: file).first
     let conv = try index.map { try LayerActivations.convolution(file, layer: $0) }
     if let conv {

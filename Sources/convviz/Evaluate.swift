@@ -35,7 +35,8 @@ struct Evaluate: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "A model file written by `convviz train`, or an ONNX model.", valueName: "model"))
+      "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
+      valueName: "model"))
   var model: String
 
   @OptionGroup var data: DataOptions
@@ -51,6 +52,7 @@ struct Evaluate: ParsableCommand {
         + "a vector of integers (model class indices).", valueName: "file"))
   var labelsNumPy: String?
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
   @OptionGroup var threads: ThreadOptions
 
   @Option(help: "The part of the data set to use (default: test when present, else all).")
@@ -118,7 +120,8 @@ struct Evaluate: ParsableCommand {
 
   func run() throws {
     threads.apply()
-    let opened = try ModelArgument.loadModel(model, memory: memory, input: input)
+    let opened = try ModelArgument.loadModel(
+      model, memory: memory, input: input, architecture: architecture.architecture)
     try memory.check(opened.inferenceMemory(batchSize: 1), for: "\(model): evaluating")
     guard let classCount = opened.classCount else {
       throw CommandFailure("\(model): the model's output is not one score per class")

@@ -47,7 +47,8 @@ struct ExplainCommand: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "A model file written by `convviz train`, or an ONNX model.", valueName: "model"))
+      "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
+      valueName: "model"))
   var model: String
 
   @Argument(
@@ -143,6 +144,7 @@ struct ExplainCommand: ParsableCommand {
   @OptionGroup var decoding: DecodingOptions
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   @OptionGroup var threads: ThreadOptions
 
@@ -267,10 +269,11 @@ struct ExplainCommand: ParsableCommand {
     if failed > 0 { throw CommandFailure.summary(failed: failed, of: inputs.count, noun: "image") }
   }
 
-  /// A model file of `convviz train` or an ONNX model (detected from its
+  /// A model file of `convviz train`, an ONNX or a Keras model (detected from its
   /// bytes), through the loading path every command shares.
   private func loadModel() throws -> LoadedModel {
-    try ModelArgument.loadModel(model, memory: memory, input: input)
+    try ModelArgument.loadModel(
+      model, memory: memory, input: input, architecture: architecture.architecture)
   }
 
   /// The tensor the CAM methods use: `--layer` as a summary row number

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Files
 import ModelFormats
 
@@ -16,7 +17,8 @@ struct Export: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "A model file written by `convviz train`, or an ONNX model.", valueName: "model"))
+      "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
+      valueName: "model"))
   var model: String
 
   @Option(
@@ -25,6 +27,7 @@ struct Export: ParsableCommand {
   var output: String?
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   func validate() throws {
     try ModelArgument.checkName(model)
@@ -39,10 +42,26 @@ struct Export: ParsableCommand {
 
   func run() throws {
     if let onnx = try ModelArgument.readONNX(model) {
-      return try exportGraph(of: onnx)
+      return try exportGraph(of: onnx.makeNetwork(path: model), metadata: onnx.metadata) {
+        .onnx(path: model, $0)
+      }
     }
-    guard case .modelFile(let path, let file) = try ModelArgument.resolve(model, memory: memory)
-    else {
+    let path = model
+    let file: ModelFile
+    if let keras = try ModelArgument.readKeras(model, memory: memory) {
+      if keras.architecture != nil {
+        if architecture.architecture != nil {
+          throw CommandFailure.usage(
+            "\(model) holds its own architecture; --architecture is for weights-only Keras files")
+        }
+        return try exportGraph(of: keras.makeNetwork(path: model), metadata: []) {
+          .onnx(path: model, $0)
+        }
+      }
+      file = try weightsFile(keras)
+    } else if case .modelFile(_, let trained) = try ModelArgument.resolve(model, memory: memory) {
+      file = trained
+    } else {
       throw CommandFailure.usage(
         "\(model) is a preset or spec without weights; export a model file from `convviz train`")
     }
@@ -56,14 +75,31 @@ struct Export: ParsableCommand {
         + "from \(Terminal.escaped(path)))")
   }
 
-  /// An ONNX model as the engine runs it, its metadata kept.
-  private func exportGraph(of source: ONNXModel) throws {
-    let network = try source.makeNetwork(path: model)
+  /// A weights-only Keras file as a convviz model file, with the layers of
+  /// `--architecture`.
+  private func weightsFile(_ keras: KerasModel) throws -> ModelFile {
+    guard let name = architecture.architecture else {
+      throw ModelFileError.keras(path: model, .weightsWithoutArchitecture)
+    }
+    let spec = try ModelArgument.resolve(name, allowModelFile: false, memory: memory).spec
+    do {
+      return try keras.modelFile(spec: spec)
+    } catch {
+      throw ModelFileError.keras(path: model, error)
+    }
+  }
+
+  /// An imported model (ONNX or Keras) as the engine runs it, with
+  /// `metadata` kept.
+  private func exportGraph(
+    of network: Network, metadata: [ONNXMetadataEntry],
+    failure: (ONNXProblem) -> ModelFileError
+  ) throws {
     let onnx: ONNXModel
     do {
-      onnx = try ONNXModel(exporting: network.graph, metadata: source.metadata)
+      onnx = try ONNXModel(exporting: network.graph, metadata: metadata)
     } catch {
-      throw ModelFileError.onnx(path: model, error)
+      throw failure(error)
     }
     let target = try destination()
     try target.prepare()

@@ -44,7 +44,7 @@ struct FeatureMapsCommand: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "MODEL PHOTO: a model file written by `convviz train` (or an ONNX model) and a PNG or "
+      "MODEL PHOTO: a model file written by `convviz train` (or an ONNX or Keras model) and a PNG or "
         + "JPEG photo; "
         + "with --random only PHOTO.", valueName: "file"))
   var files: [String] = []
@@ -89,6 +89,7 @@ struct FeatureMapsCommand: ParsableCommand {
   @OptionGroup var width: PictureWidthOptions
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   @Option(
     name: [.short, .customLong("output")],
@@ -160,7 +161,8 @@ struct FeatureMapsCommand: ParsableCommand {
 
   private func runModel() throws {
     let (modelPath, photoPath) = (files[0], files[1])
-    let file = try ModelArgument.loadModel(modelPath, memory: memory, input: input)
+    let file = try ModelArgument.loadModel(
+      modelPath, memory: memory, input: input, architecture: architecture.architecture)
     guard case .image(_, _, let channels) = file.input, channels == 1 || channels == 3 else {
       throw CommandFailure("\(modelPath): the model's input is not a 1- or 3-channel image")
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Files
 import ModelFormats
+import Tensors
 import Training
 import Foundation
 
@@ -62,22 +63,76 @@ enum ModelArgument {
   /// The ONNX model `text` names, read and checked, or nil when `text` is
   /// a preset or a file of another kind (detected from its first bytes).
   static func readONNX(_ text: String) throws -> ONNXModel? {
-    guard Preset(rawValue: text) == nil, Path.isFile(text) else { return nil }
+    guard Preset(rawValue: text) == nil, Path.isFile(text),
+      ONNXModel.looksLikeONNX(try firstBytes(of: text))
+    else { return nil }
     let bytes = try FileContents.read(text, maximumBytes: ONNXModel.maximumFileSize)
-    guard ONNXModel.looksLikeONNX(bytes) else { return nil }
     return try ONNXModel.decode(bytes, path: text, externalDataFolder: Path.folder(of: text))
   }
 
-  /// The model a running command needs, from a `model.bin` or an ONNX file
-  /// (told apart by their first bytes): the one loading path of `predict`,
-  /// `evaluate`, `dump-weights`, `featuremaps` and `report`. An ONNX model
-  /// the importer cannot run is one line naming the file, node and op.
+  /// The Keras model `text` names (`.keras` zip or `.h5` HDF5, detected
+  /// from its first bytes), read and checked, or nil when `text` is a
+  /// preset or a file of another kind. Reading holds the file, libhdf5's
+  /// copy of the weights file and the weights (and for a `.keras` zip the
+  /// weights file taken out of it): about four times the file's size.
+  static func readKeras(_ text: String, memory: MemoryOptions) throws -> KerasModel? {
+    guard Preset(rawValue: text) == nil, Path.isFile(text),
+      KerasModel.looksLikeKeras(try firstBytes(of: text))
+    else { return nil }
+    if let size = Path.status(of: text)?.size {
+      try memory.check(MemoryEstimate.bytes(Int(size)) * 4, for: "\(text): reading the model")
+    }
+    let bytes = try FileContents.read(text, maximumBytes: KerasModel.maximumFileSize)
+    return try KerasModel.decode(bytes, path: text)
+  }
+
+  /// Up to the first 16 bytes of the file at `path`, to tell formats apart
+  /// without reading it whole.
+  static func firstBytes(of path: String) throws -> [UInt8] {
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+      throw CommandFailure("\(path): cannot open the model file")
+    }
+    defer { try? handle.close() }
+    return [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
+  }
+
+  /// A Keras file as a loaded model: one holding its architecture directly,
+  /// a weights-only file (`save_weights`) with the spec `architecture`
+  /// names (a preset or a spec file) as a convviz model file.
+  static func loadKeras(
+    _ keras: KerasModel, path: String, architecture: String?, memory: MemoryOptions
+  ) throws -> LoadedModel {
+    if keras.architecture != nil {
+      if architecture != nil {
+        throw CommandFailure.usage(
+          "\(path) holds its own architecture; --architecture is for weights-only Keras files")
+      }
+      return try LoadedModel(keras, path: path)
+    }
+    guard let architecture else {
+      throw ModelFileError.keras(path: path, .weightsWithoutArchitecture)
+    }
+    let spec = try resolve(architecture, allowModelFile: false, memory: memory).spec
+    do {
+      return LoadedModel(try keras.modelFile(spec: spec))
+    } catch {
+      throw ModelFileError.keras(path: path, error)
+    }
+  }
+
+  /// The model a running command needs, from a `model.bin`, an ONNX file or
+  /// a Keras file (told apart by their first bytes): the one loading path of
+  /// `predict`, `evaluate`, `dump-weights`, `featuremaps`, `report` and
+  /// `explain`. A model the importer cannot run is one line naming the
+  /// file, node or layer, and why. `architecture` (`--architecture`) gives
+  /// a weights-only Keras file its layers.
   ///
   /// `input` gives the size of an ONNX model whose file leaves its height
   /// and width open (`--size`, or a preset's); without one such a model is
   /// refused with a hint.
   static func loadModel(
-    _ path: String, memory: MemoryOptions, input: ModelInputOptions? = nil
+    _ path: String, memory: MemoryOptions, input: ModelInputOptions? = nil,
+    architecture: String? = nil
   ) throws -> LoadedModel {
     if Path.isFile(path), let estimate = CommandMemory.modelFile(path) {
       try memory.check(estimate, for: "\(path): reading the model")
@@ -89,6 +144,12 @@ enum ModelArgument {
           "\(path): the model leaves its input height and width open; give --size HxW")
       }
       return try LoadedModel(onnx, path: path, inputSize: size.map { ($0.height, $0.width) })
+    }
+    if let keras = try readKeras(path, memory: memory) {
+      return try loadKeras(keras, path: path, architecture: architecture, memory: memory)
+    }
+    if architecture != nil {
+      throw CommandFailure.usage("--architecture is for weights-only Keras files (.h5)")
     }
     return LoadedModel(try readModelFile(path, memory: memory))
   }

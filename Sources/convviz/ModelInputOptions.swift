@@ -17,6 +17,16 @@ struct ResizeOption: ParsableArguments {
   var resize: ResizeMode?
 }
 
+/// `--architecture`, for every command that takes a model: the layers of a
+/// weights-only Keras file, which stores none.
+struct ArchitectureOption: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "For a Keras weights-only file (save_weights): a preset or model spec file with the "
+        + "same layers, in order.", valueName: "spec"))
+  var architecture: String?
+}
+
 extension Preprocessing.PixelScale: ExpressibleByArgument {}
 extension Preprocessing.ChannelOrder: ExpressibleByArgument {}
 

@@ -25,7 +25,8 @@ struct Predict: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "A model file written by `convviz train`, or an ONNX model.", valueName: "model"))
+      "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
+      valueName: "model"))
   var model: String
 
   @Argument(
@@ -67,6 +68,7 @@ struct Predict: ParsableCommand {
   @OptionGroup var decoding: DecodingOptions
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   func validate() throws {
     guard !images.isEmpty else { throw ValidationError("give at least one image") }
@@ -92,7 +94,8 @@ struct Predict: ParsableCommand {
   func run() throws {
     threads.apply()
     var watch = Stopwatch()
-    let opened = try ModelArgument.loadModel(model, memory: memory, input: input)
+    let opened = try ModelArgument.loadModel(
+      model, memory: memory, input: input, architecture: architecture.architecture)
     if timings { Terminal.diagnostic("timing load \(TextFormat.fixed(watch.lap(), 3)) ms") }
     let names = try labels.map { try ClassNamesFile.read($0) } ?? opened.classNames
     if let labels, names.count != opened.classCount {

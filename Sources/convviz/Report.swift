@@ -23,7 +23,8 @@ struct Report: ParsableCommand {
       standard output).
       """)
 
-  @Argument(help: "A model file written by `convviz train`, or an ONNX model.")
+  @Argument(
+    help: "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).")
   var model = ModelArgument.defaultModelPath
 
   @Option(
@@ -42,6 +43,7 @@ struct Report: ParsableCommand {
   @OptionGroup var unknownClasses: UnknownClassesOption
   @OptionGroup var input: ModelInputOptions
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   @Option(
     parsing: .unconditional,
@@ -81,7 +83,8 @@ struct Report: ParsableCommand {
 
   func run() throws {
     let output = try output
-    let file = try ModelArgument.loadModel(model, memory: memory, input: input)
+    let file = try ModelArgument.loadModel(
+      model, memory: memory, input: input, architecture: architecture.architecture)
     let evaluation = try data.map { folder throws in try evaluationData(file, folder: folder) }
     let page = try ModelReport.page(
       modelPath: model, model: file, evaluating: evaluation, sample: try sampleInput(file),

@@ -12,14 +12,16 @@ struct Summary: ParsableCommand {
     discussion: """
       MODEL is a preset (\(Preset.allCases.map(\.rawValue).joined(separator: ", "))), \
       a model spec file (see docs/model-spec.md), a model file written by `convviz train`, \
-      or an ONNX model (its graph, node by node, NCHW shapes). \
+      or an ONNX or Keras (.keras, .h5) model (its graph, node by node, NCHW shapes). \
       The # column numbers the layers from 0, as --layer of dump-weights and featuremaps takes them.
       """)
 
-  @Argument(help: "A preset name, a model spec file, or a trained model file.")
+  @Argument(
+    help: "A preset name, a model spec file, a trained model file, or an ONNX or Keras model.")
   var model: String
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var architecture: ArchitectureOption
 
   func validate() throws { try ModelArgument.checkName(model) }
 
@@ -33,6 +35,25 @@ struct Summary: ParsableCommand {
             [onnx.producerName, onnx.producerVersion].filter { !$0.isEmpty }.joined(separator: " "))
       )
       return
+    }
+    if let keras = try ModelArgument.readKeras(model, memory: memory) {
+      let loaded = try ModelArgument.loadKeras(
+        keras, path: model, architecture: architecture.architecture, memory: memory)
+      let title = Path.baseName(of: model)
+      if let spec = loaded.spec {
+        let summary = ModelSummary(spec)
+        Terminal.sayLines(Self.numbered(summary.render(title: title), rows: summary.rows))
+      } else {
+        Terminal.sayLines(GraphSummary(loaded.network).render(title: title))
+      }
+      let kind = keras.architecture?.className ?? "weights with the architecture of a spec"
+      Terminal.say(
+        "\(keras.format.rawValue), \(kind)"
+          + (keras.kerasVersion.map { ", saved by Keras " + Terminal.escaped($0) } ?? ""))
+      return
+    }
+    if architecture.architecture != nil {
+      throw CommandFailure.usage("--architecture is for weights-only Keras files (.h5)")
     }
     let resolved = try ModelArgument.resolve(model, memory: memory)
     let summary = ModelSummary(resolved.spec)

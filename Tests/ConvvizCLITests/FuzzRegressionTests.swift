@@ -22,6 +22,7 @@ final class FuzzRegressionTests: XCTestCase {
     ("png", replayImage), ("jpeg", replayImage), ("model-file", replayModelFile),
     ("idx", replayIDX), ("cifar", replayCIFAR), ("image-folder", replayImageFolder),
     ("kernel-spec", replayKernelSpec), ("model-spec", replayModelSpec), ("onnx", replayONNX),
+    ("keras", replayKeras),
   ]
 
   /// The files of `folder`, sorted; nil when the folder does not exist.
@@ -134,6 +135,18 @@ final class FuzzRegressionTests: XCTestCase {
       try expecting(ONNXProblem.self) { _ = try model.makeGraph() }
     }
     try expecting(ONNXProblem.self) { _ = try ONNXTensor.decode(serialized: bytes) }
+  }
+
+  /// fuzz-keras: read, build the graph, convert to a spec, fit the MNIST
+  /// preset.
+  static func replayKeras(_ url: URL) throws {
+    let bytes = [UInt8](try Data(contentsOf: url))
+    try expecting(ModelFileError.self) {
+      let model = try KerasModel.decode(bytes, path: url.path)
+      try expecting(KerasProblem.self) { _ = try model.makeGraph() }
+      try expecting(KerasProblem.self) { _ = try model.sequentialSpec() }
+      try expecting(KerasProblem.self) { _ = try model.parameters(for: Preset.mnistCNN.spec) }
+    }
   }
 
   static func replayIDX(_ url: URL) throws {

@@ -1,0 +1,479 @@
+// Every libhdf5 call convviz makes; see include/cvz_hdf5_shims.h for why.
+#include "cvz_hdf5_shims.h"
+
+#include <hdf5.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+// Debian's libhdf5 is the serial build: one caller at a time.
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+// Each in-memory file gets its own name: HDF5 hands back an already open
+// file of the same name instead of opening the new image.
+static unsigned long long images_opened = 0;
+
+typedef struct walk_state {
+  char first[160];
+  char last[160];
+  int count;
+} walk_state;
+
+static herr_t walk(unsigned n, const H5E_error2_t *error, void *data) {
+  walk_state *state = data;
+  const char *text = error->desc && error->desc[0] ? error->desc : error->func_name;
+  if (!text) return 0;
+  if (state->count == 0) snprintf(state->first, sizeof state->first, "%s", text);
+  snprintf(state->last, sizeof state->last, "%s", text);
+  state->count += 1;
+  (void)n;
+  return 0;
+}
+
+// Copies the library's words for the failure (the call that failed, then
+// the innermost cause) into `message`, prefixed by what was being done
+// (unless `what` is empty), and clears the stack.
+static int fail(const char *what, char *message, size_t capacity) {
+  walk_state state = {{0}, {0}, 0};
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk, &state);
+  H5Eclear2(H5E_DEFAULT);
+  if (message && capacity > 0) {
+    if (!what[0]) {
+      snprintf(message, capacity, "%s", state.count ? state.first : "libhdf5 failed");
+      if (state.count > 1 && strcmp(state.first, state.last) != 0) {
+        size_t used = strlen(message);
+        snprintf(message + used, capacity - used, " (%s)", state.last);
+      }
+    } else if (state.count == 0) {
+      snprintf(message, capacity, "%s", what);
+    } else if (state.count == 1 || strcmp(state.first, state.last) == 0) {
+      snprintf(message, capacity, "%s: %s", what, state.first);
+    } else {
+      snprintf(message, capacity, "%s: %s (%s)", what, state.first, state.last);
+    }
+  }
+  return -1;
+}
+
+static void enter(void) {
+  pthread_mutex_lock(&lock);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static int leave(int result) {
+  pthread_mutex_unlock(&lock);
+  return result;
+}
+
+int cvz_h5_open_image(const void *bytes, size_t size, int64_t *file, char *message,
+                      size_t capacity) {
+  enter();
+  *file = -1;
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0) return leave(fail("cannot set up HDF5", message, capacity));
+  if (H5Pset_fapl_core(fapl, 1 << 16, 0) < 0 ||
+      H5Pset_file_image(fapl, (void *)bytes, size) < 0 ||
+      H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
+    H5Pclose(fapl);
+    return leave(fail("cannot set up HDF5", message, capacity));
+  }
+  char name[64];
+  snprintf(name, sizeof name, "convviz-image-%llu", ++images_opened);
+  hid_t opened = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  if (opened < 0) return leave(fail("", message, capacity));
+  *file = opened;
+  return leave(0);
+}
+
+void cvz_h5_close(int64_t handle) {
+  if (handle < 0) return;
+  enter();
+  switch (H5Iget_type(handle)) {
+  case H5I_FILE: H5Fclose(handle); break;
+  case H5I_GROUP: H5Gclose(handle); break;
+  case H5I_DATASET: H5Dclose(handle); break;
+  default: H5Oclose(handle); break;
+  }
+  H5Eclear2(H5E_DEFAULT);
+  leave(0);
+}
+
+int cvz_h5_open(int64_t parent, const char *path, int64_t *object, cvz_h5_kind *kind,
+                char *message, size_t capacity) {
+  enter();
+  *object = -1;
+  *kind = CVZ_H5_OTHER;
+  // Check each link of the path, so that a missing one is "absent", not a
+  // failure.
+  size_t length = strlen(path);
+  char *partial = malloc(length + 1);
+  if (!partial) return leave(fail("out of memory", message, capacity));
+  for (size_t end = 0; end <= length; end++) {
+    if (end == length || path[end] == '/') {
+      if (end == 0) continue;
+      memcpy(partial, path, end);
+      partial[end] = 0;
+      htri_t exists = H5Lexists(parent, partial, H5P_DEFAULT);
+      if (exists < 0) {
+        free(partial);
+        return leave(fail("cannot look up an HDF5 link", message, capacity));
+      }
+      if (exists == 0) {
+        free(partial);
+        H5Eclear2(H5E_DEFAULT);
+        return leave(1);
+      }
+    }
+  }
+  free(partial);
+  hid_t opened = H5Oopen(parent, path, H5P_DEFAULT);
+  if (opened < 0) return leave(fail("cannot open an HDF5 object", message, capacity));
+  switch (H5Iget_type(opened)) {
+  case H5I_GROUP: *kind = CVZ_H5_GROUP; break;
+  case H5I_DATASET: *kind = CVZ_H5_DATASET; break;
+  default: *kind = CVZ_H5_OTHER; break;
+  }
+  *object = opened;
+  return leave(0);
+}
+
+int cvz_h5_child_count(int64_t group, uint64_t *count, char *message, size_t capacity) {
+  enter();
+  H5G_info_t info;
+  if (H5Gget_info(group, &info) < 0) {
+    return leave(fail("cannot list an HDF5 group", message, capacity));
+  }
+  *count = info.nlinks;
+  return leave(0);
+}
+
+int cvz_h5_child_name(int64_t group, uint64_t index, char *name, size_t name_capacity,
+                      char *message, size_t capacity) {
+  enter();
+  ssize_t length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, name,
+                                      name_capacity, H5P_DEFAULT);
+  if (length < 0) return leave(fail("cannot list an HDF5 group", message, capacity));
+  if ((size_t)length >= name_capacity) {
+    snprintf(message, capacity, "an HDF5 link name is longer than %zu bytes", name_capacity - 1);
+    return leave(-1);
+  }
+  return leave(0);
+}
+
+static cvz_h5_class class_of(hid_t type) {
+  switch (H5Tget_class(type)) {
+  case H5T_FLOAT: return CVZ_H5_CLASS_FLOAT;
+  case H5T_INTEGER: return CVZ_H5_CLASS_INTEGER;
+  case H5T_STRING: return CVZ_H5_CLASS_STRING;
+  default: return CVZ_H5_CLASS_OTHER;
+  }
+}
+
+int cvz_h5_dataset_shape(int64_t dataset, int *rank, uint64_t *dims, cvz_h5_class *element,
+                         char *message, size_t capacity) {
+  enter();
+  hid_t space = H5Dget_space(dataset);
+  if (space < 0) return leave(fail("cannot read a dataset's shape", message, capacity));
+  int n = H5Sget_simple_extent_ndims(space);
+  if (n < 0 || n > CVZ_H5_MAX_RANK) {
+    H5Sclose(space);
+    return leave(fail("cannot read a dataset's shape", message, capacity));
+  }
+  hsize_t extent[CVZ_H5_MAX_RANK];
+  if (n > 0 && H5Sget_simple_extent_dims(space, extent, NULL) < 0) {
+    H5Sclose(space);
+    return leave(fail("cannot read a dataset's shape", message, capacity));
+  }
+  H5Sclose(space);
+  hid_t type = H5Dget_type(dataset);
+  if (type < 0) return leave(fail("cannot read a dataset's type", message, capacity));
+  *element = class_of(type);
+  H5Tclose(type);
+  *rank = n;
+  for (int k = 0; k < n; k++) dims[k] = extent[k];
+  return leave(0);
+}
+
+int cvz_h5_dataset_read_float(int64_t dataset, float *values, size_t count, char *message,
+                              size_t capacity) {
+  enter();
+  hid_t space = H5Dget_space(dataset);
+  if (space < 0) return leave(fail("cannot read a dataset", message, capacity));
+  hssize_t points = H5Sget_simple_extent_npoints(space);
+  H5Sclose(space);
+  if (points < 0 || (size_t)points != count) {
+    H5Eclear2(H5E_DEFAULT);
+    snprintf(message, capacity, "dataset holds %lld values, expected %zu", (long long)points,
+             count);
+    return leave(-1);
+  }
+  if (count == 0) return leave(0);
+  if (H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0) {
+    return leave(fail("cannot read a dataset", message, capacity));
+  }
+  return leave(0);
+}
+
+int cvz_h5_attribute_exists(int64_t object, const char *name, char *message, size_t capacity) {
+  enter();
+  htri_t exists = H5Aexists(object, name);
+  if (exists < 0) return leave(fail("cannot look up an HDF5 attribute", message, capacity));
+  return leave(exists > 0 ? 1 : 0);
+}
+
+// Appends `n` strings of at most `width` bytes each (ending at the first NUL)
+// from `strings` (fixed-length) or `pointers` (variable-length).
+static char *gather(size_t n, size_t width, const char *strings, char *const *pointers,
+                    size_t limit, size_t *length) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *s = pointers ? pointers[i] : strings + i * width;
+    size_t len = s ? (pointers ? strlen(s) : strnlen(s, width)) : 0;
+    if (len > limit || total > limit - len - 1) return NULL;
+    total += len + 1;
+  }
+  char *text = malloc(total ? total : 1);
+  if (!text) return NULL;
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *s = pointers ? pointers[i] : strings + i * width;
+    size_t len = s ? (pointers ? strlen(s) : strnlen(s, width)) : 0;
+    if (len) memcpy(text + at, s, len);
+    text[at + len] = 0;
+    at += len + 1;
+  }
+  *length = total;
+  return text;
+}
+
+int cvz_h5_attribute_strings(int64_t object, const char *name, size_t limit, char **text,
+                             size_t *length, size_t *count, char *message, size_t capacity) {
+  enter();
+  *text = NULL;
+  *length = 0;
+  *count = 0;
+  hid_t attribute = H5Aopen(object, name, H5P_DEFAULT);
+  if (attribute < 0) return leave(fail("cannot open an HDF5 attribute", message, capacity));
+  hid_t type = -1, space = -1, memory = -1;
+  int result = -1;
+  space = H5Aget_space(attribute);
+  type = H5Aget_type(attribute);
+  if (space < 0 || type < 0) {
+    fail("cannot read an HDF5 attribute", message, capacity);
+    goto done;
+  }
+  hssize_t points = H5Sget_simple_extent_npoints(space);
+  if (points < 0) {
+    fail("cannot read an HDF5 attribute", message, capacity);
+    goto done;
+  }
+  if (points == 0) {
+    *text = malloc(1);
+    result = *text ? 0 : -1;
+    goto done;
+  }
+  if (H5Tget_class(type) != H5T_STRING) {
+    snprintf(message, capacity, "attribute '%s' does not hold strings", name);
+    goto done;
+  }
+  size_t n = (size_t)points;
+  htri_t variable = H5Tis_variable_str(type);
+  if (variable < 0) {
+    fail("cannot read an HDF5 attribute", message, capacity);
+    goto done;
+  }
+  // The same character set as stored: HDF5 converts none to another
+  // (h5py writes Python strings as UTF-8).
+  memory = H5Tcopy(H5T_C_S1);
+  if (memory < 0 || H5Tset_cset(memory, H5Tget_cset(type)) < 0) {
+    fail("cannot read an HDF5 attribute", message, capacity);
+    goto done;
+  }
+  if (variable) {
+    if (n > limit / sizeof(char *) || H5Tset_size(memory, H5T_VARIABLE) < 0) {
+      snprintf(message, capacity, "attribute '%s' is too large", name);
+      goto done;
+    }
+    char **pointers = calloc(n, sizeof(char *));
+    if (!pointers) {
+      snprintf(message, capacity, "out of memory");
+      goto done;
+    }
+    if (H5Aread(attribute, memory, pointers) < 0) {
+      free(pointers);
+      fail("cannot read an HDF5 attribute", message, capacity);
+      goto done;
+    }
+    *text = gather(n, 0, NULL, pointers, limit, length);
+    H5Dvlen_reclaim(memory, space, H5P_DEFAULT, pointers);
+    free(pointers);
+  } else {
+    size_t width = H5Tget_size(type);
+    if (width == 0 || width > limit || n > limit / width || H5Tset_size(memory, width) < 0) {
+      snprintf(message, capacity, "attribute '%s' is too large", name);
+      goto done;
+    }
+    char *strings = malloc(n * width);
+    if (!strings) {
+      snprintf(message, capacity, "out of memory");
+      goto done;
+    }
+    if (H5Aread(attribute, memory, strings) < 0) {
+      free(strings);
+      fail("cannot read an HDF5 attribute", message, capacity);
+      goto done;
+    }
+    *text = gather(n, width, strings, NULL, limit, length);
+    free(strings);
+  }
+  if (!*text) {
+    snprintf(message, capacity, "attribute '%s' is too large", name);
+    goto done;
+  }
+  *count = n;
+  result = 0;
+done:
+  if (memory >= 0) H5Tclose(memory);
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+  H5Aclose(attribute);
+  H5Eclear2(H5E_DEFAULT);
+  return leave(result);
+}
+
+void cvz_h5_free(void *pointer) { free(pointer); }
+
+// MARK: Reading in a child process
+
+typedef struct walk_budget {
+  size_t objects;
+  size_t tensor_limit;
+} walk_budget;
+
+// Reads every attribute of `object` as strings, the way the reader does
+// (only ever in the child: one thread, so no lock).
+static void read_attributes(hid_t object) {
+  char message[256];
+  H5O_info_t info;
+  if (H5Oget_info2(object, &info, H5O_INFO_NUM_ATTRS) < 0) return;
+  for (hsize_t k = 0; k < info.num_attrs && k < 4096; k++) {
+    char name[1024];
+    ssize_t length = H5Aget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, k, name,
+                                        sizeof name, H5P_DEFAULT);
+    if (length < 0 || (size_t)length >= sizeof name) continue;
+    char *text = NULL;
+    size_t text_length = 0, count = 0;
+    if (cvz_h5_attribute_strings(object, name, 64u << 20, &text, &text_length, &count, message,
+                                 sizeof message) == 0) {
+      free(text);
+    }
+  }
+}
+
+static void walk_group(hid_t group, int depth, walk_budget *budget) {
+  char message[256];
+  uint64_t count = 0;
+  if (depth > 32 || cvz_h5_child_count(group, &count, message, sizeof message) < 0) return;
+  for (uint64_t index = 0; index < count && budget->objects > 0; index++) {
+    char name[4096];
+    if (cvz_h5_child_name(group, index, name, sizeof name, message, sizeof message) < 0) continue;
+    int64_t object = -1;
+    cvz_h5_kind kind;
+    if (cvz_h5_open(group, name, &object, &kind, message, sizeof message) != 0) continue;
+    budget->objects -= 1;
+    read_attributes(object);
+    if (kind == CVZ_H5_GROUP) {
+      walk_group(object, depth + 1, budget);
+    } else if (kind == CVZ_H5_DATASET) {
+      int rank = 0;
+      uint64_t dims[CVZ_H5_MAX_RANK];
+      cvz_h5_class element;
+      if (cvz_h5_dataset_shape(object, &rank, dims, &element, message, sizeof message) == 0 &&
+          (element == CVZ_H5_CLASS_FLOAT || element == CVZ_H5_CLASS_INTEGER)) {
+        size_t points = 1;
+        int fits = 1;
+        for (int k = 0; k < rank; k++) {
+          if (dims[k] != 0 && points > budget->tensor_limit / 4 / dims[k]) fits = 0;
+          points *= fits ? dims[k] : 1;
+        }
+        if (fits) {
+          float *values = malloc(points ? points * sizeof(float) : 1);
+          if (values) {
+            cvz_h5_dataset_read_float(object, values, points, message, sizeof message);
+            free(values);
+          }
+        }
+      }
+    }
+    cvz_h5_close(object);
+  }
+}
+
+int cvz_h5_check_in_child(const void *bytes, size_t size, size_t tensor_limit, char *message,
+                          size_t capacity) {
+  // Held across fork so that no other thread is inside libhdf5 then, and
+  // released on both sides (the child's one thread is the forking one).
+  pthread_mutex_lock(&lock);
+  pid_t child = fork();
+  if (child < 0) {
+    pthread_mutex_unlock(&lock);
+    snprintf(message, capacity, "cannot start a process to read the HDF5 file");
+    return -1;
+  }
+  pthread_mutex_unlock(&lock);
+  if (child == 0) {
+    // A crash report (the Swift runtime's, a sanitizer's) is not the user's.
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, STDERR_FILENO);
+    int64_t file = -1;
+    char ignored[256];
+    if (cvz_h5_open_image(bytes, size, &file, ignored, sizeof ignored) == 0) {
+      walk_budget budget = {100000, tensor_limit};
+      read_attributes(file);
+      walk_group(file, 0, &budget);
+      cvz_h5_close(file);
+    }
+    _exit(0);
+  }
+  // Crafted files can also send libhdf5 round a loop forever: the child
+  // gets 30 s, plus a second for every 16 MiB to read.
+  double limit = 30.0 + (double)size / (16 << 20);
+  double waited = 0;
+  int status = 0;
+  for (;;) {
+    pid_t done = waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    if (done < 0 && errno != EINTR) {
+      snprintf(message, capacity, "lost the process reading the HDF5 file");
+      return -1;
+    }
+    if (waited > limit) {
+      kill(child, SIGKILL);
+      while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+      }
+      snprintf(message, capacity,
+               "libhdf5 did not finish reading it in %.0f s: the file is corrupt", limit);
+      return -1;
+    }
+    struct timespec pause = {0, waited < 1 ? 1000000 : 20000000};
+    nanosleep(&pause, NULL);
+    waited += waited < 1 ? 0.001 : 0.02;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+  if (WIFSIGNALED(status)) {
+    snprintf(message, capacity, "libhdf5 crashed reading it (signal %d): the file is corrupt",
+             WTERMSIG(status));
+  } else {
+    snprintf(message, capacity, "libhdf5 failed reading it (exit status %d): the file is corrupt",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  return -1;
+}

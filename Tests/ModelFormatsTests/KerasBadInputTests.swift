@@ -1,0 +1,175 @@
+import Foundation
+import XCTest
+
+@testable import ModelFormats
+
+/// Damaged and unusual Keras files: each is refused with the typed problem
+/// that names what is wrong, and the message is one line naming the file.
+final class KerasBadInputTests: XCTestCase {
+  private func problem(
+    _ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line
+  )
+    -> KerasProblem?
+  {
+    do {
+      let model = try KerasModel.decode(bytes, path: "m.keras")
+      _ = try model.makeGraph()
+      XCTFail("read and built", file: file, line: line)
+      return nil
+    } catch let error as ModelFileError {
+      let message = "\(error)"
+      XCTAssertTrue(message.hasPrefix("m.keras: "), message, file: file, line: line)
+      XCTAssertFalse(message.contains("\n"), message, file: file, line: line)
+      guard case .keras(_, let problem) = error else {
+        XCTFail("\(error)", file: file, line: line)
+        return nil
+      }
+      return problem
+    } catch {
+      if let problem = error as? KerasProblem { return problem }
+      XCTFail("untyped \(error)", file: file, line: line)
+      return nil
+    }
+  }
+
+  private func zip(_ entries: [(String, [UInt8])]) throws -> [UInt8] {
+    ZipWriter.zip(entries.map { (name: $0.0, bytes: $0.1) })
+  }
+
+  /// The entries of the mnist-narrow `.keras` fixture (read by convviz's
+  /// own zip reader), with the config changed by `edit` (on its JSON text).
+  private func mnist(config edit: (String) -> String) throws -> [UInt8] {
+    let bytes = try KerasModelTests.fixture("mnist-narrow", "model.keras")
+    var entries: [(String, [UInt8])] = []
+    for entry in try KerasArchive.directory(bytes) {
+      var content = try KerasArchive.read(entry, in: bytes, limit: 1 << 30)
+      if entry.name == "config.json" {
+        content = Array(edit(String(decoding: content, as: UTF8.self)).utf8)
+      }
+      entries.append((entry.name, content))
+    }
+    return try zip(entries)
+  }
+
+  func testTruncatedAndCorruptHDF5IsRefusedInLibhdf5sWords() throws {
+    let h5 = try KerasModelTests.fixture("mnist-narrow", "model.h5")
+    for cut in [16, 600, h5.count / 2, h5.count - 1] {
+      guard case .corruptHDF5(let reason) = problem(Array(h5.prefix(cut))) else {
+        return XCTFail("cut at \(cut)")
+      }
+      XCTAssertFalse(reason.isEmpty)
+    }
+    var corrupt = h5
+    for k in 8..<64 { corrupt[k] ^= 0x5A }
+    XCTAssertNotNil(problem(corrupt).map { if case .corruptHDF5 = $0 { true } else { false } })
+  }
+
+  func testZipThatIsNotAKerasFileSaysSo() throws {
+    let text = try zip([("notes.txt", Array("hello".utf8))])
+    XCTAssertEqual(
+      problem(text), .notKerasArchive(reason: "a zip without config.json (it holds notes.txt)"))
+    let noWeights = try zip([("config.json", Array("{}".utf8))])
+    XCTAssertEqual(
+      problem(noWeights),
+      .notKerasArchive(reason: "a zip with config.json but no model.weights.h5"))
+    let keras = try KerasModelTests.fixture("branches", "model.keras")
+    guard case .corruptArchive = problem(Array(keras.prefix(keras.count - 30))) else {
+      return XCTFail("a truncated .keras")
+    }
+    XCTAssertTrue(
+      "\(ModelFileError.keras(path: "x.keras", .notKerasArchive(reason: "r")))".hasPrefix(
+        "x.keras: not a Keras model: r"))
+  }
+
+  /// Regression: ZIPFoundation's in-memory archive trapped on an offset past
+  /// the end of the data (Tests/FuzzRegressions/keras); every offset is now
+  /// checked first.
+  func testZipOffsetsPastTheEndAreRefusedNotTrappedOn() throws {
+    let good = try zip([("config.json", Array("{}".utf8)), ("model.weights.h5", [1, 2, 3])])
+    let end = good.count - 22
+    for (field, width) in [(16, 4), (12, 4)] {  // directory offset, directory size
+      var bad = good
+      for k in 0..<width { bad[end + field + k] = 0xF0 }
+      guard case .corruptArchive = problem(bad) else { return XCTFail("field \(field)") }
+    }
+    // The first entry's local header offset, in its directory record.
+    var bad = good
+    let directory = Int(good[end + 16]) | Int(good[end + 17]) << 8
+    for k in 0..<4 { bad[directory + 42 + k] = 0x7F }
+    guard case .corruptArchive(let reason) = problem(bad) else { return XCTFail() }
+    XCTAssertEqual(reason, "config.json: no local header where the directory says")
+  }
+
+  func testConfigNeedingAWeightTheFileLacksNamesLayerAndWeight() throws {
+    // A third Dense, which the weights file does not hold.
+    let extra = try mnist { text in
+      guard
+        var document = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+        var config = document["config"] as? [String: Any],
+        var layers = config["layers"] as? [[String: Any]], var last = layers.last,
+        var settings = last["config"] as? [String: Any]
+      else { return text }
+      settings["name"] = "dense_2"
+      last["config"] = settings
+      layers.append(last)
+      config["layers"] = layers
+      document["config"] = config
+      let data = (try? JSONSerialization.data(withJSONObject: document)) ?? Data()
+      return String(decoding: data, as: UTF8.self)
+    }
+    XCTAssertEqual(problem(extra), .missingWeight(layer: "dense_2", weight: "kernel"))
+  }
+
+  func testWeightShapeDisagreeingWithTheLayerIsNamed() throws {
+    let wider = try mnist { $0.replacingOccurrences(of: "\"units\": 32", with: "\"units\": 33") }
+    XCTAssertEqual(
+      problem(wider),
+      .weightShape(layer: "dense", weight: "kernel", expected: [1152, 33], found: [1152, 32]))
+  }
+
+  func testUnknownLayerClassIsRefusedWithItsClassAndTheSupportedList() throws {
+    let batchNorm = try mnist {
+      $0.replacingOccurrences(
+        of: "\"class_name\": \"Dropout\"", with: "\"class_name\": \"BatchNormalization\"")
+    }
+    let found = problem(batchNorm)
+    XCTAssertEqual(
+      found,
+      .unsupportedLayer(
+        layer: "dropout", className: "BatchNormalization", supported: KerasModel.supportedLayers))
+    let message = "\(ModelFileError.keras(path: "m.keras", found!))"
+    XCTAssertTrue(
+      message.hasPrefix(
+        "m.keras: layer 'dropout' is a BatchNormalization, which convviz cannot run (it runs Activation, Add"
+      ),
+      message)
+  }
+
+  func testSettingsTheEngineLacksAreRefusedNamingLayerAndSetting() throws {
+    let dilated = try mnist {
+      $0.replacingOccurrences(of: "\"dilation_rate\": [1, 1]", with: "\"dilation_rate\": [2, 2]")
+    }
+    XCTAssertEqual(
+      problem(dilated),
+      .unsupportedSetting(layer: "conv2d", className: "Conv2D", reason: "dilation_rate (2, 2)"))
+    let channelsFirst = try mnist {
+      $0.replacingOccurrences(of: "\"channels_last\"", with: "\"channels_first\"")
+    }
+    XCTAssertEqual(
+      problem(channelsFirst),
+      .unsupportedSetting(
+        layer: "conv2d", className: "Conv2D", reason: "data_format channels_first"))
+    let notJSON = try mnist { String($0.dropLast(10)) }
+    guard case .invalidConfig = problem(notJSON) else { return XCTFail("truncated JSON") }
+  }
+
+  func testFilesOfAnotherKindAreNotTakenForKeras() {
+    XCTAssertTrue(KerasModel.looksLikeKeras([0x50, 0x4B, 3, 4, 0]))
+    XCTAssertTrue(KerasModel.looksLikeKeras(HDF5Object.signature))
+    XCTAssertFalse(KerasModel.looksLikeKeras(Array("CVZMODEL".utf8)))
+    XCTAssertFalse(KerasModel.looksLikeKeras([0x08, 0x07]))
+    XCTAssertEqual(
+      problem(Array("plain".utf8)),
+      .notKerasArchive(reason: "neither a zip (.keras) nor an HDF5 (.h5) file"))
+  }
+}
