@@ -67,6 +67,30 @@ final class ONNXImportTests: XCTestCase {
     }
   }
 
+  /// A node without inputs or without an output is refused by name, not
+  /// trapped on (CI's fuzzer found an AveragePool with no inputs).
+  func testNodesMissingInputsOrOutputsAreRefusedNamingThem() throws {
+    let file = try ModelFile.decode(fixture("all-layers", "model.bin"), path: "m")
+    for op in ["AveragePool", "MaxPool", "Conv", "Relu", "Reshape", "Slice"] {
+      var onnx = ONNXModel(exporting: file)
+      onnx.graph.nodes[0].opType = op
+      onnx.graph.nodes[0].inputs = []
+      XCTAssertThrowsError(try onnx.makeGraph(), op) {
+        guard case .unsupportedNode(_, op, _) = $0 as? ONNXProblem else {
+          return XCTFail("\(op): \($0)")
+        }
+      }
+      var noOutput = ONNXModel(exporting: file)
+      noOutput.graph.nodes[0].opType = op
+      noOutput.graph.nodes[0].outputs = []
+      XCTAssertThrowsError(try noOutput.makeGraph(), op) {
+        guard case .unsupportedNode(_, op, "it has no output") = $0 as? ONNXProblem else {
+          return XCTFail("\(op): \($0)")
+        }
+      }
+    }
+  }
+
   /// Sizes whose shape arithmetic would overflow are refused, not trapped
   /// on: a huge input, and pads far beyond any window.
   func testHugeSizesAreRefusedBeforeShapeArithmetic() throws {

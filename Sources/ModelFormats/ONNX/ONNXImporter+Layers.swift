@@ -233,13 +233,14 @@ extension ONNXImporter {
     if node.outputs.count > 1, !node.outputs[1].isEmpty { throw refuse("indices output") }
     let s = try strides(node)
     let d = try dilations(node)
-    var x = squares[node.inputs[0]] ?? ""
+    let first = node.inputs.first ?? ""
+    var x = squares[first] ?? ""
     if x.isEmpty { x = try dataInput(node, 0) }
     var output = node.outputs[0]
     var name = node.name
     var reduction: Pooling2D.Reduction = node.opType == "MaxPool" ? .max : .average
     // L2 pooling as convviz exports it: Mul(x, x) → AveragePool → Sqrt.
-    if reduction == .average, let source = squares[node.inputs[0]],
+    if reduction == .average, let source = squares[first],
       let sqrt = soleReader(output), graph.nodes[sqrt].opType == "Sqrt"
     {
       x = source

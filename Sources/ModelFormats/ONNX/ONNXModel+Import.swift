@@ -150,8 +150,11 @@ struct ONNXImporter {
   // MARK: Nodes
 
   mutating func translate(_ k: Int) throws(ONNXProblem) {
-    if try foldIfKnown(k) { return }
     let node = graph.nodes[k]
+    guard let first = node.outputs.first, !first.isEmpty else {
+      throw .unsupportedNode(node: node.name, op: node.opType, reason: "it has no output")
+    }
+    if try foldIfKnown(k) { return }
     let op =
       node.domain.isEmpty || node.domain == "ai.onnx"
       ? node.opType : node.domain + "." + node.opType
