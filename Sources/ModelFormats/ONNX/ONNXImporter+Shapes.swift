@@ -16,7 +16,7 @@ extension ONNXImporter {
     "ReduceMean", "Reshape", "Shape", "Slice", "Squeeze", "Sub", "Unsqueeze",
   ]
 
-  private func refusal(_ node: ONNXNode, _ reason: String) -> ONNXProblem {
+  func refusal(_ node: ONNXNode, _ reason: String) -> ONNXProblem {
     .unsupportedNode(node: node.name, op: node.opType, reason: reason)
   }
 
@@ -28,7 +28,7 @@ extension ONNXImporter {
 
   /// A float constant of at most one element given as input `i`, or nil
   /// when the input is absent.
-  private func scalarInput(_ node: ONNXNode, _ i: Int) throws(ONNXProblem) -> Float? {
+  func scalarInput(_ node: ONNXNode, _ i: Int) throws(ONNXProblem) -> Float? {
     guard i < node.inputs.count, !node.inputs[i].isEmpty else { return nil }
     guard let tensor = constants[node.inputs[i]]?.floatTensor, tensor.count == 1 else {
       throw refusal(node, "input \(i) is not a constant of one value")
@@ -36,13 +36,13 @@ extension ONNXImporter {
     return tensor.storage[0]
   }
 
-  private func floatAttribute(_ node: ONNXNode, _ name: String) -> Float? {
+  func floatAttribute(_ node: ONNXNode, _ name: String) -> Float? {
     if case .float(let value) = node.attribute(name) { return value }
     return nil
   }
 
   /// Integers from attribute `name` (older opsets) or constant input `i`.
-  private func integers(
+  func integers(
     _ node: ONNXNode, attribute name: String, input i: Int
   ) throws(ONNXProblem) -> [Int]? {
     if let value = intsAttribute(node, name) { return value }
@@ -55,89 +55,13 @@ extension ONNXImporter {
 
   /// `axis` of a tensor of ONNX rank `rank` (batch included) as a
   /// per-sample axis; refuses the batch axis and axes out of range.
-  private func sampleAxis(_ node: ONNXNode, _ axis: Int, rank: Int) throws(ONNXProblem) -> Int {
+  func sampleAxis(_ node: ONNXNode, _ axis: Int, rank: Int) throws(ONNXProblem) -> Int {
     let normalized = axis < 0 ? axis + rank : axis
     guard normalized >= 0, normalized < rank else {
       throw refusal(node, "axis \(axis) is outside the \(rank) axes")
     }
     guard normalized > 0 else { throw refusal(node, "it works along the batch axis") }
     return normalized - 1
-  }
-
-  // MARK: Activations
-
-  mutating func parametricActivation(_ node: ONNXNode) throws(ONNXProblem) {
-    switch node.opType {
-    case "LeakyRelu":
-      try elementwise(
-        node, ParametricActivation(.leakyRelu(alpha: floatAttribute(node, "alpha") ?? 0.01)))
-    case "HardSigmoid":
-      try elementwise(
-        node,
-        ParametricActivation(
-          .hardSigmoid(
-            alpha: floatAttribute(node, "alpha") ?? 0.2, beta: floatAttribute(node, "beta") ?? 0.5)
-        ))
-    case "HardSwish":
-      try elementwise(node, ParametricActivation(.hardSwish))
-    default:  // Clip: bounds from attributes before opset 11, inputs since.
-      let low: Float
-      let high: Float
-      if opset < 11 {
-        low = floatAttribute(node, "min") ?? -Float.greatestFiniteMagnitude
-        high = floatAttribute(node, "max") ?? Float.greatestFiniteMagnitude
-      } else {
-        low = try scalarInput(node, 1) ?? -Float.infinity
-        high = try scalarInput(node, 2) ?? Float.infinity
-      }
-      if low == 0, high >= Float.greatestFiniteMagnitude {
-        try elementwise(node, Activation(.relu))
-      } else {
-        try elementwise(node, ParametricActivation(.clip(low: low, high: high)))
-      }
-    }
-  }
-
-  // MARK: Arithmetic
-
-  /// Add, Sub, Mul or Div of two computed tensors, or of one and a constant.
-  mutating func arithmetic(_ node: ONNXNode) throws(ONNXProblem) {
-    guard node.inputs.count == 2, let operation = Arithmetic.Operator(rawValue: node.opType) else {
-      throw refusal(node, "it needs two inputs")
-    }
-    let names = node.inputs.map(engineName)
-    let computed = names.map { shapes[$0] != nil }
-    if computed[0], computed[1] {
-      try noReordering(node, names)
-      if operation == .add, shapes[names[0]] == shapes[names[1]] {
-        return try add(node, Add(), inputs: names)
-      }
-      guard shapes[names[0]]?.rank == shapes[names[1]]?.rank else {
-        throw refusal(node, "its inputs have different ranks, so their batch axes do not align")
-      }
-      return try add(node, Arithmetic(operation), inputs: names)
-    }
-    let x = computed[0] ? 0 : 1
-    guard computed[x], let constant = constants[node.inputs[1 - x]]?.floatTensor else {
-      throw refusal(node, "input \(1 - x) is neither computed nor a float constant")
-    }
-    let data = try dataInput(node, x)
-    let rank = (shapes[data]?.rank ?? 0) + 1
-    guard constant.shape.rank <= rank else {
-      throw refusal(node, "its constant \(constant.shape) has more axes than its input")
-    }
-    if constant.shape.rank == rank, constant.shape[0] != 1, constant.shape[0] != declaredBatch {
-      throw refusal(node, "its constant \(constant.shape) varies along the batch axis")
-    }
-    // A constant that is the same for every feature commutes with the
-    // engine's (H, W, C) flatten order; any other needs ONNX's order.
-    if constant.count > 1 { try noReordering(node, [data]) }
-    let op = Arithmetic(operation, constant: constant, constantFirst: x == 1)
-    if constant.count == 1 {
-      try elementwise(node, op)
-    } else {
-      try add(node, op, inputs: [data])
-    }
   }
 
   // MARK: Shapes
