@@ -196,7 +196,38 @@ final class ExplainerTests: XCTestCase {
     for i in 0..<overlapping.count {
       XCTAssertEqual(overlapping.storage[i], reference.storage[i], accuracy: 1e-5)
     }
-    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 5, stride: 2), [0, 2, 4, 6])
+    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 5, stride: 2), [0, 2, 4, 6, 8])
+  }
+
+  /// Captum's `Occlusion` slides ceil((size − window) / stride) + 1
+  /// windows along each axis, the last one clipped at the far edge, so a
+  /// stride that does not divide size − window still covers every pixel;
+  /// the edge pixels hold the clipped window's drop (regression: convviz
+  /// stopped at the last window that fitted and left the edge at 0).
+  func testOcclusionWindowsReachTheFarEdgeAsCaptums() throws {
+    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 6, stride: 4), [0, 4, 8])
+    XCTAssertEqual(
+      Explainer.windowStarts(size: 32, window: 6, stride: 4),
+      Array(stride(from: 0, through: 28, by: 4)))
+    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 4, stride: 4), [0, 4, 8])
+    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 2, stride: 7), [0, 7])
+    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 20, stride: 3), [0])
+    var g = SeededGenerator(seed: 16)
+    var explainer = Explainer(network: Self.deeper(seed: 17), batchSize: 4)
+    let input = Self.random(Shape(1, 1, 12, 12), &g)
+    let score = try explainer.scores(input).storage[0]
+    let map = try explainer.explain(input, classIndex: 0, method: .occlusion(window: 6, stride: 4))
+      .map
+    // Pixel (11, 11) is covered by one window only: rows and columns 8..<12.
+    var occluded = input
+    for y in 8..<12 {
+      for x in 8..<12 { occluded.storage[y * 12 + x] = 0 }
+    }
+    let drop = score - (try explainer.scores(occluded).storage[0])
+    XCTAssertNotEqual(drop, 0)
+    XCTAssertEqual(map.storage[11 * 12 + 11], drop, accuracy: 1e-5)
+    let reference = try explainer.occlusionReference(input, classIndex: 0, window: 6, stride: 4)
+    for i in 0..<map.count { XCTAssertEqual(map.storage[i], reference.storage[i], accuracy: 1e-5) }
   }
 
   /// The saliency map is max over channels of |∂y/∂x|: checked against
