@@ -184,7 +184,8 @@ def resnet18() -> torch.nn.Module:
 
 def sample_images(root: pathlib.Path, count: int, folder: pathlib.Path) -> list[pathlib.Path]:
     paths = []
-    for source in sorted((root / "samples").iterdir())[:count]:
+    sources = sorted(p for p in (root / "samples").iterdir() if p.suffix in (".png", ".jpg"))
+    for source in sources[:count]:
         image = Image.open(source).convert("RGB")
         side = min(image.size)
         left, top = (image.width - side) // 2, (image.height - side) // 2
@@ -297,6 +298,11 @@ def main() -> None:
             x, baselines=torch.zeros_like(x), target=k, n_steps=steps,
             method="riemann_middle", internal_batch_size=32)
         theirs["integrated-gradients"] = ig[0].sum(0).detach().numpy()
+        # Informational: Captum's defaults, against the same convviz maps.
+        theirs["saliency, sum over C"] = saliency[0].sum(0).detach().numpy()
+        ig = IntegratedGradients(model).attribute(
+            x, baselines=torch.zeros_like(x), target=k, n_steps=steps, internal_batch_size=32)
+        theirs["integrated-gradients, GL"] = ig[0].sum(0).detach().numpy()
         for window, stride in occlusions:
             occ = Occlusion(model).attribute(
                 x, sliding_window_shapes=(3, window, window), strides=(3, stride, stride),
@@ -339,31 +345,36 @@ def main() -> None:
             ours["guided-backprop"] = np.load(sub / f"{image.stem}-guided-backprop-class{k}.npy")
         else:
             notes["guided-backprop"] = "convviz: " + error.splitlines()[0][:70]
+        ours["saliency, sum over C"] = ours["saliency"]
+        ours["integrated-gradients, GL"] = ours["integrated-gradients"]
         for method, theirs_map in theirs.items():
             if method in ours:
                 assert ours[method].shape == theirs_map.shape, (method, ours[method].shape)
                 results.setdefault(method, []).append(pearson(ours[method], theirs_map))
 
-    print(f"{'method':28} {'peer':38} {'mean r':>8} {'min r':>8}  verdict")
+    print(f"{'method':26} {'peer':40} {'mean r':>8} {'min r':>8}  verdict")
     peers = {"gradcam": "pytorch_grad_cam.GradCAM", "gradcam++": "pytorch_grad_cam.GradCAMPlusPlus",
              "scorecam": "pytorch_grad_cam.ScoreCAM", "layercam": "pytorch_grad_cam.LayerCAM",
              "saliency": "captum Saliency (max |g| over C)",
              "integrated-gradients": f"captum IG riemann_middle, {steps} steps",
              "smoothgrad": f"captum NoiseTunnel(Saliency) {samples}",
-             "guided-backprop": "captum GuidedBackprop"}
+             "guided-backprop": "captum GuidedBackprop",
+             "saliency, sum over C": "captum Saliency (sum |g| over C)",
+             "integrated-gradients, GL": f"captum IG gausslegendre (default)"}
     failed = False
     order = ["gradcam", "gradcam++", "saliency", "integrated-gradients"] + [
-        f"occlusion {w}/{s}" for w, s in occlusions] + informational
+        f"occlusion {w}/{s}" for w, s in occlusions] + informational + [
+        "saliency, sum over C", "integrated-gradients, GL"]
     for method in order:
         peer = peers.get(method, f"captum Occlusion {method.split()[-1]}")
         if method not in results:
-            print(f"{method:28} {peer:38} {'-':>8} {'-':>8}  {notes.get(method, 'n/a')}")
+            print(f"{method:26} {peer:40} {'-':>8} {'-':>8}  {notes.get(method, 'n/a')}")
             continue
         r = results[method]
         gated = method.split()[0] in GATED
         verdict = ("PASS" if min(r) >= 0.99 else "FAIL") if gated else "(informational)"
         failed |= gated and not min(r) >= 0.99
-        print(f"{method:28} {peer:38} {np.mean(r):8.4f} {min(r):8.4f}  {verdict}")
+        print(f"{method:26} {peer:40} {np.mean(r):8.4f} {min(r):8.4f}  {verdict}")
     print(f"(Pearson r of convviz's .npy with the peer's map over {len(images)} images; "
           f"maps in {folder})")
     sys.exit(1 if failed else 0)

@@ -199,6 +199,27 @@ final class ExplainerTests: XCTestCase {
     XCTAssertEqual(Explainer.windowStarts(size: 12, window: 5, stride: 2), [0, 2, 4, 6, 8])
   }
 
+  /// The gradient methods take the class scores from their own forward
+  /// pass (dropout off): the same score and probability as an inference
+  /// pass, as the methods that score first report.
+  func testGradientMethodsReportTheInferenceScores() throws {
+    var g = SeededGenerator(seed: 18)
+    var explainer = Explainer(network: Self.deeper(seed: 19, channels: 3))
+    let input = Self.random(Shape(1, 3, 12, 12), &g)
+    let scores = try explainer.scores(input).storage
+    let probabilities = Explainer.probabilities(scores)
+    let layer = try XCTUnwrap(explainer.defaultLayer)
+    let methods: [AttributionMethod] = [
+      .gradCAM(layer: layer), .gradCAMPlusPlus(layer: layer), .layerCAM(layer: layer),
+      .saliency, .occlusion(window: 4, stride: 2),
+    ]
+    for method in methods {
+      let attribution = try explainer.explain(input, classIndex: 2, method: method)
+      XCTAssertEqual(attribution.score, scores[2], accuracy: 1e-5, "\(method)")
+      XCTAssertEqual(attribution.probability, probabilities[2], accuracy: 1e-6, "\(method)")
+    }
+  }
+
   /// Captum's `Occlusion` slides ceil((size − window) / stride) + 1
   /// windows along each axis, the last one clipped at the far edge, so a
   /// stride that does not divide size − window still covers every pixel;
