@@ -51,5 +51,5 @@ echo "bench: building convviz (release)…" >&2
 swift build -c release --product convviz >/dev/null
 convviz="$(swift build -c release --show-bin-path)/convviz"
 
-"$venv/bin/python" "$here/explain_vs_captum.py" "$convviz" "${cifar[@]}" "$@" \
+"$venv/bin/python" -u "$here/explain_vs_captum.py" "$convviz" "${cifar[@]}" "$@" \
   2> >(grep -v -i "warning" >&2)
