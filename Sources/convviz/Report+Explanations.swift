@@ -46,7 +46,7 @@ extension Report {
 
     page.heading("Grad-CAM", level: 3)
     page.paragraph(
-      "Grad-CAM at \(layer) (`convviz explain --method gradcam`) for the predicted class: "
+      "Grad-CAM at \(layer) (convviz explain --method gradcam) for the predicted class: "
         + "which parts of the image raised its score (viridis, bright = more), with the "
         + "predicted class's probability.")
     var figures: [([UInt8], String)] = []
@@ -118,7 +118,7 @@ extension Report {
         try PictureFile.png(
           Maximize.grid(maximized, classNames: [], height: shape[1], width: shape[2])),
         "units \(units.first ?? 0)–\(units.last ?? 0) of \(first): the input that excites each "
-          + "most (`convviz maximize --layer \(first) --steps \(settings.steps)`)"
+          + "most (convviz maximize --layer \(first) --steps \(settings.steps))"
       )
     ]
     if let evaluation {
@@ -128,7 +128,7 @@ extension Report {
             try Self.topPatches(file, evaluation.data, layer: first, units: units)),
           "the \(ExplanationBounds.patches) crops of the first "
             + "\(min(evaluation.data.count, ExplanationBounds.scannedSamples)) samples that "
-            + "excite each unit most (`convviz top-patches --layer \(first)`)"
+            + "excite each unit most (convviz top-patches --layer \(first))"
         ))
     }
     page.gallery(pictures)
