@@ -83,7 +83,7 @@ enum ModelArgument {
       try memory.check(MemoryEstimate.bytes(Int(size)) * 4, for: "\(text): reading the model")
     }
     let bytes = try FileContents.read(text, maximumBytes: KerasModel.maximumFileSize)
-    return try KerasModel.decode(bytes, path: text)
+    return try KerasModel.decode(bytes, path: text, memory: memory.budget)
   }
 
   /// Up to the first 16 bytes of the file at `path`, to tell formats apart

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 import XCTest
 
 @testable import ModelFormats
@@ -161,6 +162,54 @@ final class KerasBadInputTests: XCTestCase {
         layer: "conv2d", className: "Conv2D", reason: "data_format channels_first"))
     let notJSON = try mnist { String($0.dropLast(10)) }
     guard case .invalidConfig = problem(notJSON) else { return XCTFail("truncated JSON") }
+  }
+
+  /// Regression (CI's fuzz run): a 17 KB corrupt `.h5` made libhdf5
+  /// allocate 8.3 GB over about 33 s while the child process read it. The
+  /// child's memory is now bounded (`cvz_h5_check_in_child`): the file is
+  /// refused in well under a second, the child never far past its limit.
+  func testLibhdf5AllocatingWithoutBoundIsStoppedAtTheChildsLimit() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent(
+        "FuzzRegressions/keras/libhdf5-memory-8gb.h5")
+    let bytes = [UInt8](try Data(contentsOf: url))
+    let allowance = KerasModel.readingAllowance(
+      fileBytes: bytes.count, budget: .systemDefault())
+    XCTAssertLessThan(allowance, 300 << 20)
+    for budget in [nil, MemoryBudget(bytes: 64 << 20)] {
+      let limit = budget.map(\.bytes) ?? allowance
+      let start = Date()
+      XCTAssertThrowsError(
+        try KerasModel.decode(bytes, path: "m.h5", memory: budget ?? .systemDefault())
+      ) {
+        XCTAssertEqual(
+          "\($0)",
+          "m.h5: not a readable HDF5 (.h5) file: libhdf5 needed more than \(limit >> 20) MiB "
+            + "reading it: the file is corrupt")
+      }
+      XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+    }
+    // The largest child this process has waited for stayed near its
+    // limit: its resident size, which starts as this process's, grew by
+    // less than the limit and a margin.
+    var children = rusage()
+    var own = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &children)
+    getrusage(RUSAGE_SELF.rawValue, &own)
+    XCTAssertLessThan(children.ru_maxrss, own.ru_maxrss + (allowance >> 10) + (64 << 10))
+  }
+
+  /// The bound leaves real files alone: each fixture reads with the
+  /// smallest budget the child is given.
+  func testKerasFilesReadWithinASmallChildBudget() throws {
+    for name in KerasModelTests.models {
+      for file in ["model.keras", "model.h5", "model.weights.h5"] {
+        let bytes = try KerasModelTests.fixture(name, file)
+        XCTAssertNoThrow(
+          try KerasModel.decode(bytes, path: file, memory: MemoryBudget(bytes: 32 << 20)),
+          "\(name)/\(file)")
+      }
+    }
   }
 
   func testFilesOfAnotherKindAreNotTakenForKeras() {
