@@ -203,7 +203,7 @@ final class KerasBadInputTests: XCTestCase {
   /// smallest budget the child is given.
   func testKerasFilesReadWithinASmallChildBudget() throws {
     for name in KerasModelTests.models {
-      for file in ["model.keras", "model.h5", "model.weights.h5"] {
+      for file in ["model.keras", "model.h5"] {
         let bytes = try KerasModelTests.fixture(name, file)
         XCTAssertNoThrow(
           try KerasModel.decode(bytes, path: file, memory: MemoryBudget(bytes: 32 << 20)),

@@ -6,9 +6,10 @@ import XCTest
 @testable import ModelFormats
 
 /// Keras files saved by Keras itself (Fixtures/make_keras_models.py): each
-/// loads into the engine and computes Keras's `predict` within 1e-5.
+/// loads into the engine and computes Keras's `predict` within 2e-6 of
+/// the largest output (measured: 2.5e-8 to 6.9e-7).
 final class KerasModelTests: XCTestCase {
-  static let models = ["mnist-narrow", "branches"]
+  static let models = ["mnist-narrow", "branches", "mobilenet", "layers"]
 
   static func fixture(_ name: String, _ file: String) throws -> [UInt8] {
     let url = try XCTUnwrap(
@@ -51,7 +52,7 @@ final class KerasModelTests: XCTestCase {
     XCTAssertEqual(output.shape, expected.shape, message, file: file, line: line)
     let scale = max(expected.storage.map(abs).max() ?? 1, 1e-3)
     let error = zip(output.storage, expected.storage).map { abs($0 - $1) }.max() ?? .infinity
-    XCTAssertLessThanOrEqual(error / scale, 1e-5, message, file: file, line: line)
+    XCTAssertLessThanOrEqual(error / scale, 2e-6, message, file: file, line: line)
   }
 
   func testEverySavedFormComputesKerassPredictions() throws {
