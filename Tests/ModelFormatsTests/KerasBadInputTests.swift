@@ -40,7 +40,12 @@ final class KerasBadInputTests: XCTestCase {
   /// The entries of the mnist-narrow `.keras` fixture (read by convviz's
   /// own zip reader), with the config changed by `edit` (on its JSON text).
   private func mnist(config edit: (String) -> String) throws -> [UInt8] {
-    let bytes = try KerasModelTests.fixture("mnist-narrow", "model.keras")
+    try fixture("mnist-narrow", config: edit)
+  }
+
+  /// The `.keras` fixture `name` with its config changed by `edit`.
+  private func fixture(_ name: String, config edit: (String) -> String) throws -> [UInt8] {
+    let bytes = try KerasModelTests.fixture(name, "model.keras")
     var entries: [(String, [UInt8])] = []
     for entry in try KerasArchive.directory(bytes) {
       var content = try KerasArchive.read(entry, in: bytes, limit: 1 << 30)
@@ -129,30 +134,31 @@ final class KerasBadInputTests: XCTestCase {
   }
 
   func testUnknownLayerClassIsRefusedWithItsClassAndTheSupportedList() throws {
-    let batchNorm = try mnist {
+    let layerNorm = try mnist {
       $0.replacingOccurrences(
-        of: "\"class_name\": \"Dropout\"", with: "\"class_name\": \"BatchNormalization\"")
+        of: "\"class_name\": \"Dropout\"", with: "\"class_name\": \"LayerNormalization\"")
     }
-    let found = problem(batchNorm)
+    let found = problem(layerNorm)
     XCTAssertEqual(
       found,
       .unsupportedLayer(
-        layer: "dropout", className: "BatchNormalization", supported: KerasModel.supportedLayers))
+        layer: "dropout", className: "LayerNormalization", supported: KerasModel.supportedLayers))
     let message = "\(ModelFileError.keras(path: "m.keras", found!))"
     XCTAssertTrue(
       message.hasPrefix(
-        "m.keras: layer 'dropout' is a BatchNormalization, which convviz cannot run (it runs Activation, Add"
-      ),
+        "m.keras: layer 'dropout' is a LayerNormalization, which convviz cannot run (it runs "
+          + "Activation, Add"),
       message)
   }
 
   func testSettingsTheEngineLacksAreRefusedNamingLayerAndSetting() throws {
-    let dilated = try mnist {
-      $0.replacingOccurrences(of: "\"dilation_rate\": [1, 1]", with: "\"dilation_rate\": [2, 2]")
+    let gelu = try mnist {
+      $0.replacingOccurrences(of: "\"activation\": \"relu\"", with: "\"activation\": \"gelu\"")
     }
-    XCTAssertEqual(
-      problem(dilated),
-      .unsupportedSetting(layer: "conv2d", className: "Conv2D", reason: "dilation_rate (2, 2)"))
+    guard case .unsupportedSetting("conv2d", "Conv2D", let reason) = problem(gelu) else {
+      return XCTFail("gelu")
+    }
+    XCTAssertTrue(reason.hasPrefix("activation gelu (convviz runs hard_sigmoid, "), reason)
     let channelsFirst = try mnist {
       $0.replacingOccurrences(of: "\"channels_last\"", with: "\"channels_first\"")
     }
@@ -210,6 +216,40 @@ final class KerasBadInputTests: XCTestCase {
           "\(name)/\(file)")
       }
     }
+  }
+
+  /// Settings of the newer layers the engine cannot follow: each is one
+  /// line naming the layer, its class and the setting.
+  func testNewerLayersRefuseSettingsTheEngineLacks() throws {
+    let cases: [(from: String, to: String, layer: String, className: String, reason: String)] = [
+      ("\"threshold\": 0.0", "\"threshold\": 0.5", "leaky_relu", "ReLU", "threshold 0.5"),
+      ("\"dims\": [2, 1, 3]", "\"dims\": [2, 2, 3]", "swap", "Permute", "dims"),
+      (
+        "\"target_shape\": [-1, 12]", "\"target_shape\": [-1, 7]", "rows", "Reshape", "target_shape"
+      ),
+      (
+        "\"depth_multiplier\": 2", "\"depth_multiplier\": 0.5", "separable", "SeparableConv2D",
+        "depth_multiplier 0.5"
+      ),
+      ("\"groups\": 2", "\"groups\": 3", "grouped", "Conv2D", "groups 3 for 4 channels"),
+    ]
+    for item in cases {
+      let edited = try fixture("layers") { $0.replacingOccurrences(of: item.from, with: item.to) }
+      guard case .unsupportedSetting(let layer, let className, let reason) = problem(edited) else {
+        XCTFail(item.from)
+        continue
+      }
+      XCTAssertEqual(layer, item.layer, item.from)
+      XCTAssertEqual(className, item.className, item.from)
+      XCTAssertTrue(reason.hasPrefix(item.reason), "\(item.from): \(reason)")
+    }
+    // Batch normalisation over another axis than the channels.
+    let axis = try fixture("mobilenet") {
+      $0.replacingOccurrences(of: "\"axis\": -1", with: "\"axis\": 1")
+    }
+    guard case .unsupportedSetting("stem_bn", "BatchNormalization", let reason) = problem(axis)
+    else { return XCTFail("axis") }
+    XCTAssertTrue(reason.hasPrefix("axis 1"), reason)
   }
 
   func testFilesOfAnotherKindAreNotTakenForKeras() {

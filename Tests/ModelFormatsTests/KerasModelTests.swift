@@ -103,4 +103,27 @@ final class KerasModelTests: XCTestCase {
       XCTAssertEqual($0 as? KerasProblem, .notSequential(className: "Functional"))
     }
   }
+
+  /// A BatchNormalization right after a convolution is folded into it (as
+  /// for ONNX); the others stay. The unfolded graph, the reference, gives
+  /// the same outputs.
+  func testBatchNormalizationsAfterConvolutionsAreFolded() throws {
+    for (name, kept) in [("mobilenet", [String]()), ("layers", ["shift_bn", "features_bn"])] {
+      let model = try KerasModel.decode(Self.fixture(name, "model.keras"), path: name)
+      let graph = try model.makeGraph()
+      XCTAssertEqual(
+        graph.nodes.filter { $0.op is BatchNormalization }.map(\.name), kept, name)
+      var builder = KerasGraphBuilder(
+        architecture: try XCTUnwrap(model.architecture), weights: model.weights)
+      let unfolded = try builder.run()
+      XCTAssertGreaterThan(
+        unfolded.nodes.filter { $0.op is BatchNormalization }.count, kept.count, name)
+      let (input, _) = try Self.reference(name)
+      var folded = Network(graph)
+      var reference = Network(unfolded)
+      Self.assertClose(
+        try folded.forward(input, mode: .inference),
+        try reference.forward(input, mode: .inference), name)
+    }
+  }
 }

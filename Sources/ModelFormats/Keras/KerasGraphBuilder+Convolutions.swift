@@ -45,11 +45,13 @@ extension KerasGraphBuilder {
     }
     let (size, strides, dilations) = try window(layer)
     let shape = try imageInput(layer)
-    let groups = layer.config["groups"]?.number ?? 1
-    guard groups >= 1, groups == groups.rounded(), Int(groups) <= shape[0],
+    let value = layer.config["groups"] ?? .number(1)
+    let groups = value.number ?? 0
+    // Compared as a Double first: a huge number would not fit an Int.
+    guard groups >= 1, groups == groups.rounded(), groups <= Double(shape[0]),
       shape[0] % Int(groups) == 0, Int(filters) % Int(groups) == 0
     else {
-      throw refusal(layer, "groups \(groups) for \(shape[0]) channels and \(Int(filters)) filters")
+      throw refusal(layer, "groups \(value) for \(shape[0]) channels and \(Int(filters)) filters")
     }
     let stored = try storedWeights(
       layer, key: key,
