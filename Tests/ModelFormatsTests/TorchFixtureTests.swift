@@ -69,4 +69,26 @@ final class TorchFixtureTests: XCTestCase {
   /// 11×11/4 convolution, asymmetric constant Pad, average pooling
   /// counting the padding, tanh and sigmoid, opset 9.
   func testAlexNetLike() throws { try check("alexnet-like") }
+
+  /// Loading for a command moves the weights into the network: the
+  /// loaded model keeps no second copy (the model file's initializers,
+  /// 528 MB for VGG-16), and computes what the importer's copying path
+  /// does, bit for bit.
+  func testLoadedModelsHoldTheWeightsOnce() throws {
+    for name in ["resnet-blocks", "mnist-cnn", "alexnet-like"] {
+      let model = try ONNXModel.decode(fixture(name, "model.onnx"), path: name)
+      XCTAssertFalse(model.graph.initializers.isEmpty)
+      var copied = try model.makeNetwork(path: name)
+      let loaded = try LoadedModel(model, path: name)
+      guard case .onnx(let kept) = loaded.source else { return XCTFail(name) }
+      XCTAssertTrue(kept.graph.initializers.isEmpty, name)
+      XCTAssertEqual(kept.graph.dataInputs.map(\.name), model.graph.dataInputs.map(\.name), name)
+      XCTAssertEqual(kept.opset, model.opset)
+      let input = try tensor(name, "input_0.pb")
+      var network = loaded.network
+      XCTAssertEqual(
+        try network.forward(input, mode: .inference).storage,
+        try copied.forward(input, mode: .inference).storage, name)
+    }
+  }
 }
