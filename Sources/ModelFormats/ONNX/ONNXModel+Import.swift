@@ -45,8 +45,10 @@ extension ONNXModel {
     return try model.takeNetwork(path: path)
   }
 
-  /// `makeNetwork`, moving the initializers out of the model (`takeGraph`).
-  mutating func takeNetwork(path: String) throws(ModelFileError) -> Network {
+  /// `makeNetwork`, moving the initializers out of the model (`takeGraph`)
+  /// so that the weights are not held twice while it loads; the model
+  /// keeps the rest (producer, opset, metadata, nodes).
+  public mutating func takeNetwork(path: String) throws(ModelFileError) -> Network {
     do {
       return Network(try takeGraph())
     } catch {

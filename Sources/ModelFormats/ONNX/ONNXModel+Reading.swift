@@ -32,7 +32,8 @@ extension ONNXModel {
     _ bytes: consuming [UInt8], path: String, externalDataFolder: String? = nil
   ) throws(ModelFileError) -> ONNXModel {
     do {
-      return try decode(bytes, externalDataFolder: externalDataFolder)
+      // `consume`: unoptimised builds would otherwise keep a copy here.
+      return try decode(consume bytes, externalDataFolder: externalDataFolder)
     } catch {
       throw .onnx(path: path, error)
     }
