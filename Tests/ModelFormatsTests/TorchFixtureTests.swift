@@ -91,4 +91,35 @@ final class TorchFixtureTests: XCTestCase {
         try copied.forward(input, mode: .inference).storage, name)
     }
   }
+
+  /// The MNIST fixture re-saved by the `onnx` library
+  /// (Fixtures/onnx/make_storage_fixtures.py): every initializer in an
+  /// external `weights.bin`, and every float initializer as float16; each
+  /// computes onnxruntime's output (for float16, of the same weights
+  /// widened to float32) within 1e-5 of the output's scale.
+  func testExternalDataAndFloat16AsTheOnnxLibraryWritesThem() throws {
+    let input = try tensor("mnist-cnn", "input_0.pb")
+    for name in ["external-data", "float16"] {
+      let url = try XCTUnwrap(
+        Bundle.module.url(forResource: "Fixtures/onnx/\(name)/model.onnx", withExtension: nil))
+      let model = try ONNXModel.read(from: url.path)
+      let expected = try XCTUnwrap(
+        try ONNXTensor.decode(
+          serialized: [UInt8](
+            Data(contentsOf: url.deletingLastPathComponent().appendingPathComponent("output_0.pb")))
+        ).floatTensor)
+      var network = try model.makeNetwork(path: name)
+      let output = try network.forward(input, mode: .inference)
+      XCTAssertEqual(output.shape, expected.shape, name)
+      let scale = max(1, expected.storage.map(abs).max() ?? 0)
+      let worst = zip(output.storage, expected.storage).map { abs($0 - $1) }.max() ?? .infinity
+      XCTAssertLessThanOrEqual(worst, 1e-5 * scale, name)
+    }
+    // Without its folder, the external-data model names what it lacks.
+    let url = try XCTUnwrap(
+      Bundle.module.url(forResource: "Fixtures/onnx/external-data/model.onnx", withExtension: nil))
+    XCTAssertThrowsError(try ONNXModel.decode([UInt8](Data(contentsOf: url)), path: "m.onnx")) {
+      XCTAssertTrue("\($0)".hasPrefix("m.onnx: "), "\($0)")
+    }
+  }
 }
