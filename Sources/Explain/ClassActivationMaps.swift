@@ -33,7 +33,7 @@ extension Explainer {
 
   /// Grad-CAM++'s channel weight, Σ_ij ReLU(G_ij) α_ij with
   /// α = G² / (2G² + (Σ A)·G³), 0 where G = 0 (pytorch-grad-cam's
-  /// `GradCAMPlusPlus.get_cam_weights`, eps 1e-7).
+  /// `GradCAMPlusPlus.get_cam_weights`, eps 1e-6).
   static func gradCAMPlusPlusWeight(
     activation a: ArraySlice<Float>, gradient g: ArraySlice<Float>
   ) -> Float {
@@ -41,7 +41,7 @@ extension Explainer {
     var weight: Float = 0
     for gij in g where gij != 0 {
       let g2 = gij * gij
-      let alpha = g2 / (2 * g2 + sumA * g2 * gij + 1e-7)
+      let alpha = g2 / (2 * g2 + sumA * g2 * gij + 1e-6)
       weight += max(gij, 0) * alpha
     }
     return weight

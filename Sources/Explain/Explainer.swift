@@ -106,8 +106,9 @@ public struct Explainer: Sendable {
     guard classIndex >= 0, classIndex < classCount else {
       throw .classOutOfRange(classIndex, classCount: classCount)
     }
-    let classScores = try scores(input).storage
-    let probability = Self.probabilities(classScores)[classIndex]
+    // The gradient methods take the class scores from their own forward
+    // pass (one forward and one backward in all); the others score first.
+    var computedScores: [Float]?
     let (height, width) = (input.shape[2], input.shape[3])
     var layerMap: Tensor?
     var baselineScore: Float?
@@ -115,7 +116,9 @@ public struct Explainer: Sendable {
     switch method {
     case .gradCAM(let layer), .gradCAMPlusPlus(let layer), .layerCAM(let layer):
       try checkLayer(layer)
-      let (activation, gradient) = try layerGradient(input, classIndex: classIndex, layer: layer)
+      let (activation, gradient, logits) = try layerGradientAndScores(
+        input, classIndex: classIndex, layer: layer)
+      computedScores = logits.storage
       let cam = Self.classActivationMap(activation: activation, gradient: gradient, method: method)
       layerMap = cam
       map = Bilinear.resize(cam, height: height, width: width)
@@ -125,7 +128,8 @@ public struct Explainer: Sendable {
       layerMap = cam
       map = Bilinear.resize(cam, height: height, width: width)
     case .saliency:
-      let g = try inputGradients(input, classIndex: classIndex)
+      let (g, logits) = try inputGradientsAndScores(input, classIndex: classIndex)
+      computedScores = logits.storage
       map = Self.maxAbsOverChannels(g)
     case .smoothGrad(let samples, let noise, let seed):
       map = try smoothGrad(
@@ -139,6 +143,8 @@ public struct Explainer: Sendable {
       ).channelSum
       baselineScore = try scores(baseline).storage[classIndex]
     case .occlusion(let window, let stride):
+      let classScores = try scores(input).storage
+      computedScores = classScores
       map = try occlusion(
         input, classIndex: classIndex, window: window, stride: stride,
         score: classScores[classIndex])
@@ -151,6 +157,13 @@ public struct Explainer: Sendable {
       layerMap = cam
       map = guided
     }
+    let classScores: [Float]
+    if let computedScores {
+      classScores = computedScores
+    } else {
+      classScores = try scores(input).storage
+    }
+    let probability = Self.probabilities(classScores)[classIndex]
     return Attribution(
       map: map, layerMap: layerMap, classIndex: classIndex, score: classScores[classIndex],
       probability: probability, baselineScore: baselineScore)
@@ -162,6 +175,16 @@ public struct Explainer: Sendable {
   public mutating func layerGradient(
     _ input: Tensor, classIndex: Int, layer: String
   ) throws(ExplainError) -> (activation: Tensor, gradient: Tensor) {
+    let (activation, gradient, _) = try layerGradientAndScores(
+      input, classIndex: classIndex, layer: layer)
+    return (activation, gradient)
+  }
+
+  /// `layerGradient`, also returning the class scores (1, classes) of the
+  /// same forward pass.
+  mutating func layerGradientAndScores(
+    _ input: Tensor, classIndex: Int, layer: String
+  ) throws(ExplainError) -> (activation: Tensor, gradient: Tensor, scores: Tensor) {
     do {
       let run = try network.forwardForGradients(input, keeping: layer, logits: true)
       let back = try network.backwardForGradients(
@@ -172,7 +195,7 @@ public struct Explainer: Sendable {
       let sample = activation.sampleShape
       return (
         Tensor(shape: sample, storage: activation.storage),
-        Tensor(shape: sample, storage: gradient.storage)
+        Tensor(shape: sample, storage: gradient.storage), run.output
       )
     } catch {
       throw .engine(error)
@@ -184,12 +207,21 @@ public struct Explainer: Sendable {
   public mutating func inputGradients(
     _ input: Tensor, classIndex: Int
   ) throws(ExplainError) -> Tensor {
+    try inputGradientsAndScores(input, classIndex: classIndex).gradients
+  }
+
+  /// `inputGradients`, also returning the class scores (N, classes) of the
+  /// same forward passes.
+  mutating func inputGradientsAndScores(
+    _ input: Tensor, classIndex: Int
+  ) throws(ExplainError) -> (gradients: Tensor, scores: Tensor) {
     var parts: [Tensor] = []
+    var outputs: [Tensor] = []
     let n = input.batchCount
     for start in stride(from: 0, to: n, by: batchSize) {
       let batch = input.samples(start..<min(start + batchSize, n))
       do {
-        _ = try network.forwardForGradients(batch, logits: true)
+        outputs.append(try network.forwardForGradients(batch, logits: true).output)
         let back = try network.backwardForGradients(
           Self.oneHot(classIndex, batch: batch.batchCount, classes: classCount),
           inputGradient: true)
@@ -199,7 +231,7 @@ public struct Explainer: Sendable {
         throw .engine(error)
       }
     }
-    return Tensor.concatenatingSamples(parts)
+    return (Tensor.concatenatingSamples(parts), Tensor.concatenatingSamples(outputs))
   }
 
   static func oneHot(_ index: Int, batch: Int, classes: Int) -> Tensor {

@@ -53,11 +53,15 @@ extension Explainer {
   }
 
   /// The windows' top-left corners along an axis of `size`: every
-  /// `stride`, and a last one flush with the far edge (Captum's windows
-  /// stop where they would leave the image).
+  /// `stride` from 0, ceil((size − window) / stride) + 1 of them, as
+  /// Captum's `Occlusion` counts its shifts, so that when the stride does
+  /// not divide size − window the last window passes the far edge and is
+  /// clipped there (every pixel is covered when the stride is at most the
+  /// window; Captum refuses a larger one, convviz leaves the gaps at 0).
   static func windowStarts(size: Int, window: Int, stride: Int) -> [Int] {
     guard window < size else { return [0] }
-    return Array(Swift.stride(from: 0, through: size - window, by: stride))
+    let shifts = (size - window + stride - 1) / stride
+    return (0...shifts).map { $0 * stride }.filter { $0 < size }
   }
 
   /// `input` with the window at (y, x) set to zero in every channel.

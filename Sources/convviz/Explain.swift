@@ -340,7 +340,7 @@ struct ExplainCommand: ParsableCommand {
     let image = try decoding.read(baseline)
     guard image.width == width, image.height == height else {
       throw CommandFailure(
-        "\(baseline): the baseline is \(image.width)×\(image.height); the model takes "
+        "\(baseline): --baseline is a \(image.width)×\(image.height) image; the model takes "
           + "\(width)×\(height) images")
     }
     return PixelConversion.tensor(of: image, channels: channels, preprocessing: preprocessing)

@@ -181,17 +181,24 @@ final class ExplainCommandTests: XCTestCase {
       (["--layer", "nope"], 64, "spatial layers: conv2d/linear, conv2d, max_pooling2d"),
       (["--layer", "2"], 64, "--layer 2 has output (36), not (channels, height, width)"),
       (["--class", "2"], 64, "--class 2 is out of range: the model has classes 0…1"),
+      (["--class", "-1"], 64, "--class -1 is out of range: the model has classes 0…1"),
+      (["--layer", "99"], 64, "--layer 99 is not a layer of the model; spatial layers: "),
       (["--class", "cat"], 64, "--class cat is not a class of the model"),
       (["--method", "integrated-gradients", "--steps", "0"], 64, "--steps must be at least 1"),
       (["--method", "smoothgrad", "--samples", "-1"], 64, "--samples must be at least 1"),
       (["--method", "occlusion", "--window", "0"], 64, "--window must be at least 1"),
+      (["--method", "integrated-gradients", "--steps", "-3"], 64, "--steps must be at least 1"),
+      (["--method", "smoothgrad", "--samples", "0"], 64, "--samples must be at least 1"),
+      (["--method", "smoothgrad", "--noise", "-0.1"], 64, "--noise must be a finite number, 0"),
+      (["--method", "occlusion", "--window", "-2"], 64, "--window must be at least 1"),
+      (["--method", "occlusion", "--stride", "0"], 64, "--stride must be at least 1"),
       (["--steps", "5"], 64, "--steps applies to --method integrated-gradients"),
       (["--method", "guided-backprop", "--layer", "0"], 64, "--layer applies to --method"),
       (["--class", "0", "--top", "2"], 64, "give --class or --top, not both"),
       (["--method", "fancy"], 64, "gradcam++"),
       (
         ["--method", "integrated-gradients", "--baseline", other], 1,
-        "the baseline is 4×4; the model takes 8×8 images"
+        "small.png: --baseline is a 4×4 image; the model takes 8×8 images"
       ),
       (["--method", "integrated-gradients", "--baseline", "grey"], 64, "not black, blur or"),
     ] as [([String], Int32, String)] {

@@ -116,25 +116,34 @@ final class ExplainerTests: XCTestCase {
     }
   }
 
-  /// Grad-CAM++ against its formula written out per channel.
+  /// Grad-CAM++ against its formula written out per channel, with
+  /// pytorch-grad-cam's eps (1e-6 since 2021); gradients of 1e-3, whose
+  /// squares are the size of eps, tell eps apart (regression: convviz had
+  /// 1e-7, r 0.9994 against pytorch-grad-cam on ResNet-18).
   func testGradCAMPlusPlusWeightsFollowTheClosedForm() throws {
     var g = SeededGenerator(seed: 3)
-    let a = Self.random(Shape(2, 3, 3), &g)
-    let grad = Self.random(Shape(2, 3, 3), &g, scale: 2)
-    let cam = Explainer.classActivationMap(
-      activation: a, gradient: grad, method: .gradCAMPlusPlus(layer: ""))
-    var expected = [Float](repeating: 0, count: 9)
-    for k in 0..<2 {
-      let sumA = (0..<9).map { a.storage[k * 9 + $0] }.reduce(0, +)
-      var weight: Float = 0
-      for p in 0..<9 {
-        let x = grad.storage[k * 9 + p]
-        let alpha = x == 0 ? 0 : x * x / (2 * x * x + sumA * x * x * x + 1e-7)
-        weight += alpha * max(x, 0)
+    for scale: Float in [2, 1e-3] {
+      let a = Self.random(Shape(2, 3, 3), &g)
+      let grad = Self.random(Shape(2, 3, 3), &g, scale: scale)
+      let cam = Explainer.classActivationMap(
+        activation: a, gradient: grad, method: .gradCAMPlusPlus(layer: ""))
+      var expected = [Float](repeating: 0, count: 9)
+      for k in 0..<2 {
+        let sumA = (0..<9).map { a.storage[k * 9 + $0] }.reduce(0, +)
+        var weight: Float = 0
+        for p in 0..<9 {
+          let x = grad.storage[k * 9 + p]
+          let alpha = x == 0 ? 0 : x * x / (2 * x * x + sumA * x * x * x + 1e-6)
+          weight += alpha * max(x, 0)
+        }
+        for p in 0..<9 { expected[p] += weight * a.storage[k * 9 + p] }
       }
-      for p in 0..<9 { expected[p] += weight * a.storage[k * 9 + p] }
+      XCTAssertGreaterThan(expected.max() ?? 0, 0)
+      for p in 0..<9 {
+        let want = max(expected[p], 0)
+        XCTAssertEqual(cam.storage[p], want, accuracy: 1e-4 * abs(want) + 1e-9, "\(scale)")
+      }
     }
-    for p in 0..<9 { XCTAssertEqual(cam.storage[p], max(expected[p], 0), accuracy: 1e-5) }
   }
 
   /// Sundararajan et al.'s completeness: the attributions sum to
@@ -196,7 +205,59 @@ final class ExplainerTests: XCTestCase {
     for i in 0..<overlapping.count {
       XCTAssertEqual(overlapping.storage[i], reference.storage[i], accuracy: 1e-5)
     }
-    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 5, stride: 2), [0, 2, 4, 6])
+    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 5, stride: 2), [0, 2, 4, 6, 8])
+  }
+
+  /// The gradient methods take the class scores from their own forward
+  /// pass (dropout off): the same score and probability as an inference
+  /// pass, as the methods that score first report.
+  func testGradientMethodsReportTheInferenceScores() throws {
+    var g = SeededGenerator(seed: 18)
+    var explainer = Explainer(network: Self.deeper(seed: 19, channels: 3))
+    let input = Self.random(Shape(1, 3, 12, 12), &g)
+    let scores = try explainer.scores(input).storage
+    let probabilities = Explainer.probabilities(scores)
+    let layer = try XCTUnwrap(explainer.defaultLayer)
+    let methods: [AttributionMethod] = [
+      .gradCAM(layer: layer), .gradCAMPlusPlus(layer: layer), .layerCAM(layer: layer),
+      .saliency, .occlusion(window: 4, stride: 2),
+    ]
+    for method in methods {
+      let attribution = try explainer.explain(input, classIndex: 2, method: method)
+      XCTAssertEqual(attribution.score, scores[2], accuracy: 1e-5, "\(method)")
+      XCTAssertEqual(attribution.probability, probabilities[2], accuracy: 1e-6, "\(method)")
+    }
+  }
+
+  /// Captum's `Occlusion` slides ceil((size − window) / stride) + 1
+  /// windows along each axis, the last one clipped at the far edge, so a
+  /// stride that does not divide size − window still covers every pixel;
+  /// the edge pixels hold the clipped window's drop (regression: convviz
+  /// stopped at the last window that fitted and left the edge at 0).
+  func testOcclusionWindowsReachTheFarEdgeAsCaptums() throws {
+    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 6, stride: 4), [0, 4, 8])
+    XCTAssertEqual(
+      Explainer.windowStarts(size: 32, window: 6, stride: 4),
+      Array(stride(from: 0, through: 28, by: 4)))
+    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 4, stride: 4), [0, 4, 8])
+    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 2, stride: 7), [0, 7])
+    XCTAssertEqual(Explainer.windowStarts(size: 12, window: 20, stride: 3), [0])
+    var g = SeededGenerator(seed: 16)
+    var explainer = Explainer(network: Self.deeper(seed: 17), batchSize: 4)
+    let input = Self.random(Shape(1, 1, 12, 12), &g)
+    let score = try explainer.scores(input).storage[0]
+    let map = try explainer.explain(input, classIndex: 0, method: .occlusion(window: 6, stride: 4))
+      .map
+    // Pixel (11, 11) is covered by one window only: rows and columns 8..<12.
+    var occluded = input
+    for y in 8..<12 {
+      for x in 8..<12 { occluded.storage[y * 12 + x] = 0 }
+    }
+    let drop = score - (try explainer.scores(occluded).storage[0])
+    XCTAssertNotEqual(drop, 0)
+    XCTAssertEqual(map.storage[11 * 12 + 11], drop, accuracy: 1e-5)
+    let reference = try explainer.occlusionReference(input, classIndex: 0, window: 6, stride: 4)
+    for i in 0..<map.count { XCTAssertEqual(map.storage[i], reference.storage[i], accuracy: 1e-5) }
   }
 
   /// The saliency map is max over channels of |∂y/∂x|: checked against
