@@ -161,6 +161,7 @@ struct Train: ParsableCommand {
   var snapshotEvery: Int?
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var transfer: TransferOptions
 
   var epochs: Int { requestedEpochs ?? 8 }
   var batchSize: Int { requestedBatchSize ?? 100 }
@@ -197,8 +198,11 @@ struct Train: ParsableCommand {
     guard validationSplit >= 0, validationSplit < 1 else {
       throw ValidationError("--validation-split must be in [0, 1)")
     }
-    guard model != nil || resume else {
-      throw ValidationError("--model is required (a preset or a spec file) unless --resume")
+    if transfer.from != nil {
+      try checkTransferOptions()
+    } else if model == nil && !resume {
+      throw ValidationError(
+        "--model is required (a preset or a spec file) unless --resume or --from")
     }
     if resume && overwrite {
       throw ValidationError("--resume continues the model and --overwrite starts over: give one")
@@ -310,6 +314,7 @@ struct Train: ParsableCommand {
 
   func run() throws {
     threads.apply()
+    if let from = transfer.from { return try runTransfer(from: from) }
     // One run at a time per checkpoint: a second `train -o` of the same file
     // is refused rather than both writing it and the last one winning.
     try OutputPaths.makeParentFolder(of: output)
