@@ -4,7 +4,9 @@ extension ModelSpec {
   /// A head: the layers of `text` (spec syntax without the `input` line;
   /// `;` also ends a line) reading features shaped `input`, which may be
   /// flat. Errors name the line as in a spec file.
-  public static func head(parsing text: String, input: FeatureShape) throws(ModelSpecError)
+  public static func head(
+    parsing text: String, input: FeatureShape
+  ) throws(ModelSpecError)
     -> ModelSpec
   {
     try parse(text.replacingOccurrences(of: ";", with: "\n"), input: input)
@@ -13,7 +15,9 @@ extension ModelSpec {
   /// The default head for `classes` classes on features shaped `input`:
   /// `flatten` (for image features) then `dense CLASSES softmax`, Keras's
   /// usual classifier on top of a convolutional base.
-  public static func defaultHead(input: FeatureShape, classes: Int) throws(ModelSpecError)
+  public static func defaultHead(
+    input: FeatureShape, classes: Int
+  ) throws(ModelSpecError)
     -> ModelSpec
   {
     var layers: [LayerSpec] = []

@@ -39,8 +39,7 @@ extension TransferTrainer {
   /// The graph of `model` that computes tensor `name`: the nodes it depends
   /// on, in order, with `name` as the output. Throws when `name` is not a
   /// tensor of the graph.
-  public static func backbone(of model: Graph, through name: String) throws(EngineError) -> Graph
-  {
+  public static func backbone(of model: Graph, through name: String) throws(EngineError) -> Graph {
     guard let last = model.nodes.lastIndex(where: { $0.output == name }) else {
       throw .noSuchTensor(name)
     }
