@@ -69,8 +69,13 @@ extension Train {
     let trainingCount = ValidationSplit.trainingCount(
       samples: splits.train.count, fraction: validationSplit)
     let batch = max(1, min(batchSize, trainingCount))
-    var estimate = CommandMemory.dataset(splits) + .floats(loaded.parameters.count * 3)
+    // The backbone's inference, and (for fine-tuning an imported one) its
+    // gradients and two optimizer slots; a model.bin's whole is its spec's.
+    var estimate = CommandMemory.dataset(splits)
     estimate += loaded.inferenceMemory(batchSize: batch, through: node.index)
+    if transfer.unfreezeAfter != nil && combinedSpec == nil {
+      estimate += MemoryEstimate.sum(loaded.parameters.map { .floats($0.tensor.count) }) * 3
+    }
     estimate += head.trainingMemory(batchSize: batch, optimizer: optimizerConfiguration)
     if transfer.unfreezeAfter != nil, let combinedSpec {
       estimate += combinedSpec.trainingMemory(batchSize: batch, optimizer: optimizerConfiguration)

@@ -54,6 +54,30 @@ final class TransferCommandTests: XCTestCase {
     XCTAssertEqual(files[0], files[1])
   }
 
+  /// Features that do not fit beside the rest are computed every batch,
+  /// with a note; a budget too small for the rest refuses the run.
+  func testFeaturesThatDoNotFitAreComputedEveryBatch() throws {
+    let folder = try TrainingScratchFolder()
+    let (backbone, data) = try Self.backbone(in: folder)
+    var notes: [Bool] = []
+    for budget in ["64K", "20M"] {
+      let result = try TrainingCLI.run([
+        "train", "--from", backbone, "--freeze", "0", "--data", data, "--epochs", "1",
+        "--batch-size", "1", "--max-memory", budget, "-o", folder.path + "/m\(budget).bin",
+      ])
+      XCTAssertEqual(result.status, 0, "\(budget): \(result.stderr)")
+      notes.append(result.stderr.contains("computing them every batch instead"))
+    }
+    XCTAssertEqual(notes, [true, false])
+    let refused = try TrainingCLI.run([
+      "train", "--from", backbone, "--freeze", "0", "--data", data, "--epochs", "1",
+      "--batch-size", "1", "--max-memory", "8K", "-o", folder.path + "/small.bin",
+    ])
+    XCTAssertEqual(refused.status, 1, refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("raise with --max-memory"), refused.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder.path + "/small.bin"))
+  }
+
   func testAnImportedBackboneIsSavedAsONNX() throws {
     let folder = try TrainingScratchFolder()
     let (backbone, data) = try Self.backbone(in: folder)
