@@ -1,4 +1,5 @@
 import Foundation
+import ImageCodecs
 import XCTest
 
 /// `train --from MODEL --freeze NODE` end to end on the bars of
@@ -100,6 +101,43 @@ final class TransferCommandTests: XCTestCase {
     XCTAssertEqual(result.status, 0, result.stderr)
     let evaluate = try TrainingCLI.run([
       "evaluate", model, "--data", data, "-o", folder.path + "/confusion.png",
+    ])
+    XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+  }
+
+  /// A Keras Functional model with branches, cut inside them (`join`
+  /// concatenates two branches), trained on a folder of 12×10 photos and
+  /// saved as ONNX, which `summary` and `evaluate` open.
+  func testAKerasBackboneWithBranches() throws {
+    let folder = try TrainingScratchFolder()
+    for (label, name) in ["dark", "light"].enumerated() {
+      try FileManager.default.createDirectory(
+        atPath: folder.path + "/photos/\(name)", withIntermediateDirectories: true)
+      for i in 0..<12 {
+        let samples = (0..<(12 * 10 * 3)).map { k in
+          UInt8(truncatingIfNeeded: label * 140 + (k * 7 + i * 13) % 90)
+        }
+        try ImageFile.write(
+          Image(width: 10, height: 12, layout: .rgb, samples: samples),
+          to: folder.path + "/photos/\(name)/\(i).png")
+      }
+    }
+    let keras = KerasModelCommandTests.branches
+    let model = folder.path + "/branches.onnx"
+    let result = try TrainingCLI.run([
+      "train", "--from", keras, "--freeze", "join", "--data", folder.path + "/photos",
+      "--epochs", "2", "--unfreeze-after", "1", "--batch-size", "4", "--validation-split", "0",
+      "--no-cache", "-o", model,
+    ])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    XCTAssertTrue(result.stdout.contains("features (None, 12, 10, 12)"), result.stdout)
+    let summary = try TrainingCLI.run(["summary", model])
+    XCTAssertEqual(summary.status, 0, summary.stderr)
+    XCTAssertTrue(summary.stdout.contains("head/dense"), summary.stdout)
+    XCTAssertFalse(summary.stdout.contains("logits"), summary.stdout)
+    let evaluate = try TrainingCLI.run([
+      "evaluate", model, "--data", folder.path + "/photos", "--no-cache",
+      "-o", folder.path + "/confusion.png",
     ])
     XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
   }
