@@ -38,6 +38,18 @@ public struct Dataset: Sendable, Equatable {
     self.classNames = classNames
   }
 
+  /// Per-sample features (N, ...) of rank 2 or more, e.g. what a frozen
+  /// backbone computes for transfer learning: (N, C, H, W) maps or (N, F)
+  /// vectors, taken as they are (keep `preprocessing` standard).
+  public init(features: Tensor, labels: [Int], classNames: [String]) {
+    precondition(features.shape.rank >= 2, "features must be (N, ...), got \(features.shape)")
+    precondition(
+      features.shape[0] == labels.count, "\(labels.count) labels for \(features.shape[0]) samples")
+    self.samples = .floats(features)
+    self.labels = labels
+    self.classNames = classNames
+  }
+
   /// Images given as 8-bit samples (N, C, H, W), each byte b standing for
   /// b / 255.
   public init(bytes: [UInt8], shape: Shape, labels: [Int], classNames: [String]) {
@@ -110,7 +122,7 @@ public struct Dataset: Sendable, Equatable {
     switch samples {
     case .floats(let tensor):
       part = Dataset(
-        images: Tensor(shape: Shape(dims), storage: Array(tensor.storage[span])),
+        features: Tensor(shape: Shape(dims), storage: Array(tensor.storage[span])),
         labels: Array(labels[range]), classNames: classNames)
     case .bytes(let bytes, _):
       part = Dataset(
@@ -141,7 +153,7 @@ public struct Dataset: Sendable, Equatable {
     switch samples {
     case .floats(let tensor):
       part = Dataset(
-        images: Tensor(shape: Shape(dims), storage: gather(tensor.storage)), labels: newLabels,
+        features: Tensor(shape: Shape(dims), storage: gather(tensor.storage)), labels: newLabels,
         classNames: classNames)
     case .bytes(let bytes, _):
       part = Dataset(

@@ -29,10 +29,19 @@ public struct ModelSpec: Hashable, Sendable {
     try self.init(input: input, layers: layers, lines: layers.indices.map { $0 + 2 })
   }
 
-  init(input: FeatureShape, layers: [LayerSpec], lines: [Int]) throws(ModelSpecError) {
+  /// `flatInput` also accepts flat features as the input: a classifier
+  /// head (`ModelSpec.head(parsing:input:)`), never a model of its own.
+  init(
+    input: FeatureShape, layers: [LayerSpec], lines: [Int], flatInput: Bool = false
+  ) throws(ModelSpecError) {
     precondition(lines.count == layers.count)
-    guard case .image(let h, let w, let c) = input, h > 0, w > 0, c > 0,
-      let count = checkedProduct([h, w, c]), count <= Self.maximumFeatureCount
+    let dims: [Int]
+    switch input {
+    case .image(let h, let w, let c): dims = [h, w, c]
+    case .flat(let n): dims = flatInput ? [n] : [0]
+    }
+    guard dims.allSatisfy({ $0 > 0 }), let count = checkedProduct(dims),
+      count <= Self.maximumFeatureCount
     else {
       throw .invalidInput(
         line: 1,

@@ -28,7 +28,14 @@ extension ModelSpec {
   /// Parses a spec. Blank lines and `#` comments are ignored; errors name
   /// the line and the token.
   public static func parse(_ text: String) throws(ModelSpecError) -> ModelSpec {
-    var input: FeatureShape?
+    try parse(text, input: nil)
+  }
+
+  /// Parses a spec whose input is `given` (then the text has no `input`
+  /// line), or read from its first line when nil.
+  static func parse(_ text: String, input given: FeatureShape?) throws(ModelSpecError) -> ModelSpec
+  {
+    var input = given
     var layers: [LayerSpec] = []
     var lines: [Int] = []
     let rawLines = text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -48,7 +55,9 @@ extension ModelSpec {
         Array(tokens.dropFirst()), signature: signature, line: lineNumber)
       var reader = ValueReader(layer: keyword, values: values, line: lineNumber)
       if keyword == "input" {
-        guard input == nil, layers.isEmpty else { throw .misplacedInput(line: lineNumber) }
+        guard given == nil, input == nil, layers.isEmpty else {
+          throw .misplacedInput(line: lineNumber)
+        }
         let limit = 1 << 16
         input = .image(
           height: try reader.int("height", in: 1...limit),
@@ -60,8 +69,8 @@ extension ModelSpec {
       layers.append(try layer(keyword, reader: &reader))
       lines.append(lineNumber)
     }
-    guard let input else { throw .empty }
-    return try ModelSpec(input: input, layers: layers, lines: lines)
+    guard let input, given == nil || !layers.isEmpty else { throw .empty }
+    return try ModelSpec(input: input, layers: layers, lines: lines, flatInput: given != nil)
   }
 
   /// Assigns positional values to the signature's parameters in order and

@@ -42,3 +42,34 @@ enum LayerArgument {
     return out.filter { seen.insert($0).inserted }
   }
 }
+
+extension LayerArgument {
+  /// A node of any loaded model, as `train --freeze` names it.
+  struct Node {
+    /// The layer's number in `convviz summary` (a spec row for a
+    /// `model.bin`); nil for a graph tensor named directly.
+    var index: Int?
+    var tensor: String
+    var name: String
+  }
+
+  /// `text` as a row number of `convviz summary`, a layer name, or (for
+  /// an imported model) any tensor of its graph; a usage failure listing
+  /// the layers otherwise. A `model.bin` is cut at whole rows only.
+  static func node(_ text: String, in model: LoadedModel, path: String) throws -> Node {
+    let layers = model.layers
+    if let index = Int(text).flatMap({ layers.indices.contains($0) ? $0 : nil })
+      ?? layers.firstIndex(where: { $0.name == text })
+    {
+      return Node(index: index, tensor: layers[index].tensor, name: layers[index].name)
+    }
+    let graph = model.network.graph
+    if model.spec == nil, graph.nodes.contains(where: { $0.output == text }) {
+      return Node(index: nil, tensor: text, name: text)
+    }
+    let shown = layers.indices.prefix(40).map { "\($0) \(layers[$0].name)" }
+    throw CommandFailure.usage(
+      "--freeze \(text) is not a layer of \(path); layers: " + shown.joined(separator: ", ")
+        + (layers.count > 40 ? ", … (\(layers.count) in all)" : ""))
+  }
+}

@@ -30,6 +30,10 @@ struct Train: ParsableCommand {
       replaced only with --overwrite. --resume continues with the checkpoint's settings: an \
       option given with a different value is refused; --epochs sets the new total.
 
+      Transfer learning: --from MODEL --freeze NODE keeps MODEL up to NODE frozen and trains \
+      a new head (--head, default flatten and dense CLASSES softmax); --unfreeze-after N \
+      fine-tunes the backbone too after N epochs.
+
       \(OutputRule.text)
       """)
 
@@ -161,6 +165,7 @@ struct Train: ParsableCommand {
   var snapshotEvery: Int?
 
   @OptionGroup var memory: MemoryOptions
+  @OptionGroup var transfer: TransferOptions
 
   var epochs: Int { requestedEpochs ?? 8 }
   var batchSize: Int { requestedBatchSize ?? 100 }
@@ -197,8 +202,11 @@ struct Train: ParsableCommand {
     guard validationSplit >= 0, validationSplit < 1 else {
       throw ValidationError("--validation-split must be in [0, 1)")
     }
-    guard model != nil || resume else {
-      throw ValidationError("--model is required (a preset or a spec file) unless --resume")
+    if transfer.from != nil {
+      try checkTransferOptions()
+    } else if model == nil && !resume {
+      throw ValidationError(
+        "--model is required (a preset or a spec file) unless --resume or --from")
     }
     if resume && overwrite {
       throw ValidationError("--resume continues the model and --overwrite starts over: give one")
@@ -269,47 +277,13 @@ struct Train: ParsableCommand {
     if let model, Preset(rawValue: model) == nil {
       inputs.append(NamedPath(role: "the model spec", path: model))
     }
+    if let from = transfer.from { inputs.append(NamedPath(role: "the model (--from)", path: from)) }
     try NamedPath.refuseCollisions(outputs: outputs, inputs: inputs)
-  }
-
-  /// Options that only some optimizers have.
-  func checkOptimizerOptions(for kind: OptimizerKind) throws {
-    let applicable: [(String, Bool, Set<OptimizerKind>)] = [
-      ("--momentum", momentum != nil, [.sgd, .rmsprop]),
-      ("--nesterov", nesterov, [.sgd]),
-      ("--rho", rho != nil, [.adadelta, .rmsprop]),
-      ("--beta1", beta1 != nil, [.adam]),
-      ("--beta2", beta2 != nil, [.adam]),
-      ("--epsilon", epsilon != nil, [.adadelta, .adam, .rmsprop]),
-    ]
-    for (flag, given, kinds) in applicable where given && !kinds.contains(kind) {
-      let names = kinds.map(\.rawValue).sorted().joined(separator: ", ")
-      throw ValidationError("\(flag) applies to \(names), not \(kind.rawValue)")
-    }
-  }
-
-  /// The optimizer with Keras's defaults overridden by the options given.
-  var optimizerConfiguration: OptimizerConfiguration {
-    switch OptimizerConfiguration.defaults(for: optimizer) {
-    case .sgd(let lr, let m, let n):
-      return .sgd(
-        learningRate: learningRate ?? lr, momentum: momentum ?? m,
-        nesterov: nesterov || n)
-    case .adadelta(let lr, let r, let e):
-      return .adadelta(learningRate: learningRate ?? lr, rho: rho ?? r, epsilon: epsilon ?? e)
-    case .adam(let lr, let b1, let b2, let e):
-      return .adam(
-        learningRate: learningRate ?? lr, beta1: beta1 ?? b1, beta2: beta2 ?? b2,
-        epsilon: epsilon ?? e)
-    case .rmsprop(let lr, let r, let m, let e):
-      return .rmsprop(
-        learningRate: learningRate ?? lr, rho: rho ?? r, momentum: momentum ?? m,
-        epsilon: epsilon ?? e)
-    }
   }
 
   func run() throws {
     threads.apply()
+    if let from = transfer.from { return try runTransfer(from: from) }
     // One run at a time per checkpoint: a second `train -o` of the same file
     // is refused rather than both writing it and the last one winning.
     try OutputPaths.makeParentFolder(of: output)
