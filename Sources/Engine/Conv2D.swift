@@ -1,5 +1,6 @@
 import Tensors
 import _CNNKernels
+import _Runtime
 
 /// A 2-D convolution layer (Keras `Conv2D` without its activation):
 /// cross-correlation plus bias.
@@ -57,6 +58,9 @@ public struct Conv2D: Layer {
   public var kernel: Parameter
   public var bias: Parameter
   var cache: Cache?
+  /// The oneDNN convolution inference last ran on (`OneDNN`), kept for the
+  /// next call with the same input shape and weights.
+  var oneDNN: OneDNNConvolution?
 
   public var kind: String { "Conv2D" }
 
@@ -153,6 +157,9 @@ public struct Conv2D: Layer {
   ) throws(EngineError) -> (output: Tensor, folded: Int) {
     precondition(inputs.count == 1 && canFold(stages), "Conv2D cannot fold \(stages)")
     let relu = stages.first == .relu
+    if let output = try oneDNNForward(inputs[0], mode: mode, relu: relu) {
+      return (output, relu ? 1 : 0)
+    }
     if case .maxPooling(let window) = stages.last, !isGrouped {
       var g = geometry(inputs[0].shape)
       if cvz_conv2d_pooling_fuses(&g) != 0 {
@@ -176,6 +183,7 @@ public struct Conv2D: Layer {
   private mutating func forward(
     _ input: Tensor, mode: Mode, relu: Bool
   ) throws(EngineError) -> Tensor {
+    if let output = try oneDNNForward(input, mode: mode, relu: relu) { return output }
     if isGrouped { return try groupedForward(input, mode: mode, relu: relu) }
     var g = geometry(input.shape)
     var savedInput = Self.savedInputBuffer(for: &g, mode: mode)
@@ -241,6 +249,27 @@ public struct Conv2D: Layer {
         pooling: (pool, argmax))
       : nil
     return output
+  }
+
+  /// The inference convolution on oneDNN, or nil when that path is off,
+  /// the mode keeps caches for backward, or oneDNN cannot make it. The
+  /// primitive is made on the first call for a shape and kept.
+  private mutating func oneDNNForward(
+    _ input: Tensor, mode: Mode, relu: Bool
+  ) throws(EngineError) -> Tensor? {
+    guard mode == .inference, OneDNN.isUsable else {
+      oneDNN = nil
+      return nil
+    }
+    let key = OneDNNConvolution.Key(inputShape: input.shape, relu: relu, threads: cvz_threads())
+    if oneDNN?.matches(key, kernel: kernel.value, bias: bias.value) != true {
+      oneDNN = OneDNNConvolution(
+        geometry: groupedGeometry(input.shape), key: key, kernel: kernel.value, bias: bias.value)
+    }
+    guard let oneDNN else { return nil }
+    let g = geometry(input.shape)
+    return try oneDNN.forward(
+      input, outputShape: Shape(input.shape[0], filters, Int(g.out_height), Int(g.out_width)))
   }
 
   public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {

@@ -1,0 +1,105 @@
+import Synchronization
+import Tensors
+import _DNNLKernels
+import _Runtime
+
+/// oneDNN (Debian's libdnnl), the fast path for inference convolutions.
+///
+/// Its just-in-time kernels use the widest instruction set the CPU has
+/// (AVX-512 where present; oneDNN's own `DNNL_MAX_CPU_ISA=AVX2` caps it),
+/// where `_CNNKernels` stops at AVX2. `Conv2D` takes it in `.inference`
+/// mode only, whose results need not be bit-identical across thread
+/// counts; training and gradients keep `_CNNKernels`, which stay the
+/// reference the oneDNN path is tested against. The convviz executable
+/// turns it off with `CONVVIZ_DNNL=0`.
+public enum OneDNN {
+  private static let enabled = Atomic<Bool>(true)
+
+  /// Whether inference may use oneDNN (true unless set false).
+  public static var isEnabled: Bool {
+    get { enabled.load(ordering: .relaxed) }
+    set { enabled.store(newValue, ordering: .relaxed) }
+  }
+
+  /// Whether the library's CPU engine could be created.
+  public static var isAvailable: Bool { cvz_dnnl_available() != 0 }
+
+  /// The instruction set oneDNN's kernels use here ("avx512_core",
+  /// "avx2", …), after any `DNNL_MAX_CPU_ISA` cap.
+  public static var instructionSet: String { String(cString: cvz_dnnl_isa()) }
+
+  /// The library's version, e.g. "2.6.3".
+  public static var version: String { String(cString: cvz_dnnl_version()) }
+
+  /// Whether operations should try oneDNN now: enabled, available, and
+  /// with AVX2 or wider kernels.
+  static var isUsable: Bool {
+    isEnabled && isAvailable && instructionSet.hasPrefix("avx")
+  }
+}
+
+/// A oneDNN convolution made for one input shape and one set of weights,
+/// owned by the `Conv2D` that made it.
+final class OneDNNConvolution: @unchecked Sendable {
+  // @unchecked: `pointer` is never reassigned and the C side serialises
+  // every call on it; the pinned tensors are immutable values.
+
+  struct Key: Equatable {
+    var inputShape: Shape
+    var relu: Bool
+    var threads: Int32
+  }
+
+  let key: Key
+  /// The weights it was made from: holding them makes any later write to
+  /// the layer's weights copy them (copy-on-write), so `matches` sees the
+  /// change by their address.
+  private let kernel: Tensor
+  private let bias: Tensor
+  private let pointer: OpaquePointer
+
+  /// oneDNN's name for the implementation it chose ("jit:avx512_core", …).
+  let implementation: String
+
+  init?(
+    geometry: cvz_grouped_conv_geometry, key: Key, kernel: Tensor, bias: Tensor
+  ) {
+    var g = geometry
+    let made = kernel.storage.withUnsafeBufferPointer { k in
+      bias.storage.withUnsafeBufferPointer { b in
+        cvz_dnnl_conv_create(&g, k.baseAddress, b.baseAddress, key.relu ? 1 : 0)
+      }
+    }
+    guard let made else { return nil }
+    pointer = made
+    implementation = String(cString: cvz_dnnl_conv_implementation(made))
+    self.key = key
+    self.kernel = kernel
+    self.bias = bias
+  }
+
+  deinit { cvz_dnnl_conv_destroy(pointer) }
+
+  /// Whether this convolution is the one for `key` with these weights.
+  func matches(_ key: Key, kernel: Tensor, bias: Tensor) -> Bool {
+    key == self.key && Self.sameStorage(kernel, self.kernel) && Self.sameStorage(bias, self.bias)
+  }
+
+  private static func sameStorage(_ a: Tensor, _ b: Tensor) -> Bool {
+    a.storage.withUnsafeBufferPointer { x in
+      b.storage.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress }
+    }
+  }
+
+  /// The convolution of `input`, whose shape is `key.inputShape`.
+  func forward(_ input: Tensor, outputShape: Shape) throws(EngineError) -> Tensor {
+    var status = CVZ_STATUS_OK
+    let output = Tensor(uninitialized: outputShape) { y in
+      input.storage.withUnsafeBufferPointer { x in
+        status = cvz_dnnl_conv_forward(pointer, x.baseAddress, y.baseAddress)
+      }
+    }
+    try EngineError.check(status, operation: "Conv2D forward (oneDNN)")
+    return output
+  }
+}
