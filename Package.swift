@@ -86,11 +86,10 @@ let package = Package(
     .target(name: "_FilterKernels", dependencies: ["_Runtime"]),
     .target(name: "_OptimizerKernels", dependencies: ["_Runtime"]),
     .target(name: "_CNNKernels", dependencies: ["_Runtime", "COpenBLAS"]),
-    // Inference convolutions on oneDNN (Debian's libdnnl-dev, which installs
-    // no pkg-config file; its headers are in /usr/include).
-    .target(
-      name: "_DNNLKernels", dependencies: ["_CNNKernels", "_Runtime"],
-      linkerSettings: [.linkedLibrary("dnnl")]),
+    // Inference convolutions on oneDNN: built against Debian's libdnnl-dev
+    // headers (in /usr/include; it installs no pkg-config file), and
+    // libdnnl.so.2 opened at run time (see cvz_dnnl.h).
+    .target(name: "_DNNLKernels", dependencies: ["_CNNKernels", "_Runtime"]),
     // Every libhdf5 call, for the Keras reader.
     .target(name: "_HDF5Shims", dependencies: ["CHDF5"]),
 

@@ -8,6 +8,70 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+// libdnnl is opened at first use, not linked: the executable can then set
+// OpenMP's environment (OMP_WAIT_POLICY) before libgomp reads it, and a
+// machine without libdnnl runs the hand-written kernels. Each function
+// below is called through a pointer of its own name.
+#define CVZ_DNNL_FUNCTIONS(X) \
+  X(dnnl_version) \
+  X(dnnl_engine_create) \
+  X(dnnl_engine_destroy) \
+  X(dnnl_stream_create) \
+  X(dnnl_get_effective_cpu_isa) \
+  X(dnnl_memory_desc_equal) \
+  X(dnnl_reorder_primitive_desc_create) \
+  X(dnnl_primitive_create) \
+  X(dnnl_primitive_desc_destroy) \
+  X(dnnl_memory_create) \
+  X(dnnl_primitive_execute) \
+  X(dnnl_stream_wait) \
+  X(dnnl_primitive_destroy) \
+  X(dnnl_memory_destroy) \
+  X(dnnl_memory_desc_init_by_tag) \
+  X(dnnl_memory_desc_init_by_strides) \
+  X(dnnl_dilated_convolution_forward_desc_init) \
+  X(dnnl_primitive_attr_create) \
+  X(dnnl_primitive_attr_set_scratchpad_mode) \
+  X(dnnl_post_ops_create) \
+  X(dnnl_post_ops_append_eltwise) \
+  X(dnnl_primitive_attr_set_post_ops) \
+  X(dnnl_post_ops_destroy) \
+  X(dnnl_primitive_desc_create) \
+  X(dnnl_primitive_attr_destroy) \
+  X(dnnl_primitive_desc_query) \
+  X(dnnl_primitive_desc_query_md) \
+  X(dnnl_memory_desc_get_size)
+#define CVZ_DNNL_POINTER(name) static __typeof__(name) *loaded_##name;
+CVZ_DNNL_FUNCTIONS(CVZ_DNNL_POINTER)
+#define dnnl_version loaded_dnnl_version
+#define dnnl_engine_create loaded_dnnl_engine_create
+#define dnnl_engine_destroy loaded_dnnl_engine_destroy
+#define dnnl_stream_create loaded_dnnl_stream_create
+#define dnnl_get_effective_cpu_isa loaded_dnnl_get_effective_cpu_isa
+#define dnnl_memory_desc_equal loaded_dnnl_memory_desc_equal
+#define dnnl_reorder_primitive_desc_create loaded_dnnl_reorder_primitive_desc_create
+#define dnnl_primitive_create loaded_dnnl_primitive_create
+#define dnnl_primitive_desc_destroy loaded_dnnl_primitive_desc_destroy
+#define dnnl_memory_create loaded_dnnl_memory_create
+#define dnnl_primitive_execute loaded_dnnl_primitive_execute
+#define dnnl_stream_wait loaded_dnnl_stream_wait
+#define dnnl_primitive_destroy loaded_dnnl_primitive_destroy
+#define dnnl_memory_destroy loaded_dnnl_memory_destroy
+#define dnnl_memory_desc_init_by_tag loaded_dnnl_memory_desc_init_by_tag
+#define dnnl_memory_desc_init_by_strides loaded_dnnl_memory_desc_init_by_strides
+#define dnnl_dilated_convolution_forward_desc_init loaded_dnnl_dilated_convolution_forward_desc_init
+#define dnnl_primitive_attr_create loaded_dnnl_primitive_attr_create
+#define dnnl_primitive_attr_set_scratchpad_mode loaded_dnnl_primitive_attr_set_scratchpad_mode
+#define dnnl_post_ops_create loaded_dnnl_post_ops_create
+#define dnnl_post_ops_append_eltwise loaded_dnnl_post_ops_append_eltwise
+#define dnnl_primitive_attr_set_post_ops loaded_dnnl_primitive_attr_set_post_ops
+#define dnnl_post_ops_destroy loaded_dnnl_post_ops_destroy
+#define dnnl_primitive_desc_create loaded_dnnl_primitive_desc_create
+#define dnnl_primitive_attr_destroy loaded_dnnl_primitive_attr_destroy
+#define dnnl_primitive_desc_query loaded_dnnl_primitive_desc_query
+#define dnnl_primitive_desc_query_md loaded_dnnl_primitive_desc_query_md
+#define dnnl_memory_desc_get_size loaded_dnnl_memory_desc_get_size
+
 struct cvz_dnnl_conv {
   dnnl_primitive_t conv;
   /// NCHW → the convolution's source layout, and its destination layout →
@@ -49,10 +113,21 @@ static const char *isa_string(dnnl_cpu_isa_t isa) {
   }
 }
 
+/// Opens libdnnl and finds every function; 0 when any is missing.
+static int open_library(void) {
+  void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (!library) return 0;
+  int found = 1;
+#define CVZ_DNNL_LOOKUP(name) \
+  found = found && (loaded_##name = (__typeof__(loaded_##name))dlsym(library, #name)) != NULL;
+  CVZ_DNNL_FUNCTIONS(CVZ_DNNL_LOOKUP)
+  // The OpenMP runtime libdnnl was built on (libgomp on Debian).
+  set_openmp_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
+  return found;
+}
+
 static void initialise(void) {
-  // libgomp comes with libdnnl; it is looked up rather than linked so that
-  // nothing else in the build depends on which OpenMP runtime that is.
-  set_openmp_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+  if (!open_library()) return;
   const dnnl_version_t *v = dnnl_version();
   snprintf(version_name, sizeof version_name, "%d.%d.%d", v->major, v->minor, v->patch);
   if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) {

@@ -8,11 +8,20 @@
 // the thread count and the CPU, which training's bit-reproducibility
 // forbids. The _CNNKernels paths stay the reference it is tested against.
 //
+// Loading: libdnnl.so.2 is opened (dlopen) on first use rather than
+// linked, so a machine without it runs the hand-written kernels, and the
+// executable can set OpenMP's environment before libgomp reads it.
+//
 // Threading: Debian builds oneDNN on OpenMP (libgomp). Every call here
 // sets OpenMP's thread count on the calling thread to cvz_threads(), so
 // the one count the executable sets (--threads, CONVVIZ_THREADS) holds for
 // both pools; the two never run at the same time (a call returns after
-// its OpenMP region has joined).
+// its OpenMP region has joined). OpenMP's threads spin after each region
+// by default, which on a machine with more runnable threads than cores
+// takes the CPU from the thread the next region waits for: the convviz
+// executable sets OMP_WAIT_POLICY=passive unless the user set it
+// (resnet18 at batch 1 on 2 threads and a loaded 2-core machine: 60–110
+// ms a pass instead of 420–1000 ms).
 //
 // Layout: the caller's tensors are NCHW float32 and its kernels HWIO
 // (cvz_cnn_kernels.h). A convolution is created once per shape: the
@@ -31,7 +40,7 @@
 extern "C" {
 #endif
 
-/// 1 when oneDNN's CPU engine could be created, else 0.
+/// 1 when libdnnl.so.2 could be opened and its CPU engine created, else 0.
 int cvz_dnnl_available(void);
 
 /// The instruction set oneDNN's kernels use on this CPU (after any
