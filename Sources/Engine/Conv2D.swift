@@ -141,7 +141,7 @@ public struct Conv2D: Layer {
   }
 
   public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
-    try forward(input, mode: mode, relu: false)
+    try forward([input], mode: mode, folding: []).output
   }
 
   /// Takes a ReLU, max pooling, or a ReLU then max pooling.
@@ -156,17 +156,24 @@ public struct Conv2D: Layer {
     _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
   ) throws(EngineError) -> (output: Tensor, folded: Int) {
     precondition(inputs.count == 1 && canFold(stages), "Conv2D cannot fold \(stages)")
-    let relu = stages.first == .relu
-    if let output = try oneDNNForward(inputs[0], mode: mode, relu: relu) {
-      return (output, relu ? 1 : 0)
+    if let output = try oneDNNForward(inputs[0], mode: mode, stages: stages) {
+      return (output, stages.first == .relu ? 1 : 0)
     }
+    return try kernelsForward(inputs[0], mode: mode, stages: stages)
+  }
+
+  /// `forward(_:mode:folding:)` on the hand-written kernels.
+  private mutating func kernelsForward(
+    _ input: Tensor, mode: Mode, stages: [FusionRole]
+  ) throws(EngineError) -> (output: Tensor, folded: Int) {
+    let relu = stages.first == .relu
     if case .maxPooling(let window) = stages.last, !isGrouped {
-      var g = geometry(inputs[0].shape)
+      var g = geometry(input.shape)
       if cvz_conv2d_pooling_fuses(&g) != 0 {
-        return (try forward(inputs[0], mode: mode, relu: relu, pooling: window), stages.count)
+        return (try forward(input, mode: mode, relu: relu, pooling: window), stages.count)
       }
     }
-    return (try forward(inputs[0], mode: mode, relu: relu), relu ? 1 : 0)
+    return (try forward(input, mode: mode, relu: relu), relu ? 1 : 0)
   }
 
   /// Room for the fast path's padded channels-last input copy, kept for
@@ -183,7 +190,6 @@ public struct Conv2D: Layer {
   private mutating func forward(
     _ input: Tensor, mode: Mode, relu: Bool
   ) throws(EngineError) -> Tensor {
-    if let output = try oneDNNForward(input, mode: mode, relu: relu) { return output }
     if isGrouped { return try groupedForward(input, mode: mode, relu: relu) }
     var g = geometry(input.shape)
     var savedInput = Self.savedInputBuffer(for: &g, mode: mode)
@@ -251,25 +257,48 @@ public struct Conv2D: Layer {
     return output
   }
 
-  /// The inference convolution on oneDNN, or nil when that path is off,
-  /// the mode keeps caches for backward, or oneDNN cannot make it. The
-  /// primitive is made on the first call for a shape and kept.
+  /// The inference convolution (rectified when `stages` starts with a
+  /// ReLU) on oneDNN, or nil when that path is off, the mode keeps caches
+  /// for backward, oneDNN cannot make it, or the kernels were measured
+  /// faster for it. The primitive is made on the first call for a shape
+  /// and kept. Small convolutions (below
+  /// `OneDNNConvolution.measuredBelow` multiply-adds an image: convviz's own
+  /// networks, depthwise and 1×1 layers) are timed both ways then, each
+  /// twice, the kernels with their fused pooling where it applies; larger
+  /// ones take oneDNN, which measured faster on them.
   private mutating func oneDNNForward(
-    _ input: Tensor, mode: Mode, relu: Bool
+    _ input: Tensor, mode: Mode, stages: [FusionRole]
   ) throws(EngineError) -> Tensor? {
     guard mode == .inference, OneDNN.isUsable else {
       oneDNN = nil
       return nil
     }
-    let key = OneDNNConvolution.Key(inputShape: input.shape, relu: relu, threads: cvz_threads())
+    let relu = stages.first == .relu
+    let key = OneDNNConvolution.Key(
+      inputShape: input.shape, relu: relu, pooling: stages.count > (relu ? 1 : 0),
+      threads: cvz_threads())
+    let g = groupedGeometry(input.shape)
+    let outputShape = Shape(
+      input.shape[0], filters, Int(g.base.out_height), Int(g.base.out_width))
     if oneDNN?.matches(key, kernel: kernel.value, bias: bias.value) != true {
-      oneDNN = OneDNNConvolution(
-        geometry: groupedGeometry(input.shape), key: key, kernel: kernel.value, bias: bias.value)
+      oneDNN = OneDNNConvolution(geometry: g, key: key, kernel: kernel.value, bias: bias.value)
+      if let made = oneDNN, OneDNN.timesSmallConvolutions,
+        OneDNNConvolution.multiplyAddsPerImage(g) < OneDNNConvolution.measuredBelow
+      {
+        var best = (oneDNN: Duration.seconds(1e9), kernels: Duration.seconds(1e9))
+        for _ in 0..<2 {
+          var start = ContinuousClock.now
+          _ = try made.forward(input, outputShape: outputShape)
+          best.oneDNN = min(best.oneDNN, ContinuousClock.now - start)
+          start = ContinuousClock.now
+          _ = try kernelsForward(input, mode: mode, stages: stages)
+          best.kernels = min(best.kernels, ContinuousClock.now - start)
+        }
+        made.isChosen = best.oneDNN < best.kernels
+      }
     }
-    guard let oneDNN else { return nil }
-    let g = geometry(input.shape)
-    return try oneDNN.forward(
-      input, outputShape: Shape(input.shape[0], filters, Int(g.out_height), Int(g.out_width)))
+    guard let oneDNN, oneDNN.isChosen else { return nil }
+    return try oneDNN.forward(input, outputShape: outputShape)
   }
 
   public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {

@@ -14,11 +14,20 @@ import _Runtime
 /// turns it off with `CONVVIZ_DNNL=0`.
 public enum OneDNN {
   private static let enabled = Atomic<Bool>(true)
+  private static let timing = Atomic<Bool>(true)
 
   /// Whether inference may use oneDNN (true unless set false).
   public static var isEnabled: Bool {
     get { enabled.load(ordering: .relaxed) }
     set { enabled.store(newValue, ordering: .relaxed) }
+  }
+
+  /// Whether small convolutions are timed on oneDNN and on the kernels on
+  /// their first call, the faster kept (true unless set false; false
+  /// sends every convolution oneDNN can make to it, as tests need).
+  public static var timesSmallConvolutions: Bool {
+    get { timing.load(ordering: .relaxed) }
+    set { timing.store(newValue, ordering: .relaxed) }
   }
 
   /// Whether the library's CPU engine could be created.
@@ -47,8 +56,28 @@ final class OneDNNConvolution: @unchecked Sendable {
   struct Key: Equatable {
     var inputShape: Shape
     var relu: Bool
+    /// Whether max pooling follows (which the kernels may fold).
+    var pooling: Bool
     var threads: Int32
   }
+
+  /// Convolutions with fewer multiply-adds per image than this are timed
+  /// both ways on their first call (cheap for them, and where the
+  /// hand-written kernels, with their fused pooling, can win: the seed's
+  /// MNIST network ran slower on oneDNN); above it oneDNN won every layer
+  /// measured (ResNet-18, VGG-16 at 224×224).
+  static let measuredBelow = 20_000_000
+
+  static func multiplyAddsPerImage(_ g: cvz_grouped_conv_geometry) -> Int {
+    Int(g.base.out_height) * Int(g.base.out_width) * Int(g.base.out_channels)
+      * Int(g.base.kernel_height) * Int(g.base.kernel_width) * Int(g.base.in_channels)
+      / Int(g.groups)
+  }
+
+  /// Whether calls take this convolution (false when the kernels were
+  /// timed faster). Set once, by the layer that made it, before any copy
+  /// of the layer can share it.
+  var isChosen = true
 
   let key: Key
   /// The weights it was made from: holding them makes any later write to

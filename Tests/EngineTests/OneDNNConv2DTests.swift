@@ -77,7 +77,11 @@ final class OneDNNConv2DTests: XCTestCase {
   func testAgreesWithKernels() throws {
     try skipUnlessUsable()
     let wasEnabled = OneDNN.isEnabled
-    defer { OneDNN.isEnabled = wasEnabled }
+    OneDNN.timesSmallConvolutions = false
+    defer {
+      OneDNN.isEnabled = wasEnabled
+      OneDNN.timesSmallConvolutions = true
+    }
     var generator = SeededGenerator(seed: 31)
     var implementations = Set<String>()
     for c in Self.cases {
@@ -113,6 +117,8 @@ final class OneDNNConv2DTests: XCTestCase {
   /// the new weights.
   func testPrimitiveIsKeptUntilShapeOrWeightsChange() throws {
     try skipUnlessUsable()
+    OneDNN.timesSmallConvolutions = false
+    defer { OneDNN.timesSmallConvolutions = true }
     var generator = SeededGenerator(seed: 37)
     let kernel = GradientCheck.randomTensor(Shape(3, 3, 8, 8), &generator)
     var conv = Conv2D(
@@ -136,6 +142,32 @@ final class OneDNNConv2DTests: XCTestCase {
     // Training keeps the hand-written kernels, and drops the primitive.
     _ = try conv.forward(input, mode: .training)
     XCTAssertNil(conv.oneDNN)
+  }
+
+  /// A small convolution is timed both ways on its first call; whichever
+  /// wins, the result is the convolution (here followed by ReLU and max
+  /// pooling, which the kernels fold), and the choice is kept.
+  func testSmallConvolutionsAreTimedAndEitherWayCorrect() throws {
+    try skipUnlessUsable()
+    var generator = SeededGenerator(seed: 41)
+    let kernel = GradientCheck.randomTensor(Shape(3, 3, 8, 16), &generator)
+    let bias = GradientCheck.randomTensor(Shape(16), &generator)
+    var conv = Conv2D(kernel: kernel, bias: bias, padding: .same)
+    let input = GradientCheck.randomTensor(Shape(4, 8, 12, 12), &generator)
+    let window = PoolWindow(size: (2, 2), strides: (2, 2), padding: .valid)
+    let run = try conv.forward([input], mode: .inference, folding: [.relu, .maxPooling(window)])
+    let made = try XCTUnwrap(conv.oneDNN)
+    let linear = conv2dForwardReference(
+      input: input, kernel: kernel, bias: bias, strides: (1, 1), padding: .same)
+    var expected = Tensor(shape: linear.shape, storage: linear.storage.map { max($0, 0) })
+    if run.folded == 2 {
+      var pool = Pooling2D(.max, window: window)
+      expected = try pool.forward(expected, mode: .inference)
+    }
+    XCTAssertEqual(run.folded, made.isChosen ? 1 : 2)
+    XCTAssertLessThan(run.output.maxAbsoluteDifference(to: expected), 1e-4)
+    _ = try conv.forward([input], mode: .inference, folding: [.relu, .maxPooling(window)])
+    XCTAssertTrue(conv.oneDNN === made, "the choice is kept")
   }
 
   /// The same agreement with oneDNN capped at AVX2 (`DNNL_MAX_CPU_ISA`,
