@@ -258,47 +258,35 @@ public struct Conv2D: Layer {
   }
 
   /// The inference convolution (rectified when `stages` starts with a
-  /// ReLU) on oneDNN, or nil when that path is off, the mode keeps caches
-  /// for backward, oneDNN cannot make it, or the kernels were measured
-  /// faster for it. The primitive is made on the first call for a shape
-  /// and kept. Small convolutions (below
-  /// `OneDNNConvolution.measuredBelow` multiply-adds an image: convviz's own
-  /// networks, depthwise and 1×1 layers) are timed both ways then, each
-  /// twice, the kernels with their fused pooling where it applies; larger
-  /// ones take oneDNN, which measured faster on them.
+  /// ReLU) on oneDNN, or nil when that path is off, the mode is training,
+  /// oneDNN cannot make it, or the layer is one the hand-written kernels
+  /// keep (`OneDNNConvolution.kernelsKeep`). The primitive is made on the
+  /// first call for a shape and kept. The choice depends on the geometry
+  /// alone, so `.inference` and `.inferenceWithGradients` (whose backward
+  /// runs on the kernels from the cached input) give the same bits, and a
+  /// model gives the same outputs as its ONNX or Keras export.
   private mutating func oneDNNForward(
     _ input: Tensor, mode: Mode, stages: [FusionRole]
   ) throws(EngineError) -> Tensor? {
-    guard mode == .inference, OneDNN.isUsable else {
+    let g = groupedGeometry(input.shape)
+    guard mode != .training, OneDNN.isUsable, !OneDNNConvolution.kernelsKeep(g) else {
       oneDNN = nil
       return nil
     }
     let relu = stages.first == .relu
-    let key = OneDNNConvolution.Key(
-      inputShape: input.shape, relu: relu, pooling: stages.count > (relu ? 1 : 0),
-      threads: cvz_threads())
-    let g = groupedGeometry(input.shape)
-    let outputShape = Shape(
-      input.shape[0], filters, Int(g.base.out_height), Int(g.base.out_width))
+    let key = OneDNNConvolution.Key(inputShape: input.shape, relu: relu, threads: cvz_threads())
     if oneDNN?.matches(key, kernel: kernel.value, bias: bias.value) != true {
       oneDNN = OneDNNConvolution(geometry: g, key: key, kernel: kernel.value, bias: bias.value)
-      if let made = oneDNN, OneDNN.timesSmallConvolutions,
-        OneDNNConvolution.multiplyAddsPerImage(g) < OneDNNConvolution.measuredBelow
-      {
-        var best = (oneDNN: Duration.seconds(1e9), kernels: Duration.seconds(1e9))
-        for _ in 0..<2 {
-          var start = ContinuousClock.now
-          _ = try made.forward(input, outputShape: outputShape)
-          best.oneDNN = min(best.oneDNN, ContinuousClock.now - start)
-          start = ContinuousClock.now
-          _ = try kernelsForward(input, mode: mode, stages: stages)
-          best.kernels = min(best.kernels, ContinuousClock.now - start)
-        }
-        made.isChosen = best.oneDNN < best.kernels
-      }
     }
-    guard let oneDNN, oneDNN.isChosen else { return nil }
-    return try oneDNN.forward(input, outputShape: outputShape)
+    guard let oneDNN else { return nil }
+    let output = try oneDNN.forward(
+      input,
+      outputShape: Shape(input.shape[0], filters, Int(g.base.out_height), Int(g.base.out_width)))
+    cache =
+      mode.keepsCaches
+      ? Cache(input: input, geometry: g.base, output: relu ? output : nil, savedInput: [])
+      : nil
+    return output
   }
 
   public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {

@@ -14,7 +14,7 @@ import _Runtime
 /// turns it off with `CONVVIZ_DNNL=0`.
 public enum OneDNN {
   private static let enabled = Atomic<Bool>(true)
-  private static let timing = Atomic<Bool>(true)
+  private static let leaving = Atomic<Bool>(true)
 
   /// Whether inference may use oneDNN (true unless set false).
   public static var isEnabled: Bool {
@@ -22,12 +22,13 @@ public enum OneDNN {
     set { enabled.store(newValue, ordering: .relaxed) }
   }
 
-  /// Whether small convolutions are timed on oneDNN and on the kernels on
-  /// their first call, the faster kept (true unless set false; false
-  /// sends every convolution oneDNN can make to it, as tests need).
-  public static var timesSmallConvolutions: Bool {
-    get { timing.load(ordering: .relaxed) }
-    set { timing.store(newValue, ordering: .relaxed) }
+  /// Whether the small convolutions the hand-written direct kernels run
+  /// well stay on them (`OneDNNConvolution.kernelsKeep`; true unless set
+  /// false, which sends every convolution oneDNN can make to it, as tests
+  /// need).
+  public static var leavesSmallConvolutionsToKernels: Bool {
+    get { leaving.load(ordering: .relaxed) }
+    set { leaving.store(newValue, ordering: .relaxed) }
   }
 
   /// Whether the library's CPU engine could be created.
@@ -56,28 +57,30 @@ final class OneDNNConvolution: @unchecked Sendable {
   struct Key: Equatable {
     var inputShape: Shape
     var relu: Bool
-    /// Whether max pooling follows (which the kernels may fold).
-    var pooling: Bool
     var threads: Int32
   }
 
-  /// Convolutions with fewer multiply-adds per image than this are timed
-  /// both ways on their first call (cheap for them, and where the
-  /// hand-written kernels, with their fused pooling, can win: the seed's
-  /// MNIST network ran slower on oneDNN); above it oneDNN won every layer
-  /// measured (ResNet-18, VGG-16 at 224×224).
-  static let measuredBelow = 20_000_000
+  /// Whether the hand-written kernels keep this convolution: a plain one
+  /// (no groups, no dilation) that their direct AVX2 kernels take (one
+  /// input channel, or channel counts that are multiples of 8) with fewer
+  /// than 20M multiply-adds an image. Measured: the seed's MNIST network
+  /// (whose convolution + pooling the kernels fuse) ran slower on oneDNN,
+  /// and every larger layer of ResNet-18 and VGG-16 faster. A rule of the
+  /// geometry, not a timing, so that the same model always takes the same
+  /// path.
+  static func kernelsKeep(_ g: cvz_grouped_conv_geometry) -> Bool {
+    let b = g.base
+    guard OneDNN.leavesSmallConvolutionsToKernels, g.groups == 1, g.dilation_y == 1,
+      g.dilation_x == 1, b.in_channels == 1 || (b.in_channels % 8 == 0 && b.out_channels % 8 == 0)
+    else { return false }
+    return multiplyAddsPerImage(g) < 20_000_000
+  }
 
   static func multiplyAddsPerImage(_ g: cvz_grouped_conv_geometry) -> Int {
     Int(g.base.out_height) * Int(g.base.out_width) * Int(g.base.out_channels)
       * Int(g.base.kernel_height) * Int(g.base.kernel_width) * Int(g.base.in_channels)
       / Int(g.groups)
   }
-
-  /// Whether calls take this convolution (false when the kernels were
-  /// timed faster). Set once, by the layer that made it, before any copy
-  /// of the layer can share it.
-  var isChosen = true
 
   let key: Key
   /// The weights it was made from: holding them makes any later write to

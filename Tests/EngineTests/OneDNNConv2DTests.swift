@@ -77,10 +77,10 @@ final class OneDNNConv2DTests: XCTestCase {
   func testAgreesWithKernels() throws {
     try skipUnlessUsable()
     let wasEnabled = OneDNN.isEnabled
-    OneDNN.timesSmallConvolutions = false
+    OneDNN.leavesSmallConvolutionsToKernels = false
     defer {
       OneDNN.isEnabled = wasEnabled
-      OneDNN.timesSmallConvolutions = true
+      OneDNN.leavesSmallConvolutionsToKernels = true
     }
     var generator = SeededGenerator(seed: 31)
     var implementations = Set<String>()
@@ -117,8 +117,8 @@ final class OneDNNConv2DTests: XCTestCase {
   /// the new weights.
   func testPrimitiveIsKeptUntilShapeOrWeightsChange() throws {
     try skipUnlessUsable()
-    OneDNN.timesSmallConvolutions = false
-    defer { OneDNN.timesSmallConvolutions = true }
+    OneDNN.leavesSmallConvolutionsToKernels = false
+    defer { OneDNN.leavesSmallConvolutionsToKernels = true }
     var generator = SeededGenerator(seed: 37)
     let kernel = GradientCheck.randomTensor(Shape(3, 3, 8, 8), &generator)
     var conv = Conv2D(
@@ -144,30 +144,36 @@ final class OneDNNConv2DTests: XCTestCase {
     XCTAssertNil(conv.oneDNN)
   }
 
-  /// A small convolution is timed both ways on its first call; whichever
-  /// wins, the result is the convolution (here followed by ReLU and max
-  /// pooling, which the kernels fold), and the choice is kept.
-  func testSmallConvolutionsAreTimedAndEitherWayCorrect() throws {
+  /// Small convolutions the direct kernels take stay on them; others of
+  /// the same size go to oneDNN; `.inferenceWithGradients` takes the same
+  /// path as `.inference` (the same bits), and its backward is right.
+  func testSmallDirectConvolutionsStayOnKernels() throws {
     try skipUnlessUsable()
     var generator = SeededGenerator(seed: 41)
-    let kernel = GradientCheck.randomTensor(Shape(3, 3, 8, 16), &generator)
-    let bias = GradientCheck.randomTensor(Shape(16), &generator)
-    var conv = Conv2D(kernel: kernel, bias: bias, padding: .same)
-    let input = GradientCheck.randomTensor(Shape(4, 8, 12, 12), &generator)
-    let window = PoolWindow(size: (2, 2), strides: (2, 2), padding: .valid)
-    let run = try conv.forward([input], mode: .inference, folding: [.relu, .maxPooling(window)])
-    let made = try XCTUnwrap(conv.oneDNN)
-    let linear = conv2dForwardReference(
-      input: input, kernel: kernel, bias: bias, strides: (1, 1), padding: .same)
-    var expected = Tensor(shape: linear.shape, storage: linear.storage.map { max($0, 0) })
-    if run.folded == 2 {
-      var pool = Pooling2D(.max, window: window)
-      expected = try pool.forward(expected, mode: .inference)
-    }
-    XCTAssertEqual(run.folded, made.isChosen ? 1 : 2)
-    XCTAssertLessThan(run.output.maxAbsoluteDifference(to: expected), 1e-4)
-    _ = try conv.forward([input], mode: .inference, folding: [.relu, .maxPooling(window)])
-    XCTAssertTrue(conv.oneDNN === made, "the choice is kept")
+    var small = Conv2D(
+      kernel: GradientCheck.randomTensor(Shape(3, 3, 8, 16), &generator),
+      bias: Tensor(zeros: Shape(16)), padding: .same)
+    let input = GradientCheck.randomTensor(Shape(2, 8, 12, 12), &generator)
+    _ = try small.forward(input, mode: .inference)
+    XCTAssertNil(small.oneDNN, "8 → 16 channels, 3×3 at 12×12: the kernels'")
+    var firstLayer = Conv2D(
+      kernel: GradientCheck.randomTensor(Shape(3, 3, 3, 16), &generator),
+      bias: GradientCheck.randomTensor(Shape(16), &generator), padding: .same)
+    let rgb = GradientCheck.randomTensor(Shape(2, 3, 12, 12), &generator)
+    let stages: [FusionRole] = [.relu]
+    let inference = try firstLayer.forward([rgb], mode: .inference, folding: stages)
+    XCTAssertNotNil(firstLayer.oneDNN, "3 input channels: oneDNN's")
+    let kept = try firstLayer.forward([rgb], mode: .inferenceWithGradients, folding: stages)
+    XCTAssertEqual(kept.output, inference.output)
+    let dOutput = GradientCheck.randomTensor(kept.output.shape, &generator)
+    let dInput = try firstLayer.backward([dOutput].first!)
+    let masked = Tensor(
+      shape: dOutput.shape,
+      storage: zip(dOutput.storage, kept.output.storage).map { $1 > 0 ? $0 : 0 })
+    let reference = conv2dBackwardReference(
+      input: rgb, kernel: firstLayer.kernel.value, dOutput: masked, strides: (1, 1),
+      padding: .same)
+    XCTAssertLessThan(dInput.maxAbsoluteDifference(to: reference.dInput), 1e-4)
   }
 
   /// The same agreement with oneDNN capped at AVX2 (`DNNL_MAX_CPU_ISA`,
