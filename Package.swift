@@ -37,7 +37,8 @@ let package = Package(
     .target(name: "Tensors", dependencies: ["Files"]),
     .target(
       name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs", "Tensors", "Files"]),
-    .target(name: "Engine", dependencies: ["Tensors", "_CNNKernels", "COpenBLAS"]),
+    .target(
+      name: "Engine", dependencies: ["Tensors", "_CNNKernels", "_DNNLKernels", "COpenBLAS"]),
     .target(
       name: "ModelFormats",
       dependencies: [
@@ -85,6 +86,10 @@ let package = Package(
     .target(name: "_FilterKernels", dependencies: ["_Runtime"]),
     .target(name: "_OptimizerKernels", dependencies: ["_Runtime"]),
     .target(name: "_CNNKernels", dependencies: ["_Runtime", "COpenBLAS"]),
+    // Inference convolutions on oneDNN: built against Debian's libdnnl-dev
+    // headers (in /usr/include; it installs no pkg-config file), and
+    // libdnnl.so.2 opened at run time (see cvz_dnnl.h).
+    .target(name: "_DNNLKernels", dependencies: ["_CNNKernels", "_Runtime"]),
     // Every libhdf5 call, for the Keras reader.
     .target(name: "_HDF5Shims", dependencies: ["CHDF5"]),
 

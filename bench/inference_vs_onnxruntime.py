@@ -80,8 +80,10 @@ def onnxruntime_times(path: pathlib.Path, batch: np.ndarray) -> tuple[float, np.
 
 
 def convviz_run(convviz: str, path: pathlib.Path, npy: pathlib.Path, batch: int
-                ) -> tuple[float, np.ndarray, float]:
-    """Median forward ms, the raw outputs, and peak RSS in MB."""
+                ) -> tuple[float, np.ndarray, float, str]:
+    """Median forward ms, the raw outputs, peak RSS in MB, and the kernels
+    convviz ran on (its `timing kernels` line: oneDNN's instruction set,
+    OpenBLAS's core)."""
     with tempfile.NamedTemporaryFile(suffix=".time") as timing:
         # The same file REPEATS + 1 times: the first pass is the warm-up.
         args = [convviz, "predict", str(path)] + [str(npy)] * (REPEATS + 1) + [
@@ -100,7 +102,8 @@ def convviz_run(convviz: str, path: pathlib.Path, npy: pathlib.Path, batch: int
     results = json.loads(done.stdout)
     first = results[:batch] if isinstance(results, list) else results["images"][:batch]
     scores = np.array([r["scores"] for r in first], dtype=np.float32)
-    return statistics.median(forwards[1:]), scores, peak
+    kernels = re.search(r"^timing kernels (.*)$", done.stderr, re.M)
+    return statistics.median(forwards[1:]), scores, peak, kernels.group(1) if kernels else "?"
 
 
 def main() -> None:
@@ -111,6 +114,7 @@ def main() -> None:
     print(f"{'network':20} {'batch':>5} {'onnxruntime ms':>15} {'convviz ms':>11} "
           f"{'ratio':>6} {'max rel diff':>13} {'peak MB':>8} {'weights MB':>10}")
     rng = np.random.default_rng(SEED)
+    kernels_seen = set()
     with tempfile.TemporaryDirectory() as folder:
         folder = pathlib.Path(folder)
         for name in names:
@@ -121,7 +125,10 @@ def main() -> None:
                 npy = folder / f"{name}-{batch_size}.npy"
                 np.save(npy, batch)
                 ort_ms, expected = onnxruntime_times(path, batch)
-                ms, scores, peak = convviz_run(convviz, path, npy, batch_size)
+                ms, scores, peak, kernels = convviz_run(convviz, path, npy, batch_size)
+                if kernels not in kernels_seen:
+                    kernels_seen.add(kernels)
+                    print(f"convviz kernels: {kernels}", flush=True)
                 scale = max(1.0, float(np.abs(expected).max()))
                 diff = float(np.abs(scores - expected).max()) / scale
                 print(f"{name:20} {batch_size:5d} {ort_ms:15.1f} {ms:11.1f} {ms / ort_ms:6.2f} "

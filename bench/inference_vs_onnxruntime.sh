@@ -5,6 +5,11 @@
 # each: times, their ratio, the largest output difference and convviz's
 # peak memory against the weight bytes. See inference_vs_onnxruntime.py.
 #
+# convviz runs convolutions on oneDNN where it can (its `timing kernels` line,
+# printed per run, names the instruction set); CONVVIZ_DNNL=0 in the
+# environment times the hand-written kernels instead, DNNL_MAX_CPU_ISA=AVX2
+# caps oneDNN at AVX2.
+#
 # Usage: bench/inference_vs_onnxruntime.sh [NETWORK...]
 #   NETWORK  torchvision names, default: resnet18 vgg16 mobilenet_v2
 #            squeezenet1_1 densenet121 shufflenet_v2_x1_0

@@ -1,5 +1,6 @@
 import Tensors
 import _CNNKernels
+import _Runtime
 
 /// A 2-D convolution layer (Keras `Conv2D` without its activation):
 /// cross-correlation plus bias.
@@ -57,6 +58,9 @@ public struct Conv2D: Layer {
   public var kernel: Parameter
   public var bias: Parameter
   var cache: Cache?
+  /// The oneDNN convolution inference last ran on (`OneDNN`), kept for the
+  /// next call with the same input shape and weights.
+  var oneDNN: OneDNNConvolution?
   /// Guided backpropagation through a folded ReLU (see
   /// `Operation.guidedBackward`): backward passes max(dy, 0) where the
   /// output is positive. Max pooling is then not folded, so that the ReLU
@@ -142,7 +146,7 @@ public struct Conv2D: Layer {
   }
 
   public mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
-    try forward(input, mode: mode, relu: false)
+    try forward([input], mode: mode, folding: []).output
   }
 
   /// Takes a ReLU, max pooling, or a ReLU then max pooling.
@@ -157,14 +161,24 @@ public struct Conv2D: Layer {
     _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
   ) throws(EngineError) -> (output: Tensor, folded: Int) {
     precondition(inputs.count == 1 && canFold(stages), "Conv2D cannot fold \(stages)")
+    if let output = try oneDNNForward(inputs[0], mode: mode, stages: stages) {
+      return (output, stages.first == .relu ? 1 : 0)
+    }
+    return try kernelsForward(inputs[0], mode: mode, stages: stages)
+  }
+
+  /// `forward(_:mode:folding:)` on the hand-written kernels.
+  private mutating func kernelsForward(
+    _ input: Tensor, mode: Mode, stages: [FusionRole]
+  ) throws(EngineError) -> (output: Tensor, folded: Int) {
     let relu = stages.first == .relu
     if case .maxPooling(let window) = stages.last, !isGrouped {
-      var g = geometry(inputs[0].shape)
+      var g = geometry(input.shape)
       if cvz_conv2d_pooling_fuses(&g) != 0 {
-        return (try forward(inputs[0], mode: mode, relu: relu, pooling: window), stages.count)
+        return (try forward(input, mode: mode, relu: relu, pooling: window), stages.count)
       }
     }
-    return (try forward(inputs[0], mode: mode, relu: relu), relu ? 1 : 0)
+    return (try forward(input, mode: mode, relu: relu), relu ? 1 : 0)
   }
 
   /// Room for the fast path's padded channels-last input copy, kept for
@@ -244,6 +258,38 @@ public struct Conv2D: Layer {
       ? Cache(
         input: input, geometry: g, output: relu ? output : nil, savedInput: savedInput,
         pooling: (pool, argmax))
+      : nil
+    return output
+  }
+
+  /// The inference convolution (rectified when `stages` starts with a
+  /// ReLU) on oneDNN, or nil when that path is off, the mode is training,
+  /// oneDNN cannot make it, or the layer is one the hand-written kernels
+  /// keep (`OneDNNConvolution.kernelsKeep`). The primitive is made on the
+  /// first call for a shape and kept. The choice depends on the geometry
+  /// alone, so `.inference` and `.inferenceWithGradients` (whose backward
+  /// runs on the kernels from the cached input) give the same bits, and a
+  /// model gives the same outputs as its ONNX or Keras export.
+  private mutating func oneDNNForward(
+    _ input: Tensor, mode: Mode, stages: [FusionRole]
+  ) throws(EngineError) -> Tensor? {
+    let g = groupedGeometry(input.shape)
+    guard mode != .training, OneDNN.isUsable, !OneDNNConvolution.kernelsKeep(g) else {
+      oneDNN = nil
+      return nil
+    }
+    let relu = stages.first == .relu
+    let key = OneDNNConvolution.Key(inputShape: input.shape, relu: relu, threads: cvz_threads())
+    if oneDNN?.matches(key, kernel: kernel.value, bias: bias.value) != true {
+      oneDNN = OneDNNConvolution(geometry: g, key: key, kernel: kernel.value, bias: bias.value)
+    }
+    guard let oneDNN else { return nil }
+    let output = try oneDNN.forward(
+      input,
+      outputShape: Shape(input.shape[0], filters, Int(g.base.out_height), Int(g.base.out_width)))
+    cache =
+      mode.keepsCaches
+      ? Cache(input: input, geometry: g.base, output: relu ? output : nil, savedInput: [])
       : nil
     return output
   }

@@ -59,7 +59,8 @@ struct Predict: ParsableCommand {
   @Flag(
     help: """
       Print `timing load|forward N ms` lines on stderr: reading the model, and each \
-      forward pass of a batch (see --batch-size).
+      forward pass of a batch (see --batch-size); and a `timing kernels` line naming \
+      the kernels (oneDNN's instruction set, OpenBLAS's core).
       """)
   var timings = false
 
@@ -96,7 +97,10 @@ struct Predict: ParsableCommand {
     var watch = Stopwatch()
     let opened = try ModelArgument.loadModel(
       model, memory: memory, input: input, architecture: architecture.architecture)
-    if timings { Terminal.diagnostic("timing load \(TextFormat.fixed(watch.lap(), 3)) ms") }
+    if timings {
+      Terminal.diagnostic("timing load \(TextFormat.fixed(watch.lap(), 3)) ms")
+      Terminal.diagnostic("timing kernels \(ProcessSettings.kernelDescription)")
+    }
     let names = try labels.map { try ClassNamesFile.read($0) } ?? opened.classNames
     if let labels, names.count != opened.classCount {
       throw CommandFailure(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import COpenBLAS
+import Engine
 import _Runtime
 
 #if canImport(Glibc)
@@ -11,14 +12,26 @@ import _Runtime
 enum ProcessSettings {
   /// The environment variable that sets the thread count for scripts.
   static let threadsVariable = "CONVVIZ_THREADS"
+  /// The environment variable that turns the oneDNN inference path off
+  /// (`0`) or on (`1`, the default).
+  static let oneDNNVariable = "CONVVIZ_DNNL"
 
   /// Makes OpenBLAS single-threaded (the kernels call it from their own
-  /// threads), keeps training's large buffers in the heap, and applies
-  /// `CONVVIZ_THREADS`. Throws `ValidationError` when the variable is set
-  /// but not a whole number of at least 1.
+  /// threads), keeps training's large buffers in the heap, makes OpenMP's
+  /// threads (oneDNN's) sleep rather than spin between regions unless
+  /// `OMP_WAIT_POLICY` says otherwise, and applies
+  /// `CONVVIZ_THREADS` and `CONVVIZ_DNNL`. Throws `ValidationError` when
+  /// a variable is set to something it does not take.
   static func apply() throws {
     let threads = try threadCount(
       fromEnvironment: getenv(threadsVariable).map { String(cString: $0) })
+    // Read by libgomp when oneDNN first loads it (see cvz_dnnl.h).
+    setenv("OMP_WAIT_POLICY", "passive", 0)
+    if let oneDNN = try oneDNNSwitch(
+      fromEnvironment: getenv(oneDNNVariable).map { String(cString: $0) })
+    {
+      OneDNN.isEnabled = oneDNN
+    }
     openblas_set_num_threads(1)
     cvz_keep_large_buffers_in_heap()
     if let threads { cvz_set_threads(Int32(clamping: threads)) }
@@ -33,5 +46,27 @@ enum ProcessSettings {
         "\(threadsVariable) must be a whole number of at least 1, got '\(value)'")
     }
     return count
+  }
+
+  /// What `CONVVIZ_DNNL=value` asks for: nil when unset or empty.
+  static func oneDNNSwitch(fromEnvironment value: String?) throws -> Bool? {
+    switch value {
+    case nil, "": return nil
+    case "0": return false
+    case "1": return true
+    case let value?:
+      throw ValidationError("\(oneDNNVariable) must be 0 or 1, got '\(value)'")
+    }
+  }
+
+  /// The kernels inference runs on, for `--timings`: oneDNN's version and
+  /// instruction set, or why not, and the core OpenBLAS picked.
+  static var kernelDescription: String {
+    let oneDNN =
+      !OneDNN.isEnabled
+      ? "oneDNN off (\(oneDNNVariable)=0)"
+      : !OneDNN.isAvailable
+        ? "oneDNN unavailable" : "oneDNN \(OneDNN.version) \(OneDNN.instructionSet)"
+    return "\(oneDNN), OpenBLAS \(String(cString: openblas_get_corename()))"
   }
 }

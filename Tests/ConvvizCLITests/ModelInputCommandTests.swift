@@ -197,10 +197,12 @@ final class ModelInputCommandTests: XCTestCase {
     XCTAssertEqual(split.status, 0, split.stderr)
     XCTAssertEqual(split.stdout, whole.stdout)
     let timings = split.stderr.split(separator: "\n").filter { $0.hasPrefix("timing ") }
-    XCTAssertEqual(timings.count, 3, split.stderr)
+    XCTAssertEqual(timings.count, 4, split.stderr)
     XCTAssertTrue(timings[0].hasPrefix("timing load "), split.stderr)
-    XCTAssertTrue(timings[1].hasPrefix("timing forward ") && timings[1].hasSuffix("(batch of 3)"))
-    XCTAssertTrue(timings[2].hasSuffix("(batch of 1)"), split.stderr)
+    XCTAssertTrue(timings[1].hasPrefix("timing kernels oneDNN"), split.stderr)
+    XCTAssertTrue(timings[1].contains("OpenBLAS "), split.stderr)
+    XCTAssertTrue(timings[2].hasPrefix("timing forward ") && timings[2].hasSuffix("(batch of 3)"))
+    XCTAssertTrue(timings[3].hasSuffix("(batch of 1)"), split.stderr)
     let text = try TrainingCLI.run(["predict", model, x, x, "--batch-size", "1"])
     XCTAssertEqual(
       text.stdout, try TrainingCLI.run(["predict", model, x, x]).stdout)
