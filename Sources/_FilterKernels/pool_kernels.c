@@ -25,11 +25,14 @@ enum { MAX_CHANNELS = 4 };
     SAMPLE *out = p->output;                                                                  \
     const ptrdiff_t ch = p->channels;                                                         \
     const ptrdiff_t in_row = (ptrdiff_t)p->width * ch;                                        \
+    const ptrdiff_t ring = p->input_ring_rows;                                                \
     for (int oy = row_begin; oy < row_end; oy++) {                                            \
       int y0 = oy * p->stride_y - p->pad_top, y1 = y0 + p->pool_height;                       \
       y0 = y0 < 0 ? 0 : y0;                                                                   \
       y1 = y1 > p->height ? p->height : y1;                                                   \
-      SAMPLE *o = out + (ptrdiff_t)oy * p->out_width * ch;                                    \
+      /* Row y is at slot y % ring of a streaming ring (ring 0: the image). */                \
+      const ptrdiff_t first_slot = ring > 0 ? y0 % ring : y0;                                 \
+      SAMPLE *o = out + (ptrdiff_t)(oy - p->out_row_offset) * p->out_width * ch;              \
       for (int ox = 0; ox < p->out_width; ox++, o += ch) {                                    \
         int x0 = ox * p->stride_x - p->pad_left, x1 = x0 + p->pool_width;                     \
         x0 = x0 < 0 ? 0 : x0;                                                                 \
@@ -39,8 +42,9 @@ enum { MAX_CHANNELS = 4 };
         for (ptrdiff_t c0 = 0; c0 < ch; c0 += MAX_CHANNELS) {                                 \
           const ptrdiff_t cn = ch - c0 < MAX_CHANNELS ? ch - c0 : MAX_CHANNELS;              \
           uint64_t acc[MAX_CHANNELS] = {0, 0, 0, 0};                                          \
-          for (int y = y0; y < y1; y++) {                                                     \
-            const SAMPLE *s = in + (ptrdiff_t)y * in_row + (ptrdiff_t)x0 * ch + c0;           \
+          ptrdiff_t slot = first_slot;                                                        \
+          for (int y = y0; y < y1; y++, slot = slot + 1 == ring ? 0 : slot + 1) {             \
+            const SAMPLE *s = in + slot * in_row + (ptrdiff_t)x0 * ch + c0;                   \
             for (int x = x0; x < x1; x++, s += ch) {                                          \
               for (ptrdiff_t c = 0; c < cn; c++) {                                            \
                 const uint64_t v = s[c];                                                      \
@@ -74,6 +78,14 @@ void cvz_pool_rows(const cvz_pool *p, int row_begin, int row_end) {
     (eight ? l2_rows8 : l2_rows16)(p, row_begin, row_end);
     break;
   }
+}
+
+/* The rows of the first window and of the last, clipped as the loops clip. */
+void cvz_pool_input_rows(const cvz_pool *p, int row_begin, int row_end, int *first, int *last) {
+  int y0 = row_begin * p->stride_y - p->pad_top;
+  int y1 = (row_end - 1) * p->stride_y - p->pad_top + p->pool_height;
+  *first = y0 < 0 ? 0 : y0;
+  *last = (y1 > p->height ? p->height : y1) - 1;
 }
 
 typedef struct {
