@@ -1,11 +1,18 @@
-"""PyTorch side of bench/train_vs_pytorch.sh: the seed's MNIST CNN, trained
-the way `convviz train --model mnist-cnn` trains it.
+"""PyTorch side of bench/train_vs_pytorch.sh: the seed's MNIST CNN (or, with
+--model cifar-cnn, its deeper CIFAR-10 CNN), trained the way `convviz train
+--model mnist-cnn|cifar-cnn` trains it.
 
-Same network (Conv 32 3x3, ReLU, Conv 32 3x3, ReLU, MaxPool 2, Dropout .25,
-Flatten, Dense 200, ReLU, Dense 10, softmax), Glorot-uniform kernels and zero
-biases as in Keras, Adadelta(lr=1.0, rho=0.95, eps=1e-7), batch 100, the last
-10% of the training images held out for validation (Keras's validation_split),
-training batches reshuffled every epoch, 2 threads.
+Same networks as convviz's presets (mnist-cnn: Conv 32 3x3, ReLU, Conv 32 3x3,
+ReLU, MaxPool 2, Dropout .25, Flatten, Dense 200, ReLU, Dense 10, softmax;
+cifar-cnn: Conv 32 same, Conv 32 valid, MaxPool 2, Dropout .25, Conv 64 same,
+Conv 64 valid, MaxPool 2, Dropout .25, Flatten, Dense 512, Dropout .5,
+Dense 10), Glorot-uniform kernels and zero biases as in Keras,
+Adadelta(lr=1.0, rho=0.95, eps=1e-7), batch 100, the last 10% of the
+training images held out for validation (Keras's validation_split), training
+batches reshuffled every epoch, 2 threads. MNIST is read from its IDX files;
+CIFAR-10 from an image folder (train/<class>/*.jpg, test/<class>/*.jpg) decoded
+once into memory before the clock starts, shuffled with the seed as convviz
+shuffles a folder before splitting.
 
 Prints one line per epoch and a final summary line that the shell script
 parses:  RESULT seconds_per_epoch=<s> test_accuracy=<a>
@@ -46,13 +53,40 @@ def load(folder, split):
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
-def model():
-    net = nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(),
-        nn.Conv2d(32, 32, 3), nn.ReLU(),
-        nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),
-        nn.Linear(12 * 12 * 32, 200), nn.ReLU(),
-        nn.Linear(200, 10))  # softmax lives in CrossEntropyLoss
+def load_folder(root, seed, limit=None):
+    """(N, 3, H, W) floats in [0, 1] and labels from root/<class>/<image>,
+    classes in sorted order, shuffled with `seed`."""
+    from PIL import Image
+    classes = sorted(os.listdir(root))
+    paths, labels = [], []
+    for label, name in enumerate(classes):
+        for file in sorted(os.listdir(os.path.join(root, name))):
+            paths.append(os.path.join(root, name, file))
+            labels.append(label)
+    order = np.random.default_rng(seed).permutation(len(paths))[:limit]
+    images = np.stack([np.asarray(Image.open(paths[i]).convert("RGB")) for i in order])
+    x = torch.from_numpy(images.astype(np.float32) / 255).permute(0, 3, 1, 2).contiguous()
+    return x, torch.from_numpy(np.asarray(labels, dtype=np.int64)[order])
+
+
+def model(name):
+    if name == "cifar-cnn":
+        net = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 32, 3), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Dropout(0.25),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),
+            nn.Linear(6 * 6 * 64, 512), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(512, 10))
+    else:
+        net = nn.Sequential(
+            nn.Conv2d(1, 32, 3), nn.ReLU(),
+            nn.Conv2d(32, 32, 3), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),
+            nn.Linear(12 * 12 * 32, 200), nn.ReLU(),
+            nn.Linear(200, 10))  # softmax lives in CrossEntropyLoss
     for layer in net:
         if isinstance(layer, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(layer.weight)
@@ -75,6 +109,7 @@ def evaluate(net, x, y, batch):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("data")
+    parser.add_argument("--model", choices=["mnist-cnn", "cifar-cnn"], default="mnist-cnn")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
@@ -85,14 +120,18 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    x, y = load(args.data, "train")
-    x_test, y_test = load(args.data, "t10k")
+    if args.model == "cifar-cnn":
+        x, y = load_folder(os.path.join(args.data, "train"), args.seed, args.limit)
+        x_test, y_test = load_folder(os.path.join(args.data, "test"), args.seed, args.limit)
+    else:
+        x, y = load(args.data, "train")
+        x_test, y_test = load(args.data, "t10k")
     if args.limit:
         x, y, x_test, y_test = x[:args.limit], y[:args.limit], x_test[:args.limit], y_test[:args.limit]
     split_at = int(len(x) * (1 - 0.1))
     x_train, y_train, x_val, y_val = x[:split_at], y[:split_at], x[split_at:], y[split_at:]
 
-    net = model()
+    net = model(args.model)
     optimizer = torch.optim.Adadelta(net.parameters(), lr=1.0, rho=0.95, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
     epoch_seconds = []

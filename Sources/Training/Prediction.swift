@@ -103,36 +103,43 @@ extension Sequential {
     _ images: Tensor, batchSize: Int = 100
   ) throws(TrainerError) -> ImageScores {
     try checkClassifier(images)
+    // A model ending in softmax runs once, to the logits under it; the
+    // probabilities are that same softmax applied to them, so the network
+    // does not run a second time.
+    if endsInSoftmax,
+      let last = graph.nodes.last(where: { $0.output == graph.output }),
+      last.op.fusionRole == .softmax, last.inputs.count == 1
+    {
+      var parts: [Tensor] = []
+      for start in stride(from: 0, to: images.batchCount, by: batchSize) {
+        let batch = images.samples(start..<min(start + batchSize, images.batchCount))
+        do {
+          parts.append(try activation(of: last.inputs[0], for: batch))
+        } catch {
+          throw .engine(error)
+        }
+      }
+      let logits = Tensor.concatenatingSamples(parts)
+      var probabilities = logits
+      let classes = logits.shape[1]
+      probabilities.storage.withUnsafeMutableBufferPointer {
+        Activation.softmaxRows($0, features: classes)
+      }
+      return ImageScores(scores: logits, probabilities: probabilities, scoresAreLogits: true)
+    }
     var probabilities: Tensor
     do {
       probabilities = try predict(images, batchSize: batchSize)
     } catch {
       throw .engine(error)
     }
+    let scores = probabilities
     let classes = probabilities.shape[1]
-    guard endsInSoftmax,
-      let last = graph.nodes.last(where: { $0.output == graph.output }),
-      last.op.fusionRole == .softmax, last.inputs.count == 1
-    else {
-      let scores = probabilities
-      if !endsInSoftmax {
-        probabilities.storage.withUnsafeMutableBufferPointer {
-          Activation.softmaxRows($0, features: classes)
-        }
-      }
-      return ImageScores(scores: scores, probabilities: probabilities, scoresAreLogits: false)
-    }
-    var parts: [Tensor] = []
-    for start in stride(from: 0, to: images.batchCount, by: batchSize) {
-      let batch = images.samples(start..<min(start + batchSize, images.batchCount))
-      do {
-        parts.append(try activation(of: last.inputs[0], for: batch))
-      } catch {
-        throw .engine(error)
+    if !endsInSoftmax {
+      probabilities.storage.withUnsafeMutableBufferPointer {
+        Activation.softmaxRows($0, features: classes)
       }
     }
-    return ImageScores(
-      scores: Tensor.concatenatingSamples(parts), probabilities: probabilities,
-      scoresAreLogits: true)
+    return ImageScores(scores: scores, probabilities: probabilities, scoresAreLogits: false)
   }
 }
