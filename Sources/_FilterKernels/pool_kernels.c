@@ -15,11 +15,12 @@ enum { MAX_CHANNELS = 4 };
 #define ACCUMULATE_MAX(acc, v) ((acc) = (v) > (acc) ? (v) : (acc))
 #define ACCUMULATE_SUM(acc, v) ((acc) += (v))
 #define ACCUMULATE_SQUARES(acc, v) ((acc) += (v) * (v))
+
 /* Rounds x (0 <= x < 2^52) to the nearest integer, ties to even, as rint
  * does in the default rounding mode: adding 2^52 leaves no fraction bits,
- * so the addition itself rounds (C without -ffast-math keeps both steps). Inline, where rint is a call into libm on
- * the baseline x86-64 target (no SSE4.1 roundsd); it was a tenth of a
- * 2x2 average pool's time. */
+ * so the addition itself rounds (C without -ffast-math keeps both steps).
+ * Inline, where rint is a call into libm on the baseline x86-64 target (no
+ * SSE4.1 roundsd); it was a tenth of a 2x2 average pool's time. */
 static inline double round_half_even(double x) { return (x + 0x1p52) - 0x1p52; }
 
 #define FINISH_MAX(acc, count) (acc)
