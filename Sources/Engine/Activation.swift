@@ -20,6 +20,13 @@ public struct Activation: Layer {
 
   public let function: Function
   private var cache: Cache?
+  /// Guided backpropagation (see `Operation.guidedBackward`): a ReLU then
+  /// passes max(dy, 0) where its output is positive.
+  public var guidedBackward = false
+
+  /// ReLU has a guided rule and the identity passes its gradient; sigmoid,
+  /// tanh and softmax have none.
+  public var hasGuidedRule: Bool { function == .relu || function == .linear }
 
   public init(_ function: Function) {
     self.function = function
@@ -74,7 +81,11 @@ public struct Activation: Layer {
       cache.output.storage.withUnsafeBufferPointer { y in
         switch function {
         case .relu:
-          for i in 0..<d.count where !(y[i] > 0) { d[i] = 0 }
+          if guidedBackward {
+            for i in 0..<d.count where !(y[i] > 0 && d[i] > 0) { d[i] = 0 }
+          } else {
+            for i in 0..<d.count where !(y[i] > 0) { d[i] = 0 }
+          }
         case .sigmoid:
           for i in 0..<d.count { d[i] *= y[i] * (1 - y[i]) }
         case .tanh:
@@ -109,5 +120,17 @@ public struct Activation: Layer {
       }
       for j in 0..<f { values[base + j] /= sum }
     }
+  }
+}
+
+extension Tensor {
+  /// max(x, 0) element-wise: the part of a gradient guided backpropagation
+  /// lets through a rectifier.
+  var positivePart: Tensor {
+    var copy = self
+    copy.storage.withUnsafeMutableBufferPointer { v in
+      for i in 0..<v.count where !(v[i] > 0) { v[i] = 0 }
+    }
+    return copy
   }
 }

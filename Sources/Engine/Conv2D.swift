@@ -57,6 +57,11 @@ public struct Conv2D: Layer {
   public var kernel: Parameter
   public var bias: Parameter
   var cache: Cache?
+  /// Guided backpropagation through a folded ReLU (see
+  /// `Operation.guidedBackward`): backward passes max(dy, 0) where the
+  /// output is positive. Max pooling is then not folded, so that the ReLU
+  /// sees the pooled gradients summed, as it does unfolded.
+  public var guidedBackward = false
 
   public var kind: String { "Conv2D" }
 
@@ -144,7 +149,7 @@ public struct Conv2D: Layer {
   public func canFold(_ stages: [FusionRole]) -> Bool {
     var rest = stages[...]
     if rest.first == .relu { rest = rest.dropFirst() }
-    if case .maxPooling = rest.first { rest = rest.dropFirst() }
+    if case .maxPooling = rest.first, !guidedBackward { rest = rest.dropFirst() }
     return rest.isEmpty
   }
 
@@ -256,6 +261,7 @@ public struct Conv2D: Layer {
   ) throws(EngineError) -> Tensor {
     guard var cache else { preconditionFailure("Conv2D.backward without a training forward") }
     self.cache = nil
+    let dOutput = guidedBackward && cache.output != nil ? dOutput.positivePart : dOutput
     if isGrouped {
       return try groupedBackward(dOutput, cache: cache, needsInputGradient: needsInputGradient)
     }

@@ -68,3 +68,22 @@ extension Network {
     return GradientBackward(dActivation: dActivation, dInput: dInput)
   }
 }
+
+/// Guided backpropagation (Springenberg et al. 2015): backward through the
+/// rectifiers passes only the positive part of each gradient.
+extension Network {
+  /// Switches every node's `Operation.guidedBackward` on or off; the
+  /// gradient passes of `forwardForGradients` then follow it.
+  public mutating func setGuidedBackward(_ guided: Bool) {
+    for k in graph.nodes.indices { graph.nodes[k].op.guidedBackward = guided }
+  }
+
+  /// The nodes that the logits (the output under a final softmax, which is
+  /// left out) depend on and that have no guided rule
+  /// (`Operation.hasGuidedRule`), in node order.
+  public func nodesWithoutGuidedRule() -> [Graph.Node] {
+    let plan = trainingPlan
+    return plan.steps.flatMap { [$0.node] + $0.folded }.sorted()
+      .map { graph.nodes[$0] }.filter { !$0.op.hasGuidedRule }
+  }
+}

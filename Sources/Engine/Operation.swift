@@ -80,6 +80,17 @@ public protocol Operation: Sendable {
   mutating func forward(
     _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
   ) throws(EngineError) -> (output: Tensor, folded: Int)
+  /// Whether `backward` follows guided backpropagation's rule
+  /// (Springenberg et al. 2015) instead of the gradient: a rectifier
+  /// passes only the positive part of the gradient it receives, where its
+  /// own derivative passes it. Operations that do not rectify have no
+  /// different rule and ignore the setting (false, setting ignored).
+  var guidedBackward: Bool { get set }
+  /// Whether guided backpropagation is defined through this operation: true
+  /// for the rectifiers and for operations that do not rectify (their
+  /// gradient is their guided rule), false for smooth non-linearities
+  /// (sigmoid, tanh, softmax, hard sigmoid and hard swish), which have none.
+  var hasGuidedRule: Bool { get }
 }
 
 extension Operation {
@@ -93,6 +104,13 @@ extension Operation {
   public var fusionRole: FusionRole? { nil }
 
   public func canFold(_ stages: [FusionRole]) -> Bool { stages.isEmpty }
+
+  public var guidedBackward: Bool {
+    get { false }
+    set {}
+  }
+
+  public var hasGuidedRule: Bool { true }
 
   public mutating func forward(
     _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]

@@ -13,6 +13,11 @@ import Tensors
 /// - hard swish: y = x · max(0, min(1, x/6 + 1/2)); dy/dx = 0 below −3,
 ///   1 above 3, (2x + 3)/6 between
 ///   (https://onnx.ai/onnx/operators/onnx__HardSwish.html).
+///
+/// Guided backpropagation (`guidedBackward`) is defined for the rectifiers,
+/// leaky ReLU and clip (ReLU6): the positive part of the incoming gradient
+/// times the derivative above, max(dy, 0) · dy/dx, which is Springenberg et
+/// al.'s rule for ReLU; hard sigmoid and hard swish have none.
 public struct ParametricActivation: Layer {
   public enum Function: Sendable, Equatable {
     case leakyRelu(alpha: Float)
@@ -27,6 +32,14 @@ public struct ParametricActivation: Layer {
 
   public let function: Function
   private var cache: Cache?
+  public var guidedBackward = false
+
+  public var hasGuidedRule: Bool {
+    switch function {
+    case .leakyRelu, .clip: true
+    case .hardSigmoid, .hardSwish: false
+    }
+  }
 
   public init(_ function: Function) {
     self.function = function
@@ -70,6 +83,9 @@ public struct ParametricActivation: Layer {
     precondition(dOutput.shape == cache.input.shape, "ParametricActivation dOutput shape mismatch")
     var dInput = dOutput
     dInput.storage.withUnsafeMutableBufferPointer { d in
+      if guidedBackward && hasGuidedRule {
+        for i in 0..<d.count where !(d[i] > 0) { d[i] = 0 }
+      }
       cache.input.storage.withUnsafeBufferPointer { x in
         switch function {
         case .leakyRelu(let alpha):

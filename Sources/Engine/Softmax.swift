@@ -68,6 +68,9 @@ public struct Softmax: Layer {
     return output
   }
 
+  /// Softmax has no guided backpropagation rule.
+  public var hasGuidedRule: Bool { false }
+
   public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
     guard let cache else { preconditionFailure("Softmax.backward without a training forward") }
     self.cache = nil

@@ -36,12 +36,20 @@ public enum AttributionMethod: Sendable {
   /// `stride`; each pixel gets the mean drop of the windows covering it,
   /// as Captum's `Occlusion` computes it.
   case occlusion(window: Int, stride: Int)
+  /// Guided backpropagation (Springenberg et al. 2015): the input gradient
+  /// with every rectifier passing back only the positive part of its
+  /// incoming gradient (Captum's `GuidedBackprop`); the map is the largest
+  /// |value| over each pixel's channels, as saliency's.
+  case guidedBackprop
+  /// Guided Grad-CAM (Selvaraju et al. 2017): the guided backpropagation
+  /// map times the Grad-CAM map at `layer` upsampled to the input.
+  case guidedGradCAM(layer: String)
 
   /// The layer a class activation map is taken at; nil for input methods.
   public var layer: String? {
     switch self {
     case .gradCAM(let layer), .gradCAMPlusPlus(let layer), .layerCAM(let layer),
-      .scoreCAM(let layer):
+      .scoreCAM(let layer), .guidedGradCAM(let layer):
       return layer
     default: return nil
     }

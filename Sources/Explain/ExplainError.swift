@@ -20,6 +20,9 @@ public enum ExplainError: Error, Equatable, Sendable, CustomStringConvertible {
   case unknownReceptiveField(node: String, kind: String)
   /// LAPACK reported failure `info` (an eigensolver that did not converge).
   case lapack(routine: String, info: Int)
+  /// `method` (guided backpropagation) cannot pass node `node`, an op of
+  /// kind `kind` without a guided rule (`Operation.hasGuidedRule`).
+  case noGuidedRule(method: String, node: String, kind: String)
   /// The engine failed (out of memory, or the input does not fit).
   case engine(EngineError)
 
@@ -43,6 +46,9 @@ public enum ExplainError: Error, Equatable, Sendable, CustomStringConvertible {
       return "cannot follow the receptive field through node \(node) (\(kind))"
     case .lapack(let routine, let info):
       return "LAPACK \(routine) failed (info \(info))"
+    case .noGuidedRule(let method, let node, let kind):
+      return "--method \(method) cannot pass node \(node) (\(kind)): guided backpropagation is "
+        + "defined for ReLU, LeakyReLU, ReLU6/Clip and ops that do not rectify"
     case .engine(let error):
       return error.description
     }

@@ -142,6 +142,14 @@ public struct Explainer: Sendable {
       map = try occlusion(
         input, classIndex: classIndex, window: window, stride: stride,
         score: classScores[classIndex])
+    case .guidedBackprop:
+      map = Self.maxAbsOverChannels(
+        try guidedGradients(input, classIndex: classIndex, method: "guided-backprop"))
+    case .guidedGradCAM(let layer):
+      try checkLayer(layer)
+      let (cam, guided) = try guidedGradCAM(input, classIndex: classIndex, layer: layer)
+      layerMap = cam
+      map = guided
     }
     return Attribution(
       map: map, layerMap: layerMap, classIndex: classIndex, score: classScores[classIndex],

@@ -28,8 +28,10 @@ struct ExplainCommand: ParsableCommand {
       whose maps are larger than 1x1; upsampled bilinearly as cv2.resize does), saliency \
       (max over channels of |gradient|), smoothgrad (--samples, --noise, --seed), \
       integrated-gradients (--steps, --baseline; signed, channels summed), occlusion \
-      (--window, --stride; signed score drop). Class scores are the logits under the \
-      final softmax; dropout is off.
+      (--window, --stride; signed score drop), guided-backprop (the input gradient with \
+      each ReLU passing back only positive gradients; max over channels of |value|), \
+      guided-gradcam (guided-backprop times gradcam at --layer). Class scores are the \
+      logits under the final softmax; dropout is off.
       """)
 
   /// The methods, by their command-line names.
@@ -39,10 +41,16 @@ struct ExplainCommand: ParsableCommand {
     case scorecam, layercam, saliency, smoothgrad
     case integratedGradients = "integrated-gradients"
     case occlusion
+    case guidedBackprop = "guided-backprop"
+    case guidedGradcam = "guided-gradcam"
 
+    /// Whether the method takes a map at `--layer`.
     var isClassActivationMap: Bool {
-      [.gradcam, .gradcamPlusPlus, .scorecam, .layercam].contains(self)
+      [.gradcam, .gradcamPlusPlus, .scorecam, .layercam, .guidedGradcam].contains(self)
     }
+
+    /// Whether the method backpropagates guided (through rectifiers only).
+    var isGuided: Bool { self == .guidedBackprop || self == .guidedGradcam }
   }
 
   @Argument(
@@ -81,7 +89,8 @@ struct ExplainCommand: ParsableCommand {
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "The layer of the CAM methods (gradcam, gradcam++, scorecam, layercam): a row number "
+      "The layer of the CAM methods (gradcam, gradcam++, scorecam, layercam, guided-gradcam): "
+        + "a row number "
         + "of `convviz summary` or a graph tensor name.", valueName: "node"))
   var layer: String?
 
@@ -166,7 +175,8 @@ struct ExplainCommand: ParsableCommand {
         "\(option) applies to --method \(allowed.map(\.rawValue).joined(separator: ", ")), "
           + "not \(chosen.map(\.rawValue).joined(separator: ", "))")
     }
-    try only(layer, "--layer", for: [.gradcam, .gradcamPlusPlus, .scorecam, .layercam])
+    try only(
+      layer, "--layer", for: [.gradcam, .gradcamPlusPlus, .scorecam, .layercam, .guidedGradcam])
     try only(samples, "--samples", for: [.smoothgrad])
     try only(noise, "--noise", for: [.smoothgrad])
     try only(seed, "--seed", for: [.smoothgrad])
@@ -199,6 +209,13 @@ struct ExplainCommand: ParsableCommand {
     let classNames = loaded.classNames.count == explainer.classCount ? loaded.classNames : []
     let layerName = try resolveLayer(explainer, spec: loaded.spec)
     let fixedClass = try resolveClass(classNames: classNames, count: explainer.classCount)
+    for method in methods where method.isGuided {
+      do {
+        try explainer.checkGuidedRule(method: method.rawValue)
+      } catch {
+        throw CommandFailure("\(model): \(error)")
+      }
+    }
     let inputs = try InputImage.expand(images)
     // The weights, and per sample of a batch every tensor of the graph
     // kept for backward with a gradient beside it.
@@ -348,6 +365,8 @@ struct ExplainCommand: ParsableCommand {
     case .occlusion:
       let side = window ?? 4
       return .occlusion(window: side, stride: occlusionStride ?? max(1, side / 2))
+    case .guidedBackprop: return .guidedBackprop
+    case .guidedGradcam: return .guidedGradCAM(layer: layer ?? "")
     }
   }
 }

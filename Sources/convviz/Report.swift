@@ -15,7 +15,11 @@ struct Report: ParsableCommand {
       The page (default output/report.html) has the model summary, the
       training curves, the filters of every Conv2D layer and the feature
       maps of a sample image; with --data also the test accuracy, the
-      confusion matrix and misclassified examples of every class. Images
+      confusion matrix and misclassified examples of every class; and
+      Explanations: Grad-CAM of a few correct and misclassified test images
+      (or of the sample), the first convolution's maximizing images and
+      top patches (bounded: 8 units, 64 steps, the first 1000 samples;
+      --no-explanations leaves the section out). Images
       are inlined as PNG data URIs: no scripts, no network, one file to
       share. The sample image is --sample, else the first test sample of
       --data, else samples/astronaut.png. -o names the page's file (an
@@ -49,6 +53,11 @@ struct Report: ParsableCommand {
     parsing: .unconditional,
     help: ArgumentHelp("Misclassified examples shown per class.", valueName: "n"))
   var examples = 8
+
+  @Flag(
+    name: .customLong("explanations"), inversion: .prefixedNo,
+    help: "Include the Explanations section (Grad-CAM, maximizing images, top patches).")
+  var explanations = true
 
   @Option(
     name: [.short, .customLong("output")],
@@ -86,9 +95,13 @@ struct Report: ParsableCommand {
     let file = try ModelArgument.loadModel(
       model, memory: memory, input: input, architecture: architecture.architecture)
     let evaluation = try data.map { folder throws in try evaluationData(file, folder: folder) }
-    let page = try ModelReport.page(
-      modelPath: model, model: file, evaluating: evaluation, sample: try sampleInput(file),
+    let sample = try sampleInput(file)
+    var page = try ModelReport.page(
+      modelPath: model, model: file, evaluating: evaluation, sample: sample,
       examplesPerClass: examples)
+    if explanations {
+      try explanationsSection(file, evaluation: evaluation, sample: sample, into: &page)
+    }
     let html = Array(page.html().utf8)
     if let path = output.path {
       try output.prepare()

@@ -24,7 +24,7 @@ final class ExplainCommandTests: XCTestCase {
     for method in [
       "gradcam", "gradcam++", "scorecam", "layercam", "saliency", "smoothgrad",
       "integrated-gradients",
-      "occlusion",
+      "occlusion", "guided-backprop", "guided-gradcam",
     ] {
       let result = try TrainingCLI.run([
         "explain", fixture.model, fixture.photo, "--method", method, "--class", "1",
@@ -143,6 +143,32 @@ final class ExplainCommandTests: XCTestCase {
     XCTAssertTrue(written.allSatisfy { $0.hasPrefix("photo-saliency-class") }, "\(written)")
   }
 
+  /// Guided backpropagation through a tanh is refused before anything is
+  /// written: one line naming the option and the node (exit 1).
+  func testGuidedMethodsRefuseOpsWithoutAGuidedRule() throws {
+    let fixture = try VisualizationFixture.trained()
+    let out = try TrainingScratchFolder()
+    let model = try CommandConventionTests.untrainedModel(
+      "input 8 8 1\nconv2d 4 3 tanh\nflatten\ndense 2 softmax\n", in: out)
+    let target = out.path + "/never"
+    for method in ["guided-backprop", "guided-gradcam"] {
+      let result = try TrainingCLI.run([
+        "explain", model, fixture.photo, "--method", "saliency", "--method", method, "-o",
+        target,
+      ])
+      XCTAssertEqual(result.status, 1, result.stderr)
+      let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("convviz: error:") }
+      XCTAssertEqual(errors.count, 1, result.stderr)
+      XCTAssertTrue(errors[0].contains("--method \(method) cannot pass node "), result.stderr)
+      XCTAssertTrue(errors[0].contains("(tanh)"), result.stderr)
+      XCTAssertFalse(FileManager.default.fileExists(atPath: target))
+    }
+    let saliency = try TrainingCLI.run([
+      "explain", model, fixture.photo, "--method", "saliency", "-o", target,
+    ])
+    XCTAssertEqual(saliency.status, 0, saliency.stderr)
+  }
+
   func testBadInputIsOneLineAndWritesNothing() throws {
     let fixture = try VisualizationFixture.trained()
     let out = try TrainingScratchFolder()
@@ -160,6 +186,7 @@ final class ExplainCommandTests: XCTestCase {
       (["--method", "smoothgrad", "--samples", "-1"], 64, "--samples must be at least 1"),
       (["--method", "occlusion", "--window", "0"], 64, "--window must be at least 1"),
       (["--steps", "5"], 64, "--steps applies to --method integrated-gradients"),
+      (["--method", "guided-backprop", "--layer", "0"], 64, "--layer applies to --method"),
       (["--class", "0", "--top", "2"], 64, "give --class or --top, not both"),
       (["--method", "fancy"], 64, "gradcam++"),
       (

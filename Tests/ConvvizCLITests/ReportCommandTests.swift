@@ -23,6 +23,57 @@ final class ReportCommandTests: XCTestCase {
     XCTAssertFalse(html.contains("src=\"http"))
   }
 
+  /// The Explanations section: Grad-CAM of correct and misclassified test
+  /// images with class names and probabilities in the captions, the first
+  /// convolution's maximizing images and top patches; left out on request.
+  func testExplanationsShowGradCAMMaximizingImagesAndTopPatches() throws {
+    let fixture = try VisualizationFixture.trained()
+    let out = try TrainingScratchFolder()
+    let page = out.path + "/report.html"
+    let result = try TrainingCLI.run([
+      "report", fixture.model, "--data", fixture.data, "-o", page,
+    ])
+    XCTAssertEqual(result.status, 0, result.stderr)
+    let html = try String(contentsOfFile: page, encoding: .utf8)
+    let parts = html.components(separatedBy: "<h2>Explanations</h2>")
+    XCTAssertEqual(parts.count, 2, "one Explanations section")
+    let section = parts.count == 2 ? parts[1] : ""
+    XCTAssertTrue(section.contains("<h3>Grad-CAM</h3>"))
+    XCTAssertTrue(section.contains("units respond to</h3>"))
+    let images = section.components(separatedBy: "<img src=\"data:image/png;base64,").count - 1
+    let captions = section.components(separatedBy: "<figcaption>").dropFirst().map {
+      $0.components(separatedBy: "</figcaption>")[0]
+    }
+    XCTAssertEqual(images, captions.count)
+    // As many correct and wrong images as the evaluation counted, up to 4
+    // each; a wrong one's caption names both classes.
+    let scored = html.components(separatedBy: "% (")[1].components(separatedBy: ")")[0]
+    let counts = scored.split(separator: "/").compactMap { Int($0) }
+    XCTAssertEqual(counts.count, 2, scored)
+    let (right, total) = (counts.first ?? 0, counts.last ?? 0)
+    let gradCAM = captions.filter { $0.hasPrefix("sample ") }
+    let wrong = gradCAM.filter { $0.contains("true ") && $0.contains(", said ") }
+    XCTAssertEqual(wrong.count, min(4, total - right), "\(captions)")
+    XCTAssertEqual(gradCAM.count - wrong.count, min(4, right), "\(captions)")
+    for caption in gradCAM {
+      XCTAssertNotNil(
+        caption.range(
+          of: #"^sample \d+: (true [01], said [01]|[01]) p=[01]\.\d\d$"#,
+          options: .regularExpression), caption)
+    }
+    XCTAssertTrue(
+      captions.contains { $0.contains("convviz maximize --layer conv2d") }, "\(captions)")
+    XCTAssertTrue(
+      captions.contains { $0.contains("convviz top-patches --layer conv2d") }, "\(captions)")
+    XCTAssertEqual(images, gradCAM.count + 2)
+
+    let without = try TrainingCLI.run([
+      "report", fixture.model, "--data", fixture.data, "--no-explanations", "-o", page,
+    ])
+    XCTAssertEqual(without.status, 0, without.stderr)
+    XCTAssertFalse(try String(contentsOfFile: page, encoding: .utf8).contains("Explanations"))
+  }
+
   func testParameterCountsKeepTheirThousandsSeparators() throws {
     let folder = try TrainingScratchFolder()
     try TrainEndToEndTests.writeBars(to: folder, count: 8)
@@ -53,6 +104,12 @@ final class ReportCommandTests: XCTestCase {
     let html = try String(contentsOfFile: page, encoding: .utf8)
     XCTAssertFalse(html.contains("<h2>Evaluation</h2>"))
     XCTAssertTrue(html.contains("<h2>Filters</h2>"))
+    // Without data, Grad-CAM explains the sample (at the model's input size).
+    let explanations = html.components(separatedBy: "<h2>Explanations</h2>").last ?? ""
+    XCTAssertNotNil(
+      explanations.range(
+        of: "<figcaption>" + fixture.photo + #": [01] p=[01]\.\d\d</figcaption>"#,
+        options: .regularExpression), explanations.prefix(2000).description)
   }
 }
 
