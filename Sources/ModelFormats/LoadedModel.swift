@@ -122,11 +122,13 @@ public struct LoadedModel: Sendable {
   /// the height and width of an image input whose file leaves them open
   /// (symbolic or unknown); sizes the file fixes stay.
   public init(
-    _ model: ONNXModel, path: String, inputSize: (height: Int, width: Int)? = nil
+    _ model: consuming ONNXModel, path: String, inputSize: (height: Int, width: Int)? = nil
   ) throws(ModelFileError) {
     var model = model
     if let inputSize { model.fixOpenImageSize(height: inputSize.height, width: inputSize.width) }
-    let network = try model.makeNetwork(path: path)
+    // The weights move into the network, in its own layouts; the source
+    // keeps the rest (producer, opset, metadata), not a second copy.
+    let network = try model.takeNetwork(path: path)
     source = .onnx(model)
     self.network = network
     let shape = network.inputShape

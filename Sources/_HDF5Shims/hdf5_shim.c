@@ -9,12 +9,46 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 // Debian's libhdf5 is the serial build: one caller at a time.
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CVZ_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CVZ_ADDRESS_SANITIZER 1
+#endif
+#endif
+
+// Set in the child process that reads a file first (cvz_h5_check_in_child)
+// once libhdf5 (or the child's own reading) failed to allocate memory.
+static int checking_in_child = 0;
+static int allocation_failed = 0;
+
+static herr_t note_allocation_failure(unsigned n, const H5E_error2_t *error, void *data) {
+  if (error->maj_num == H5E_RESOURCE &&
+      (error->min_num == H5E_NOSPACE || error->min_num == H5E_CANTALLOC)) {
+    allocation_failed = 1;
+  }
+  (void)n;
+  (void)data;
+  return 0;
+}
+
+// libhdf5's automatic error handler: it prints nothing; in the checking
+// child it looks for allocation failures on every failing call, since
+// libhdf5 can treat a failed malloc as one more error and carry on.
+static herr_t on_error(hid_t stack, void *data) {
+  if (checking_in_child) H5Ewalk2(stack, H5E_WALK_DOWNWARD, note_allocation_failure, NULL);
+  (void)data;
+  return 0;
+}
 
 // Each in-memory file gets its own name: HDF5 hands back an already open
 // file of the same name instead of opening the new image.
@@ -64,7 +98,7 @@ static int fail(const char *what, char *message, size_t capacity) {
 
 static void enter(void) {
   pthread_mutex_lock(&lock);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  H5Eset_auto2(H5E_DEFAULT, on_error, NULL);
 }
 
 static int leave(int result) {
@@ -409,6 +443,8 @@ static void walk_group(hid_t group, int depth, walk_budget *budget) {
           if (values) {
             cvz_h5_dataset_read_float(object, values, points, message, sizeof message);
             free(values);
+          } else {
+            allocation_failed = 1;
           }
         }
       }
@@ -417,8 +453,42 @@ static void walk_group(hid_t group, int depth, walk_budget *budget) {
   }
 }
 
-int cvz_h5_check_in_child(const void *bytes, size_t size, size_t tensor_limit, char *message,
-                          size_t capacity) {
+// The bytes this process maps (/proc/self/statm's first field), or 0.
+static size_t mapped_bytes(pid_t process, int field) {
+  char path[64];
+  if (process) {
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)process);
+  } else {
+    snprintf(path, sizeof path, "/proc/self/statm");
+  }
+  FILE *file = fopen(path, "r");
+  if (!file) return 0;
+  unsigned long long pages[2] = {0, 0};
+  int read = fscanf(file, "%llu %llu", &pages[0], &pages[1]);
+  fclose(file);
+  if (read != 2) return 0;
+  long page = sysconf(_SC_PAGESIZE);
+  return (size_t)pages[field] * (size_t)(page > 0 ? page : 4096);
+}
+
+// The child's exit status when an allocation failed while it read.
+enum { OUT_OF_MEMORY_STATUS = 3 };
+
+static void describe_memory(char *message, size_t capacity, size_t memory_limit) {
+  snprintf(message, capacity,
+           "libhdf5 needed more than %zu MiB reading it: the file is corrupt",
+           memory_limit >> 20);
+}
+
+int cvz_h5_check_in_child(const void *bytes, size_t size, size_t tensor_limit,
+                          size_t memory_limit, char *message, size_t capacity) {
+  // Crafted files can also send libhdf5 round a loop forever: the child
+  // gets 30 s, plus a second for every 16 MiB to read.
+  double limit = 30.0 + (double)size / (16 << 20);
+  // The resident size the child starts from (it shares this process's
+  // pages): the parent stops a child that grows past it plus the limit.
+  size_t resident_at_fork = mapped_bytes(0, 1);
+  pid_t parent = getpid();
   // Held across fork so that no other thread is inside libhdf5 then, and
   // released on both sides (the child's one thread is the forking one).
   pthread_mutex_lock(&lock);
@@ -433,6 +503,37 @@ int cvz_h5_check_in_child(const void *bytes, size_t size, size_t tensor_limit, c
     // A crash report (the Swift runtime's, a sanitizer's) is not the user's.
     int null = open("/dev/null", O_WRONLY);
     if (null >= 0) dup2(null, STDERR_FILENO);
+    checking_in_child = 1;
+    // Should this process die without stopping the child (SIGKILL), the
+    // child must not loop on alone: it ends with its parent, and its
+    // processor time is bounded like its waiting time below.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    struct rlimit seconds;
+    if (getrlimit(RLIMIT_CPU, &seconds) == 0) {
+      rlim_t wanted = (rlim_t)limit + 2;
+      if (seconds.rlim_max == RLIM_INFINITY || wanted < seconds.rlim_max) {
+        seconds.rlim_cur = wanted;
+        seconds.rlim_max = seconds.rlim_max == RLIM_INFINITY ? wanted + 1 : seconds.rlim_max;
+        setrlimit(RLIMIT_CPU, &seconds);
+      }
+    }
+#ifndef CVZ_ADDRESS_SANITIZER
+    // Crafted files can make libhdf5 allocate without bound: the child may
+    // map at most `memory_limit` bytes more than it inherited. (Under
+    // AddressSanitizer, which maps terabytes of shadow memory, the
+    // parent's watch on the child's resident size below is the bound.)
+    size_t mapped = mapped_bytes(0, 0);
+    if (memory_limit > 0 && mapped > 0 && memory_limit < SIZE_MAX - mapped) {
+      struct rlimit space;
+      if (getrlimit(RLIMIT_AS, &space) == 0) {
+        rlim_t wanted = (rlim_t)(mapped + memory_limit);
+        if (space.rlim_max == RLIM_INFINITY || wanted < space.rlim_max) space.rlim_max = wanted;
+        space.rlim_cur = space.rlim_max;
+        setrlimit(RLIMIT_AS, &space);
+      }
+    }
+#endif
     int64_t file = -1;
     char ignored[256];
     if (cvz_h5_open_image(bytes, size, &file, ignored, sizeof ignored) == 0) {
@@ -441,11 +542,10 @@ int cvz_h5_check_in_child(const void *bytes, size_t size, size_t tensor_limit, c
       walk_group(file, 0, &budget);
       cvz_h5_close(file);
     }
-    _exit(0);
+    _exit(allocation_failed ? OUT_OF_MEMORY_STATUS : 0);
   }
-  // Crafted files can also send libhdf5 round a loop forever: the child
-  // gets 30 s, plus a second for every 16 MiB to read.
-  double limit = 30.0 + (double)size / (16 << 20);
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
   double waited = 0;
   int status = 0;
   for (;;) {
@@ -455,20 +555,34 @@ int cvz_h5_check_in_child(const void *bytes, size_t size, size_t tensor_limit, c
       snprintf(message, capacity, "lost the process reading the HDF5 file");
       return -1;
     }
-    if (waited > limit) {
+    int too_long = waited > limit;
+    int too_large = memory_limit > 0 && resident_at_fork > 0 &&
+                    mapped_bytes(child, 1) > resident_at_fork + memory_limit;
+    if (too_long || too_large) {
       kill(child, SIGKILL);
       while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
       }
-      snprintf(message, capacity,
-               "libhdf5 did not finish reading it in %.0f s: the file is corrupt", limit);
+      if (too_large) {
+        describe_memory(message, capacity, memory_limit);
+      } else {
+        snprintf(message, capacity,
+                 "libhdf5 did not finish reading it in %.0f s: the file is corrupt", limit);
+      }
       return -1;
     }
-    struct timespec pause = {0, waited < 1 ? 1000000 : 20000000};
+    struct timespec pause = {0, waited < 1 ? 1000000 : 20000000}, now;
     nanosleep(&pause, NULL);
-    waited += waited < 1 ? 0.001 : 0.02;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    waited = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) * 1e-9;
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
-  if (WIFSIGNALED(status)) {
+  if (WIFEXITED(status) && WEXITSTATUS(status) == OUT_OF_MEMORY_STATUS) {
+    describe_memory(message, capacity, memory_limit);
+  } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
+    // Stopped by its processor-time limit (RLIMIT_CPU).
+    snprintf(message, capacity,
+             "libhdf5 did not finish reading it in %.0f s: the file is corrupt", limit);
+  } else if (WIFSIGNALED(status)) {
     snprintf(message, capacity, "libhdf5 crashed reading it (signal %d): the file is corrupt",
              WTERMSIG(status));
   } else {

@@ -67,7 +67,8 @@ enum ModelArgument {
       ONNXModel.looksLikeONNX(try firstBytes(of: text))
     else { return nil }
     let bytes = try FileContents.read(text, maximumBytes: ONNXModel.maximumFileSize)
-    return try ONNXModel.decode(bytes, path: text, externalDataFolder: Path.folder(of: text))
+    return try ONNXModel.decode(
+      consume bytes, path: text, externalDataFolder: Path.folder(of: text))
   }
 
   /// The Keras model `text` names (`.keras` zip or `.h5` HDF5, detected
@@ -83,7 +84,7 @@ enum ModelArgument {
       try memory.check(MemoryEstimate.bytes(Int(size)) * 4, for: "\(text): reading the model")
     }
     let bytes = try FileContents.read(text, maximumBytes: KerasModel.maximumFileSize)
-    return try KerasModel.decode(bytes, path: text)
+    return try KerasModel.decode(bytes, path: text, memory: memory.budget)
   }
 
   /// Up to the first 16 bytes of the file at `path`, to tell formats apart
@@ -143,7 +144,8 @@ enum ModelArgument {
         throw CommandFailure(
           "\(path): the model leaves its input height and width open; give --size HxW")
       }
-      return try LoadedModel(onnx, path: path, inputSize: size.map { ($0.height, $0.width) })
+      return try LoadedModel(
+        consume onnx, path: path, inputSize: size.map { ($0.height, $0.width) })
     }
     if let keras = try readKeras(path, memory: memory) {
       return try loadKeras(keras, path: path, architecture: architecture, memory: memory)

@@ -26,8 +26,8 @@ struct Summary: ParsableCommand {
   func validate() throws { try ModelArgument.checkName(model) }
 
   func run() throws {
-    if let onnx = try ModelArgument.readONNX(model) {
-      let network = try onnx.makeNetwork(path: model)
+    if var onnx = try ModelArgument.readONNX(model) {
+      let network = try onnx.takeNetwork(path: model)
       Terminal.sayLines(GraphSummary(network).render(title: Path.baseName(of: model)))
       Terminal.say(
         "ONNX opset \(onnx.opset), IR version \(onnx.irVersion), producer "

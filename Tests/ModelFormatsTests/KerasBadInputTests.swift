@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 import XCTest
 
 @testable import ModelFormats
@@ -39,7 +40,12 @@ final class KerasBadInputTests: XCTestCase {
   /// The entries of the mnist-narrow `.keras` fixture (read by convviz's
   /// own zip reader), with the config changed by `edit` (on its JSON text).
   private func mnist(config edit: (String) -> String) throws -> [UInt8] {
-    let bytes = try KerasModelTests.fixture("mnist-narrow", "model.keras")
+    try fixture("mnist-narrow", config: edit)
+  }
+
+  /// The `.keras` fixture `name` with its config changed by `edit`.
+  private func fixture(_ name: String, config edit: (String) -> String) throws -> [UInt8] {
+    let bytes = try KerasModelTests.fixture(name, "model.keras")
     var entries: [(String, [UInt8])] = []
     for entry in try KerasArchive.directory(bytes) {
       var content = try KerasArchive.read(entry, in: bytes, limit: 1 << 30)
@@ -128,30 +134,31 @@ final class KerasBadInputTests: XCTestCase {
   }
 
   func testUnknownLayerClassIsRefusedWithItsClassAndTheSupportedList() throws {
-    let batchNorm = try mnist {
+    let layerNorm = try mnist {
       $0.replacingOccurrences(
-        of: "\"class_name\": \"Dropout\"", with: "\"class_name\": \"BatchNormalization\"")
+        of: "\"class_name\": \"Dropout\"", with: "\"class_name\": \"LayerNormalization\"")
     }
-    let found = problem(batchNorm)
+    let found = problem(layerNorm)
     XCTAssertEqual(
       found,
       .unsupportedLayer(
-        layer: "dropout", className: "BatchNormalization", supported: KerasModel.supportedLayers))
+        layer: "dropout", className: "LayerNormalization", supported: KerasModel.supportedLayers))
     let message = "\(ModelFileError.keras(path: "m.keras", found!))"
     XCTAssertTrue(
       message.hasPrefix(
-        "m.keras: layer 'dropout' is a BatchNormalization, which convviz cannot run (it runs Activation, Add"
-      ),
+        "m.keras: layer 'dropout' is a LayerNormalization, which convviz cannot run (it runs "
+          + "Activation, Add"),
       message)
   }
 
   func testSettingsTheEngineLacksAreRefusedNamingLayerAndSetting() throws {
-    let dilated = try mnist {
-      $0.replacingOccurrences(of: "\"dilation_rate\": [1, 1]", with: "\"dilation_rate\": [2, 2]")
+    let gelu = try mnist {
+      $0.replacingOccurrences(of: "\"activation\": \"relu\"", with: "\"activation\": \"gelu\"")
     }
-    XCTAssertEqual(
-      problem(dilated),
-      .unsupportedSetting(layer: "conv2d", className: "Conv2D", reason: "dilation_rate (2, 2)"))
+    guard case .unsupportedSetting("conv2d", "Conv2D", let reason) = problem(gelu) else {
+      return XCTFail("gelu")
+    }
+    XCTAssertTrue(reason.hasPrefix("activation gelu (convviz runs hard_sigmoid, "), reason)
     let channelsFirst = try mnist {
       $0.replacingOccurrences(of: "\"channels_last\"", with: "\"channels_first\"")
     }
@@ -161,6 +168,88 @@ final class KerasBadInputTests: XCTestCase {
         layer: "conv2d", className: "Conv2D", reason: "data_format channels_first"))
     let notJSON = try mnist { String($0.dropLast(10)) }
     guard case .invalidConfig = problem(notJSON) else { return XCTFail("truncated JSON") }
+  }
+
+  /// Regression (CI's fuzz run): a 17 KB corrupt `.h5` made libhdf5
+  /// allocate 8.3 GB over about 33 s while the child process read it. The
+  /// child's memory is now bounded (`cvz_h5_check_in_child`): the file is
+  /// refused in well under a second, the child never far past its limit.
+  func testLibhdf5AllocatingWithoutBoundIsStoppedAtTheChildsLimit() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent(
+        "FuzzRegressions/keras/libhdf5-memory-8gb.h5")
+    let bytes = [UInt8](try Data(contentsOf: url))
+    let allowance = KerasModel.readingAllowance(
+      fileBytes: bytes.count, budget: .systemDefault())
+    XCTAssertLessThan(allowance, 300 << 20)
+    for budget in [nil, MemoryBudget(bytes: 64 << 20)] {
+      let limit = budget.map(\.bytes) ?? allowance
+      let start = Date()
+      XCTAssertThrowsError(
+        try KerasModel.decode(bytes, path: "m.h5", memory: budget ?? .systemDefault())
+      ) {
+        XCTAssertEqual(
+          "\($0)",
+          "m.h5: not a readable HDF5 (.h5) file: libhdf5 needed more than \(limit >> 20) MiB "
+            + "reading it: the file is corrupt")
+      }
+      XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+    }
+    // The largest child this process has waited for stayed near its
+    // limit: its resident size, which starts as this process's, grew by
+    // less than the limit and a margin.
+    var children = rusage()
+    var own = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &children)
+    getrusage(RUSAGE_SELF.rawValue, &own)
+    XCTAssertLessThan(children.ru_maxrss, own.ru_maxrss + (allowance >> 10) + (64 << 10))
+  }
+
+  /// The bound leaves real files alone: each fixture reads with the
+  /// smallest budget the child is given.
+  func testKerasFilesReadWithinASmallChildBudget() throws {
+    for name in KerasModelTests.models {
+      for file in ["model.keras", "model.h5"] {
+        let bytes = try KerasModelTests.fixture(name, file)
+        XCTAssertNoThrow(
+          try KerasModel.decode(bytes, path: file, memory: MemoryBudget(bytes: 32 << 20)),
+          "\(name)/\(file)")
+      }
+    }
+  }
+
+  /// Settings of the newer layers the engine cannot follow: each is one
+  /// line naming the layer, its class and the setting.
+  func testNewerLayersRefuseSettingsTheEngineLacks() throws {
+    let cases: [(from: String, to: String, layer: String, className: String, reason: String)] = [
+      ("\"threshold\": 0.0", "\"threshold\": 0.5", "leaky_relu", "ReLU", "threshold 0.5"),
+      ("\"dims\": [2, 1, 3]", "\"dims\": [2, 2, 3]", "swap", "Permute", "dims"),
+      (
+        "\"target_shape\": [-1, 12]", "\"target_shape\": [-1, 7]", "rows", "Reshape", "target_shape"
+      ),
+      (
+        "\"depth_multiplier\": 2", "\"depth_multiplier\": 0.5", "separable", "SeparableConv2D",
+        "depth_multiplier 0.5"
+      ),
+      ("\"groups\": 2", "\"groups\": 3", "grouped", "Conv2D", "groups 3 for 4 channels"),
+    ]
+    for item in cases {
+      let edited = try fixture("layers") { $0.replacingOccurrences(of: item.from, with: item.to) }
+      guard case .unsupportedSetting(let layer, let className, let reason) = problem(edited) else {
+        XCTFail(item.from)
+        continue
+      }
+      XCTAssertEqual(layer, item.layer, item.from)
+      XCTAssertEqual(className, item.className, item.from)
+      XCTAssertTrue(reason.hasPrefix(item.reason), "\(item.from): \(reason)")
+    }
+    // Batch normalisation over another axis than the channels.
+    let axis = try fixture("mobilenet") {
+      $0.replacingOccurrences(of: "\"axis\": -1", with: "\"axis\": 1")
+    }
+    guard case .unsupportedSetting("stem_bn", "BatchNormalization", let reason) = problem(axis)
+    else { return XCTFail("axis") }
+    XCTAssertTrue(reason.hasPrefix("axis 1"), reason)
   }
 
   func testFilesOfAnotherKindAreNotTakenForKeras() {

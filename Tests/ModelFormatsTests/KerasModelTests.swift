@@ -6,9 +6,10 @@ import XCTest
 @testable import ModelFormats
 
 /// Keras files saved by Keras itself (Fixtures/make_keras_models.py): each
-/// loads into the engine and computes Keras's `predict` within 1e-5.
+/// loads into the engine and computes Keras's `predict` within 2e-6 of
+/// the largest output (measured: 2.5e-8 to 6.9e-7).
 final class KerasModelTests: XCTestCase {
-  static let models = ["mnist-narrow", "branches"]
+  static let models = ["mnist-narrow", "branches", "mobilenet", "layers"]
 
   static func fixture(_ name: String, _ file: String) throws -> [UInt8] {
     let url = try XCTUnwrap(
@@ -51,7 +52,7 @@ final class KerasModelTests: XCTestCase {
     XCTAssertEqual(output.shape, expected.shape, message, file: file, line: line)
     let scale = max(expected.storage.map(abs).max() ?? 1, 1e-3)
     let error = zip(output.storage, expected.storage).map { abs($0 - $1) }.max() ?? .infinity
-    XCTAssertLessThanOrEqual(error / scale, 1e-5, message, file: file, line: line)
+    XCTAssertLessThanOrEqual(error / scale, 2e-6, message, file: file, line: line)
   }
 
   func testEverySavedFormComputesKerassPredictions() throws {
@@ -100,6 +101,29 @@ final class KerasModelTests: XCTestCase {
     let branches = try KerasModel.decode(Self.fixture("branches", "model.keras"), path: "b")
     XCTAssertThrowsError(try branches.sequentialSpec()) {
       XCTAssertEqual($0 as? KerasProblem, .notSequential(className: "Functional"))
+    }
+  }
+
+  /// A BatchNormalization right after a convolution is folded into it (as
+  /// for ONNX); the others stay. The unfolded graph, the reference, gives
+  /// the same outputs.
+  func testBatchNormalizationsAfterConvolutionsAreFolded() throws {
+    for (name, kept) in [("mobilenet", [String]()), ("layers", ["shift_bn", "features_bn"])] {
+      let model = try KerasModel.decode(Self.fixture(name, "model.keras"), path: name)
+      let graph = try model.makeGraph()
+      XCTAssertEqual(
+        graph.nodes.filter { $0.op is BatchNormalization }.map(\.name), kept, name)
+      var builder = KerasGraphBuilder(
+        architecture: try XCTUnwrap(model.architecture), weights: model.weights)
+      let unfolded = try builder.run()
+      XCTAssertGreaterThan(
+        unfolded.nodes.filter { $0.op is BatchNormalization }.count, kept.count, name)
+      let (input, _) = try Self.reference(name)
+      var folded = Network(graph)
+      var reference = Network(unfolded)
+      Self.assertClose(
+        try folded.forward(input, mode: .inference),
+        try reference.forward(input, mode: .inference), name)
     }
   }
 }

@@ -69,4 +69,57 @@ final class TorchFixtureTests: XCTestCase {
   /// 11×11/4 convolution, asymmetric constant Pad, average pooling
   /// counting the padding, tanh and sigmoid, opset 9.
   func testAlexNetLike() throws { try check("alexnet-like") }
+
+  /// Loading for a command moves the weights into the network: the
+  /// loaded model keeps no second copy (the model file's initializers,
+  /// 528 MB for VGG-16), and computes what the importer's copying path
+  /// does, bit for bit.
+  func testLoadedModelsHoldTheWeightsOnce() throws {
+    for name in ["resnet-blocks", "mnist-cnn", "alexnet-like"] {
+      let model = try ONNXModel.decode(fixture(name, "model.onnx"), path: name)
+      XCTAssertFalse(model.graph.initializers.isEmpty)
+      var copied = try model.makeNetwork(path: name)
+      let loaded = try LoadedModel(model, path: name)
+      guard case .onnx(let kept) = loaded.source else { return XCTFail(name) }
+      XCTAssertTrue(kept.graph.initializers.isEmpty, name)
+      XCTAssertEqual(kept.graph.dataInputs.map(\.name), model.graph.dataInputs.map(\.name), name)
+      XCTAssertEqual(kept.opset, model.opset)
+      let input = try tensor(name, "input_0.pb")
+      var network = loaded.network
+      XCTAssertEqual(
+        try network.forward(input, mode: .inference).storage,
+        try copied.forward(input, mode: .inference).storage, name)
+    }
+  }
+
+  /// The MNIST fixture re-saved by the `onnx` library
+  /// (Fixtures/onnx/make_storage_fixtures.py): every initializer in an
+  /// external `weights.bin`, and every float initializer as float16; each
+  /// computes onnxruntime's output (for float16, of the same weights
+  /// widened to float32) within 1e-5 of the output's scale.
+  func testExternalDataAndFloat16AsTheOnnxLibraryWritesThem() throws {
+    let input = try tensor("mnist-cnn", "input_0.pb")
+    for name in ["external-data", "float16"] {
+      let url = try XCTUnwrap(
+        Bundle.module.url(forResource: "Fixtures/onnx/\(name)/model.onnx", withExtension: nil))
+      let model = try ONNXModel.read(from: url.path)
+      let expected = try XCTUnwrap(
+        try ONNXTensor.decode(
+          serialized: [UInt8](
+            Data(contentsOf: url.deletingLastPathComponent().appendingPathComponent("output_0.pb")))
+        ).floatTensor)
+      var network = try model.makeNetwork(path: name)
+      let output = try network.forward(input, mode: .inference)
+      XCTAssertEqual(output.shape, expected.shape, name)
+      let scale = max(1, expected.storage.map(abs).max() ?? 0)
+      let worst = zip(output.storage, expected.storage).map { abs($0 - $1) }.max() ?? .infinity
+      XCTAssertLessThanOrEqual(worst, 1e-5 * scale, name)
+    }
+    // Without its folder, the external-data model names what it lacks.
+    let url = try XCTUnwrap(
+      Bundle.module.url(forResource: "Fixtures/onnx/external-data/model.onnx", withExtension: nil))
+    XCTAssertThrowsError(try ONNXModel.decode([UInt8](Data(contentsOf: url)), path: "m.onnx")) {
+      XCTAssertTrue("\($0)".hasPrefix("m.onnx: "), "\($0)")
+    }
+  }
 }

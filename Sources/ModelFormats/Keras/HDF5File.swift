@@ -37,12 +37,17 @@ final class HDF5Object {
   ///
   /// The file is first read whole in a child process
   /// (`cvz_h5_check_in_child`): Debian 12's libhdf5 1.10 can crash on
-  /// crafted files (Fuzz/libhdf5-crashes/), and a crash there costs only
-  /// the child, becoming this error.
-  static func open(_ bytes: [UInt8], tensorLimit: Int) throws(KerasProblem) -> HDF5Object {
+  /// crafted files (Tests/FuzzRegressions/keras/), loop on them
+  /// (Fuzz/libhdf5-hangs/) or allocate without bound; a crash there costs
+  /// only the child, and the child may use at most `memoryLimit` bytes more
+  /// than it starts with: each becomes this error.
+  static func open(
+    _ bytes: [UInt8], tensorLimit: Int, memoryLimit: Int
+  ) throws(KerasProblem) -> HDF5Object {
     try call { message, capacity in
       bytes.withUnsafeBytes {
-        cvz_h5_check_in_child($0.baseAddress, $0.count, tensorLimit, message, capacity)
+        cvz_h5_check_in_child(
+          $0.baseAddress, $0.count, tensorLimit, memoryLimit, message, capacity)
       }
     }
     var file: Int64 = -1

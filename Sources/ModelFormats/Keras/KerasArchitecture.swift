@@ -239,3 +239,22 @@ enum JSONValue: Decodable, Sendable, Equatable {
     return nil
   }
 }
+
+extension JSONValue: CustomStringConvertible {
+  /// The value as JSON text, whole numbers without a fraction, for error
+  /// messages (`axis 1`, `dims [2, 2, 3]`).
+  var description: String {
+    switch self {
+    case .null: return "null"
+    case .bool(let value): return value ? "true" : "false"
+    case .number(let value):
+      if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
+      return String(value)
+    case .string(let value): return "\"\(value)\""
+    case .array(let items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
+    case .object(let object):
+      return "{" + object.keys.sorted().map { "\"\($0)\": \(object[$0]!)" }.joined(separator: ", ")
+        + "}"
+    }
+  }
+}

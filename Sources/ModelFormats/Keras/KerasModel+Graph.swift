@@ -4,30 +4,47 @@ import Tensors
 extension KerasModel {
   /// The Keras layer classes `makeGraph` turns into engine operations.
   /// A class outside this list is refused by name when the model is
-  /// loaded; to add one (BatchNormalization, DepthwiseConv2D, …) once the
-  /// engine has its operation, add a case to `KerasGraphBuilder.translate`
-  /// and its name here.
+  /// loaded; to add one once the engine has its operation, add a case to
+  /// `KerasGraphBuilder.translate` and its name here.
   public static let supportedLayers = [
-    "Activation", "Add", "AveragePooling2D", "Concatenate", "Conv2D", "Dense", "Dropout",
-    "Flatten", "InputLayer", "MaxPooling2D", "ReLU", "Softmax",
+    "Activation", "Add", "AveragePooling2D", "BatchNormalization", "Concatenate", "Conv2D",
+    "Dense", "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D", "InputLayer", "LeakyReLU", "MaxPooling2D", "Multiply", "Permute",
+    "ReLU", "Reshape", "SeparableConv2D", "Softmax", "ZeroPadding2D",
   ]
 
-  /// The activations Conv2D, Dense and Activation may name.
-  static let activations: [String: Activation.Function] = [
-    "linear": .linear, "relu": .relu, "sigmoid": .sigmoid, "tanh": .tanh, "softmax": .softmax,
+  /// The activations Conv2D, Dense and Activation may name (Keras 3 writes
+  /// hard_swish as hard_silu), as engine operations; nil for linear.
+  static let activations: [String: (any Operation)?] = [
+    "linear": nil, "relu": Activation(.relu), "sigmoid": Activation(.sigmoid),
+    "tanh": Activation(.tanh), "softmax": Activation(.softmax),
+    "relu6": ParametricActivation(.clip(low: 0, high: 6)),
+    // Keras 3's hard_sigmoid: relu6(x + 3) / 6.
+    "hard_sigmoid": ParametricActivation(.hardSigmoid(alpha: 1.0 / 6, beta: 0.5)),
+    "hard_silu": ParametricActivation(.hardSwish), "hard_swish": ParametricActivation(.hardSwish),
+    "leaky_relu": ParametricActivation(.leakyRelu(alpha: 0.2)),
   ]
 
   /// The engine graph computing this model at inference: one node per
   /// Keras layer, named after it, plus one for the activation of a Conv2D
   /// or Dense (`conv2d` writes `conv2d/linear`, `conv2d/relu` writes
-  /// `conv2d`, as convviz's own models are built). Keras is channels-last
-  /// and the engine computes images as (C, H, W), but its Flatten orders
-  /// features (H, W, C) and its kernels are HWIO and (in, out) like
-  /// Keras's, so every weight is used as stored.
+  /// `conv2d`, as convviz's own models are built) and the steps of a layer
+  /// that takes several (a SeparableConv2D's depthwise step, a Reshape's
+  /// moves between layouts). Keras is channels-last and the engine computes
+  /// images as (C, H, W), but its Flatten orders features (H, W, C) and its
+  /// kernels are HWIO and (in, out) like Keras's, so every weight is used
+  /// as stored; Reshape and Permute, which see the layout, are translated.
+  /// A BatchNormalization right after a convolution is folded into it, as
+  /// for ONNX models.
   public func makeGraph() throws(KerasProblem) -> Graph {
     guard let architecture else { throw .weightsWithoutArchitecture }
     var builder = KerasGraphBuilder(architecture: architecture, weights: weights)
-    return try builder.run()
+    let graph = try builder.run()
+    do {
+      return try graph.foldingBatchNormalizations()
+    } catch {
+      throw .unsupportedModel(reason: "does not build: \(error)")
+    }
   }
 
   /// The model as a `Network`; `path` names the file in errors.
@@ -156,6 +173,10 @@ struct KerasGraphBuilder {
       try conv2D(layer, key: key)
     case "Dense":
       try dense(layer, key: key)
+    case "DepthwiseConv2D", "SeparableConv2D":
+      try separable(layer, key: key)
+    case "BatchNormalization":
+      try batchNormalization(layer, key: key)
     case "MaxPooling2D", "AveragePooling2D":
       let size = try pair(layer, "pool_size", default: 2)
       let strides = try pair(layer, "strides", default: nil) ?? size
@@ -164,27 +185,42 @@ struct KerasGraphBuilder {
         Pooling2D(
           layer.className == "MaxPooling2D" ? .max : .average, poolSize: size ?? (2, 2),
           strides: strides, padding: try padding(layer)))
+    case "GlobalAveragePooling2D", "GlobalMaxPooling2D":
+      try globalPooling(layer)
+    case "ZeroPadding2D":
+      try zeroPadding(layer)
     case "Flatten":
       try add(layer, Flatten())
+    case "Reshape":
+      try reshape(layer)
+    case "Permute":
+      try permute(layer)
     case "Dropout":
       let rate = layer.config["rate"]?.number ?? 0
       guard rate >= 0, rate < 1 else { throw refuse("rate \(rate)") }
       try add(layer, Dropout(rate: Float(rate), generator: SeededGenerator(seed: 0)))
     case "Activation":
-      try add(layer, Activation(try activation(layer) ?? .linear))
-    case "ReLU":
-      for (setting, plain) in [
-        ("max_value", JSONValue.null), ("negative_slope", .number(0)), ("threshold", .number(0)),
-      ] {
-        if let value = layer.config[setting], value != plain { throw refuse("\(setting) \(value)") }
+      let function = try activation(layer)
+      if function?.op is Activation, function?.name == "softmax",
+        shapes[layer.inputs[0]]?.rank != 1
+      {
+        throw refuse("activation softmax on images (use a Softmax layer)")
       }
-      try add(layer, Activation(.relu))
+      try add(layer, [function ?? ("linear", Activation(.linear))])
+    case "ReLU", "LeakyReLU":
+      try add(layer, try rectifier(layer))
     case "Softmax":
-      if let axis = layer.config["axis"], axis != .number(-1) { throw refuse("axis \(axis)") }
-      try add(layer, Activation(.softmax))
+      let rank = shapes[layer.inputs[0]]?.rank ?? 0
+      let axis = layer.config["axis"] ?? .number(-1)
+      guard axis == .number(-1) || axis == .number(Double(rank)) else {
+        throw refuse("axis \(axis)")
+      }
+      try add(layer, rank == 1 ? Activation(.softmax) : Softmax(axes: 0..<1))
     case "Add":
       guard layer.inputs.count >= 2 else { throw refuse("fewer than two inputs") }
       try add(layer, Add(inputCount: layer.inputs.count))
+    case "Multiply":
+      try multiply(layer)
     case "Concatenate":
       let rank = shapes[layer.inputs[0]]?.rank ?? 0
       let axis = layer.config["axis"]?.number ?? -1
@@ -198,98 +234,33 @@ struct KerasGraphBuilder {
     }
   }
 
-  mutating func conv2D(_ layer: KerasArchitecture.Layer, key: String) throws(KerasProblem) {
-    func refuse(_ reason: String) -> KerasProblem {
-      .unsupportedSetting(layer: layer.name, className: layer.className, reason: reason)
-    }
-    guard let filters = layer.config["filters"]?.number, filters >= 1, filters <= Double(1 << 20)
-    else {
-      throw refuse("filters missing or out of range")
-    }
-    guard let size = try pair(layer, "kernel_size", default: nil) else {
-      throw refuse("no kernel_size")
-    }
-    let strides = try pair(layer, "strides", default: 1) ?? (1, 1)
-    if let dilation = try pair(layer, "dilation_rate", default: 1), dilation != (1, 1) {
-      throw refuse("dilation_rate (\(dilation.0), \(dilation.1))")
-    }
-    if let groups = layer.config["groups"]?.number, groups != 1 {
-      throw refuse("groups \(Int(groups))")
-    }
-    let x = layer.inputs[0]
-    guard layer.inputs.count == 1, let shape = shapes[x], shape.rank == 3 else {
-      throw refuse("input is not one image (H, W, C)")
-    }
-    let kernelShape = [size.0, size.1, shape[0], Int(filters)]
-    let (kernel, bias) = try kernelAndBias(layer, key: key, kernel: kernelShape)
-    let function = try activation(layer) ?? .linear
-    if function == .softmax { throw refuse("activation softmax on images") }
-    try add(
-      layer,
-      Conv2D(kernel: kernel, bias: bias, strides: strides, padding: try padding(layer)),
-      activation: function)
-  }
-
-  mutating func dense(_ layer: KerasArchitecture.Layer, key: String) throws(KerasProblem) {
-    func refuse(_ reason: String) -> KerasProblem {
-      .unsupportedSetting(layer: layer.name, className: layer.className, reason: reason)
-    }
-    guard let units = layer.config["units"]?.number, units >= 1, units <= Double(1 << 24) else {
-      throw refuse("units missing or out of range")
-    }
-    guard layer.inputs.count == 1, let shape = shapes[layer.inputs[0]], shape.rank == 1 else {
-      throw refuse("input is not flat features (convviz applies Dense after Flatten)")
-    }
-    let (kernel, bias) = try kernelAndBias(layer, key: key, kernel: [shape[0], Int(units)])
-    try add(layer, Dense(kernel: kernel, bias: bias), activation: try activation(layer) ?? .linear)
-  }
-
-  /// A layer's stored kernel and bias (zeros with `use_bias: false`),
-  /// checked against the shape the layer needs.
-  func kernelAndBias(
-    _ layer: KerasArchitecture.Layer, key: String, kernel shape: [Int]
-  ) throws(KerasProblem) -> (Tensor, Tensor) {
-    let useBias = layer.config["use_bias"]?.bool ?? true
-    guard let stored = weights.tensors(name: layer.name, key: key), !stored.isEmpty else {
-      throw .missingWeight(layer: layer.name, weight: "kernel")
-    }
-    guard stored[0].shape.dims == shape else {
-      throw .weightShape(
-        layer: layer.name, weight: "kernel", expected: shape, found: stored[0].shape.dims)
-    }
-    let units = shape[shape.count - 1]
-    guard useBias else {
-      guard stored.count == 1 else {
-        throw .unsupportedSetting(
-          layer: layer.name, className: layer.className,
-          reason: "\(stored.count) stored weights, expected the kernel alone")
-      }
-      return (stored[0], Tensor(zeros: Shape(units)))
-    }
-    guard stored.count >= 2 else { throw .missingWeight(layer: layer.name, weight: "bias") }
-    guard stored.count == 2 else {
-      throw .unsupportedSetting(
-        layer: layer.name, className: layer.className,
-        reason: "\(stored.count) stored weights, expected kernel and bias")
-    }
-    guard stored[1].shape.dims == [units] else {
-      throw .weightShape(
-        layer: layer.name, weight: "bias", expected: [units], found: stored[1].shape.dims)
-    }
-    return (stored[0], stored[1])
-  }
-
-  /// The `activation` setting; nil when there is none.
-  func activation(_ layer: KerasArchitecture.Layer) throws(KerasProblem) -> Activation.Function? {
+  /// The `activation` setting as a named engine operation; nil when
+  /// there is none or it is linear.
+  func activation(
+    _ layer: KerasArchitecture.Layer
+  ) throws(KerasProblem) -> (name: String, op: any Operation)? {
     guard let value = layer.config["activation"], value != .null else { return nil }
     // Keras 3 may write a built-in activation as {"class_name": "function",
     // "config": "relu"}.
     let name = value.string ?? value["config"]?.string ?? value["class_name"]?.string ?? "?"
-    guard let function = KerasModel.activations[name] else {
+    guard let found = KerasModel.activations[name] else {
       throw .unsupportedSetting(
         layer: layer.name, className: layer.className,
         reason: "activation \(name) (convviz runs "
           + KerasModel.activations.keys.sorted().joined(separator: ", ") + ")")
+    }
+    return found.map { (name, $0) }
+  }
+
+  /// The `activation` setting as a model spec's activation (linear, relu,
+  /// sigmoid, tanh or softmax).
+  func specActivation(_ layer: KerasArchitecture.Layer) throws(KerasProblem) -> Activation.Function
+  {
+    guard let found = try activation(layer) else { return .linear }
+    guard let function = (found.op as? Activation)?.function else {
+      throw .unsupportedSetting(
+        layer: layer.name, className: layer.className,
+        reason: "activation \(found.name) (a model spec has linear, relu, sigmoid, tanh, softmax)")
     }
     return function
   }
@@ -329,35 +300,42 @@ struct KerasGraphBuilder {
   }
 
   /// Adds `op` reading the layer's inputs and writing the tensor named
-  /// after the layer, with its activation as a node of its own.
+  /// after the layer, with its activation (if any) as a node of its own.
   mutating func add(
     _ layer: KerasArchitecture.Layer, _ op: any Operation,
-    activation: Activation.Function = .linear
+    activation: (name: String, op: any Operation)? = nil
   ) throws(KerasProblem) {
-    let inputShapes = layer.inputs.map { shapes[$0] ?? Shape([]) }
-    let linear = activation == .linear ? layer.name : layer.name + "/linear"
-    var shape: Shape
-    do {
-      shape = try op.outputShape(for: inputShapes)
-      nodes.append(Graph.Node(layer.name, op, inputs: layer.inputs, output: linear))
-      if activation != .linear {
-        let function = Activation(activation)
-        shape = try function.outputShape(for: [shape])
-        nodes.append(
-          Graph.Node(
-            layer.name + "/" + activation.rawValue, function, inputs: [linear],
-            output: layer.name))
+    try add(layer, [("linear", op)] + (activation.map { [$0] } ?? []))
+  }
+
+  /// Adds one node per step, each reading the one before (the first the
+  /// layer's inputs): the first node is named after the layer, the others
+  /// `layer/step`; the last writes the tensor named after the layer, each
+  /// other `layer/step` (so `conv2d` writes `conv2d/linear` and
+  /// `conv2d/relu` writes `conv2d`).
+  mutating func add(
+    _ layer: KerasArchitecture.Layer, _ steps: [(name: String, op: any Operation)]
+  ) throws(KerasProblem) {
+    var inputs = layer.inputs
+    for (k, step) in steps.enumerated() {
+      let name = k == 0 ? layer.name : layer.name + "/" + step.name
+      let output = k == steps.count - 1 ? layer.name : layer.name + "/" + step.name
+      let shape: Shape
+      do {
+        shape = try step.op.outputShape(for: inputs.map { shapes[$0] ?? Shape([]) })
+      } catch {
+        throw .unsupportedSetting(
+          layer: layer.name, className: layer.className, reason: "\(error)")
       }
-    } catch {
-      throw .unsupportedSetting(
-        layer: layer.name, className: layer.className, reason: "\(error)")
+      guard let count = checkedProduct(shape.dims), count <= ModelSpec.maximumFeatureCount else {
+        throw .unsupportedSetting(
+          layer: layer.name, className: layer.className,
+          reason: "output \(shape) has more than \(ModelSpec.maximumFeatureCount) values per sample"
+        )
+      }
+      nodes.append(Graph.Node(name, step.op, inputs: inputs, output: output))
+      shapes[output] = shape
+      inputs = [output]
     }
-    guard let count = checkedProduct(shape.dims), count <= ModelSpec.maximumFeatureCount else {
-      throw .unsupportedSetting(
-        layer: layer.name, className: layer.className,
-        reason: "output \(shape) has more than \(ModelSpec.maximumFeatureCount) values per sample")
-    }
-    shapes[linear] = shape
-    shapes[layer.name] = shape
   }
 }

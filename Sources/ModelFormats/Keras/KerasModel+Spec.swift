@@ -35,10 +35,10 @@ extension KerasModel {
           .conv2d(
             filters: Int(filters), kernel: Size2(kernel.0, kernel.1),
             strides: Size2(strides.0, strides.1), padding: try reader.padding(layer),
-            activation: try reader.activation(layer) ?? .linear))
+            activation: try reader.specActivation(layer)))
       case "Dense":
         guard let units = layer.config["units"]?.number else { throw refuse("no units") }
-        rows.append(.dense(units: Int(units), activation: try reader.activation(layer) ?? .linear))
+        rows.append(.dense(units: Int(units), activation: try reader.specActivation(layer)))
       case "MaxPooling2D", "AveragePooling2D":
         guard try reader.padding(layer) == .valid else {
           throw refuse("padding same (a model spec pools without padding)")
@@ -54,10 +54,16 @@ extension KerasModel {
       case "Flatten":
         rows.append(.flatten)
       case "Activation", "ReLU", "Softmax":
-        let function: Activation.Function =
-          layer.className == "ReLU"
-          ? .relu
-          : layer.className == "Softmax" ? .softmax : try reader.activation(layer) ?? .linear
+        let function: Activation.Function
+        switch layer.className {
+        case "ReLU":
+          guard (try reader.rectifier(layer) as? Activation)?.function == .relu else {
+            throw refuse("a model spec's relu has no max_value or negative_slope")
+          }
+          function = .relu
+        case "Softmax": function = .softmax
+        default: function = try reader.specActivation(layer)
+        }
         rows.append(.activation(function))
       default:
         throw refuse("a model spec has no such row")

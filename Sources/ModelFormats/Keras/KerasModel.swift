@@ -38,10 +38,15 @@ public struct KerasModel: Sendable {
     KerasArchive.looksLikeZip(prefix) || prefix.starts(with: HDF5Object.signature)
   }
 
-  /// Reads a Keras file's bytes; `path` names it in errors.
-  public static func decode(_ bytes: [UInt8], path: String) throws(ModelFileError) -> KerasModel {
+  /// Reads a Keras file's bytes; `path` names it in errors. libhdf5 reads
+  /// the weights first in a child process that may use at most
+  /// `readingAllowance` bytes (within `memory`): a corrupt file that makes
+  /// it allocate more is refused as corrupt.
+  public static func decode(
+    _ bytes: [UInt8], path: String, memory: MemoryBudget = .systemDefault()
+  ) throws(ModelFileError) -> KerasModel {
     do {
-      return try KerasModel(bytes)
+      return try KerasModel(bytes, memory: memory)
     } catch {
       throw .keras(path: path, error)
     }
@@ -54,15 +59,30 @@ public struct KerasModel: Sendable {
     min(1 << 33, fileBytes.multipliedReportingOverflow(by: 64).partialValue + (1 << 20))
   }
 
-  init(_ bytes: [UInt8]) throws(KerasProblem) {
+  /// The memory libhdf5 may use to read an HDF5 file of `fileBytes` bytes
+  /// (in the child process that reads it first): its copy of the file,
+  /// the largest tensor the file may hold, and 256 MiB for its own tables,
+  /// within `budget`.
+  /// (`fileBytes` counts bytes in memory, far from overflowing.)
+  static func readingAllowance(fileBytes: Int, budget: MemoryBudget) -> Int {
+    min(budget.bytes, 2 * fileBytes + tensorLimit(fileBytes: fileBytes) + (256 << 20))
+  }
+
+  /// Opens the HDF5 file `bytes`, its reading bounded as `decode` says.
+  static func openHDF5(_ bytes: [UInt8], memory: MemoryBudget) throws(KerasProblem) -> HDF5Object {
+    try HDF5Object.open(
+      bytes, tensorLimit: tensorLimit(fileBytes: bytes.count),
+      memoryLimit: readingAllowance(fileBytes: bytes.count, budget: memory))
+  }
+
+  init(_ bytes: [UInt8], memory: MemoryBudget) throws(KerasProblem) {
     if KerasArchive.looksLikeZip(bytes) {
       let archive = try KerasArchive(bytes, weightsLimit: Self.maximumFileSize)
       architecture = try KerasArchitecture(json: archive.config)
       kerasVersion = archive.metadata.flatMap {
         try? JSONDecoder().decode(JSONValue.self, from: Data($0))["keras_version"]?.string
       }
-      let root = try HDF5Object.open(
-        archive.weights, tensorLimit: Self.tensorLimit(fileBytes: archive.weights.count))
+      let root = try Self.openHDF5(archive.weights, memory: memory)
       weights = try KerasWeights.keras3(root)
       format = .keras
       return
@@ -70,7 +90,7 @@ public struct KerasModel: Sendable {
     guard bytes.starts(with: HDF5Object.signature) else {
       throw .notKerasArchive(reason: "neither a zip (.keras) nor an HDF5 (.h5) file")
     }
-    let root = try HDF5Object.open(bytes, tensorLimit: Self.tensorLimit(fileBytes: bytes.count))
+    let root = try Self.openHDF5(bytes, memory: memory)
     kerasVersion = try root.string("keras_version")
     if let config = try root.string("model_config") {
       architecture = try KerasArchitecture(json: Array(config.utf8))

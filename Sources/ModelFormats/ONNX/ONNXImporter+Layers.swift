@@ -95,6 +95,7 @@ extension ONNXImporter {
         }
       }
     }
+    release(node.inputs[1])
     try add(
       node,
       Conv2D(
@@ -144,28 +145,43 @@ extension ONNXImporter {
 
   /// A Dense reading `x`, with rows reordered when `x` is a Flatten of an
   /// image in ONNX's order.
+  ///
+  /// `kernel` is (in, out), or (out, in) when `transposed` (a Gemm's
+  /// `transB`): the rows are moved into the engine's (in, out) and
+  /// reordered in one pass, into one new array.
   mutating func dense(
-    _ node: ONNXNode, x: String, kernel: Tensor, bias: Tensor, output: String
+    _ node: ONNXNode, x: String, kernel: Tensor, transposed: Bool = false, bias: Tensor,
+    output: String
   ) throws(ONNXProblem) {
+    let (features, units) =
+      transposed ? (kernel.shape[1], kernel.shape[0]) : (kernel.shape[0], kernel.shape[1])
     // Checked before the rows are moved: the reordering reads c·h·w rows.
-    guard shapes[x] == Shape(kernel.shape[0]), bias.count == kernel.shape[1] else {
+    guard shapes[x] == Shape(features), bias.count == units else {
       throw .unsupportedNode(
         node: node.name, op: node.opType, reason: "weights do not fit the input")
     }
     var kernel = kernel
-    if let order = reordered[x], order.c > 1, order.h * order.w > 1 {
-      let units = kernel.shape[1]
-      var rows = [Float](repeating: 0, count: kernel.count)
-      for c in 0..<order.c {
-        for y in 0..<order.h {
-          for xx in 0..<order.w {
-            let from = ((c * order.h + y) * order.w + xx) * units
-            let to = ((y * order.w + xx) * order.c + c) * units
-            for u in 0..<units { rows[to + u] = kernel.storage[from + u] }
+    let order = reordered[x].flatMap { $0.c > 1 && $0.h * $0.w > 1 ? $0 : nil }
+    if order != nil || transposed {
+      // Engine row `to` takes ONNX feature `from`.
+      func from(_ to: Int) -> Int {
+        guard let order else { return to }
+        let c = to % order.c
+        let pixel = to / order.c
+        return c * order.h * order.w + pixel
+      }
+      let moved = [Float](unsafeUninitializedCapacity: kernel.count) { rows, initialized in
+        kernel.storage.withUnsafeBufferPointer { stored in
+          for to in 0..<features {
+            let f = from(to)
+            for u in 0..<units {
+              rows[to * units + u] = transposed ? stored[u * features + f] : stored[f * units + u]
+            }
           }
         }
+        initialized = features * units
       }
-      kernel = Tensor(shape: kernel.shape, storage: rows)
+      kernel = Tensor(shape: Shape(features, units), storage: moved)
     }
     try add(
       node,
@@ -175,7 +191,7 @@ extension ONNXImporter {
 
   mutating func gemm(_ node: ONNXNode) throws(ONNXProblem) {
     let x = try dataInput(node, 0)
-    var b = try weight(node, 1, rank: 2)
+    let b = try weight(node, 1, rank: 2)
     for (name, expected) in [("alpha", Float(1)), ("beta", 1)] {
       if case .float(let value) = node.attribute(name), value != expected {
         throw .unsupportedNode(node: node.name, op: node.opType, reason: "\(name) \(value)")
@@ -184,17 +200,11 @@ extension ONNXImporter {
     if let transA = intAttribute(node, "transA"), transA != 0 {
       throw .unsupportedNode(node: node.name, op: node.opType, reason: "transA 1")
     }
-    if intAttribute(node, "transB") == 1 {
-      let (rows, columns) = (b.shape[0], b.shape[1])
-      var t = [Float](repeating: 0, count: b.count)
-      for r in 0..<rows {
-        for c in 0..<columns { t[c * rows + r] = b.storage[r * columns + c] }
-      }
-      b = Tensor(shape: Shape(columns, rows), storage: t)
-    }
-    var bias = Tensor(zeros: Shape(b.shape[1]))
+    let transposed = intAttribute(node, "transB") == 1
+    let units = transposed ? b.shape[0] : b.shape[1]
+    var bias = Tensor(zeros: Shape(units))
     if node.inputs.count > 2, !node.inputs[2].isEmpty {
-      guard let c = constants[node.inputs[2]]?.floatTensor, c.count == b.shape[1] || c.count == 1
+      guard let c = constants[node.inputs[2]]?.floatTensor, c.count == units || c.count == 1
       else {
         throw .unsupportedNode(
           node: node.name, op: node.opType,
@@ -203,12 +213,16 @@ extension ONNXImporter {
       // One value is broadcast to every unit.
       bias = c.count == 1 ? Tensor(shape: bias.shape, repeating: c.storage[0]) : c
     }
-    try dense(node, x: x, kernel: b, bias: bias, output: node.outputs[0])
+    // The importer's copy goes (this Gemm is its only reader): `b` is the
+    // one left while the engine's is made, and goes when this returns.
+    release(node.inputs[1])
+    try dense(node, x: x, kernel: b, transposed: transposed, bias: bias, output: node.outputs[0])
   }
 
   mutating func matMul(_ node: ONNXNode, _ k: Int) throws(ONNXProblem) {
     let x = try dataInput(node, 0)
     let b = try weight(node, 1, rank: 2)
+    release(node.inputs[1])
     var bias = Tensor(zeros: Shape(b.shape[1]))
     var output = node.outputs[0]
     if let next = soleReader(output), graph.nodes[next].opType == "Add" {

@@ -25,14 +25,32 @@ extension ONNXModel {
   /// (C, H, W) feature order to the engine's (H, W, C)). An op or an
   /// attribute the engine cannot run is refused here, naming the node.
   public func makeGraph() throws(ONNXProblem) -> Graph {
-    var importer = try ONNXImporter(self)
+    var model = self
+    return try model.takeGraph()
+  }
+
+  /// `makeGraph`, moving the initializers out of the model into the
+  /// importer, which lets each go once the engine has its own copy (in its
+  /// layout): the weights are not held twice over while a model loads.
+  /// The model keeps everything else; initializers that graph inputs
+  /// repeat (older IR versions) leave the inputs too.
+  mutating func takeGraph() throws(ONNXProblem) -> Graph {
+    var importer = try ONNXImporter(taking: &self)
     return try importer.run()
   }
 
   /// The model as a `Network`; `path` names the file in errors.
   public func makeNetwork(path: String) throws(ModelFileError) -> Network {
+    var model = self
+    return try model.takeNetwork(path: path)
+  }
+
+  /// `makeNetwork`, moving the initializers out of the model (`takeGraph`)
+  /// so that the weights are not held twice while it loads; the model
+  /// keeps the rest (producer, opset, metadata, nodes).
+  public mutating func takeNetwork(path: String) throws(ModelFileError) -> Network {
     do {
-      return Network(try makeGraph())
+      return Network(try takeGraph())
     } catch {
       throw .onnx(path: path, error)
     }
@@ -63,10 +81,22 @@ struct ONNXImporter {
   var readers: [String: [Int]] = [:]
   var producer: [String: Int] = [:]
 
+  /// An importer of `model`'s graph, leaving `model` as it is.
   init(_ model: ONNXModel) throws(ONNXProblem) {
+    var copy = model
+    try self.init(taking: &copy)
+  }
+
+  /// An importer of `model`'s graph, with the initializers moved out of
+  /// `model` into it.
+  init(taking model: inout ONNXModel) throws(ONNXProblem) {
+    let initializers = model.graph.initializers
+    let names = Set(initializers.map(\.name))
+    model.graph.inputs.removeAll { names.contains($0.name) }
+    model.graph.initializers = []
     graph = model.graph
     opset = model.opset
-    for tensor in graph.initializers { constants[tensor.name] = tensor }
+    for tensor in initializers { constants[tensor.name] = tensor }
     let inputs = graph.dataInputs
     guard inputs.count == 1, let info = inputs.first else {
       throw .unsupportedGraph(reason: "has \(inputs.count) data inputs, not one")
@@ -270,6 +300,13 @@ struct ONNXImporter {
         reason: "input '\(name)' is a constant or is not computed by the graph")
     }
     return name
+  }
+
+  /// Forgets constant `name` when one node alone reads it (the node now
+  /// giving the engine its own copy, in its layout).
+  mutating func release(_ name: String) {
+    guard let list = readers[name], list.count == 1, constants[name] != nil else { return }
+    constants[name] = nil
   }
 
   /// Input `i` of `node` as a constant float tensor.

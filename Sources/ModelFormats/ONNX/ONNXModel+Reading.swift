@@ -17,26 +17,32 @@ extension ONNXModel {
       if case .tooLarge(_, let size, _) = error { throw .tooLarge(path: path, bytes: size) }
       throw .cannotRead(path: path, reason: error.problem)
     }
-    return try decode(bytes, path: path, externalDataFolder: Path.folder(of: path))
+    return try decode(consume bytes, path: path, externalDataFolder: Path.folder(of: path))
   }
 
   /// Checks and decodes file contents. `path` names the file in errors;
   /// tensors stored in external files are read from `externalDataFolder`
   /// (and refused when it is nil).
+  ///
+  /// Memory: the file's bytes are let go once parsed (when the caller
+  /// gives them up: `decode(consume bytes, …)`), and each initializer's
+  /// parsed bytes once converted to floats, so that the weights are not
+  /// held three times over (file, parsed message, tensors).
   public static func decode(
-    _ bytes: [UInt8], path: String, externalDataFolder: String? = nil
+    _ bytes: consuming [UInt8], path: String, externalDataFolder: String? = nil
   ) throws(ModelFileError) -> ONNXModel {
     do {
-      return try decode(bytes, externalDataFolder: externalDataFolder)
+      // `consume`: unoptimised builds would otherwise keep a copy here.
+      return try decode(consume bytes, externalDataFolder: externalDataFolder)
     } catch {
       throw .onnx(path: path, error)
     }
   }
 
   static func decode(
-    _ bytes: [UInt8], externalDataFolder: String?
+    _ bytes: consuming [UInt8], externalDataFolder: String?
   ) throws(ONNXProblem) -> ONNXModel {
-    let proto: Onnx_ModelProto
+    var proto: Onnx_ModelProto
     do {
       proto = try Onnx_ModelProto(serializedBytes: bytes)
     } catch let error as BinaryDecodingError {
@@ -44,6 +50,8 @@ extension ONNXModel {
     } catch {
       throw .corrupt(reason: "\(error)")
     }
+    // The parsed message holds its own copy of every initializer's bytes.
+    bytes = []
     guard proto.hasGraph else { throw .noGraph }
     var opset: Int?
     var others: [String: Int] = [:]
@@ -60,7 +68,11 @@ extension ONNXModel {
       throw .unsupportedOpset(found: found, supported: supportedOpsets)
     }
     var externalFiles = ExternalDataFiles(folder: externalDataFolder)
-    let graph = try ONNXGraph(proto.graph, externalFiles: &externalFiles)
+    // The graph message taken out of the model's, so that it is the only
+    // holder of the initializers' bytes and can let each go.
+    var graphProto = proto.graph
+    proto.clearGraph()
+    let graph = try ONNXGraph(taking: &graphProto, externalFiles: &externalFiles)
     try graph.checkReferences()
     return ONNXModel(
       irVersion: Int(clamping: proto.irVersion), opset: found, otherOpsets: others,
@@ -81,9 +93,18 @@ extension ONNXModel {
 }
 
 extension ONNXGraph {
-  init(_ proto: Onnx_GraphProto, externalFiles: inout ExternalDataFiles) throws(ONNXProblem) {
+  /// The graph `proto` holds; its initializers are taken out of it (each
+  /// one's bytes let go once converted).
+  init(
+    taking proto: inout Onnx_GraphProto, externalFiles: inout ExternalDataFiles
+  ) throws(ONNXProblem) {
+    var tensors = proto.initializer
+    proto.initializer = []
     var initializers: [ONNXTensor] = []
-    for tensor in proto.initializer {
+    initializers.reserveCapacity(tensors.count)
+    for k in tensors.indices {
+      let tensor = tensors[k]
+      tensors[k] = Onnx_TensorProto()
       initializers.append(
         try ONNXTensor.decode(tensor) { (entries, name) throws(ONNXProblem) in
           try externalFiles.bytes(entries, tensor: name)
@@ -168,7 +189,9 @@ extension ONNXNode {
 
 extension ONNXAttribute.Value {
   init(_ proto: Onnx_AttributeProto, node: String) throws(ONNXProblem) {
-    func noExternal(_: [String: String], _ name: String) throws(ONNXProblem) -> [UInt8] {
+    func noExternal(
+      _: [String: String], _ name: String
+    ) throws(ONNXProblem) -> ArraySlice<UInt8> {
       throw .externalData(tensor: name, reason: "is not allowed in an attribute")
     }
     switch proto.type {
@@ -210,7 +233,9 @@ struct ExternalDataFiles {
 
   init(folder: String?) { self.folder = folder }
 
-  mutating func bytes(_ entries: [String: String], tensor: String) throws(ONNXProblem) -> [UInt8] {
+  mutating func bytes(
+    _ entries: [String: String], tensor: String
+  ) throws(ONNXProblem) -> ArraySlice<UInt8> {
     guard let folder else {
       throw .externalData(tensor: tensor, reason: "cannot be read without the model's folder")
     }
@@ -248,7 +273,7 @@ struct ExternalDataFiles {
         reason: "'\(location)' holds \(file.count) bytes, fewer than offset \(offset) "
           + "+ length \(length)")
     }
-    return Array(file[offset..<(offset + length)])
+    return file[offset..<(offset + length)]
   }
 
   private static func integer(_ text: String) -> Int? {

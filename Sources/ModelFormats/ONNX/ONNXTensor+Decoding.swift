@@ -9,7 +9,7 @@ extension ONNXTensor {
   /// the model (`data_location` EXTERNAL).
   static func decode(
     _ proto: Onnx_TensorProto,
-    external: (_ entries: [String: String], _ name: String) throws(ONNXProblem) -> [UInt8]
+    external: (_ entries: [String: String], _ name: String) throws(ONNXProblem) -> ArraySlice<UInt8>
   ) throws(ONNXProblem) -> ONNXTensor {
     let name = proto.name
     guard !proto.hasSegment else {
@@ -35,21 +35,24 @@ extension ONNXTensor {
         tensor: name, bytes: overflow ? Int.max : bytes, limit: ONNXModel.maximumTensorBytes)
     }
 
-    var raw: [UInt8]?
+    // Read where they lie, raw_data in the parsed message or the slice of
+    // an external file, without another copy.
+    func convert(_ buffer: UnsafeRawBufferPointer) -> ONNXTensor {
+      Self.fromLittleEndian(buffer, type: type, count: count, name: name, dims: dims)
+    }
     if proto.dataLocation == .external {
       var entries: [String: String] = [:]
       for entry in proto.externalData { entries[entry.key] = entry.value }
-      raw = try external(entries, name)
-    } else if proto.hasRawData {
-      raw = [UInt8](proto.rawData)
-    }
-    if let raw {
+      let raw = try external(entries, name)
       guard raw.count == count * width else {
         throw .sizeMismatch(tensor: name, declared: count, found: raw.count / width)
       }
-      return raw.withUnsafeBytes { buffer in
-        Self.fromLittleEndian(buffer, type: type, count: count, name: name, dims: dims)
+      return raw.withUnsafeBytes(convert)
+    } else if proto.hasRawData {
+      guard proto.rawData.count == count * width else {
+        throw .sizeMismatch(tensor: name, declared: count, found: proto.rawData.count / width)
       }
+      return proto.rawData.withUnsafeBytes(convert)
     }
     return try fromTypedField(proto, type: type, count: count, dims: dims)
   }

@@ -92,13 +92,22 @@ void cvz_h5_free(void *pointer);
  * above would (every group, every attribute as strings, every numeric
  * dataset of at most `tensor_limit` bytes as floats), and returns 0 when
  * the child ended normally, -1 with a message when it crashed, failed or
- * ran past its time limit (30 s plus 1 s per 16 MiB; it is killed). libhdf5 1.10 (Debian 12's) can crash on crafted files (found by
- * fuzzing: Fuzz/libhdf5-crashes/); a crash in the child costs only the
- * child. Files it reads but finds corrupt return 0: the reading proper
+ * ran past its time limit (30 s plus 1 s per 16 MiB; it is killed).
+ * libhdf5 1.10 (Debian 12's) can crash on crafted files (found by
+ * fuzzing: Tests/FuzzRegressions/keras/); a crash in the child costs only
+ * the child. Files it reads but finds corrupt return 0: the reading proper
  * reports those as errors. Depth and object count are bounded, since hard
- * links can make a group contain itself. */
-int cvz_h5_check_in_child(const void *bytes, size_t size, size_t tensor_limit, char *message,
-                          size_t capacity);
+ * links can make a group contain itself.
+ *
+ * Crafted files can also make libhdf5 allocate without bound
+ * (Fuzz/libhdf5-hangs/memory-8gb.h5 asked for 8 GB): unless
+ * `memory_limit` is 0, the child may map at most `memory_limit` bytes
+ * more than it inherits (RLIMIT_AS; not under AddressSanitizer) and is
+ * killed once its resident size grows by more than that; running out
+ * (a failed allocation, even one libhdf5 survives) is the error
+ * "libhdf5 needed more than N MiB reading it". */
+int cvz_h5_check_in_child(const void *bytes, size_t size, size_t tensor_limit,
+                          size_t memory_limit, char *message, size_t capacity);
 
 #ifdef __cplusplus
 }
