@@ -18,10 +18,20 @@ most 1.1).
   process, against convviz's whole process minus the decode and filter it
   reports (start-up, encode, writing to /dev/null, exit);
   convviz reads no PPM, so it starts from the same pixels as a PNG.
+- Start-up: `convviz --version` against `djpeg -version`, whole process:
+  the part of both rows above that is loading the program (convviz loads
+  the Swift runtime, Foundation and every library any command uses;
+  djpeg only libjpeg). The decode and encode rows are printed again with
+  each program's start-up subtracted: the codec work alone.
+- CPU time (user + system, from the kernel's accounting of each child), a
+  measure a machine loaded by other work stretches much less than wall
+  time: start-up, and a whole JPEG -> JPEG run at quality 90 (convviz's
+  identity filter on its streaming path) against djpeg then cjpeg.
 """
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,6 +61,18 @@ def make_images(folder, size):
     Image.fromarray(noisy).save(jpeg, quality=90)
     Image.fromarray(noisy).save(ppm)
     return images, jpeg, ppm
+
+
+def children_cpu_ms():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def cpu_ms(command):
+    """User + system CPU ms of one whole run of `command`, output discarded."""
+    before = children_cpu_ms()
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return children_cpu_ms() - before
 
 
 def wall_ms(command, **kwargs):
@@ -116,7 +138,10 @@ def main():
         print(f"{'JPEG (whole process)':<26}{'convviz ms':>11}{'tool ms':>11}{'ratio':>7}"
               "  (convviz / tool)")
         decode_ours, decode_tool, encode_ours, encode_tool = [], [], [], []
+        start_ours, start_tool = [], []
         for _ in range(args.repeat):
+            start_ours.append(wall_ms([args.convviz, "--version"])[0])
+            start_tool.append(wall_ms(["djpeg", "-version"])[0])
             elapsed, times = convviz(args.convviz, jpeg, "-", args.threads, ["--format", "jpeg"])
             decode_ours.append(elapsed - times["filter"] - times["encode"] - times.get("write", 0))
             elapsed, _ = wall_ms(["djpeg", "-outfile", os.devnull, jpeg])
@@ -126,9 +151,37 @@ def main():
             encode_ours.append(elapsed - times["decode"] - times["filter"])
             elapsed, _ = wall_ms(["cjpeg", "-quality", "90", "-outfile", os.devnull, ppm])
             encode_tool.append(elapsed)
-        for label, ours, tool in [("decode vs djpeg", decode_ours, decode_tool),
-                                  ("encode q90 vs cjpeg", encode_ours, encode_tool)]:
+        # CPU time (user + system), which a loaded machine stretches much
+        # less than wall time: start-up alone, and a whole JPEG -> JPEG run
+        # (convviz's identity filter, streaming) against djpeg + cjpeg.
+        cpu = {"start": ([], []), "round trip": ([], [])}
+        out_jpeg = os.path.join(folder, "out.jpg")
+        for _ in range(args.repeat):
+            cpu["start"][0].append(cpu_ms([args.convviz, "--version"]))
+            cpu["start"][1].append(cpu_ms(["djpeg", "-version"]))
+            cpu["round trip"][0].append(cpu_ms([args.convviz, "filter", jpeg, "--kernel",
+                                                "identity", "--padding", "same", "--quality",
+                                                "90", "-o", out_jpeg]))
+            cpu["round trip"][1].append(cpu_ms(["djpeg", "-outfile", ppm + ".out", jpeg])
+                                        + cpu_ms(["cjpeg", "-quality", "90", "-outfile",
+                                                  os.devnull, ppm + ".out"]))
+        rows = [("start-up (--version)", start_ours, start_tool),
+                ("decode vs djpeg", decode_ours, decode_tool),
+                ("encode q90 vs cjpeg", encode_ours, encode_tool)]
+        for label, ours, tool in rows:
             a, b = statistics.median(ours), statistics.median(tool)
+            print(f"{label:<26}{a:>11.0f}{b:>11.0f}{a / b:>7.2f}")
+        # The same rows without each program's start-up (its --version run):
+        # the codec work alone, what the libraries and the copies around
+        # them cost.
+        a0, b0 = statistics.median(start_ours), statistics.median(start_tool)
+        for label, ours, tool in rows[1:]:
+            a, b = statistics.median(ours) - a0, statistics.median(tool) - b0
+            print(f"{label + ', no start-up':<26}{a:>11.0f}{b:>11.0f}{a / b:>7.2f}")
+        print(f"{'JPEG (CPU, whole process)':<26}{'convviz ms':>11}{'tool ms':>11}{'ratio':>7}")
+        for label, key in [("start-up (--version)", "start"),
+                           ("decode + encode q90", "round trip")]:
+            a, b = statistics.median(cpu[key][0]), statistics.median(cpu[key][1])
             print(f"{label:<26}{a:>11.0f}{b:>11.0f}{a / b:>7.2f}")
 
 

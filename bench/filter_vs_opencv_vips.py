@@ -9,11 +9,19 @@
         opencv   imread + filter2D (same kernel, BORDER_REFLECT_101) + imwrite,
                  timed in-process (interpreter start excluded)
         vips     `vips conv IN OUT edges.mat --precision integer` (whole process)
+      then the same for 2×2 average pooling:
+        convviz  `convviz pool --mode average --size 2 IN -o OUT`
+        opencv   imread + resize(INTER_AREA, half size: the mean of each 2×2
+                 block) + imwrite, in-process
+        vips     `vips shrink IN OUT 2 2` (the mean of each 2×2 block)
       and prints the best time of each, the ratios peer/convviz (above 1:
-      convviz is faster) and the peak RSS of each process (/usr/bin/time -v;
-      OpenCV's includes the Python interpreter and numpy).
-  python3 filter_vs_opencv_vips.py opencv IN OUT REPEATS
-      the OpenCV side (run under /usr/bin/time by `run`).
+      convviz is faster), the peak RSS of each process (/usr/bin/time -v;
+      OpenCV's includes the Python interpreter and numpy) and the CPU time
+      (user + system) of the best run of convviz and OpenCV with its ratio:
+      on a machine shared with other work the wall times stretch with the
+      load, the CPU times much less.
+  python3 filter_vs_opencv_vips.py opencv OP IN OUT REPEATS
+      the OpenCV side (run under /usr/bin/time by `run`); OP is edges or pool.
 """
 import os
 import re
@@ -28,21 +36,28 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PHOTO = os.path.join(HERE, "..", "samples", "astronaut.png")
 
 
-def opencv(source, target, repeats):
+def opencv(operation, source, target, repeats):
     import cv2
     import numpy as np
 
     kernel = np.array(EDGES, dtype=np.float32)
     params = [cv2.IMWRITE_JPEG_QUALITY, 90] if target.endswith(".jpg") else []
-    best = float("inf")
+    best, best_cpu = float("inf"), 0.0
     for _ in range(repeats):
         start = time.perf_counter()
+        cpu = time.process_time()
         image = cv2.imread(source, cv2.IMREAD_UNCHANGED)
-        result = cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+        if operation == "pool":
+            size = (image.shape[1] // 2, image.shape[0] // 2)
+            result = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        else:
+            result = cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
         cv2.imwrite(target, result, params)
-        best = min(best, time.perf_counter() - start)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        if wall < best:
+            best, best_cpu = wall, cpu
         del image, result
-    print(f"RESULT ms={best * 1000:.1f}")
+    print(f"RESULT ms={best * 1000:.1f} cpu={best_cpu * 1000:.1f}")
 
 
 def timed(command):
@@ -53,19 +68,25 @@ def timed(command):
     if done.returncode != 0:
         raise SystemExit(f"bench: {' '.join(command)} failed:\n{done.stderr}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
-    return wall, rss / 1024, done.stdout
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([0-9.]+)", done.stderr).group(1))
+              for kind in ("User", "System")) * 1000
+    return wall, rss / 1024, done.stdout, cpu
 
 
 def best_of(repeats, command, inner=False):
-    best, peak = float("inf"), 0.0
+    """Best wall ms, peak RSS MiB and the CPU ms of the best run."""
+    best, peak, best_cpu = float("inf"), 0.0, 0.0
     if inner:
-        wall, peak, out = timed(command)
-        best = float(re.search(r"RESULT ms=([0-9.]+)", out).group(1))
+        wall, peak, out, _ = timed(command)
+        found = re.search(r"RESULT ms=([0-9.]+) cpu=([0-9.]+)", out)
+        best, best_cpu = float(found.group(1)), float(found.group(2))
     else:
         for _ in range(repeats):
-            wall, rss, _ = timed(command)
-            best, peak = min(best, wall), max(peak, rss)
-    return best, peak
+            wall, rss, _, cpu = timed(command)
+            peak = max(peak, rss)
+            if wall < best:
+                best, best_cpu = wall, cpu
+    return best, peak, best_cpu
 
 
 def run(convviz, sizes, repeats):
@@ -76,26 +97,33 @@ def run(convviz, sizes, repeats):
             f.write("3 3 1 0\n" + "\n".join(" ".join(map(str, r)) for r in EDGES) + "\n")
         print(f"{'input':<16} {'convviz ms':>10} {'opencv ms':>10} {'vips ms':>9} "
               f"{'opencv/cvz':>10} {'vips/cvz':>9} {'cvz MiB':>8} {'opencv MiB':>10} "
-              f"{'vips MiB':>8}")
+              f"{'vips MiB':>8} {'cvz cpu':>8} {'cv cpu':>7} {'cpu cv/cvz':>10}")
         for size in sizes:
             scale = size / 512
             for ext, options in (("jpg", "[Q=90]"), ("png", "[compression=1]")):
                 source = os.path.join(work, f"photo{size}.{ext}")
                 subprocess.run(["vips", "resize", PHOTO, source + options, str(scale)], check=True)
                 out = os.path.join(work, f"out.{ext}")
-                # 16384² is past the default pixel limit (Pillow's).
-                cvz = best_of(repeats, [convviz, "filter", "-k", "edges", "--padding", "same",
-                                        "--border", "reflect", "--max-pixels", "300000000",
-                                        source, "-o", out])
-                cv = best_of(repeats, [sys.executable, os.path.abspath(__file__), "opencv",
-                                       source, out, str(repeats)], inner=True)
                 target = out + ("[Q=90]" if ext == "jpg" else "[compression=1]")
-                vp = best_of(repeats, ["vips", "conv", source, target, mask,
-                                       "--precision", "integer"])
-                name = f"{size}² {ext}→{ext}"
-                print(f"{name:<16} {cvz[0]:>10.0f} {cv[0]:>10.0f} {vp[0]:>9.0f} "
-                      f"{cv[0] / cvz[0]:>9.2f}x {vp[0] / cvz[0]:>8.2f}x {cvz[1]:>8.0f} "
-                      f"{cv[1]:>10.0f} {vp[1]:>8.0f}", flush=True)
+                # 16384² is past the default pixel limit (Pillow's).
+                jobs = [
+                    ("edges", ["filter", "-k", "edges", "--padding", "same", "--border",
+                               "reflect"], ["conv", source, target, mask, "--precision",
+                                            "integer"]),
+                    ("pool", ["pool", "--mode", "average", "--size", "2"],
+                     ["shrink", source, target, "2", "2"]),
+                ]
+                for operation, command, vips in jobs:
+                    cvz = best_of(repeats, [convviz, *command, "--max-pixels", "300000000",
+                                            source, "-o", out])
+                    cv = best_of(repeats, [sys.executable, os.path.abspath(__file__), "opencv",
+                                           operation, source, out, str(repeats)], inner=True)
+                    vp = best_of(repeats, ["vips", *vips])
+                    name = f"{size}² {ext} {operation}"
+                    print(f"{name:<16} {cvz[0]:>10.0f} {cv[0]:>10.0f} {vp[0]:>9.0f} "
+                          f"{cv[0] / cvz[0]:>9.2f}x {vp[0] / cvz[0]:>8.2f}x {cvz[1]:>8.0f} "
+                          f"{cv[1]:>10.0f} {vp[1]:>8.0f} {cvz[2]:>8.0f} {cv[2]:>7.0f} "
+                          f"{cv[2] / cvz[2]:>9.2f}x", flush=True)
                 os.remove(source)
     finally:
         shutil.rmtree(work)
@@ -104,8 +132,8 @@ def run(convviz, sizes, repeats):
 def main():
     if len(sys.argv) == 5 and sys.argv[1] == "run":
         run(sys.argv[2], [int(s) for s in sys.argv[3].split(",")], int(sys.argv[4]))
-    elif len(sys.argv) == 5 and sys.argv[1] == "opencv":
-        opencv(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif len(sys.argv) == 6 and sys.argv[1] == "opencv":
+        opencv(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     else:
         raise SystemExit(__doc__)
 

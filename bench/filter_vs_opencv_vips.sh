@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Whole commands side by side: `convviz filter -k edges` (streaming) against
 # OpenCV (imread + filter2D + imwrite, in-process) and libvips (`vips conv`,
-# whole process) on a sample photo resized to each SIZE, JPEG->JPEG (q90) and
-# PNG->PNG. Prints the best time of each, the ratios peer/convviz (above 1:
+# whole process), and `convviz pool --mode average --size 2` against OpenCV's
+# resize(INTER_AREA) and `vips shrink` (both the mean of 2×2 blocks), on a
+# sample photo resized to each SIZE, JPEG->JPEG (q90) and PNG->PNG. Prints the best time of each, the ratios peer/convviz (above 1:
 # convviz is faster) and each process's peak RSS (/usr/bin/time -v).
 #
 # Usage: bench/filter_vs_opencv_vips.sh [SIZES] [REPEATS]

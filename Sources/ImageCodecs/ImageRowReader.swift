@@ -63,9 +63,10 @@ public final class ImageRowReader {
     }
     let size = opened.size
     fd = opened.fd
-    var head = [UInt8](repeating: 0, count: min(size, Self.headBytes))
-    let got = head.withUnsafeMutableBytes { pread(opened.fd, $0.baseAddress, $0.count, 0) }
-    if got < head.count { head.removeLast(head.count - max(got, 0)) }
+    // Not zero-filled first: only the bytes pread returns are kept.
+    let head = [UInt8](unsafeUninitializedCapacity: min(size, Self.headBytes)) { buffer, count in
+      count = max(pread(opened.fd, buffer.baseAddress, buffer.count, 0), 0)
+    }
     let header = try Self.openDecoder(
       fd: opened.fd, head: head, whole: head.count == size, path: path, options: options)
     format = header.format

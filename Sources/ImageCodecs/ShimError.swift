@@ -63,6 +63,7 @@ func decodedSamples<T: FixedWidthInteger>(
   let samples = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
     // Zero-filled first would cost a pass over the image; the shim writes
     // every sample on success, and on failure the array is discarded.
+    cvz_codec_advise_huge_pages(buffer.baseAddress, count * MemoryLayout<T>.stride)
     succeeded = fill(UnsafeMutableRawPointer(buffer.baseAddress!), count * MemoryLayout<T>.stride)
     initialized = count
   }

@@ -23,6 +23,9 @@ public enum FilterError: Error, Equatable, Sendable, CustomStringConvertible {
   case outputTooLarge(width: Int, height: Int)
   /// Scratch memory for a band of rows could not be allocated.
   case outOfMemory(bytes: Int)
+  /// The file read again for the second pass of a normalized streaming
+  /// filter is not the image of the first pass (it was replaced meanwhile).
+  case inputChanged(path: String)
 
   public var description: String {
     switch self {
@@ -54,6 +57,9 @@ public enum FilterError: Error, Equatable, Sendable, CustomStringConvertible {
       return "output \(w)×\(h) is too large"
     case .outOfMemory(let bytes):
       return "could not allocate \(bytes) bytes of filter scratch memory"
+    case .inputChanged(let path):
+      return "\(path) changed while it was read twice (for --range normalize); "
+        + "hint: run again once nothing writes to it"
     }
   }
 }

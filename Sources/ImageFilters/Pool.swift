@@ -39,28 +39,40 @@ private func runPool<Sample: FixedWidthInteger & UnsignedInteger>(
   [Sample](unsafeUninitializedCapacity: count) { buffer, initialized in
     cvz_advise_huge_pages(buffer.baseAddress, count * MemoryLayout<Sample>.size)
     input.withUnsafeBufferPointer { source in
-      var p = cvz_pool()
+      var p = poolDescription(
+        geometry: g, mode: mode, width: image.width, height: image.height,
+        layout: image.layout, bitDepth: image.bitDepth)
       p.input = UnsafeRawPointer(source.baseAddress!)
       p.output = UnsafeMutableRawPointer(buffer.baseAddress!)
-      p.sample_bytes = Int32(MemoryLayout<Sample>.size)
-      p.width = Int32(image.width)
-      p.height = Int32(image.height)
-      p.channels = Int32(image.channels)
-      p.out_width = Int32(g.outputWidth)
-      p.out_height = Int32(g.outputHeight)
-      p.pool_width = Int32(g.kernelCols)
-      p.pool_height = Int32(g.kernelRows)
-      p.stride_x = Int32(g.stride.x)
-      p.stride_y = Int32(g.stride.y)
-      p.pad_top = Int32(g.padTop)
-      p.pad_left = Int32(g.padLeft)
-      switch mode {
-      case .max: p.mode = Int32(CVZ_POOL_MAX)
-      case .average: p.mode = Int32(CVZ_POOL_AVERAGE)
-      case .l2: p.mode = Int32(CVZ_POOL_L2)
-      }
       _ = cvz_pool_image(&p)
     }
     initialized = count
   }
+}
+
+/// The C description of pooling a `width`×`height` image (input and output
+/// pointers left for the caller).
+func poolDescription(
+  geometry g: FilterGeometry, mode: PoolMode, width: Int, height: Int, layout: Image.Layout,
+  bitDepth: Image.BitDepth
+) -> cvz_pool {
+  var p = cvz_pool()
+  p.sample_bytes = Int32(bitDepth == .eight ? 1 : 2)
+  p.width = Int32(width)
+  p.height = Int32(height)
+  p.channels = Int32(layout.channels)
+  p.out_width = Int32(g.outputWidth)
+  p.out_height = Int32(g.outputHeight)
+  p.pool_width = Int32(g.kernelCols)
+  p.pool_height = Int32(g.kernelRows)
+  p.stride_x = Int32(g.stride.x)
+  p.stride_y = Int32(g.stride.y)
+  p.pad_top = Int32(g.padTop)
+  p.pad_left = Int32(g.padLeft)
+  switch mode {
+  case .max: p.mode = Int32(CVZ_POOL_MAX)
+  case .average: p.mode = Int32(CVZ_POOL_AVERAGE)
+  case .l2: p.mode = Int32(CVZ_POOL_L2)
+  }
+  return p
 }

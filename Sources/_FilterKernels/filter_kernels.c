@@ -207,6 +207,11 @@ static int filter_band(void *context, int band) {
   return cvz_filter_rows(job->f, begin, end);
 }
 
+void cvz_filter_set_normalization(cvz_filter *f, float low, float high) {
+  f->norm_low = low;
+  f->norm_factor = high > low ? f->max_value / (high - low) : 0;
+}
+
 int cvz_filter_image(const cvz_filter *f) {
   band_job job;
   job.f = f;
@@ -220,8 +225,7 @@ int cvz_filter_image(const cvz_filter *f) {
     high = job.highs[b] > high ? job.highs[b] : high;
   }
   cvz_filter normalized = *f;
-  normalized.norm_low = low;
-  normalized.norm_factor = high > low ? f->max_value / (high - low) : 0;
+  cvz_filter_set_normalization(&normalized, low, high);
   job.f = &normalized;
   return cvz_parallel_for(job.bands, filter_band, &job);
 }

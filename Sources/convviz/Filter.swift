@@ -107,8 +107,8 @@ struct Filter: ParsableCommand {
         },
         apply: { image in try ImageFilters.apply(named.operation, to: image, options: options) },
         stream: { width, height, layout, depth throws(FilterError) in
-          try StreamingFilter(
-            operation: named.operation, options: options, width: width, height: height,
+          try StreamingPipeline(
+            step: .filter(named.operation, options), width: width, height: height,
             layout: layout, bitDepth: depth)
         })
     }

@@ -20,7 +20,7 @@ struct ImageStep: Sendable {
   /// The streaming plan of the step for an image of this size, layout and
   /// depth (nil: the step works on whole images only).
   var stream:
-    (@Sendable (Int, Int, Image.Layout, Image.BitDepth) throws(FilterError) -> StreamingFilter)? =
+    (@Sendable (Int, Int, Image.Layout, Image.BitDepth) throws(FilterError) -> StreamingPipeline)? =
       nil
 
   var fileStem: String? { file.map(OutputPaths.stem) }
@@ -134,7 +134,7 @@ struct ImageWork: Sendable {
       return "the header was refused"
     }
     if let reason = reader.wholeImageReason { return reason }
-    let pipeline: StreamingFilter
+    let pipeline: StreamingPipeline
     do {
       pipeline = try makePlan(reader.width, reader.height, reader.layout, reader.bitDepth)
     } catch {
@@ -161,10 +161,13 @@ struct ImageWork: Sendable {
     }
     // Notes about the output come after decoding, as on the whole-image path.
     let notes = strideWarning(g, source) + depthNote(reader.bitDepth, source, destination)
-    let outcome: StreamingFilter.Outcome
+    let outcome: StreamingPipeline.Outcome
     do {
       outcome = try pipeline.run(
-        from: reader, to: writer, warning: { Terminal.warn($0.description) },
+        from: reader,
+        reopening: { [decodeOptions, gray] in
+          try ImageRowReader(path: path, options: decodeOptions, gray: gray)
+        }, to: writer, warning: { Terminal.warn($0.description) },
         sink: { bytes in try file.append(bytes) })
     } catch let error as CodecError {
       if case .encodeFailed = error { lines += notes }
@@ -187,10 +190,11 @@ struct ImageWork: Sendable {
     let commitTime = clock.lap()
     let what = "\(source.path), \(step.name)"
     var how = "streaming"
+    if pipeline.passes == 2 { how += " (two passes: --range normalize needs the result's range)" }
     if reader.isProgressive { how += " (progressive JPEG: libjpeg holds every coefficient)" }
     timing("path", nil, how, what, into: &lines)
     timing("decode", timings.decode, nil, what, into: &lines)
-    timing(stage, timings.filter, nil, what, into: &lines)
+    timing(stage, timings.work, nil, what, into: &lines)
     timing("encode", timings.encode, nil, what, into: &lines)
     timing("write", timings.write + commitTime, nil, what, into: &lines)
     timing("total", timings.total + commitTime, "stages overlap", what, into: &lines)

@@ -20,6 +20,18 @@ final class KilledWriteTests: XCTestCase {
       arguments: ["filter", "-k", "edges", "--padding", "same", "--border", "reflect"])
   }
 
+  func testKillDuringStreamingPoolWriteLeavesThePreviousOrTheCompleteFile() throws {
+    try checkKills(
+      input: repositoryFile("samples/hubble_deep_field.jpg"), output: "out.png",
+      arguments: ["pool", "--mode", "average", "--size", "2", "--stride", "1"])
+  }
+
+  func testKillDuringTwoPassNormalizeLeavesThePreviousOrTheCompleteFile() throws {
+    try checkKills(
+      input: repositoryFile("samples/astronaut.png"), output: "out.png",
+      arguments: ["filter", "-k", "edges", "--range", "normalize"])
+  }
+
   private func checkKills(input: String, output name: String, arguments options: [String]) throws {
     let scratch = try ScratchFolder()
     let ext = (name as NSString).pathExtension

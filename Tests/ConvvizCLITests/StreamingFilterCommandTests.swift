@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// `convviz filter` on its streaming path: chosen automatically, the same
+/// `convviz filter` and `pool` on their streaming path: chosen automatically, the same
 /// bytes as the whole-image path (which `-o -` takes, since standard output
 /// is written whole), `--timings` saying which ran and why, and a damaged
 /// input refused as before with the destination left as it was.
@@ -37,15 +37,19 @@ final class StreamingFilterCommandTests: XCTestCase {
 
   func testTimingsNameThePathAndWhyTheWholeImageIsNeeded() throws {
     let scratch = try ScratchFolder()
-    let result = try ConvvizBinary.run(
-      [
-        "filter", "-k", "edges", "--range", "normalize", "--timings", astronaut, "-o",
-        scratch.file("n.png"),
-      ])
-    XCTAssertEqual(result.status, 0, result.standardError)
-    XCTAssertTrue(
-      result.standardError.contains("timing path whole-image: --range normalize needs"),
-      result.standardError)
+    for (input, reason) in [
+      (repositoryFile("Tests/ImageCodecsTests/Fixtures/pngsuite/basi2c08.png"), "interlaced PNG"),
+      (
+        repositoryFile("Tests/ImageCodecsTests/Fixtures/jpeg/orientation-6-le.jpg"),
+        "EXIF orientation 6 turns the picture"
+      ),
+    ] {
+      let result = try ConvvizBinary.run(
+        ["filter", "-k", "edges", "--timings", input, "-o", scratch.file("n.png")])
+      XCTAssertEqual(result.status, 0, result.standardError)
+      XCTAssertTrue(
+        result.standardError.contains("timing path whole-image: \(reason)"), result.standardError)
+    }
     let streamed = try ConvvizBinary.run(
       ["filter", "-k", "edges", "--timings", astronaut, "-o", scratch.file("s.png")])
     for stage in ["decode", "filter", "encode", "write", "total"] {
@@ -56,27 +60,61 @@ final class StreamingFilterCommandTests: XCTestCase {
     }
   }
 
+  /// `--range normalize` streams in two passes (the first finds the
+  /// result's range) and `pool` streams too; both write the whole-image
+  /// path's bytes, 8- and 16-bit.
+  func testNormalizeAndPoolStreamWithTheWholeImagePathsBytes() throws {
+    let scratch = try ScratchFolder()
+    let sixteen = repositoryFile("Tests/ImageCodecsTests/Fixtures/pngsuite/basn2c16.png")
+    for (input, format, arguments, path) in [
+      (astronaut, "png", ["filter", "-k", "edges", "--range", "normalize"], "two passes"),
+      (rocket, "jpg", ["filter", "-k", "sobel", "--range", "normalize", "--gray"], "two passes"),
+      (sixteen, "png", ["filter", "-k", "emboss", "--range", "normalize"], "two passes"),
+      (astronaut, "jpg", ["pool", "--mode", "average", "--size", "3"], "streaming"),
+      (rocket, "png", ["pool", "--mode", "l2", "--size", "2", "--padding", "same"], "streaming"),
+      (sixteen, "png", ["pool", "--mode", "max", "--size", "3", "--stride", "2"], "streaming"),
+    ] {
+      let output = scratch.file("out.\(format)")
+      let streamed = try ConvvizBinary.run(arguments + [input, "-o", output, "--timings"])
+      XCTAssertEqual(streamed.status, 0, streamed.standardError)
+      XCTAssertTrue(
+        streamed.standardError.contains("timing path streaming"), streamed.standardError)
+      XCTAssertTrue(streamed.standardError.contains(path), streamed.standardError)
+      let whole = try ConvvizBinary.run(
+        arguments + [input, "-o", "-", "--format", format == "jpg" ? "jpeg" : "png"])
+      XCTAssertEqual(whole.status, 0, whole.standardError)
+      let bytes = try Data(contentsOf: URL(fileURLWithPath: output))
+      XCTAssertEqual(bytes, whole.standardOutputBytes, "\(input) \(arguments)")
+    }
+  }
+
   /// A file cut after its first rows: the streaming path has encoded some
   /// rows when the decoder runs out; the error is the whole-image path's,
   /// the destination keeps its old bytes and no temporary file is left.
   func testTruncatedInputLeavesTheDestinationAsItWas() throws {
     let scratch = try ScratchFolder()
+    let commands = [
+      ["filter", "-k", "edges"], ["filter", "-k", "edges", "--range", "normalize"],
+      ["pool", "--size", "2"],
+    ]
     for (source, name) in [(astronaut, "cut.png"), (rocket, "cut.jpg")] {
-      let bytes = try Data(contentsOf: URL(fileURLWithPath: source))
-      let cut = scratch.file(name)
-      try bytes.prefix(bytes.count * 3 / 4).write(to: URL(fileURLWithPath: cut))
-      let output = scratch.file("out-\(name).png")
-      try Data("previous".utf8).write(to: URL(fileURLWithPath: output))
-      let result = try ConvvizBinary.run(["filter", "-k", "edges", cut, "-o", output])
-      XCTAssertEqual(result.status, 1, result.standardError)
-      let whole = try ConvvizBinary.run(["filter", "-k", "edges", cut, "-o", "-"])
-      XCTAssertEqual(whole.status, 1)
-      XCTAssertEqual(result.standardError, whole.standardError)
-      XCTAssertTrue(result.standardError.contains("truncated"), result.standardError)
-      XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: output)), Data("previous".utf8))
-      let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path)
-        .filter { $0.contains(".tmp-") }
-      XCTAssertEqual(leftovers, [])
+      for command in commands {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: source))
+        let cut = scratch.file(name)
+        try bytes.prefix(bytes.count * 3 / 4).write(to: URL(fileURLWithPath: cut))
+        let output = scratch.file("out-\(name).png")
+        try Data("previous".utf8).write(to: URL(fileURLWithPath: output))
+        let result = try ConvvizBinary.run(command + [cut, "-o", output])
+        XCTAssertEqual(result.status, 1, result.standardError)
+        let whole = try ConvvizBinary.run(command + [cut, "-o", "-"])
+        XCTAssertEqual(whole.status, 1)
+        XCTAssertEqual(result.standardError, whole.standardError)
+        XCTAssertTrue(result.standardError.contains("truncated"), result.standardError)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: output)), Data("previous".utf8))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path)
+          .filter { $0.contains(".tmp-") }
+        XCTAssertEqual(leftovers, [])
+      }
     }
   }
 }

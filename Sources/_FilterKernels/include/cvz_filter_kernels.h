@@ -92,6 +92,12 @@ int cvz_filter_rows(const cvz_filter *f, int row_begin, int row_end);
  * to f->output. Returns as cvz_filter_rows. */
 int cvz_filter_range(const cvz_filter *f, int row_begin, int row_end, float *low, float *high);
 
+/* Sets norm_low and norm_factor so that low..high (cvz_filter_range's
+ * result over every output row) maps onto 0..max_value; a constant result
+ * (high <= low) maps to 0. cvz_filter_image and a streaming caller that
+ * finds the range in a first pass both use it, so they agree bit for bit. */
+void cvz_filter_set_normalization(cvz_filter *f, float low, float high);
+
 /* The first and last input rows that output rows [row_begin, row_end) read
  * (kernel taps after the border, and the alpha anchor row), or -1 and -1
  * when they read none (all zero border). A streaming caller keeps at least

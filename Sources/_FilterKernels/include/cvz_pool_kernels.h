@@ -37,10 +37,20 @@ typedef struct {
   int stride_x, stride_y;
   int pad_top, pad_left;
   int mode;           /* CVZ_POOL_* */
+  /* Streaming: 0 when `input` holds every row; otherwise it is a ring of
+   * this many rows and image row y is at slot y % input_ring_rows. */
+  int input_ring_rows;
+  /* Output row oy is stored at row oy - out_row_offset of `output` (a band). */
+  int out_row_offset;
 } cvz_pool;
 
 /* Pools output rows [row_begin, row_end) into p->output. */
 void cvz_pool_rows(const cvz_pool *p, int row_begin, int row_end);
+
+/* The first and last input rows that output rows [row_begin, row_end) read
+ * (every window holds at least one image row). A streaming caller keeps at
+ * least these rows in its ring. */
+void cvz_pool_input_rows(const cvz_pool *p, int row_begin, int row_end, int *first, int *last);
 
 /* Pools every output row, in bands on the runtime's threads. Returns
  * CVZ_STATUS_OK (the pool itself allocates nothing). */
