@@ -1,4 +1,5 @@
 import _CodecShims
+import _Runtime
 
 extension cvz_error {
   /// The message the shim copied from the library, without the trailing NULs.
@@ -63,7 +64,7 @@ func decodedSamples<T: FixedWidthInteger>(
   let samples = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
     // Zero-filled first would cost a pass over the image; the shim writes
     // every sample on success, and on failure the array is discarded.
-    cvz_codec_advise_huge_pages(buffer.baseAddress, count * MemoryLayout<T>.stride)
+    cvz_advise_huge_pages(buffer.baseAddress, count * MemoryLayout<T>.stride)
     succeeded = fill(UnsafeMutableRawPointer(buffer.baseAddress!), count * MemoryLayout<T>.stride)
     initialized = count
   }

@@ -1,5 +1,6 @@
 import ImageCodecs
 import _FilterKernels
+import _Runtime
 
 /// Filters `image` with `operation`: colour channels one by one, alpha kept.
 ///

@@ -1,5 +1,6 @@
 import ImageCodecs
 import _FilterKernels
+import _Runtime
 
 /// Pools `image`: every channel (alpha included) on its own, the window
 /// sliding by `options.stride`.

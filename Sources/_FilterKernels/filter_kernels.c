@@ -5,9 +5,6 @@
  */
 #include "cvz_filter_kernels.h"
 
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -228,16 +225,4 @@ int cvz_filter_image(const cvz_filter *f) {
   cvz_filter_set_normalization(&normalized, low, high);
   job.f = &normalized;
   return cvz_parallel_for(job.bands, filter_band, &job);
-}
-
-void cvz_advise_huge_pages(void *p, size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  const uintptr_t huge = (uintptr_t)2 << 20;
-  uintptr_t begin = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-  uintptr_t end = ((uintptr_t)p + bytes) & ~(huge - 1);
-  if (end > begin) (void)madvise((void *)begin, end - begin, MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)bytes;
-#endif
 }

@@ -83,14 +83,6 @@ typedef struct cvz_buffer {
 
 void cvz_buffer_free(cvz_buffer *buffer);
 
-/* Asks the kernel to back [p, p + bytes) with transparent huge pages where
- * it can (Linux madvise MADV_HUGEPAGE; a no-op elsewhere or on failure).
- * Called on a fresh decoded-image buffer before the decoder first writes
- * it: a 4096x4096 RGB image is 12,000 4-KB page faults otherwise, about a
- * fifth of a whole-image JPEG decode's time (the filter does the same for
- * its output). */
-void cvz_codec_advise_huge_pages(void *p, size_t bytes);
-
 /* MARK: PNG */
 
 typedef struct cvz_png_decoder cvz_png_decoder;

@@ -105,13 +105,6 @@ void cvz_filter_set_normalization(cvz_filter *f, float low, float high);
 void cvz_filter_input_rows(const cvz_filter *f, int row_begin, int row_end, int *first,
                            int *last);
 
-/* Asks the kernel to back [p, p + bytes) with transparent huge pages where
- * it can (Linux madvise MADV_HUGEPAGE; a no-op elsewhere or on failure).
- * Call before first touching a large fresh output buffer: a 4096x4096 RGB
- * image is 12,000 4-KB page faults otherwise, a third of the filter's time.
- * numpy does the same for its large arrays, so OpenCV from Python gets it. */
-void cvz_advise_huge_pages(void *p, size_t bytes);
-
 /* Bytes of scratch memory one band allocates, for callers that budget memory
  * (at most cvz_threads() bands run at a time). */
 size_t cvz_filter_scratch_bytes(const cvz_filter *f);
