@@ -32,8 +32,11 @@ struct fast_idat {
   size_t stride; /* filter byte + row bytes */
   size_t bpp;
   int sixteen;
-  /* Filtered rows inflated ahead: `ready` of `batch`, `next` delivered. */
-  uint8_t *rows;
+  /* Filtered rows inflated ahead: `ready` of `batch`, `next` delivered,
+     at rows + HISTORY; the HISTORY bytes before them are the output just
+     before, which igzip reads its matches back from. */
+  uint8_t *buffer, *rows;
+  size_t produced; /* bytes at `rows` from the last inflate */
   size_t batch, ready, next;
   uint32_t rows_inflated, height;
   /* The row above (zeros before the first) and the row being unfiltered. */
@@ -42,7 +45,7 @@ struct fast_idat {
   char message[CVZ_MESSAGE_CAPACITY];
 };
 
-enum { BATCH_BYTES = 1 << 18, MAX_ANCILLARY = 1 << 20, MAX_CHUNKS_AFTER = 500 };
+enum { HISTORY = ISAL_DEF_HIST_SIZE, BATCH_BYTES = 1 << 18, MAX_ANCILLARY = 1 << 20, MAX_CHUNKS_AFTER = 500 };
 
 static uint32_t get_u32(const uint8_t *bytes) {
   return (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 |
@@ -71,11 +74,12 @@ int cvz_png_fast_start(struct cvz_png_decoder *decoder, int color_type, int bit_
   fast->sixteen = bit_depth == 16;
   fast->height = image.height;
   fast->batch = BATCH_BYTES / fast->stride > 0 ? BATCH_BYTES / fast->stride : 1;
-  fast->rows = malloc(fast->batch * fast->stride);
+  fast->buffer = malloc(HISTORY + fast->batch * fast->stride);
+  fast->rows = fast->buffer + HISTORY;
   fast->previous = calloc(1, fast->stride);
   fast->current = malloc(fast->stride);
-  if (fast->rows == NULL || fast->previous == NULL || fast->current == NULL) {
-    free(fast->rows);
+  if (fast->buffer == NULL || fast->previous == NULL || fast->current == NULL) {
+    free(fast->buffer);
     free(fast->previous);
     free(fast->current);
     free(fast);
@@ -95,7 +99,7 @@ int cvz_png_fast_start(struct cvz_png_decoder *decoder, int color_type, int bit_
 void cvz_png_fast_free(struct cvz_png_decoder *decoder) {
   struct fast_idat *fast = decoder->fast;
   if (fast == NULL) return;
-  free(fast->rows);
+  free(fast->buffer);
   free(fast->previous);
   free(fast->current);
   free(fast);
@@ -152,6 +156,10 @@ static int inflate_batch(struct cvz_png_decoder *decoder) {
   struct fast_idat *fast = decoder->fast;
   size_t rows = fast->height - fast->rows_inflated;
   if (rows > fast->batch) rows = fast->batch;
+  /* The last HISTORY bytes of output (the previous batch's end) go before
+     the new batch. */
+  memmove(fast->buffer, fast->buffer + fast->produced, HISTORY);
+  fast->produced = 0;
   fast->inflate.next_out = fast->rows;
   fast->inflate.avail_out = (uint32_t)(rows * fast->stride);
   while (fast->inflate.avail_out > 0) {
@@ -171,6 +179,7 @@ static int inflate_batch(struct cvz_png_decoder *decoder) {
     }
   }
   fast->rows_inflated += (uint32_t)rows;
+  fast->produced = rows * fast->stride;
   fast->ready = rows;
   fast->next = 0;
   return 0;
@@ -272,18 +281,21 @@ int cvz_png_fast_rows(struct cvz_png_decoder *decoder, uint8_t *pixels, size_t r
    path does not judge), -1 on damage. */
 static int finish_chunks(struct cvz_png_decoder *decoder) {
   struct fast_idat *fast = decoder->fast;
-  uint8_t scratch[4096];
+  const uint32_t room = (uint32_t)(fast->batch * fast->stride);
   while (fast->inflate.block_state != ISAL_BLOCK_FINISH) {
     if (fast->inflate.avail_in == 0 && fast->inflate.block_state < ISAL_BLOCK_INPUT_DONE) {
       const int fed = feed(decoder);
       if (fed != 0) return fed < 0 ? -1 : fail(fast, "not enough image data");
     }
-    fast->inflate.next_out = scratch;
-    fast->inflate.avail_out = sizeof scratch;
+    /* Into the row buffer, after the history igzip may read back. */
+    memmove(fast->buffer, fast->buffer + fast->produced, HISTORY);
+    fast->inflate.next_out = fast->rows;
+    fast->inflate.avail_out = room;
     const uint32_t had = fast->inflate.avail_in;
     const enum isal_block_state state = fast->inflate.block_state;
     if (isal_inflate(&fast->inflate) < 0) break;
-    if (fast->inflate.avail_out == sizeof scratch && fast->inflate.avail_in == had &&
+    fast->produced = room - fast->inflate.avail_out;
+    if (fast->inflate.avail_out == room && fast->inflate.avail_in == had &&
         fast->inflate.block_state == state) {
       break; /* no progress: libpng would stop here too */
     }

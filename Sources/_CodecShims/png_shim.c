@@ -186,15 +186,15 @@ static cvz_png_decoder *open_decoder(const uint8_t *data, size_t size, int fd, i
   if (bit_depth == 16 && host_is_little_endian()) png_set_swap(png);
   png_set_interlace_handling(png);
   png_read_update_info(png, pinfo);
-  if (!libpng_only && !decoder->interlaced && !png_get_valid(png, pinfo, PNG_INFO_tRNS) &&
-      host_is_little_endian()) {
-    cvz_png_fast_start(decoder, color_type, bit_depth);
-  }
 
   decoder->image.width = png_get_image_width(png, pinfo);
   decoder->image.height = png_get_image_height(png, pinfo);
   decoder->image.channels = png_get_channels(png, pinfo);
   decoder->image.bit_depth = png_get_bit_depth(png, pinfo);
+  if (!libpng_only && !decoder->interlaced && !png_get_valid(png, pinfo, PNG_INFO_tRNS) &&
+      host_is_little_endian()) {
+    cvz_png_fast_start(decoder, color_type, bit_depth);
+  }
   *info = decoder->image;
   return decoder;
 }
