@@ -234,13 +234,3 @@ public struct TransferTrainer: EpochTraining, Sendable {
       labels: Array(data.labels[samples]), classNames: data.classNames)
   }
 }
-
-extension FeatureShape {
-  /// The shape of per-sample engine shape `shape`: (C, H, W) is an image,
-  /// anything else flat.
-  init(_ shape: Shape) {
-    self =
-      shape.rank == 3
-      ? .image(height: shape[1], width: shape[2], channels: shape[0]) : .flat(shape.count)
-  }
-}

@@ -44,10 +44,7 @@ extension Train {
         "--freeze \(transfer.freeze ?? ""): its output \(featureShape.dims) is neither maps "
           + "(channels, height, width) nor flat features; freeze at another layer")
     }
-    let features: FeatureShape =
-      featureShape.rank == 3
-      ? .image(height: featureShape[1], width: featureShape[2], channels: featureShape[0])
-      : .flat(featureShape[0])
+    let features = FeatureShape(featureShape)
 
     let mode = resize.resize ?? loaded.resize
     var splits = try labels.load(
