@@ -14,7 +14,8 @@ final class InPlaceLayoutTests: XCTestCase {
     // Blocked (a common divisor from 8): 48×80 (16), 256×512 (256),
     // 64×392 (8), 24×24, 1000×10 (10); plain: 7×5, 1×9, 9×1, 1000×12, 30×12.
     for (rows, columns) in [
-      (48, 80), (256, 512), (64, 392), (24, 24), (7, 5), (1, 9), (9, 1), (1000, 10), (1000, 12), (30, 12),
+      (48, 80), (256, 512), (64, 392), (24, 24), (7, 5), (1, 9), (9, 1), (1000, 10), (1000, 12),
+      (30, 12),
     ] {
       let matrix = random(rows * columns, &generator)
       var moved = matrix
@@ -38,7 +39,9 @@ final class InPlaceLayoutTests: XCTestCase {
       let order = Array(0..<rows).shuffled(using: &generator)
       var moved = matrix
       InPlaceLayout.permuteRows(&moved, rows: rows, rowLength: length) { order[$0] }
-      let expected = (0..<rows).flatMap { matrix[(order[$0] * length)..<((order[$0] + 1) * length)] }
+      let expected = (0..<rows).flatMap {
+        matrix[(order[$0] * length)..<((order[$0] + 1) * length)]
+      }
       XCTAssertEqual(moved, expected, "\(rows) rows of \(length)")
     }
   }

@@ -88,7 +88,9 @@ final class ONNXWireScannerTests: XCTestCase {
 
   func testTruncatedCopiesFailAsSwiftProtobufFails() throws {
     let bytes = [UInt8](
-      try Data(contentsOf: XCTUnwrap(committedModels().first { $0.path.hasSuffix("all-layers/model.onnx") })))
+      try Data(
+        contentsOf: XCTUnwrap(
+          committedModels().first { $0.path.hasSuffix("all-layers/model.onnx") })))
     // Every cut in the first 512 bytes (headers, nodes), then every 7th.
     for cut in Array(0..<512) + Array(stride(from: 512, to: bytes.count, by: 7)) {
       assertAgree(Array(bytes[..<cut]), "cut at \(cut)")
@@ -135,14 +137,16 @@ final class ONNXWireScannerTests: XCTestCase {
   private static func tensor(
     _ name: String, dims: [Int64], type: ONNXDataType, _ elements: [UInt8]
   ) -> [UInt8] {
-    Self.delimited(8, Array(name.utf8)) + Self.delimited(1, dims.flatMap { varint(UInt64(bitPattern: $0)) })
+    Self.delimited(8, Array(name.utf8))
+      + Self.delimited(1, dims.flatMap { varint(UInt64(bitPattern: $0)) })
       + tag(2, 0) + varint(UInt64(type.rawValue)) + elements
   }
 
   /// A model of one Identity node reading `x`, with `initializers` (whole
   /// TensorProto messages) in its graph.
   private static func model(_ initializers: [[UInt8]]) -> [UInt8] {
-    let node = Self.delimited(1, Array("x".utf8)) + Self.delimited(2, Array("y".utf8))
+    let node =
+      Self.delimited(1, Array("x".utf8)) + Self.delimited(2, Array("y".utf8))
       + Self.delimited(4, Array("Identity".utf8))
     let valueInfo = { (name: String) in Self.delimited(1, Array(name.utf8)) }
     var graph = Self.delimited(1, node) + Self.delimited(2, Array("g".utf8))

@@ -27,7 +27,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     else { fatalError("an ONNX model convviz wrote does not read back the same") }
     _ = try? model.makeGraph()
   case (.failure(let a), .failure(let b)):
-    guard a == b else { fatalError("the wire scanner and swift-protobuf fail differently: \(a) / \(b)") }
+    guard a == b else {
+      fatalError("the wire scanner and swift-protobuf fail differently: \(a) / \(b)")
+    }
   default:
     fatalError("the wire scanner and swift-protobuf disagree: \(scanned) / \(whole)")
   }

@@ -36,7 +36,8 @@ struct ONNXMemorySource: ONNXByteSource {
     }
     guard buffer.count > 0 else { return }
     bytes.withUnsafeBytes { all in
-      buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + buffer.count)]))
+      buffer.copyMemory(
+        from: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + buffer.count)]))
     }
   }
 }

@@ -188,7 +188,9 @@ extension ONNXImporter {
     from: ((Int) -> Int)?
   ) {
     if transposed { InPlaceLayout.transpose(&storage, rows: units, columns: features) }
-    if let from { InPlaceLayout.permuteRows(&storage, rows: features, rowLength: units, source: from) }
+    if let from {
+      InPlaceLayout.permuteRows(&storage, rows: features, rowLength: units, source: from)
+    }
   }
 
   /// `rearrange`'s reference: one pass into a new array.

@@ -17,7 +17,8 @@ extension ONNXTensor {
   /// the model (`data_location` EXTERNAL).
   static func decode(
     _ proto: Onnx_TensorProto, elements: ElementsPlace = .parsed,
-    external: (_ entries: [String: String], _ name: String) throws(ONNXProblem) -> any ONNXByteSource
+    external: (_ entries: [String: String], _ name: String) throws(ONNXProblem) ->
+      any ONNXByteSource
   ) throws(ONNXProblem) -> ONNXTensor {
     let name = proto.name
     guard !proto.hasSegment else {
@@ -54,7 +55,9 @@ extension ONNXTensor {
       switch elements {
       case .parsed: raw = proto.hasRawData ? ONNXDataSource(data: proto.rawData) : nil
       case .scanned(let payload, let source):
-        raw = payload.rawData.map { ONNXSourceSlice(base: source, start: $0.lowerBound, count: $0.count) }
+        raw = payload.rawData.map {
+          ONNXSourceSlice(base: source, start: $0.lowerBound, count: $0.count)
+        }
       }
     }
     if let raw {

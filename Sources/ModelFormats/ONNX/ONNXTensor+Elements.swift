@@ -29,7 +29,9 @@ extension ONNXTensor {
       let storage = try filled(Float.self, count: count) { (buffer) throws(ONNXSourceFailure) in
         try source.copy(from: 0, into: UnsafeMutableRawBufferPointer(buffer))
         #if _endian(big)
-          for i in buffer.indices { buffer[i] = Float(bitPattern: UInt32(littleEndian: buffer[i].bitPattern)) }
+          for i in buffer.indices {
+            buffer[i] = Float(bitPattern: UInt32(littleEndian: buffer[i].bitPattern))
+          }
         #endif
       }
       return ONNXTensor(name: shape.name, Tensor(shape: Shape(shape.dims), storage: storage))
@@ -118,7 +120,8 @@ extension ONNXTensor {
           guard n > 0, next + n <= count else {
             throw ONNXSourceFailure(reason: "an element field is not whole elements")
           }
-          try source.copy(from: offset, into: UnsafeMutableRawBufferPointer(rebasing: scratch[..<(n * width)]))
+          try source.copy(
+            from: offset, into: UnsafeMutableRawBufferPointer(rebasing: scratch[..<(n * width)]))
           for i in 0..<n {
             buffer[next + i] = convert(
               Bits(littleEndian: scratch.loadUnaligned(fromByteOffset: i * width, as: Bits.self)))
@@ -220,7 +223,8 @@ struct ONNXDataSource: ONNXByteSource {
     }
     guard buffer.count > 0 else { return }
     data.withUnsafeBytes { all in
-      buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + buffer.count)]))
+      buffer.copyMemory(
+        from: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + buffer.count)]))
     }
   }
 }
