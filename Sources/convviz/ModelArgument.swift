@@ -72,9 +72,7 @@ enum ModelArgument {
     guard Preset(rawValue: text) == nil, Path.isFile(text),
       ONNXModel.looksLikeONNX(try firstBytes(of: text))
     else { return nil }
-    let bytes = try FileContents.read(text, maximumBytes: ONNXModel.maximumFileSize)
-    return try ONNXModel.decode(
-      consume bytes, path: text, externalDataFolder: Path.folder(of: text))
+    return try ONNXModel.read(from: text)
   }
 
   /// The Keras model `text` names (`.keras` zip or `.h5` HDF5, detected
