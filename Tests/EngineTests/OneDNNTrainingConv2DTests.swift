@@ -1,6 +1,7 @@
 import Foundation
 import Tensors
 import XCTest
+import _CNNKernels
 import _Runtime
 
 @testable import Engine
