@@ -62,7 +62,8 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
   public static func requireOpenBLAS() throws(EngineError) {
     var message = [CChar](repeating: 0, count: 512)
     guard cvz_openblas_load(&message, message.count) == 0 else {
-      throw .libraryUnavailable(message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+      throw .libraryUnavailable(
+        message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
     }
   }
 
