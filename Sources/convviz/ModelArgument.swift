@@ -13,6 +13,12 @@ enum ModelArgument {
   case specFile(path: String, spec: ModelSpec)
   case modelFile(path: String, file: ModelFile)
 
+  /// The help of the MODEL argument of every command that reads a
+  /// trained model (`loadModel`).
+  static let help = ArgumentHelp(
+    "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
+    valueName: "model")
+
   /// The architecture, whatever the source.
   var spec: ModelSpec {
     switch self {
