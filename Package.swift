@@ -29,7 +29,7 @@ let package = Package(
       name: "convviz",
       dependencies: [
         "ImageCodecs", "ImageFilters", "Engine", "ModelFormats", "Training", "Datasets",
-        "Visualization", "Explain", "Files", "_Runtime", "COpenBLAS",
+        "Visualization", "Explain", "Files", "_Runtime", "COpenBLAS", "_OpenBLAS",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "Files"),
@@ -38,7 +38,8 @@ let package = Package(
     .target(
       name: "ImageFilters", dependencies: ["_FilterKernels", "ImageCodecs", "Tensors", "Files"]),
     .target(
-      name: "Engine", dependencies: ["Tensors", "_CNNKernels", "_DNNLKernels", "COpenBLAS"]),
+      name: "Engine",
+      dependencies: ["Tensors", "_CNNKernels", "_DNNLKernels", "COpenBLAS", "_OpenBLAS"]),
     .target(
       name: "ModelFormats",
       dependencies: [
@@ -53,7 +54,8 @@ let package = Package(
       ]),
     .target(name: "Datasets", dependencies: ["Files", "ImageCodecs", "Tensors", "CZlib"]),
     .target(
-      name: "Explain", dependencies: ["Engine", "Training", "Datasets", "Tensors", "COpenBLAS"]),
+      name: "Explain",
+      dependencies: ["Engine", "Training", "Datasets", "Tensors", "COpenBLAS", "_OpenBLAS"]),
     .target(
       name: "Visualization",
       dependencies: [
@@ -75,12 +77,12 @@ let package = Package(
     .systemLibrary(
       name: "CISAL", pkgConfig: "libisal",
       providers: [.apt(["libisal-dev"])]),
-    .systemLibrary(
-      name: "COpenBLAS", pkgConfig: "openblas",
-      providers: [.apt(["libopenblas-dev"])]),
-    .systemLibrary(
-      name: "CHDF5", pkgConfig: "hdf5",
-      providers: [.apt(["libhdf5-dev"])]),
+    // OpenBLAS's and libhdf5's headers only (Debian's libopenblas-dev and
+    // libhdf5-dev, found without pkg-config): neither library is linked.
+    // Each is opened when first used (_OpenBLAS, _HDF5Shims), so that
+    // commands that need neither (filter, pool, the codecs) never load
+    // them and their ~45 dependent libraries at start-up.
+    .systemLibrary(name: "COpenBLAS"),
     // No unsafe compiler flags anywhere, so that every library product can be a
     // dependency of another package. Release builds optimise C as well;
     // what -fno-math-errno gave the kernels, they get from errno-free
@@ -90,13 +92,17 @@ let package = Package(
     .target(name: "_Runtime"),
     .target(name: "_FilterKernels", dependencies: ["_Runtime"]),
     .target(name: "_OptimizerKernels", dependencies: ["_Runtime"]),
-    .target(name: "_CNNKernels", dependencies: ["_Runtime", "COpenBLAS"]),
+    .target(name: "_CNNKernels", dependencies: ["_Runtime", "COpenBLAS", "_OpenBLAS"]),
+    // The OpenBLAS functions convviz calls, forwarding to libopenblas.so.0
+    // opened at first use (see cvz_openblas.h).
+    .target(name: "_OpenBLAS"),
     // Inference convolutions on oneDNN: built against Debian's libdnnl-dev
     // headers (in /usr/include; it installs no pkg-config file), and
     // libdnnl.so.2 opened at run time (see cvz_dnnl.h).
     .target(name: "_DNNLKernels", dependencies: ["_CNNKernels", "_Runtime"]),
-    // Every libhdf5 call, for the Keras reader.
-    .target(name: "_HDF5Shims", dependencies: ["CHDF5"]),
+    // Every libhdf5 call, for the Keras reader; libhdf5 is opened at first
+    // use (see cvz_hdf5_shims.h).
+    .target(name: "_HDF5Shims"),
 
     // MARK: Tests
     .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),

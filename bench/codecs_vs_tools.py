@@ -107,15 +107,19 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0,
                         help="convviz --threads (default: one per core)")
+    parser.add_argument("--only", choices=["png", "jpeg"],
+                        help="run only the PNG rows or only the JPEG rows")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         images, jpeg, ppm = make_images(folder, args.size)
         print(f"{args.size}x{args.size} RGB, median of {args.repeat}, "
               f"load average {os.getloadavg()[0]:.1f} at start, {os.cpu_count()} cores")
-        print(f"{'PNG encode (default)':<26}{'convviz ms':>11}{'OpenCV ms':>11}{'ratio':>7}"
-              f"{'convviz MB':>12}{'OpenCV MB':>11}{'ratio':>7}")
-        print("(time ratio: OpenCV / convviz; size ratio: convviz / OpenCV)")
-        for name, (path, pixels) in images.items():
+        png_rows = [] if args.only == "jpeg" else list(images.items())
+        if png_rows:
+            print(f"{'PNG encode (default)':<26}{'convviz ms':>11}{'OpenCV ms':>11}{'ratio':>7}"
+                  f"{'convviz MB':>12}{'OpenCV MB':>11}{'ratio':>7}")
+            print("(time ratio: OpenCV / convviz; size ratio: convviz / OpenCV)")
+        for name, (path, pixels) in png_rows:
             ours, theirs = [], []
             bgr = np.ascontiguousarray(pixels[:, :, ::-1])
             out = os.path.join(folder, "out.png")
@@ -134,7 +138,8 @@ def main():
             print(f"{name:<26}{a:>11.0f}{b:>11.0f}{b / a:>7.2f}"
                   f"{size_ours / 1e6:>12.2f}{size_theirs / 1e6:>11.2f}"
                   f"{size_ours / size_theirs:>7.3f}")
-
+        if args.only == "png":
+            return
         print(f"{'JPEG (whole process)':<26}{'convviz ms':>11}{'tool ms':>11}{'ratio':>7}"
               "  (convviz / tool)")
         decode_ours, decode_tool, encode_ours, encode_tool = [], [], [], []

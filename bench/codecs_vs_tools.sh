@@ -4,7 +4,7 @@
 # photo and pure noise), JPEG decode against djpeg and JPEG encode against
 # cjpeg at the same quality (whole process vs whole process). Installs the
 # peers, builds convviz in release mode, prints medians and ratios.
-# Usage: bash bench/codecs_vs_tools.sh [--size N] [--repeat N] [--threads N]
+# Usage: bash bench/codecs_vs_tools.sh [--size N] [--repeat N] [--threads N] [--only png|jpeg]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v djpeg >/dev/null || apt-get install -y libjpeg-turbo-progs >/dev/null

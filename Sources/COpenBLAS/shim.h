@@ -1,4 +1,13 @@
+/* OpenBLAS's headers only: the library is not linked but opened at first
+   use by the _OpenBLAS target, which defines the functions below that
+   convviz calls (see cvz_openblas.h). Debian's libopenblas-dev installs
+   the header under openblas-pthread/; <cblas.h> is the alternatives link
+   to it (or to another BLAS's, without OpenBLAS's own functions). */
+#if __has_include(<openblas-pthread/cblas.h>)
+#include <openblas-pthread/cblas.h>
+#else
 #include <cblas.h>
+#endif
 
 /* LAPACK's symmetric eigensolver (divide and conquer), which libopenblas
    exports; Debian installs no lapacke.h beside OpenBLAS's headers, so the

@@ -1,5 +1,6 @@
 import Tensors
 import _CNNKernels
+import _OpenBLAS
 
 /// Why a graph cannot be built, or cannot run on an input of some shape.
 ///
@@ -26,6 +27,9 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
   /// `operation` (e.g. "Conv2D backward"); the kernels free what they took
   /// and return a status (`CVZ_STATUS_*`) instead of aborting.
   case outOfMemory(operation: String)
+  /// A library the engine opens when it first needs it (libopenblas) is
+  /// missing or unusable; the text names it and says why.
+  case libraryUnavailable(String)
 
   public var description: String {
     switch self {
@@ -48,6 +52,18 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
       return "node \(name): \(problem)"
     case .outOfMemory(let operation):
       return "out of memory in \(operation)"
+    case .libraryUnavailable(let reason):
+      return reason
+    }
+  }
+
+  /// Loads libopenblas, which the engine's kernels call, unless it is
+  /// loaded already; throws `.libraryUnavailable` when it cannot be.
+  public static func requireOpenBLAS() throws(EngineError) {
+    var message = [CChar](repeating: 0, count: 512)
+    guard cvz_openblas_load(&message, message.count) == 0 else {
+      throw .libraryUnavailable(
+        message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
     }
   }
 

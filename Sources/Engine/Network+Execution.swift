@@ -19,6 +19,7 @@ extension Network {
     precondition(
       input.shape.rank >= 1 && input.sampleShape == plan.inputShape,
       "the plan expects samples of shape \(plan.inputShape), got \(input.shape)")
+    try EngineError.requireOpenBLAS()
     pendingBackwardRun = nil
     var slots = [Tensor?](repeating: nil, count: plan.slotCount)
     slots[0] = input

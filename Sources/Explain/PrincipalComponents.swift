@@ -1,4 +1,5 @@
 import COpenBLAS
+import Engine
 import Foundation
 
 /// Principal component analysis of the rows of a matrix, through LAPACK's
@@ -16,6 +17,7 @@ public enum PrincipalComponents {
   ) throws(ExplainError) -> [Float] {
     precondition(x.count == n * d && n >= 1 && d >= 1, "x is not N×D")
     precondition(components >= 1 && components <= min(n, d), "1…min(N, D) components")
+    do throws(EngineError) { try EngineError.requireOpenBLAS() } catch { throw .engine(error) }
     let centred = centre(x, rows: n, columns: d)
     var projections = [Float](repeating: 0, count: n * components)
     if d <= n {

@@ -1,7 +1,14 @@
 // Every libhdf5 call convviz makes; see include/cvz_hdf5_shims.h for why.
 #include "cvz_hdf5_shims.h"
 
+// Debian installs the serial build's headers under hdf5/serial/ (what its
+// pkg-config file names); the library itself is opened at run time, below.
+#if __has_include(<hdf5/serial/hdf5.h>)
+#include <hdf5/serial/hdf5.h>
+#else
 #include <hdf5.h>
+#endif
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +21,149 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+// MARK: Loading libhdf5
+//
+// libhdf5 is opened (dlopen) on first use rather than linked: it pulls in
+// libcurl, TLS and Kerberos (its S3 and HDFS drivers), about 40 libraries
+// whose loading every convviz command paid at start-up, where only the
+// Keras reader uses it. Every function and variable below is called
+// through a pointer found then; the macros after the table make the code
+// further down read as plain libhdf5 calls (HDF5's own macros, such as
+// H5T_NATIVE_FLOAT, expand to these names too).
+
+#define CVZ_H5_FUNCTIONS(X)                                                                  \
+  X(H5Aclose) X(H5Aexists) X(H5Aget_name_by_idx) X(H5Aget_space) X(H5Aget_type) X(H5Aopen)    \
+  X(H5Aread) X(H5Dclose) X(H5Dget_space) X(H5Dget_type) X(H5Dread) X(H5Dvlen_reclaim)         \
+  X(H5Eclear2) X(H5Eset_auto2) X(H5Ewalk2) X(H5Fclose) X(H5Fopen) X(H5Gclose) X(H5Gget_info)  \
+  X(H5Iget_type) X(H5Lexists) X(H5Lget_name_by_idx) X(H5Oclose) X(H5Oget_info2) X(H5Oopen)    \
+  X(H5Pclose) X(H5Pcreate) X(H5Pset_fapl_core) X(H5Pset_fclose_degree) X(H5Pset_file_image)   \
+  X(H5Sclose) X(H5Sget_simple_extent_dims) X(H5Sget_simple_extent_ndims)                      \
+  X(H5Sget_simple_extent_npoints) X(H5Tclose) X(H5Tcopy) X(H5Tget_class) X(H5Tget_cset)       \
+  X(H5Tget_size) X(H5Tis_variable_str) X(H5Tset_cset) X(H5Tset_size) X(H5check_version)      \
+  X(H5open) X(H5get_libversion)
+
+#define CVZ_H5_VARIABLES(X)                                                           \
+  X(H5E_CANTALLOC_g) X(H5E_NOSPACE_g) X(H5E_RESOURCE_g) X(H5P_CLS_FILE_ACCESS_ID_g)  \
+  X(H5T_C_S1_g) X(H5T_NATIVE_FLOAT_g)
+
+#define CVZ_H5_DECLARE_FUNCTION(name) static __typeof__(&name) loaded_##name;
+#define CVZ_H5_DECLARE_VARIABLE(name) static __typeof__(name) *loaded_##name;
+CVZ_H5_FUNCTIONS(CVZ_H5_DECLARE_FUNCTION)
+CVZ_H5_VARIABLES(CVZ_H5_DECLARE_VARIABLE)
+
+// The shared library of the headers' version: Debian's serial build, then
+// the names other builds (and the -dev package's link) use.
+#if H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10
+#define CVZ_H5_SONAME "libhdf5_serial.so.103"
+#else
+#define CVZ_H5_SONAME "libhdf5_serial.so"
+#endif
+static const char *const library_names[] = {CVZ_H5_SONAME, "libhdf5_serial.so", "libhdf5.so"};
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static int library_loaded = 0;
+static char load_failure[400] = "";
+
+static void load_library(void) {
+  void *library = NULL;
+  for (size_t i = 0; i < sizeof library_names / sizeof *library_names && !library; i++) {
+    library = dlopen(library_names[i], RTLD_NOW | RTLD_LOCAL);
+  }
+  if (!library) {
+    const char *why = dlerror();
+    snprintf(load_failure, sizeof load_failure,
+             "libhdf5 (%s) cannot be loaded, needed for Keras files: %s (install %s)",
+             CVZ_H5_SONAME, why ? why : "not found", "libhdf5-dev or libhdf5-103-1");
+    return;
+  }
+  const char *missing = NULL;
+#define CVZ_H5_LOOKUP(name) \
+  if (!missing && !(loaded_##name = (__typeof__(loaded_##name))dlsym(library, #name))) missing = #name;
+  CVZ_H5_FUNCTIONS(CVZ_H5_LOOKUP)
+  CVZ_H5_VARIABLES(CVZ_H5_LOOKUP)
+  if (missing) {
+    snprintf(load_failure, sizeof load_failure, "libhdf5 (%s) has no %s", CVZ_H5_SONAME, missing);
+    return;
+  }
+  // H5check_version aborts the process on a version mismatch: check first.
+  unsigned major = 0, minor = 0, release = 0;
+  if (loaded_H5get_libversion(&major, &minor, &release) < 0 || major != H5_VERS_MAJOR ||
+      minor != H5_VERS_MINOR) {
+    snprintf(load_failure, sizeof load_failure,
+             "libhdf5 %u.%u.%u is installed, but convviz was built with the %d.%d headers", major,
+             minor, release, H5_VERS_MAJOR, H5_VERS_MINOR);
+    return;
+  }
+  __atomic_store_n(&library_loaded, 1, __ATOMIC_RELEASE);
+}
+
+int cvz_h5_load(char *message, size_t capacity) {
+  pthread_once(&load_once, load_library);
+  if (library_loaded) return 0;
+  if (message && capacity > 0) snprintf(message, capacity, "%s", load_failure);
+  return -1;
+}
+
+int cvz_h5_is_loaded(void) { return __atomic_load_n(&library_loaded, __ATOMIC_ACQUIRE); }
+
+// Every function that takes a message buffer starts with this, so that a
+// caller that skipped cvz_h5_load gets the reason rather than a crash.
+#define CVZ_H5_REQUIRE_LIBRARY(message, capacity) \
+  if (cvz_h5_load(message, capacity) != 0) return -1;
+
+#define H5Aclose loaded_H5Aclose
+#define H5Aexists loaded_H5Aexists
+#define H5Aget_name_by_idx loaded_H5Aget_name_by_idx
+#define H5Aget_space loaded_H5Aget_space
+#define H5Aget_type loaded_H5Aget_type
+#define H5Aopen loaded_H5Aopen
+#define H5Aread loaded_H5Aread
+#define H5Dclose loaded_H5Dclose
+#define H5Dget_space loaded_H5Dget_space
+#define H5Dget_type loaded_H5Dget_type
+#define H5Dread loaded_H5Dread
+#define H5Dvlen_reclaim loaded_H5Dvlen_reclaim
+#define H5Eclear2 loaded_H5Eclear2
+#define H5Eset_auto2 loaded_H5Eset_auto2
+#define H5Ewalk2 loaded_H5Ewalk2
+#define H5Fclose loaded_H5Fclose
+#define H5Fopen loaded_H5Fopen
+#define H5Gclose loaded_H5Gclose
+#define H5Gget_info loaded_H5Gget_info
+#define H5Iget_type loaded_H5Iget_type
+#define H5Lexists loaded_H5Lexists
+#define H5Lget_name_by_idx loaded_H5Lget_name_by_idx
+#define H5Oclose loaded_H5Oclose
+#define H5Oget_info2 loaded_H5Oget_info2
+#define H5Oopen loaded_H5Oopen
+#define H5Pclose loaded_H5Pclose
+#define H5Pcreate loaded_H5Pcreate
+#define H5Pset_fapl_core loaded_H5Pset_fapl_core
+#define H5Pset_fclose_degree loaded_H5Pset_fclose_degree
+#define H5Pset_file_image loaded_H5Pset_file_image
+#define H5Sclose loaded_H5Sclose
+#define H5Sget_simple_extent_dims loaded_H5Sget_simple_extent_dims
+#define H5Sget_simple_extent_ndims loaded_H5Sget_simple_extent_ndims
+#define H5Sget_simple_extent_npoints loaded_H5Sget_simple_extent_npoints
+#define H5Tclose loaded_H5Tclose
+#define H5Tcopy loaded_H5Tcopy
+#define H5Tget_class loaded_H5Tget_class
+#define H5Tget_cset loaded_H5Tget_cset
+#define H5Tget_size loaded_H5Tget_size
+#define H5Tis_variable_str loaded_H5Tis_variable_str
+#define H5Tset_cset loaded_H5Tset_cset
+#define H5Tset_size loaded_H5Tset_size
+#define H5check_version loaded_H5check_version
+#define H5open loaded_H5open
+#define H5E_CANTALLOC_g (*loaded_H5E_CANTALLOC_g)
+#define H5E_NOSPACE_g (*loaded_H5E_NOSPACE_g)
+#define H5E_RESOURCE_g (*loaded_H5E_RESOURCE_g)
+#define H5P_CLS_FILE_ACCESS_ID_g (*loaded_H5P_CLS_FILE_ACCESS_ID_g)
+#define H5T_C_S1_g (*loaded_H5T_C_S1_g)
+#define H5T_NATIVE_FLOAT_g (*loaded_H5T_NATIVE_FLOAT_g)
+
+// MARK: Calling libhdf5
 
 // Debian's libhdf5 is the serial build: one caller at a time.
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -108,6 +258,7 @@ static int leave(int result) {
 
 int cvz_h5_open_image(const void *bytes, size_t size, int64_t *file, char *message,
                       size_t capacity) {
+  CVZ_H5_REQUIRE_LIBRARY(message, capacity)
   enter();
   *file = -1;
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -128,7 +279,7 @@ int cvz_h5_open_image(const void *bytes, size_t size, int64_t *file, char *messa
 }
 
 void cvz_h5_close(int64_t handle) {
-  if (handle < 0) return;
+  if (handle < 0 || !library_loaded) return;
   enter();
   switch (H5Iget_type(handle)) {
   case H5I_FILE: H5Fclose(handle); break;
@@ -142,6 +293,7 @@ void cvz_h5_close(int64_t handle) {
 
 int cvz_h5_open(int64_t parent, const char *path, int64_t *object, cvz_h5_kind *kind,
                 char *message, size_t capacity) {
+  CVZ_H5_REQUIRE_LIBRARY(message, capacity)
   enter();
   *object = -1;
   *kind = CVZ_H5_OTHER;
@@ -180,6 +332,7 @@ int cvz_h5_open(int64_t parent, const char *path, int64_t *object, cvz_h5_kind *
 }
 
 int cvz_h5_child_count(int64_t group, uint64_t *count, char *message, size_t capacity) {
+  CVZ_H5_REQUIRE_LIBRARY(message, capacity)
   enter();
   H5G_info_t info;
   if (H5Gget_info(group, &info) < 0) {
@@ -191,6 +344,7 @@ int cvz_h5_child_count(int64_t group, uint64_t *count, char *message, size_t cap
 
 int cvz_h5_child_name(int64_t group, uint64_t index, char *name, size_t name_capacity,
                       char *message, size_t capacity) {
+  CVZ_H5_REQUIRE_LIBRARY(message, capacity)
   enter();
   ssize_t length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, name,
                                       name_capacity, H5P_DEFAULT);
@@ -213,6 +367,7 @@ static cvz_h5_class class_of(hid_t type) {
 
 int cvz_h5_dataset_shape(int64_t dataset, int *rank, uint64_t *dims, cvz_h5_class *element,
                          char *message, size_t capacity) {
+  CVZ_H5_REQUIRE_LIBRARY(message, capacity)
   enter();
   hid_t space = H5Dget_space(dataset);
   if (space < 0) return leave(fail("cannot read a dataset's shape", message, capacity));
@@ -238,6 +393,7 @@ int cvz_h5_dataset_shape(int64_t dataset, int *rank, uint64_t *dims, cvz_h5_clas
 
 int cvz_h5_dataset_read_float(int64_t dataset, float *values, size_t count, char *message,
                               size_t capacity) {
+  CVZ_H5_REQUIRE_LIBRARY(message, capacity)
   enter();
   hid_t space = H5Dget_space(dataset);
   if (space < 0) return leave(fail("cannot read a dataset", message, capacity));
@@ -257,6 +413,7 @@ int cvz_h5_dataset_read_float(int64_t dataset, float *values, size_t count, char
 }
 
 int cvz_h5_attribute_exists(int64_t object, const char *name, char *message, size_t capacity) {
+  CVZ_H5_REQUIRE_LIBRARY(message, capacity)
   enter();
   htri_t exists = H5Aexists(object, name);
   if (exists < 0) return leave(fail("cannot look up an HDF5 attribute", message, capacity));
@@ -290,6 +447,7 @@ static char *gather(size_t n, size_t width, const char *strings, char *const *po
 
 int cvz_h5_attribute_strings(int64_t object, const char *name, size_t limit, char **text,
                              size_t *length, size_t *count, char *message, size_t capacity) {
+  CVZ_H5_REQUIRE_LIBRARY(message, capacity)
   enter();
   *text = NULL;
   *length = 0;
@@ -482,6 +640,7 @@ static void describe_memory(char *message, size_t capacity, size_t memory_limit)
 
 int cvz_h5_check_in_child(const void *bytes, size_t size, size_t tensor_limit,
                           size_t memory_limit, char *message, size_t capacity) {
+  CVZ_H5_REQUIRE_LIBRARY(message, capacity)
   // Crafted files can also send libhdf5 round a loop forever: the child
   // gets 30 s, plus a second for every 16 MiB to read.
   double limit = 30.0 + (double)size / (16 << 20);

@@ -69,6 +69,18 @@ final class KerasModelTests: XCTestCase {
     }
   }
 
+  /// libhdf5 is opened when an HDF5 file is first read, not linked (see
+  /// cvz_hdf5_shims.h; ConvvizCLITests' LazyLibraryTests checks that image
+  /// commands never map it): after reading one it is in the memory map.
+  func testReadingAnHDF5FileLoadsLibHDF5() throws {
+    _ = try KerasModel.decode(Self.fixture("mnist-narrow", "model.h5"), path: "model.h5")
+    // Read to the end: /proc files come a page per read.
+    let maps = String(
+      decoding: try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/maps"))
+        .readDataToEndOfFile(), as: UTF8.self)
+    XCTAssertTrue(maps.contains("libhdf5"), "libhdf5 is not mapped")
+  }
+
   func testWeightsOnlyFilesLoadWithTheSpecAsArchitecture() throws {
     let spec = try ModelSpec.parse(
       String(decoding: Self.fixture("mnist-narrow", "spec.txt"), as: UTF8.self))

@@ -44,6 +44,11 @@ final class HDF5Object {
   static func open(
     _ bytes: [UInt8], tensorLimit: Int, memoryLimit: Int
   ) throws(KerasProblem) -> HDF5Object {
+    var reason = [CChar](repeating: 0, count: 512)
+    if cvz_h5_load(&reason, reason.count) != 0 {
+      throw .libraryUnavailable(
+        reason: reason.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+    }
     try call { message, capacity in
       bytes.withUnsafeBytes {
         cvz_h5_check_in_child(

@@ -24,6 +24,9 @@ public enum KerasProblem: Error, Equatable, Sendable, CustomStringConvertible {
   case weightShape(layer: String, weight: String, expected: [Int], found: [Int])
   /// More bytes than convviz will allocate for one tensor or entry.
   case tooLarge(what: String, bytes: Int, limit: Int)
+  /// libhdf5, which convviz opens when it first reads an HDF5 file, is
+  /// missing or unusable; `reason` says which library and why.
+  case libraryUnavailable(reason: String)
   /// Only a Sequential model becomes a convviz model spec.
   case notSequential(className: String)
   /// The graph as a whole is not what the engine runs (several inputs or
@@ -57,6 +60,8 @@ public enum KerasProblem: Error, Equatable, Sendable, CustomStringConvertible {
       return "layer '\(layer)' weight '\(weight)' has shape \(found), the layer needs \(expected)"
     case .tooLarge(let what, let bytes, let limit):
       return "\(what) needs \(bytes) bytes, more than the limit of \(limit)"
+    case .libraryUnavailable(let reason):
+      return reason
     case .notSequential(let className):
       return "Keras model is \(className); only a Sequential model becomes a convviz model spec"
     case .unsupportedModel(let reason):

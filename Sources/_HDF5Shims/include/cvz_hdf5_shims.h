@@ -42,6 +42,17 @@ typedef enum cvz_h5_class {
   CVZ_H5_CLASS_STRING = 3,
 } cvz_h5_class;
 
+/* Opens libhdf5 (dlopen, once; it is not linked, so that commands that
+ * read no Keras file never load it and the ~40 libraries it pulls in).
+ * Returns 0, or -1 with a one-line reason in `message` (the library is
+ * missing, lacks a function, or is not the version of the headers). Every
+ * other function here needs it and fails with the same reason without. */
+int cvz_h5_load(char *message, size_t capacity);
+
+/* 1 when cvz_h5_load has loaded libhdf5 in this process, else 0; it never
+ * loads the library itself. */
+int cvz_h5_is_loaded(void);
+
 /* The most dimensions a dataset may have (HDF5's own limit). */
 #define CVZ_H5_MAX_RANK 32
 
