@@ -9,8 +9,10 @@ import _Runtime
 /// the bias (units) is "bias", as in Keras. The products run through
 /// `cvz_sgemm` (OpenBLAS, rows cut into chunks on the `_Runtime` threads);
 /// `denseForwardReference` is the naive loop it is tested against. Inference
-/// runs on oneDNN's inner product when it is usable (`OneDNN`), reading the
-/// same kernel in place.
+/// of a layer with at least 4M weights (VGG's, not convviz's own small
+/// networks, whose predictions keep training's bits) runs on oneDNN's
+/// inner product when it is usable (`OneDNN`), reading the same kernel in
+/// place.
 public struct Dense: Layer {
   struct Cache {
     var input: Tensor
@@ -60,7 +62,9 @@ public struct Dense: Layer {
       input.shape.rank == 2 && input.shape[1] == inputFeatures,
       "Dense expects (N, \(inputFeatures)), got \(input.shape)")
     let n = input.shape[0]
-    if mode != .training, OneDNN.isUsable, OneDNN.runsDenseLayers {
+    if mode != .training, OneDNN.isUsable, OneDNN.runsDenseLayers,
+      !OneDNN.leavesSmallConvolutionsToKernels || inputFeatures * units >= 4_000_000
+    {
       if oneDNN?.batch != n || oneDNN?.threads != cvz_threads() {
         oneDNN = OneDNNInnerProduct(batch: n, inputs: inputFeatures, units: units)
       }

@@ -23,9 +23,9 @@ public enum OneDNN {
   }
 
   /// Whether the small convolutions the hand-written direct kernels run
-  /// well stay on them (`OneDNNConvolution.kernelsKeep`; true unless set
-  /// false, which sends every convolution oneDNN can make to it, as tests
-  /// need).
+  /// well stay on them (`OneDNNConvolution.kernelsKeep`), and Dense layers
+  /// under 4M weights on OpenBLAS; true unless set false, which sends every
+  /// convolution and Dense layer oneDNN can make to it, as tests need.
   public static var leavesSmallConvolutionsToKernels: Bool {
     get { leaving.load(ordering: .relaxed) }
     set { leaving.store(newValue, ordering: .relaxed) }
@@ -72,7 +72,8 @@ final class OneDNNConvolution: @unchecked Sendable {
   /// Whether the hand-written kernels keep this convolution: a plain one
   /// (no groups, no dilation) that their direct AVX2 kernels take (one
   /// input channel, or channel counts that are multiples of 8) with fewer
-  /// than 20M multiply-adds an image. Measured: the seed's MNIST network
+  /// than 20M multiply-adds an image (and Dense layers under 4M weights
+  /// stay on OpenBLAS). Measured: the seed's MNIST network
   /// (whose convolution + pooling the kernels fuse) ran slower on oneDNN,
   /// and every larger layer of ResNet-18 and VGG-16 faster. A rule of the
   /// geometry, not a timing, so that the same model always takes the same
