@@ -70,6 +70,11 @@ let package = Package(
     .systemLibrary(
       name: "CZlib", pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]),
+    // Intel's ISA-L (igzip): the PNG encoder's deflate at the fast levels
+    // and the PNG decoder's inflate.
+    .systemLibrary(
+      name: "CISAL", pkgConfig: "libisal",
+      providers: [.apt(["libisal-dev"])]),
     .systemLibrary(
       name: "COpenBLAS", pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]),
@@ -81,7 +86,7 @@ let package = Package(
     // what -fno-math-errno gave the kernels, they get from errno-free
     // builtins in their source, and AVX2 comes from target attributes
     // chosen at run time.
-    .target(name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG", "CZlib", "_Runtime"]),
+    .target(name: "_CodecShims", dependencies: ["CLibPNG", "CLibJPEG", "CZlib", "CISAL", "_Runtime"]),
     .target(name: "_Runtime"),
     .target(name: "_FilterKernels", dependencies: ["_Runtime"]),
     .target(name: "_OptimizerKernels", dependencies: ["_Runtime"]),

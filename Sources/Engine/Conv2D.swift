@@ -41,6 +41,9 @@ public struct Conv2D: Layer {
     var savedInput: [Float]
     /// With folded max pooling: its geometry and each pooled cell's winner.
     var pooling: (geometry: cvz_pool_geometry, argmax: [Int32])? = nil
+    /// The oneDNN training primitives forward ran on, which backward runs
+    /// on too (`Conv2D+OneDNNTraining.swift`).
+    var trainedOnOneDNN: OneDNNTrainingConvolution? = nil
   }
 
   public let filters: Int
@@ -61,6 +64,9 @@ public struct Conv2D: Layer {
   /// The oneDNN convolution inference last ran on (`OneDNN`), kept for the
   /// next call with the same input shape and weights.
   var oneDNN: OneDNNConvolution?
+  /// The oneDNN training primitives training last ran on, kept for the
+  /// next batch of the same shape.
+  var oneDNNTraining: OneDNNTrainingConvolution?
   /// Guided backpropagation through a folded ReLU (see
   /// `Operation.guidedBackward`): backward passes max(dy, 0) where the
   /// output is positive. Max pooling is then not folded, so that the ReLU
@@ -163,6 +169,9 @@ public struct Conv2D: Layer {
     precondition(inputs.count == 1 && canFold(stages), "Conv2D cannot fold \(stages)")
     if let output = try oneDNNForward(.plain(inputs[0]), mode: mode, stages: stages) {
       return (try output.plain(), stages.first == .relu ? 1 : 0)
+    }
+    if let output = try oneDNNTrainingForward(inputs[0], mode: mode, stages: stages) {
+      return (output, stages.first == .relu ? 1 : 0)
     }
     return try kernelsForward(inputs[0], mode: mode, stages: stages)
   }
@@ -317,6 +326,10 @@ public struct Conv2D: Layer {
     let dOutput = guidedBackward && cache.output != nil ? dOutput.positivePart : dOutput
     if isGrouped {
       return try groupedBackward(dOutput, cache: cache, needsInputGradient: needsInputGradient)
+    }
+    if let primitives = cache.trainedOnOneDNN {
+      return try oneDNNTrainingBackward(
+        dOutput, cache: cache, primitives: primitives, needsInputGradient: needsInputGradient)
     }
     let reluOutput = cache.output ?? Tensor(zeros: Shape(0))
     let mapGeometry = cache.pooling.map { ($0.geometry.out_height, $0.geometry.out_width) }

@@ -113,6 +113,25 @@ public struct Network: Sendable {
     forEachParameter { $0.grad.zero() }
   }
 
+  /// Every parameter's value, in `forEachParameter` order.
+  public var parameterValues: [Tensor] {
+    var copy = self
+    var values: [Tensor] = []
+    copy.forEachParameter { values.append($0.value) }
+    return values
+  }
+
+  /// Whether every weight is a finite number (training that diverged can
+  /// leave NaN or infinity in them).
+  public var parametersAreFinite: Bool {
+    var copy = self
+    var finite = true
+    copy.forEachParameter { parameter in
+      if finite && !parameter.value.storage.allSatisfy(\.isFinite) { finite = false }
+    }
+    return finite
+  }
+
   /// The total number of trainable scalars.
   public var parameterCount: Int {
     var copy = self

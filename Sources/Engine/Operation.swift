@@ -19,15 +19,29 @@ public enum Mode: Sendable {
 /// Conv kernels are stored in Keras's HWIO layout (kh, kw, inChannels,
 /// outChannels) and Dense kernels as (inFeatures, outFeatures), so that model
 /// files and `.npy` dumps match Keras.
+///
+/// The gradient (zeros, `value`'s shape) is made when first written, so
+/// that a network only run forward, a model imported for prediction,
+/// holds its weights once rather than beside as many zeros.
 public struct Parameter: Sendable {
   public var name: String
   public var value: Tensor
-  public var grad: Tensor
+  /// The gradient once written; nil before.
+  var accumulated: Tensor?
 
   public init(name: String, value: Tensor) {
     self.name = name
     self.value = value
-    self.grad = Tensor(zeros: value.shape)
+  }
+
+  /// The gradient accumulated for `value`: zeros until backward adds in.
+  public var grad: Tensor {
+    get { accumulated ?? Tensor(zeros: value.shape) }
+    set { accumulated = newValue }
+    _modify {
+      if accumulated == nil { accumulated = Tensor(zeros: value.shape) }
+      yield &accumulated!
+    }
   }
 }
 

@@ -6,8 +6,8 @@ public struct EncodeOptions: Sendable, Equatable {
   /// means (zlib level, strategy, row filters) is documented in the README.
   public var pngCompressionLevel: Int
 
-  /// The PNG level convviz uses unless told otherwise: Paeth filter, zlib 1
-  /// with run-length matches, bands in parallel.
+  /// The PNG level convviz uses unless told otherwise: Paeth filter, ISA-L's
+  /// igzip at its level 1, bands in parallel.
   public static let defaultPNGCompressionLevel = 2
 
   public init(quality: Int = 90, pngCompressionLevel: Int = defaultPNGCompressionLevel) {

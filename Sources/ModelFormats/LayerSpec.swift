@@ -15,6 +15,14 @@ public enum FeatureShape: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
+  /// The shape of the engine's per-sample shape `shape`: (C, H, W) is an
+  /// image, any other rank flat (all its values).
+  public init(_ shape: Shape) {
+    self =
+      shape.rank == 3
+      ? .image(height: shape[1], width: shape[2], channels: shape[0]) : .flat(shape.count)
+  }
+
   /// The engine's per-sample shape: (C, H, W) for images, (F) for features.
   public var tensorShape: Shape {
     switch self {

@@ -131,10 +131,7 @@ public struct LoadedModel: Sendable {
     let network = try model.takeNetwork(path: path)
     source = .onnx(model)
     self.network = network
-    let shape = network.inputShape
-    input =
-      shape.rank == 3
-      ? .image(height: shape[1], width: shape[2], channels: shape[0]) : .flat(shape.count)
+    input = FeatureShape(network.inputShape)
     let names =
       model.metadataValue("convviz.class_names")?.split(
         separator: "\n", omittingEmptySubsequences: false
@@ -157,10 +154,7 @@ public struct LoadedModel: Sendable {
     let network = try model.makeNetwork(path: path)
     source = .keras(model)
     self.network = network
-    let shape = network.inputShape
-    input =
-      shape.rank == 3
-      ? .image(height: shape[1], width: shape[2], channels: shape[0]) : .flat(shape.count)
+    input = FeatureShape(network.inputShape)
     classNames = []
     resize = .fill
     layers = Self.layers(of: network.graph)
@@ -218,8 +212,7 @@ public struct LoadedModel: Sendable {
     guard let shape = tensorShapes(input: input.tensorShape, through: last)?.last else {
       return nil
     }
-    return shape.rank == 3
-      ? .image(height: shape[1], width: shape[2], channels: shape[0]) : .flat(shape.count)
+    return FeatureShape(shape)
   }
 
   /// The shapes of the graph's input and of the outputs of its nodes up to

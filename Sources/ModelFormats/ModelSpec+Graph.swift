@@ -130,9 +130,7 @@ extension ModelSpec {
 /// The parameters of a model in visiting order, named after `spec`.
 extension Network {
   public func namedParameters(_ spec: ModelSpec) -> [NamedTensor] {
-    var copy = self
-    var values: [Tensor] = []
-    copy.forEachParameter { values.append($0.value) }
+    let values = parameterValues
     let names = spec.parameterShapes
     precondition(values.count == names.count, "model does not match spec")
     return zip(names, values).map { NamedTensor(name: $0.0.name, tensor: $0.1) }

@@ -47,8 +47,7 @@ extension Sequential {
     let output = outputShape
     let classes = try data.check(
       input: input, classCount: output.rank == 1 ? output[0] : nil,
-      output: output.rank == 3
-        ? .image(height: output[1], width: output[2], channels: output[0]) : .flat(output.count))
+      output: FeatureShape(output))
     return try evaluation(on: data, classCount: classes, batchSize: batchSize, progress: progress)
   }
 

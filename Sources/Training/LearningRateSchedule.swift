@@ -83,6 +83,17 @@ public enum LearningRateSchedule: Equatable, Sendable, CustomStringConvertible {
     return self
   }
 
+  /// `history` with each epoch's rate, recomputed from the schedule (so
+  /// that epochs read back from a checkpoint get theirs too): what the
+  /// history CSV prints.
+  public func addingRates(to history: [EpochRecord], base: Float) -> [EpochRecord] {
+    history.map { record in
+      var record = record
+      record.learningRate = learningRate(epoch: record.epoch, base: base, history: history)
+      return record
+    }
+  }
+
   /// The rate for epoch `epoch` (1-based) given the base rate and the
   /// records of the epochs before it (at least `epoch − 1` of them).
   public func learningRate(epoch: Int, base: Float, history: [EpochRecord]) -> Float {

@@ -154,8 +154,11 @@ private func withKernelTensor(
   _ slot1: UnsafeMutablePointer<Float>?, _ body: (cvz_optimizer_tensor) -> Void
 ) {
   let count = parameter.value.count
+  // The gradient is a computed property (made when first written): read
+  // once, before the value's storage is lent out.
+  let grad = parameter.grad
   parameter.value.storage.withUnsafeMutableBufferPointer { w in
-    parameter.grad.storage.withUnsafeBufferPointer { g in
+    grad.storage.withUnsafeBufferPointer { g in
       body(
         cvz_optimizer_tensor(
           value: w.baseAddress, grad: g.baseAddress, slot0: slot0, slot1: slot1, count: count))

@@ -35,17 +35,9 @@ extension Sequential {
   func checkClassifier(_ images: Tensor) throws(TrainerError) {
     guard images.shape.rank == 4, images.sampleShape == inputShape else {
       let found = images.shape.rank == 4 ? images.sampleShape : images.shape
-      let expected: FeatureShape =
-        inputShape.rank == 3
-        ? .image(height: inputShape[1], width: inputShape[2], channels: inputShape[0])
-        : .flat(inputShape.count)
-      throw .inputShapeMismatch(expected: expected, found: found)
+      throw .inputShapeMismatch(expected: FeatureShape(inputShape), found: found)
     }
-    guard outputShape.rank == 1 else {
-      let o = outputShape
-      throw .outputNotClasses(
-        o.rank == 3 ? .image(height: o[1], width: o[2], channels: o[0]) : .flat(o.count))
-    }
+    guard outputShape.rank == 1 else { throw .outputNotClasses(FeatureShape(outputShape)) }
   }
 
   /// The `k` most probable classes of each image, most probable first (ties

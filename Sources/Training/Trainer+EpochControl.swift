@@ -1,3 +1,4 @@
+import Datasets
 import Engine
 import ModelFormats
 import Tensors
@@ -42,26 +43,15 @@ extension Trainer {
     return epochsCompleted - best >= patience
   }
 
-  /// The history with each epoch's learning rate (recomputed from the
-  /// schedule, so epochs read back from a checkpoint get theirs too): what
-  /// the history CSV prints.
+  /// The history with each epoch's learning rate: what the history CSV
+  /// prints.
   public var historyWithLearningRates: [EpochRecord] {
-    history.map { record in
-      var record = record
-      record.learningRate = learningRate(epoch: record.epoch)
-      return record
-    }
-  }
-
-  /// The learning rate epoch `epoch` trains with.
-  public func learningRate(epoch: Int) -> Float {
-    configuration.learningRateSchedule.learningRate(
-      epoch: epoch, base: baseLearningRate, history: history)
+    configuration.learningRateSchedule.addingRates(to: history, base: baseLearningRate)
   }
 
   /// Sets the epoch's learning rate, and with early stopping keeps a copy
   /// of the weights when they are the best so far (training changes them).
-  mutating func prepareEpoch(_ epoch: Int) {
+  mutating func startEpoch(_ epoch: Int, data: Dataset, progress: (TrainingProgress) -> Void) {
     optimizer.learningRate = learningRate(epoch: epoch)
     if configuration.earlyStoppingPatience != nil && bestEpoch == epochsCompleted
       && epochsCompleted > 0
@@ -119,12 +109,7 @@ extension Trainer {
   }
 
   /// The model's parameter values, in `forEachParameter` order.
-  var parameterValues: [Tensor] {
-    var copy = model
-    var values: [Tensor] = []
-    copy.forEachParameter { values.append($0.value) }
-    return values
-  }
+  var parameterValues: [Tensor] { model.parameterValues }
 
   mutating func setParameterValues(_ values: [Tensor]) {
     var index = 0

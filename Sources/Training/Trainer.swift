@@ -3,51 +3,6 @@ import Engine
 import ModelFormats
 import Tensors
 
-/// How `Trainer.fit` runs: Keras's `fit` arguments.
-public struct TrainingConfiguration: Equatable, Sendable {
-  /// Total epochs; a resumed trainer continues up to this count.
-  public var epochs: Int
-  public var batchSize: Int
-  /// The last fraction of the data, taken before any shuffling, is held
-  /// out for validation (Keras's `validation_split`).
-  public var validationSplit: Double
-  /// Reshuffles the training samples every epoch with the seeded generator.
-  public var shuffle: Bool
-  /// Fixes weight initialisation, shuffling, dropout masks and augmentation.
-  public var seed: UInt64
-  /// Random changes to each training batch (none by default).
-  public var augmentation: Augmentation
-  /// How the learning rate changes between epochs (constant by default).
-  public var learningRateSchedule: LearningRateSchedule
-  /// Stop after this many epochs without a lower validation loss and
-  /// restore the best epoch's weights (Keras's `EarlyStopping`); nil: off.
-  public var earlyStoppingPatience: Int?
-  /// Write the model of every epoch that lowers the validation loss to
-  /// `fit`'s `bestModelPath` (Keras's `ModelCheckpoint(save_best_only=True)`).
-  public var saveBest: Bool
-
-  public init(
-    epochs: Int = 1, batchSize: Int = 32, validationSplit: Double = 0, shuffle: Bool = true,
-    seed: UInt64 = 0, augmentation: Augmentation = Augmentation(),
-    learningRateSchedule: LearningRateSchedule = .constant, earlyStoppingPatience: Int? = nil,
-    saveBest: Bool = false
-  ) {
-    precondition(epochs >= 0, "epochs must not be negative")
-    precondition(batchSize >= 1, "batch size must be at least 1")
-    precondition(validationSplit >= 0 && validationSplit < 1, "validation split must be in [0, 1)")
-    precondition((earlyStoppingPatience ?? 1) >= 1, "early-stopping patience must be at least 1")
-    self.epochs = epochs
-    self.batchSize = batchSize
-    self.validationSplit = validationSplit
-    self.shuffle = shuffle
-    self.seed = seed
-    self.augmentation = augmentation
-    self.learningRateSchedule = learningRateSchedule
-    self.earlyStoppingPatience = earlyStoppingPatience
-    self.saveBest = saveBest
-  }
-}
-
 /// What `fit` reports while it runs, so a CLI can draw progress.
 public enum TrainingProgress: Sendable {
   /// `epoch` is 1-based; `batches` batches of at most `batchSize` follow.
@@ -56,6 +11,9 @@ public enum TrainingProgress: Sendable {
   case batchFinished(epoch: Int, batch: Int, batches: Int, loss: Double, accuracy: Double)
   /// The epoch's metrics, after validation and after its checkpoint is saved.
   case epochFinished(EpochRecord)
+  /// Transfer training, before the first frozen epoch starts: the frozen
+  /// backbone's features of `samplesDone` of `samples` samples are computed.
+  case featuresComputed(samplesDone: Int, samples: Int)
 }
 
 /// Trains a `Sequential` model built from a `ModelSpec` with mini-batch
@@ -69,7 +27,7 @@ public enum TrainingProgress: Sendable {
 /// of every epoch `fit` can write a checkpoint (weights, optimizer state,
 /// generator states, history) atomically; `Trainer(resuming:)` continues
 /// from it exactly as if never interrupted.
-public struct Trainer: Sendable {
+public struct Trainer: EpochTraining, Sendable {
   public let spec: ModelSpec
   public internal(set) var model: Sequential
   public internal(set) var optimizer: any Optimizer
@@ -82,8 +40,8 @@ public struct Trainer: Sendable {
   /// Recorded in model files: how the data's images were resized.
   public var resize: ResizeMode
   /// One record per completed epoch.
-  public private(set) var history: [EpochRecord]
-  private var shuffleGenerator: SeededGenerator
+  public internal(set) var history: [EpochRecord]
+  var shuffleGenerator: SeededGenerator
   /// Draws the augmentation of every batch; saved in checkpoints only when
   /// augmentation is on, so files of runs without it are unchanged.
   private var augmentationGenerator: SeededGenerator
@@ -248,114 +206,60 @@ public struct Trainer: Sendable {
     } else if !data.classNames.isEmpty && data.classNames != classNames {
       throw .classNamesMismatch(model: classNames, data: data.classNames)
     }
-    // Batches are gathered from `data` by index rather than from split
-    // copies, so training holds the data set in memory only once.
-    let trainingCount = ValidationSplit.trainingCount(
-      samples: data.count, fraction: configuration.validationSplit)
-    let validation = trainingCount..<data.count
-    guard trainingCount > 0 else {
-      throw .noTrainingData(samples: data.count, validationSplit: configuration.validationSplit)
-    }
+    let trainingCount = try trainingCount(of: data)
     try Self.checkValidation(configuration)
-    let batchSize = configuration.batchSize
-    let batches = (trainingCount + batchSize - 1) / batchSize
-    let clock = ContinuousClock()
-    var records: [EpochRecord] = []
     if epochsCompleted < configuration.epochs && !stoppedEarly { resumeFromLastWeights() }
-    while epochsCompleted < configuration.epochs && !stoppedEarly {
-      let epoch = epochsCompleted + 1
-      let start = clock.now
-      prepareEpoch(epoch)
-      progress(
-        .epochStarted(
-          epoch: epoch, epochs: configuration.epochs, batches: batches, samples: trainingCount))
-      var order = Array(0..<trainingCount)
-      if configuration.shuffle { order.seededShuffle(using: &shuffleGenerator) }
-      var lossSum = 0.0
-      var correct = 0
-      var seen = 0
-      for batch in 0..<batches {
-        let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
-        var (images, labels) = data.batch(indices)
-        configuration.augmentation.apply(to: &images, using: &augmentationGenerator)
-        let loss: Float
-        let output: Tensor
-        do {
-          (loss, output) = try model.trainingStep(input: images, labels: labels)
-        } catch {
-          throw .engine(error)
-        }
-        guard loss.isFinite else {
-          throw divergence(
-            "the loss became \(loss)", epoch: epoch, batch: batch + 1, of: batches,
-            checkpointPath: checkpointPath)
-        }
-        optimizer.step(&model)
-        lossSum += Double(loss) * Double(labels.count)
-        correct += zip(output.argmaxPerSample(), labels).filter { $0 == $1 }.count
-        seen += labels.count
-        progress(
-          .batchFinished(
-            epoch: epoch, batch: batch + 1, batches: batches, loss: lossSum / Double(seen),
-            accuracy: Double(correct) / Double(seen)))
-      }
-      // A step can break weights without the loss showing it (ReLU maps
-      // NaN to 0, and the last step has no later loss): checked once an epoch.
-      guard parametersAreFinite else {
-        throw divergence(
-          "the weights stopped being finite", epoch: epoch, batch: nil, of: batches,
-          checkpointPath: checkpointPath)
-      }
-      var record = EpochRecord(
-        epoch: epoch, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen))
-      if !validation.isEmpty {
-        let metrics = try model.evaluation(
-          on: data, samples: validation, classCount: classCount, batchSize: max(batchSize, 100))
-        record.validationLoss = metrics.loss
-        record.validationAccuracy = metrics.accuracy
-      }
-      let elapsed = clock.now - start
-      record.seconds =
-        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-      history.append(record)
-      records.append(record)
-      let improved = bestEpoch == epoch
-      if epochsCompleted == configuration.epochs || stoppedEarly { restoreBestWeights() }
-      if let checkpointPath {
-        do {
-          try modelFile(checkpoint: true).write(to: checkpointPath)
-        } catch {
-          throw .modelFile(error)
-        }
-      }
+    return try runEpochs(
+      data, trainingCount: trainingCount, classCount: classCount, checkpointPath: checkpointPath,
+      progress: progress
+    ) { trainer, record throws(TrainerError) in
+      try trainer.finishEpoch(record, checkpointPath: checkpointPath, bestModelPath: bestModelPath)
+    }
+  }
+
+  /// A step of the model on the batch at `indices`, augmented; not taken
+  /// when the loss is not finite (`fit` stops there).
+  mutating func trainBatch(
+    _ data: Dataset, _ indices: ArraySlice<Int>, epoch: Int
+  ) throws(TrainerError) -> (loss: Float, output: Tensor, labels: [Int]) {
+    var (images, labels) = data.batch(indices)
+    configuration.augmentation.apply(to: &images, using: &augmentationGenerator)
+    let loss: Float
+    let output: Tensor
+    do {
+      (loss, output) = try model.trainingStep(input: images, labels: labels)
+    } catch {
+      throw .engine(error)
+    }
+    if loss.isFinite { optimizer.step(&model) }
+    return (loss, output, labels)
+  }
+
+  mutating func validate(
+    _ data: Dataset, _ samples: Range<Int>, epoch: Int, classCount: Int, batchSize: Int
+  ) throws(TrainerError) -> Evaluation {
+    try model.evaluation(on: data, samples: samples, classCount: classCount, batchSize: batchSize)
+  }
+
+  /// The end of an epoch: the best weights back when training ends with
+  /// early stopping, then the checkpoint and the best model written.
+  private mutating func finishEpoch(
+    _ record: EpochRecord, checkpointPath: String?, bestModelPath: String?
+  ) throws(TrainerError) {
+    let improved = bestEpoch == record.epoch
+    if epochsCompleted == configuration.epochs || stoppedEarly { restoreBestWeights() }
+    do {
+      if let checkpointPath { try modelFile(checkpoint: true).write(to: checkpointPath) }
       if improved && configuration.saveBest, let bestModelPath {
-        do {
-          try modelFile().write(to: bestModelPath)
-        } catch {
-          throw .modelFile(error)
-        }
+        try modelFile().write(to: bestModelPath)
       }
-      progress(.epochFinished(record))
+    } catch {
+      throw .modelFile(error)
     }
-    return records
   }
 
-  private var parametersAreFinite: Bool {
-    var copy = model
-    var finite = true
-    copy.forEachParameter { parameter in
-      if finite && !parameter.value.storage.allSatisfy(\.isFinite) { finite = false }
-    }
-    return finite
-  }
-
-  private func divergence(
-    _ what: String, epoch: Int, batch: Int?, of batches: Int, checkpointPath: String?
-  ) -> TrainerError {
-    .diverged(
-      what, epoch: epoch, batch: batch, batches: batches, checkpoint: checkpointPath,
-      keptEpoch: epochsCompleted)
-  }
+  /// The network being trained.
+  var network: Network { model }
 
   /// The current model's loss, accuracy and confusion matrix on `data`
   /// (a test split, say), in inference mode.
@@ -368,16 +272,10 @@ public struct Trainer: Sendable {
   /// The model as a file: the weights and training metadata, plus with
   /// `checkpoint` the optimizer and generator states needed to resume.
   public func modelFile(checkpoint: Bool = false) -> ModelFile {
-    let metadata = TrainingMetadata(
-      dataset: dataset, classNames: classNames, seed: configuration.seed,
-      epochsCompleted: epochsCompleted, batchSize: configuration.batchSize,
-      validationSplit: configuration.validationSplit,
-      optimizer: optimizer.configuration.withLearningRate(baseLearningRate),
-      history: history, resize: resize, augmentation: augmentationText,
-      learningRateSchedule: configuration.learningRateSchedule == .constant
-        ? "" : configuration.learningRateSchedule.description,
-      earlyStoppingPatience: configuration.earlyStoppingPatience ?? 0,
-      saveBest: configuration.saveBest, keptWeights: checkpoint ? keptWeights : nil)
+    let metadata = configuration.metadata(
+      dataset: dataset, classNames: classNames,
+      optimizer: optimizer.configuration.withLearningRate(baseLearningRate), history: history,
+      resize: resize, keptWeights: checkpoint ? keptWeights : nil)
     var state: CheckpointState?
     if checkpoint {
       var generators = [
@@ -397,10 +295,5 @@ public struct Trainer: Sendable {
     }
     return ModelFile(
       spec: spec, metadata: metadata, parameters: model.namedParameters(spec), checkpoint: state)
-  }
-
-  /// The augmentation as model files record it: empty when off.
-  private var augmentationText: String {
-    configuration.augmentation.isIdentity ? "" : configuration.augmentation.description
   }
 }

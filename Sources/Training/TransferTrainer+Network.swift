@@ -21,12 +21,7 @@ extension TransferTrainer {
   }
 
   /// Every weight of `network`, backbone first, in visiting order.
-  public var parameterValues: [Tensor] {
-    var copy = network
-    var values: [Tensor] = []
-    copy.forEachParameter { values.append($0.value) }
-    return values
-  }
+  public var parameterValues: [Tensor] { network.parameterValues }
 
   /// The number of backbone weights (at the front of `parameterValues`).
   public var backboneParameterCount: Int {
@@ -130,15 +125,9 @@ extension TransferTrainer {
     precondition(
       names.count == values.count && zip(names, values).allSatisfy { $0.shape == $1.shape },
       "the spec is not the backbone and head")
-    let metadata = TrainingMetadata(
-      dataset: dataset, classNames: classNames, seed: configuration.seed,
-      epochsCompleted: epochsCompleted, batchSize: configuration.batchSize,
-      validationSplit: configuration.validationSplit,
-      optimizer: optimizerConfiguration, history: history, resize: resize,
-      augmentation: configuration.augmentation.isIdentity
-        ? "" : configuration.augmentation.description,
-      learningRateSchedule: configuration.learningRateSchedule == .constant
-        ? "" : configuration.learningRateSchedule.description)
+    let metadata = configuration.metadata(
+      dataset: dataset, classNames: classNames, optimizer: optimizerConfiguration,
+      history: history, resize: resize)
     return ModelFile(
       spec: spec, metadata: metadata,
       parameters: zip(names, values).map { NamedTensor(name: $0.name, tensor: $1) },
@@ -147,11 +136,6 @@ extension TransferTrainer {
 
   /// The history with each epoch's learning rate (the head's).
   public var historyWithLearningRates: [EpochRecord] {
-    history.map { record in
-      var record = record
-      record.learningRate = configuration.learningRateSchedule.learningRate(
-        epoch: record.epoch, base: baseLearningRate, history: history)
-      return record
-    }
+    configuration.learningRateSchedule.addingRates(to: history, base: baseLearningRate)
   }
 }

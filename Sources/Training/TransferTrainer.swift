@@ -48,7 +48,7 @@ public struct TransferConfiguration: Equatable, Sendable {
 /// weights get a fresh one of the same kind at `fineTuneFactor` times the
 /// rate (batch-normalisation statistics and constant operands stay as
 /// they are), and the backbone's dropout is active as in any training.
-public struct TransferTrainer: Sendable {
+public struct TransferTrainer: EpochTraining, Sendable {
   public let head: ModelSpec
   public let configuration: TrainingConfiguration
   public let transfer: TransferConfiguration
@@ -57,7 +57,7 @@ public struct TransferTrainer: Sendable {
   /// The head alone, reading the backbone's features.
   public private(set) var headNetwork: Network
   /// One record per completed epoch.
-  public private(set) var history: [EpochRecord] = []
+  public internal(set) var history: [EpochRecord] = []
   /// The backbone and head as one network, from the first unfrozen epoch on.
   var combined: Network?
   var optimizer: any Optimizer
@@ -123,89 +123,47 @@ public struct TransferTrainer: Sendable {
   /// (`progress` hears `featuresComputed` after each batch of them).
   @discardableResult
   public mutating func fit(
-    _ data: Dataset, progress: (TrainingProgress) -> Void = { _ in },
-    featuresComputed: (_ samplesDone: Int, _ samples: Int) -> Void = { _, _ in }
+    _ data: Dataset, progress: (TrainingProgress) -> Void = { _ in }
   ) throws(TrainerError) -> [EpochRecord] {
     let classCount = try data.check(
       input: input, classCount: head.classCount, output: head.outputShape)
-    let trainingCount = ValidationSplit.trainingCount(
-      samples: data.count, fraction: configuration.validationSplit)
-    let validation = trainingCount..<data.count
-    guard trainingCount > 0 else {
-      throw .noTrainingData(samples: data.count, validationSplit: configuration.validationSplit)
-    }
-    let batchSize = configuration.batchSize
-    let batches = (trainingCount + batchSize - 1) / batchSize
-    let caching = transfer.cachesFeatures && configuration.augmentation.isIdentity
-    let clock = ContinuousClock()
-    var records: [EpochRecord] = []
-    while epochsCompleted < configuration.epochs {
-      let epoch = epochsCompleted + 1
-      let start = clock.now
-      let frozen = isFrozen(epoch: epoch)
-      if !frozen && combined == nil { try unfreeze() }
-      let rate = configuration.learningRateSchedule.learningRate(
-        epoch: epoch, base: baseLearningRate, history: history)
-      optimizer.learningRate = rate
-      if var fineTuning = backboneOptimizer {
-        fineTuning.learningRate = rate * transfer.fineTuneFactor
-        backboneOptimizer = fineTuning
-      }
-      if frozen && caching && features == nil {
-        features = try computeFeatures(of: data, samples: 0..<data.count, report: featuresComputed)
-      }
-      progress(
-        .epochStarted(
-          epoch: epoch, epochs: configuration.epochs, batches: batches, samples: trainingCount))
-      var order = Array(0..<trainingCount)
-      if configuration.shuffle { order.seededShuffle(using: &shuffleGenerator) }
-      var lossSum = 0.0
-      var correct = 0
-      var seen = 0
-      for batch in 0..<batches {
-        let indices = order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)]
-        let (loss, output, labels) = try step(data, indices, frozen: frozen)
-        guard loss.isFinite else {
-          throw .diverged(
-            "the loss became \(loss)", epoch: epoch, batch: batch + 1, batches: batches,
-            checkpoint: nil, keptEpoch: epochsCompleted)
-        }
-        lossSum += Double(loss) * Double(labels.count)
-        correct += zip(output.argmaxPerSample(), labels).filter { $0 == $1 }.count
-        seen += labels.count
-        progress(
-          .batchFinished(
-            epoch: epoch, batch: batch + 1, batches: batches, loss: lossSum / Double(seen),
-            accuracy: Double(correct) / Double(seen)))
-      }
-      guard parametersAreFinite else {
-        throw .diverged(
-          "the weights stopped being finite", epoch: epoch, batch: nil, batches: batches,
-          checkpoint: nil, keptEpoch: epochsCompleted)
-      }
-      var record = EpochRecord(
-        epoch: epoch, loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen))
-      if !validation.isEmpty {
-        let metrics = try validate(
-          data, validation, frozen: frozen, classCount: classCount,
-          batchSize: max(batchSize, 100))
-        record.validationLoss = metrics.loss
-        record.validationAccuracy = metrics.accuracy
-      }
-      let elapsed = clock.now - start
-      record.seconds =
-        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-      history.append(record)
-      records.append(record)
-      progress(.epochFinished(record))
-    }
-    return records
+    return try runEpochs(
+      data, trainingCount: try trainingCount(of: data), classCount: classCount,
+      progress: progress)
   }
 
-  /// One training step on the samples at `indices`.
-  private mutating func step(
-    _ data: Dataset, _ indices: ArraySlice<Int>, frozen: Bool
+  /// Joins the networks at the first unfrozen epoch, sets the learning
+  /// rates (the head's by the schedule, the backbone's that times
+  /// `fineTuneFactor`) and computes the features to cache.
+  mutating func startEpoch(
+    _ epoch: Int, data: Dataset, progress: (TrainingProgress) -> Void
+  ) throws(TrainerError) {
+    let frozen = isFrozen(epoch: epoch)
+    if !frozen && combined == nil { try unfreeze() }
+    let rate = learningRate(epoch: epoch)
+    optimizer.learningRate = rate
+    if var fineTuning = backboneOptimizer {
+      fineTuning.learningRate = rate * transfer.fineTuneFactor
+      backboneOptimizer = fineTuning
+    }
+    if frozen && transfer.cachesFeatures && configuration.augmentation.isIdentity
+      && features == nil
+    {
+      features = try computeFeatures(of: data, samples: 0..<data.count) { done, samples in
+        progress(.featuresComputed(samplesDone: done, samples: samples))
+      }
+    }
+  }
+
+  /// Transfer runs have no early stopping.
+  var stoppedEarly: Bool { false }
+
+  /// One training step on the samples at `indices`: of the head alone
+  /// on the backbone's features while frozen, else of the joined network.
+  mutating func trainBatch(
+    _ data: Dataset, _ indices: ArraySlice<Int>, epoch: Int
   ) throws(TrainerError) -> (loss: Float, output: Tensor, labels: [Int]) {
+    let frozen = isFrozen(epoch: epoch)
     do {
       if frozen, let features {
         let (input, labels) = features.batch(indices)
@@ -235,10 +193,10 @@ public struct TransferTrainer: Sendable {
   /// The validation part's loss and accuracy: through the head on the
   /// frozen features (those of the cache, or computed now), or through
   /// the whole network once unfrozen.
-  private mutating func validate(
-    _ data: Dataset, _ samples: Range<Int>, frozen: Bool, classCount: Int, batchSize: Int
+  mutating func validate(
+    _ data: Dataset, _ samples: Range<Int>, epoch: Int, classCount: Int, batchSize: Int
   ) throws(TrainerError) -> Evaluation {
-    guard frozen else {
+    guard isFrozen(epoch: epoch) else {
       guard var model = combined else { preconditionFailure("unfrozen without a network") }
       combined = nil
       defer { combined = model }
@@ -274,24 +232,5 @@ public struct TransferTrainer: Sendable {
     return Dataset(
       features: Tensor(shape: Shape([samples.count] + shape.dims), storage: storage),
       labels: Array(data.labels[samples]), classNames: data.classNames)
-  }
-
-  private var parametersAreFinite: Bool {
-    var copy = network
-    var finite = true
-    copy.forEachParameter { parameter in
-      if finite && !parameter.value.storage.allSatisfy(\.isFinite) { finite = false }
-    }
-    return finite
-  }
-}
-
-extension FeatureShape {
-  /// The shape of per-sample engine shape `shape`: (C, H, W) is an image,
-  /// anything else flat.
-  init(_ shape: Shape) {
-    self =
-      shape.rank == 3
-      ? .image(height: shape[1], width: shape[2], channels: shape[0]) : .flat(shape.count)
   }
 }

@@ -17,6 +17,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <isa-l/igzip_lib.h>
 #include <zlib.h>
 
 #include "cvz_runtime.h"
@@ -179,6 +180,59 @@ static size_t chunk_capacity(const png_job *job, int band) {
   return 12 + 2 + 16 + deflateBound(NULL, (uLong)((size_t)(end - first) * (job->row_bytes + 1)));
 }
 
+/* Deflates `size` bytes at `input` as raw deflate into `out` (room
+   `capacity`), primed with the `window` bytes at `dictionary`: the last band
+   ends the stream, the others end with a sync flush (an empty stored block,
+   so the next band starts on a byte). zlib, or ISA-L's igzip when the
+   strategy is CVZ_PNG_STRATEGY_IGZIP. Returns 1 when it all fit. */
+static int deflate_bytes(const png_job *job, const uint8_t *input, size_t size,
+                         const uint8_t *dictionary, size_t window, int last, uint8_t *out,
+                         size_t capacity, size_t *written) {
+  if (job->strategy == CVZ_PNG_STRATEGY_IGZIP) {
+    static const uint32_t level_bytes[] = {0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
+                                           ISAL_DEF_LVL3_DEFAULT};
+    struct isal_zstream stream;
+    isal_deflate_init(&stream);
+    stream.level = (uint32_t)job->level;
+    uint8_t *level_buffer = NULL;
+    if (job->level > 0) {
+      level_buffer = malloc(level_bytes[job->level]);
+      if (level_buffer == NULL) return 0;
+      stream.level_buf = level_buffer;
+      stream.level_buf_size = level_bytes[job->level];
+    }
+    if (window > 0 && isal_deflate_set_dict(&stream, (uint8_t *)dictionary, (uint32_t)window) !=
+                        COMP_OK) {
+      free(level_buffer);
+      return 0;
+    }
+    stream.next_in = (uint8_t *)input;
+    stream.avail_in = (uint32_t)size;
+    stream.next_out = out;
+    stream.avail_out = (uint32_t)capacity;
+    stream.end_of_stream = (uint16_t)last;
+    stream.flush = last ? NO_FLUSH : SYNC_FLUSH;
+    const int status = isal_deflate(&stream);
+    free(level_buffer);
+    /* Room left over means igzip wrote all it had, the flush or end included. */
+    *written = capacity - stream.avail_out;
+    return status == COMP_OK && stream.avail_in == 0 && stream.avail_out > 0 &&
+           (!last || stream.internal_state.state == ZSTATE_END);
+  }
+  z_stream stream;
+  memset(&stream, 0, sizeof stream);
+  if (deflateInit2(&stream, job->level, Z_DEFLATED, -15, 8, job->strategy) != Z_OK) return 0;
+  if (window > 0) deflateSetDictionary(&stream, dictionary, (uInt)window);
+  stream.next_in = (Bytef *)input;
+  stream.avail_in = (uInt)size;
+  stream.next_out = out;
+  stream.avail_out = (uInt)capacity;
+  const int status = deflate(&stream, last ? Z_FINISH : Z_SYNC_FLUSH);
+  *written = capacity - stream.avail_out;
+  deflateEnd(&stream);
+  return last ? status == Z_STREAM_END : (status == Z_OK && stream.avail_in == 0);
+}
+
 /* Compresses band `band` into the IDAT chunk at `chunk` (room `capacity`
    bytes), setting its size and the Adler-32 of its filtered bytes. The
    rows the band needs, [first - before, end), must be in job->pixels. */
@@ -200,35 +254,27 @@ static int compress_band(const png_job *job, int band, uint8_t *chunk, size_t ca
   const uint8_t *input = filtered + (size_t)before * stride;
   const size_t input_size = (size_t)(end - first) * stride;
   const int last = band == job->bands - 1;
-  z_stream stream;
-  memset(&stream, 0, sizeof stream);
-  if (deflateInit2(&stream, job->level, Z_DEFLATED, -15, 8, job->strategy) != Z_OK) {
-    free(filtered);
-    return -1;
-  }
-  if (before > 0) {
-    const size_t available = (size_t)before * stride;
-    const size_t window = available < WINDOW ? available : WINDOW;
-    deflateSetDictionary(&stream, input - window, (uInt)window);
-  }
+  const size_t window = before == 0                        ? 0
+                        : (size_t)before * stride < WINDOW ? (size_t)before * stride
+                                                           : WINDOW;
   const size_t header = band == 0 ? 2 : 0;
   capacity -= 12;
   memcpy(chunk + 4, "IDAT", 4);
   if (header) {
     /* CMF: deflate, 32 KiB window. FLG: the level class, then the check. */
-    const int level_class = job->level <= 1 ? 0 : job->level <= 5 ? 1 : job->level == 6 ? 2 : 3;
+    const int level_class = job->strategy == CVZ_PNG_STRATEGY_IGZIP ? (job->level <= 1 ? 0 : 1)
+                            : job->level <= 1                      ? 0
+                            : job->level <= 5                      ? 1
+                            : job->level == 6                      ? 2
+                                                                   : 3;
     chunk[8] = 0x78;
     chunk[9] = (uint8_t)(level_class << 6);
     chunk[9] = (uint8_t)(chunk[9] + (31 - (0x78 * 256 + chunk[9]) % 31));
   }
-  stream.next_in = (Bytef *)input;
-  stream.avail_in = (uInt)input_size;
-  stream.next_out = chunk + 8 + header;
-  stream.avail_out = (uInt)(capacity - header);
-  const int status = deflate(&stream, last ? Z_FINISH : Z_SYNC_FLUSH);
-  const int complete = last ? status == Z_STREAM_END : (status == Z_OK && stream.avail_in == 0);
-  const size_t data_size = header + (capacity - header - stream.avail_out);
-  deflateEnd(&stream);
+  size_t written = 0;
+  const int complete = deflate_bytes(job, input, input_size, input - window, window, last,
+                                     chunk + 8 + header, capacity - header, &written);
+  const size_t data_size = header + written;
   *adler = adler32(1, input, (uInt)input_size);
   free(filtered);
   if (!complete) return -1;
@@ -261,7 +307,8 @@ static int setup_job(png_job *job, uint32_t width, uint32_t height, int channels
   memset(job, 0, sizeof *job);
   if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16) || width == 0 ||
       height == 0 || width > 0x7fffffffu || height > 0x7fffffffu || zlib_level < 0 ||
-      zlib_level > 9 || (filters & 0x1fu) == 0) {
+      zlib_level > (zlib_strategy == CVZ_PNG_STRATEGY_IGZIP ? ISAL_DEF_MAX_LEVEL : 9) ||
+      (filters & 0x1fu) == 0) {
     cvz_set_error(error, CVZ_ERROR_ENCODE, "unsupported image or encoder settings");
     return -1;
   }

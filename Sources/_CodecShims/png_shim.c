@@ -9,31 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "shim_common.h"
-
-struct cvz_png_decoder {
-  png_structp png;
-  png_infop info;
-  const uint8_t *data;
-  size_t size;
-  size_t offset;
-  /* Set when libpng asked for bytes past the end: the file is truncated. */
-  int ran_out;
-  /* The cvz_error of the shim call in progress. */
-  cvz_error *error;
-  /* libpng explains a bad IHDR in warnings before its generic error. */
-  char first_warning[CVZ_MESSAGE_CAPACITY];
-  cvz_image_info image;
-  int interlaced;
-  /* Rows cvz_png_read_rows has returned. */
-  uint32_t rows_read;
-  /* Reading from a file descriptor (fd >= 0): a buffer refilled by read(). */
-  int fd;
-  uint8_t *fd_buffer;
-  size_t fd_buffered, fd_offset;
-};
-
-enum { FD_BUFFER_BYTES = 1 << 16 };
+#include "png_decoder.h"
 
 static int host_is_little_endian(void) {
   const uint16_t probe = 1;
@@ -70,51 +46,96 @@ static void on_decode_warning(png_structp png, png_const_charp message) {
   snprintf(decoder->first_warning, sizeof decoder->first_warning, "%s", message);
 }
 
-static void read_fd_bytes(png_structp png, struct cvz_png_decoder *decoder, png_bytep out,
-                          size_t count) {
+/* The next bytes of the file, at most `count` of them, without copying:
+   0 at the end of the file, -1 (errno set) on a read error. */
+ptrdiff_t cvz_png_source_next(struct cvz_png_decoder *decoder, const uint8_t **bytes,
+                              size_t count) {
+  if (decoder->fd < 0) {
+    const size_t left = decoder->size - decoder->offset;
+    const size_t take = count < left ? count : left;
+    *bytes = decoder->data + decoder->offset;
+    decoder->offset += take;
+    return (ptrdiff_t)take;
+  }
+  if (decoder->fd_offset == decoder->fd_buffered) {
+    ssize_t n;
+    do {
+      n = decoder->positioned
+            ? pread(decoder->fd, decoder->fd_buffer, FD_BUFFER_BYTES, decoder->fd_position)
+            : read(decoder->fd, decoder->fd_buffer, FD_BUFFER_BYTES);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return n < 0 ? -1 : 0;
+    decoder->fd_position += n;
+    decoder->fd_buffered = (size_t)n;
+    decoder->fd_offset = 0;
+  }
+  size_t take = decoder->fd_buffered - decoder->fd_offset;
+  if (take > count) take = count;
+  *bytes = decoder->fd_buffer + decoder->fd_offset;
+  decoder->fd_offset += take;
+  return (ptrdiff_t)take;
+}
+
+/* Copies the next `count` bytes: 0, or -1 at the end of the file (ran_out
+   set) or on a read error (message in `message`). */
+int cvz_png_source_read(struct cvz_png_decoder *decoder, uint8_t *out, size_t count,
+                        char message[CVZ_MESSAGE_CAPACITY]) {
   while (count > 0) {
-    if (decoder->fd_offset == decoder->fd_buffered) {
+    const uint8_t *bytes;
+    const ptrdiff_t n = cvz_png_source_next(decoder, &bytes, count);
+    if (n < 0) {
+      snprintf(message, CVZ_MESSAGE_CAPACITY, "read error: %s", strerror(errno));
+      return -1;
+    }
+    if (n == 0) {
+      decoder->ran_out = 1;
+      snprintf(message, CVZ_MESSAGE_CAPACITY, "file ends before the image is complete");
+      return -1;
+    }
+    memcpy(out, bytes, (size_t)n);
+    out += n;
+    count -= (size_t)n;
+  }
+  return 0;
+}
+
+const uint8_t *cvz_png_source_peek2(struct cvz_png_decoder *decoder) {
+  if (decoder->fd < 0) {
+    return decoder->size - decoder->offset >= 2 ? decoder->data + decoder->offset : NULL;
+  }
+  size_t held = decoder->fd_buffered - decoder->fd_offset;
+  if (held < 2) {
+    memmove(decoder->fd_buffer, decoder->fd_buffer + decoder->fd_offset, held);
+    decoder->fd_offset = 0;
+    decoder->fd_buffered = held;
+    while (decoder->fd_buffered < 2) {
       ssize_t n;
       do {
-        n = read(decoder->fd, decoder->fd_buffer, FD_BUFFER_BYTES);
+        n = decoder->positioned ? pread(decoder->fd, decoder->fd_buffer + decoder->fd_buffered,
+                                        FD_BUFFER_BYTES - decoder->fd_buffered,
+                                        decoder->fd_position)
+                                : read(decoder->fd, decoder->fd_buffer + decoder->fd_buffered,
+                                       FD_BUFFER_BYTES - decoder->fd_buffered);
       } while (n < 0 && errno == EINTR);
-      if (n < 0) {
-        char message[CVZ_MESSAGE_CAPACITY];
-        snprintf(message, sizeof message, "read error: %s", strerror(errno));
-        png_error(png, message);
-      }
-      if (n == 0) {
-        decoder->ran_out = 1;
-        png_error(png, "file ends before the image is complete");
-      }
-      decoder->fd_buffered = (size_t)n;
-      decoder->fd_offset = 0;
+      if (n <= 0) return NULL;
+      decoder->fd_position += n;
+      decoder->fd_buffered += (size_t)n;
     }
-    size_t take = decoder->fd_buffered - decoder->fd_offset;
-    if (take > count) take = count;
-    memcpy(out, decoder->fd_buffer + decoder->fd_offset, take);
-    decoder->fd_offset += take;
-    out += take;
-    count -= take;
   }
+  return decoder->fd_buffer + decoder->fd_offset;
 }
 
 static void read_bytes(png_structp png, png_bytep out, size_t count) {
   struct cvz_png_decoder *decoder = png_get_io_ptr(png);
-  if (decoder->fd >= 0) {
-    read_fd_bytes(png, decoder, out, count);
-    return;
-  }
-  if (count > decoder->size - decoder->offset) {
-    decoder->ran_out = 1;
-    png_error(png, "file ends before the image is complete");
-  }
-  memcpy(out, decoder->data + decoder->offset, count);
-  decoder->offset += count;
+  char message[CVZ_MESSAGE_CAPACITY];
+  if (cvz_png_source_read(decoder, out, count, message) != 0) png_error(png, message);
+  if (count == 8) memcpy(decoder->last_header, out, 8);
 }
 
 /* Reads the header from `data` or, when `fd` is not -1, from that file. */
-static cvz_png_decoder *open_decoder(const uint8_t *data, size_t size, int fd,
+/* `libpng_only`: no fast path (the verdict's decoder, which also reads a
+   file from its start with pread). */
+static cvz_png_decoder *open_decoder(const uint8_t *data, size_t size, int fd, int libpng_only,
                                      cvz_image_info *info, cvz_error *error) {
   cvz_clear_error(error);
   struct cvz_png_decoder *decoder = calloc(1, sizeof *decoder);
@@ -130,6 +151,8 @@ static cvz_png_decoder *open_decoder(const uint8_t *data, size_t size, int fd,
     return NULL;
   }
   decoder->fd = fd;
+  decoder->libpng_only = libpng_only;
+  decoder->positioned = libpng_only && fd >= 0;
   decoder->data = data;
   decoder->size = size;
   decoder->error = error;
@@ -168,22 +191,27 @@ static cvz_png_decoder *open_decoder(const uint8_t *data, size_t size, int fd,
   decoder->image.height = png_get_image_height(png, pinfo);
   decoder->image.channels = png_get_channels(png, pinfo);
   decoder->image.bit_depth = png_get_bit_depth(png, pinfo);
+  if (!libpng_only && !decoder->interlaced && !png_get_valid(png, pinfo, PNG_INFO_tRNS) &&
+      host_is_little_endian()) {
+    cvz_png_fast_start(decoder, color_type, bit_depth);
+  }
   *info = decoder->image;
   return decoder;
 }
 
 cvz_png_decoder *cvz_png_open(const uint8_t *data, size_t size, cvz_image_info *info,
                               cvz_error *error) {
-  return open_decoder(data, size, -1, info, error);
+  return open_decoder(data, size, -1, 0, info, error);
 }
 
 cvz_png_decoder *cvz_png_open_fd(int fd, cvz_image_info *info, cvz_error *error) {
-  return open_decoder(NULL, 0, fd, info, error);
+  return open_decoder(NULL, 0, fd, 0, info, error);
 }
 
 int cvz_png_interlaced(const cvz_png_decoder *decoder) { return decoder->interlaced; }
 
 int cvz_png_has_exif(const cvz_png_decoder *decoder) {
+  if (decoder->exif_after) return 1;
 #ifdef PNG_eXIf_SUPPORTED
   png_uint_32 count = 0;
   png_bytep exif = NULL;
@@ -208,6 +236,9 @@ int cvz_png_read_rows(cvz_png_decoder *decoder, void *pixels, size_t row_stride,
     return -1;
   }
   decoder->rows_read += count;
+  if (decoder->fast != NULL) {
+    return cvz_png_fast_rows(decoder, pixels, row_stride, count, error);
+  }
   if (setjmp(png_jmpbuf(decoder->png))) return -1;
   for (uint32_t y = 0; y < count; y++) {
     png_read_row(decoder->png, (png_bytep)pixels + (size_t)y * row_stride, NULL);
@@ -218,6 +249,7 @@ int cvz_png_read_rows(cvz_png_decoder *decoder, void *pixels, size_t row_stride,
 int cvz_png_finish(cvz_png_decoder *decoder, cvz_error *error) {
   cvz_clear_error(error);
   decoder->error = error;
+  if (decoder->fast != NULL) return cvz_png_fast_finish(decoder, error);
   if (setjmp(png_jmpbuf(decoder->png))) return -1;
   png_read_end(decoder->png, decoder->info);
   return 0;
@@ -233,6 +265,17 @@ int cvz_png_read(cvz_png_decoder *decoder, void *pixels, size_t pixels_size, cvz
       pixels_size / row_bytes < image.height) {
     cvz_set_error(error, CVZ_ERROR_CORRUPT, "pixel buffer does not match the header");
     return -1;
+  }
+  if (decoder->fast != NULL) {
+    /* Rows straight into the image. A damaged file gets libpng's verdict
+       (and, should libpng accept it after all, libpng's pixels). */
+    if (cvz_png_fast_rows(decoder, pixels, row_bytes, image.height, error) == 0 &&
+        cvz_png_fast_finish(decoder, error) == 0) {
+      decoder->rows_read = image.height;
+      return 0;
+    }
+    cvz_clear_error(error);
+    return cvz_png_libpng_verdict(decoder, pixels, pixels_size, NULL, error);
   }
   png_bytep *rows = malloc((size_t)image.height * sizeof *rows);
   if (rows == NULL) {
@@ -254,8 +297,37 @@ int cvz_png_read(cvz_png_decoder *decoder, void *pixels, size_t pixels_size, cvz
 void cvz_png_close(cvz_png_decoder *decoder) {
   if (decoder == NULL) return;
   if (decoder->png != NULL) png_destroy_read_struct(&decoder->png, &decoder->info, NULL);
+  cvz_png_fast_free(decoder);
   free(decoder->fd_buffer);
   free(decoder);
+}
+
+int cvz_png_libpng_verdict(struct cvz_png_decoder *decoder, void *pixels, size_t pixels_size,
+                           int *exif, cvz_error *error) {
+  cvz_image_info info;
+  cvz_png_decoder *check = open_decoder(decoder->data, decoder->size, decoder->fd, 1, &info, error);
+  if (check == NULL) return -1;
+  int status = -1;
+  if (pixels != NULL) {
+    status = cvz_png_read(check, pixels, pixels_size, error);
+  } else {
+    const size_t row_bytes =
+      (size_t)info.width * (size_t)info.channels * (size_t)(info.bit_depth / 8);
+    uint8_t *row = malloc(row_bytes > 0 ? row_bytes : 1);
+    if (row == NULL) {
+      cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
+    } else {
+      status = 0;
+      for (uint32_t y = 0; y < info.height && status == 0; y++) {
+        status = cvz_png_read_rows(check, row, row_bytes, 1, error);
+      }
+      if (status == 0) status = cvz_png_finish(check, error);
+      free(row);
+    }
+  }
+  if (status == 0 && exif != NULL) *exif = cvz_png_has_exif(check);
+  cvz_png_close(check);
+  return status;
 }
 
 /* MARK: Encoding */

@@ -31,14 +31,11 @@ struct DumpWeights: ParsableCommand {
       -o names the output folder (default output/, created when missing).
       """)
 
-  @Argument(
-    help: "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).")
+  @Argument(help: ModelArgument.help)
   var model = ModelArgument.defaultModelPath
 
-  @Option(
-    name: [.short, .customLong("output")],
-    help: ArgumentHelp("Output folder (created when missing).", valueName: "dir"))
-  var output = "output"
+  @OptionGroup var outputFolder: OutputFolderOption
+  var output: String { outputFolder.output }
 
   @Option(
     parsing: .unconditional,
@@ -79,7 +76,6 @@ struct DumpWeights: ParsableCommand {
       throw ValidationError("--scale must be at most \(Self.maximumScale)")
     }
     if let layer, layer < 0 { throw ValidationError("--layer must be 0 or more") }
-    try OutputPaths.refuseStandardOutput(output)
   }
 
   func run() throws {

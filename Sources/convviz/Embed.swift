@@ -34,9 +34,7 @@ struct Embed: ParsableCommand {
   /// Samples used when --limit is not given: t-SNE costs N² per iteration.
   static let defaultLimit = 1000
 
-  @Argument(
-    help: ArgumentHelp(
-      "A model file written by `convviz train`, or an ONNX model.", valueName: "model"))
+  @Argument(help: ModelArgument.help)
   var model: String
 
   @OptionGroup var data: DataOptions
@@ -95,12 +93,9 @@ struct Embed: ParsableCommand {
     let loaded = try ModelArgument.loadModel(model, memory: memory, input: input)
     let graph = loaded.network.graph
     let name = try resolveLayer(graph: graph, spec: loaded.spec)
-    let (mode, preprocessing) = try input.settings(for: loaded, path: model)
-    let splits = try data.load(
-      for: loaded.input, resize: mode, shorterSide: preprocessing.shorterSide, seed: loaded.seed,
-      labels: labels)
-    var dataset = splits.test ?? splits.train
-    dataset.preprocessing = preprocessing
+    let (splits, samples, preprocessing) = try data.heldOutSamples(
+      for: loaded, path: model, input: input, labels: labels)
+    var dataset = samples
     if data.limit == nil, dataset.count > Self.defaultLimit {
       dataset = dataset.prefix(Self.defaultLimit)
       Terminal.note("using the first \(Self.defaultLimit) samples (--limit N for another number)")

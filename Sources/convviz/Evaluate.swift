@@ -33,10 +33,7 @@ struct Evaluate: ParsableCommand {
     case test, train
   }
 
-  @Argument(
-    help: ArgumentHelp(
-      "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
-      valueName: "model"))
+  @Argument(help: ModelArgument.help)
   var model: String
 
   @OptionGroup var data: DataOptions
@@ -181,10 +178,8 @@ struct Evaluate: ParsableCommand {
 
   /// The data set of `--data`, shaped and preprocessed for `opened`.
   private func images(for opened: LoadedModel, classCount: Int) throws -> Subject {
-    let (mode, preprocessing) = try input.settings(for: opened, path: model)
-    let splits = try data.load(
-      for: opened.input, resize: mode, shorterSide: preprocessing.shorterSide, seed: opened.seed,
-      labels: labels)
+    let (splits, preprocessing) = try data.load(
+      for: opened, path: model, input: input, labels: labels)
     let batch = max(1, min(batchSize, max(splits.train.count, splits.test?.count ?? 0)))
     try memory.check(
       opened.inferenceMemory(batchSize: batch) + CommandMemory.dataset(splits),

@@ -53,10 +53,7 @@ struct ExplainCommand: ParsableCommand {
     var isGuided: Bool { self == .guidedBackprop || self == .guidedGradcam }
   }
 
-  @Argument(
-    help: ArgumentHelp(
-      "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
-      valueName: "model"))
+  @Argument(help: ModelArgument.help)
   var model: String
 
   @Argument(
@@ -157,10 +154,8 @@ struct ExplainCommand: ParsableCommand {
 
   @OptionGroup var threads: ThreadOptions
 
-  @Option(
-    name: [.short, .customLong("output")],
-    help: ArgumentHelp("Output folder (created when missing).", valueName: "dir"))
-  var output = "output"
+  @OptionGroup var outputFolder: OutputFolderOption
+  var output: String { outputFolder.output }
 
   func validate() throws {
     guard !images.isEmpty else { throw ValidationError("give at least one image") }
@@ -194,7 +189,6 @@ struct ExplainCommand: ParsableCommand {
       throw ValidationError("--noise must be a finite number, 0 or more")
     }
     guard alpha >= 0, alpha <= 1 else { throw ValidationError("--alpha must be in 0…1") }
-    try OutputPaths.refuseStandardOutput(output)
   }
 
   func run() throws {

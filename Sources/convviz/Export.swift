@@ -15,10 +15,7 @@ struct Export: ParsableCommand {
       -o names the file (default output/<model-stem>.onnx).
       """)
 
-  @Argument(
-    help: ArgumentHelp(
-      "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
-      valueName: "model"))
+  @Argument(help: ModelArgument.help)
   var model: String
 
   @Option(

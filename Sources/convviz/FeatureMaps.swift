@@ -91,10 +91,8 @@ struct FeatureMapsCommand: ParsableCommand {
   @OptionGroup var memory: MemoryOptions
   @OptionGroup var architecture: ArchitectureOption
 
-  @Option(
-    name: [.short, .customLong("output")],
-    help: ArgumentHelp("Output folder (created when missing).", valueName: "dir"))
-  var output = "output"
+  @OptionGroup var outputFolder: OutputFolderOption
+  var output: String { outputFolder.output }
 
   @OptionGroup var decoding: DecodingOptions
 
@@ -137,7 +135,6 @@ struct FeatureMapsCommand: ParsableCommand {
           + "and --preprocess need a model")
     }
     if maxTile < 8 { throw ValidationError("--max-tile must be at least 8") }
-    try OutputPaths.refuseStandardOutput(output)
   }
 
   /// Refuses outputs that would replace the model or the photo, once the

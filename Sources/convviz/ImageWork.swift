@@ -115,7 +115,10 @@ struct ImageWork: Sendable {
 
   /// Runs `step` on `source` as one streaming pipeline (decode → filter →
   /// encode over bands of rows, written to a temporary file that replaces
-  /// the destination at the end), or returns why it needs the whole image.
+  /// the destination at the end; with `-o -`, the encoded bytes collect in
+  /// memory and go to standard output once the input has decoded without
+  /// error, so a damaged file writes nothing), or returns why it needs the
+  /// whole image.
   /// Whatever the whole-image path would refuse before decoding (a bad
   /// header, a kernel that does not fit, the output limits, an unwritable
   /// destination) also sends it there, so that refusals read the same.
@@ -124,9 +127,11 @@ struct ImageWork: Sendable {
     into lines: inout [OrderedReport.Line]
   ) throws -> String? {
     guard let makePlan = step.stream else { return "\(stage) works on whole images" }
+    guard ProcessSettings.streams else { return "\(ProcessSettings.streamingVariable)=0" }
     guard case .file(let path, _) = source else { return "images of IDX files are read whole" }
     let destination = plan.destinations[index][position]
-    guard destination != "-" else { return "standard output is written whole" }
+    let toStandardOutput = destination == "-"
+    let shownDestination = toStandardOutput ? "standard output" : destination
     let reader: ImageRowReader
     do {
       reader = try ImageRowReader(path: path, options: decodeOptions, gray: gray)
@@ -150,17 +155,18 @@ struct ImageWork: Sendable {
       return "the memory budget is too small for streaming"
     }
     let writer: ImageRowWriter
-    let file: AtomicFile.Stream
+    let file: AtomicFile.Stream?
     do {
       writer = try ImageRowWriter(
         format: plan.format, width: g.outputWidth, height: g.outputHeight, layout: reader.layout,
         bitDepth: reader.bitDepth, options: encodeOptions)
-      file = try AtomicFile.Stream(destination)
+      file = toStandardOutput ? nil : try AtomicFile.Stream(destination)
     } catch {
       return "the output cannot be started"
     }
+    var held: [UInt8] = []
     // Notes about the output come after decoding, as on the whole-image path.
-    let notes = strideWarning(g, source) + depthNote(reader.bitDepth, source, destination)
+    let notes = strideWarning(g, source) + depthNote(reader.bitDepth, source, shownDestination)
     let outcome: StreamingPipeline.Outcome
     do {
       outcome = try pipeline.run(
@@ -168,7 +174,9 @@ struct ImageWork: Sendable {
         reopening: { [decodeOptions, gray] in
           try ImageRowReader(path: path, options: decodeOptions, gray: gray)
         }, to: writer, warning: { Terminal.warn($0.description) },
-        sink: { bytes in try file.append(bytes) })
+        sink: { bytes in
+          if let file { try file.append(bytes) } else { held.append(contentsOf: bytes) }
+        })
     } catch let error as CodecError {
       if case .encodeFailed = error { lines += notes }
       throw error
@@ -179,14 +187,18 @@ struct ImageWork: Sendable {
     let timings: StreamingTimings
     switch outcome {
     case .needsWholeImage(let reason):
-      file.discard()
+      file?.discard()
       return reason
     case .finished(let spent):
       timings = spent
     }
     lines += notes
     var clock = Stopwatch()
-    try file.commit()
+    if let file {
+      try file.commit()
+    } else {
+      try held.withUnsafeBytes { try Terminal.writeStandardOutput($0) }
+    }
     let commitTime = clock.lap()
     let what = "\(source.path), \(step.name)"
     var how = "streaming"
@@ -198,8 +210,9 @@ struct ImageWork: Sendable {
     timing("encode", timings.encode, nil, what, into: &lines)
     timing("write", timings.write + commitTime, nil, what, into: &lines)
     timing("total", timings.total + commitTime, "stages overlap", what, into: &lines)
-    lines.append(
-      .result("wrote \(destination) (\(g.outputWidth)×\(g.outputHeight), \(step.name))"))
+    let wrote = "wrote \(shownDestination) (\(g.outputWidth)×\(g.outputHeight), \(step.name))"
+    // With -o - the image itself is on stdout: the line goes beside the other messages.
+    lines.append(toStandardOutput ? .note(wrote) : .result(wrote))
     return nil
   }
 

@@ -25,9 +25,7 @@ struct Maximize: ParsableCommand {
       upscaled for display.
       """)
 
-  @Argument(
-    help: ArgumentHelp(
-      "A model file written by `convviz train`, or an ONNX model.", valueName: "model"))
+  @Argument(help: ModelArgument.help)
   var model: String
 
   @Option(

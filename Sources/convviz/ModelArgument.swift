@@ -13,6 +13,12 @@ enum ModelArgument {
   case specFile(path: String, spec: ModelSpec)
   case modelFile(path: String, file: ModelFile)
 
+  /// The help of the MODEL argument of every command that reads a
+  /// trained model (`loadModel`).
+  static let help = ArgumentHelp(
+    "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
+    valueName: "model")
+
   /// The architecture, whatever the source.
   var spec: ModelSpec {
     switch self {
@@ -66,9 +72,7 @@ enum ModelArgument {
     guard Preset(rawValue: text) == nil, Path.isFile(text),
       ONNXModel.looksLikeONNX(try firstBytes(of: text))
     else { return nil }
-    let bytes = try FileContents.read(text, maximumBytes: ONNXModel.maximumFileSize)
-    return try ONNXModel.decode(
-      consume bytes, path: text, externalDataFolder: Path.folder(of: text))
+    return try ONNXModel.read(from: text)
   }
 
   /// The Keras model `text` names (`.keras` zip or `.h5` HDF5, detected

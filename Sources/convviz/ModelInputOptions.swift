@@ -59,13 +59,8 @@ struct InputSize: Equatable {
 /// file records; a file that records nothing gets convviz's own
 /// conversion (values in [0, 1], RGB).
 struct ModelInputOptions: ParsableArguments {
-  @Option(
-    help: ArgumentHelp(
-      "How images of another size are brought to the model's input: fill (scale until the "
-        + "shorter side fits, then crop the centre), fit (scale until the whole image fits, "
-        + "pad with black), stretch, or none (refuse other sizes). Default: the mode recorded "
-        + "in the model file (fill for new models).", valueName: "mode"))
-  var resize: ResizeMode?
+  @OptionGroup var resizeOption: ResizeOption
+  var resize: ResizeMode? { resizeOption.resize }
 
   @Option(
     help: ArgumentHelp(
@@ -289,5 +284,30 @@ extension DataOptions {
       folder, format: format, limit: limit, for: input, resize: resize,
       shorterSide: shorterSide, seed: seed,
       decodeOptions: decoding.decodeOptions, folderOptions: folderReading)
+  }
+
+  /// `--data` for the loaded `model` at `path`, sized as `input` says
+  /// (`ModelInputOptions.settings`), with the preprocessing that goes
+  /// with it.
+  func load(
+    for model: LoadedModel, path: String, input: ModelInputOptions, labels: LabelsOption
+  ) throws -> (splits: DatasetSplits, preprocessing: Preprocessing) {
+    let (mode, preprocessing) = try input.settings(for: model, path: path)
+    let splits = try load(
+      for: model.input, resize: mode, shorterSide: preprocessing.shorterSide, seed: model.seed,
+      labels: labels)
+    return (splits, preprocessing)
+  }
+
+  /// The samples to study a trained model on: the test split of `--data`
+  /// when it has one, else all of it, preprocessed for `model` (see
+  /// `load(for:path:input:labels:)`).
+  func heldOutSamples(
+    for model: LoadedModel, path: String, input: ModelInputOptions, labels: LabelsOption
+  ) throws -> (splits: DatasetSplits, samples: Dataset, preprocessing: Preprocessing) {
+    let (splits, preprocessing) = try load(for: model, path: path, input: input, labels: labels)
+    var samples = splits.test ?? splits.train
+    samples.preprocessing = preprocessing
+    return (splits, samples, preprocessing)
   }
 }

@@ -55,15 +55,6 @@ enum SingleOutput: Equatable {
 
 /// Folder creation, joining and identity of output paths.
 enum OutputPaths {
-  /// `-o -` for a command that writes several files.
-  static func refuseStandardOutput(_ folder: String) throws {
-    if folder == "-" {
-      throw ValidationError(
-        "-o - (standard output) takes one image or page; this command writes "
-          + "several files: give a folder")
-    }
-  }
-
   static func makeParentFolder(of file: String) throws {
     guard file.contains("/") else { return }
     try Folder.create(Path.folder(of: file))

@@ -23,10 +23,7 @@ struct Predict: ParsableCommand {
       (docs/results.md).
       """)
 
-  @Argument(
-    help: ArgumentHelp(
-      "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).",
-      valueName: "model"))
+  @Argument(help: ModelArgument.help)
   var model: String
 
   @Argument(

@@ -15,6 +15,12 @@ enum ProcessSettings {
   /// The environment variable that turns the oneDNN inference path off
   /// (`0`) or on (`1`, the default).
   static let oneDNNVariable = "CONVVIZ_DNNL"
+  /// The environment variable that turns `filter`'s and `pool`'s streaming
+  /// path off (`0`: every image takes the whole-image path, for comparisons)
+  /// or on (`1`, the default).
+  static let streamingVariable = "CONVVIZ_STREAMING"
+  /// False when `CONVVIZ_STREAMING=0`.
+  nonisolated(unsafe) static var streams = true
 
   /// Makes OpenBLAS single-threaded (the kernels call it from their own
   /// threads), keeps training's large buffers in the heap, makes OpenMP's
@@ -32,6 +38,12 @@ enum ProcessSettings {
     {
       OneDNN.isEnabled = oneDNN
     }
+    if let streaming = try oneDNNSwitch(
+      fromEnvironment: getenv(streamingVariable).map { String(cString: $0) },
+      variable: streamingVariable)
+    {
+      streams = streaming
+    }
     openblas_set_num_threads(1)
     cvz_keep_large_buffers_in_heap()
     if let threads { cvz_set_threads(Int32(clamping: threads)) }
@@ -48,14 +60,17 @@ enum ProcessSettings {
     return count
   }
 
-  /// What `CONVVIZ_DNNL=value` asks for: nil when unset or empty.
-  static func oneDNNSwitch(fromEnvironment value: String?) throws -> Bool? {
+  /// What `CONVVIZ_DNNL=value` (or another on/off `variable`) asks for:
+  /// nil when unset or empty.
+  static func oneDNNSwitch(
+    fromEnvironment value: String?, variable: String = oneDNNVariable
+  ) throws -> Bool? {
     switch value {
     case nil, "": return nil
     case "0": return false
     case "1": return true
     case let value?:
-      throw ValidationError("\(oneDNNVariable) must be 0 or 1, got '\(value)'")
+      throw ValidationError("\(variable) must be 0 or 1, got '\(value)'")
     }
   }
 

@@ -27,8 +27,7 @@ struct Report: ParsableCommand {
       standard output).
       """)
 
-  @Argument(
-    help: "A model file written by `convviz train`, an ONNX model, or a Keras model (.keras, .h5).")
+  @Argument(help: ModelArgument.help)
   var model = ModelArgument.defaultModelPath
 
   @Option(

@@ -25,9 +25,7 @@ struct TopPatchesCommand: ParsableCommand {
       row per unit, best first from the left, each crop labelled with its activation.
       """)
 
-  @Argument(
-    help: ArgumentHelp(
-      "A model file written by `convviz train`, or an ONNX model.", valueName: "model"))
+  @Argument(help: ModelArgument.help)
   var model: String
 
   @OptionGroup var data: DataOptions
@@ -57,17 +55,14 @@ struct TopPatchesCommand: ParsableCommand {
   @OptionGroup var memory: MemoryOptions
   @OptionGroup var threads: ThreadOptions
 
-  @Option(
-    name: [.short, .customLong("output")],
-    help: ArgumentHelp("Output folder (created when missing).", valueName: "dir"))
-  var output = "output"
+  @OptionGroup var outputFolder: OutputFolderOption
+  var output: String { outputFolder.output }
 
   func validate() throws {
     guard !layer.isEmpty else { throw ValidationError("give --layer NODE") }
     guard k >= 1 else { throw ValidationError("--k must be at least 1") }
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     if let units { _ = try LayerArgument.indices(units, option: "--units") }
-    try OutputPaths.refuseStandardOutput(output)
   }
 
   func run() throws {
@@ -109,12 +104,8 @@ struct TopPatchesCommand: ParsableCommand {
       inputs: [NamedPath(role: "the model", path: model)])
     try memory.check(
       loaded.inferenceMemory(batchSize: batchSize), for: "\(model): top patches")
-    let (mode, preprocessing) = try input.settings(for: loaded, path: model)
-    let splits = try data.load(
-      for: loaded.input, resize: mode, shorterSide: preprocessing.shorterSide, seed: loaded.seed,
-      labels: labels)
-    var dataset = splits.test ?? splits.train
-    dataset.preprocessing = preprocessing
+    let (splits, dataset, preprocessing) = try data.heldOutSamples(
+      for: loaded, path: model, input: input, labels: labels)
     guard dataset.sampleShape == loaded.network.inputShape else {
       throw CommandFailure(
         "\(data.folder): samples are \(dataset.sampleShape), the model takes "

@@ -25,40 +25,24 @@ extension Train {
     let snapshotFolder = picturePrefix + "-snapshots"
     if snapshotEvery != nil { try Folder.create(snapshotFolder) }
 
-    var bar: ProgressBar?
     var snapshotError: (any Error)?
-    // The epoch line shows a scheduled rate, computed as the trainer does.
-    let schedule = trainer.configuration.learningRateSchedule
-    let baseRate = trainer.baseLearningRate
-    var records = trainer.history
+    var reporter = TrainingReporter(
+      configuration: trainer.configuration, baseRate: trainer.baseLearningRate,
+      history: trainer.history)
     try trainer.fit(
       splits.train, checkpointPath: output,
       bestModelPath: trainer.configuration.saveBest ? bestModelPath : nil
     ) { event in
-      switch event {
-      case .epochStarted(let epoch, let epochs, let batches, _):
-        bar = ProgressBar(label: "epoch \(epoch)/\(epochs)", total: batches)
-      case .batchFinished(_, let batch, _, let loss, let accuracy):
-        bar?.update(
-          done: batch,
-          detail: "loss \(TextFormat.fixed(loss, 4))  accuracy \(TextFormat.fixed(accuracy, 4))")
-      case .epochFinished(let record):
-        bar?.finish()
-        let rate =
-          schedule == .constant
-          ? nil : schedule.learningRate(epoch: record.epoch, base: baseRate, history: records)
-        records.append(record)
-        Terminal.say(Self.epochLine(record, epochs: epochs, learningRate: rate))
-        if let every = snapshotEvery, record.epoch % every == 0, snapshotError == nil {
-          do {
-            let files = try writeTrainingSnapshot(
-              model: ModelFile.read(from: output),
-              probe: splits.train.batch([0]).images,
-              epoch: record.epoch, folder: snapshotFolder)
-            Terminal.say("wrote \(files.filters) and \(files.featureMaps)")
-          } catch { snapshotError = error }
-        }
-      }
+      reporter.report(event)
+      guard case .epochFinished(let record) = event, let every = snapshotEvery,
+        record.epoch % every == 0, snapshotError == nil
+      else { return }
+      do {
+        let files = try writeTrainingSnapshot(
+          model: ModelFile.read(from: output), probe: splits.train.batch([0]).images,
+          epoch: record.epoch, folder: snapshotFolder)
+        Terminal.say("wrote \(files.filters) and \(files.featureMaps)")
+      } catch { snapshotError = error }
     }
     if let snapshotError { throw snapshotError }
     sayBestEpoch(trainer)
@@ -77,23 +61,6 @@ extension Train {
       "wrote \(output) (\(plural(trainer.epochsCompleted, "epoch")), with checkpoint) and "
         + historyPath)
     for picture in pictures { Terminal.say("wrote \(picture)") }
-  }
-
-  /// `epoch 3/8  loss 0.0412  accuracy 0.9871  val_loss 0.0391  val_accuracy 0.9885  41.2s`
-  ///
-  /// With a learning-rate schedule, the epoch's rate follows: `lr 0.5`.
-  static func epochLine(_ record: EpochRecord, epochs: Int, learningRate: Float? = nil) -> String {
-    var line =
-      "epoch \(record.epoch)/\(epochs)  loss \(TextFormat.fixed(record.loss, 4))  "
-      + "accuracy \(TextFormat.fixed(record.accuracy, 4))"
-    if let loss = record.validationLoss, let accuracy = record.validationAccuracy {
-      line +=
-        "  val_loss \(TextFormat.fixed(loss, 4))  val_accuracy "
-        + TextFormat.fixed(accuracy, 4)
-    }
-    if let learningRate { line += "  lr \(learningRate)" }
-    if let seconds = record.seconds { line += "  \(TextFormat.fixed(seconds, 1))s" }
-    return line
   }
 
   /// `; augment flip,shift=0.1; lr-schedule cosine:20; early stopping 5; save best`,

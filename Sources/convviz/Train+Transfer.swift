@@ -44,10 +44,7 @@ extension Train {
         "--freeze \(transfer.freeze ?? ""): its output \(featureShape.dims) is neither maps "
           + "(channels, height, width) nor flat features; freeze at another layer")
     }
-    let features: FeatureShape =
-      featureShape.rank == 3
-      ? .image(height: featureShape[1], width: featureShape[2], channels: featureShape[0])
-      : .flat(featureShape[0])
+    let features = FeatureShape(featureShape)
 
     let mode = resize.resize ?? loaded.resize
     var splits = try labels.load(
@@ -105,7 +102,10 @@ extension Train {
         + (transfer.unfreezeAfter.map {
           "; fine-tuning after epoch \($0) at × \(trainer.transfer.fineTuneFactor)"
         } ?? ""))
-    try fitTransfer(&trainer, splits: splits)
+    var reporter = TrainingReporter(
+      configuration: trainer.configuration, baseRate: trainer.baseLearningRate,
+      history: trainer.history)
+    try trainer.fit(splits.train) { reporter.report($0) }
 
     let picturePrefix = TrainingPictures.prefix(forModelAt: output)
     let historyPath = history ?? picturePrefix + ".csv"
@@ -163,41 +163,6 @@ extension Train {
           + "; end it with `dense \(classes) softmax`")
     }
     return head
-  }
-
-  /// Trains with a progress bar on a terminal and a line per epoch.
-  private func fitTransfer(_ trainer: inout TransferTrainer, splits: DatasetSplits) throws {
-    var bar: ProgressBar?
-    var featureBar: ProgressBar?
-    let schedule = trainer.configuration.learningRateSchedule
-    let baseRate = trainer.baseLearningRate
-    var records = trainer.history
-    let epochs = trainer.configuration.epochs
-    try trainer.fit(
-      splits.train,
-      progress: { event in
-        switch event {
-        case .epochStarted(let epoch, let epochs, let batches, _):
-          featureBar?.finish()
-          featureBar = nil
-          bar = ProgressBar(label: "epoch \(epoch)/\(epochs)", total: batches)
-        case .batchFinished(_, let batch, _, let loss, let accuracy):
-          bar?.update(
-            done: batch,
-            detail: "loss \(TextFormat.fixed(loss, 4))  accuracy \(TextFormat.fixed(accuracy, 4))")
-        case .epochFinished(let record):
-          bar?.finish()
-          let rate =
-            schedule == .constant
-            ? nil : schedule.learningRate(epoch: record.epoch, base: baseRate, history: records)
-          records.append(record)
-          Terminal.say(Self.epochLine(record, epochs: epochs, learningRate: rate))
-        }
-      },
-      featuresComputed: { done, total in
-        if featureBar == nil { featureBar = ProgressBar(label: "features", total: total) }
-        featureBar?.update(done: done)
-      })
   }
 
   /// Writes the trained network: a `model.bin` of the backbone's rows and

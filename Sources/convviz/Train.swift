@@ -199,9 +199,7 @@ struct Train: ParsableCommand {
     }
     guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-    guard validationSplit >= 0, validationSplit < 1 else {
-      throw ValidationError("--validation-split must be in [0, 1)")
-    }
+    try OptionCheck.fraction(validationSplit, "--validation-split")
     if transfer.from != nil {
       try checkTransferOptions()
     } else if model == nil && !resume {
@@ -212,22 +210,14 @@ struct Train: ParsableCommand {
       throw ValidationError("--resume continues the model and --overwrite starts over: give one")
     }
     if let model { try ModelArgument.checkName(model) }
-    if let learningRate, !(learningRate.isFinite && learningRate > 0) {
-      throw ValidationError("--learning-rate must be a finite number above 0")
-    }
+    try OptionCheck.positive(learningRate, "--learning-rate")
     // With --resume the checkpoint's optimizer decides what applies.
     if !resume { try checkOptimizerOptions(for: optimizer) }
     for (flag, value) in [("--rho", rho), ("--beta1", beta1), ("--beta2", beta2)] {
-      if let value, !(value >= 0 && value < 1) {
-        throw ValidationError("\(flag) must be in [0, 1)")
-      }
+      try OptionCheck.fraction(value, flag)
     }
-    if let momentum, !(momentum >= 0 && momentum < 1) {
-      throw ValidationError("--momentum must be in [0, 1)")
-    }
-    if let epsilon, !(epsilon.isFinite && epsilon > 0) {
-      throw ValidationError("--epsilon must be a finite number above 0")
-    }
+    try OptionCheck.fraction(momentum, "--momentum")
+    try OptionCheck.positive(epsilon, "--epsilon")
     if let scheduleOption {
       do {
         _ = try LearningRateSchedule(parsing: scheduleOption)
@@ -239,13 +229,11 @@ struct Train: ParsableCommand {
       throw ValidationError("--early-stopping must be at least 1 epoch")
     }
     if !resume && validationSplit == 0 {
-      for (given, flag) in [
-        (schedule.needsValidation, "--lr-schedule plateau"),
-        (earlyStopping != nil, "--early-stopping"),
-        (saveBest, "--save-best"),
-      ] where given {
-        throw ValidationError("\(flag) watches val_loss and needs --validation-split above 0")
-      }
+      try OptionCheck.refuse(
+        [
+          "--lr-schedule plateau": schedule.needsValidation,
+          "--early-stopping": earlyStopping != nil, "--save-best": saveBest,
+        ], "watches val_loss and needs --validation-split above 0")
     }
     if let augmentOption {
       do {

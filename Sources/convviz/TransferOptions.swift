@@ -51,13 +51,12 @@ struct TransferOptions: ParsableArguments {
 
   func validate() throws {
     guard from != nil else {
-      for (flag, given) in [
-        ("--freeze", freeze != nil), ("--head", head != nil),
-        ("--unfreeze-after", unfreezeAfter != nil),
-        ("--fine-tune-lr-factor", fineTuneFactor != nil),
-      ] where given {
-        throw ValidationError("\(flag) applies to transfer learning: give --from MODEL")
-      }
+      try OptionCheck.refuse(
+        [
+          "--freeze": freeze != nil, "--head": head != nil,
+          "--unfreeze-after": unfreezeAfter != nil,
+          "--fine-tune-lr-factor": fineTuneFactor != nil,
+        ], "applies to transfer learning: give --from MODEL")
       return
     }
     guard freeze != nil else {
@@ -66,13 +65,9 @@ struct TransferOptions: ParsableArguments {
     if let unfreezeAfter, unfreezeAfter < 0 {
       throw ValidationError("--unfreeze-after must be 0 or more epochs")
     }
-    if let fineTuneFactor {
-      guard fineTuneFactor.isFinite, fineTuneFactor > 0 else {
-        throw ValidationError("--fine-tune-lr-factor must be a finite number above 0")
-      }
-      guard unfreezeAfter != nil else {
-        throw ValidationError("--fine-tune-lr-factor applies with --unfreeze-after")
-      }
+    try OptionCheck.positive(fineTuneFactor, "--fine-tune-lr-factor")
+    if fineTuneFactor != nil && unfreezeAfter == nil {
+      throw ValidationError("--fine-tune-lr-factor applies with --unfreeze-after")
     }
   }
 }
@@ -81,14 +76,13 @@ extension Train {
   /// What `--from` excludes: another model, and what a transfer run does
   /// not do (resume, early stopping, a best model, snapshots).
   func checkTransferOptions() throws {
-    for (flag, given) in [
-      ("--model", model != nil), ("--resume", resume), ("--early-stopping", earlyStopping != nil),
-      ("--save-best", saveBest), ("--snapshot-every", snapshotEvery != nil),
-    ] where given {
-      throw ValidationError(
-        "\(flag) does not apply with --from: a transfer run trains its new head (and the "
-          + "backbone) from the start and writes its model once, at the end")
-    }
+    try OptionCheck.refuse(
+      [
+        "--model": model != nil, "--resume": resume, "--early-stopping": earlyStopping != nil,
+        "--save-best": saveBest, "--snapshot-every": snapshotEvery != nil,
+      ],
+      "does not apply with --from: a transfer run trains its new head (and the backbone) from "
+        + "the start and writes its model once, at the end")
     if let after = transfer.unfreezeAfter, after >= epochs {
       throw ValidationError(
         "--unfreeze-after \(after) leaves no epoch to fine-tune in --epochs \(epochs)")

@@ -136,6 +136,8 @@ final class CommandConventionTests: XCTestCase {
     let fixture = try VisualizationFixture.trained()
     for arguments in [
       ["dump-weights", fixture.model], ["featuremaps", fixture.model, fixture.photo],
+      ["explain", fixture.model, fixture.photo],
+      ["top-patches", fixture.model, "--data", fixture.data, "--layer", "0"],
       ["evaluate", fixture.model, "--data", fixture.data],
       ["train", "--model", "mnist-mlp", "--data", fixture.data],
     ] {

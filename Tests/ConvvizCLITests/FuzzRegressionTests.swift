@@ -126,6 +126,17 @@ final class FuzzRegressionTests: XCTestCase {
 
   static func replayONNX(_ url: URL) throws {
     let bytes = [UInt8](try Data(contentsOf: url))
+    // The wire scanner reads as swift-protobuf's whole-message decode does.
+    let scanned = Result { () throws(ModelFileError) in try ONNXModel.decode(bytes, path: "m") }
+    let whole = Result { () throws(ModelFileError) in
+      try ONNXModel.decode(bytes, path: "m", parsing: .wholeMessage)
+    }
+    switch (scanned, whole) {
+    case (.success(let a), .success(let b)) where a.encoded() == b.encoded(): break
+    case (.failure(let a), .failure(let b)) where a == b: break
+    default:
+      throw WrongResult(description: "scanner and whole message differ: \(scanned) / \(whole)")
+    }
     try expecting(ModelFileError.self) {
       let model = try ONNXModel.decode(bytes, path: url.path)
       let once = model.encoded()

@@ -174,11 +174,15 @@ final class MemoryBudgetCommandTests: XCTestCase {
           + "of 178956970; raise it with --max-pixels"
       ])
     // Inside the pixel limit (6002×6001) but not the budget, on the
-    // whole-image path (standard output is written whole).
-    let budgeted = try TrainingCLI.run([
-      "filter", "-k", "blur", "--padding", "3000", "--range", "normalize", tiny,
-      "--max-memory", "10M", "-o", "-",
-    ])
+    // whole-image path (forced by CONVVIZ_STREAMING=0).
+    let wholeImage = try ConvvizBinary.run(
+      [
+        "filter", "-k", "blur", "--padding", "3000", "--range", "normalize", tiny,
+        "--max-memory", "10M", "-o", "-",
+      ], environment: ["CONVVIZ_STREAMING": "0"])
+    let budgeted = TrainingCLI.Result(
+      status: wholeImage.status, stdout: wholeImage.standardOutput,
+      stderr: wholeImage.standardError)
     assertRefused(
       budgeted,
       mentioning: [

@@ -2,10 +2,11 @@ import Foundation
 import XCTest
 
 /// `convviz filter` and `pool` on their streaming path: chosen automatically, the same
-/// bytes as the whole-image path (which `-o -` takes, since standard output
-/// is written whole), `--timings` saying which ran and why, and a damaged
-/// input refused as before with the destination left as it was.
+/// bytes as the whole-image path (which `CONVVIZ_STREAMING=0` forces), also
+/// through `-o -`, `--timings` saying which ran and why, and a damaged input
+/// refused as before with the destination left as it was.
 final class StreamingFilterCommandTests: XCTestCase {
+  let wholeImage = ["CONVVIZ_STREAMING": "0"]
   let astronaut = repositoryFile("samples/astronaut.png")
   let rocket = repositoryFile("samples/rocket.jpg")
 
@@ -23,15 +24,22 @@ final class StreamingFilterCommandTests: XCTestCase {
       XCTAssertEqual(streamed.status, 0, streamed.standardError)
       XCTAssertTrue(
         streamed.standardError.contains("timing path streaming"), streamed.standardError)
-      let whole = try ConvvizBinary.run(
+      let stdoutArguments =
         ["filter", input, "-o", "-", "--format", format == "jpg" ? "jpeg" : "png", "--timings"]
-          + options)
+        + options
+      let whole = try ConvvizBinary.run(stdoutArguments, environment: wholeImage)
       XCTAssertEqual(whole.status, 0, whole.standardError)
       XCTAssertTrue(
-        whole.standardError.contains(
-          "timing path whole-image: standard output is written whole"), whole.standardError)
+        whole.standardError.contains("timing path whole-image: CONVVIZ_STREAMING=0"),
+        whole.standardError)
       let bytes = try Data(contentsOf: URL(fileURLWithPath: output))
       XCTAssertEqual(bytes, whole.standardOutputBytes, "\(input) \(options)")
+      // Standard output streams too, with the same bytes.
+      let piped = try ConvvizBinary.run(stdoutArguments)
+      XCTAssertEqual(piped.status, 0, piped.standardError)
+      XCTAssertTrue(piped.standardError.contains("timing path streaming"), piped.standardError)
+      XCTAssertTrue(piped.standardError.contains("wrote standard output"), piped.standardError)
+      XCTAssertEqual(bytes, piped.standardOutputBytes, "\(input) \(options) -o -")
     }
   }
 
@@ -81,7 +89,8 @@ final class StreamingFilterCommandTests: XCTestCase {
         streamed.standardError.contains("timing path streaming"), streamed.standardError)
       XCTAssertTrue(streamed.standardError.contains(path), streamed.standardError)
       let whole = try ConvvizBinary.run(
-        arguments + [input, "-o", "-", "--format", format == "jpg" ? "jpeg" : "png"])
+        arguments + [input, "-o", "-", "--format", format == "jpg" ? "jpeg" : "png"],
+        environment: wholeImage)
       XCTAssertEqual(whole.status, 0, whole.standardError)
       let bytes = try Data(contentsOf: URL(fileURLWithPath: output))
       XCTAssertEqual(bytes, whole.standardOutputBytes, "\(input) \(arguments)")
@@ -106,9 +115,14 @@ final class StreamingFilterCommandTests: XCTestCase {
         try Data("previous".utf8).write(to: URL(fileURLWithPath: output))
         let result = try ConvvizBinary.run(command + [cut, "-o", output])
         XCTAssertEqual(result.status, 1, result.standardError)
-        let whole = try ConvvizBinary.run(command + [cut, "-o", "-"])
+        let whole = try ConvvizBinary.run(command + [cut, "-o", "-"], environment: wholeImage)
         XCTAssertEqual(whole.status, 1)
         XCTAssertEqual(result.standardError, whole.standardError)
+        // Streaming to standard output: the same error, and nothing written.
+        let piped = try ConvvizBinary.run(command + [cut, "-o", "-"])
+        XCTAssertEqual(piped.status, 1)
+        XCTAssertEqual(piped.standardError, whole.standardError)
+        XCTAssertEqual(piped.standardOutputBytes, Data())
         XCTAssertTrue(result.standardError.contains("truncated"), result.standardError)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: output)), Data("previous".utf8))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path)

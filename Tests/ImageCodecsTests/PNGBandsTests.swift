@@ -58,9 +58,12 @@ final class PNGBandsTests: XCTestCase {
         let name = "\(image.width)x\(image.height) level \(level)"
         XCTAssertEqual(try ImageFile.decode(bands, name: "bands.png"), image, name)
         XCTAssertEqual(try ImageFile.decode(reference, name: "ref.png"), image, name)
-        // The same filters and zlib settings: sizes within a few percent.
+        // The same filters and zlib settings: sizes within a few percent;
+        // igzip's level 1 against zlib's level 1 (the reference's stand-in)
+        // within 15%.
+        let igzip = PNGCodec.Settings(level: level).usesIGZIP
         XCTAssertLessThan(
-          abs(Double(bands.count) / Double(reference.count) - 1), 0.05,
+          abs(Double(bands.count) / Double(reference.count) - 1), igzip ? 0.15 : 0.05,
           "\(name): \(bands.count) vs \(reference.count)")
         sizes.append(bands.count)
       }

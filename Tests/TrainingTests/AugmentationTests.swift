@@ -183,8 +183,8 @@ final class AugmentationTests: XCTestCase {
   // MARK: Batches
 
   func testSameSeedSameBatchAndTheDataSetIsNeverModified() throws {
-    let data = TrainerTests.stripes(count: 40, seed: 2)
-    let pristine = TrainerTests.stripes(count: 40, seed: 2)
+    let data = Stripes.data(count: 40, seed: 2)
+    let pristine = Stripes.data(count: 40, seed: 2)
     let augmentation = try Augmentation(parsing: "flip,shift=0.25,crop=1,rotate=20,brightness=0.2")
     func augmented(seed: UInt64) -> Tensor {
       var generator = SeededGenerator(seed: seed)
@@ -228,8 +228,8 @@ final class AugmentationTests: XCTestCase {
 final class AugmentedTrainingTests: XCTestCase {
   private func trainer(seed: UInt64, epochs: Int, augment: String) throws -> Trainer {
     try Trainer(
-      spec: TrainerTests.spec,
-      optimizer: .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7),
+      spec: Stripes.network,
+      optimizer: Stripes.adam,
       configuration: TrainingConfiguration(
         epochs: epochs, batchSize: 16, validationSplit: 0.2, seed: seed,
         augmentation: try Augmentation(parsing: augment)),
@@ -237,8 +237,8 @@ final class AugmentedTrainingTests: XCTestCase {
   }
 
   func testSameSeedGivesBitIdenticalModelAndAugmentationChangesIt() throws {
-    let data = TrainerTests.stripes(count: 120, seed: 6)
-    let pristine = TrainerTests.stripes(count: 120, seed: 6)
+    let data = Stripes.data(count: 120, seed: 6)
+    let pristine = Stripes.data(count: 120, seed: 6)
     var first = try trainer(seed: 7, epochs: 2, augment: "standard,rotate=10,brightness=0.1")
     var second = try trainer(seed: 7, epochs: 2, augment: "standard,rotate=10,brightness=0.1")
     try first.fit(data)
@@ -255,7 +255,7 @@ final class AugmentedTrainingTests: XCTestCase {
   /// dropout masks of an augmented run are those of the plain run, and a
   /// plain run's file has neither the options section nor its generator.
   func testAugmentationDoesNotPerturbShuffleOrDropout() throws {
-    let data = TrainerTests.stripes(count: 80, seed: 3)
+    let data = Stripes.data(count: 80, seed: 3)
     var augmented = try trainer(seed: 5, epochs: 2, augment: "flip")
     var plain = try trainer(seed: 5, epochs: 2, augment: "none")
     try augmented.fit(data)
@@ -277,7 +277,7 @@ final class AugmentedTrainingTests: XCTestCase {
       "augment-\(getpid())-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
-    let data = TrainerTests.stripes(count: 100, seed: 8)
+    let data = Stripes.data(count: 100, seed: 8)
     let augment = "flip,shift=0.25,crop=1,rotate=15,brightness=0.2,fill=reflect"
     var straight = try trainer(seed: 3, epochs: 3, augment: augment)
     try straight.fit(data)
@@ -294,7 +294,7 @@ final class AugmentedTrainingTests: XCTestCase {
 
   func testACheckpointWithoutItsAugmentationStateIsRefused() throws {
     var trained = try trainer(seed: 1, epochs: 1, augment: "flip")
-    try trained.fit(TrainerTests.stripes(count: 40, seed: 1))
+    try trained.fit(Stripes.data(count: 40, seed: 1))
     var file = trained.modelFile(checkpoint: true)
     file.checkpoint?.generators.removeAll { $0.name == "augmentation" }
     XCTAssertThrowsError(try Trainer(resuming: file, path: "m.bin")) { error in

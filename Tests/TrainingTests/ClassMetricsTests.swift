@@ -28,10 +28,10 @@ final class ClassMetricsTests: XCTestCase {
   /// straight from its predictions and the labels.
   func testMetricsOfAnEvaluationMatchACountFromThePredictions() throws {
     var trainer = try Trainer(
-      spec: TrainerTests.spec, optimizer: .defaults(for: .adam),
+      spec: Stripes.network, optimizer: .defaults(for: .adam),
       configuration: TrainingConfiguration(epochs: 1, batchSize: 16, seed: 3))
-    try trainer.fit(TrainerTests.stripes(count: 60, seed: 1))
-    let data = TrainerTests.stripes(count: 90, seed: 2)
+    try trainer.fit(Stripes.data(count: 60, seed: 1))
+    let data = Stripes.data(count: 90, seed: 2)
     let evaluation = try trainer.evaluate(data, batchSize: 7)
     for (c, metrics) in evaluation.classMetrics.enumerated() {
       let pairs = zip(evaluation.predicted, data.labels)
@@ -50,11 +50,11 @@ final class ClassMetricsTests: XCTestCase {
   /// probabilities that `topClasses` ranks.
   func testScoresAreTheLogitsAndTheRankedProbabilities() throws {
     var trainer = try Trainer(
-      spec: TrainerTests.spec, optimizer: .defaults(for: .adam),
+      spec: Stripes.network, optimizer: .defaults(for: .adam),
       configuration: TrainingConfiguration(epochs: 1, batchSize: 16, seed: 3))
-    try trainer.fit(TrainerTests.stripes(count: 60, seed: 1))
+    try trainer.fit(Stripes.data(count: 60, seed: 1))
     var model = trainer.model
-    let images = TrainerTests.stripes(count: 9, seed: 4).images
+    let images = Stripes.data(count: 9, seed: 4).images
     let result = try model.scores(images, batchSize: 4)
     XCTAssertTrue(result.scoresAreLogits)
     let top = try model.topClasses(images, k: 3)

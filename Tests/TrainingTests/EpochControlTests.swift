@@ -78,7 +78,7 @@ final class EpochControlTests: XCTestCase {
   /// Stripes whose last 30% (the validation part) have random labels: the
   /// validation loss rises once the network fits the training part.
   private static func overfitting(count: Int = 100) -> Dataset {
-    var data = TrainerTests.stripes(count: count, seed: 21)
+    var data = Stripes.data(count: count, seed: 21)
     var generator = SeededGenerator(seed: 4)
     for i in Int(Double(count) * 0.7)..<count { data.labels[i] = Int(generator.next() % 3) }
     return data
@@ -89,7 +89,7 @@ final class EpochControlTests: XCTestCase {
     saveBest: Bool = false, optimizer: OptimizerConfiguration? = nil
   ) throws -> Trainer {
     try Trainer(
-      spec: TrainerTests.spec,
+      spec: Stripes.network,
       optimizer: optimizer ?? .adam(learningRate: 0.05, beta1: 0.9, beta2: 0.999, epsilon: 1e-7),
       configuration: TrainingConfiguration(
         epochs: epochs, batchSize: 10, validationSplit: 0.3, seed: 2,
@@ -105,7 +105,7 @@ final class EpochControlTests: XCTestCase {
   }
 
   func testScheduleSetsTheOptimizersRateAndFilesKeepTheBaseRate() throws {
-    let data = TrainerTests.stripes(count: 60, seed: 1)
+    let data = Stripes.data(count: 60, seed: 1)
     let sgd = OptimizerConfiguration.sgd(learningRate: 0.1, momentum: 0, nesterov: false)
     var scheduled = try trainer(epochs: 3, schedule: .step(epochs: 1, factor: 0.5), optimizer: sgd)
     try scheduled.fit(data)
@@ -134,7 +134,7 @@ final class EpochControlTests: XCTestCase {
     ] {
       XCTAssertThrowsError(
         try Trainer(
-          spec: TrainerTests.spec, optimizer: .defaults(for: .adam), configuration: configuration)
+          spec: Stripes.network, optimizer: .defaults(for: .adam), configuration: configuration)
       ) { error in
         XCTAssertEqual(error as? TrainerError, .needsValidation(option: option))
       }

@@ -10,7 +10,7 @@ import XCTest
 /// What the trainer refuses before the first epoch, and how it stops when
 /// training diverges (issues 14 and 15).
 final class TrainerChecksTests: XCTestCase {
-  private let spec = TrainerTests.spec  // 3 classes
+  private let spec = Stripes.network  // 3 classes
 
   private func trainer(_ optimizer: OptimizerConfiguration, epochs: Int = 1) throws -> Trainer {
     try Trainer(
@@ -40,7 +40,7 @@ final class TrainerChecksTests: XCTestCase {
 
   func testOutputSizeThatDisagreesWithTheClassesIsRefusedWithBothNumbers() throws {
     var trainer = try trainer(.defaults(for: .adadelta))
-    var data = TrainerTests.stripes(count: 20, seed: 1)
+    var data = Stripes.data(count: 20, seed: 1)
     data.classNames = ["left", "right"]
     data.labels = data.labels.map { min($0, 1) }
     XCTAssertThrowsError(try trainer.fit(data)) { error in
@@ -60,11 +60,11 @@ final class TrainerChecksTests: XCTestCase {
       spec: spec, optimizer: .defaults(for: .adadelta),
       configuration: TrainingConfiguration(epochs: 1, batchSize: 16, seed: 1),
       classNames: ["left", "right", "bottom"])
-    XCTAssertThrowsError(try named.fit(TrainerTests.stripes(count: 20, seed: 1))) { error in
+    XCTAssertThrowsError(try named.fit(Stripes.data(count: 20, seed: 1))) { error in
       guard case .classNamesMismatch? = error as? TrainerError else { return XCTFail("\(error)") }
     }
     var unnamed = try trainer(.defaults(for: .adadelta))
-    try unnamed.fit(TrainerTests.stripes(count: 20, seed: 1))
+    try unnamed.fit(Stripes.data(count: 20, seed: 1))
     XCTAssertEqual(unnamed.classNames, ["left", "right", "top"], "taken from the data")
   }
 
@@ -76,7 +76,7 @@ final class TrainerChecksTests: XCTestCase {
       var trainer = try trainer(
         .adam(learningRate: 1e38, beta1: 0.9, beta2: 0.999, epsilon: 1e-7), epochs: 3)
       XCTAssertThrowsError(
-        try trainer.fit(TrainerTests.stripes(count: 200, seed: 2), checkpointPath: path)
+        try trainer.fit(Stripes.data(count: 200, seed: 2), checkpointPath: path)
       ) { error in
         guard
           case .diverged(_, let epoch, let batch, let batches, _, let kept)? =
@@ -95,7 +95,7 @@ final class TrainerChecksTests: XCTestCase {
   func testNonFiniteLossKeepsTheLastGoodCheckpoint() throws {
     try withFolder { folder in
       let path = folder + "/model.bin"
-      let good = TrainerTests.stripes(count: 40, seed: 3)
+      let good = Stripes.data(count: 40, seed: 3)
       let linear = try ModelSpec.parse("input 4 4 1\nflatten\ndense 3 softmax\n")
       var trainer = try Trainer(
         spec: linear, optimizer: .defaults(for: .adadelta),
@@ -123,7 +123,7 @@ final class TrainerChecksTests: XCTestCase {
   /// Behind a ReLU a NaN input becomes 0 and the loss stays finite while the
   /// convolution's weights turn NaN: the end-of-epoch check catches it.
   func testNonFiniteWeightsAreCaughtAtTheEndOfTheEpoch() throws {
-    var poisoned = TrainerTests.stripes(count: 40, seed: 3)
+    var poisoned = Stripes.data(count: 40, seed: 3)
     poisoned.images.storage[7] = .nan
     var trainer = try trainer(.defaults(for: .adadelta))
     XCTAssertThrowsError(try trainer.fit(poisoned)) { error in

@@ -9,47 +9,14 @@ import _Runtime
 @testable import Training
 
 final class TrainerTests: XCTestCase {
-  /// 4×4 gray images: class 0 has a bright left half, class 1 a bright right
-  /// half, class 2 a bright top half; plus noise. Linearly separable.
-  static func stripes(count: Int, seed: UInt64) -> Dataset {
-    var generator = SeededGenerator(seed: seed)
-    var storage: [Float] = []
-    var labels: [Int] = []
-    for _ in 0..<count {
-      let label = Int(generator.next() % 3)
-      for y in 0..<4 {
-        for x in 0..<4 {
-          let lit = label == 0 ? x < 2 : label == 1 ? x >= 2 : y < 2
-          let noise = Float(generator.next() % 1000) / 4000
-          storage.append((lit ? 0.7 : 0.05) + noise)
-        }
-      }
-      labels.append(label)
-    }
-    return Dataset(
-      images: Tensor(shape: Shape(count, 1, 4, 4), storage: storage), labels: labels,
-      classNames: ["left", "right", "top"])
-  }
-
-  static let spec = try! ModelSpec.parse(
-    """
-    input 4 4 1
-    conv2d 4 3 relu padding=same
-    maxpool2d 2
-    dropout 0.25
-    flatten
-    dense 8 relu
-    dense 3 softmax
-    """)
-
   private func trainer(
     seed: UInt64 = 1, epochs: Int, optimizer: OptimizerConfiguration? = nil
   )
     throws -> Trainer
   {
     try Trainer(
-      spec: Self.spec,
-      optimizer: optimizer ?? .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7),
+      spec: Stripes.network,
+      optimizer: optimizer ?? Stripes.adam,
       configuration: TrainingConfiguration(
         epochs: epochs, batchSize: 16, validationSplit: 0.2, seed: seed),
       dataset: "stripes", classNames: ["left", "right", "top"])
@@ -66,17 +33,17 @@ final class TrainerTests: XCTestCase {
 
   func testLearnsASeparableTaskAndLossFalls() throws {
     var trainer = try trainer(epochs: 8)
-    let history = try trainer.fit(Self.stripes(count: 300, seed: 5))
+    let history = try trainer.fit(Stripes.data(count: 300, seed: 5))
     XCTAssertEqual(history.map(\.epoch), Array(1...8))
     XCTAssertLessThan(history.last!.loss, history.first!.loss * 0.5)
     XCTAssertGreaterThan(history.last!.validationAccuracy!, 0.95)
-    let test = try trainer.evaluate(Self.stripes(count: 150, seed: 99))
+    let test = try trainer.evaluate(Stripes.data(count: 150, seed: 99))
     XCTAssertGreaterThan(test.accuracy, 0.95)
     XCTAssertEqual(test.count, 150)
   }
 
   func testSameSeedGivesBitIdenticalModelFile() throws {
-    let data = Self.stripes(count: 120, seed: 6)
+    let data = Stripes.data(count: 120, seed: 6)
     var first = try trainer(seed: 7, epochs: 2)
     var second = try trainer(seed: 7, epochs: 2)
     try first.fit(data)
@@ -93,7 +60,7 @@ final class TrainerTests: XCTestCase {
   /// bit for bit, for a stateful optimizer and a model with dropout.
   func testResumeFromCheckpointMatchesUninterruptedRun() throws {
     try withTemporaryFolder { folder in
-      let data = Self.stripes(count: 120, seed: 8)
+      let data = Stripes.data(count: 120, seed: 8)
       for optimizer in [
         OptimizerConfiguration.defaults(for: .adadelta),
         .sgd(learningRate: 0.05, momentum: 0.9, nesterov: true),
@@ -122,7 +89,7 @@ final class TrainerTests: XCTestCase {
   /// last epoch's checkpoint is left as it was.
   func testOutOfMemoryStopsWithATypedErrorAndKeepsTheCheckpoint() throws {
     try withTemporaryFolder { folder in
-      let data = Self.stripes(count: 60, seed: 9)
+      let data = Stripes.data(count: 60, seed: 9)
       let path = folder.appendingPathComponent("checkpoint.bin").path
       var first = try trainer(seed: 2, epochs: 1)
       try first.fit(data, checkpointPath: path)
@@ -146,7 +113,7 @@ final class TrainerTests: XCTestCase {
       let path = folder.appendingPathComponent("ckpt.bin").path
       var trainer = try trainer(epochs: 2)
       var events: [String] = []
-      try trainer.fit(Self.stripes(count: 50, seed: 2), checkpointPath: path) { event in
+      try trainer.fit(Stripes.data(count: 50, seed: 2), checkpointPath: path) { event in
         switch event {
         case .epochStarted(let epoch, let epochs, let batches, let samples):
           events.append("start \(epoch)/\(epochs) \(batches) \(samples)")
@@ -158,6 +125,8 @@ final class TrainerTests: XCTestCase {
           XCTAssertEqual(saved?.metadata.epochsCompleted, record.epoch)
           XCTAssertNotNil(saved?.checkpoint)
           events.append("end \(record.epoch)")
+        case .featuresComputed:
+          events.append("features")
         }
       }
       // 50 samples, last 20% held out: 40 training samples in batches of 16.
@@ -174,7 +143,7 @@ final class TrainerTests: XCTestCase {
   /// The epoch's validation metrics are those of the last 20% of the data,
   /// measured after the epoch's last step.
   func testValidationMetricsUseTheHeldOutTail() throws {
-    let data = Self.stripes(count: 250, seed: 12)
+    let data = Stripes.data(count: 250, seed: 12)
     var trainer = try trainer(epochs: 1)
     let record = try XCTUnwrap(try trainer.fit(data).first)
     let tail = try trainer.evaluate(data.splitValidation(fraction: 0.2).validation)
@@ -213,7 +182,7 @@ final class TrainerTests: XCTestCase {
 
   func testRefusesDataThatDoesNotFitTheModel() throws {
     var trainer = try trainer(epochs: 1)
-    var bad = Self.stripes(count: 10, seed: 1)
+    var bad = Stripes.data(count: 10, seed: 1)
     bad.labels[4] = 3
     XCTAssertThrowsError(try trainer.fit(bad)) { error in
       XCTAssertEqual(error as? TrainerError, .labelOutOfRange(index: 4, label: 3, classCount: 3))
@@ -229,11 +198,11 @@ final class TrainerTests: XCTestCase {
     var imageOutput = try Trainer(
       spec: try ModelSpec.parse("input 4 4 1\nconv2d 3 3\n"), optimizer: .defaults(for: .sgd),
       configuration: TrainingConfiguration(epochs: 1))
-    XCTAssertThrowsError(try imageOutput.fit(Self.stripes(count: 4, seed: 1))) { error in
+    XCTAssertThrowsError(try imageOutput.fit(Stripes.data(count: 4, seed: 1))) { error in
       XCTAssertEqual(
         error as? TrainerError, .outputNotClasses(.image(height: 2, width: 2, channels: 3)))
     }
-    XCTAssertThrowsError(try trainer.fit(Self.stripes(count: 1, seed: 1))) { error in
+    XCTAssertThrowsError(try trainer.fit(Stripes.data(count: 1, seed: 1))) { error in
       XCTAssertEqual(error as? TrainerError, .noTrainingData(samples: 1, validationSplit: 0.2))
     }
   }

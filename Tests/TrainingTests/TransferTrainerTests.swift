@@ -9,19 +9,7 @@ import XCTest
 final class TransferTrainerTests: XCTestCase {
   /// A backbone "pre-trained" from seed 7 (its weights are what a model
   /// file would hold): conv, relu, pool, dropout, flatten, dense.
-  static let source = try! ModelSpec.parse(
-    """
-    input 4 4 1
-    conv2d 4 3 relu padding=same
-    maxpool2d 2
-    dropout 0.25
-    flatten
-    dense 8 relu
-    dense 3 softmax
-    """)
-
-  static let adam = OptimizerConfiguration.adam(
-    learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7)
+  static let source = Stripes.network
 
   /// The source network cut after row `row`.
   static func backbone(throughRow row: Int) throws -> Graph {
@@ -39,13 +27,13 @@ final class TransferTrainerTests: XCTestCase {
       try head.map { try ModelSpec.head(parsing: $0, input: input) }
       ?? ModelSpec.defaultHead(input: input, classes: 3)
     return try TransferTrainer(
-      backbone: backbone, head: headSpec, optimizer: adam,
+      backbone: backbone, head: headSpec, optimizer: Stripes.adam,
       configuration: TrainingConfiguration(
         epochs: epochs, batchSize: 16, validationSplit: 0.2, seed: 3, augmentation: augmentation),
       transfer: transfer)
   }
 
-  static let data = TrainerTests.stripes(count: 120, seed: 5)
+  static let data = Stripes.data(count: 120, seed: 5)
 
   func testTheBackboneKeepsOnlyWhatTheNodeDependsOn() throws {
     let backbone = try Self.backbone(throughRow: 1)
@@ -82,7 +70,7 @@ final class TransferTrainerTests: XCTestCase {
       let precomputed = Dataset(
         features: features, labels: Self.data.labels, classNames: Self.data.classNames)
       var plain = try Trainer(
-        spec: transfer.head, optimizer: Self.adam,
+        spec: transfer.head, optimizer: Stripes.adam,
         configuration: TrainingConfiguration(
           epochs: 3, batchSize: 16, validationSplit: 0.2, seed: 3))
       try plain.fit(precomputed)
@@ -112,6 +100,32 @@ final class TransferTrainerTests: XCTestCase {
     XCTAssertNil(uncached.features)
     XCTAssertEqual(cached.parameterValues, uncached.parameterValues)
     XCTAssertEqual(cached.history.map(\.validationLoss), uncached.history.map(\.validationLoss))
+  }
+
+  /// The features are computed once, before the first frozen epoch
+  /// starts, and reported in batches of 100; an unfrozen run (or one
+  /// without the cache) reports none.
+  func testFeaturesAreReportedBeforeTheFirstEpoch() throws {
+    func events(_ transfer: TransferConfiguration) throws -> [String] {
+      var trainer = try Self.trainer(throughRow: 1, epochs: 2, transfer: transfer)
+      var events: [String] = []
+      try trainer.fit(Self.data) { event in
+        switch event {
+        case .featuresComputed(let done, let samples): events.append("features \(done)/\(samples)")
+        case .epochStarted(let epoch, _, _, _): events.append("start \(epoch)")
+        case .batchFinished: break
+        case .epochFinished(let record): events.append("end \(record.epoch)")
+        }
+      }
+      return events
+    }
+    XCTAssertEqual(
+      try events(.init()),
+      ["features 100/120", "features 120/120", "start 1", "end 1", "start 2", "end 2"])
+    XCTAssertEqual(
+      try events(.init(cachesFeatures: false)), ["start 1", "end 1", "start 2", "end 2"])
+    XCTAssertEqual(
+      try events(.init(unfreezeAfter: 0)), ["start 1", "end 1", "start 2", "end 2"])
   }
 
   func testUnfreezingTrainsTheBackboneAtTheLowerRate() throws {

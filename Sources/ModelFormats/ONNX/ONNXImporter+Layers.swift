@@ -148,10 +148,11 @@ extension ONNXImporter {
   ///
   /// `kernel` is (in, out), or (out, in) when `transposed` (a Gemm's
   /// `transB`): the rows are moved into the engine's (in, out) and
-  /// reordered in one pass, into one new array.
+  /// reordered in the kernel's own storage (`rearrange`), which the caller
+  /// hands over (`consume`), so that a large weight is not held twice.
   mutating func dense(
-    _ node: ONNXNode, x: String, kernel: Tensor, transposed: Bool = false, bias: Tensor,
-    output: String
+    _ node: ONNXNode, x: String, kernel: consuming Tensor, transposed: Bool = false,
+    bias: Tensor, output: String
   ) throws(ONNXProblem) {
     let (features, units) =
       transposed ? (kernel.shape[1], kernel.shape[0]) : (kernel.shape[0], kernel.shape[1])
@@ -160,33 +161,50 @@ extension ONNXImporter {
       throw .unsupportedNode(
         node: node.name, op: node.opType, reason: "weights do not fit the input")
     }
-    var kernel = kernel
     let order = reordered[x].flatMap { $0.c > 1 && $0.h * $0.w > 1 ? $0 : nil }
     if order != nil || transposed {
-      // Engine row `to` takes ONNX feature `from`.
-      func from(_ to: Int) -> Int {
-        guard let order else { return to }
-        let c = to % order.c
-        let pixel = to / order.c
-        return c * order.h * order.w + pixel
-      }
-      let moved = [Float](unsafeUninitializedCapacity: kernel.count) { rows, initialized in
-        kernel.storage.withUnsafeBufferPointer { stored in
-          for to in 0..<features {
-            let f = from(to)
-            for u in 0..<units {
-              rows[to * units + u] = transposed ? stored[u * features + f] : stored[f * units + u]
-            }
-          }
-        }
-        initialized = features * units
-      }
-      kernel = Tensor(shape: Shape(features, units), storage: moved)
+      Self.rearrange(
+        &kernel.storage, features: features, units: units, transposed: transposed,
+        from: order.map { order in Self.featureSource(order) })
+      kernel.shape = Shape(features, units)
     }
     try add(
       node,
-      Dense(kernel: kernel, bias: Tensor(shape: Shape(kernel.shape[1]), storage: bias.storage)),
+      Dense(kernel: kernel, bias: Tensor(shape: Shape(units), storage: bias.storage)),
       inputs: [x], output: output)
+  }
+
+  /// The ONNX feature that engine feature `to` takes when a Flatten of a
+  /// (c, h, w) image in ONNX's (C, H, W) order meets the engine's (H, W, C).
+  static func featureSource(_ order: (c: Int, h: Int, w: Int)) -> (Int) -> Int {
+    { to in (to % order.c) * order.h * order.w + to / order.c }
+  }
+
+  /// Moves a Dense kernel of `features` inputs and `units` outputs into the
+  /// engine's (in, out) layout in `storage` itself: transposed from
+  /// (out, in) when `transposed`, then row `to` taking feature `from(to)`.
+  static func rearrange(
+    _ storage: inout [Float], features: Int, units: Int, transposed: Bool,
+    from: ((Int) -> Int)?
+  ) {
+    if transposed { InPlaceLayout.transpose(&storage, rows: units, columns: features) }
+    if let from {
+      InPlaceLayout.permuteRows(&storage, rows: features, rowLength: units, source: from)
+    }
+  }
+
+  /// `rearrange`'s reference: one pass into a new array.
+  static func rearrangedReference(
+    _ stored: [Float], features: Int, units: Int, transposed: Bool, from: ((Int) -> Int)?
+  ) -> [Float] {
+    var rows = [Float](repeating: 0, count: features * units)
+    for to in 0..<features {
+      let f = from?(to) ?? to
+      for u in 0..<units {
+        rows[to * units + u] = transposed ? stored[u * features + f] : stored[f * units + u]
+      }
+    }
+    return rows
   }
 
   mutating func gemm(_ node: ONNXNode) throws(ONNXProblem) {
@@ -216,7 +234,8 @@ extension ONNXImporter {
     // The importer's copy goes (this Gemm is its only reader): `b` is the
     // one left while the engine's is made, and goes when this returns.
     release(node.inputs[1])
-    try dense(node, x: x, kernel: b, transposed: transposed, bias: bias, output: node.outputs[0])
+    try dense(
+      node, x: x, kernel: consume b, transposed: transposed, bias: bias, output: node.outputs[0])
   }
 
   mutating func matMul(_ node: ONNXNode, _ k: Int) throws(ONNXProblem) {
@@ -234,7 +253,7 @@ extension ONNXImporter {
         skipped.insert(next)
       }
     }
-    try dense(node, x: x, kernel: b, bias: bias, output: output)
+    try dense(node, x: x, kernel: consume b, bias: bias, output: output)
   }
 
   mutating func pool(_ node: ONNXNode, _ k: Int) throws(ONNXProblem) {

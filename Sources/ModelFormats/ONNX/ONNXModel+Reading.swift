@@ -7,39 +7,100 @@ import SwiftProtobuf
 #endif
 
 extension ONNXModel {
+  /// How `read` and `decode` parse a model.
+  public enum Parsing: Sendable {
+    /// `ONNXWireScanner` finds the initializers' elements, which are then
+    /// read from the file straight into their tensors (once, with
+    /// `pread`), and swift-protobuf parses the rest of the model; anything
+    /// the scanner does not follow falls back to `.wholeMessage`, which
+    /// then gives the model or the error. The default.
+    case scanning
+    /// swift-protobuf parses the whole file, weights included, and the
+    /// tensors are converted from the parsed message: the reference the
+    /// scanner is tested against, holding the weights twice while it reads.
+    case wholeMessage
+  }
+
   /// Reads and checks the ONNX file at `path`; external-data files are
   /// looked up in the same folder.
-  public static func read(from path: String) throws(ModelFileError) -> ONNXModel {
+  public static func read(
+    from path: String, parsing: Parsing = .scanning
+  ) throws(ModelFileError) -> ONNXModel {
+    let folder = Path.folder(of: path)
+    if parsing == .scanning {
+      let source: ONNXFileSource
+      do {
+        source = try ONNXFileSource(path: path, maximumBytes: maximumFileSize)
+      } catch {
+        throw Self.fileError(error, path: path)
+      }
+      do {
+        if let model = try decodeScanned(source, externalDataFolder: folder) { return model }
+      } catch {
+        throw .onnx(path: path, error)
+      }
+    }
     let bytes: [UInt8]
     do {
       bytes = try FileContents.read(path, maximumBytes: maximumFileSize)
     } catch {
-      if case .tooLarge(_, let size, _) = error { throw .tooLarge(path: path, bytes: size) }
-      throw .cannotRead(path: path, reason: error.problem)
+      throw Self.fileError(error, path: path)
     }
-    return try decode(consume bytes, path: path, externalDataFolder: Path.folder(of: path))
+    return try decode(
+      consume bytes, path: path, externalDataFolder: folder, parsing: .wholeMessage)
+  }
+
+  private static func fileError(_ error: FileError, path: String) -> ModelFileError {
+    if case .tooLarge(_, let size, _) = error { return .tooLarge(path: path, bytes: size) }
+    return .cannotRead(path: path, reason: error.problem)
   }
 
   /// Checks and decodes file contents. `path` names the file in errors;
   /// tensors stored in external files are read from `externalDataFolder`
   /// (and refused when it is nil).
   ///
-  /// Memory: the file's bytes are let go once parsed (when the caller
-  /// gives them up: `decode(consume bytes, …)`), and each initializer's
-  /// parsed bytes once converted to floats, so that the weights are not
-  /// held three times over (file, parsed message, tensors).
+  /// Memory: the weights are converted from `bytes` one tensor at a time
+  /// (`.wholeMessage`: from the parsed message, each tensor's parsed bytes
+  /// let go once converted, and the file's bytes once parsed when the
+  /// caller gives them up: `decode(consume bytes, …)`).
   public static func decode(
-    _ bytes: consuming [UInt8], path: String, externalDataFolder: String? = nil
+    _ bytes: consuming [UInt8], path: String, externalDataFolder: String? = nil,
+    parsing: Parsing = .scanning
   ) throws(ModelFileError) -> ONNXModel {
     do {
       // `consume`: unoptimised builds would otherwise keep a copy here.
-      return try decode(consume bytes, externalDataFolder: externalDataFolder)
+      switch parsing {
+      case .scanning:
+        let source = ONNXMemorySource(bytes: consume bytes)
+        if let model = try decodeScanned(source, externalDataFolder: externalDataFolder) {
+          return model
+        }
+        return try decodeWholeMessage(source.bytes, externalDataFolder: externalDataFolder)
+      case .wholeMessage:
+        return try decodeWholeMessage(consume bytes, externalDataFolder: externalDataFolder)
+      }
     } catch {
       throw .onnx(path: path, error)
     }
   }
 
-  static func decode(
+  /// The model in `source` through `ONNXWireScanner`; nil when the scanner
+  /// or swift-protobuf's parse of the stripped model stops, and the whole
+  /// message must be parsed to give the error (or the model) exactly as
+  /// `.wholeMessage` does.
+  static func decodeScanned(
+    _ source: any ONNXByteSource, externalDataFolder: String?
+  ) throws(ONNXProblem) -> ONNXModel? {
+    guard let scan = ONNXWireScanner.scan(source),
+      var proto = try? Onnx_ModelProto(serializedBytes: scan.stripped),
+      proto.graph.initializer.count == scan.payloads.count
+    else { return nil }
+    return try assemble(
+      &proto, elements: scan.payloads.map { .scanned($0, in: source) },
+      externalDataFolder: externalDataFolder)
+  }
+
+  static func decodeWholeMessage(
     _ bytes: consuming [UInt8], externalDataFolder: String?
   ) throws(ONNXProblem) -> ONNXModel {
     var proto: Onnx_ModelProto
@@ -52,6 +113,15 @@ extension ONNXModel {
     }
     // The parsed message holds its own copy of every initializer's bytes.
     bytes = []
+    return try assemble(&proto, elements: nil, externalDataFolder: externalDataFolder)
+  }
+
+  /// The model `proto` describes, its graph taken out of it; `elements`
+  /// gives where each initializer's elements are when not in `proto`.
+  private static func assemble(
+    _ proto: inout Onnx_ModelProto, elements: [ONNXTensor.ElementsPlace]?,
+    externalDataFolder: String?
+  ) throws(ONNXProblem) -> ONNXModel {
     guard proto.hasGraph else { throw .noGraph }
     var opset: Int?
     var others: [String: Int] = [:]
@@ -72,7 +142,8 @@ extension ONNXModel {
     // holder of the initializers' bytes and can let each go.
     var graphProto = proto.graph
     proto.clearGraph()
-    let graph = try ONNXGraph(taking: &graphProto, externalFiles: &externalFiles)
+    let graph = try ONNXGraph(
+      taking: &graphProto, elements: elements, externalFiles: &externalFiles)
     try graph.checkReferences()
     return ONNXModel(
       irVersion: Int(clamping: proto.irVersion), opset: found, otherOpsets: others,
@@ -94,9 +165,11 @@ extension ONNXModel {
 
 extension ONNXGraph {
   /// The graph `proto` holds; its initializers are taken out of it (each
-  /// one's bytes let go once converted).
+  /// one's bytes let go once converted). `elements[k]` says where
+  /// initializer k's elements are (nil: all in `proto`).
   init(
-    taking proto: inout Onnx_GraphProto, externalFiles: inout ExternalDataFiles
+    taking proto: inout Onnx_GraphProto, elements: [ONNXTensor.ElementsPlace]?,
+    externalFiles: inout ExternalDataFiles
   ) throws(ONNXProblem) {
     var tensors = proto.initializer
     proto.initializer = []
@@ -106,7 +179,8 @@ extension ONNXGraph {
       let tensor = tensors[k]
       tensors[k] = Onnx_TensorProto()
       initializers.append(
-        try ONNXTensor.decode(tensor) { (entries, name) throws(ONNXProblem) in
+        try ONNXTensor.decode(tensor, elements: elements?[k] ?? .parsed) {
+          (entries, name) throws(ONNXProblem) in
           try externalFiles.bytes(entries, tensor: name)
         })
     }
@@ -191,7 +265,7 @@ extension ONNXAttribute.Value {
   init(_ proto: Onnx_AttributeProto, node: String) throws(ONNXProblem) {
     func noExternal(
       _: [String: String], _ name: String
-    ) throws(ONNXProblem) -> ArraySlice<UInt8> {
+    ) throws(ONNXProblem) -> any ONNXByteSource {
       throw .externalData(tensor: name, reason: "is not allowed in an attribute")
     }
     switch proto.type {
@@ -224,18 +298,19 @@ extension ONNXValueInfo {
   }
 }
 
-/// The files holding tensors stored outside the model, each read once.
+/// The files holding tensors stored outside the model, each opened once
+/// and read by `pread`, a tensor's bytes straight into its elements.
 /// A location must name a regular file inside the model's folder: no
 /// absolute paths, no `..`, and no link leading out of the folder.
 struct ExternalDataFiles {
   let folder: String?
-  private var loaded: [String: [UInt8]] = [:]
+  private var opened: [String: ONNXFileSource] = [:]
 
   init(folder: String?) { self.folder = folder }
 
   mutating func bytes(
     _ entries: [String: String], tensor: String
-  ) throws(ONNXProblem) -> ArraySlice<UInt8> {
+  ) throws(ONNXProblem) -> any ONNXByteSource {
     guard let folder else {
       throw .externalData(tensor: tensor, reason: "cannot be read without the model's folder")
     }
@@ -254,14 +329,17 @@ struct ExternalDataFiles {
       throw .externalData(
         tensor: tensor, reason: "location '\(location)' is missing or outside the model's folder")
     }
-    if loaded[real] == nil {
+    let file: ONNXFileSource
+    if let known = opened[real] {
+      file = known
+    } else {
       do {
-        loaded[real] = try FileContents.read(real, maximumBytes: ONNXModel.maximumTensorBytes)
+        file = try ONNXFileSource(path: real, maximumBytes: ONNXModel.maximumTensorBytes)
       } catch {
         throw .externalData(tensor: tensor, reason: "'\(location)': \(error.problem)")
       }
+      opened[real] = file
     }
-    let file = loaded[real] ?? []
     guard let offset = Self.integer(entries["offset"] ?? "0"),
       let length = Self.integer(entries["length"] ?? "\(max(file.count - offset, 0))")
     else {
@@ -273,7 +351,7 @@ struct ExternalDataFiles {
         reason: "'\(location)' holds \(file.count) bytes, fewer than offset \(offset) "
           + "+ length \(length)")
     }
-    return file[offset..<(offset + length)]
+    return ONNXSourceSlice(base: file, start: offset, count: length)
   }
 
   private static func integer(_ text: String) -> Int? {

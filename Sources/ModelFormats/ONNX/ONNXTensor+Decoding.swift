@@ -5,11 +5,20 @@ import Tensors
 /// is allocated, elements from `raw_data` (little-endian), the typed field
 /// or an external file, converted to Float32 or Int64.
 extension ONNXTensor {
-  /// Decodes `proto`; `external` loads the bytes of a tensor stored outside
+  /// Where a TensorProto's elements are: in the message swift-protobuf
+  /// parsed (the reference, and attribute tensors), or in the model's
+  /// bytes where `ONNXWireScanner` found them.
+  enum ElementsPlace {
+    case parsed
+    case scanned(ONNXTensorPayload, in: any ONNXByteSource)
+  }
+
+  /// Decodes `proto`; `external` gives the bytes of a tensor stored outside
   /// the model (`data_location` EXTERNAL).
   static func decode(
-    _ proto: Onnx_TensorProto,
-    external: (_ entries: [String: String], _ name: String) throws(ONNXProblem) -> ArraySlice<UInt8>
+    _ proto: Onnx_TensorProto, elements: ElementsPlace = .parsed,
+    external: (_ entries: [String: String], _ name: String) throws(ONNXProblem) ->
+      any ONNXByteSource
   ) throws(ONNXProblem) -> ONNXTensor {
     let name = proto.name
     guard !proto.hasSegment else {
@@ -35,26 +44,41 @@ extension ONNXTensor {
         tensor: name, bytes: overflow ? Int.max : bytes, limit: ONNXModel.maximumTensorBytes)
     }
 
-    // Read where they lie, raw_data in the parsed message or the slice of
-    // an external file, without another copy.
-    func convert(_ buffer: UnsafeRawBufferPointer) -> ONNXTensor {
-      Self.fromLittleEndian(buffer, type: type, count: count, name: name, dims: dims)
-    }
+    // The raw bytes are read where they lie (the model file, the parsed
+    // message or an external file) straight into the new elements.
+    let raw: (any ONNXByteSource)?
     if proto.dataLocation == .external {
       var entries: [String: String] = [:]
       for entry in proto.externalData { entries[entry.key] = entry.value }
-      let raw = try external(entries, name)
+      raw = try external(entries, name)
+    } else {
+      switch elements {
+      case .parsed: raw = proto.hasRawData ? ONNXDataSource(data: proto.rawData) : nil
+      case .scanned(let payload, let source):
+        raw = payload.rawData.map {
+          ONNXSourceSlice(base: source, start: $0.lowerBound, count: $0.count)
+        }
+      }
+    }
+    if let raw {
       guard raw.count == count * width else {
         throw .sizeMismatch(tensor: name, declared: count, found: raw.count / width)
       }
-      return raw.withUnsafeBytes(convert)
-    } else if proto.hasRawData {
-      guard proto.rawData.count == count * width else {
-        throw .sizeMismatch(tensor: name, declared: count, found: proto.rawData.count / width)
-      }
-      return proto.rawData.withUnsafeBytes(convert)
+    } else if case .scanned(let payload, _) = elements {
+      let found = payload.typedCount(for: type)
+      guard found == count else { throw .sizeMismatch(tensor: name, declared: count, found: found) }
+    } else {
+      return try fromTypedField(proto, type: type, count: count, dims: dims)
     }
-    return try fromTypedField(proto, type: type, count: count, dims: dims)
+    let shape = ElementShape(name: name, dims: dims, count: count, type: type)
+    do {
+      if let raw { return try fromLittleEndian(raw, shape) }
+      guard case .scanned(let payload, let source) = elements else { preconditionFailure() }
+      return try fromScannedFields(payload, in: source, shape)
+    } catch {
+      throw proto.dataLocation == .external
+        ? .externalData(tensor: name, reason: error.reason) : .corrupt(reason: error.reason)
+    }
   }
 
   /// Bytes per element in `raw_data`; nil for types convviz does not read.
@@ -64,39 +88,6 @@ extension ONNXTensor {
     case .float16: return 2
     case .double, .int64: return 8
     default: return nil
-    }
-  }
-
-  private static func fromLittleEndian(
-    _ buffer: UnsafeRawBufferPointer, type: ONNXDataType, count: Int, name: String, dims: [Int]
-  ) -> ONNXTensor {
-    func load<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T {
-      T(littleEndian: buffer.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
-    }
-    let shape = Shape(dims)
-    switch type {
-    case .float:
-      return ONNXTensor(
-        name: name,
-        Tensor(shape: shape, storage: (0..<count).map { Float(bitPattern: load(UInt32.self, $0)) })
-      )
-    case .float16:
-      return ONNXTensor(
-        name: name,
-        Tensor(
-          shape: shape,
-          storage: (0..<count).map { Float(Float16(bitPattern: load(UInt16.self, $0))) }))
-    case .double:
-      return ONNXTensor(
-        name: name,
-        Tensor(
-          shape: shape,
-          storage: (0..<count).map { Float(Double(bitPattern: load(UInt64.self, $0))) }))
-    case .int32:
-      return ONNXTensor(
-        name: name, dims: dims, int64: (0..<count).map { Int64(load(Int32.self, $0)) })
-    default:
-      return ONNXTensor(name: name, dims: dims, int64: (0..<count).map { load(Int64.self, $0) })
     }
   }
 

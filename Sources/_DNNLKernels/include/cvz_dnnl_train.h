@@ -1,0 +1,90 @@
+// convviz's training convolutions on oneDNN: forward, backward data and
+// backward weights of a plain Conv2D (no groups, no dilation), each pass
+// direct or Winograd.
+//
+// Why: on an AVX-512 CPU, oneDNN's just-in-time kernels run the CIFAR
+// network's 3×3 convolutions about twice as fast as _CNNKernels' AVX2
+// ones, and its Winograd F(4×4, 3×3) kernels (avx512_core only) cut the
+// multiplies of the layers with 16·k channels further.
+//
+// Reproducibility: a batch is cut into the same chunks as the
+// hand-written kernels cut it (one per image up to CVZ_CHUNKS, a count
+// fixed by the batch size alone), and every chunk runs its own oneDNN
+// primitives single-threaded (OpenMP's thread count set to 1 on the
+// thread that creates and runs them) on the _Runtime pool. Each chunk's
+// results then depend only on its images, and the weight and bias
+// gradients are summed chunk by chunk in chunk order, so a training run
+// gives the same bits with 1, 2 or 64 threads, run after run, as the
+// hand-written path does. They differ from the hand-written path's bits
+// (another order of the same sums, or Winograd's transforms), and from
+// one instruction set to another (DNNL_MAX_CPU_ISA).
+//
+// Layout: the caller's tensors are NCHW float32 and kernels HWIO
+// (cvz_cnn_kernels.h). Each chunk reorders its images into the blocked
+// layout the primitive wants and back; the weights are reordered once a
+// call.
+//
+// Loading: like cvz_dnnl.h, libdnnl.so.2 is opened on first use; without
+// it cvz_dnnl_train_conv_create returns NULL and the caller keeps the
+// hand-written kernels.
+#ifndef CVZ_DNNL_TRAIN_H
+#define CVZ_DNNL_TRAIN_H
+
+#include <cvz_cnn_kernels.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The passes of a training convolution, for cvz_dnnl_train_conv_implementation.
+enum {
+  CVZ_DNNL_PASS_FORWARD = 0,
+  CVZ_DNNL_PASS_BACKWARD_DATA = 1,
+  CVZ_DNNL_PASS_BACKWARD_WEIGHTS = 2,
+};
+
+/// The instruction set oneDNN's kernels use on this CPU (after any
+/// DNNL_MAX_CPU_ISA cap): "avx512_core", "avx2", …, or "none" without
+/// the library.
+const char *cvz_dnnl_train_isa(void);
+
+/// A convolution's training primitives for one geometry (its batch cut
+/// into chunks as above).
+typedef struct cvz_dnnl_train_conv cvz_dnnl_train_conv;
+
+/// Creates the primitives for geometry g: forward (rectified when relu is
+/// nonzero), backward weights and bias, and when input_gradient is nonzero
+/// backward data. With winograd nonzero each pass is Winograd where oneDNN
+/// has it for the geometry and direct otherwise. Returns NULL when
+/// oneDNN cannot make them (no library, out of memory, a shape it does
+/// not take).
+cvz_dnnl_train_conv *cvz_dnnl_train_conv_create(const cvz_conv_geometry *g, int relu,
+                                                int winograd, int input_gradient);
+
+/// oneDNN's name for the implementation of one pass (CVZ_DNNL_PASS_*),
+/// e.g. "jit_wino_4x3:avx512_core", or "" when it was not made.
+const char *cvz_dnnl_train_conv_implementation(const cvz_dnnl_train_conv *conv, int pass);
+
+/// output (N, cout, OH, OW) = conv(input (N, cin, H, W), kernel) + bias,
+/// rectified when made with relu. Returns CVZ_STATUS_OK or
+/// CVZ_STATUS_NO_MEMORY (then the output is unspecified).
+int cvz_dnnl_train_conv_forward(cvz_dnnl_train_conv *conv, const float *input,
+                                const float *kernel_hwio, const float *bias, float *output);
+
+/// As cvz_conv2d_backward: adds the kernel (HWIO) and bias gradients into
+/// d_kernel_hwio and d_bias and, when d_input is not NULL (and the
+/// convolution was made with input_gradient), writes the input gradient.
+/// relu_output, when not NULL, is the rectified forward output: d_output
+/// counts only where it is positive.
+int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *conv, const float *input,
+                                 const float *kernel_hwio, const float *d_output,
+                                 const float *relu_output, float *d_input, float *d_kernel_hwio,
+                                 float *d_bias);
+
+void cvz_dnnl_train_conv_destroy(cvz_dnnl_train_conv *conv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
