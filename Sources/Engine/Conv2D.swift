@@ -167,8 +167,8 @@ public struct Conv2D: Layer {
     _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
   ) throws(EngineError) -> (output: Tensor, folded: Int) {
     precondition(inputs.count == 1 && canFold(stages), "Conv2D cannot fold \(stages)")
-    if let output = try oneDNNForward(inputs[0], mode: mode, stages: stages) {
-      return (output, stages.first == .relu ? 1 : 0)
+    if let output = try oneDNNForward(.plain(inputs[0]), mode: mode, stages: stages) {
+      return (try output.plain(), stages.first == .relu ? 1 : 0)
     }
     if let output = try oneDNNTrainingForward(inputs[0], mode: mode, stages: stages) {
       return (output, stages.first == .relu ? 1 : 0)
@@ -279,9 +279,13 @@ public struct Conv2D: Layer {
   /// alone, so `.inference` and `.inferenceWithGradients` (whose backward
   /// runs on the kernels from the cached input) give the same bits, and a
   /// model gives the same outputs as its ONNX or Keras export.
+  ///
+  /// `input` may be in a oneDNN layout (from the oneDNN operation before,
+  /// `.inference` only); the output stays in the convolution's layout with
+  /// `keepLayout`.
   private mutating func oneDNNForward(
-    _ input: Tensor, mode: Mode, stages: [FusionRole]
-  ) throws(EngineError) -> Tensor? {
+    _ input: StepValue, mode: Mode, stages: [FusionRole], keepLayout: Bool = false
+  ) throws(EngineError) -> StepValue? {
     let g = groupedGeometry(input.shape)
     guard mode != .training, OneDNN.isUsable, !OneDNNConvolution.kernelsKeep(g) else {
       oneDNN = nil
@@ -295,10 +299,13 @@ public struct Conv2D: Layer {
     guard let oneDNN else { return nil }
     let output = try oneDNN.forward(
       input,
-      outputShape: Shape(input.shape[0], filters, Int(g.base.out_height), Int(g.base.out_width)))
+      outputShape: Shape(input.shape[0], filters, Int(g.base.out_height), Int(g.base.out_width)),
+      keepLayout: keepLayout && !mode.keepsCaches)
     cache =
       mode.keepsCaches
-      ? Cache(input: input, geometry: g.base, output: relu ? output : nil, savedInput: [])
+      ? Cache(
+        input: try input.plain(), geometry: g.base, output: relu ? try output.plain() : nil,
+        savedInput: [])
       : nil
     return output
   }
@@ -375,5 +382,22 @@ public struct Conv2D: Layer {
   public mutating func forEachParameter(_ body: (inout Parameter) -> Void) {
     body(&kernel)
     body(&bias)
+  }
+}
+
+extension Conv2D: OneDNNLayoutOperation {
+  func runsOnOneDNN(inputShape: Shape) -> Bool {
+    !OneDNNConvolution.kernelsKeep(groupedGeometry(Shape([1] + inputShape.dims)))
+  }
+
+  mutating func oneDNNForward(
+    _ input: StepValue, folding stages: [FusionRole], keepLayout: Bool
+  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
+    precondition(canFold(stages), "Conv2D cannot fold \(stages)")
+    guard
+      let output = try oneDNNForward(
+        input, mode: .inference, stages: stages, keepLayout: keepLayout)
+    else { return nil }
+    return (output, stages.first == .relu ? 1 : 0)
   }
 }

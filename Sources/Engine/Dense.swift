@@ -1,5 +1,6 @@
 import Tensors
 import _CNNKernels
+import _Runtime
 
 /// A fully connected layer (Keras `Dense` without its activation):
 /// y = x·W + b.
@@ -7,7 +8,11 @@ import _CNNKernels
 /// Input (N, in) → output (N, units). The kernel (in, units) is "kernel" and
 /// the bias (units) is "bias", as in Keras. The products run through
 /// `cvz_sgemm` (OpenBLAS, rows cut into chunks on the `_Runtime` threads);
-/// `denseForwardReference` is the naive loop it is tested against.
+/// `denseForwardReference` is the naive loop it is tested against. Inference
+/// of a layer with at least 4M weights (VGG's, not convviz's own small
+/// networks, whose predictions keep training's bits) runs on oneDNN's
+/// inner product when it is usable (`OneDNN`), reading the same kernel in
+/// place.
 public struct Dense: Layer {
   struct Cache {
     var input: Tensor
@@ -18,6 +23,9 @@ public struct Dense: Layer {
   public var kernel: Parameter
   public var bias: Parameter
   private var cache: Cache?
+  /// The oneDNN inner product inference last ran on (`OneDNN`), kept for
+  /// the next call with the same batch size.
+  var oneDNN: OneDNNInnerProduct?
 
   public var kind: String { "Dense" }
 
@@ -54,6 +62,19 @@ public struct Dense: Layer {
       input.shape.rank == 2 && input.shape[1] == inputFeatures,
       "Dense expects (N, \(inputFeatures)), got \(input.shape)")
     let n = input.shape[0]
+    if mode != .training, OneDNN.isUsable, OneDNN.runsDenseLayers,
+      !OneDNN.leavesSmallConvolutionsToKernels || inputFeatures * units >= 4_000_000
+    {
+      if oneDNN?.batch != n || oneDNN?.threads != cvz_threads() {
+        oneDNN = OneDNNInnerProduct(batch: n, inputs: inputFeatures, units: units)
+      }
+      if let oneDNN {
+        cache = mode.keepsCaches ? Cache(input: input) : nil
+        return try oneDNN.forward(input, kernel: kernel.value, bias: bias.value)
+      }
+    } else {
+      oneDNN = nil
+    }
     var output = Tensor(uninitialized: Shape(n, units)) { _ in }
     let (k, m) = (Int32(inputFeatures), Int32(units))
     input.storage.withUnsafeBufferPointer { x in

@@ -18,6 +18,11 @@ import Tensors
 /// visits the steps in reverse and keeps each tensor's gradient in the
 /// tensor's slot, whose lifetimes reverse with it.
 ///
+/// Layouts: in inference, a tensor that a oneDNN operation writes and only
+/// oneDNN operations read stays in the layout oneDNN chose for it
+/// (channels-last, channel-blocked) instead of being reordered to NCHW and
+/// back (`Step.keepsOneDNNLayout`, from the operations' geometry rules).
+///
 /// Fusion depends on the graph's structure, not on sizes: a plan for another
 /// input size (a fully convolutional front at a photo's own size) folds the
 /// same nodes, with shapes inferred again for that size.
@@ -34,6 +39,10 @@ public struct ExecutionPlan: Sendable {
     let outputSlot: Int
     /// Slots that no later step reads, free after this step.
     let releasedSlots: [Int]
+    /// Whether, in inference on oneDNN, the step's output stays in the
+    /// layout its oneDNN primitive wrote it in: the step runs on oneDNN
+    /// and so do all its readers, which read nothing else.
+    let keepsOneDNNLayout: Bool
   }
 
   public let steps: [Step]
@@ -83,20 +92,25 @@ public struct ExecutionPlan: Sendable {
     let grouped = Self.group(
       included, graph: graph, readers: readers, targets: Set([target] + keptTensors))
     let slots = Self.allocateSlots(grouped, graph: graph, target: target, kept: keptTensors)
-    steps = zip(grouped, slots.steps).map { group, slot in
-      Step(
+    self.inputShape = inputShape ?? graph.inputShape
+    let shapes = try Graph.inferShapes(
+      nodes: graph.nodes, nodeInputs: graph.nodeInputs, included: included,
+      inputShape: self.inputShape)
+    let keepsLayout = Self.oneDNNLayouts(
+      grouped, graph: graph, readers: readers, targets: Set([target] + keptTensors),
+      shapes: shapes)
+    steps = zip(grouped.indices, slots.steps).map { s, slot in
+      let group = grouped[s]
+      return Step(
         node: group.node, folded: group.folded, stages: group.stages,
         names: ([group.node] + group.folded).map { graph.nodes[$0].name },
-        inputSlots: slot.inputs, outputSlot: slot.output, releasedSlots: slot.released)
+        inputSlots: slot.inputs, outputSlot: slot.output, releasedSlots: slot.released,
+        keepsOneDNNLayout: keepsLayout[s])
     }
     self.output = graph.tensorNames[target]
     leavesSoftmaxToLoss = leavesSoftmax
     slotCount = slots.count
     outputSlot = slots.output
-    self.inputShape = inputShape ?? graph.inputShape
-    let shapes = try Graph.inferShapes(
-      nodes: graph.nodes, nodeInputs: graph.nodeInputs, included: included,
-      inputShape: self.inputShape)
     outputShape = shapes[target]
     kept = keeping
     keptShapes = keptTensors.map { shapes[$0] }
@@ -146,6 +160,38 @@ public struct ExecutionPlan: Sendable {
       groups.append(group)
     }
     return groups
+  }
+
+  /// For each group, whether its output stays in a oneDNN layout: the
+  /// group runs on oneDNN (its node, and each follower after a folded
+  /// ReLU), its output is no target, and every reader is a group's node
+  /// that runs on oneDNN and reads only that tensor.
+  private static func oneDNNLayouts(
+    _ groups: [Group], graph: Graph, readers: [[Int]], targets: Set<Int>, shapes: [Shape]
+  ) -> [Bool] {
+    func runsOnOneDNN(_ k: Int) -> Bool {
+      let inputs = graph.nodeInputs[k]
+      guard inputs.count == 1, let op = graph.nodes[k].op as? any OneDNNLayoutOperation else {
+        return false
+      }
+      return op.runsOnOneDNN(inputShape: shapes[inputs[0]])
+    }
+    let runs = groups.map { group in
+      runsOnOneDNN(group.node)
+        && zip(group.folded, group.stages).enumerated().allSatisfy { i, follower in
+          (i == 0 && follower.1 == .relu) || runsOnOneDNN(follower.0)
+        }
+    }
+    var groupOfNode: [Int: Int] = [:]
+    for (s, group) in groups.enumerated() { groupOfNode[group.node] = s }
+    return groups.indices.map { s in
+      let t = groups[s].output
+      guard runs[s], !targets.contains(t), !readers[t].isEmpty else { return false }
+      return readers[t].allSatisfy { r in
+        guard let g = groupOfNode[r] else { return false }
+        return runs[g] && graph.nodeInputs[r] == [t]
+      }
+    }
   }
 
   /// Gives each written tensor the lowest slot free at its step; a slot

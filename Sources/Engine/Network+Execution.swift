@@ -21,12 +21,19 @@ extension Network {
       "the plan expects samples of shape \(plan.inputShape), got \(input.shape)")
     try EngineError.requireOpenBLAS()
     pendingBackwardRun = nil
-    var slots = [Tensor?](repeating: nil, count: plan.slotCount)
-    slots[0] = input
+    var slots = [StepValue?](repeating: nil, count: plan.slotCount)
+    slots[0] = .plain(input)
     var folded = [Int](repeating: 0, count: plan.steps.count)
+    let onOneDNN = mode == .inference && OneDNN.isUsable
     for (s, step) in plan.steps.enumerated() {
-      let inputs = step.inputSlots.map { Self.filled(slots[$0]) }
+      let given = step.inputSlots.map { Self.filled(slots[$0]) }
       for slot in step.releasedSlots { slots[slot] = nil }
+      if onOneDNN, given.count == 1, let output = try oneDNNStep(step, input: given[0]) {
+        slots[step.outputSlot] = output
+        continue
+      }
+      var inputs: [Tensor] = []
+      for value in given { inputs.append(try value.plain()) }
       let run = try graph.nodes[step.node].op.forward(inputs, mode: mode, folding: step.stages)
       var output = run.output
       // Followers the operation could not fold for these inputs (a batch
@@ -35,10 +42,42 @@ extension Network {
         output = try graph.nodes[k].op.forward([output], mode: mode)
       }
       folded[s] = run.folded
-      slots[step.outputSlot] = output
+      slots[step.outputSlot] = .plain(output)
     }
     pendingBackwardRun = mode.keepsCaches ? (plan, folded) : nil
-    return (Self.filled(slots[plan.outputSlot]), plan.keptSlots.map { Self.filled(slots[$0]) })
+    var kept: [Tensor] = []
+    for slot in plan.keptSlots { kept.append(try Self.filled(slots[slot]).plain()) }
+    return (try Self.filled(slots[plan.outputSlot]).plain(), kept)
+  }
+
+  /// An inference step whose node runs on oneDNN (`OneDNNLayoutOperation`),
+  /// taking `input` in any layout and leaving its output in oneDNN's where
+  /// the plan says (`keepsOneDNNLayout`); its followers run on oneDNN too
+  /// where they can, else on NCHW. Nil when the node does not run on
+  /// oneDNN (the caller runs the step as usual).
+  private mutating func oneDNNStep(
+    _ step: ExecutionPlan.Step, input: StepValue
+  ) throws(EngineError) -> StepValue? {
+    guard var op = graph.nodes[step.node].op as? any OneDNNLayoutOperation else { return nil }
+    let run = try op.oneDNNForward(
+      input, folding: step.stages, keepLayout: step.keepsOneDNNLayout || !step.folded.isEmpty)
+    graph.nodes[step.node].op = op
+    guard let run else { return nil }
+    var output = run.output
+    for k in step.folded[run.folded...] {
+      let keep = k != step.folded.last || step.keepsOneDNNLayout
+      if var follower = graph.nodes[k].op as? any OneDNNLayoutOperation {
+        let result = try follower.oneDNNForward(output, folding: [], keepLayout: keep)
+        graph.nodes[k].op = follower
+        if let result {
+          output = result.output
+          continue
+        }
+      }
+      output = .plain(try graph.nodes[k].op.forward([try output.plain()], mode: .inference))
+    }
+    if !step.keepsOneDNNLayout, case .oneDNN = output { output = .plain(try output.plain()) }
+    return output
   }
 
   /// The steps of `plan` in reverse, each tensor's gradient summed over its
@@ -97,7 +136,7 @@ extension Network {
     return inputGradient ? gradients[0] : nil
   }
 
-  private static func filled(_ value: Tensor?) -> Tensor {
+  private static func filled<Value>(_ value: Value?) -> Value {
     guard let value else { preconditionFailure("the plan reads a slot no step wrote") }
     return value
   }

@@ -23,12 +23,21 @@ public enum OneDNN {
   }
 
   /// Whether the small convolutions the hand-written direct kernels run
-  /// well stay on them (`OneDNNConvolution.kernelsKeep`; true unless set
-  /// false, which sends every convolution oneDNN can make to it, as tests
-  /// need).
+  /// well stay on them (`OneDNNConvolution.kernelsKeep`), and Dense layers
+  /// under 4M weights on OpenBLAS; true unless set false, which sends every
+  /// convolution and Dense layer oneDNN can make to it, as tests need.
   public static var leavesSmallConvolutionsToKernels: Bool {
     get { leaving.load(ordering: .relaxed) }
     set { leaving.store(newValue, ordering: .relaxed) }
+  }
+
+  private static let dense = Atomic<Bool>(true)
+
+  /// Whether Dense layers run on oneDNN's inner product in inference (true
+  /// unless set false, as tests do to compare it with OpenBLAS).
+  public static var runsDenseLayers: Bool {
+    get { dense.load(ordering: .relaxed) }
+    set { dense.store(newValue, ordering: .relaxed) }
   }
 
   /// Whether the library's CPU engine could be created.
@@ -63,7 +72,8 @@ final class OneDNNConvolution: @unchecked Sendable {
   /// Whether the hand-written kernels keep this convolution: a plain one
   /// (no groups, no dilation) that their direct AVX2 kernels take (one
   /// input channel, or channel counts that are multiples of 8) with fewer
-  /// than 20M multiply-adds an image. Measured: the seed's MNIST network
+  /// than 20M multiply-adds an image (and Dense layers under 4M weights
+  /// stay on OpenBLAS). Measured: the seed's MNIST network
   /// (whose convolution + pooling the kernels fuse) ran slower on oneDNN,
   /// and every larger layer of ResNet-18 and VGG-16 faster. A rule of the
   /// geometry, not a timing, so that the same model always takes the same
@@ -92,6 +102,8 @@ final class OneDNNConvolution: @unchecked Sendable {
 
   /// oneDNN's name for the implementation it chose ("jit:avx512_core", …).
   let implementation: String
+  /// The layout it writes its output in.
+  let outputLayout: OneDNNLayout
 
   init?(
     geometry: cvz_grouped_conv_geometry, key: Key, kernel: Tensor, bias: Tensor
@@ -103,7 +115,12 @@ final class OneDNNConvolution: @unchecked Sendable {
       }
     }
     guard let made else { return nil }
+    guard let layout = OneDNNLayout(cvz_dnnl_conv_output_layout(made)) else {
+      cvz_dnnl_conv_destroy(made)
+      return nil
+    }
     pointer = made
+    outputLayout = layout
     implementation = String(cString: cvz_dnnl_conv_implementation(made))
     self.key = key
     self.kernel = kernel
@@ -123,14 +140,29 @@ final class OneDNNConvolution: @unchecked Sendable {
     }
   }
 
-  /// The convolution of `input`, whose shape is `key.inputShape`.
-  func forward(_ input: Tensor, outputShape: Shape) throws(EngineError) -> Tensor {
+  /// The convolution of `input`, whose shape is `key.inputShape`, in any
+  /// layout; the output in NCHW, or in `outputLayout` with `keepLayout`.
+  func forward(
+    _ input: StepValue, outputShape: Shape, keepLayout: Bool
+  ) throws(EngineError) -> StepValue {
     var status = CVZ_STATUS_OK
-    let output = Tensor(uninitialized: outputShape) { y in
-      input.storage.withUnsafeBufferPointer { x in
-        status = cvz_dnnl_conv_forward(pointer, x.baseAddress, y.baseAddress)
+    func run(_ y: UnsafeMutableBufferPointer<Float>) {
+      switch input {
+      case .plain(let tensor):
+        tensor.storage.withUnsafeBufferPointer { x in
+          status = cvz_dnnl_conv_run(pointer, nil, x.baseAddress, keepLayout ? 1 : 0, y.baseAddress)
+        }
+      case .oneDNN(let tensor):
+        tensor.storage.withUnsafeBufferPointer { x in
+          status = cvz_dnnl_conv_run(
+            pointer, tensor.layout.pointer, x.baseAddress, keepLayout ? 1 : 0, y.baseAddress)
+        }
       }
     }
+    let output: StepValue =
+      keepLayout
+      ? .oneDNN(OneDNNTensor(shape: outputShape, layout: outputLayout, run))
+      : .plain(Tensor(uninitialized: outputShape, initializer: run))
     try EngineError.check(status, operation: "Conv2D forward (oneDNN)")
     return output
   }

@@ -75,7 +75,9 @@ public struct PoolWindow: Sendable, Hashable {
 /// convolution before it can fold it into its own pass (`fusionRole`);
 /// average pooling runs in C too (`cvz_average_pool_*`, summing in the
 /// reference's order, so the two agree bit for bit); L2 and dilated
-/// windows use the reference loops in `Pooling2DReference.swift`.
+/// windows use the reference loops in `Pooling2DReference.swift`. In
+/// inference, max pooling whose input a oneDNN convolution left in its own
+/// layout runs on oneDNN (`OneDNNLayoutOperation`), in that layout.
 public struct Pooling2D: Layer {
   public enum Reduction: String, Sendable, CaseIterable {
     case max, average, l2
@@ -93,6 +95,9 @@ public struct Pooling2D: Layer {
   public let reduction: Reduction
   public let window: PoolWindow
   private var cache: Cache?
+  /// The oneDNN pooling inference last ran on, kept for the next call
+  /// with the same input shape and layout.
+  var oneDNN: OneDNNPooling?
 
   public init(
     _ reduction: Reduction, poolSize: (Int, Int) = (2, 2), strides: (Int, Int)? = nil,
@@ -219,5 +224,29 @@ public struct Pooling2D: Layer {
         }
       }
     }
+  }
+}
+
+extension Pooling2D: OneDNNLayoutOperation {
+  func runsOnOneDNN(inputShape: Shape) -> Bool {
+    reduction == .max && window.dilationY == 1 && window.dilationX == 1
+  }
+
+  /// Runs on oneDNN only when the input is in a oneDNN layout already: on
+  /// NCHW inputs the C kernels are as fast and need no reorder.
+  mutating func oneDNNForward(
+    _ input: StepValue, folding stages: [FusionRole], keepLayout: Bool
+  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
+    guard reduction == .max, stages.isEmpty, OneDNN.isUsable, case .oneDNN(let tensor) = input
+    else {
+      oneDNN = nil
+      return nil
+    }
+    if oneDNN?.reads(tensor.shape, layout: tensor.layout) != true {
+      oneDNN = OneDNNPooling(window: window, inputShape: tensor.shape, inputLayout: tensor.layout)
+    }
+    guard let oneDNN else { return nil }
+    cache = nil
+    return (try oneDNN.forward(tensor.storage, keepLayout: keepLayout), 0)
   }
 }

@@ -26,8 +26,11 @@
 // Layout: the caller's tensors are NCHW float32 and its kernels HWIO
 // (cvz_cnn_kernels.h). A convolution is created once per shape: the
 // kernel is reordered then into the layout oneDNN's chosen implementation
-// prefers (blocked, format `any`) and kept; the input and output are
-// reordered on each call when that implementation wants them blocked.
+// prefers (blocked, format `any`) and kept. Activations may stay in the
+// layout a primitive wrote them in (its cvz_dnnl_layout) for the next
+// oneDNN primitive, which reorders them only when it wants another one;
+// cvz_dnnl_to_nchw turns them back into NCHW for the hand-written
+// kernels. Dense kernels are used where they lie, never copied.
 //
 // Calls are serialised by one lock (they share one stream and one
 // workspace that grows to the largest call and is reused).
@@ -50,6 +53,10 @@ const char *cvz_dnnl_isa(void);
 /// oneDNN's version, e.g. "2.6.3".
 const char *cvz_dnnl_version(void);
 
+/// How a tensor is laid out in memory, in oneDNN's terms (its memory
+/// descriptor): NCHW, channels-last, channel-blocked.
+typedef struct cvz_dnnl_layout cvz_dnnl_layout;
+
 /// A convolution primitive for one geometry, with its weights.
 typedef struct cvz_dnnl_conv cvz_dnnl_conv;
 
@@ -70,7 +77,62 @@ const char *cvz_dnnl_conv_implementation(const cvz_dnnl_conv *conv);
 /// output is unspecified).
 int cvz_dnnl_conv_forward(cvz_dnnl_conv *conv, const float *input, float *output);
 
+/// cvz_dnnl_conv_forward with the input laid out as `input_layout` (NULL:
+/// NCHW), reordered first when the convolution wants another layout, and
+/// the output left in the convolution's own layout
+/// (cvz_dnnl_conv_output_layout) when keep_layout is nonzero, else NCHW.
+int cvz_dnnl_conv_run(cvz_dnnl_conv *conv, const cvz_dnnl_layout *input_layout,
+                      const float *input, int keep_layout, float *output);
+
+/// The layout the convolution writes its output in (the caller destroys
+/// it), or NULL when out of memory.
+cvz_dnnl_layout *cvz_dnnl_conv_output_layout(const cvz_dnnl_conv *conv);
+
 void cvz_dnnl_conv_destroy(cvz_dnnl_conv *conv);
+
+/// The geometry of a pooling call; pad_bottom and pad_right give the far
+/// edge of the padded plane, so that the output extent follows from the
+/// others (ceil mode's last partial window included).
+typedef struct {
+  int batch, channels, in_height, in_width;
+  int pool_height, pool_width, stride_y, stride_x;
+  int pad_top, pad_left, pad_bottom, pad_right;
+  int out_height, out_width;
+} cvz_dnnl_pool_geometry;
+
+/// Max pooling (padded cells never win) of inputs laid out as
+/// `input_layout` (NULL: NCHW).
+typedef struct cvz_dnnl_pool cvz_dnnl_pool;
+cvz_dnnl_pool *cvz_dnnl_pool_create(const cvz_dnnl_pool_geometry *g,
+                                    const cvz_dnnl_layout *input_layout);
+const char *cvz_dnnl_pool_implementation(const cvz_dnnl_pool *pool);
+/// The layout the pooling writes (the caller destroys it), or NULL.
+cvz_dnnl_layout *cvz_dnnl_pool_output_layout(const cvz_dnnl_pool *pool);
+/// Pools input (in the creation's layout) into output, in the pooling's
+/// layout when keep_layout is nonzero, else NCHW.
+int cvz_dnnl_pool_run(cvz_dnnl_pool *pool, const float *input, int keep_layout, float *output);
+void cvz_dnnl_pool_destroy(cvz_dnnl_pool *pool);
+
+/// A Dense layer's inference product output (batch, units) = input
+/// (batch, inputs) · kernel (inputs, units) + bias, with the kernel and
+/// bias given on each call and read where they lie (no copy is kept).
+typedef struct cvz_dnnl_dense cvz_dnnl_dense;
+cvz_dnnl_dense *cvz_dnnl_dense_create(int batch, int inputs, int units);
+const char *cvz_dnnl_dense_implementation(const cvz_dnnl_dense *dense);
+int cvz_dnnl_dense_run(cvz_dnnl_dense *dense, const float *input, const float *kernel,
+                       const float *bias, float *output);
+void cvz_dnnl_dense_destroy(cvz_dnnl_dense *dense);
+
+/// How many floats a tensor in this layout takes (blocked layouts pad the
+/// channels to whole blocks).
+size_t cvz_dnnl_layout_floats(const cvz_dnnl_layout *layout);
+/// 1 when the layout is plain NCHW.
+int cvz_dnnl_layout_is_nchw(const cvz_dnnl_layout *layout);
+/// 1 when the two layouts are the same.
+int cvz_dnnl_layout_equal(const cvz_dnnl_layout *a, const cvz_dnnl_layout *b);
+/// Reorders data laid out as `layout` into NCHW.
+int cvz_dnnl_to_nchw(const cvz_dnnl_layout *layout, const float *data, float *nchw);
+void cvz_dnnl_layout_destroy(cvz_dnnl_layout *layout);
 
 #ifdef __cplusplus
 }

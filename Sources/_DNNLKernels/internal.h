@@ -1,0 +1,144 @@
+// What the _DNNLKernels files share: libdnnl's functions (opened at run
+// time, see library.c), the engine, the stream, the lock that serialises
+// every call, the shared workspace and reorders. Not part of the module's
+// public header.
+#ifndef CVZ_DNNL_INTERNAL_H
+#define CVZ_DNNL_INTERNAL_H
+
+#include "cvz_dnnl.h"
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+// libdnnl is opened at first use, not linked: the executable can then set
+// OpenMP's environment (OMP_WAIT_POLICY) before libgomp reads it, and a
+// machine without libdnnl runs the hand-written kernels. Each function
+// below is called through a pointer of its own name.
+#define CVZ_DNNL_FUNCTIONS(X) \
+  X(dnnl_version) \
+  X(dnnl_engine_create) \
+  X(dnnl_engine_destroy) \
+  X(dnnl_stream_create) \
+  X(dnnl_get_effective_cpu_isa) \
+  X(dnnl_memory_desc_equal) \
+  X(dnnl_reorder_primitive_desc_create) \
+  X(dnnl_primitive_create) \
+  X(dnnl_primitive_desc_destroy) \
+  X(dnnl_memory_create) \
+  X(dnnl_primitive_execute) \
+  X(dnnl_stream_wait) \
+  X(dnnl_primitive_destroy) \
+  X(dnnl_memory_destroy) \
+  X(dnnl_memory_desc_init_by_tag) \
+  X(dnnl_memory_desc_init_by_strides) \
+  X(dnnl_dilated_convolution_forward_desc_init) \
+  X(dnnl_pooling_forward_desc_init) \
+  X(dnnl_inner_product_forward_desc_init) \
+  X(dnnl_primitive_attr_create) \
+  X(dnnl_primitive_attr_set_scratchpad_mode) \
+  X(dnnl_post_ops_create) \
+  X(dnnl_post_ops_append_eltwise) \
+  X(dnnl_primitive_attr_set_post_ops) \
+  X(dnnl_post_ops_destroy) \
+  X(dnnl_primitive_desc_create) \
+  X(dnnl_primitive_attr_destroy) \
+  X(dnnl_primitive_desc_query) \
+  X(dnnl_primitive_desc_query_md) \
+  X(dnnl_memory_desc_get_size)
+
+// The pointers are defined in library.c (CVZ_DNNL_LOADER) and declared
+// everywhere else, before the names below come to mean them.
+#ifdef CVZ_DNNL_LOADER
+#define CVZ_DNNL_POINTER(name) __attribute__((visibility("hidden"))) __typeof__(name) *loaded_##name;
+#else
+#define CVZ_DNNL_POINTER(name) \
+  extern __attribute__((visibility("hidden"))) __typeof__(name) *loaded_##name;
+#endif
+CVZ_DNNL_FUNCTIONS(CVZ_DNNL_POINTER)
+#define dnnl_version loaded_dnnl_version
+#define dnnl_engine_create loaded_dnnl_engine_create
+#define dnnl_engine_destroy loaded_dnnl_engine_destroy
+#define dnnl_stream_create loaded_dnnl_stream_create
+#define dnnl_get_effective_cpu_isa loaded_dnnl_get_effective_cpu_isa
+#define dnnl_memory_desc_equal loaded_dnnl_memory_desc_equal
+#define dnnl_reorder_primitive_desc_create loaded_dnnl_reorder_primitive_desc_create
+#define dnnl_primitive_create loaded_dnnl_primitive_create
+#define dnnl_primitive_desc_destroy loaded_dnnl_primitive_desc_destroy
+#define dnnl_memory_create loaded_dnnl_memory_create
+#define dnnl_primitive_execute loaded_dnnl_primitive_execute
+#define dnnl_stream_wait loaded_dnnl_stream_wait
+#define dnnl_primitive_destroy loaded_dnnl_primitive_destroy
+#define dnnl_memory_destroy loaded_dnnl_memory_destroy
+#define dnnl_memory_desc_init_by_tag loaded_dnnl_memory_desc_init_by_tag
+#define dnnl_memory_desc_init_by_strides loaded_dnnl_memory_desc_init_by_strides
+#define dnnl_dilated_convolution_forward_desc_init loaded_dnnl_dilated_convolution_forward_desc_init
+#define dnnl_pooling_forward_desc_init loaded_dnnl_pooling_forward_desc_init
+#define dnnl_inner_product_forward_desc_init loaded_dnnl_inner_product_forward_desc_init
+#define dnnl_primitive_attr_create loaded_dnnl_primitive_attr_create
+#define dnnl_primitive_attr_set_scratchpad_mode loaded_dnnl_primitive_attr_set_scratchpad_mode
+#define dnnl_post_ops_create loaded_dnnl_post_ops_create
+#define dnnl_post_ops_append_eltwise loaded_dnnl_post_ops_append_eltwise
+#define dnnl_primitive_attr_set_post_ops loaded_dnnl_primitive_attr_set_post_ops
+#define dnnl_post_ops_destroy loaded_dnnl_post_ops_destroy
+#define dnnl_primitive_desc_create loaded_dnnl_primitive_desc_create
+#define dnnl_primitive_attr_destroy loaded_dnnl_primitive_attr_destroy
+#define dnnl_primitive_desc_query loaded_dnnl_primitive_desc_query
+#define dnnl_primitive_desc_query_md loaded_dnnl_primitive_desc_query_md
+#define dnnl_memory_desc_get_size loaded_dnnl_memory_desc_get_size
+
+#define CVZ_HIDDEN __attribute__((visibility("hidden")))
+
+/// A tensor's layout: oneDNN's memory descriptor.
+struct cvz_dnnl_layout {
+  dnnl_memory_desc_t md;
+};
+
+/// Set once by cvz_dnnl_available(); NULL when libdnnl is missing.
+CVZ_HIDDEN extern dnnl_engine_t cvz_dnnl_engine;
+CVZ_HIDDEN extern dnnl_stream_t cvz_dnnl_stream;
+
+/// Locks every call (the stream and the workspace are shared) and sets
+/// OpenMP's thread count for it; cvz_dnnl_leave unlocks.
+CVZ_HIDDEN void cvz_dnnl_enter(void);
+CVZ_HIDDEN void cvz_dnnl_leave(void);
+
+/// The shared buffers, reused by every call under the lock.
+enum { CVZ_DNNL_SOURCE, CVZ_DNNL_DESTINATION, CVZ_DNNL_SCRATCHPAD, CVZ_DNNL_WORKSPACES };
+
+/// Workspace `index` of at least `bytes` (NULL for 0 bytes or out of
+/// memory; *failed set then). Called under the lock.
+CVZ_HIDDEN void *cvz_dnnl_workspace(int index, size_t bytes, int *failed);
+
+/// A reorder primitive from `from` to `to`, or NULL when they are equal
+/// (*failed set when one was needed but could not be made).
+CVZ_HIDDEN dnnl_primitive_t cvz_dnnl_make_reorder(const dnnl_memory_desc_t *from,
+                                                   const dnnl_memory_desc_t *to, int *failed);
+
+/// Reorders `from_data` (laid out as `from`) into `to_data` (as `to`) on
+/// the stream, without waiting; 0, or 1 on failure. Called under the lock.
+CVZ_HIDDEN int cvz_dnnl_reorder(const dnnl_memory_desc_t *from, const void *from_data,
+                                const dnnl_memory_desc_t *to, void *to_data);
+
+/// Runs `primitive` with `count` (argument, memory descriptor, data)
+/// triples, making and destroying the memory objects; 0, or 1 on failure.
+/// A NULL descriptor skips the argument. Called under the lock.
+typedef struct {
+  int argument;
+  const dnnl_memory_desc_t *md;
+  const void *data;
+} cvz_dnnl_argument;
+CVZ_HIDDEN int cvz_dnnl_execute(dnnl_primitive_t primitive, int count,
+                                const cvz_dnnl_argument *arguments);
+
+/// A primitive's chosen implementation name into `name` (size 64).
+CVZ_HIDDEN void cvz_dnnl_implementation_name(const_dnnl_primitive_desc_t pd, char *name);
+
+/// `md` as a new layout the caller owns, or NULL.
+CVZ_HIDDEN cvz_dnnl_layout *cvz_dnnl_layout_of(const dnnl_memory_desc_t *md);
+
+/// The NCHW descriptor of these dimensions; 0 or 1 on failure.
+CVZ_HIDDEN int cvz_dnnl_nchw(dnnl_memory_desc_t *md, long n, long c, long h, long w);
+
+#endif

@@ -1,0 +1,197 @@
+// libdnnl's loading, its engine and stream, the shared workspace, reorders
+// and layouts; see cvz_dnnl.h and internal.h.
+#define CVZ_DNNL_LOADER
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+dnnl_engine_t cvz_dnnl_engine;
+dnnl_stream_t cvz_dnnl_stream;
+static void (*set_openmp_threads)(int);
+static char isa_name[32] = "none";
+static char version_name[32] = "";
+
+/// One lock for every call: the stream and the workspace are shared.
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  void *pointer;
+  size_t bytes;
+} workspace[CVZ_DNNL_WORKSPACES];
+
+static const char *isa_string(dnnl_cpu_isa_t isa) {
+  switch (isa) {
+  case dnnl_cpu_isa_sse41: return "sse41";
+  case dnnl_cpu_isa_avx: return "avx";
+  case dnnl_cpu_isa_avx2: return "avx2";
+  case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+  case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+  case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+  case dnnl_cpu_isa_avx512_core: return "avx512_core";
+  case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+  case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+  case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+  default: return "unknown";
+  }
+}
+
+/// Opens libdnnl and finds every function; 0 when any is missing.
+static int open_library(void) {
+  void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (!library) return 0;
+  int found = 1;
+#define CVZ_DNNL_LOOKUP(name) \
+  found = found && (loaded_##name = (__typeof__(loaded_##name))dlsym(library, #name)) != NULL;
+  CVZ_DNNL_FUNCTIONS(CVZ_DNNL_LOOKUP)
+  // The OpenMP runtime libdnnl was built on (libgomp on Debian).
+  set_openmp_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
+  return found;
+}
+
+static void initialise(void) {
+  if (!open_library()) return;
+  const dnnl_version_t *v = dnnl_version();
+  snprintf(version_name, sizeof version_name, "%d.%d.%d", v->major, v->minor, v->patch);
+  if (dnnl_engine_create(&cvz_dnnl_engine, dnnl_cpu, 0) != dnnl_success) {
+    cvz_dnnl_engine = NULL;
+    return;
+  }
+  if (dnnl_stream_create(&cvz_dnnl_stream, cvz_dnnl_engine, dnnl_stream_default_flags) != dnnl_success) {
+    dnnl_engine_destroy(cvz_dnnl_engine);
+    cvz_dnnl_engine = NULL;
+    return;
+  }
+  snprintf(isa_name, sizeof isa_name, "%s", isa_string(dnnl_get_effective_cpu_isa()));
+}
+
+int cvz_dnnl_available(void) {
+  pthread_once(&once, initialise);
+  return cvz_dnnl_engine != NULL;
+}
+
+const char *cvz_dnnl_isa(void) {
+  pthread_once(&once, initialise);
+  return isa_name;
+}
+
+const char *cvz_dnnl_version(void) {
+  pthread_once(&once, initialise);
+  return version_name;
+}
+
+void cvz_dnnl_enter(void) {
+  pthread_mutex_lock(&lock);
+  if (set_openmp_threads) set_openmp_threads(cvz_threads());
+}
+
+void cvz_dnnl_leave(void) { pthread_mutex_unlock(&lock); }
+
+void *cvz_dnnl_workspace(int index, size_t bytes, int *failed) {
+  if (bytes == 0) return NULL;
+  if (workspace[index].bytes < bytes) {
+    cvz_free(workspace[index].pointer);
+    workspace[index].pointer = cvz_alloc(bytes);
+    workspace[index].bytes = workspace[index].pointer ? bytes : 0;
+  }
+  if (!workspace[index].pointer) *failed = 1;
+  return workspace[index].pointer;
+}
+
+dnnl_primitive_t cvz_dnnl_make_reorder(const dnnl_memory_desc_t *from,
+                                       const dnnl_memory_desc_t *to, int *failed) {
+  if (dnnl_memory_desc_equal(from, to)) return NULL;
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_t reorder = NULL;
+  if (dnnl_reorder_primitive_desc_create(&pd, from, cvz_dnnl_engine, to, cvz_dnnl_engine,
+                                         NULL) != dnnl_success) {
+    *failed = 1;
+    return NULL;
+  }
+  if (dnnl_primitive_create(&reorder, pd) != dnnl_success) {
+    reorder = NULL;
+    *failed = 1;
+  }
+  dnnl_primitive_desc_destroy(pd);
+  return reorder;
+}
+
+int cvz_dnnl_execute(dnnl_primitive_t primitive, int count, const cvz_dnnl_argument *arguments) {
+  enum { most = 8 };
+  dnnl_exec_arg_t args[most];
+  int made = 0, failed = count > most;
+  for (int i = 0; i < count && !failed; i++) {
+    if (!arguments[i].md) continue;
+    args[made].arg = arguments[i].argument;
+    failed = dnnl_memory_create(&args[made].memory, arguments[i].md, cvz_dnnl_engine,
+                                (void *)arguments[i].data) != dnnl_success;
+    if (!failed) made++;
+  }
+  failed = failed || dnnl_primitive_execute(primitive, cvz_dnnl_stream, made, args) !=
+                         dnnl_success;
+  for (int i = 0; i < made; i++) dnnl_memory_destroy(args[i].memory);
+  return failed;
+}
+
+int cvz_dnnl_reorder(const dnnl_memory_desc_t *from, const void *from_data,
+                     const dnnl_memory_desc_t *to, void *to_data) {
+  int failed = 0;
+  dnnl_primitive_t reorder = cvz_dnnl_make_reorder(from, to, &failed);
+  if (failed) return 1;
+  if (!reorder) {
+    memcpy(to_data, from_data, dnnl_memory_desc_get_size(to));
+    return 0;
+  }
+  cvz_dnnl_argument arguments[2] = {{DNNL_ARG_FROM, from, from_data}, {DNNL_ARG_TO, to, to_data}};
+  failed = cvz_dnnl_execute(reorder, 2, arguments);
+  dnnl_primitive_destroy(reorder);
+  return failed;
+}
+
+void cvz_dnnl_implementation_name(const_dnnl_primitive_desc_t pd, char *name) {
+  const char *found = NULL;
+  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &found);
+  snprintf(name, 64, "%s", found ? found : "?");
+}
+
+int cvz_dnnl_nchw(dnnl_memory_desc_t *md, long n, long c, long h, long w) {
+  dnnl_dims_t dims = {n, c, h, w};
+  return dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, dnnl_nchw) != dnnl_success;
+}
+
+cvz_dnnl_layout *cvz_dnnl_layout_of(const dnnl_memory_desc_t *md) {
+  cvz_dnnl_layout *layout = cvz_alloc(sizeof *layout);
+  if (layout) layout->md = *md;
+  return layout;
+}
+
+void cvz_dnnl_layout_destroy(cvz_dnnl_layout *layout) { cvz_free(layout); }
+
+size_t cvz_dnnl_layout_floats(const cvz_dnnl_layout *layout) {
+  return dnnl_memory_desc_get_size(&layout->md) / sizeof(float);
+}
+
+int cvz_dnnl_layout_is_nchw(const cvz_dnnl_layout *layout) {
+  const dnnl_memory_desc_t *md = &layout->md;
+  if (md->ndims != 4) return 0;
+  dnnl_memory_desc_t nchw;
+  if (cvz_dnnl_nchw(&nchw, md->dims[0], md->dims[1], md->dims[2], md->dims[3])) return 0;
+  return dnnl_memory_desc_equal(md, &nchw);
+}
+
+int cvz_dnnl_layout_equal(const cvz_dnnl_layout *a, const cvz_dnnl_layout *b) {
+  return dnnl_memory_desc_equal(&a->md, &b->md);
+}
+
+int cvz_dnnl_to_nchw(const cvz_dnnl_layout *layout, const float *data, float *nchw) {
+  const dnnl_memory_desc_t *md = &layout->md;
+  if (md->ndims != 4) return CVZ_STATUS_NO_MEMORY;
+  dnnl_memory_desc_t plain;
+  cvz_dnnl_enter();
+  int failed = cvz_dnnl_nchw(&plain, md->dims[0], md->dims[1], md->dims[2], md->dims[3]) ||
+               cvz_dnnl_reorder(md, data, &plain, nchw) ||
+               dnnl_stream_wait(cvz_dnnl_stream) != dnnl_success;
+  cvz_dnnl_leave();
+  return failed ? CVZ_STATUS_NO_MEMORY : CVZ_STATUS_OK;
+}
