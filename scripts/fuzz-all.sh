@@ -32,6 +32,12 @@ run_one() {
   if [ "$status" = 0 ]; then result=clean; else result="FAILED (exit $status, see $log)"; fi
   printf '%-13s %5ss %12s execs  peak %5s MB  %s\n' "$target" "$(( $(date +%s) - start ))" \
     "${execs:-?}" "${peak:-?}" "$result" | tee -a "$results"
+  # A CI machine's log is gone when the run ends: show why it failed.
+  if [ "$status" != 0 ]; then
+    { echo "---- $target: the end of $log ----"; grep -m1 'INFO: Seed:' "$log"
+      grep -v -E '^#[0-9]+' "$log" | tail -40
+      echo "---- end of $target ----"; } >&2
+  fi
 }
 
 running=0

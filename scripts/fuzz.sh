@@ -4,6 +4,7 @@
 #   scripts/fuzz.sh --build-only png     (build, do not run)
 #   scripts/fuzz.sh --build-only all     (build every target in one go)
 #   scripts/fuzz.sh --no-build png 600   (run what --build-only built)
+# FUZZ_SEED=N in the environment fixes libFuzzer's seed (.ci/run uses 1).
 # Targets: png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx keras.
 # Seeds come from Fuzz/corpus/TARGET; the growing corpus lives in
 # .build-fuzz/corpus/TARGET; crashing inputs land in Fuzz/crashes/TARGET/
@@ -55,8 +56,11 @@ fi
 # (leak checks off during the run and at exit). Its inputs that loop libhdf5
 # end after 30 s (the child process's limit), so it gets 60 s an input.
 extra=()
+# FUZZ_SEED fixes libFuzzer's random seed: the same corpus then gives the same
+# inputs in the same order, so a failure CI saw can be replayed here.
+if [ -n "${FUZZ_SEED:-}" ]; then extra+=(-seed="$FUZZ_SEED"); fi
 if [ "$target" = keras ]; then
-  extra=(-detect_leaks=0 -timeout=60)
+  extra+=(-detect_leaks=0 -timeout=60)
   export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 fi
 work="$root/.build-fuzz/corpus/$target"
