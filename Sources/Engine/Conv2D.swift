@@ -12,7 +12,9 @@ import _Runtime
 /// `cvz_conv2d_forward/backward` (direct AVX2 kernels, or per-image im2col
 /// GEMMs, on the `_Runtime` threads); `conv2dForwardReference` is the naive loop they
 /// are tested against. In training the direct path keeps the padded
-/// channels-last input copy it builds in forward for backward.
+/// channels-last input copy it builds in forward for backward. Inference
+/// convolutions may run on oneDNN instead (`Conv2D+OneDNN.swift`), and
+/// training ones on AVX-512 (`Conv2D+OneDNNTraining.swift`).
 ///
 /// A following ReLU and max pooling can be folded into the output pass
 /// (`canFold`, decided once by the planner): the ReLU saves two full passes
@@ -61,8 +63,8 @@ public struct Conv2D: Layer {
   public var kernel: Parameter
   public var bias: Parameter
   var cache: Cache?
-  /// The oneDNN convolution inference last ran on (`OneDNN`), kept for the
-  /// next call with the same input shape and weights.
+  /// The oneDNN convolution inference last ran on (`Conv2D+OneDNN.swift`),
+  /// kept for the next call with the same input shape and weights.
   var oneDNN: OneDNNConvolution?
   /// The oneDNN training primitives training last ran on, kept for the
   /// next batch of the same shape.
@@ -271,45 +273,6 @@ public struct Conv2D: Layer {
     return output
   }
 
-  /// The inference convolution (rectified when `stages` starts with a
-  /// ReLU) on oneDNN, or nil when that path is off, the mode is training,
-  /// oneDNN cannot make it, or the layer is one the hand-written kernels
-  /// keep (`OneDNNConvolution.kernelsKeep`). The primitive is made on the
-  /// first call for a shape and kept. The choice depends on the geometry
-  /// alone, so `.inference` and `.inferenceWithGradients` (whose backward
-  /// runs on the kernels from the cached input) give the same bits, and a
-  /// model gives the same outputs as its ONNX or Keras export.
-  ///
-  /// `input` may be in a oneDNN layout (from the oneDNN operation before,
-  /// `.inference` only); the output stays in the convolution's layout with
-  /// `keepLayout`.
-  private mutating func oneDNNForward(
-    _ input: StepValue, mode: Mode, stages: [FusionRole], keepLayout: Bool = false
-  ) throws(EngineError) -> StepValue? {
-    let g = groupedGeometry(input.shape)
-    guard mode != .training, OneDNN.isUsable, !OneDNNConvolution.kernelsKeep(g) else {
-      oneDNN = nil
-      return nil
-    }
-    let relu = stages.first == .relu
-    let key = OneDNNConvolution.Key(inputShape: input.shape, relu: relu, threads: cvz_threads())
-    if oneDNN?.matches(key, kernel: kernel.value, bias: bias.value) != true {
-      oneDNN = OneDNNConvolution(geometry: g, key: key, kernel: kernel.value, bias: bias.value)
-    }
-    guard let oneDNN else { return nil }
-    let output = try oneDNN.forward(
-      input,
-      outputShape: Shape(input.shape[0], filters, Int(g.base.out_height), Int(g.base.out_width)),
-      keepLayout: keepLayout && !mode.keepsCaches)
-    cache =
-      mode.keepsCaches
-      ? Cache(
-        input: try input.plain(), geometry: g.base, output: relu ? try output.plain() : nil,
-        savedInput: [])
-      : nil
-    return output
-  }
-
   public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
     try backward(dOutput, needsInputGradient: true)
   }
@@ -382,22 +345,5 @@ public struct Conv2D: Layer {
   public mutating func forEachParameter(_ body: (inout Parameter) -> Void) {
     body(&kernel)
     body(&bias)
-  }
-}
-
-extension Conv2D: OneDNNLayoutOperation {
-  func runsOnOneDNN(inputShape: Shape) -> Bool {
-    !OneDNNConvolution.kernelsKeep(groupedGeometry(Shape([1] + inputShape.dims)))
-  }
-
-  mutating func oneDNNForward(
-    _ input: StepValue, folding stages: [FusionRole], keepLayout: Bool
-  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
-    precondition(canFold(stages), "Conv2D cannot fold \(stages)")
-    guard
-      let output = try oneDNNForward(
-        input, mode: .inference, stages: stages, keepLayout: keepLayout)
-    else { return nil }
-    return (output, stages.first == .relu ? 1 : 0)
   }
 }
