@@ -274,25 +274,44 @@ public struct Conv2D: Layer {
   }
 
   public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
-    try backward(dOutput, needsInputGradient: true)
+    try backward(dOutput, needsInputGradient: true, needsParameterGradients: true)
   }
 
   public mutating func backwardParametersOnly(_ dOutput: Tensor) throws(EngineError) {
-    _ = try backward(dOutput, needsInputGradient: false)
+    _ = try backward(dOutput, needsInputGradient: false, needsParameterGradients: true)
   }
 
+  public mutating func backward(
+    _ dOutput: Tensor, needsInputGradients: [Bool], needsParameterGradients: Bool
+  ) throws(EngineError) -> [Tensor?] {
+    precondition(needsInputGradients.count == 1, "Conv2D has one input")
+    guard needsInputGradients[0] || needsParameterGradients else {
+      cache = nil
+      return [nil]
+    }
+    let dInput = try backward(
+      dOutput, needsInputGradient: needsInputGradients[0],
+      needsParameterGradients: needsParameterGradients)
+    return [needsInputGradients[0] ? dInput : nil]
+  }
+
+  /// The input gradient (empty unless `needsInputGradient`), adding into
+  /// the kernel and bias gradients with `needsParameterGradients`.
   private mutating func backward(
-    _ dOutput: Tensor, needsInputGradient: Bool
+    _ dOutput: Tensor, needsInputGradient: Bool, needsParameterGradients: Bool
   ) throws(EngineError) -> Tensor {
     guard var cache else { preconditionFailure("Conv2D.backward without a training forward") }
     self.cache = nil
     let dOutput = guidedBackward && cache.output != nil ? dOutput.positivePart : dOutput
     if isGrouped {
-      return try groupedBackward(dOutput, cache: cache, needsInputGradient: needsInputGradient)
+      return try groupedBackward(
+        dOutput, cache: cache, needsInputGradient: needsInputGradient,
+        needsParameterGradients: needsParameterGradients)
     }
     if let primitives = cache.trainedOnOneDNN {
       return try oneDNNTrainingBackward(
-        dOutput, cache: cache, primitives: primitives, needsInputGradient: needsInputGradient)
+        dOutput, cache: cache, primitives: primitives, needsInputGradient: needsInputGradient,
+        needsParameterGradients: needsParameterGradients)
     }
     let reluOutput = cache.output ?? Tensor(zeros: Shape(0))
     let mapGeometry = cache.pooling.map { ($0.geometry.out_height, $0.geometry.out_width) }
@@ -313,23 +332,21 @@ public struct Conv2D: Layer {
           dOutput.storage.withUnsafeBufferPointer { dy in
             reluOutput.storage.withUnsafeBufferPointer { y in
               dInput.storage.withUnsafeMutableBufferPointer { dx in
-                kernel.grad.storage.withUnsafeMutableBufferPointer { dk in
-                  bias.grad.storage.withUnsafeMutableBufferPointer { db in
-                    let savedBase = saved.isEmpty ? nil : saved.baseAddress
-                    let mask = cache.output == nil ? nil : y.baseAddress
-                    let dxBase = needsInputGradient ? dx.baseAddress : nil
-                    if var pool {
-                      winners.withUnsafeBufferPointer { w in
-                        status = cvz_conv2d_backward_pooled(
-                          &cache.geometry, &pool, w.baseAddress, x.baseAddress, savedBase,
-                          k.baseAddress, dy.baseAddress, mask, dxBase, dk.baseAddress,
-                          db.baseAddress)
-                      }
-                    } else {
-                      status = cvz_conv2d_backward(
-                        &cache.geometry, x.baseAddress, savedBase, k.baseAddress, dy.baseAddress,
-                        mask, dxBase, dk.baseAddress, db.baseAddress)
+                Parameter.withGradients(of: &kernel, &bias, if: needsParameterGradients) {
+                  dk, db in
+                  let savedBase = saved.isEmpty ? nil : saved.baseAddress
+                  let mask = cache.output == nil ? nil : y.baseAddress
+                  let dxBase = needsInputGradient ? dx.baseAddress : nil
+                  if var pool {
+                    winners.withUnsafeBufferPointer { w in
+                      status = cvz_conv2d_backward_pooled(
+                        &cache.geometry, &pool, w.baseAddress, x.baseAddress, savedBase,
+                        k.baseAddress, dy.baseAddress, mask, dxBase, dk, db)
                     }
+                  } else {
+                    status = cvz_conv2d_backward(
+                      &cache.geometry, x.baseAddress, savedBase, k.baseAddress, dy.baseAddress,
+                      mask, dxBase, dk, db)
                   }
                 }
               }

@@ -289,7 +289,9 @@ static int backward_chunk(void *context, int chunk) {
       for (size_t i = 0; i < dy_floats; i++) masked[i] = y[i] > 0 ? dy[i] : 0;
       dy = masked;
     }
-    weight_gradient(job, &w, n, dy, col, rows, job->d_wm[chunk], job->d_bias[chunk]);
+    if (job->d_wm[chunk]) {
+      weight_gradient(job, &w, n, dy, col, rows, job->d_wm[chunk], job->d_bias[chunk]);
+    }
     if (!job->d_input) continue;
     if (job->wf) {
       input_gradient_full(job, n, dy, col);
@@ -321,6 +323,7 @@ int cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
                         const float *saved_input, const float *kernel_hwio,
                         const float *d_output, const float *relu_output, float *d_input,
                         float *d_kernel_hwio, float *d_bias) {
+  if (!d_input && !d_kernel_hwio) return CVZ_STATUS_OK;
   if (d_input ? cvz_direct_input_gradient_applies(g) : cvz_direct_forward_applies(g)) {
     return cvz_direct_backward(g, input, saved_input, kernel_hwio, d_output, relu_output,
                                d_input, d_kernel_hwio, d_bias);
@@ -331,20 +334,20 @@ int cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
   const int unit_stride = g->stride_y == 1 && g->stride_x == 1;
   float *wm = rearrange_kernel(g, kernel_hwio);
   float *wf = wm && d_input && unit_stride ? flipped_kernel(g, kernel_hwio) : NULL;
-  float *sums = cvz_alloc_zeroed(sizeof(float) * chunks * (co * k + co));
-  if (!wm || (d_input && unit_stride && !wf) || !sums) {
+  float *sums = d_kernel_hwio ? cvz_alloc_zeroed(sizeof(float) * chunks * (co * k + co)) : NULL;
+  if (!wm || (d_input && unit_stride && !wf) || (d_kernel_hwio && !sums)) {
     cvz_free(sums);
     cvz_free(wf);
     cvz_free(wm);
     return CVZ_STATUS_NO_MEMORY;
   }
   backward_job job = {g, input, wm, wf, d_output, relu_output, d_input, {0}, {0}};
-  for (int i = 0; i < chunks; i++) {
+  for (int i = 0; sums && i < chunks; i++) {
     job.d_wm[i] = sums + (size_t)i * (co * k + co);
     job.d_bias[i] = job.d_wm[i] + co * k;
   }
   const int status = cvz_parallel_for(chunks, backward_chunk, &job);
-  if (status != CVZ_STATUS_OK) {
+  if (status != CVZ_STATUS_OK || !sums) {
     cvz_free(sums);
     cvz_free(wf);
     cvz_free(wm);

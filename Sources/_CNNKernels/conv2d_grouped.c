@@ -164,16 +164,19 @@ static void depthwise_plane(const cvz_grouped_conv_geometry *g, const float *x_p
   }
 }
 
-// The gradients of one plane: d_kernel taps and d_bias[o] added, and the
-// input plane's gradient added into dx_plane when it is not NULL.
+// The gradients of one plane: d_kernel taps and d_bias[o] added when
+// d_hwio is not NULL, and the input plane's gradient added into dx_plane
+// when it is not NULL.
 static void depthwise_plane_backward(const cvz_grouped_conv_geometry *g, const float *x_plane,
                                      const float *hwio, int o, const float *dy, float *dx_plane,
                                      float *d_hwio, float *d_bias) {
   const cvz_conv_geometry *b = &g->base;
   const int oh = b->out_height, ow = b->out_width, w = b->in_width;
-  float sum = 0;
-  for (int i = 0; i < oh * ow; i++) sum += dy[i];
-  d_bias[o] += sum;
+  if (d_hwio) {
+    float sum = 0;
+    for (int i = 0; i < oh * ow; i++) sum += dy[i];
+    d_bias[o] += sum;
+  }
   for (int ky = 0; ky < b->kernel_height; ky++) {
     const int ty = ky * g->dilation_y - b->pad_top;
     int y0, y1;
@@ -189,13 +192,15 @@ static void depthwise_plane_backward(const cvz_grouped_conv_geometry *g, const f
         const size_t row = (size_t)(oy * b->stride_y + ty) * w + tx;
         const float *in = x_plane + row;
         const float *d = dy + oy * ow;
-        for (int ox = x0; ox < x1; ox++) dk += in[ox * b->stride_x] * d[ox];
+        if (d_hwio) {
+          for (int ox = x0; ox < x1; ox++) dk += in[ox * b->stride_x] * d[ox];
+        }
         if (dx_plane) {
           float *dx = dx_plane + row;
           for (int ox = x0; ox < x1; ox++) dx[ox * b->stride_x] += k * d[ox];
         }
       }
-      d_hwio[tap] += dk;
+      if (d_hwio) d_hwio[tap] += dk;
     }
   }
 }
@@ -304,8 +309,9 @@ static int backward_chunk(void *context, int chunk) {
   const int cig = in_groups(g), cog = out_groups(g), co = b->out_channels;
   const size_t hw = (size_t)b->in_height * b->in_width, ohw = (size_t)b->out_height * b->out_width;
   const int k = cig * b->kernel_height * b->kernel_width;
+  // NULL when only the input gradient is wanted.
   float *d_kernel = job->d_weights[chunk];
-  float *d_bias = d_kernel + (size_t)co * k;
+  float *d_bias = d_kernel ? d_kernel + (size_t)co * k : NULL;
   const int rows = band_rows(k, b->out_height, b->out_width);
   float *col = job->kernel ? NULL : cvz_alloc(sizeof(float) * (size_t)k * rows * b->out_width);
   float *masked = job->relu_output ? cvz_alloc(sizeof(float) * cog * ohw) : NULL;
@@ -338,7 +344,7 @@ static int backward_chunk(void *context, int chunk) {
       }
       continue;
     }
-    for (int o = 0; o < cog; o++) {
+    for (int o = 0; d_bias && o < cog; o++) {
       const float *row = dyg + o * ohw;
       float sum = 0;
       for (size_t i = 0; i < ohw; i++) sum += row[i];
@@ -348,9 +354,11 @@ static int backward_chunk(void *context, int chunk) {
       const int r1 = r0 + rows < b->out_height ? r0 + rows : b->out_height;
       const int columns = (r1 - r0) * b->out_width;
       const float *dy_band = dyg + r0 * b->out_width;
-      im2col(g, x, r0, r1, col);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, k, columns, 1.0f, dy_band,
-                  (int)ohw, col, columns, 1.0f, d_kernel + (size_t)gi * cog * k, k);
+      if (d_kernel) {
+        im2col(g, x, r0, r1, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, k, columns, 1.0f, dy_band,
+                    (int)ohw, col, columns, 1.0f, d_kernel + (size_t)gi * cog * k, k);
+      }
       if (!dx) continue;
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, columns, cog, 1.0f,
                   job->wm + (size_t)gi * cog * k, k, dy_band, (int)ohw, 0.0f, col, columns);
@@ -372,18 +380,19 @@ int cvz_grouped_conv2d_backward(const cvz_grouped_conv_geometry *g, const float 
   const size_t k = (size_t)ci * kh * kw, per_chunk = co * k + co;
   const int depthwise = ci == 1;
   const int chunks = item_chunks((long)b->batch * (depthwise ? b->in_channels : g->groups));
+  if (!d_input && !d_kernel_hwio) return CVZ_STATUS_OK;
   float *wm = depthwise ? NULL : rearrange_kernel(g, kernel_hwio);
-  float *sums = cvz_alloc_zeroed(sizeof(float) * chunks * per_chunk);
-  if ((!depthwise && !wm) || !sums) {
+  float *sums = d_kernel_hwio ? cvz_alloc_zeroed(sizeof(float) * chunks * per_chunk) : NULL;
+  if ((!depthwise && !wm) || (d_kernel_hwio && !sums)) {
     cvz_free(sums);
     cvz_free(wm);
     return CVZ_STATUS_NO_MEMORY;
   }
   backward_job job = {g,       input,   depthwise ? kernel_hwio : NULL, wm, d_output,
                       relu_output, d_input, chunks, {0}};
-  for (int i = 0; i < chunks; i++) job.d_weights[i] = sums + (size_t)i * per_chunk;
+  for (int i = 0; sums && i < chunks; i++) job.d_weights[i] = sums + (size_t)i * per_chunk;
   const int status = cvz_parallel_for(chunks, backward_chunk, &job);
-  if (status == CVZ_STATUS_OK) {
+  if (status == CVZ_STATUS_OK && sums) {
     float *total = job.d_weights[0];
     for (int i = 1; i < chunks; i++) {
       for (size_t j = 0; j < per_chunk; j++) total[j] += job.d_weights[i][j];
