@@ -12,6 +12,7 @@
 //     dX (cin, HW) = Wf (cin, cout·kh·kw) · im2col(dY, pad k−1−p)
 //     which is a forward-shaped GEMM (inner size cout·kh·kw) and needs no
 //     scatter; strided convs use dcol = Wmᵀ · dY and col2im instead.
+// im2col, col2im and the bands are im2col.h's, shared with conv2d_grouped.c.
 #include <cblas.h>
 #include <string.h>
 

@@ -11,7 +11,8 @@
 // Depthwise (cig = 1, any channel multiplier cog): a direct loop per
 // output plane, one kernel tap at a time over a whole row, which the
 // compiler vectorises for unit strides. Otherwise, per image, group and
-// band of output rows (about 256 KB of im2col, as in conv2d.c):
+// band of output rows (about 256 KB of im2col; im2col.h, shared with
+// conv2d.c):
 //   col (cig·kh·kw, band·OW) = im2col(input group)
 //   out group (cog, band·OW) = Wm group (cog, K) · col + bias
 // and backward dWm += dY · colᵀ, dcol = Wmᵀ · dY scattered back by col2im.
