@@ -98,9 +98,9 @@ public protocol Operation: Sendable {
   /// `backward(_:needsInputGradients:)`, adding into the parameters'
   /// gradients only with `needsParameterGradients`: without, they stay as
   /// they were (nil, never made, if never written), as explanations need
-  /// only input gradients. Operations whose kernels can skip the parameter
-  /// gradients' work do (`Conv2D`, `Dense`); the default computes them and
-  /// puts the old gradients back.
+  /// only input gradients. Operations that can skip the parameter
+  /// gradients' work do (`Conv2D`, `Dense`, `Arithmetic` with a constant);
+  /// the default computes them and puts the old gradients back.
   mutating func backward(
     _ dOutput: Tensor, needsInputGradients: [Bool], needsParameterGradients: Bool
   ) throws(EngineError) -> [Tensor?]

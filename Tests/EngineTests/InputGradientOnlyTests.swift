@@ -156,6 +156,37 @@ final class InputGradientOnlyTests: XCTestCase {
     }
   }
 
+  /// An operation with a parameter and no way to skip its gradient:
+  /// y = x · factor, dFactor += Σ dy · x.
+  private struct Scale: Layer {
+    var factor = Parameter(name: "factor", value: Tensor(shape: Shape(1), storage: [3]))
+    var input: Tensor?
+    var kind: String { "Scale" }
+    func outputShape(for inputShape: Shape) throws(EngineError) -> Shape { inputShape }
+    mutating func forward(_ input: Tensor, mode: Mode) throws(EngineError) -> Tensor {
+      self.input = input
+      return Tensor(shape: input.shape, storage: input.storage.map { $0 * factor.value.storage[0] })
+    }
+    mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
+      let x = input ?? Tensor(zeros: dOutput.shape)
+      factor.grad.storage[0] += zip(dOutput.storage, x.storage).reduce(0) { $0 + $1.0 * $1.1 }
+      return Tensor(
+        shape: dOutput.shape, storage: dOutput.storage.map { $0 * factor.value.storage[0] })
+    }
+    mutating func forEachParameter(_ body: (inout Parameter) -> Void) { body(&factor) }
+  }
+
+  /// The default for such operations puts the gradients back as they were.
+  func testDefaultKeepsTheGradients() throws {
+    try checkInputGradientOnly(Scale(), input: input(Shape(2, 5), seed: 32), seed: 33)
+    var scale = Scale()
+    scale.factor.grad = Tensor(shape: Shape(1), storage: [0.5])
+    _ = try scale.forward([input(Shape(2, 5), seed: 34)], mode: .inferenceWithGradients)
+    _ = try scale.backward(
+      input(Shape(2, 5), seed: 35), needsInputGradients: [true], needsParameterGradients: false)
+    XCTAssertEqual(scale.factor.grad.storage, [0.5])
+  }
+
   /// Gradients already there are left as they were.
   func testExistingGradientsAreKept() throws {
     var g = SeededGenerator(seed: 28)
