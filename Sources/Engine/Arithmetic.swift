@@ -133,6 +133,12 @@ public struct Arithmetic: Operation {
   public mutating func backward(
     _ dOutput: Tensor, needsInputGradients: [Bool]
   ) throws(EngineError) -> [Tensor?] {
+    try backward(dOutput, needsInputGradients: needsInputGradients, needsParameterGradients: true)
+  }
+
+  public mutating func backward(
+    _ dOutput: Tensor, needsInputGradients: [Bool], needsParameterGradients: Bool
+  ) throws(EngineError) -> [Tensor?] {
     guard let cache else { preconditionFailure("\(kind).backward without a training forward") }
     self.cache = nil
     let (left, right) = (cache.left, cache.right)
@@ -178,7 +184,7 @@ public struct Arithmetic: Operation {
     guard constant != nil else {
       return [needsInputGradients[0] ? dLeft : nil, needsInputGradients[1] ? dRight : nil]
     }
-    constant?.grad += constantFirst ? dLeft : dRight
+    if needsParameterGradients { constant?.grad += constantFirst ? dLeft : dRight }
     return [needsInputGradients[0] ? (constantFirst ? dRight : dLeft) : nil]
   }
 

@@ -37,7 +37,7 @@ extension Conv2D {
   }
 
   mutating func groupedBackward(
-    _ dOutput: Tensor, cache: Cache, needsInputGradient: Bool
+    _ dOutput: Tensor, cache: Cache, needsInputGradient: Bool, needsParameterGradients: Bool
   ) throws(EngineError) -> Tensor {
     var g = groupedGeometry(cache.input.shape)
     let expected = Shape(
@@ -52,13 +52,12 @@ extension Conv2D {
         dOutput.storage.withUnsafeBufferPointer { dy in
           reluOutput.storage.withUnsafeBufferPointer { y in
             dInput.storage.withUnsafeMutableBufferPointer { dx in
-              kernel.grad.storage.withUnsafeMutableBufferPointer { dk in
-                bias.grad.storage.withUnsafeMutableBufferPointer { db in
-                  status = cvz_grouped_conv2d_backward(
-                    &g, x.baseAddress, k.baseAddress, dy.baseAddress,
-                    cache.output == nil ? nil : y.baseAddress,
-                    needsInputGradient ? dx.baseAddress : nil, dk.baseAddress, db.baseAddress)
-                }
+              Parameter.withGradients(of: &kernel, &bias, if: needsParameterGradients) {
+                dk, db in
+                status = cvz_grouped_conv2d_backward(
+                  &g, x.baseAddress, k.baseAddress, dy.baseAddress,
+                  cache.output == nil ? nil : y.baseAddress,
+                  needsInputGradient ? dx.baseAddress : nil, dk, db)
               }
             }
           }

@@ -172,12 +172,21 @@ extension Conv2D {
     return output
   }
 
-  /// Backward for a forward that ran on oneDNN.
+  /// Backward for a forward that ran on oneDNN. oneDNN's backward always
+  /// computes the weight gradients; without `needsParameterGradients` they
+  /// go to scratch tensors.
   mutating func oneDNNTrainingBackward(
     _ dOutput: Tensor, cache: Cache, primitives: OneDNNTrainingConvolution,
-    needsInputGradient: Bool
+    needsInputGradient: Bool, needsParameterGradients: Bool
   ) throws(EngineError) -> Tensor {
-    try primitives.backward(
+    guard needsParameterGradients else {
+      var dKernel = Tensor(zeros: kernel.value.shape)
+      var dBias = Tensor(zeros: bias.value.shape)
+      return try primitives.backward(
+        input: cache.input, kernel: kernel.value, dOutput: dOutput, reluOutput: cache.output,
+        needsInputGradient: needsInputGradient, dKernel: &dKernel, dBias: &dBias)
+    }
+    return try primitives.backward(
       input: cache.input, kernel: kernel.value, dOutput: dOutput, reluOutput: cache.output,
       needsInputGradient: needsInputGradient, dKernel: &kernel.grad, dBias: &bias.grad)
   }

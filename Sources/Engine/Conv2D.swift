@@ -12,7 +12,9 @@ import _Runtime
 /// `cvz_conv2d_forward/backward` (direct AVX2 kernels, or per-image im2col
 /// GEMMs, on the `_Runtime` threads); `conv2dForwardReference` is the naive loop they
 /// are tested against. In training the direct path keeps the padded
-/// channels-last input copy it builds in forward for backward.
+/// channels-last input copy it builds in forward for backward. Inference
+/// convolutions may run on oneDNN instead (`Conv2D+OneDNN.swift`), and
+/// training ones on AVX-512 (`Conv2D+OneDNNTraining.swift`).
 ///
 /// A following ReLU and max pooling can be folded into the output pass
 /// (`canFold`, decided once by the planner): the ReLU saves two full passes
@@ -61,8 +63,8 @@ public struct Conv2D: Layer {
   public var kernel: Parameter
   public var bias: Parameter
   var cache: Cache?
-  /// The oneDNN convolution inference last ran on (`OneDNN`), kept for the
-  /// next call with the same input shape and weights.
+  /// The oneDNN convolution inference last ran on (`Conv2D+OneDNN.swift`),
+  /// kept for the next call with the same input shape and weights.
   var oneDNN: OneDNNConvolution?
   /// The oneDNN training primitives training last ran on, kept for the
   /// next batch of the same shape.
@@ -271,65 +273,45 @@ public struct Conv2D: Layer {
     return output
   }
 
-  /// The inference convolution (rectified when `stages` starts with a
-  /// ReLU) on oneDNN, or nil when that path is off, the mode is training,
-  /// oneDNN cannot make it, or the layer is one the hand-written kernels
-  /// keep (`OneDNNConvolution.kernelsKeep`). The primitive is made on the
-  /// first call for a shape and kept. The choice depends on the geometry
-  /// alone, so `.inference` and `.inferenceWithGradients` (whose backward
-  /// runs on the kernels from the cached input) give the same bits, and a
-  /// model gives the same outputs as its ONNX or Keras export.
-  ///
-  /// `input` may be in a oneDNN layout (from the oneDNN operation before,
-  /// `.inference` only); the output stays in the convolution's layout with
-  /// `keepLayout`.
-  private mutating func oneDNNForward(
-    _ input: StepValue, mode: Mode, stages: [FusionRole], keepLayout: Bool = false
-  ) throws(EngineError) -> StepValue? {
-    let g = groupedGeometry(input.shape)
-    guard mode != .training, OneDNN.isUsable, !OneDNNConvolution.kernelsKeep(g) else {
-      oneDNN = nil
-      return nil
-    }
-    let relu = stages.first == .relu
-    let key = OneDNNConvolution.Key(inputShape: input.shape, relu: relu, threads: cvz_threads())
-    if oneDNN?.matches(key, kernel: kernel.value, bias: bias.value) != true {
-      oneDNN = OneDNNConvolution(geometry: g, key: key, kernel: kernel.value, bias: bias.value)
-    }
-    guard let oneDNN else { return nil }
-    let output = try oneDNN.forward(
-      input,
-      outputShape: Shape(input.shape[0], filters, Int(g.base.out_height), Int(g.base.out_width)),
-      keepLayout: keepLayout && !mode.keepsCaches)
-    cache =
-      mode.keepsCaches
-      ? Cache(
-        input: try input.plain(), geometry: g.base, output: relu ? try output.plain() : nil,
-        savedInput: [])
-      : nil
-    return output
-  }
-
   public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
-    try backward(dOutput, needsInputGradient: true)
+    try backward(dOutput, needsInputGradient: true, needsParameterGradients: true)
   }
 
   public mutating func backwardParametersOnly(_ dOutput: Tensor) throws(EngineError) {
-    _ = try backward(dOutput, needsInputGradient: false)
+    _ = try backward(dOutput, needsInputGradient: false, needsParameterGradients: true)
   }
 
+  public mutating func backward(
+    _ dOutput: Tensor, needsInputGradients: [Bool], needsParameterGradients: Bool
+  ) throws(EngineError) -> [Tensor?] {
+    precondition(needsInputGradients.count == 1, "Conv2D has one input")
+    guard needsInputGradients[0] || needsParameterGradients else {
+      cache = nil
+      return [nil]
+    }
+    let dInput = try backward(
+      dOutput, needsInputGradient: needsInputGradients[0],
+      needsParameterGradients: needsParameterGradients)
+    return [needsInputGradients[0] ? dInput : nil]
+  }
+
+  /// The input gradient (empty unless `needsInputGradient`), adding into
+  /// the kernel and bias gradients with `needsParameterGradients`.
   private mutating func backward(
-    _ dOutput: Tensor, needsInputGradient: Bool
+    _ dOutput: Tensor, needsInputGradient: Bool, needsParameterGradients: Bool
   ) throws(EngineError) -> Tensor {
     guard var cache else { preconditionFailure("Conv2D.backward without a training forward") }
     self.cache = nil
     let dOutput = guidedBackward && cache.output != nil ? dOutput.positivePart : dOutput
     if isGrouped {
-      return try groupedBackward(dOutput, cache: cache, needsInputGradient: needsInputGradient)
+      return try groupedBackward(
+        dOutput, cache: cache, needsInputGradient: needsInputGradient,
+        needsParameterGradients: needsParameterGradients)
     }
     if let primitives = cache.trainedOnOneDNN {
       return try oneDNNTrainingBackward(
-        dOutput, cache: cache, primitives: primitives, needsInputGradient: needsInputGradient)
+        dOutput, cache: cache, primitives: primitives, needsInputGradient: needsInputGradient,
+        needsParameterGradients: needsParameterGradients)
     }
     let reluOutput = cache.output ?? Tensor(zeros: Shape(0))
     let mapGeometry = cache.pooling.map { ($0.geometry.out_height, $0.geometry.out_width) }
@@ -350,23 +332,21 @@ public struct Conv2D: Layer {
           dOutput.storage.withUnsafeBufferPointer { dy in
             reluOutput.storage.withUnsafeBufferPointer { y in
               dInput.storage.withUnsafeMutableBufferPointer { dx in
-                kernel.grad.storage.withUnsafeMutableBufferPointer { dk in
-                  bias.grad.storage.withUnsafeMutableBufferPointer { db in
-                    let savedBase = saved.isEmpty ? nil : saved.baseAddress
-                    let mask = cache.output == nil ? nil : y.baseAddress
-                    let dxBase = needsInputGradient ? dx.baseAddress : nil
-                    if var pool {
-                      winners.withUnsafeBufferPointer { w in
-                        status = cvz_conv2d_backward_pooled(
-                          &cache.geometry, &pool, w.baseAddress, x.baseAddress, savedBase,
-                          k.baseAddress, dy.baseAddress, mask, dxBase, dk.baseAddress,
-                          db.baseAddress)
-                      }
-                    } else {
-                      status = cvz_conv2d_backward(
-                        &cache.geometry, x.baseAddress, savedBase, k.baseAddress, dy.baseAddress,
-                        mask, dxBase, dk.baseAddress, db.baseAddress)
+                Parameter.withGradients(of: &kernel, &bias, if: needsParameterGradients) {
+                  dk, db in
+                  let savedBase = saved.isEmpty ? nil : saved.baseAddress
+                  let mask = cache.output == nil ? nil : y.baseAddress
+                  let dxBase = needsInputGradient ? dx.baseAddress : nil
+                  if var pool {
+                    winners.withUnsafeBufferPointer { w in
+                      status = cvz_conv2d_backward_pooled(
+                        &cache.geometry, &pool, w.baseAddress, x.baseAddress, savedBase,
+                        k.baseAddress, dy.baseAddress, mask, dxBase, dk, db)
                     }
+                  } else {
+                    status = cvz_conv2d_backward(
+                      &cache.geometry, x.baseAddress, savedBase, k.baseAddress, dy.baseAddress,
+                      mask, dxBase, dk, db)
                   }
                 }
               }
@@ -382,22 +362,5 @@ public struct Conv2D: Layer {
   public mutating func forEachParameter(_ body: (inout Parameter) -> Void) {
     body(&kernel)
     body(&bias)
-  }
-}
-
-extension Conv2D: OneDNNLayoutOperation {
-  func runsOnOneDNN(inputShape: Shape) -> Bool {
-    !OneDNNConvolution.kernelsKeep(groupedGeometry(Shape([1] + inputShape.dims)))
-  }
-
-  mutating func oneDNNForward(
-    _ input: StepValue, folding stages: [FusionRole], keepLayout: Bool
-  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
-    precondition(canFold(stages), "Conv2D cannot fold \(stages)")
-    guard
-      let output = try oneDNNForward(
-        input, mode: .inference, stages: stages, keepLayout: keepLayout)
-    else { return nil }
-    return (output, stages.first == .relu ? 1 : 0)
   }
 }

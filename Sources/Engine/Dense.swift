@@ -93,14 +93,32 @@ public struct Dense: Layer {
   }
 
   public mutating func backward(_ dOutput: Tensor) throws(EngineError) -> Tensor {
-    backward(dOutput, needsInputGradient: true)
+    backward(dOutput, needsInputGradient: true, needsParameterGradients: true)
   }
 
   public mutating func backwardParametersOnly(_ dOutput: Tensor) throws(EngineError) {
-    _ = backward(dOutput, needsInputGradient: false)
+    _ = backward(dOutput, needsInputGradient: false, needsParameterGradients: true)
   }
 
-  private mutating func backward(_ dOutput: Tensor, needsInputGradient: Bool) -> Tensor {
+  public mutating func backward(
+    _ dOutput: Tensor, needsInputGradients: [Bool], needsParameterGradients: Bool
+  ) throws(EngineError) -> [Tensor?] {
+    precondition(needsInputGradients.count == 1, "Dense has one input")
+    guard needsInputGradients[0] || needsParameterGradients else {
+      cache = nil
+      return [nil]
+    }
+    let dInput = backward(
+      dOutput, needsInputGradient: needsInputGradients[0],
+      needsParameterGradients: needsParameterGradients)
+    return [needsInputGradients[0] ? dInput : nil]
+  }
+
+  /// The input gradient (empty unless `needsInputGradient`), adding into
+  /// the kernel and bias gradients with `needsParameterGradients`.
+  private mutating func backward(
+    _ dOutput: Tensor, needsInputGradient: Bool, needsParameterGradients: Bool
+  ) -> Tensor {
     guard let cache else { preconditionFailure("Dense.backward without a training forward") }
     self.cache = nil
     let n = cache.input.shape[0]
@@ -109,12 +127,10 @@ public struct Dense: Layer {
     var dInput = Tensor(uninitialized: needsInputGradient ? cache.input.shape : Shape(0)) { _ in }
     cache.input.storage.withUnsafeBufferPointer { x in
       dOutput.storage.withUnsafeBufferPointer { dy in
-        kernel.grad.storage.withUnsafeMutableBufferPointer { dw in
+        Parameter.withGradients(of: &kernel, &bias, if: needsParameterGradients) { dw, db in
+          guard let dw, let db else { return }
           // dW (in, units) += xᵀ (in, N) · dY (N, units)
-          cvz_sgemm(
-            1, 0, k, m, Int32(n), 1, x.baseAddress, k, dy.baseAddress, m, 1, dw.baseAddress, m)
-        }
-        bias.grad.storage.withUnsafeMutableBufferPointer { db in
+          cvz_sgemm(1, 0, k, m, Int32(n), 1, x.baseAddress, k, dy.baseAddress, m, 1, dw, m)
           for row in 0..<n {
             for j in 0..<units { db[j] += dy[row * units + j] }
           }

@@ -81,14 +81,16 @@ extension Network {
   }
 
   /// The steps of `plan` in reverse, each tensor's gradient summed over its
-  /// readers (in reverse step order, so sums are repeatable).
+  /// readers (in reverse step order, so sums are repeatable), adding into
+  /// the parameters' gradients with `parameterGradients`.
   mutating func retrace(
-    _ plan: ExecutionPlan, folded: [Int], dOutput: Tensor, inputGradient: Bool
+    _ plan: ExecutionPlan, folded: [Int], dOutput: Tensor, inputGradient: Bool,
+    parameterGradients: Bool
   ) throws(EngineError) -> Tensor? {
     var keptGradients: [Tensor?] = []
     return try retrace(
-      plan, folded: folded, dOutput: dOutput, inputGradient: inputGradient, stopAtKept: false,
-      keptGradients: &keptGradients)
+      plan, folded: folded, dOutput: dOutput, inputGradient: inputGradient,
+      parameterGradients: parameterGradients, stopAtKept: false, keptGradients: &keptGradients)
   }
 
   /// `retrace`, also collecting the gradient of each of the plan's `kept`
@@ -99,7 +101,7 @@ extension Network {
   /// tensors) is skipped.
   mutating func retrace(
     _ plan: ExecutionPlan, folded: [Int], dOutput: Tensor, inputGradient: Bool,
-    stopAtKept: Bool, keptGradients: inout [Tensor?]
+    parameterGradients: Bool, stopAtKept: Bool, keptGradients: inout [Tensor?]
   ) throws(EngineError) -> Tensor? {
     keptGradients = [Tensor?](repeating: nil, count: plan.kept.count)
     let needsInput = inputGradient || plan.keptSteps.contains(-1)
@@ -115,10 +117,13 @@ extension Network {
       guard var d = gradients[step.outputSlot] else { continue }
       gradients[step.outputSlot] = nil
       for k in step.folded[folded[s]...].reversed() {
-        d = Self.filled(try graph.nodes[k].op.backward(d, needsInputGradients: [true])[0])
+        d = Self.filled(
+          try graph.nodes[k].op.backward(
+            d, needsInputGradients: [true], needsParameterGradients: parameterGradients)[0])
       }
       let needed = graph.nodeInputs[step.node].map { $0 != 0 || needsInput }
-      let dInputs = try graph.nodes[step.node].op.backward(d, needsInputGradients: needed)
+      let dInputs = try graph.nodes[step.node].op.backward(
+        d, needsInputGradients: needed, needsParameterGradients: parameterGradients)
       for (slot, dInput) in zip(step.inputSlots, dInputs) {
         guard let dInput else { continue }
         if var sum = gradients[slot] {

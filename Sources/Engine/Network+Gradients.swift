@@ -9,7 +9,8 @@ import Tensors
 /// backward needs. The kept tensor is planned as a step's output, so a
 /// convolution's output is the convolution's even where inference would
 /// fold its ReLU and pooling into it. Backward adds into the parameters'
-/// gradients as training's does; callers that care zero them.
+/// gradients as training's does (callers that care zero them), unless
+/// told not to, as explanations do: then it does not compute them.
 extension Network {
   /// What `forwardForGradients` returns: the graph output (or the logits
   /// under a final softmax) and the kept tensor's value.
@@ -45,9 +46,11 @@ extension Network {
   /// Backpropagates `dOutput`, a gradient of the last
   /// `forwardForGradients` output, to the kept tensor and, with
   /// `inputGradient`, to the input. Without `inputGradient` it stops at
-  /// the kept tensor: one forward and a partial backward.
+  /// the kept tensor: one forward and a partial backward. Without
+  /// `parameterGradients` the parameters' gradients are neither computed
+  /// (where the operations can skip them) nor changed.
   public mutating func backwardForGradients(
-    _ dOutput: Tensor, inputGradient: Bool
+    _ dOutput: Tensor, inputGradient: Bool, parameterGradients: Bool = true
   ) throws(EngineError) -> GradientBackward {
     guard let run = pendingBackwardRun else {
       preconditionFailure("backwardForGradients needs forwardForGradients first")
@@ -59,7 +62,7 @@ extension Network {
     var kept: [Tensor?] = []
     let dInput = try retrace(
       run.plan, folded: run.folded, dOutput: dOutput, inputGradient: inputGradient,
-      stopAtKept: true, keptGradients: &kept)
+      parameterGradients: parameterGradients, stopAtKept: true, keptGradients: &kept)
     var dActivation: Tensor? = nil
     if let first = kept.first {
       dActivation =

@@ -57,18 +57,22 @@ public struct Network: Sendable {
   }
 
   /// Backpropagates `dOutput`, the gradient of the last `.training` run's
-  /// output, adding into parameter gradients. Returns the gradient with
-  /// respect to the graph input when `inputGradient` is set; otherwise the
-  /// nodes reading the input skip computing it.
+  /// output, adding into parameter gradients unless `parameterGradients` is
+  /// false (then they are left as they were, and not computed where the
+  /// operations can skip them). Returns the gradient with respect to the
+  /// graph input when `inputGradient` is set; otherwise the nodes reading
+  /// the input skip computing it.
   @discardableResult
   public mutating func backward(
-    _ dOutput: Tensor, inputGradient: Bool = false
+    _ dOutput: Tensor, inputGradient: Bool = false, parameterGradients: Bool = true
   ) throws(EngineError) -> Tensor? {
     guard let run = pendingBackwardRun else {
       preconditionFailure("backward needs a training forward first")
     }
     pendingBackwardRun = nil
-    return try retrace(run.plan, folded: run.folded, dOutput: dOutput, inputGradient: inputGradient)
+    return try retrace(
+      run.plan, folded: run.folded, dOutput: dOutput, inputGradient: inputGradient,
+      parameterGradients: parameterGradients)
   }
 
   /// One training step on a batch: zeroes the gradients, then forward,

@@ -45,6 +45,24 @@ public struct Parameter: Sendable {
   }
 }
 
+extension Parameter {
+  /// Runs `body` with pointers to the gradients of `kernel` and `bias`
+  /// (made as zeros if never written) to add into, or with nil for both
+  /// unless `needed`: the C kernels then skip the parameter gradients and
+  /// neither gradient is made.
+  static func withGradients<Result>(
+    of kernel: inout Parameter, _ bias: inout Parameter, if needed: Bool,
+    _ body: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Result
+  ) -> Result {
+    guard needed else { return body(nil, nil) }
+    return kernel.grad.storage.withUnsafeMutableBufferPointer { dk in
+      bias.grad.storage.withUnsafeMutableBufferPointer { db in
+        body(dk.baseAddress, db.baseAddress)
+      }
+    }
+  }
+}
+
 /// What an operation can be when it directly follows another one: work the
 /// producer may fold into its own output pass, so that the tensor between
 /// them is never stored. The planner reads this; the executor never asks
@@ -76,6 +94,15 @@ public protocol Operation: Sendable {
   mutating func forward(_ inputs: [Tensor], mode: Mode) throws(EngineError) -> Tensor
   mutating func backward(
     _ dOutput: Tensor, needsInputGradients: [Bool]
+  ) throws(EngineError) -> [Tensor?]
+  /// `backward(_:needsInputGradients:)`, adding into the parameters'
+  /// gradients only with `needsParameterGradients`: without, they stay as
+  /// they were (nil, never made, if never written), as explanations need
+  /// only input gradients. Operations that can skip the parameter
+  /// gradients' work do (`Conv2D`, `Dense`, `Arithmetic` with a constant);
+  /// the default computes them and puts the old gradients back.
+  mutating func backward(
+    _ dOutput: Tensor, needsInputGradients: [Bool], needsParameterGradients: Bool
   ) throws(EngineError) -> [Tensor?]
   /// Visits every trainable parameter in a fixed order.
   mutating func forEachParameter(_ body: (inout Parameter) -> Void)
@@ -125,6 +152,24 @@ extension Operation {
   }
 
   public var hasGuidedRule: Bool { true }
+
+  public mutating func backward(
+    _ dOutput: Tensor, needsInputGradients: [Bool], needsParameterGradients: Bool
+  ) throws(EngineError) -> [Tensor?] {
+    if needsParameterGradients {
+      return try backward(dOutput, needsInputGradients: needsInputGradients)
+    }
+    var kept: [Tensor?] = []
+    forEachParameter { kept.append($0.accumulated) }
+    defer {
+      var k = 0
+      forEachParameter { parameter in
+        parameter.accumulated = kept[k]
+        k += 1
+      }
+    }
+    return try backward(dOutput, needsInputGradients: needsInputGradients)
+  }
 
   public mutating func forward(
     _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]

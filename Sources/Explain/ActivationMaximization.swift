@@ -310,7 +310,8 @@ extension Explainer {
         var dOutput = Tensor(zeros: run.output.shape)
         for (i, unit) in units.enumerated() { dOutput.storage[i * classes + unit] = 1 }
         let values = units.enumerated().map { run.output.storage[$0 * classes + $1] }
-        let back = try network.backwardForGradients(dOutput, inputGradient: true)
+        let back = try network.backwardForGradients(
+          dOutput, inputGradient: true, parameterGradients: false)
         guard let d = back.dInput else { preconditionFailure("input gradient asked for") }
         return (values, d)
       case .channel(let layer):
@@ -327,7 +328,9 @@ extension Explainer {
           }
           values[i] = Float(sum / Double(plane))
         }
-        guard let d = try network.backward(dA, inputGradient: true) else {
+        guard
+          let d = try network.backward(dA, inputGradient: true, parameterGradients: false)
+        else {
           preconditionFailure("input gradient asked for")
         }
         return (values, d)

@@ -6,8 +6,9 @@ import Tensors
 /// spatial layer, input-gradient maps and occlusion.
 ///
 /// Inputs are one image, (1, C, H, W) at the network's input shape. The
-/// forward passes run with dropout off (`Mode.inferenceWithGradients`);
-/// methods that need many passes (SmoothGrad, integrated gradients,
+/// forward passes run with dropout off (`Mode.inferenceWithGradients`),
+/// and backward passes leave the network's parameter gradients alone
+/// (neither computed nor made); methods that need many passes (SmoothGrad, integrated gradients,
 /// occlusion) run them `batchSize` samples at a time.
 public struct Explainer: Sendable {
   public internal(set) var network: Network
@@ -188,7 +189,8 @@ public struct Explainer: Sendable {
     do {
       let run = try network.forwardForGradients(input, keeping: layer, logits: true)
       let back = try network.backwardForGradients(
-        Self.oneHot(classIndex, batch: 1, classes: classCount), inputGradient: false)
+        Self.oneHot(classIndex, batch: 1, classes: classCount), inputGradient: false,
+        parameterGradients: false)
       guard let activation = run.activation, let gradient = back.dActivation else {
         preconditionFailure("a kept layer has an activation and a gradient")
       }
@@ -224,7 +226,7 @@ public struct Explainer: Sendable {
         outputs.append(try network.forwardForGradients(batch, logits: true).output)
         let back = try network.backwardForGradients(
           Self.oneHot(classIndex, batch: batch.batchCount, classes: classCount),
-          inputGradient: true)
+          inputGradient: true, parameterGradients: false)
         guard let d = back.dInput else { preconditionFailure("input gradient asked for") }
         parts.append(d)
       } catch {

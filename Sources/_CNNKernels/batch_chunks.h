@@ -12,6 +12,12 @@ static inline int cvz_image_chunks(int batch) {
   return batch < CVZ_CHUNKS ? batch : CVZ_CHUNKS;
 }
 
+// Chunks for `items` work items: as many as there are, up to CVZ_CHUNKS.
+static inline int cvz_item_chunks(long items) {
+  if (items < 1) return 1;
+  return items < CVZ_CHUNKS ? (int)items : CVZ_CHUNKS;
+}
+
 // [begin, end) of `count` items in chunk `chunk` of `chunks`.
 static inline void cvz_chunk_bounds(int count, int chunks, int chunk, int *begin, int *end) {
   long b, e;

@@ -12,104 +12,23 @@
 //     dX (cin, HW) = Wf (cin, cout·kh·kw) · im2col(dY, pad k−1−p)
 //     which is a forward-shaped GEMM (inner size cout·kh·kw) and needs no
 //     scatter; strided convs use dcol = Wmᵀ · dY and col2im instead.
+// im2col, col2im and the bands are im2col.h's, shared with conv2d_grouped.c.
 #include <cblas.h>
 #include <string.h>
 
 #include "batch_chunks.h"
 #include "cvz_cnn_kernels.h"
 #include "direct_driver.h"
+#include "im2col.h"
 
-// About 256 KB of im2col per band: leaves room in the 512 KB–1 MB L2 for
-// the weights and the output band.
-#define BAND_FLOATS (64 * 1024)
-
-typedef struct {
-  int channels, height, width;        // source plane stack
-  int kernel_height, kernel_width;
-  int stride_y, stride_x, pad_top, pad_left;
-  int out_height, out_width;          // extent of the sliding positions
-} window;
-
-static int band_rows(int k, int out_height, int out_width) {
-  int rows = BAND_FLOATS / (k * out_width);
-  if (rows < 1) rows = 1;
-  if (rows > out_height) rows = out_height;
-  return rows;
-}
-
-// col[(c·kh + ky)·kw + kx][(oy − row_begin)·OW + ox] = src[c][iy][ix], zero
-// outside the source, for output rows [row_begin, row_end).
-static void im2col(const window *w, const float *src, int row_begin, int row_end, float *col) {
-  const int columns = (row_end - row_begin) * w->out_width;
-  const int ow = w->out_width;
-  float *dst = col;
-  for (int c = 0; c < w->channels; c++) {
-    const float *plane = src + (size_t)c * w->height * w->width;
-    for (int ky = 0; ky < w->kernel_height; ky++) {
-      for (int kx = 0; kx < w->kernel_width; kx++, dst += columns) {
-        // Valid ox range: 0 <= ox·sx − pl + kx < width.
-        int x_begin = 0, x_end = ow;
-        while (x_begin < ow && x_begin * w->stride_x - w->pad_left + kx < 0) x_begin++;
-        while (x_end > x_begin && (x_end - 1) * w->stride_x - w->pad_left + kx >= w->width) x_end--;
-        for (int oy = row_begin; oy < row_end; oy++) {
-          float *out = dst + (oy - row_begin) * ow;
-          const int iy = oy * w->stride_y - w->pad_top + ky;
-          if (iy < 0 || iy >= w->height) {
-            memset(out, 0, sizeof(float) * ow);
-            continue;
-          }
-          const float *in = plane + (size_t)iy * w->width - w->pad_left + kx;
-          for (int ox = 0; ox < x_begin; ox++) out[ox] = 0;
-          if (w->stride_x == 1) {
-            memcpy(out + x_begin, in + x_begin, sizeof(float) * (x_end - x_begin));
-          } else {
-            for (int ox = x_begin; ox < x_end; ox++) out[ox] = in[ox * w->stride_x];
-          }
-          for (int ox = x_end; ox < ow; ox++) out[ox] = 0;
-        }
-      }
-    }
-  }
-}
-
-// The adjoint of im2col: adds col back into dst (which the caller zeroed).
-static void col2im_add(const window *w, const float *col, int row_begin, int row_end, float *dst) {
-  const int columns = (row_end - row_begin) * w->out_width;
-  const float *src = col;
-  for (int c = 0; c < w->channels; c++) {
-    float *plane = dst + (size_t)c * w->height * w->width;
-    for (int ky = 0; ky < w->kernel_height; ky++) {
-      for (int kx = 0; kx < w->kernel_width; kx++, src += columns) {
-        for (int oy = row_begin; oy < row_end; oy++) {
-          const int iy = oy * w->stride_y - w->pad_top + ky;
-          if (iy < 0 || iy >= w->height) continue;
-          const float *in = src + (oy - row_begin) * w->out_width;
-          for (int ox = 0; ox < w->out_width; ox++) {
-            const int ix = ox * w->stride_x - w->pad_left + kx;
-            if (ix >= 0 && ix < w->width) plane[(size_t)iy * w->width + ix] += in[ox];
-          }
-        }
-      }
-    }
-  }
-}
-
-static window input_window(const cvz_conv_geometry *g) {
-  return (window){g->in_channels, g->in_height, g->in_width, g->kernel_height, g->kernel_width,
-                  g->stride_y, g->stride_x, g->pad_top, g->pad_left, g->out_height, g->out_width};
+static cvz_window input_window(const cvz_conv_geometry *g) {
+  return cvz_input_window(g, g->in_channels, 1, 1);
 }
 
 // Wm[o][(c·kh + ky)·kw + kx] = kernel[ky][kx][c][o]; NULL without memory.
 static float *rearrange_kernel(const cvz_conv_geometry *g, const float *hwio) {
-  const int kh = g->kernel_height, kw = g->kernel_width, ci = g->in_channels, co = g->out_channels;
-  float *wm = cvz_alloc(sizeof(float) * (size_t)co * ci * kh * kw);
-  if (!wm) return NULL;
-  for (int ky = 0; ky < kh; ky++)
-    for (int kx = 0; kx < kw; kx++)
-      for (int c = 0; c < ci; c++)
-        for (int o = 0; o < co; o++)
-          wm[(((size_t)o * ci + c) * kh + ky) * kw + kx] = hwio[((ky * kw + kx) * ci + c) * co + o];
-  return wm;
+  return cvz_rearranged_kernel(hwio, g->kernel_height, g->kernel_width, g->in_channels,
+                               g->out_channels);
 }
 
 // MARK: Forward
@@ -124,10 +43,10 @@ typedef struct {
 static int forward_chunk(void *context, int chunk) {
   const forward_job *job = context;
   const cvz_conv_geometry *g = job->g;
-  const window w = input_window(g);
+  const cvz_window w = input_window(g);
   const int k = g->in_channels * g->kernel_height * g->kernel_width;
   const int ohw = g->out_height * g->out_width;
-  const int rows = band_rows(k, g->out_height, g->out_width);
+  const int rows = cvz_band_rows(k, g->out_height, g->out_width);
   float *col = cvz_alloc(sizeof(float) * (size_t)k * rows * g->out_width);
   if (!col) return CVZ_STATUS_NO_MEMORY;
   int begin, end;
@@ -138,7 +57,7 @@ static int forward_chunk(void *context, int chunk) {
     for (int r0 = 0; r0 < g->out_height; r0 += rows) {
       const int r1 = r0 + rows < g->out_height ? r0 + rows : g->out_height;
       const int columns = (r1 - r0) * g->out_width;
-      im2col(&w, x, r0, r1, col);
+      cvz_im2col(&w, x, r0, r1, col);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->out_channels, columns, k, 1.0f,
                   job->wm, k, col, columns, 0.0f, y + r0 * g->out_width, ohw);
       for (int o = 0; o < g->out_channels; o++) {
@@ -199,7 +118,7 @@ typedef struct {
   float *d_wm[CVZ_CHUNKS], *d_bias[CVZ_CHUNKS];
 } backward_job;
 
-static void weight_gradient(const backward_job *job, const window *w, int n, const float *dy,
+static void weight_gradient(const backward_job *job, const cvz_window *w, int n, const float *dy,
                             float *col, int rows, float *d_wm, float *d_bias) {
   const cvz_conv_geometry *g = job->g;
   const int k = g->in_channels * g->kernel_height * g->kernel_width;
@@ -208,7 +127,7 @@ static void weight_gradient(const backward_job *job, const window *w, int n, con
   for (int r0 = 0; r0 < g->out_height; r0 += rows) {
     const int r1 = r0 + rows < g->out_height ? r0 + rows : g->out_height;
     const int columns = (r1 - r0) * g->out_width;
-    im2col(w, x, r0, r1, col);
+    cvz_im2col(w, x, r0, r1, col);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->out_channels, k, columns, 1.0f,
                 dy + r0 * g->out_width, ohw, col, columns, 1.0f, d_wm, k);
   }
@@ -224,24 +143,24 @@ static void weight_gradient(const backward_job *job, const window *w, int n, con
 // kernel across dY padded by k − 1 − p, producing H × W positions.
 static void input_gradient_full(const backward_job *job, int n, const float *dy, float *col) {
   const cvz_conv_geometry *g = job->g;
-  const window w = {g->out_channels, g->out_height, g->out_width, g->kernel_height,
-                    g->kernel_width, 1, 1, g->kernel_height - 1 - g->pad_top,
-                    g->kernel_width - 1 - g->pad_left, g->in_height, g->in_width};
+  const cvz_window w = {g->out_channels, g->out_height, g->out_width, g->kernel_height,
+                        g->kernel_width, 1, 1, g->kernel_height - 1 - g->pad_top,
+                        g->kernel_width - 1 - g->pad_left, 1, 1, g->in_height, g->in_width};
   const int k = g->out_channels * g->kernel_height * g->kernel_width;
   const int hw = g->in_height * g->in_width;
-  const int rows = band_rows(k, g->in_height, g->in_width);
+  const int rows = cvz_band_rows(k, g->in_height, g->in_width);
   float *dx = job->d_input + (size_t)n * g->in_channels * hw;
   for (int r0 = 0; r0 < g->in_height; r0 += rows) {
     const int r1 = r0 + rows < g->in_height ? r0 + rows : g->in_height;
     const int columns = (r1 - r0) * g->in_width;
-    im2col(&w, dy, r0, r1, col);
+    cvz_im2col(&w, dy, r0, r1, col);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->in_channels, columns, k, 1.0f,
                 job->wf, k, col, columns, 0.0f, dx + r0 * g->in_width, hw);
   }
 }
 
 // Any stride: dcol = Wmᵀ · dY per band, scattered back with col2im.
-static void input_gradient_scatter(const backward_job *job, const window *w, int n,
+static void input_gradient_scatter(const backward_job *job, const cvz_window *w, int n,
                                    const float *dy, float *col, int rows) {
   const cvz_conv_geometry *g = job->g;
   const int k = g->in_channels * g->kernel_height * g->kernel_width;
@@ -254,20 +173,20 @@ static void input_gradient_scatter(const backward_job *job, const window *w, int
     const int columns = (r1 - r0) * g->out_width;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, columns, g->out_channels, 1.0f,
                 job->wm, k, dy + r0 * g->out_width, ohw, 0.0f, col, columns);
-    col2im_add(w, col, r0, r1, dx);
+    cvz_col2im_add(w, col, r0, r1, dx);
   }
 }
 
 static int backward_chunk(void *context, int chunk) {
   const backward_job *job = context;
   const cvz_conv_geometry *g = job->g;
-  const window w = input_window(g);
+  const cvz_window w = input_window(g);
   const int k = g->in_channels * g->kernel_height * g->kernel_width;
-  const int rows = band_rows(k, g->out_height, g->out_width);
+  const int rows = cvz_band_rows(k, g->out_height, g->out_width);
   size_t col_floats = (size_t)k * rows * g->out_width;
   if (job->d_input && job->wf) {
     const int kf = g->out_channels * g->kernel_height * g->kernel_width;
-    const size_t full = (size_t)kf * band_rows(kf, g->in_height, g->in_width) * g->in_width;
+    const size_t full = (size_t)kf * cvz_band_rows(kf, g->in_height, g->in_width) * g->in_width;
     if (full > col_floats) col_floats = full;
   }
   const size_t ohw = (size_t)g->out_height * g->out_width;
@@ -289,7 +208,9 @@ static int backward_chunk(void *context, int chunk) {
       for (size_t i = 0; i < dy_floats; i++) masked[i] = y[i] > 0 ? dy[i] : 0;
       dy = masked;
     }
-    weight_gradient(job, &w, n, dy, col, rows, job->d_wm[chunk], job->d_bias[chunk]);
+    if (job->d_wm[chunk]) {
+      weight_gradient(job, &w, n, dy, col, rows, job->d_wm[chunk], job->d_bias[chunk]);
+    }
     if (!job->d_input) continue;
     if (job->wf) {
       input_gradient_full(job, n, dy, col);
@@ -321,6 +242,7 @@ int cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
                         const float *saved_input, const float *kernel_hwio,
                         const float *d_output, const float *relu_output, float *d_input,
                         float *d_kernel_hwio, float *d_bias) {
+  if (!d_input && !d_kernel_hwio) return CVZ_STATUS_OK;
   if (d_input ? cvz_direct_input_gradient_applies(g) : cvz_direct_forward_applies(g)) {
     return cvz_direct_backward(g, input, saved_input, kernel_hwio, d_output, relu_output,
                                d_input, d_kernel_hwio, d_bias);
@@ -331,34 +253,27 @@ int cvz_conv2d_backward(const cvz_conv_geometry *g, const float *input,
   const int unit_stride = g->stride_y == 1 && g->stride_x == 1;
   float *wm = rearrange_kernel(g, kernel_hwio);
   float *wf = wm && d_input && unit_stride ? flipped_kernel(g, kernel_hwio) : NULL;
-  float *sums = cvz_alloc_zeroed(sizeof(float) * chunks * (co * k + co));
-  if (!wm || (d_input && unit_stride && !wf) || !sums) {
+  float *sums = d_kernel_hwio ? cvz_alloc_zeroed(sizeof(float) * chunks * (co * k + co)) : NULL;
+  if (!wm || (d_input && unit_stride && !wf) || (d_kernel_hwio && !sums)) {
     cvz_free(sums);
     cvz_free(wf);
     cvz_free(wm);
     return CVZ_STATUS_NO_MEMORY;
   }
   backward_job job = {g, input, wm, wf, d_output, relu_output, d_input, {0}, {0}};
-  for (int i = 0; i < chunks; i++) {
+  for (int i = 0; sums && i < chunks; i++) {
     job.d_wm[i] = sums + (size_t)i * (co * k + co);
     job.d_bias[i] = job.d_wm[i] + co * k;
   }
   const int status = cvz_parallel_for(chunks, backward_chunk, &job);
-  if (status != CVZ_STATUS_OK) {
+  if (status != CVZ_STATUS_OK || !sums) {
     cvz_free(sums);
     cvz_free(wf);
     cvz_free(wm);
     return status;
   }
-  for (int i = 1; i < chunks; i++) {
-    for (size_t j = 0; j < co * k + co; j++) job.d_wm[0][j] += job.d_wm[i][j];
-  }
-  for (int ky = 0; ky < kh; ky++)
-    for (int kx = 0; kx < kw; kx++)
-      for (int c = 0; c < ci; c++)
-        for (int o = 0; o < co; o++)
-          d_kernel_hwio[((ky * kw + kx) * ci + c) * co + o] +=
-              job.d_wm[0][(((size_t)o * ci + c) * kh + ky) * kw + kx];
+  cvz_sum_chunk_buffers(sums, chunks, co * k + co);
+  cvz_add_rearranged_gradient(job.d_wm[0], kh, kw, ci, co, d_kernel_hwio);
   for (int o = 0; o < co; o++) d_bias[o] += job.d_bias[0][o];
   cvz_free(sums);
   cvz_free(wf);

@@ -215,17 +215,20 @@ static int backward_chunk(void *context, int chunk) {
   // interior being dY itself. Otherwise (one image split by rows) the two
   // gradients need different row ranges.
   const int shared_dy = job->d_input && g->batch >= 2;
-  float *x_band = job->saved_input
-                      ? NULL
-                      : cvz_alloc(sizeof(float) * cvz_direct_padded_input_floats(g));
+  // Without d_kernel (input gradient only) the input copy and the unpadded
+  // dY, which serve the weight gradient alone, are not needed.
+  const int weights = job->d_kernel[chunk] != NULL;
+  const int needs_x_band = weights && !job->saved_input, needs_dy = weights && !shared_dy;
+  float *x_band =
+      needs_x_band ? cvz_alloc(sizeof(float) * cvz_direct_padded_input_floats(g)) : NULL;
   float *dy_band =
       job->d_input
           ? cvz_alloc(sizeof(float) * (size_t)(g->in_height + g->kernel_height - 1) *
                       padded_width * co)
           : NULL;
   float *dy =
-      shared_dy ? NULL : cvz_alloc(sizeof(float) * (size_t)g->out_height * g->out_width * co);
-  if ((!job->saved_input && !x_band) || (job->d_input && !dy_band) || (!shared_dy && !dy)) {
+      needs_dy ? cvz_alloc(sizeof(float) * (size_t)g->out_height * g->out_width * co) : NULL;
+  if ((needs_x_band && !x_band) || (job->d_input && !dy_band) || (needs_dy && !dy)) {
     cvz_free(dy);
     cvz_free(dy_band);
     cvz_free(x_band);
@@ -236,12 +239,14 @@ static int backward_chunk(void *context, int chunk) {
       padded_output_gradient(job, n, q0, q1, dy_band);
       const size_t interior = ((size_t)(g->kernel_height - 1 - g->pad_top) * padded_width +
                                (g->kernel_width - 1 - g->pad_left)) * co;
-      weight_and_bias_gradient(job, n, r0, r1, x_band, dy_band + interior, padded_width * co,
-                               job->d_kernel[chunk], job->d_bias[chunk]);
+      if (weights) {
+        weight_and_bias_gradient(job, n, r0, r1, x_band, dy_band + interior, padded_width * co,
+                                 job->d_kernel[chunk], job->d_bias[chunk]);
+      }
       input_gradient(job, n, q0, q1, dy_band);
       continue;
     }
-    if (r1 > r0) {
+    if (weights && r1 > r0) {
       output_gradient_rows(job, n, r0, r1, dy);
       weight_and_bias_gradient(job, n, r0, r1, x_band, dy, g->out_width * co,
                                job->d_kernel[chunk], job->d_bias[chunk]);
@@ -295,21 +300,22 @@ int cvz_direct_run_backward(const cvz_conv_geometry *g, const cvz_pool_geometry 
   const size_t k = (size_t)g->kernel_height * g->kernel_width * g->in_channels * g->out_channels;
   const int co = g->out_channels;
   const int chunks = cvz_direct_chunks(g);
+  if (!d_input && !d_kernel_hwio) return CVZ_STATUS_OK;
   float *flipped = NULL, *transposed = NULL;
-  float *sums = cvz_alloc_zeroed(sizeof(float) * chunks * (k + co));
-  int status = sums ? CVZ_STATUS_OK : CVZ_STATUS_NO_MEMORY;
+  float *sums = d_kernel_hwio ? cvz_alloc_zeroed(sizeof(float) * chunks * (k + co)) : NULL;
+  int status = sums || !d_kernel_hwio ? CVZ_STATUS_OK : CVZ_STATUS_NO_MEMORY;
   if (status == CVZ_STATUS_OK && d_input) {
     status = input_gradient_kernels(g, kernel_hwio, pool != NULL, &flipped, &transposed);
   }
   if (status == CVZ_STATUS_OK) {
     cvz_direct_backward_job job = {g,       chunks, input, saved_input, flipped, d_output,
                                    relu_output, d_input, {0}, {0}, pool, argmax, transposed};
-    for (int i = 0; i < chunks; i++) {
+    for (int i = 0; sums && i < chunks; i++) {
       job.d_kernel[i] = sums + (size_t)i * (k + co);
       job.d_bias[i] = job.d_kernel[i] + k;
     }
     status = cvz_parallel_for(chunks, backward_chunk, &job);
-    for (int i = 0; status == CVZ_STATUS_OK && i < chunks; i++) {
+    for (int i = 0; sums && status == CVZ_STATUS_OK && i < chunks; i++) {
       for (size_t j = 0; j < k; j++) d_kernel_hwio[j] += job.d_kernel[i][j];
       for (int o = 0; o < co; o++) d_bias[o] += job.d_bias[i][o];
     }

@@ -19,17 +19,17 @@
 // gradient (cout planes of pooled_plane cells, masked where the rectified
 // pooled value is not positive when pooled is not NULL) and each cell's
 // winner (a flat (N, cout, OH, OW) index, index_base being image n's
-// first). x is the image's padded HWC input, `width` pixels per row; adds
-// into d_kernel_t ([cout][kh][kw][cin]) and d_bias, and, when dx is not
-// NULL, into dx (laid out like x) using w_t, the kernel as
-// [cout][kh][kw][cin]. cin must be a multiple of 8. Inlined with and without
-// dx (with_dx), so that the patch loop never tests for it: clang's -O3 did
-// that itself, release builds are -O2.
+// first). x is the image's padded HWC input, `width` pixels per row; adds,
+// when d_kernel_t is not NULL, into d_kernel_t ([cout][kh][kw][cin]) and
+// d_bias, and, when dx is not NULL, into dx (laid out like x) using w_t,
+// the kernel as [cout][kh][kw][cin]. cin must be a multiple of 8. Inlined
+// for each pair of with_dw and with_dx, so that the patch loop never tests
+// for them: clang's -O3 did that itself, release builds are -O2.
 static inline __attribute__((always_inline)) void pooled_backward(
     const float *x, int width, int cin, int kh, int kw, int stride_y, int stride_x, int cout,
     int out_height, int out_width, int pooled_plane, const float *d_pooled, const float *pooled,
     const int *winners, int index_base, const float *w_t, float *d_kernel_t, float *d_bias,
-    float *dx, int with_dx) {
+    float *dx, int with_dw, int with_dx) {
   // Only each window's winner has a gradient, so the work is one kh·kw·cin
   // patch per pooled cell instead of one per output pixel and channel. A
   // patch's kw columns of cin channels are contiguous in the HWC image and
@@ -40,7 +40,7 @@ static inline __attribute__((always_inline)) void pooled_backward(
     const float *g = d_pooled + (size_t)o * pooled_plane;
     const float *mask = pooled ? pooled + (size_t)o * pooled_plane : NULL;
     const int *winner = winners + (size_t)o * pooled_plane;
-    float *dw = d_kernel_t + (size_t)o * kh * taps_row;
+    float *dw = with_dw ? d_kernel_t + (size_t)o * kh * taps_row : NULL;
     const float *w = w_t ? w_t + (size_t)o * kh * taps_row : NULL;
     float bias_sum = 0;
     for (int j = 0; j < pooled_plane; j++) {
@@ -51,11 +51,13 @@ static inline __attribute__((always_inline)) void pooled_backward(
       const __m256 gv = _mm256_set1_ps(g[j]);
       for (int ky = 0; ky < kh; ky++) {
         const size_t row = ((size_t)(wy * stride_y + ky) * width + wx * stride_x) * cin;
-        const float *xr = x + row;
-        float *dwr = dw + ky * taps_row;
-        for (int i = 0; i < taps_row; i += 8) {
-          _mm256_storeu_ps(dwr + i,
-                           _mm256_fmadd_ps(gv, _mm256_loadu_ps(xr + i), _mm256_loadu_ps(dwr + i)));
+        if (with_dw) {
+          const float *xr = x + row;
+          float *dwr = dw + ky * taps_row;
+          for (int i = 0; i < taps_row; i += 8) {
+            _mm256_storeu_ps(
+                dwr + i, _mm256_fmadd_ps(gv, _mm256_loadu_ps(xr + i), _mm256_loadu_ps(dwr + i)));
+          }
         }
         if (with_dx) {
           float *dxr = dx + row;
@@ -67,7 +69,7 @@ static inline __attribute__((always_inline)) void pooled_backward(
         }
       }
     }
-    d_bias[o] += bias_sum;
+    if (with_dw) d_bias[o] += bias_sum;
   }
 }
 
@@ -76,14 +78,18 @@ static void pooled_backward_image(const float *x, int width, int cin, int kh, in
                                   int out_width, int pooled_plane, const float *d_pooled,
                                   const float *pooled, const int *winners, int index_base,
                                   const float *w_t, float *d_kernel_t, float *d_bias, float *dx) {
-  if (dx) {
+  if (dx && d_kernel_t) {
     pooled_backward(x, width, cin, kh, kw, stride_y, stride_x, cout, out_height, out_width,
                     pooled_plane, d_pooled, pooled, winners, index_base, w_t, d_kernel_t, d_bias,
-                    dx, 1);
+                    dx, 1, 1);
+  } else if (dx) {
+    pooled_backward(x, width, cin, kh, kw, stride_y, stride_x, cout, out_height, out_width,
+                    pooled_plane, d_pooled, pooled, winners, index_base, w_t, NULL, NULL, dx, 0,
+                    1);
   } else {
     pooled_backward(x, width, cin, kh, kw, stride_y, stride_x, cout, out_height, out_width,
                     pooled_plane, d_pooled, pooled, winners, index_base, w_t, d_kernel_t, d_bias,
-                    NULL, 0);
+                    NULL, 1, 0);
   }
 }
 
@@ -107,10 +113,13 @@ int cvz_direct_pooled_backward_chunk(const cvz_direct_backward_job *job, int chu
   const int pooled_plane = job->pool->out_height * job->pool->out_width;
   const size_t pooled_image = (size_t)co * pooled_plane;
   const size_t k = (size_t)kh * kw * ci * co;
-  float *x_band = job->saved_input ? NULL : cvz_alloc(sizeof(float) * padded);
+  // The input copy serves the weight gradient alone.
+  const int weights = job->d_kernel[chunk] != NULL;
+  const int needs_x_band = weights && !job->saved_input;
+  float *x_band = needs_x_band ? cvz_alloc(sizeof(float) * padded) : NULL;
   float *dx = job->d_input ? cvz_alloc(sizeof(float) * padded) : NULL;
-  float *d_kernel_t = cvz_alloc_zeroed(sizeof(float) * k);
-  if ((!job->saved_input && !x_band) || (job->d_input && !dx) || !d_kernel_t) {
+  float *d_kernel_t = weights ? cvz_alloc_zeroed(sizeof(float) * k) : NULL;
+  if ((needs_x_band && !x_band) || (job->d_input && !dx) || (weights && !d_kernel_t)) {
     cvz_free(d_kernel_t);
     cvz_free(dx);
     cvz_free(x_band);
@@ -118,7 +127,7 @@ int cvz_direct_pooled_backward_chunk(const cvz_direct_backward_job *job, int chu
   }
   for (int n = n0; n < n1; n++) {
     const float *x = job->saved_input ? job->saved_input + n * padded : x_band;
-    if (!job->saved_input) {
+    if (needs_x_band) {
       cvz_direct_to_padded_hwc(job->input + n * in_image, NULL, ci, g->in_height, g->in_width, 0,
                                rows, width, g->pad_top, g->pad_left, x_band);
     }
@@ -150,7 +159,7 @@ int cvz_direct_pooled_backward_chunk(const cvz_direct_backward_job *job, int chu
   // [o][ky][kx][c] back to HWIO, added into this chunk's sums.
   float *d_kernel = job->d_kernel[chunk];
   const int taps = kh * kw;
-  for (int o = 0; o < co; o++)
+  for (int o = 0; weights && o < co; o++)
     for (int t = 0; t < taps; t++)
       for (int c = 0; c < ci; c++)
         d_kernel[((size_t)t * ci + c) * co + o] += d_kernel_t[((size_t)o * taps + t) * ci + c];

@@ -11,7 +11,8 @@
 // Depthwise (cig = 1, any channel multiplier cog): a direct loop per
 // output plane, one kernel tap at a time over a whole row, which the
 // compiler vectorises for unit strides. Otherwise, per image, group and
-// band of output rows (about 256 KB of im2col, as in conv2d.c):
+// band of output rows (about 256 KB of im2col; im2col.h, shared with
+// conv2d.c):
 //   col (cig·kh·kw, band·OW) = im2col(input group)
 //   out group (cog, band·OW) = Wm group (cog, K) · col + bias
 // and backward dWm += dY · colᵀ, dcol = Wmᵀ · dY scattered back by col2im.
@@ -26,6 +27,7 @@
 
 #include "batch_chunks.h"
 #include "cvz_cnn_kernels.h"
+#include "im2col.h"
 
 static inline int in_groups(const cvz_grouped_conv_geometry *g) {
   return g->base.in_channels / g->groups;
@@ -35,103 +37,9 @@ static inline int out_groups(const cvz_grouped_conv_geometry *g) {
   return g->base.out_channels / g->groups;
 }
 
-// [begin, end) of the output positions along one axis whose tap reads a
-// real input cell: 0 <= o·stride − pad + tap < extent.
-static void valid_range(int out, int stride, int offset, int extent, int *begin, int *end) {
-  int b = 0, e = out;
-  while (b < e && b * stride + offset < 0) b++;
-  while (e > b && (e - 1) * stride + offset >= extent) e--;
-  *begin = b;
-  *end = e;
-}
-
-// MARK: im2col for one group
-
-// About 256 KB of im2col per band of output rows, as in conv2d.c, so
-// that a large image never needs its whole im2col matrix.
-#define BAND_FLOATS (64 * 1024)
-
-static int band_rows(int k, int out_height, int out_width) {
-  int rows = BAND_FLOATS / (k * out_width);
-  if (rows < 1) rows = 1;
-  if (rows > out_height) rows = out_height;
-  return rows;
-}
-
-// col[(c·kh + ky)·kw + kx][(oy − r0)·OW + ox] = x[c][iy][ix] over the cig
-// channels starting at `x`, for output rows [r0, r1), zero outside the
-// input.
-static void im2col(const cvz_grouped_conv_geometry *g, const float *x, int r0, int r1,
-                   float *col) {
-  const cvz_conv_geometry *b = &g->base;
-  const int ow = b->out_width, h = b->in_height, w = b->in_width;
-  const int ohw = (r1 - r0) * ow;
-  float *dst = col;
-  for (int c = 0; c < in_groups(g); c++) {
-    const float *plane = x + (size_t)c * h * w;
-    for (int ky = 0; ky < b->kernel_height; ky++) {
-      const int dy = ky * g->dilation_y - b->pad_top;
-      for (int kx = 0; kx < b->kernel_width; kx++, dst += ohw) {
-        const int dx = kx * g->dilation_x - b->pad_left;
-        int x0, x1;
-        valid_range(ow, b->stride_x, dx, w, &x0, &x1);
-        for (int oy = r0; oy < r1; oy++) {
-          float *out = dst + (oy - r0) * ow;
-          const int iy = oy * b->stride_y + dy;
-          if (iy < 0 || iy >= h) {
-            memset(out, 0, sizeof(float) * ow);
-            continue;
-          }
-          const float *in = plane + (size_t)iy * w + dx;
-          for (int ox = 0; ox < x0; ox++) out[ox] = 0;
-          for (int ox = x0; ox < x1; ox++) out[ox] = in[ox * b->stride_x];
-          for (int ox = x1; ox < ow; ox++) out[ox] = 0;
-        }
-      }
-    }
-  }
-}
-
-// The adjoint of im2col: adds col (output rows [r0, r1)) into the cig
-// planes at `dx`.
-static void col2im_add(const cvz_grouped_conv_geometry *g, const float *col, int r0, int r1,
-                       float *dx_planes) {
-  const cvz_conv_geometry *b = &g->base;
-  const int ow = b->out_width, h = b->in_height, w = b->in_width;
-  const int ohw = (r1 - r0) * ow;
-  const float *src = col;
-  for (int c = 0; c < in_groups(g); c++) {
-    float *plane = dx_planes + (size_t)c * h * w;
-    for (int ky = 0; ky < b->kernel_height; ky++) {
-      const int dy = ky * g->dilation_y - b->pad_top;
-      for (int kx = 0; kx < b->kernel_width; kx++, src += ohw) {
-        const int dx = kx * g->dilation_x - b->pad_left;
-        int x0, x1;
-        valid_range(ow, b->stride_x, dx, w, &x0, &x1);
-        for (int oy = r0; oy < r1; oy++) {
-          const int iy = oy * b->stride_y + dy;
-          if (iy < 0 || iy >= h) continue;
-          float *out = plane + (size_t)iy * w + dx;
-          const float *in = src + (oy - r0) * ow;
-          for (int ox = x0; ox < x1; ox++) out[ox * b->stride_x] += in[ox];
-        }
-      }
-    }
-  }
-}
-
-// Wm[o][(c·kh + ky)·kw + kx] = kernel[ky][kx][c][o]; NULL without memory.
-static float *rearrange_kernel(const cvz_grouped_conv_geometry *g, const float *hwio) {
-  const int kh = g->base.kernel_height, kw = g->base.kernel_width;
-  const int ci = in_groups(g), co = g->base.out_channels;
-  float *wm = cvz_alloc(sizeof(float) * (size_t)co * ci * kh * kw);
-  if (!wm) return NULL;
-  for (int ky = 0; ky < kh; ky++)
-    for (int kx = 0; kx < kw; kx++)
-      for (int c = 0; c < ci; c++)
-        for (int o = 0; o < co; o++)
-          wm[(((size_t)o * ci + c) * kh + ky) * kw + kx] = hwio[((ky * kw + kx) * ci + c) * co + o];
-  return wm;
+// The window of one group's cig input planes.
+static cvz_window group_window(const cvz_grouped_conv_geometry *g) {
+  return cvz_input_window(&g->base, in_groups(g), g->dilation_y, g->dilation_x);
 }
 
 // MARK: Depthwise
@@ -145,12 +53,12 @@ static void depthwise_plane(const cvz_grouped_conv_geometry *g, const float *x_p
   for (int ky = 0; ky < b->kernel_height; ky++) {
     const int dy = ky * g->dilation_y - b->pad_top;
     int y0, y1;
-    valid_range(oh, b->stride_y, dy, b->in_height, &y0, &y1);
+    cvz_valid_range(oh, b->stride_y, dy, b->in_height, &y0, &y1);
     for (int kx = 0; kx < b->kernel_width; kx++) {
       const int dx = kx * g->dilation_x - b->pad_left;
       const float k = hwio[(ky * b->kernel_width + kx) * b->out_channels + o];
       int x0, x1;
-      valid_range(ow, b->stride_x, dx, w, &x0, &x1);
+      cvz_valid_range(ow, b->stride_x, dx, w, &x0, &x1);
       for (int oy = y0; oy < y1; oy++) {
         const float *in = x_plane + (size_t)(oy * b->stride_y + dy) * w + dx;
         float *out = y + oy * ow;
@@ -164,38 +72,43 @@ static void depthwise_plane(const cvz_grouped_conv_geometry *g, const float *x_p
   }
 }
 
-// The gradients of one plane: d_kernel taps and d_bias[o] added, and the
-// input plane's gradient added into dx_plane when it is not NULL.
+// The gradients of one plane: d_kernel taps and d_bias[o] added when
+// d_hwio is not NULL, and the input plane's gradient added into dx_plane
+// when it is not NULL.
 static void depthwise_plane_backward(const cvz_grouped_conv_geometry *g, const float *x_plane,
                                      const float *hwio, int o, const float *dy, float *dx_plane,
                                      float *d_hwio, float *d_bias) {
   const cvz_conv_geometry *b = &g->base;
   const int oh = b->out_height, ow = b->out_width, w = b->in_width;
-  float sum = 0;
-  for (int i = 0; i < oh * ow; i++) sum += dy[i];
-  d_bias[o] += sum;
+  if (d_hwio) {
+    float sum = 0;
+    for (int i = 0; i < oh * ow; i++) sum += dy[i];
+    d_bias[o] += sum;
+  }
   for (int ky = 0; ky < b->kernel_height; ky++) {
     const int ty = ky * g->dilation_y - b->pad_top;
     int y0, y1;
-    valid_range(oh, b->stride_y, ty, b->in_height, &y0, &y1);
+    cvz_valid_range(oh, b->stride_y, ty, b->in_height, &y0, &y1);
     for (int kx = 0; kx < b->kernel_width; kx++) {
       const int tx = kx * g->dilation_x - b->pad_left;
       const int tap = (ky * b->kernel_width + kx) * b->out_channels + o;
       const float k = hwio[tap];
       int x0, x1;
-      valid_range(ow, b->stride_x, tx, w, &x0, &x1);
+      cvz_valid_range(ow, b->stride_x, tx, w, &x0, &x1);
       float dk = 0;
       for (int oy = y0; oy < y1; oy++) {
         const size_t row = (size_t)(oy * b->stride_y + ty) * w + tx;
         const float *in = x_plane + row;
         const float *d = dy + oy * ow;
-        for (int ox = x0; ox < x1; ox++) dk += in[ox * b->stride_x] * d[ox];
+        if (d_hwio) {
+          for (int ox = x0; ox < x1; ox++) dk += in[ox * b->stride_x] * d[ox];
+        }
         if (dx_plane) {
           float *dx = dx_plane + row;
           for (int ox = x0; ox < x1; ox++) dx[ox * b->stride_x] += k * d[ox];
         }
       }
-      d_hwio[tap] += dk;
+      if (d_hwio) d_hwio[tap] += dk;
     }
   }
 }
@@ -217,7 +130,8 @@ static int forward_chunk(void *context, int chunk) {
   const int cig = in_groups(g), cog = out_groups(g);
   const size_t hw = (size_t)b->in_height * b->in_width, ohw = (size_t)b->out_height * b->out_width;
   const int k = cig * b->kernel_height * b->kernel_width;
-  const int rows = band_rows(k, b->out_height, b->out_width);
+  const int rows = cvz_band_rows(k, b->out_height, b->out_width);
+  const cvz_window window = group_window(g);
   float *col = NULL;
   if (!job->kernel) {
     col = cvz_alloc(sizeof(float) * (size_t)k * rows * b->out_width);
@@ -241,7 +155,7 @@ static int forward_chunk(void *context, int chunk) {
       for (int r0 = 0; r0 < b->out_height; r0 += rows) {
         const int r1 = r0 + rows < b->out_height ? r0 + rows : b->out_height;
         const int columns = (r1 - r0) * b->out_width;
-        im2col(g, x + (size_t)unit * cig * hw, r0, r1, col);
+        cvz_im2col(&window, x + (size_t)unit * cig * hw, r0, r1, col);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cog, columns, k, 1.0f,
                     job->wm + (size_t)unit * cog * k, k, col, columns, 0.0f,
                     yg + r0 * b->out_width, (int)ohw);
@@ -262,23 +176,18 @@ static int forward_chunk(void *context, int chunk) {
   return CVZ_STATUS_OK;
 }
 
-// Chunks for `items` work items: as many as there are, up to CVZ_CHUNKS.
-static int item_chunks(long items) {
-  if (items < 1) return 1;
-  return items < CVZ_CHUNKS ? (int)items : CVZ_CHUNKS;
-}
-
 int cvz_grouped_conv2d_forward(const cvz_grouped_conv_geometry *g, const float *input,
                                const float *kernel_hwio, const float *bias, int relu,
                                float *output) {
   forward_job job = {g, input, NULL, NULL, bias, relu, output, 1};
   if (in_groups(g) == 1) {
     job.kernel = kernel_hwio;
-    job.chunks = item_chunks((long)g->base.batch * g->base.out_channels);
+    job.chunks = cvz_item_chunks((long)g->base.batch * g->base.out_channels);
   } else {
-    job.wm = rearrange_kernel(g, kernel_hwio);
+    job.wm = cvz_rearranged_kernel(kernel_hwio, g->base.kernel_height, g->base.kernel_width,
+                                   in_groups(g), g->base.out_channels);
     if (!job.wm) return CVZ_STATUS_NO_MEMORY;
-    job.chunks = item_chunks((long)g->base.batch * g->groups);
+    job.chunks = cvz_item_chunks((long)g->base.batch * g->groups);
   }
   const int status = cvz_parallel_for(job.chunks, forward_chunk, &job);
   cvz_free((float *)job.wm);
@@ -304,9 +213,11 @@ static int backward_chunk(void *context, int chunk) {
   const int cig = in_groups(g), cog = out_groups(g), co = b->out_channels;
   const size_t hw = (size_t)b->in_height * b->in_width, ohw = (size_t)b->out_height * b->out_width;
   const int k = cig * b->kernel_height * b->kernel_width;
+  // NULL when only the input gradient is wanted.
   float *d_kernel = job->d_weights[chunk];
-  float *d_bias = d_kernel + (size_t)co * k;
-  const int rows = band_rows(k, b->out_height, b->out_width);
+  float *d_bias = d_kernel ? d_kernel + (size_t)co * k : NULL;
+  const int rows = cvz_band_rows(k, b->out_height, b->out_width);
+  const cvz_window window = group_window(g);
   float *col = job->kernel ? NULL : cvz_alloc(sizeof(float) * (size_t)k * rows * b->out_width);
   float *masked = job->relu_output ? cvz_alloc(sizeof(float) * cog * ohw) : NULL;
   if ((!job->kernel && !col) || (job->relu_output && !masked)) {
@@ -338,7 +249,7 @@ static int backward_chunk(void *context, int chunk) {
       }
       continue;
     }
-    for (int o = 0; o < cog; o++) {
+    for (int o = 0; d_bias && o < cog; o++) {
       const float *row = dyg + o * ohw;
       float sum = 0;
       for (size_t i = 0; i < ohw; i++) sum += row[i];
@@ -348,13 +259,15 @@ static int backward_chunk(void *context, int chunk) {
       const int r1 = r0 + rows < b->out_height ? r0 + rows : b->out_height;
       const int columns = (r1 - r0) * b->out_width;
       const float *dy_band = dyg + r0 * b->out_width;
-      im2col(g, x, r0, r1, col);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, k, columns, 1.0f, dy_band,
-                  (int)ohw, col, columns, 1.0f, d_kernel + (size_t)gi * cog * k, k);
+      if (d_kernel) {
+        cvz_im2col(&window, x, r0, r1, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cog, k, columns, 1.0f, dy_band,
+                    (int)ohw, col, columns, 1.0f, d_kernel + (size_t)gi * cog * k, k);
+      }
       if (!dx) continue;
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, columns, cog, 1.0f,
                   job->wm + (size_t)gi * cog * k, k, dy_band, (int)ohw, 0.0f, col, columns);
-      col2im_add(g, col, r0, r1, dx);
+      cvz_col2im_add(&window, col, r0, r1, dx);
     }
   }
   cvz_free(masked);
@@ -371,32 +284,26 @@ int cvz_grouped_conv2d_backward(const cvz_grouped_conv_geometry *g, const float 
   const int co = b->out_channels;
   const size_t k = (size_t)ci * kh * kw, per_chunk = co * k + co;
   const int depthwise = ci == 1;
-  const int chunks = item_chunks((long)b->batch * (depthwise ? b->in_channels : g->groups));
-  float *wm = depthwise ? NULL : rearrange_kernel(g, kernel_hwio);
-  float *sums = cvz_alloc_zeroed(sizeof(float) * chunks * per_chunk);
-  if ((!depthwise && !wm) || !sums) {
+  const int chunks = cvz_item_chunks((long)b->batch * (depthwise ? b->in_channels : g->groups));
+  if (!d_input && !d_kernel_hwio) return CVZ_STATUS_OK;
+  float *wm = depthwise ? NULL : cvz_rearranged_kernel(kernel_hwio, kh, kw, ci, co);
+  float *sums = d_kernel_hwio ? cvz_alloc_zeroed(sizeof(float) * chunks * per_chunk) : NULL;
+  if ((!depthwise && !wm) || (d_kernel_hwio && !sums)) {
     cvz_free(sums);
     cvz_free(wm);
     return CVZ_STATUS_NO_MEMORY;
   }
   backward_job job = {g,       input,   depthwise ? kernel_hwio : NULL, wm, d_output,
                       relu_output, d_input, chunks, {0}};
-  for (int i = 0; i < chunks; i++) job.d_weights[i] = sums + (size_t)i * per_chunk;
+  for (int i = 0; sums && i < chunks; i++) job.d_weights[i] = sums + (size_t)i * per_chunk;
   const int status = cvz_parallel_for(chunks, backward_chunk, &job);
-  if (status == CVZ_STATUS_OK) {
-    float *total = job.d_weights[0];
-    for (int i = 1; i < chunks; i++) {
-      for (size_t j = 0; j < per_chunk; j++) total[j] += job.d_weights[i][j];
-    }
+  if (status == CVZ_STATUS_OK && sums) {
+    float *total = sums;
+    cvz_sum_chunk_buffers(sums, chunks, per_chunk);
     if (depthwise) {
       for (size_t j = 0; j < co * k; j++) d_kernel_hwio[j] += total[j];
     } else {
-      for (int ky = 0; ky < kh; ky++)
-        for (int kx = 0; kx < kw; kx++)
-          for (int c = 0; c < ci; c++)
-            for (int o = 0; o < co; o++)
-              d_kernel_hwio[((ky * kw + kx) * ci + c) * co + o] +=
-                  total[(((size_t)o * ci + c) * kh + ky) * kw + kx];
+      cvz_add_rearranged_gradient(total, kh, kw, ci, co, d_kernel_hwio);
     }
     for (int o = 0; o < co; o++) d_bias[o] += total[co * k + o];
   }

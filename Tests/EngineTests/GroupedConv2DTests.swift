@@ -6,10 +6,7 @@ import _Runtime
 /// Grouped, depthwise and dilated convolutions (imported models): the C
 /// path against the reference, a hand-worked case, and gradient checks.
 final class GroupedConv2DTests: XCTestCase {
-  struct Case {
-    var n, cin, h, w, cout, kh, kw, sy, sx, groups, dy, dx: Int
-    var padding: Padding
-  }
+  typealias Case = ConvolutionCase
 
   static let cases: [Case] = [
     // Depthwise (MobileNet), stride 1 and 2, and a channel multiplier of 2.
@@ -48,21 +45,12 @@ final class GroupedConv2DTests: XCTestCase {
       padding: .same),
   ]
 
-  private func layer(_ c: Case, kernel: Tensor, bias: Tensor) -> Conv2D {
-    Conv2D(
-      kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding, groups: c.groups,
-      dilations: (c.dy, c.dx))
-  }
-
   func testMatchesReference() throws {
     var generator = SeededGenerator(seed: 21)
     for c in Self.cases {
       for relu in [false, true] {
-        let input = GradientCheck.randomTensor(Shape(c.n, c.cin, c.h, c.w), &generator)
-        let kernel = GradientCheck.randomTensor(
-          Shape(c.kh, c.kw, c.cin / c.groups, c.cout), &generator)
-        let bias = GradientCheck.randomTensor(Shape(c.cout), &generator)
-        var conv = layer(c, kernel: kernel, bias: bias)
+        let (input, kernel, bias) = c.randomTensors(&generator)
+        var conv = c.layer(kernel: kernel, bias: bias)
         XCTAssertEqual(conv.inputChannels, c.cin)
         let (output, folded) = try conv.forward(
           [input], mode: .training, folding: relu ? [.relu] : [])
@@ -90,7 +78,7 @@ final class GroupedConv2DTests: XCTestCase {
           conv.kernel.grad.maxAbsoluteDifference(to: reference.dKernel), 1e-3, "dK \(c)")
         XCTAssertLessThan(
           conv.bias.grad.maxAbsoluteDifference(to: reference.dBias), 1e-3, "dB \(c)")
-        var first = layer(c, kernel: kernel, bias: bias)
+        var first = c.layer(kernel: kernel, bias: bias)
         _ = try first.forward([input], mode: .training, folding: relu ? [.relu] : [])
         try first.backwardParametersOnly(dOutput)
         XCTAssertEqual(first.kernel.grad.storage, conv.kernel.grad.storage, "dK only \(c)")
@@ -128,8 +116,7 @@ final class GroupedConv2DTests: XCTestCase {
   func testGradientCheck() throws {
     var generator = SeededGenerator(seed: 23)
     for c in [Self.cases[1], Self.cases[2], Self.cases[3], Self.cases[6]] {
-      let conv = layer(
-        c,
+      let conv = c.layer(
         kernel: GradientCheck.randomTensor(Shape(c.kh, c.kw, c.cin / c.groups, c.cout), &generator),
         bias: GradientCheck.randomTensor(Shape(c.cout), &generator))
       try GradientCheck.check(
@@ -172,14 +159,11 @@ extension GroupedConv2DTests {
     defer { cvz_set_threads(0) }
     var generator = SeededGenerator(seed: 25)
     for c in [Self.cases[1], Self.cases[3], Self.cases[7], Self.cases[9]] {
-      let input = GradientCheck.randomTensor(Shape(c.n, c.cin, c.h, c.w), &generator)
-      let kernel = GradientCheck.randomTensor(
-        Shape(c.kh, c.kw, c.cin / c.groups, c.cout), &generator)
-      let bias = GradientCheck.randomTensor(Shape(c.cout), &generator)
+      let (input, kernel, bias) = c.randomTensors(&generator)
       var results: [[[Float]]] = []
       for threads in [1, 2, 5] {
         cvz_set_threads(Int32(threads))
-        var conv = layer(c, kernel: kernel, bias: bias)
+        var conv = c.layer(kernel: kernel, bias: bias)
         let output = try conv.forward(input, mode: .training)
         var seeded = SeededGenerator(seed: 26)
         let dInput = try conv.backward(GradientCheck.randomTensor(output.shape, &seeded))

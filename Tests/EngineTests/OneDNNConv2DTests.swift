@@ -8,15 +8,7 @@ import _Runtime
 /// The oneDNN inference convolution against the `_CNNKernels` paths it
 /// stands in for, on every kind of convolution the engine runs.
 final class OneDNNConv2DTests: XCTestCase {
-  struct Case: CustomStringConvertible {
-    var n, cin, h, w, cout, kh, kw, sy, sx, groups, dy, dx: Int
-    var padding: Padding
-
-    var description: String {
-      "n\(n) cin\(cin) \(h)x\(w) cout\(cout) k\(kh)x\(kw) s\(sy),\(sx) g\(groups) d\(dy),\(dx) "
-        + "\(padding)"
-    }
-  }
+  typealias Case = ConvolutionCase
 
   /// Plain, grouped, depthwise and dilated convolutions; 1×1 to 7×7
   /// kernels; strides 1 and 2 and unequal ones; symmetric, `same`, valid
@@ -86,13 +78,8 @@ final class OneDNNConv2DTests: XCTestCase {
     var implementations = Set<String>()
     for c in Self.cases {
       for relu in [false, true] {
-        let input = GradientCheck.randomTensor(Shape(c.n, c.cin, c.h, c.w), &generator)
-        let kernel = GradientCheck.randomTensor(
-          Shape(c.kh, c.kw, c.cin / c.groups, c.cout), &generator)
-        let bias = GradientCheck.randomTensor(Shape(c.cout), &generator)
-        var conv = Conv2D(
-          kernel: kernel, bias: bias, strides: (c.sy, c.sx), padding: c.padding,
-          groups: c.groups, dilations: (c.dy, c.dx))
+        let (input, kernel, bias) = c.randomTensors(&generator)
+        var conv = c.layer(kernel: kernel, bias: bias)
         let stages: [FusionRole] = relu ? [.relu] : []
         OneDNN.isEnabled = true
         let fast = try conv.forward([input], mode: .inference, folding: stages)
@@ -176,30 +163,14 @@ final class OneDNNConv2DTests: XCTestCase {
     XCTAssertLessThan(dInput.maxAbsoluteDifference(to: reference.dInput), 1e-4)
   }
 
-  /// The same agreement with oneDNN capped at AVX2 (`DNNL_MAX_CPU_ISA`,
-  /// read once per process, so in a child process running
-  /// `testAgreesWithKernels`), when this CPU has wider kernels.
+  /// The same agreement with oneDNN capped at AVX2 (a child process
+  /// running `testAgreesWithKernels`, `runCappedAtAVX2`), when this CPU has
+  /// wider kernels.
   func testAgreesWithKernelsCappedAtAVX2() throws {
     try skipUnlessUsable()
-    guard ProcessInfo.processInfo.environment["DNNL_MAX_CPU_ISA"] == nil else {
-      throw XCTSkip("already capped by DNNL_MAX_CPU_ISA")
-    }
-    guard OneDNN.instructionSet != "avx2" else {
-      throw XCTSkip("oneDNN runs AVX2 here already: testAgreesWithKernels covered it")
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-    process.arguments = ["EngineTests.OneDNNConv2DTests/testAgreesWithKernels"]
-    var environment = ProcessInfo.processInfo.environment
-    environment["DNNL_MAX_CPU_ISA"] = "AVX2"
-    process.environment = environment
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 0, text)
+    let text = try runCappedAtAVX2(
+      "EngineTests.OneDNNConv2DTests/testAgreesWithKernels",
+      instructionSet: OneDNN.instructionSet)
     XCTAssertTrue(text.contains("on avx2:"), "the child ran capped at AVX2:\n\(text)")
     XCTAssertTrue(text.contains("Executed 1 test"), text)
     XCTAssertFalse(text.contains("skipped"), text)

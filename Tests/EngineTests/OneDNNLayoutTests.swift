@@ -187,29 +187,12 @@ final class OneDNNLayoutTests: XCTestCase {
     }
   }
 
-  /// The same tests with oneDNN capped at AVX2 (`DNNL_MAX_CPU_ISA`, read
-  /// once per process: a child process), when this CPU has wider kernels.
+  /// The same tests with oneDNN capped at AVX2 (a child process,
+  /// `runCappedAtAVX2`), when this CPU has wider kernels.
   func testAgreesCappedAtAVX2() throws {
     try skipUnlessUsable()
-    guard ProcessInfo.processInfo.environment["DNNL_MAX_CPU_ISA"] == nil else {
-      throw XCTSkip("already capped by DNNL_MAX_CPU_ISA")
-    }
-    guard OneDNN.instructionSet != "avx2" else {
-      throw XCTSkip("oneDNN runs AVX2 here already: the other tests covered it")
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-    process.arguments = ["EngineTests.OneDNNLayoutTests"]
-    var environment = ProcessInfo.processInfo.environment
-    environment["DNNL_MAX_CPU_ISA"] = "AVX2"
-    process.environment = environment
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 0, text)
+    let text = try runCappedAtAVX2(
+      "EngineTests.OneDNNLayoutTests", instructionSet: OneDNN.instructionSet)
     XCTAssertTrue(text.contains("on avx2: chain agrees"), "the child ran capped:\n\(text)")
     XCTAssertTrue(text.contains("on avx2: pooling"), text)
     XCTAssertTrue(text.contains("Executed 5 tests, with 1 test skipped"), text)

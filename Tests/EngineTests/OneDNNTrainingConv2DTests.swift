@@ -187,30 +187,14 @@ final class OneDNNTrainingConv2DTests: XCTestCase {
     OneDNN.isEnabled = true
   }
 
-  /// The same agreement with oneDNN capped at AVX2 (`DNNL_MAX_CPU_ISA`,
-  /// read once per process, so in a child process), when this CPU has
-  /// wider kernels: oneDNN's AVX2 direct kernels, no Winograd.
+  /// The same agreement with oneDNN capped at AVX2 (a child process,
+  /// `runCappedAtAVX2`), when this CPU has wider kernels: oneDNN's AVX2
+  /// direct kernels, no Winograd.
   func testAgreesWithKernelsCappedAtAVX2() throws {
     try skipUnlessUsable()
-    guard ProcessInfo.processInfo.environment["DNNL_MAX_CPU_ISA"] == nil else {
-      throw XCTSkip("already capped by DNNL_MAX_CPU_ISA")
-    }
-    guard OneDNNTraining.instructionSet != "avx2" else {
-      throw XCTSkip("oneDNN runs AVX2 here already: testAgreesWithKernels covered it")
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-    process.arguments = ["EngineTests.OneDNNTrainingConv2DTests/testAgreesWithKernels"]
-    var environment = ProcessInfo.processInfo.environment
-    environment["DNNL_MAX_CPU_ISA"] = "AVX2"
-    process.environment = environment
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 0, text)
+    let text = try runCappedAtAVX2(
+      "EngineTests.OneDNNTrainingConv2DTests/testAgreesWithKernels",
+      instructionSet: OneDNNTraining.instructionSet)
     XCTAssertTrue(text.contains("training on avx2:"), "the child ran capped at AVX2:\n\(text)")
     XCTAssertTrue(text.contains("Executed 1 test"), text)
     XCTAssertFalse(text.contains("skipped"), text)

@@ -61,7 +61,9 @@ int cvz_conv2d_forward(const cvz_conv_geometry *g, const float *input,
                         float *output, float *saved_input);
 
 /// Adds the kernel (HWIO) and bias gradients into d_kernel_hwio and d_bias
-/// and, when d_input is not NULL, writes the input gradient (N, cin, H, W).
+/// unless both are NULL (then they are not computed: explanations want the
+/// input gradient alone) and, when d_input is not NULL, writes the input
+/// gradient (N, cin, H, W), the same bits either way.
 /// When relu_output is not NULL it is the forward output of a fused ReLU,
 /// and d_output is taken as zero wherever relu_output is not positive.
 /// saved_input is the forward's copy for the same input, or NULL.
@@ -84,8 +86,9 @@ int cvz_grouped_conv2d_forward(const cvz_grouped_conv_geometry *g, const float *
                                const float *kernel_hwio, const float *bias, int relu,
                                float *output);
 
-/// Adds the kernel and bias gradients and, when d_input is not NULL, writes
-/// the input gradient; relu_output as for cvz_conv2d_backward.
+/// Adds the kernel and bias gradients (unless both are NULL) and, when
+/// d_input is not NULL, writes the input gradient; relu_output as for
+/// cvz_conv2d_backward.
 int cvz_grouped_conv2d_backward(const cvz_grouped_conv_geometry *g, const float *input,
                                 const float *kernel_hwio, const float *d_output,
                                 const float *relu_output, float *d_input, float *d_kernel_hwio,
@@ -140,7 +143,7 @@ int cvz_conv2d_forward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometr
 
 /// The matching backward: d_pooled is routed to the winners (and, when
 /// pooled is not NULL, only where the rectified pooled value is positive),
-/// then as cvz_conv2d_backward.
+/// then as cvz_conv2d_backward (d_kernel_hwio and d_bias NULL included).
 int cvz_conv2d_backward_pooled(const cvz_conv_geometry *g, const cvz_pool_geometry *pool,
                                 const int *argmax, const float *input, const float *saved_input,
                                 const float *kernel_hwio, const float *d_pooled,

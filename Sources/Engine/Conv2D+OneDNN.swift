@@ -1,0 +1,174 @@
+import Tensors
+import _CNNKernels
+import _DNNLKernels
+import _Runtime
+
+/// A oneDNN convolution made for one input shape and one set of weights,
+/// owned by the `Conv2D` that made it.
+final class OneDNNConvolution: @unchecked Sendable {
+  // @unchecked: `pointer` is never reassigned and the C side serialises
+  // every call on it; the pinned tensors are immutable values.
+
+  struct Key: Equatable {
+    var inputShape: Shape
+    var relu: Bool
+    var threads: Int32
+  }
+
+  /// Whether the hand-written kernels keep this convolution: a plain one
+  /// (no groups, no dilation) that their direct AVX2 kernels take (one
+  /// input channel, or channel counts that are multiples of 8) with fewer
+  /// than 20M multiply-adds an image (and Dense layers under 4M weights
+  /// stay on OpenBLAS). Measured: the seed's MNIST network
+  /// (whose convolution + pooling the kernels fuse) ran slower on oneDNN,
+  /// and every larger layer of ResNet-18 and VGG-16 faster. A rule of the
+  /// geometry, not a timing, so that the same model always takes the same
+  /// path.
+  static func kernelsKeep(_ g: cvz_grouped_conv_geometry) -> Bool {
+    let b = g.base
+    guard OneDNN.leavesSmallConvolutionsToKernels, g.groups == 1, g.dilation_y == 1,
+      g.dilation_x == 1, b.in_channels == 1 || (b.in_channels % 8 == 0 && b.out_channels % 8 == 0)
+    else { return false }
+    return multiplyAddsPerImage(g) < 20_000_000
+  }
+
+  static func multiplyAddsPerImage(_ g: cvz_grouped_conv_geometry) -> Int {
+    Int(g.base.out_height) * Int(g.base.out_width) * Int(g.base.out_channels)
+      * Int(g.base.kernel_height) * Int(g.base.kernel_width) * Int(g.base.in_channels)
+      / Int(g.groups)
+  }
+
+  let key: Key
+  /// The weights it was made from: holding them makes any later write to
+  /// the layer's weights copy them (copy-on-write), so `matches` sees the
+  /// change by their address.
+  private let kernel: Tensor
+  private let bias: Tensor
+  private let pointer: OpaquePointer
+
+  /// oneDNN's name for the implementation it chose ("jit:avx512_core", …).
+  let implementation: String
+  /// The layout it writes its output in.
+  let outputLayout: OneDNNLayout
+
+  init?(
+    geometry: cvz_grouped_conv_geometry, key: Key, kernel: Tensor, bias: Tensor
+  ) {
+    var g = geometry
+    let made = kernel.storage.withUnsafeBufferPointer { k in
+      bias.storage.withUnsafeBufferPointer { b in
+        cvz_dnnl_conv_create(&g, k.baseAddress, b.baseAddress, key.relu ? 1 : 0)
+      }
+    }
+    guard let made else { return nil }
+    guard let layout = OneDNNLayout(cvz_dnnl_conv_output_layout(made)) else {
+      cvz_dnnl_conv_destroy(made)
+      return nil
+    }
+    pointer = made
+    outputLayout = layout
+    implementation = String(cString: cvz_dnnl_conv_implementation(made))
+    self.key = key
+    self.kernel = kernel
+    self.bias = bias
+  }
+
+  deinit { cvz_dnnl_conv_destroy(pointer) }
+
+  /// Whether this convolution is the one for `key` with these weights.
+  func matches(_ key: Key, kernel: Tensor, bias: Tensor) -> Bool {
+    key == self.key && Self.sameStorage(kernel, self.kernel) && Self.sameStorage(bias, self.bias)
+  }
+
+  private static func sameStorage(_ a: Tensor, _ b: Tensor) -> Bool {
+    a.storage.withUnsafeBufferPointer { x in
+      b.storage.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress }
+    }
+  }
+
+  /// The convolution of `input`, whose shape is `key.inputShape`, in any
+  /// layout; the output in NCHW, or in `outputLayout` with `keepLayout`.
+  func forward(
+    _ input: StepValue, outputShape: Shape, keepLayout: Bool
+  ) throws(EngineError) -> StepValue {
+    var status = CVZ_STATUS_OK
+    func run(_ y: UnsafeMutableBufferPointer<Float>) {
+      switch input {
+      case .plain(let tensor):
+        tensor.storage.withUnsafeBufferPointer { x in
+          status = cvz_dnnl_conv_run(pointer, nil, x.baseAddress, keepLayout ? 1 : 0, y.baseAddress)
+        }
+      case .oneDNN(let tensor):
+        tensor.storage.withUnsafeBufferPointer { x in
+          status = cvz_dnnl_conv_run(
+            pointer, tensor.layout.pointer, x.baseAddress, keepLayout ? 1 : 0, y.baseAddress)
+        }
+      }
+    }
+    let output: StepValue =
+      keepLayout
+      ? .oneDNN(OneDNNTensor(shape: outputShape, layout: outputLayout, run))
+      : .plain(Tensor(uninitialized: outputShape, initializer: run))
+    try EngineError.check(status, operation: "Conv2D forward (oneDNN)")
+    return output
+  }
+}
+
+/// Inference convolutions on oneDNN: the layer's dispatch to
+/// `OneDNNConvolution`, in NCHW or, between oneDNN operations
+/// (`OneDNNLayoutOperation`), in oneDNN's own layouts.
+extension Conv2D: OneDNNLayoutOperation {
+  /// The inference convolution (rectified when `stages` starts with a
+  /// ReLU) on oneDNN, or nil when that path is off, the mode is training,
+  /// oneDNN cannot make it, or the layer is one the hand-written kernels
+  /// keep (`OneDNNConvolution.kernelsKeep`). The primitive is made on the
+  /// first call for a shape and kept. The choice depends on the geometry
+  /// alone, so `.inference` and `.inferenceWithGradients` (whose backward
+  /// runs on the kernels from the cached input) give the same bits, and a
+  /// model gives the same outputs as its ONNX or Keras export.
+  ///
+  /// `input` may be in a oneDNN layout (from the oneDNN operation before,
+  /// `.inference` only); the output stays in the convolution's layout with
+  /// `keepLayout`.
+  mutating func oneDNNForward(
+    _ input: StepValue, mode: Mode, stages: [FusionRole], keepLayout: Bool = false
+  ) throws(EngineError) -> StepValue? {
+    let g = groupedGeometry(input.shape)
+    guard mode != .training, OneDNN.isUsable, !OneDNNConvolution.kernelsKeep(g) else {
+      oneDNN = nil
+      return nil
+    }
+    let relu = stages.first == .relu
+    let key = OneDNNConvolution.Key(inputShape: input.shape, relu: relu, threads: cvz_threads())
+    if oneDNN?.matches(key, kernel: kernel.value, bias: bias.value) != true {
+      oneDNN = OneDNNConvolution(geometry: g, key: key, kernel: kernel.value, bias: bias.value)
+    }
+    guard let oneDNN else { return nil }
+    let output = try oneDNN.forward(
+      input,
+      outputShape: Shape(input.shape[0], filters, Int(g.base.out_height), Int(g.base.out_width)),
+      keepLayout: keepLayout && !mode.keepsCaches)
+    cache =
+      mode.keepsCaches
+      ? Cache(
+        input: try input.plain(), geometry: g.base, output: relu ? try output.plain() : nil,
+        savedInput: [])
+      : nil
+    return output
+  }
+
+  func runsOnOneDNN(inputShape: Shape) -> Bool {
+    !OneDNNConvolution.kernelsKeep(groupedGeometry(Shape([1] + inputShape.dims)))
+  }
+
+  mutating func oneDNNForward(
+    _ input: StepValue, folding stages: [FusionRole], keepLayout: Bool
+  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
+    precondition(canFold(stages), "Conv2D cannot fold \(stages)")
+    guard
+      let output = try oneDNNForward(
+        input, mode: .inference, stages: stages, keepLayout: keepLayout)
+    else { return nil }
+    return (output, stages.first == .relu ? 1 : 0)
+  }
+}
