@@ -30,18 +30,20 @@ final class LibraryLoadingCommandTests: XCTestCase {
       to: image)
   }
 
-  /// `predict --timings`: the result, the "timing kernels" line and stderr.
+  /// `predict --timings`: the result and its "timing kernels" line.
   private func predict(
     environment: [String: String] = [:], removing: Set<String> = []
   ) throws -> (result: CommandResult, kernels: String) {
     let result = try ConvvizBinary.run(
       ["predict", model, image, "--timings"], environment: environment, removing: removing)
-    let kernels = result.standardError.split(separator: "\n")
+    let kernels =
+      result.standardError.split(separator: "\n")
       .first { $0.hasPrefix("timing kernels ") }.map(String.init) ?? ""
     return (result, kernels)
   }
 
-  /// The core the CPU calls for, from the flags Linux lists, or nil.
+  /// The core the CPU calls for, from the flags Linux lists; skips the
+  /// test without AVX2 and FMA.
   private func expectedCore() throws -> String {
     guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
       let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
