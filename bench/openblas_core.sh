@@ -9,7 +9,7 @@
 # products (forward and both backward products of each Dense layer).
 #
 # Why: Debian 12's OpenBLAS 0.3.21 falls back to its generic "Prescott"
-# kernels on CPUs newer than it knows (Sapphire Rapids and later), which is
+# kernels on CPU models newer than it knows (such as Emerald Rapids Xeons), which is
 # what convviz ran on such CPUs before it picked the core itself from
 # CPUID (cvz_openblas.h). The dense layers' products and the hand-written
 # convolutions' im2col products run on OpenBLAS; on AVX-512 CPUs the CNN's

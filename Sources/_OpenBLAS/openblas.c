@@ -87,7 +87,8 @@ const char *cvz_openblas_chosen_core(void) {
 static void load_library(void) {
   // OpenBLAS 0.3.21 (Debian 12) reads OPENBLAS_CORETYPE when it is loaded
   // and, without it, falls back to its generic "Prescott" kernels on CPUs
-  // newer than it knows (Sapphire Rapids and later): several times slower.
+  // newer than it knows (such as Emerald Rapids Xeons, family 6 model 207):
+  // several times slower for the products convviz runs.
   // So unless the user set the variable, set it for the load to the core
   // the CPU's features call for, then remove it again, so that the
   // process's environment is as the user left it. (setenv and unsetenv
