@@ -23,7 +23,9 @@
 // several times slower. When OPENBLAS_CORETYPE is unset, the loader sets
 // it for the load to the core the CPU's features call for
 // (cvz_openblas_core_for), and removes it again afterwards; a value the
-// user set is always left as it is.
+// user set is always left as it is. Cooperlake (0.3.21 has it, for CPUs
+// with AVX512-BF16) measured no faster than SkylakeX for convviz's
+// single-precision products (bench/openblas_core.sh), so it is not picked.
 #ifndef CVZ_OPENBLAS_H
 #define CVZ_OPENBLAS_H
 
