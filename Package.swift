@@ -115,7 +115,8 @@ let package = Package(
       dependencies: ["ImageFilters", "ImageCodecs", "Tensors", "Engine", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
-      name: "EngineTests", dependencies: ["Engine", "Tensors", "_CNNKernels", "_Runtime"],
+      name: "EngineTests",
+      dependencies: ["Engine", "Tensors", "_CNNKernels", "COpenBLAS", "_OpenBLAS", "_Runtime"],
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "ModelFormatsTests", dependencies: ["ModelFormats", "Engine", "Tensors", "Training"],

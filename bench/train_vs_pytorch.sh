@@ -83,15 +83,19 @@ fi
 ratio=$(awk -v a="$torch_epoch" -v b="$convviz_epoch" 'BEGIN { printf "%.2f", a / b }')
 time_ratio=$(awk -v a="$torch_epoch" -v b="$convviz_epoch" 'BEGIN { printf "%.2f", b / a }')
 # What each side's arithmetic ran on: the CPU's widest vector extension,
-# and the OpenBLAS kernel (OPENBLAS_CORETYPE forces one; this workplace sets
-# Haswell) that convviz's and Debian torch's GEMMs use.
+# and the OpenBLAS kernel of each side's GEMMs. OPENBLAS_CORETYPE forces
+# one; when it is unset convviz picks the core from CPUID, while Debian
+# torch gets OpenBLAS's own choice (on CPUs newer than OpenBLAS 0.3.21
+# knows, its generic Prescott kernels).
 isa=$(grep -q avx512f /proc/cpuinfo && echo AVX-512 || { grep -q avx2 /proc/cpuinfo && echo AVX2 || echo SSE; })
 blas_core=$(/usr/bin/python3 -c 'import ctypes, ctypes.util
 lib = ctypes.CDLL("libopenblas.so.0"); lib.openblas_get_corename.restype = ctypes.c_char_p
 print(lib.openblas_get_corename().decode())' 2>/dev/null || echo unknown)
+convviz_core=$("$convviz" predict "$work/convviz.bin" "$root/samples/camera.png" --timings 2>&1 \
+  | sed -n 's/^timing kernels .*OpenBLAS //p')
 echo
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), widest ISA $isa," \
-  "OpenBLAS kernel $blas_core (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
+  "OpenBLAS kernel: convviz ${convviz_core:-unknown}, pytorch $blas_core (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
 echo "load average$(uptime | sed 's/.*load average//')"
 echo "model: $model; epochs: $epochs (batch 100, Adadelta lr 1.0, validation split 0.1)"
 printf "%-22s %10s %10s\n" "" convviz pytorch

@@ -43,6 +43,13 @@ public enum OneDNN {
   /// Whether the library's CPU engine could be created.
   public static var isAvailable: Bool { cvz_dnnl_available() != 0 }
 
+  /// Why the library cannot be used, one line naming it (e.g. "libdnnl
+  /// (libdnnl.so.2) cannot be loaded: …"), or nil when it can.
+  public static var unavailableReason: String? {
+    let reason = String(cString: cvz_dnnl_failure())
+    return reason.isEmpty ? nil : reason
+  }
+
   /// The instruction set oneDNN's kernels use here ("avx512_core",
   /// "avx2", …), after any `DNNL_MAX_CPU_ISA` cap.
   public static var instructionSet: String { String(cString: cvz_dnnl_isa()) }

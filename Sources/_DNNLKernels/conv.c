@@ -61,17 +61,8 @@ static dnnl_primitive_desc_t describe(const cvz_grouped_conv_geometry *geometry,
   int groups = geometry->groups;
   int extent_y = (g->kernel_height - 1) * geometry->dilation_y + 1;
   int extent_x = (g->kernel_width - 1) * geometry->dilation_x + 1;
-  // The far pads that give the caller's output extent: the geometry's
-  // implicit "reads past the input are zero", or none when the last
-  // window ends before the input does (the floor in the extent's formula
-  // then drops the rest).
-  long pad_bottom = (long)(g->out_height - 1) * g->stride_y + extent_y - g->in_height - g->pad_top;
-  long pad_right = (long)(g->out_width - 1) * g->stride_x + extent_x - g->in_width - g->pad_left;
-  if (pad_bottom < 0) pad_bottom = 0;
-  if (pad_right < 0) pad_right = 0;
-  if ((g->in_height + g->pad_top + pad_bottom - extent_y) / g->stride_y + 1 != g->out_height ||
-      (g->in_width + g->pad_left + pad_right - extent_x) / g->stride_x + 1 != g->out_width)
-    return NULL;
+  dnnl_dims_t pad_r;
+  if (!cvz_dnnl_far_pads(g, extent_y, extent_x, pad_r)) return NULL;
 
   dnnl_dims_t src_dims = {g->batch, g->in_channels, g->in_height, g->in_width};
   dnnl_dims_t dst_dims = {g->batch, g->out_channels, g->out_height, g->out_width};
@@ -94,31 +85,12 @@ static dnnl_primitive_desc_t describe(const cvz_grouped_conv_geometry *geometry,
   dnnl_dims_t strides = {g->stride_y, g->stride_x};
   dnnl_dims_t dilates = {geometry->dilation_y - 1, geometry->dilation_x - 1};
   dnnl_dims_t pad_l = {g->pad_top, g->pad_left};
-  dnnl_dims_t pad_r = {pad_bottom, pad_right};
   dnnl_convolution_desc_t desc;
   if (dnnl_dilated_convolution_forward_desc_init(
           &desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &weights, &bias, &dst,
           strides, dilates, pad_l, pad_r) != dnnl_success)
     return NULL;
-
-  dnnl_primitive_attr_t attr;
-  if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
-  failed = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) !=
-           dnnl_success;
-  if (relu && !failed) {
-    dnnl_post_ops_t post_ops;
-    failed = dnnl_post_ops_create(&post_ops) != dnnl_success;
-    if (!failed) {
-      failed = dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) ||
-               dnnl_primitive_attr_set_post_ops(attr, post_ops);
-      dnnl_post_ops_destroy(post_ops);
-    }
-  }
-  dnnl_primitive_desc_t pd = NULL;
-  if (!failed && dnnl_primitive_desc_create(&pd, &desc, attr, cvz_dnnl_engine, NULL) != dnnl_success)
-    pd = NULL;
-  dnnl_primitive_attr_destroy(attr);
-  return pd;
+  return cvz_dnnl_describe(&desc, relu, NULL);
 }
 
 cvz_dnnl_conv *cvz_dnnl_conv_create(const cvz_grouped_conv_geometry *geometry,
@@ -133,10 +105,9 @@ cvz_dnnl_conv *cvz_dnnl_conv_create(const cvz_grouped_conv_geometry *geometry,
   dnnl_primitive_desc_t pd = describe(geometry, relu);
   int failed = pd == NULL;
   if (!failed) {
-    cvz_dnnl_implementation_name(pd, c->implementation);
+    failed = cvz_dnnl_make_primitive(pd, &c->conv, c->implementation, &c->scratchpad_md);
     c->src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     c->dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    c->scratchpad_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     const dnnl_memory_desc_t weights_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     const dnnl_memory_desc_t bias_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1);
 
@@ -149,11 +120,11 @@ cvz_dnnl_conv *cvz_dnnl_conv_create(const cvz_grouped_conv_geometry *geometry,
     if (groups == 1) {
       dnnl_dims_t dims = {co, ci, g->kernel_height, kw};
       dnnl_dims_t strides = {1, co, kw * ci * co, ci * co};
-      failed = dnnl_memory_desc_init_by_strides(&hwio, 4, dims, dnnl_f32, strides);
+      failed = failed || dnnl_memory_desc_init_by_strides(&hwio, 4, dims, dnnl_f32, strides);
     } else {
       dnnl_dims_t dims = {groups, cog, ci, g->kernel_height, kw};
       dnnl_dims_t strides = {cog, 1, co, kw * ci * co, ci * co};
-      failed = dnnl_memory_desc_init_by_strides(&hwio, 5, dims, dnnl_f32, strides);
+      failed = failed || dnnl_memory_desc_init_by_strides(&hwio, 5, dims, dnnl_f32, strides);
     }
     failed = failed ||
              dnnl_memory_desc_init_by_tag(&c->user_src_md, 4, src_dims, dnnl_f32, dnnl_nchw) ||
@@ -163,7 +134,6 @@ cvz_dnnl_conv *cvz_dnnl_conv_create(const cvz_grouped_conv_geometry *geometry,
       c->bias = owned_copy(&bias_md, bias, &bias_md);
       failed = !c->weights || !c->bias;
     }
-    failed = failed || dnnl_primitive_create(&c->conv, pd) != dnnl_success;
     dnnl_primitive_desc_destroy(pd);
   }
   cvz_dnnl_leave();

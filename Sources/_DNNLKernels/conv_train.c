@@ -1,94 +1,19 @@
 // Training convolutions on oneDNN's C API, chunk by chunk; see
 // cvz_dnnl_train.h.
 #include "cvz_dnnl_train.h"
+#include "internal.h"
 
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <oneapi/dnnl/dnnl.h>
-
-// libdnnl is opened at first use (as conv.c does, for the same reasons);
-// each function below is called through a pointer of its own name.
-#define CVZ_TRAIN_FUNCTIONS(X) \
-  X(dnnl_engine_create) \
-  X(dnnl_stream_create) \
-  X(dnnl_stream_destroy) \
-  X(dnnl_stream_wait) \
-  X(dnnl_get_effective_cpu_isa) \
-  X(dnnl_memory_desc_equal) \
-  X(dnnl_memory_desc_init_by_tag) \
-  X(dnnl_memory_desc_init_by_strides) \
-  X(dnnl_memory_desc_get_size) \
-  X(dnnl_memory_create) \
-  X(dnnl_memory_destroy) \
-  X(dnnl_reorder_primitive_desc_create) \
-  X(dnnl_convolution_forward_desc_init) \
-  X(dnnl_convolution_backward_data_desc_init) \
-  X(dnnl_convolution_backward_weights_desc_init) \
-  X(dnnl_primitive_attr_create) \
-  X(dnnl_primitive_attr_destroy) \
-  X(dnnl_primitive_attr_set_scratchpad_mode) \
-  X(dnnl_primitive_attr_set_post_ops) \
-  X(dnnl_post_ops_create) \
-  X(dnnl_post_ops_append_eltwise) \
-  X(dnnl_post_ops_destroy) \
-  X(dnnl_primitive_desc_create) \
-  X(dnnl_primitive_desc_destroy) \
-  X(dnnl_primitive_desc_query) \
-  X(dnnl_primitive_desc_query_md) \
-  X(dnnl_primitive_create) \
-  X(dnnl_primitive_destroy) \
-  X(dnnl_primitive_execute)
-#define CVZ_TRAIN_POINTER(name) static __typeof__(name) *train_##name;
-CVZ_TRAIN_FUNCTIONS(CVZ_TRAIN_POINTER)
-
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static dnnl_engine_t engine;
-static void (*set_openmp_threads)(int);
-static int (*get_openmp_threads)(void);
-static char isa_name[32] = "none";
-
-static const char *isa_string(dnnl_cpu_isa_t isa) {
-  switch (isa) {
-  case dnnl_cpu_isa_sse41: return "sse41";
-  case dnnl_cpu_isa_avx: return "avx";
-  case dnnl_cpu_isa_avx2: return "avx2";
-  case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
-  case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
-  case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
-  case dnnl_cpu_isa_avx512_core: return "avx512_core";
-  case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
-  case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
-  case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
-  default: return "unknown";
-  }
+/// Whether training can run on oneDNN: the library (library.c) and the
+/// OpenMP runtime it was built on, without which the single-threaded
+/// chunks cannot be promised.
+static int usable(void) {
+  return cvz_dnnl_available() && cvz_dnnl_set_openmp_threads && cvz_dnnl_get_openmp_threads;
 }
 
-static void initialise(void) {
-  void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
-  if (!library) return;
-  int found = 1;
-#define CVZ_TRAIN_LOOKUP(name) \
-  found = found && (train_##name = (__typeof__(train_##name))dlsym(library, #name)) != NULL;
-  CVZ_TRAIN_FUNCTIONS(CVZ_TRAIN_LOOKUP)
-  // The OpenMP runtime libdnnl was built on (libgomp on Debian): without
-  // it the single-threaded chunks cannot be promised, so no engine.
-  set_openmp_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
-  get_openmp_threads = (int (*)(void))dlsym(library, "omp_get_max_threads");
-  if (!found || !set_openmp_threads || !get_openmp_threads) return;
-  if (train_dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) {
-    engine = NULL;
-    return;
-  }
-  snprintf(isa_name, sizeof isa_name, "%s", isa_string(train_dnnl_get_effective_cpu_isa()));
-}
-
-const char *cvz_dnnl_train_isa(void) {
-  pthread_once(&once, initialise);
-  return isa_name;
-}
+const char *cvz_dnnl_train_isa(void) { return usable() ? cvz_dnnl_isa() : "none"; }
 
 // MARK: Primitives for one chunk size
 
@@ -132,59 +57,15 @@ static void chunk_bounds(const cvz_dnnl_train_conv *c, int chunk, int *begin, in
   *end = (int)e;
 }
 
-/// The far pads that give the caller's output extent (see conv.c's
-/// describe); 0 when the geometry cannot be described.
-static int far_pads(const cvz_conv_geometry *g, dnnl_dims_t pad_r) {
-  long pad_bottom = (long)(g->out_height - 1) * g->stride_y + g->kernel_height - g->in_height -
-                    g->pad_top;
-  long pad_right = (long)(g->out_width - 1) * g->stride_x + g->kernel_width - g->in_width -
-                   g->pad_left;
-  if (pad_bottom < 0) pad_bottom = 0;
-  if (pad_right < 0) pad_right = 0;
-  if ((g->in_height + g->pad_top + pad_bottom - g->kernel_height) / g->stride_y + 1 !=
-          g->out_height ||
-      (g->in_width + g->pad_left + pad_right - g->kernel_width) / g->stride_x + 1 != g->out_width)
-    return 0;
-  pad_r[0] = pad_bottom;
-  pad_r[1] = pad_right;
-  return 1;
-}
-
-/// A primitive descriptor for `desc` with a user scratchpad (and a ReLU
-/// post-op when relu), or NULL.
-static dnnl_primitive_desc_t describe(const_dnnl_op_desc_t desc, int relu,
-                                      const_dnnl_primitive_desc_t hint) {
-  dnnl_primitive_attr_t attr;
-  if (train_dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
-  int failed = train_dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) !=
-               dnnl_success;
-  if (relu && !failed) {
-    dnnl_post_ops_t post_ops;
-    failed = train_dnnl_post_ops_create(&post_ops) != dnnl_success;
-    if (!failed) {
-      failed = train_dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) ||
-               train_dnnl_primitive_attr_set_post_ops(attr, post_ops);
-      train_dnnl_post_ops_destroy(post_ops);
-    }
-  }
-  dnnl_primitive_desc_t pd = NULL;
-  if (!failed && train_dnnl_primitive_desc_create(&pd, desc, attr, engine, hint) != dnnl_success)
-    pd = NULL;
-  train_dnnl_primitive_attr_destroy(attr);
-  return pd;
-}
-
-/// Takes pd's primitive and implementation name into set pass `pass`; 0 on failure.
+/// Takes pd's primitive, implementation name and scratchpad into set pass
+/// `pass`; 0 on failure.
 static int keep(chunk_primitives *set, int pass, dnnl_primitive_desc_t pd) {
-  const char *name = NULL;
-  train_dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
-  snprintf(set->implementation[pass], sizeof set->implementation[pass], "%s", name ? name : "?");
-  set->scratchpad[pass] = *train_dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-  return train_dnnl_primitive_create(&set->pass[pass], pd) == dnnl_success;
+  return !cvz_dnnl_make_primitive(pd, &set->pass[pass], set->implementation[pass],
+                                  &set->scratchpad[pass]);
 }
 
 static const dnnl_memory_desc_t *query(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
-  return train_dnnl_primitive_desc_query_md(pd, what, 0);
+  return dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
 /// The primitives for chunks of `batch` images, with algorithm `algorithm`
@@ -193,17 +74,17 @@ static int make_set(cvz_dnnl_train_conv *c, chunk_primitives *set, int batch, in
   const cvz_conv_geometry *g = &c->g;
   set->batch = batch;
   dnnl_dims_t pad_r;
-  if (!far_pads(g, pad_r)) return 0;
+  if (!cvz_dnnl_far_pads(g, g->kernel_height, g->kernel_width, pad_r)) return 0;
   dnnl_dims_t src_dims = {batch, g->in_channels, g->in_height, g->in_width};
   dnnl_dims_t dst_dims = {batch, g->out_channels, g->out_height, g->out_width};
   dnnl_dims_t weight_dims = {g->out_channels, g->in_channels, g->kernel_height, g->kernel_width};
   dnnl_memory_desc_t src, dst, weights;
-  if (train_dnnl_memory_desc_init_by_tag(&src, 4, src_dims, dnnl_f32, dnnl_format_tag_any) ||
-      train_dnnl_memory_desc_init_by_tag(&dst, 4, dst_dims, dnnl_f32, dnnl_format_tag_any) ||
-      train_dnnl_memory_desc_init_by_tag(&weights, 4, weight_dims, dnnl_f32,
+  if (dnnl_memory_desc_init_by_tag(&src, 4, src_dims, dnnl_f32, dnnl_format_tag_any) ||
+      dnnl_memory_desc_init_by_tag(&dst, 4, dst_dims, dnnl_f32, dnnl_format_tag_any) ||
+      dnnl_memory_desc_init_by_tag(&weights, 4, weight_dims, dnnl_f32,
                                          dnnl_format_tag_any) ||
-      train_dnnl_memory_desc_init_by_tag(&set->user_src, 4, src_dims, dnnl_f32, dnnl_nchw) ||
-      train_dnnl_memory_desc_init_by_tag(&set->user_dst, 4, dst_dims, dnnl_f32, dnnl_nchw))
+      dnnl_memory_desc_init_by_tag(&set->user_src, 4, src_dims, dnnl_f32, dnnl_nchw) ||
+      dnnl_memory_desc_init_by_tag(&set->user_dst, 4, dst_dims, dnnl_f32, dnnl_nchw))
     return 0;
   dnnl_dims_t strides = {g->stride_y, g->stride_x};
   dnnl_dims_t pad_l = {g->pad_top, g->pad_left};
@@ -214,10 +95,10 @@ static int make_set(cvz_dnnl_train_conv *c, chunk_primitives *set, int batch, in
   dnnl_primitive_desc_t forward = NULL;
   for (int t = 0; t < tries && !forward; t++) {
     dnnl_convolution_desc_t desc;
-    if (train_dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, algorithms[t], &src,
+    if (dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, algorithms[t], &src,
                                                  &weights, &c->bias, &dst, strides, pad_l,
                                                  pad_r) == dnnl_success)
-      forward = describe(&desc, c->relu, NULL);
+      forward = cvz_dnnl_describe(&desc, c->relu, NULL);
   }
   if (!forward) return 0;
   set->f_src = *query(forward, dnnl_query_src_md);
@@ -228,38 +109,38 @@ static int make_set(cvz_dnnl_train_conv *c, chunk_primitives *set, int batch, in
   for (int t = 0; t < tries && ok && c->input_gradient && !set->pass[CVZ_DNNL_PASS_BACKWARD_DATA];
        t++) {
     dnnl_convolution_desc_t desc;
-    if (train_dnnl_convolution_backward_data_desc_init(&desc, algorithms[t], &src, &weights, &dst,
+    if (dnnl_convolution_backward_data_desc_init(&desc, algorithms[t], &src, &weights, &dst,
                                                        strides, pad_l, pad_r) != dnnl_success)
       continue;
-    dnnl_primitive_desc_t pd = describe(&desc, 0, forward);
+    dnnl_primitive_desc_t pd = cvz_dnnl_describe(&desc, 0, forward);
     if (!pd) continue;
     set->d_dst = *query(pd, dnnl_query_diff_dst_md);
     set->d_weights = *query(pd, dnnl_query_weights_md);
     set->d_src = *query(pd, dnnl_query_diff_src_md);
     ok = keep(set, CVZ_DNNL_PASS_BACKWARD_DATA, pd);
-    train_dnnl_primitive_desc_destroy(pd);
+    dnnl_primitive_desc_destroy(pd);
   }
   ok = ok && (!c->input_gradient || set->pass[CVZ_DNNL_PASS_BACKWARD_DATA]);
 
   for (int t = 0; t < tries && ok && !set->pass[CVZ_DNNL_PASS_BACKWARD_WEIGHTS]; t++) {
     dnnl_convolution_desc_t desc;
-    if (train_dnnl_convolution_backward_weights_desc_init(&desc, algorithms[t], &src, &weights,
+    if (dnnl_convolution_backward_weights_desc_init(&desc, algorithms[t], &src, &weights,
                                                           &c->bias, &dst, strides, pad_l,
                                                           pad_r) != dnnl_success)
       continue;
-    dnnl_primitive_desc_t pd = describe(&desc, 0, forward);
+    dnnl_primitive_desc_t pd = cvz_dnnl_describe(&desc, 0, forward);
     if (!pd) continue;
     set->w_src = *query(pd, dnnl_query_src_md);
     set->w_dst = *query(pd, dnnl_query_diff_dst_md);
     set->w_weights = *query(pd, dnnl_query_diff_weights_md);
     // The diff bias must be the plain vector the caller adds up.
-    ok = train_dnnl_memory_desc_equal(train_dnnl_primitive_desc_query_md(
+    ok = dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(
                                           pd, dnnl_query_diff_weights_md, 1),
                                       &c->bias) &&
          keep(set, CVZ_DNNL_PASS_BACKWARD_WEIGHTS, pd);
-    train_dnnl_primitive_desc_destroy(pd);
+    dnnl_primitive_desc_destroy(pd);
   }
-  train_dnnl_primitive_desc_destroy(forward);
+  dnnl_primitive_desc_destroy(forward);
   return ok && set->pass[CVZ_DNNL_PASS_BACKWARD_WEIGHTS];
 }
 
@@ -267,16 +148,15 @@ void cvz_dnnl_train_conv_destroy(cvz_dnnl_train_conv *c) {
   if (!c) return;
   for (int s = 0; s < c->size_count; s++)
     for (int p = 0; p < PASSES; p++)
-      if (c->sizes[s].pass[p]) train_dnnl_primitive_destroy(c->sizes[s].pass[p]);
+      if (c->sizes[s].pass[p]) dnnl_primitive_destroy(c->sizes[s].pass[p]);
   for (int i = 0; i < CVZ_CHUNKS; i++)
-    if (c->streams[i]) train_dnnl_stream_destroy(c->streams[i]);
+    if (c->streams[i]) dnnl_stream_destroy(c->streams[i]);
   cvz_free(c);
 }
 
 cvz_dnnl_train_conv *cvz_dnnl_train_conv_create(const cvz_conv_geometry *g, int relu,
                                                 int winograd, int input_gradient) {
-  pthread_once(&once, initialise);
-  if (!engine || g->batch < 1) return NULL;
+  if (!usable() || g->batch < 1) return NULL;
   cvz_dnnl_train_conv *c = cvz_alloc_zeroed(sizeof *c);
   if (!c) return NULL;
   c->g = *g;
@@ -285,16 +165,16 @@ cvz_dnnl_train_conv *cvz_dnnl_train_conv_create(const cvz_conv_geometry *g, int 
   c->chunks = chunk_count(g->batch);
   // oneDNN picks its blocking for the thread count it sees when a
   // primitive is made: one, as every chunk runs on one thread.
-  int threads = get_openmp_threads();
-  set_openmp_threads(1);
+  int threads = cvz_dnnl_get_openmp_threads();
+  cvz_dnnl_set_openmp_threads(1);
   dnnl_dims_t bias_dims = {g->out_channels};
   dnnl_dims_t hwio_dims = {g->out_channels, g->in_channels, g->kernel_height, g->kernel_width};
   dnnl_dims_t hwio_strides = {1, g->out_channels,
                               (dnnl_dim_t)g->kernel_width * g->in_channels * g->out_channels,
                               (dnnl_dim_t)g->in_channels * g->out_channels};
-  int ok = train_dnnl_memory_desc_init_by_tag(&c->bias, 1, bias_dims, dnnl_f32, dnnl_a) ==
+  int ok = dnnl_memory_desc_init_by_tag(&c->bias, 1, bias_dims, dnnl_f32, dnnl_a) ==
                dnnl_success &&
-           train_dnnl_memory_desc_init_by_strides(&c->user_weights, 4, hwio_dims, dnnl_f32,
+           dnnl_memory_desc_init_by_strides(&c->user_weights, 4, hwio_dims, dnnl_f32,
                                                   hwio_strides) == dnnl_success;
   for (int chunk = 0; chunk < c->chunks && ok; chunk++) {
     int begin, end;
@@ -309,9 +189,9 @@ cvz_dnnl_train_conv *cvz_dnnl_train_conv_create(const cvz_conv_geometry *g, int 
     ok = make_set(c, &c->sizes[c->size_count++], end - begin, winograd);
   }
   for (int i = 0; i < c->chunks && ok; i++)
-    ok = train_dnnl_stream_create(&c->streams[i], engine, dnnl_stream_default_flags) ==
+    ok = dnnl_stream_create(&c->streams[i], cvz_dnnl_engine, dnnl_stream_default_flags) ==
          dnnl_success;
-  set_openmp_threads(threads);
+  cvz_dnnl_set_openmp_threads(threads);
   if (!ok) {
     cvz_dnnl_train_conv_destroy(c);
     return NULL;
@@ -326,58 +206,19 @@ const char *cvz_dnnl_train_conv_implementation(const cvz_dnnl_train_conv *c, int
 
 // MARK: Running
 
-/// Runs reorder from → to on stream (equal layouts: a copy); 0 on failure.
+/// Reorders from → to on stream (equal layouts: a copy) and waits; 0 on
+/// failure.
 static int reorder(dnnl_stream_t stream, const dnnl_memory_desc_t *from, const void *source,
                    const dnnl_memory_desc_t *to, void *destination) {
-  if (train_dnnl_memory_desc_equal(from, to)) {
-    memcpy(destination, source, train_dnnl_memory_desc_get_size(from));
-    return 1;
-  }
-  dnnl_primitive_desc_t pd;
-  if (train_dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, NULL) !=
-      dnnl_success)
-    return 0;
-  dnnl_primitive_t primitive = NULL;
-  dnnl_memory_t a = NULL, b = NULL;
-  int ok = train_dnnl_primitive_create(&primitive, pd) == dnnl_success &&
-           train_dnnl_memory_create(&a, from, engine, (void *)source) == dnnl_success &&
-           train_dnnl_memory_create(&b, to, engine, destination) == dnnl_success;
-  if (ok) {
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
-    ok = train_dnnl_primitive_execute(primitive, stream, 2, args) == dnnl_success &&
-         train_dnnl_stream_wait(stream) == dnnl_success;
-  }
-  if (a) train_dnnl_memory_destroy(a);
-  if (b) train_dnnl_memory_destroy(b);
-  if (primitive) train_dnnl_primitive_destroy(primitive);
-  train_dnnl_primitive_desc_destroy(pd);
-  return ok;
+  return !cvz_dnnl_reorder_on(stream, from, source, to, destination) &&
+         dnnl_stream_wait(stream) == dnnl_success;
 }
 
-/// One argument of a pass: its oneDNN name, layout and buffer.
-typedef struct {
-  int name;
-  const dnnl_memory_desc_t *md;
-  const void *data;
-} argument;
-
 /// Executes `primitive` on `count` arguments and waits; 0 on failure.
-static int execute(dnnl_stream_t stream, dnnl_primitive_t primitive, const argument *arguments,
-                   int count) {
-  dnnl_exec_arg_t args[8] = {{0}};
-  int made = 0, ok = 1;
-  for (; made < count; made++) {
-    args[made].arg = arguments[made].name;
-    if (train_dnnl_memory_create(&args[made].memory, arguments[made].md, engine,
-                                 (void *)arguments[made].data) != dnnl_success) {
-      ok = 0;
-      break;
-    }
-  }
-  ok = ok && train_dnnl_primitive_execute(primitive, stream, count, args) == dnnl_success &&
-       train_dnnl_stream_wait(stream) == dnnl_success;
-  for (int i = 0; i < made; i++) train_dnnl_memory_destroy(args[i].memory);
-  return ok;
+static int execute(dnnl_stream_t stream, dnnl_primitive_t primitive,
+                   const cvz_dnnl_argument *arguments, int count) {
+  return !cvz_dnnl_execute_on(stream, primitive, count, arguments) &&
+         dnnl_stream_wait(stream) == dnnl_success;
 }
 
 /// A buffer in layout `md` for a tensor the caller holds at `user` in
@@ -385,8 +226,8 @@ static int execute(dnnl_stream_t stream, dnnl_primitive_t primitive, const argum
 /// memory, filled from `user` when fill. NULL without memory.
 static void *in_layout(dnnl_stream_t stream, const dnnl_memory_desc_t *user_md, const void *user,
                        const dnnl_memory_desc_t *md, int fill, int *ok) {
-  if (train_dnnl_memory_desc_equal(user_md, md)) return (void *)user;
-  void *buffer = cvz_alloc(train_dnnl_memory_desc_get_size(md));
+  if (dnnl_memory_desc_equal(user_md, md)) return (void *)user;
+  void *buffer = cvz_alloc(dnnl_memory_desc_get_size(md));
   if (!buffer || (fill && !reorder(stream, user_md, user, md, buffer))) *ok = 0;
   return buffer;
 }
@@ -397,13 +238,13 @@ static void release(const void *buffer, const void *user) {
 
 /// A pass's scratchpad argument (count 0 when it needs none).
 static int scratchpad_argument(const chunk_primitives *set, int pass, void **buffer,
-                               argument *out, int *ok) {
-  size_t bytes = train_dnnl_memory_desc_get_size(&set->scratchpad[pass]);
+                               cvz_dnnl_argument *out, int *ok) {
+  size_t bytes = dnnl_memory_desc_get_size(&set->scratchpad[pass]);
   *buffer = NULL;
   if (!bytes) return 0;
   *buffer = cvz_alloc(bytes);
   if (!*buffer) *ok = 0;
-  *out = (argument){DNNL_ARG_SCRATCHPAD, &set->scratchpad[pass], *buffer};
+  *out = (cvz_dnnl_argument){DNNL_ARG_SCRATCHPAD, &set->scratchpad[pass], *buffer};
   return 1;
 }
 
@@ -430,7 +271,7 @@ static int forward_chunk(void *context, int chunk) {
   const job *j = context;
   const cvz_dnnl_train_conv *c = j->c;
   const cvz_conv_geometry *g = &c->g;
-  set_openmp_threads(1);
+  cvz_dnnl_set_openmp_threads(1);
   int begin, end, s;
   chunk_bounds(c, chunk, &begin, &end);
   const chunk_primitives *set = set_of(c, end - begin, &s);
@@ -443,7 +284,7 @@ static int forward_chunk(void *context, int chunk) {
   void *src = in_layout(stream, &set->user_src, input, &set->f_src, 1, &ok);
   void *dst = in_layout(stream, &set->user_dst, output, &set->f_dst, 0, &ok);
   void *scratch;
-  argument args[5] = {{DNNL_ARG_SRC, &set->f_src, src},
+  cvz_dnnl_argument args[5] = {{DNNL_ARG_SRC, &set->f_src, src},
                       {DNNL_ARG_WEIGHTS, &set->f_weights, j->weights[s]},
                       {DNNL_ARG_BIAS, &c->bias, j->bias},
                       {DNNL_ARG_DST, &set->f_dst, dst}};
@@ -460,7 +301,7 @@ static int backward_chunk(void *context, int chunk) {
   const job *j = context;
   const cvz_dnnl_train_conv *c = j->c;
   const cvz_conv_geometry *g = &c->g;
-  set_openmp_threads(1);
+  cvz_dnnl_set_openmp_threads(1);
   int begin, end, s;
   chunk_bounds(c, chunk, &begin, &end);
   const chunk_primitives *set = set_of(c, end - begin, &s);
@@ -489,7 +330,7 @@ static int backward_chunk(void *context, int chunk) {
     d_dst = in_layout(stream, &set->user_dst, dy, &set->d_dst, 1, &ok);
     void *d_src = in_layout(stream, &set->user_src, d_input, &set->d_src, 0, &ok);
     void *scratch;
-    argument args[4] = {{DNNL_ARG_DIFF_DST, &set->d_dst, d_dst},
+    cvz_dnnl_argument args[4] = {{DNNL_ARG_DIFF_DST, &set->d_dst, d_dst},
                         {DNNL_ARG_WEIGHTS, &set->d_weights, j->weights[s]},
                         {DNNL_ARG_DIFF_SRC, &set->d_src, d_src}};
     int count =
@@ -505,13 +346,13 @@ static int backward_chunk(void *context, int chunk) {
   const size_t kernel_floats =
       (size_t)g->kernel_height * g->kernel_width * g->in_channels * g->out_channels;
   float *partial = j->partials + (size_t)chunk * (kernel_floats + g->out_channels);
-  const void *w_dst = d_dst && train_dnnl_memory_desc_equal(&set->d_dst, &set->w_dst)
+  const void *w_dst = d_dst && dnnl_memory_desc_equal(&set->d_dst, &set->w_dst)
                           ? d_dst
                           : in_layout(stream, &set->user_dst, dy, &set->w_dst, ok, &ok);
   void *w_src = in_layout(stream, &set->user_src, input, &set->w_src, ok, &ok);
   void *d_weights = in_layout(stream, &c->user_weights, partial, &set->w_weights, 0, &ok);
   void *scratch;
-  argument args[5] = {{DNNL_ARG_SRC, &set->w_src, w_src},
+  cvz_dnnl_argument args[5] = {{DNNL_ARG_SRC, &set->w_src, w_src},
                       {DNNL_ARG_DIFF_DST, &set->w_dst, w_dst},
                       {DNNL_ARG_DIFF_WEIGHTS, &set->w_weights, d_weights},
                       {DNNL_ARG_DIFF_BIAS, &c->bias, partial + kernel_floats}};
@@ -548,14 +389,14 @@ static void release_weights(const job *j, const float *kernel_hwio) {
 
 int cvz_dnnl_train_conv_forward(cvz_dnnl_train_conv *c, const float *input,
                                 const float *kernel_hwio, const float *bias, float *output) {
-  int threads = get_openmp_threads();
-  set_openmp_threads(1);
+  int threads = cvz_dnnl_get_openmp_threads();
+  cvz_dnnl_set_openmp_threads(1);
   job j = {.c = c, .input = input, .bias = bias, .output = output};
   int status = prepare_weights(c, &j, kernel_hwio, CVZ_DNNL_PASS_FORWARD)
                    ? cvz_parallel_for(c->chunks, forward_chunk, &j)
                    : CVZ_STATUS_NO_MEMORY;
   release_weights(&j, kernel_hwio);
-  set_openmp_threads(threads);
+  cvz_dnnl_set_openmp_threads(threads);
   return status;
 }
 
@@ -570,15 +411,15 @@ int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *c, const float *input,
   const size_t stride = kernel_floats + g->out_channels;
   float *partials = cvz_alloc(sizeof(float) * stride * c->chunks);
   if (!partials) return CVZ_STATUS_NO_MEMORY;
-  int threads = get_openmp_threads();
-  set_openmp_threads(1);
+  int threads = cvz_dnnl_get_openmp_threads();
+  cvz_dnnl_set_openmp_threads(1);
   job j = {.c = c, .input = input, .d_output = d_output, .relu_output = relu_output,
            .d_input = d_input, .partials = partials};
   int status = !d_input || prepare_weights(c, &j, kernel_hwio, CVZ_DNNL_PASS_BACKWARD_DATA)
                    ? cvz_parallel_for(c->chunks, backward_chunk, &j)
                    : CVZ_STATUS_NO_MEMORY;
   release_weights(&j, kernel_hwio);
-  set_openmp_threads(threads);
+  cvz_dnnl_set_openmp_threads(threads);
   if (status == CVZ_STATUS_OK) {
     // Chunk by chunk, in chunk order: the same sums whatever the threads.
     for (size_t i = 0; i < stride; i++) {

@@ -33,23 +33,9 @@ cvz_dnnl_dense *cvz_dnnl_dense_create(int batch, int inputs, int units) {
                                                           &d->src_md, &d->weights_md,
                                                           &d->bias_md, &d->dst_md) !=
                          dnnl_success;
-  dnnl_primitive_attr_t attr = NULL;
-  failed = failed || dnnl_primitive_attr_create(&attr) != dnnl_success;
-  failed = failed || dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) !=
-                         dnnl_success;
-  dnnl_primitive_desc_t pd = NULL;
-  if (!failed && dnnl_primitive_desc_create(&pd, &desc, attr, cvz_dnnl_engine, NULL) !=
-                     dnnl_success) {
-    pd = NULL;
-    failed = 1;
-  }
-  if (attr) dnnl_primitive_attr_destroy(attr);
-  if (pd) {
-    cvz_dnnl_implementation_name(pd, d->implementation);
-    d->scratchpad_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    failed = dnnl_primitive_create(&d->product, pd) != dnnl_success;
-    dnnl_primitive_desc_destroy(pd);
-  }
+  dnnl_primitive_desc_t pd = failed ? NULL : cvz_dnnl_describe(&desc, 0, NULL);
+  failed = !pd || cvz_dnnl_make_primitive(pd, &d->product, d->implementation, &d->scratchpad_md);
+  if (pd) dnnl_primitive_desc_destroy(pd);
   cvz_dnnl_leave();
   if (failed) {
     cvz_dnnl_dense_destroy(d);

@@ -1,7 +1,8 @@
 // What the _DNNLKernels files share: libdnnl's functions (opened at run
-// time, see library.c), the engine, the stream, the lock that serialises
-// every call, the shared workspace and reorders. Not part of the module's
-// public header.
+// time, in one place: library.c), OpenMP's thread count, the engine, the
+// stream and the lock that serialise inference calls, the shared
+// workspace, primitive set-up, execution and reorders. Not part of the
+// module's public headers.
 #ifndef CVZ_DNNL_INTERNAL_H
 #define CVZ_DNNL_INTERNAL_H
 
@@ -15,12 +16,14 @@
 // libdnnl is opened at first use, not linked: the executable can then set
 // OpenMP's environment (OMP_WAIT_POLICY) before libgomp reads it, and a
 // machine without libdnnl runs the hand-written kernels. Each function
-// below is called through a pointer of its own name.
+// below (every one the inference and training files call) is called
+// through a pointer of its own name.
 #define CVZ_DNNL_FUNCTIONS(X) \
   X(dnnl_version) \
   X(dnnl_engine_create) \
   X(dnnl_engine_destroy) \
   X(dnnl_stream_create) \
+  X(dnnl_stream_destroy) \
   X(dnnl_get_effective_cpu_isa) \
   X(dnnl_memory_desc_equal) \
   X(dnnl_reorder_primitive_desc_create) \
@@ -34,6 +37,9 @@
   X(dnnl_memory_desc_init_by_tag) \
   X(dnnl_memory_desc_init_by_strides) \
   X(dnnl_dilated_convolution_forward_desc_init) \
+  X(dnnl_convolution_forward_desc_init) \
+  X(dnnl_convolution_backward_data_desc_init) \
+  X(dnnl_convolution_backward_weights_desc_init) \
   X(dnnl_pooling_forward_desc_init) \
   X(dnnl_inner_product_forward_desc_init) \
   X(dnnl_primitive_attr_create) \
@@ -61,6 +67,7 @@ CVZ_DNNL_FUNCTIONS(CVZ_DNNL_POINTER)
 #define dnnl_engine_create loaded_dnnl_engine_create
 #define dnnl_engine_destroy loaded_dnnl_engine_destroy
 #define dnnl_stream_create loaded_dnnl_stream_create
+#define dnnl_stream_destroy loaded_dnnl_stream_destroy
 #define dnnl_get_effective_cpu_isa loaded_dnnl_get_effective_cpu_isa
 #define dnnl_memory_desc_equal loaded_dnnl_memory_desc_equal
 #define dnnl_reorder_primitive_desc_create loaded_dnnl_reorder_primitive_desc_create
@@ -74,6 +81,10 @@ CVZ_DNNL_FUNCTIONS(CVZ_DNNL_POINTER)
 #define dnnl_memory_desc_init_by_tag loaded_dnnl_memory_desc_init_by_tag
 #define dnnl_memory_desc_init_by_strides loaded_dnnl_memory_desc_init_by_strides
 #define dnnl_dilated_convolution_forward_desc_init loaded_dnnl_dilated_convolution_forward_desc_init
+#define dnnl_convolution_forward_desc_init loaded_dnnl_convolution_forward_desc_init
+#define dnnl_convolution_backward_data_desc_init loaded_dnnl_convolution_backward_data_desc_init
+#define dnnl_convolution_backward_weights_desc_init \
+  loaded_dnnl_convolution_backward_weights_desc_init
 #define dnnl_pooling_forward_desc_init loaded_dnnl_pooling_forward_desc_init
 #define dnnl_inner_product_forward_desc_init loaded_dnnl_inner_product_forward_desc_init
 #define dnnl_primitive_attr_create loaded_dnnl_primitive_attr_create
@@ -95,9 +106,15 @@ struct cvz_dnnl_layout {
   dnnl_memory_desc_t md;
 };
 
-/// Set once by cvz_dnnl_available(); NULL when libdnnl is missing.
+/// Set once by cvz_dnnl_available(); NULL when libdnnl is missing. The
+/// engine is shared by inference and training; the stream is inference's.
 CVZ_HIDDEN extern dnnl_engine_t cvz_dnnl_engine;
 CVZ_HIDDEN extern dnnl_stream_t cvz_dnnl_stream;
+
+/// omp_set_num_threads and omp_get_max_threads of the OpenMP runtime
+/// libdnnl was built on (libgomp on Debian), found with it; NULL without.
+CVZ_HIDDEN extern void (*cvz_dnnl_set_openmp_threads)(int);
+CVZ_HIDDEN extern int (*cvz_dnnl_get_openmp_threads)(void);
 
 /// Locks every call (the stream and the workspace are shared) and sets
 /// OpenMP's thread count for it; cvz_dnnl_leave unlocks.
@@ -132,8 +149,35 @@ typedef struct {
 CVZ_HIDDEN int cvz_dnnl_execute(dnnl_primitive_t primitive, int count,
                                 const cvz_dnnl_argument *arguments);
 
-/// A primitive's chosen implementation name into `name` (size 64).
-CVZ_HIDDEN void cvz_dnnl_implementation_name(const_dnnl_primitive_desc_t pd, char *name);
+/// cvz_dnnl_execute and cvz_dnnl_reorder on `stream` instead of the
+/// shared one (training's chunks each have their own), without waiting.
+CVZ_HIDDEN int cvz_dnnl_execute_on(dnnl_stream_t stream, dnnl_primitive_t primitive, int count,
+                                   const cvz_dnnl_argument *arguments);
+CVZ_HIDDEN int cvz_dnnl_reorder_on(dnnl_stream_t stream, const dnnl_memory_desc_t *from,
+                                   const void *from_data, const dnnl_memory_desc_t *to,
+                                   void *to_data);
+
+/// The far pads (bottom, right) that give g's output extent for a window
+/// of `extent_y` × `extent_x` input cells (the kernel's, dilated): the
+/// geometry's implicit "reads past the input are zero", or none when the
+/// last window ends before the input does (the floor in the extent's
+/// formula then drops the rest). 0 when no pads give that extent, else 1.
+CVZ_HIDDEN int cvz_dnnl_far_pads(const cvz_conv_geometry *g, int extent_y, int extent_x,
+                                 dnnl_dims_t pad_r);
+
+/// The primitive descriptor of operation `desc` on the engine, with a
+/// user-managed scratchpad (every caller passes its own buffer) and, when
+/// relu is nonzero, a ReLU post-op; `hint` is the forward descriptor a
+/// backward pass is made for (NULL for forward). NULL on failure.
+CVZ_HIDDEN dnnl_primitive_desc_t cvz_dnnl_describe(const_dnnl_op_desc_t desc, int relu,
+                                                   const_dnnl_primitive_desc_t hint);
+
+/// Makes `pd`'s primitive into *primitive and copies out its
+/// implementation's name (into `implementation`, size 64) and its
+/// scratchpad's layout; 0, or 1 on failure. The caller still destroys pd.
+CVZ_HIDDEN int cvz_dnnl_make_primitive(const_dnnl_primitive_desc_t pd,
+                                       dnnl_primitive_t *primitive, char *implementation,
+                                       dnnl_memory_desc_t *scratchpad);
 
 /// `md` as a new layout the caller owns, or NULL.
 CVZ_HIDDEN cvz_dnnl_layout *cvz_dnnl_layout_of(const dnnl_memory_desc_t *md);

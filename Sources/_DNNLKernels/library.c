@@ -7,12 +7,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#define CVZ_DNNL_SONAME "libdnnl.so.2"
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 dnnl_engine_t cvz_dnnl_engine;
 dnnl_stream_t cvz_dnnl_stream;
-static void (*set_openmp_threads)(int);
+void (*cvz_dnnl_set_openmp_threads)(int);
+int (*cvz_dnnl_get_openmp_threads)(void);
 static char isa_name[32] = "none";
 static char version_name[32] = "";
+/// Why the library cannot be used, one line naming it ("" when it can).
+static char failure[400] = "";
 
 /// One lock for every call: the stream and the workspace are shared.
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -37,17 +42,30 @@ static const char *isa_string(dnnl_cpu_isa_t isa) {
   }
 }
 
-/// Opens libdnnl and finds every function; 0 when any is missing.
+/// Opens libdnnl and finds every function; 0 (with `failure` set) when
+/// it cannot be opened or any is missing.
 static int open_library(void) {
-  void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
-  if (!library) return 0;
-  int found = 1;
-#define CVZ_DNNL_LOOKUP(name) \
-  found = found && (loaded_##name = (__typeof__(loaded_##name))dlsym(library, #name)) != NULL;
+  void *library = dlopen(CVZ_DNNL_SONAME, RTLD_NOW | RTLD_LOCAL);
+  if (!library) {
+    const char *why = dlerror();
+    snprintf(failure, sizeof failure, "libdnnl (%s) cannot be loaded: %s", CVZ_DNNL_SONAME,
+             why ? why : "not found");
+    return 0;
+  }
+  const char *missing = NULL;
+#define CVZ_DNNL_LOOKUP(name)                                                             \
+  if (!missing && !(loaded_##name = (__typeof__(loaded_##name))dlsym(library, #name))) { \
+    missing = #name;                                                                      \
+  }
   CVZ_DNNL_FUNCTIONS(CVZ_DNNL_LOOKUP)
+  if (missing) {
+    snprintf(failure, sizeof failure, "libdnnl (%s) has no %s", CVZ_DNNL_SONAME, missing);
+    return 0;
+  }
   // The OpenMP runtime libdnnl was built on (libgomp on Debian).
-  set_openmp_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
-  return found;
+  cvz_dnnl_set_openmp_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
+  cvz_dnnl_get_openmp_threads = (int (*)(void))dlsym(library, "omp_get_max_threads");
+  return 1;
 }
 
 static void initialise(void) {
@@ -56,11 +74,14 @@ static void initialise(void) {
   snprintf(version_name, sizeof version_name, "%d.%d.%d", v->major, v->minor, v->patch);
   if (dnnl_engine_create(&cvz_dnnl_engine, dnnl_cpu, 0) != dnnl_success) {
     cvz_dnnl_engine = NULL;
+    snprintf(failure, sizeof failure, "libdnnl (%s) could not make its CPU engine",
+             CVZ_DNNL_SONAME);
     return;
   }
   if (dnnl_stream_create(&cvz_dnnl_stream, cvz_dnnl_engine, dnnl_stream_default_flags) != dnnl_success) {
     dnnl_engine_destroy(cvz_dnnl_engine);
     cvz_dnnl_engine = NULL;
+    snprintf(failure, sizeof failure, "libdnnl (%s) could not make a stream", CVZ_DNNL_SONAME);
     return;
   }
   snprintf(isa_name, sizeof isa_name, "%s", isa_string(dnnl_get_effective_cpu_isa()));
@@ -69,6 +90,11 @@ static void initialise(void) {
 int cvz_dnnl_available(void) {
   pthread_once(&once, initialise);
   return cvz_dnnl_engine != NULL;
+}
+
+const char *cvz_dnnl_failure(void) {
+  pthread_once(&once, initialise);
+  return failure;
 }
 
 const char *cvz_dnnl_isa(void) {
@@ -83,7 +109,7 @@ const char *cvz_dnnl_version(void) {
 
 void cvz_dnnl_enter(void) {
   pthread_mutex_lock(&lock);
-  if (set_openmp_threads) set_openmp_threads(cvz_threads());
+  if (cvz_dnnl_set_openmp_threads) cvz_dnnl_set_openmp_threads(cvz_threads());
 }
 
 void cvz_dnnl_leave(void) { pthread_mutex_unlock(&lock); }
@@ -117,7 +143,8 @@ dnnl_primitive_t cvz_dnnl_make_reorder(const dnnl_memory_desc_t *from,
   return reorder;
 }
 
-int cvz_dnnl_execute(dnnl_primitive_t primitive, int count, const cvz_dnnl_argument *arguments) {
+int cvz_dnnl_execute_on(dnnl_stream_t stream, dnnl_primitive_t primitive, int count,
+                        const cvz_dnnl_argument *arguments) {
   enum { most = 8 };
   dnnl_exec_arg_t args[most];
   int made = 0, failed = count > most;
@@ -128,14 +155,17 @@ int cvz_dnnl_execute(dnnl_primitive_t primitive, int count, const cvz_dnnl_argum
                                 (void *)arguments[i].data) != dnnl_success;
     if (!failed) made++;
   }
-  failed = failed || dnnl_primitive_execute(primitive, cvz_dnnl_stream, made, args) !=
-                         dnnl_success;
+  failed = failed || dnnl_primitive_execute(primitive, stream, made, args) != dnnl_success;
   for (int i = 0; i < made; i++) dnnl_memory_destroy(args[i].memory);
   return failed;
 }
 
-int cvz_dnnl_reorder(const dnnl_memory_desc_t *from, const void *from_data,
-                     const dnnl_memory_desc_t *to, void *to_data) {
+int cvz_dnnl_execute(dnnl_primitive_t primitive, int count, const cvz_dnnl_argument *arguments) {
+  return cvz_dnnl_execute_on(cvz_dnnl_stream, primitive, count, arguments);
+}
+
+int cvz_dnnl_reorder_on(dnnl_stream_t stream, const dnnl_memory_desc_t *from,
+                        const void *from_data, const dnnl_memory_desc_t *to, void *to_data) {
   int failed = 0;
   dnnl_primitive_t reorder = cvz_dnnl_make_reorder(from, to, &failed);
   if (failed) return 1;
@@ -144,15 +174,62 @@ int cvz_dnnl_reorder(const dnnl_memory_desc_t *from, const void *from_data,
     return 0;
   }
   cvz_dnnl_argument arguments[2] = {{DNNL_ARG_FROM, from, from_data}, {DNNL_ARG_TO, to, to_data}};
-  failed = cvz_dnnl_execute(reorder, 2, arguments);
+  failed = cvz_dnnl_execute_on(stream, reorder, 2, arguments);
   dnnl_primitive_destroy(reorder);
   return failed;
 }
 
-void cvz_dnnl_implementation_name(const_dnnl_primitive_desc_t pd, char *name) {
-  const char *found = NULL;
-  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &found);
-  snprintf(name, 64, "%s", found ? found : "?");
+int cvz_dnnl_reorder(const dnnl_memory_desc_t *from, const void *from_data,
+                     const dnnl_memory_desc_t *to, void *to_data) {
+  return cvz_dnnl_reorder_on(cvz_dnnl_stream, from, from_data, to, to_data);
+}
+
+int cvz_dnnl_far_pads(const cvz_conv_geometry *g, int extent_y, int extent_x, dnnl_dims_t pad_r) {
+  long pad_bottom = (long)(g->out_height - 1) * g->stride_y + extent_y - g->in_height - g->pad_top;
+  long pad_right = (long)(g->out_width - 1) * g->stride_x + extent_x - g->in_width - g->pad_left;
+  if (pad_bottom < 0) pad_bottom = 0;
+  if (pad_right < 0) pad_right = 0;
+  if ((g->in_height + g->pad_top + pad_bottom - extent_y) / g->stride_y + 1 != g->out_height ||
+      (g->in_width + g->pad_left + pad_right - extent_x) / g->stride_x + 1 != g->out_width)
+    return 0;
+  pad_r[0] = pad_bottom;
+  pad_r[1] = pad_right;
+  return 1;
+}
+
+dnnl_primitive_desc_t cvz_dnnl_describe(const_dnnl_op_desc_t desc, int relu,
+                                        const_dnnl_primitive_desc_t hint) {
+  dnnl_primitive_attr_t attr;
+  if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
+  int failed = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) !=
+               dnnl_success;
+  if (relu && !failed) {
+    dnnl_post_ops_t post_ops;
+    failed = dnnl_post_ops_create(&post_ops) != dnnl_success;
+    if (!failed) {
+      failed = dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) ||
+               dnnl_primitive_attr_set_post_ops(attr, post_ops);
+      dnnl_post_ops_destroy(post_ops);
+    }
+  }
+  dnnl_primitive_desc_t pd = NULL;
+  if (!failed && dnnl_primitive_desc_create(&pd, desc, attr, cvz_dnnl_engine, hint) != dnnl_success)
+    pd = NULL;
+  dnnl_primitive_attr_destroy(attr);
+  return pd;
+}
+
+int cvz_dnnl_make_primitive(const_dnnl_primitive_desc_t pd, dnnl_primitive_t *primitive,
+                            char *implementation, dnnl_memory_desc_t *scratchpad) {
+  const char *name = NULL;
+  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
+  snprintf(implementation, 64, "%s", name ? name : "?");
+  *scratchpad = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  if (dnnl_primitive_create(primitive, pd) != dnnl_success) {
+    *primitive = NULL;
+    return 1;
+  }
+  return 0;
 }
 
 int cvz_dnnl_nchw(dnnl_memory_desc_t *md, long n, long c, long h, long w) {

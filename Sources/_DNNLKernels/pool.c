@@ -49,22 +49,10 @@ cvz_dnnl_pool *cvz_dnnl_pool_create(const cvz_dnnl_pool_geometry *g,
   failed = failed || dnnl_pooling_forward_desc_init(&desc, dnnl_forward_inference, dnnl_pooling_max,
                                                     &p->src_md, &dst, strides, kernel, pad_l,
                                                     pad_r) != dnnl_success;
-  dnnl_primitive_attr_t attr = NULL;
-  failed = failed || dnnl_primitive_attr_create(&attr) != dnnl_success;
-  failed = failed || dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) !=
-                         dnnl_success;
-  dnnl_primitive_desc_t pd = NULL;
-  if (!failed && dnnl_primitive_desc_create(&pd, &desc, attr, cvz_dnnl_engine, NULL) !=
-                     dnnl_success) {
-    pd = NULL;
-    failed = 1;
-  }
-  if (attr) dnnl_primitive_attr_destroy(attr);
+  dnnl_primitive_desc_t pd = failed ? NULL : cvz_dnnl_describe(&desc, 0, NULL);
+  failed = !pd || cvz_dnnl_make_primitive(pd, &p->pool, p->implementation, &p->scratchpad_md);
   if (pd) {
-    cvz_dnnl_implementation_name(pd, p->implementation);
     p->dst_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    p->scratchpad_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    failed = dnnl_primitive_create(&p->pool, pd) != dnnl_success;
     dnnl_primitive_desc_destroy(pd);
   }
   cvz_dnnl_leave();

@@ -10,6 +10,11 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 // LAPACK's symmetric eigensolver, declared as COpenBLAS's shim.h does.
 void ssyevd_(const char *jobz, const char *uplo, const blasint *n, float *a, const blasint *lda,
@@ -34,9 +39,67 @@ static int loaded = 0;
 static char failure[400] = "";
 /// The thread count asked for before the library was loaded (0: none).
 static int requested_threads = 0;
+/// The core type convviz set OPENBLAS_CORETYPE to for the load (NULL: it
+/// left the variable alone).
+static const char *chosen_core = NULL;
+
+// MARK: Core type
+
+unsigned cvz_cpu_features(void) {
+  unsigned features = 0;
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  const unsigned fma = c & (1u << 12), osxsave = c & (1u << 27);
+  if (fma) features |= CVZ_CPU_FMA;
+  if (osxsave) {
+    // XGETBV(0): the state components the OS saves on a context switch.
+    unsigned low, high;
+    __asm__ volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+    if ((low & 0x6) == 0x6) features |= CVZ_CPU_OS_YMM;    // SSE and AVX state
+    if ((low & 0xe6) == 0xe6) features |= CVZ_CPU_OS_ZMM;  // and opmask, ZMM
+  }
+  if (__get_cpuid_max(0, NULL) < 7) return features;
+  __cpuid_count(7, 0, a, b, c, d);
+  if (b & (1u << 5)) features |= CVZ_CPU_AVX2;
+  if (b & (1u << 16)) features |= CVZ_CPU_AVX512F;
+  if (b & (1u << 17)) features |= CVZ_CPU_AVX512DQ;
+  if (b & (1u << 28)) features |= CVZ_CPU_AVX512CD;
+  if (b & (1u << 30)) features |= CVZ_CPU_AVX512BW;
+  if (b & (1u << 31)) features |= CVZ_CPU_AVX512VL;
+#endif
+  return features;
+}
+
+const char *cvz_openblas_core_for(unsigned features) {
+  const unsigned avx512 = CVZ_CPU_AVX512F | CVZ_CPU_AVX512BW | CVZ_CPU_AVX512DQ |
+                          CVZ_CPU_AVX512VL | CVZ_CPU_AVX512CD | CVZ_CPU_OS_ZMM;
+  const unsigned avx2 = CVZ_CPU_AVX2 | CVZ_CPU_FMA | CVZ_CPU_OS_YMM;
+  if ((features & (avx512 | avx2)) == (avx512 | avx2)) return "SkylakeX";
+  if ((features & avx2) == avx2) return "Haswell";
+  return NULL;
+}
+
+const char *cvz_openblas_chosen_core(void) {
+  return cvz_openblas_is_loaded() ? chosen_core : NULL;
+}
 
 static void load_library(void) {
+  // OpenBLAS 0.3.21 (Debian 12) reads OPENBLAS_CORETYPE when it is loaded
+  // and, without it, falls back to its generic "Prescott" kernels on CPUs
+  // newer than it knows (such as Emerald Rapids Xeons, family 6 model 207):
+  // several times slower for the products convviz runs.
+  // So unless the user set the variable, set it for the load to the core
+  // the CPU's features call for, then remove it again, so that the
+  // process's environment is as the user left it. (setenv and unsetenv
+  // are not safe against a getenv running on another thread; nothing in
+  // convviz reads the environment while a network first runs.)
+  if (!getenv("OPENBLAS_CORETYPE")) {
+    chosen_core = cvz_openblas_core_for(cvz_cpu_features());
+    if (chosen_core && setenv("OPENBLAS_CORETYPE", chosen_core, 0) != 0) chosen_core = NULL;
+  }
   void *library = dlopen(CVZ_OPENBLAS_SONAME, RTLD_NOW | RTLD_LOCAL);
+  if (chosen_core) unsetenv("OPENBLAS_CORETYPE");
   if (!library) {
     const char *why = dlerror();
     snprintf(failure, sizeof failure,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import COpenBLAS
 import Engine
+import _OpenBLAS
 import _Runtime
 
 #if canImport(Glibc)
@@ -75,13 +76,20 @@ enum ProcessSettings {
   }
 
   /// The kernels inference runs on, for `--timings`: oneDNN's version and
-  /// instruction set, or why not, and the core OpenBLAS picked.
+  /// instruction set, or why not, and OpenBLAS's core and who chose it
+  /// (convviz from the CPU's features when `OPENBLAS_CORETYPE` is unset,
+  /// see cvz_openblas.h).
   static var kernelDescription: String {
     let oneDNN =
       !OneDNN.isEnabled
       ? "oneDNN off (\(oneDNNVariable)=0)"
-      : !OneDNN.isAvailable
-        ? "oneDNN unavailable" : "oneDNN \(OneDNN.version) \(OneDNN.instructionSet)"
-    return "\(oneDNN), OpenBLAS \(String(cString: openblas_get_corename()))"
+      : OneDNN.unavailableReason.map { "oneDNN unavailable (\($0))" }
+        ?? "oneDNN \(OneDNN.version) \(OneDNN.instructionSet)"
+    let core = String(cString: openblas_get_corename())
+    let chosenBy =
+      cvz_openblas_chosen_core() != nil
+      ? " (from CPUID)"
+      : getenv("OPENBLAS_CORETYPE") != nil ? " (OPENBLAS_CORETYPE)" : ""
+    return "\(oneDNN), OpenBLAS \(core)\(chosenBy)"
   }
 }

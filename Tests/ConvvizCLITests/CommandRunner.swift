@@ -29,13 +29,14 @@ enum ConvvizBinary {
 
   /// Runs `convviz arguments...` in `directory` (default: a fresh temporary
   /// folder is not created; the caller's working directory is used), with
-  /// `environment` added to the test's own. With `timeout`, a run still going
+  /// `environment` added to the test's own and the variables in `removing`
+  /// taken out of it. With `timeout`, a run still going
   /// after that many seconds is interrupted (status 2, SIGINT's number), so a
   /// hang fails a test instead of stalling it.
   @discardableResult
   static func run(
     _ arguments: [String], in directory: URL? = nil, timeout: Double? = nil,
-    environment: [String: String] = [:],
+    environment: [String: String] = [:], removing: Set<String> = [],
     file: StaticString = #filePath, line: UInt = #line
   ) throws -> CommandResult {
     let process = Process()
@@ -45,6 +46,7 @@ enum ConvvizBinary {
     process.environment = ProcessInfo.processInfo.environment
       .merging(["XDG_CACHE_HOME": cacheHome]) { $1 }
       .merging(environment) { $1 }
+      .filter { !removing.contains($0.key) }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

@@ -46,6 +46,11 @@ extern "C" {
 /// 1 when libdnnl.so.2 could be opened and its CPU engine created, else 0.
 int cvz_dnnl_available(void);
 
+/// Why oneDNN is unavailable, one line naming the library (e.g.
+/// "libdnnl (libdnnl.so.2) cannot be loaded: …"), or "" when it is
+/// available.
+const char *cvz_dnnl_failure(void);
+
 /// The instruction set oneDNN's kernels use on this CPU (after any
 /// DNNL_MAX_CPU_ISA cap), e.g. "avx512_core", "avx2", or "none".
 const char *cvz_dnnl_isa(void);

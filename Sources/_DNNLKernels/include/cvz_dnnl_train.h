@@ -24,8 +24,10 @@
 // layout the primitive wants and back; the weights are reordered once a
 // call.
 //
-// Loading: like cvz_dnnl.h, libdnnl.so.2 is opened on first use; without
-// it cvz_dnnl_train_conv_create returns NULL and the caller keeps the
+// Loading: through the one loader cvz_dnnl.h's functions use (library.c),
+// which opens libdnnl.so.2 on first use and makes the one CPU engine;
+// without the library, or without the OpenMP runtime it was built on,
+// cvz_dnnl_train_conv_create returns NULL and the caller keeps the
 // hand-written kernels.
 #ifndef CVZ_DNNL_TRAIN_H
 #define CVZ_DNNL_TRAIN_H
