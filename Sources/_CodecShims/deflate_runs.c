@@ -413,10 +413,14 @@ static inline void put_literals(bit_writer *w, const block_codes *c, const uint8
 /* The fixed codes (RFC 1951 3.2.6) and the block's size in bits with
    them: cheaper than a table of its own for a few hundred bytes. */
 static void fixed_codes(block_codes *c, const uint32_t *litlen_counts, uint32_t runs) {
-  for (int s = 0; s < LITLEN_SYMBOLS; s++) {
-    c->litlen_lengths[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
-  }
-  canonical_codes(c->litlen_lengths, LITLEN_SYMBOLS, c->litlen_codes);
+  /* The fixed code has 288 symbols; 286 and 287 are never sent but take
+     their place among the 8-bit codes, so the 9-bit ones come after them. */
+  uint8_t lengths[288];
+  uint16_t codes[288];
+  for (int s = 0; s < 288; s++) lengths[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
+  canonical_codes(lengths, 288, codes);
+  memcpy(c->litlen_lengths, lengths, sizeof c->litlen_lengths);
+  memcpy(c->litlen_codes, codes, sizeof c->litlen_codes);
   /* Distance code 0 in the fixed 5-bit code is 00000. */
   c->dist_lengths[0] = c->dist_lengths[1] = 5;
   c->dist_codes[0] = 0;

@@ -361,7 +361,7 @@ static int compress_band(const png_job *job, int band, uint8_t *chunk, size_t ca
   free(filtered);
   if (!complete) return -1;
   put_u32(chunk, (uint32_t)data_size);
-  put_u32(chunk + 8 + data_size, (uint32_t)crc32(0, chunk + 4, (uInt)(data_size + 4)));
+  put_u32(chunk + 8 + data_size, cvz_crc32(0, chunk + 4, data_size + 4));
   *chunk_size = data_size + 12;
   return 0;
 }
@@ -378,7 +378,7 @@ static void append_chunk(uint8_t **cursor, const char *type, const uint8_t *data
   put_u32(out, size);
   memcpy(out + 4, type, 4);
   if (size > 0) memcpy(out + 8, data, size);
-  put_u32(out + 8 + size, (uint32_t)crc32(0, out + 4, size + 4));
+  put_u32(out + 8 + size, cvz_crc32(0, out + 4, (size_t)size + 4));
   *cursor = out + 12 + size;
 }
 

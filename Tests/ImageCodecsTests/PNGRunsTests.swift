@@ -46,7 +46,10 @@ final class PNGRunsTests: XCTestCase {
     ("one value", image(width: 97, height: 31, layout: .rgba) { _ in 200 }),
     ("runs past 258", image(width: 1000, height: 7, layout: .gray) { ($0 / 700) % 2 == 0 ? 3 : 9 }),
     ("two values", image(width: 64, height: 64, layout: .gray) { $0 % 2 == 0 ? 0 : 255 }),
-    ("noise", Image(width: 512, height: 300, layout: .rgb, samples: noise(seed: 1, count: 512 * 300 * 3))),
+    (
+      "noise",
+      Image(width: 512, height: 300, layout: .rgb, samples: noise(seed: 1, count: 512 * 300 * 3))
+    ),
     (
       "noise, long rows",
       Image(width: 70_000, height: 3, layout: .gray, samples: noise(seed: 2, count: 210_000))
@@ -61,6 +64,32 @@ final class PNGRunsTests: XCTestCase {
       XCTAssertEqual(status, Z_OK, name)
       XCTAssertEqual(count, rows, name)
       XCTAssertEqual(try ImageFile.decode(png, name: "\(name).png"), image, name)
+    }
+  }
+
+  /// Small images, where the fixed codes beat a table of their own: a
+  /// regression test for fixed codes numbered without symbols 286 and 287,
+  /// which shifted every 9-bit code (zlib: "invalid literal/length code").
+  func testSmallRandomImagesTakeEveryBlockKind() throws {
+    var state: UInt64 = 11
+    func next(_ bound: Int) -> Int {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int(state >> 33) % bound
+    }
+    for round in 0..<400 {
+      let width = 1 + next(24), height = 1 + next(6)
+      let layout = Image.Layout.allCases[next(4)]
+      let sparse = round % 3 == 0
+      let samples = (0..<width * height * layout.channels).map { _ in
+        UInt8(sparse ? (next(5) == 0 ? next(256) : 0) : next(256))
+      }
+      let image = Image(width: width, height: height, layout: layout, samples: samples)
+      let png = try PNGCodec.encode(image, compressionLevel: 2).array
+      let rows = (width * layout.channels + 1) * height
+      let (status, count) = Self.inflatedRows(png, expected: rows)
+      XCTAssertEqual(status, Z_OK, "round \(round)")
+      XCTAssertEqual(count, rows, "round \(round)")
+      XCTAssertEqual(try ImageFile.decode(png, name: "small.png"), image, "round \(round)")
     }
   }
 
@@ -103,9 +132,9 @@ final class PNGRunsTests: XCTestCase {
       return UInt8(clamping: sum)
     }
     let ours = try PNGCodec.encode(image, compressionLevel: 2).array
+    // OpenCV's: zlib 1, Z_RLE (3), the Sub filter (PNG filter 1, bit 2).
     let openCV = try PNGCodec.encode(
-      image,
-      settings: PNGCodec.Settings(zlibLevel: 1, strategy: 3, filters: 2),  // PNG filter 1, Sub, as a bit
+      image, settings: PNGCodec.Settings(zlibLevel: 1, strategy: 3, filters: 2),
       encoder: .reference
     ).array
     let libpngMeasure = try PNGCodec.encode(image, compressionLevel: 2, encoder: .reference).array
