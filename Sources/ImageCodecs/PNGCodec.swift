@@ -40,14 +40,18 @@ enum PNGCodec {
     }
     let image: Image
     if info.bit_depth == 16 {
-      guard let samples = decodedSamples(
-        UInt16.self, count: count, buffers: options.buffers, fill: fill) else {
+      guard
+        let samples = decodedSamples(
+          UInt16.self, count: count, buffers: options.buffers, fill: fill)
+      else {
         throw CodecError(decoding: error, path: path, format: .png)
       }
       image = Image(width: width, height: height, layout: layout, samples16: samples)
     } else {
-      guard let samples = decodedSamples(
-        UInt8.self, count: count, buffers: options.buffers, fill: fill) else {
+      guard
+        let samples = decodedSamples(
+          UInt8.self, count: count, buffers: options.buffers, fill: fill)
+      else {
         throw CodecError(decoding: error, path: path, format: .png)
       }
       image = Image(width: width, height: height, layout: layout, samples: samples)

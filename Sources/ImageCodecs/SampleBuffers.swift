@@ -92,6 +92,8 @@ public final class SampleBuffers: Sendable, Equatable {
       reused = take(UInt16.self, count: count).map { unsafeBitCast($0, to: [T].self) }
     }
     guard var samples = reused else { return freshSamples(type, count: count, fill: fill) }
+    // The array's only reference must be `samples`, or writing copies it.
+    reused = nil
     let succeeded = samples.withUnsafeMutableBytes { raw in
       fill(raw.baseAddress!, raw.count)
     }

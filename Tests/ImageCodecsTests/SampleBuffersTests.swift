@@ -49,6 +49,33 @@ final class SampleBuffersTests: XCTestCase {
     }
   }
 
+  /// The kept memory itself is decoded into, not a copy of it (a second
+  /// reference to the array while it is written would copy it, and the
+  /// reuse would be for nothing).
+  func testTheKeptMemoryIsWrittenNotCopied() throws {
+    for (format, sixteen) in [(ImageFormat.png, false), (.png, true), (.jpeg, false)] {
+      let image = PNGBandsTests.photoLike(width: 50, height: 40, layout: .rgb, sixteen: sixteen)
+      let bytes = try ImageFile.encode(image, as: format)
+      let buffers = SampleBuffers(capacity: 2)
+      var kept: Image? = Self.filled(50, 40, .rgb, sixteen: sixteen, 1)
+      let address: UnsafeRawPointer? =
+        sixteen
+        ? kept!.samples16.withUnsafeBytes { $0.baseAddress }
+        : kept!.samples8.withUnsafeBytes { $0.baseAddress }
+      buffers.recycle(kept!)
+      kept = nil
+      var options = DecodeOptions()
+      options.buffers = buffers
+      let decoded = try ImageFile.decode(bytes, name: "c", options: options)
+      let decodedAddress: UnsafeRawPointer? =
+        sixteen
+        ? decoded.samples16.withUnsafeBytes { $0.baseAddress }
+        : decoded.samples8.withUnsafeBytes { $0.baseAddress }
+      XCTAssertEqual(decodedAddress, address, "\(format) sixteen \(sixteen)")
+      XCTAssertEqual(decoded, try ImageFile.decode(bytes, name: "c"))
+    }
+  }
+
   func testOnlyTheSameSampleCountIsReused() throws {
     let image = PNGBandsTests.photoLike(width: 40, height: 30, layout: .gray, sixteen: false)
     let bytes = try ImageFile.encode(image, as: .png)
