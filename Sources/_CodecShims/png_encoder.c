@@ -32,6 +32,11 @@ enum { FILTER_NONE = 0, FILTER_SUB = 1, FILTER_UP = 2, FILTER_AVERAGE = 3, FILTE
    enough that the 32 KiB dictionary and the flush marker cost nothing. */
 enum { BAND_BYTES = 1 << 20, WINDOW = 32768 };
 
+/* Input bytes a Huffman table of the default level's deflate covers: a
+   quarter band, which adapts a little better to a band that changes than
+   one table would, and keeps the run list small (deflate_runs.c). */
+enum { RUNS_BLOCK_BYTES = 1 << 18 };
+
 static inline uint8_t paeth(int a, int b, int c) {
   const int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
   return (uint8_t)(pa <= pb && pa <= pc ? a : (pb <= pc ? b : c));
@@ -254,7 +259,7 @@ static size_t chunk_capacity(const png_job *job, int band) {
   band_rows(job, band, &first, &end);
   const size_t bytes = (size_t)(end - first) * (job->row_bytes + 1);
   const size_t zlib_bound = deflateBound(NULL, (uLong)bytes);
-  const size_t runs_bound = cvz_deflate_runs_bound(bytes, 0);
+  const size_t runs_bound = cvz_deflate_runs_bound(bytes, RUNS_BLOCK_BYTES);
   return 12 + 2 + 16 + (zlib_bound > runs_bound ? zlib_bound : runs_bound);
 }
 
@@ -267,7 +272,7 @@ static int deflate_bytes(const png_job *job, const uint8_t *input, size_t size,
                          const uint8_t *dictionary, size_t window, int last, uint8_t *out,
                          size_t capacity, size_t *written) {
   if (job->strategy == CVZ_PNG_STRATEGY_RUNS) {
-    *written = cvz_deflate_runs(input, size, window > 0, 0, last, out, capacity);
+    *written = cvz_deflate_runs(input, size, window > 0, RUNS_BLOCK_BYTES, last, out, capacity);
     return *written > 0;
   }
   if (job->strategy == CVZ_PNG_STRATEGY_IGZIP) {
