@@ -17,9 +17,12 @@
       and prints the best time of each, the ratios peer/convviz (above 1:
       convviz is faster), the peak RSS of each process (/usr/bin/time -v;
       OpenCV's includes the Python interpreter and numpy) and the CPU time
-      (user + system) of the best run of convviz and OpenCV with its ratio:
-      on a machine shared with other work the wall times stretch with the
-      load, the CPU times much less.
+      (user + system) of the best run of convviz and OpenCV with its ratio
+      (on a machine shared with other work the wall times stretch with the
+      load, the CPU times much less), and the size of each output file
+      (MB) with convviz's / OpenCV's (below 1: convviz's file is smaller).
+      Each side writes at its default settings (PNG: convviz level 2,
+      OpenCV zlib 1 + Z_RLE + Sub, vips compression=1 as asked).
   python3 filter_vs_opencv_vips.py opencv OP IN OUT REPEATS
       the OpenCV side (run under /usr/bin/time by `run`); OP is edges or pool.
 """
@@ -97,14 +100,17 @@ def run(convviz, sizes, repeats):
             f.write("3 3 1 0\n" + "\n".join(" ".join(map(str, r)) for r in EDGES) + "\n")
         print(f"{'input':<16} {'convviz ms':>10} {'opencv ms':>10} {'vips ms':>9} "
               f"{'opencv/cvz':>10} {'vips/cvz':>9} {'cvz MiB':>8} {'opencv MiB':>10} "
-              f"{'vips MiB':>8} {'cvz cpu':>8} {'cv cpu':>7} {'cpu cv/cvz':>10}")
+              f"{'vips MiB':>8} {'cvz cpu':>8} {'cv cpu':>7} {'cpu cv/cvz':>10} {'cvz MB':>7} "
+              f"{'cv MB':>6} {'vips MB':>7} {'cvz/cv':>6}")
         for size in sizes:
             scale = size / 512
             for ext, options in (("jpg", "[Q=90]"), ("png", "[compression=1]")):
                 source = os.path.join(work, f"photo{size}.{ext}")
                 subprocess.run(["vips", "resize", PHOTO, source + options, str(scale)], check=True)
                 out = os.path.join(work, f"out.{ext}")
-                target = out + ("[Q=90]" if ext == "jpg" else "[compression=1]")
+                out_cv = os.path.join(work, f"out-opencv.{ext}")
+                out_vips = os.path.join(work, f"out-vips.{ext}")
+                target = out_vips + ("[Q=90]" if ext == "jpg" else "[compression=1]")
                 # 16384² is past the default pixel limit (Pillow's).
                 jobs = [
                     ("edges", ["filter", "-k", "edges", "--padding", "same", "--border",
@@ -117,13 +123,15 @@ def run(convviz, sizes, repeats):
                     cvz = best_of(repeats, [convviz, *command, "--max-pixels", "300000000",
                                             source, "-o", out])
                     cv = best_of(repeats, [sys.executable, os.path.abspath(__file__), "opencv",
-                                           operation, source, out, str(repeats)], inner=True)
+                                           operation, source, out_cv, str(repeats)], inner=True)
                     vp = best_of(repeats, ["vips", *vips])
                     name = f"{size}² {ext} {operation}"
+                    sizes = [os.path.getsize(p) / 1e6 for p in (out, out_cv, out_vips)]
                     print(f"{name:<16} {cvz[0]:>10.0f} {cv[0]:>10.0f} {vp[0]:>9.0f} "
                           f"{cv[0] / cvz[0]:>9.2f}x {vp[0] / cvz[0]:>8.2f}x {cvz[1]:>8.0f} "
                           f"{cv[1]:>10.0f} {vp[1]:>8.0f} {cvz[2]:>8.0f} {cv[2]:>7.0f} "
-                          f"{cv[2] / cvz[2]:>9.2f}x", flush=True)
+                          f"{cv[2] / cvz[2]:>9.2f}x {sizes[0]:>7.2f} {sizes[1]:>6.2f} "
+                          f"{sizes[2]:>7.2f} {sizes[0] / sizes[1]:>6.3f}", flush=True)
                 os.remove(source)
     finally:
         shutil.rmtree(work)

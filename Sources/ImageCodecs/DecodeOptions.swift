@@ -22,6 +22,9 @@ public struct DecodeOptions: Sendable, Equatable {
   /// orientation) is refused with `CodecError.unexpectedSize` before its
   /// pixels are decoded: a data set whose images must all match.
   public var expectedSize: ImageSize?
+  /// Where the decoded samples may come from: kept arrays of earlier
+  /// images of a batch (see `SampleBuffers`); nil allocates new ones.
+  public var buffers: SampleBuffers?
 
   public init(
     pixelLimit: Int = DecodeOptions.defaultPixelLimit,

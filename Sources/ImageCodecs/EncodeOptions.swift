@@ -6,8 +6,9 @@ public struct EncodeOptions: Sendable, Equatable {
   /// means (zlib level, strategy, row filters) is documented in the README.
   public var pngCompressionLevel: Int
 
-  /// The PNG level convviz uses unless told otherwise: Paeth filter, ISA-L's
-  /// igzip at its level 1, bands in parallel.
+  /// The PNG level convviz uses unless told otherwise: each row's filter by
+  /// an estimate of its coded size, convviz's own deflate of literals and
+  /// runs, bands in parallel.
   public static let defaultPNGCompressionLevel = 2
 
   public init(quality: Int = 90, pngCompressionLevel: Int = defaultPNGCompressionLevel) {

@@ -31,8 +31,9 @@ enum JPEGCodec {
     guard let layout = Image.Layout(rawValue: Int(info.channels)) else {
       throw .unsupported(path, message: "JPEG decodes to \(info.channels) channels")
     }
-    let samples = decodedSamples(UInt8.self, count: width * height * layout.channels) {
-      pixels, size in
+    let samples = decodedSamples(
+      UInt8.self, count: width * height * layout.channels, buffers: options.buffers
+    ) { pixels, size in
       cvz_jpeg_read(decoder, pixels.assumingMemoryBound(to: UInt8.self), size, &error) == 0
     }
     guard let samples else { throw CodecError(decoding: error, path: path, format: .jpeg) }

@@ -40,12 +40,18 @@ enum PNGCodec {
     }
     let image: Image
     if info.bit_depth == 16 {
-      guard let samples = decodedSamples(UInt16.self, count: count, fill: fill) else {
+      guard
+        let samples = decodedSamples(
+          UInt16.self, count: count, buffers: options.buffers, fill: fill)
+      else {
         throw CodecError(decoding: error, path: path, format: .png)
       }
       image = Image(width: width, height: height, layout: layout, samples16: samples)
     } else {
-      guard let samples = decodedSamples(UInt8.self, count: count, fill: fill) else {
+      guard
+        let samples = decodedSamples(
+          UInt8.self, count: count, buffers: options.buffers, fill: fill)
+      else {
         throw CodecError(decoding: error, path: path, format: .png)
       }
       image = Image(width: width, height: height, layout: layout, samples: samples)
@@ -55,16 +61,18 @@ enum PNGCodec {
   }
 
   /// What `--png-compression` level means: the deflate engine and level, the
-  /// strategy and the row filters tried (each row gets the candidate with the
-  /// smallest sum of absolute signed bytes, libpng's measure).
+  /// strategy and the row filters tried.
   ///
   /// - 0: stored, no filter (fastest, largest).
   /// - 1: Up filter, ISA-L's igzip at its level 1.
-  /// - 2 (the default): Paeth filter, igzip level 1.
-  /// - 3: Paeth filter, zlib 1 with run-length matches only (`Z_RLE`): about
-  ///   15% smaller than 2 on photos, several times slower.
-  /// - 4...9: all five filters, zlib 4...9 with `Z_FILTERED` (libpng's choice
-  ///   for filtered data); 9 is smallest and slowest.
+  /// - 2 (the default): each row's filter of the five chosen by an estimate
+  ///   of its Huffman-coded size (the entropy of a sample of its bytes), then
+  ///   convviz's own deflate of literals and runs (zlib's `Z_RLE` matches,
+  ///   a Huffman table a band): smaller than OpenCV's default on photos,
+  ///   noise and edge maps, and than zlib 6 on the last two.
+  /// - 3...9: each row's best of the five filters by libpng's measure (the
+  ///   smallest sum of absolute signed bytes), zlib 3...9 with `Z_FILTERED`
+  ///   (libpng's choice for filtered data); 9 is smallest and slowest.
   struct Settings: Equatable {
     var zlibLevel: Int32
     var strategy: Int32
@@ -72,15 +80,22 @@ enum PNGCodec {
 
     /// Whether ISA-L compresses (the libpng reference encoder cannot).
     var usesIGZIP: Bool { strategy == Int32(CVZ_PNG_STRATEGY_IGZIP) }
+    /// Whether convviz's own deflate compresses (the libpng reference
+    /// encoder cannot).
+    var usesRuns: Bool { strategy == Int32(CVZ_PNG_STRATEGY_RUNS) }
 
     init(level: Int) {
-      let rle: Int32 = 3, filtered: Int32 = 1, defaultStrategy: Int32 = 0
-      let igzip = Int32(CVZ_PNG_STRATEGY_IGZIP)
+      let filtered: Int32 = 1, defaultStrategy: Int32 = 0
       switch level {
       case ...0: self.init(zlibLevel: 0, strategy: defaultStrategy, filters: 1)
-      case 1: self.init(zlibLevel: 1, strategy: igzip, filters: UInt32(CVZ_PNG_FILTER_UP))
-      case 2: self.init(zlibLevel: 1, strategy: igzip, filters: UInt32(CVZ_PNG_FILTER_PAETH))
-      case 3: self.init(zlibLevel: 1, strategy: rle, filters: UInt32(CVZ_PNG_FILTER_PAETH))
+      case 1:
+        self.init(
+          zlibLevel: 1, strategy: Int32(CVZ_PNG_STRATEGY_IGZIP),
+          filters: UInt32(CVZ_PNG_FILTER_UP))
+      case 2:
+        self.init(
+          zlibLevel: 1, strategy: Int32(CVZ_PNG_STRATEGY_RUNS),
+          filters: UInt32(CVZ_PNG_FILTER_ALL))
       default:
         self.init(
           zlibLevel: Int32(min(level, 9)), strategy: filtered, filters: UInt32(CVZ_PNG_FILTER_ALL))
@@ -96,7 +111,9 @@ enum PNGCodec {
 
   /// The PNG encoders: bands compressed in parallel (the one convviz uses),
   /// or the single libpng stream it is tested against (zlib only: at the
-  /// igzip levels it takes zlib level 1 with the same filters).
+  /// igzip level it takes zlib level 1 with the same filters, at the default
+  /// zlib level 1 with `Z_RLE`, the same matches, and libpng's choice of
+  /// filters).
   enum Encoder {
     case bands
     case reference
@@ -107,9 +124,20 @@ enum PNGCodec {
     _ image: Image, compressionLevel: Int = EncodeOptions.defaultPNGCompressionLevel,
     encoder: Encoder = .bands
   ) throws(CodecError) -> ShimBuffer {
-    var settings = Settings(level: compressionLevel)
+    try encode(image, settings: Settings(level: compressionLevel), encoder: encoder)
+  }
+
+  /// Encodes with explicit settings (the tests' way to the settings of other
+  /// encoders, OpenCV's default among them).
+  static func encode(
+    _ image: Image, settings: Settings, encoder: Encoder = .bands
+  ) throws(CodecError) -> ShimBuffer {
+    var settings = settings
     if encoder == .reference && settings.usesIGZIP {
       settings.strategy = 0
+    }
+    if encoder == .reference && settings.usesRuns {
+      settings.strategy = 3  // Z_RLE
     }
     let encode =
       encoder == .bands ? cvz_png_encode_bands : cvz_png_encode

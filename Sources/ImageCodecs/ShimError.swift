@@ -55,18 +55,12 @@ extension CodecError {
   }
 }
 
-/// Allocates `count` samples and lets `fill` decode into them; `fill` returns
-/// false when decoding failed, and the partial samples are then dropped.
+/// `count` samples for `fill` to decode into: kept ones of `buffers` when
+/// it has an array of that size, else new ones (see `freshSamples`). `fill`
+/// returns false when decoding failed, and the partial samples are dropped.
 func decodedSamples<T: FixedWidthInteger>(
-  _ type: T.Type, count: Int, fill: (UnsafeMutableRawPointer, Int) -> Bool
+  _ type: T.Type, count: Int, buffers: SampleBuffers?,
+  fill: (UnsafeMutableRawPointer, Int) -> Bool
 ) -> [T]? {
-  var succeeded = false
-  let samples = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-    // Zero-filled first would cost a pass over the image; the shim writes
-    // every sample on success, and on failure the array is discarded.
-    cvz_advise_huge_pages(buffer.baseAddress, count * MemoryLayout<T>.stride)
-    succeeded = fill(UnsafeMutableRawPointer(buffer.baseAddress!), count * MemoryLayout<T>.stride)
-    initialized = count
-  }
-  return succeeded ? samples : nil
+  SampleBuffers.samples(type, count: count, from: buffers, fill: fill)
 }

@@ -15,16 +15,20 @@ import _Runtime
 ///   `.normalize` makes two passes.
 /// - Matches `applyReference`; with non-integer weights a sample may differ by
 ///   1 where the exact value sits within float error of a rounding tie.
+/// - `buffers`: the output's samples may be an array kept from an earlier
+///   image of a batch (`SampleBuffers`), written over in full.
 public func apply(
-  _ operation: FilterOperation, to image: Image, options: FilterOptions
+  _ operation: FilterOperation, to image: Image, options: FilterOptions,
+  buffers: SampleBuffers? = nil
 ) throws(FilterError) -> Image {
-  try apply(operation, to: image, options: options, baselineOnly: false)
+  try apply(operation, to: image, options: options, baselineOnly: false, buffers: buffers)
 }
 
 /// `apply`, optionally forcing the C loops compiled for the baseline x86-64
 /// target even on an AVX2 machine, so tests cover both copies.
 func apply(
-  _ operation: FilterOperation, to image: Image, options: FilterOptions, baselineOnly: Bool
+  _ operation: FilterOperation, to image: Image, options: FilterOptions, baselineOnly: Bool,
+  buffers: SampleBuffers? = nil
 ) throws(FilterError) -> Image {
   let g = try FilterGeometry(operation: operation, image: image, options: options)
   try checkScaleAndBias(options)
@@ -38,11 +42,11 @@ func apply(
     baselineOnly: baselineOnly)
   switch image.bitDepth {
   case .eight:
-    let samples = try job.run(input: image.samples8, outputCount: count)
+    let samples = try job.run(input: image.samples8, outputCount: count, buffers: buffers)
     return Image(
       width: g.outputWidth, height: g.outputHeight, layout: image.layout, samples: samples)
   case .sixteen:
-    let samples = try job.run(input: image.samples16, outputCount: count)
+    let samples = try job.run(input: image.samples16, outputCount: count, buffers: buffers)
     return Image(
       width: g.outputWidth, height: g.outputHeight, layout: image.layout,
       samples16: samples)
@@ -74,23 +78,22 @@ private struct FilterJob {
   let baselineOnly: Bool
 
   func run<Sample: FixedWidthInteger & UnsignedInteger>(
-    input: [Sample], outputCount: Int
+    input: [Sample], outputCount: Int, buffers: SampleBuffers?
   ) throws(FilterError) -> [Sample] {
     var scratchBytes: Int?
-    let output = [Sample](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
-      cvz_advise_huge_pages(buffer.baseAddress, outputCount * MemoryLayout<Sample>.size)
+    let output = SampleBuffers.samples(Sample.self, count: outputCount, from: buffers) {
+      out, _ in
       input.withUnsafeBufferPointer { source in
         withKernelWeights(of: operation) { kernels in
           var f = description(
-            input: UnsafeRawPointer(source.baseAddress!),
-            output: UnsafeMutableRawPointer(buffer.baseAddress!),
+            input: UnsafeRawPointer(source.baseAddress!), output: out,
             sampleBytes: MemoryLayout<Sample>.size, kernels: kernels)
           if cvz_filter_image(&f) != CVZ_STATUS_OK { scratchBytes = cvz_filter_scratch_bytes(&f) }
         }
       }
-      initialized = scratchBytes == nil ? outputCount : 0
+      return scratchBytes == nil
     }
-    if let scratchBytes { throw .outOfMemory(bytes: scratchBytes) }
+    guard let output else { throw .outOfMemory(bytes: scratchBytes ?? 0) }
     return output
   }
 

@@ -12,8 +12,10 @@ import _Runtime
 /// - Runs the C loops (`_FilterKernels`, `cvz_pool_image`) in bands of
 ///   output rows on the `_Runtime` pool's threads; allocates only the output.
 /// - Matches `poolReference` sample for sample.
+/// - `buffers`: the output's samples may be an array kept from an earlier
+///   image of a batch (`SampleBuffers`), written over in full.
 public func pool(
-  _ image: Image, mode: PoolMode, options: PoolOptions
+  _ image: Image, mode: PoolMode, options: PoolOptions, buffers: SampleBuffers? = nil
 ) throws(FilterError) -> Image {
   let g = try options.geometry(for: image)
   let (count, overflow) = g.outputWidth.multipliedReportingOverflow(
@@ -23,32 +25,36 @@ public func pool(
   }
   switch image.bitDepth {
   case .eight:
-    let samples = runPool(image.samples8, image: image, geometry: g, mode: mode, count: count)
+    let samples = runPool(
+      image.samples8, image: image, geometry: g, mode: mode, count: count, buffers: buffers)
     return Image(
       width: g.outputWidth, height: g.outputHeight, layout: image.layout, samples: samples)
   case .sixteen:
-    let samples = runPool(image.samples16, image: image, geometry: g, mode: mode, count: count)
+    let samples = runPool(
+      image.samples16, image: image, geometry: g, mode: mode, count: count, buffers: buffers)
     return Image(
       width: g.outputWidth, height: g.outputHeight, layout: image.layout, samples16: samples)
   }
 }
 
 private func runPool<Sample: FixedWidthInteger & UnsignedInteger>(
-  _ input: [Sample], image: Image, geometry g: FilterGeometry, mode: PoolMode, count: Int
+  _ input: [Sample], image: Image, geometry g: FilterGeometry, mode: PoolMode, count: Int,
+  buffers: SampleBuffers?
 ) -> [Sample] {
   // Every output sample is written, so the buffer needs no zero fill.
-  [Sample](unsafeUninitializedCapacity: count) { buffer, initialized in
-    cvz_advise_huge_pages(buffer.baseAddress, count * MemoryLayout<Sample>.size)
+  let output = SampleBuffers.samples(Sample.self, count: count, from: buffers) { out, _ in
     input.withUnsafeBufferPointer { source in
       var p = poolDescription(
         geometry: g, mode: mode, width: image.width, height: image.height,
         layout: image.layout, bitDepth: image.bitDepth)
       p.input = UnsafeRawPointer(source.baseAddress!)
-      p.output = UnsafeMutableRawPointer(buffer.baseAddress!)
+      p.output = out
       _ = cvz_pool_image(&p)
     }
-    initialized = count
+    return true
   }
+  guard let output else { preconditionFailure("pooling writes every sample and cannot fail") }
+  return output
 }
 
 /// The C description of pooling a `width`×`height` image (input and output

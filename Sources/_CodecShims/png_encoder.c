@@ -15,12 +15,15 @@
  * IDAT. Band boundaries depend only on the image's size, never on the thread
  * count, so the bytes are the same with 1 or 64 threads.
  */
+#include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <isa-l/igzip_lib.h>
 #include <zlib.h>
 
 #include "cvz_runtime.h"
+#include "deflate_runs.h"
 #include "shim_common.h"
 
 enum { FILTER_NONE = 0, FILTER_SUB = 1, FILTER_UP = 2, FILTER_AVERAGE = 3, FILTER_PAETH = 4 };
@@ -28,6 +31,11 @@ enum { FILTER_NONE = 0, FILTER_SUB = 1, FILTER_UP = 2, FILTER_AVERAGE = 3, FILTE
 /* Filtered bytes per band: small enough for 2...64 cores to share out, large
    enough that the 32 KiB dictionary and the flush marker cost nothing. */
 enum { BAND_BYTES = 1 << 20, WINDOW = 32768 };
+
+/* Input bytes a Huffman table of the default level's deflate covers: a
+   quarter band, which adapts a little better to a band that changes than
+   one table would, and keeps the run list small (deflate_runs.c). */
+enum { RUNS_BLOCK_BYTES = 1 << 18 };
 
 static inline uint8_t paeth(int a, int b, int c) {
   const int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
@@ -82,6 +90,65 @@ static unsigned long row_cost(const uint8_t *bytes, size_t length) {
   return sum;
 }
 
+/* MARK: Choosing a row's filter by its estimated coded size */
+
+/* Every ENTROPY_STEP-th byte of a long row is sampled: 5 is prime to every
+   PNG pixel size (1, 2, 3, 4, 6, 8 bytes), so the samples visit every
+   channel. */
+enum { ENTROPY_STEP = 5, LOG_TABLE = 4096 };
+
+/* c·log2(c) for small counts, filled once. */
+static float count_log_table[LOG_TABLE];
+static pthread_once_t count_log_once = PTHREAD_ONCE_INIT;
+
+static void fill_count_log_table(void) {
+  for (int c = 1; c < LOG_TABLE; c++) count_log_table[c] = (float)c * log2f((float)c);
+}
+
+static inline float count_log(uint32_t c) {
+  return c < LOG_TABLE ? count_log_table[c] : (float)c * log2f((float)c);
+}
+
+/*
+ * The candidate of `filters` whose filtered row a Huffman code would store
+ * in the fewest bits, estimated from every ENTROPY_STEP-th byte: n samples
+ * with byte counts c need n·log2(n) − Σ c·log2(c) bits, so the winner has
+ * the largest Σ c·log2(c). Only the sampled bytes are filtered here (a
+ * filtered byte depends on unfiltered ones only). `above` is the row above,
+ * zeros for the top row, as the PNG filters take it. This measure, unlike
+ * libpng's sum of magnitudes, sees that a row of small positive values
+ * (most of an edge map) costs fewer bits as it is than as signed
+ * differences.
+ */
+static int choose_by_entropy(unsigned filters, const uint8_t *row, const uint8_t *above,
+                             size_t length, size_t bpp) {
+  uint32_t counts[5][256];
+  memset(counts, 0, sizeof counts);
+  /* Short rows are measured whole: a sample would be too small to tell. */
+  const size_t step = length < 256 * ENTROPY_STEP ? 1 : ENTROPY_STEP;
+  for (size_t i = 0; i < length; i += step) {
+    const int x = row[i], b = above[i];
+    const int a = i >= bpp ? row[i - bpp] : 0, c = i >= bpp ? above[i - bpp] : 0;
+    counts[FILTER_NONE][x]++;
+    counts[FILTER_SUB][(uint8_t)(x - a)]++;
+    counts[FILTER_UP][(uint8_t)(x - b)]++;
+    counts[FILTER_AVERAGE][(uint8_t)(x - ((a + b) >> 1))]++;
+    counts[FILTER_PAETH][(uint8_t)(x - paeth(a, b, c))]++;
+  }
+  int best = -1;
+  float best_score = 0;
+  for (int type = 0; type <= FILTER_PAETH; type++) {
+    if (!(filters & (1u << type))) continue;
+    float score = 0;
+    for (int v = 0; v < 256; v++) score += count_log(counts[type][v]);
+    if (best < 0 || score > best_score) {
+      best = type;
+      best_score = score;
+    }
+  }
+  return best;
+}
+
 typedef struct png_job {
   /* Row first_row of the image; rows follow packed. */
   const uint8_t *pixels;
@@ -121,7 +188,16 @@ static const uint8_t *stored_row(const png_job *job, uint32_t y, uint8_t *scratc
 static int filter_rows(const png_job *job, uint32_t first, uint32_t end, uint8_t *out) {
   const size_t length = job->row_bytes;
   uint8_t *scratch = malloc(3 * length + 2);
-  if (scratch == NULL) return -1;
+  uint8_t *zeros = NULL;
+  if (job->strategy == CVZ_PNG_STRATEGY_RUNS) {
+    pthread_once(&count_log_once, fill_count_log_table);
+    zeros = calloc(1, length + 1);
+  }
+  if (scratch == NULL || (job->strategy == CVZ_PNG_STRATEGY_RUNS && zeros == NULL)) {
+    free(scratch);
+    free(zeros);
+    return -1;
+  }
   uint8_t *current = scratch, *previous = scratch + length, *candidate = scratch + 2 * length;
   const uint8_t *above = first == 0 ? NULL : stored_row(job, first - 1, previous);
   for (uint32_t y = first; y < end; y++, out += length + 1) {
@@ -131,6 +207,9 @@ static int filter_rows(const png_job *job, uint32_t first, uint32_t end, uint8_t
     if ((job->filters & (job->filters - 1)) == 0) {
       /* One candidate: filter straight into the output. */
       best = __builtin_ctz(job->filters);
+      filter_row(best, row, above, length, job->bpp, out + 1);
+    } else if (job->strategy == CVZ_PNG_STRATEGY_RUNS) {
+      best = choose_by_entropy(job->filters, row, above != NULL ? above : zeros, length, job->bpp);
       filter_row(best, row, above, length, job->bpp, out + 1);
     } else {
       for (int type = 0; type <= FILTER_PAETH; type++) {
@@ -156,6 +235,7 @@ static int filter_rows(const png_job *job, uint32_t first, uint32_t end, uint8_t
     }
   }
   free(scratch);
+  free(zeros);
   return 0;
 }
 
@@ -177,7 +257,10 @@ static void band_rows(const png_job *job, int band, uint32_t *first, uint32_t *e
 static size_t chunk_capacity(const png_job *job, int band) {
   uint32_t first, end;
   band_rows(job, band, &first, &end);
-  return 12 + 2 + 16 + deflateBound(NULL, (uLong)((size_t)(end - first) * (job->row_bytes + 1)));
+  const size_t bytes = (size_t)(end - first) * (job->row_bytes + 1);
+  const size_t zlib_bound = deflateBound(NULL, (uLong)bytes);
+  const size_t runs_bound = cvz_deflate_runs_bound(bytes, RUNS_BLOCK_BYTES);
+  return 12 + 2 + 16 + (zlib_bound > runs_bound ? zlib_bound : runs_bound);
 }
 
 /* Deflates `size` bytes at `input` as raw deflate into `out` (room
@@ -188,6 +271,10 @@ static size_t chunk_capacity(const png_job *job, int band) {
 static int deflate_bytes(const png_job *job, const uint8_t *input, size_t size,
                          const uint8_t *dictionary, size_t window, int last, uint8_t *out,
                          size_t capacity, size_t *written) {
+  if (job->strategy == CVZ_PNG_STRATEGY_RUNS) {
+    *written = cvz_deflate_runs(input, size, window > 0, RUNS_BLOCK_BYTES, last, out, capacity);
+    return *written > 0;
+  }
   if (job->strategy == CVZ_PNG_STRATEGY_IGZIP) {
     static const uint32_t level_bytes[] = {0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
                                            ISAL_DEF_LVL3_DEFAULT};
@@ -275,11 +362,11 @@ static int compress_band(const png_job *job, int band, uint8_t *chunk, size_t ca
   const int complete = deflate_bytes(job, input, input_size, input - window, window, last,
                                      chunk + 8 + header, capacity - header, &written);
   const size_t data_size = header + written;
-  *adler = adler32(1, input, (uInt)input_size);
+  *adler = isal_adler32(1, input, input_size);
   free(filtered);
   if (!complete) return -1;
   put_u32(chunk, (uint32_t)data_size);
-  put_u32(chunk + 8 + data_size, (uint32_t)crc32(0, chunk + 4, (uInt)(data_size + 4)));
+  put_u32(chunk + 8 + data_size, cvz_crc32(0, chunk + 4, data_size + 4));
   *chunk_size = data_size + 12;
   return 0;
 }
@@ -296,7 +383,7 @@ static void append_chunk(uint8_t **cursor, const char *type, const uint8_t *data
   put_u32(out, size);
   memcpy(out + 4, type, 4);
   if (size > 0) memcpy(out + 8, data, size);
-  put_u32(out + 8 + size, (uint32_t)crc32(0, out + 4, size + 4));
+  put_u32(out + 8 + size, cvz_crc32(0, out + 4, (size_t)size + 4));
   *cursor = out + 12 + size;
 }
 
@@ -308,6 +395,7 @@ static int setup_job(png_job *job, uint32_t width, uint32_t height, int channels
   if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16) || width == 0 ||
       height == 0 || width > 0x7fffffffu || height > 0x7fffffffu || zlib_level < 0 ||
       zlib_level > (zlib_strategy == CVZ_PNG_STRATEGY_IGZIP ? ISAL_DEF_MAX_LEVEL : 9) ||
+      zlib_strategy < CVZ_PNG_STRATEGY_RUNS ||
       (filters & 0x1fu) == 0) {
     cvz_set_error(error, CVZ_ERROR_ENCODE, "unsupported image or encoder settings");
     return -1;

@@ -90,7 +90,7 @@ int cvz_png_fast_start(struct cvz_png_decoder *decoder, int color_type, int bit_
   uint8_t skipped[2];
   char message[CVZ_MESSAGE_CAPACITY];
   cvz_png_source_read(decoder, skipped, 2, message); /* peeked: cannot fail */
-  fast->crc = crc32(crc32(0, (const Bytef *)"IDAT", 4), skipped, 2);
+  fast->crc = cvz_crc32(cvz_crc32(0, "IDAT", 4), skipped, 2);
   fast->chunk_left = length - 2;
   decoder->fast = fast;
   return 1;
@@ -135,7 +135,7 @@ static int feed(struct cvz_png_decoder *decoder) {
     const uint32_t length = get_u32(fast->next_header);
     if (length > 0x7fffffffu) return fail(fast, "chunk length out of range");
     fast->chunk_left = length;
-    fast->crc = crc32(0, (const Bytef *)"IDAT", 4);
+    fast->crc = cvz_crc32(0, "IDAT", 4);
   }
   const uint8_t *bytes;
   const ptrdiff_t n = cvz_png_source_next(decoder, &bytes, fast->chunk_left);
@@ -144,7 +144,7 @@ static int feed(struct cvz_png_decoder *decoder) {
     decoder->ran_out = 1;
     return fail(fast, "file ends before the image is complete");
   }
-  fast->crc = crc32(fast->crc, bytes, (uInt)n);
+  fast->crc = cvz_crc32((uint32_t)fast->crc, bytes, n);
   fast->chunk_left -= (uint32_t)n;
   fast->inflate.next_in = (uint8_t *)bytes;
   fast->inflate.avail_in = (uint32_t)n;
@@ -318,7 +318,7 @@ static int finish_chunks(struct cvz_png_decoder *decoder) {
     const int iend = memcmp(header + 4, "IEND", 4) == 0;
     if ((!ancillary && !iend) || length > MAX_ANCILLARY || (iend && length != 0)) return 1;
     if (memcmp(header + 4, "eXIf", 4) == 0) decoder->exif_after = 1;
-    fast->crc = crc32(0, header + 4, 4);
+    fast->crc = cvz_crc32(0, header + 4, 4);
     uint32_t left = length;
     while (left > 0) {
       const uint8_t *bytes;
@@ -327,7 +327,7 @@ static int finish_chunks(struct cvz_png_decoder *decoder) {
         if (n == 0) decoder->ran_out = 1;
         return fail(fast, "file ends before the image is complete");
       }
-      fast->crc = crc32(fast->crc, bytes, (uInt)n);
+      fast->crc = cvz_crc32((uint32_t)fast->crc, bytes, n);
       left -= (uint32_t)n;
     }
     if (check_crc(decoder) != 0) return -1;

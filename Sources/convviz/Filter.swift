@@ -105,7 +105,9 @@ struct Filter: ParsableCommand {
           geometry.scratchBytes(
             colourChannels: image.layout.hasAlpha ? image.channels - 1 : image.channels)
         },
-        apply: { image in try ImageFilters.apply(named.operation, to: image, options: options) },
+        apply: { image, buffers in
+          try ImageFilters.apply(named.operation, to: image, options: options, buffers: buffers)
+        },
         stream: { width, height, layout, depth throws(FilterError) in
           try StreamingPipeline(
             step: .filter(named.operation, options), width: width, height: height,

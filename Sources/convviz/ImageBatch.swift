@@ -3,6 +3,7 @@ import Dispatch
 import ImageCodecs
 import Synchronization
 import Tensors
+import _Runtime
 
 /// The run of `filter` or `pool`: gather the inputs (arguments, then
 /// `--from-list`), plan every output, take this `--shard`'s part, refuse
@@ -46,7 +47,9 @@ struct ImageBatch {
     let work = ImageWork(
       steps: steps, stage: stage, decodeOptions: decodeOptions,
       encodeOptions: options.encodeOptions, gray: gray, timings: options.timings, plan: plan,
-      budget: budget)
+      budget: budget,
+      // An input and an output for each image in flight (one per core).
+      buffers: SampleBuffers(capacity: 2 * max(2, Int(cvz_threads()))))
     let report = OrderedReport(count: sources.count)
     let progress = ProgressBar(label: progressLabel, total: sources.count, minimumSteps: 4)
     let failFast = options.errorPolicy == .failFast

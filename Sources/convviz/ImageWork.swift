@@ -16,7 +16,8 @@ struct ImageStep: Sendable {
   var geometry: @Sendable (Image) throws(FilterError) -> FilterGeometry
   /// Scratch bytes the operation allocates besides its output.
   var scratchBytes: @Sendable (FilterGeometry, Image) -> Int
-  var apply: @Sendable (Image) throws -> Image
+  /// Applies the step; the output's samples may come from `buffers`.
+  var apply: @Sendable (Image, SampleBuffers?) throws -> Image
   /// The streaming plan of the step for an image of this size, layout and
   /// depth (nil: the step works on whole images only).
   var stream:
@@ -38,6 +39,9 @@ struct ImageWork: Sendable {
   let timings: Bool
   let plan: OutputPlan
   let budget: MemoryBudget
+  /// Sample arrays of finished images, for the whole-image path's next
+  /// decode and step output of the same size.
+  let buffers: SampleBuffers
 
   /// `index` is the input's place in `plan`.
   func process(_ source: InputImage, index: Int) -> [OrderedReport.Line] {
@@ -71,7 +75,9 @@ struct ImageWork: Sendable {
       if let decoded {
         image = decoded
       } else {
-        image = try source.load(options: decodeOptions)
+        var options = decodeOptions
+        options.buffers = buffers
+        image = try source.load(options: options)
         if gray { image = image.converted(to: image.layout.hasAlpha ? .grayAlpha : .gray) }
         timing("decode", clock.lap(), nil, source.path, into: &lines)
       }
@@ -87,8 +93,9 @@ struct ImageWork: Sendable {
       lines += strideWarning(geometry, source)
       try checkOutput(geometry, of: image, step: step, source: source)
       _ = clock.lap()
-      let result = try step.apply(image)
+      let result = try step.apply(image, buffers)
       let workTime = clock.lap()
+      if decoded == nil { buffers.recycle(image) }
       image = Image(width: 0, height: 0, layout: .gray, samples: [])
       let destination = plan.destinations[index][position]
       let shownDestination = destination == "-" ? "standard output" : destination
@@ -110,6 +117,7 @@ struct ImageWork: Sendable {
       // With -o - the image itself is on stdout: the line goes beside the
       // other messages.
       lines.append(destination == "-" ? .note(wrote) : .result(wrote))
+      buffers.recycle(result)
     }
   }
 

@@ -75,7 +75,9 @@ struct PoolCommand: ParsableCommand {
       name: stepName, file: nil,
       geometry: { image throws(FilterError) in try options.geometry(for: image) },
       scratchBytes: { _, _ in 0 },
-      apply: { image in try ImageFilters.pool(image, mode: mode, options: options) },
+      apply: { image, buffers in
+        try ImageFilters.pool(image, mode: mode, options: options, buffers: buffers)
+      },
       stream: { width, height, layout, depth throws(FilterError) in
         try StreamingPipeline(
           step: .pool(mode, options), width: width, height: height, layout: layout,

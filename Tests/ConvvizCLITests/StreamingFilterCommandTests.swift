@@ -43,6 +43,50 @@ final class StreamingFilterCommandTests: XCTestCase {
     }
   }
 
+  /// A batch on the whole-image path reuses the sample arrays of finished
+  /// images for the next of the same size (SampleBuffers): every output is
+  /// byte for byte the output of the file filtered alone, with sizes that
+  /// repeat and sizes that change within the batch.
+  func testBatchOutputsMatchSingleRunsWithReusedBuffers() throws {
+    let scratch = try ScratchFolder()
+    let inputs = scratch.file("in")
+    try FileManager.default.createDirectory(atPath: inputs, withIntermediateDirectories: true)
+    // Sorted names: big, big, small, big, big, 16-bit, 16-bit, big.
+    let astronautImage = try Data(contentsOf: URL(fileURLWithPath: astronaut))
+    let rocketImage = try Data(contentsOf: URL(fileURLWithPath: rocket))
+    let deep = try Data(
+      contentsOf: URL(
+        fileURLWithPath: repositoryFile("Tests/ImageCodecsTests/Fixtures/pngsuite/basn2c16.png")))
+    for (name, data) in [
+      ("a1.png", astronautImage), ("a2.png", astronautImage), ("b.jpg", rocketImage),
+      ("c1.png", astronautImage), ("c2.png", astronautImage), ("d1.png", deep),
+      ("d2.png", deep), ("e.png", astronautImage),
+    ] {
+      try data.write(to: URL(fileURLWithPath: inputs + "/" + name))
+    }
+    for command in [["filter", "-k", "sobel"], ["pool", "--mode", "max", "--size", "2"]] {
+      let batch = scratch.file("batch-\(command[0])")
+      let result = try ConvvizBinary.run(
+        command + [inputs, "-o", batch + "/"], environment: wholeImage)
+      XCTAssertEqual(result.status, 0, result.standardError)
+      let written = try FileManager.default.contentsOfDirectory(atPath: batch).sorted()
+      XCTAssertEqual(written.count, 8, "\(written)")
+      for name in written {
+        let stem = String(name.prefix(2).filter { $0.isLetter || $0.isNumber })
+        let input = try FileManager.default.contentsOfDirectory(atPath: inputs)
+          .first { $0.hasPrefix(stem + ".") }!
+        let alone = try ConvvizBinary.run(
+          command + [inputs + "/" + input, "-o", scratch.file("alone.png")],
+          environment: wholeImage)
+        XCTAssertEqual(alone.status, 0, alone.standardError)
+        XCTAssertEqual(
+          try Data(contentsOf: URL(fileURLWithPath: batch + "/" + name)),
+          try Data(contentsOf: URL(fileURLWithPath: scratch.file("alone.png"))),
+          "\(command) \(name)")
+      }
+    }
+  }
+
   func testTimingsNameThePathAndWhyTheWholeImageIsNeeded() throws {
     let scratch = try ScratchFolder()
     for (input, reason) in [

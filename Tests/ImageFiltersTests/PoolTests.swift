@@ -13,35 +13,8 @@ final class PoolTests: XCTestCase {
     width: Int, height: Int, sixteen: Bool, using rng: inout SeededGenerator
   ) -> Image {
     let layout = Image.Layout.allCases.randomElement(using: &rng)!
-    let count = width * height * layout.channels
-    return sixteen
-      ? Image(
-        width: width, height: height, layout: layout,
-        samples16: (0..<count).map { _ in UInt16.random(in: 0...65535, using: &rng) })
-      : Image(
-        width: width, height: height, layout: layout,
-        samples: (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) })
-  }
-
-  private func randomOptions(using rng: inout SeededGenerator) -> PoolOptions {
-    let size = AxisPair(
-      x: Int.random(in: 1...4, using: &rng), y: Int.random(in: 1...4, using: &rng))
-    let stride =
-      Bool.random(using: &rng)
-      ? nil : AxisPair(x: Int.random(in: 1...5, using: &rng), y: Int.random(in: 1...5, using: &rng))
-    let padding: Padding
-    switch Int.random(in: 0..<3, using: &rng) {
-    case 0: padding = .valid
-    case 1: padding = .same
-    default:
-      // Explicit padding smaller than the window, as the Engine's layers take it.
-      padding = .explicit(
-        top: Int.random(in: 0..<size.y, using: &rng),
-        bottom: Int.random(in: 0..<size.y, using: &rng),
-        left: Int.random(in: 0..<size.x, using: &rng),
-        right: Int.random(in: 0..<size.x, using: &rng))
-    }
-    return PoolOptions(size: size, stride: stride, padding: padding)
+    return RandomInputs.image(
+      width: width, height: height, layout: layout, sixteen: sixteen, using: &rng)
   }
 
   func testHandWorkedTwoByTwo() throws {
@@ -73,7 +46,7 @@ final class PoolTests: XCTestCase {
       let image = randomImage(
         width: Int.random(in: 1...19, using: &rng), height: Int.random(in: 1...15, using: &rng),
         sixteen: Bool.random(using: &rng), using: &rng)
-      let options = randomOptions(using: &rng)
+      let options = RandomInputs.poolOptions(using: &rng)
       for mode in PoolMode.allCases {
         do {
           let reference = try poolReference(image, mode: mode, options: options)
@@ -166,7 +139,7 @@ final class PoolTests: XCTestCase {
       let image = randomImage(
         width: Int.random(in: 2...17, using: &rng), height: Int.random(in: 2...13, using: &rng),
         sixteen: trial % 2 == 1, using: &rng)
-      let options = randomOptions(using: &rng)
+      let options = RandomInputs.poolOptions(using: &rng)
       guard let g = try? options.geometry(for: image) else { continue }
       let input = tensor(image)
       for (mode, reduction) in reductions {

@@ -45,15 +45,8 @@ final class StreamingPipelineTests: XCTestCase {
     let sixteen = input == .png && Int.random(in: 0..<3, using: &rng) == 0
     let width = Int.random(in: 1...70, using: &rng)
     let height = Int.random(in: 1...90, using: &rng)
-    let count = width * height * layout.channels
-    let image =
-      sixteen
-      ? Image(
-        width: width, height: height, layout: layout,
-        samples16: (0..<count).map { _ in UInt16.random(in: 0...65535, using: &rng) })
-      : Image(
-        width: width, height: height, layout: layout,
-        samples: (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) })
+    let image = RandomInputs.image(
+      width: width, height: height, layout: layout, sixteen: sixteen, using: &rng)
     let rows = Int.random(in: 1...5, using: &rng)
     let cols = Int.random(in: 1...5, using: &rng)
     func weights() -> [Float] {
@@ -168,25 +161,8 @@ final class StreamingPipelineTests: XCTestCase {
 
   private func randomPoolCase(using rng: inout SeededGenerator) -> Case {
     var c = randomCase(using: &rng)
-    let size = AxisPair(
-      x: Int.random(in: 1...4, using: &rng), y: Int.random(in: 1...4, using: &rng))
-    let stride =
-      Bool.random(using: &rng)
-      ? nil : AxisPair(x: Int.random(in: 1...5, using: &rng), y: Int.random(in: 1...5, using: &rng))
-    let padding: Padding
-    switch Int.random(in: 0..<3, using: &rng) {
-    case 0: padding = .valid
-    case 1: padding = .same
-    default:
-      padding = .explicit(
-        top: Int.random(in: 0..<size.y, using: &rng),
-        bottom: Int.random(in: 0..<size.y, using: &rng),
-        left: Int.random(in: 0..<size.x, using: &rng),
-        right: Int.random(in: 0..<size.x, using: &rng))
-    }
-    c.step = .pool(
-      PoolMode.allCases.randomElement(using: &rng)!,
-      PoolOptions(size: size, stride: stride, padding: padding))
+    let options = RandomInputs.poolOptions(using: &rng)
+    c.step = .pool(PoolMode.allCases.randomElement(using: &rng)!, options)
     return c
   }
 

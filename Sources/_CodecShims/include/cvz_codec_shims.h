@@ -151,6 +151,11 @@ int cvz_png_encode(const void *pixels, uint32_t width, uint32_t height, int chan
    level 1, files a little larger. */
 enum { CVZ_PNG_STRATEGY_IGZIP = -1 };
 
+/* cvz_png_encode_bands' strategy for convviz's own deflate of literals and
+   runs of the byte before (zlib's Z_RLE matches), a Huffman table a block
+   (deflate_runs.c); `zlib_level` is ignored. */
+enum { CVZ_PNG_STRATEGY_RUNS = -2 };
+
 /*
  * The fast PNG encoder: the same settings as cvz_png_encode (the row's
  * filter chosen by the same measure; ties may go another way than in
