@@ -1,4 +1,5 @@
-// Dropout masks and the channels-first ↔ channels-last copies of Flatten.
+// Dropout masks, the channels-first ↔ channels-last copies of Flatten, and
+// the sums of residual connections in inference (vectorised here).
 // The mask loop is about three times faster here than in Swift (1.66 s →
 // 0.53 s of an MNIST epoch in a profile: no generator calls through struct
 // state); the copies, no faster per element, are cut into chunks of images.
@@ -65,4 +66,15 @@ static int transpose_chunk(void *context, int chunk) {
 void cvz_transpose_images(const float *src, float *dst, int images, int rows, int columns) {
   transpose_job job = {src, dst, images, rows, columns};
   cvz_parallel_for(CVZ_CHUNKS, transpose_chunk, &job);
+}
+
+void cvz_add(const float *a, const float *b, float *y, size_t count, int relu) {
+  if (relu) {
+    for (size_t i = 0; i < count; i++) {
+      float sum = a[i] + b[i];
+      y[i] = sum > 0 ? sum : 0;
+    }
+  } else {
+    for (size_t i = 0; i < count; i++) y[i] = a[i] + b[i];
+  }
 }

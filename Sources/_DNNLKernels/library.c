@@ -272,3 +272,15 @@ int cvz_dnnl_to_nchw(const cvz_dnnl_layout *layout, const float *data, float *nc
   cvz_dnnl_leave();
   return failed ? CVZ_STATUS_NO_MEMORY : CVZ_STATUS_OK;
 }
+
+int cvz_dnnl_from_nchw(const cvz_dnnl_layout *layout, const float *nchw, float *data) {
+  const dnnl_memory_desc_t *md = &layout->md;
+  if (md->ndims != 4) return CVZ_STATUS_NO_MEMORY;
+  dnnl_memory_desc_t plain;
+  cvz_dnnl_enter();
+  int failed = cvz_dnnl_nchw(&plain, md->dims[0], md->dims[1], md->dims[2], md->dims[3]) ||
+               cvz_dnnl_reorder(&plain, nchw, md, data) ||
+               dnnl_stream_wait(cvz_dnnl_stream) != dnnl_success;
+  cvz_dnnl_leave();
+  return failed ? CVZ_STATUS_NO_MEMORY : CVZ_STATUS_OK;
+}

@@ -137,7 +137,7 @@ final class OneDNNLayoutTests: XCTestCase {
         bias: GradientCheck.randomTensor(Shape(channels), &generator), padding: .same)
       let input = GradientCheck.randomTensor(Shape(2, 8, 13, 11), &generator)
       let convolved = try XCTUnwrap(
-        try conv.oneDNNForward(.plain(input), folding: [], keepLayout: true))
+        try conv.oneDNNForward([.plain(input)], folding: [], keepLayout: true))
       let plainConvolved = try convolved.output.plain()
       let windows: [PoolWindow] = [
         PoolWindow(size: (2, 2)),
@@ -150,13 +150,13 @@ final class OneDNNLayoutTests: XCTestCase {
         var pool = Pooling2D(.max, window: window)
         let label = "\(window) over \(channels) channels"
         let fast = try XCTUnwrap(
-          try pool.oneDNNForward(convolved.output, folding: [], keepLayout: false), label)
+          try pool.oneDNNForward([convolved.output], folding: [], keepLayout: false), label)
         made.insert(try XCTUnwrap(pool.oneDNN?.implementation, label))
         let reference = try pool.forward(plainConvolved, mode: .inference)
         XCTAssertEqual(try fast.output.plain(), reference, label)
         var average = Pooling2D(.average, window: window)
         XCTAssertNil(
-          try average.oneDNNForward(convolved.output, folding: [], keepLayout: false), label)
+          try average.oneDNNForward([convolved.output], folding: [], keepLayout: false), label)
       }
     }
     print("oneDNN layouts on \(OneDNN.instructionSet): pooling \(made.sorted())")

@@ -168,6 +168,10 @@ void cvz_dropout_forward(uint64_t state[4], float keep, float scale, const float
 /// channels-last, and the swapped call goes back.
 void cvz_transpose_images(const float *src, float *dst, int images, int rows, int columns);
 
+/// y = a + b element-wise, then max(y, 0) when relu is nonzero (x > 0 ? x
+/// : 0, so NaN becomes 0 as the Swift ReLU does); y may be a or b.
+void cvz_add(const float *a, const float *b, float *y, size_t count, int relu);
+
 #ifdef __cplusplus
 }
 #endif
