@@ -1,4 +1,5 @@
 import Tensors
+import _DNNLKernels
 
 /// Joins inputs along one per-sample axis (Keras `Concatenate`, ONNX
 /// `Concat`); by default the channel axis of images, as DenseNet and
@@ -94,5 +95,72 @@ public struct Concatenate: Operation {
         }
       }
     }
+  }
+}
+
+/// Joining images along the channels in inference on a channel-blocked
+/// oneDNN layout (nChw16c, nChw8c, every input's channels whole blocks):
+/// per image, the inputs' blocks one after the other, so the join is a
+/// copy per image and input (SqueezeNet's and DenseNet's joins, between
+/// convolutions that keep the layout). Only where the output stays in the
+/// layout: else the NCHW join, which reorders less.
+extension Concatenate: OneDNNLayoutOperation {
+  func runsOnOneDNN(inputShapes: [Shape]) -> Bool {
+    axis == 0 && inputShapes.count >= 2
+      && inputShapes.allSatisfy { $0.rank == 3 && $0[0] % 16 == 0 }
+  }
+
+  mutating func oneDNNForward(
+    _ inputs: [StepValue], folding stages: [FusionRole], keepLayout: Bool
+  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
+    guard keepLayout, axis == 0, stages.isEmpty, OneDNN.isUsable, inputs.count >= 2 else {
+      return nil
+    }
+    var block: Int32 = 0
+    for case .oneDNN(let tensor) in inputs where block == 0 {
+      block = cvz_dnnl_layout_channel_block(tensor.layout.pointer)
+    }
+    let first = inputs[0].shape
+    guard block > 0, first.rank == 4,
+      inputs.allSatisfy({
+        $0.shape.rank == 4 && $0.shape[1] % Int(block) == 0 && $0.shape[0] == first[0]
+          && $0.shape[2] == first[2] && $0.shape[3] == first[3]
+      })
+    else { return nil }
+    let (n, h, w) = (first[0], first[2], first[3])
+    var operands: [[Float]] = []
+    for input in inputs {
+      if case .oneDNN(let tensor) = input,
+        cvz_dnnl_layout_channel_block(tensor.layout.pointer) == block
+      {
+        operands.append(tensor.storage)
+        continue
+      }
+      let c = input.shape[1]
+      guard let layout = OneDNNLayout(cvz_dnnl_layout_blocked(n, c, h, w, block)) else {
+        return nil
+      }
+      operands.append(try OneDNNTensor(try input.plain(), layout: layout).storage)
+    }
+    let channels = inputs.reduce(0) { $0 + $1.shape[1] }
+    guard let layout = OneDNNLayout(cvz_dnnl_layout_blocked(n, channels, h, w, block)) else {
+      return nil
+    }
+    let image = channels * h * w
+    let output = OneDNNTensor(shape: Shape(n, channels, h, w), layout: layout) { y in
+      var offset = 0
+      for (input, operand) in zip(inputs, operands) {
+        let chunk = input.shape[1] * h * w
+        operand.withUnsafeBufferPointer { x in
+          for b in 0..<n {
+            (y.baseAddress! + b * image + offset).update(
+              from: x.baseAddress! + b * chunk, count: chunk)
+          }
+        }
+        offset += chunk
+      }
+    }
+    cache = nil
+    return (.oneDNN(output), 0)
   }
 }

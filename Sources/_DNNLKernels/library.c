@@ -284,3 +284,30 @@ int cvz_dnnl_from_nchw(const cvz_dnnl_layout *layout, const float *nchw, float *
   cvz_dnnl_leave();
   return failed ? CVZ_STATUS_NO_MEMORY : CVZ_STATUS_OK;
 }
+
+static int blocked(dnnl_memory_desc_t *md, long n, long c, long h, long w, int block) {
+  dnnl_dims_t dims = {n, c, h, w};
+  return dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32,
+                                      block == 16 ? dnnl_nChw16c : dnnl_nChw8c) != dnnl_success;
+}
+
+int cvz_dnnl_layout_channel_block(const cvz_dnnl_layout *layout) {
+  const dnnl_memory_desc_t *md = &layout->md;
+  if (md->ndims != 4) return 0;
+  static const int blocks[] = {16, 8};
+  for (int i = 0; i < 2; i++) {
+    dnnl_memory_desc_t candidate;
+    if (md->dims[1] % blocks[i] == 0 &&
+        !blocked(&candidate, md->dims[0], md->dims[1], md->dims[2], md->dims[3], blocks[i]) &&
+        dnnl_memory_desc_equal(md, &candidate))
+      return blocks[i];
+  }
+  return 0;
+}
+
+cvz_dnnl_layout *cvz_dnnl_layout_blocked(long n, long c, long h, long w, int block) {
+  if (block != 16 && block != 8) return NULL;
+  dnnl_memory_desc_t md;
+  if (blocked(&md, n, c, h, w, block)) return NULL;
+  return cvz_dnnl_layout_of(&md);
+}

@@ -88,9 +88,9 @@ final class OneDNNLayoutTests: XCTestCase {
     print("oneDNN layouts on \(OneDNN.instructionSet): chain agrees")
   }
 
-  /// A tensor read by a non-oneDNN operation (Add), or by two readers of
-  /// which one is not oneDNN's, stays NCHW; one read only by oneDNN
-  /// convolutions (two of them) is kept in oneDNN's layout.
+  /// A tensor read by a non-oneDNN operation (a product), or by two
+  /// readers of which one is not oneDNN's, stays NCHW; one read only by
+  /// oneDNN convolutions (two of them) is kept in oneDNN's layout.
   func testBranchesReorderWhereNonOneDNNOperationsRead() throws {
     try skipUnlessUsable()
     var generator = SeededGenerator(seed: 47)
@@ -106,7 +106,7 @@ final class OneDNNLayoutTests: XCTestCase {
         Graph.Node("a", conv(16, 16), inputs: ["stem"]),
         Graph.Node("b", conv(16, 16), inputs: ["stem"]),
         Graph.Node("c", conv(16, 16), inputs: ["a"]),
-        Graph.Node("sum", Add(), inputs: ["c", "b"]),
+        Graph.Node("sum", Arithmetic(.multiply), inputs: ["c", "b"]),
         Graph.Node("pool", Pooling2D(.max), inputs: ["sum"]),
       ], output: "pool")
     var network = Network(graph)

@@ -172,6 +172,12 @@ void cvz_transpose_images(const float *src, float *dst, int images, int rows, in
 /// : 0, so NaN becomes 0 as the Swift ReLU does); y may be a or b.
 void cvz_add(const float *a, const float *b, float *y, size_t count, int relu);
 
+/// cvz_channel_affine on channel-blocked images (per image, channels /
+/// block planes of `plane` × block floats: oneDNN's nChw16c and nChw8c),
+/// then max(y, 0) when relu is nonzero (y > 0 ? y : 0).
+void cvz_channel_affine_blocked(const float *x, const float *scale, const float *shift, float *y,
+                                int batch, int channels, long plane, int block, int relu);
+
 #ifdef __cplusplus
 }
 #endif
