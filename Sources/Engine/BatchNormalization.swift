@@ -143,7 +143,8 @@ extension Conv2D {
   }
 }
 
-/// Inference on a channel-blocked oneDNN layout (nChw16c, nChw8c): the
+/// Inference on a channel-blocked oneDNN layout (nChw16c, nChw8c, or
+/// channels-last, one block of all channels): the
 /// same per-channel affine map, block by block, with a following ReLU
 /// folded (DenseNet's BatchNormalization → ReLU → convolution, between a
 /// join and a convolution that keep that layout). On NCHW, or in training,

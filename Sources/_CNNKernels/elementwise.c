@@ -5,6 +5,7 @@
 // state); the copies, no faster per element, are cut into chunks of images.
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cvz_cnn_kernels.h"
 
@@ -76,5 +77,31 @@ void cvz_add(const float *a, const float *b, float *y, size_t count, int relu) {
     }
   } else {
     for (size_t i = 0; i < count; i++) y[i] = a[i] + b[i];
+  }
+}
+
+void cvz_join_channels(int batch, long plane, int block, int count, const float *const *inputs,
+                       const int *channels, float *y) {
+  long total = 0;
+  for (int i = 0; i < count; i++) total += channels[i];
+  if (block > 0) {
+    // Whole blocks: per image, each input's planes one after the other.
+    for (int n = 0; n < batch; n++) {
+      float *out = y + n * total * plane;
+      for (int i = 0; i < count; i++) {
+        long chunk = channels[i] * plane;
+        memcpy(out, inputs[i] + n * chunk, chunk * sizeof(float));
+        out += chunk;
+      }
+    }
+    return;
+  }
+  // Channels-last: per pixel, each input's channels one after the other.
+  for (long p = 0; p < batch * plane; p++) {
+    float *out = y + p * total;
+    for (int i = 0; i < count; i++) {
+      memcpy(out, inputs[i] + p * channels[i], channels[i] * sizeof(float));
+      out += channels[i];
+    }
   }
 }

@@ -287,8 +287,8 @@ int cvz_dnnl_from_nchw(const cvz_dnnl_layout *layout, const float *nchw, float *
 
 static int blocked(dnnl_memory_desc_t *md, long n, long c, long h, long w, int block) {
   dnnl_dims_t dims = {n, c, h, w};
-  return dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32,
-                                      block == 16 ? dnnl_nChw16c : dnnl_nChw8c) != dnnl_success;
+  dnnl_format_tag_t tag = block == 16 ? dnnl_nChw16c : block == 8 ? dnnl_nChw8c : dnnl_nhwc;
+  return dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, tag) != dnnl_success;
 }
 
 int cvz_dnnl_layout_channel_block(const cvz_dnnl_layout *layout) {
@@ -302,11 +302,15 @@ int cvz_dnnl_layout_channel_block(const cvz_dnnl_layout *layout) {
         dnnl_memory_desc_equal(md, &candidate))
       return blocks[i];
   }
+  dnnl_memory_desc_t nhwc;
+  if (!blocked(&nhwc, md->dims[0], md->dims[1], md->dims[2], md->dims[3], 0) &&
+      dnnl_memory_desc_equal(md, &nhwc))
+    return (int)md->dims[1];
   return 0;
 }
 
 cvz_dnnl_layout *cvz_dnnl_layout_blocked(long n, long c, long h, long w, int block) {
-  if (block != 16 && block != 8) return NULL;
+  if (block != 16 && block != 8 && block != 0) return NULL;
   dnnl_memory_desc_t md;
   if (blocked(&md, n, c, h, w, block)) return NULL;
   return cvz_dnnl_layout_of(&md);

@@ -1,6 +1,7 @@
 import Foundation
 import Tensors
 import XCTest
+import _DNNLKernels
 
 @testable import Engine
 
@@ -224,6 +225,97 @@ final class OneDNNFusionTests: XCTestCase {
     XCTAssertEqual(flatten.kernel, "Swift")
   }
 
+  /// Joins and batch normalisation (+ ReLU) on channel-blocked layouts
+  /// (nChw16c, nChw8c, channels-last), and on a mix with NCHW operands
+  /// (reordered first): the same values as the NCHW operations, bit for
+  /// bit for the join, within rounding for the affine map.
+  func testJoinAndNormalisationInBlockedLayouts() throws {
+    try skipUnlessUsable()
+    var generator = SeededGenerator(seed: 83)
+    let a = GradientCheck.randomTensor(Shape(2, 16, 5, 7), &generator)
+    let b = GradientCheck.randomTensor(Shape(2, 32, 5, 7), &generator)
+    var join = Concatenate()
+    let joined = try join.forward([a, b], mode: .inference)
+    var norm = BatchNormalization(
+      gamma: GradientCheck.randomTensor(Shape(48), &generator),
+      beta: GradientCheck.randomTensor(Shape(48), &generator),
+      mean: GradientCheck.randomTensor(Shape(48), &generator),
+      variance: Tensor(shape: Shape(48), storage: (0..<48).map { 0.5 + Float($0) / 48 }))
+    let normalised = try norm.forward(joined, mode: .inference)
+    var relu = Activation(.relu)
+    let rectified = try relu.forward(normalised, mode: .inference)
+    func laidOut(_ t: Tensor, _ block: Int32) throws -> StepValue {
+      let s = t.shape
+      let layout = try XCTUnwrap(OneDNNLayout(cvz_dnnl_layout_blocked(s[0], s[1], s[2], s[3], block)))
+      return .oneDNN(try OneDNNTensor(t, layout: layout))
+    }
+    for block: Int32 in [16, 8, 0] {
+      for inputs in [
+        [try laidOut(a, block), try laidOut(b, block)], [.plain(a), try laidOut(b, block)],
+      ] {
+        let run = try XCTUnwrap(
+          try join.oneDNNForward(inputs, folding: [], keepLayout: true), "block \(block)")
+        XCTAssertEqual(try run.output.plain(), joined, "block \(block)")
+        for stages in [[], [FusionRole.relu]] {
+          let normal = try XCTUnwrap(
+            try norm.oneDNNForward([run.output], folding: stages, keepLayout: true))
+          XCTAssertEqual(normal.folded, stages.count)
+          assertClose(
+            try normal.output.plain(), stages.isEmpty ? normalised : rectified,
+            "block \(block) \(stages)")
+        }
+      }
+      XCTAssertNil(
+        try join.oneDNNForward([try laidOut(a, block), try laidOut(b, block)], folding: [],
+          keepLayout: false), "an NCHW output joins on NCHW")
+    }
+    XCTAssertNil(try norm.oneDNNForward([.plain(joined)], folding: [], keepLayout: true))
+  }
+
+  /// A DenseNet-like block (joins of every earlier feature map, each
+  /// followed by batch normalisation, ReLU and a convolution): the joins
+  /// and normalisations stay in oneDNN's layouts, and the output matches
+  /// the kernels and `.inferenceWithGradients`.
+  func testDenseBlockKeepsLayoutAndAgreesWithKernels() throws {
+    try skipUnlessUsable()
+    var generator = SeededGenerator(seed: 89)
+    func norm(_ c: Int) -> BatchNormalization {
+      BatchNormalization(
+        gamma: GradientCheck.randomTensor(Shape(c), &generator),
+        beta: GradientCheck.randomTensor(Shape(c), &generator),
+        mean: GradientCheck.randomTensor(Shape(c), &generator),
+        variance: Tensor(shape: Shape(c), storage: (0..<c).map { 0.5 + Float($0) / Float(c) }))
+    }
+    let graph = try Graph(
+      input: "x", shape: Shape(8, 9, 9),
+      nodes: [
+        Graph.Node("f0", conv(8, 32, 3, &generator), inputs: ["x"]),
+        Graph.Node("n1", norm(32), inputs: ["f0"]),
+        Graph.Node("r1", Activation(.relu), inputs: ["n1"]),
+        Graph.Node("f1", conv(32, 16, 3, &generator), inputs: ["r1"]),
+        Graph.Node("j1", Concatenate(), inputs: ["f0", "f1"]),
+        Graph.Node("n2", norm(48), inputs: ["j1"]),
+        Graph.Node("r2", Activation(.relu), inputs: ["n2"]),
+        Graph.Node("f2", conv(48, 16, 1, &generator), inputs: ["r2"]),
+        Graph.Node("j2", Concatenate(), inputs: ["f0", "f1", "f2"]),
+        Graph.Node("n3", norm(64), inputs: ["j2"]),
+        Graph.Node("pool", GlobalPooling2D(.average), inputs: ["n3"]),
+      ], output: "pool")
+    var network = Network(graph)
+    let keeps = Dictionary(
+      uniqueKeysWithValues: network.inferencePlan.steps.map { ($0.names[0], $0.keepsOneDNNLayout) })
+    XCTAssertEqual(
+      keeps,
+      ["f0": true, "n1": true, "f1": true, "j1": true, "n2": true, "f2": true, "j2": true,
+        "n3": false, "pool": false])
+    let input = GradientCheck.randomTensor(Shape(2, 8, 9, 9), &generator)
+    let fast = try network.forward(input, mode: .inference)
+    assertClose(fast, try network.forward(input, mode: .inferenceWithGradients), "NCHW steps")
+    OneDNN.isEnabled = false
+    assertClose(fast, try network.forward(input, mode: .inference), "the kernels")
+    print("oneDNN fusion on \(OneDNN.instructionSet): dense block agrees")
+  }
+
   /// The same tests with oneDNN capped at AVX2 (a child process,
   /// `runCappedAtAVX2`), when this CPU has wider kernels.
   func testAgreesCappedAtAVX2() throws {
@@ -232,6 +324,7 @@ final class OneDNNFusionTests: XCTestCase {
       "EngineTests.OneDNNFusionTests", instructionSet: OneDNN.instructionSet)
     XCTAssertTrue(text.contains("on avx2: residual blocks agree"), "the child ran capped:\n\(text)")
     XCTAssertTrue(text.contains("on avx2: clip agrees"), text)
-    XCTAssertTrue(text.contains("Executed 6 tests, with 1 test skipped"), text)
+    XCTAssertTrue(text.contains("on avx2: dense block agrees"), text)
+    XCTAssertTrue(text.contains("Executed 8 tests, with 1 test skipped"), text)
   }
 }

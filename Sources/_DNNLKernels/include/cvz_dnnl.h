@@ -150,11 +150,12 @@ int cvz_dnnl_to_nchw(const cvz_dnnl_layout *layout, const float *data, float *nc
 int cvz_dnnl_from_nchw(const cvz_dnnl_layout *layout, const float *nchw, float *data);
 /// The channel block of `layout` when it is oneDNN's nChw16c or nChw8c
 /// with a channel count that fills whole blocks (no padding): 16 or 8;
-/// else 0. Such a tensor is, per image, C / block planes of H × W × block
-/// floats, so per-channel work and joins along the channels are simple.
+/// C when it is channels-last (nhwc); else 0. Such a tensor is, per
+/// image, C / block planes of H × W × block floats, so per-channel work
+/// and joins along the channels are simple.
 int cvz_dnnl_layout_channel_block(const cvz_dnnl_layout *layout);
-/// The nChw16c (block 16) or nChw8c (block 8) layout of these dimensions,
-/// or NULL; the caller destroys it.
+/// The nChw16c (block 16), nChw8c (block 8) or nhwc (block 0) layout of
+/// these dimensions, or NULL; the caller destroys it.
 cvz_dnnl_layout *cvz_dnnl_layout_blocked(long n, long c, long h, long w, int block);
 void cvz_dnnl_layout_destroy(cvz_dnnl_layout *layout);
 
