@@ -82,7 +82,8 @@ final class OneDNNConvolution: @unchecked Sendable {
     switch key.activation {
     case .none: break
     case .relu: post.kind = CVZ_DNNL_RELU
-    case .clip(let low, let high): post = cvz_dnnl_activation(kind: CVZ_DNNL_CLIP, low: low, high: high)
+    case .clip(let low, let high):
+      post = cvz_dnnl_activation(kind: CVZ_DNNL_CLIP, low: low, high: high)
     }
     let made = kernel.storage.withUnsafeBufferPointer { k in
       bias.storage.withUnsafeBufferPointer { b in

@@ -73,8 +73,10 @@ final class OneDNNFusionTests: XCTestCase {
     let plan = network.inferencePlan
     XCTAssertEqual(
       plan.steps.map(\.names),
-      [["a1", "a1r"], ["a2"], ["sum1", "sum1r"], ["b1", "b1r"], ["b2"], ["short"],
-        ["sum2", "sum2r"], ["pool"]])
+      [
+        ["a1", "a1r"], ["a2"], ["sum1", "sum1r"], ["b1", "b1r"], ["b2"], ["short"],
+        ["sum2", "sum2r"], ["pool"],
+      ])
     XCTAssertEqual(
       plan.steps.map(\.keepsOneDNNLayout), [true, true, true, true, true, true, false, false])
     let input = GradientCheck.randomTensor(Shape(2, 24, 12, 10), &generator)
@@ -115,7 +117,9 @@ final class OneDNNFusionTests: XCTestCase {
         reference = try rectifier.forward(reference, mode: .inference)
       }
       let stages: [FusionRole] = relu ? [.relu] : []
-      for inputs in [[a.output, b.output], [a.output, .plain(plainB)], [.plain(plainA), b.output]] {
+      for inputs in [
+        [a.output, b.output], [a.output, .plain(plainB)], [.plain(plainA), b.output],
+      ] {
         let run = try XCTUnwrap(
           try arithmetic.oneDNNForward(inputs, folding: stages, keepLayout: true))
         XCTAssertEqual(run.folded, relu ? 1 : 0)
@@ -126,7 +130,8 @@ final class OneDNNFusionTests: XCTestCase {
         try add.oneDNNForward([a.output, b.output], folding: stages, keepLayout: false))
       XCTAssertEqual(try run.output.plain(), reference, "Add, relu \(relu)")
       XCTAssertNil(
-        try arithmetic.oneDNNForward([.plain(plainA), .plain(plainB)], folding: [], keepLayout: true),
+        try arithmetic.oneDNNForward(
+          [.plain(plainA), .plain(plainB)], folding: [], keepLayout: true),
         "NCHW operands stay on the NCHW sum")
     }
     var scaled = Arithmetic(.add, constant: Tensor(zeros: Shape(20, 1, 1)))
@@ -246,7 +251,8 @@ final class OneDNNFusionTests: XCTestCase {
     let rectified = try relu.forward(normalised, mode: .inference)
     func laidOut(_ t: Tensor, _ block: Int32) throws -> StepValue {
       let s = t.shape
-      let layout = try XCTUnwrap(OneDNNLayout(cvz_dnnl_layout_blocked(s[0], s[1], s[2], s[3], block)))
+      let layout = try XCTUnwrap(
+        OneDNNLayout(cvz_dnnl_layout_blocked(s[0], s[1], s[2], s[3], block)))
       return .oneDNN(try OneDNNTensor(t, layout: layout))
     }
     for block: Int32 in [16, 8, 0] {
@@ -266,7 +272,8 @@ final class OneDNNFusionTests: XCTestCase {
         }
       }
       XCTAssertNil(
-        try join.oneDNNForward([try laidOut(a, block), try laidOut(b, block)], folding: [],
+        try join.oneDNNForward(
+          [try laidOut(a, block), try laidOut(b, block)], folding: [],
           keepLayout: false), "an NCHW output joins on NCHW")
     }
     XCTAssertNil(try norm.oneDNNForward([.plain(joined)], folding: [], keepLayout: true))
@@ -306,8 +313,10 @@ final class OneDNNFusionTests: XCTestCase {
       uniqueKeysWithValues: network.inferencePlan.steps.map { ($0.names[0], $0.keepsOneDNNLayout) })
     XCTAssertEqual(
       keeps,
-      ["f0": true, "n1": true, "f1": true, "j1": true, "n2": true, "f2": true, "j2": true,
-        "n3": false, "pool": false])
+      [
+        "f0": true, "n1": true, "f1": true, "j1": true, "n2": true, "f2": true, "j2": true,
+        "n3": false, "pool": false,
+      ])
     let input = GradientCheck.randomTensor(Shape(2, 8, 9, 9), &generator)
     let fast = try network.forward(input, mode: .inference)
     assertClose(fast, try network.forward(input, mode: .inferenceWithGradients), "NCHW steps")
