@@ -34,6 +34,8 @@ public struct Activation: Layer {
 
   public var kind: String { "Activation" }
 
+  public var profileName: String { "Activation(\(function.rawValue))" }
+
   public func outputShape(for inputShape: Shape) throws(EngineError) -> Shape {
     guard function != .softmax || inputShape.rank == 1 else {
       throw .incompatibleShape(

@@ -38,3 +38,21 @@ public struct Add: Operation {
     needsInputGradients.map { $0 ? dOutput : nil }
   }
 }
+
+/// The sum in inference on oneDNN's layouts, with a following ReLU folded
+/// there, as `Arithmetic`'s.
+extension Add: OneDNNLayoutOperation {
+  public func canFold(_ stages: [FusionRole]) -> Bool { stages.isEmpty || stages == [.relu] }
+
+  func runsOnOneDNN(inputShapes: [Shape]) -> Bool {
+    inputShapes.count >= 2 && inputShapes.allSatisfy { $0 == inputShapes[0] && $0.rank == 3 }
+  }
+
+  mutating func oneDNNForward(
+    _ inputs: [StepValue], folding stages: [FusionRole], keepLayout: Bool
+  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
+    guard OneDNN.isUsable, let sum = try OneDNNTensor.sum(inputs, relu: stages.first == .relu)
+    else { return nil }
+    return (keepLayout ? .oneDNN(sum) : .plain(try sum.plain()), stages.isEmpty ? 0 : 1)
+  }
+}

@@ -194,3 +194,30 @@ public struct Arithmetic: Operation {
     constant = parameter
   }
 }
+
+/// The sum of two computed tensors of one shape (a residual connection) in
+/// inference on oneDNN's layouts: the convolutions on either side keep
+/// theirs, so the block reorders nothing. A following ReLU is folded there
+/// (elsewhere it runs on its own).
+extension Arithmetic: OneDNNLayoutOperation {
+  private var isPlainSum: Bool { operation == .add && constant == nil }
+
+  public func canFold(_ stages: [FusionRole]) -> Bool {
+    stages.isEmpty || (isPlainSum && stages == [.relu])
+  }
+
+  func runsOnOneDNN(inputShapes: [Shape]) -> Bool {
+    isPlainSum && inputShapes.count == 2 && inputShapes[0] == inputShapes[1]
+      && inputShapes[0].rank == 3
+  }
+
+  mutating func oneDNNForward(
+    _ inputs: [StepValue], folding stages: [FusionRole], keepLayout: Bool
+  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
+    guard isPlainSum, OneDNN.isUsable,
+      let sum = try OneDNNTensor.sum(inputs, relu: stages.first == .relu)
+    else { return nil }
+    cache = nil
+    return (keepLayout ? .oneDNN(sum) : .plain(try sum.plain()), stages.isEmpty ? 0 : 1)
+  }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Tensors
 import _CNNKernels
+import _DNNLKernels
 
 /// Batch normalisation at inference (ONNX `BatchNormalization`, Keras
 /// `BatchNormalization` with `training=False`): each channel normalised with
@@ -139,5 +140,41 @@ extension Conv2D {
       dilations: (dilations.y, dilations.x))
     folded.foldedBatchNormalization = true
     return folded
+  }
+}
+
+/// Inference on a channel-blocked oneDNN layout (nChw16c, nChw8c, or
+/// channels-last, one block of all channels): the
+/// same per-channel affine map, block by block, with a following ReLU
+/// folded (DenseNet's BatchNormalization → ReLU → convolution, between a
+/// join and a convolution that keep that layout). On NCHW, or in training,
+/// the ReLU runs on its own.
+extension BatchNormalization: OneDNNLayoutOperation {
+  public func canFold(_ stages: [FusionRole]) -> Bool { stages.isEmpty || stages == [.relu] }
+
+  func runsOnOneDNN(inputShapes: [Shape]) -> Bool {
+    inputShapes.count == 1 && inputShapes[0].rank == 3 && inputShapes[0][0] % 16 == 0
+  }
+
+  mutating func oneDNNForward(
+    _ inputs: [StepValue], folding stages: [FusionRole], keepLayout: Bool
+  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
+    guard OneDNN.isUsable, inputs.count == 1, case .oneDNN(let x) = inputs[0],
+      x.shape.rank == 4, x.shape[1] == channels
+    else { return nil }
+    let block = cvz_dnnl_layout_channel_block(x.layout.pointer)
+    guard block > 0 else { return nil }
+    let (scale, shift) = affine
+    let relu = stages.first == .relu
+    let plane = x.shape[2] * x.shape[3]
+    let output = OneDNNTensor(shape: x.shape, layout: x.layout) { y in
+      x.storage.withUnsafeBufferPointer { input in
+        cvz_channel_affine_blocked(
+          input.baseAddress, scale, shift, y.baseAddress, Int32(x.shape[0]), Int32(channels),
+          plane, block, relu ? 1 : 0)
+      }
+    }
+    cachedShape = nil
+    return (keepLayout ? .oneDNN(output) : .plain(try output.plain()), relu ? 1 : 0)
   }
 }

@@ -1,4 +1,6 @@
 import Tensors
+import _CNNKernels
+import _DNNLKernels
 
 /// Joins inputs along one per-sample axis (Keras `Concatenate`, ONNX
 /// `Concat`); by default the channel axis of images, as DenseNet and
@@ -93,6 +95,78 @@ public struct Concatenate: Operation {
           }
         }
       }
+    }
+  }
+}
+
+/// Joining images along the channels in inference on a channel-blocked
+/// oneDNN layout (nChw16c, nChw8c with every input's channels whole
+/// blocks, or channels-last): per image (per pixel, channels-last), the
+/// inputs' channels one after the other (SqueezeNet's and DenseNet's
+/// joins, between convolutions that keep the layout). Only where the
+/// output stays in the layout: else the NCHW join, which reorders less.
+extension Concatenate: OneDNNLayoutOperation {
+  func runsOnOneDNN(inputShapes: [Shape]) -> Bool {
+    axis == 0 && inputShapes.count >= 2
+      && inputShapes.allSatisfy { $0.rank == 3 && $0[0] % 16 == 0 }
+  }
+
+  /// 16 or 8 for nChw16c and nChw8c, 0 for channels-last, nil otherwise.
+  private static func blockKind(_ tensor: OneDNNTensor) -> Int32? {
+    let block = cvz_dnnl_layout_channel_block(tensor.layout.pointer)
+    if block == 16 || block == 8 { return block }
+    return block > 0 && Int(block) == tensor.shape[1] ? 0 : nil
+  }
+
+  mutating func oneDNNForward(
+    _ inputs: [StepValue], folding stages: [FusionRole], keepLayout: Bool
+  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
+    guard keepLayout, axis == 0, stages.isEmpty, OneDNN.isUsable, inputs.count >= 2 else {
+      return nil
+    }
+    var kind: Int32?
+    for case .oneDNN(let tensor) in inputs where kind == nil { kind = Self.blockKind(tensor) }
+    let first = inputs[0].shape
+    guard let kind, first.rank == 4,
+      inputs.allSatisfy({
+        $0.shape.rank == 4 && (kind == 0 || $0.shape[1] % Int(kind) == 0)
+          && $0.shape[0] == first[0] && $0.shape[2] == first[2] && $0.shape[3] == first[3]
+      })
+    else { return nil }
+    let (n, h, w) = (first[0], first[2], first[3])
+    var operands: [[Float]] = []
+    for input in inputs {
+      if case .oneDNN(let tensor) = input, Self.blockKind(tensor) == kind {
+        operands.append(tensor.storage)
+        continue
+      }
+      guard let layout = OneDNNLayout(cvz_dnnl_layout_blocked(n, input.shape[1], h, w, kind))
+      else { return nil }
+      operands.append(try OneDNNTensor(try input.plain(), layout: layout).storage)
+    }
+    let channels = inputs.map { Int32($0.shape[1]) }
+    let total = Int(channels.reduce(0, +))
+    guard let layout = OneDNNLayout(cvz_dnnl_layout_blocked(n, total, h, w, kind)) else {
+      return nil
+    }
+    let output = OneDNNTensor(shape: Shape(n, total, h, w), layout: layout) { y in
+      Self.withBaseAddresses(operands[...]) { pointers in
+        cvz_join_channels(
+          Int32(n), h * w, kind, Int32(pointers.count), pointers, channels, y.baseAddress)
+      }
+    }
+    cache = nil
+    return (.oneDNN(output), 0)
+  }
+
+  /// `body` with the base address of each array in `arrays`.
+  private static func withBaseAddresses(
+    _ arrays: ArraySlice<[Float]>, _ pointers: [UnsafePointer<Float>?] = [],
+    _ body: ([UnsafePointer<Float>?]) -> Void
+  ) {
+    guard let first = arrays.first else { return body(pointers) }
+    first.withUnsafeBufferPointer { buffer in
+      withBaseAddresses(arrays.dropFirst(), pointers + [buffer.baseAddress], body)
     }
   }
 }

@@ -11,23 +11,46 @@ final class OneDNNConvolution: @unchecked Sendable {
 
   struct Key: Equatable {
     var inputShape: Shape
-    var relu: Bool
+    var activation: Activation
     var threads: Int32
   }
 
+  /// The activation applied to the output in the same pass (a oneDNN
+  /// post-op).
+  enum Activation: Equatable {
+    case none, relu
+    case clip(low: Float, high: Float)
+
+    /// The activation `stages` start with that the convolution folds in
+    /// `mode`: a ReLU always (backward knows it through the cached output),
+    /// a clip only in `.inference`.
+    init(_ stages: [FusionRole], mode: Mode) {
+      switch stages.first {
+      case .relu: self = .relu
+      case .clip(let low, let high) where mode == .inference: self = .clip(low: low, high: high)
+      default: self = .none
+      }
+    }
+  }
+
   /// Whether the hand-written kernels keep this convolution: a plain one
-  /// (no groups, no dilation) that their direct AVX2 kernels take (one
-  /// input channel, or channel counts that are multiples of 8) with fewer
-  /// than 20M multiply-adds an image (and Dense layers under 4M weights
-  /// stay on OpenBLAS). Measured: the seed's MNIST network
+  /// (no groups, no dilation) wider than 1×1 that their direct AVX2
+  /// kernels take (one input channel, or channel counts that are multiples
+  /// of 8) with fewer than 20M multiply-adds an image (and Dense layers
+  /// under 4M weights stay on OpenBLAS). Measured: the seed's MNIST network
   /// (whose convolution + pooling the kernels fuse) ran slower on oneDNN,
-  /// and every larger layer of ResNet-18 and VGG-16 faster. A rule of the
+  /// and every larger layer of ResNet-18 and VGG-16 faster. 1×1
+  /// convolutions (MobileNetV2's expansions and projections, ResNet's
+  /// shortcuts, SqueezeNet's squeezes) sit between oneDNN operations in
+  /// the networks that have them: on the kernels each cost a reorder to
+  /// NCHW and back, and MobileNetV2's took 25 of its 41 ms. A rule of the
   /// geometry, not a timing, so that the same model always takes the same
   /// path.
   static func kernelsKeep(_ g: cvz_grouped_conv_geometry) -> Bool {
     let b = g.base
     guard OneDNN.leavesSmallConvolutionsToKernels, g.groups == 1, g.dilation_y == 1,
-      g.dilation_x == 1, b.in_channels == 1 || (b.in_channels % 8 == 0 && b.out_channels % 8 == 0)
+      g.dilation_x == 1, b.kernel_height * b.kernel_width > 1,
+      b.in_channels == 1 || (b.in_channels % 8 == 0 && b.out_channels % 8 == 0)
     else { return false }
     return multiplyAddsPerImage(g) < 20_000_000
   }
@@ -55,9 +78,16 @@ final class OneDNNConvolution: @unchecked Sendable {
     geometry: cvz_grouped_conv_geometry, key: Key, kernel: Tensor, bias: Tensor
   ) {
     var g = geometry
+    var post = cvz_dnnl_activation(kind: CVZ_DNNL_NO_ACTIVATION, low: 0, high: 0)
+    switch key.activation {
+    case .none: break
+    case .relu: post.kind = CVZ_DNNL_RELU
+    case .clip(let low, let high):
+      post = cvz_dnnl_activation(kind: CVZ_DNNL_CLIP, low: low, high: high)
+    }
     let made = kernel.storage.withUnsafeBufferPointer { k in
       bias.storage.withUnsafeBufferPointer { b in
-        cvz_dnnl_conv_create(&g, k.baseAddress, b.baseAddress, key.relu ? 1 : 0)
+        cvz_dnnl_conv_create(&g, k.baseAddress, b.baseAddress, post)
       }
     }
     guard let made else { return nil }
@@ -119,7 +149,8 @@ final class OneDNNConvolution: @unchecked Sendable {
 /// (`OneDNNLayoutOperation`), in oneDNN's own layouts.
 extension Conv2D: OneDNNLayoutOperation {
   /// The inference convolution (rectified when `stages` starts with a
-  /// ReLU) on oneDNN, or nil when that path is off, the mode is training,
+  /// ReLU, clipped when with a clip in `.inference`) on oneDNN, and how
+  /// many stages it folded; or nil when that path is off, the mode is training,
   /// oneDNN cannot make it, or the layer is one the hand-written kernels
   /// keep (`OneDNNConvolution.kernelsKeep`). The primitive is made on the
   /// first call for a shape and kept. The choice depends on the geometry
@@ -132,14 +163,16 @@ extension Conv2D: OneDNNLayoutOperation {
   /// `keepLayout`.
   mutating func oneDNNForward(
     _ input: StepValue, mode: Mode, stages: [FusionRole], keepLayout: Bool = false
-  ) throws(EngineError) -> StepValue? {
+  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
     let g = groupedGeometry(input.shape)
     guard mode != .training, OneDNN.isUsable, !OneDNNConvolution.kernelsKeep(g) else {
       oneDNN = nil
       return nil
     }
-    let relu = stages.first == .relu
-    let key = OneDNNConvolution.Key(inputShape: input.shape, relu: relu, threads: cvz_threads())
+    let activation = OneDNNConvolution.Activation(stages, mode: mode)
+    let relu = activation == .relu
+    let key = OneDNNConvolution.Key(
+      inputShape: input.shape, activation: activation, threads: cvz_threads())
     if oneDNN?.matches(key, kernel: kernel.value, bias: bias.value) != true {
       oneDNN = OneDNNConvolution(geometry: g, key: key, kernel: kernel.value, bias: bias.value)
     }
@@ -154,21 +187,24 @@ extension Conv2D: OneDNNLayoutOperation {
         input: try input.plain(), geometry: g.base, output: relu ? try output.plain() : nil,
         savedInput: [])
       : nil
-    return output
+    return (output, activation == .none ? 0 : 1)
   }
 
-  func runsOnOneDNN(inputShape: Shape) -> Bool {
-    !OneDNNConvolution.kernelsKeep(groupedGeometry(Shape([1] + inputShape.dims)))
+  /// oneDNN's implementation name when the last inference ran on it.
+  public var kernelDescription: String {
+    if let oneDNN { return "oneDNN \(oneDNN.implementation)" }
+    return isGrouped ? "hand-written grouped kernels" : "hand-written kernels"
+  }
+
+  func runsOnOneDNN(inputShapes: [Shape]) -> Bool {
+    inputShapes.count == 1
+      && !OneDNNConvolution.kernelsKeep(groupedGeometry(Shape([1] + inputShapes[0].dims)))
   }
 
   mutating func oneDNNForward(
-    _ input: StepValue, folding stages: [FusionRole], keepLayout: Bool
+    _ inputs: [StepValue], folding stages: [FusionRole], keepLayout: Bool
   ) throws(EngineError) -> (output: StepValue, folded: Int)? {
-    precondition(canFold(stages), "Conv2D cannot fold \(stages)")
-    guard
-      let output = try oneDNNForward(
-        input, mode: .inference, stages: stages, keepLayout: keepLayout)
-    else { return nil }
-    return (output, stages.first == .relu ? 1 : 0)
+    precondition(inputs.count == 1 && canFold(stages), "Conv2D cannot fold \(stages)")
+    return try oneDNNForward(inputs[0], mode: .inference, stages: stages, keepLayout: keepLayout)
   }
 }

@@ -157,8 +157,11 @@ public struct Conv2D: Layer {
     try forward([input], mode: mode, folding: []).output
   }
 
-  /// Takes a ReLU, max pooling, or a ReLU then max pooling.
+  /// Takes a ReLU, max pooling, or a ReLU then max pooling; or a clip
+  /// alone, which only inference on oneDNN folds (elsewhere it runs on its
+  /// own after the convolution).
   public func canFold(_ stages: [FusionRole]) -> Bool {
+    if stages.count == 1, case .clip = stages[0] { return true }
     var rest = stages[...]
     if rest.first == .relu { rest = rest.dropFirst() }
     if case .maxPooling = rest.first, !guidedBackward { rest = rest.dropFirst() }
@@ -169,8 +172,8 @@ public struct Conv2D: Layer {
     _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
   ) throws(EngineError) -> (output: Tensor, folded: Int) {
     precondition(inputs.count == 1 && canFold(stages), "Conv2D cannot fold \(stages)")
-    if let output = try oneDNNForward(.plain(inputs[0]), mode: mode, stages: stages) {
-      return (try output.plain(), stages.first == .relu ? 1 : 0)
+    if let (output, folded) = try oneDNNForward(.plain(inputs[0]), mode: mode, stages: stages) {
+      return (try output.plain(), folded)
     }
     if let output = try oneDNNTrainingForward(inputs[0], mode: mode, stages: stages) {
       return (output, stages.first == .relu ? 1 : 0)

@@ -29,6 +29,11 @@ public struct Dense: Layer {
 
   public var kind: String { "Dense" }
 
+  /// oneDNN's implementation name when the last inference ran on it.
+  public var kernelDescription: String {
+    oneDNN.map { "oneDNN \($0.implementation)" } ?? "OpenBLAS"
+  }
+
   /// A layer with a Glorot-uniform kernel drawn from `generator` and zero bias.
   public init(
     inputFeatures: Int, units: Int, generator: inout SeededGenerator

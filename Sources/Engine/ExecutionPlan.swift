@@ -165,21 +165,19 @@ public struct ExecutionPlan: Sendable {
   /// For each group, whether its output stays in a oneDNN layout: the
   /// group runs on oneDNN (its node, and each follower after a folded
   /// ReLU), its output is no target, and every reader is a group's node
-  /// that runs on oneDNN and reads only that tensor.
+  /// that runs on oneDNN (a sum of several tensors reorders any operand in
+  /// another layout to its first one's).
   private static func oneDNNLayouts(
     _ groups: [Group], graph: Graph, readers: [[Int]], targets: Set<Int>, shapes: [Shape]
   ) -> [Bool] {
     func runsOnOneDNN(_ k: Int) -> Bool {
-      let inputs = graph.nodeInputs[k]
-      guard inputs.count == 1, let op = graph.nodes[k].op as? any OneDNNLayoutOperation else {
-        return false
-      }
-      return op.runsOnOneDNN(inputShape: shapes[inputs[0]])
+      guard let op = graph.nodes[k].op as? any OneDNNLayoutOperation else { return false }
+      return op.runsOnOneDNN(inputShapes: graph.nodeInputs[k].map { shapes[$0] })
     }
     let runs = groups.map { group in
       runsOnOneDNN(group.node)
         && zip(group.folded, group.stages).enumerated().allSatisfy { i, follower in
-          (i == 0 && follower.1 == .relu) || runsOnOneDNN(follower.0)
+          (i == 0 && follower.1.isActivation) || runsOnOneDNN(follower.0)
         }
     }
     var groupOfNode: [Int: Int] = [:]
@@ -189,7 +187,7 @@ public struct ExecutionPlan: Sendable {
       guard runs[s], !targets.contains(t), !readers[t].isEmpty else { return false }
       return readers[t].allSatisfy { r in
         guard let g = groupOfNode[r] else { return false }
-        return runs[g] && graph.nodeInputs[r] == [t]
+        return runs[g]
       }
     }
   }
@@ -233,5 +231,15 @@ public struct ExecutionPlan: Sendable {
       steps.append((inputs, output, released))
     }
     return (steps, count, slotOf[target], slotOf)
+  }
+}
+
+extension FusionRole {
+  /// An element-wise activation that a oneDNN operation folds as a post-op.
+  fileprivate var isActivation: Bool {
+    switch self {
+    case .relu, .clip: true
+    case .maxPooling, .softmax: false
+    }
   }
 }

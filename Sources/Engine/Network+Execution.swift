@@ -25,49 +25,64 @@ extension Network {
     slots[0] = .plain(input)
     var folded = [Int](repeating: 0, count: plan.steps.count)
     let onOneDNN = mode == .inference && OneDNN.isUsable
+    let profiling = stepProfile != nil
     for (s, step) in plan.steps.enumerated() {
+      let start: ContinuousClock.Instant? = profiling ? .now : nil
       let given = step.inputSlots.map { Self.filled(slots[$0]) }
       for slot in step.releasedSlots { slots[slot] = nil }
-      if onOneDNN, given.count == 1, let output = try oneDNNStep(step, input: given[0]) {
+      if onOneDNN, let output = try oneDNNStep(step, inputs: given) {
         slots[step.outputSlot] = output
-        continue
+      } else {
+        var inputs: [Tensor] = []
+        for value in given { inputs.append(try value.plain()) }
+        let run = try graph.nodes[step.node].op.forward(inputs, mode: mode, folding: step.stages)
+        var output = run.output
+        // Followers the operation could not fold for these inputs (a batch
+        // too small for the fused kernel) run on their own.
+        for k in step.folded[run.folded...] {
+          output = try graph.nodes[k].op.forward([output], mode: mode)
+        }
+        folded[s] = run.folded
+        slots[step.outputSlot] = .plain(output)
       }
-      var inputs: [Tensor] = []
-      for value in given { inputs.append(try value.plain()) }
-      let run = try graph.nodes[step.node].op.forward(inputs, mode: mode, folding: step.stages)
-      var output = run.output
-      // Followers the operation could not fold for these inputs (a batch
-      // too small for the fused kernel) run on their own.
-      for k in step.folded[run.folded...] {
-        output = try graph.nodes[k].op.forward([output], mode: mode)
-      }
-      folded[s] = run.folded
-      slots[step.outputSlot] = .plain(output)
+      if let start { profile(step, since: start) }
     }
+    if profiling { stepProfile?.countRun() }
     pendingBackwardRun = mode.keepsCaches ? (plan, folded) : nil
     var kept: [Tensor] = []
     for slot in plan.keptSlots { kept.append(try Self.filled(slots[slot]).plain()) }
     return (try Self.filled(slots[plan.outputSlot]).plain(), kept)
   }
 
+  /// Adds the time since `start` to the profile, under the step's kinds
+  /// and its node's kernel.
+  private mutating func profile(_ step: ExecutionPlan.Step, since start: ContinuousClock.Instant) {
+    let milliseconds = StepProfile.milliseconds(since: start)
+    let kind = ([step.node] + step.folded).map { graph.nodes[$0].op.profileName }
+      .joined(separator: "+")
+    stepProfile?.add(
+      kind: kind, kernel: graph.nodes[step.node].op.kernelDescription,
+      milliseconds: milliseconds)
+  }
+
   /// An inference step whose node runs on oneDNN (`OneDNNLayoutOperation`),
-  /// taking `input` in any layout and leaving its output in oneDNN's where
+  /// taking `inputs` in any layout and leaving its output in oneDNN's where
   /// the plan says (`keepsOneDNNLayout`); its followers run on oneDNN too
   /// where they can, else on NCHW. Nil when the node does not run on
   /// oneDNN (the caller runs the step as usual).
   private mutating func oneDNNStep(
-    _ step: ExecutionPlan.Step, input: StepValue
+    _ step: ExecutionPlan.Step, inputs: [StepValue]
   ) throws(EngineError) -> StepValue? {
     guard var op = graph.nodes[step.node].op as? any OneDNNLayoutOperation else { return nil }
     let run = try op.oneDNNForward(
-      input, folding: step.stages, keepLayout: step.keepsOneDNNLayout || !step.folded.isEmpty)
+      inputs, folding: step.stages, keepLayout: step.keepsOneDNNLayout || !step.folded.isEmpty)
     graph.nodes[step.node].op = op
     guard let run else { return nil }
     var output = run.output
     for k in step.folded[run.folded...] {
       let keep = k != step.folded.last || step.keepsOneDNNLayout
       if var follower = graph.nodes[k].op as? any OneDNNLayoutOperation {
-        let result = try follower.oneDNNForward(output, folding: [], keepLayout: keep)
+        let result = try follower.oneDNNForward([output], folding: [], keepLayout: keep)
         graph.nodes[k].op = follower
         if let result {
           output = result.output

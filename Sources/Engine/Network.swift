@@ -16,6 +16,10 @@ public struct Network: Sendable {
   /// The last training forward's plan and how many followers each step
   /// folded at run time, which backward retraces.
   var pendingBackwardRun: (plan: ExecutionPlan, folded: [Int])?
+  /// Where forward time goes, summed over the runs made while it is not
+  /// nil (nil, the default, profiles nothing): set it to `StepProfile()`
+  /// to start.
+  public var stepProfile: StepProfile?
 
   public init(_ graph: Graph) {
     self.graph = graph

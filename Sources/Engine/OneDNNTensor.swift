@@ -1,4 +1,5 @@
 import Tensors
+import _CNNKernels
 import _DNNLKernels
 import _Runtime
 
@@ -85,17 +86,70 @@ enum StepValue: Sendable {
 /// activations in oneDNN's layouts, so that a chain of them reorders only
 /// where it meets another operation.
 protocol OneDNNLayoutOperation: Operation {
-  /// Whether inference on a per-sample `inputShape` runs on oneDNN when
-  /// it is usable (a rule of the geometry: the planner asks it once).
-  func runsOnOneDNN(inputShape: Shape) -> Bool
-  /// Inference (`.inference` mode, no caches kept) of `input` with the
+  /// Whether inference on per-sample `inputShapes` runs on oneDNN's
+  /// layouts when oneDNN is usable (a rule of the geometry: the planner
+  /// asks it once).
+  func runsOnOneDNN(inputShapes: [Shape]) -> Bool
+  /// Inference (`.inference` mode, no caches kept) of `inputs` with the
   /// followers `stages` (which `canFold` accepted), the output left in the
   /// primitive's layout when `keepLayout`, else NCHW. Returns how many
-  /// stages it folded, or nil when it does not run on oneDNN for this
-  /// input (the caller then runs `forward` on the NCHW tensor).
+  /// stages it folded, or nil when it does not run on oneDNN for these
+  /// inputs (the caller then runs `forward` on the NCHW tensors).
   mutating func oneDNNForward(
-    _ input: StepValue, folding stages: [FusionRole], keepLayout: Bool
+    _ inputs: [StepValue], folding stages: [FusionRole], keepLayout: Bool
   ) throws(EngineError) -> (output: StepValue, folded: Int)?
+}
+
+extension OneDNNTensor {
+  /// `tensor` in `layout`, reordered from NCHW.
+  init(_ tensor: Tensor, layout: OneDNNLayout) throws(EngineError) {
+    var status = CVZ_STATUS_OK
+    self.init(shape: tensor.shape, layout: layout) { y in
+      tensor.storage.withUnsafeBufferPointer { x in
+        status = cvz_dnnl_from_nchw(layout.pointer, x.baseAddress, y.baseAddress)
+      }
+    }
+    try EngineError.check(status, operation: "oneDNN reorder from NCHW")
+  }
+
+  /// The element-wise sum of `inputs` (of one shape, at least one of them
+  /// in a oneDNN layout), rectified with `relu`, in the layout of the first
+  /// one in a oneDNN layout: the others are reordered to it first. A
+  /// layout's padding (channels rounded up to a block) is zero in every
+  /// operand, so it stays zero. Left-to-right sums, as `Arithmetic` and
+  /// `Add` add on NCHW, so the values are the same bits.
+  static func sum(_ inputs: [StepValue], relu: Bool) throws(EngineError) -> OneDNNTensor? {
+    guard inputs.count >= 2, inputs.allSatisfy({ $0.shape == inputs[0].shape }) else {
+      return nil
+    }
+    var layout: OneDNNLayout?
+    for case .oneDNN(let tensor) in inputs where layout == nil { layout = tensor.layout }
+    guard let layout else { return nil }
+    var operands: [[Float]] = []
+    for input in inputs {
+      switch input {
+      case .oneDNN(let tensor) where tensor.layout.isSame(as: layout):
+        operands.append(tensor.storage)
+      case .oneDNN(let tensor):
+        operands.append(try OneDNNTensor(try tensor.plain(), layout: layout).storage)
+      case .plain(let tensor):
+        operands.append(try OneDNNTensor(tensor, layout: layout).storage)
+      }
+    }
+    return OneDNNTensor(shape: inputs[0].shape, layout: layout) { y in
+      let last = operands.count - 1
+      operands[0].withUnsafeBufferPointer { a in
+        operands[1].withUnsafeBufferPointer { b in
+          cvz_add(a.baseAddress, b.baseAddress, y.baseAddress, y.count, relu && last == 1 ? 1 : 0)
+        }
+      }
+      for (i, operand) in operands.enumerated().dropFirst(2) {
+        operand.withUnsafeBufferPointer { b in
+          cvz_add(y.baseAddress, b.baseAddress, y.baseAddress, y.count, relu && i == last ? 1 : 0)
+        }
+      }
+    }
+  }
 }
 
 /// A oneDNN inner product for one batch size, owned by the `Dense` that

@@ -74,6 +74,8 @@ public enum FusionRole: Sendable, Hashable {
   case maxPooling(PoolWindow)
   /// Softmax over each sample's features; a loss may take its logits instead.
   case softmax
+  /// min(max(x, low), high), element-wise (ReLU6 is clip(0, 6)).
+  case clip(low: Float, high: Float)
 }
 
 /// One operation of a graph: a node's work, with its parameters.
@@ -132,6 +134,12 @@ public protocol Operation: Sendable {
   /// gradient is their guided rule), false for smooth non-linearities
   /// (sigmoid, tanh, softmax, hard sigmoid and hard swish), which have none.
   var hasGuidedRule: Bool { get }
+  /// The kernel the last forward ran on, for profiles (`StepProfile`):
+  /// "oneDNN jit:avx512_core", "OpenBLAS", "Swift", …
+  var kernelDescription: String { get }
+  /// The operation's name in profiles: `kind`, or more where the kind
+  /// alone says little ("Activation(relu)").
+  var profileName: String { get }
 }
 
 extension Operation {
@@ -152,6 +160,10 @@ extension Operation {
   }
 
   public var hasGuidedRule: Bool { true }
+
+  public var kernelDescription: String { "Swift" }
+
+  public var profileName: String { kind }
 
   public mutating func backward(
     _ dOutput: Tensor, needsInputGradients: [Bool], needsParameterGradients: Bool

@@ -34,6 +34,13 @@ public struct ParametricActivation: Layer {
   private var cache: Cache?
   public var guidedBackward = false
 
+  /// A clip can be folded into the convolution before it in inference
+  /// on oneDNN (`Conv2D.canFold`).
+  public var fusionRole: FusionRole? {
+    if case .clip(let low, let high) = function { return .clip(low: low, high: high) }
+    return nil
+  }
+
   public var hasGuidedRule: Bool {
     switch function {
     case .leakyRelu, .clip: true

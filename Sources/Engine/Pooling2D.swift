@@ -124,6 +124,11 @@ public struct Pooling2D: Layer {
     }
   }
 
+  /// oneDNN's implementation name when the last inference ran on it.
+  public var kernelDescription: String {
+    oneDNN.map { "oneDNN \($0.implementation)" } ?? "hand-written kernels"
+  }
+
   public var fusionRole: FusionRole? {
     reduction == .max && window.isPlain ? .maxPooling(window) : nil
   }
@@ -228,16 +233,18 @@ public struct Pooling2D: Layer {
 }
 
 extension Pooling2D: OneDNNLayoutOperation {
-  func runsOnOneDNN(inputShape: Shape) -> Bool {
-    reduction == .max && window.dilationY == 1 && window.dilationX == 1
+  func runsOnOneDNN(inputShapes: [Shape]) -> Bool {
+    inputShapes.count == 1 && reduction == .max && window.dilationY == 1
+      && window.dilationX == 1
   }
 
   /// Runs on oneDNN only when the input is in a oneDNN layout already: on
   /// NCHW inputs the C kernels are as fast and need no reorder.
   mutating func oneDNNForward(
-    _ input: StepValue, folding stages: [FusionRole], keepLayout: Bool
+    _ inputs: [StepValue], folding stages: [FusionRole], keepLayout: Bool
   ) throws(EngineError) -> (output: StepValue, folded: Int)? {
-    guard reduction == .max, stages.isEmpty, OneDNN.isUsable, case .oneDNN(let tensor) = input
+    guard reduction == .max, stages.isEmpty, OneDNN.isUsable, inputs.count == 1,
+      case .oneDNN(let tensor) = inputs[0]
     else {
       oneDNN = nil
       return nil

@@ -13,3 +13,19 @@ void cvz_channel_affine(const float *x, const float *scale, const float *shift, 
     }
   }
 }
+
+void cvz_channel_affine_blocked(const float *x, const float *scale, const float *shift, float *y,
+                                int batch, int channels, long plane, int block, int relu) {
+  const long blocks = channels / block;
+  for (long nb = 0; nb < (long)batch * blocks; nb++) {
+    const float *a = scale + (nb % blocks) * block, *b = shift + (nb % blocks) * block;
+    const float *in = x + nb * plane * block;
+    float *out = y + nb * plane * block;
+    for (long i = 0; i < plane; i++) {
+      for (int l = 0; l < block; l++) {
+        float v = in[i * block + l] * a[l] + b[l];
+        out[i * block + l] = relu ? (v > 0 ? v : 0) : v;
+      }
+    }
+  }
+}

@@ -1,9 +1,11 @@
-// Dropout masks and the channels-first ↔ channels-last copies of Flatten.
+// Dropout masks, the channels-first ↔ channels-last copies of Flatten, and
+// the sums of residual connections in inference (vectorised here).
 // The mask loop is about three times faster here than in Swift (1.66 s →
 // 0.53 s of an MNIST epoch in a profile: no generator calls through struct
 // state); the copies, no faster per element, are cut into chunks of images.
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cvz_cnn_kernels.h"
 
@@ -65,4 +67,41 @@ static int transpose_chunk(void *context, int chunk) {
 void cvz_transpose_images(const float *src, float *dst, int images, int rows, int columns) {
   transpose_job job = {src, dst, images, rows, columns};
   cvz_parallel_for(CVZ_CHUNKS, transpose_chunk, &job);
+}
+
+void cvz_add(const float *a, const float *b, float *y, size_t count, int relu) {
+  if (relu) {
+    for (size_t i = 0; i < count; i++) {
+      float sum = a[i] + b[i];
+      y[i] = sum > 0 ? sum : 0;
+    }
+  } else {
+    for (size_t i = 0; i < count; i++) y[i] = a[i] + b[i];
+  }
+}
+
+void cvz_join_channels(int batch, long plane, int block, int count, const float *const *inputs,
+                       const int *channels, float *y) {
+  long total = 0;
+  for (int i = 0; i < count; i++) total += channels[i];
+  if (block > 0) {
+    // Whole blocks: per image, each input's planes one after the other.
+    for (int n = 0; n < batch; n++) {
+      float *out = y + n * total * plane;
+      for (int i = 0; i < count; i++) {
+        long chunk = channels[i] * plane;
+        memcpy(out, inputs[i] + n * chunk, chunk * sizeof(float));
+        out += chunk;
+      }
+    }
+    return;
+  }
+  // Channels-last: per pixel, each input's channels one after the other.
+  for (long p = 0; p < batch * plane; p++) {
+    float *out = y + p * total;
+    for (int i = 0; i < count; i++) {
+      memcpy(out, inputs[i] + p * channels[i], channels[i] * sizeof(float));
+      out += channels[i];
+    }
+  }
 }

@@ -55,8 +55,35 @@ void cvz_dnnl_conv_destroy(cvz_dnnl_conv *c) {
   cvz_free(c);
 }
 
+/// The primitive descriptor of convolution `desc` with a user-managed
+/// scratchpad and `activation` as an eltwise post-op; NULL on failure.
+static dnnl_primitive_desc_t describe_with(const_dnnl_op_desc_t desc,
+                                           cvz_dnnl_activation activation) {
+  if (activation.kind != CVZ_DNNL_CLIP)
+    return cvz_dnnl_describe(desc, activation.kind == CVZ_DNNL_RELU, NULL);
+  dnnl_primitive_attr_t attr;
+  if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
+  int failed = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) !=
+               dnnl_success;
+  dnnl_post_ops_t post_ops;
+  if (!failed) failed = dnnl_post_ops_create(&post_ops) != dnnl_success;
+  if (!failed) {
+    // clip: min(max(x, alpha), beta), as ParametricActivation computes it.
+    failed = dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, activation.low,
+                                          activation.high) ||
+             dnnl_primitive_attr_set_post_ops(attr, post_ops);
+    dnnl_post_ops_destroy(post_ops);
+  }
+  dnnl_primitive_desc_t pd = NULL;
+  if (!failed && dnnl_primitive_desc_create(&pd, desc, attr, cvz_dnnl_engine, NULL) != dnnl_success)
+    pd = NULL;
+  dnnl_primitive_attr_destroy(attr);
+  return pd;
+}
+
 /// The convolution's primitive descriptor, or NULL.
-static dnnl_primitive_desc_t describe(const cvz_grouped_conv_geometry *geometry, int relu) {
+static dnnl_primitive_desc_t describe(const cvz_grouped_conv_geometry *geometry,
+                                      cvz_dnnl_activation activation) {
   const cvz_conv_geometry *g = &geometry->base;
   int groups = geometry->groups;
   int extent_y = (g->kernel_height - 1) * geometry->dilation_y + 1;
@@ -90,11 +117,12 @@ static dnnl_primitive_desc_t describe(const cvz_grouped_conv_geometry *geometry,
           &desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &weights, &bias, &dst,
           strides, dilates, pad_l, pad_r) != dnnl_success)
     return NULL;
-  return cvz_dnnl_describe(&desc, relu, NULL);
+  return describe_with(&desc, activation);
 }
 
 cvz_dnnl_conv *cvz_dnnl_conv_create(const cvz_grouped_conv_geometry *geometry,
-                                    const float *kernel_hwio, const float *bias, int relu) {
+                                    const float *kernel_hwio, const float *bias,
+                                    cvz_dnnl_activation activation) {
   if (!cvz_dnnl_available()) return NULL;
   const cvz_conv_geometry *g = &geometry->base;
   int groups = geometry->groups;
@@ -102,7 +130,7 @@ cvz_dnnl_conv *cvz_dnnl_conv_create(const cvz_grouped_conv_geometry *geometry,
   cvz_dnnl_conv *c = cvz_alloc_zeroed(sizeof *c);
   if (!c) return NULL;
   cvz_dnnl_enter();
-  dnnl_primitive_desc_t pd = describe(geometry, relu);
+  dnnl_primitive_desc_t pd = describe(geometry, activation);
   int failed = pd == NULL;
   if (!failed) {
     failed = cvz_dnnl_make_primitive(pd, &c->conv, c->implementation, &c->scratchpad_md);

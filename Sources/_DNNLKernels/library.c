@@ -272,3 +272,46 @@ int cvz_dnnl_to_nchw(const cvz_dnnl_layout *layout, const float *data, float *nc
   cvz_dnnl_leave();
   return failed ? CVZ_STATUS_NO_MEMORY : CVZ_STATUS_OK;
 }
+
+int cvz_dnnl_from_nchw(const cvz_dnnl_layout *layout, const float *nchw, float *data) {
+  const dnnl_memory_desc_t *md = &layout->md;
+  if (md->ndims != 4) return CVZ_STATUS_NO_MEMORY;
+  dnnl_memory_desc_t plain;
+  cvz_dnnl_enter();
+  int failed = cvz_dnnl_nchw(&plain, md->dims[0], md->dims[1], md->dims[2], md->dims[3]) ||
+               cvz_dnnl_reorder(&plain, nchw, md, data) ||
+               dnnl_stream_wait(cvz_dnnl_stream) != dnnl_success;
+  cvz_dnnl_leave();
+  return failed ? CVZ_STATUS_NO_MEMORY : CVZ_STATUS_OK;
+}
+
+static int blocked(dnnl_memory_desc_t *md, long n, long c, long h, long w, int block) {
+  dnnl_dims_t dims = {n, c, h, w};
+  dnnl_format_tag_t tag = block == 16 ? dnnl_nChw16c : block == 8 ? dnnl_nChw8c : dnnl_nhwc;
+  return dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, tag) != dnnl_success;
+}
+
+int cvz_dnnl_layout_channel_block(const cvz_dnnl_layout *layout) {
+  const dnnl_memory_desc_t *md = &layout->md;
+  if (md->ndims != 4) return 0;
+  static const int blocks[] = {16, 8};
+  for (int i = 0; i < 2; i++) {
+    dnnl_memory_desc_t candidate;
+    if (md->dims[1] % blocks[i] == 0 &&
+        !blocked(&candidate, md->dims[0], md->dims[1], md->dims[2], md->dims[3], blocks[i]) &&
+        dnnl_memory_desc_equal(md, &candidate))
+      return blocks[i];
+  }
+  dnnl_memory_desc_t nhwc;
+  if (!blocked(&nhwc, md->dims[0], md->dims[1], md->dims[2], md->dims[3], 0) &&
+      dnnl_memory_desc_equal(md, &nhwc))
+    return (int)md->dims[1];
+  return 0;
+}
+
+cvz_dnnl_layout *cvz_dnnl_layout_blocked(long n, long c, long h, long w, int block) {
+  if (block != 16 && block != 8 && block != 0) return NULL;
+  dnnl_memory_desc_t md;
+  if (blocked(&md, n, c, h, w, block)) return NULL;
+  return cvz_dnnl_layout_of(&md);
+}

@@ -56,8 +56,12 @@ struct Predict: ParsableCommand {
   @Flag(
     help: """
       Print `timing load|forward N ms` lines on stderr: reading the model, and each \
-      forward pass of a batch (see --batch-size); and a `timing kernels` line naming \
-      the kernels (oneDNN's instruction set, OpenBLAS's core).
+      forward pass of a batch (see --batch-size); a `timing kernels` line naming \
+      the kernels (oneDNN's instruction set, OpenBLAS's core); and after the passes, \
+      one `timing op KIND N ms` line per kind of step (an operation with those folded \
+      into it) and kernel, most time first: its mean time per pass (the first pass, \
+      which sets the kernels up, left out when there are several), its share of the \
+      steps' time, its steps per pass and the kernel that ran it.
       """)
   var timings = false
 
@@ -165,12 +169,16 @@ struct Predict: ParsableCommand {
     _ batch: Tensor, names: [String], model opened: LoadedModel, classNames: [String]
   ) throws {
     var network = opened.network
+    if timings { network.stepProfile = StepProfile() }
     var watch = Stopwatch()
     /// `body` on each batch of `batchSize` samples, timed with --timings.
     func batches<T>(_ body: (Tensor) throws -> T) throws -> [T] {
       try stride(from: 0, to: batch.batchCount, by: batchSize).map { start in
         let part = batch.samples(start..<min(start + batchSize, batch.batchCount))
         _ = watch.lap()
+        // The first pass makes oneDNN's primitives: profile the others
+        // when there are several.
+        if timings, start == batchSize { network.stepProfile = StepProfile() }
         let result = try body(part)
         if timings {
           Terminal.diagnostic(
@@ -198,6 +206,23 @@ struct Predict: ParsableCommand {
           ? Self.json(scores, images: names, classNames: classNames, k: top, model: model)
             .rendered()
           : Self.csv(scores, images: names, classNames: classNames))
+    }
+    if let profile = network.stepProfile {
+      for line in Self.profileLines(profile) { Terminal.diagnostic(line) }
+    }
+  }
+
+  /// `timing op KIND MS ms (SHARE%, STEPS steps, KERNEL)` for each entry
+  /// of `profile`, most time first, times and steps per pass.
+  static func profileLines(_ profile: StepProfile) -> [String] {
+    let runs = Double(max(profile.runs, 1))
+    let total = profile.totalMilliseconds
+    return profile.byTime.map { entry in
+      let share = total > 0 ? 100 * entry.milliseconds / total : 0
+      let steps = Double(entry.steps) / runs
+      let stepText = steps == steps.rounded() ? String(Int(steps)) : TextFormat.fixed(steps, 1)
+      return "timing op \(entry.kind) \(TextFormat.fixed(entry.milliseconds / runs, 3)) ms "
+        + "(\(TextFormat.fixed(share, 1))%, \(stepText) steps, \(entry.kernel))"
     }
   }
 

@@ -52,6 +52,57 @@ final class OneDNNCommandTests: XCTestCase {
     }
   }
 
+  /// `predict --timings` profiles the steps: one `timing op` line per kind
+  /// of step and kernel, shares adding up to 100%, times within the
+  /// forward pass's; residual sums with their ReLU on the oneDNN path, and
+  /// no oneDNN kernel named with `CONVVIZ_DNNL=0`. Without --timings,
+  /// nothing.
+  func testTimingsProfileTheSteps() throws {
+    let folder = try TrainingScratchFolder()
+    var generator = SeededGenerator(seed: 7)
+    let values = (0..<(2 * 3 * 32 * 32)).map { _ in generator.nextUnitFloat() }
+    let input = try folder.write(
+      NumPyFile.encode(shape: [2, 3, 32, 32], values: values), to: "x.npy")
+    let model = Self.fixtures.appendingPathComponent("resnet-blocks/model.onnx").path
+    let pattern = try NSRegularExpression(
+      pattern: #"^timing op (\S+) ([0-9.]+) ms \(([0-9.]+)%, ([0-9.]+) steps, (.+)\)$"#)
+    for environment in [[:], ["CONVVIZ_DNNL": "0"]] {
+      let result = try ConvvizBinary.run(
+        ["predict", model, input, "--timings", "--threads", "2"], environment: environment)
+      XCTAssertEqual(result.status, 0, result.standardError)
+      let lines = result.standardError.split(separator: "\n").map(String.init)
+      let forward = lines.compactMap { line -> Double? in
+        guard line.hasPrefix("timing forward ") else { return nil }
+        return Double(line.split(separator: " ")[2])
+      }
+      XCTAssertEqual(forward.count, 1, result.standardError)
+      var (total, share) = (0.0, 0.0)
+      var kinds: [String: String] = [:]
+      for line in lines where line.hasPrefix("timing op ") {
+        let range = NSRange(line.startIndex..., in: line)
+        let match = try XCTUnwrap(pattern.firstMatch(in: line, range: range), line)
+        func group(_ i: Int) -> String { String(line[Range(match.range(at: i), in: line)!]) }
+        total += try XCTUnwrap(Double(group(2)), line)
+        share += try XCTUnwrap(Double(group(3)), line)
+        kinds[group(1)] = group(5)
+      }
+      XCTAssertGreaterThanOrEqual(kinds.count, 3, result.standardError)
+      XCTAssertEqual(share, 100, accuracy: 0.1 * Double(kinds.count), result.standardError)
+      XCTAssertLessThanOrEqual(
+        total, (forward.first ?? 0) + 0.001 * Double(kinds.count), result.standardError)
+      XCTAssertTrue(kinds.keys.contains { $0.hasPrefix("Conv2D") }, "\(kinds)")
+      if environment.isEmpty {
+        XCTAssertTrue(kinds.values.contains { $0.hasPrefix("oneDNN ") }, "\(kinds)")
+        XCTAssertNotNil(kinds["Add+Activation(relu)"], "the ReLU folds into the sum: \(kinds)")
+      } else {
+        XCTAssertFalse(kinds.values.contains { $0.contains("oneDNN") }, "\(kinds)")
+      }
+    }
+    let quiet = try ConvvizBinary.run(["predict", model, input, "--threads", "2"])
+    XCTAssertEqual(quiet.status, 0, quiet.standardError)
+    XCTAssertFalse(quiet.standardError.contains("timing"), quiet.standardError)
+  }
+
   func testVariableParsingAndBadValue() throws {
     XCTAssertNil(try ProcessSettings.oneDNNSwitch(fromEnvironment: nil))
     XCTAssertNil(try ProcessSettings.oneDNNSwitch(fromEnvironment: ""))

@@ -88,9 +88,9 @@ final class OneDNNLayoutTests: XCTestCase {
     print("oneDNN layouts on \(OneDNN.instructionSet): chain agrees")
   }
 
-  /// A tensor read by a non-oneDNN operation (Add), or by two readers of
-  /// which one is not oneDNN's, stays NCHW; one read only by oneDNN
-  /// convolutions (two of them) is kept in oneDNN's layout.
+  /// A tensor read by a non-oneDNN operation (a product), or by two
+  /// readers of which one is not oneDNN's, stays NCHW; one read only by
+  /// oneDNN convolutions (two of them) is kept in oneDNN's layout.
   func testBranchesReorderWhereNonOneDNNOperationsRead() throws {
     try skipUnlessUsable()
     var generator = SeededGenerator(seed: 47)
@@ -106,7 +106,7 @@ final class OneDNNLayoutTests: XCTestCase {
         Graph.Node("a", conv(16, 16), inputs: ["stem"]),
         Graph.Node("b", conv(16, 16), inputs: ["stem"]),
         Graph.Node("c", conv(16, 16), inputs: ["a"]),
-        Graph.Node("sum", Add(), inputs: ["c", "b"]),
+        Graph.Node("sum", Arithmetic(.multiply), inputs: ["c", "b"]),
         Graph.Node("pool", Pooling2D(.max), inputs: ["sum"]),
       ], output: "pool")
     var network = Network(graph)
@@ -137,7 +137,7 @@ final class OneDNNLayoutTests: XCTestCase {
         bias: GradientCheck.randomTensor(Shape(channels), &generator), padding: .same)
       let input = GradientCheck.randomTensor(Shape(2, 8, 13, 11), &generator)
       let convolved = try XCTUnwrap(
-        try conv.oneDNNForward(.plain(input), folding: [], keepLayout: true))
+        try conv.oneDNNForward([.plain(input)], folding: [], keepLayout: true))
       let plainConvolved = try convolved.output.plain()
       let windows: [PoolWindow] = [
         PoolWindow(size: (2, 2)),
@@ -150,13 +150,13 @@ final class OneDNNLayoutTests: XCTestCase {
         var pool = Pooling2D(.max, window: window)
         let label = "\(window) over \(channels) channels"
         let fast = try XCTUnwrap(
-          try pool.oneDNNForward(convolved.output, folding: [], keepLayout: false), label)
+          try pool.oneDNNForward([convolved.output], folding: [], keepLayout: false), label)
         made.insert(try XCTUnwrap(pool.oneDNN?.implementation, label))
         let reference = try pool.forward(plainConvolved, mode: .inference)
         XCTAssertEqual(try fast.output.plain(), reference, label)
         var average = Pooling2D(.average, window: window)
         XCTAssertNil(
-          try average.oneDNNForward(convolved.output, folding: [], keepLayout: false), label)
+          try average.oneDNNForward([convolved.output], folding: [], keepLayout: false), label)
       }
     }
     print("oneDNN layouts on \(OneDNN.instructionSet): pooling \(made.sorted())")

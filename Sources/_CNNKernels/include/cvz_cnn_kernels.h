@@ -168,6 +168,21 @@ void cvz_dropout_forward(uint64_t state[4], float keep, float scale, const float
 /// channels-last, and the swapped call goes back.
 void cvz_transpose_images(const float *src, float *dst, int images, int rows, int columns);
 
+/// y = a + b element-wise, then max(y, 0) when relu is nonzero (x > 0 ? x
+/// : 0, so NaN becomes 0 as the Swift ReLU does); y may be a or b.
+void cvz_add(const float *a, const float *b, float *y, size_t count, int relu);
+
+/// cvz_channel_affine on channel-blocked images (per image, channels /
+/// block planes of `plane` × block floats: oneDNN's nChw16c and nChw8c),
+/// then max(y, 0) when relu is nonzero (y > 0 ? y : 0).
+/// Joins `count` channel-blocked images along the channels: input i has
+/// channels[i] channels; every tensor is, per image, C / block planes of
+/// `plane` × block floats (block 0: channels-last, one plane of plane × C).
+void cvz_join_channels(int batch, long plane, int block, int count, const float *const *inputs,
+                       const int *channels, float *y);
+void cvz_channel_affine_blocked(const float *x, const float *scale, const float *shift, float *y,
+                                int batch, int channels, long plane, int block, int relu);
+
 #ifdef __cplusplus
 }
 #endif

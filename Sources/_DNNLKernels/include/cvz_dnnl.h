@@ -65,13 +65,22 @@ typedef struct cvz_dnnl_layout cvz_dnnl_layout;
 /// A convolution primitive for one geometry, with its weights.
 typedef struct cvz_dnnl_conv cvz_dnnl_conv;
 
-/// Creates the convolution output = conv(input, kernel) + bias, rectified
-/// when relu is nonzero, for geometry g (as cvz_grouped_conv2d_forward
-/// takes it; groups 1 and dilations 1 for a plain one). The kernel (HWIO,
-/// (kh, kw, cin / groups, cout)) and bias are copied. Returns NULL when
-/// oneDNN cannot make it (no engine, out of memory, an unsupported shape).
+/// An element-wise activation applied to a primitive's output in the same
+/// pass (a oneDNN post-op): none, max(x, 0), or min(max(x, low), high).
+typedef enum { CVZ_DNNL_NO_ACTIVATION, CVZ_DNNL_RELU, CVZ_DNNL_CLIP } cvz_dnnl_activation_kind;
+typedef struct {
+  cvz_dnnl_activation_kind kind;
+  float low, high;
+} cvz_dnnl_activation;
+
+/// Creates the convolution output = activation(conv(input, kernel) +
+/// bias) for geometry g (as cvz_grouped_conv2d_forward takes it; groups 1
+/// and dilations 1 for a plain one). The kernel (HWIO, (kh, kw, cin /
+/// groups, cout)) and bias are copied. Returns NULL when oneDNN cannot
+/// make it (no engine, out of memory, an unsupported shape).
 cvz_dnnl_conv *cvz_dnnl_conv_create(const cvz_grouped_conv_geometry *g,
-                                    const float *kernel_hwio, const float *bias, int relu);
+                                    const float *kernel_hwio, const float *bias,
+                                    cvz_dnnl_activation activation);
 
 /// oneDNN's name for the implementation it chose, e.g. "jit:avx512_core".
 const char *cvz_dnnl_conv_implementation(const cvz_dnnl_conv *conv);
@@ -137,6 +146,17 @@ int cvz_dnnl_layout_is_nchw(const cvz_dnnl_layout *layout);
 int cvz_dnnl_layout_equal(const cvz_dnnl_layout *a, const cvz_dnnl_layout *b);
 /// Reorders data laid out as `layout` into NCHW.
 int cvz_dnnl_to_nchw(const cvz_dnnl_layout *layout, const float *data, float *nchw);
+/// Reorders NCHW data into `layout` (of the same dimensions).
+int cvz_dnnl_from_nchw(const cvz_dnnl_layout *layout, const float *nchw, float *data);
+/// The channel block of `layout` when it is oneDNN's nChw16c or nChw8c
+/// with a channel count that fills whole blocks (no padding): 16 or 8;
+/// C when it is channels-last (nhwc); else 0. Such a tensor is, per
+/// image, C / block planes of H × W × block floats, so per-channel work
+/// and joins along the channels are simple.
+int cvz_dnnl_layout_channel_block(const cvz_dnnl_layout *layout);
+/// The nChw16c (block 16), nChw8c (block 8) or nhwc (block 0) layout of
+/// these dimensions, or NULL; the caller destroys it.
+cvz_dnnl_layout *cvz_dnnl_layout_blocked(long n, long c, long h, long w, int block);
 void cvz_dnnl_layout_destroy(cvz_dnnl_layout *layout);
 
 #ifdef __cplusplus
