@@ -10,7 +10,7 @@
 #   bash bench/augment_cost.sh DATA [REPEATS] [AUGMENT...]
 #
 # DATA is any data set convviz reads with 32×32 colour images (an unpacked
-# cifar10-jpeg). Uses .build/release/convviz (swift build -c release), or
+# cifar10-jpeg). Uses .build/release/convviz (swift build -c release --static-swift-stdlib), or
 # $CONVVIZ.
 set -euo pipefail
 data=${1:?usage: augment_cost.sh DATA [REPEATS] [AUGMENT...]}

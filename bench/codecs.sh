@@ -7,5 +7,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet pillow opencv-python-headless numpy
-swift build -c release --product convviz
+swift build -c release --static-swift-stdlib --product convviz
 python3 bench/codecs.py --convviz "$(swift build -c release --show-bin-path)/convviz" "$@"

@@ -9,5 +9,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v djpeg >/dev/null || apt-get install -y libjpeg-turbo-progs >/dev/null
 python3 -m pip install --quiet pillow opencv-python-headless numpy
-swift build -c release --product convviz
+swift build -c release --static-swift-stdlib --product convviz
 python3 bench/codecs_vs_tools.py --convviz "$(swift build -c release --show-bin-path)/convviz" "$@"

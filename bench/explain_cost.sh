@@ -78,7 +78,7 @@ else
   what="$count MNIST digits; smoothgrad 25 samples, integrated-gradients 64 steps"
 fi
 
-swift build -c release --product convviz >&2
+swift build -c release --static-swift-stdlib --product convviz >&2
 convviz="$(swift build -c release --show-bin-path)/convviz"
 method_args=()
 for m in "${methods[@]}"; do method_args+=(--method "$m"); done

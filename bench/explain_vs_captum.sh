@@ -48,7 +48,7 @@ if [[ " $* " != *" --cifar "* ]]; then
 fi
 
 echo "bench: building convviz (release)…" >&2
-swift build -c release --product convviz >/dev/null
+swift build -c release --static-swift-stdlib --product convviz >/dev/null
 convviz="$(swift build -c release --show-bin-path)/convviz"
 
 "$venv/bin/python" -u "$here/explain_vs_captum.py" "$convviz" "${cifar[@]}" "$@" \

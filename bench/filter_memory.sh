@@ -9,5 +9,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet numpy opencv-python-headless
-swift build -c release --product convviz >&2
+swift build -c release --static-swift-stdlib --product convviz >&2
 python3 bench/filter_memory.py --convviz "$(swift build -c release --show-bin-path)/convviz" "$@"

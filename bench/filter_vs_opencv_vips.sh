@@ -29,7 +29,7 @@ if ! python3 -c 'import cv2, numpy' 2>/dev/null; then
 fi
 
 echo "bench: building convviz (release)…" >&2
-swift build -c release --product convviz >/dev/null
+swift build -c release --static-swift-stdlib --product convviz >/dev/null
 convviz="$(swift build -c release --show-bin-path)/convviz"
 
 python3 "$here/filter_vs_opencv_vips.py" run "$convviz" "$sizes" "$repeats"

@@ -35,7 +35,7 @@ if ! "$venv/bin/python" -c 'import onnxruntime, onnx' 2>/dev/null; then
 fi
 
 echo "bench: building convviz (release)…" >&2
-swift build -c release --product convviz >/dev/null
+swift build -c release --static-swift-stdlib --product convviz >/dev/null
 convviz="$(swift build -c release --show-bin-path)/convviz"
 
 "$venv/bin/python" "$here/inference_vs_onnxruntime.py" "$convviz" "$@" 2> >(grep -v Warning >&2)

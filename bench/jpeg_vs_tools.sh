@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v djpeg >/dev/null || apt-get install -y libjpeg-turbo-progs >/dev/null
 python3 -c 'import PIL, numpy' 2>/dev/null || python3 -m pip install --quiet pillow numpy
-swift build -c release --product convviz >/dev/null
+swift build -c release --static-swift-stdlib --product convviz >/dev/null
 python3 bench/jpeg_vs_tools.py --convviz "$(swift build -c release --show-bin-path)/convviz" "$@"

@@ -21,7 +21,7 @@ model="${1:?usage: bench/maximize_time.sh MODEL [LAYER] [PARAM]}"
 layer="${2:-1}"
 param="${3:-fft}"
 
-swift build -c release --product convviz >&2
+swift build -c release --static-swift-stdlib --product convviz >&2
 convviz="$root/.build/release/convviz"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

@@ -39,7 +39,7 @@ read -r -a cores <<< "${CORES:-Prescott unset Haswell SkylakeX Cooperlake}"
 
 if [[ -z "${CONVVIZ:-}" ]]; then
   echo "bench: building convviz (release)…" >&2
-  swift build -c release --product convviz >/dev/null
+  swift build -c release --static-swift-stdlib --product convviz >/dev/null
   CONVVIZ="$(swift build -c release --show-bin-path)/convviz"
 fi
 

@@ -15,7 +15,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 cd "$root"
 echo "bench: building convviz (release)…" >&2
-swift build -c release --product convviz >/dev/null
+swift build -c release --static-swift-stdlib --product convviz >/dev/null
 bin="$(swift build -c release --show-bin-path)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

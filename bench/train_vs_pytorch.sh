@@ -42,7 +42,7 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 fi
 
 echo "bench: building convviz (release)…" >&2
-swift build -c release --product convviz >/dev/null
+swift build -c release --static-swift-stdlib --product convviz >/dev/null
 convviz="$(swift build -c release --show-bin-path)/convviz"
 
 work="$(mktemp -d)"

@@ -11,7 +11,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 kills=${1:-6}
-swift build -c release --product convviz >&2
+swift build -c release --static-swift-stdlib --product convviz >&2
 convviz="$root/.build/release/convviz"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

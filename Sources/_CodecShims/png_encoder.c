@@ -309,7 +309,8 @@ static int deflate_bytes(const png_job *job, const uint8_t *input, size_t size,
   z_stream stream;
   memset(&stream, 0, sizeof stream);
   if (deflateInit2(&stream, job->level, Z_DEFLATED, -15, 8, job->strategy) != Z_OK) return 0;
-  if (window > 0) deflateSetDictionary(&stream, dictionary, (uInt)window);
+  /* Stored blocks (level 0) never look back: no dictionary to prime. */
+  if (window > 0 && job->level > 0) deflateSetDictionary(&stream, dictionary, (uInt)window);
   stream.next_in = (Bytef *)input;
   stream.avail_in = (uInt)size;
   stream.next_out = out;

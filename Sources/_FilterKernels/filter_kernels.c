@@ -146,7 +146,48 @@ static int has_avx2(void) {
 #endif
 }
 
+/* 1 when every output sample equals the input sample at the same place, so
+ * that cvz_filter_rows can copy rows: one kernel with a single non-zero
+ * weight, 1, whose tap (and the alpha anchor) lands on the output pixel
+ * itself, stride 1, scale 1, bias 0 and no normalization. The float path
+ * gives the same bytes (v * 1 + 0 is v, exact in float for 16-bit samples,
+ * and |v| is v), it just takes longer: `filter -k identity` is a format
+ * conversion. */
+static int is_copy(const cvz_filter *f) {
+  if (f->kernel_count != 1 || f->scale != 1.0f || f->bias != 0.0f) return 0;
+  if (f->range != CVZ_RANGE_CLAMP && f->range != CVZ_RANGE_ABS) return 0;
+  if (f->stride_x != 1 || f->stride_y != 1) return 0;
+  if (f->out_width != f->width || f->out_height != f->height) return 0;
+  const cvz_kernel *k = &f->kernels[0];
+  int tap = -1;
+  for (int i = 0; i < k->rows * k->cols; i++) {
+    if (k->weights[i] == 0.0f) continue;
+    if (k->weights[i] != 1.0f || tap >= 0) return 0;
+    tap = i;
+  }
+  if (tap < 0) return 0;
+  const int row = tap / k->cols, col = tap % k->cols;
+  if (row * f->dilation_y != f->pad_top || col * f->dilation_x != f->pad_left) return 0;
+  if (f->channels != f->colour_channels &&
+      (f->anchor_row * f->dilation_y != f->pad_top || f->anchor_col * f->dilation_x != f->pad_left))
+    return 0;
+  return 1;
+}
+
+static void copy_rows(const cvz_filter *f, int row_begin, int row_end) {
+  const size_t row_bytes = (size_t)f->width * (size_t)f->channels * (size_t)f->sample_bytes;
+  for (int oy = row_begin; oy < row_end; oy++) {
+    const char *from = (const char *)f->input + input_row_offset(f, oy) * (size_t)f->sample_bytes;
+    char *to = (char *)f->output + (size_t)(oy - f->out_row_offset) * row_bytes;
+    memcpy(to, from, row_bytes);
+  }
+}
+
 int cvz_filter_rows(const cvz_filter *f, int row_begin, int row_end) {
+  if (is_copy(f)) {
+    copy_rows(f, row_begin, row_end);
+    return CVZ_STATUS_OK;
+  }
 #ifdef CVZ_HAVE_AVX2_CLONE
   if (!f->baseline_only && has_avx2()) return run_rows_avx2(f, row_begin, row_end, NULL, NULL);
 #endif

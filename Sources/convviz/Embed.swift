@@ -12,6 +12,7 @@ import Visualization
 /// coloured by class.
 struct Embed: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "embed",
     abstract: "Map a layer's activations of a data set in 2-D (PCA or t-SNE), by class.",
     discussion: """
       Runs the data (its test split when it has one, else all of it; the first \

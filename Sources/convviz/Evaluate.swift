@@ -11,6 +11,7 @@ import Visualization
 /// accuracy and the confusion counts of a trained model.
 struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "evaluate",
     abstract: "Measure a trained model's loss and accuracy on a data set.",
     discussion: """
       Prints the mean cross-entropy, the accuracy, each class's accuracy (its recall), \

@@ -6,6 +6,7 @@ import ModelFormats
 /// `convviz export model.bin -o model.onnx`: a trained model as ONNX.
 struct Export: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "export",
     abstract: "Write a trained model as an ONNX file for onnxruntime and other runtimes.",
     discussion: """
       The ONNX model (opset \(ONNXModel.exportOpset)) takes input (N, C, H, W), the layout \

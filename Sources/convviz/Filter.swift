@@ -5,6 +5,7 @@ import Tensors
 
 struct Filter: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "filter",
     abstract: "Convolve images with built-in or custom kernels.",
     discussion: """
       Each kernel applied to each input writes one image, by default \

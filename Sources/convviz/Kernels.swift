@@ -4,6 +4,7 @@ import Foundation
 
 struct Kernels: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "kernels",
     abstract: "List the built-in kernels with their matrices.",
     discussion: "Any of these names works with `convviz filter --kernel NAME`.")
 

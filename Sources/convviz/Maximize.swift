@@ -11,6 +11,7 @@ import Visualization
 /// unit, by gradient ascent.
 struct Maximize: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "maximize",
     abstract: "Draw the input that most excites each unit of a layer (activation maximization).",
     discussion: """
       For each unit (channel) of --layer (--units, default all), or each class with \

@@ -9,6 +9,7 @@ import Tensors
 /// `convviz predict model.bin IMAGE...`: the most likely classes of each image.
 struct Predict: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "predict",
     abstract: "Classify images with a trained model and print the top classes.",
     discussion: """
       Each IMAGE is a PNG or JPEG file, a folder of them, or one image of an MNIST IDX \

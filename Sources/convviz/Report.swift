@@ -10,6 +10,7 @@ import Visualization
 /// `convviz report`: one self-contained HTML page about a trained model.
 struct Report: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "report",
     abstract: "Write a self-contained HTML report about a trained model.",
     discussion: """
       The page (default output/report.html) has the model summary, the

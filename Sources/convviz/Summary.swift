@@ -8,6 +8,7 @@ import Training
 /// file or a trained model file.
 struct Summary: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "summary",
     abstract: "Print a model's layers, output shapes and parameter counts.",
     discussion: """
       MODEL is a preset (\(Preset.allCases.map(\.rawValue).joined(separator: ", "))), \

@@ -13,6 +13,7 @@ extension OptimizerKind: ExpressibleByArgument {}
 /// checkpoint at the end of every epoch.
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "train",
     abstract: "Train a CNN on MNIST, CIFAR-10 or a folder of labelled images.",
     discussion: """
       The seed's MNIST run:

@@ -153,6 +153,57 @@ final class FastPathTests: XCTestCase {
     }
   }
 
+  /// Kernels with one non-zero weight: when it is 1, lands on the output
+  /// pixel itself (padding equal to its offset) and nothing else changes a
+  /// sample, the C code copies rows instead of filtering; every other
+  /// one-hot kernel (a shift, a weight of 2, a stride, a bias) still filters.
+  /// Both must be the reference's output, and the copies the input.
+  func testOneHotKernelsCopyOnlyWhenTheOutputIsTheInput() throws {
+    var rng = SeededGenerator(seed: 1304)
+    var copies = 0
+    var others = 0
+    for _ in 0..<300 {
+      var c = randomCase(integerWeights: true, using: &rng)
+      let rows = Int.random(in: 1...5, using: &rng)
+      let cols = Int.random(in: 1...5, using: &rng)
+      let tap = (
+        row: Int.random(in: 0..<rows, using: &rng), col: Int.random(in: 0..<cols, using: &rng)
+      )
+      var weights = [Float](repeating: 0, count: rows * cols)
+      weights[tap.row * cols + tap.col] = Int.random(in: 0..<4, using: &rng) == 0 ? 2 : 1
+      c.operation = .kernel(Kernel(rows: rows, cols: cols, weights: weights))
+      let dilation = c.options.dilation
+      switch Int.random(in: 0..<3, using: &rng) {
+      case 0:
+        // Same size out, the tap mostly off the output pixel: a shift.
+        c.options.padding = .same
+        c.options.stride = AxisPair(1)
+      case 1:
+        // The tap on the output pixel: padding equal to its offset.
+        c.options.padding = .explicit(
+          top: tap.row * dilation.y, bottom: (rows - 1 - tap.row) * dilation.y,
+          left: tap.col * dilation.x, right: (cols - 1 - tap.col) * dilation.x)
+        c.options.stride =
+          Int.random(in: 0..<4, using: &rng) == 0 ? AxisPair(x: 1, y: 2) : AxisPair(1)
+        c.options.scale = 1
+        c.options.bias = Int.random(in: 0..<4, using: &rng) == 0 ? 1 : 0
+      default: break
+      }
+      guard let expected = try? applyReference(c.operation, to: c.image, options: c.options) else {
+        continue
+      }
+      let got = try apply(c.operation, to: c.image, options: c.options)
+      XCTAssertEqual(got, expected, "\(c)")
+      if got == c.image && c.options.range != .normalize {
+        copies += 1
+      } else {
+        others += 1
+      }
+    }
+    XCTAssertGreaterThan(copies, 20, "some cases are copies")
+    XCTAssertGreaterThan(others, 100, "most cases still filter")
+  }
+
   func testWideImageCrossesBandsAndVectorBlocks() throws {
     var rng = SystemRandomNumberGenerator()
     let (width, height) = (700, 13)

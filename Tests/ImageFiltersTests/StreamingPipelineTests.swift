@@ -159,6 +159,23 @@ final class StreamingPipelineTests: XCTestCase {
     return bytes
   }
 
+  /// `-k identity` copies rows instead of filtering them (band by band from
+  /// the ring here): a PNG through it comes back pixel for pixel.
+  func testStreamedIdentityIsTheInput() throws {
+    var rng = SeededGenerator(seed: 2026_12_04)
+    let identity = try BuiltinKernel.identity.operation()
+    for index in 0..<40 {
+      var c = randomCase(using: &rng)
+      c.input = .png
+      c.output = .png
+      c.gray = false
+      c.step = .filter(identity, FilterOptions(padding: .same))
+      let bytes = try XCTUnwrap(compare(c, name: "identity\(index)"), "\(c)")
+      let decoded = try ImageFile.decode(bytes, name: "streamed")
+      XCTAssertEqual(decoded, c.image, "\(c)")
+    }
+  }
+
   private func randomPoolCase(using rng: inout SeededGenerator) -> Case {
     var c = randomCase(using: &rng)
     let options = RandomInputs.poolOptions(using: &rng)

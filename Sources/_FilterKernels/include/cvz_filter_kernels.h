@@ -82,7 +82,9 @@ typedef struct {
  * not be allocated (f->output is then incomplete). */
 int cvz_filter_image(const cvz_filter *f);
 
-/* Filters output rows [row_begin, row_end) into f->output.
+/* Filters output rows [row_begin, row_end) into f->output. A filter whose
+ * output is its input (one weight of 1 on the output pixel, stride 1,
+ * scale 1, bias 0, not normalized: `-k identity`) copies the rows.
  * Returns CVZ_STATUS_OK, or CVZ_STATUS_NO_MEMORY when scratch memory could
  * not be allocated. */
 int cvz_filter_rows(const cvz_filter *f, int row_begin, int row_end);
