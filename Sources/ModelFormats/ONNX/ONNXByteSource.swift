@@ -1,4 +1,5 @@
 import Files
+import Foundation
 
 #if canImport(Glibc)
   import Glibc
@@ -22,16 +23,17 @@ struct ONNXSourceFailure: Error {
   let reason: String
 }
 
-/// Bytes in memory.
-struct ONNXMemorySource: ONNXByteSource {
-  let bytes: [UInt8]
+/// Bytes in memory: a whole model read at once (`[UInt8]`), or a parsed
+/// `raw_data` field (`Data`).
+struct ONNXMemorySource<Bytes: ContiguousBytes & Collection>: ONNXByteSource {
+  let bytes: Bytes
 
   var count: Int { bytes.count }
 
   func copy(
     from offset: Int, into buffer: UnsafeMutableRawBufferPointer
   ) throws(ONNXSourceFailure) {
-    guard offset >= 0, buffer.count <= bytes.count - offset else {
+    guard offset >= 0, buffer.count <= count - offset else {
       throw ONNXSourceFailure(reason: "read past the end of the data")
     }
     guard buffer.count > 0 else { return }

@@ -53,7 +53,7 @@ extension ONNXTensor {
       raw = try external(entries, name)
     } else {
       switch elements {
-      case .parsed: raw = proto.hasRawData ? ONNXDataSource(data: proto.rawData) : nil
+      case .parsed: raw = proto.hasRawData ? ONNXMemorySource(bytes: proto.rawData) : nil
       case .scanned(let payload, let source):
         raw = payload.rawData.map {
           ONNXSourceSlice(base: source, start: $0.lowerBound, count: $0.count)

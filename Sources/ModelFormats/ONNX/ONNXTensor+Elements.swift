@@ -208,23 +208,3 @@ extension ONNXTensorPayload {
     }
   }
 }
-
-/// The bytes of a parsed `raw_data` field.
-struct ONNXDataSource: ONNXByteSource {
-  let data: Data
-
-  var count: Int { data.count }
-
-  func copy(
-    from offset: Int, into buffer: UnsafeMutableRawBufferPointer
-  ) throws(ONNXSourceFailure) {
-    guard offset >= 0, buffer.count <= data.count - offset else {
-      throw ONNXSourceFailure(reason: "read past the end of the data")
-    }
-    guard buffer.count > 0 else { return }
-    data.withUnsafeBytes { all in
-      buffer.copyMemory(
-        from: UnsafeRawBufferPointer(rebasing: all[offset..<(offset + buffer.count)]))
-    }
-  }
-}
