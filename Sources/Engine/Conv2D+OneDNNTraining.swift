@@ -10,6 +10,7 @@ import _Runtime
 public enum OneDNNTraining {
   private static let enabled = Atomic<Bool>(true)
   private static let everywhere = Atomic<Bool>(false)
+  private static let winograd = Atomic<Bool>(true)
 
   /// Whether training may run convolutions on oneDNN (true unless set
   /// false; `OneDNN.isEnabled` false turns it off too).
@@ -24,6 +25,15 @@ public enum OneDNNTraining {
   public static var takesEveryConvolution: Bool {
     get { everywhere.load(ordering: .relaxed) }
     set { everywhere.store(newValue, ordering: .relaxed) }
+  }
+
+  /// Whether the layers `prefersWinograd` picks ask oneDNN for Winograd
+  /// (true unless set false, as the executable does for
+  /// `CONVVIZ_WINOGRAD=0`, to compare with the direct kernels). Read when a
+  /// layer makes its primitives for a shape.
+  public static var usesWinograd: Bool {
+    get { winograd.load(ordering: .relaxed) }
+    set { winograd.store(newValue, ordering: .relaxed) }
   }
 
   /// The instruction set oneDNN's training kernels use here, after any
@@ -51,10 +61,10 @@ public enum OneDNNTraining {
   /// Whether a pass of geometry `g` asks for Winograd: 3×3, stride 1, and
   /// channel counts that are multiples of 16 (oneDNN's Winograd kernels
   /// take 16 channels a vector; it falls back to direct per pass where it
-  /// has none, as below AVX-512).
+  /// has none, as below AVX-512), unless `usesWinograd` is off.
   static func prefersWinograd(_ g: cvz_conv_geometry) -> Bool {
-    g.kernel_height == 3 && g.kernel_width == 3 && g.stride_y == 1 && g.stride_x == 1
-      && g.in_channels % 16 == 0 && g.out_channels % 16 == 0
+    usesWinograd && g.kernel_height == 3 && g.kernel_width == 3 && g.stride_y == 1
+      && g.stride_x == 1 && g.in_channels % 16 == 0 && g.out_channels % 16 == 0
   }
 }
 

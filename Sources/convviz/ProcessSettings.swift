@@ -16,6 +16,9 @@ enum ProcessSettings {
   /// The environment variable that turns the oneDNN inference path off
   /// (`0`) or on (`1`, the default).
   static let oneDNNVariable = "CONVVIZ_DNNL"
+  /// The environment variable that turns Winograd off (`0`) or on (`1`,
+  /// the default) for training's 3×3 convolutions on oneDNN.
+  static let winogradVariable = "CONVVIZ_WINOGRAD"
   /// The environment variable that turns `filter`'s and `pool`'s streaming
   /// path off (`0`: every image takes the whole-image path, for comparisons)
   /// or on (`1`, the default).
@@ -27,7 +30,7 @@ enum ProcessSettings {
   /// threads), keeps training's large buffers in the heap, makes OpenMP's
   /// threads (oneDNN's) sleep rather than spin between regions unless
   /// `OMP_WAIT_POLICY` says otherwise, and applies
-  /// `CONVVIZ_THREADS` and `CONVVIZ_DNNL`. Throws `ValidationError` when
+  /// `CONVVIZ_THREADS`, `CONVVIZ_DNNL` and `CONVVIZ_WINOGRAD`. Throws `ValidationError` when
   /// a variable is set to something it does not take.
   static func apply() throws {
     let threads = try threadCount(
@@ -38,6 +41,12 @@ enum ProcessSettings {
       fromEnvironment: getenv(oneDNNVariable).map { String(cString: $0) })
     {
       OneDNN.isEnabled = oneDNN
+    }
+    if let winograd = try oneDNNSwitch(
+      fromEnvironment: getenv(winogradVariable).map { String(cString: $0) },
+      variable: winogradVariable)
+    {
+      OneDNNTraining.usesWinograd = winograd
     }
     if let streaming = try oneDNNSwitch(
       fromEnvironment: getenv(streamingVariable).map { String(cString: $0) },

@@ -113,5 +113,11 @@ final class OneDNNCommandTests: XCTestCase {
     XCTAssertTrue(
       result.standardError.hasPrefix("convviz: error: CONVVIZ_DNNL must be 0 or 1, got 'no'"),
       result.standardError)
+    let winograd = try ConvvizBinary.run(["kernels"], environment: ["CONVVIZ_WINOGRAD": "2"])
+    XCTAssertEqual(winograd.status, 64)
+    XCTAssertTrue(
+      winograd.standardError.hasPrefix(
+        "convviz: error: CONVVIZ_WINOGRAD must be 0 or 1, got '2'"),
+      winograd.standardError)
   }
 }

@@ -108,6 +108,76 @@ final class OneDNNTrainingConv2DTests: XCTestCase {
     }
   }
 
+  /// `usesWinograd` off (`CONVVIZ_WINOGRAD=0`) makes a layer Winograd would
+  /// take direct in every pass, with the hand-written kernels' results to
+  /// 1e-5; on, it is Winograd on AVX-512.
+  func testWinogradSwitch() throws {
+    try skipUnlessUsable()
+    OneDNNTraining.takesEveryConvolution = true
+    defer {
+      OneDNNTraining.takesEveryConvolution = false
+      OneDNNTraining.usesWinograd = true
+      OneDNNTraining.isEnabled = true
+    }
+    var generator = SeededGenerator(seed: 59)
+    let input = GradientCheck.randomTensor(Shape(9, 32, 10, 10), &generator)
+    let conv = Conv2D(
+      kernel: GradientCheck.randomTensor(Shape(3, 3, 32, 32), &generator),
+      bias: GradientCheck.randomTensor(Shape(32), &generator), padding: .same)
+    OneDNNTraining.isEnabled = false
+    let kernels = try step(conv, input: input, relu: true, seed: 13)
+    OneDNNTraining.isEnabled = true
+    for winograd in [false, true] {
+      OneDNNTraining.usesWinograd = winograd
+      let run = try step(conv, input: input, relu: true, seed: 13)
+      let made = try XCTUnwrap(run.layer.oneDNNTraining).implementations
+      if !winograd || OneDNNTraining.instructionSet.hasPrefix("avx512") {
+        XCTAssertEqual(made.allSatisfy { $0.contains("wino") }, winograd, "\(made)")
+      }
+      XCTAssertTrue(Self.close(run.output, kernels.output, tolerance: 1e-5), "\(made)")
+      XCTAssertTrue(Self.close(run.dInput, kernels.dInput, tolerance: 1e-5), "\(made)")
+      XCTAssertTrue(Self.close(run.dKernel, kernels.dKernel, tolerance: 1e-5), "\(made)")
+    }
+  }
+
+  /// The forward's reordered copy of its input, which the next backward of
+  /// that input reuses, is never used for another input: a backward after
+  /// a forward on other data gives the same bits as one right after its
+  /// own forward, and as one after no forward at all.
+  func testKeptInputOnlyForItsOwnBackward() throws {
+    try skipUnlessUsable()
+    var generator = SeededGenerator(seed: 61)
+    let g = cvz_conv_geometry(
+      batch: 9, in_channels: 32, in_height: 10, in_width: 10, out_channels: 32,
+      kernel_height: 3, kernel_width: 3, stride_y: 1, stride_x: 1, pad_top: 1, pad_left: 1,
+      out_height: 10, out_width: 10)
+    let a = GradientCheck.randomTensor(Shape(9, 32, 10, 10), &generator)
+    let b = GradientCheck.randomTensor(Shape(9, 32, 10, 10), &generator)
+    let kernel = GradientCheck.randomTensor(Shape(3, 3, 32, 32), &generator)
+    let bias = GradientCheck.randomTensor(Shape(32), &generator)
+    let dOutput = GradientCheck.randomTensor(Shape(9, 32, 10, 10), &generator)
+    let conv = try XCTUnwrap(
+      OneDNNTrainingConvolution(geometry: g, key: .init(inputShape: a.shape, relu: true)))
+    func backward(_ y: Tensor) throws -> (Tensor, Tensor, Tensor) {
+      var dKernel = Tensor(zeros: kernel.shape)
+      var dBias = Tensor(zeros: bias.shape)
+      let dInput = try conv.backward(
+        input: a, kernel: kernel, dOutput: dOutput, reluOutput: y, needsInputGradient: true,
+        dKernel: &dKernel, dBias: &dBias)
+      return (dInput, dKernel, dBias)
+    }
+    let y = try conv.forward(a, kernel: kernel, bias: bias)
+    let own = try backward(y)
+    _ = try conv.forward(b, kernel: kernel, bias: bias)
+    let afterOther = try backward(y)
+    let afterNone = try backward(y)
+    for (other, what) in [(afterOther, "after another forward"), (afterNone, "after none")] {
+      XCTAssertTrue(other.0 == own.0, "dInput \(what)")
+      XCTAssertTrue(other.1 == own.1, "dKernel \(what)")
+      XCTAssertTrue(other.2 == own.2, "dBias \(what)")
+    }
+  }
+
   /// The first layer gets no input gradient (`backwardParametersOnly`), and
   /// its parameter gradients are those of the full backward.
   func testParametersOnlyBackward() throws {

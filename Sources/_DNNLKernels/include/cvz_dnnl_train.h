@@ -22,7 +22,9 @@
 // Layout: the caller's tensors are NCHW float32 and kernels HWIO
 // (cvz_cnn_kernels.h). Each chunk reorders its images into the blocked
 // layout the primitive wants and back; the weights are reordered once a
-// call.
+// call. The forward keeps each chunk's reordered input until the next
+// backward (or forward), whose weight gradient reads it: one reorder of
+// the input fewer a step.
 //
 // Loading: through the one loader cvz_dnnl.h's functions use (library.c),
 // which opens libdnnl.so.2 on first use and makes the one CPU engine;
@@ -77,7 +79,9 @@ int cvz_dnnl_train_conv_forward(cvz_dnnl_train_conv *conv, const float *input,
 /// d_kernel_hwio and d_bias and, when d_input is not NULL (and the
 /// convolution was made with input_gradient), writes the input gradient.
 /// relu_output, when not NULL, is the rectified forward output: d_output
-/// counts only where it is positive.
+/// counts only where it is positive. When input is the last forward's
+/// input pointer, its contents must be those that forward read (its
+/// reordered copy is reused).
 int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *conv, const float *input,
                                  const float *kernel_hwio, const float *d_output,
                                  const float *relu_output, float *d_input, float *d_kernel_hwio,
