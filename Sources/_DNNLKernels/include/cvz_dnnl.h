@@ -67,10 +67,14 @@ typedef struct cvz_dnnl_conv cvz_dnnl_conv;
 
 /// An element-wise activation applied to a primitive's output in the same
 /// pass (a oneDNN post-op): none, max(x, 0), or min(max(x, low), high).
+/// With `sum` nonzero, the output's previous contents (in the output's
+/// layout) are added before it: output = activation(conv + bias + output),
+/// a residual block's sum read and written once.
 typedef enum { CVZ_DNNL_NO_ACTIVATION, CVZ_DNNL_RELU, CVZ_DNNL_CLIP } cvz_dnnl_activation_kind;
 typedef struct {
   cvz_dnnl_activation_kind kind;
   float low, high;
+  int sum;
 } cvz_dnnl_activation;
 
 /// Creates the convolution output = activation(conv(input, kernel) +
@@ -95,6 +99,8 @@ int cvz_dnnl_conv_forward(cvz_dnnl_conv *conv, const float *input, float *output
 /// NCHW), reordered first when the convolution wants another layout, and
 /// the output left in the convolution's own layout
 /// (cvz_dnnl_conv_output_layout) when keep_layout is nonzero, else NCHW.
+/// A convolution made with a sum reads `output` too: keep_layout must be
+/// nonzero and `output` hold the addend in the convolution's layout.
 int cvz_dnnl_conv_run(cvz_dnnl_conv *conv, const cvz_dnnl_layout *input_layout,
                       const float *input, int keep_layout, float *output);
 
