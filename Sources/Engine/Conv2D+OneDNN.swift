@@ -151,9 +151,9 @@ final class OneDNNConvolution: @unchecked Sendable {
   /// shape, in `outputLayout`), activated, written over the addend's
   /// storage (copied first only when something else holds it). Made with
   /// `key.sum`.
-  func forward(_ input: StepValue, adding addend: consuming OneDNNTensor) throws(EngineError)
-    -> OneDNNTensor
-  {
+  func forward(
+    _ input: StepValue, adding addend: consuming OneDNNTensor
+  ) throws(EngineError) -> OneDNNTensor {
     precondition(key.sum && addend.layout.isSame(as: outputLayout), "not a sum into this layout")
     var output = addend
     var status = CVZ_STATUS_OK
@@ -165,7 +165,8 @@ final class OneDNNConvolution: @unchecked Sendable {
         }
       case .oneDNN(let tensor):
         tensor.storage.withUnsafeBufferPointer { x in
-          status = cvz_dnnl_conv_run(pointer, tensor.layout.pointer, x.baseAddress, 1, y.baseAddress)
+          status = cvz_dnnl_conv_run(
+            pointer, tensor.layout.pointer, x.baseAddress, 1, y.baseAddress)
         }
       }
     }
@@ -249,9 +250,7 @@ extension Conv2D: OneDNNLayoutOperation {
     residualConvolution(inputShape: inputShape, relu: relu) != nil
   }
 
-  private mutating func residualConvolution(inputShape: Shape, relu: Bool)
-    -> OneDNNConvolution?
-  {
+  private mutating func residualConvolution(inputShape: Shape, relu: Bool) -> OneDNNConvolution? {
     let g = groupedGeometry(inputShape)
     guard OneDNN.isUsable, !OneDNNConvolution.kernelsKeep(g) else { return nil }
     let key = OneDNNConvolution.Key(

@@ -108,11 +108,13 @@ final class OneDNNFusionTests: XCTestCase {
     var layer = conv(24, 24, 3, &generator)
     let input = GradientCheck.randomTensor(Shape(2, 24, 6, 7), &generator)
     let addend = GradientCheck.randomTensor(Shape(2, 24, 6, 7), &generator)
-    let alone = try XCTUnwrap(try layer.oneDNNForward([.plain(input)], folding: [], keepLayout: true))
+    let alone = try XCTUnwrap(
+      try layer.oneDNNForward([.plain(input)], folding: [], keepLayout: true))
     guard case .oneDNN(let convolved) = alone.output else { return XCTFail("a oneDNN layout") }
-    let other = try XCTUnwrap(
-      OneDNNLayout(cvz_dnnl_layout_blocked(2, 24, 6, 7, convolved.layout.isSame(as: try XCTUnwrap(
-        OneDNNLayout(cvz_dnnl_layout_blocked(2, 24, 6, 7, 8)))) ? 16 : 8)))
+    let blocked8 = try XCTUnwrap(OneDNNLayout(cvz_dnnl_layout_blocked(2, 24, 6, 7, 8)))
+    let other =
+      convolved.layout.isSame(as: blocked8)
+      ? try XCTUnwrap(OneDNNLayout(cvz_dnnl_layout_blocked(2, 24, 6, 7, 16))) : blocked8
     let addends: [(String, StepValue)] = [
       ("NCHW", .plain(addend)),
       ("the convolution's layout", .oneDNN(try OneDNNTensor(addend, layout: convolved.layout))),
