@@ -18,10 +18,13 @@
 // both pools; the two never run at the same time (a call returns after
 // its OpenMP region has joined). OpenMP's threads spin after each region
 // by default, which on a machine with more runnable threads than cores
-// takes the CPU from the thread the next region waits for: the convviz
-// executable sets OMP_WAIT_POLICY=passive unless the user set it
-// (resnet18 at batch 1 on 2 threads and a loaded 2-core machine: 60–110
-// ms a pass instead of 420–1000 ms).
+// takes the CPU from the thread the next region waits for (resnet18 at
+// batch 1 on 2 threads and a loaded 2-core machine: 420–1000 ms a pass
+// instead of 60–110 ms passive), while on an idle virtual machine a
+// sleeping thread wakes slowly: unless the user set OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT, the convviz executable makes them spin about 0.1 ms
+// when the load average is under half the cores, else sleep at once
+// (ProcessSettings.openMPWaitSettings).
 //
 // Layout: the caller's tensors are NCHW float32 and its kernels HWIO
 // (cvz_cnn_kernels.h). A convolution is created once per shape: the
