@@ -264,7 +264,7 @@ public struct StreamingPipeline {
     _ state: PipelineState, measuring: Bool, timings: inout StreamingTimings,
     sink: (UnsafeRawBufferPointer) throws -> Void
   ) throws {
-    try withoutActuallyEscaping(sink) { sink in
+    withoutActuallyEscaping(sink) { sink in
       let schedule = PipelineSchedule(
         state: state, plan: self, measuring: measuring, sink: sink)
       schedule.run()
