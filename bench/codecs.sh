@@ -5,7 +5,7 @@
 # the slow part). Usage: bash bench/codecs.sh [--size N] [--repeat N]
 # [--png-levels 1,6] (PNG encode time and size at those zlib levels, every side)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-python3 -m pip install --quiet pillow opencv-python-headless numpy
-swift build -c release --static-swift-stdlib --product convviz
-python3 bench/codecs.py --convviz "$(swift build -c release --show-bin-path)/convviz" "$@"
+source "$(dirname "$0")/common.sh"
+bench_need_pip "PIL, cv2, numpy" pillow opencv-python-headless numpy
+bench_build_convviz
+python3 bench/codecs.py --convviz "$convviz" "$@"

@@ -6,8 +6,8 @@
 # peers, builds convviz in release mode, prints medians and ratios.
 # Usage: bash bench/codecs_vs_tools.sh [--size N] [--repeat N] [--threads N] [--only png|jpeg]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 command -v djpeg >/dev/null || apt-get install -y libjpeg-turbo-progs >/dev/null
-python3 -m pip install --quiet pillow opencv-python-headless numpy
-swift build -c release --static-swift-stdlib --product convviz
-python3 bench/codecs_vs_tools.py --convviz "$(swift build -c release --show-bin-path)/convviz" "$@"
+bench_need_pip "PIL, cv2, numpy" pillow opencv-python-headless numpy
+bench_build_convviz
+python3 bench/codecs_vs_tools.py --convviz "$convviz" "$@"

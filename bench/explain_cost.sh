@@ -18,9 +18,7 @@
 #              to 224x224 (repeated up to N): gradcam, or the METHODs given
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/common.sh"
 
 model="${1:?usage: bench/explain_cost.sh MODEL [MNIST_DIR] [N] | resnet18 [N] [METHOD...]}"
 out="$(mktemp -d)"
@@ -30,10 +28,7 @@ if [[ "$model" == resnet18 ]]; then
   count="${2:-10}"
   methods=("${@:3}")
   [[ ${#methods[@]} -gt 0 ]] || methods=(gradcam)
-  if ! /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
-    echo "bench: installing python3-torch python3-torchvision (apt-get)…" >&2
-    apt-get install -y -qq python3-torch python3-torchvision >/dev/null
-  fi
+  bench_need_torch torchvision
   /usr/bin/python3 - "$out" "$root/samples" "$count" <<'PY' 2> >(grep -v -i warning >&2)
 import pathlib, sys
 import torch, torchvision
@@ -64,11 +59,7 @@ PY
   first="${args[0]}"
   what="$count ResNet-18 224x224 images"
 else
-  data="${2:-}"
-  if [[ -z "$data" ]]; then
-    if [[ -d "$root/../shared/data/mnist" ]]; then data="$root/../shared/data/mnist"
-    else data="$root/data/mnist"; fi
-  fi
+  data="$(bench_mnist_dir "${2:-}")"
   count="${3:-50}"
   images="$data/t10k-images-idx3-ubyte.gz"
   [[ -f "$images" ]] || { echo "bench: no $images" >&2; exit 1; }
@@ -78,8 +69,7 @@ else
   what="$count MNIST digits; smoothgrad 25 samples, integrated-gradients 64 steps"
 fi
 
-swift build -c release --static-swift-stdlib --product convviz >&2
-convviz="$(swift build -c release --show-bin-path)/convviz"
+bench_build_convviz
 method_args=()
 for m in "${methods[@]}"; do method_args+=(--method "$m"); done
 

@@ -22,19 +22,12 @@
 # opencv-python-headless<4.11, ttach and tqdm.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/common.sh"
 
-if ! /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
-  echo "bench: installing python3-torch python3-torchvision (apt-get)…" >&2
-  apt-get install -y -qq python3-torch python3-torchvision >/dev/null
-fi
+bench_need_torch torchvision
 venv=/tmp/convviz-explain-bench-venv
 if ! "$venv/bin/python" -c 'import captum, pytorch_grad_cam, cv2, onnx' 2>/dev/null; then
-  echo "bench: making $venv (captum, grad-cam, onnx)…" >&2
-  /usr/bin/python3 -m venv --system-site-packages "$venv"
-  "$venv/bin/pip" install -q "numpy<2" "captum==0.7.0" onnx "onnxruntime<1.20" \
+  bench_venv "$venv" "captum, onnx" "numpy<2" "captum==0.7.0" onnx "onnxruntime<1.20" \
     "scipy<1.14" "scikit-learn<1.6" tqdm
   "$venv/bin/pip" install -q --no-deps grad-cam ttach "opencv-python-headless<4.11"
 fi
@@ -47,9 +40,7 @@ if [[ " $* " != *" --cifar "* ]]; then
   done
 fi
 
-echo "bench: building convviz (release)…" >&2
-swift build -c release --static-swift-stdlib --product convviz >/dev/null
-convviz="$(swift build -c release --show-bin-path)/convviz"
+bench_build_convviz
 
 "$venv/bin/python" -u "$here/explain_vs_captum.py" "$convviz" "${cifar[@]}" "$@" \
   2> >(grep -v -i "warning" >&2)

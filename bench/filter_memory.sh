@@ -7,7 +7,7 @@
 # release mode, installs OpenCV with pip. Takes a few minutes.
 # Usage: bash bench/filter_memory.sh [--size N]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-python3 -m pip install --quiet numpy opencv-python-headless
-swift build -c release --static-swift-stdlib --product convviz >&2
-python3 bench/filter_memory.py --convviz "$(swift build -c release --show-bin-path)/convviz" "$@"
+source "$(dirname "$0")/common.sh"
+bench_need_pip "cv2, numpy" opencv-python-headless numpy
+bench_build_convviz
+python3 bench/filter_memory.py --convviz "$convviz" "$@"

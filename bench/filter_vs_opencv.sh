@@ -15,20 +15,13 @@
 # "1 thread" is convviz again with --threads 1, for the speed-up of the cores.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/common.sh"
 repeats="${1:-5}"
 size="${2:-4096}"
 
-if ! python3 -c 'import cv2, numpy' 2>/dev/null; then
-  echo "bench: installing opencv-python-headless and numpy (pip)…" >&2
-  python3 -m pip install --quiet opencv-python-headless numpy >&2
-fi
+bench_need_pip "cv2, numpy" opencv-python-headless numpy
 
-echo "bench: building convviz (release)…" >&2
-swift build -c release --static-swift-stdlib --product convviz >/dev/null
-convviz="$(swift build -c release --show-bin-path)/convviz"
+bench_build_convviz
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -15,23 +15,16 @@
 # in a temporary folder under /tmp and removed afterwards.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/common.sh"
 sizes="${1:-4096,16384}"
 repeats="${2:-3}"
 keep="${3:-best}"
 
 command -v vips >/dev/null || { echo "bench: needs vips (apt-get install libvips-tools)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
-if ! python3 -c 'import cv2, numpy' 2>/dev/null; then
-  echo "bench: installing opencv-python-headless and numpy (pip)…" >&2
-  python3 -m pip install --quiet opencv-python-headless numpy >&2
-fi
+bench_need_pip "cv2, numpy" opencv-python-headless numpy
 
-echo "bench: building convviz (release)…" >&2
-swift build -c release --static-swift-stdlib --product convviz >/dev/null
-convviz="$(swift build -c release --show-bin-path)/convviz"
+bench_build_convviz
 
 python3 "$here/filter_vs_opencv_vips.py" run "$convviz" "$sizes" "$repeats" "$keep"
 echo "$(nproc) cores; vips $(vips --version | cut -d' ' -f2); $(uptime | sed 's/.*load/load/')"

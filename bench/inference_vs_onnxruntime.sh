@@ -19,23 +19,12 @@
 # 1.13, so numpy<2 and onnxruntime<1.20).
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/common.sh"
 
-if ! /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
-  echo "bench: installing python3-torch python3-torchvision (apt-get)…" >&2
-  apt-get install -y -qq python3-torch python3-torchvision >/dev/null
-fi
+bench_need_torch torchvision
 venv=/tmp/convviz-bench-venv
-if ! "$venv/bin/python" -c 'import onnxruntime, onnx' 2>/dev/null; then
-  echo "bench: making $venv (onnxruntime, onnx)…" >&2
-  /usr/bin/python3 -m venv --system-site-packages "$venv"
-  "$venv/bin/pip" install -q "numpy<2" "onnxruntime<1.20" onnx
-fi
+bench_venv "$venv" "onnxruntime, onnx" "numpy<2" "onnxruntime<1.20" onnx
 
-echo "bench: building convviz (release)…" >&2
-swift build -c release --static-swift-stdlib --product convviz >/dev/null
-convviz="$(swift build -c release --show-bin-path)/convviz"
+bench_build_convviz
 
 "$venv/bin/python" "$here/inference_vs_onnxruntime.py" "$convviz" "$@" 2> >(grep -v Warning >&2)

@@ -13,16 +13,13 @@
 #   PARAM  fft (default) or pixel
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/common.sh"
 
 model="${1:?usage: bench/maximize_time.sh MODEL [LAYER] [PARAM]}"
 layer="${2:-1}"
 param="${3:-fft}"
 
-swift build -c release --static-swift-stdlib --product convviz >&2
-convviz="$root/.build/release/convviz"
+bench_build_convviz
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 

@@ -23,25 +23,16 @@
 # Cooperlake"; "unset" is convviz's choice). CONVVIZ=path skips the build.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/common.sh"
 
-data="${1:-}"
-if [[ -z "$data" ]]; then
-  if [[ -d "$root/../shared/data/mnist" ]]; then data="$root/../shared/data/mnist"
-  else data="$root/data/mnist"; fi
-fi
+data="$(bench_mnist_dir "${1:-}")"
 limit="${2:-6000}"
 runs="${3:-3}"
 read -r -a cores <<< "${CORES:-Prescott unset Haswell SkylakeX Cooperlake}"
 [[ -d "$data" ]] || { echo "bench: no data folder at $data" >&2; exit 1; }
 
-if [[ -z "${CONVVIZ:-}" ]]; then
-  echo "bench: building convviz (release)…" >&2
-  swift build -c release --static-swift-stdlib --product convviz >/dev/null
-  CONVVIZ="$(swift build -c release --show-bin-path)/convviz"
-fi
+bench_build_convviz
+CONVVIZ="$convviz"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -11,9 +11,7 @@
 #   THREADS  _Runtime threads (default 2)
 # DNNL_MAX_CPU_ISA=AVX2 bench/train_conv_kernels.sh measures the AVX2 cap.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/common.sh"
 echo "bench: building convviz (release)…" >&2
 swift build -c release --static-swift-stdlib --product convviz >/dev/null
 bin="$(swift build -c release --show-bin-path)"

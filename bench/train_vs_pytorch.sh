@@ -21,29 +21,18 @@
 # 2 threads (torch.set_num_threads(2)), convviz with --threads 2.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-cd "$root"
+source "$(dirname "$0")/common.sh"
 
-data="${1:-}"
-if [[ -z "$data" ]]; then
-  if [[ -d "$root/../shared/data/mnist" ]]; then data="$root/../shared/data/mnist"
-  else data="$root/data/mnist"; fi
-fi
+data="$(bench_mnist_dir "${1:-}")"
 epochs="${2:-1}"
 model="${3:-mnist-cnn}"
 [[ "$model" == mnist-cnn || "$model" == cifar-cnn ]] \
   || { echo "bench: MODEL is mnist-cnn or cifar-cnn, not $model" >&2; exit 64; }
 [[ -d "$data" ]] || { echo "bench: no data folder at $data" >&2; exit 1; }
 
-if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-  echo "bench: installing python3-torch (apt-get)…" >&2
-  apt-get install -y python3-torch >/dev/null
-fi
+bench_need_torch
 
-echo "bench: building convviz (release)…" >&2
-swift build -c release --static-swift-stdlib --product convviz >/dev/null
-convviz="$(swift build -c release --show-bin-path)/convviz"
+bench_build_convviz
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

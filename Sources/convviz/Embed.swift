@@ -94,7 +94,7 @@ struct Embed: ParsableCommand {
     let loaded = try ModelArgument.loadModel(model, memory: memory, input: input)
     let graph = loaded.network.graph
     let name = try resolveLayer(graph: graph, spec: loaded.spec)
-    let (splits, samples, preprocessing) = try data.heldOutSamples(
+    let (_, samples, preprocessing) = try data.heldOutSamples(
       for: loaded, path: model, input: input, labels: labels)
     var dataset = samples
     if data.limit == nil, dataset.count > Self.defaultLimit {

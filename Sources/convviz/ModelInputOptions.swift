@@ -109,7 +109,7 @@ struct ModelInputOptions: ParsableArguments {
     var values: [Float]
   }
 
-  static func channelValues(_ option: String) -> (String) throws -> ChannelValues {
+  static func channelValues(_ option: String) -> @Sendable (String) throws -> ChannelValues {
     { text in
       guard let values = Preprocessing.values(text) else {
         throw ValidationError(

@@ -25,16 +25,9 @@ final class FastPathTests: XCTestCase {
     let layout = Image.Layout.allCases.randomElement(using: &rng)!
     let width = Int.random(in: widths, using: &rng)
     let height = Int.random(in: heights, using: &rng)
-    let count = width * height * layout.channels
     let sixteen = Bool.random(using: &rng)
-    let image =
-      sixteen
-      ? Image(
-        width: width, height: height, layout: layout,
-        samples16: (0..<count).map { _ in UInt16.random(in: 0...65535, using: &rng) })
-      : Image(
-        width: width, height: height, layout: layout,
-        samples: (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) })
+    let image = RandomInputs.image(
+      width: width, height: height, layout: layout, sixteen: sixteen, using: &rng)
     let rows = Int.random(in: 1...5, using: &rng)
     let cols = Int.random(in: 1...5, using: &rng)
     func weights() -> [Float] {

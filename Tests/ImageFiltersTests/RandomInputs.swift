@@ -9,7 +9,7 @@ enum RandomInputs {
   /// `width`×`height` samples, each uniform over the depth's range.
   static func image(
     width: Int, height: Int, layout: Image.Layout, sixteen: Bool,
-    using rng: inout SeededGenerator
+    using rng: inout some RandomNumberGenerator
   ) -> Image {
     let count = width * height * layout.channels
     return sixteen

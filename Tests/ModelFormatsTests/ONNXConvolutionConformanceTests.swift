@@ -12,7 +12,6 @@ import XCTest
 /// stated reason. Inputs after the first (weights, statistics) are given
 /// as initializers, as an exported model holds them.
 final class ONNXConvolutionConformanceTests: XCTestCase {
-  static let nodeTests = ONNXTestDataTests.nodeTests
   static let families = [
     "test_conv", "test_basic_conv", "test_maxpool", "test_averagepool", "test_batchnorm",
     "test_globalaveragepool", "test_globalmaxpool",
@@ -61,8 +60,7 @@ final class ONNXConvolutionConformanceTests: XCTestCase {
   /// Runs one test folder; throws what went wrong.
   private func run(_ folder: String) throws {
     var model = try readModel(folder + "/model.onnx")
-    let sets = try FileManager.default.contentsOfDirectory(atPath: folder)
-      .filter { $0.hasPrefix("test_data_set") }.sorted()
+    let sets = try NodeTests.dataSets(folder)
     XCTAssertFalse(sets.isEmpty, folder)
     for set in sets {
       let base = "\(folder)/\(set)/"
@@ -79,23 +77,17 @@ final class ONNXConvolutionConformanceTests: XCTestCase {
       let output = try network.forward(input, mode: .inference)
       XCTAssertEqual(output.shape, expected.shape, folder)
       guard output.shape == expected.shape else { return }
-      var worst: Float = 0
-      for (a, b) in zip(output.storage, expected.storage) {
-        worst = max(worst, abs(a - b) / max(1, abs(b)))
-      }
-      XCTAssertLessThanOrEqual(worst, Self.tolerance, "\(folder)/\(set)")
+      XCTAssertLessThanOrEqual(
+        NodeTests.worstRelativeDifference(output, expected), Self.tolerance, "\(folder)/\(set)")
     }
   }
 
   func testConvolutionFamilyNodeTests() throws {
-    guard let names = try? FileManager.default.contentsOfDirectory(atPath: Self.nodeTests) else {
-      throw XCTSkip(
-        "\(Self.nodeTests) is missing: install Debian's libonnx-testdata (scripts/setup.sh)")
-    }
+    let names = try NodeTests.names()
     var attempted: [String] = []
     var failed: [String] = []
     var skipped: [String] = []
-    for name in names.sorted() where Self.families.contains(where: { name.hasPrefix($0) }) {
+    for name in names where Self.families.contains(where: { name.hasPrefix($0) }) {
       if let reason = Self.skipReason(name) {
         skipped.append("\(name) (\(reason))")
         continue
@@ -103,7 +95,7 @@ final class ONNXConvolutionConformanceTests: XCTestCase {
       attempted.append(name)
       let failuresBefore = testRun?.failureCount ?? 0
       do {
-        try run(Self.nodeTests + "/" + name)
+        try run(NodeTests.root + "/" + name)
       } catch {
         XCTFail("\(name): \(error)")
       }

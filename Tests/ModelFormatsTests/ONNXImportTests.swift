@@ -121,28 +121,20 @@ final class ONNXImportTests: XCTestCase {
   /// become initializers; a test the engine cannot take (rank-3 data, a
   /// group, ceil_mode…) is refused with a reason, never run wrongly.
   func testNodeTestsOfImportableOpsMatchTheirOutputs() throws {
-    let root = ONNXTestDataTests.nodeTests
-    guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else {
-      throw XCTSkip("\(root) is missing: install Debian's libonnx-testdata (scripts/setup.sh)")
-    }
+    let names = try NodeTests.names()
     let prefixes = [
       "relu", "sigmoid", "tanh", "softmax", "flatten", "conv", "maxpool", "averagepool", "gemm",
       "matmul", "add", "concat", "identity", "dropout",
     ]
     var passed: [String] = []
     var refused: [String: String] = [:]
-    for name in names.sorted() {
-      let op = name.dropFirst("test_".count)
-      guard prefixes.contains(where: { op.hasPrefix($0 + "_") || op == $0 }),
-        !name.hasSuffix("_expanded"), !op.hasPrefix("convtranspose"), !op.hasPrefix("convinteger")
+    for name in names where NodeTests.isTest(name, ofOneOf: prefixes) {
+      guard !name.hasSuffix("_expanded"), !name.hasPrefix("test_convtranspose"),
+        !name.hasPrefix("test_convinteger")
       else { continue }
-      let folder = "\(root)/\(name)"
+      let folder = "\(NodeTests.root)/\(name)"
       guard var model = try? ONNXModel.read(from: folder + "/model.onnx") else { continue }
-      func tensor(_ file: String) throws -> ONNXTensor? {
-        guard let data = FileManager.default.contents(atPath: "\(folder)/test_data_set_0/\(file)")
-        else { return nil }
-        return try ONNXTensor.decode(serialized: [UInt8](data))
-      }
+      func tensor(_ file: String) throws -> ONNXTensor? { try NodeTests.tensor(folder, file) }
       do {
         let inputs = model.graph.dataInputs
         for (i, info) in inputs.enumerated().dropFirst() {
@@ -155,30 +147,22 @@ final class ONNXImportTests: XCTestCase {
         let expected = try XCTUnwrap(try tensor("output_0.pb")?.floatTensor, name)
         let output = try network.forward(x, mode: .inference)
         XCTAssertEqual(output.count, expected.count, name)
-        let worst =
-          zip(output.storage, expected.storage).map { abs($0 - $1) / max(1, abs($1)) }
-          .max() ?? 0
-        XCTAssertLessThanOrEqual(worst, 1e-4, name)
+        XCTAssertLessThanOrEqual(NodeTests.worstRelativeDifference(output, expected), 1e-4, name)
         passed.append(name)
       } catch {
         refused[name] = "\(error)"
       }
     }
-    print(
-      "libonnx-testdata node tests of importable ops: \(passed.count) passed of "
-        + "\(passed.count + refused.count) attempted; refused:")
-    for (name, reason) in refused.sorted(by: { $0.key < $1.key }) { print("  \(name): \(reason)") }
-    print("passed: " + passed.joined(separator: " "))
     // At least these, one or more per importable op and padding mode.
-    for name in [
-      "test_relu", "test_sigmoid", "test_tanh", "test_identity", "test_dropout_default",
-      "test_softmax_example", "test_softmax_large_number", "test_conv_with_strides_padding",
-      "test_conv_with_strides_and_asymmetric_padding", "test_conv_with_autopad_same",
-      "test_maxpool_2d_pads", "test_maxpool_2d_same_lower", "test_maxpool_2d_strides",
-      "test_averagepool_2d_pads", "test_averagepool_2d_same_upper", "test_gemm_transposeB",
-      "test_gemm_default_vector_bias", "test_gemm_default_scalar_bias", "test_matmul_2d",
-    ] {
-      XCTAssertTrue(passed.contains(name), "\(name): \(refused[name] ?? "not attempted")")
-    }
+    NodeTests.report(
+      "importable ops", passed: passed, refused: refused,
+      required: [
+        "test_relu", "test_sigmoid", "test_tanh", "test_identity", "test_dropout_default",
+        "test_softmax_example", "test_softmax_large_number", "test_conv_with_strides_padding",
+        "test_conv_with_strides_and_asymmetric_padding", "test_conv_with_autopad_same",
+        "test_maxpool_2d_pads", "test_maxpool_2d_same_lower", "test_maxpool_2d_strides",
+        "test_averagepool_2d_pads", "test_averagepool_2d_same_upper", "test_gemm_transposeB",
+        "test_gemm_default_vector_bias", "test_gemm_default_scalar_bias", "test_matmul_2d",
+      ])
   }
 }

@@ -22,19 +22,14 @@ final class ONNXShapeConformanceTests: XCTestCase {
   ]
 
   func testShapeOpNodeTestsMatchTheirOutputs() throws {
-    let root = ONNXTestDataTests.nodeTests
-    guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else {
-      throw XCTSkip("\(root) is missing: install Debian's libonnx-testdata (scripts/setup.sh)")
-    }
+    let names = try NodeTests.names()
     var passed: [String] = []
     var refused: [String: String] = [:]
-    for name in names.sorted() {
-      let op = name.dropFirst("test_".count)
-      guard Self.ops.contains(where: { op.hasPrefix($0 + "_") || op == $0 }),
-        !name.hasSuffix("_expanded") || name == "test_hardswish_expanded",
-        !op.hasPrefix("castlike")
+    for name in names where NodeTests.isTest(name, ofOneOf: Self.ops) {
+      guard !name.hasSuffix("_expanded") || name == "test_hardswish_expanded",
+        !name.hasPrefix("test_castlike")
       else { continue }
-      let folder = "\(root)/\(name)"
+      let folder = "\(NodeTests.root)/\(name)"
       var model: ONNXModel
       do {
         model = try ONNXModel.read(from: folder + "/model.onnx")
@@ -42,11 +37,7 @@ final class ONNXShapeConformanceTests: XCTestCase {
         refused[name] = "\(error)"
         continue
       }
-      func tensor(_ file: String) throws -> ONNXTensor? {
-        guard let data = FileManager.default.contents(atPath: "\(folder)/test_data_set_0/\(file)")
-        else { return nil }
-        return try ONNXTensor.decode(serialized: [UInt8](data))
-      }
+      func tensor(_ file: String) throws -> ONNXTensor? { try NodeTests.tensor(folder, file) }
       do {
         let inputs = model.graph.dataInputs
         var values: [ONNXTensor] = []
@@ -75,38 +66,30 @@ final class ONNXShapeConformanceTests: XCTestCase {
         let expected = try XCTUnwrap(try tensor("output_0.pb")?.floatTensor, name)
         let output = try network.forward(x, mode: .inference)
         XCTAssertEqual(output.shape, expected.shape, name)
-        let worst =
-          zip(output.storage, expected.storage).map { abs($0 - $1) / max(1, abs($1)) }
-          .max() ?? 0
-        XCTAssertLessThanOrEqual(worst, 1e-5, name)
+        XCTAssertLessThanOrEqual(NodeTests.worstRelativeDifference(output, expected), 1e-5, name)
         passed.append(name)
       } catch {
         refused[name] = "\(error)"
       }
     }
-    print(
-      "libonnx-testdata node tests of element-wise and shape ops: \(passed.count) passed of "
-        + "\(passed.count + refused.count) attempted; refused:")
-    for (name, reason) in refused.sorted(by: { $0.key < $1.key }) { print("  \(name): \(reason)") }
-    print("passed: " + passed.joined(separator: " "))
     // At least these: every op (HardSigmoid in HardSwish's expansion; its
     // own tests are opset 6), each broadcasting form, Reshape's 0 and
     // -1, the opset 11 and 13 Softmax, Pad's constant, Shape's slices.
-    for name in [
-      "test_leakyrelu", "test_leakyrelu_default", "test_clip", "test_clip_default_min",
-      "test_clip_default_max", "test_hardswish_expanded", "test_hardswish",
-      "test_add", "test_add_bcast", "test_sub_bcast", "test_mul", "test_mul_bcast", "test_div",
-      "test_div_bcast", "test_reshape_negative_dim", "test_reshape_zero_and_negative_dim",
-      "test_reshape_extended_dims", "test_squeeze_negative_axes", "test_unsqueeze_unsorted_axes",
-      "test_unsqueeze_three_axes", "test_flatten_axis1", "test_flatten_negative_axis3",
-      "test_transpose_all_permutations_1", "test_constant_pad", "test_softmax_axis_1",
-      "test_softmax_axis_2", "test_softmax_default_axis", "test_softmax_large_number",
-      "test_concat_2d_axis_1", "test_concat_3d_axis_2", "test_concat_3d_axis_negative_2",
-      "test_identity", "test_shape", "test_shape_start_1_end_negative_1", "test_shape_clip_end",
-      "test_cast_FLOAT_to_DOUBLE",
-    ] {
-      XCTAssertTrue(passed.contains(name), "\(name): \(refused[name] ?? "not attempted")")
-    }
+    NodeTests.report(
+      "element-wise and shape ops", passed: passed, refused: refused,
+      required: [
+        "test_leakyrelu", "test_leakyrelu_default", "test_clip", "test_clip_default_min",
+        "test_clip_default_max", "test_hardswish_expanded", "test_hardswish",
+        "test_add", "test_add_bcast", "test_sub_bcast", "test_mul", "test_mul_bcast", "test_div",
+        "test_div_bcast", "test_reshape_negative_dim", "test_reshape_zero_and_negative_dim",
+        "test_reshape_extended_dims", "test_squeeze_negative_axes", "test_unsqueeze_unsorted_axes",
+        "test_unsqueeze_three_axes", "test_flatten_axis1", "test_flatten_negative_axis3",
+        "test_transpose_all_permutations_1", "test_constant_pad", "test_softmax_axis_1",
+        "test_softmax_axis_2", "test_softmax_default_axis", "test_softmax_large_number",
+        "test_concat_2d_axis_1", "test_concat_3d_axis_2", "test_concat_3d_axis_negative_2",
+        "test_identity", "test_shape", "test_shape_start_1_end_negative_1", "test_shape_clip_end",
+        "test_cast_FLOAT_to_DOUBLE",
+      ])
   }
 
   /// The graph output of `model`, an integer tensor, as folded at load

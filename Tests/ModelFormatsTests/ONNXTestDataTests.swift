@@ -10,14 +10,8 @@ import XCTest
 /// parse every model (or refuse it for a listed reason) and every tensor
 /// of a type it reads.
 final class ONNXTestDataTests: XCTestCase {
-  static let nodeTests = "/usr/share/libonnx-testdata/data/node"
-
   private func testFolders() throws -> [String] {
-    guard let names = try? FileManager.default.contentsOfDirectory(atPath: Self.nodeTests) else {
-      throw XCTSkip(
-        "\(Self.nodeTests) is missing: install Debian's libonnx-testdata (scripts/setup.sh)")
-    }
-    return names.sorted().map { Self.nodeTests + "/" + $0 }
+    try NodeTests.names().map { NodeTests.root + "/" + $0 }
   }
 
   /// Every model parses, except those older than opset 7 (which convviz
@@ -98,7 +92,7 @@ final class ONNXTestDataTests: XCTestCase {
   /// max(input, 0) of its input file, element for element.
   func testReluTestTensorsHoldTheirValues() throws {
     _ = try testFolders()
-    let folder = Self.nodeTests + "/test_relu/test_data_set_0/"
+    let folder = NodeTests.root + "/test_relu/test_data_set_0/"
     func tensor(_ name: String) throws -> Tensor {
       let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + name)))
       return try XCTUnwrap(try ONNXTensor.decode(serialized: bytes).floatTensor)
