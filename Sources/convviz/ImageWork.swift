@@ -212,16 +212,15 @@ struct ImageWork: Sendable {
     var how = "streaming"
     if pipeline.passes == 2 { how += " (two passes: --range normalize needs the result's range)" }
     if reader.isProgressive { how += " (progressive JPEG: libjpeg holds every coefficient)" }
+    // The stages run at once on different threads: each line gives the
+    // stage's CPU time, `total` the wall time.
+    how += "; stage times are CPU time, total is wall time"
     timing("path", nil, how, what, into: &lines)
-    // The stages run at once on different threads: their CPU time, and the
-    // wall time of the whole.
-    timing("decode", timings.decode, "CPU", what, into: &lines)
-    timing(stage, timings.work, "CPU", what, into: &lines)
-    timing("encode", timings.encode, "CPU", what, into: &lines)
-    timing(
-      "write", timings.write + commitTime, "CPU, and the commit's wall time", what,
-      into: &lines)
-    timing("total", timings.total + commitTime, "wall, stages overlap", what, into: &lines)
+    timing("decode", timings.decode, nil, what, into: &lines)
+    timing(stage, timings.work, nil, what, into: &lines)
+    timing("encode", timings.encode, nil, what, into: &lines)
+    timing("write", timings.write + commitTime, nil, what, into: &lines)
+    timing("total", timings.total + commitTime, "stages overlap", what, into: &lines)
     let wrote = "wrote \(shownDestination) (\(g.outputWidth)×\(g.outputHeight), \(step.name))"
     // With -o - the image itself is on stdout: the line goes beside the other messages.
     lines.append(toStandardOutput ? .note(wrote) : .result(wrote))
