@@ -1,6 +1,6 @@
 """bench/filter_vs_opencv_vips.sh's driver: whole commands side by side.
 
-  python3 filter_vs_opencv_vips.py run CONVVIZ SIZES REPEATS
+  python3 filter_vs_opencv_vips.py run CONVVIZ SIZES REPEATS [best|median]
       makes the inputs (a sample photo resized with `vips resize` to each
       SIZE, as JPEG q90 and PNG, in a temporary folder under /tmp), then
       for each size and JPEG->JPEG, PNG->PNG runs, REPEATS times each:
@@ -14,8 +14,8 @@
         opencv   imread + resize(INTER_AREA, half size: the mean of each 2×2
                  block) + imwrite, in-process
         vips     `vips shrink IN OUT 2 2` (the mean of each 2×2 block)
-      and prints the best time of each, the ratios peer/convviz (above 1:
-      convviz is faster), the peak RSS of each process (/usr/bin/time -v;
+      and prints the best time of each (with `median`, the median run's),
+      the ratios peer/convviz (above 1: convviz is faster), the peak RSS of each process (/usr/bin/time -v;
       OpenCV's includes the Python interpreter and numpy) and the CPU time
       (user + system) of the best run of convviz and OpenCV with its ratio
       (on a machine shared with other work the wall times stretch with the
@@ -23,7 +23,7 @@
       (MB) with convviz's / OpenCV's (below 1: convviz's file is smaller).
       Each side writes at its default settings (PNG: convviz level 2,
       OpenCV zlib 1 + Z_RLE + Sub, vips compression=1 as asked).
-  python3 filter_vs_opencv_vips.py opencv OP IN OUT REPEATS
+  python3 filter_vs_opencv_vips.py opencv OP IN OUT REPEATS [best|median]
       the OpenCV side (run under /usr/bin/time by `run`); OP is edges or pool.
 """
 import os
@@ -39,13 +39,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PHOTO = os.path.join(HERE, "..", "samples", "astronaut.png")
 
 
-def opencv(operation, source, target, repeats):
+def pick(runs, how):
+    """The (wall, cpu) run kept: the fastest, or the median by wall time."""
+    runs = sorted(runs)
+    return runs[0] if how == "best" else runs[len(runs) // 2]
+
+
+def opencv(operation, source, target, repeats, how="best"):
     import cv2
     import numpy as np
 
     kernel = np.array(EDGES, dtype=np.float32)
     params = [cv2.IMWRITE_JPEG_QUALITY, 90] if target.endswith(".jpg") else []
-    best, best_cpu = float("inf"), 0.0
+    runs = []
     for _ in range(repeats):
         start = time.perf_counter()
         cpu = time.process_time()
@@ -56,10 +62,9 @@ def opencv(operation, source, target, repeats):
         else:
             result = cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
         cv2.imwrite(target, result, params)
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        if wall < best:
-            best, best_cpu = wall, cpu
+        runs.append((time.perf_counter() - start, time.process_time() - cpu))
         del image, result
+    best, best_cpu = pick(runs, how)
     print(f"RESULT ms={best * 1000:.1f} cpu={best_cpu * 1000:.1f}")
 
 
@@ -76,9 +81,10 @@ def timed(command):
     return wall, rss / 1024, done.stdout, cpu
 
 
-def best_of(repeats, command, inner=False):
-    """Best wall ms, peak RSS MiB and the CPU ms of the best run."""
+def best_of(repeats, command, inner=False, how="best"):
+    """Best (or median) wall ms, peak RSS MiB and the CPU ms of that run."""
     best, peak, best_cpu = float("inf"), 0.0, 0.0
+    runs = []
     if inner:
         wall, peak, out, _ = timed(command)
         found = re.search(r"RESULT ms=([0-9.]+) cpu=([0-9.]+)", out)
@@ -87,12 +93,12 @@ def best_of(repeats, command, inner=False):
         for _ in range(repeats):
             wall, rss, _, cpu = timed(command)
             peak = max(peak, rss)
-            if wall < best:
-                best, best_cpu = wall, cpu
+            runs.append((wall, cpu))
+        best, best_cpu = pick(runs, how)
     return best, peak, best_cpu
 
 
-def run(convviz, sizes, repeats):
+def run(convviz, sizes, repeats, how="best"):
     work = tempfile.mkdtemp(prefix="convviz-bench-", dir="/tmp")
     try:
         mask = os.path.join(work, "edges.mat")
@@ -121,10 +127,11 @@ def run(convviz, sizes, repeats):
                 ]
                 for operation, command, vips in jobs:
                     cvz = best_of(repeats, [convviz, *command, "--max-pixels", "300000000",
-                                            source, "-o", out])
+                                            source, "-o", out], how=how)
                     cv = best_of(repeats, [sys.executable, os.path.abspath(__file__), "opencv",
-                                           operation, source, out_cv, str(repeats)], inner=True)
-                    vp = best_of(repeats, ["vips", *vips])
+                                           operation, source, out_cv, str(repeats), how],
+                                 inner=True)
+                    vp = best_of(repeats, ["vips", *vips], how=how)
                     name = f"{size}² {ext} {operation}"
                     sizes = [os.path.getsize(p) / 1e6 for p in (out, out_cv, out_vips)]
                     print(f"{name:<16} {cvz[0]:>10.0f} {cv[0]:>10.0f} {vp[0]:>9.0f} "
@@ -138,10 +145,12 @@ def run(convviz, sizes, repeats):
 
 
 def main():
-    if len(sys.argv) == 5 and sys.argv[1] == "run":
-        run(sys.argv[2], [int(s) for s in sys.argv[3].split(",")], int(sys.argv[4]))
-    elif len(sys.argv) == 6 and sys.argv[1] == "opencv":
-        opencv(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    how = sys.argv[-1] if sys.argv[-1] in ("best", "median") else None
+    args = sys.argv[:-1] if how else sys.argv
+    if len(args) == 5 and args[1] == "run":
+        run(args[2], [int(s) for s in args[3].split(",")], int(args[4]), how or "best")
+    elif len(args) == 6 and args[1] == "opencv":
+        opencv(args[2], args[3], args[4], int(args[5]), how or "best")
     else:
         raise SystemExit(__doc__)
 

@@ -6,9 +6,9 @@
 # sample photo resized to each SIZE, JPEG->JPEG (q90) and PNG->PNG. Prints the best time of each, the ratios peer/convviz (above 1:
 # convviz is faster) and each process's peak RSS (/usr/bin/time -v).
 #
-# Usage: bench/filter_vs_opencv_vips.sh [SIZES] [REPEATS]
+# Usage: bench/filter_vs_opencv_vips.sh [SIZES] [REPEATS] [best|median]
 #   SIZES    comma-separated sides in pixels (default 4096,16384)
-#   REPEATS  runs per side, best kept (default 3)
+#   REPEATS  runs per side, best kept (default 3), or the median with `median`
 #
 # Needs vips (Debian libvips-tools), /usr/bin/time (Debian time) and
 # opencv-python-headless (installed with pip when missing). Inputs are made
@@ -18,6 +18,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 sizes="${1:-4096,16384}"
 repeats="${2:-3}"
+keep="${3:-best}"
 
 command -v vips >/dev/null || { echo "bench: needs vips (apt-get install libvips-tools)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
@@ -25,5 +26,5 @@ bench_need_pip "cv2, numpy" opencv-python-headless numpy
 
 bench_build_convviz
 
-python3 "$here/filter_vs_opencv_vips.py" run "$convviz" "$sizes" "$repeats"
+python3 "$here/filter_vs_opencv_vips.py" run "$convviz" "$sizes" "$repeats" "$keep"
 echo "$(nproc) cores; vips $(vips --version | cut -d' ' -f2); $(uptime | sed 's/.*load/load/')"

@@ -1,4 +1,3 @@
-import Dispatch
 import Synchronization
 import ImageCodecs
 import _FilterKernels
@@ -107,7 +106,7 @@ func withRowKernel<R>(
   }
 }
 
-/// The pipeline's memory: the input ring and two output bands.
+/// The pipeline's memory: the input ring and the output bands.
 final class PipelineBuffers: @unchecked Sendable {
   let ring: UnsafeMutableRawPointer
   let outputs: [UnsafeMutableRawPointer]
@@ -121,7 +120,9 @@ final class PipelineBuffers: @unchecked Sendable {
     ring = .allocate(byteCount: max(1, plan.ringRows * inRowBytes), alignment: 64)
     let outputBytes =
       plan.bandRows * plan.geometry.outputWidth * plan.layout.channels * sampleBytes
-    outputs = (0..<2).map { _ in .allocate(byteCount: max(1, outputBytes), alignment: 64) }
+    outputs = (0..<plan.outputBuffers).map { _ in
+      .allocate(byteCount: max(1, outputBytes), alignment: 64)
+    }
   }
 
   func release() {
@@ -130,22 +131,22 @@ final class PipelineBuffers: @unchecked Sendable {
   }
 }
 
-/// One pass's moving parts, shared by the tasks of a step. Each task writes
-/// only its own fields (decode: `rowsDecoded`, `decodeError`; encode:
-/// `encodeError`; work pieces: the shared failure flag and range, under
-/// their locks), and the step reads them after the tasks have joined.
+/// One pass's moving parts, which `PipelineSchedule`'s tasks use. The
+/// decoder is used by one task at a time, and so is the encoder (except for
+/// a PNG's deflate pieces, which it allows beside `write`); each error field
+/// is written by its own chain before the schedule's lock is taken, and
+/// read after the pass.
 final class PipelineState: @unchecked Sendable {
   let reader: ImageRowReader
   /// Nil on the first pass of two, which writes nothing.
   let writer: ImageRowWriter?
   let buffers: PipelineBuffers
   let kernel: RowKernel
-  var rowsDecoded = 0
-  var decodeError: (any Error)?
-  var encodeError: (any Error)?
-  let workFailures = Mutex(false)
+  private var rowsDecoded = 0
+  private var decodeError: (any Error)?
+  private var encodeError: (any Error)?
+  private let workFailures = Mutex(false)
   private let measured = Mutex((low: Float.infinity, high: -Float.infinity))
-  let clocks = Mutex((decode: 0.0, work: 0.0, encode: 0.0))
 
   init(
     reader: ImageRowReader, writer: ImageRowWriter?, buffers: PipelineBuffers, kernel: RowKernel
@@ -159,103 +160,85 @@ final class PipelineState: @unchecked Sendable {
   /// The smallest and largest result the measuring tasks found.
   var range: (low: Float, high: Float) { measured.withLock { $0 } }
 
-  /// Decodes rows up to (not including) `through` into the ring, on the caller.
-  func decode(through: Int, timings: inout StreamingTimings) throws {
-    let clock = DispatchTime.now().uptimeNanoseconds
-    try decodeRows(through: through)
-    timings.decode += milliseconds(since: clock)
-  }
-
-  private func decodeRows(through: Int) throws {
-    while rowsDecoded < through {
-      let slot = rowsDecoded % buffers.ringRows
-      let count = min(through - rowsDecoded, buffers.ringRows - slot)
-      try reader.read(rows: count, into: buffers.ring + slot * buffers.inRowBytes)
-      rowsDecoded += count
-    }
-  }
-
-  func decodeTask(through: Int) {
-    let clock = DispatchTime.now().uptimeNanoseconds
+  /// Decodes rows up to (not including) `through` into the ring.
+  func decodeTask(through: Int) -> Bool {
     do {
-      try decodeRows(through: through)
+      while rowsDecoded < through {
+        let slot = rowsDecoded % buffers.ringRows
+        let count = min(through - rowsDecoded, buffers.ringRows - slot)
+        try reader.read(rows: count, into: buffers.ring + slot * buffers.inRowBytes)
+        rowsDecoded += count
+      }
+      return true
     } catch {
       decodeError = error
+      return false
     }
-    let elapsed = milliseconds(since: clock)
-    clocks.withLock { $0.decode += elapsed }
   }
 
-  func encodeTask(buffer: Int, rows: Int) {
-    let clock = DispatchTime.now().uptimeNanoseconds
+  func encodeTask(buffer: Int, rows: Int) -> Bool {
     do {
       try writer!.write(rows: rows, from: UnsafeRawPointer(buffers.outputs[buffer]))
+      return true
     } catch {
       encodeError = error
+      return false
     }
-    let elapsed = milliseconds(since: clock)
-    clocks.withLock { $0.encode += elapsed }
   }
 
-  func encodeWorkTask(_ piece: Int) {
-    let clock = DispatchTime.now().uptimeNanoseconds
-    writer!.work(piece)
-    let elapsed = milliseconds(since: clock)
-    clocks.withLock { $0.encode += elapsed }
+  func endParallelWork() -> Bool {
+    do {
+      try writer!.endParallelWork()
+      return true
+    } catch {
+      encodeError = error
+      return false
+    }
   }
 
-  func workTask(buffer: Int, band: Int, rows: Range<Int>) {
-    let clock = DispatchTime.now().uptimeNanoseconds
+  /// CPU milliseconds `drain` took (the encoder's chain only).
+  private(set) var drainTime = 0.0
+
+  /// Hands the encoded bytes to `sink`.
+  func drain(to sink: (UnsafeRawBufferPointer) throws -> Void) -> Bool {
+    let clock = threadCPUTime()
+    defer { drainTime += (threadCPUTime() - clock) / 1e6 }
+    do {
+      try writer!.drain { bytes in try sink(bytes) }
+      return true
+    } catch {
+      encodeError = error
+      return false
+    }
+  }
+
+  func workTask(buffer: Int, band: Int, rows: Range<Int>) -> Bool {
     if !kernel.run(rows: rows, band: band, output: buffers.outputs[buffer]) {
       workFailures.withLock { $0 = true }
+      return false
     }
-    let elapsed = milliseconds(since: clock)
-    clocks.withLock { $0.work += elapsed }
+    return true
   }
 
   /// Folds the range of `rows` into `range` with `cvz_filter_image`'s
   /// comparisons (the minimum and maximum do not depend on the order).
-  func measureTask(rows: Range<Int>) {
-    let clock = DispatchTime.now().uptimeNanoseconds
-    if let found = kernel.range(rows: rows) {
-      measured.withLock { value in
-        value.low = found.low < value.low ? found.low : value.low
-        value.high = found.high > value.high ? found.high : value.high
-      }
-    } else {
+  func measureTask(rows: Range<Int>) -> Bool {
+    guard let found = kernel.range(rows: rows) else {
       workFailures.withLock { $0 = true }
+      return false
     }
-    let elapsed = milliseconds(since: clock)
-    clocks.withLock { $0.work += elapsed }
+    measured.withLock { value in
+      value.low = found.low < value.low ? found.low : value.low
+      value.high = found.high > value.high ? found.high : value.high
+    }
+    return true
   }
 
-  /// Runs one step's tasks on the pool and throws the first failure in
-  /// the order the whole-image path meets them: decoding, the step's
-  /// work, encoding.
-  func run(_ tasks: [() -> Void], timings: inout StreamingTimings) throws {
-    let box = TaskList(tasks)
-    withExtendedLifetime(box) {
-      _ = cvz_parallel_for(
-        Int32(tasks.count),
-        { context, index in
-          Unmanaged<TaskList>.fromOpaque(context!).takeUnretainedValue().tasks[Int(index)]()
-          return 0
-        }, Unmanaged.passUnretained(box).toOpaque())
-    }
-    let spent = clocks.withLock { value in
-      defer { value = (0, 0, 0) }
-      return value
-    }
-    timings.decode += spent.decode
-    timings.work += spent.work
-    timings.encode += spent.encode
+  /// After a pass: throws its first failure in the order the whole-image
+  /// path meets them: decoding, the step's work, encoding.
+  func checkFailures() throws {
     if let decodeError { throw decodeError }
     if workFailures.withLock({ $0 }) { throw FilterError.outOfMemory(bytes: kernel.scratchBytes) }
     if let encodeError { throw encodeError }
   }
-}
-
-private final class TaskList: @unchecked Sendable {
-  let tasks: [() -> Void]
-  init(_ tasks: [() -> Void]) { self.tasks = tasks }
 }

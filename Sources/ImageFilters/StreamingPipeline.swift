@@ -2,11 +2,14 @@ import Dispatch
 import ImageCodecs
 import _FilterKernels
 
-/// Where a streaming pipeline's time went, in milliseconds. Decoding, the
-/// step's work (filtering or pooling) and encoding overlap (they run at
-/// once on different bands), so the stages add up to more than `total`,
-/// the wall-clock time. With two passes, the first pass's decoding and
-/// work are included.
+/// Where a streaming pipeline's time went, in milliseconds: the CPU time
+/// of each stage's tasks on the threads that ran them (decoding, the
+/// step's work — filtering or pooling —, encoding, and handing the encoded
+/// bytes to the sink), and `total`, the wall-clock time. The stages run at
+/// once on different bands, so on several cores they add up to more than
+/// `total`; on a busy machine `total` also holds the time the threads
+/// waited for a core. With two passes, the first pass's decoding and work
+/// are included.
 public struct StreamingTimings: Sendable, Equatable {
   public var decode = 0.0
   public var work = 0.0
@@ -28,13 +31,16 @@ public enum StreamingStep: Sendable, Equatable {
 ///
 /// The reader's rows go into a ring just tall enough for the rows one band
 /// of output reads (kernel or window height, dilation, stride and the
-/// border's reflections included) plus the rows decoded meanwhile. Each
-/// step runs, on the `_Runtime` pool at once: decoding the rows of band
-/// i+1, computing band i in pieces (the C row loops of `apply` or `pool`,
-/// reading the ring), encoding band i−1, and compressing the PNG bands
-/// completed in the step before; the encoded bytes then go to the sink.
-/// The output is the whole-image path's, byte for byte, encoded as
-/// `ImageFile` encodes it.
+/// border's reflections included) plus the rows of the `lookahead` bands
+/// decoded meanwhile. The `_Runtime` pool's threads take the tasks as they
+/// become ready (`PipelineSchedule`): decoding runs ahead of the bands
+/// being computed in pieces (the C row loops of `apply` or `pool`, reading
+/// the ring), the encoder follows them through a few output bands, a PNG's
+/// finished deflate bands are compressed on any thread, and the encoded
+/// bytes go to the sink in order. On two cores a pass takes about the
+/// longest of decoding, encoding and half of everything, not the sum. The
+/// output is the whole-image path's, byte for byte, encoded as `ImageFile`
+/// encodes it.
 ///
 /// `--range normalize` takes two passes (`passes`): the first streams the
 /// file through the filter to find the result's minimum and maximum, the
@@ -62,6 +68,16 @@ public struct StreamingPipeline {
   let decoded: [Int]
   /// Rows in the input ring.
   let ringRows: Int
+  /// How many bands decoding may run ahead of the oldest band not yet
+  /// worked on (`Self.lookahead`, less when the ring would be too large).
+  let lookahead: Int
+  /// Output bands in memory: the one being worked on, the ones waiting
+  /// for the encoder and the one it encodes.
+  let outputBuffers = 3
+
+  /// Bands decoding may run ahead, so that a decoder that was held up
+  /// (another process took its core) catches up without stopping the rest.
+  static let lookahead = 2
 
   /// The largest input ring a streaming pipeline takes before it lets the
   /// whole-image path run instead.
@@ -122,14 +138,29 @@ public struct StreamingPipeline {
       through = max(through, need.last + 1)
       decoded.append(through)
     }
-    var ring = 1
-    for b in 0..<bands where needs[b].first >= 0 {
-      let next = b + 1 < bands ? decoded[b + 1] : decoded[b]
-      ring = max(ring, next - needs[b].first)
+    // Rows read by band b or a later one start at firstRead[b] or after.
+    var firstRead = Array(repeating: Int.max, count: bands + 1)
+    for b in stride(from: bands - 1, through: 0, by: -1) {
+      firstRead[b] = min(firstRead[b + 1], needs[b].first >= 0 ? needs[b].first : Int.max)
     }
+    // Decoding unit k may start while band k − lookahead is worked on: the
+    // ring holds everything from the first row that band or a later one
+    // reads through the unit's last row.
+    func ring(lookahead: Int) -> Int {
+      var ring = 1
+      for k in 0..<bands where firstRead[max(k - lookahead, 0)] != Int.max {
+        ring = max(ring, decoded[k] - firstRead[max(k - lookahead, 0)])
+      }
+      return min(ring, height)
+    }
+    var lookahead = Self.lookahead
+    while lookahead > 1 && ring(lookahead: lookahead) * inRowBytes > Self.ringLimit {
+      lookahead -= 1
+    }
+    self.lookahead = lookahead
     self.bandRows = bandRows
     self.bands = bands
-    ringRows = min(ring, height)
+    ringRows = ring(lookahead: lookahead)
     self.decoded = decoded
     if ringRows * inRowBytes > Self.ringLimit {
       wholeImageReason =
@@ -139,12 +170,12 @@ public struct StreamingPipeline {
     }
   }
 
-  /// Bytes the pipeline allocates: the input ring, two output bands, the
+  /// Bytes the pipeline allocates: the input ring, the output bands, the
   /// step's scratch on every thread and about 4 MiB for the codecs.
   public var memoryBytes: Int {
     let sampleBytes = bitDepth == .eight ? 1 : 2
     let ring = ringRows * width * layout.channels * sampleBytes
-    let output = 2 * bandRows * geometry.outputWidth * layout.channels * sampleBytes
+    let output = outputBuffers * bandRows * geometry.outputWidth * layout.channels * sampleBytes
     let colour = layout.hasAlpha ? layout.channels - 1 : layout.channels
     let scratch: Int
     switch step {
@@ -194,12 +225,12 @@ public struct StreamingPipeline {
       var second = reader
       if passes == 2, let reopen {
         let state = PipelineState(reader: reader, writer: nil, buffers: buffers, kernel: kernel)
-        let range = try measure(state, timings: &timings)
-        let clock = DispatchTime.now().uptimeNanoseconds
+        try pass(state, measuring: true, timings: &timings, sink: { _ in })
+        let clock = threadCPUTime()
         let settled = try reader.finish()
-        timings.decode += milliseconds(since: clock)
+        timings.decode += (threadCPUTime() - clock) / 1e6
         guard settled else { return false }
-        kernel = kernel.normalized(low: range.low, high: range.high)
+        kernel = kernel.normalized(low: state.range.low, high: state.range.high)
         second = try reopen()
         guard second.width == width, second.height == height, second.layout == layout,
           second.bitDepth == bitDepth
@@ -208,16 +239,16 @@ public struct StreamingPipeline {
         }
       }
       let state = PipelineState(reader: second, writer: writer, buffers: buffers, kernel: kernel)
-      try write(state, timings: &timings, sink: sink)
-      let clock = DispatchTime.now().uptimeNanoseconds
+      try pass(state, measuring: false, timings: &timings, sink: sink)
+      var clock = threadCPUTime()
       let settled = try second.finish(warning: warning)
-      timings.decode += milliseconds(since: clock)
-      let encoding = DispatchTime.now().uptimeNanoseconds
+      timings.decode += (threadCPUTime() - clock) / 1e6
+      clock = threadCPUTime()
       try writer.finish()
-      timings.encode += milliseconds(since: encoding)
-      let writing = DispatchTime.now().uptimeNanoseconds
+      timings.encode += (threadCPUTime() - clock) / 1e6
+      clock = threadCPUTime()
       try writer.drain { bytes in try sink(bytes) }
-      timings.write += milliseconds(since: writing)
+      timings.write += (threadCPUTime() - clock) / 1e6
       return settled
     }
     guard settled else {
@@ -227,75 +258,28 @@ public struct StreamingPipeline {
     return .finished(timings)
   }
 
+  /// One pass over the file: decode, compute and (unless `measuring`)
+  /// encode, overlapping as `PipelineSchedule` orders them.
+  private func pass(
+    _ state: PipelineState, measuring: Bool, timings: inout StreamingTimings,
+    sink: (UnsafeRawBufferPointer) throws -> Void
+  ) throws {
+    withoutActuallyEscaping(sink) { sink in
+      let schedule = PipelineSchedule(
+        state: state, plan: self, measuring: measuring, sink: sink)
+      schedule.run()
+      timings.decode += schedule.spent.decode
+      timings.work += schedule.spent.work
+      timings.encode += schedule.spent.encode - state.drainTime
+      timings.write += state.drainTime
+    }
+    try state.checkFailures()
+  }
+
   private func checkReader(_ reader: ImageRowReader) {
     precondition(
       reader.width == width && reader.height == height && reader.layout == layout
         && reader.bitDepth == bitDepth, "reader does not match the plan")
-  }
-
-  /// The first pass of a normalized filter: every row decoded and filtered
-  /// without output; returns the smallest and largest result.
-  private func measure(
-    _ state: PipelineState, timings: inout StreamingTimings
-  ) throws -> (low: Float, high: Float) {
-    try state.decode(through: decoded[0], timings: &timings)
-    for b in 0..<bands {
-      var tasks: [() -> Void] = []
-      if b + 1 < bands && decoded[b + 1] > decoded[b] {
-        let through = decoded[b + 1]
-        tasks.append { state.decodeTask(through: through) }
-      }
-      tasks += workTasks(state, band: b, measuring: true)
-      try state.run(tasks, timings: &timings)
-    }
-    try state.decode(through: height, timings: &timings)
-    return state.range
-  }
-
-  /// The pass that writes: decode, compute and encode overlapping by band.
-  private func write(
-    _ state: PipelineState, timings: inout StreamingTimings,
-    sink: (UnsafeRawBufferPointer) throws -> Void
-  ) throws {
-    let writer = state.writer!
-    try state.decode(through: decoded[0], timings: &timings)
-    for b in 0...bands {
-      var tasks: [() -> Void] = []
-      if b < bands && b + 1 < bands && decoded[b + 1] > decoded[b] {
-        let through = decoded[b + 1]
-        tasks.append { state.decodeTask(through: through) }
-      }
-      if b == bands && decoded[bands - 1] < height {
-        tasks.append { state.decodeTask(through: height) }
-      }
-      let encodePieces = writer.beginParallelWork()
-      for piece in 0..<encodePieces { tasks.append { state.encodeWorkTask(piece) } }
-      if b > 0 {
-        let band = b - 1
-        let rows = min(bandRows, geometry.outputHeight - band * bandRows)
-        tasks.append { state.encodeTask(buffer: band % 2, rows: rows) }
-      }
-      if b < bands { tasks += workTasks(state, band: b, measuring: false) }
-      try state.run(tasks, timings: &timings)
-      try writer.endParallelWork()
-      let clock = DispatchTime.now().uptimeNanoseconds
-      try writer.drain { bytes in try sink(bytes) }
-      timings.write += milliseconds(since: clock)
-    }
-  }
-
-  /// Band `b`'s output rows in pieces for the pool's threads.
-  private func workTasks(
-    _ state: PipelineState, band b: Int, measuring: Bool
-  ) -> [() -> Void] {
-    let begin = b * bandRows
-    let end = min(begin + bandRows, geometry.outputHeight)
-    let pieces = max(1, min(2 * Int(cvz_threads()), (end - begin) / 4))
-    return (0..<pieces).map { p in
-      let rows = begin + (end - begin) * p / pieces..<begin + (end - begin) * (p + 1) / pieces
-      if measuring { return { state.measureTask(rows: rows) } }
-      return { state.workTask(buffer: b % 2, band: begin, rows: rows) }
-    }
   }
 }
 

@@ -212,6 +212,9 @@ struct ImageWork: Sendable {
     var how = "streaming"
     if pipeline.passes == 2 { how += " (two passes: --range normalize needs the result's range)" }
     if reader.isProgressive { how += " (progressive JPEG: libjpeg holds every coefficient)" }
+    // The stages run at once on different threads: each line gives the
+    // stage's CPU time, `total` the wall time.
+    how += "; stage times are CPU time, total is wall time"
     timing("path", nil, how, what, into: &lines)
     timing("decode", timings.decode, nil, what, into: &lines)
     timing(stage, timings.work, nil, what, into: &lines)

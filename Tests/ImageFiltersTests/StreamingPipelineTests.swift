@@ -2,6 +2,7 @@ import Foundation
 import ImageCodecs
 import Tensors
 import XCTest
+import _Runtime
 
 @testable import ImageFilters
 
@@ -125,8 +126,11 @@ final class StreamingPipelineTests: XCTestCase {
     var rng = SeededGenerator(seed: 2026_12_03)
     var streamedCount = 0
     var normalized = 0
+    defer { cvz_set_threads(0) }
     for index in 0..<300 {
       let c = randomCase(using: &rng)
+      // One thread runs every task itself; three share two cores.
+      cvz_set_threads(Int32(index % 3 + 1))
       guard let bytes = try compare(c, name: "case\(index)") else { continue }
       streamedCount += 1
       if case .filter(_, let options) = c.step, options.range == .normalize, !bytes.isEmpty {
@@ -259,6 +263,56 @@ final class StreamingPipelineTests: XCTestCase {
         XCTAssertEqual(wholeError, .truncated(path, input))
         XCTAssertThrowsError(try streamed(path, c)) { error in
           XCTAssertEqual(error as? CodecError, wholeError, "\(input) \(step)")
+        }
+      }
+    }
+  }
+
+  /// A file cut short while the encoder is mid-image: decoding runs ahead
+  /// of the encoder on other threads, and the encoder has already handed
+  /// bytes to the sink when the decoder runs out; the pass stops with the
+  /// whole-image path's error, to both output formats, with one thread or
+  /// several (the CLI's tests check that the destination is left as it was).
+  func testTruncationWhileTheEncoderIsMidImage() throws {
+    var rng = SeededGenerator(seed: 17)
+    // Three of the PNG encoder's 1 MiB deflate bands.
+    let width = 1200, height = 900
+    let samples = (0..<(width * height * 3)).map { i in
+      UInt8(truncatingIfNeeded: i / 5 &+ Int.random(in: 0...60, using: &rng))
+    }
+    let image = Image(width: width, height: height, layout: .rgb, samples: samples)
+    defer { cvz_set_threads(0) }
+    for input in [ImageFormat.png, .jpeg] {
+      for output in [ImageFormat.jpeg, .png] {
+        for threads in [1, 3] {
+          cvz_set_threads(Int32(threads))
+          let c = Case(
+            image: image, input: input, output: output,
+            step: .filter(.kernel(Kernel([[1, 1, 1], [1, -8, 1], [1, 1, 1]])), FilterOptions()),
+            gray: false, bandRows: 8)
+          let path = try write(c, name: "cut-\(threads)")
+          let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+          try bytes.prefix(bytes.count * 3 / 5).write(to: URL(fileURLWithPath: path))
+          var wholeError: CodecError?
+          XCTAssertThrowsError(try ImageFile.read(path)) { wholeError = $0 as? CodecError }
+          let reader = try ImageRowReader(path: path, options: .default, gray: false)
+          let plan = try StreamingPipeline(
+            step: c.step, width: width, height: height, layout: .rgb, bitDepth: .eight,
+            bandRows: 8)
+          let writer = try ImageRowWriter(
+            format: output, width: plan.geometry.outputWidth,
+            height: plan.geometry.outputHeight, layout: .rgb, bitDepth: .eight,
+            options: EncodeOptions())
+          var sunk = 0
+          XCTAssertThrowsError(try plan.run(from: reader, to: writer) { sunk += $0.count }) {
+            XCTAssertEqual($0 as? CodecError, wholeError, "\(c) threads \(threads)")
+          }
+          // Decoding runs at most a few bands of 8 rows ahead of the encoder,
+          // which has written about half of the rows. (The PNG encoder's
+          // bytes come a 1 MiB deflate band at a time, from any thread.)
+          if output == .jpeg {
+            XCTAssertGreaterThan(sunk, 20_000, "mid-image: \(c) threads \(threads)")
+          }
         }
       }
     }
