@@ -87,14 +87,14 @@ final class BadInputTests: XCTestCase {
       .write(to: URL(fileURLWithPath: garbage))
     try assertFilterFails(garbage, mentioning: "garbage.jpg")
     let empty = scratch.file("empty.png")
-    FileManager.default.createFile(atPath: empty, contents: Data())
+    XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))
     try assertFilterFails(empty, mentioning: "empty.png")
   }
 
   func testUnwritableOutputFolder() throws {
     let scratch = try ScratchFolder()
     let blocker = scratch.file("not-a-folder")
-    FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8))
+    XCTAssertTrue(FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8)))
     let result = try ConvvizBinary.run(["filter", camera, "-o", blocker + "/out/"])
     XCTAssertEqual(result.status, 1, result.standardError)
     XCTAssertTrue(result.standardError.contains("not-a-folder"), result.standardError)

@@ -149,7 +149,7 @@ final class FilterCommandTests: XCTestCase {
     let bytes = try Data(contentsOf: URL(fileURLWithPath: camera))
     try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: truncated))
     let empty = scratch.file("empty.png")
-    FileManager.default.createFile(atPath: empty, contents: Data())
+    XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))
     let cases: [(arguments: [String], mentions: String)] = [
       (["filter", scratch.file("missing.png")], "missing.png"),
       (["filter", truncated], "truncated.png"),

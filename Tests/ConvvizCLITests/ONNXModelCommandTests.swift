@@ -23,8 +23,9 @@ final class ONNXModelCommandTests: XCTestCase {
     let enumerator = FileManager.default.enumerator(atPath: folder)
     while let name = enumerator?.nextObject() as? String {
       var isDirectory: ObjCBool = false
-      FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isDirectory)
-      if !isDirectory.boolValue {
+      if FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isDirectory),
+        !isDirectory.boolValue
+      {
         result[name] = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
       }
     }

@@ -157,7 +157,7 @@ final class ONNXWireScannerTests: XCTestCase {
   }
 
   func testTypedFieldInitializersScanAsSwiftProtobufDecodesThem() throws {
-    let floats: [Float] = [1.5, -0.0, .infinity, 3e-41, 65504, .nan]
+    let floats: [Float] = [1.5, -0.0, .infinity, .leastNormalMagnitude / 8, 65504, .nan]
     let bits = floats.map(\.bitPattern)
     // float_data packed in two bodies around an unpacked element.
     let floatFields =
@@ -175,7 +175,7 @@ final class ONNXWireScannerTests: XCTestCase {
     let int64Fields =
       Self.delimited(7, longs.prefix(2).flatMap { Self.varint(UInt64(bitPattern: $0)) })
       + longs.dropFirst(2).flatMap { Self.tag(7, 0) + Self.varint(UInt64(bitPattern: $0)) }
-    let doubles: [Double] = [0.25, -1e300, 1e-320]
+    let doubles: [Double] = [0.25, -1e300, .leastNormalMagnitude / 1024]
     let doubleFields =
       Self.tag(10, 1) + Self.littleEndian([doubles[0].bitPattern])
       + Self.delimited(10, Self.littleEndian(doubles.dropFirst().map(\.bitPattern)))

@@ -167,7 +167,7 @@ final class TransferTrainerTests: XCTestCase {
         transfer: TransferConfiguration(unfreezeAfter: 1))
       try trainer.fit(Self.data)
       files.append(
-        try trainer.modelFile(spec: spec, dataset: "stripes", classNames: [], resize: .fill)
+        trainer.modelFile(spec: spec, dataset: "stripes", classNames: [], resize: .fill)
           .encoded())
     }
     XCTAssertEqual(files[0], files[1])

@@ -12,7 +12,7 @@ final class FeatureMapBandsTests: XCTestCase {
   /// `spec` with seeded Glorot weights.
   func model(_ spec: String, seed: UInt64 = 3) throws -> ModelFile {
     let parsed = try ModelSpec.parse(spec)
-    var network = parsed.makeModel(seed: seed)
+    let network = parsed.makeModel(seed: seed)
     return ModelFile(
       spec: parsed, metadata: TrainingMetadata(), parameters: network.namedParameters(parsed))
   }

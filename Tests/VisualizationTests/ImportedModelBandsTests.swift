@@ -11,7 +11,7 @@ import XCTest
 final class ImportedModelBandsTests: XCTestCase {
   private func pair(_ text: String) throws -> (bin: LoadedModel, onnx: LoadedModel) {
     let spec = try ModelSpec.parse(text)
-    var network = spec.makeModel(seed: 5)
+    let network = spec.makeModel(seed: 5)
     let file = ModelFile(
       spec: spec, metadata: TrainingMetadata(), parameters: network.namedParameters(spec))
     let onnx = try ONNXModel.decode(ONNXModel(exporting: file).encoded(), path: "m.onnx")
