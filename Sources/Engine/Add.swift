@@ -44,6 +44,8 @@ public struct Add: Operation {
 extension Add: OneDNNLayoutOperation {
   public func canFold(_ stages: [FusionRole]) -> Bool { stages.isEmpty || stages == [.relu] }
 
+  var sumsTwoInputs: Bool { inputCount == 2 }
+
   func runsOnOneDNN(inputShapes: [Shape]) -> Bool {
     inputShapes.count >= 2 && inputShapes.allSatisfy { $0 == inputShapes[0] && $0.rank == 3 }
   }

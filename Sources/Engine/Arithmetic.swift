@@ -202,6 +202,8 @@ public struct Arithmetic: Operation {
 extension Arithmetic: OneDNNLayoutOperation {
   private var isPlainSum: Bool { operation == .add && constant == nil }
 
+  var sumsTwoInputs: Bool { isPlainSum }
+
   public func canFold(_ stages: [FusionRole]) -> Bool {
     stages.isEmpty || (isPlainSum && stages == [.relu])
   }

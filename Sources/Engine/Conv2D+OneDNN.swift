@@ -13,6 +13,9 @@ final class OneDNNConvolution: @unchecked Sendable {
     var inputShape: Shape
     var activation: Activation
     var threads: Int32
+    /// Whether the output's previous contents are added before the
+    /// activation (`forward(_:adding:)`).
+    var sum = false
   }
 
   /// The activation applied to the output in the same pass (a oneDNN
@@ -78,12 +81,13 @@ final class OneDNNConvolution: @unchecked Sendable {
     geometry: cvz_grouped_conv_geometry, key: Key, kernel: Tensor, bias: Tensor
   ) {
     var g = geometry
-    var post = cvz_dnnl_activation(kind: CVZ_DNNL_NO_ACTIVATION, low: 0, high: 0)
+    var post = cvz_dnnl_activation(
+      kind: CVZ_DNNL_NO_ACTIVATION, low: 0, high: 0, sum: key.sum ? 1 : 0)
     switch key.activation {
     case .none: break
     case .relu: post.kind = CVZ_DNNL_RELU
     case .clip(let low, let high):
-      post = cvz_dnnl_activation(kind: CVZ_DNNL_CLIP, low: low, high: high)
+      (post.kind, post.low, post.high) = (CVZ_DNNL_CLIP, low, high)
     }
     let made = kernel.storage.withUnsafeBufferPointer { k in
       bias.storage.withUnsafeBufferPointer { b in
@@ -142,6 +146,33 @@ final class OneDNNConvolution: @unchecked Sendable {
     try EngineError.check(status, operation: "Conv2D forward (oneDNN)")
     return output
   }
+
+  /// The convolution of `input` (any layout) plus `addend` (of the output's
+  /// shape, in `outputLayout`), activated, written over the addend's
+  /// storage (copied first only when something else holds it). Made with
+  /// `key.sum`.
+  func forward(
+    _ input: StepValue, adding addend: consuming OneDNNTensor
+  ) throws(EngineError) -> OneDNNTensor {
+    precondition(key.sum && addend.layout.isSame(as: outputLayout), "not a sum into this layout")
+    var output = addend
+    var status = CVZ_STATUS_OK
+    output.storage.withUnsafeMutableBufferPointer { y in
+      switch input {
+      case .plain(let tensor):
+        tensor.storage.withUnsafeBufferPointer { x in
+          status = cvz_dnnl_conv_run(pointer, nil, x.baseAddress, 1, y.baseAddress)
+        }
+      case .oneDNN(let tensor):
+        tensor.storage.withUnsafeBufferPointer { x in
+          status = cvz_dnnl_conv_run(
+            pointer, tensor.layout.pointer, x.baseAddress, 1, y.baseAddress)
+        }
+      }
+    }
+    try EngineError.check(status, operation: "Conv2D forward with a sum (oneDNN)")
+    return output
+  }
 }
 
 /// Inference convolutions on oneDNN: the layer's dispatch to
@@ -188,6 +219,46 @@ extension Conv2D: OneDNNLayoutOperation {
         savedInput: [])
       : nil
     return (output, activation == .none ? 0 : 1)
+  }
+
+  /// The convolution of `input` plus `addend` (a residual block's sum, in
+  /// `.inference`), rectified with `relu`, as one oneDNN convolution with a
+  /// sum post-op that writes over the addend (reordered into the
+  /// convolution's layout first when it is in another); the output in that
+  /// layout with `keepLayout`, else NCHW. Nil when this convolution does not
+  /// run on oneDNN (the caller then runs the convolution and the sum as
+  /// steps): check with `preparesResidualSum` before giving up the addend.
+  mutating func oneDNNForward(
+    _ input: StepValue, adding addend: consuming StepValue, relu: Bool, keepLayout: Bool
+  ) throws(EngineError) -> StepValue? {
+    guard let oneDNN = residualConvolution(inputShape: input.shape, relu: relu) else { return nil }
+    let layout = oneDNN.outputLayout
+    let target: OneDNNTensor
+    switch consume addend {
+    case .oneDNN(let tensor) where tensor.layout.isSame(as: layout): target = tensor
+    case .oneDNN(let tensor): target = try OneDNNTensor(try tensor.plain(), layout: layout)
+    case .plain(let tensor): target = try OneDNNTensor(tensor, layout: layout)
+    }
+    let output = try oneDNN.forward(input, adding: target)
+    cache = nil
+    return keepLayout ? .oneDNN(output) : .plain(try output.plain())
+  }
+
+  /// Whether `oneDNNForward(_:adding:relu:keepLayout:)` runs on oneDNN for
+  /// inputs of `inputShape`, making its convolution when needed.
+  mutating func preparesResidualSum(inputShape: Shape, relu: Bool) -> Bool {
+    residualConvolution(inputShape: inputShape, relu: relu) != nil
+  }
+
+  private mutating func residualConvolution(inputShape: Shape, relu: Bool) -> OneDNNConvolution? {
+    let g = groupedGeometry(inputShape)
+    guard OneDNN.isUsable, !OneDNNConvolution.kernelsKeep(g) else { return nil }
+    let key = OneDNNConvolution.Key(
+      inputShape: inputShape, activation: relu ? .relu : .none, threads: cvz_threads(), sum: true)
+    if oneDNN?.matches(key, kernel: kernel.value, bias: bias.value) != true {
+      oneDNN = OneDNNConvolution(geometry: g, key: key, kernel: kernel.value, bias: bias.value)
+    }
+    return oneDNN
   }
 
   /// oneDNN's implementation name when the last inference ran on it.

@@ -43,6 +43,12 @@ public struct ExecutionPlan: Sendable {
     /// layout its oneDNN primitive wrote it in: the step runs on oneDNN
     /// and so do all its readers, which read nothing else.
     let keepsOneDNNLayout: Bool
+    /// In inference on oneDNN, when set: this step is a convolution whose
+    /// output only the next step reads, a sum of two tensors (with a ReLU
+    /// folded or not), and the two run as one convolution that adds the
+    /// next step's input at this index to its output as a oneDNN sum
+    /// post-op (a residual block's sum, read and written once).
+    let residualAddend: Int?
   }
 
   public let steps: [Step]
@@ -99,13 +105,16 @@ public struct ExecutionPlan: Sendable {
     let keepsLayout = Self.oneDNNLayouts(
       grouped, graph: graph, readers: readers, targets: Set([target] + keptTensors),
       shapes: shapes)
+    let addends = Self.residualAddends(
+      grouped, graph: graph, readers: readers, targets: Set([target] + keptTensors),
+      shapes: shapes)
     steps = zip(grouped.indices, slots.steps).map { s, slot in
       let group = grouped[s]
       return Step(
         node: group.node, folded: group.folded, stages: group.stages,
         names: ([group.node] + group.folded).map { graph.nodes[$0].name },
         inputSlots: slot.inputs, outputSlot: slot.output, releasedSlots: slot.released,
-        keepsOneDNNLayout: keepsLayout[s])
+        keepsOneDNNLayout: keepsLayout[s], residualAddend: addends[s])
     }
     self.output = graph.tensorNames[target]
     leavesSoftmaxToLoss = leavesSoftmax
@@ -189,6 +198,32 @@ public struct ExecutionPlan: Sendable {
         guard let g = groupOfNode[r] else { return false }
         return runs[g]
       }
+    }
+  }
+
+  /// For each group, the index of the next group's input that the group's
+  /// convolution adds as a sum post-op (`Step.residualAddend`), or nil:
+  /// the group is a convolution on oneDNN with no followers, its output is
+  /// no target and only the next group's node reads it, which is a sum of
+  /// two tensors of one shape on oneDNN with at most a ReLU folded.
+  private static func residualAddends(
+    _ groups: [Group], graph: Graph, readers: [[Int]], targets: Set<Int>, shapes: [Shape]
+  ) -> [Int?] {
+    groups.indices.map { s in
+      let group = groups[s]
+      let t = group.output
+      guard s + 1 < groups.count, group.folded.isEmpty, !targets.contains(t),
+        let conv = graph.nodes[group.node].op as? Conv2D,
+        conv.runsOnOneDNN(inputShapes: graph.nodeInputs[group.node].map { shapes[$0] })
+      else { return nil }
+      let next = groups[s + 1]
+      let inputs = graph.nodeInputs[next.node]
+      guard readers[t] == [next.node], next.stages.isEmpty || next.stages == [.relu],
+        inputs.count == 2, inputs[0] != inputs[1], let at = inputs.firstIndex(of: t),
+        let sum = graph.nodes[next.node].op as? any OneDNNLayoutOperation, sum.sumsTwoInputs,
+        sum.runsOnOneDNN(inputShapes: inputs.map { shapes[$0] })
+      else { return nil }
+      return 1 - at
     }
   }
 

@@ -26,8 +26,17 @@ extension Network {
     var folded = [Int](repeating: 0, count: plan.steps.count)
     let onOneDNN = mode == .inference && OneDNN.isUsable
     let profiling = stepProfile != nil
-    for (s, step) in plan.steps.enumerated() {
+    var s = 0
+    while s < plan.steps.count {
+      let step = plan.steps[s]
       let start: ContinuousClock.Instant? = profiling ? .now : nil
+      if onOneDNN, let addend = step.residualAddend,
+        try residualStep(step, plan.steps[s + 1], addend: addend, slots: &slots)
+      {
+        if let start { profile([step, plan.steps[s + 1]], since: start) }
+        s += 2
+        continue
+      }
       let given = step.inputSlots.map { Self.filled(slots[$0]) }
       for slot in step.releasedSlots { slots[slot] = nil }
       if onOneDNN, let output = try oneDNNStep(step, inputs: given) {
@@ -45,7 +54,8 @@ extension Network {
         folded[s] = run.folded
         slots[step.outputSlot] = .plain(output)
       }
-      if let start { profile(step, since: start) }
+      if let start { profile([step], since: start) }
+      s += 1
     }
     if profiling { stepProfile?.countRun() }
     pendingBackwardRun = mode.keepsCaches ? (plan, folded) : nil
@@ -54,15 +64,43 @@ extension Network {
     return (try Self.filled(slots[plan.outputSlot]).plain(), kept)
   }
 
-  /// Adds the time since `start` to the profile, under the step's kinds
-  /// and its node's kernel.
-  private mutating func profile(_ step: ExecutionPlan.Step, since start: ContinuousClock.Instant) {
+  /// Adds the time since `start` to the profile, under the kinds of the
+  /// steps (run as one) and the first one's kernel.
+  private mutating func profile(
+    _ steps: [ExecutionPlan.Step], since start: ContinuousClock.Instant
+  ) {
     let milliseconds = StepProfile.milliseconds(since: start)
-    let kind = ([step.node] + step.folded).map { graph.nodes[$0].op.profileName }
+    let kind = steps.flatMap { [$0.node] + $0.folded }.map { graph.nodes[$0].op.profileName }
       .joined(separator: "+")
     stepProfile?.add(
-      kind: kind, kernel: graph.nodes[step.node].op.kernelDescription,
+      kind: kind, kernel: graph.nodes[steps[0].node].op.kernelDescription,
       milliseconds: milliseconds)
+  }
+
+  /// Runs a convolution step and the two-input sum after it
+  /// (`ExecutionPlan.Step.residualAddend`) as one oneDNN convolution with a
+  /// sum post-op, writing the sum's output slot; false (nothing done) when
+  /// the convolution does not run on oneDNN.
+  private mutating func residualStep(
+    _ step: ExecutionPlan.Step, _ sum: ExecutionPlan.Step, addend: Int,
+    slots: inout [StepValue?]
+  ) throws(EngineError) -> Bool {
+    guard var conv = graph.nodes[step.node].op as? Conv2D else { return false }
+    let input = Self.filled(slots[step.inputSlots[0]])
+    let relu = sum.stages == [.relu]
+    let ready = conv.preparesResidualSum(inputShape: input.shape, relu: relu)
+    graph.nodes[step.node].op = conv
+    guard ready else { return false }
+    // The addend's last reader is usually the sum: once its slot is free,
+    // the convolution writes over its storage instead of a copy.
+    var value = slots[sum.inputSlots[addend]]
+    for slot in step.releasedSlots + sum.releasedSlots { slots[slot] = nil }
+    let output = try conv.oneDNNForward(
+      input, adding: Self.filled(value.take()), relu: relu, keepLayout: sum.keepsOneDNNLayout)
+    graph.nodes[step.node].op = conv
+    guard let output else { preconditionFailure("the convolution was prepared for oneDNN") }
+    slots[sum.outputSlot] = output
+    return true
   }
 
   /// An inference step whose node runs on oneDNN (`OneDNNLayoutOperation`),

@@ -98,6 +98,14 @@ protocol OneDNNLayoutOperation: Operation {
   mutating func oneDNNForward(
     _ inputs: [StepValue], folding stages: [FusionRole], keepLayout: Bool
   ) throws(EngineError) -> (output: StepValue, folded: Int)?
+  /// Whether the operation is the element-wise sum of two tensors, which a
+  /// convolution before it may do instead as a post-op
+  /// (`ExecutionPlan.Step.residualAddend`).
+  var sumsTwoInputs: Bool { get }
+}
+
+extension OneDNNLayoutOperation {
+  var sumsTwoInputs: Bool { false }
 }
 
 extension OneDNNTensor {

@@ -9,6 +9,8 @@ struct cvz_dnnl_conv {
   dnnl_memory_desc_t user_src_md, user_dst_md, src_md, dst_md, scratchpad_md;
   /// The kernel in the convolution's layout, and the bias (library-owned).
   dnnl_memory_t weights, bias;
+  /// Whether the output's previous contents are added (a sum post-op).
+  int sum;
   char implementation[64];
 };
 
@@ -56,10 +58,11 @@ void cvz_dnnl_conv_destroy(cvz_dnnl_conv *c) {
 }
 
 /// The primitive descriptor of convolution `desc` with a user-managed
-/// scratchpad and `activation` as an eltwise post-op; NULL on failure.
+/// scratchpad and `activation`'s post-ops (a sum with the destination's
+/// previous contents first, then the eltwise); NULL on failure.
 static dnnl_primitive_desc_t describe_with(const_dnnl_op_desc_t desc,
                                            cvz_dnnl_activation activation) {
-  if (activation.kind != CVZ_DNNL_CLIP)
+  if (activation.kind != CVZ_DNNL_CLIP && !activation.sum)
     return cvz_dnnl_describe(desc, activation.kind == CVZ_DNNL_RELU, NULL);
   dnnl_primitive_attr_t attr;
   if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
@@ -68,10 +71,17 @@ static dnnl_primitive_desc_t describe_with(const_dnnl_op_desc_t desc,
   dnnl_post_ops_t post_ops;
   if (!failed) failed = dnnl_post_ops_create(&post_ops) != dnnl_success;
   if (!failed) {
+    // sum: dst = conv + bias + 1 * dst, before the activation (a residual
+    // block's Add, then its ReLU).
+    if (activation.sum) failed = dnnl_post_ops_append_sum(post_ops, 1.0f) != dnnl_success;
     // clip: min(max(x, alpha), beta), as ParametricActivation computes it.
-    failed = dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, activation.low,
-                                          activation.high) ||
-             dnnl_primitive_attr_set_post_ops(attr, post_ops);
+    if (!failed && activation.kind == CVZ_DNNL_CLIP)
+      failed = dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip, activation.low,
+                                            activation.high) != dnnl_success;
+    if (!failed && activation.kind == CVZ_DNNL_RELU)
+      failed = dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) !=
+               dnnl_success;
+    failed = failed || dnnl_primitive_attr_set_post_ops(attr, post_ops) != dnnl_success;
     dnnl_post_ops_destroy(post_ops);
   }
   dnnl_primitive_desc_t pd = NULL;
@@ -129,6 +139,7 @@ cvz_dnnl_conv *cvz_dnnl_conv_create(const cvz_grouped_conv_geometry *geometry,
   if (groups < 1 || g->in_channels % groups || g->out_channels % groups) return NULL;
   cvz_dnnl_conv *c = cvz_alloc_zeroed(sizeof *c);
   if (!c) return NULL;
+  c->sum = activation.sum != 0;
   cvz_dnnl_enter();
   dnnl_primitive_desc_t pd = describe(geometry, activation);
   int failed = pd == NULL;
@@ -180,6 +191,7 @@ cvz_dnnl_layout *cvz_dnnl_conv_output_layout(const cvz_dnnl_conv *c) {
 
 int cvz_dnnl_conv_run(cvz_dnnl_conv *c, const cvz_dnnl_layout *input_layout,
                       const float *input, int keep_layout, float *output) {
+  if (c->sum && !keep_layout) return CVZ_STATUS_NO_MEMORY;
   cvz_dnnl_enter();
   int failed = 0;
   const dnnl_memory_desc_t *given = input_layout ? &input_layout->md : &c->user_src_md;

@@ -46,6 +46,7 @@
   X(dnnl_primitive_attr_set_scratchpad_mode) \
   X(dnnl_post_ops_create) \
   X(dnnl_post_ops_append_eltwise) \
+  X(dnnl_post_ops_append_sum) \
   X(dnnl_primitive_attr_set_post_ops) \
   X(dnnl_post_ops_destroy) \
   X(dnnl_primitive_desc_create) \
@@ -91,6 +92,7 @@ CVZ_DNNL_FUNCTIONS(CVZ_DNNL_POINTER)
 #define dnnl_primitive_attr_set_scratchpad_mode loaded_dnnl_primitive_attr_set_scratchpad_mode
 #define dnnl_post_ops_create loaded_dnnl_post_ops_create
 #define dnnl_post_ops_append_eltwise loaded_dnnl_post_ops_append_eltwise
+#define dnnl_post_ops_append_sum loaded_dnnl_post_ops_append_sum
 #define dnnl_primitive_attr_set_post_ops loaded_dnnl_primitive_attr_set_post_ops
 #define dnnl_post_ops_destroy loaded_dnnl_post_ops_destroy
 #define dnnl_primitive_desc_create loaded_dnnl_primitive_desc_create

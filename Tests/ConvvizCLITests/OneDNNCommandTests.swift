@@ -103,6 +103,22 @@ final class OneDNNCommandTests: XCTestCase {
     XCTAssertFalse(quiet.standardError.contains("timing"), quiet.standardError)
   }
 
+  /// oneDNN's OpenMP threads spin briefly between regions on an idle
+  /// machine and sleep on a busy one, unless the user chose.
+  func testOpenMPWaitPolicyFollowsTheLoad() {
+    let spin = [
+      ProcessSettings.EnvironmentSetting(name: "OMP_WAIT_POLICY", value: "active"),
+      ProcessSettings.EnvironmentSetting(name: "GOMP_SPINCOUNT", value: "10000"),
+    ]
+    let sleep = [ProcessSettings.EnvironmentSetting(name: "OMP_WAIT_POLICY", value: "passive")]
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: 0.2, cores: 2), spin)
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: 0.99, cores: 2), spin)
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: 1.0, cores: 2), sleep)
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: 5, cores: 2), sleep)
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: 3, cores: 8), spin)
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: nil, cores: 2), sleep)
+  }
+
   func testVariableParsingAndBadValue() throws {
     XCTAssertNil(try ProcessSettings.oneDNNSwitch(fromEnvironment: nil))
     XCTAssertNil(try ProcessSettings.oneDNNSwitch(fromEnvironment: ""))

@@ -79,6 +79,10 @@ final class OneDNNFusionTests: XCTestCase {
       ])
     XCTAssertEqual(
       plan.steps.map(\.keepsOneDNNLayout), [true, true, true, true, true, true, false, false])
+    // a2 adds x (the sum's input 1); the shortcut, run after b2, adds b2
+    // (input 0); b2's reader is no sum step next to it.
+    XCTAssertEqual(plan.steps.map(\.residualAddend), [nil, 1, nil, nil, nil, 0, nil, nil])
+    XCTAssertEqual(network.trainingPlan.steps.map(\.residualAddend)[1], 1)
     let input = GradientCheck.randomTensor(Shape(2, 24, 12, 10), &generator)
     let fast = try network.forward(input, mode: .inference)
     let shortcut = try XCTUnwrap(network.graph.nodes[8].op as? Conv2D)
@@ -92,6 +96,81 @@ final class OneDNNFusionTests: XCTestCase {
     let shortcutAfter = try XCTUnwrap(network.graph.nodes[8].op as? Conv2D)
     XCTAssertEqual(shortcutAfter.kernelDescription, "hand-written kernels")
     print("oneDNN fusion on \(OneDNN.instructionSet): residual blocks agree")
+  }
+
+  /// A convolution with the residual sum as a oneDNN post-op against the
+  /// convolution and the sum run apart, with and without the ReLU, the
+  /// addend given in NCHW, in the convolution's layout and in another
+  /// blocked one; an addend something else still holds is left intact.
+  func testConvolutionWithSumPostOpEqualsConvolutionThenSum() throws {
+    try skipUnlessUsable()
+    var generator = SeededGenerator(seed: 79)
+    var layer = conv(24, 24, 3, &generator)
+    let input = GradientCheck.randomTensor(Shape(2, 24, 6, 7), &generator)
+    let addend = GradientCheck.randomTensor(Shape(2, 24, 6, 7), &generator)
+    let alone = try XCTUnwrap(
+      try layer.oneDNNForward([.plain(input)], folding: [], keepLayout: true))
+    guard case .oneDNN(let convolved) = alone.output else { return XCTFail("a oneDNN layout") }
+    let blocked8 = try XCTUnwrap(OneDNNLayout(cvz_dnnl_layout_blocked(2, 24, 6, 7, 8)))
+    let other =
+      convolved.layout.isSame(as: blocked8)
+      ? try XCTUnwrap(OneDNNLayout(cvz_dnnl_layout_blocked(2, 24, 6, 7, 16))) : blocked8
+    let addends: [(String, StepValue)] = [
+      ("NCHW", .plain(addend)),
+      ("the convolution's layout", .oneDNN(try OneDNNTensor(addend, layout: convolved.layout))),
+      ("another layout", .oneDNN(try OneDNNTensor(addend, layout: other))),
+    ]
+    for relu in [false, true] {
+      var add = Add()
+      let reference = try XCTUnwrap(
+        try add.oneDNNForward(
+          [alone.output, .plain(addend)], folding: relu ? [.relu] : [], keepLayout: false)
+      ).output.plain()
+      if relu { XCTAssertTrue(reference.storage.contains(0)) }
+      for (name, value) in addends {
+        let before = try value.plain()
+        let fused = try XCTUnwrap(
+          try layer.oneDNNForward(.plain(input), adding: value, relu: relu, keepLayout: false))
+        assertClose(try fused.plain(), reference, "relu \(relu), addend in \(name)")
+        XCTAssertEqual(try value.plain(), before, "the caller's addend is left intact")
+        let kept = try XCTUnwrap(
+          try layer.oneDNNForward(.plain(input), adding: value, relu: relu, keepLayout: true))
+        guard case .oneDNN(let tensor) = kept else { return XCTFail("a oneDNN layout kept") }
+        XCTAssertTrue(tensor.layout.isSame(as: convolved.layout))
+        assertClose(try kept.plain(), reference, "kept, relu \(relu), \(name)")
+      }
+    }
+  }
+
+  /// y = relu(conv(h) + h): the addend is also the convolution's input, so
+  /// the sum must not write over it while the convolution reads it; the
+  /// network agrees with the kernels and with NCHW between the steps.
+  func testResidualSumWhoseAddendIsTheConvolutionInput() throws {
+    try skipUnlessUsable()
+    var generator = SeededGenerator(seed: 83)
+    let graph = try Graph(
+      input: "x", shape: Shape(16, 9, 8),
+      nodes: [
+        Graph.Node("h", conv(16, 16, 3, &generator), inputs: ["x"]),
+        Graph.Node("hr", Activation(.relu), inputs: ["h"]),
+        Graph.Node("c", conv(16, 16, 3, &generator), inputs: ["hr"]),
+        Graph.Node("sum", Arithmetic(.add), inputs: ["hr", "c"]),
+        Graph.Node("sumr", Activation(.relu), inputs: ["sum"]),
+        Graph.Node("pool", GlobalPooling2D(.average), inputs: ["sumr"]),
+      ], output: "pool")
+    var network = Network(graph)
+    XCTAssertEqual(network.inferencePlan.steps.map(\.residualAddend), [nil, 0, nil, nil])
+    let input = GradientCheck.randomTensor(Shape(2, 16, 9, 8), &generator)
+    let fast = try network.forward(input, mode: .inference)
+    assertClose(fast, try network.forward(input, mode: .inferenceWithGradients), "NCHW steps")
+    // The plan for "sumr" fuses too; "c" and "hr" end their plans.
+    let fused = try network.activation(of: "sumr", for: input)
+    var sum = try network.activation(of: "hr", for: input)
+    sum += try network.activation(of: "c", for: input)
+    let expected = Tensor(shape: sum.shape, storage: sum.storage.map { max($0, 0) })
+    assertClose(fused, expected, "relu(c + hr)")
+    OneDNN.isEnabled = false
+    assertClose(fast, try network.forward(input, mode: .inference), "the kernels")
   }
 
   /// A sum in oneDNN's layout is the NCHW sum bit for bit (the padding of
@@ -334,6 +413,6 @@ final class OneDNNFusionTests: XCTestCase {
     XCTAssertTrue(text.contains("on avx2: residual blocks agree"), "the child ran capped:\n\(text)")
     XCTAssertTrue(text.contains("on avx2: clip agrees"), text)
     XCTAssertTrue(text.contains("on avx2: dense block agrees"), text)
-    XCTAssertTrue(text.contains("Executed 8 tests, with 1 test skipped"), text)
+    XCTAssertTrue(text.contains("Executed 10 tests, with 1 test skipped"), text)
   }
 }

@@ -18,10 +18,13 @@
 // both pools; the two never run at the same time (a call returns after
 // its OpenMP region has joined). OpenMP's threads spin after each region
 // by default, which on a machine with more runnable threads than cores
-// takes the CPU from the thread the next region waits for: the convviz
-// executable sets OMP_WAIT_POLICY=passive unless the user set it
-// (resnet18 at batch 1 on 2 threads and a loaded 2-core machine: 60–110
-// ms a pass instead of 420–1000 ms).
+// takes the CPU from the thread the next region waits for (resnet18 at
+// batch 1 on 2 threads and a loaded 2-core machine: 420–1000 ms a pass
+// instead of 60–110 ms passive), while on an idle virtual machine a
+// sleeping thread wakes slowly: unless the user set OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT, the convviz executable makes them spin about 0.1 ms
+// when the load average is under half the cores, else sleep at once
+// (ProcessSettings.openMPWaitSettings).
 //
 // Layout: the caller's tensors are NCHW float32 and its kernels HWIO
 // (cvz_cnn_kernels.h). A convolution is created once per shape: the
@@ -67,10 +70,14 @@ typedef struct cvz_dnnl_conv cvz_dnnl_conv;
 
 /// An element-wise activation applied to a primitive's output in the same
 /// pass (a oneDNN post-op): none, max(x, 0), or min(max(x, low), high).
+/// With `sum` nonzero, the output's previous contents (in the output's
+/// layout) are added before it: output = activation(conv + bias + output),
+/// a residual block's sum read and written once.
 typedef enum { CVZ_DNNL_NO_ACTIVATION, CVZ_DNNL_RELU, CVZ_DNNL_CLIP } cvz_dnnl_activation_kind;
 typedef struct {
   cvz_dnnl_activation_kind kind;
   float low, high;
+  int sum;
 } cvz_dnnl_activation;
 
 /// Creates the convolution output = activation(conv(input, kernel) +
@@ -95,6 +102,8 @@ int cvz_dnnl_conv_forward(cvz_dnnl_conv *conv, const float *input, float *output
 /// NCHW), reordered first when the convolution wants another layout, and
 /// the output left in the convolution's own layout
 /// (cvz_dnnl_conv_output_layout) when keep_layout is nonzero, else NCHW.
+/// A convolution made with a sum reads `output` too: keep_layout must be
+/// nonzero and `output` hold the addend in the convolution's layout.
 int cvz_dnnl_conv_run(cvz_dnnl_conv *conv, const cvz_dnnl_layout *input_layout,
                       const float *input, int keep_layout, float *output);
 
