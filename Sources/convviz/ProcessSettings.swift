@@ -34,22 +34,37 @@ enum ProcessSettings {
   }
 
   /// How OpenMP's threads (oneDNN's, from libgomp) wait between parallel
-  /// regions, from the 1-minute load average when the process starts: on
-  /// a machine less than half busy they spin for about 0.1 ms
-  /// (`GOMP_SPINCOUNT` 10000) before sleeping, else they sleep at once
-  /// (`passive`). Measured on a 2-core virtual machine, 2 threads:
-  /// idle, sleeping threads took 60–80% longer for MobileNetV2 and about
-  /// 15% longer for ResNet-18 at batch 1 (waking an idle virtual CPU is
-  /// slow); at load 4–5, spinning ones took 2× as long (they hold a core
-  /// the thread the next region waits for could use). Nil load: sleep.
-  static func openMPWaitSettings(loadAverage: Double?, cores: Int) -> [EnvironmentSetting] {
-    if let loadAverage, loadAverage < Double(cores) / 2 {
+  /// regions, from how many other threads are runnable when the process
+  /// starts: while they leave more than half the cores free, convviz's
+  /// threads spin for about 0.1 ms (`GOMP_SPINCOUNT` 10000) before
+  /// sleeping, else they sleep at once (`passive`). Measured on a 2-core
+  /// virtual machine, 2 threads: idle, sleeping threads took 60–80% longer
+  /// for MobileNetV2 and about 15% longer for ResNet-18 at batch 1 (waking
+  /// an idle virtual CPU is slow); with one core busy, spinning ones took
+  /// 3.5× as long for MobileNetV2 (they hold a core the thread the next
+  /// region waits for could use). The 1-minute load average lags too much
+  /// to tell the two apart: it read 0.98 with a busy loop on one core.
+  /// Unknown: sleep.
+  static func openMPWaitSettings(otherRunnableThreads: Int?, cores: Int) -> [EnvironmentSetting] {
+    if let otherRunnableThreads, otherRunnableThreads * 2 < cores {
       return [
         EnvironmentSetting(name: "OMP_WAIT_POLICY", value: "active"),
         EnvironmentSetting(name: "GOMP_SPINCOUNT", value: "10000"),
       ]
     }
     return [EnvironmentSetting(name: "OMP_WAIT_POLICY", value: "passive")]
+  }
+
+  /// The runnable threads besides the caller's one, from the text of
+  /// `/proc/loadavg` ("0.98 1.18 1.77 2/86 22803": the fourth field counts
+  /// the runnable threads, the caller included), or nil.
+  static func otherRunnableThreads(loadavg text: String?) -> Int? {
+    guard let text else { return nil }
+    let fields = text.split(separator: " ")
+    guard fields.count >= 4 else { return nil }
+    let counts = fields[3].split(separator: "/")
+    guard counts.count == 2, let runnable = Int(counts[0]), runnable >= 1 else { return nil }
+    return runnable - 1
   }
 
   /// Makes OpenBLAS single-threaded (the kernels call it from their own
@@ -64,9 +79,9 @@ enum ProcessSettings {
       fromEnvironment: getenv(threadsVariable).map { String(cString: $0) })
     // Read by libgomp when oneDNN first loads it (see cvz_dnnl.h).
     if getenv("OMP_WAIT_POLICY") == nil, getenv("GOMP_SPINCOUNT") == nil {
-      var load = [Double](repeating: 0, count: 1)
+      let loadavg = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)
       let settings = openMPWaitSettings(
-        loadAverage: getloadavg(&load, 1) == 1 ? load[0] : nil,
+        otherRunnableThreads: otherRunnableThreads(loadavg: loadavg),
         cores: ProcessInfo.processInfo.activeProcessorCount)
       for setting in settings { setenv(setting.name, setting.value, 1) }
     }

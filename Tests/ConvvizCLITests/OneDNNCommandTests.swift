@@ -103,20 +103,26 @@ final class OneDNNCommandTests: XCTestCase {
     XCTAssertFalse(quiet.standardError.contains("timing"), quiet.standardError)
   }
 
-  /// oneDNN's OpenMP threads spin briefly between regions on an idle
-  /// machine and sleep on a busy one, unless the user chose.
+  /// oneDNN's OpenMP threads spin briefly between regions when other
+  /// runnable threads leave more than half the cores free, and sleep
+  /// otherwise, unless the user chose.
   func testOpenMPWaitPolicyFollowsTheLoad() {
     let spin = [
       ProcessSettings.EnvironmentSetting(name: "OMP_WAIT_POLICY", value: "active"),
       ProcessSettings.EnvironmentSetting(name: "GOMP_SPINCOUNT", value: "10000"),
     ]
     let sleep = [ProcessSettings.EnvironmentSetting(name: "OMP_WAIT_POLICY", value: "passive")]
-    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: 0.2, cores: 2), spin)
-    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: 0.99, cores: 2), spin)
-    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: 1.0, cores: 2), sleep)
-    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: 5, cores: 2), sleep)
-    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: 3, cores: 8), spin)
-    XCTAssertEqual(ProcessSettings.openMPWaitSettings(loadAverage: nil, cores: 2), sleep)
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(otherRunnableThreads: 0, cores: 2), spin)
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(otherRunnableThreads: 1, cores: 2), sleep)
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(otherRunnableThreads: 5, cores: 2), sleep)
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(otherRunnableThreads: 3, cores: 8), spin)
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(otherRunnableThreads: 4, cores: 8), sleep)
+    XCTAssertEqual(ProcessSettings.openMPWaitSettings(otherRunnableThreads: nil, cores: 2), sleep)
+    XCTAssertEqual(ProcessSettings.otherRunnableThreads(loadavg: "0.98 1.18 1.77 1/86 22803\n"), 0)
+    XCTAssertEqual(ProcessSettings.otherRunnableThreads(loadavg: "0.98 1.18 1.77 3/88 22849"), 2)
+    XCTAssertNil(ProcessSettings.otherRunnableThreads(loadavg: "0.98 1.18"))
+    XCTAssertNil(ProcessSettings.otherRunnableThreads(loadavg: "0.98 1.18 1.77 x/88 1"))
+    XCTAssertNil(ProcessSettings.otherRunnableThreads(loadavg: nil))
   }
 
   func testVariableParsingAndBadValue() throws {
