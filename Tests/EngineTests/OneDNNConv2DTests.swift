@@ -53,16 +53,7 @@ final class OneDNNConv2DTests: XCTestCase {
     return cases
   }()
 
-  private func skipUnlessUsable() throws {
-    guard OneDNN.isAvailable else {
-      throw XCTSkip("oneDNN's CPU engine could not be created; the oneDNN path is not tested")
-    }
-    guard OneDNN.isUsable else {
-      throw XCTSkip(
-        "oneDNN kernels here are \(OneDNN.instructionSet), which the engine does not use; "
-          + "the oneDNN path is not tested on this CPU")
-    }
-  }
+  private func skipUnlessUsable() throws { try OneDNNTesting.skipUnlessUsable() }
 
   /// Every case, with and without a folded ReLU, through oneDNN and through
   /// the hand-written kernels: equal to 1e-5 of the output's scale.

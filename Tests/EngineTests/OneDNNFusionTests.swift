@@ -10,11 +10,7 @@ import _DNNLKernels
 /// as a post-op, 1×1 convolutions on oneDNN; each against the NCHW
 /// operations and the hand-written kernels they stand in for.
 final class OneDNNFusionTests: XCTestCase {
-  private func skipUnlessUsable() throws {
-    guard OneDNN.isAvailable, OneDNN.isUsable else {
-      throw XCTSkip("oneDNN is not usable here (\(OneDNN.instructionSet)); nothing to test")
-    }
-  }
+  private func skipUnlessUsable() throws { try OneDNNTesting.skipUnlessUsable() }
 
   override func setUp() {
     OneDNN.leavesSmallConvolutionsToKernels = false
@@ -28,10 +24,7 @@ final class OneDNNFusionTests: XCTestCase {
   private func assertClose(
     _ fast: Tensor, _ reference: Tensor, _ message: String, line: UInt = #line
   ) {
-    XCTAssertEqual(fast.shape, reference.shape, message, line: line)
-    let scale = max(1, reference.storage.map(abs).max() ?? 0)
-    XCTAssertLessThanOrEqual(
-      fast.maxAbsoluteDifference(to: reference), 1e-5 * scale, message, line: line)
+    OneDNNTesting.assertClose(fast, reference, message, line: line)
   }
 
   private func conv(

@@ -8,11 +8,7 @@ import XCTest
 /// (convolution, pooling), and Dense on oneDNN's inner product, against
 /// the hand-written kernels and OpenBLAS they stand in for.
 final class OneDNNLayoutTests: XCTestCase {
-  private func skipUnlessUsable() throws {
-    guard OneDNN.isAvailable, OneDNN.isUsable else {
-      throw XCTSkip("oneDNN is not usable here (\(OneDNN.instructionSet)); nothing to test")
-    }
-  }
+  private func skipUnlessUsable() throws { try OneDNNTesting.skipUnlessUsable() }
 
   override func setUp() {
     OneDNN.leavesSmallConvolutionsToKernels = false
@@ -27,10 +23,7 @@ final class OneDNNLayoutTests: XCTestCase {
   private func assertClose(
     _ fast: Tensor, _ reference: Tensor, _ message: String, line: UInt = #line
   ) {
-    XCTAssertEqual(fast.shape, reference.shape, message, line: line)
-    let scale = max(1, reference.storage.map(abs).max() ?? 0)
-    XCTAssertLessThanOrEqual(
-      fast.maxAbsoluteDifference(to: reference), 1e-5 * scale, message, line: line)
+    OneDNNTesting.assertClose(fast, reference, message, line: line)
   }
 
   /// conv → conv (+ max pooling folded) → strided conv → average pooling →
