@@ -225,13 +225,15 @@ extension Conv2D: OneDNNLayoutOperation {
   /// `.inference`), rectified with `relu`, as one oneDNN convolution with a
   /// sum post-op that writes over the addend (reordered into the
   /// convolution's layout first when it is in another); the output in that
-  /// layout with `keepLayout`, else NCHW. Nil when this convolution does not
-  /// run on oneDNN (the caller then runs the convolution and the sum as
-  /// steps): check with `preparesResidualSum` before giving up the addend.
+  /// layout with `keepLayout`, else NCHW. Only for a convolution that
+  /// `preparesResidualSum` said runs on oneDNN (the caller otherwise runs
+  /// the convolution and the sum as steps).
   mutating func oneDNNForward(
     _ input: StepValue, adding addend: consuming StepValue, relu: Bool, keepLayout: Bool
-  ) throws(EngineError) -> StepValue? {
-    guard let oneDNN = residualConvolution(inputShape: input.shape, relu: relu) else { return nil }
+  ) throws(EngineError) -> StepValue {
+    guard let oneDNN = residualConvolution(inputShape: input.shape, relu: relu) else {
+      preconditionFailure("the convolution was not prepared for a residual sum on oneDNN")
+    }
     let layout = oneDNN.outputLayout
     let target: OneDNNTensor
     switch consume addend {

@@ -95,11 +95,9 @@ extension Network {
     // the convolution writes over its storage instead of a copy.
     var value = slots[sum.inputSlots[addend]]
     for slot in step.releasedSlots + sum.releasedSlots { slots[slot] = nil }
-    let output = try conv.oneDNNForward(
+    slots[sum.outputSlot] = try conv.oneDNNForward(
       input, adding: Self.filled(value.take()), relu: relu, keepLayout: sum.keepsOneDNNLayout)
     graph.nodes[step.node].op = conv
-    guard let output else { preconditionFailure("the convolution was prepared for oneDNN") }
-    slots[sum.outputSlot] = output
     return true
   }
 

@@ -137,7 +137,7 @@ final class PipelineSchedule: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
         let clock = threadCPUTime()
         let result = perform(task)
-        let elapsed = (threadCPUTime() - clock) / 1e6
+        let elapsed = threadCPUMilliseconds(since: clock)
         pthread_mutex_lock(mutex)
         running -= 1
         complete(task, result: result, milliseconds: elapsed)
@@ -268,4 +268,10 @@ func threadCPUTime() -> Double {
   var time = timespec()
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
   return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
+}
+
+/// The calling thread's CPU time since `clock` (a `threadCPUTime()`), in
+/// milliseconds.
+func threadCPUMilliseconds(since clock: Double) -> Double {
+  (threadCPUTime() - clock) / 1e6
 }

@@ -202,7 +202,7 @@ final class PipelineState: @unchecked Sendable {
   /// Hands the encoded bytes to `sink`.
   func drain(to sink: (UnsafeRawBufferPointer) throws -> Void) -> Bool {
     let clock = threadCPUTime()
-    defer { drainTime += (threadCPUTime() - clock) / 1e6 }
+    defer { drainTime += threadCPUMilliseconds(since: clock) }
     do {
       try writer!.drain { bytes in try sink(bytes) }
       return true

@@ -228,7 +228,7 @@ public struct StreamingPipeline {
         try pass(state, measuring: true, timings: &timings, sink: { _ in })
         let clock = threadCPUTime()
         let settled = try reader.finish()
-        timings.decode += (threadCPUTime() - clock) / 1e6
+        timings.decode += threadCPUMilliseconds(since: clock)
         guard settled else { return false }
         kernel = kernel.normalized(low: state.range.low, high: state.range.high)
         second = try reopen()
@@ -242,13 +242,13 @@ public struct StreamingPipeline {
       try pass(state, measuring: false, timings: &timings, sink: sink)
       var clock = threadCPUTime()
       let settled = try second.finish(warning: warning)
-      timings.decode += (threadCPUTime() - clock) / 1e6
+      timings.decode += threadCPUMilliseconds(since: clock)
       clock = threadCPUTime()
       try writer.finish()
-      timings.encode += (threadCPUTime() - clock) / 1e6
+      timings.encode += threadCPUMilliseconds(since: clock)
       clock = threadCPUTime()
       try writer.drain { bytes in try sink(bytes) }
-      timings.write += (threadCPUTime() - clock) / 1e6
+      timings.write += threadCPUMilliseconds(since: clock)
       return settled
     }
     guard settled else {

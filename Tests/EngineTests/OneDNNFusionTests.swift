@@ -120,14 +120,15 @@ final class OneDNNFusionTests: XCTestCase {
           [alone.output, .plain(addend)], folding: relu ? [.relu] : [], keepLayout: false)
       ).output.plain()
       if relu { XCTAssertTrue(reference.storage.contains(0)) }
+      XCTAssertTrue(layer.preparesResidualSum(inputShape: input.shape, relu: relu))
       for (name, value) in addends {
         let before = try value.plain()
-        let fused = try XCTUnwrap(
-          try layer.oneDNNForward(.plain(input), adding: value, relu: relu, keepLayout: false))
+        let fused = try layer.oneDNNForward(
+          .plain(input), adding: value, relu: relu, keepLayout: false)
         assertClose(try fused.plain(), reference, "relu \(relu), addend in \(name)")
         XCTAssertEqual(try value.plain(), before, "the caller's addend is left intact")
-        let kept = try XCTUnwrap(
-          try layer.oneDNNForward(.plain(input), adding: value, relu: relu, keepLayout: true))
+        let kept = try layer.oneDNNForward(
+          .plain(input), adding: value, relu: relu, keepLayout: true)
         guard case .oneDNN(let tensor) = kept else { return XCTFail("a oneDNN layout kept") }
         XCTAssertTrue(tensor.layout.isSame(as: convolved.layout))
         assertClose(try kept.plain(), reference, "kept, relu \(relu), \(name)")

@@ -23,8 +23,8 @@
 // instead of 60–110 ms passive), while on an idle virtual machine a
 // sleeping thread wakes slowly: unless the user set OMP_WAIT_POLICY or
 // GOMP_SPINCOUNT, the convviz executable makes them spin about 0.1 ms
-// when the load average is under half the cores, else sleep at once
-// (ProcessSettings.openMPWaitSettings).
+// when the other runnable threads leave more than half the cores free as
+// it starts, else sleep at once (ProcessSettings.openMPWaitSettings).
 //
 // Layout: the caller's tensors are NCHW float32 and its kernels HWIO
 // (cvz_cnn_kernels.h). A convolution is created once per shape: the
