@@ -1,7 +1,6 @@
 /*
- * JPEG through libjpeg-turbo's 8-bit API. See cvz_codec_shims.h for the error
- * contract. libjpeg's default error_exit() calls exit() and its
- * output_message() prints to stderr; both are replaced here.
+ * JPEG decoding through libjpeg-turbo's 8-bit API (see cvz_codec_shims.h
+ * and jpeg_errors.h).
  */
 #include <setjmp.h>
 #include <stdio.h>
@@ -9,87 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <jpeglib.h>
-#include <jerror.h>
-
-#include "shim_common.h"
-
-_Static_assert(CVZ_MESSAGE_CAPACITY >= JMSG_LENGTH_MAX, "libjpeg messages must fit cvz_error");
-
-/* libjpeg's error manager, extended with where to jump and what to fill. */
-struct shim_error_mgr {
-  struct jpeg_error_mgr pub;
-  jmp_buf jump;
-  cvz_error *error;
-  /* Corrupt-data warnings are accepted (counted) rather than errors. */
-  int lenient;
-  int corrupt_warnings;
-  char first_warning[JMSG_LENGTH_MAX];
-};
-
-static void fail(j_common_ptr cinfo, cvz_error_kind kind) {
-  struct shim_error_mgr *mgr = (struct shim_error_mgr *)cinfo->err;
-  if (mgr->error != NULL) {
-    mgr->error->kind = kind;
-    (*cinfo->err->format_message)(cinfo, mgr->error->message);
-  }
-  longjmp(mgr->jump, 1);
-}
-
-static void on_error_exit(j_common_ptr cinfo) {
-  struct shim_error_mgr *mgr = (struct shim_error_mgr *)cinfo->err;
-  switch (cinfo->err->msg_code) {
-  case JERR_BAD_PRECISION:
-    cvz_set_error(mgr->error, CVZ_ERROR_UNSUPPORTED,
-                  "12-bit JPEG is not supported by this libjpeg (8-bit samples only)");
-    longjmp(mgr->jump, 1);
-  case JERR_OUT_OF_MEMORY:
-    fail(cinfo, CVZ_ERROR_NO_MEMORY);
-    break;
-  default:
-    fail(cinfo, cinfo->is_decompressor ? CVZ_ERROR_CORRUPT : CVZ_ERROR_ENCODE);
-  }
-}
-
-/*
- * Warnings that say nothing about the pixels: an unknown JFIF revision or
- * Adobe transform code. libjpeg carries on exactly as with a known one.
- */
-static int is_benign_warning(int msg_code) {
-  return msg_code == JWRN_JFIF_MAJOR || msg_code == JWRN_ADOBE_XFORM;
-}
-
-/*
- * libjpeg only warns about damaged data, fills what is missing with gray and
- * succeeds. A file that ends early is always an error for us; other
- * corrupt-data warnings are errors unless the decoder is lenient, which
- * counts them and keeps the first message. Nothing is printed.
- */
-static void on_emit_message(j_common_ptr cinfo, int msg_level) {
-  if (msg_level >= 0) return; /* trace messages */
-  struct shim_error_mgr *mgr = (struct shim_error_mgr *)cinfo->err;
-  int code = cinfo->err->msg_code;
-  if (code == JWRN_JPEG_EOF) {
-    cvz_set_error(mgr->error, CVZ_ERROR_TRUNCATED, "premature end of JPEG file");
-    longjmp(mgr->jump, 1);
-  }
-  cinfo->err->num_warnings++;
-  if (!cinfo->is_decompressor || is_benign_warning(code)) return;
-  if (mgr->corrupt_warnings++ == 0) (*cinfo->err->format_message)(cinfo, mgr->first_warning);
-  if (!mgr->lenient) fail(cinfo, CVZ_ERROR_CORRUPT_DATA);
-}
-
-static void on_output_message(j_common_ptr cinfo) { (void)cinfo; }
-
-static void install_error_mgr(struct shim_error_mgr *mgr, cvz_error *error) {
-  jpeg_std_error(&mgr->pub);
-  mgr->pub.error_exit = on_error_exit;
-  mgr->pub.emit_message = on_emit_message;
-  mgr->pub.output_message = on_output_message;
-  mgr->error = error;
-}
-
-/* MARK: Decoding */
+#include "jpeg_errors.h"
 
 /*
  * A progressive JPEG may hold any number of scans, and each costs a pass
@@ -197,7 +116,7 @@ static cvz_jpeg_decoder *open_decoder(const uint8_t *data, size_t size, int fd, 
       return NULL;
     }
   }
-  install_error_mgr(&decoder->err, error);
+  cvz_jpeg_install_error_mgr(&decoder->err, error);
   decoder->err.lenient = lenient;
   decoder->cinfo.err = &decoder->err.pub;
   if (setjmp(decoder->err.jump)) {
@@ -373,152 +292,4 @@ void cvz_jpeg_close(cvz_jpeg_decoder *decoder) {
   free(decoder->cmyk_row);
   free(decoder->fd_buffer);
   free(decoder);
-}
-
-/* MARK: Encoding */
-
-/*
- * The encoder writes into a growing buffer that the caller drains between
- * calls (cvz_jpeg_writer_output, cvz_jpeg_writer_consume), so a streaming
- * caller holds only what the last rows produced and the whole-image
- * encoder is the same code writing everything before one drain.
- */
-struct cvz_jpeg_writer {
-  struct jpeg_compress_struct cinfo;
-  struct shim_error_mgr err;
-  struct jpeg_destination_mgr dest;
-  int created;
-  uint8_t *data;
-  size_t capacity;
-};
-
-enum { WRITER_INITIAL_BYTES = 1 << 16 };
-
-static void dest_init(j_compress_ptr cinfo) { (void)cinfo; }
-
-/* The buffer is full: double it and carry on after what is there. */
-static boolean dest_empty(j_compress_ptr cinfo) {
-  struct cvz_jpeg_writer *writer = (struct cvz_jpeg_writer *)cinfo;
-  const size_t used = writer->capacity;
-  if (used > SIZE_MAX / 2) ERREXIT(cinfo, JERR_OUT_OF_MEMORY);
-  uint8_t *grown = realloc(writer->data, used * 2);
-  if (grown == NULL) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 0);
-  writer->data = grown;
-  writer->capacity = used * 2;
-  writer->dest.next_output_byte = grown + used;
-  writer->dest.free_in_buffer = writer->capacity - used;
-  return TRUE;
-}
-
-static void dest_term(j_compress_ptr cinfo) { (void)cinfo; }
-
-cvz_jpeg_writer *cvz_jpeg_writer_open(uint32_t width, uint32_t height, int channels,
-                                      int quality, cvz_error *error) {
-  cvz_clear_error(error);
-  if (channels != 1 && channels != 3 && channels != 4) {
-    cvz_set_error(error, CVZ_ERROR_ENCODE, "JPEG takes gray, RGB or RGBA samples");
-    return NULL;
-  }
-  struct cvz_jpeg_writer *writer = calloc(1, sizeof *writer);
-  if (writer != NULL) writer->data = malloc(WRITER_INITIAL_BYTES);
-  if (writer == NULL || writer->data == NULL) {
-    free(writer);
-    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
-    return NULL;
-  }
-  writer->capacity = WRITER_INITIAL_BYTES;
-  install_error_mgr(&writer->err, error);
-  writer->cinfo.err = &writer->err.pub;
-  if (setjmp(writer->err.jump)) {
-    cvz_jpeg_writer_close(writer);
-    return NULL;
-  }
-  j_compress_ptr cinfo = &writer->cinfo;
-  jpeg_create_compress(cinfo);
-  writer->created = 1;
-  writer->dest.init_destination = dest_init;
-  writer->dest.empty_output_buffer = dest_empty;
-  writer->dest.term_destination = dest_term;
-  writer->dest.next_output_byte = writer->data;
-  writer->dest.free_in_buffer = writer->capacity;
-  cinfo->dest = &writer->dest;
-  cinfo->image_width = width;
-  cinfo->image_height = height;
-  cinfo->input_components = channels;
-  cinfo->in_color_space =
-    channels == 1 ? JCS_GRAYSCALE : channels == 3 ? JCS_EXT_RGB : JCS_EXT_RGBX;
-  jpeg_set_defaults(cinfo);
-  jpeg_set_quality(cinfo, quality, TRUE);
-  jpeg_start_compress(cinfo, TRUE);
-  return writer;
-}
-
-int cvz_jpeg_writer_write(cvz_jpeg_writer *writer, const uint8_t *pixels, size_t row_stride,
-                          uint32_t count, cvz_error *error) {
-  cvz_clear_error(error);
-  writer->err.error = error;
-  j_compress_ptr cinfo = &writer->cinfo;
-  if (count > cinfo->image_height - cinfo->next_scanline) {
-    cvz_set_error(error, CVZ_ERROR_ENCODE, "rows written past the end of the image");
-    return -1;
-  }
-  if (setjmp(writer->err.jump)) return -1;
-  enum { BATCH = 16 };
-  JSAMPROW rows[BATCH];
-  for (uint32_t done = 0; done < count;) {
-    uint32_t n = count - done < BATCH ? count - done : BATCH;
-    for (uint32_t i = 0; i < n; i++) rows[i] = (JSAMPROW)(pixels + (size_t)(done + i) * row_stride);
-    done += jpeg_write_scanlines(cinfo, rows, n);
-  }
-  return 0;
-}
-
-int cvz_jpeg_writer_finish(cvz_jpeg_writer *writer, cvz_error *error) {
-  cvz_clear_error(error);
-  writer->err.error = error;
-  if (writer->cinfo.next_scanline < writer->cinfo.image_height) {
-    cvz_set_error(error, CVZ_ERROR_ENCODE, "image ends before its last row");
-    return -1;
-  }
-  if (setjmp(writer->err.jump)) return -1;
-  jpeg_finish_compress(&writer->cinfo);
-  return 0;
-}
-
-void cvz_jpeg_writer_output(const cvz_jpeg_writer *writer, const uint8_t **bytes, size_t *size) {
-  const size_t used = (size_t)(writer->dest.next_output_byte - writer->data);
-  *bytes = writer->data;
-  *size = used;
-}
-
-void cvz_jpeg_writer_consume(cvz_jpeg_writer *writer) {
-  /* libjpeg holds the pointer into the buffer: start over at its beginning. */
-  writer->dest.next_output_byte = writer->data;
-  writer->dest.free_in_buffer = writer->capacity;
-}
-
-void cvz_jpeg_writer_close(cvz_jpeg_writer *writer) {
-  if (writer == NULL) return;
-  if (writer->created) jpeg_destroy_compress(&writer->cinfo);
-  free(writer->data);
-  free(writer);
-}
-
-int cvz_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
-                    int quality, cvz_buffer *out, cvz_error *error) {
-  out->data = NULL;
-  out->size = 0;
-  cvz_jpeg_writer *writer = cvz_jpeg_writer_open(width, height, channels, quality, error);
-  if (writer == NULL) return -1;
-  const size_t stride = (size_t)width * (size_t)channels;
-  if (cvz_jpeg_writer_write(writer, pixels, stride, height, error) != 0 ||
-      cvz_jpeg_writer_finish(writer, error) != 0) {
-    cvz_jpeg_writer_close(writer);
-    return -1;
-  }
-  out->data = writer->data;
-  out->size = (size_t)(writer->dest.next_output_byte - writer->data);
-  writer->data = NULL;
-  cvz_jpeg_writer_close(writer);
-  return 0;
 }
