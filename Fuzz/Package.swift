@@ -6,6 +6,7 @@ import PackageDescription
 
 let targets = [
   ("fuzz-png", ["ImageCodecs"]),
+  ("fuzz-pnm", ["ImageCodecs"]),
   ("fuzz-jpeg", ["ImageCodecs"]),
   ("fuzz-model-file", ["ModelFormats"]),
   ("fuzz-idx", ["Datasets"]),

@@ -4,20 +4,19 @@ against libjpeg-turbo's djpeg and cjpeg on the same 4096x4096 photo, wall
 and CPU time (user + system of the child), median of --repeat interleaved
 rounds, the ratios convviz / tool (the issue's goal: at most 1.1).
 
-- decode: `djpeg -outfile OUT.ppm IN.jpg` (uncompressed pixels out) against
-  `convviz filter -k identity --padding same IN.jpg --png-compression 0
-  -o OUT.png` (stored PNG: uncompressed pixels out, plus CRC and Adler-32).
-- encode q90: `cjpeg -quality 90 -outfile OUT.jpg IN.ppm` against
-  `convviz filter -k identity --padding same IN.png --quality 90 -o
-  OUT.jpg`, IN.png stored (level 0): uncompressed pixels in.
+- decode: `djpeg -outfile OUT.ppm IN.jpg` against `convviz filter -k
+  identity --padding same IN.jpg -o OUT.ppm`: both write the decoded pixels
+  as binary PPM, and the bench checks that the two files are identical.
+- encode q90: `cjpeg -quality 90 -outfile OUT.jpg IN.ppm` against `convviz
+  filter -k identity --padding same IN.ppm --quality 90 -o OUT.jpg`: both
+  read the same PPM; the sizes of the two JPEGs are printed.
 - start-up: `convviz --version` against `djpeg -version`, the part of the
   rows above that is loading the program.
-- The codec alone: convviz has no decode-only or encode-only command, so the
-  rows above also pay for an identity filter and the other codec. The last
-  two rows take convviz's start-up plus the stage it reports with
-  `--timings` on its whole-image path (CONVVIZ_STREAMING=0; decode: file
-  read + decode into the image; encode: encode into memory), against the
-  tool's whole process.
+- The codec alone: the last two rows take convviz's start-up plus the stage
+  it reports with `--timings` on its whole-image path (CONVVIZ_STREAMING=0;
+  decode: file read + decode into the image; encode: encode into memory),
+  against the tool's whole process. The rows above also pay for convviz's
+  identity filter (a copy of each row) and its PPM side.
 Both sides run the same settings as each other: 4:2:0, islow DCT, fancy
 upsampling (libjpeg's defaults and convviz's).
 """
@@ -61,17 +60,15 @@ def main():
         noise = np.random.default_rng(0).integers(-6, 7, (args.size, args.size, 3))
         pixels = np.clip(np.asarray(photo).astype(np.int16) + noise, 0, 255).astype(np.uint8)
         jpeg, ppm = os.path.join(folder, "in.jpg"), os.path.join(folder, "in.ppm")
-        png = os.path.join(folder, "in.png")
         Image.fromarray(pixels).save(jpeg, quality=90)
         Image.fromarray(pixels).save(ppm)
-        Image.fromarray(pixels).save(png, compress_level=0)
         out = lambda name: os.path.join(folder, name)
         identity = [args.convviz, "filter", "-k", "identity", "--padding", "same"]
         rows = {
             "start-up": ([args.convviz, "--version"], ["djpeg", "-version"]),
-            "decode": (identity + [jpeg, "--png-compression", "0", "-o", out("d.png")],
-                       ["djpeg", "-outfile", out("d.ppm"), jpeg]),
-            "encode q90": (identity + [png, "--quality", "90", "-o", out("e.jpg")],
+            "decode": (identity + [jpeg, "-o", out("d.ppm")],
+                       ["djpeg", "-outfile", out("d2.ppm"), jpeg]),
+            "encode q90": (identity + [ppm, "--quality", "90", "-o", out("e.jpg")],
                            ["cjpeg", "-quality", "90", "-outfile", out("e2.jpg"), ppm]),
         }
         times = {name: ([], [], [], []) for name in rows}
@@ -90,6 +87,10 @@ def main():
         for name, (a, b, c, d) in times.items():
             a, b, c, d = (statistics.median(x) for x in (a, b, c, d))
             print(f"{name:<14}{a:>11.1f}{b:>9.1f}{a / b:>7.2f}{c:>13.1f}{d:>10.1f}{c / d:>7.2f}")
+        with open(out("d.ppm"), "rb") as ours, open(out("d2.ppm"), "rb") as theirs:
+            same = ours.read() == theirs.read()
+        print(f"decoded PPMs identical: {'yes' if same else 'NO'}; JPEG q90 bytes: convviz "
+              f"{os.path.getsize(out('e.jpg'))}, cjpeg {os.path.getsize(out('e2.jpg'))}")
         stages = {"decode": [], "encode": []}
         environment = dict(os.environ, CONVVIZ_STREAMING="0")
         for _ in range(args.repeat):

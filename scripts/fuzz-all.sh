@@ -10,7 +10,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-600}
 jobs=${2:-1}
-targets="png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx keras"
+targets="png jpeg pnm model-file idx cifar image-folder kernel-spec model-spec onnx keras"
 # FUZZ_TARGETS overrides the list. .ci/run leaves out keras until libhdf5's unbounded
 # allocations on corrupt files are bounded (Fuzz/libhdf5-hangs/README.md).
 targets=${FUZZ_TARGETS:-$targets}

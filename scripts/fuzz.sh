@@ -5,13 +5,13 @@
 #   scripts/fuzz.sh --build-only all     (build every target in one go)
 #   scripts/fuzz.sh --no-build png 600   (run what --build-only built)
 # FUZZ_SEED=N in the environment fixes libFuzzer's seed (.ci/run uses 1).
-# Targets: png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx keras.
+# Targets: png jpeg pnm model-file idx cifar image-folder kernel-spec model-spec onnx keras.
 # Seeds come from Fuzz/corpus/TARGET; the growing corpus lives in
 # .build-fuzz/corpus/TARGET; crashing inputs land in Fuzz/crashes/TARGET/
 # (copy each into Tests/FuzzRegressions/ once fixed).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-targets="png jpeg model-file idx cifar image-folder kernel-spec model-spec onnx keras"
+targets="png jpeg pnm model-file idx cifar image-folder kernel-spec model-spec onnx keras"
 build=1
 run=1
 case "${1:-}" in

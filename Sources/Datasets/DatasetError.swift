@@ -36,7 +36,7 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
   case labelOutOfRange(path: String, label: Int, classCount: Int)
   /// A folder that holds no class sub-folders.
   case noClasses(path: String)
-  /// A class folder that holds no PNG or JPEG files.
+  /// A class folder that holds no image files.
   case emptyClass(path: String)
   /// A test class folder whose name is not among the training classes.
   case unknownClass(path: String, knownClasses: [String])

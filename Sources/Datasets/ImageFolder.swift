@@ -16,8 +16,6 @@ import Tensors
 /// size, and each file's header is checked against it before its pixels are
 /// decoded.
 public enum ImageFolder {
-  static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
-
   /// Whether `folder` holds class sub-folders, directly or under `train/`.
   public static func looksLike(_ folder: String) -> Bool {
     guard let names = try? Folder.list(folder) else { return false }
@@ -76,6 +74,7 @@ public enum ImageFolder {
           "limit=\(limit.map(String.init) ?? "none") seed=\(seed)",
           "pixelLimit=\(decodeOptions.pixelLimit) exif=\(decodeOptions.appliesEXIFOrientation)",
           "lenient=\(decodeOptions.lenient) skipBad=\(reading.skipBad)",
+          "jpegUpsampling=\(decodeOptions.jpegUpsampling) jpegDCT=\(decodeOptions.jpegDCT)",
         ])
       switch entry.read() {
       case .found(var splits):
@@ -152,7 +151,7 @@ public enum ImageFolder {
       }
       let images = try list(classFolder).compactMap { name -> LabeledFile? in
         let ext = name.split(separator: ".").last.map { $0.lowercased() } ?? ""
-        guard name.contains("."), imageExtensions.contains(ext) else { return nil }
+        guard name.contains("."), ImageFormat.readableExtensions.contains(ext) else { return nil }
         let path = Path.join(classFolder, name)
         guard let status = Path.status(of: path), status.kind == .regular else { return nil }
         return LabeledFile(path: path, label: label, status: status)

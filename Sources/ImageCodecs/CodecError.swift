@@ -14,7 +14,7 @@ public enum CodecError: Error, Equatable, CustomStringConvertible {
   /// can be (`DecodeOptions.maximumFileSize`); it was not read.
   case fileTooLarge(String, bytes: Int, limit: Int)
   case emptyFile(String)
-  /// The bytes are neither PNG nor JPEG.
+  /// The bytes are not PNG, JPEG or PNM.
   case unknownFormat(String)
   /// The library rejected the data; `message` is its explanation.
   case corrupt(String, ImageFormat, message: String)
@@ -49,7 +49,7 @@ public enum CodecError: Error, Equatable, CustomStringConvertible {
     case .emptyFile(let path):
       return "\(path): file is empty"
     case .unknownFormat(let path):
-      return "\(path): not a PNG or JPEG file (unrecognized content)"
+      return "\(path): not a PNG, JPEG or PNM file (unrecognized content)"
     case .corrupt(let path, let format, let message):
       return "\(path): \(format.name) is corrupt: \(message)"
     case .corruptData(let path, let format, let message):
@@ -67,7 +67,7 @@ public enum CodecError: Error, Equatable, CustomStringConvertible {
     case .outOfMemory(let path):
       return "\(path): out of memory while decoding"
     case .unsupportedExtension(let path):
-      return "\(path): unknown image extension; use .png, .jpg or .jpeg"
+      return "\(path): unknown image extension; use .png, .jpg, .jpeg, .ppm, .pgm or .pnm"
     case .invalidQuality(let quality):
       return "JPEG quality \(quality) is out of range; use 1...100"
     case .encodeFailed(let format, let message):

@@ -25,6 +25,10 @@ public struct DecodeOptions: Sendable, Equatable {
   /// Where the decoded samples may come from: kept arrays of earlier
   /// images of a batch (see `SampleBuffers`); nil allocates new ones.
   public var buffers: SampleBuffers?
+  /// JPEG: how subsampled chroma is upsampled (fancy by default, as libjpeg).
+  public var jpegUpsampling: JPEGUpsampling = .fancy
+  /// JPEG: the inverse DCT (accurate integer by default, as libjpeg).
+  public var jpegDCT: JPEGDCT = .int
 
   public init(
     pixelLimit: Int = DecodeOptions.defaultPixelLimit,

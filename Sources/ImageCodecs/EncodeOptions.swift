@@ -5,6 +5,8 @@ public struct EncodeOptions: Sendable, Equatable {
   /// PNG compression, 0 (stored) ... 9 (smallest, slowest); what each level
   /// means (zlib level, strategy, row filters) is documented in the README.
   public var pngCompressionLevel: Int
+  /// JPEG: the forward DCT (accurate integer by default, as libjpeg).
+  public var jpegDCT: JPEGDCT = .int
 
   /// The PNG level convviz uses unless told otherwise: each row's filter by
   /// an estimate of its coded size, convviz's own deflate of literals and

@@ -1,6 +1,6 @@
 import Files
 
-/// Reading and writing PNG and JPEG files.
+/// Reading and writing PNG, JPEG and PNM (Netpbm) files.
 ///
 /// The format of input comes from its bytes, never from its name; the format
 /// of output comes from the destination's extension. Reads take only regular
@@ -20,7 +20,9 @@ import Files
 ///   false. 12-bit files are `.unsupported`; a file that ends early is
 ///   `.truncated`, and other damaged data `.corruptData` unless
 ///   `DecodeOptions.lenient` (libjpeg alone would fill both with gray).
-/// - Both: the header's width × height is checked against
+/// - PNM: P1...P6 as `PNMCodec` describes (bitmaps to 0/255 gray, gray and
+///   RGB at 8 or 16 bits by the header's maxval).
+/// - All: the header's width × height is checked against
 ///   `DecodeOptions.pixelLimit` before any pixel memory is allocated.
 public enum ImageFile {
   /// Reads and decodes the image at `path`. In lenient mode, damaged data
@@ -40,7 +42,7 @@ public enum ImageFile {
     return try decode(bytes, name: path, options: options, warning: warning)
   }
 
-  /// Decodes an encoded PNG or JPEG; `name` is used in error messages.
+  /// Decodes an encoded PNG, JPEG or PNM; `name` is used in error messages.
   public static func decode(
     _ bytes: [UInt8], name: String, options: DecodeOptions = .default,
     warning: (CodecWarning) -> Void = { _ in }
@@ -53,6 +55,7 @@ public enum ImageFile {
         case .jpeg:
           return .success(
             try JPEGCodec.decode(buffer, path: name, options: options, warning: warning))
+        case .pnm: return .success(try PNMCodec.decode(buffer, path: name, options: options))
         case nil: return .failure(.unknownFormat(name))
         }
       } catch {
@@ -63,7 +66,8 @@ public enum ImageFile {
   }
 
   /// The format the first bytes announce: the 8-byte PNG signature, or a
-  /// JPEG start-of-image marker followed by another marker (FF D8 FF).
+  /// JPEG start-of-image marker followed by another marker (FF D8 FF), or a
+  /// Netpbm magic number ("P1"..."P6") followed by whitespace.
   public static func sniff(_ bytes: [UInt8]) -> ImageFormat? {
     bytes.withUnsafeBufferPointer { sniff($0) }
   }
@@ -73,6 +77,7 @@ public enum ImageFile {
     if bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF {
       return .jpeg
     }
+    if PNMCodec.isSignature(bytes) { return .pnm }
     return nil
   }
 
@@ -86,7 +91,8 @@ public enum ImageFile {
   }
 
   /// Encodes `image` as `format`. `quality` (1...100) applies to JPEG only.
-  /// JPEG drops alpha and stores 16-bit images at 8 bits; PNG keeps both.
+  /// JPEG drops alpha and stores 16-bit images at 8 bits; PNM drops alpha and
+  /// keeps 16 bits; PNG keeps both.
   public static func encode(
     _ image: Image, as format: ImageFormat, quality: Int = 90
   )
@@ -117,7 +123,7 @@ public enum ImageFile {
   }
 
   /// Encodes `image` in the format named by `path`'s extension (.png, .jpg,
-  /// .jpeg, any case) and writes it atomically.
+  /// .jpeg, .pnm, .pgm, .ppm, any case) and writes it atomically.
   public static func write(
     _ image: Image, to path: String, quality: Int = 90
   )
@@ -149,7 +155,8 @@ public enum ImageFile {
   ) throws(CodecError) -> ShimBuffer {
     switch format {
     case .png: return try PNGCodec.encode(image, compressionLevel: options.pngCompressionLevel)
-    case .jpeg: return try JPEGCodec.encode(image, quality: options.quality)
+    case .jpeg: return try JPEGCodec.encode(image, quality: options.quality, dct: options.jpegDCT)
+    case .pnm: return try PNMCodec.encode(image)
     }
   }
 }

@@ -5,7 +5,7 @@ import _CodecShims
   import Glibc
 #endif
 
-/// Reads a PNG or JPEG file row by row, top row first: the streaming half of
+/// Reads a PNG, JPEG or PNM file row by row, top row first: the streaming half of
 /// `ImageFile.read`, holding the codec's state and 64 KiB of the file
 /// instead of the file and the image.
 ///
@@ -14,7 +14,8 @@ import _CodecShims
 /// the header. When `wholeImageReason` is nil the rows are exactly those of
 /// `ImageFile.read` (converted to gray when asked, as `Image.converted(to:)`
 /// does); otherwise the image needs a step over the whole picture first
-/// (an EXIF rotation, Adam7 interlacing) and the caller should use
+/// (an EXIF rotation, Adam7 interlacing, a plain-text PNM) and the caller
+/// should use
 /// `ImageFile.read`. A file that is damaged past its header fails in
 /// `read(rows:into:)` or `finish` with the error `ImageFile.read` gives.
 public final class ImageRowReader {
@@ -37,6 +38,11 @@ public final class ImageRowReader {
   private var fd: Int32
   private var jpeg: OpaquePointer?
   private var png: OpaquePointer?
+  /// A binary PNM: its header, and the file offset of the next raw row.
+  private var pnm: PNMCodec.Header?
+  private var pnmOffset = 0
+  private var raw: UnsafeMutableRawPointer?
+  private var rawBytes = 0
   private var started = false
   private var rowsRead = 0
   /// PNG: whether the first bytes settled the orientation, so that an eXIf
@@ -72,6 +78,8 @@ public final class ImageRowReader {
     format = header.format
     jpeg = header.jpeg
     png = header.png
+    pnm = header.pnm
+    pnmOffset = header.pnm?.rasterOffset ?? 0
     orientationSettled = header.orientationSettled
     wholeImageReason = header.reason
     isProgressive = header.jpeg.map { cvz_jpeg_progressive($0) != 0 } ?? false
@@ -100,6 +108,7 @@ public final class ImageRowReader {
     var format: ImageFormat
     var jpeg: OpaquePointer?
     var png: OpaquePointer?
+    var pnm: PNMCodec.Header?
     var info: cvz_image_info
     var reason: String?
     var orientationSettled: Bool
@@ -151,12 +160,33 @@ public final class ImageRowReader {
           reason = "the JPEG header exceeds \(headBytes >> 20) MiB"
         }
       }
-      guard let jpeg = cvz_jpeg_open_fd(fd, options.lenient ? 1 : 0, &info, &error) else {
+      guard let jpeg = cvz_jpeg_open_fd(fd, options.jpegFlags, &info, &error) else {
         close(fd)
         throw CodecError(decoding: error, path: path, format: .jpeg)
       }
       return Header(
         format: .jpeg, jpeg: jpeg, info: info, reason: reason, orientationSettled: true)
+    case .pnm:
+      let pnm: PNMCodec.Header
+      do {
+        pnm = try head.withUnsafeBufferPointer { bytes throws(CodecError) in
+          try PNMCodec.header(bytes, path: path)
+        }
+      } catch {
+        close(fd)
+        // A header that fills the first MiB is not one anyone wrote.
+        if case .truncated = error, !whole {
+          throw .corrupt(path, .pnm, message: "the header exceeds \(headBytes >> 20) MiB")
+        }
+        throw error
+      }
+      info.width = UInt32(clamping: pnm.width)
+      info.height = UInt32(clamping: pnm.height)
+      info.channels = Int32(pnm.layout.channels)
+      info.bit_depth = Int32(pnm.bitDepth.rawValue)
+      return Header(
+        format: .pnm, pnm: pnm, info: info,
+        reason: pnm.isPlain ? "plain (text) PNM" : nil, orientationSettled: true)
     case nil:
       close(fd)
       throw head.isEmpty ? .emptyFile(path) : .unknownFormat(path)
@@ -166,6 +196,7 @@ public final class ImageRowReader {
   deinit {
     closeDecoder()
     staging?.deallocate()
+    raw?.deallocate()
   }
 
   /// Bytes of one delivered row.
@@ -237,8 +268,57 @@ public final class ImageRowReader {
       guard cvz_png_read_rows(png, buffer, stride, UInt32(count), &error) == 0 else {
         throw CodecError(decoding: error, path: path, format: .png)
       }
+    } else if let pnm {
+      try readPNM(count, header: pnm, into: buffer, stride: stride)
     }
     rowsRead += count
+  }
+
+  /// Reads raw PNM rows from the file, at most 256 KiB at a time, and
+  /// converts them into `buffer`.
+  private func readPNM(
+    _ count: Int, header: PNMCodec.Header, into buffer: UnsafeMutableRawPointer, stride: Int
+  ) throws(CodecError) {
+    precondition(!header.isPlain, "a plain PNM is read whole")
+    // 8-bit samples at maxval 255 are the rows themselves: read in place.
+    if header.kind != 4 && header.maxval == 255 && stride == header.rasterRowBytes {
+      try preadAll(buffer, count * stride, at: pnmOffset)
+      pnmOffset += count * stride
+      return
+    }
+    let batch = max(1, min(count, (1 << 18) / max(header.rasterRowBytes, 1)))
+    if rawBytes < batch * header.rasterRowBytes {
+      raw?.deallocate()
+      rawBytes = batch * header.rasterRowBytes
+      raw = UnsafeMutableRawPointer.allocate(byteCount: rawBytes, alignment: 64)
+    }
+    var done = 0
+    while done < count {
+      let n = min(batch, count - done)
+      let wanted = n * header.rasterRowBytes
+      try preadAll(raw!, wanted, at: pnmOffset)
+      pnmOffset += wanted
+      try PNMCodec.convert(
+        rows: n, from: raw!, header: header, into: buffer + done * stride, path: path)
+      done += n
+    }
+  }
+
+  /// Reads exactly `count` bytes of the file at `offset`; a file that ends
+  /// first is a truncated PNM.
+  private func preadAll(
+    _ target: UnsafeMutableRawPointer, _ count: Int, at offset: Int
+  ) throws(CodecError) {
+    var got = 0
+    while got < count {
+      let r = pread(fd, target + got, count - got, off_t(offset + got))
+      if r < 0 && errno == EINTR { continue }
+      if r < 0 {
+        throw .file(.cannotRead(path: path, reason: String(cString: strerror(errno))))
+      }
+      if r == 0 { throw .truncated(path, .pnm) }
+      got += r
+    }
   }
 
   /// After the last row: reads and checks the rest of the file, as
@@ -263,7 +343,7 @@ public final class ImageRowReader {
       }
       return true
     }
-    guard let png else { return true }
+    guard let png else { return true }  // PNM: bytes after the image are ignored
     guard cvz_png_finish(png, &error) == 0 else {
       throw CodecError(decoding: error, path: path, format: .png)
     }
@@ -275,6 +355,7 @@ public final class ImageRowReader {
     if let png { cvz_png_close(png) }
     jpeg = nil
     png = nil
+    pnm = nil
     if fd >= 0 { close(fd) }
     fd = -1
   }

@@ -3,7 +3,8 @@ import _CodecShims
 /// Encodes an image handed over row by row, top row first: the streaming
 /// half of `ImageFile.withEncoded`, whose bytes it reproduces exactly for
 /// the same image and options (JPEG drops alpha and narrows 16-bit rows as
-/// `ImageFile.encode` does; PNG is the band encoder fed band by band).
+/// `ImageFile.encode` does; PNG is the band encoder fed band by band; PNM
+/// drops alpha).
 ///
 /// The encoded bytes collect inside the writer until `drain` hands them on,
 /// so a caller that drains after each `write` holds only what those rows
@@ -18,6 +19,8 @@ public final class ImageRowWriter {
 
   private var jpeg: OpaquePointer?
   private var png: OpaquePointer?
+  /// PNM: the header and rows written since the last drain.
+  private var pnm: [UInt8]?
   /// JPEG: the layout and depth the encoder takes after conversion.
   private let encodedLayout: Image.Layout
   private var staging: UnsafeMutableRawPointer?
@@ -39,7 +42,7 @@ public final class ImageRowWriter {
       encodedLayout = layout == .grayAlpha ? .gray : layout
       jpeg = cvz_jpeg_writer_open(
         UInt32(width), UInt32(height), Int32(encodedLayout.channels), Int32(options.quality),
-        &error)
+        options.jpegDCT.flags, &error)
       guard jpeg != nil else { throw .encodeFailed(.jpeg, message: error.text) }
     case .png:
       encodedLayout = layout
@@ -48,6 +51,9 @@ public final class ImageRowWriter {
         UInt32(width), UInt32(height), Int32(layout.channels), Int32(bitDepth.rawValue),
         settings.zlibLevel, settings.strategy, settings.filters, &error)
       guard png != nil else { throw .encodeFailed(.png, message: error.text) }
+    case .pnm:
+      encodedLayout = PNMCodec.storedLayout(layout)
+      pnm = PNMCodec.header(width: width, height: height, layout: layout, bitDepth: bitDepth)
     }
   }
 
@@ -66,6 +72,25 @@ public final class ImageRowWriter {
     if let png {
       guard cvz_png_writer_write(png, rows, rowBytes, UInt32(count), &error) == 0 else {
         throw .encodeFailed(.png, message: error.text)
+      }
+      return
+    }
+    if pnm != nil {
+      let stored = PNMCodec.storedRowBytes(width: width, layout: layout, bitDepth: bitDepth)
+      if stored == rowBytes && bitDepth == .eight {
+        pnm!.append(contentsOf: UnsafeRawBufferPointer(start: rows, count: stored * count))
+        return
+      }
+      if stagingBytes < stored {
+        staging?.deallocate()
+        stagingBytes = stored
+        staging = UnsafeMutableRawPointer.allocate(byteCount: stagingBytes, alignment: 64)
+      }
+      for y in 0..<count {
+        PNMCodec.store(
+          rows: 1, width: width, layout: layout, bitDepth: bitDepth, from: rows + y * rowBytes,
+          into: staging!)
+        pnm!.append(contentsOf: UnsafeRawBufferPointer(start: staging!, count: stored))
       }
       return
     }
@@ -133,7 +158,8 @@ public final class ImageRowWriter {
     }
   }
 
-  /// After the last row: ends the file (JPEG's EOI, PNG's checksum and IEND).
+  /// After the last row: ends the file (JPEG's EOI, PNG's checksum and IEND;
+  /// PNM has no end).
   public func finish() throws(CodecError) {
     var error = cvz_error()
     if let png, cvz_png_writer_finish(png, &error) != 0 {
@@ -150,6 +176,15 @@ public final class ImageRowWriter {
     var size = 0
     if let png { cvz_png_writer_output(png, &bytes, &size) }
     if let jpeg { cvz_jpeg_writer_output(jpeg, &bytes, &size) }
+    if let pnm {
+      guard !pnm.isEmpty else { return }
+      let result: Result<Void, E> = pnm.withUnsafeBytes { bytes in
+        do throws(E) { return .success(try body(bytes)) } catch { return .failure(error) }
+      }
+      try result.get()
+      self.pnm!.removeAll(keepingCapacity: true)
+      return
+    }
     guard size > 0 else { return }
     try body(UnsafeRawBufferPointer(start: bytes, count: size))
     if let png { cvz_png_writer_consume(png) }

@@ -17,7 +17,7 @@ enum JPEGCodec {
     var error = cvz_error()
     guard
       let decoder = cvz_jpeg_open(
-        bytes.baseAddress, bytes.count, options.lenient ? 1 : 0, &info, &error)
+        bytes.baseAddress, bytes.count, options.jpegFlags, &info, &error)
     else {
       throw CodecError(decoding: error, path: path, format: .jpeg)
     }
@@ -53,7 +53,9 @@ enum JPEGCodec {
 
   /// Gray and RGB(A) 8-bit samples; alpha is dropped (JPEG has none) and
   /// 16-bit images are rounded to 8 bits first. Chroma is subsampled 4:2:0.
-  static func encode(_ image: Image, quality: Int) throws(CodecError) -> ShimBuffer {
+  static func encode(
+    _ image: Image, quality: Int, dct: JPEGDCT = .int
+  ) throws(CodecError) -> ShimBuffer {
     guard (1...100).contains(quality) else { throw .invalidQuality(quality) }
     var source = image.bitDepth == .sixteen ? image.to8Bit() : image
     if source.layout == .grayAlpha { source = source.converted(to: .gray) }
@@ -62,7 +64,7 @@ enum JPEGCodec {
     let status = source.samples8.withUnsafeBufferPointer { samples in
       cvz_jpeg_encode(
         samples.baseAddress, UInt32(source.width), UInt32(source.height),
-        Int32(source.channels), Int32(quality), &buffer, &error)
+        Int32(source.channels), Int32(quality), dct.flags, &buffer, &error)
     }
     guard status == 0 else { throw .encodeFailed(.jpeg, message: error.text) }
     return ShimBuffer(buffer)

@@ -99,7 +99,7 @@ static void fd_term_source(j_decompress_ptr cinfo) { (void)cinfo; }
 
 /* Reads the header from `data` (size bytes) or, when `fd` is not -1, from
    that file descriptor. */
-static cvz_jpeg_decoder *open_decoder(const uint8_t *data, size_t size, int fd, int lenient,
+static cvz_jpeg_decoder *open_decoder(const uint8_t *data, size_t size, int fd, int flags,
                                       cvz_image_info *info, cvz_error *error) {
   cvz_clear_error(error);
   struct cvz_jpeg_decoder *decoder = calloc(1, sizeof *decoder);
@@ -117,7 +117,7 @@ static cvz_jpeg_decoder *open_decoder(const uint8_t *data, size_t size, int fd, 
     }
   }
   cvz_jpeg_install_error_mgr(&decoder->err, error);
-  decoder->err.lenient = lenient;
+  decoder->err.lenient = (flags & CVZ_JPEG_LENIENT) != 0;
   decoder->cinfo.err = &decoder->err.pub;
   if (setjmp(decoder->err.jump)) {
     cvz_jpeg_close(decoder);
@@ -156,6 +156,10 @@ static cvz_jpeg_decoder *open_decoder(const uint8_t *data, size_t size, int fd, 
     cinfo->out_color_space = JCS_EXT_RGB;
     decoder->image.channels = 3;
   }
+  cinfo->do_fancy_upsampling = (flags & CVZ_JPEG_FAST_UPSAMPLING) ? FALSE : TRUE;
+  cinfo->dct_method = (flags & CVZ_JPEG_DCT_FLOAT)  ? JDCT_FLOAT
+                      : (flags & CVZ_JPEG_DCT_FAST) ? JDCT_IFAST
+                                                    : JDCT_ISLOW;
   decoder->image.width = cinfo->image_width;
   decoder->image.height = cinfo->image_height;
   decoder->image.bit_depth = 8;
@@ -163,14 +167,14 @@ static cvz_jpeg_decoder *open_decoder(const uint8_t *data, size_t size, int fd, 
   return decoder;
 }
 
-cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, int lenient,
+cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, int flags,
                                 cvz_image_info *info, cvz_error *error) {
-  return open_decoder(data, size, -1, lenient, info, error);
+  return open_decoder(data, size, -1, flags, info, error);
 }
 
-cvz_jpeg_decoder *cvz_jpeg_open_fd(int fd, int lenient, cvz_image_info *info,
+cvz_jpeg_decoder *cvz_jpeg_open_fd(int fd, int flags, cvz_image_info *info,
                                    cvz_error *error) {
-  return open_decoder(NULL, 0, fd, lenient, info, error);
+  return open_decoder(NULL, 0, fd, flags, info, error);
 }
 
 int cvz_jpeg_progressive(const cvz_jpeg_decoder *decoder) {

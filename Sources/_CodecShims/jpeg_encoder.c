@@ -46,7 +46,7 @@ static boolean dest_empty(j_compress_ptr cinfo) {
 static void dest_term(j_compress_ptr cinfo) { (void)cinfo; }
 
 cvz_jpeg_writer *cvz_jpeg_writer_open(uint32_t width, uint32_t height, int channels,
-                                      int quality, cvz_error *error) {
+                                      int quality, int flags, cvz_error *error) {
   cvz_clear_error(error);
   if (channels != 1 && channels != 3 && channels != 4) {
     cvz_set_error(error, CVZ_ERROR_ENCODE, "JPEG takes gray, RGB or RGBA samples");
@@ -82,6 +82,9 @@ cvz_jpeg_writer *cvz_jpeg_writer_open(uint32_t width, uint32_t height, int chann
     channels == 1 ? JCS_GRAYSCALE : channels == 3 ? JCS_EXT_RGB : JCS_EXT_RGBX;
   jpeg_set_defaults(cinfo);
   jpeg_set_quality(cinfo, quality, TRUE);
+  cinfo->dct_method = (flags & CVZ_JPEG_DCT_FLOAT)  ? JDCT_FLOAT
+                      : (flags & CVZ_JPEG_DCT_FAST) ? JDCT_IFAST
+                                                    : JDCT_ISLOW;
   jpeg_start_compress(cinfo, TRUE);
   return writer;
 }
@@ -138,10 +141,10 @@ void cvz_jpeg_writer_close(cvz_jpeg_writer *writer) {
 }
 
 int cvz_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
-                    int quality, cvz_buffer *out, cvz_error *error) {
+                    int quality, int flags, cvz_buffer *out, cvz_error *error) {
   out->data = NULL;
   out->size = 0;
-  cvz_jpeg_writer *writer = cvz_jpeg_writer_open(width, height, channels, quality, error);
+  cvz_jpeg_writer *writer = cvz_jpeg_writer_open(width, height, channels, quality, flags, error);
   if (writer == NULL) return -1;
   const size_t stride = (size_t)width * (size_t)channels;
   if (cvz_jpeg_writer_write(writer, pixels, stride, height, error) != 0 ||

@@ -15,7 +15,7 @@ struct ExplainCommand: ParsableCommand {
     commandName: "explain",
     abstract: "Show which pixels made a model choose a class (Grad-CAM, saliency, ...).",
     discussion: """
-      For each IMAGE (a PNG or JPEG file, a folder of them, or mnist:PATH#INDEX) and each \
+      For each IMAGE (a PNG, JPEG or PNM file, a folder of them, or mnist:PATH#INDEX) and each \
       explained class (--class K, else the --top N most likely), writes into the output \
       folder (-o, default output/):
         STEM-METHOD-classK.png  the map over the image as the model sees it, a colour \
@@ -58,7 +58,7 @@ struct ExplainCommand: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "PNG or JPEG files, folders of them, or mnist:PATH#INDEX.", valueName: "image"))
+      "PNG, JPEG or PNM files, folders of them, or mnist:PATH#INDEX.", valueName: "image"))
   var images: [String] = []
 
   @Option(

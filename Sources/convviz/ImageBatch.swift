@@ -44,9 +44,12 @@ struct ImageBatch {
       inputOverride: "--overwrite-input")
     try plan.prepare()
 
+    var encodeOptions = options.encodeOptions
+    // One --jpeg-dct for both sides of the command.
+    encodeOptions.jpegDCT = decodeOptions.jpegDCT
     let work = ImageWork(
       steps: steps, stage: stage, decodeOptions: decodeOptions,
-      encodeOptions: options.encodeOptions, gray: gray, timings: options.timings, plan: plan,
+      encodeOptions: encodeOptions, gray: gray, timings: options.timings, plan: plan,
       budget: budget,
       // An input and an output for each image in flight (one per core).
       buffers: SampleBuffers(capacity: 2 * max(2, Int(cvz_threads()))))

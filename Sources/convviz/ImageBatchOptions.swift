@@ -25,8 +25,9 @@ struct ImageBatchOptions: ParsableArguments {
   @Option(
     name: .shortAndLong,
     help: ArgumentHelp(
-      "Output file when one image file and one operation are given (.png, .jpg or .jpeg; - for "
-        + "standard output), else output folder (default: output/).", valueName: "path"))
+      "Output file when one image file and one operation are given (.png, .jpg, .jpeg, "
+        + ".ppm, .pgm or .pnm; - for standard output), else output folder (default: "
+        + "output/).", valueName: "path"))
   var output: String?
 
   @Flag(help: "Also read the images in subfolders of folder inputs (outputs mirror them).")
@@ -55,7 +56,7 @@ struct ImageBatchOptions: ParsableArguments {
 
   @Flag var errorPolicy: ErrorPolicy = .keepGoing
 
-  @Argument(help: "PNG or JPEG files, folders of them, or mnist:PATH#INDEX.")
+  @Argument(help: "PNG, JPEG or PNM files, folders of them, or mnist:PATH#INDEX.")
   var inputs: [String] = []
 
   func validate() throws {

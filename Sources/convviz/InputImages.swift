@@ -56,9 +56,9 @@ enum InputImage: Equatable {
     // A link back up the tree would list forever.
     guard visited.insert((folder as NSString).resolvingSymlinksInPath).inserted else { return [] }
     let names = try Folder.list(folder)
-    let extensions: Set<String> = ["png", "jpg", "jpeg"]
     let imageNames = names.filter {
-      !$0.hasPrefix(".") && extensions.contains(($0 as NSString).pathExtension.lowercased())
+      !$0.hasPrefix(".")
+        && ImageFormat.readableExtensions.contains(($0 as NSString).pathExtension.lowercased())
     }
     let stems = Dictionary(
       imageNames.map { (OutputPaths.stem(of: $0), $0) }, uniquingKeysWith: { first, _ in first })

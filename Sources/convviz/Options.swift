@@ -21,6 +21,21 @@ struct DecodingOptions: ParsableArguments {
         + "instead of refusing them."))
   var lenient = false
 
+  @Option(
+    name: .customLong("jpeg-upsampling"),
+    help: ArgumentHelp(
+      "How JPEG colour stored at half resolution is upsampled: fancy (libjpeg's default, the "
+        + "pixels djpeg, Pillow and OpenCV decode) or fast (djpeg -nosmooth: faster, blockier "
+        + "colour edges).", valueName: "mode"))
+  var jpegUpsampling: JPEGUpsampling = .fancy
+
+  @Option(
+    name: .customLong("jpeg-dct"),
+    help: ArgumentHelp(
+      "The DCT of JPEG decoding (and of JPEG outputs): int (accurate integer, libjpeg's "
+        + "default), fast (less accurate) or float, as djpeg/cjpeg -dct.", valueName: "method"))
+  var jpegDCT: JPEGDCT = .int
+
   func validate() throws {
     if maxPixels < 1 { throw ValidationError("--max-pixels must be at least 1") }
   }
@@ -30,6 +45,8 @@ struct DecodingOptions: ParsableArguments {
     options.pixelLimit = maxPixels
     options.appliesEXIFOrientation = !keepOrientation
     options.lenient = lenient
+    options.jpegUpsampling = jpegUpsampling
+    options.jpegDCT = jpegDCT
     return options
   }
 
@@ -38,6 +55,9 @@ struct DecodingOptions: ParsableArguments {
     try ImageFile.read(path, options: decodeOptions) { Terminal.warn($0.description) }
   }
 }
+
+extension JPEGUpsampling: ExpressibleByArgument {}
+extension JPEGDCT: ExpressibleByArgument {}
 
 /// `--padding valid|same|N` (N pixels on every side).
 extension Padding: ExpressibleByArgument {

@@ -43,8 +43,8 @@ struct OutputPlan: Sendable {
     } else if let output, single, !output.hasSuffix("/"), !Path.isDirectory(output) {
       guard let byExtension = ImageFormat(pathExtensionOf: output) else {
         throw ValidationError(
-          "-o \(output): one image is written, so -o names the file; end it in .png, .jpg or "
-            + ".jpeg, or end it with / to name a folder")
+          "-o \(output): one image is written, so -o names the file; end it in .png, .jpg, "
+            + ".jpeg, .ppm, .pgm or .pnm, or end it with / to name a folder")
       }
       target = .file(output)
       format = byExtension
@@ -120,9 +120,4 @@ struct OutputPlan: Sendable {
       try Folder.create(folder)
     }
   }
-}
-
-extension ImageFormat {
-  /// The extension convviz gives files of this format.
-  var fileExtension: String { self == .png ? "png" : "jpg" }
 }

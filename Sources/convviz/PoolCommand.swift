@@ -13,7 +13,7 @@ struct PoolCommand: ParsableCommand {
       pooled on its own; 16-bit images stay 16-bit. average and l2 (sqrt of the mean of \
       squares, the Engine's L2 pooling) are rounded to the nearest integer, ties to even. \
       Padded cells never count. The output size is O = ⌊(I − F + P)/S⌋ + 1, the formula of \
-      filter and of the network's pooling layers. Inputs are as for filter: PNG or JPEG \
+      filter and of the network's pooling layers. Inputs are as for filter: PNG, JPEG or PNM \
       files, folders of them, or mnist:PATH#INDEX.
 
       \(OutputRule.text)

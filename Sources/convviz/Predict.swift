@@ -12,7 +12,7 @@ struct Predict: ParsableCommand {
     commandName: "predict",
     abstract: "Classify images with a trained model and print the top classes.",
     discussion: """
-      Each IMAGE is a PNG or JPEG file, a folder of them, or one image of an MNIST IDX \
+      Each IMAGE is a PNG, JPEG or PNM file, a folder of them, or one image of an MNIST IDX \
       file written mnist:PATH#INDEX (0-based). Images of another size are resized as \
       --resize says (by default as in training); colour and gray are converted to the \
       model's channels, then --scale, --channel-order, --mean and --std (or --preprocess \
@@ -29,7 +29,7 @@ struct Predict: ParsableCommand {
 
   @Argument(
     help: ArgumentHelp(
-      "PNG or JPEG files, folders of them, or mnist:PATH#INDEX; or .npy input tensors.",
+      "PNG, JPEG or PNM files, folders of them, or mnist:PATH#INDEX; or .npy input tensors.",
       valueName: "image"))
   var images: [String]
 

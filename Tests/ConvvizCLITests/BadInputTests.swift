@@ -32,7 +32,9 @@ final class BadInputTests: XCTestCase {
 
   func testTruncatedAtEveryTenthOfTheLength() throws {
     let scratch = try ScratchFolder()
-    for source in [camera, rocket] {
+    let ppm = scratch.file("rocket.ppm")
+    try ImageFile.write(try ImageFile.read(rocket), to: ppm)
+    for source in [camera, rocket, ppm] {
       let bytes = try Data(contentsOf: URL(fileURLWithPath: source))
       let ext = (source as NSString).pathExtension
       for tenth in 0..<10 {

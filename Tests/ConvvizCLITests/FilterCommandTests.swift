@@ -32,6 +32,17 @@ final class FilterParsingTests: XCTestCase {
     XCTAssertEqual(try Filter.parse(["--padding", "same", "a.png"]).padding, .same)
   }
 
+  func testJPEGSettingsReachTheDecoder() throws {
+    let filter = try Filter.parse(["--jpeg-upsampling", "fast", "--jpeg-dct", "float", "a.jpg"])
+    XCTAssertEqual(filter.decoding.decodeOptions.jpegUpsampling, .fast)
+    XCTAssertEqual(filter.decoding.decodeOptions.jpegDCT, .float)
+    let defaults = try Filter.parse(["a.jpg"]).decoding.decodeOptions
+    XCTAssertEqual([defaults.jpegUpsampling], [.fancy])
+    XCTAssertEqual([defaults.jpegDCT], [.int])
+    XCTAssertThrowsError(try Filter.parse(["--jpeg-dct", "islow", "a.jpg"]))
+    XCTAssertThrowsError(try Filter.parse(["--jpeg-upsampling", "smooth", "a.jpg"]))
+  }
+
   func testBadOptionsAreRejected() {
     XCTAssertThrowsError(try Filter.parse(["--stride", "0", "a.png"]))
     XCTAssertThrowsError(try Filter.parse(["--stride-y", "-1", "a.png"]))
@@ -105,6 +116,35 @@ final class FilterCommandTests: XCTestCase {
     XCTAssertEqual(scratch.contents(), ["cam.jpg"])
     let image = try ImageFile.read(destination)
     XCTAssertEqual([image.width, image.height], [512, 512])
+  }
+
+  /// Netpbm in and out: a folder's .ppm and .pgm are read, `--format pnm`
+  /// names the outputs .pnm, and the pixels survive an identity filter on
+  /// both the streaming and the whole-image path.
+  func testNetpbmFilesInFoldersAndOut() throws {
+    let inputs = try ScratchFolder()
+    let outputs = try ScratchFolder()
+    let gray = try ImageFile.read(camera)
+    let colour = try ImageFile.read(repositoryFile("samples/rocket.jpg"))
+    try ImageFile.write(gray, to: inputs.file("cam.pgm"))
+    try ImageFile.write(colour, to: inputs.file("rocket.ppm"))
+    for streaming in ["1", "0"] {
+      let result = try ConvvizBinary.run(
+        [
+          "filter", "-k", "identity", "--padding", "same", "--format", "pnm", inputs.path, "-o",
+          outputs.path,
+        ], environment: ["CONVVIZ_STREAMING": streaming])
+      XCTAssertEqual(result.status, 0, result.standardError)
+      XCTAssertEqual(outputs.contents(), ["cam-identity-same.pnm", "rocket-identity-same.pnm"])
+      XCTAssertEqual(try ImageFile.read(outputs.file("cam-identity-same.pnm")), gray)
+      XCTAssertEqual(try ImageFile.read(outputs.file("rocket-identity-same.pnm")), colour)
+    }
+    let single = try ConvvizBinary.run(
+      ["filter", "-k", "identity", inputs.file("rocket.ppm"), "-o", outputs.file("r.ppm")])
+    XCTAssertEqual(single.status, 0, single.standardError)
+    XCTAssertEqual(
+      Array(try Data(contentsOf: URL(fileURLWithPath: outputs.file("r.ppm"))).prefix(2)),
+      Array("P6".utf8))
   }
 
   func testStrideThatDoesNotDivideWarnsAndFloors() throws {

@@ -49,7 +49,7 @@ final class FilterOutputTests: XCTestCase {
       in: scratch, mentioning: "--quality")
     try assertRefused(
       ["filter", "-k", "blur", camera, "-o", "noextension"], in: scratch,
-      mentioning: "end it in .png, .jpg or .jpeg, or end it with /")
+      mentioning: "end it in .png, .jpg, .jpeg, .ppm, .pgm or .pnm, or end it with /")
 
     let jpeg = try ConvvizBinary.run(
       ["filter", "--format", "jpeg", "--quality", "40", "-k", "blur", camera, "-o", "qj/"],

@@ -19,7 +19,8 @@ final class FuzzRegressionTests: XCTestCase {
 
   /// Each fuzz target and the replay of one input through its code.
   static let replays: [(target: String, replay: @Sendable (URL) throws -> Void)] = [
-    ("png", replayImage), ("jpeg", replayImage), ("model-file", replayModelFile),
+    ("png", replayImage), ("jpeg", replayImage), ("pnm", replayImage),
+    ("model-file", replayModelFile),
     ("idx", replayIDX), ("cifar", replayCIFAR), ("image-folder", replayImageFolder),
     ("kernel-spec", replayKernelSpec), ("model-spec", replayModelSpec), ("onnx", replayONNX),
     ("keras", replayKeras),
@@ -99,7 +100,7 @@ final class FuzzRegressionTests: XCTestCase {
     }
   }
 
-  /// fuzz-png, fuzz-jpeg: strict and lenient decodes.
+  /// fuzz-png, fuzz-jpeg, fuzz-pnm: strict and lenient decodes.
   static func replayImage(_ url: URL) throws {
     let bytes = [UInt8](try Data(contentsOf: url))
     for lenient in [false, true] {

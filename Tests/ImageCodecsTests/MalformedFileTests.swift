@@ -155,7 +155,7 @@ final class MalformedFileTests: XCTestCase {
       .unknownFormat("one"))
     XCTAssertEqual(
       CodecError.unknownFormat(garbage).description,
-      "\(garbage): not a PNG or JPEG file (unrecognized content)")
+      "\(garbage): not a PNG, JPEG or PNM file (unrecognized content)")
   }
 
   func testUnopenableFileNamesTheReason() throws {

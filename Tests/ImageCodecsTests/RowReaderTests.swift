@@ -33,9 +33,10 @@ final class RowReaderTests: XCTestCase {
   func testEveryFixtureStreamsAsImageFileReadsIt() throws {
     var compared = 0
     var declined: [String] = []
-    for folder in ["jpeg", "pngsuite", "crafted"] {
+    for folder in ["jpeg", "pngsuite", "crafted", "pnm"] {
       let names = try FileManager.default.contentsOfDirectory(atPath: Fixtures.path(folder))
-      for name in names.sorted() where name.hasSuffix(".png") || name.hasSuffix(".jpg") {
+      for name in names.sorted()
+      where ImageFormat.readableExtensions.contains((name as NSString).pathExtension) {
         let path = Fixtures.path(folder + "/" + name)
         let expected: Result<Image, CodecError>
         do {
@@ -59,11 +60,15 @@ final class RowReaderTests: XCTestCase {
         }
       }
     }
-    XCTAssertGreaterThan(compared, 120)
+    XCTAssertGreaterThan(compared, 130)
     // Turned by EXIF (orientation 1 and none stream) or Adam7-interlaced.
     XCTAssertTrue(declined.contains("orientation-6-be.jpg"), "\(declined)")
     XCTAssertFalse(declined.contains("orientation-1-le.jpg"), "\(declined)")
     XCTAssertTrue(declined.contains("basi0g08.png"), "\(declined)")
+    // Plain (text) PNM is read whole; binary PNM streams.
+    XCTAssertTrue(declined.contains("p3.ppm"), "\(declined)")
+    XCTAssertFalse(declined.contains("p6-1000.ppm"), "\(declined)")
+    XCTAssertFalse(declined.contains("p4.pbm"), "\(declined)")
   }
 
   func testGrayRowsAreImageConvertedToGray() throws {

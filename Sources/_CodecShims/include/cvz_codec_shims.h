@@ -203,10 +203,19 @@ typedef struct cvz_jpeg_decoder cvz_jpeg_decoder;
  * gray; here a "premature end of JPEG file" is always an error
  * (CVZ_ERROR_TRUNCATED), and every corrupt-data warning ("premature end of
  * data segment", "N extraneous bytes before marker", a bad Huffman code) is
- * CVZ_ERROR_CORRUPT_DATA unless `lenient` is nonzero; a lenient decoder
- * counts them instead (cvz_jpeg_warnings).
+ * CVZ_ERROR_CORRUPT_DATA unless `flags` has CVZ_JPEG_LENIENT; a lenient decoder
+ * counts them instead (cvz_jpeg_warnings). The other flags choose libjpeg's
+ * settings: chroma upsampling (fancy, libjpeg's default, or the faster box
+ * "merged" kind) and the inverse DCT (accurate integer, the default; fast
+ * integer; floating point).
  */
-cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, int lenient,
+enum {
+  CVZ_JPEG_LENIENT = 1,
+  CVZ_JPEG_FAST_UPSAMPLING = 2,
+  CVZ_JPEG_DCT_FAST = 4,
+  CVZ_JPEG_DCT_FLOAT = 8,
+};
+cvz_jpeg_decoder *cvz_jpeg_open(const uint8_t *data, size_t size, int flags,
                                 cvz_image_info *info, cvz_error *error);
 
 /* Decodes into `pixels` (width * height * channels bytes). Returns 0 or -1. */
@@ -216,7 +225,7 @@ int cvz_jpeg_read(cvz_jpeg_decoder *decoder, uint8_t *pixels, size_t pixels_size
 void cvz_jpeg_close(cvz_jpeg_decoder *decoder);
 
 /* cvz_jpeg_open reading from `fd` (which must stay open until close). */
-cvz_jpeg_decoder *cvz_jpeg_open_fd(int fd, int lenient, cvz_image_info *info,
+cvz_jpeg_decoder *cvz_jpeg_open_fd(int fd, int flags, cvz_image_info *info,
                                    cvz_error *error);
 
 /* 1 for a progressive file (libjpeg then holds all coefficients). */
@@ -240,17 +249,19 @@ void cvz_jpeg_warnings(const cvz_jpeg_decoder *decoder, cvz_warnings *out);
 
 /*
  * Encodes 8-bit `pixels` with `channels` 1 (gray), 3 (RGB) or 4 (RGBA, alpha
- * ignored) at `quality` 1...100, 4:2:0 subsampling for color.
+ * ignored) at `quality` 1...100, 4:2:0 subsampling for color. `flags` may
+ * hold CVZ_JPEG_DCT_FAST or CVZ_JPEG_DCT_FLOAT (the forward DCT; accurate
+ * integer otherwise).
  */
 int cvz_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
-                    int quality, cvz_buffer *out, cvz_error *error);
+                    int quality, int flags, cvz_buffer *out, cvz_error *error);
 
 /* The streaming encoder cvz_jpeg_encode is built on: the same settings,
    rows in order, output drained by the caller between calls. */
 typedef struct cvz_jpeg_writer cvz_jpeg_writer;
 
 cvz_jpeg_writer *cvz_jpeg_writer_open(uint32_t width, uint32_t height, int channels,
-                                      int quality, cvz_error *error);
+                                      int quality, int flags, cvz_error *error);
 int cvz_jpeg_writer_write(cvz_jpeg_writer *writer, const uint8_t *pixels, size_t row_stride,
                           uint32_t count, cvz_error *error);
 int cvz_jpeg_writer_finish(cvz_jpeg_writer *writer, cvz_error *error);
