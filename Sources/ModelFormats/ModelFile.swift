@@ -24,6 +24,8 @@ public struct ModelFile: Equatable, Sendable {
   /// stopping) follows; clear for runs without those options, whose files
   /// stay byte for byte what earlier versions wrote.
   static let optionsFlag: UInt32 = 4
+  /// Set when the weight-decay section follows; clear without weight decay.
+  static let weightDecayFlag: UInt32 = 8
   static let resizeCodes: [ResizeMode] = [.fill, .fit, .stretch, .none]
 
   public var spec: ModelSpec
@@ -66,6 +68,7 @@ public struct ModelFile: Equatable, Sendable {
     body.metadata(metadata)
     if hasInputSection { body.u8(UInt8(Self.resizeCodes.firstIndex(of: metadata.resize) ?? 0)) }
     if hasOptionsSection { body.trainingOptions(metadata) }
+    if hasWeightDecaySection { body.f32(metadata.weightDecay) }
     body.u32(UInt32(parameters.count))
     for parameter in parameters { body.tensor(parameter) }
     if let checkpoint { body.checkpoint(checkpoint, names: parameters.map(\.name)) }
@@ -76,7 +79,8 @@ public struct ModelFile: Equatable, Sendable {
     file.u32(Self.currentVersion)
     file.u32(
       (checkpoint == nil ? 0 : Self.checkpointFlag) | (hasInputSection ? Self.inputFlag : 0)
-        | (hasOptionsSection ? Self.optionsFlag : 0))
+        | (hasOptionsSection ? Self.optionsFlag : 0)
+        | (hasWeightDecaySection ? Self.weightDecayFlag : 0))
     file.u64(UInt64(body.bytes.count))
     file.bytes.append(contentsOf: body.bytes)
     file.u32(file.bytes.withUnsafeBytes { CRC32.checksum($0) })
@@ -85,6 +89,7 @@ public struct ModelFile: Equatable, Sendable {
 
   private var hasInputSection: Bool { metadata.resize != .fill }
   private var hasOptionsSection: Bool { metadata.hasTrainingOptions }
+  private var hasWeightDecaySection: Bool { metadata.weightDecay != 0 }
 
   /// Why `read` would refuse this model once written, or nil: the same
   /// limits the reader applies to the metadata.
@@ -94,6 +99,9 @@ public struct ModelFile: Equatable, Sendable {
       return "class name '\(long.prefix(40))…' is longer than 4096 bytes"
     }
     if metadata.dataset.utf8.count > 1 << 20 { return "dataset description is over 1 MiB" }
+    if !(metadata.weightDecay >= 0 && metadata.weightDecay.isFinite) {
+      return "weight decay \(metadata.weightDecay) is not a finite value ≥ 0"
+    }
     let limit = Int(UInt32.max)
     for (name, value) in [
       ("batch size", metadata.batchSize), ("epochs", metadata.epochsCompleted),
@@ -172,13 +180,14 @@ public struct ModelFile: Equatable, Sendable {
         throw ModelFileError.unsupportedVersion(
           path: path, found: version, expected: currentVersion)
       }
-      guard flags & ~(checkpointFlag | inputFlag | optionsFlag) == 0 else {
+      guard flags & ~(checkpointFlag | inputFlag | optionsFlag | weightDecayFlag) == 0 else {
         throw ModelFileError.malformed(path: path, reason: "unknown flags \(flags)")
       }
       var body = ByteReader(bytes, from: headerSize, to: expected - 4)
       return try decodeBody(
         &body, hasCheckpoint: flags & checkpointFlag != 0, hasInput: flags & inputFlag != 0,
-        hasOptions: flags & optionsFlag != 0, path: path)
+        hasOptions: flags & optionsFlag != 0, hasWeightDecay: flags & weightDecayFlag != 0,
+        path: path)
     } catch let error as ModelFileError {
       throw error
     } catch let error as ByteReaderError {
@@ -190,7 +199,7 @@ public struct ModelFile: Equatable, Sendable {
 
   private static func decodeBody(
     _ body: inout ByteReader, hasCheckpoint: Bool, hasInput: Bool, hasOptions: Bool,
-    path: String
+    hasWeightDecay: Bool, path: String
   ) throws -> ModelFile {
     let specText = try body.string("model spec")
     let spec: ModelSpec
@@ -208,6 +217,13 @@ public struct ModelFile: Equatable, Sendable {
       metadata.resize = resizeCodes[code]
     }
     if hasOptions { try body.trainingOptions(into: &metadata) }
+    if hasWeightDecay {
+      let decay = try body.f32("weight decay")
+      guard decay.isFinite && decay > 0 else {
+        throw ModelFileError.malformed(path: path, reason: "weight decay \(decay)")
+      }
+      metadata.weightDecay = decay
+    }
     var parameters: [NamedTensor] = []
     for _ in 0..<(try body.count("tensor count", minimumSize: 7)) {
       parameters.append(try body.tensor())

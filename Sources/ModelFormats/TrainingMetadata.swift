@@ -82,13 +82,16 @@ public struct TrainingMetadata: Equatable, Sendable {
   /// A second set of weights a checkpoint must keep to resume exactly
   /// (early stopping's best epoch, or the last epoch's after a restore).
   public var keptWeights: KeptWeights?
+  /// Decoupled weight decay (`--weight-decay`); 0 for none.
+  public var weightDecay: Float
 
   public init(
     dataset: String = "", classNames: [String] = [], seed: UInt64 = 0, epochsCompleted: Int = 0,
     batchSize: Int = 0, validationSplit: Double = 0,
     optimizer: OptimizerConfiguration = .defaults(for: .adadelta), history: [EpochRecord] = [],
     resize: ResizeMode = .fill, augmentation: String = "", learningRateSchedule: String = "",
-    earlyStoppingPatience: Int = 0, saveBest: Bool = false, keptWeights: KeptWeights? = nil
+    earlyStoppingPatience: Int = 0, saveBest: Bool = false, keptWeights: KeptWeights? = nil,
+    weightDecay: Float = 0
   ) {
     self.dataset = dataset
     self.classNames = classNames
@@ -104,6 +107,7 @@ public struct TrainingMetadata: Equatable, Sendable {
     self.earlyStoppingPatience = earlyStoppingPatience
     self.saveBest = saveBest
     self.keptWeights = keptWeights
+    self.weightDecay = weightDecay
   }
 }
 

@@ -98,6 +98,29 @@ extension Optimizer {
   public mutating func step(_ model: inout Sequential) {
     step { body in model.forEachParameter(body) }
   }
+
+  /// One step with decoupled weight decay first, as Keras 3's optimizers
+  /// apply `weight_decay` (AdamW is Adam with it): every weight w, biases
+  /// included, becomes w − (w · weightDecay) · lr, lr being the rate this
+  /// step uses; then the optimizer's own update. 0 is a plain `step`.
+  public mutating func step(
+    weightDecay: Float, _ forEachParameter: ((inout Parameter) -> Void) -> Void
+  ) {
+    if weightDecay > 0 {
+      let rate = learningRate
+      forEachParameter { parameter in
+        parameter.value.storage.withUnsafeMutableBufferPointer { w in
+          for i in w.indices { w[i] -= (w[i] * weightDecay) * rate }
+        }
+      }
+    }
+    step(forEachParameter)
+  }
+
+  /// `step(weightDecay:_:)` over every parameter of `model`.
+  public mutating func step(_ model: inout Sequential, weightDecay: Float) {
+    step(weightDecay: weightDecay) { body in model.forEachParameter(body) }
+  }
 }
 
 /// One step of a two-slot optimizer (Adadelta, Adam) over every parameter

@@ -151,7 +151,8 @@ public struct Trainer: EpochTraining, Sendable {
       augmentation: augmentation,
       learningRateSchedule: schedule.fixingPeriod(metadata.epochsCompleted),
       earlyStoppingPatience: metadata.earlyStoppingPatience == 0
-        ? nil : metadata.earlyStoppingPatience, saveBest: metadata.saveBest)
+        ? nil : metadata.earlyStoppingPatience, saveBest: metadata.saveBest,
+      weightDecay: metadata.weightDecay)
     dataset = metadata.dataset
     classNames = metadata.classNames
     resize = metadata.resize
@@ -231,7 +232,7 @@ public struct Trainer: EpochTraining, Sendable {
     } catch {
       throw .engine(error)
     }
-    if loss.isFinite { optimizer.step(&model) }
+    if loss.isFinite { optimizer.step(&model, weightDecay: configuration.weightDecay) }
     return (loss, output, labels)
   }
 

@@ -23,17 +23,21 @@ public struct TrainingConfiguration: Equatable, Sendable {
   /// Write the model of every epoch that lowers the validation loss to
   /// `fit`'s `bestModelPath` (Keras's `ModelCheckpoint(save_best_only=True)`).
   public var saveBest: Bool
+  /// Decoupled weight decay before every step (Keras 3's `weight_decay`,
+  /// see `Optimizer.step(weightDecay:_:)`); 0 for none.
+  public var weightDecay: Float
 
   public init(
     epochs: Int = 1, batchSize: Int = 32, validationSplit: Double = 0, shuffle: Bool = true,
     seed: UInt64 = 0, augmentation: Augmentation = Augmentation(),
     learningRateSchedule: LearningRateSchedule = .constant, earlyStoppingPatience: Int? = nil,
-    saveBest: Bool = false
+    saveBest: Bool = false, weightDecay: Float = 0
   ) {
     precondition(epochs >= 0, "epochs must not be negative")
     precondition(batchSize >= 1, "batch size must be at least 1")
     precondition(validationSplit >= 0 && validationSplit < 1, "validation split must be in [0, 1)")
     precondition((earlyStoppingPatience ?? 1) >= 1, "early-stopping patience must be at least 1")
+    precondition(weightDecay >= 0 && weightDecay.isFinite, "weight decay must be finite, ≥ 0")
     self.epochs = epochs
     self.batchSize = batchSize
     self.validationSplit = validationSplit
@@ -43,6 +47,7 @@ public struct TrainingConfiguration: Equatable, Sendable {
     self.learningRateSchedule = learningRateSchedule
     self.earlyStoppingPatience = earlyStoppingPatience
     self.saveBest = saveBest
+    self.weightDecay = weightDecay
   }
 }
 
@@ -61,6 +66,6 @@ extension TrainingConfiguration {
       learningRateSchedule: learningRateSchedule == .constant
         ? "" : learningRateSchedule.description,
       earlyStoppingPatience: earlyStoppingPatience ?? 0, saveBest: saveBest,
-      keptWeights: keptWeights)
+      keptWeights: keptWeights, weightDecay: weightDecay)
   }
 }

@@ -96,7 +96,7 @@ extension TransferTrainer {
     let count = mask.count
     if var fineTuning = backboneOptimizer {
       backboneOptimizer = nil
-      fineTuning.step { body in
+      fineTuning.step(weightDecay: configuration.weightDecay) { body in
         var index = 0
         model.forEachParameter { parameter in
           if index < count && mask[index] { body(&parameter) }
@@ -105,7 +105,7 @@ extension TransferTrainer {
       }
       backboneOptimizer = fineTuning
     }
-    optimizer.step { body in
+    optimizer.step(weightDecay: configuration.weightDecay) { body in
       var index = 0
       model.forEachParameter { parameter in
         if index >= count { body(&parameter) }

@@ -168,7 +168,7 @@ public struct TransferTrainer: EpochTraining, Sendable {
       if frozen, let features {
         let (input, labels) = features.batch(indices)
         let (loss, output) = try headNetwork.trainingStep(input: input, labels: labels)
-        optimizer.step(&headNetwork)
+        optimizer.step(&headNetwork, weightDecay: configuration.weightDecay)
         return (loss, output, labels)
       }
       var (images, labels) = data.batch(indices)
@@ -176,7 +176,7 @@ public struct TransferTrainer: EpochTraining, Sendable {
       if frozen {
         let input = try backbone.forward(images, mode: .inference)
         let (loss, output) = try headNetwork.trainingStep(input: input, labels: labels)
-        optimizer.step(&headNetwork)
+        optimizer.step(&headNetwork, weightDecay: configuration.weightDecay)
         return (loss, output, labels)
       }
       guard var model = combined else { preconditionFailure("unfrozen without a network") }

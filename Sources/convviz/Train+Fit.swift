@@ -76,6 +76,7 @@ extension Train {
     if let patience = configuration.earlyStoppingPatience {
       parts.append("early stopping \(patience)")
     }
+    if configuration.weightDecay > 0 { parts.append("weight decay \(configuration.weightDecay)") }
     if configuration.saveBest { parts.append("save best") }
     return parts.map { "; " + $0 }.joined()
   }

@@ -22,6 +22,7 @@ extension Train {
       try same(
         "--lr-schedule", givenSchedule, stored.learningRateSchedule, show: \.description)
     }
+    try same("--weight-decay", weightDecay, stored.weightDecay)
     try same(
       "--early-stopping", earlyStopping, stored.earlyStoppingPatience ?? 0,
       show: { $0 == 0 ? "(none)" : "\($0)" })

@@ -92,7 +92,8 @@ extension Train {
       backbone: backbone, head: head, optimizer: optimizerConfiguration,
       configuration: TrainingConfiguration(
         epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, seed: seed,
-        augmentation: augmentation, learningRateSchedule: schedule),
+        augmentation: augmentation, learningRateSchedule: schedule,
+        weightDecay: weightDecay ?? 0),
       transfer: transfer.configuration(cachesFeatures: caches))
     Terminal.say(
       "training \(path) frozen through \(node.name) (features \(features)) with a new head of "

@@ -127,6 +127,14 @@ struct Train: ParsableCommand {
   var scheduleOption: String?
 
   @Option(
+    name: .customLong("weight-decay"), parsing: .unconditional,
+    help: ArgumentHelp(
+      "Decoupled weight decay, as Keras 3's optimizers apply weight_decay (AdamW is "
+        + "--optimizer adam with it): before each step every weight w becomes w - w*WD*lr. "
+        + "Default 0 (none).", valueName: "wd"))
+  var weightDecay: Float?
+
+  @Option(
     name: .customLong("early-stopping"), parsing: .unconditional,
     help: ArgumentHelp(
       "Stop after PATIENCE epochs without a lower val_loss; the model then holds the best "
@@ -219,6 +227,9 @@ struct Train: ParsableCommand {
     }
     try OptionCheck.fraction(momentum, "--momentum")
     try OptionCheck.positive(epsilon, "--epsilon")
+    if let weightDecay, !(weightDecay.isFinite && weightDecay >= 0) {
+      throw ValidationError("--weight-decay must be a finite number, 0 or more")
+    }
     if let scheduleOption {
       do {
         _ = try LearningRateSchedule(parsing: scheduleOption)
@@ -355,7 +366,8 @@ struct Train: ParsableCommand {
         configuration: TrainingConfiguration(
           epochs: epochs, batchSize: batchSize, validationSplit: validationSplit, seed: seed,
           augmentation: augmentation, learningRateSchedule: schedule,
-          earlyStoppingPatience: earlyStopping, saveBest: saveBest),
+          earlyStoppingPatience: earlyStopping, saveBest: saveBest,
+          weightDecay: weightDecay ?? 0),
         dataset: data.describe(splits), classNames: splits.train.classNames, resize: mode)
     }
     try fit(&trainer, splits: splits, adaptation: adaptation)

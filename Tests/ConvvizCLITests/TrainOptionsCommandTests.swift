@@ -152,3 +152,53 @@ final class TrainOptionsCommandTests: XCTestCase {
     }
   }
 }
+
+/// `train --weight-decay`: a usage error out of range, a different model
+/// than without it, and a resume that continues it bit for bit.
+final class WeightDecayCommandTests: XCTestCase {
+  func testWeightDecayChangesTheModelAndResumesBitIdentically() throws {
+    let folder = try TrainingScratchFolder()
+    try ClassesAndSizesCommandTests.writeFolder(folder.path + "/three", perClass: 6)
+    let spec = try folder.write(
+      Array("input 8 8 3\nconv2d 2 3 relu padding=same\nflatten\ndense 3 softmax\n".utf8),
+      to: "s.txt")
+    let base = [
+      "train", "--model", spec, "--data", folder.path + "/three", "--batch-size", "4",
+      "--optimizer", "adam",
+    ]
+    for bad in ["-0.1", "nan", "inf"] {
+      let result = try TrainingCLI.run(
+        base + ["--weight-decay", bad, "-o", folder.path + "/bad.bin"])
+      XCTAssertEqual(result.status, 64, "\(bad): \(result.stderr)")
+      XCTAssertTrue(
+        result.stderr.hasPrefix("convviz: error: --weight-decay must be a finite number"),
+        result.stderr)
+    }
+    func model(_ name: String, _ extra: [String]) throws -> Data {
+      let result = try TrainingCLI.run(base + extra + ["-o", folder.path + "/\(name).bin"])
+      XCTAssertEqual(result.status, 0, result.stderr)
+      return try Data(contentsOf: URL(fileURLWithPath: folder.path + "/\(name).bin"))
+    }
+    let plain = try model("plain", ["--epochs", "3"])
+    let decayed = try model("decayed", ["--epochs", "3", "--weight-decay", "0.5"])
+    XCTAssertNotEqual(plain, decayed)
+    _ = try model("resumed", ["--epochs", "2", "--weight-decay", "0.5"])
+    let conflict = try TrainingCLI.run(
+      base + [
+        "--resume", "--weight-decay", "0.1", "--epochs", "3", "-o", folder.path + "/resumed.bin",
+      ])
+    XCTAssertEqual(conflict.status, 64, conflict.stderr)
+    XCTAssertTrue(
+      conflict.stderr.contains("--weight-decay 0.1 conflicts with the checkpoint's 0.5"),
+      conflict.stderr)
+    let resumed = try TrainingCLI.run(
+      [
+        "train", "--resume", "--data", folder.path + "/three", "--epochs", "3", "-o",
+        folder.path + "/resumed.bin",
+      ])
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    XCTAssertTrue(resumed.stdout.contains("weight decay 0.5"), resumed.stdout)
+    XCTAssertEqual(
+      try Data(contentsOf: URL(fileURLWithPath: folder.path + "/resumed.bin")), decayed)
+  }
+}

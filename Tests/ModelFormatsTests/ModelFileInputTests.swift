@@ -45,6 +45,31 @@ final class ModelFileInputTests: XCTestCase {
     XCTAssertEqual(try ModelFile.decode(file().encoded(), path: "m.bin").metadata.augmentation, "")
   }
 
+  /// Weight decay sets flag bit 3 and adds its f32 after the other
+  /// sections; 0 keeps the earlier layout; a stored value that is not
+  /// finite and above 0 is malformed, and the writer refuses a negative one.
+  func testWeightDecaySectionRoundTrips() throws {
+    var decayed = file()
+    decayed.metadata.weightDecay = 0.05
+    decayed.metadata.augmentation = "flip"
+    let bytes = decayed.encoded()
+    XCTAssertEqual(Array(bytes[12..<16]), [4 | 8, 0, 0, 0])
+    XCTAssertEqual(try ModelFile.decode(bytes, path: "m.bin"), decayed)
+    var plain = decayed
+    plain.metadata.weightDecay = 0
+    XCTAssertEqual(plain.encoded().count, bytes.count - 4)
+    XCTAssertEqual(try ModelFile.decode(file().encoded(), path: "m.bin").metadata.weightDecay, 0)
+
+    var bad = decayed
+    bad.metadata.weightDecay = -.infinity
+    XCTAssertNotNil(bad.unwritableReason)
+    bad.metadata.weightDecay = .nan
+    XCTAssertThrowsError(try ModelFile.decode(bad.encoded(), path: "m.bin")) { error in
+      XCTAssertEqual(
+        (error as? ModelFileError).map { "\($0)" }, "m.bin: malformed model file: weight decay nan")
+    }
+  }
+
   func testScheduleEarlyStoppingAndKeptWeightsRoundTrip() throws {
     var checkpoint = file()
     checkpoint.metadata.learningRateSchedule = "plateau:10:0.1"

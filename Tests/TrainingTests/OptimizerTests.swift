@@ -15,12 +15,12 @@ private struct Quadratic {
     Parameter(name: "b", value: Tensor(shape: Shape(2), storage: [1, 1])),
   ]
 
-  mutating func step(_ optimizer: inout some Optimizer) {
+  mutating func step(_ optimizer: inout some Optimizer, weightDecay: Float = 0) {
     for p in parameters.indices {
       let w = parameters[p].value.storage
       parameters[p].grad.storage = w.indices.map { Self.a[p][$0] * (w[$0] - Self.c[p][$0]) }
     }
-    optimizer.step { body in
+    optimizer.step(weightDecay: weightDecay) { body in
       for p in parameters.indices { body(&parameters[p]) }
     }
   }
@@ -45,7 +45,8 @@ final class OptimizerTests: XCTestCase {
   }
 
   private func assertMatchesKeras(
-    _ name: String, tolerance: Float = 2e-6, _ make: () -> some Optimizer,
+    _ name: String, tolerance: Float = 2e-6, weightDecay: Float = 0,
+    _ make: () -> some Optimizer,
     file: StaticString = #filePath, line: UInt = #line
   ) throws {
     let expected = try XCTUnwrap(try kerasTrajectories()[name], "no fixture \(name)")
@@ -53,7 +54,7 @@ final class OptimizerTests: XCTestCase {
     var optimizer = make()
     var model = Quadratic()
     for (step, values) in expected.enumerated() {
-      model.step(&optimizer)
+      model.step(&optimizer, weightDecay: weightDecay)
       for (got, want) in zip(model.values, values) {
         XCTAssertEqual(
           got, want, accuracy: tolerance * max(1, abs(want)),
@@ -83,6 +84,29 @@ final class OptimizerTests: XCTestCase {
   func testRMSpropMatchesKeras() throws {
     try assertMatchesKeras("rmsprop") { RMSprop() }
     try assertMatchesKeras("rmsprop-momentum") { RMSprop(learningRate: 0.01, momentum: 0.5) }
+  }
+
+  /// Keras 3's `weight_decay`: each weight shrinks by w·wd·lr before the
+  /// optimizer's own update (AdamW, and the same on every optimizer).
+  func testWeightDecayMatchesKeras() throws {
+    try assertMatchesKeras("adamw", weightDecay: 0.5) { Adam(learningRate: 0.01) }
+    try assertMatchesKeras("sgd-momentum-wd", weightDecay: 0.2) {
+      SGD(learningRate: 0.1, momentum: 0.9)
+    }
+    try assertMatchesKeras("adadelta-wd", weightDecay: 0.05) { Adadelta() }
+  }
+
+  /// One SGD step with weight decay worked by hand: w − (w·wd)·lr − lr·g.
+  func testWeightDecayByHand() {
+    var optimizer = SGD(learningRate: 0.5)
+    var parameter = Parameter(name: "w", value: Tensor(shape: Shape(2), storage: [2, -4]))
+    parameter.grad.storage = [1, 1]
+    optimizer.step(weightDecay: 0.1) { body in body(&parameter) }
+    XCTAssertEqual(parameter.value.storage, [2 - 0.1 - 0.5, -4 + 0.2 - 0.5])
+    var plain = Parameter(name: "w", value: Tensor(shape: Shape(2), storage: [2, -4]))
+    plain.grad.storage = [1, 1]
+    optimizer.step(weightDecay: 0) { body in body(&plain) }
+    XCTAssertEqual(plain.value.storage, [1.5, -4.5], "0 is no decay")
   }
 
   /// The first Adadelta step worked by hand: with a = d = 0,
