@@ -22,7 +22,11 @@ let package = Package(
   name: "convviz-fuzz",
   products: targets.map { name, _ in .library(name: name, type: .dynamic, targets: [name]) },
   dependencies: [.package(path: ".deps/convviz")],
-  targets: [.target(name: "FuzzSupport", path: "Sources/FuzzSupport")]
+  targets: [
+    .target(
+      name: "FuzzSupport", dependencies: [.product(name: "ImageCodecs", package: "convviz")],
+      path: "Sources/FuzzSupport")
+  ]
     + targets.map { name, products in
       .target(
         name: name,
