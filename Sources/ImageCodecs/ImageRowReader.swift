@@ -5,9 +5,9 @@ import _CodecShims
   import Glibc
 #endif
 
-/// Reads a PNG, JPEG or PNM file row by row, top row first: the streaming half of
-/// `ImageFile.read`, holding the codec's state and 64 KiB of the file
-/// instead of the file and the image.
+/// Reads a PNG, JPEG or PNM file row by row, top row first: the streaming
+/// half of `ImageFile.read`, holding the codec's state and 64 KiB of the
+/// file instead of the file and the image.
 ///
 /// Opening makes `ImageFile.read`'s checks (a regular file within
 /// `DecodeOptions.maximumFileSize`, a header within `pixelLimit`) and reads
@@ -15,8 +15,7 @@ import _CodecShims
 /// `ImageFile.read` (converted to gray when asked, as `Image.converted(to:)`
 /// does); otherwise the image needs a step over the whole picture first
 /// (an EXIF rotation, Adam7 interlacing, a plain-text PNM) and the caller
-/// should use
-/// `ImageFile.read`. A file that is damaged past its header fails in
+/// should use `ImageFile.read`. A file that is damaged past its header fails in
 /// `read(rows:into:)` or `finish` with the error `ImageFile.read` gives.
 public final class ImageRowReader {
   public let path: String

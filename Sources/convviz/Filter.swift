@@ -11,8 +11,8 @@ struct Filter: ParsableCommand {
       Each kernel applied to each input writes one image, by default \
       output/<input-stem>-<kernel>.png; options that change the result (--stride, --sigma, \
       --size, --padding, ...) are added to the name, so variants never overwrite each other. \
-      Inputs are PNG, JPEG or PNM files, folders of them, or one image of an MNIST IDX file written \
-      mnist:PATH#INDEX, for example mnist:data/mnist/train-images-idx3-ubyte.gz#3. Images \
+      Inputs are PNG, JPEG or PNM files, folders of them, or one image of an MNIST IDX file \
+      written mnist:PATH#INDEX, for example mnist:data/mnist/train-images-idx3-ubyte.gz#3. Images \
       that convviz wrote from another image of the same folder are skipped, with a note. \
       Several inputs are processed in parallel on all cores; lines are printed in input order.
 
