@@ -4,7 +4,7 @@ import XCTest
 /// SIGKILL at moments spread over a `convviz filter` run that replaces an
 /// existing output: whenever the process dies, the output is either the
 /// previous file, byte for byte, or the complete new one; never a partial
-/// or corrupt file (Files writes a temporary file and renames it). Both runs
+/// or corrupt file (Files writes a temporary file and renames it). The runs
 /// below take the streaming path, which writes the temporary file while it
 /// is still decoding; `-o -` is the whole-image path's case.
 final class KilledWriteTests: XCTestCase {
@@ -18,6 +18,12 @@ final class KilledWriteTests: XCTestCase {
     try checkKills(
       input: repositoryFile("samples/hubble_deep_field.jpg"), output: "out.jpg",
       arguments: ["filter", "-k", "edges", "--padding", "same", "--border", "reflect"])
+  }
+
+  func testKillDuringStreamingPPMWriteLeavesThePreviousOrTheCompleteFile() throws {
+    try checkKills(
+      input: repositoryFile("samples/hubble_deep_field.jpg"), output: "out.ppm",
+      arguments: ["filter", "-k", "blur", "--padding", "same"])
   }
 
   func testKillDuringStreamingPoolWriteLeavesThePreviousOrTheCompleteFile() throws {
