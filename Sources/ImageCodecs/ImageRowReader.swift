@@ -40,15 +40,15 @@ public final class ImageRowReader {
   /// A binary PNM: its header, and the file offset of the next raw row.
   private var pnm: PNMCodec.Header?
   private var pnmOffset = 0
-  private var raw: UnsafeMutableRawPointer?
-  private var rawBytes = 0
+  /// The raw raster rows of a PNM that need converting.
+  private let raw = StagingBuffer()
   private var started = false
   private var rowsRead = 0
   /// PNG: whether the first bytes settled the orientation, so that an eXIf
   /// chunk after the image data cannot change it.
   private var orientationSettled = true
-  private var staging: UnsafeMutableRawPointer?
-  private var stagingBytes = 0
+  /// Stored rows on their way to another layout.
+  private let staging = StagingBuffer()
 
   /// The bytes read ahead to find the EXIF orientation before the image data.
   static let headBytes = 1 << 20
@@ -194,8 +194,6 @@ public final class ImageRowReader {
 
   deinit {
     closeDecoder()
-    staging?.deallocate()
-    raw?.deallocate()
   }
 
   /// Bytes of one delivered row.
@@ -220,12 +218,7 @@ public final class ImageRowReader {
     }
     // Conversion: a few stored rows at a time through the staging buffer.
     let batch = max(1, min(count, (1 << 18) / max(storedRowBytes, 1)))
-    if stagingBytes < batch * storedRowBytes {
-      staging?.deallocate()
-      stagingBytes = batch * storedRowBytes
-      staging = UnsafeMutableRawPointer.allocate(byteCount: stagingBytes, alignment: 64)
-    }
-    let raw = staging!
+    let raw = staging.bytes(batch * storedRowBytes)
     var done = 0
     while done < count {
       let n = min(batch, count - done)
@@ -286,19 +279,15 @@ public final class ImageRowReader {
       return
     }
     let batch = max(1, min(count, (1 << 18) / max(header.rasterRowBytes, 1)))
-    if rawBytes < batch * header.rasterRowBytes {
-      raw?.deallocate()
-      rawBytes = batch * header.rasterRowBytes
-      raw = UnsafeMutableRawPointer.allocate(byteCount: rawBytes, alignment: 64)
-    }
+    let rawRows = raw.bytes(batch * header.rasterRowBytes)
     var done = 0
     while done < count {
       let n = min(batch, count - done)
       let wanted = n * header.rasterRowBytes
-      try preadAll(raw!, wanted, at: pnmOffset)
+      try preadAll(rawRows, wanted, at: pnmOffset)
       pnmOffset += wanted
       try PNMCodec.convert(
-        rows: n, from: raw!, header: header, into: buffer + done * stride, path: path)
+        rows: n, from: rawRows, header: header, into: buffer + done * stride, path: path)
       done += n
     }
   }

@@ -23,8 +23,8 @@ public final class ImageRowWriter {
   private var pnm: [UInt8]?
   /// JPEG: the layout and depth the encoder takes after conversion.
   private let encodedLayout: Image.Layout
-  private var staging: UnsafeMutableRawPointer?
-  private var stagingBytes = 0
+  /// Rows on their way to the encoder's layout or depth.
+  private let staging = StagingBuffer()
 
   public init(
     format: ImageFormat, width: Int, height: Int, layout: Image.Layout,
@@ -60,7 +60,6 @@ public final class ImageRowWriter {
   deinit {
     if let jpeg { cvz_jpeg_writer_close(jpeg) }
     if let png { cvz_png_writer_close(png) }
-    staging?.deallocate()
   }
 
   /// Bytes of one row `write` takes.
@@ -81,17 +80,11 @@ public final class ImageRowWriter {
         pnm!.append(contentsOf: UnsafeRawBufferPointer(start: rows, count: stored * count))
         return
       }
-      if stagingBytes < stored {
-        staging?.deallocate()
-        stagingBytes = stored
-        staging = UnsafeMutableRawPointer.allocate(byteCount: stagingBytes, alignment: 64)
-      }
-      for y in 0..<count {
-        PNMCodec.store(
-          rows: 1, width: width, layout: layout, bitDepth: bitDepth, from: rows + y * rowBytes,
-          into: staging!)
-        pnm!.append(contentsOf: UnsafeRawBufferPointer(start: staging!, count: stored))
-      }
+      let converted = staging.bytes(stored * count)
+      PNMCodec.store(
+        rows: count, width: width, layout: layout, bitDepth: bitDepth, from: rows,
+        into: converted)
+      pnm!.append(contentsOf: UnsafeRawBufferPointer(start: converted, count: stored * count))
       return
     }
     guard let jpeg else { return }
@@ -105,12 +98,7 @@ public final class ImageRowWriter {
     // As JPEGCodec.encode: 16-bit rounded to 8 bits, then alpha dropped.
     let samplesPerRow = width * layout.channels
     let encodedRowBytes = width * encodedLayout.channels
-    if stagingBytes < samplesPerRow {
-      staging?.deallocate()
-      stagingBytes = samplesPerRow
-      staging = UnsafeMutableRawPointer.allocate(byteCount: stagingBytes, alignment: 64)
-    }
-    let narrow = staging!.assumingMemoryBound(to: UInt8.self)
+    let narrow = staging.bytes(samplesPerRow).assumingMemoryBound(to: UInt8.self)
     for y in 0..<count {
       let row = rows + y * rowBytes
       let eight: UnsafePointer<UInt8>
