@@ -41,21 +41,23 @@ public enum OneDNNTraining {
   public static var instructionSet: String { String(cString: cvz_dnnl_train_isa()) }
 
   /// Whether a training convolution of geometry `g` runs on oneDNN: a plain
-  /// one (no groups, no dilation) with 8 or more input channels, on an
+  /// one (no groups, no dilation) with 2 or more input channels, on an
   /// AVX-512 CPU. Measured side by side on cifar-cnn's and mnist-cnn's
   /// layers (`bench/train_conv_kernels.sh`): there oneDNN's AVX-512 kernels
   /// take about half the hand-written AVX2 kernels' time for the layers
-  /// with 32 or 64 input channels; the first layers (1 or 3 channels) gain
-  /// little or nothing, and at AVX2 oneDNN's direct kernels do not beat
-  /// the hand-written ones. A rule of the geometry and the CPU, not a
-  /// timing, so that the same run always takes the same path.
+  /// with 32 or 64 input channels and two thirds for cifar-cnn's first
+  /// (3 channels, `same`); mnist-cnn's one-channel first layer, which the
+  /// hand-written kernels take on a path of its own, is faster there, and
+  /// at AVX2 oneDNN's direct kernels do not beat the hand-written ones. A
+  /// rule of the geometry and the CPU, not a timing, so that the same run
+  /// always takes the same path.
   static func takes(_ g: cvz_grouped_conv_geometry) -> Bool {
     guard isEnabled, OneDNN.isEnabled, g.groups == 1, g.dilation_y == 1, g.dilation_x == 1
     else { return false }
     let isa = instructionSet
     guard isa.hasPrefix("avx") else { return false }
     if takesEveryConvolution { return true }
-    return isa.hasPrefix("avx512") && g.base.in_channels >= 8
+    return isa.hasPrefix("avx512") && g.base.in_channels >= 2
   }
 
   /// Whether a pass of geometry `g` asks for Winograd: 3×3, stride 1, and

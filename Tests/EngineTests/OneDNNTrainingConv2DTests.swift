@@ -235,8 +235,9 @@ final class OneDNNTrainingConv2DTests: XCTestCase {
     XCTAssertNil(layer.oneDNNTraining, "inference drops them")
   }
 
-  /// Which layers train on oneDNN: plain ones with 8 or more input channels
-  /// on AVX-512; never grouped or dilated ones, nor with oneDNN switched off.
+  /// Which layers train on oneDNN: plain ones with 2 or more input channels
+  /// on AVX-512 (a colour network's first layer too, not a grayscale one's);
+  /// never grouped or dilated ones, nor with oneDNN switched off.
   func testRule() throws {
     try skipUnlessUsable()
     func geometry(cin: Int, groups: Int = 1, dilation: Int32 = 1) -> cvz_grouped_conv_geometry {
@@ -249,7 +250,8 @@ final class OneDNNTrainingConv2DTests: XCTestCase {
     }
     let wide = OneDNNTraining.instructionSet.hasPrefix("avx512")
     XCTAssertEqual(OneDNNTraining.takes(geometry(cin: 32)), wide)
-    XCTAssertFalse(OneDNNTraining.takes(geometry(cin: 3)))
+    XCTAssertEqual(OneDNNTraining.takes(geometry(cin: 3)), wide)
+    XCTAssertFalse(OneDNNTraining.takes(geometry(cin: 1)))
     XCTAssertFalse(OneDNNTraining.takes(geometry(cin: 32, groups: 2)))
     XCTAssertFalse(OneDNNTraining.takes(geometry(cin: 32, dilation: 2)))
     OneDNN.isEnabled = false
