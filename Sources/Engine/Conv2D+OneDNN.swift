@@ -40,9 +40,10 @@ final class OneDNNConvolution: @unchecked Sendable {
   /// (no groups, no dilation) wider than 1×1 that their direct AVX2
   /// kernels take (one input channel, or channel counts that are multiples
   /// of 8) with fewer than 20M multiply-adds an image (and Dense layers
-  /// under 4M weights stay on OpenBLAS). Measured: the seed's MNIST network
-  /// (whose convolution + pooling the kernels fuse) ran slower on oneDNN,
-  /// and every larger layer of ResNet-18 and VGG-16 faster. 1×1
+  /// under 4M weights stay on OpenBLAS), and that oneDNN has no Winograd
+  /// for here (`asksForWinograd`). Measured: the seed's MNIST network
+  /// (whose convolution + pooling the kernels fuse) ran slower on oneDNN's
+  /// direct kernels, and every larger layer of ResNet-18 and VGG-16 faster. 1×1
   /// convolutions (MobileNetV2's expansions and projections, ResNet's
   /// shortcuts, SqueezeNet's squeezes) sit between oneDNN operations in
   /// the networks that have them: on the kernels each cost a reorder to
@@ -51,11 +52,25 @@ final class OneDNNConvolution: @unchecked Sendable {
   /// path.
   static func kernelsKeep(_ g: cvz_grouped_conv_geometry) -> Bool {
     let b = g.base
-    guard OneDNN.leavesSmallConvolutionsToKernels, g.groups == 1, g.dilation_y == 1,
+    guard OneDNN.leavesSmallConvolutionsToKernels, !asksForWinograd(g), g.groups == 1,
+      g.dilation_y == 1,
       g.dilation_x == 1, b.kernel_height * b.kernel_width > 1,
       b.in_channels == 1 || (b.in_channels % 8 == 0 && b.out_channels % 8 == 0)
     else { return false }
     return multiplyAddsPerImage(g) < 20_000_000
+  }
+
+  /// Whether inference asks oneDNN for Winograd: a plain layer that
+  /// training would run on Winograd (`OneDNNTraining.prefersWinograd`: 3×3,
+  /// stride 1, 16·k channels, unless `CONVVIZ_WINOGRAD=0`), on an AVX-512
+  /// CPU. Such layers leave the hand-written kernels whatever their size:
+  /// `convviz evaluate` of a cifar-cnn model on CIFAR-10's 10,000 test
+  /// images took 4.4–5.1 s against 6.1–6.6 s on the kernels, of a mnist-cnn
+  /// model on MNIST's 1.4–1.6 s against 1.9 s (`CONVVIZ_WINOGRAD=0` for the
+  /// kernels' figures; whole commands, the data loaded from the cache).
+  static func asksForWinograd(_ g: cvz_grouped_conv_geometry) -> Bool {
+    g.groups == 1 && g.dilation_y == 1 && g.dilation_x == 1
+      && OneDNNTraining.prefersWinograd(g.base) && OneDNN.instructionSet.hasPrefix("avx512")
   }
 
   static func multiplyAddsPerImage(_ g: cvz_grouped_conv_geometry) -> Int {
@@ -91,7 +106,8 @@ final class OneDNNConvolution: @unchecked Sendable {
     }
     let made = kernel.storage.withUnsafeBufferPointer { k in
       bias.storage.withUnsafeBufferPointer { b in
-        cvz_dnnl_conv_create(&g, k.baseAddress, b.baseAddress, post)
+        cvz_dnnl_conv_create(
+          &g, k.baseAddress, b.baseAddress, post, Self.asksForWinograd(geometry) ? 1 : 0)
       }
     }
     guard let made else { return nil }
@@ -200,6 +216,7 @@ extension Conv2D: OneDNNLayoutOperation {
       oneDNN = nil
       return nil
     }
+    oneDNNTraining = nil  // as on the kernels: inference drops training's primitives
     let activation = OneDNNConvolution.Activation(stages, mode: mode)
     let relu = activation == .relu
     let key = OneDNNConvolution.Key(

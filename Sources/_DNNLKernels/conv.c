@@ -93,7 +93,7 @@ static dnnl_primitive_desc_t describe_with(const_dnnl_op_desc_t desc,
 
 /// The convolution's primitive descriptor, or NULL.
 static dnnl_primitive_desc_t describe(const cvz_grouped_conv_geometry *geometry,
-                                      cvz_dnnl_activation activation) {
+                                      cvz_dnnl_activation activation, dnnl_alg_kind_t algorithm) {
   const cvz_conv_geometry *g = &geometry->base;
   int groups = geometry->groups;
   int extent_y = (g->kernel_height - 1) * geometry->dilation_y + 1;
@@ -124,7 +124,7 @@ static dnnl_primitive_desc_t describe(const cvz_grouped_conv_geometry *geometry,
   dnnl_dims_t pad_l = {g->pad_top, g->pad_left};
   dnnl_convolution_desc_t desc;
   if (dnnl_dilated_convolution_forward_desc_init(
-          &desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &weights, &bias, &dst,
+          &desc, dnnl_forward_inference, algorithm, &src, &weights, &bias, &dst,
           strides, dilates, pad_l, pad_r) != dnnl_success)
     return NULL;
   return describe_with(&desc, activation);
@@ -132,7 +132,7 @@ static dnnl_primitive_desc_t describe(const cvz_grouped_conv_geometry *geometry,
 
 cvz_dnnl_conv *cvz_dnnl_conv_create(const cvz_grouped_conv_geometry *geometry,
                                     const float *kernel_hwio, const float *bias,
-                                    cvz_dnnl_activation activation) {
+                                    cvz_dnnl_activation activation, int winograd) {
   if (!cvz_dnnl_available()) return NULL;
   const cvz_conv_geometry *g = &geometry->base;
   int groups = geometry->groups;
@@ -141,7 +141,10 @@ cvz_dnnl_conv *cvz_dnnl_conv_create(const cvz_grouped_conv_geometry *geometry,
   if (!c) return NULL;
   c->sum = activation.sum != 0;
   cvz_dnnl_enter();
-  dnnl_primitive_desc_t pd = describe(geometry, activation);
+  // Winograd where asked and oneDNN has it for the shape, else direct.
+  dnnl_primitive_desc_t pd =
+      winograd ? describe(geometry, activation, dnnl_convolution_winograd) : NULL;
+  if (!pd) pd = describe(geometry, activation, dnnl_convolution_direct);
   int failed = pd == NULL;
   if (!failed) {
     failed = cvz_dnnl_make_primitive(pd, &c->conv, c->implementation, &c->scratchpad_md);

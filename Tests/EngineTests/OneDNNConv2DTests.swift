@@ -88,6 +88,10 @@ final class OneDNNConv2DTests: XCTestCase {
       }
     }
     print("oneDNN \(OneDNN.version) on \(OneDNN.instructionSet): \(implementations.sorted())")
+    if OneDNN.instructionSet.hasPrefix("avx512") {
+      XCTAssertTrue(
+        implementations.contains { $0.contains("wino") }, "Winograd where it applies")
+    }
   }
 
   /// The primitive is made once per shape and kept; a new shape, a new
@@ -122,8 +126,9 @@ final class OneDNNConv2DTests: XCTestCase {
     XCTAssertNil(conv.oneDNN)
   }
 
-  /// Small convolutions the direct kernels take stay on them; others of
-  /// the same size go to oneDNN; `.inferenceWithGradients` takes the same
+  /// Small convolutions the direct kernels take stay on them, unless
+  /// oneDNN has Winograd for them on this CPU; others of the same size go
+  /// to oneDNN; `.inferenceWithGradients` takes the same
   /// path as `.inference` (the same bits), and its backward is right.
   func testSmallDirectConvolutionsStayOnKernels() throws {
     try skipUnlessUsable()
@@ -134,6 +139,22 @@ final class OneDNNConv2DTests: XCTestCase {
     let input = GradientCheck.randomTensor(Shape(2, 8, 12, 12), &generator)
     _ = try small.forward(input, mode: .inference)
     XCTAssertNil(small.oneDNN, "8 → 16 channels, 3×3 at 12×12: the kernels'")
+    // 16·k channels, 3×3, stride 1: Winograd on AVX-512, whatever the size.
+    var winograd = Conv2D(
+      kernel: GradientCheck.randomTensor(Shape(3, 3, 16, 32), &generator),
+      bias: GradientCheck.randomTensor(Shape(32), &generator), padding: .same)
+    let wide = GradientCheck.randomTensor(Shape(2, 16, 12, 12), &generator)
+    let output = try winograd.forward(wide, mode: .inference)
+    if OneDNN.instructionSet.hasPrefix("avx512") {
+      let made = try XCTUnwrap(winograd.oneDNN, "16 → 32 channels on AVX-512: oneDNN's")
+      XCTAssertTrue(made.implementation.contains("wino"), made.implementation)
+    } else {
+      XCTAssertNil(winograd.oneDNN, "16 → 32 channels below AVX-512: the kernels'")
+    }
+    let expected = conv2dForwardReference(
+      input: wide, kernel: winograd.kernel.value, bias: winograd.bias.value, strides: (1, 1),
+      padding: .same)
+    XCTAssertLessThan(output.maxAbsoluteDifference(to: expected), 1e-4)
     var firstLayer = Conv2D(
       kernel: GradientCheck.randomTensor(Shape(3, 3, 3, 16), &generator),
       bias: GradientCheck.randomTensor(Shape(16), &generator), padding: .same)

@@ -83,11 +83,13 @@ typedef struct {
 /// Creates the convolution output = activation(conv(input, kernel) +
 /// bias) for geometry g (as cvz_grouped_conv2d_forward takes it; groups 1
 /// and dilations 1 for a plain one). The kernel (HWIO, (kh, kw, cin /
-/// groups, cout)) and bias are copied. Returns NULL when oneDNN cannot
-/// make it (no engine, out of memory, an unsupported shape).
+/// groups, cout)) and bias are copied. With winograd, oneDNN's Winograd
+/// algorithm where it has one for the shape (else direct). Returns NULL
+/// when oneDNN cannot make it (no engine, out of memory, an unsupported
+/// shape).
 cvz_dnnl_conv *cvz_dnnl_conv_create(const cvz_grouped_conv_geometry *g,
                                     const float *kernel_hwio, const float *bias,
-                                    cvz_dnnl_activation activation);
+                                    cvz_dnnl_activation activation, int winograd);
 
 /// oneDNN's name for the implementation it chose, e.g. "jit:avx512_core".
 const char *cvz_dnnl_conv_implementation(const cvz_dnnl_conv *conv);
