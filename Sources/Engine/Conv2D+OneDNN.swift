@@ -43,18 +43,17 @@ final class OneDNNConvolution: @unchecked Sendable {
   /// under 4M weights stay on OpenBLAS), and that oneDNN has no Winograd
   /// for here (`asksForWinograd`). Measured: the seed's MNIST network
   /// (whose convolution + pooling the kernels fuse) ran slower on oneDNN's
-  /// direct kernels, and every larger layer of ResNet-18 and VGG-16 faster. 1×1
-  /// convolutions (MobileNetV2's expansions and projections, ResNet's
-  /// shortcuts, SqueezeNet's squeezes) sit between oneDNN operations in
-  /// the networks that have them: on the kernels each cost a reorder to
+  /// direct kernels, and every larger layer of ResNet-18 and VGG-16
+  /// faster. 1×1 convolutions (MobileNetV2's expansions and projections,
+  /// ResNet's shortcuts, SqueezeNet's squeezes) sit between oneDNN
+  /// operations in the networks that have them: on the kernels each cost a reorder to
   /// NCHW and back, and MobileNetV2's took 25 of its 41 ms. A rule of the
   /// geometry, not a timing, so that the same model always takes the same
   /// path.
   static func kernelsKeep(_ g: cvz_grouped_conv_geometry) -> Bool {
     let b = g.base
     guard OneDNN.leavesSmallConvolutionsToKernels, !asksForWinograd(g), g.groups == 1,
-      g.dilation_y == 1,
-      g.dilation_x == 1, b.kernel_height * b.kernel_width > 1,
+      g.dilation_y == 1, g.dilation_x == 1, b.kernel_height * b.kernel_width > 1,
       b.in_channels == 1 || (b.in_channels % 8 == 0 && b.out_channels % 8 == 0)
     else { return false }
     return multiplyAddsPerImage(g) < 20_000_000
