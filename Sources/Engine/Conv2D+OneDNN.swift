@@ -59,17 +59,24 @@ final class OneDNNConvolution: @unchecked Sendable {
     return multiplyAddsPerImage(g) < 20_000_000
   }
 
-  /// Whether inference asks oneDNN for Winograd: a plain layer that
-  /// training would run on Winograd (`OneDNNTraining.prefersWinograd`: 3×3,
-  /// stride 1, 16·k channels, unless `CONVVIZ_WINOGRAD=0`), on an AVX-512
-  /// CPU. Such layers leave the hand-written kernels whatever their size:
-  /// `convviz evaluate` of a cifar-cnn model on CIFAR-10's 10,000 test
-  /// images took 4.4–5.1 s against 6.1–6.6 s on the kernels, of a mnist-cnn
-  /// model on MNIST's 1.4–1.6 s against 1.9 s (`CONVVIZ_WINOGRAD=0` for the
-  /// kernels' figures; whole commands, the data loaded from the cache).
+  /// Whether inference asks oneDNN for Winograd: a plain layer under 20M
+  /// multiply-adds an image that training would run on Winograd
+  /// (`OneDNNTraining.prefersWinograd`: 3×3, stride 1, 16·k channels,
+  /// unless `CONVVIZ_WINOGRAD=0`), on an AVX-512 CPU. Such layers leave the
+  /// hand-written kernels: `convviz evaluate` of a cifar-cnn model on
+  /// CIFAR-10's 10,000 test images took 4.4–5.1 s against 6.1–6.6 s on the
+  /// kernels, of a mnist-cnn model on MNIST's 1.4–1.6 s against 1.9 s
+  /// (`CONVVIZ_WINOGRAD=0` for the kernels' figures; whole commands, the
+  /// data loaded from the cache). Larger layers stay on oneDNN's direct
+  /// kernels: on Winograd, ResNet-18 and VGG-16 ran in 0.4–0.7× of
+  /// onnxruntime's time instead of 0.95–1.1×, but Winograd's weights (4×
+  /// the kernel's) and scratch took VGG-16's `predict` from 659 to 795 MiB
+  /// at its peak, over the 1.3× its 528 MiB of weights that loading keeps
+  /// to (`bench/inference_vs_onnxruntime.sh`, `bench/load_memory.sh`).
   static func asksForWinograd(_ g: cvz_grouped_conv_geometry) -> Bool {
     g.groups == 1 && g.dilation_y == 1 && g.dilation_x == 1
       && OneDNNTraining.prefersWinograd(g.base) && OneDNN.instructionSet.hasPrefix("avx512")
+      && multiplyAddsPerImage(g) < 20_000_000
   }
 
   static func multiplyAddsPerImage(_ g: cvz_grouped_conv_geometry) -> Int {

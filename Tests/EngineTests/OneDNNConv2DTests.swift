@@ -139,7 +139,7 @@ final class OneDNNConv2DTests: XCTestCase {
     let input = GradientCheck.randomTensor(Shape(2, 8, 12, 12), &generator)
     _ = try small.forward(input, mode: .inference)
     XCTAssertNil(small.oneDNN, "8 → 16 channels, 3×3 at 12×12: the kernels'")
-    // 16·k channels, 3×3, stride 1: Winograd on AVX-512, whatever the size.
+    // 16·k channels, 3×3, stride 1: Winograd on AVX-512.
     var winograd = Conv2D(
       kernel: GradientCheck.randomTensor(Shape(3, 3, 16, 32), &generator),
       bias: GradientCheck.randomTensor(Shape(32), &generator), padding: .same)
@@ -155,6 +155,15 @@ final class OneDNNConv2DTests: XCTestCase {
       input: wide, kernel: winograd.kernel.value, bias: winograd.bias.value, strides: (1, 1),
       padding: .same)
     XCTAssertLessThan(output.maxAbsoluteDifference(to: expected), 1e-4)
+    // From 20M multiply-adds an image, oneDNN's direct kernels (Winograd's
+    // weights would cost memory): 64 → 64 at 56×56 is 116M.
+    var large = Conv2D(
+      kernel: GradientCheck.randomTensor(Shape(3, 3, 64, 64), &generator),
+      bias: Tensor(zeros: Shape(64)), padding: .same)
+    _ = try large.forward(
+      GradientCheck.randomTensor(Shape(1, 64, 56, 56), &generator), mode: .inference)
+    let direct = try XCTUnwrap(large.oneDNN, "116M multiply-adds: oneDNN's")
+    XCTAssertFalse(direct.implementation.contains("wino"), direct.implementation)
     var firstLayer = Conv2D(
       kernel: GradientCheck.randomTensor(Shape(3, 3, 3, 16), &generator),
       bias: GradientCheck.randomTensor(Shape(16), &generator), padding: .same)
