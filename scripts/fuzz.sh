@@ -54,13 +54,13 @@ fi
 # (Tests/FuzzRegressions/keras/); one model per process makes that harmless,
 # so the keras target looks for crashes, hangs and big allocations only
 # (leak checks off during the run and at exit). Its inputs that loop libhdf5
-# end after 30 s (the child process's limit), so it gets 60 s an input.
+# end after 10 s (the child process's limit), so it gets 30 s an input.
 extra=()
 # FUZZ_SEED fixes libFuzzer's random seed: the same corpus then gives the same
 # inputs in the same order, so a failure CI saw can be replayed here.
 if [ -n "${FUZZ_SEED:-}" ]; then extra+=(-seed="$FUZZ_SEED"); fi
 if [ "$target" = keras ]; then
-  extra+=(-detect_leaks=0 -timeout=60)
+  extra+=(-detect_leaks=0 -timeout=30)
   export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 fi
 work="$root/.build-fuzz/corpus/$target"

@@ -172,7 +172,7 @@ final class KerasBadInputTests: XCTestCase {
 
   /// Regression (CI's fuzz run): a 17 KB corrupt `.h5` made libhdf5
   /// allocate 8.3 GB over about 33 s while the child process read it. The
-  /// child's memory is now bounded (`cvz_h5_check_in_child`): the file is
+  /// child's memory is now bounded (`cvz_h5_read_in_child`): the file is
   /// refused in well under a second, the child never far past its limit.
   func testLibhdf5AllocatingWithoutBoundIsStoppedAtTheChildsLimit() throws {
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

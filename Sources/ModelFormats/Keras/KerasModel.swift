@@ -39,9 +39,10 @@ public struct KerasModel: Sendable {
   }
 
   /// Reads a Keras file's bytes; `path` names it in errors. libhdf5 reads
-  /// the weights first in a child process that may use at most
-  /// `readingAllowance` bytes (within `memory`): a corrupt file that makes
-  /// it allocate more is refused as corrupt.
+  /// the weights in a child process that may take `readingTime` and use at most
+  /// `readingAllowance` bytes (within `memory`; a corrupt file that makes
+  /// it allocate more is refused as corrupt) and send back at most
+  /// `memory` bytes.
   public static func decode(
     _ bytes: [UInt8], path: String, memory: MemoryBudget = .systemDefault()
   ) throws(ModelFileError) -> KerasModel {
@@ -68,11 +69,20 @@ public struct KerasModel: Sendable {
     min(budget.bytes, 2 * fileBytes + tensorLimit(fileBytes: fileBytes) + (256 << 20))
   }
 
+  /// The time libhdf5 may take to read an HDF5 file of `fileBytes` bytes:
+  /// 10 s, and a second for every 16 MiB (a file that takes longer has
+  /// sent it round a loop; reading a 500 MB model takes about a second).
+  static func readingTime(fileBytes: Int) -> Double {
+    10 + Double(fileBytes) / Double(16 << 20)
+  }
+
   /// Opens the HDF5 file `bytes`, its reading bounded as `decode` says.
   static func openHDF5(_ bytes: [UInt8], memory: MemoryBudget) throws(KerasProblem) -> HDF5Object {
     try HDF5Object.open(
-      bytes, tensorLimit: tensorLimit(fileBytes: bytes.count),
-      memoryLimit: readingAllowance(fileBytes: bytes.count, budget: memory))
+      bytes, seconds: readingTime(fileBytes: bytes.count),
+      tensorLimit: tensorLimit(fileBytes: bytes.count),
+      memoryLimit: readingAllowance(fileBytes: bytes.count, budget: memory),
+      summaryLimit: memory.bytes)
   }
 
   init(_ bytes: [UInt8], memory: MemoryBudget) throws(KerasProblem) {
