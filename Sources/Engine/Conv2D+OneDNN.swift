@@ -56,7 +56,7 @@ final class OneDNNConvolution: @unchecked Sendable {
       g.dilation_y == 1, g.dilation_x == 1, b.kernel_height * b.kernel_width > 1,
       b.in_channels == 1 || (b.in_channels % 8 == 0 && b.out_channels % 8 == 0)
     else { return false }
-    return multiplyAddsPerImage(g) < 20_000_000
+    return isSmall(g)
   }
 
   /// Whether inference asks oneDNN for Winograd: a plain layer under 20M
@@ -76,7 +76,13 @@ final class OneDNNConvolution: @unchecked Sendable {
   static func asksForWinograd(_ g: cvz_grouped_conv_geometry) -> Bool {
     g.groups == 1 && g.dilation_y == 1 && g.dilation_x == 1
       && OneDNNTraining.prefersWinograd(g.base) && OneDNN.instructionSet.hasPrefix("avx512")
-      && multiplyAddsPerImage(g) < 20_000_000
+      && isSmall(g)
+  }
+
+  /// Under 20M multiply-adds an image: the layers both rules above keep
+  /// from oneDNN's direct kernels.
+  static func isSmall(_ g: cvz_grouped_conv_geometry) -> Bool {
+    multiplyAddsPerImage(g) < 20_000_000
   }
 
   static func multiplyAddsPerImage(_ g: cvz_grouped_conv_geometry) -> Int {

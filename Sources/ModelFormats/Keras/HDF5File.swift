@@ -9,7 +9,7 @@ import _HDF5Shims
 /// order in which a reader asks for things changes which of those it
 /// meets. The child reads everything once, within bounds of time and
 /// memory, and sends back a summary (its format is described in
-/// hdf5_shim.c), which this type parses; every failure is a
+/// hdf5_reader.c), which this type parses; every failure is a
 /// `KerasProblem.corruptHDF5` with libhdf5's words, thrown when the
 /// reader asks for what failed.
 final class HDF5Summary {
@@ -196,7 +196,7 @@ final class HDF5Object {
   /// HDF5's eight-byte signature at the start of a file.
   static let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
   /// Attributes (JSON configs, name lists) larger than this are refused
-  /// (hdf5_shim.c's MAXIMUM_ATTRIBUTE_BYTES).
+  /// (hdf5_reader.c's MAXIMUM_ATTRIBUTE_BYTES).
   static let maximumAttributeBytes = 64 << 20
 
   private let file: HDF5Summary

@@ -39,9 +39,9 @@ public struct KerasModel: Sendable {
   }
 
   /// Reads a Keras file's bytes; `path` names it in errors. libhdf5 reads
-  /// the weights in a child process that may take `readingTime` and use at most
-  /// `readingAllowance` bytes (within `memory`; a corrupt file that makes
-  /// it allocate more is refused as corrupt) and send back at most
+  /// the weights in a child process that may take `readingTime`, use at
+  /// most `readingAllowance` bytes (within `memory`; a corrupt file that
+  /// makes it allocate more is refused as corrupt) and send back at most
   /// `memory` bytes.
   public static func decode(
     _ bytes: [UInt8], path: String, memory: MemoryBudget = .systemDefault()

@@ -61,7 +61,7 @@ int cvz_h5_is_loaded(void);
  * reached from the root, every attribute as strings, every numeric
  * dataset of at most `tensor_limit` bytes as float32) and hands back what
  * it read: 0 with `*summary` (a read-only mapping of `*summary_size`
- * bytes, in the format described in hdf5_shim.c; free it with
+ * bytes, in the format described in hdf5_reader.c; free it with
  * cvz_h5_summary_free), or -1 with a one-line message when the child
  * crashed, failed, ran past its time limit (`seconds`, of waiting and of
  * processor time; it is killed) or its summary would pass `summary_limit`

@@ -1,187 +1,19 @@
-// Every libhdf5 call convviz makes; see include/cvz_hdf5_shims.h for why.
-// memfd_create
-#define _GNU_SOURCE
+// The child process's reading of an HDF5 file: every libhdf5 call on a
+// file that convviz makes (see include/cvz_hdf5_shims.h for why).
 #include "cvz_hdf5_shims.h"
+#include "hdf5_library.h"
+#include "hdf5_reader.h"
 
-// Debian installs the serial build's headers under hdf5/serial/ (what its
-// pkg-config file names); the library itself is opened at run time, below.
-#if __has_include(<hdf5/serial/hdf5.h>)
-#include <hdf5/serial/hdf5.h>
-#else
-#include <hdf5.h>
-#endif
-#include <dlfcn.h>
-#include <pthread.h>
-#include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-// MARK: Loading libhdf5
-//
-// libhdf5 is opened (dlopen) on first use rather than linked: it pulls in
-// libcurl, TLS and Kerberos (its S3 and HDFS drivers), about 40 libraries
-// whose loading every convviz command paid at start-up, where only the
-// Keras reader uses it. Every function and variable below is called
-// through a pointer found then; the macros after the table make the code
-// further down read as plain libhdf5 calls (HDF5's own macros, such as
-// H5T_NATIVE_FLOAT, expand to these names too).
-
-#define CVZ_H5_FUNCTIONS(X)                                                                  \
-  X(H5Aclose) X(H5Aget_name_by_idx) X(H5Aget_space) X(H5Aget_type) X(H5Aopen) X(H5Aread)      \
-  X(H5Dclose) X(H5Dget_space) X(H5Dget_type) X(H5Dread) X(H5Dvlen_reclaim) X(H5Eclear2)       \
-  X(H5Eset_auto2) X(H5Ewalk2) X(H5Fclose) X(H5Fopen) X(H5Gclose) X(H5Gget_info)               \
-  X(H5Iget_type) X(H5Lget_info_by_idx) X(H5Lget_name_by_idx) X(H5Oclose) X(H5Oget_info2)      \
-  X(H5Oopen_by_idx) X(H5Pclose) X(H5Pcreate) X(H5Pset_fapl_core) X(H5Pset_fclose_degree)      \
-  X(H5Pset_file_image) X(H5Sclose) X(H5Sget_simple_extent_dims)                               \
-  X(H5Sget_simple_extent_ndims) X(H5Sget_simple_extent_npoints) X(H5Tclose) X(H5Tcopy)        \
-  X(H5Tget_class) X(H5Tget_cset) X(H5Tget_size) X(H5Tis_variable_str) X(H5Tset_cset)          \
-  X(H5Tset_size) X(H5check_version) X(H5get_libversion) X(H5open)
-
-#define CVZ_H5_VARIABLES(X)                                                           \
-  X(H5E_CANTALLOC_g) X(H5E_NOSPACE_g) X(H5E_RESOURCE_g) X(H5P_CLS_FILE_ACCESS_ID_g)  \
-  X(H5T_C_S1_g) X(H5T_NATIVE_FLOAT_g)
-
-#define CVZ_H5_DECLARE_FUNCTION(name) static __typeof__(&name) loaded_##name;
-#define CVZ_H5_DECLARE_VARIABLE(name) static __typeof__(name) *loaded_##name;
-CVZ_H5_FUNCTIONS(CVZ_H5_DECLARE_FUNCTION)
-CVZ_H5_VARIABLES(CVZ_H5_DECLARE_VARIABLE)
-
-// The shared library of the headers' version: Debian's serial build, then
-// the names other builds (and the -dev package's link) use.
-#if H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10
-#define CVZ_H5_SONAME "libhdf5_serial.so.103"
-#else
-#define CVZ_H5_SONAME "libhdf5_serial.so"
-#endif
-static const char *const library_names[] = {CVZ_H5_SONAME, "libhdf5_serial.so", "libhdf5.so"};
-
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static int library_loaded = 0;
-static char load_failure[400] = "";
-
-static void load_library(void) {
-  void *library = NULL;
-  for (size_t i = 0; i < sizeof library_names / sizeof *library_names && !library; i++) {
-    library = dlopen(library_names[i], RTLD_NOW | RTLD_LOCAL);
-  }
-  if (!library) {
-    const char *why = dlerror();
-    snprintf(load_failure, sizeof load_failure,
-             "libhdf5 (%s) cannot be loaded, needed for Keras files: %s (install %s)",
-             CVZ_H5_SONAME, why ? why : "not found", "libhdf5-dev or libhdf5-103-1");
-    return;
-  }
-  const char *missing = NULL;
-#define CVZ_H5_LOOKUP(name) \
-  if (!missing && !(loaded_##name = (__typeof__(loaded_##name))dlsym(library, #name))) missing = #name;
-  CVZ_H5_FUNCTIONS(CVZ_H5_LOOKUP)
-  CVZ_H5_VARIABLES(CVZ_H5_LOOKUP)
-  if (missing) {
-    snprintf(load_failure, sizeof load_failure, "libhdf5 (%s) has no %s", CVZ_H5_SONAME, missing);
-    return;
-  }
-  // H5check_version aborts the process on a version mismatch: check first.
-  unsigned major = 0, minor = 0, release = 0;
-  if (loaded_H5get_libversion(&major, &minor, &release) < 0 || major != H5_VERS_MAJOR ||
-      minor != H5_VERS_MINOR) {
-    snprintf(load_failure, sizeof load_failure,
-             "libhdf5 %u.%u.%u is installed, but convviz was built with the %d.%d headers", major,
-             minor, release, H5_VERS_MAJOR, H5_VERS_MINOR);
-    return;
-  }
-  __atomic_store_n(&library_loaded, 1, __ATOMIC_RELEASE);
-}
-
-int cvz_h5_load(char *message, size_t capacity) {
-  pthread_once(&load_once, load_library);
-  if (library_loaded) return 0;
-  if (message && capacity > 0) snprintf(message, capacity, "%s", load_failure);
-  return -1;
-}
-
-int cvz_h5_is_loaded(void) { return __atomic_load_n(&library_loaded, __ATOMIC_ACQUIRE); }
-
-// Every function that takes a message buffer starts with this, so that a
-// caller that skipped cvz_h5_load gets the reason rather than a crash.
-#define CVZ_H5_REQUIRE_LIBRARY(message, capacity) \
-  if (cvz_h5_load(message, capacity) != 0) return -1;
-
-#define H5Aclose loaded_H5Aclose
-#define H5Aget_name_by_idx loaded_H5Aget_name_by_idx
-#define H5Aget_space loaded_H5Aget_space
-#define H5Aget_type loaded_H5Aget_type
-#define H5Aopen loaded_H5Aopen
-#define H5Aread loaded_H5Aread
-#define H5Dclose loaded_H5Dclose
-#define H5Dget_space loaded_H5Dget_space
-#define H5Dget_type loaded_H5Dget_type
-#define H5Dread loaded_H5Dread
-#define H5Dvlen_reclaim loaded_H5Dvlen_reclaim
-#define H5Eclear2 loaded_H5Eclear2
-#define H5Eset_auto2 loaded_H5Eset_auto2
-#define H5Ewalk2 loaded_H5Ewalk2
-#define H5Fclose loaded_H5Fclose
-#define H5Fopen loaded_H5Fopen
-#define H5Gclose loaded_H5Gclose
-#define H5Gget_info loaded_H5Gget_info
-#define H5Iget_type loaded_H5Iget_type
-#define H5Lget_info_by_idx loaded_H5Lget_info_by_idx
-#define H5Lget_name_by_idx loaded_H5Lget_name_by_idx
-#define H5Oclose loaded_H5Oclose
-#define H5Oget_info2 loaded_H5Oget_info2
-#define H5Oopen_by_idx loaded_H5Oopen_by_idx
-#define H5Pclose loaded_H5Pclose
-#define H5Pcreate loaded_H5Pcreate
-#define H5Pset_fapl_core loaded_H5Pset_fapl_core
-#define H5Pset_fclose_degree loaded_H5Pset_fclose_degree
-#define H5Pset_file_image loaded_H5Pset_file_image
-#define H5Sclose loaded_H5Sclose
-#define H5Sget_simple_extent_dims loaded_H5Sget_simple_extent_dims
-#define H5Sget_simple_extent_ndims loaded_H5Sget_simple_extent_ndims
-#define H5Sget_simple_extent_npoints loaded_H5Sget_simple_extent_npoints
-#define H5Tclose loaded_H5Tclose
-#define H5Tcopy loaded_H5Tcopy
-#define H5Tget_class loaded_H5Tget_class
-#define H5Tget_cset loaded_H5Tget_cset
-#define H5Tget_size loaded_H5Tget_size
-#define H5Tis_variable_str loaded_H5Tis_variable_str
-#define H5Tset_cset loaded_H5Tset_cset
-#define H5Tset_size loaded_H5Tset_size
-#define H5check_version loaded_H5check_version
-#define H5open loaded_H5open
-#define H5E_CANTALLOC_g (*loaded_H5E_CANTALLOC_g)
-#define H5E_NOSPACE_g (*loaded_H5E_NOSPACE_g)
-#define H5E_RESOURCE_g (*loaded_H5E_RESOURCE_g)
-#define H5P_CLS_FILE_ACCESS_ID_g (*loaded_H5P_CLS_FILE_ACCESS_ID_g)
-#define H5T_C_S1_g (*loaded_H5T_C_S1_g)
-#define H5T_NATIVE_FLOAT_g (*loaded_H5T_NATIVE_FLOAT_g)
 
 // MARK: Calling libhdf5
 //
 // Only ever in the child process cvz_h5_read_in_child starts: it has one
 // thread, so no lock; convviz's own process never calls libhdf5 on a file.
-
-#if defined(__SANITIZE_ADDRESS__)
-#define CVZ_ADDRESS_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CVZ_ADDRESS_SANITIZER 1
-#endif
-#endif
-
-#ifdef CVZ_ADDRESS_SANITIZER
-#include <sanitizer/common_interface_defs.h>
-#endif
 
 // Set once libhdf5 (or the child's own reading) failed to allocate memory.
 static int allocation_failed = 0;
@@ -464,8 +296,6 @@ done:
 // Depth, object count, names and strings are bounded; a summary that would
 // pass `summary_limit` bytes ends the child with SUMMARY_TOO_LARGE_STATUS.
 
-enum { OUT_OF_MEMORY_STATUS = 3, SUMMARY_TOO_LARGE_STATUS = 4, WRITE_FAILED_STATUS = 5 };
-
 typedef struct summary {
   int fd;
   size_t written;
@@ -578,6 +408,41 @@ typedef struct reading {
   size_t tensor_limit;
 } reading;
 
+// The name of attribute (or, unless `attribute`, link) `k` of `object` in
+// name order, malloc'd; NULL with the reason in `why` when it cannot be
+// read or is longer than MAXIMUM_NAME - 1 bytes.
+static char *name_at(hid_t object, hsize_t k, int attribute, failure *why) {
+  const char *what = attribute ? "cannot list an object's attributes" : "cannot list an HDF5 group";
+  ssize_t length =
+      attribute
+          ? H5Aget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, k, NULL, 0, H5P_DEFAULT)
+          : H5Lget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, k, NULL, 0, H5P_DEFAULT);
+  if (length < 0) {
+    fail(what, why);
+    return NULL;
+  }
+  if (length >= MAXIMUM_NAME) {
+    snprintf(why->text, sizeof why->text, "%s: a name is longer than %d bytes", what,
+             MAXIMUM_NAME - 1);
+    return NULL;
+  }
+  size_t capacity = (size_t)length + 1;
+  char *name = malloc(capacity);
+  if (!name) _exit(OUT_OF_MEMORY_STATUS);
+  ssize_t read =
+      attribute
+          ? H5Aget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, capacity,
+                               H5P_DEFAULT)
+          : H5Lget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, capacity,
+                               H5P_DEFAULT);
+  if (read != length) {
+    fail(what, why);
+    free(name);
+    return NULL;
+  }
+  return name;
+}
+
 // Every attribute of `object`, as strings where they are strings.
 static void put_attributes(reading *state, hid_t object) {
   summary *out = state->out;
@@ -598,29 +463,12 @@ static void put_attributes(reading *state, hid_t object) {
   size_t named = 0;
   failure listing = {{0}};
   for (size_t k = 0; k < count; k++) {
-    ssize_t length = H5Aget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, k, NULL, 0,
-                                        H5P_DEFAULT);
-    if (length < 0 || length >= MAXIMUM_NAME) {
-      if (!listing.text[0]) {
-        if (length < 0) {
-          fail("cannot list an object's attributes", &listing);
-        } else {
-          snprintf(listing.text, sizeof listing.text, "an attribute name is longer than %d bytes",
-                   MAXIMUM_NAME - 1);
-        }
-      }
-      H5Eclear2(H5E_DEFAULT);
-      continue;
+    char *name = name_at(object, k, 1, &why);
+    if (name) {
+      names[named++] = name;
+    } else if (!listing.text[0]) {
+      listing = why;
     }
-    char *name = malloc((size_t)length + 1);
-    if (!name) _exit(OUT_OF_MEMORY_STATUS);
-    if (H5Aget_name_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, (size_t)length + 1,
-                           H5P_DEFAULT) != length) {
-      if (!listing.text[0]) fail("cannot list an object's attributes", &listing);
-      free(name);
-      continue;
-    }
-    names[named++] = name;
   }
   if (listing.text[0]) {
     put_u8(out, 1);
@@ -733,24 +581,15 @@ static void put_group(reading *state, hid_t group, int depth) {
   put_u64(out, count);
   for (size_t k = 0; k < count; k++) {
     opened[k] = -1;
-    ssize_t length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, NULL, 0,
-                                        H5P_DEFAULT);
-    char *name = NULL;
-    if (length >= 0 && length < MAXIMUM_NAME && (name = malloc((size_t)length + 1)) &&
-        H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, (size_t)length + 1,
-                           H5P_DEFAULT) == length) {
-      put_text(out, name, (size_t)length);
-    } else {
+    char *name = name_at(group, k, 0, &why);
+    if (!name) {
       // A link without a readable name: one no path can reach.
-      if (length >= 0 && length < MAXIMUM_NAME && !name) _exit(OUT_OF_MEMORY_STATUS);
-      H5Eclear2(H5E_DEFAULT);
       put_text(out, "", 0);
       put_u8(out, 1);
-      snprintf(why.text, sizeof why.text, "an HDF5 link name cannot be read");
       put_message(out, &why);
-      free(name);
       continue;
     }
+    put_text(out, name, strlen(name));
     free(name);
     H5L_info_t link;
     if (H5Lget_info_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, k, &link, H5P_DEFAULT) < 0) {
@@ -818,9 +657,8 @@ static void put_node(reading *state, hid_t object, uint64_t index, int depth) {
   if (kind == CVZ_H5_DATASET) put_dataset(state, object);
 }
 
-// The child: reads the file and writes the summary to `fd`.
-static void read_file(const void *bytes, size_t size, size_t tensor_limit, int fd,
-                      size_t summary_limit) {
+_Noreturn void cvz_h5_read_file(const void *bytes, size_t size, size_t tensor_limit, int fd,
+                                size_t summary_limit) {
   summary *out = malloc(sizeof(summary));
   if (!out) _exit(OUT_OF_MEMORY_STATUS);
   out->fd = fd;
@@ -853,182 +691,4 @@ static void read_file(const void *bytes, size_t size, size_t tensor_limit, int f
   put_u64(out, UINT64_MAX);
   flush(out);
   _exit(allocation_failed ? OUT_OF_MEMORY_STATUS : 0);
-}
-
-// MARK: The parent
-
-// The bytes this process maps (/proc/self/statm's first field), or 0.
-static size_t mapped_bytes(pid_t process, int field) {
-  char path[64];
-  if (process) {
-    snprintf(path, sizeof path, "/proc/%d/statm", (int)process);
-  } else {
-    snprintf(path, sizeof path, "/proc/self/statm");
-  }
-  FILE *file = fopen(path, "r");
-  if (!file) return 0;
-  unsigned long long pages[2] = {0, 0};
-  int read = fscanf(file, "%llu %llu", &pages[0], &pages[1]);
-  fclose(file);
-  if (read != 2) return 0;
-  long page = sysconf(_SC_PAGESIZE);
-  return (size_t)pages[field] * (size_t)(page > 0 ? page : 4096);
-}
-
-static void describe_memory(char *message, size_t capacity, size_t memory_limit) {
-  snprintf(message, capacity,
-           "libhdf5 needed more than %zu MiB reading it: the file is corrupt",
-           memory_limit >> 20);
-}
-
-static _Atomic unsigned long long children_started = 0;
-
-unsigned long long cvz_h5_children_started(void) { return children_started; }
-
-int cvz_h5_read_in_child(const void *bytes, size_t size, double seconds, size_t tensor_limit,
-                         size_t memory_limit, size_t summary_limit, const void **summary_bytes,
-                         size_t *summary_size, char *message, size_t capacity) {
-  CVZ_H5_REQUIRE_LIBRARY(message, capacity)
-  *summary_bytes = NULL;
-  *summary_size = 0;
-  // Crafted files can also send libhdf5 round a loop forever: the child
-  // gets `seconds`, of waiting and of processor time.
-  double limit = seconds > 0 ? seconds : 1;
-  int fd = memfd_create("convviz-hdf5-summary", MFD_CLOEXEC);
-  if (fd < 0) {
-    snprintf(message, capacity, "cannot make a memory file for the HDF5 reader: %s",
-             strerror(errno));
-    return -1;
-  }
-  // The resident size the child starts from (it shares this process's
-  // pages): the parent stops a child that grows past it plus the limit.
-  size_t resident_at_fork = mapped_bytes(0, 1);
-  pid_t parent = getpid();
-  children_started += 1;
-  pid_t child = fork();
-  if (child < 0) {
-    close(fd);
-    snprintf(message, capacity, "cannot start a process to read the HDF5 file");
-    return -1;
-  }
-  if (child == 0) {
-    // A crash report (the Swift runtime's, a sanitizer's) is not the user's,
-    // nor is a fuzzer's crash artifact: a crash here only ends the child.
-    int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) dup2(null, STDERR_FILENO);
-    const int deadly[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP};
-    for (size_t k = 0; k < sizeof deadly / sizeof *deadly; k++) signal(deadly[k], SIG_DFL);
-#ifdef CVZ_ADDRESS_SANITIZER
-    __sanitizer_set_death_callback(NULL);
-#endif
-    // Should this process die without stopping the child (SIGKILL), the
-    // child must not loop on alone: it ends with its parent, and its
-    // processor time is bounded like its waiting time below.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    struct rlimit seconds;
-    if (getrlimit(RLIMIT_CPU, &seconds) == 0) {
-      rlim_t wanted = (rlim_t)limit + 1;
-      if (seconds.rlim_max == RLIM_INFINITY || wanted < seconds.rlim_max) {
-        seconds.rlim_cur = wanted;
-        seconds.rlim_max = seconds.rlim_max == RLIM_INFINITY ? wanted + 1 : seconds.rlim_max;
-        setrlimit(RLIMIT_CPU, &seconds);
-      }
-    }
-#ifndef CVZ_ADDRESS_SANITIZER
-    // Crafted files can make libhdf5 allocate without bound: the child may
-    // map at most `memory_limit` bytes more than it inherited. (Under
-    // AddressSanitizer, which maps terabytes of shadow memory, the
-    // parent's watch on the child's resident size below is the bound.)
-    size_t mapped = mapped_bytes(0, 0);
-    if (memory_limit > 0 && mapped > 0 && memory_limit < SIZE_MAX - mapped) {
-      struct rlimit space;
-      if (getrlimit(RLIMIT_AS, &space) == 0) {
-        rlim_t wanted = (rlim_t)(mapped + memory_limit);
-        if (space.rlim_max == RLIM_INFINITY || wanted < space.rlim_max) space.rlim_max = wanted;
-        space.rlim_cur = space.rlim_max;
-        setrlimit(RLIMIT_AS, &space);
-      }
-    }
-#endif
-    read_file(bytes, size, tensor_limit, fd, summary_limit);
-  }
-  struct timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  double waited = 0;
-  int status = 0;
-  for (;;) {
-    pid_t done = waitpid(child, &status, WNOHANG);
-    if (done == child) break;
-    if (done < 0 && errno != EINTR) {
-      close(fd);
-      snprintf(message, capacity, "lost the process reading the HDF5 file");
-      return -1;
-    }
-    int too_long = waited > limit;
-    int too_large = memory_limit > 0 && resident_at_fork > 0 &&
-                    mapped_bytes(child, 1) > resident_at_fork + memory_limit;
-    if (too_long || too_large) {
-      kill(child, SIGKILL);
-      while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-      }
-      close(fd);
-      if (too_large) {
-        describe_memory(message, capacity, memory_limit);
-      } else {
-        snprintf(message, capacity,
-                 "libhdf5 did not finish reading it in %.0f s: the file is corrupt", limit);
-      }
-      return -1;
-    }
-    struct timespec pause = {0, waited < 1 ? 1000000 : 20000000}, now;
-    nanosleep(&pause, NULL);
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    waited = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) * 1e-9;
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    close(fd);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == OUT_OF_MEMORY_STATUS) {
-      describe_memory(message, capacity, memory_limit);
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == SUMMARY_TOO_LARGE_STATUS) {
-      if (summary_limit >= (1u << 20)) {
-        snprintf(message, capacity, "its contents need more than %zu MiB, more than allowed",
-                 summary_limit >> 20);
-      } else {
-        snprintf(message, capacity, "its contents need more than %zu KiB, more than allowed",
-                 summary_limit >> 10);
-      }
-    } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
-      // Stopped by its processor-time limit (RLIMIT_CPU).
-      snprintf(message, capacity,
-               "libhdf5 did not finish reading it in %.0f s: the file is corrupt", limit);
-    } else if (WIFSIGNALED(status)) {
-      snprintf(message, capacity, "libhdf5 crashed reading it (signal %d): the file is corrupt",
-               WTERMSIG(status));
-    } else {
-      snprintf(message, capacity,
-               "libhdf5 failed reading it (exit status %d): the file is corrupt",
-               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    }
-    return -1;
-  }
-  struct stat about;
-  if (fstat(fd, &about) != 0 || about.st_size <= 0) {
-    close(fd);
-    snprintf(message, capacity, "the process reading the HDF5 file sent nothing back");
-    return -1;
-  }
-  void *mapped = mmap(NULL, (size_t)about.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (mapped == MAP_FAILED) {
-    snprintf(message, capacity, "cannot map what the HDF5 reader sent back: %s", strerror(errno));
-    return -1;
-  }
-  *summary_bytes = mapped;
-  *summary_size = (size_t)about.st_size;
-  return 0;
-}
-
-void cvz_h5_summary_free(const void *summary_bytes, size_t size) {
-  if (summary_bytes) munmap((void *)summary_bytes, size);
 }
