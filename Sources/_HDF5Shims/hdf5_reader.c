@@ -216,43 +216,30 @@ static int attribute_strings(hid_t object, const char *name, size_t limit, char 
     fail("cannot read an HDF5 attribute", why);
     goto done;
   }
-  if (variable) {
-    if (n > limit / sizeof(char *) || H5Tset_size(memory, H5T_VARIABLE) < 0) {
-      snprintf(why->text, sizeof why->text, "attribute '%s' is too large", name);
-      goto done;
-    }
-    char **pointers = calloc(n, sizeof(char *));
-    if (!pointers) {
-      allocation_failed = 1;
-      goto done;
-    }
-    if (H5Aread(attribute, memory, pointers) < 0) {
-      free(pointers);
-      fail("cannot read an HDF5 attribute", why);
-      goto done;
-    }
-    *text = gather(n, 0, NULL, pointers, limit, length);
-    H5Dvlen_reclaim(memory, space, H5P_DEFAULT, pointers);
-    free(pointers);
-  } else {
-    size_t width = H5Tget_size(type);
-    if (width == 0 || width > limit || n > limit / width || H5Tset_size(memory, width) < 0) {
-      snprintf(why->text, sizeof why->text, "attribute '%s' is too large", name);
-      goto done;
-    }
-    char *strings = malloc(n * width);
-    if (!strings) {
-      allocation_failed = 1;
-      goto done;
-    }
-    if (H5Aread(attribute, memory, strings) < 0) {
-      free(strings);
-      fail("cannot read an HDF5 attribute", why);
-      goto done;
-    }
-    *text = gather(n, width, strings, NULL, limit, length);
-    free(strings);
+  // Variable-length strings arrive as pointers, fixed-length ones in place.
+  size_t width = variable ? sizeof(char *) : H5Tget_size(type);
+  if (width == 0 || width > limit || n > limit / width ||
+      H5Tset_size(memory, variable ? H5T_VARIABLE : width) < 0) {
+    snprintf(why->text, sizeof why->text, "attribute '%s' is too large", name);
+    goto done;
   }
+  void *buffer = calloc(n, width);
+  if (!buffer) {
+    allocation_failed = 1;
+    goto done;
+  }
+  if (H5Aread(attribute, memory, buffer) < 0) {
+    free(buffer);
+    fail("cannot read an HDF5 attribute", why);
+    goto done;
+  }
+  if (variable) {
+    *text = gather(n, 0, NULL, buffer, limit, length);
+    H5Dvlen_reclaim(memory, space, H5P_DEFAULT, buffer);
+  } else {
+    *text = gather(n, width, buffer, NULL, limit, length);
+  }
+  free(buffer);
   if (!*text) {
     snprintf(why->text, sizeof why->text, "attribute '%s' is too large", name);
     goto done;
