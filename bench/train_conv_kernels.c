@@ -91,10 +91,11 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < ks; i++) dk[1][i] = 0;
         for (int i = 0; i < L->cout; i++) db[1][i] = 0;
         double t0 = seconds();
-        cvz_dnnl_train_conv_forward(c, x, k, b, y[1]);
+        cvz_dnnl_train_conv_forward(c, NULL, x, k, b, 0, y[1]);
         double t1 = seconds();
         // The hand-written path's ReLU mask, so that both backward the same.
-        cvz_dnnl_train_conv_backward(c, x, k, dy, y[0], L->first ? NULL : dx[1], dk[1], db[1]);
+        cvz_dnnl_train_conv_backward(c, NULL, x, k, NULL, dy, y[0], L->first ? NULL : dx[1], dk[1],
+                                     db[1]);
         double t2 = seconds();
         if (r) best_f = fmin(best_f, t1 - t0), best_b = fmin(best_b, t2 - t1);
       }

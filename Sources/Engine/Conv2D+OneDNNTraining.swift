@@ -11,6 +11,7 @@ public enum OneDNNTraining {
   private static let enabled = Atomic<Bool>(true)
   private static let everywhere = Atomic<Bool>(false)
   private static let winograd = Atomic<Bool>(true)
+  private static let layouts = Atomic<Bool>(true)
 
   /// Whether training may run convolutions on oneDNN (true unless set
   /// false; `OneDNN.isEnabled` false turns it off too).
@@ -34,6 +35,16 @@ public enum OneDNNTraining {
   public static var usesWinograd: Bool {
     get { winograd.load(ordering: .relaxed) }
     set { winograd.store(newValue, ordering: .relaxed) }
+  }
+
+  /// Whether a convolution read only by a next convolution on oneDNN hands
+  /// it its output in its oneDNN layout, and gets the gradient back in it
+  /// (`ExecutionPlan.Step.keepsOneDNNTrainingLayout`), instead of both
+  /// going through NCHW (true unless set false). The same bits either way:
+  /// a reorder only moves floats.
+  public static var keepsLayouts: Bool {
+    get { layouts.load(ordering: .relaxed) }
+    set { layouts.store(newValue, ordering: .relaxed) }
   }
 
   /// The instruction set oneDNN's training kernels use here, after any
@@ -88,6 +99,10 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
   /// oneDNN's names for the implementations of forward, backward data and
   /// backward weights ("jit_wino_4x3:avx512_core", "jit:avx512_core", …).
   let implementations: [String]
+  /// The layout forward can leave its output in for a next convolution
+  /// (its primitive's own, channel-blocked), or nil when it cannot (the
+  /// output is then always NCHW).
+  let outputLayout: OneDNNLayout?
 
   init?(geometry: cvz_conv_geometry, key: Key) {
     var g = geometry
@@ -99,52 +114,80 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
     self.geometry = geometry
     self.key = key
     implementations = (0..<3).map { String(cString: cvz_dnnl_train_conv_implementation(made, $0)) }
+    outputLayout = OneDNNLayout(cvz_dnnl_train_conv_output_layout(made))
   }
 
   deinit { cvz_dnnl_train_conv_destroy(pointer) }
 
-  /// The convolution of `input` (rectified when made with relu).
-  func forward(_ input: Tensor, kernel: Tensor, bias: Tensor) throws(EngineError) -> Tensor {
+  /// `value` as this convolution reads it: as it is when its layout is NCHW
+  /// or one the training kernels cut into images, else reordered to NCHW.
+  static func readable(_ value: StepValue) throws(EngineError) -> StepValue {
+    guard case .oneDNN(let tensor) = value, cvz_dnnl_train_takes_layout(tensor.layout.pointer) == 0
+    else { return value }
+    return .plain(try tensor.plain())
+  }
+
+  /// The convolution of `input` (rectified when made with relu), NCHW, or
+  /// in `outputLayout` when `keepLayout` and there is one.
+  func forward(
+    _ input: StepValue, kernel: Tensor, bias: Tensor, keepLayout: Bool
+  ) throws(EngineError) -> StepValue {
+    let input = try Self.readable(input)
     var status = CVZ_STATUS_OK
     let shape = Shape(
       Int(geometry.batch), Int(geometry.out_channels), Int(geometry.out_height),
       Int(geometry.out_width))
-    let output = Tensor(uninitialized: shape) { y in
-      input.storage.withUnsafeBufferPointer { x in
+    let layout = keepLayout ? outputLayout : nil
+    func run(_ y: UnsafeMutableBufferPointer<Float>) {
+      input.withFloats { inputLayout, x in
         kernel.storage.withUnsafeBufferPointer { k in
           bias.storage.withUnsafeBufferPointer { b in
             status = cvz_dnnl_train_conv_forward(
-              pointer, x.baseAddress, k.baseAddress, b.baseAddress, y.baseAddress)
+              pointer, inputLayout, x.baseAddress, k.baseAddress, b.baseAddress,
+              layout == nil ? 0 : 1, y.baseAddress)
           }
         }
       }
     }
+    let output: StepValue =
+      if let layout {
+        .oneDNN(OneDNNTensor(shape: shape, layout: layout, run))
+      } else {
+        .plain(Tensor(uninitialized: shape, initializer: run))
+      }
     try EngineError.check(status, operation: "Conv2D forward (oneDNN)")
     return output
   }
 
   /// Adds the kernel and bias gradients into `dKernel` and `dBias` and
-  /// returns the input gradient (empty unless `needsInputGradient`);
-  /// `reluOutput` is the rectified forward output when the layer folded a
-  /// ReLU.
+  /// returns the input gradient in the input's layout (nil unless
+  /// `needsInputGradient`). `input` is what forward read, `reluOutput` the
+  /// rectified forward output when the layer folded a ReLU; `dOutput` is
+  /// read in that output's layout (reordered to it first when it comes in
+  /// another).
   func backward(
-    input: Tensor, kernel: Tensor, dOutput: Tensor, reluOutput: Tensor?,
+    input: StepValue, kernel: Tensor, dOutput: StepValue, reluOutput: StepValue?,
     needsInputGradient: Bool, dKernel: inout Tensor, dBias: inout Tensor
-  ) throws(EngineError) -> Tensor {
-    var dInput = Tensor(uninitialized: needsInputGradient ? input.shape : Shape(0)) { _ in }
+  ) throws(EngineError) -> StepValue? {
+    var dOutput = try Self.readable(dOutput)
+    switch (reluOutput, dOutput) {
+    case (.oneDNN(let y), .oneDNN(let d)) where d.layout.isSame(as: y.layout): break
+    case (.oneDNN(let y), _): dOutput = .oneDNN(try OneDNNTensor(try dOutput.plain(), layout: y.layout))
+    case (.plain, .oneDNN): dOutput = .plain(try dOutput.plain())
+    default: break
+    }
     var status = CVZ_STATUS_OK
-    let mask = reluOutput ?? Tensor(zeros: Shape(0))
-    input.storage.withUnsafeBufferPointer { x in
-      kernel.storage.withUnsafeBufferPointer { k in
-        dOutput.storage.withUnsafeBufferPointer { dy in
-          mask.storage.withUnsafeBufferPointer { y in
-            dInput.storage.withUnsafeMutableBufferPointer { dx in
+    func run(_ dx: UnsafeMutableBufferPointer<Float>?) {
+      input.withFloats { inputLayout, x in
+        kernel.storage.withUnsafeBufferPointer { k in
+          dOutput.withFloats { outputLayout, dy in
+            (reluOutput ?? .plain(Tensor(zeros: Shape(0)))).withFloats { _, y in
               dKernel.storage.withUnsafeMutableBufferPointer { dk in
                 dBias.storage.withUnsafeMutableBufferPointer { db in
                   status = cvz_dnnl_train_conv_backward(
-                    pointer, x.baseAddress, k.baseAddress, dy.baseAddress,
-                    reluOutput == nil ? nil : y.baseAddress,
-                    needsInputGradient ? dx.baseAddress : nil, dk.baseAddress, db.baseAddress)
+                    pointer, inputLayout, x.baseAddress, k.baseAddress, outputLayout,
+                    dy.baseAddress, reluOutput == nil ? nil : y.baseAddress, dx?.baseAddress,
+                    dk.baseAddress, db.baseAddress)
                 }
               }
             }
@@ -152,54 +195,105 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
         }
       }
     }
+    var dInput: StepValue? = nil
+    switch (needsInputGradient, input) {
+    case (false, _): run(nil)
+    case (true, .plain(let x)): dInput = .plain(Tensor(uninitialized: x.shape) { run($0) })
+    case (true, .oneDNN(let x)):
+      dInput = .oneDNN(OneDNNTensor(shape: x.shape, layout: x.layout) { run($0) })
+    }
     try EngineError.check(status, operation: "Conv2D backward (oneDNN)")
     return dInput
   }
 }
 
+extension StepValue {
+  /// Calls `body` with the layout's C pointer (nil for NCHW) and the floats.
+  fileprivate func withFloats<R>(
+    _ body: (OpaquePointer?, UnsafeBufferPointer<Float>) -> R
+  ) -> R {
+    switch self {
+    case .plain(let tensor):
+      tensor.storage.withUnsafeBufferPointer { body(nil, $0) }
+    case .oneDNN(let tensor):
+      withExtendedLifetime(tensor.layout) {
+        tensor.storage.withUnsafeBufferPointer { body(tensor.layout.pointer, $0) }
+      }
+    }
+  }
+}
+
+/// What a training forward on oneDNN leaves for its backward.
+struct OneDNNTrainingRun {
+  let primitives: OneDNNTrainingConvolution
+  /// The input forward read, in the layout it read it in.
+  let input: StepValue
+  /// The rectified output, whose mask a folded ReLU needs.
+  let reluOutput: StepValue?
+}
+
 extension Conv2D {
   /// The training convolution (rectified when `stages` starts with a ReLU)
-  /// on oneDNN, or nil when the mode is not training or `OneDNNTraining`
-  /// leaves the layer to the hand-written kernels. Max pooling is never
-  /// folded here: the caller pools. The primitives are made on the first
-  /// call for a shape and kept.
+  /// on oneDNN and how many stages it folded, or nil when the mode is not
+  /// training or `OneDNNTraining` leaves the layer to the hand-written
+  /// kernels. Max pooling is never folded here: the caller pools. The
+  /// primitives are made on the first call for a shape and kept. `input`
+  /// may be in the layout a convolution before left it in; the output
+  /// stays in this one's with `keepLayout` (for a next convolution; never
+  /// when a pooling follows).
   mutating func oneDNNTrainingForward(
-    _ input: Tensor, mode: Mode, stages: [FusionRole]
-  ) throws(EngineError) -> Tensor? {
+    _ input: StepValue, mode: Mode, stages: [FusionRole], keepLayout: Bool = false
+  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
     guard mode == .training, OneDNNTraining.takes(groupedGeometry(input.shape))
     else {
       oneDNNTraining = nil
       return nil
     }
     let g = geometry(input.shape)
-    let key = OneDNNTrainingConvolution.Key(inputShape: input.shape, relu: stages.first == .relu)
+    let relu = stages.first == .relu
+    let key = OneDNNTrainingConvolution.Key(inputShape: input.shape, relu: relu)
     if oneDNNTraining?.key != key {
       oneDNNTraining = OneDNNTrainingConvolution(geometry: g, key: key)
     }
     guard let primitives = oneDNNTraining else { return nil }
-    let output = try primitives.forward(input, kernel: kernel.value, bias: bias.value)
-    cache = Cache(
-      input: input, geometry: g, output: key.relu ? output : nil, savedInput: [],
-      trainedOnOneDNN: primitives)
-    return output
+    let folded = relu ? 1 : 0
+    let read = try OneDNNTrainingConvolution.readable(input)
+    cache = nil
+    let output = try primitives.forward(
+      read, kernel: kernel.value, bias: bias.value,
+      keepLayout: keepLayout && stages.count == folded)
+    oneDNNTrainingRun = OneDNNTrainingRun(
+      primitives: primitives, input: read, reluOutput: relu ? output : nil)
+    return (output, folded)
   }
 
-  /// Backward for a forward that ran on oneDNN. oneDNN's backward always
+  /// Backward for a forward that ran on oneDNN, as `backward(_:needsInputGradients:needsParameterGradients:)`
+  /// (nil when the last forward did not run on it): the input gradient in
+  /// the layout forward read the input in. oneDNN's backward always
   /// computes the weight gradients; without `needsParameterGradients` they
   /// go to scratch tensors.
   mutating func oneDNNTrainingBackward(
-    _ dOutput: Tensor, cache: Cache, primitives: OneDNNTrainingConvolution,
-    needsInputGradient: Bool, needsParameterGradients: Bool
-  ) throws(EngineError) -> Tensor {
+    _ dOutput: StepValue, needsInputGradients: [Bool], needsParameterGradients: Bool
+  ) throws(EngineError) -> [StepValue?]? {
+    guard let run = oneDNNTrainingRun else { return nil }
+    oneDNNTrainingRun = nil
+    let needsInputGradient = needsInputGradients[0]
+    guard needsInputGradient || needsParameterGradients else { return [nil] }
+    var dOutput = dOutput
+    if guidedBackward, run.reluOutput != nil { dOutput = .plain(try dOutput.plain().positivePart) }
     guard needsParameterGradients else {
       var dKernel = Tensor(zeros: kernel.value.shape)
       var dBias = Tensor(zeros: bias.value.shape)
-      return try primitives.backward(
-        input: cache.input, kernel: kernel.value, dOutput: dOutput, reluOutput: cache.output,
-        needsInputGradient: needsInputGradient, dKernel: &dKernel, dBias: &dBias)
+      return [
+        try run.primitives.backward(
+          input: run.input, kernel: kernel.value, dOutput: dOutput, reluOutput: run.reluOutput,
+          needsInputGradient: needsInputGradient, dKernel: &dKernel, dBias: &dBias)
+      ]
     }
-    return try primitives.backward(
-      input: cache.input, kernel: kernel.value, dOutput: dOutput, reluOutput: cache.output,
-      needsInputGradient: needsInputGradient, dKernel: &kernel.grad, dBias: &bias.grad)
+    return [
+      try run.primitives.backward(
+        input: run.input, kernel: kernel.value, dOutput: dOutput, reluOutput: run.reluOutput,
+        needsInputGradient: needsInputGradient, dKernel: &kernel.grad, dBias: &bias.grad)
+    ]
   }
 }

@@ -43,9 +43,6 @@ public struct Conv2D: Layer {
     var savedInput: [Float]
     /// With folded max pooling: its geometry and each pooled cell's winner.
     var pooling: (geometry: cvz_pool_geometry, argmax: [Int32])? = nil
-    /// The oneDNN training primitives forward ran on, which backward runs
-    /// on too (`Conv2D+OneDNNTraining.swift`).
-    var trainedOnOneDNN: OneDNNTrainingConvolution? = nil
   }
 
   public let filters: Int
@@ -69,6 +66,9 @@ public struct Conv2D: Layer {
   /// The oneDNN training primitives training last ran on, kept for the
   /// next batch of the same shape.
   var oneDNNTraining: OneDNNTrainingConvolution?
+  /// What the last training forward on oneDNN left for backward (instead
+  /// of `cache`; `Conv2D+OneDNNTraining.swift`).
+  var oneDNNTrainingRun: OneDNNTrainingRun?
   /// Guided backpropagation through a folded ReLU (see
   /// `Operation.guidedBackward`): backward passes max(dy, 0) where the
   /// output is positive. Max pooling is then not folded, so that the ReLU
@@ -172,11 +172,14 @@ public struct Conv2D: Layer {
     _ inputs: [Tensor], mode: Mode, folding stages: [FusionRole]
   ) throws(EngineError) -> (output: Tensor, folded: Int) {
     precondition(inputs.count == 1 && canFold(stages), "Conv2D cannot fold \(stages)")
+    oneDNNTrainingRun = nil
     if let (output, folded) = try oneDNNForward(.plain(inputs[0]), mode: mode, stages: stages) {
       return (try output.plain(), folded)
     }
-    if let output = try oneDNNTrainingForward(inputs[0], mode: mode, stages: stages) {
-      return (output, stages.first == .relu ? 1 : 0)
+    if let (output, folded) = try oneDNNTrainingForward(
+      .plain(inputs[0]), mode: mode, stages: stages)
+    {
+      return (try output.plain(), folded)
     }
     return try kernelsForward(inputs[0], mode: mode, stages: stages)
   }
@@ -290,6 +293,7 @@ public struct Conv2D: Layer {
     precondition(needsInputGradients.count == 1, "Conv2D has one input")
     guard needsInputGradients[0] || needsParameterGradients else {
       cache = nil
+      oneDNNTrainingRun = nil
       return [nil]
     }
     let dInput = try backward(
@@ -303,17 +307,18 @@ public struct Conv2D: Layer {
   private mutating func backward(
     _ dOutput: Tensor, needsInputGradient: Bool, needsParameterGradients: Bool
   ) throws(EngineError) -> Tensor {
+    if let dInputs = try oneDNNTrainingBackward(
+      .plain(dOutput), needsInputGradients: [needsInputGradient],
+      needsParameterGradients: needsParameterGradients)
+    {
+      return try dInputs[0]?.plain() ?? Tensor(zeros: Shape(0))
+    }
     guard var cache else { preconditionFailure("Conv2D.backward without a training forward") }
     self.cache = nil
     let dOutput = guidedBackward && cache.output != nil ? dOutput.positivePart : dOutput
     if isGrouped {
       return try groupedBackward(
         dOutput, cache: cache, needsInputGradient: needsInputGradient,
-        needsParameterGradients: needsParameterGradients)
-    }
-    if let primitives = cache.trainedOnOneDNN {
-      return try oneDNNTrainingBackward(
-        dOutput, cache: cache, primitives: primitives, needsInputGradient: needsInputGradient,
         needsParameterGradients: needsParameterGradients)
     }
     let reluOutput = cache.output ?? Tensor(zeros: Shape(0))

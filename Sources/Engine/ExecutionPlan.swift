@@ -21,7 +21,10 @@ import Tensors
 /// Layouts: in inference, a tensor that a oneDNN operation writes and only
 /// oneDNN operations read stays in the layout oneDNN chose for it
 /// (channels-last, channel-blocked) instead of being reordered to NCHW and
-/// back (`Step.keepsOneDNNLayout`, from the operations' geometry rules).
+/// back (`Step.keepsOneDNNLayout`, from the operations' geometry rules). In
+/// training, a convolution read only by a next convolution hands it its
+/// output in its oneDNN layout, and gets its gradient back in it
+/// (`Step.keepsOneDNNTrainingLayout`).
 ///
 /// Fusion depends on the graph's structure, not on sizes: a plan for another
 /// input size (a fully convolutional front at a photo's own size) folds the
@@ -43,6 +46,13 @@ public struct ExecutionPlan: Sendable {
     /// layout its oneDNN primitive wrote it in: the step runs on oneDNN
     /// and so do all its readers, which read nothing else.
     let keepsOneDNNLayout: Bool
+    /// Whether, in training, the step's output may stay in the layout of
+    /// the oneDNN convolution that wrote it: the step is a convolution
+    /// with at most a ReLU folded, and its output is no target and is read
+    /// only by the next step, a convolution that reads nothing else. Each
+    /// convolution still decides at run time (both must run on oneDNN);
+    /// the tensor's gradient comes back in the same layout.
+    let keepsOneDNNTrainingLayout: Bool
     /// In inference on oneDNN, when set: this step is a convolution whose
     /// output only the next step reads, a sum of two tensors (with a ReLU
     /// folded or not), and the two run as one convolution that adds the
@@ -108,13 +118,16 @@ public struct ExecutionPlan: Sendable {
     let addends = Self.residualAddends(
       grouped, graph: graph, readers: readers, targets: Set([target] + keptTensors),
       shapes: shapes)
+    let keepsTrainingLayout = Self.oneDNNTrainingLayouts(
+      grouped, graph: graph, readers: readers, targets: Set([target] + keptTensors))
     steps = zip(grouped.indices, slots.steps).map { s, slot in
       let group = grouped[s]
       return Step(
         node: group.node, folded: group.folded, stages: group.stages,
         names: ([group.node] + group.folded).map { graph.nodes[$0].name },
         inputSlots: slot.inputs, outputSlot: slot.output, releasedSlots: slot.released,
-        keepsOneDNNLayout: keepsLayout[s], residualAddend: addends[s])
+        keepsOneDNNLayout: keepsLayout[s], keepsOneDNNTrainingLayout: keepsTrainingLayout[s],
+        residualAddend: addends[s])
     }
     self.output = graph.tensorNames[target]
     leavesSoftmaxToLoss = leavesSoftmax
@@ -198,6 +211,22 @@ public struct ExecutionPlan: Sendable {
         guard let g = groupOfNode[r] else { return false }
         return runs[g]
       }
+    }
+  }
+
+  /// For each group, whether training may keep its output in a oneDNN
+  /// convolution's layout (`Step.keepsOneDNNTrainingLayout`).
+  private static func oneDNNTrainingLayouts(
+    _ groups: [Group], graph: Graph, readers: [[Int]], targets: Set<Int>
+  ) -> [Bool] {
+    groups.indices.map { s in
+      let group = groups[s]
+      let t = group.output
+      guard s + 1 < groups.count, group.stages.isEmpty || group.stages == [.relu],
+        !targets.contains(t), graph.nodes[group.node].op is Conv2D
+      else { return false }
+      let next = groups[s + 1].node
+      return readers[t] == [next] && graph.nodeInputs[next] == [t] && graph.nodes[next].op is Conv2D
     }
   }
 

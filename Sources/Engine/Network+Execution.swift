@@ -41,6 +41,9 @@ extension Network {
       for slot in step.releasedSlots { slots[slot] = nil }
       if onOneDNN, let output = try oneDNNStep(step, inputs: given) {
         slots[step.outputSlot] = output
+      } else if mode == .training, let run = try oneDNNTrainingStep(step, inputs: given) {
+        slots[step.outputSlot] = run.output
+        folded[s] = run.folded
       } else {
         var inputs: [Tensor] = []
         for value in given { inputs.append(try value.plain()) }
@@ -131,6 +134,27 @@ extension Network {
     return output
   }
 
+  /// A training step whose node is a convolution on oneDNN, reading its
+  /// input in the layout the convolution before left it in and leaving its
+  /// output in its own where the plan says (`keepsOneDNNTrainingLayout`);
+  /// followers it does not fold run on NCHW. Nil when the node does not
+  /// run on oneDNN (the caller runs the step as usual).
+  private mutating func oneDNNTrainingStep(
+    _ step: ExecutionPlan.Step, inputs: [StepValue]
+  ) throws(EngineError) -> (output: StepValue, folded: Int)? {
+    guard inputs.count == 1, var conv = graph.nodes[step.node].op as? Conv2D else { return nil }
+    let run = try conv.oneDNNTrainingForward(
+      inputs[0], mode: .training, stages: step.stages,
+      keepLayout: step.keepsOneDNNTrainingLayout && OneDNNTraining.keepsLayouts)
+    graph.nodes[step.node].op = conv
+    guard let run, run.folded < step.folded.count else { return run }
+    var output = try run.output.plain()
+    for k in step.folded[run.folded...] {
+      output = try graph.nodes[k].op.forward([output], mode: .training)
+    }
+    return (.plain(output), run.folded)
+  }
+
   /// The steps of `plan` in reverse, each tensor's gradient summed over its
   /// readers (in reverse step order, so sums are repeatable), adding into
   /// the parameters' gradients with `parameterGradients`.
@@ -156,11 +180,13 @@ extension Network {
   ) throws(EngineError) -> Tensor? {
     keptGradients = [Tensor?](repeating: nil, count: plan.kept.count)
     let needsInput = inputGradient || plan.keptSteps.contains(-1)
-    var gradients = [Tensor?](repeating: nil, count: plan.slotCount)
-    gradients[plan.outputSlot] = dOutput
+    // A gradient is in the layout of its tensor: NCHW, or a oneDNN
+    // convolution's between two in training (`keepsOneDNNTrainingLayout`).
+    var gradients = [StepValue?](repeating: nil, count: plan.slotCount)
+    gradients[plan.outputSlot] = .plain(dOutput)
     for (s, step) in plan.steps.enumerated().reversed() {
       for (k, keptStep) in plan.keptSteps.enumerated() where keptStep == s {
-        keptGradients[k] = gradients[step.outputSlot]
+        keptGradients[k] = try gradients[step.outputSlot]?.plain()
       }
       if stopAtKept, !needsInput, !plan.keptSteps.isEmpty, plan.keptSteps.allSatisfy({ $0 >= s }) {
         return nil
@@ -168,28 +194,50 @@ extension Network {
       guard var d = gradients[step.outputSlot] else { continue }
       gradients[step.outputSlot] = nil
       for k in step.folded[folded[s]...].reversed() {
-        d = Self.filled(
-          try graph.nodes[k].op.backward(
-            d, needsInputGradients: [true], needsParameterGradients: parameterGradients)[0])
+        d = .plain(
+          Self.filled(
+            try graph.nodes[k].op.backward(
+              try d.plain(), needsInputGradients: [true],
+              needsParameterGradients: parameterGradients)[0]))
       }
       let needed = graph.nodeInputs[step.node].map { $0 != 0 || needsInput }
-      let dInputs = try graph.nodes[step.node].op.backward(
-        d, needsInputGradients: needed, needsParameterGradients: parameterGradients)
+      let dInputs = try backward(
+        step.node, d, needsInputGradients: needed, parameterGradients: parameterGradients)
       for (slot, dInput) in zip(step.inputSlots, dInputs) {
         guard let dInput else { continue }
-        if var sum = gradients[slot] {
+        if let other = gradients[slot] {
           gradients[slot] = nil
-          sum += dInput
-          gradients[slot] = sum
+          var sum = try other.plain()
+          sum += try dInput.plain()
+          gradients[slot] = .plain(sum)
         } else {
           gradients[slot] = dInput
         }
       }
     }
     for (k, keptStep) in plan.keptSteps.enumerated() where keptStep == -1 {
-      keptGradients[k] = gradients[0]
+      keptGradients[k] = try gradients[0]?.plain()
     }
-    return inputGradient ? gradients[0] : nil
+    return inputGradient ? try gradients[0]?.plain() : nil
+  }
+
+  /// Node `k`'s backward: a convolution whose training forward ran on
+  /// oneDNN takes `dOutput` and gives its input gradient in oneDNN's
+  /// layouts, every other operation in NCHW.
+  private mutating func backward(
+    _ k: Int, _ dOutput: StepValue, needsInputGradients: [Bool], parameterGradients: Bool
+  ) throws(EngineError) -> [StepValue?] {
+    if var conv = graph.nodes[k].op as? Conv2D {
+      let dInputs = try conv.oneDNNTrainingBackward(
+        dOutput, needsInputGradients: needsInputGradients,
+        needsParameterGradients: parameterGradients)
+      graph.nodes[k].op = conv
+      if let dInputs { return dInputs }
+    }
+    return try graph.nodes[k].op.backward(
+      try dOutput.plain(), needsInputGradients: needsInputGradients,
+      needsParameterGradients: parameterGradients
+    ).map { $0.map(StepValue.plain) }
   }
 
   private static func filled<Value>(_ value: Value?) -> Value {

@@ -52,6 +52,11 @@ struct cvz_dnnl_train_conv {
   /// chunk); freed by that backward or replaced by the next forward.
   const float *kept_input;
   void *kept_src[CVZ_CHUNKS];
+  /// The forward's output layout for the whole batch, which every chunk's
+  /// forward writes in (its images at their place): valid when
+  /// keeps_output (cvz_dnnl_train_conv_output_layout).
+  dnnl_memory_desc_t output_whole;
+  int keeps_output;
 };
 
 static int chunk_count(int batch) { return batch < CVZ_CHUNKS ? (batch < 1 ? 1 : batch) : CVZ_CHUNKS; }
@@ -204,6 +209,14 @@ cvz_dnnl_train_conv *cvz_dnnl_train_conv_create(const cvz_conv_geometry *g, int 
     }
     ok = make_set(c, &c->sizes[c->size_count++], end - begin, winograd);
   }
+  // The output stays in the forward's layout when that is one a tensor can
+  // be cut into images in and every chunk size's forward writes it.
+  c->keeps_output = ok && !cvz_dnnl_for_images(&c->sizes[0].f_dst, g->batch, &c->output_whole);
+  for (int s = 0; s < c->size_count && c->keeps_output; s++) {
+    dnnl_memory_desc_t chunk;
+    c->keeps_output = !cvz_dnnl_for_images(&c->output_whole, c->sizes[s].batch, &chunk) &&
+                      dnnl_memory_desc_equal(&chunk, &c->sizes[s].f_dst);
+  }
   for (int i = 0; i < c->chunks && ok; i++)
     ok = dnnl_stream_create(&c->streams[i], cvz_dnnl_engine, dnnl_stream_default_flags) ==
          dnnl_success;
@@ -213,6 +226,15 @@ cvz_dnnl_train_conv *cvz_dnnl_train_conv_create(const cvz_conv_geometry *g, int 
     return NULL;
   }
   return c;
+}
+
+int cvz_dnnl_train_takes_layout(const cvz_dnnl_layout *layout) {
+  dnnl_memory_desc_t one;
+  return usable() && !cvz_dnnl_for_images(&layout->md, 1, &one);
+}
+
+cvz_dnnl_layout *cvz_dnnl_train_conv_output_layout(const cvz_dnnl_train_conv *c) {
+  return c->keeps_output ? cvz_dnnl_layout_of(&c->output_whole) : NULL;
 }
 
 const char *cvz_dnnl_train_conv_implementation(const cvz_dnnl_train_conv *c, int pass) {
@@ -266,6 +288,9 @@ static int scratchpad_argument(const chunk_primitives *set, int pass, void **buf
 
 typedef struct {
   cvz_dnnl_train_conv *c;
+  /// The whole batch's layouts of the input (and its gradient) and of the
+  /// output (and its gradient and the rectified output); NULL: NCHW.
+  const dnnl_memory_desc_t *input_layout, *output_layout;
   const float *input, *bias, *d_output, *relu_output;
   float *output, *d_input;
   /// Per set: the weights in its forward or backward-data layout.
@@ -276,6 +301,17 @@ typedef struct {
 
 static size_t floats_per_image(int channels, int height, int width) {
   return (size_t)channels * height * width;
+}
+
+/// A chunk's layout: that of `whole` for the chunk's `images` images, or
+/// `plain` (the set's NCHW) when whole is NULL; 0 on failure.
+static int chunk_layout(const dnnl_memory_desc_t *whole, const dnnl_memory_desc_t *plain,
+                        int images, dnnl_memory_desc_t *out) {
+  if (!whole) {
+    *out = *plain;
+    return 1;
+  }
+  return !cvz_dnnl_for_images(whole, images, out);
 }
 
 static const chunk_primitives *set_of(const cvz_dnnl_train_conv *c, int batch, int *index) {
@@ -296,9 +332,13 @@ static int forward_chunk(void *context, int chunk) {
   float *output =
       j->output + (size_t)begin * floats_per_image(g->out_channels, g->out_height, g->out_width);
   dnnl_stream_t stream = c->streams[chunk];
+  dnnl_memory_desc_t user_src, user_dst;
+  if (!chunk_layout(j->input_layout, &set->user_src, end - begin, &user_src) ||
+      !chunk_layout(j->output_layout, &set->user_dst, end - begin, &user_dst))
+    return CVZ_STATUS_NO_MEMORY;
   int ok = 1;
-  void *src = in_layout(stream, &set->user_src, input, &set->f_src, 1, &ok);
-  void *dst = in_layout(stream, &set->user_dst, output, &set->f_dst, 0, &ok);
+  void *src = in_layout(stream, &user_src, input, &set->f_src, 1, &ok);
+  void *dst = in_layout(stream, &user_dst, output, &set->f_dst, 0, &ok);
   void *scratch;
   cvz_dnnl_argument args[5] = {{DNNL_ARG_SRC, &set->f_src, src},
                       {DNNL_ARG_WEIGHTS, &set->f_weights, j->weights[s]},
@@ -306,7 +346,7 @@ static int forward_chunk(void *context, int chunk) {
                       {DNNL_ARG_DST, &set->f_dst, dst}};
   int count = 4 + scratchpad_argument(set, CVZ_DNNL_PASS_FORWARD, &scratch, &args[4], &ok);
   ok = ok && execute(stream, set->pass[CVZ_DNNL_PASS_FORWARD], args, count);
-  ok = ok && (dst == output || reorder(stream, &set->f_dst, dst, &set->user_dst, output));
+  ok = ok && (dst == output || reorder(stream, &set->f_dst, dst, &user_dst, output));
   if (ok && src != input && dnnl_memory_desc_equal(&set->f_src, &set->w_src))
     j->c->kept_src[chunk] = src;  // for backward weights (drop_kept frees it)
   else
@@ -341,9 +381,14 @@ static int backward_chunk(void *context, int chunk) {
   const float *input = j->input + (size_t)begin * in_floats;
   const float *d_output = j->d_output + (size_t)begin * out_floats;
   dnnl_stream_t stream = c->streams[chunk];
+  dnnl_memory_desc_t user_src, user_dst;
+  if (!chunk_layout(j->input_layout, &set->user_src, end - begin, &user_src) ||
+      !chunk_layout(j->output_layout, &set->user_dst, end - begin, &user_dst))
+    return CVZ_STATUS_NO_MEMORY;
   int ok = 1;
 
-  // The gradient of the unrectified output: zero where the ReLU cut.
+  // The gradient of the unrectified output (in any layout: the mask is
+  // element by element, and the rectified output is in the same one): zero where the ReLU cut.
   const float *dy = d_output;
   float *masked = NULL;
   if (j->relu_output) {
@@ -358,8 +403,8 @@ static int backward_chunk(void *context, int chunk) {
   void *d_dst = NULL;
   if (j->d_input) {
     float *d_input = j->d_input + (size_t)begin * in_floats;
-    d_dst = in_layout(stream, &set->user_dst, dy, &set->d_dst, 1, &ok);
-    void *d_src = in_layout(stream, &set->user_src, d_input, &set->d_src, 0, &ok);
+    d_dst = in_layout(stream, &user_dst, dy, &set->d_dst, 1, &ok);
+    void *d_src = in_layout(stream, &user_src, d_input, &set->d_src, 0, &ok);
     void *scratch;
     cvz_dnnl_argument args[4] = {{DNNL_ARG_DIFF_DST, &set->d_dst, d_dst},
                         {DNNL_ARG_WEIGHTS, &set->d_weights, j->weights[s]},
@@ -367,7 +412,7 @@ static int backward_chunk(void *context, int chunk) {
     int count =
         3 + scratchpad_argument(set, CVZ_DNNL_PASS_BACKWARD_DATA, &scratch, &args[3], &ok);
     ok = ok && execute(stream, set->pass[CVZ_DNNL_PASS_BACKWARD_DATA], args, count);
-    ok = ok && (d_src == d_input || reorder(stream, &set->d_src, d_src, &set->user_src, d_input));
+    ok = ok && (d_src == d_input || reorder(stream, &set->d_src, d_src, &user_src, d_input));
     release(d_src, d_input);
     cvz_free(scratch);
   }
@@ -379,9 +424,9 @@ static int backward_chunk(void *context, int chunk) {
   float *partial = j->partials + (size_t)chunk * (kernel_floats + g->out_channels);
   const void *w_dst = d_dst && dnnl_memory_desc_equal(&set->d_dst, &set->w_dst)
                           ? d_dst
-                          : in_layout(stream, &set->user_dst, dy, &set->w_dst, ok, &ok);
+                          : in_layout(stream, &user_dst, dy, &set->w_dst, ok, &ok);
   void *kept = c->kept_input == j->input ? c->kept_src[chunk] : NULL;
-  void *w_src = kept ? kept : in_layout(stream, &set->user_src, input, &set->w_src, ok, &ok);
+  void *w_src = kept ? kept : in_layout(stream, &user_src, input, &set->w_src, ok, &ok);
   void *d_weights = in_layout(stream, &c->user_weights, partial, &set->w_weights, 0, &ok);
   void *scratch;
   cvz_dnnl_argument args[5] = {{DNNL_ARG_SRC, &set->w_src, w_src},
@@ -419,11 +464,15 @@ static void release_weights(const job *j, const float *kernel_hwio) {
     if (j->weights[s]) release(j->weights[s], kernel_hwio);
 }
 
-int cvz_dnnl_train_conv_forward(cvz_dnnl_train_conv *c, const float *input,
-                                const float *kernel_hwio, const float *bias, float *output) {
+int cvz_dnnl_train_conv_forward(cvz_dnnl_train_conv *c, const cvz_dnnl_layout *input_layout,
+                                const float *input, const float *kernel_hwio, const float *bias,
+                                int keep_layout, float *output) {
+  if (keep_layout && !c->keeps_output) return CVZ_STATUS_NO_MEMORY;
   int threads = cvz_dnnl_get_openmp_threads();
   cvz_dnnl_set_openmp_threads(1);
-  job j = {.c = c, .input = input, .bias = bias, .output = output};
+  job j = {.c = c, .input_layout = input_layout ? &input_layout->md : NULL,
+           .output_layout = keep_layout ? &c->output_whole : NULL, .input = input, .bias = bias,
+           .output = output};
   drop_kept(c);
   int status = prepare_weights(c, &j, kernel_hwio, CVZ_DNNL_PASS_FORWARD)
                    ? cvz_parallel_for(c->chunks, forward_chunk, &j)
@@ -435,8 +484,9 @@ int cvz_dnnl_train_conv_forward(cvz_dnnl_train_conv *c, const float *input,
   return status;
 }
 
-int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *c, const float *input,
-                                 const float *kernel_hwio, const float *d_output,
+int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *c, const cvz_dnnl_layout *input_layout,
+                                 const float *input, const float *kernel_hwio,
+                                 const cvz_dnnl_layout *output_layout, const float *d_output,
                                  const float *relu_output, float *d_input, float *d_kernel_hwio,
                                  float *d_bias) {
   const cvz_conv_geometry *g = &c->g;
@@ -448,8 +498,10 @@ int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *c, const float *input,
   if (!partials) return CVZ_STATUS_NO_MEMORY;
   int threads = cvz_dnnl_get_openmp_threads();
   cvz_dnnl_set_openmp_threads(1);
-  job j = {.c = c, .input = input, .d_output = d_output, .relu_output = relu_output,
-           .d_input = d_input, .partials = partials};
+  job j = {.c = c, .input_layout = input_layout ? &input_layout->md : NULL,
+           .output_layout = output_layout ? &output_layout->md : NULL, .input = input,
+           .d_output = d_output, .relu_output = relu_output, .d_input = d_input,
+           .partials = partials};
   int status = !d_input || prepare_weights(c, &j, kernel_hwio, CVZ_DNNL_PASS_BACKWARD_DATA)
                    ? cvz_parallel_for(c->chunks, backward_chunk, &j)
                    : CVZ_STATUS_NO_MEMORY;

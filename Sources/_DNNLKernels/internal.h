@@ -187,4 +187,13 @@ CVZ_HIDDEN cvz_dnnl_layout *cvz_dnnl_layout_of(const dnnl_memory_desc_t *md);
 /// The NCHW descriptor of these dimensions; 0 or 1 on failure.
 CVZ_HIDDEN int cvz_dnnl_nchw(dnnl_memory_desc_t *md, long n, long c, long h, long w);
 
+/// The layout `md` (an (N, C, H, W) tensor in NCHW, nChw16c or nChw8c
+/// with whole blocks, or nhwc) for `images` images instead of N into
+/// *out: in each of them a tensor is its images one after the other, the
+/// same C·H·W floats each, so that images begin..<end of a tensor are the
+/// floats from begin·C·H·W on, in the layout for end − begin images. 0,
+/// or 1 when `md` is none of those layouts.
+CVZ_HIDDEN int cvz_dnnl_for_images(const dnnl_memory_desc_t *md, long images,
+                                   dnnl_memory_desc_t *out);
+
 #endif

@@ -309,6 +309,21 @@ int cvz_dnnl_layout_channel_block(const cvz_dnnl_layout *layout) {
   return 0;
 }
 
+int cvz_dnnl_for_images(const dnnl_memory_desc_t *md, long images, dnnl_memory_desc_t *out) {
+  if (md->ndims != 4 || md->dims[0] < 1 || images < 1) return 1;
+  const long n = md->dims[0], c = md->dims[1], h = md->dims[2], w = md->dims[3];
+  dnnl_memory_desc_t candidate;
+  if (!cvz_dnnl_nchw(&candidate, n, c, h, w) && dnnl_memory_desc_equal(md, &candidate))
+    return cvz_dnnl_nchw(out, images, c, h, w);
+  static const int kinds[] = {16, 8, 0};
+  for (int i = 0; i < 3; i++) {
+    if (kinds[i] && c % kinds[i]) continue;  // padded blocks: not a whole number per image
+    if (!blocked(&candidate, n, c, h, w, kinds[i]) && dnnl_memory_desc_equal(md, &candidate))
+      return blocked(out, images, c, h, w, kinds[i]);
+  }
+  return 1;
+}
+
 cvz_dnnl_layout *cvz_dnnl_layout_blocked(long n, long c, long h, long w, int block) {
   if (block != 16 && block != 8 && block != 0) return NULL;
   dnnl_memory_desc_t md;

@@ -19,10 +19,16 @@
 // (another order of the same sums, or Winograd's transforms), and from
 // one instruction set to another (DNNL_MAX_CPU_ISA).
 //
-// Layout: the caller's tensors are NCHW float32 and kernels HWIO
-// (cvz_cnn_kernels.h). Each chunk reorders its images into the blocked
-// layout the primitive wants and back; the weights are reordered once a
-// call. The forward keeps each chunk's reordered input until the next
+// Layout: kernels are HWIO (cvz_cnn_kernels.h) and reordered once a call.
+// The caller's tensors are NCHW float32, or in a layout it names
+// (cvz_dnnl_layout, cvz_dnnl.h) that a tensor can be cut into images in
+// (cvz_dnnl_train_takes_layout: nChw16c, nChw8c, nhwc): each chunk reads
+// and writes its images where they lie, reordered into the layout its
+// primitive wants and back only where that differs. A forward may leave
+// its output in its primitive's layout (cvz_dnnl_train_conv_output_layout)
+// for a next convolution that wants it, whose input gradient then comes
+// back in it: conv → conv pairs in training reorder nothing between
+// them. The forward keeps each chunk's reordered input until the next
 // backward (or forward), whose weight gradient reads it: one reorder of
 // the input fewer a step.
 //
@@ -35,6 +41,7 @@
 #define CVZ_DNNL_TRAIN_H
 
 #include <cvz_cnn_kernels.h>
+#include <cvz_dnnl.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,21 +76,37 @@ cvz_dnnl_train_conv *cvz_dnnl_train_conv_create(const cvz_conv_geometry *g, int 
 /// e.g. "jit_wino_4x3:avx512_core", or "" when it was not made.
 const char *cvz_dnnl_train_conv_implementation(const cvz_dnnl_train_conv *conv, int pass);
 
+/// 1 when a tensor in `layout` can be a training convolution's input (or
+/// output gradient): NCHW, nChw16c or nChw8c with whole blocks, or nhwc.
+int cvz_dnnl_train_takes_layout(const cvz_dnnl_layout *layout);
+
+/// The layout (for the whole batch) the forward can leave its output in,
+/// its primitive's own, or NULL when that is not one a tensor can be cut
+/// into images in (then the output is always NCHW). The caller destroys it.
+cvz_dnnl_layout *cvz_dnnl_train_conv_output_layout(const cvz_dnnl_train_conv *conv);
+
 /// output (N, cout, OH, OW) = conv(input (N, cin, H, W), kernel) + bias,
-/// rectified when made with relu. Returns CVZ_STATUS_OK or
+/// rectified when made with relu. `input` is laid out as input_layout
+/// (NULL: NCHW; else one cvz_dnnl_train_takes_layout accepts); `output` is
+/// written in cvz_dnnl_train_conv_output_layout when keep_layout is
+/// nonzero (which needs one), else NCHW. Returns CVZ_STATUS_OK or
 /// CVZ_STATUS_NO_MEMORY (then the output is unspecified).
-int cvz_dnnl_train_conv_forward(cvz_dnnl_train_conv *conv, const float *input,
-                                const float *kernel_hwio, const float *bias, float *output);
+int cvz_dnnl_train_conv_forward(cvz_dnnl_train_conv *conv, const cvz_dnnl_layout *input_layout,
+                                const float *input, const float *kernel_hwio, const float *bias,
+                                int keep_layout, float *output);
 
 /// As cvz_conv2d_backward: adds the kernel (HWIO) and bias gradients into
 /// d_kernel_hwio and d_bias and, when d_input is not NULL (and the
 /// convolution was made with input_gradient), writes the input gradient.
 /// relu_output, when not NULL, is the rectified forward output: d_output
-/// counts only where it is positive. When input is the last forward's
-/// input pointer, its contents must be those that forward read (its
-/// reordered copy is reused).
-int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *conv, const float *input,
-                                 const float *kernel_hwio, const float *d_output,
+/// counts only where it is positive. `input` and `d_input` are laid out as
+/// input_layout, `d_output` and `relu_output` as output_layout (each NULL
+/// for NCHW, else one cvz_dnnl_train_takes_layout accepts). When input is
+/// the last forward's input pointer, its contents must be those that
+/// forward read (its reordered copy is reused).
+int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *conv, const cvz_dnnl_layout *input_layout,
+                                 const float *input, const float *kernel_hwio,
+                                 const cvz_dnnl_layout *output_layout, const float *d_output,
                                  const float *relu_output, float *d_input, float *d_kernel_hwio,
                                  float *d_bias);
 
