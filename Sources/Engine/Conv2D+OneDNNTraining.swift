@@ -172,7 +172,8 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
     var dOutput = try Self.readable(dOutput)
     switch (reluOutput, dOutput) {
     case (.oneDNN(let y), .oneDNN(let d)) where d.layout.isSame(as: y.layout): break
-    case (.oneDNN(let y), _): dOutput = .oneDNN(try OneDNNTensor(try dOutput.plain(), layout: y.layout))
+    case (.oneDNN(let y), _):
+      dOutput = .oneDNN(try OneDNNTensor(try dOutput.plain(), layout: y.layout))
     case (.plain, .oneDNN): dOutput = .plain(try dOutput.plain())
     default: break
     }
