@@ -103,6 +103,8 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
   /// (its primitive's own, channel-blocked), or nil when it cannot (the
   /// output is then always NCHW).
   let outputLayout: OneDNNLayout?
+  /// Whether max pooling folds into the passes (`forward(_:kernel:bias:pooling:)`).
+  let pools: Bool
 
   init?(geometry: cvz_conv_geometry, key: Key) {
     var g = geometry
@@ -115,6 +117,7 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
     self.key = key
     implementations = (0..<3).map { String(cString: cvz_dnnl_train_conv_implementation(made, $0)) }
     outputLayout = OneDNNLayout(cvz_dnnl_train_conv_output_layout(made))
+    pools = cvz_dnnl_train_conv_pools(made) != 0
   }
 
   deinit { cvz_dnnl_train_conv_destroy(pointer) }
@@ -159,15 +162,47 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
     return output
   }
 
+  /// The convolution of `input` (rectified when made with relu) max-pooled
+  /// with `pool` in the same pass (`pools` must be true), NCHW, and each
+  /// pooled cell's winner for `backward`.
+  func forward(
+    _ input: StepValue, kernel: Tensor, bias: Tensor, pooling pool: cvz_pool_geometry
+  ) throws(EngineError) -> (output: Tensor, winners: [Int32]) {
+    precondition(pools, "max pooling does not fold into this convolution")
+    let input = try Self.readable(input)
+    var pool = pool
+    let shape = Shape(
+      Int(geometry.batch), Int(geometry.out_channels), Int(pool.out_height), Int(pool.out_width))
+    var winners = [Int32](repeating: 0, count: shape.count)
+    var status = CVZ_STATUS_OK
+    let output = Tensor(uninitialized: shape) { y in
+      input.withFloats { inputLayout, x in
+        kernel.storage.withUnsafeBufferPointer { k in
+          bias.storage.withUnsafeBufferPointer { b in
+            winners.withUnsafeMutableBufferPointer { w in
+              status = cvz_dnnl_train_conv_forward_pooled(
+                pointer, inputLayout, x.baseAddress, k.baseAddress, b.baseAddress, &pool,
+                y.baseAddress, w.baseAddress)
+            }
+          }
+        }
+      }
+    }
+    try EngineError.check(status, operation: "Conv2D forward with max pooling (oneDNN)")
+    return (output, winners)
+  }
+
   /// Adds the kernel and bias gradients into `dKernel` and `dBias` and
   /// returns the input gradient in the input's layout (nil unless
   /// `needsInputGradient`). `input` is what forward read, `reluOutput` the
-  /// rectified forward output when the layer folded a ReLU; `dOutput` is
+  /// rectified forward output when the layer folded a ReLU (pooled, with
+  /// `pooling`: the pooled forward's geometry and winners); `dOutput` is
   /// read in that output's layout (reordered to it first when it comes in
   /// another).
   func backward(
     input: StepValue, kernel: Tensor, dOutput: StepValue, reluOutput: StepValue?,
-    needsInputGradient: Bool, dKernel: inout Tensor, dBias: inout Tensor
+    pooling: OneDNNTrainingRun.Pooling? = nil, needsInputGradient: Bool, dKernel: inout Tensor,
+    dBias: inout Tensor
   ) throws(EngineError) -> StepValue? {
     var dOutput = try Self.readable(dOutput)
     switch (reluOutput, dOutput) {
@@ -185,10 +220,18 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
             (reluOutput ?? .plain(Tensor(zeros: Shape(0)))).withFloats { _, y in
               dKernel.storage.withUnsafeMutableBufferPointer { dk in
                 dBias.storage.withUnsafeMutableBufferPointer { db in
-                  status = cvz_dnnl_train_conv_backward(
-                    pointer, inputLayout, x.baseAddress, k.baseAddress, outputLayout,
-                    dy.baseAddress, reluOutput == nil ? nil : y.baseAddress, dx?.baseAddress,
-                    dk.baseAddress, db.baseAddress)
+                  let mask = reluOutput == nil ? nil : y.baseAddress
+                  guard var pool = pooling?.geometry else {
+                    status = cvz_dnnl_train_conv_backward(
+                      pointer, inputLayout, x.baseAddress, k.baseAddress, outputLayout,
+                      dy.baseAddress, mask, dx?.baseAddress, dk.baseAddress, db.baseAddress)
+                    return
+                  }
+                  pooling?.winners.withUnsafeBufferPointer { w in
+                    status = cvz_dnnl_train_conv_backward_pooled(
+                      pointer, inputLayout, x.baseAddress, k.baseAddress, &pool, w.baseAddress,
+                      dy.baseAddress, mask, dx?.baseAddress, dk.baseAddress, db.baseAddress)
+                  }
                 }
               }
             }
@@ -226,22 +269,30 @@ extension StepValue {
 
 /// What a training forward on oneDNN leaves for its backward.
 struct OneDNNTrainingRun {
+  /// A folded max pooling's geometry and each pooled cell's winner.
+  struct Pooling {
+    var geometry: cvz_pool_geometry
+    var winners: [Int32]
+  }
+
   let primitives: OneDNNTrainingConvolution
   /// The input forward read, in the layout it read it in.
   let input: StepValue
-  /// The rectified output, whose mask a folded ReLU needs.
+  /// The rectified output (pooled, with pooling folded), whose mask a
+  /// folded ReLU needs.
   let reluOutput: StepValue?
+  var pooling: Pooling? = nil
 }
 
 extension Conv2D {
-  /// The training convolution (rectified when `stages` starts with a ReLU)
-  /// on oneDNN and how many stages it folded, or nil when the mode is not
-  /// training or `OneDNNTraining` leaves the layer to the hand-written
-  /// kernels. Max pooling is never folded here: the caller pools. The
-  /// primitives are made on the first call for a shape and kept. `input`
-  /// may be in the layout a convolution before left it in; the output
-  /// stays in this one's with `keepLayout` (for a next convolution; never
-  /// when a pooling follows).
+  /// The training convolution (rectified when `stages` starts with a ReLU,
+  /// max-pooled when they end with max pooling and the primitives' layout
+  /// lets them pool) on oneDNN and how many stages it folded, or nil when
+  /// the mode is not training or `OneDNNTraining` leaves the layer to the
+  /// hand-written kernels. The primitives are made on the first call for a
+  /// shape and kept. `input` may be in the layout a convolution before
+  /// left it in; the output stays in this one's with `keepLayout` (for a
+  /// next convolution; never when pooled).
   mutating func oneDNNTrainingForward(
     _ input: StepValue, mode: Mode, stages: [FusionRole], keepLayout: Bool = false
   ) throws(EngineError) -> (output: StepValue, folded: Int)? {
@@ -260,6 +311,15 @@ extension Conv2D {
     let folded = relu ? 1 : 0
     let read = try OneDNNTrainingConvolution.readable(input)
     cache = nil
+    if case .maxPooling(let window) = stages.last, primitives.pools {
+      let pool = window.cGeometry(Shape(1, filters, Int(g.out_height), Int(g.out_width)))
+      let (output, winners) = try primitives.forward(
+        read, kernel: kernel.value, bias: bias.value, pooling: pool)
+      oneDNNTrainingRun = OneDNNTrainingRun(
+        primitives: primitives, input: read, reluOutput: relu ? .plain(output) : nil,
+        pooling: .init(geometry: pool, winners: winners))
+      return (.plain(output), stages.count)
+    }
     let output = try primitives.forward(
       read, kernel: kernel.value, bias: bias.value,
       keepLayout: keepLayout && stages.count == folded)
@@ -288,13 +348,15 @@ extension Conv2D {
       return [
         try run.primitives.backward(
           input: run.input, kernel: kernel.value, dOutput: dOutput, reluOutput: run.reluOutput,
-          needsInputGradient: needsInputGradient, dKernel: &dKernel, dBias: &dBias)
+          pooling: run.pooling, needsInputGradient: needsInputGradient, dKernel: &dKernel,
+          dBias: &dBias)
       ]
     }
     return [
       try run.primitives.backward(
         input: run.input, kernel: kernel.value, dOutput: dOutput, reluOutput: run.reluOutput,
-        needsInputGradient: needsInputGradient, dKernel: &kernel.grad, dBias: &bias.grad)
+        pooling: run.pooling, needsInputGradient: needsInputGradient, dKernel: &kernel.grad,
+        dBias: &bias.grad)
     ]
   }
 }

@@ -57,6 +57,10 @@ struct cvz_dnnl_train_conv {
   /// keeps_output (cvz_dnnl_train_conv_output_layout).
   dnnl_memory_desc_t output_whole;
   int keeps_output;
+  /// Where a channel, row and column of an image lie in the forward's
+  /// output, for the max pooling folded in; valid when pools.
+  plane_walk walk;
+  int pools;
 };
 
 static int chunk_count(int batch) { return batch < CVZ_CHUNKS ? (batch < 1 ? 1 : batch) : CVZ_CHUNKS; }
@@ -217,6 +221,13 @@ cvz_dnnl_train_conv *cvz_dnnl_train_conv_create(const cvz_conv_geometry *g, int 
     c->keeps_output = !cvz_dnnl_for_images(&c->output_whole, c->sizes[s].batch, &chunk) &&
                       dnnl_memory_desc_equal(&chunk, &c->sizes[s].f_dst);
   }
+  // Max pooling folds in when every chunk size's output walks the same.
+  c->pools = ok && cvz_dnnl_walk_of(&c->sizes[0].f_dst, &c->walk);
+  for (int s = 1; s < c->size_count && c->pools; s++) {
+    plane_walk other;
+    c->pools = cvz_dnnl_walk_of(&c->sizes[s].f_dst, &other) &&
+               !memcmp(&other, &c->walk, sizeof other);
+  }
   for (int i = 0; i < c->chunks && ok; i++)
     ok = dnnl_stream_create(&c->streams[i], cvz_dnnl_engine, dnnl_stream_default_flags) ==
          dnnl_success;
@@ -236,6 +247,8 @@ int cvz_dnnl_train_takes_layout(const cvz_dnnl_layout *layout) {
 cvz_dnnl_layout *cvz_dnnl_train_conv_output_layout(const cvz_dnnl_train_conv *c) {
   return c->keeps_output ? cvz_dnnl_layout_of(&c->output_whole) : NULL;
 }
+
+int cvz_dnnl_train_conv_pools(const cvz_dnnl_train_conv *c) { return c->pools; }
 
 const char *cvz_dnnl_train_conv_implementation(const cvz_dnnl_train_conv *c, int pass) {
   if (pass < 0 || pass >= PASSES || c->size_count == 0) return "";
@@ -293,6 +306,11 @@ typedef struct {
   const dnnl_memory_desc_t *input_layout, *output_layout;
   const float *input, *bias, *d_output, *relu_output;
   float *output, *d_input;
+  /// With max pooling folded: its geometry, and each pooled cell's winner
+  /// (its offset in its image's unpooled output, in the forward's layout).
+  const cvz_pool_geometry *pool;
+  int32_t *found_winners;
+  const int32_t *winners;
   /// Per set: the weights in its forward or backward-data layout.
   const void *weights[2];
   /// Per chunk: the HWIO weight gradient, then the bias gradient.
@@ -319,6 +337,42 @@ static const chunk_primitives *set_of(const cvz_dnnl_train_conv *c, int batch, i
   return &c->sizes[*index];
 }
 
+// MARK: Max pooling folded in
+
+/// The layout of a chunk of `images` pooled images in the kind of the
+/// forward's output layout (md) and its walk; 0 on failure.
+static int pooled_layout(const chunk_primitives *set, const cvz_conv_geometry *g,
+                         const cvz_pool_geometry *p, int images, dnnl_memory_desc_t *md,
+                         plane_walk *walk) {
+  return !cvz_dnnl_like(&set->f_dst, images, g->out_channels, p->out_height, p->out_width, md) &&
+         cvz_dnnl_walk_of(md, walk);
+}
+
+/// Max-pools a chunk's `images` images (from `begin`), whose output `dst`
+/// the forward left in its layout, into the job's NCHW pooled output and
+/// winners: pooled in the forward's kind of layout (the channels of a
+/// block one vector), then reordered to NCHW, a quarter of the floats for
+/// 2×2 windows. 0 on failure.
+static int pool_chunk(const job *j, const chunk_primitives *set, dnnl_stream_t stream,
+                      const float *dst, int begin, int images) {
+  const cvz_conv_geometry *g = &j->c->g;
+  const cvz_pool_geometry *p = j->pool;
+  const long cells = (long)g->out_channels * p->out_height * p->out_width;
+  float *pooled = j->output + begin * cells;
+  dnnl_memory_desc_t md, nchw;
+  plane_walk walk;
+  int ok = pooled_layout(set, g, p, images, &md, &walk) &&
+           !cvz_dnnl_nchw(&nchw, images, g->out_channels, p->out_height, p->out_width);
+  void *blocked = ok ? in_layout(stream, &nchw, pooled, &md, 0, &ok) : NULL;
+  if (ok) {
+    cvz_dnnl_max_pool(g, &j->c->walk, &walk, p, dst, images, blocked,
+                      j->found_winners + begin * cells);
+    ok = blocked == pooled || reorder(stream, &md, blocked, &nchw, pooled);
+  }
+  release(blocked, pooled);
+  return ok;
+}
+
 static int forward_chunk(void *context, int chunk) {
   const job *j = context;
   const cvz_dnnl_train_conv *c = j->c;
@@ -329,8 +383,10 @@ static int forward_chunk(void *context, int chunk) {
   const chunk_primitives *set = set_of(c, end - begin, &s);
   const float *input =
       j->input + (size_t)begin * floats_per_image(g->in_channels, g->in_height, g->in_width);
-  float *output =
-      j->output + (size_t)begin * floats_per_image(g->out_channels, g->out_height, g->out_width);
+  float *output =  // pooled, the chunk's pooled cells are written below instead
+      j->pool ? NULL
+              : j->output +
+                    (size_t)begin * floats_per_image(g->out_channels, g->out_height, g->out_width);
   dnnl_stream_t stream = c->streams[chunk];
   dnnl_memory_desc_t user_src, user_dst;
   if (!chunk_layout(j->input_layout, &set->user_src, end - begin, &user_src) ||
@@ -338,7 +394,10 @@ static int forward_chunk(void *context, int chunk) {
     return CVZ_STATUS_NO_MEMORY;
   int ok = 1;
   void *src = in_layout(stream, &user_src, input, &set->f_src, 1, &ok);
-  void *dst = in_layout(stream, &user_dst, output, &set->f_dst, 0, &ok);
+  // Pooled: the unpooled output only lives here, in the forward's layout.
+  void *dst = j->pool ? cvz_alloc(dnnl_memory_desc_get_size(&set->f_dst))
+                      : in_layout(stream, &user_dst, output, &set->f_dst, 0, &ok);
+  if (!dst) ok = 0;
   void *scratch;
   cvz_dnnl_argument args[5] = {{DNNL_ARG_SRC, &set->f_src, src},
                       {DNNL_ARG_WEIGHTS, &set->f_weights, j->weights[s]},
@@ -346,7 +405,8 @@ static int forward_chunk(void *context, int chunk) {
                       {DNNL_ARG_DST, &set->f_dst, dst}};
   int count = 4 + scratchpad_argument(set, CVZ_DNNL_PASS_FORWARD, &scratch, &args[4], &ok);
   ok = ok && execute(stream, set->pass[CVZ_DNNL_PASS_FORWARD], args, count);
-  ok = ok && (dst == output || reorder(stream, &set->f_dst, dst, &user_dst, output));
+  if (j->pool) ok = ok && pool_chunk(j, set, stream, dst, begin, end - begin);
+  else ok = ok && (dst == output || reorder(stream, &set->f_dst, dst, &user_dst, output));
   if (ok && src != input && dnnl_memory_desc_equal(&set->f_src, &set->w_src))
     j->c->kept_src[chunk] = src;  // for backward weights (drop_kept frees it)
   else
@@ -379,7 +439,11 @@ static int backward_chunk(void *context, int chunk) {
   const size_t in_floats = floats_per_image(g->in_channels, g->in_height, g->in_width);
   const size_t out_floats = floats_per_image(g->out_channels, g->out_height, g->out_width);
   const float *input = j->input + (size_t)begin * in_floats;
-  const float *d_output = j->d_output + (size_t)begin * out_floats;
+  // Pooled, the gradient and the rectified output are the pooled cells'.
+  const size_t given_floats =
+      j->pool ? floats_per_image(g->out_channels, j->pool->out_height, j->pool->out_width)
+              : out_floats;
+  const float *d_output = j->d_output + (size_t)begin * given_floats;
   dnnl_stream_t stream = c->streams[chunk];
   dnnl_memory_desc_t user_src, user_dst;
   if (!chunk_layout(j->input_layout, &set->user_src, end - begin, &user_src) ||
@@ -391,7 +455,21 @@ static int backward_chunk(void *context, int chunk) {
   // element by element, and the rectified output is in the same one): zero where the ReLU cut.
   const float *dy = d_output;
   float *masked = NULL;
-  if (j->relu_output) {
+  if (j->pool) {
+    masked = cvz_alloc((size_t)(end - begin) * out_floats * sizeof(float));
+    if (!masked) return CVZ_STATUS_NO_MEMORY;
+    dnnl_memory_desc_t md;
+    plane_walk walk;
+    if (!pooled_layout(set, g, j->pool, end - begin, &md, &walk)) {
+      cvz_free(masked);
+      return CVZ_STATUS_NO_MEMORY;
+    }
+    cvz_dnnl_max_unpool(g, &walk, j->pool, j->winners + (size_t)begin * given_floats, d_output,
+                        j->relu_output ? j->relu_output + (size_t)begin * given_floats : NULL,
+                        end - begin, masked);
+    dy = masked;
+    user_dst = set->f_dst;
+  } else if (j->relu_output) {
     const size_t n = (size_t)(end - begin) * out_floats;
     const float *y = j->relu_output + (size_t)begin * out_floats;
     masked = cvz_alloc(n * sizeof(float));
@@ -464,48 +542,66 @@ static void release_weights(const job *j, const float *kernel_hwio) {
     if (j->weights[s]) release(j->weights[s], kernel_hwio);
 }
 
-int cvz_dnnl_train_conv_forward(cvz_dnnl_train_conv *c, const cvz_dnnl_layout *input_layout,
-                                const float *input, const float *kernel_hwio, const float *bias,
-                                int keep_layout, float *output) {
-  if (keep_layout && !c->keeps_output) return CVZ_STATUS_NO_MEMORY;
+/// Runs the forward job j (its output, or pooled output and winners, set).
+static int forward(cvz_dnnl_train_conv *c, job *j, const float *kernel_hwio) {
   int threads = cvz_dnnl_get_openmp_threads();
   cvz_dnnl_set_openmp_threads(1);
-  job j = {.c = c, .input_layout = input_layout ? &input_layout->md : NULL,
-           .output_layout = keep_layout ? &c->output_whole : NULL, .input = input, .bias = bias,
-           .output = output};
   drop_kept(c);
-  int status = prepare_weights(c, &j, kernel_hwio, CVZ_DNNL_PASS_FORWARD)
-                   ? cvz_parallel_for(c->chunks, forward_chunk, &j)
+  int status = prepare_weights(c, j, kernel_hwio, CVZ_DNNL_PASS_FORWARD)
+                   ? cvz_parallel_for(c->chunks, forward_chunk, j)
                    : CVZ_STATUS_NO_MEMORY;
-  if (status == CVZ_STATUS_OK) c->kept_input = input;
+  if (status == CVZ_STATUS_OK) c->kept_input = j->input;
   else drop_kept(c);
-  release_weights(&j, kernel_hwio);
+  release_weights(j, kernel_hwio);
   cvz_dnnl_set_openmp_threads(threads);
   return status;
 }
 
-int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *c, const cvz_dnnl_layout *input_layout,
-                                 const float *input, const float *kernel_hwio,
-                                 const cvz_dnnl_layout *output_layout, const float *d_output,
-                                 const float *relu_output, float *d_input, float *d_kernel_hwio,
-                                 float *d_bias) {
+int cvz_dnnl_train_conv_forward(cvz_dnnl_train_conv *c, const cvz_dnnl_layout *input_layout,
+                                const float *input, const float *kernel_hwio, const float *bias,
+                                int keep_layout, float *output) {
+  if (keep_layout && !c->keeps_output) return CVZ_STATUS_NO_MEMORY;
+  job j = {.c = c, .input_layout = input_layout ? &input_layout->md : NULL,
+           .output_layout = keep_layout ? &c->output_whole : NULL, .input = input, .bias = bias,
+           .output = output};
+  return forward(c, &j, kernel_hwio);
+}
+
+/// Whether max pooling p fits the convolution's output (and its walk).
+static int pool_fits(const cvz_dnnl_train_conv *c, const cvz_pool_geometry *p) {
+  return c->pools && c->walk.block <= 16 && p->in_height == c->g.out_height &&
+         p->in_width == c->g.out_width && p->out_height >= 1 && p->out_width >= 1 &&
+         p->pool_height >= 1 && p->pool_width >= 1 && p->stride_y >= 1 && p->stride_x >= 1;
+}
+
+int cvz_dnnl_train_conv_forward_pooled(cvz_dnnl_train_conv *c,
+                                       const cvz_dnnl_layout *input_layout, const float *input,
+                                       const float *kernel_hwio, const float *bias,
+                                       const cvz_pool_geometry *pool, float *pooled,
+                                       int32_t *winners) {
+  if (!pool_fits(c, pool)) return CVZ_STATUS_NO_MEMORY;
+  job j = {.c = c, .input_layout = input_layout ? &input_layout->md : NULL, .input = input,
+           .bias = bias, .output = pooled, .pool = pool, .found_winners = winners};
+  return forward(c, &j, kernel_hwio);
+}
+
+/// Runs the backward job j, adding the weight and bias gradients.
+static int backward(cvz_dnnl_train_conv *c, job *j, const float *kernel_hwio,
+                    float *d_kernel_hwio, float *d_bias) {
   const cvz_conv_geometry *g = &c->g;
-  if (d_input && !c->input_gradient) return CVZ_STATUS_NO_MEMORY;
+  if (j->d_input && !c->input_gradient) return CVZ_STATUS_NO_MEMORY;
   const size_t kernel_floats =
       (size_t)g->kernel_height * g->kernel_width * g->in_channels * g->out_channels;
   const size_t stride = kernel_floats + g->out_channels;
   float *partials = cvz_alloc(sizeof(float) * stride * c->chunks);
   if (!partials) return CVZ_STATUS_NO_MEMORY;
+  j->partials = partials;
   int threads = cvz_dnnl_get_openmp_threads();
   cvz_dnnl_set_openmp_threads(1);
-  job j = {.c = c, .input_layout = input_layout ? &input_layout->md : NULL,
-           .output_layout = output_layout ? &output_layout->md : NULL, .input = input,
-           .d_output = d_output, .relu_output = relu_output, .d_input = d_input,
-           .partials = partials};
-  int status = !d_input || prepare_weights(c, &j, kernel_hwio, CVZ_DNNL_PASS_BACKWARD_DATA)
-                   ? cvz_parallel_for(c->chunks, backward_chunk, &j)
+  int status = !j->d_input || prepare_weights(c, j, kernel_hwio, CVZ_DNNL_PASS_BACKWARD_DATA)
+                   ? cvz_parallel_for(c->chunks, backward_chunk, j)
                    : CVZ_STATUS_NO_MEMORY;
-  release_weights(&j, kernel_hwio);
+  release_weights(j, kernel_hwio);
   cvz_dnnl_set_openmp_threads(threads);
   drop_kept(c);
   if (status == CVZ_STATUS_OK) {
@@ -519,4 +615,28 @@ int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *c, const cvz_dnnl_layout *
   }
   cvz_free(partials);
   return status;
+}
+
+int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *c, const cvz_dnnl_layout *input_layout,
+                                 const float *input, const float *kernel_hwio,
+                                 const cvz_dnnl_layout *output_layout, const float *d_output,
+                                 const float *relu_output, float *d_input, float *d_kernel_hwio,
+                                 float *d_bias) {
+  job j = {.c = c, .input_layout = input_layout ? &input_layout->md : NULL,
+           .output_layout = output_layout ? &output_layout->md : NULL, .input = input,
+           .d_output = d_output, .relu_output = relu_output, .d_input = d_input};
+  return backward(c, &j, kernel_hwio, d_kernel_hwio, d_bias);
+}
+
+int cvz_dnnl_train_conv_backward_pooled(cvz_dnnl_train_conv *c,
+                                        const cvz_dnnl_layout *input_layout, const float *input,
+                                        const float *kernel_hwio, const cvz_pool_geometry *pool,
+                                        const int32_t *winners, const float *d_pooled,
+                                        const float *relu_pooled, float *d_input,
+                                        float *d_kernel_hwio, float *d_bias) {
+  if (!pool_fits(c, pool)) return CVZ_STATUS_NO_MEMORY;
+  job j = {.c = c, .input_layout = input_layout ? &input_layout->md : NULL, .input = input,
+           .d_output = d_pooled, .relu_output = relu_pooled, .d_input = d_input, .pool = pool,
+           .winners = winners};
+  return backward(c, &j, kernel_hwio, d_kernel_hwio, d_bias);
 }

@@ -8,6 +8,8 @@
 
 #include "cvz_dnnl.h"
 
+#include <cvz_cnn_kernels.h>
+
 #include <pthread.h>
 #include <stddef.h>
 
@@ -187,6 +189,12 @@ CVZ_HIDDEN cvz_dnnl_layout *cvz_dnnl_layout_of(const dnnl_memory_desc_t *md);
 /// The NCHW descriptor of these dimensions; 0 or 1 on failure.
 CVZ_HIDDEN int cvz_dnnl_nchw(dnnl_memory_desc_t *md, long n, long c, long h, long w);
 
+/// The layout of `md` (NCHW, nChw16c or nChw8c with whole blocks, or
+/// nhwc) for other dimensions into *out (whole blocks for those too); 0,
+/// or 1 when `md` is none of those layouts.
+CVZ_HIDDEN int cvz_dnnl_like(const dnnl_memory_desc_t *md, long n, long c, long h, long w,
+                             dnnl_memory_desc_t *out);
+
 /// The layout `md` (an (N, C, H, W) tensor in NCHW, nChw16c or nChw8c
 /// with whole blocks, or nhwc) for `images` images instead of N into
 /// *out: in each of them a tensor is its images one after the other, the
@@ -195,5 +203,37 @@ CVZ_HIDDEN int cvz_dnnl_nchw(dnnl_memory_desc_t *md, long n, long c, long h, lon
 /// or 1 when `md` is none of those layouts.
 CVZ_HIDDEN int cvz_dnnl_for_images(const dnnl_memory_desc_t *md, long images,
                                    dnnl_memory_desc_t *out);
+
+// Max pooling folded into training convolutions (train_pool.c).
+
+/// Offsets in one image of a layout cvz_dnnl_for_images takes: channel c,
+/// row y, column x at (c / block)·channel + y·row + x·column + c % block.
+typedef struct {
+  long channel, row, column;
+  int block;
+} plane_walk;
+
+/// The walk of `md`, an (N, C, H, W) layout whose images follow each other
+/// (C·H·W floats each) with at most a channel block; 0 when it is not one.
+CVZ_HIDDEN int cvz_dnnl_walk_of(const dnnl_memory_desc_t *md, plane_walk *w);
+
+/// Max-pools `images` images of a convolution's output `y` (geometry g, in
+/// a layout walked by w) into `pooled` (in the same kind of layout, walked
+/// by pw), each cell's winner's offset in its image into `winners` (at the
+/// cell's place in pooled): the first maximum of its window in row-major
+/// order, padding never counting, as cvz_max_pool_forward.
+CVZ_HIDDEN void cvz_dnnl_max_pool(const cvz_conv_geometry *g, const plane_walk *w,
+                                  const plane_walk *pw, const cvz_pool_geometry *p,
+                                  const float *y, int images, float *pooled, int32_t *winners);
+
+/// The gradient of the convolution's output (its layout, `images` images,
+/// written whole into dy) from the NCHW pooled gradient: each pooled
+/// cell's gradient added at its winner (cvz_dnnl_max_pool's, in the pooled
+/// layout walked by pw), where the NCHW pooled (rectified) output is
+/// positive when `pooled` is not NULL.
+CVZ_HIDDEN void cvz_dnnl_max_unpool(const cvz_conv_geometry *g, const plane_walk *pw,
+                                    const cvz_pool_geometry *p, const int32_t *winners,
+                                    const float *d_pooled, const float *pooled, int images,
+                                    float *dy);
 
 #endif

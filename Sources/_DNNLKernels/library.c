@@ -309,19 +309,28 @@ int cvz_dnnl_layout_channel_block(const cvz_dnnl_layout *layout) {
   return 0;
 }
 
-int cvz_dnnl_for_images(const dnnl_memory_desc_t *md, long images, dnnl_memory_desc_t *out) {
-  if (md->ndims != 4 || md->dims[0] < 1 || images < 1) return 1;
-  const long n = md->dims[0], c = md->dims[1], h = md->dims[2], w = md->dims[3];
+int cvz_dnnl_like(const dnnl_memory_desc_t *md, long n, long c, long h, long w,
+                  dnnl_memory_desc_t *out) {
+  if (md->ndims != 4 || n < 1) return 1;
+  const long *d = md->dims;
   dnnl_memory_desc_t candidate;
-  if (!cvz_dnnl_nchw(&candidate, n, c, h, w) && dnnl_memory_desc_equal(md, &candidate))
-    return cvz_dnnl_nchw(out, images, c, h, w);
+  if (!cvz_dnnl_nchw(&candidate, d[0], d[1], d[2], d[3]) &&
+      dnnl_memory_desc_equal(md, &candidate))
+    return cvz_dnnl_nchw(out, n, c, h, w);
   static const int kinds[] = {16, 8, 0};
   for (int i = 0; i < 3; i++) {
-    if (kinds[i] && c % kinds[i]) continue;  // padded blocks: not a whole number per image
-    if (!blocked(&candidate, n, c, h, w, kinds[i]) && dnnl_memory_desc_equal(md, &candidate))
-      return blocked(out, images, c, h, w, kinds[i]);
+    // Padded blocks: not a whole number of floats per image.
+    if (kinds[i] && (d[1] % kinds[i] || c % kinds[i])) continue;
+    if (!blocked(&candidate, d[0], d[1], d[2], d[3], kinds[i]) &&
+        dnnl_memory_desc_equal(md, &candidate))
+      return blocked(out, n, c, h, w, kinds[i]);
   }
   return 1;
+}
+
+int cvz_dnnl_for_images(const dnnl_memory_desc_t *md, long images, dnnl_memory_desc_t *out) {
+  if (md->ndims != 4) return 1;
+  return cvz_dnnl_like(md, images, md->dims[1], md->dims[2], md->dims[3], out);
 }
 
 cvz_dnnl_layout *cvz_dnnl_layout_blocked(long n, long c, long h, long w, int block) {

@@ -24,8 +24,12 @@ enum ConvvizBinary {
   static var url: URL { productsDirectory.appendingPathComponent("convviz") }
 
   /// The decoded-image cache of every run of this test process, away from
-  /// the user's own (`XDG_CACHE_HOME`, unless a test sets it).
-  static let cacheHome = NSTemporaryDirectory() + "convviz-test-cache-\(getpid())"
+  /// the user's own (`XDG_CACHE_HOME`, unless a test sets it); removed when
+  /// the process exits.
+  static let cacheHome: String = {
+    atexit { try? FileManager.default.removeItem(atPath: ConvvizBinary.cacheHome) }
+    return NSTemporaryDirectory() + "convviz-test-cache-\(getpid())"
+  }()
 
   /// Runs `convviz arguments...` in `directory` (default: a fresh temporary
   /// folder is not created; the caller's working directory is used), with

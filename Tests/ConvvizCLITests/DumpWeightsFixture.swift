@@ -23,6 +23,8 @@ enum VisualizationFixture {
     defer { lock.unlock() }
     if let cached { return cached }
     let folder = try TrainingScratchFolder()
+    // Kept for the whole test process, so removed when it exits.
+    atexit { VisualizationFixture.cached = nil }
     try TrainEndToEndTests.writeBars(to: folder, count: 80)
     let spec = try folder.write(Array(TrainEndToEndTests.spec.utf8), to: "bars.txt")
     let trained = Trained(folder: folder)

@@ -30,6 +30,10 @@ final class LibraryLoadingCommandTests: XCTestCase {
       to: image)
   }
 
+  // XCTest keeps every test case object until the process ends, so the
+  // folder goes here, not with the object (left behind in /tmp before).
+  override func tearDown() { folder = nil }
+
   /// `predict --timings`: the result and its "timing kernels" line.
   private func predict(
     environment: [String: String] = [:], removing: Set<String> = []

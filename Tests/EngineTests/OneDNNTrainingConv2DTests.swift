@@ -108,6 +108,75 @@ final class OneDNNTrainingConv2DTests: XCTestCase {
     }
   }
 
+  /// Max pooling folded into the oneDNN passes (pooled while each chunk's
+  /// output is in oneDNN's layout, the gradient routed back to the winners)
+  /// against the hand-written kernels (which fold it or pool after):
+  /// cifar-cnn's two pooled layers (the second drops a row and a column),
+  /// overlapping `same` windows, no ReLU; and 8 output channels, whose
+  /// padded AVX-512 layout cannot pool, so the pooling runs after, still
+  /// equal. Batches of 13: chunks of one and two images.
+  func testFoldedMaxPoolingAgreesWithKernels() throws {
+    try skipUnlessUsable()
+    OneDNNTraining.takesEveryConvolution = true
+    defer {
+      OneDNNTraining.takesEveryConvolution = false
+      OneDNNTraining.isEnabled = true
+    }
+    struct PoolCase {
+      var conv: Case
+      var size, stride: Int
+      var padding: Padding
+      var relu: Bool
+    }
+    let cases = [
+      PoolCase(conv: Self.cases[1], size: 2, stride: 2, padding: .valid, relu: true),
+      PoolCase(conv: Self.cases[3], size: 2, stride: 2, padding: .valid, relu: true),
+      PoolCase(
+        conv: Case(n: 13, cin: 16, h: 12, w: 11, cout: 16, k: 3, stride: 1, padding: .same),
+        size: 3, stride: 2, padding: .same, relu: false),
+      PoolCase(conv: Self.cases[0], size: 2, stride: 2, padding: .valid, relu: false),
+      PoolCase(conv: Self.cases[6], size: 2, stride: 2, padding: .valid, relu: true),
+    ]
+    var generator = SeededGenerator(seed: 67)
+    var pooledOnOneDNN = 0
+    for p in cases {
+      let c = p.conv
+      let input = GradientCheck.randomTensor(Shape(c.n, c.cin, c.h, c.w), &generator)
+      let conv = Conv2D(
+        kernel: GradientCheck.randomTensor(Shape(c.k, c.k, c.cin, c.cout), &generator),
+        bias: GradientCheck.randomTensor(Shape(c.cout), &generator),
+        strides: (c.stride, c.stride), padding: c.padding)
+      let pool = Pooling2D(
+        .max, poolSize: (p.size, p.size), strides: (p.stride, p.stride), padding: p.padding)
+      let layers: [any Layer] = p.relu ? [conv, Activation(.relu), pool] : [conv, pool]
+      let network = Network(inputShape: Shape(c.cin, c.h, c.w), layers: layers)
+      XCTAssertEqual(network.trainingPlan.steps.count, 1, "the plan folds the pooling: \(c)")
+      func step(_ oneDNN: Bool) throws -> (Tensor, Tensor, [Tensor], Bool) {
+        OneDNNTraining.isEnabled = oneDNN
+        var net = network
+        let output = try net.execute(net.trainingPlan, input: input, mode: .training)
+        let pooled = (net.graph.nodes[0].op as? Conv2D)?.oneDNNTrainingRun?.pooling != nil
+        var g = SeededGenerator(seed: 3)
+        let dOutput = GradientCheck.randomTensor(output.shape, &g)
+        let dInput = try XCTUnwrap(try net.backward(dOutput, inputGradient: true))
+        var gradients: [Tensor] = []
+        net.forEachParameter { gradients.append($0.grad) }
+        return (output, dInput, gradients, pooled)
+      }
+      let fast = try step(true)
+      let kernels = try step(false)
+      XCTAssertFalse(kernels.3)
+      if fast.3 { pooledOnOneDNN += 1 }
+      let what = "\(c) pool \(p.size)/\(p.stride) \(p.padding) relu \(p.relu), folded \(fast.3)"
+      XCTAssertTrue(Self.close(fast.0, kernels.0, tolerance: 1e-5), "output \(what)")
+      XCTAssertTrue(Self.close(fast.1, kernels.1, tolerance: 1e-5), "dInput \(what)")
+      for (a, b) in zip(fast.2, kernels.2) {
+        XCTAssertTrue(Self.close(a, b, tolerance: 1e-5), "parameter gradient \(what)")
+      }
+    }
+    XCTAssertGreaterThanOrEqual(pooledOnOneDNN, 4, "every case with whole channel blocks pools")
+  }
+
   /// `usesWinograd` off (`CONVVIZ_WINOGRAD=0`) makes a layer Winograd would
   /// take direct in every pass, with the hand-written kernels' results to
   /// 1e-5; on, it is Winograd on AVX-512.
@@ -261,14 +330,20 @@ final class OneDNNTrainingConv2DTests: XCTestCase {
 
   /// The same agreement with oneDNN capped at AVX2 (a child process,
   /// `runCappedAtAVX2`), when this CPU has wider kernels: oneDNN's AVX2
-  /// direct kernels, no Winograd.
+  /// direct kernels, no Winograd, 8-channel blocks (folded pooling and the
+  /// layouts convolutions hand over included).
   func testAgreesWithKernelsCappedAtAVX2() throws {
     try skipUnlessUsable()
     let text = try runCappedAtAVX2(
-      "EngineTests.OneDNNTrainingConv2DTests/testAgreesWithKernels",
+      [
+        "EngineTests.OneDNNTrainingConv2DTests/testAgreesWithKernels",
+        "EngineTests.OneDNNTrainingConv2DTests/testFoldedMaxPoolingAgreesWithKernels",
+        "EngineTests.OneDNNTrainingLayoutTests/"
+          + "testConvolutionPairsHandOverTheirLayoutWithTheSameBits",
+      ].joined(separator: ","),
       instructionSet: OneDNNTraining.instructionSet)
     XCTAssertTrue(text.contains("training on avx2:"), "the child ran capped at AVX2:\n\(text)")
-    XCTAssertTrue(text.contains("Executed 1 test"), text)
+    XCTAssertTrue(text.contains("Executed 3 tests"), text)
     XCTAssertFalse(text.contains("skipped"), text)
   }
 }

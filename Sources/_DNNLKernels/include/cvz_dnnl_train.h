@@ -110,6 +110,37 @@ int cvz_dnnl_train_conv_backward(cvz_dnnl_train_conv *conv, const cvz_dnnl_layou
                                  const float *relu_output, float *d_input, float *d_kernel_hwio,
                                  float *d_bias);
 
+/// 1 when max pooling folds into this convolution's passes
+/// (cvz_dnnl_train_conv_forward_pooled): its forward's output layout is
+/// one the pooling walks.
+int cvz_dnnl_train_conv_pools(const cvz_dnnl_train_conv *conv);
+
+/// cvz_dnnl_train_conv_forward followed by max pooling `pool` (its
+/// in_height and in_width the output's; planes unused), as the
+/// hand-written kernels' cvz_conv2d_forward_pooled: each chunk pools its
+/// images while they are in cache and in the forward's own layout, so the
+/// unpooled output is never stored whole nor reordered. Writes the NCHW
+/// pooled output and, per pooled cell, its winner (the first maximum of
+/// its window in row-major order; an offset private to these functions)
+/// for the backward. CVZ_STATUS_NO_MEMORY too when the convolution does
+/// not pool (cvz_dnnl_train_conv_pools) or `pool` does not fit its output.
+int cvz_dnnl_train_conv_forward_pooled(cvz_dnnl_train_conv *conv,
+                                       const cvz_dnnl_layout *input_layout, const float *input,
+                                       const float *kernel_hwio, const float *bias,
+                                       const cvz_pool_geometry *pool, float *pooled,
+                                       int32_t *winners);
+
+/// cvz_dnnl_train_conv_backward for a pooled forward: d_pooled is the NCHW
+/// gradient of the pooled output, which goes to each cell's winner (where
+/// relu_pooled, the rectified pooled output when the convolution was made
+/// with relu, is positive).
+int cvz_dnnl_train_conv_backward_pooled(cvz_dnnl_train_conv *conv,
+                                        const cvz_dnnl_layout *input_layout, const float *input,
+                                        const float *kernel_hwio, const cvz_pool_geometry *pool,
+                                        const int32_t *winners, const float *d_pooled,
+                                        const float *relu_pooled, float *d_input,
+                                        float *d_kernel_hwio, float *d_bias);
+
 void cvz_dnnl_train_conv_destroy(cvz_dnnl_train_conv *conv);
 
 #ifdef __cplusplus

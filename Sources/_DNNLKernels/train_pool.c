@@ -1,0 +1,111 @@
+// Max pooling of training convolutions' outputs in oneDNN's own layouts
+// (folded into cvz_dnnl_train_conv_forward_pooled), and its gradient; see
+// internal.h.
+#include "internal.h"
+
+#include <string.h>
+
+int cvz_dnnl_walk_of(const dnnl_memory_desc_t *md, plane_walk *w) {
+  if (md->ndims != 4 || md->format_kind != dnnl_blocked || md->offset0 != 0) return 0;
+  for (int d = 0; d < 4; d++)
+    if (md->padded_dims[d] != md->dims[d] || md->padded_offsets[d] != 0) return 0;
+  const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+  if (b->inner_nblks > 1 || (b->inner_nblks == 1 && b->inner_idxs[0] != 1)) return 0;
+  w->block = b->inner_nblks ? (int)b->inner_blks[0] : 1;
+  if (md->dims[1] % w->block || b->strides[0] != md->dims[1] * md->dims[2] * md->dims[3])
+    return 0;
+  w->channel = b->strides[1];
+  w->row = b->strides[2];
+  w->column = b->strides[3];
+  return 1;
+}
+
+/// cvz_dnnl_max_pool for w's channel block `block`, a constant once
+/// inlined, so that the channels of a block are one vector.
+static inline __attribute__((always_inline)) void max_pool_block(
+    const int block, const cvz_conv_geometry *g, const plane_walk *w, const plane_walk *pw,
+    const cvz_pool_geometry *p, const float *y, int images, float *pooled, int32_t *winners) {
+  const int oh = p->out_height, ow = p->out_width;
+  const long image = (long)g->out_channels * g->out_height * g->out_width;
+  const long pooled_image = (long)g->out_channels * oh * ow;
+  for (int n = 0; n < images; n++) {
+    const float *x = y + n * image;
+    float *out = pooled + n * pooled_image;
+    int32_t *win = winners + n * pooled_image;
+    for (int cb = 0; cb < g->out_channels / block; cb++)
+      for (int py = 0; py < oh; py++) {
+        int y0 = py * p->stride_y - p->pad_top, y1 = y0 + p->pool_height;
+        if (y0 < 0) y0 = 0;
+        if (y1 > g->out_height) y1 = g->out_height;
+        for (int px = 0; px < ow; px++) {
+          int x0 = px * p->stride_x - p->pad_left, x1 = x0 + p->pool_width;
+          if (x0 < 0) x0 = 0;
+          if (x1 > g->out_width) x1 = g->out_width;
+          float best[16];
+          int32_t at[16];
+          const long first = cb * w->channel + y0 * w->row + x0 * w->column;
+          for (int l = 0; l < block; l++) best[l] = x[first + l], at[l] = (int32_t)(first + l);
+          for (int iy = y0; iy < y1; iy++)
+            for (int ix = x0; ix < x1; ix++) {
+              const long base = cb * w->channel + iy * w->row + ix * w->column;
+              for (int l = 0; l < block; l++) {
+                const float v = x[base + l];
+                const int wins = v > best[l];
+                best[l] = wins ? v : best[l];
+                at[l] = wins ? (int32_t)(base + l) : at[l];
+              }
+            }
+          const long o = cb * pw->channel + py * pw->row + px * pw->column;
+          for (int l = 0; l < block; l++) out[o + l] = best[l], win[o + l] = at[l];
+        }
+      }
+  }
+}
+
+// oneDNN's AVX-512 kernels write 16-channel blocks, its AVX2 ones 8: one
+// vector of the CPU's widest kind.
+__attribute__((target("avx512f"))) static void max_pool_16(
+    const cvz_conv_geometry *g, const plane_walk *w, const plane_walk *pw,
+    const cvz_pool_geometry *p, const float *y, int images, float *pooled, int32_t *winners) {
+  max_pool_block(16, g, w, pw, p, y, images, pooled, winners);
+}
+
+__attribute__((target("avx2"))) static void max_pool_8(
+    const cvz_conv_geometry *g, const plane_walk *w, const plane_walk *pw,
+    const cvz_pool_geometry *p, const float *y, int images, float *pooled, int32_t *winners) {
+  max_pool_block(8, g, w, pw, p, y, images, pooled, winners);
+}
+
+void cvz_dnnl_max_pool(const cvz_conv_geometry *g, const plane_walk *w, const plane_walk *pw,
+                       const cvz_pool_geometry *p, const float *y, int images, float *pooled,
+                       int32_t *winners) {
+  if (w->block == 16 && __builtin_cpu_supports("avx512f"))
+    max_pool_16(g, w, pw, p, y, images, pooled, winners);
+  else if (w->block == 16) max_pool_block(16, g, w, pw, p, y, images, pooled, winners);
+  else if (w->block == 8 && __builtin_cpu_supports("avx2"))
+    max_pool_8(g, w, pw, p, y, images, pooled, winners);
+  else if (w->block == 8) max_pool_block(8, g, w, pw, p, y, images, pooled, winners);
+  else max_pool_block(1, g, w, pw, p, y, images, pooled, winners);
+}
+
+void cvz_dnnl_max_unpool(const cvz_conv_geometry *g, const plane_walk *pw,
+                         const cvz_pool_geometry *p, const int32_t *winners,
+                         const float *d_pooled, const float *pooled, int images, float *dy) {
+  const long image = (long)g->out_channels * g->out_height * g->out_width;
+  const int oh = p->out_height, ow = p->out_width;
+  const long cells = (long)g->out_channels * oh * ow;
+  memset(dy, 0, sizeof(float) * image * images);
+  for (int n = 0; n < images; n++) {
+    float *d = dy + n * image;
+    const int32_t *win = winners + n * cells;
+    for (int c = 0; c < g->out_channels; c++) {
+      const long at = (c / pw->block) * pw->channel + c % pw->block;
+      for (int py = 0; py < oh; py++)
+        for (int px = 0; px < ow; px++) {
+          const long i = n * cells + ((long)c * oh + py) * ow + px;
+          if (!pooled || pooled[i] > 0) d[win[at + py * pw->row + px * pw->column]] += d_pooled[i];
+        }
+    }
+  }
+}
+
