@@ -14,7 +14,9 @@ import _Runtime
 /// are tested against. In training the direct path keeps the padded
 /// channels-last input copy it builds in forward for backward. Inference
 /// convolutions may run on oneDNN instead (`Conv2D+OneDNN.swift`), and
-/// training ones on AVX-512 (`Conv2D+OneDNNTraining.swift`).
+/// training ones on AVX-512 (`Conv2D+OneDNNTraining.swift`, which folds
+/// max pooling too, and hands a next convolution its output in oneDNN's
+/// layout).
 ///
 /// A following ReLU and max pooling can be folded into the output pass
 /// (`canFold`, decided once by the planner): the ReLU saves two full passes
