@@ -201,7 +201,7 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
   /// another).
   func backward(
     input: StepValue, kernel: Tensor, dOutput: StepValue, reluOutput: StepValue?,
-    pooling: OneDNNTrainingRun.Pooling? = nil, needsInputGradient: Bool, dKernel: inout Tensor,
+    pooling: Conv2D.FoldedPooling? = nil, needsInputGradient: Bool, dKernel: inout Tensor,
     dBias: inout Tensor
   ) throws(EngineError) -> StepValue? {
     var dOutput = try Self.readable(dOutput)
@@ -269,19 +269,13 @@ extension StepValue {
 
 /// What a training forward on oneDNN leaves for its backward.
 struct OneDNNTrainingRun {
-  /// A folded max pooling's geometry and each pooled cell's winner.
-  struct Pooling {
-    var geometry: cvz_pool_geometry
-    var winners: [Int32]
-  }
-
   let primitives: OneDNNTrainingConvolution
   /// The input forward read, in the layout it read it in.
   let input: StepValue
   /// The rectified output (pooled, with pooling folded), whose mask a
   /// folded ReLU needs.
   let reluOutput: StepValue?
-  var pooling: Pooling? = nil
+  var pooling: Conv2D.FoldedPooling? = nil
 }
 
 extension Conv2D {
@@ -317,7 +311,7 @@ extension Conv2D {
         read, kernel: kernel.value, bias: bias.value, pooling: pool)
       oneDNNTrainingRun = OneDNNTrainingRun(
         primitives: primitives, input: read, reluOutput: relu ? .plain(output) : nil,
-        pooling: .init(geometry: pool, winners: winners))
+        pooling: Conv2D.FoldedPooling(geometry: pool, winners: winners))
       return (.plain(output), stages.count)
     }
     let output = try primitives.forward(

@@ -43,8 +43,15 @@ public struct Conv2D: Layer {
     /// The fast path's padded channels-last copy of `input`, which backward
     /// would otherwise build again (empty when the path keeps none).
     var savedInput: [Float]
-    /// With folded max pooling: its geometry and each pooled cell's winner.
-    var pooling: (geometry: cvz_pool_geometry, argmax: [Int32])? = nil
+    var pooling: FoldedPooling? = nil
+  }
+
+  /// A max pooling folded into the convolution's pass: its geometry and
+  /// each pooled cell's winner, where backward sends the cell's gradient
+  /// (an index private to the kernels that pooled).
+  struct FoldedPooling {
+    var geometry: cvz_pool_geometry
+    var winners: [Int32]
   }
 
   public let filters: Int
@@ -276,7 +283,7 @@ public struct Conv2D: Layer {
       mode.keepsCaches
       ? Cache(
         input: input, geometry: g, output: relu ? output : nil, savedInput: savedInput,
-        pooling: (pool, argmax))
+        pooling: FoldedPooling(geometry: pool, winners: argmax))
       : nil
     return output
   }
@@ -333,7 +340,7 @@ public struct Conv2D: Layer {
       dOutput.shape == expected, "Conv2D dOutput must be \(expected), got \(dOutput.shape)")
     var dInput = Tensor(uninitialized: needsInputGradient ? cache.input.shape : Shape(0)) { _ in }
     let savedInput = cache.savedInput
-    let winners = cache.pooling?.argmax ?? []
+    let winners = cache.pooling?.winners ?? []
     let pool = cache.pooling?.geometry
     var status = CVZ_STATUS_OK
     cache.input.storage.withUnsafeBufferPointer { x in
