@@ -18,7 +18,8 @@ bin="$(swift build -c release --show-bin-path)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cc -O2 -o "$work/train_conv_kernels" "$here/train_conv_kernels.c" \
-  Sources/_DNNLKernels/conv_train.c Sources/_DNNLKernels/train_pool.c Sources/_DNNLKernels/library.c \
+  Sources/_DNNLKernels/conv_train.c Sources/_DNNLKernels/conv_train_run.c \
+  Sources/_DNNLKernels/train_pool.c Sources/_DNNLKernels/library.c \
   -ISources/_DNNLKernels/include \
   -ISources/_CNNKernels/include -ISources/_Runtime/include \
   "$bin"/_CNNKernels.build/*.o "$bin"/_Runtime.build/*.o -lopenblas -lpthread -ldl -lm
