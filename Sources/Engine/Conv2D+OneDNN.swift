@@ -263,13 +263,7 @@ extension Conv2D: OneDNNLayoutOperation {
     guard let oneDNN = residualConvolution(inputShape: input.shape, relu: relu) else {
       preconditionFailure("the convolution was not prepared for a residual sum on oneDNN")
     }
-    let layout = oneDNN.outputLayout
-    let target: OneDNNTensor
-    switch consume addend {
-    case .oneDNN(let tensor) where tensor.layout.isSame(as: layout): target = tensor
-    case .oneDNN(let tensor): target = try OneDNNTensor(try tensor.plain(), layout: layout)
-    case .plain(let tensor): target = try OneDNNTensor(tensor, layout: layout)
-    }
+    let target = try (consume addend).laidOut(as: oneDNN.outputLayout)
     let output = try oneDNN.forward(input, adding: target)
     cache = nil
     return keepLayout ? .oneDNN(output) : .plain(try output.plain())

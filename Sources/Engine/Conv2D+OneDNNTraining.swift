@@ -130,12 +130,12 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
     return .plain(try tensor.plain())
   }
 
-  /// The convolution of `input` (rectified when made with relu), NCHW, or
-  /// in `outputLayout` when `keepLayout` and there is one.
+  /// The convolution of `input` (NCHW or a layout `readable` leaves),
+  /// rectified when made with relu; NCHW, or in `outputLayout` when
+  /// `keepLayout` and there is one.
   func forward(
     _ input: StepValue, kernel: Tensor, bias: Tensor, keepLayout: Bool
   ) throws(EngineError) -> StepValue {
-    let input = try Self.readable(input)
     var status = CVZ_STATUS_OK
     let shape = Shape(
       Int(geometry.batch), Int(geometry.out_channels), Int(geometry.out_height),
@@ -162,14 +162,13 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
     return output
   }
 
-  /// The convolution of `input` (rectified when made with relu) max-pooled
-  /// with `pool` in the same pass (`pools` must be true), NCHW, and each
-  /// pooled cell's winner for `backward`.
+  /// The convolution of `input` (as for the forward above, rectified when
+  /// made with relu) max-pooled with `pool` in the same pass (`pools` must
+  /// be true), NCHW, and each pooled cell's winner for `backward`.
   func forward(
     _ input: StepValue, kernel: Tensor, bias: Tensor, pooling pool: cvz_pool_geometry
   ) throws(EngineError) -> (output: Tensor, winners: [Int32]) {
     precondition(pools, "max pooling does not fold into this convolution")
-    let input = try Self.readable(input)
     var pool = pool
     let shape = Shape(
       Int(geometry.batch), Int(geometry.out_channels), Int(pool.out_height), Int(pool.out_width))
@@ -197,21 +196,12 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
   /// `needsInputGradient`). `input` is what forward read, `reluOutput` the
   /// rectified forward output when the layer folded a ReLU (pooled, with
   /// `pooling`: the pooled forward's geometry and winners); `dOutput` is
-  /// read in that output's layout (reordered to it first when it comes in
-  /// another).
+  /// in the layout of the output forward gave.
   func backward(
     input: StepValue, kernel: Tensor, dOutput: StepValue, reluOutput: StepValue?,
     pooling: Conv2D.FoldedPooling? = nil, needsInputGradient: Bool, dKernel: inout Tensor,
     dBias: inout Tensor
   ) throws(EngineError) -> StepValue? {
-    var dOutput = try Self.readable(dOutput)
-    switch (reluOutput, dOutput) {
-    case (.oneDNN(let y), .oneDNN(let d)) where d.layout.isSame(as: y.layout): break
-    case (.oneDNN(let y), _):
-      dOutput = .oneDNN(try OneDNNTensor(try dOutput.plain(), layout: y.layout))
-    case (.plain, .oneDNN): dOutput = .plain(try dOutput.plain())
-    default: break
-    }
     var status = CVZ_STATUS_OK
     func run(_ dx: UnsafeMutableBufferPointer<Float>?) {
       input.withFloats { inputLayout, x in
@@ -272,6 +262,9 @@ struct OneDNNTrainingRun {
   let primitives: OneDNNTrainingConvolution
   /// The input forward read, in the layout it read it in.
   let input: StepValue
+  /// The layout of the output forward gave (nil: NCHW), in which backward
+  /// reads its gradient.
+  let outputLayout: OneDNNLayout?
   /// The rectified output (pooled, with pooling folded), whose mask a
   /// folded ReLU needs.
   let reluOutput: StepValue?
@@ -310,15 +303,20 @@ extension Conv2D {
       let (output, winners) = try primitives.forward(
         read, kernel: kernel.value, bias: bias.value, pooling: pool)
       oneDNNTrainingRun = OneDNNTrainingRun(
-        primitives: primitives, input: read, reluOutput: relu ? .plain(output) : nil,
+        primitives: primitives, input: read, outputLayout: nil,
+        reluOutput: relu ? .plain(output) : nil,
         pooling: Conv2D.FoldedPooling(geometry: pool, winners: winners))
       return (.plain(output), stages.count)
     }
+    // Guided backward takes the positive part of an NCHW gradient.
     let output = try primitives.forward(
       read, kernel: kernel.value, bias: bias.value,
-      keepLayout: keepLayout && stages.count == folded)
+      keepLayout: keepLayout && stages.count == folded && !guidedBackward)
+    var outputLayout: OneDNNLayout? = nil
+    if case .oneDNN(let tensor) = output { outputLayout = tensor.layout }
     oneDNNTrainingRun = OneDNNTrainingRun(
-      primitives: primitives, input: read, reluOutput: relu ? output : nil)
+      primitives: primitives, input: read, outputLayout: outputLayout,
+      reluOutput: relu ? output : nil)
     return (output, folded)
   }
 
@@ -334,7 +332,10 @@ extension Conv2D {
     oneDNNTrainingRun = nil
     let needsInputGradient = needsInputGradients[0]
     guard needsInputGradient || needsParameterGradients else { return [nil] }
-    var dOutput = dOutput
+    var dOutput: StepValue =
+      if let layout = run.outputLayout { .oneDNN(try dOutput.laidOut(as: layout)) } else {
+        .plain(try dOutput.plain())
+      }
     if guidedBackward, run.reluOutput != nil { dOutput = .plain(try dOutput.plain().positivePart) }
     guard needsParameterGradients else {
       var dKernel = Tensor(zeros: kernel.value.shape)

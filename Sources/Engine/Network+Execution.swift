@@ -41,21 +41,28 @@ extension Network {
       for slot in step.releasedSlots { slots[slot] = nil }
       if onOneDNN, let output = try oneDNNStep(step, inputs: given) {
         slots[step.outputSlot] = output
-      } else if mode == .training, let run = try oneDNNTrainingStep(step, inputs: given) {
-        slots[step.outputSlot] = run.output
-        folded[s] = run.folded
       } else {
-        var inputs: [Tensor] = []
-        for value in given { inputs.append(try value.plain()) }
-        let run = try graph.nodes[step.node].op.forward(inputs, mode: mode, folding: step.stages)
-        var output = run.output
+        var run: (output: StepValue, folded: Int)
+        if mode == .training, let convolution = try oneDNNTrainingStep(step, inputs: given) {
+          run = convolution
+        } else {
+          var inputs: [Tensor] = []
+          for value in given { inputs.append(try value.plain()) }
+          let plain = try graph.nodes[step.node].op.forward(
+            inputs, mode: mode, folding: step.stages)
+          run = (.plain(plain.output), plain.folded)
+        }
         // Followers the operation could not fold for these inputs (a batch
         // too small for the fused kernel) run on their own.
-        for k in step.folded[run.folded...] {
-          output = try graph.nodes[k].op.forward([output], mode: mode)
+        if run.folded < step.folded.count {
+          var output = try run.output.plain()
+          for k in step.folded[run.folded...] {
+            output = try graph.nodes[k].op.forward([output], mode: mode)
+          }
+          run.output = .plain(output)
         }
         folded[s] = run.folded
-        slots[step.outputSlot] = .plain(output)
+        slots[step.outputSlot] = run.output
       }
       if let start { profile([step], since: start) }
       s += 1
@@ -136,23 +143,30 @@ extension Network {
 
   /// A training step whose node is a convolution on oneDNN, reading its
   /// input in the layout the convolution before left it in and leaving its
-  /// output in its own where the plan says (`keepsOneDNNTrainingLayout`);
-  /// followers it does not fold run on NCHW. Nil when the node does not
-  /// run on oneDNN (the caller runs the step as usual).
+  /// output in its own where the plan says (`keepsOneDNNTrainingLayout`),
+  /// and how many followers it folded. Nil when the node does not run on
+  /// oneDNN (the caller runs the step as usual).
   private mutating func oneDNNTrainingStep(
     _ step: ExecutionPlan.Step, inputs: [StepValue]
   ) throws(EngineError) -> (output: StepValue, folded: Int)? {
-    guard inputs.count == 1, var conv = graph.nodes[step.node].op as? Conv2D else { return nil }
-    let run = try conv.oneDNNTrainingForward(
-      inputs[0], mode: .training, stages: step.stages,
-      keepLayout: step.keepsOneDNNTrainingLayout && OneDNNTraining.keepsLayouts)
-    graph.nodes[step.node].op = conv
-    guard let run, run.folded < step.folded.count else { return run }
-    var output = try run.output.plain()
-    for k in step.folded[run.folded...] {
-      output = try graph.nodes[k].op.forward([output], mode: .training)
-    }
-    return (.plain(output), run.folded)
+    guard inputs.count == 1 else { return nil }
+    return try withConvolution(step.node) { conv throws(EngineError) in
+      try conv.oneDNNTrainingForward(
+        inputs[0], mode: .training, stages: step.stages,
+        keepLayout: step.keepsOneDNNTrainingLayout && OneDNNTraining.keepsLayouts)
+    } ?? nil
+  }
+
+  /// `body` on node `k`'s operation when it is a convolution (nil
+  /// otherwise), moved out of the graph meanwhile so that `body` holds its
+  /// arrays alone: writing its gradients then copies none of them.
+  private mutating func withConvolution<Result>(
+    _ k: Int, _ body: (inout Conv2D) throws(EngineError) -> Result
+  ) throws(EngineError) -> Result? {
+    guard var conv = graph.nodes[k].op as? Conv2D else { return nil }
+    graph.nodes[k].op = Flatten()  // a stand-in that holds nothing
+    defer { graph.nodes[k].op = conv }
+    return try body(&conv)
   }
 
   /// The steps of `plan` in reverse, each tensor's gradient summed over its
@@ -227,13 +241,12 @@ extension Network {
   private mutating func backward(
     _ k: Int, _ dOutput: StepValue, needsInputGradients: [Bool], parameterGradients: Bool
   ) throws(EngineError) -> [StepValue?] {
-    if var conv = graph.nodes[k].op as? Conv2D {
-      let dInputs = try conv.oneDNNTrainingBackward(
+    let onOneDNN = try withConvolution(k) { conv throws(EngineError) in
+      try conv.oneDNNTrainingBackward(
         dOutput, needsInputGradients: needsInputGradients,
         needsParameterGradients: parameterGradients)
-      graph.nodes[k].op = conv
-      if let dInputs { return dInputs }
     }
+    if let dInputs = onOneDNN ?? nil { return dInputs }
     return try graph.nodes[k].op.backward(
       try dOutput.plain(), needsInputGradients: needsInputGradients,
       needsParameterGradients: parameterGradients

@@ -74,6 +74,17 @@ enum StepValue: Sendable {
     }
   }
 
+  /// The same values in `layout`: as they are when already in it (the
+  /// storage handed on, not copied), else reordered (through NCHW from
+  /// another oneDNN layout).
+  consuming func laidOut(as layout: OneDNNLayout) throws(EngineError) -> OneDNNTensor {
+    switch self {
+    case .oneDNN(let tensor) where tensor.layout.isSame(as: layout): tensor
+    case .oneDNN(let tensor): try OneDNNTensor(try tensor.plain(), layout: layout)
+    case .plain(let tensor): try OneDNNTensor(tensor, layout: layout)
+    }
+  }
+
   var shape: Shape {
     switch self {
     case .plain(let tensor): tensor.shape
@@ -134,16 +145,7 @@ extension OneDNNTensor {
     for case .oneDNN(let tensor) in inputs where layout == nil { layout = tensor.layout }
     guard let layout else { return nil }
     var operands: [[Float]] = []
-    for input in inputs {
-      switch input {
-      case .oneDNN(let tensor) where tensor.layout.isSame(as: layout):
-        operands.append(tensor.storage)
-      case .oneDNN(let tensor):
-        operands.append(try OneDNNTensor(try tensor.plain(), layout: layout).storage)
-      case .plain(let tensor):
-        operands.append(try OneDNNTensor(tensor, layout: layout).storage)
-      }
-    }
+    for input in inputs { operands.append(try input.laidOut(as: layout).storage) }
     return OneDNNTensor(shape: inputs[0].shape, layout: layout) { y in
       let last = operands.count - 1
       operands[0].withUnsafeBufferPointer { a in

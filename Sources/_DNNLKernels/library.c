@@ -291,41 +291,37 @@ static int blocked(dnnl_memory_desc_t *md, long n, long c, long h, long w, int b
   return dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, tag) != dnnl_success;
 }
 
-int cvz_dnnl_layout_channel_block(const cvz_dnnl_layout *layout) {
-  const dnnl_memory_desc_t *md = &layout->md;
-  if (md->ndims != 4) return 0;
-  static const int blocks[] = {16, 8};
-  for (int i = 0; i < 2; i++) {
+/// Which of blocked()'s layouts md is: 16 or 8 (nChw16c, nChw8c, with
+/// whole blocks), 0 (nhwc), or -1 (none of them).
+static int blocked_kind(const dnnl_memory_desc_t *md) {
+  if (md->ndims != 4) return -1;
+  static const int kinds[] = {16, 8, 0};
+  for (int i = 0; i < 3; i++) {
     dnnl_memory_desc_t candidate;
-    if (md->dims[1] % blocks[i] == 0 &&
-        !blocked(&candidate, md->dims[0], md->dims[1], md->dims[2], md->dims[3], blocks[i]) &&
+    if (kinds[i] && md->dims[1] % kinds[i]) continue;
+    if (!blocked(&candidate, md->dims[0], md->dims[1], md->dims[2], md->dims[3], kinds[i]) &&
         dnnl_memory_desc_equal(md, &candidate))
-      return blocks[i];
+      return kinds[i];
   }
-  dnnl_memory_desc_t nhwc;
-  if (!blocked(&nhwc, md->dims[0], md->dims[1], md->dims[2], md->dims[3], 0) &&
-      dnnl_memory_desc_equal(md, &nhwc))
-    return (int)md->dims[1];
-  return 0;
+  return -1;
+}
+
+int cvz_dnnl_layout_channel_block(const cvz_dnnl_layout *layout) {
+  const int kind = blocked_kind(&layout->md);
+  return kind < 0 ? 0 : kind ? kind : (int)layout->md.dims[1];
 }
 
 int cvz_dnnl_like(const dnnl_memory_desc_t *md, long n, long c, long h, long w,
                   dnnl_memory_desc_t *out) {
   if (md->ndims != 4 || n < 1) return 1;
-  const long *d = md->dims;
-  dnnl_memory_desc_t candidate;
-  if (!cvz_dnnl_nchw(&candidate, d[0], d[1], d[2], d[3]) &&
-      dnnl_memory_desc_equal(md, &candidate))
+  dnnl_memory_desc_t nchw;
+  if (!cvz_dnnl_nchw(&nchw, md->dims[0], md->dims[1], md->dims[2], md->dims[3]) &&
+      dnnl_memory_desc_equal(md, &nchw))
     return cvz_dnnl_nchw(out, n, c, h, w);
-  static const int kinds[] = {16, 8, 0};
-  for (int i = 0; i < 3; i++) {
-    // Padded blocks: not a whole number of floats per image.
-    if (kinds[i] && (d[1] % kinds[i] || c % kinds[i])) continue;
-    if (!blocked(&candidate, d[0], d[1], d[2], d[3], kinds[i]) &&
-        dnnl_memory_desc_equal(md, &candidate))
-      return blocked(out, n, c, h, w, kinds[i]);
-  }
-  return 1;
+  const int kind = blocked_kind(md);
+  // Padded blocks: not a whole number of floats per image.
+  if (kind < 0 || (kind && c % kind)) return 1;
+  return blocked(out, n, c, h, w, kind);
 }
 
 int cvz_dnnl_for_images(const dnnl_memory_desc_t *md, long images, dnnl_memory_desc_t *out) {
