@@ -194,9 +194,10 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
   /// Adds the kernel and bias gradients into `dKernel` and `dBias` and
   /// returns the input gradient in the input's layout (nil unless
   /// `needsInputGradient`). `input` is what forward read, `reluOutput` the
-  /// rectified forward output when the layer folded a ReLU (pooled, with
-  /// `pooling`: the pooled forward's geometry and winners); `dOutput` is
-  /// in the layout of the output forward gave.
+  /// rectified forward output when the layer folded a ReLU (unread with
+  /// `pooling`, the pooled forward's geometry and winners, which record
+  /// where the ReLU cut); `dOutput` is in the layout of the output forward
+  /// gave.
   func backward(
     input: StepValue, kernel: Tensor, dOutput: StepValue, reluOutput: StepValue?,
     pooling: Conv2D.FoldedPooling? = nil, needsInputGradient: Bool, dKernel: inout Tensor,
@@ -220,7 +221,7 @@ final class OneDNNTrainingConvolution: @unchecked Sendable {
                   pooling?.winners.withUnsafeBufferPointer { w in
                     status = cvz_dnnl_train_conv_backward_pooled(
                       pointer, inputLayout, x.baseAddress, k.baseAddress, &pool, w.baseAddress,
-                      dy.baseAddress, mask, dx?.baseAddress, dk.baseAddress, db.baseAddress)
+                      dy.baseAddress, dx?.baseAddress, dk.baseAddress, db.baseAddress)
                   }
                 }
               }

@@ -112,7 +112,7 @@ static int pool_chunk(const job *j, const chunk_primitives *set, dnnl_stream_t s
            !cvz_dnnl_nchw(&nchw, images, g->out_channels, p->out_height, p->out_width);
   void *blocked = ok ? in_layout(stream, &nchw, pooled, &md, 0, &ok) : NULL;
   if (ok) {
-    cvz_dnnl_max_pool(g, &j->c->walk, &walk, p, dst, images, blocked,
+    cvz_dnnl_max_pool(g, &j->c->walk, &walk, p, dst, images, j->c->relu, blocked,
                       j->found_winners + begin * cells);
     ok = blocked == pooled || reorder(stream, &md, blocked, &nchw, pooled);
   }
@@ -199,21 +199,27 @@ static int backward_chunk(void *context, int chunk) {
   int ok = 1;
 
   // The gradient of the unrectified output (in any layout: the mask is
-  // element by element, and the rectified output is in the same one): zero where the ReLU cut.
+  // element by element, and the rectified output is in the same one): zero
+  // where the ReLU cut. Pooled, the winners carry the ReLU's cut.
   const float *dy = d_output;
   float *masked = NULL;
   if (j->pool) {
     masked = cvz_alloc((size_t)(end - begin) * out_floats * sizeof(float));
-    if (!masked) return CVZ_STATUS_NO_MEMORY;
-    dnnl_memory_desc_t md;
+    dnnl_memory_desc_t md, nchw;
     plane_walk walk;
-    if (!pooled_layout(set, g, j->pool, end - begin, &md, &walk)) {
+    ok = masked && pooled_layout(set, g, j->pool, end - begin, &md, &walk) &&
+         !cvz_dnnl_nchw(&nchw, end - begin, g->out_channels, j->pool->out_height,
+                        j->pool->out_width);
+    // The pooled gradient in the pooled cells' layout, as their winners.
+    const void *given = ok ? in_layout(stream, &nchw, d_output, &md, 1, &ok) : NULL;
+    if (ok)
+      cvz_dnnl_max_unpool(g, &c->walk, &walk, j->pool, j->winners + (size_t)begin * given_floats,
+                          given, end - begin, masked);
+    release(given, d_output);
+    if (!ok) {
       cvz_free(masked);
       return CVZ_STATUS_NO_MEMORY;
     }
-    cvz_dnnl_max_unpool(g, &walk, j->pool, j->winners + (size_t)begin * given_floats, d_output,
-                        j->relu_output ? j->relu_output + (size_t)begin * given_floats : NULL,
-                        end - begin, masked);
     dy = masked;
     user_dst = set->f_dst;
   } else if (j->relu_output) {
@@ -379,11 +385,11 @@ int cvz_dnnl_train_conv_backward_pooled(cvz_dnnl_train_conv *c,
                                         const cvz_dnnl_layout *input_layout, const float *input,
                                         const float *kernel_hwio, const cvz_pool_geometry *pool,
                                         const int32_t *winners, const float *d_pooled,
-                                        const float *relu_pooled, float *d_input,
+                                        float *d_input,
                                         float *d_kernel_hwio, float *d_bias) {
   if (!pool_fits(c, pool)) return CVZ_STATUS_NO_MEMORY;
   job j = {.c = c, .input_layout = input_layout ? &input_layout->md : NULL, .input = input,
-           .d_output = d_pooled, .relu_output = relu_pooled, .d_input = d_input, .pool = pool,
+           .d_output = d_pooled, .d_input = d_input, .pool = pool,
            .winners = winners};
   return backward(c, &j, kernel_hwio, d_kernel_hwio, d_bias);
 }

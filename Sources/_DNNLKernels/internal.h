@@ -221,19 +221,21 @@ CVZ_HIDDEN int cvz_dnnl_walk_of(const dnnl_memory_desc_t *md, plane_walk *w);
 /// a layout walked by w) into `pooled` (in the same kind of layout, walked
 /// by pw), each cell's winner's offset in its image into `winners` (at the
 /// cell's place in pooled): the first maximum of its window in row-major
-/// order, padding never counting, as cvz_max_pool_forward.
+/// order, padding never counting, as cvz_max_pool_forward. With `relu` (y
+/// rectified), a cell whose maximum is not positive gets winner -1: the
+/// ReLU cut its gradient.
 CVZ_HIDDEN void cvz_dnnl_max_pool(const cvz_conv_geometry *g, const plane_walk *w,
                                   const plane_walk *pw, const cvz_pool_geometry *p,
-                                  const float *y, int images, float *pooled, int32_t *winners);
+                                  const float *y, int images, int relu, float *pooled,
+                                  int32_t *winners);
 
-/// The gradient of the convolution's output (its layout, `images` images,
-/// written whole into dy) from the NCHW pooled gradient: each pooled
-/// cell's gradient added at its winner (cvz_dnnl_max_pool's, in the pooled
-/// layout walked by pw), where the NCHW pooled (rectified) output is
-/// positive when `pooled` is not NULL.
-CVZ_HIDDEN void cvz_dnnl_max_unpool(const cvz_conv_geometry *g, const plane_walk *pw,
-                                    const cvz_pool_geometry *p, const int32_t *winners,
-                                    const float *d_pooled, const float *pooled, int images,
+/// The gradient of the convolution's output (its layout, walked by w,
+/// `images` images, written whole into dy) from the pooled gradient (in
+/// the pooled layout walked by pw, as the winners): each pooled cell's
+/// gradient added at its winner (cvz_dnnl_max_pool's; none for -1).
+CVZ_HIDDEN void cvz_dnnl_max_unpool(const cvz_conv_geometry *g, const plane_walk *w,
+                                    const plane_walk *pw, const cvz_pool_geometry *p,
+                                    const int32_t *winners, const float *d_pooled, int images,
                                     float *dy);
 
 #endif

@@ -136,6 +136,9 @@ final class OneDNNTrainingConv2DTests: XCTestCase {
         size: 3, stride: 2, padding: .same, relu: false),
       PoolCase(conv: Self.cases[0], size: 2, stride: 2, padding: .valid, relu: false),
       PoolCase(conv: Self.cases[6], size: 2, stride: 2, padding: .valid, relu: true),
+      // Windows apart (cells no window covers), and a last window cut short.
+      PoolCase(conv: Self.cases[3], size: 2, stride: 3, padding: .valid, relu: true),
+      PoolCase(conv: Self.cases[3], size: 2, stride: 2, padding: .same, relu: true),
     ]
     var generator = SeededGenerator(seed: 67)
     var pooledOnOneDNN = 0

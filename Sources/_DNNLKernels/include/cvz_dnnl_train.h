@@ -131,15 +131,14 @@ int cvz_dnnl_train_conv_forward_pooled(cvz_dnnl_train_conv *conv,
                                        int32_t *winners);
 
 /// cvz_dnnl_train_conv_backward for a pooled forward: d_pooled is the NCHW
-/// gradient of the pooled output, which goes to each cell's winner (where
-/// relu_pooled, the rectified pooled output when the convolution was made
-/// with relu, is positive).
+/// gradient of the pooled output, which goes to each cell's winner, none
+/// where the convolution was made with relu and the cell's maximum was not
+/// positive (the winners record it).
 int cvz_dnnl_train_conv_backward_pooled(cvz_dnnl_train_conv *conv,
                                         const cvz_dnnl_layout *input_layout, const float *input,
                                         const float *kernel_hwio, const cvz_pool_geometry *pool,
                                         const int32_t *winners, const float *d_pooled,
-                                        const float *relu_pooled, float *d_input,
-                                        float *d_kernel_hwio, float *d_bias);
+                                        float *d_input, float *d_kernel_hwio, float *d_bias);
 
 void cvz_dnnl_train_conv_destroy(cvz_dnnl_train_conv *conv);
 
