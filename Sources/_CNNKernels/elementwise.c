@@ -1,40 +1,11 @@
-// Dropout masks, the channels-first ↔ channels-last copies of Flatten, and
-// the sums of residual connections in inference (vectorised here).
-// The mask loop is about three times faster here than in Swift (1.66 s →
-// 0.53 s of an MNIST epoch in a profile: no generator calls through struct
-// state); the copies, no faster per element, are cut into chunks of images.
+// The channels-first ↔ channels-last copies of Flatten and the sums of
+// residual connections in inference (vectorised here). The copies, no
+// faster per element, are cut into chunks of images.
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "cvz_cnn_kernels.h"
-
-static inline uint64_t rotate_left(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-void cvz_dropout_forward(uint64_t state[4], float keep, float scale, const float *input,
-                         float *mask, float *output, long count) {
-  // xoshiro256** exactly as SeededGenerator.next(), and nextUnitFloat()'s
-  // 24-bit uniform, so the masks equal the Swift reference's.
-  uint64_t s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
-  for (long i = 0; i < count; i++) {
-    const uint64_t random = rotate_left(s1 * 5, 7) * 9;
-    const uint64_t t = s1 << 17;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = rotate_left(s3, 45);
-    const float uniform = (float)(random >> 40) * (1.0f / 16777216.0f);
-    const float m = uniform < keep ? scale : 0.0f;
-    mask[i] = m;
-    output[i] = input[i] * m;
-  }
-  state[0] = s0;
-  state[1] = s1;
-  state[2] = s2;
-  state[3] = s3;
-}
 
 typedef struct {
   const float *src;

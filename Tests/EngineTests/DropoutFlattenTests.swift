@@ -35,16 +35,28 @@ final class DropoutTests: XCTestCase {
 
   func testKernelMaskEqualsReferenceDrawsAndAdvancesGenerator() throws {
     var generator = SeededGenerator(seed: 17)
-    let input = GradientCheck.randomTensor(Shape(3, 5, 7, 11), &generator)
-    for rate: Float in [0.25, 0.5, 0.9] {
-      var dropout = Dropout(rate: rate, generator: SeededGenerator(seed: 21))
-      var reference = SeededGenerator(seed: 21)
-      let mask = Dropout.referenceMask(count: input.count, rate: rate, generator: &reference)
-      let output = try dropout.forward(input, mode: .training)
-      XCTAssertEqual(output.storage, zip(input.storage, mask).map { $0 * $1 }, "rate \(rate)")
-      XCTAssertEqual(dropout.generator, reference, "generator advanced by one draw per element")
-      let dropped = mask.filter { $0 == 0 }.count
-      XCTAssertEqual(Double(dropped) / Double(mask.count), Double(rate), accuracy: 0.05)
+    // Small: one pass. Large: chunks on the threads, each jumping ahead to
+    // its blocks, four generators interleaved, the last block short (the
+    // count is no multiple of the 4,096-element blocks); the sizes
+    // cifar-cnn's dropouts see in a batch of 100 too.
+    for shape in [Shape(3, 5, 7, 11), Shape(3, 64, 31, 17), Shape(100, 32, 15, 15)] {
+      let input = GradientCheck.randomTensor(shape, &generator)
+      for rate: Float in [0.25, 0.5, 0.9] {
+        var dropout = Dropout(rate: rate, generator: SeededGenerator(seed: 21))
+        var reference = SeededGenerator(seed: 21)
+        let mask = Dropout.referenceMask(count: input.count, rate: rate, generator: &reference)
+        let output = try dropout.forward(input, mode: .training)
+        XCTAssertEqual(
+          output.storage, zip(input.storage, mask).map { $0 * $1 }, "\(shape) rate \(rate)")
+        XCTAssertEqual(dropout.generator, reference, "generator advanced by one draw per element")
+        let dropped = mask.filter { $0 == 0 }.count
+        XCTAssertEqual(Double(dropped) / Double(mask.count), Double(rate), accuracy: 0.05)
+        // Backward applies the same mask to the gradient.
+        let dOutput = GradientCheck.randomTensor(shape, &generator)
+        XCTAssertEqual(
+          try dropout.backward(dOutput).storage, zip(dOutput.storage, mask).map { $0 * $1 },
+          "backward \(shape) rate \(rate)")
+      }
     }
   }
 

@@ -159,7 +159,9 @@ void cvz_sgemm(int transpose_a, int transpose_b, int m, int n, int k,
 /// Inverted dropout: mask[i] = scale where the i-th uniform draw of the
 /// xoshiro256** generator `state` (advanced in place) is below keep, else 0;
 /// output[i] = input[i] · mask[i]. The draws are SeededGenerator's
-/// nextUnitFloat(), so the masks equal the Swift generator's.
+/// nextUnitFloat(), so the masks equal the Swift generator's. Large batches
+/// run in chunks on the threads, each jumping ahead to its first draw, with
+/// the bits of one sequential pass (dropout.c).
 void cvz_dropout_forward(uint64_t state[4], float keep, float scale, const float *input,
                          float *mask, float *output, long count);
 
