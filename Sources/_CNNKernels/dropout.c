@@ -5,10 +5,9 @@
 // storage order (SeededGenerator.nextUnitFloat(), so the Swift reference and
 // a checkpoint's generator state agree). Drawn one after the other that is
 // ~1 ns an element on one core while the others wait: ~1 ms of a CIFAR-10
-// step of 46. But the generator's step is linear
-// over GF(2) (xors, shifts and a rotation of its 256 state bits; only the
-// output is scrambled), so the state n draws ahead is Mⁿ·s for the 256×256
-// bit matrix M of one step. With M^(2^j) kept (its columns, 8 KB a level),
+// step of 46. But the generator's step is linear over GF(2) (xors, shifts
+// and a rotation of its 256 state bits; only the output is scrambled), so
+// the state n draws ahead is Mⁿ·s for the 256×256 bit matrix M of one step. With M^(2^j) kept (its columns, 8 KB a level),
 // any jump is at most one matrix-vector product per set bit of n. Each
 // chunk jumps to its first element (chunks begin at multiples of 2^B, so
 // few bits are set) and draws from there, so every element gets the draw
@@ -102,10 +101,9 @@ typedef struct {
 static void run_sequentially(const dropout_job *j, uint64_t s[4], long begin, long end) {
   // Locals and restrict: the stores must not be thought to reach j or s.
   const float *restrict x = j->input;
-  float *restrict y = j->output;
+  float *restrict y = j->output, *restrict m = j->mask;
   const float keep = j->keep, scale = j->scale;
   uint64_t t[4] = {s[0], s[1], s[2], s[3]};
-  float *restrict m = j->mask;
   for (long i = begin; i < end; i++) {
     m[i] = uniform(t) < keep ? scale : 0.0f;
     y[i] = x[i] * m[i];

@@ -385,11 +385,9 @@ int cvz_dnnl_train_conv_backward_pooled(cvz_dnnl_train_conv *c,
                                         const cvz_dnnl_layout *input_layout, const float *input,
                                         const float *kernel_hwio, const cvz_pool_geometry *pool,
                                         const int32_t *winners, const float *d_pooled,
-                                        float *d_input,
-                                        float *d_kernel_hwio, float *d_bias) {
+                                        float *d_input, float *d_kernel_hwio, float *d_bias) {
   if (!pool_fits(c, pool)) return CVZ_STATUS_NO_MEMORY;
   job j = {.c = c, .input_layout = input_layout ? &input_layout->md : NULL, .input = input,
-           .d_output = d_pooled, .d_input = d_input, .pool = pool,
-           .winners = winners};
+           .d_output = d_pooled, .d_input = d_input, .pool = pool, .winners = winners};
   return backward(c, &j, kernel_hwio, d_kernel_hwio, d_bias);
 }

@@ -20,6 +20,16 @@ int cvz_dnnl_walk_of(const dnnl_memory_desc_t *md, plane_walk *w) {
   return 1;
 }
 
+/// The cells begin..<end of a length-`size` side that window `index`
+/// (stride, padding before) covers: padding never counts.
+static inline void window_span(int index, int stride, int pad, int window, int size, int *begin,
+                               int *end) {
+  *begin = index * stride - pad;
+  *end = *begin + window;
+  if (*begin < 0) *begin = 0;
+  if (*end > size) *end = size;
+}
+
 /// cvz_dnnl_max_pool for w's channel block `block`, a constant once
 /// inlined, so that the channels of a block are one vector.
 static inline __attribute__((always_inline)) void max_pool_block(
@@ -35,13 +45,11 @@ static inline __attribute__((always_inline)) void max_pool_block(
     int32_t *win = winners + n * pooled_image;
     for (int cb = 0; cb < g->out_channels / block; cb++)
       for (int py = 0; py < oh; py++) {
-        int y0 = py * p->stride_y - p->pad_top, y1 = y0 + p->pool_height;
-        if (y0 < 0) y0 = 0;
-        if (y1 > g->out_height) y1 = g->out_height;
+        int y0, y1;
+        window_span(py, p->stride_y, p->pad_top, p->pool_height, g->out_height, &y0, &y1);
         for (int px = 0; px < ow; px++) {
-          int x0 = px * p->stride_x - p->pad_left, x1 = x0 + p->pool_width;
-          if (x0 < 0) x0 = 0;
-          if (x1 > g->out_width) x1 = g->out_width;
+          int x0, x1;
+          window_span(px, p->stride_x, p->pad_left, p->pool_width, g->out_width, &x0, &x1);
           float best[16];
           int32_t at[16];
           const long first = cb * w->channel + y0 * w->row + x0 * w->column;
@@ -138,13 +146,11 @@ static inline __attribute__((always_inline)) void max_unpool_block(
     if (!tiles) memset(d, 0, sizeof(float) * image);
     for (int cb = 0; cb < g->out_channels / block; cb++) {
       for (int py = 0; py < p->out_height; py++) {
-        int y0 = py * p->stride_y - p->pad_top, y1 = y0 + p->pool_height;
-        if (y0 < 0) y0 = 0;
-        if (y1 > height) y1 = height;
+        int y0, y1;
+        window_span(py, p->stride_y, p->pad_top, p->pool_height, height, &y0, &y1);
         for (int px = 0; px < p->out_width; px++) {
-          int x0 = px * p->stride_x - p->pad_left, x1 = x0 + p->pool_width;
-          if (x0 < 0) x0 = 0;
-          if (x1 > width) x1 = width;
+          int x0, x1;
+          window_span(px, p->stride_x, p->pad_left, p->pool_width, width, &x0, &x1);
           // Copied out so that the compiler sees they do not alias d.
           const long o = n * cells + cb * pw->channel + py * pw->row + px * pw->column;
           float gradient[16];
