@@ -13,7 +13,9 @@
  * the bands' with adler32_combine, at the end. Each band is its own IDAT
  * chunk (its CRC computed in the band's task), the Adler-32 a last 4-byte
  * IDAT. Band boundaries depend only on the image's size, never on the thread
- * count, so the bytes are the same with 1 or 64 threads.
+ * count, so the bytes are the same with 1 or 64 threads. The streaming
+ * writer (png_writer.c) compresses the same bands as their rows arrive;
+ * what the two share is declared in png_encoder.h.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,38 +24,18 @@
 
 #include "cvz_runtime.h"
 #include "deflate_runs.h"
+#include "png_encoder.h"
 #include "png_filters.h"
 #include "shim_common.h"
 
 /* Filtered bytes per band: small enough for 2...64 cores to share out, large
    enough that the 32 KiB dictionary and the flush marker cost nothing. */
-enum { BAND_BYTES = 1 << 20, WINDOW = 32768 };
+enum { BAND_BYTES = 1 << 20 };
 
 /* Input bytes a Huffman table of the default level's deflate covers: a
    quarter band, which adapts a little better to a band that changes than
    one table would, and keeps the run list small (deflate_runs.c). */
 enum { RUNS_BLOCK_BYTES = 1 << 18 };
-
-typedef struct png_job {
-  /* Row first_row of the image; rows follow packed. */
-  const uint8_t *pixels;
-  uint32_t first_row;
-  uint32_t width, height;
-  size_t row_bytes; /* stored (big-endian) bytes per row, no filter byte */
-  size_t bpp;
-  int sixteen_bit;
-  unsigned filters; /* bit i: filter type i is a candidate */
-  int level, strategy;
-  uint32_t rows_per_band;
-  int bands;
-  /* The output: band i writes its IDAT chunk (length, type, data, CRC) at
-     offsets[i], in room for deflateBound's worst case, and its size into
-     chunk_sizes[i]; the chunks are moved together afterwards. */
-  uint8_t *png;
-  size_t *offsets;
-  size_t *chunk_sizes;
-  uLong *adlers;
-} png_job;
 
 /* Row y as stored in the PNG: 16-bit samples big-endian. */
 static const uint8_t *stored_row(const png_job *job, uint32_t y, uint8_t *scratch) {
@@ -133,16 +115,16 @@ static void put_u32(uint8_t *out, uint32_t value) {
 }
 
 /* Rows of band `band`: [first, end). */
-static void band_rows(const png_job *job, int band, uint32_t *first, uint32_t *end) {
+void cvz_png_band_rows(const png_job *job, int band, uint32_t *first, uint32_t *end) {
   *first = (uint32_t)band * job->rows_per_band;
   *end = job->height - *first < job->rows_per_band ? job->height : *first + job->rows_per_band;
 }
 
 /* Room for band `band`'s IDAT chunk: deflate's worst case, the zlib header
    (band 0), a flush marker's worth of slack and the chunk's framing. */
-static size_t chunk_capacity(const png_job *job, int band) {
+size_t cvz_png_chunk_capacity(const png_job *job, int band) {
   uint32_t first, end;
-  band_rows(job, band, &first, &end);
+  cvz_png_band_rows(job, band, &first, &end);
   const size_t bytes = (size_t)(end - first) * (job->row_bytes + 1);
   const size_t zlib_bound = deflateBound(NULL, (uLong)bytes);
   const size_t runs_bound = cvz_deflate_runs_bound(bytes, RUNS_BLOCK_BYTES);
@@ -210,11 +192,11 @@ static int deflate_bytes(const png_job *job, const uint8_t *input, size_t size,
 /* Compresses band `band` into the IDAT chunk at `chunk` (room `capacity`
    bytes), setting its size and the Adler-32 of its filtered bytes. The
    rows the band needs, [first - before, end), must be in job->pixels. */
-static int compress_band(const png_job *job, int band, uint8_t *chunk, size_t capacity,
-                         size_t *chunk_size, uLong *adler) {
+int cvz_png_compress_band(const png_job *job, int band, uint8_t *chunk, size_t capacity,
+                          size_t *chunk_size, uLong *adler) {
   const size_t stride = job->row_bytes + 1;
   uint32_t first, end;
-  band_rows(job, band, &first, &end);
+  cvz_png_band_rows(job, band, &first, &end);
   /* The rows before the band that its 32 KiB dictionary needs, filtered
      again here so that bands share nothing. */
   uint32_t before = (uint32_t)((WINDOW + stride - 1) / stride);
@@ -260,9 +242,9 @@ static int compress_band(const png_job *job, int band, uint8_t *chunk, size_t ca
 
 static int deflate_band(void *context, int band) {
   png_job *job = context;
-  return compress_band(job, band, job->png + job->offsets[band],
-                       job->offsets[band + 1] - job->offsets[band], &job->chunk_sizes[band],
-                       &job->adlers[band]);
+  return cvz_png_compress_band(job, band, job->png + job->offsets[band],
+                               job->offsets[band + 1] - job->offsets[band],
+                               &job->chunk_sizes[band], &job->adlers[band]);
 }
 
 static void append_chunk(uint8_t **cursor, const char *type, const uint8_t *data, uint32_t size) {
@@ -276,8 +258,8 @@ static void append_chunk(uint8_t **cursor, const char *type, const uint8_t *data
 
 /* Fills the job's settings and band split; -1 (error set) for settings
    the encoder does not take. */
-static int setup_job(png_job *job, uint32_t width, uint32_t height, int channels, int bit_depth,
-                     int zlib_level, int zlib_strategy, unsigned filters, cvz_error *error) {
+int cvz_png_setup_job(png_job *job, uint32_t width, uint32_t height, int channels, int bit_depth,
+                      int zlib_level, int zlib_strategy, unsigned filters, cvz_error *error) {
   memset(job, 0, sizeof *job);
   if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16) || width == 0 ||
       height == 0 || width > 0x7fffffffu || height > 0x7fffffffu || zlib_level < 0 ||
@@ -309,10 +291,8 @@ static int setup_job(png_job *job, uint32_t width, uint32_t height, int channels
   return 0;
 }
 
-enum { HEADER_BYTES = 8 + 25, TRAILER_BYTES = 16 + 12 };
-
 /* The signature and IHDR chunk (HEADER_BYTES). */
-static void write_header(const png_job *job, int channels, int bit_depth, uint8_t **cursor) {
+void cvz_png_write_header(const png_job *job, int channels, int bit_depth, uint8_t **cursor) {
   static const uint8_t color_types[] = {0, 4, 2, 6};
   memcpy(*cursor, "\x89PNG\r\n\x1a\n", 8);
   *cursor += 8;
@@ -326,7 +306,7 @@ static void write_header(const png_job *job, int channels, int bit_depth, uint8_
 }
 
 /* The Adler-32 IDAT and IEND (TRAILER_BYTES). */
-static void write_trailer(uLong adler, uint8_t **cursor) {
+void cvz_png_write_trailer(uLong adler, uint8_t **cursor) {
   uint8_t trailer[4];
   put_u32(trailer, (uint32_t)adler);
   append_chunk(cursor, "IDAT", trailer, 4);
@@ -334,9 +314,9 @@ static void write_trailer(uLong adler, uint8_t **cursor) {
 }
 
 /* Band `band`'s filtered byte count, for adler32_combine. */
-static z_off_t band_length(const png_job *job, int band) {
+z_off_t cvz_png_band_length(const png_job *job, int band) {
   uint32_t first, end;
-  band_rows(job, band, &first, &end);
+  cvz_png_band_rows(job, band, &first, &end);
   return (z_off_t)((size_t)(end - first) * (job->row_bytes + 1));
 }
 
@@ -347,8 +327,8 @@ int cvz_png_encode_bands(const void *pixels, uint32_t width, uint32_t height, in
   out->data = NULL;
   out->size = 0;
   png_job job;
-  if (setup_job(&job, width, height, channels, bit_depth, zlib_level, zlib_strategy, filters,
-                error) != 0) {
+  if (cvz_png_setup_job(&job, width, height, channels, bit_depth, zlib_level, zlib_strategy,
+                        filters, error) != 0) {
     return -1;
   }
   job.pixels = pixels;
@@ -364,7 +344,7 @@ int cvz_png_encode_bands(const void *pixels, uint32_t width, uint32_t height, in
      IEND. Pages the bands do not fill are never touched. */
   job.offsets[0] = HEADER_BYTES;
   for (int band = 0; band < job.bands; band++) {
-    job.offsets[band + 1] = job.offsets[band] + chunk_capacity(&job, band);
+    job.offsets[band + 1] = job.offsets[band] + cvz_png_chunk_capacity(&job, band);
   }
   job.png = malloc(job.offsets[job.bands] + TRAILER_BYTES);
   if (job.png == NULL) {
@@ -376,14 +356,14 @@ int cvz_png_encode_bands(const void *pixels, uint32_t width, uint32_t height, in
     goto done;
   }
   uint8_t *cursor = job.png;
-  write_header(&job, channels, bit_depth, &cursor);
+  cvz_png_write_header(&job, channels, bit_depth, &cursor);
   uLong adler = job.adlers[0];
   for (int band = 0; band < job.bands; band++) {
     memmove(cursor, job.png + job.offsets[band], job.chunk_sizes[band]);
     cursor += job.chunk_sizes[band];
-    if (band > 0) adler = adler32_combine(adler, job.adlers[band], band_length(&job, band));
+    if (band > 0) adler = adler32_combine(adler, job.adlers[band], cvz_png_band_length(&job, band));
   }
-  write_trailer(adler, &cursor);
+  cvz_png_write_trailer(adler, &cursor);
   const size_t size = (size_t)(cursor - job.png);
   uint8_t *shrunk = realloc(job.png, size);
   out->data = shrunk != NULL ? shrunk : job.png;
@@ -396,247 +376,4 @@ done:
   free(job.chunk_sizes);
   free(job.adlers);
   return status;
-}
-
-/* MARK: Streaming */
-
-/*
- * The same bands, fed row by row: each band's rows (with the `before` rows
- * its dictionary reaches back to, and the row above those, which their
- * filter reads) collect in a band entry of their own. A full entry waits in
- * `incoming`; cvz_png_writer_begin_compress moves the waiting entries to
- * `working`, where cvz_png_writer_compress may compress them on any
- * threads at once (each touches only its entry), and
- * cvz_png_writer_end_compress appends their chunks in band order. The
- * bytes are those of cvz_png_encode_bands.
- */
-typedef struct band_entry {
-  png_job job; /* the writer's, with pixels = rows from job.first_row */
-  uint8_t *rows;
-  uint8_t *chunk;
-  size_t chunk_size;
-  uLong adler;
-  int band;
-  int status;
-} band_entry;
-
-typedef struct entry_list {
-  band_entry **items;
-  int count, capacity;
-} entry_list;
-
-struct cvz_png_writer {
-  png_job job;
-  uint32_t capacity;   /* rows an entry holds: before + 1 + rows_per_band */
-  band_entry *filling; /* the entry receiving rows */
-  uint32_t buffered;   /* rows in it */
-  uint32_t next_row;   /* the next image row to arrive */
-  int next_band;
-  entry_list incoming, working;
-  uLong adler;
-  int compressed_bands;
-  uint8_t *out;
-  size_t out_size, out_capacity;
-};
-
-static int reserve_output(cvz_png_writer *writer, size_t more) {
-  if (more <= writer->out_capacity - writer->out_size) return 0;
-  size_t capacity = writer->out_capacity < 4096 ? 4096 : writer->out_capacity;
-  while (more > capacity - writer->out_size) {
-    if (capacity > SIZE_MAX / 2) return -1;
-    capacity *= 2;
-  }
-  uint8_t *grown = realloc(writer->out, capacity);
-  if (grown == NULL) return -1;
-  writer->out = grown;
-  writer->out_capacity = capacity;
-  return 0;
-}
-
-static void free_entry(band_entry *entry) {
-  if (entry == NULL) return;
-  free(entry->rows);
-  free(entry->chunk);
-  free(entry);
-}
-
-/* A new entry whose rows start at image row `first_row`. */
-static band_entry *new_entry(const cvz_png_writer *writer, uint32_t first_row) {
-  band_entry *entry = calloc(1, sizeof *entry);
-  if (entry == NULL) return NULL;
-  entry->rows = malloc((size_t)writer->capacity * writer->job.row_bytes);
-  if (entry->rows == NULL) {
-    free(entry);
-    return NULL;
-  }
-  entry->job = writer->job;
-  entry->job.pixels = entry->rows;
-  entry->job.first_row = first_row;
-  return entry;
-}
-
-static int push_entry(entry_list *list, band_entry *entry) {
-  if (list->count == list->capacity) {
-    const int capacity = list->capacity < 8 ? 8 : list->capacity * 2;
-    band_entry **grown = realloc(list->items, (size_t)capacity * sizeof *grown);
-    if (grown == NULL) return -1;
-    list->items = grown;
-    list->capacity = capacity;
-  }
-  list->items[list->count++] = entry;
-  return 0;
-}
-
-cvz_png_writer *cvz_png_writer_open(uint32_t width, uint32_t height, int channels, int bit_depth,
-                                    int zlib_level, int zlib_strategy, unsigned filters,
-                                    cvz_error *error) {
-  cvz_clear_error(error);
-  cvz_png_writer *writer = calloc(1, sizeof *writer);
-  if (writer == NULL) {
-    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
-    return NULL;
-  }
-  if (setup_job(&writer->job, width, height, channels, bit_depth, zlib_level, zlib_strategy,
-                filters, error) != 0) {
-    free(writer);
-    return NULL;
-  }
-  const size_t stride = writer->job.row_bytes + 1;
-  const uint32_t before = (uint32_t)((WINDOW + stride - 1) / stride);
-  writer->capacity = before + 1 + writer->job.rows_per_band;
-  writer->filling = new_entry(writer, 0);
-  if (writer->filling == NULL || reserve_output(writer, HEADER_BYTES) != 0) {
-    cvz_png_writer_close(writer);
-    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
-    return NULL;
-  }
-  uint8_t *cursor = writer->out;
-  write_header(&writer->job, channels, bit_depth, &cursor);
-  writer->out_size = HEADER_BYTES;
-  return writer;
-}
-
-/* The filling entry holds a whole band: queue it, and start the next
-   entry with the rows the next band's dictionary and filter read. */
-static int queue_band(cvz_png_writer *writer) {
-  band_entry *full = writer->filling;
-  full->band = writer->next_band++;
-  writer->filling = NULL;
-  if (push_entry(&writer->incoming, full) != 0) {
-    free_entry(full);
-    return -1;
-  }
-  if (writer->next_row == writer->job.height) return 0;
-  const size_t stride = writer->job.row_bytes + 1;
-  uint32_t keep = (uint32_t)((WINDOW + stride - 1) / stride) + 1;
-  if (keep > writer->buffered) keep = writer->buffered;
-  band_entry *next = new_entry(writer, writer->next_row - keep);
-  if (next == NULL) return -1;
-  memcpy(next->rows, full->rows + (size_t)(writer->buffered - keep) * writer->job.row_bytes,
-         (size_t)keep * writer->job.row_bytes);
-  writer->filling = next;
-  writer->buffered = keep;
-  return 0;
-}
-
-int cvz_png_writer_write(cvz_png_writer *writer, const void *pixels, size_t row_stride,
-                         uint32_t count, cvz_error *error) {
-  cvz_clear_error(error);
-  png_job *job = &writer->job;
-  if (count > job->height - writer->next_row) {
-    cvz_set_error(error, CVZ_ERROR_ENCODE, "rows written past the end of the image");
-    return -1;
-  }
-  for (uint32_t y = 0; y < count; y++) {
-    memcpy(writer->filling->rows + (size_t)writer->buffered * job->row_bytes,
-           (const uint8_t *)pixels + (size_t)y * row_stride, job->row_bytes);
-    writer->buffered++;
-    writer->next_row++;
-    uint32_t first, end;
-    band_rows(job, writer->next_band, &first, &end);
-    if (writer->next_row == end && queue_band(writer) != 0) {
-      cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
-      return -1;
-    }
-  }
-  return 0;
-}
-
-int cvz_png_writer_begin_compress(cvz_png_writer *writer) {
-  entry_list swap = writer->working;
-  writer->working = writer->incoming;
-  writer->incoming = swap;
-  writer->incoming.count = 0;
-  return writer->working.count;
-}
-
-void cvz_png_writer_compress(cvz_png_writer *writer, int index) {
-  band_entry *entry = writer->working.items[index];
-  const size_t room = chunk_capacity(&entry->job, entry->band);
-  entry->chunk = malloc(room);
-  entry->status = entry->chunk == NULL ? -1
-                  : compress_band(&entry->job, entry->band, entry->chunk, room,
-                                  &entry->chunk_size, &entry->adler);
-  /* The rows are done with; only the chunk waits for its turn. */
-  free(entry->rows);
-  entry->rows = NULL;
-}
-
-int cvz_png_writer_end_compress(cvz_png_writer *writer, cvz_error *error) {
-  cvz_clear_error(error);
-  int status = 0;
-  for (int i = 0; i < writer->working.count; i++) {
-    band_entry *entry = writer->working.items[i];
-    if (status == 0 && (entry->status != 0 || reserve_output(writer, entry->chunk_size) != 0)) {
-      cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory while compressing");
-      status = -1;
-    }
-    if (status == 0) {
-      memcpy(writer->out + writer->out_size, entry->chunk, entry->chunk_size);
-      writer->out_size += entry->chunk_size;
-      writer->adler = entry->band == 0 ? entry->adler
-                      : adler32_combine(writer->adler, entry->adler,
-                                        band_length(&writer->job, entry->band));
-    }
-    free_entry(entry);
-  }
-  writer->working.count = 0;
-  return status;
-}
-
-int cvz_png_writer_finish(cvz_png_writer *writer, cvz_error *error) {
-  cvz_clear_error(error);
-  if (writer->next_row < writer->job.height) {
-    cvz_set_error(error, CVZ_ERROR_ENCODE, "image ends before its last row");
-    return -1;
-  }
-  const int pending = cvz_png_writer_begin_compress(writer);
-  for (int i = 0; i < pending; i++) cvz_png_writer_compress(writer, i);
-  if (cvz_png_writer_end_compress(writer, error) != 0) return -1;
-  if (reserve_output(writer, TRAILER_BYTES) != 0) {
-    cvz_set_error(error, CVZ_ERROR_NO_MEMORY, "out of memory");
-    return -1;
-  }
-  uint8_t *cursor = writer->out + writer->out_size;
-  write_trailer(writer->adler, &cursor);
-  writer->out_size += TRAILER_BYTES;
-  return 0;
-}
-
-void cvz_png_writer_output(const cvz_png_writer *writer, const uint8_t **bytes, size_t *size) {
-  *bytes = writer->out;
-  *size = writer->out_size;
-}
-
-void cvz_png_writer_consume(cvz_png_writer *writer) { writer->out_size = 0; }
-
-void cvz_png_writer_close(cvz_png_writer *writer) {
-  if (writer == NULL) return;
-  free_entry(writer->filling);
-  for (int i = 0; i < writer->incoming.count; i++) free_entry(writer->incoming.items[i]);
-  for (int i = 0; i < writer->working.count; i++) free_entry(writer->working.items[i]);
-  free(writer->incoming.items);
-  free(writer->working.items);
-  free(writer->out);
-  free(writer);
 }
